@@ -1,0 +1,46 @@
+"""`govindex quarantine`: list the rows the ingest quarantined, with their reasons."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option("--table", "table_name", default=None, help="Only rows of this raw table (e.g. rating).")
+@click.option("--file", "source_file", default=None, help="Only rows from this source file (name as ingested).")
+@click.option("--csv", "csv_out", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Write all matching rows to this CSV file (UTF-8 with BOM, opens in Excel) instead of listing.")
+@click.option("--db", "db_path", default="data/warehouse.duckdb", show_default=True, type=click.Path(path_type=Path),
+              help="Warehouse file.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(0),
+              help="Rows to list on screen (0 = all); --csv always writes all.")
+def quarantine(table_name: str | None, source_file: str | None, csv_out: Path | None, db_path: Path, limit: int) -> None:
+    """List quarantined rows: file, row, column, check, value, reason and the original row (Chinese readable)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from etl.errors import EtlError
+    from etl.quarantine import count_quarantine, list_quarantine
+    from etl.warehouse import WarehouseError
+
+    try:
+        total = count_quarantine(db_path, table=table_name, source_file=source_file)
+        rows = list_quarantine(db_path, table=table_name, source_file=source_file,
+                               limit=None if (csv_out or limit == 0) else limit)
+    except (EtlError, WarehouseError) as e:
+        raise click.ClickException(str(e)) from e
+    console = Console(width=200)
+    if csv_out is not None:
+        csv_out.parent.mkdir(parents=True, exist_ok=True)
+        csv_out.write_bytes(b"\xef\xbb\xbf" + rows.write_csv().encode("utf-8"))
+        console.print(f"{rows.height:,} quarantine record(s) written to {csv_out}")
+        return
+    table = Table(title=f"quarantine in {db_path}: {total:,} record(s)" + (f", showing {rows.height:,}" if rows.height < total else ""))
+    for name in ("file", "row", "column", "check", "value", "reason", "original row"):
+        table.add_column(name, overflow="fold")
+    for r in rows.iter_rows(named=True):
+        table.add_row(r["source_file"], str(r["row_number"]), r["column_name"] or "", r["check_name"],
+                      "" if r["value"] is None else str(r["value"]), r["reason"], r["original_row"])
+    console.print(table)

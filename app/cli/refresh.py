@@ -1,0 +1,66 @@
+"""`govindex refresh`: load new files, recompute indicators, scores and uncertainty in a new snapshot, swap it in."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+from types import FrameType
+
+import click
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    # SIGTERM becomes SystemExit so the run is recorded as interrupted and its temp files are removed.
+    raise SystemExit(128 + signum)
+
+
+@click.command()
+@click.option(
+    "--source",
+    type=click.Path(file_okay=False, exists=True),
+    help="Folder of raw files to load. Default: the inbox (loaded files are then moved to the archive).",
+)
+@click.option("--db", "db_path", help="Warehouse to refresh (default from configuration: data/warehouse.duckdb).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Configuration file (default: $GOVINDEX_CONFIG, else ./govindex.toml when present).",
+)
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds to wait for a refresh already running on this warehouse (default from configuration: 0 = refuse).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON instead of text.")
+def refresh(
+    source: str | None, db_path: str | None, config_file: str | None, wait: float | None, as_json: bool
+) -> None:
+    """Refresh the warehouse now: ingest → indicator values → scores for every profile → uncertainty summary.
+
+    Everything is built into a new snapshot file that replaces the live one only when complete; the app keeps
+    serving the previous snapshot until then. Exits non-zero when the refresh fails (the previous snapshot stays).
+    """
+    from etl.config import ConfigError, load_config
+    from etl.refresh import RefreshError, refresh as run_refresh
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(config_file, overrides={"db": db_path})
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        record = run_refresh(config, "cli", source, wait_seconds=wait)
+    except RefreshError as e:
+        raise click.ClickException(str(e)) from None
+    if as_json:
+        click.echo(json.dumps(record.to_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        click.echo(record.summary())
+    if record.status != "succeeded":
+        click.echo(f"Error: refresh failed: {record.error}", err=True)
+        sys.exit(1)

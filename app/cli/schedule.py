@@ -1,0 +1,68 @@
+"""`govindex schedule`: refresh on a cron and watch the inbox, until Ctrl-C (one scheduler per warehouse)."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+DEFAULT_EVERY_MINUTES = 5.0
+
+
+@click.command()
+@click.option(
+    "--cron",
+    help='Crontab in the configured time zone: 5 fields, or 6 with seconds first (e.g. "*/10 * * * * *"). '
+    'Default from configuration: "0 2 * * *" (02:00 daily).',
+)
+@click.option("--tz", help="IANA time zone the cron is read in (default from configuration: Asia/Shanghai).")
+@click.option(
+    "--inbox",
+    "inbox_dir",
+    type=click.Path(file_okay=False),
+    help=f"Inbox folder to watch (default from configuration: data/inbox). Turns the watch on, every "
+    f"{DEFAULT_EVERY_MINUTES:g} min unless --every says otherwise.",
+)
+@click.option(
+    "--every",
+    type=click.FloatRange(min=0),
+    help="Poll the inbox every N minutes (fractions allowed; 0 = no inbox watch).",
+)
+@click.option("--db", "db_path", help="Warehouse to refresh (default from configuration: data/warehouse.duckdb).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Configuration file (default: $GOVINDEX_CONFIG, else ./govindex.toml when present).",
+)
+def schedule(
+    cron: str | None,
+    tz: str | None,
+    inbox_dir: str | None,
+    every: float | None,
+    db_path: str | None,
+    config_file: str | None,
+) -> None:
+    """Run scheduled refreshes in the foreground until Ctrl-C.
+
+    Refuses to start when another scheduler already runs for the same warehouse (the message names its pid); a
+    lock left by a killed scheduler is freed by the kernel, so a restart just works. Missed runs coalesce into one.
+    """
+    from etl.config import ConfigError, load_config
+    from etl.scheduler import SchedulerLocked, run_forever
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    if inbox_dir is not None and every is None:
+        every = DEFAULT_EVERY_MINUTES
+    try:
+        config = load_config(
+            config_file,
+            overrides={"db": db_path, "cron": cron, "tz": tz, "inbox": inbox_dir, "inbox_minutes": every},
+        )
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+    try:
+        run_forever(config)
+    except SchedulerLocked as e:
+        raise click.ClickException(f"not starting: {e}") from None

@@ -1,0 +1,296 @@
+"""`govindex weights`: list, show and derive weight profiles (AHP, budget allocation, entropy, CRITIC, PCA, equal)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+DATA_METHODS = ("entropy", "critic", "pca")
+
+
+def _weights_dir(option: str | None) -> Path:
+    """--weights-dir, else the configuration's paths.weights_dir (GOVINDEX_WEIGHTS_DIR), else the shipped weights/."""
+    if option:
+        return Path(option)
+    from etl.config import ConfigError, load_config
+
+    try:
+        return Path(load_config().paths.weights_path)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+
+
+def _framework(imeta: str | None) -> Any:
+    try:
+        if imeta:
+            import polars as pl
+
+            from indicators.framework import Framework
+
+            return Framework.from_imeta(pl.read_csv(imeta, infer_schema_length=0))
+        from etl.catalog import load_catalog
+
+        return load_catalog().framework()
+    except Exception as e:  # noqa: BLE001 - turned into a message for people
+        raise click.ClickException(f"cannot load the framework: {e}") from None
+
+
+def _fail(e: Exception) -> click.ClickException:
+    return click.ClickException(str(e))
+
+
+_dir_option = click.option(
+    "--weights-dir",
+    "weights_dir",
+    default=None,
+    help="Folder of weight profiles (default: paths.weights_dir of the configuration, else the shipped weights/).",
+)
+_imeta_option = click.option(
+    "--imeta",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Use a COINr-style iMeta CSV as the framework instead of the indicator catalog.",
+)
+
+
+@click.group()
+def weights() -> None:
+    """Weight profiles: list them, show one with its effective weights, derive new ones (权重方案)."""
+
+
+@weights.command("list")
+@_dir_option
+def list_cmd(weights_dir: str | None) -> None:
+    """List the saved weight profiles with their blend, method, version and author."""
+    from etl.profiles import load_profiles, profile_versions
+    from indicators.profile import ProfileError
+
+    folder = _weights_dir(weights_dir)
+    try:
+        profiles = load_profiles(folder)
+    except ProfileError as e:
+        raise _fail(e) from None
+    if not profiles:
+        click.echo(f"no profiles in {folder}")
+        return
+    click.echo(f"{'name':<20} {'ver':>3} {'supply/demand':<13} {'method':<8} {'author':<24} title")
+    for name, p in profiles.items():
+        blend = f"{p.blend.supply:.2f}/{p.blend.demand:.2f}" if p.blend else "-"
+        kept = len(profile_versions(name, folder))
+        ver = f"{p.version}" + (f" ({kept} kept)" if kept > 1 else "")
+        click.echo(f"{name:<20} {ver:>3} {blend:<13} {p.method:<8} {p.author[:24]:<24} {p.title_zh} / {p.title_en}")
+
+
+@weights.command("show")
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["text", "toml", "json"]), default="text", show_default=True,
+              help="text: summary and effective weights; toml: the file as saved; json: resolved weights as JSON.")
+@click.option("--version", "version", type=int, default=None, help="Show an archived version instead of the current.")
+@_dir_option
+@_imeta_option
+def show(name: str, fmt: str, version: int | None, weights_dir: str | None, imeta: str | None) -> None:
+    """Show profile NAME (a name in the weights folder or a path to a .toml file) and its effective weights."""
+    from etl.profiles import load_profile, load_profile_version
+    from indicators.profile import ProfileError
+    from indicators.weighting_report import effective_weights_report
+
+    folder = _weights_dir(weights_dir)
+    try:
+        p = load_profile_version(name, version, folder) if version is not None else load_profile(name, folder)
+    except ProfileError as e:
+        raise _fail(e) from None
+    if fmt == "toml":
+        click.echo(p.to_toml(), nl=False)
+        return
+    fw = _framework(imeta)
+    try:
+        resolved = p.resolved_weights(fw)
+    except ProfileError as e:
+        raise _fail(e) from None
+    report = effective_weights_report(fw, resolved)
+    if fmt == "json":
+        out = {
+            "name": p.name,
+            "version": p.version,
+            "content_hash": p.content_hash(),
+            "resolved_weights": resolved,
+            "effective_weights": dict(zip(report["code"].to_list(), report["nominal_share"].to_list(), strict=True)),
+        }
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{p.name} v{p.version}: {p.title_zh} / {p.title_en}")
+    click.echo(f"author: {p.author}   date: {p.date.isoformat()}   method: {p.method}   hash: {p.content_hash()[:12]}")
+    if p.blend:
+        click.echo(f"blend: supply {p.blend.supply:g}, demand {p.blend.demand:g}")
+    m = p.methods
+    click.echo(
+        f"methods: imputation {m.imputation.name}, treatment {m.treatment.name}, normalisation "
+        f"{m.normalisation.name} {m.normalisation.params or ''} (fit on {m.fit_on}), aggregation {m.aggregation.name}"
+    )
+    for lang in ("zh", "en"):
+        text = getattr(p.rationale, lang)
+        if text:
+            click.echo(f"rationale ({lang}): {text}")
+    click.echo("\nnode weights (share within parent):")
+    for code in fw.aggregates[::-1]:
+        kids = ", ".join(f"{k} {resolved[k]:.3f}" for k in fw.children(code))
+        click.echo(f"  {code}: {kids}")
+    click.echo("\neffective weight of each indicator (share of the index):")
+    for row in report.iter_rows(named=True):
+        click.echo(f"  {row['code']:<34} {row['nominal_share']:.4f}  {row['name_zh']}")
+
+
+def _derive(method: str, fw: Any, node: str, matrix: str | None, allocations: str | None, data: str | None,
+            db: str | None, period: str | None, normalised: bool, max_cr: float) -> tuple[Any, dict[str, Any]]:
+    """Run one derivation method; returns the WeightResult and the inputs to keep in the profile."""
+    from etl import profiles as io
+    from indicators.weighting import (
+        budget_weights,
+        critic_weights,
+        entropy_weights,
+        equal_weights,
+        pca_weights,
+    )
+    from indicators.weighting_ahp import ahp_weights
+
+    kept: dict[str, Any] = {}
+    if method == "equal":
+        return equal_weights(fw.children(node)), kept
+    if method == "ahp":
+        if not matrix:
+            raise click.UsageError("--method ahp needs --matrix FILE.csv (a pairwise comparison matrix)")
+        codes, mat = io.read_pairwise_csv(matrix)
+        kept["source"] = Path(matrix).name
+        return ahp_weights(mat, codes, max_cr=max_cr), kept
+    if method == "budget":
+        if not allocations:
+            raise click.UsageError("--method budget needs --allocations FILE.csv (one row per assessor)")
+        kept["source"] = Path(allocations).name
+        return budget_weights(io.read_allocations_csv(allocations)), kept
+    # data-driven: units × the indicators under `node`
+    if data:
+        units, codes, values = io.read_matrix_csv(data)
+        kept["source"] = Path(data).name
+    elif db:
+        period, units, codes, values = io.read_warehouse_matrix(db, period)
+        kept.update({"source": "warehouse indicator_values", "period": period})
+    else:
+        raise click.UsageError(f"--method {method} needs --data FILE.csv (units × indicators) or --db WAREHOUSE")
+    wanted = list(fw.descendant_indicators(node))
+    missing = [c for c in wanted if c not in codes]
+    if missing:
+        raise click.ClickException(f"the data lack indicator(s) under {node!r}: {', '.join(missing)}")
+    x = np.array(values, dtype=float)[:, [codes.index(c) for c in wanted]]
+    if not normalised:  # min-max to [0, 1] with the framework's directions, so 'more' always means 'better'
+        lo, hi = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
+        span = np.where(hi > lo, hi - lo, 1.0)
+        x = (x - lo) / span
+        dirs = np.array([fw.node(c).direction for c in wanted])
+        x[:, dirs < 0] = 1.0 - x[:, dirs < 0]
+    kept.update({"units": list(units), "normalised_here": not normalised})
+    fn = {"entropy": entropy_weights, "critic": critic_weights, "pca": pca_weights}[method]
+    return fn(x, wanted), kept
+
+
+@weights.command("derive")
+@click.option("--method", "method", required=True,
+              type=click.Choice(["ahp", "budget", "entropy", "critic", "pca", "equal"]),
+              help="How to derive the weights.")
+@click.option("--name", "name", required=True, help="Name of the profile to write (a slug, e.g. 'assessor-ahp').")
+@click.option("--author", required=True, help="Who is responsible for these weights.")
+@click.option("--rationale-zh", default="", help="Why these weights (Chinese).")
+@click.option("--rationale-en", default="", help="Why these weights (English). Give at least one rationale.")
+@click.option("--title-zh", default=None, help="Chinese title (default: the name).")
+@click.option("--title-en", default=None, help="English title (default: the name).")
+@click.option("--base", default="equal", show_default=True,
+              help="Profile whose other weights, blend and methods the new profile starts from.")
+@click.option("--node", default=None,
+              help="Node whose children are weighted (default: the root). Data methods weight the indicators under it.")
+@click.option("--matrix", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="AHP: pairwise matrix CSV, header 'code,<c1>,<c2>,...', one row per code; cells like 3 or 1/3.")
+@click.option("--allocations", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Budget: CSV 'assessor,<c1>,<c2>,...', one row per assessor, each row's points summing to 100.")
+@click.option("--data", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Entropy/CRITIC/PCA: CSV of units × indicators (first column the unit, then one per indicator).")
+@click.option("--db", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="Entropy/CRITIC/PCA: read indicator_values from this warehouse instead of --data.")
+@click.option("--period", default=None, help="With --db: the period to use (default: the latest).")
+@click.option("--normalised", is_flag=True, default=False,
+              help="The data are already normalised (else min-max to [0, 1] with directions applied here).")
+@click.option("--max-cr", type=float, default=0.1, show_default=True,
+              help="AHP: largest acceptable consistency ratio.")
+@click.option("--date", "date", default=None, help="Date of the profile, YYYY-MM-DD (default: today).")
+@click.option("--dry-run", is_flag=True, default=False, help="Print the derived weights without saving.")
+@_dir_option
+@_imeta_option
+def derive(method: str, name: str, author: str, rationale_zh: str, rationale_en: str, title_zh: str | None,
+           title_en: str | None, base: str, node: str | None, matrix: str | None, allocations: str | None,
+           data: str | None, db: str | None, period: str | None, normalised: bool, max_cr: float, date: str | None,
+           dry_run: bool, weights_dir: str | None, imeta: str | None) -> None:
+    """Derive weights for a node with METHOD and save them as a new profile (or a new version of NAME).
+
+    The new profile starts from --base; only the weights below --node change. Nothing is ever overwritten: the
+    previous version of NAME stays in the history folder.
+    """
+    from etl.profiles import load_profile, save_profile
+    from indicators.profile import Derivation, ProfileError, WeightProfile
+    from indicators.weighting import WeightingError, relative_weights_for_node
+
+    if not (rationale_zh.strip() or rationale_en.strip()):
+        raise click.UsageError("give a rationale: --rationale-zh and/or --rationale-en")
+    folder = _weights_dir(weights_dir)
+    fw = _framework(imeta)
+    node = node or fw.root
+    if node not in fw or fw.node(node).is_indicator:
+        raise click.ClickException(f"--node {node!r} is not an aggregate node of the framework")
+    try:
+        day = dt.date.fromisoformat(date) if date else dt.date.today()
+    except ValueError:
+        raise click.BadParameter(f"{date!r} is not a date like 2025-06-01", param_hint="--date") from None
+    try:
+        start = load_profile(base, folder)
+        result, kept = _derive(method, fw, node, matrix, allocations, data, db, period, normalised, max_cr)
+        relative = relative_weights_for_node(fw, node, result.weights)
+        derivation = Derivation(
+            method=method,  # type: ignore[arg-type]
+            node=node,
+            codes=list(result.weights),
+            weights=result.weights,
+            inputs={**result.inputs, **kept},
+            diagnostics=result.diagnostics,
+        )
+        new = start.with_weights(relative, derivation=derivation)
+        fields = {
+            **new.to_dict(),
+            "name": name,
+            "version": 1,
+            "author": author,
+            "date": day,
+            "rationale": {"zh": rationale_zh.strip(), "en": rationale_en.strip()},
+            "title_zh": title_zh or name,
+            "title_en": title_en or name,
+        }
+        profile = WeightProfile.from_dict(fields, source=f"profile {name!r}")
+        profile.validate_against(fw)
+    except (ProfileError, WeightingError) as e:
+        raise _fail(e) from None
+    click.echo(f"{method} weights for {node}:")
+    for code, w in result.weights.items():
+        click.echo(f"  {code:<34} {w:.4f}")
+    for key in ("cr", "lambda_max", "kendall_w", "mean_sd_points", "explained_variance_ratio", "constant",
+                "negative_loadings", "most_disputed"):
+        if key in result.diagnostics and result.diagnostics[key] not in ([], None):
+            click.echo(f"  {key}: {result.diagnostics[key]}")
+    if dry_run:
+        click.echo("dry run: nothing saved")
+        return
+    try:
+        saved = save_profile(profile, folder)
+    except ProfileError as e:
+        raise _fail(e) from None
+    click.echo(f"saved {saved.name} v{saved.version} in {folder}")

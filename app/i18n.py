@@ -1,0 +1,354 @@
+"""Every word the app shows, in Chinese (default) and English, and the number/date formats of each language."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+
+# key -> (zh, en). One table, so a test can check that every key has both languages.
+MESSAGES: dict[str, tuple[str, str]] = {
+    # -- shell -------------------------------------------------------------------------------------------------
+    "app.title": ("一网通办 用户中心绩效指数", "One-Stop Service User-Centred Performance Index"),
+    "app.subtitle": ("上海市 16 区 · 供给侧与需求侧综合评价", "Shanghai's 16 districts · supply and demand side evaluation"),
+    "nav.overview": ("总览", "Overview"),
+    "nav.district": ("区画像", "District profile"),
+    "nav.weights": ("权重", "Weights"),
+    "nav.sensitivity": ("敏感性", "Sensitivity"),
+    "nav.data_quality": ("数据质量", "Data quality"),
+    "nav.methodology": ("方法说明", "Methodology"),
+    "lang.switch": ("English", "中文"),
+    "profile.label": ("权重方案", "Weight profile"),
+    "period.label": ("评价期", "Period"),
+    "footer.snapshot": ("数据快照", "Data snapshot"),
+    "footer.loaded": ("载入于", "loaded"),
+    "footer.nodata": ("尚无数据仓库", "no warehouse yet"),
+    "print": ("打印", "Print"),
+    "print.summary": ("打印一页摘要", "Print one-page summary"),
+    "print.scorecard": ("打印 A4 评分卡", "Print A4 scorecard"),
+    "export.xlsx": ("导出 Excel", "Export XLSX"),
+    "export.csv": ("导出 CSV", "Export CSV"),
+    "none": ("无", "none"),
+    "na": ("—", "—"),
+    "error.title": ("无法显示", "Cannot show this"),
+    "error.nodata": (
+        "数据仓库尚未生成或没有指标值。请先运行 govindex demo 与 govindex ingest。",
+        "The warehouse is missing or holds no indicator values. Run govindex demo and govindex ingest first.",
+    ),
+    "error.unknown_district": ("未知的区代码：{code}", "Unknown district code: {code}"),
+    "notfound.title": ("页面不存在", "Page not found"),
+    "notfound.back": ("返回总览", "Back to the overview"),
+    # -- common columns ----------------------------------------------------------------------------------------
+    "col.rank": ("排名", "Rank"),
+    "col.district": ("区", "District"),
+    "col.code": ("代码", "Code"),
+    "col.score": ("综合得分", "Composite"),
+    "col.supply": ("供给侧", "Supply side"),
+    "col.demand": ("需求侧", "Demand side"),
+    "col.gap": ("供需差", "Supply − demand"),
+    "col.rank_interval": ("排名区间 (5–95%)", "Rank interval (5–95%)"),
+    "col.change": ("排名变化", "Rank change"),
+    "col.indicator": ("指标", "Indicator"),
+    "col.dimension": ("维度", "Dimension"),
+    "col.side": ("侧", "Side"),
+    "col.value": ("数值", "Value"),
+    "col.unit": ("单位", "Unit"),
+    "col.ind_score": ("得分", "Score"),
+    "col.ind_rank": ("排名", "Rank"),
+    "col.gap_best": ("距最优", "Gap to best"),
+    "col.gap_target": ("距目标", "Gap to target"),
+    "col.target": ("目标值", "Target"),
+    "col.trend": ("趋势", "Trend"),
+    "col.sample": ("样本量", "Sample size"),
+    "col.direction": ("方向", "Direction"),
+    "col.weight": ("权重", "Weight"),
+    "col.eff_weight": ("有效权重", "Effective weight"),
+    "col.gain": ("综合分提升", "Composite gain"),
+    "col.source": ("数据来源", "Source"),
+    "col.formula": ("计算公式 (SQL)", "Formula (SQL)"),
+    "col.definition": ("定义", "Definition"),
+    "col.goalposts": ("目标值区间", "Goalposts"),
+    "col.band": ("等级", "Band"),
+    "col.period": ("期", "Period"),
+    "dir.up": ("越高越好 ↑", "higher is better ↑"),
+    "dir.down": ("越低越好 ↓", "lower is better ↓"),
+    "side.supply": ("供给侧", "Supply side"),
+    "side.demand": ("需求侧", "Demand side"),
+    # -- overview ----------------------------------------------------------------------------------------------
+    "overview.title": ("总览", "Overview"),
+    "overview.lead": (
+        "只看供给侧产出的评价会奖励“任务导向”的区；需求侧证据（非引导好评、自愿使用、老年数字鸿沟）必须计入。",
+        "Evaluation that counts only supply-side output rewards 'task-oriented' districts; demand-side evidence "
+        "(unprompted satisfaction, voluntary use, the elderly digital gap) must weigh in.",
+    ),
+    "overview.ranking": ("综合排名（含 5–95% 排名区间）", "Composite ranking (with 5–95% rank intervals)"),
+    "overview.quadrant": ("供给侧 vs 需求侧", "Supply side vs demand side"),
+    "overview.quadrant_note": (
+        "右下象限：供给强、需求弱的“任务导向型”区（红色标出）。虚线为全市中位数。",
+        "Lower right: 'task-oriented' districts, strong on supply but weak on demand (in red). Dashed lines: city medians.",
+    ),
+    "overview.map": ("各区综合得分", "Composite score by district"),
+    "overview.movers": ("较上期排名变化", "Rank movers since the previous period"),
+    "overview.movers_none": ("只有一个评价期，暂无变化可比。", "Only one period so far: no movers to show."),
+    "overview.kpi.leader": ("第一名", "Leader"),
+    "overview.kpi.task": ("任务导向型区", "Task-oriented districts"),
+    "overview.kpi.blend": ("需求侧权重", "Demand-side weight"),
+    "overview.kpi.units": ("参评区", "Districts scored"),
+    "overview.mc_note": ("排名区间来自 {n} 次权重蒙特卡洛抽样。", "Rank intervals from {n} Monte Carlo weight samples."),
+    "quadrant.task": ("任务导向型", "Task-oriented"),
+    "quadrant.balanced_high": ("供需均强", "Strong on both"),
+    "quadrant.user": ("用户导向型", "User-led"),
+    "quadrant.low": ("供需均弱", "Weak on both"),
+    "quadrant.median": ("中位数", "median"),
+    # -- district ----------------------------------------------------------------------------------------------
+    "district.title": ("区画像", "District profile"),
+    "district.choose": ("选择区", "Choose a district"),
+    "district.dimensions": ("各维度得分：本区 vs 全市中位数 vs 最优区", "Dimensions: this district vs city median vs best"),
+    "district.this": ("本区", "This district"),
+    "district.median": ("全市中位数", "City median"),
+    "district.best": ("最优区", "Best district"),
+    "district.indicators": ("指标明细", "Indicators"),
+    "district.priorities": ("改进优先项", "Improvement priorities"),
+    "district.priorities_note": (
+        "把该指标提升到最优区水平时，综合得分可提高的分值（按当前权重方案）。",
+        "Composite points gained if this indicator reached the best district's level (under the current profile).",
+    ),
+    "district.quarantine": ("本区报送数据的质量问题", "Data-quality issues in this district's submissions"),
+    "district.quarantine_none": ("本区报送数据没有被隔离的记录。", "No quarantined rows in this district's submissions."),
+    "district.summary": (
+        "综合得分 {score}，全市第 {rank} / {n} 名；供给侧第 {srank} 名，需求侧第 {drank} 名。",
+        "Composite {score}, rank {rank} of {n}; supply side rank {srank}, demand side rank {drank}.",
+    ),
+    "district.scorecard": ("评分卡", "Scorecard"),
+    # -- weights -----------------------------------------------------------------------------------------------
+    "weights.title": ("权重设置", "Weights"),
+    "weights.blend": ("需求侧权重（供需混合）", "Demand-side weight (supply/demand blend)"),
+    "weights.blend_marks_supply": ("全供给", "supply only"),
+    "weights.blend_marks_demand": ("全需求", "demand only"),
+    "weights.dimensions": ("维度与指标权重（父节点内相对权重，实时归一化）", "Dimension and indicator weights (relative within parent, normalised live)"),
+    "weights.ranking": ("实时排名", "Live ranking"),
+    "weights.effective": ("有效权重", "Effective weights"),
+    "weights.ahp": ("AHP 两两比较", "AHP pairwise comparison"),
+    "weights.ahp_note": (
+        "比较行维度相对列维度的重要性（1/9–9）。一致性比率 CR < 0.10 为可接受。",
+        "How much more important the row dimension is than the column (1/9–9). A consistency ratio CR < 0.10 is acceptable.",
+    ),
+    "weights.ahp_scope": ("比较对象", "Compare"),
+    "weights.ahp_apply": ("采用 AHP 权重", "Use the AHP weights"),
+    "weights.cr": ("一致性比率 CR = {cr}", "Consistency ratio CR = {cr}"),
+    "weights.cr_ok": ("可接受", "acceptable"),
+    "weights.cr_bad": ("不一致，请调整判断", "inconsistent: revise the judgements"),
+    "weights.budget": ("预算分配法", "Budget allocation"),
+    "weights.budget_note": ("把 100 点分给各维度；权重按点数比例。", "Spread 100 points over the dimensions; weights follow the points."),
+    "weights.budget_apply": ("采用预算权重", "Use the budget weights"),
+    "weights.budget_total": ("已分配 {n} / 100 点", "{n} of 100 points allocated"),
+    "weights.compare": ("与已保存方案比较", "Compare with saved profiles"),
+    "weights.compare_with": ("比较方案", "Compare with"),
+    "weights.current": ("当前设置", "Current"),
+    "weights.save": ("保存为命名方案", "Save as a named profile"),
+    "weights.save_name": ("方案名称（英文字母、数字、连字符）", "Profile name (letters, digits, hyphens)"),
+    "weights.save_author": ("作者", "Author"),
+    "weights.save_rationale": ("理由", "Rationale"),
+    "weights.save_button": ("保存", "Save"),
+    "weights.saved": ("已保存方案 {name}（版本 {version}）。", "Saved profile {name} (version {version})."),
+    "weights.save_error": ("保存失败：{error}", "Could not save: {error}"),
+    "weights.save_missing": ("请填写名称、作者和理由。", "Fill in the name, the author and the rationale."),
+    "weights.reset": ("重置为当前方案", "Reset to the profile"),
+    "weights.server_ms": ("服务器重算用时 {ms} ms", "Server recompute {ms} ms"),
+    # -- sensitivity -------------------------------------------------------------------------------------------
+    "sens.title": ("敏感性分析", "Sensitivity analysis"),
+    "sens.factors": ("不确定因素", "Uncertain factors"),
+    "sens.n": ("样本量 N", "Sample size N"),
+    "sens.run": ("运行", "Run"),
+    "sens.cancel": ("取消", "Cancel"),
+    "sens.status.idle": ("尚未运行。", "Not run yet."),
+    "sens.status.queued": ("排队中…", "Queued…"),
+    "sens.status.running": ("运行中… {pct}%", "Running… {pct}%"),
+    "sens.status.done": ("完成，用时 {s} 秒（{failed} 个样本失败）。", "Done in {s} s ({failed} failed samples)."),
+    "sens.status.cached": ("来自缓存（相同设定已运行过）。", "From the cache (this specification has run before)."),
+    "sens.status.cancelled": ("已取消。", "Cancelled."),
+    "sens.status.error": ("出错：{error}", "Failed: {error}"),
+    "sens.rank_intervals": ("排名区间（5–95%，点为中位数）", "Rank intervals (5–95%, dot = median)"),
+    "sens.sobol": ("Sobol 敏感性指数（含 95% 置信区间）", "Sobol sensitivity indices (with 95% CIs)"),
+    "sens.first_order": ("一阶 S1", "First order S1"),
+    "sens.total_order": ("总效应 ST", "Total effect ST"),
+    "sens.pairwise": ("两两比较：P(行区排在列区之前)", "Pairwise: P(row district ranks above column district)"),
+    "sens.tornado": ("龙卷风图：单因素变动下的排名", "Tornado: rank as one factor moves at a time"),
+    "sens.tornado_unit": ("分析对象", "Unit shown"),
+    "sens.low": ("最差排名", "worst rank"),
+    "sens.high": ("最佳排名", "best rank"),
+    "sens.output": ("Sobol 指数针对", "Sobol indices of"),
+    "sens.output_shift": ("平均排名变动（全部区）", "Mean absolute rank shift (all districts)"),
+    "sens.failures": ("失败样本：{detail}", "Failed samples: {detail}"),
+    "factor.weights": ("维度权重（±50%）", "Dimension weights (±50%)"),
+    "factor.blend": ("供需混合比例", "Supply/demand blend"),
+    "factor.normalisation": ("归一化方法", "Normalisation method"),
+    "factor.aggregation": ("聚合方法", "Aggregation method"),
+    "factor.imputation": ("缺失值插补", "Imputation"),
+    "factor.treatment": ("异常值处理", "Outlier treatment"),
+    # -- data quality ------------------------------------------------------------------------------------------
+    "dq.title": ("数据质量", "Data quality"),
+    "dq.last_refresh": ("最近一次刷新", "Last refresh"),
+    "dq.status": ("状态", "Status"),
+    "dq.history": ("刷新历史", "Refresh history"),
+    "dq.files": ("逐文件核算", "Per-file accounting"),
+    "dq.quarantine": ("隔离记录", "Quarantined rows"),
+    "dq.coverage": ("指标覆盖度", "Indicator coverage"),
+    "dq.coverage_note": ("格中数字为样本量（分母）；空白为缺失值。", "Cells show the sample size (denominator); blank = missing value."),
+    "dq.filter_table": ("按表筛选", "Filter by table"),
+    "dq.filter_district": ("按区筛选", "Filter by district"),
+    "dq.filter_reason": ("按原因筛选", "Filter by reason"),
+    "dq.rows_shown": ("显示 {shown} / {total} 条", "Showing {shown} of {total} rows"),
+    "dq.missing": ("缺失值", "Missing values"),
+    "dq.no_runs": ("尚无刷新记录；以下为载入文件记录。", "No refresh runs recorded yet; showing the loaded files."),
+    "col.started": ("开始", "Started"),
+    "col.finished": ("结束", "Finished"),
+    "col.status": ("状态", "Status"),
+    "col.rows": ("行数", "Rows"),
+    "col.error": ("错误", "Error"),
+    "col.file": ("文件", "File"),
+    "col.table": ("表", "Table"),
+    "col.rows_in": ("输入行", "Rows in"),
+    "col.rows_loaded": ("已载入", "Loaded"),
+    "col.rows_quarantined": ("已隔离", "Quarantined"),
+    "col.rows_duplicate": ("重复", "Duplicates"),
+    "col.balanced": ("平衡", "Balanced"),
+    "col.loaded_at": ("载入时间", "Loaded at"),
+    "col.row_number": ("行号", "Row"),
+    "col.column": ("列", "Column"),
+    "col.reason": ("原因", "Reason"),
+    "col.original": ("原始记录", "Original row"),
+    "col.units_covered": ("有值的区", "Units with a value"),
+    "col.min_sample": ("最小样本量", "Smallest sample"),
+    "col.median_sample": ("样本量中位数", "Median sample"),
+    "status.ok": ("成功", "succeeded"),
+    "status.failed": ("失败", "failed"),
+    "status.running": ("运行中", "running"),
+    # -- methodology -------------------------------------------------------------------------------------------
+    "method.title": ("方法说明", "Methodology"),
+    "method.tree": ("指标体系与有效权重", "Framework and effective weights"),
+    "method.indicators": ("指标定义", "Indicator definitions"),
+    "method.profile": ("当前权重方案", "Active weight profile"),
+    "method.author": ("作者", "Author"),
+    "method.date": ("日期", "Date"),
+    "method.rationale": ("理由", "Rationale"),
+    "method.methods": ("方法选择", "Method choices"),
+    "method.pipeline": (
+        "流程：原始记录 → 校验与隔离 → 指标 SQL → 插补 → 异常值处理 → 归一化（固定目标值区间，使各期可比）→ 沿指标树加权聚合 → 供需混合 → 综合得分。",
+        "Pipeline: raw records → validation and quarantine → indicator SQL → imputation → outlier treatment → "
+        "normalisation (fixed goalposts, so periods compare) → weighted aggregation up the tree → supply/demand blend → composite.",
+    ),
+    # -- figures -----------------------------------------------------------------------------------------------
+    "fig.score": ("得分 (0–100)", "Score (0–100)"),
+    "fig.rank": ("排名", "Rank"),
+    "fig.weight": ("权重", "Weight"),
+    "fig.probability": ("概率", "Probability"),
+    "fig.index": ("指数", "Index"),
+    "fig.composite_delta": ("综合得分变化", "Change in composite"),
+    "fig.rank_up": ("上升", "up"),
+    "fig.rank_down": ("下降", "down"),
+}
+
+
+def norm_lang(value: object) -> str:
+    """The language code to use for a query value (anything unknown falls back to Chinese)."""
+    v = str(value or "").strip().lower()
+    if v.startswith("en"):
+        return "en"
+    return DEFAULT_LANG
+
+
+def t(key: str, lang: str = DEFAULT_LANG, **fmt: Any) -> str:
+    """The message `key` in `lang`; `{name}` placeholders are filled from `fmt`. Unknown keys raise KeyError."""
+    zh, en = MESSAGES[key]
+    text = en if lang == "en" else zh
+    return text.format(**fmt) if fmt else text
+
+
+def pick(zh: str | None, en: str | None, lang: str) -> str:
+    """Choose between a bilingual pair from the data (catalog, district table), falling back to whichever exists."""
+    if lang == "en":
+        return en or zh or ""
+    return zh or en or ""
+
+
+def _finite(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(float(x))
+
+
+def fmt_num(x: object, lang: str = DEFAULT_LANG, decimals: int = 1) -> str:
+    """A number with thousands separators, or a dash when missing. Large counts use 万 in Chinese."""
+    if not _finite(x):
+        return t("na", lang)
+    v = float(x)  # type: ignore[arg-type]
+    if lang == "zh" and abs(v) >= 100_000:
+        return f"{v / 10_000:,.{max(decimals, 1)}f} 万"
+    return f"{v:,.{decimals}f}"
+
+
+def fmt_int(x: object, lang: str = DEFAULT_LANG) -> str:
+    return fmt_num(x, lang, 0)
+
+
+def fmt_pct(x: object, lang: str = DEFAULT_LANG, decimals: int = 1, ratio: bool = True) -> str:
+    """A percentage: `ratio=True` means x is a share in [0, 1]."""
+    if not _finite(x):
+        return t("na", lang)
+    v = float(x) * (100 if ratio else 1)  # type: ignore[arg-type]
+    return f"{v:.{decimals}f}%"
+
+
+def fmt_signed(x: object, lang: str = DEFAULT_LANG, decimals: int = 1) -> str:
+    if not _finite(x):
+        return t("na", lang)
+    return f"{float(x):+.{decimals}f}"  # type: ignore[arg-type]
+
+
+def fmt_period(period: object, lang: str = DEFAULT_LANG) -> str:
+    """'2024-03' → '2024年3月' / 'Mar 2024'; '2024-Q1' → '2024年第1季度' / '2024 Q1'; other strings as given."""
+    if isinstance(period, (date, datetime)):
+        period = period.strftime("%Y-%m")
+    s = str(period or "")
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    if len(s) >= 7 and s[4] == "-" and s[:4].isdigit():
+        rest = s[5:]
+        if rest.upper().startswith("Q") and rest[1:].isdigit():
+            return f"{s[:4]}年第{int(rest[1:])}季度" if lang == "zh" else f"{s[:4]} Q{int(rest[1:])}"
+        if rest[:2].isdigit() and (len(rest) == 2 or rest[2] == "-"):
+            m = int(rest[:2])
+            if 1 <= m <= 12:
+                return f"{s[:4]}年{m}月" if lang == "zh" else f"{months[m - 1]} {s[:4]}"
+    if len(s) == 6 and s[:4].isdigit() and s[4] in "Qq" and s[5].isdigit():  # '2024Q1' (the warehouse's form)
+        return f"{s[:4]}年第{s[5]}季度" if lang == "zh" else f"{s[:4]} Q{s[5]}"
+    if len(s) == 4 and s.isdigit():
+        return f"{s}年" if lang == "zh" else s
+    return s
+
+
+def fmt_datetime(x: object, lang: str = DEFAULT_LANG) -> str:
+    if x is None:
+        return t("na", lang)
+    if isinstance(x, str):
+        try:
+            x = datetime.fromisoformat(x)
+        except ValueError:
+            return x
+    if isinstance(x, datetime):
+        return x.strftime("%Y年%m月%d日 %H:%M") if lang == "zh" else x.strftime("%d %b %Y %H:%M")
+    if isinstance(x, date):
+        return x.strftime("%Y年%m月%d日") if lang == "zh" else x.strftime("%d %b %Y")
+    return str(x)
+
+
+def plotly_separators(lang: str) -> str:
+    """Plotly's `separators` (decimal, thousands) for the language; both use '.' and ','."""
+    return ".,"
+
+
+def labels(keys: Mapping[str, str], lang: str) -> dict[str, str]:
+    """Translate a mapping column → message key into column → label (for table headers)."""
+    return {col: t(key, lang) for col, key in keys.items()}

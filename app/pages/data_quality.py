@@ -1,0 +1,223 @@
+"""Data quality (数据质量): last refresh, refresh history, per-file accounting, quarantine, indicator coverage."""
+
+from __future__ import annotations
+
+import dash
+import polars as pl
+from dash import Input, Output, State, callback, dcc, html
+
+from app import components as c
+from app import figures, views
+from app.i18n import fmt_datetime, fmt_int, fmt_period, norm_lang, t
+from app.queries import DataUnavailable, Snapshot, load_runs
+from app.state import get_context
+
+dash.register_page(__name__, path="/data-quality", name="数据质量 Data quality",
+                   title="数据质量 · 一网通办用户中心绩效指数", order=4)
+
+PREFIX = "dq"
+LANG = f"{PREFIX}-lang"
+F_TABLE, F_DISTRICT, F_REASON = f"{PREFIX}-filter-table", f"{PREFIX}-filter-district", f"{PREFIX}-filter-reason"
+Q_GRID, Q_COUNT = f"{PREFIX}-quarantine-grid", f"{PREFIX}-quarantine-count"
+CSV_BUTTON, CSV_DOWNLOAD = f"{PREFIX}-csv", f"{PREFIX}-csv-download"
+STATUS_KEYS = {"succeeded": "status.ok", "loaded": "status.ok", "ok": "status.ok", "failed": "status.failed",
+               "running": "status.running"}
+QUARANTINE_PAGE = 5000  # rows sent to the browser at once; the CSV has all of them
+
+
+def layout(lang: str | None = None, **_query: str) -> html.Div:
+    lang = norm_lang(lang)
+    ctx = get_context()
+    snap = ctx.snapshot()
+    names = snap.district_names(lang)
+    q = snap.quarantine
+    opts = lambda col: sorted(x for x in q[col].unique().to_list() if x) if q.height else []  # noqa: E731
+    return html.Div(
+        [
+            dcc.Store(id=LANG, data=lang),
+            dcc.Download(id=CSV_DOWNLOAD),
+            c.page_title(t("dq.title", lang)),
+            _refresh_card(ctx.runs_path, snap, lang),
+            c.card(t("dq.files", lang), _files_grid(snap, lang)),
+            c.card(
+                t("dq.quarantine", lang),
+                html.Div(
+                    [
+                        dcc.Dropdown(id=F_TABLE, options=opts("table_name"), multi=True,
+                                     placeholder=t("dq.filter_table", lang)),
+                        dcc.Dropdown(id=F_DISTRICT, options=[{"label": names.get(d, d), "value": d}
+                                                             for d in opts("district_code")],
+                                     multi=True, placeholder=t("dq.filter_district", lang)),
+                        dcc.Dropdown(id=F_REASON, options=opts("check_name"), multi=True,
+                                     placeholder=t("dq.filter_reason", lang)),
+                        html.Button(t("export.csv", lang), id=CSV_BUTTON, className="button", n_clicks=0),
+                    ],
+                    className="filters no-print",
+                ),
+                html.P(id=Q_COUNT, className="note"),
+                c.grid(Q_GRID, [], _quarantine_columns(lang), lang, height=420, page_size=50),
+            ),
+            _coverage_card(lang),
+        ],
+        className="data-quality",
+    )
+
+
+def _status(value: object, lang: str) -> str:
+    key = STATUS_KEYS.get(str(value or "").lower())
+    return t(key, lang) if key else str(value or "")
+
+
+def _refresh_card(runs_path, snap: Snapshot, lang: str) -> html.Section:
+    runs = load_runs(runs_path)
+    if runs is not None:
+        last = runs.row(0, named=True)
+        rows = [{
+            "id": r["id"], "trigger": r["trigger"], "status": _status(r["status"], lang),
+            "started": fmt_datetime(r["started_at"], lang), "finished": fmt_datetime(r["finished_at"], lang),
+            "rows": r["rows_loaded"], "quarantined": r["rows_quarantined"], "error": r["error"] or "",
+            "snapshot": r["snapshot_id"] or "",
+        } for r in runs.iter_rows(named=True)]
+        cols = [c.num_col("id", "col.rank", lang, 0, headerName="#", maxWidth=80),
+                c.col("trigger", "col.source", lang, maxWidth=110), c.col("status", "col.status", lang, maxWidth=110),
+                c.col("started", "col.started", lang), c.col("finished", "col.finished", lang),
+                c.num_col("rows", "col.rows_loaded", lang, 0), c.num_col("quarantined", "col.rows_quarantined", lang, 0),
+                c.col("snapshot", "footer.snapshot", lang), c.col("error", "col.error", lang, minWidth=200)]
+        last_when, last_status, note = last["finished_at"] or last["started_at"], last["status"], None
+        history = c.grid(f"{PREFIX}-runs", rows, cols, lang, height="auto" if len(rows) <= 10 else 360)
+    else:
+        b = snap.batches
+        note = t("dq.no_runs", lang)
+        if b.height:
+            last = b.row(-1, named=True)
+            last_when, last_status = last.get("finished_at") or last.get("started_at"), last.get("status")
+            rows = [{"id": r["batch_id"], "status": _status(r.get("status"), lang),
+                     "started": fmt_datetime(r.get("started_at"), lang),
+                     "finished": fmt_datetime(r.get("finished_at"), lang), "rows": r.get("rows_loaded"),
+                     "quarantined": r.get("rows_quarantined"), "files": r.get("files_n")}
+                    for r in b.sort("batch_id", descending=True).iter_rows(named=True)]
+        else:
+            f = snap.files
+            last_when = f["finished_at"].max() if f.height and "finished_at" in f.columns else None
+            last_status = "loaded" if f.height else None
+            rows = []
+        cols = [c.num_col("id", "col.rank", lang, 0, headerName="#", maxWidth=80),
+                c.col("status", "col.status", lang), c.col("started", "col.started", lang),
+                c.col("finished", "col.finished", lang), c.num_col("files", "col.file", lang, 0),
+                c.num_col("rows", "col.rows_loaded", lang, 0), c.num_col("quarantined", "col.rows_quarantined", lang, 0)]
+        history = c.grid(f"{PREFIX}-runs", rows, cols, lang, height="auto")
+    tone = "bad" if str(last_status).lower() == "failed" else ""
+    return c.card(
+        t("dq.last_refresh", lang),
+        html.Div([
+            c.kpi(t("dq.last_refresh", lang), fmt_datetime(last_when, lang) if last_when else t("na", lang)),
+            c.kpi(t("dq.status", lang), _status(last_status, lang) or t("na", lang), tone=tone),
+            c.kpi(t("footer.snapshot", lang), snap.snapshot_id or t("na", lang)),
+            c.kpi(t("dq.quarantine", lang), fmt_int(snap.quarantine_total, lang)),
+        ], className="kpis"),
+        html.H3(t("dq.history", lang)),
+        html.P(note, className="note") if note else None,
+        history,
+    )
+
+
+def _files_grid(snap: Snapshot, lang: str):
+    f = snap.files
+    rows = []
+    if f.height:
+        for r in f.iter_rows(named=True):
+            total = (r.get("rows_loaded") or 0) + (r.get("rows_quarantined") or 0) + (r.get("rows_duplicate") or 0)
+            rows.append({
+                "file": r.get("file_name") or r.get("path"), "table": r.get("table_name") or "",
+                "rows_in": r.get("rows_in"), "loaded": r.get("rows_loaded"), "quarantined": r.get("rows_quarantined"),
+                "duplicate": r.get("rows_duplicate"), "balanced": "✓" if total == r.get("rows_in") else "✗",
+                "status": _status(r.get("status"), lang), "message": r.get("message") or "",
+                "encoding": r.get("encoding") or "", "loaded_at": fmt_datetime(r.get("finished_at"), lang),
+            })
+    cols = [c.col("file", "col.file", lang, minWidth=200, pinned="left"), c.col("table", "col.table", lang),
+            c.num_col("rows_in", "col.rows_in", lang, 0), c.num_col("loaded", "col.rows_loaded", lang, 0),
+            c.num_col("quarantined", "col.rows_quarantined", lang, 0),
+            c.num_col("duplicate", "col.rows_duplicate", lang, 0), c.col("balanced", "col.balanced", lang, maxWidth=90),
+            c.col("status", "col.status", lang, maxWidth=110), c.col("encoding", "col.source", lang, maxWidth=110),
+            c.col("loaded_at", "col.loaded_at", lang), c.col("message", "col.error", lang, minWidth=200)]
+    return c.grid(f"{PREFIX}-files", rows, cols, lang, height=min(80 + 42 * max(len(rows), 1), 460),
+                  page_size=50 if len(rows) > 50 else None)
+
+
+def _quarantine_columns(lang: str) -> list[dict]:
+    return [c.col("table_name", "col.table", lang, maxWidth=140), c.col("district", "col.district", lang, maxWidth=120),
+            c.col("source_file", "col.file", lang), c.num_col("row_number", "col.row_number", lang, 0, maxWidth=100),
+            c.col("column_name", "col.column", lang, maxWidth=140), c.col("value", "col.value", lang, maxWidth=160),
+            c.col("reason", "col.reason", lang, minWidth=240),
+            c.col("original_row", "col.original", lang, minWidth=260, tooltipField="original_row")]
+
+
+def filter_quarantine(q: pl.DataFrame, tables: list | None, districts: list | None, checks: list | None
+                      ) -> pl.DataFrame:
+    if q.height == 0:
+        return q
+    if tables:
+        q = q.filter(pl.col("table_name").is_in(tables))
+    if districts:
+        q = q.filter(pl.col("district_code").is_in(districts))
+    if checks:
+        q = q.filter(pl.col("check_name").is_in(checks))
+    return q
+
+
+@callback(Output(Q_GRID, "rowData"), Output(Q_COUNT, "children"), Input(F_TABLE, "value"), Input(F_DISTRICT, "value"),
+          Input(F_REASON, "value"), State(LANG, "data"))
+def quarantine_rows(tables: list | None, districts: list | None, checks: list | None, lang: str):
+    snap = get_context().snapshot()
+    names = snap.district_names(lang)
+    q = filter_quarantine(snap.quarantine, tables, districts, checks)
+    shown = q.head(QUARANTINE_PAGE)
+    rows = shown.with_columns(
+        pl.col("district_code").replace_strict(names, default=pl.col("district_code")).alias("district")
+    ).to_dicts() if shown.height else []
+    total = q.height if (tables or districts or checks) else snap.quarantine_total
+    return rows, t("dq.rows_shown", lang, shown=fmt_int(len(rows), lang), total=fmt_int(total, lang))
+
+
+@callback(Output(CSV_DOWNLOAD, "data"), Input(CSV_BUTTON, "n_clicks"), State(F_TABLE, "value"),
+          State(F_DISTRICT, "value"), State(F_REASON, "value"), prevent_initial_call=True)
+def quarantine_csv(n: int, tables: list | None, districts: list | None, checks: list | None):
+    if not n:
+        return dash.no_update
+    q = filter_quarantine(get_context().snapshot().quarantine, tables, districts, checks)
+    # UTF-8 with BOM so Excel on Chinese Windows opens the Chinese reasons correctly
+    data = "\ufeff" + q.write_csv()
+    return dcc.send_string(data, "govindex-quarantine.csv")
+
+
+def _coverage_card(lang: str) -> html.Section:
+    ctx = get_context()
+    try:
+        prep = ctx.prepared(ctx.profile(None))
+    except (DataUnavailable, LookupError) as e:
+        return c.error_box(lang, t("error.nodata", lang) + f" ({e})")
+    p = len(prep.periods) - 1
+    names = ctx.snapshot().district_names(lang)
+    recs, summary = [], []
+    for j, ind in enumerate(prep.indicators):
+        label = views.node_label(ctx, ind, lang)
+        vals, dens = prep.result.raw[p, :, j], prep.denominators[p, :, j]
+        for u, unit in enumerate(prep.units):
+            v, d = vals[u], dens[u]
+            recs.append({"name": names.get(unit, unit), "label": label, "value": None if v != v else float(v),
+                         "denominator": None if d != d else float(d)})
+        present = [d for d, v in zip(dens, vals, strict=True) if v == v and d == d]
+        summary.append({"indicator": label, "covered": int(sum(1 for v in vals if v == v)), "units": len(prep.units),
+                        "missing": int(sum(1 for v in vals if v != v)),
+                        "min_sample": min(present) if present else None,
+                        "median_sample": sorted(present)[len(present) // 2] if present else None})
+    cov = pl.DataFrame(recs)
+    cols = [c.col("indicator", "col.indicator", lang, minWidth=220, pinned="left"),
+            c.num_col("covered", "col.units_covered", lang, 0), c.num_col("missing", "dq.missing", lang, 0),
+            c.num_col("min_sample", "col.min_sample", lang, 0), c.num_col("median_sample", "col.median_sample", lang, 0)]
+    return c.card(
+        f"{t('dq.coverage', lang)} · {fmt_period(prep.periods[p], lang)}",
+        html.P(t("dq.coverage_note", lang), className="note"),
+        c.graph(f"{PREFIX}-coverage", figures.coverage_figure(cov, lang)),
+        c.grid(f"{PREFIX}-coverage-grid", summary, cols, lang, height=420),
+    )

@@ -1,0 +1,101 @@
+"""Methodology (方法说明): the framework sunburst with effective weights, every indicator's definition, the profile."""
+
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, State, callback, dcc, html
+
+from app import components as c
+from app import figures, ids, views
+from app.i18n import fmt_datetime, fmt_pct, norm_lang, pick, t
+from app.state import get_context
+
+dash.register_page(__name__, path="/methodology", name="方法说明 Methodology",
+                   title="方法说明 · 一网通办用户中心绩效指数", order=5)
+
+PREFIX = "method"
+LANG = f"{PREFIX}-lang"
+BODY = f"{PREFIX}-body"
+
+
+def layout(lang: str | None = None, **_query: str) -> html.Div:
+    lang = norm_lang(lang)
+    return html.Div(
+        [
+            dcc.Store(id=LANG, data=lang),
+            c.page_title(t("method.title", lang), t("method.pipeline", lang)),
+            html.Div(id=BODY),
+            _definitions(lang),
+        ],
+        className="methodology",
+    )
+
+
+@callback(Output(BODY, "children"), Input(ids.PROFILE_SELECT, "value"), State(LANG, "data"))
+def render(profile_name: str | None, lang: str):
+    ctx = get_context()
+    profile = ctx.profile(profile_name)
+    weights = profile.resolved_weights(ctx.framework)
+    m = profile.methods
+    methods = [
+        (t("factor.imputation", lang), m.imputation.name, m.imputation.params),
+        (t("factor.treatment", lang), m.treatment.name, m.treatment.params),
+        (t("factor.normalisation", lang), m.normalisation.name, m.normalisation.params),
+        (t("factor.aggregation", lang), m.aggregation.name, m.aggregation.params),
+    ]
+    rationale = pick(profile.rationale.zh, profile.rationale.en, lang)
+    return html.Div(
+        [
+            c.card(None, c.graph(f"{PREFIX}-sunburst", figures.sunburst_figure(views.sunburst_frame(ctx, weights, lang),
+                                                                              lang))),
+            c.card(
+                t("method.profile", lang),
+                html.H3(profile.title_en if lang == "en" else profile.title_zh, id=f"{PREFIX}-profile-title"),
+                html.Div([html.Span(f"{t('method.author', lang)}: {profile.author}"),
+                          html.Span(f"{t('method.date', lang)}: {fmt_datetime(profile.date, lang)}"),
+                          html.Span(f"v{profile.version}"),
+                          html.Span(f"{t('col.demand', lang)} {fmt_pct(weights.get('demand'), lang, 0)}")],
+                         className="meta"),
+                html.H3(t("method.rationale", lang)),
+                html.P(rationale),
+                html.H3(t("method.methods", lang)),
+                html.Ul([html.Li(f"{label}: {name} {params or ''}") for label, name, params in methods]),
+            ),
+        ],
+        className="grid-2",
+    )
+
+
+def _definitions(lang: str) -> html.Section:
+    ctx = get_context()
+    fw = ctx.framework
+    items = []
+    for d in ctx.catalog:
+        items.append(html.Div(
+            [
+                html.H3(f"{pick(d.name_zh, d.name_en, lang)} · {d.id}"),
+                html.Div([
+                    html.Span(f"{t('col.dimension', lang)}: {views.node_label(ctx, d.parent, lang)}"),
+                    html.Span(f"{t('col.unit', lang)}: {d.unit}"),
+                    html.Span(f"{t('col.direction', lang)}: {t('dir.up' if d.direction > 0 else 'dir.down', lang)}"),
+                    html.Span(f"{t('col.goalposts', lang)}: {d.goalposts.low:g} – {d.goalposts.high:g}"),
+                    html.Span(f"{t('col.target', lang)}: {d.target:g}" if d.target is not None else ""),
+                ], className="meta"),
+                html.P(pick(d.description_zh, d.description_en, lang)),
+                html.Div([html.Span(f"{t('col.source', lang)}: {d.source}")], className="meta"),
+                html.Details([html.Summary(t("col.formula", lang)), html.Pre(_sql_text(d))]),
+            ],
+            className="indicator-def", id=f"{PREFIX}-def-{d.id}",
+        ))
+    return c.card(f"{t('method.indicators', lang)} ({len(fw.indicators)})", *items)
+
+
+def _sql_text(d) -> str:
+    s = d.sql
+    if s.query:
+        return s.query.strip()
+    parts = [f"numerator   = {s.numerator}", f"denominator = {s.denominator}", f"FROM  {s.from_}"]
+    if s.where:
+        parts.append(f"WHERE {s.where}")
+    parts.append(f"unit = {s.unit}; period = {s.period}; value = numerator / denominator × {d.scale:g}")
+    return "\n".join(parts)

@@ -1,0 +1,123 @@
+"""Overview (总览): ranking with rank intervals, the supply-vs-demand quadrant, the tile map and the movers."""
+
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, State, callback, dcc, html
+
+from app import components as c
+from app import figures, ids, views
+from app.i18n import fmt_int, fmt_num, fmt_pct, fmt_period, norm_lang, t
+from app.queries import DataUnavailable
+from app.state import get_context
+
+dash.register_page(__name__, path="/", name="总览 Overview", title="总览 · 一网通办用户中心绩效指数", order=0)
+
+PREFIX = "overview"
+BODY = f"{PREFIX}-body"
+LANG = f"{PREFIX}-lang"
+PERIOD = f"{PREFIX}-period"
+MAP = f"{PREFIX}-map"
+QUADRANT = f"{PREFIX}-quadrant"
+
+
+def layout(lang: str | None = None, period: str | None = None, **_query: str) -> html.Div:
+    lang = norm_lang(lang)
+    ctx = get_context()
+    periods = []
+    try:
+        periods = list(ctx.prepared(ctx.profile(None)).periods)
+    except (DataUnavailable, LookupError):
+        pass
+    selector = dcc.Dropdown(
+        id=PERIOD, options=[{"label": fmt_period(p, lang), "value": p} for p in reversed(periods)],
+        value=period if period in periods else (periods[-1] if periods else None), clearable=False,
+        searchable=False, className="period-select",
+    )
+    return html.Div(
+        [
+            dcc.Store(id=LANG, data=lang),
+            c.page_title(
+                t("overview.title", lang), t("overview.lead", lang),
+                actions=[html.Label(t("period.label", lang), htmlFor=PERIOD, className="inline-label"), selector,
+                         c.print_button(PREFIX, lang, "print.summary")],
+            ),
+            dcc.Loading(html.Div(id=BODY, className="overview-body"), type="dot", delay_show=300),
+        ],
+        className="overview print-page",
+    )
+
+
+@callback(Output(BODY, "children"), Input(ids.PROFILE_SELECT, "value"), Input(PERIOD, "value"), State(LANG, "data"))
+def render(profile: str | None, period: str | None, lang: str):
+    ctx = get_context()
+    try:
+        ov = views.overview(ctx, profile, lang, period)
+    except (DataUnavailable, LookupError) as e:
+        return c.error_box(lang, t("error.nodata", lang) + f" ({e})")
+    tbl = ov.table
+    leader = tbl.row(0, named=True)
+    task = tbl.filter(tbl["task_oriented"])
+    blend = ov.profile.resolved_weights(ctx.framework)
+    mc_note = (t("overview.mc_note", lang, n=fmt_int(ov.intervals.n_ok, lang)) if ov.intervals is not None else "")
+    kpis = html.Div(
+        [
+            c.kpi(t("overview.kpi.leader", lang), leader["name"], fmt_num(leader["score"], lang)),
+            c.kpi(t("overview.kpi.task", lang), str(task.height),
+                  "、".join(task["name"].to_list()) if lang == "zh" else ", ".join(task["name"].to_list()),
+                  tone="warn" if task.height else ""),
+            c.kpi(t("overview.kpi.blend", lang), fmt_pct(blend.get("demand"), lang, 0),
+                  (ov.profile.title_en if lang == "en" else ov.profile.title_zh)),
+            c.kpi(t("overview.kpi.units", lang), str(tbl.height), fmt_period(ov.period, lang)),
+        ],
+        className="kpis",
+    )
+    return [
+        kpis,
+        html.Div(
+            [
+                c.card(None, c.graph(f"{PREFIX}-ranking", figures.ranking_figure(tbl, lang)),
+                       html.P(mc_note, className="note"), className="span-2"),
+                c.card(None, c.graph(QUADRANT, figures.quadrant_figure(tbl, lang)),
+                       html.P(t("overview.quadrant_note", lang), className="note")),
+                c.card(None, c.graph(MAP, figures.tile_map_figure(tbl, lang))),
+                c.card(None, c.graph(f"{PREFIX}-movers", figures.movers_figure(ov.movers, lang)), className="span-2"
+                       if ov.movers.height == 0 else ""),
+                c.card(t("overview.ranking", lang), _ranking_list(tbl, lang), className="ranking-card"),
+            ],
+            className="grid-2",
+        ),
+    ]
+
+
+def _ranking_list(tbl, lang: str) -> html.Ol:
+    """The ranking as text too: readable when printed, and what the browser tests read."""
+    items = []
+    for r in tbl.iter_rows(named=True):
+        iv = ""
+        if r.get("rank_lo") is not None and r.get("rank_hi") is not None:
+            iv = f" [{int(r['rank_lo'])}–{int(r['rank_hi'])}]"
+        items.append(html.Li(
+            [html.Span(f"{r['rank']}", className="rank-no"),
+             dcc.Link(r["name"], href=c.href(f"/district/{r['unit_code']}", lang), className="rank-name"),
+             html.Span(fmt_num(r["score"], lang), className="rank-score"),
+             html.Span(iv, className="rank-iv"),
+             html.Span(t("quadrant.task", lang), className="badge warn") if r.get("task_oriented") else None],
+            **{"data-unit": r["unit_code"]}, className="rank-item",
+        ))
+    return html.Ol(items, id=f"{PREFIX}-ranking-list", className="rank-list")
+
+
+@callback(Output(ids.URL, "href", allow_duplicate=True), Input(MAP, "clickData"), Input(QUADRANT, "clickData"),
+          State(LANG, "data"), prevent_initial_call=True)
+def open_district(map_click: dict | None, quad_click: dict | None, lang: str):
+    """Clicking a tile or a quadrant point opens that district's profile."""
+    trig = dash.ctx.triggered_id
+    click = map_click if trig == MAP else quad_click
+    try:
+        code = click["points"][0]["customdata"]  # type: ignore[index]
+    except (TypeError, KeyError, IndexError):
+        return dash.no_update
+    if not code:
+        return dash.no_update
+    return c.href(f"/district/{code}", lang)

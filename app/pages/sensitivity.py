@@ -1,0 +1,145 @@
+"""Sensitivity (敏感性): choose factors and N, run in the background with progress and cancel, cached by spec."""
+
+from __future__ import annotations
+
+import dash
+import polars as pl
+from dash import Input, Output, State, callback, dcc, html
+
+from app import components as c
+from app import figures, ids
+from app import sensitivity_run as sr
+from app.i18n import fmt_int, fmt_period, norm_lang, t
+from app.jobs import UnknownJob
+from app.state import get_context
+
+dash.register_page(__name__, path="/sensitivity", name="敏感性 Sensitivity", title="敏感性 · 一网通办用户中心绩效指数",
+                   order=3)
+
+P = "sens"
+LANG, FACTORS, N, RUN, CANCEL = f"{P}-lang", f"{P}-factors", f"{P}-n", f"{P}-run", f"{P}-cancel"
+JOB, POLL, STATUS, BAR, RESULTS, UNIT = f"{P}-job", f"{P}-poll", f"{P}-status", f"{P}-bar", f"{P}-results", f"{P}-unit"
+
+
+def layout(lang: str | None = None, **_query: str) -> html.Div:
+    lang = norm_lang(lang)
+    ctx = get_context()
+    names = ctx.snapshot().district_names(lang)
+    units = sorted(names) if ctx.snapshot().available else []
+    return html.Div(
+        [
+            dcc.Store(id=LANG, data=lang),
+            dcc.Store(id=JOB),
+            dcc.Interval(id=POLL, interval=500, disabled=True),
+            c.page_title(t("sens.title", lang)),
+            c.card(
+                None,
+                html.Div([
+                    html.Div([html.H3(t("sens.factors", lang)),
+                              dcc.Checklist(id=FACTORS, options=[{"label": t(f"factor.{f}", lang), "value": f}
+                                                                 for f in sr.FACTORS],
+                                            value=list(sr.DEFAULT_FACTORS), inline=True)]),
+                    html.Div([html.H3(t("sens.n", lang)),
+                              dcc.RadioItems(id=N, options=[{"label": fmt_int(n, lang), "value": n}
+                                                            for n in sr.SAMPLE_SIZES],
+                                             value=sr.SAMPLE_SIZES[1], inline=True)]),
+                    html.Div([html.Button(t("sens.run", lang), id=RUN, className="button", n_clicks=0),
+                              html.Button(t("sens.cancel", lang), id=CANCEL, className="button danger", n_clicks=0,
+                                          disabled=True)], className="title-actions"),
+                ], className="grid-2"),
+                html.Div(html.Div(id=BAR, style={"width": "0%"}), className="progress", role="progressbar"),
+                html.P(t("sens.status.idle", lang), id=STATUS, role="status"),
+                html.Div([html.Label(t("sens.tornado_unit", lang), htmlFor=UNIT, className="inline-label"),
+                          dcc.Dropdown(id=UNIT, options=[{"label": t("sens.output_shift", lang), "value": ""}]
+                                       + [{"label": names[u], "value": u} for u in units], value="",
+                                       clearable=False)]),
+            ),
+            dcc.Loading(html.Div(id=RESULTS), type="dot", delay_show=300),
+        ],
+        className="sensitivity",
+    )
+
+
+@callback(Output(JOB, "data"), Output(POLL, "disabled"), Input(RUN, "n_clicks"), State(FACTORS, "value"),
+          State(N, "value"), State(ids.PROFILE_SELECT, "value"), prevent_initial_call=True)
+def start(n_clicks: int, factors: list | None, n: int, profile_name: str | None):
+    if not n_clicks or not factors:
+        return dash.no_update, dash.no_update
+    ctx = get_context()
+    profile = ctx.profile(profile_name)
+    spec = sr.build_spec(factors, int(n), ctx.seed, profile)
+    job = ctx.jobs.submit(sr.spec_key(ctx, profile, spec), lambda jc: sr.run(ctx, profile, spec, jc))
+    return job.id, False
+
+
+@callback(Output(STATUS, "children", allow_duplicate=True), Input(CANCEL, "n_clicks"), State(JOB, "data"),
+          State(LANG, "data"), prevent_initial_call=True)
+def cancel(n: int, job_id: str | None, lang: str):
+    if not n or not job_id:
+        return dash.no_update
+    try:
+        get_context().jobs.cancel(job_id)
+    except UnknownJob:
+        return dash.no_update
+    return t("sens.status.cancelled", lang)
+
+
+@callback(Output(STATUS, "children"), Output(BAR, "style"), Output(POLL, "disabled", allow_duplicate=True),
+          Output(RUN, "disabled"), Output(CANCEL, "disabled"), Output(RESULTS, "children"),
+          Input(POLL, "n_intervals"), Input(JOB, "data"), Input(UNIT, "value"), State(LANG, "data"),
+          prevent_initial_call=True)
+def poll(_n: int | None, job_id: str | None, unit: str | None, lang: str):
+    if not job_id:
+        return dash.no_update, dash.no_update, True, False, True, dash.no_update
+    ctx = get_context()
+    try:
+        job = ctx.jobs.get(job_id)
+    except UnknownJob:
+        return t("sens.status.idle", lang), {"width": "0%"}, True, False, True, None
+    width = {"width": f"{job.progress * 100:.0f}%"}
+    if job.active:
+        key = "sens.status.running" if job.status == "running" else "sens.status.queued"
+        return t(key, lang, pct=f"{job.progress * 100:.0f}"), width, False, True, False, dash.no_update
+    if job.status == "cancelled":
+        return t("sens.status.cancelled", lang), width, True, False, True, dash.no_update
+    if job.status == "error":
+        return t("sens.status.error", lang, error=job.error), width, True, False, True, None
+    res: sr.SensitivityResult = job.result
+    failed = res.n - res.n_ok
+    msg = t("sens.status.cached", lang) if job.from_cache else t("sens.status.done", lang, s=f"{job.elapsed:.1f}",
+                                                                   failed=fmt_int(failed, lang))
+    if res.failures:
+        msg += " " + t("sens.failures", lang, detail="; ".join(f"{k}: {v}" for k, v in res.failures.items()))
+    return msg, {"width": "100%"}, True, False, True, results(res, unit or "", lang)
+
+
+def results(res: sr.SensitivityResult, unit: str, lang: str) -> list:
+    names = get_context().snapshot().district_names(lang)
+    order = res.nominal_rank.argsort()
+    table = pl.DataFrame({
+        "name": [names.get(u, u) for u in res.units], "rank": res.nominal_rank, "rank_median": res.median,
+        "rank_lo": res.low, "rank_hi": res.high,
+    })
+    labels = [names.get(res.units[i], res.units[i]) for i in order]
+    prob = res.p_above[order][:, order]
+    tunit = unit if unit in res.units else res.units[int(order[0])]
+    tframe, base = sr.tornado_frame(res, tunit)
+    tframe = tframe.with_columns(pl.col("label").map_elements(lambda f: _factor_label(f, lang), return_dtype=pl.String))
+    sob = sr.sobol_frame(res, unit or None).with_columns(
+        pl.col("label").map_elements(lambda f: _factor_label(f, lang), return_dtype=pl.String))
+    return [
+        html.P(f"{fmt_period(res.period, lang)} · N = {fmt_int(res.n, lang)}", className="note"),
+        html.Div([
+            c.card(None, c.graph(f"{P}-intervals", figures.rank_interval_figure(table, lang))),
+            c.card(None, c.graph(f"{P}-sobol", figures.sobol_figure(sob, lang)),
+                   html.P(f"{t('sens.output', lang)}: {names.get(unit, '') or t('sens.output_shift', lang)}",
+                          className="note")),
+            c.card(None, c.graph(f"{P}-pairwise", figures.pairwise_figure(labels, prob, lang))),
+            c.card(None, c.graph(f"{P}-tornado", figures.tornado_figure(tframe, base, lang, names.get(tunit, tunit)))),
+        ], className="grid-2"),
+    ]
+
+
+def _factor_label(factor: str, lang: str) -> str:
+    key = "weights" if factor.startswith("weights") else factor
+    return t(f"factor.{key}", lang) if key in sr.FACTORS else factor

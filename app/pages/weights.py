@@ -1,0 +1,308 @@
+"""Weights (权重): blend, dimension and indicator weights live; AHP; budget allocation; compare; save a profile."""
+
+from __future__ import annotations
+
+import dash
+import polars as pl
+from dash import ALL, Input, Output, State, callback, dcc, html
+
+from app import components as c
+from app import figures, ids, reweight, views
+from app.i18n import fmt_num, norm_lang, t
+from app.queries import DataUnavailable
+from app.state import get_context
+from etl.profiles import save_profile
+from indicators.profile import Derivation, ProfileError
+from indicators.weighting import WeightingError
+
+dash.register_page(__name__, path="/weights", name="权重 Weights", title="权重 · 一网通办用户中心绩效指数", order=2)
+
+P = "weights"
+LANG, CONTROLS, BLEND, RESET = f"{P}-lang", f"{P}-controls", f"{P}-blend", f"{P}-reset"
+LIST, RANK_FIG, EFF_FIG, TIMING, CURRENT = f"{P}-ranking-list", f"{P}-ranking-fig", f"{P}-effective-fig", \
+    f"{P}-timing", f"{P}-current"
+SCOPE, AHP_BOX, AHP_CR, AHP_APPLY, BUDGET_TOTAL, BUDGET_APPLY = (f"{P}-scope", f"{P}-ahp", f"{P}-ahp-cr",
+                                                                  f"{P}-ahp-apply", f"{P}-budget-total",
+                                                                  f"{P}-budget-apply")
+COMPARE, COMPARE_FIG, COMPARE_TABLE = f"{P}-compare", f"{P}-compare-fig", f"{P}-compare-table"
+NAME, AUTHOR, RATIONALE, SAVE, SAVE_MSG, DERIVED = (f"{P}-name", f"{P}-author", f"{P}-rationale", f"{P}-save",
+                                                    f"{P}-save-msg", f"{P}-derived")
+SLIDER, SHARE = "wslider", "wshare"
+
+
+def layout(lang: str | None = None, **_query: str) -> html.Div:
+    lang = norm_lang(lang)
+    ctx = get_context()
+    scopes = [a for a in ctx.framework.aggregates if 2 <= len(ctx.framework.children(a)) <= 15
+              and a != ctx.framework.root]
+    return html.Div(
+        [
+            dcc.Store(id=LANG, data=lang),
+            dcc.Store(id=CURRENT),
+            dcc.Store(id=DERIVED, data=[]),
+            c.page_title(t("weights.title", lang), None,
+                         actions=[html.Button(t("weights.reset", lang), id=RESET, className="button secondary",
+                                              n_clicks=0)]),
+            html.Div(
+                [
+                    c.card(t("weights.dimensions", lang), html.Div(id=CONTROLS)),
+                    html.Div([
+                        c.card(t("weights.ranking", lang), html.P(id=TIMING, className="timing"),
+                               html.Ol(id=LIST, className="rank-list"), c.graph(RANK_FIG)),
+                        c.card(None, c.graph(EFF_FIG)),
+                    ]),
+                ],
+                className="weights-layout",
+            ),
+            html.Div(
+                [
+                    c.card(
+                        f"{t('weights.ahp', lang)} · {t('weights.budget', lang)}",
+                        html.Div([html.Label(t("weights.ahp_scope", lang), htmlFor=SCOPE, className="inline-label"),
+                                  dcc.Dropdown(id=SCOPE, options=[{"label": views.node_label(ctx, s, lang), "value": s}
+                                                                  for s in scopes],
+                                               value="demand" if "demand" in scopes else (scopes[0] if scopes else None),
+                                               clearable=False)]),
+                        html.Div(id=AHP_BOX),
+                    ),
+                    c.card(
+                        t("weights.compare", lang),
+                        dcc.Dropdown(id=COMPARE, multi=True, placeholder=t("weights.compare_with", lang)),
+                        c.graph(COMPARE_FIG),
+                        html.Div(id=COMPARE_TABLE),
+                    ),
+                ],
+                className="grid-2",
+            ),
+            c.card(
+                t("weights.save", lang),
+                html.Div([
+                    dcc.Input(id=NAME, placeholder=t("weights.save_name", lang), debounce=False, type="text"),
+                    dcc.Input(id=AUTHOR, placeholder=t("weights.save_author", lang), type="text"),
+                    dcc.Textarea(id=RATIONALE, placeholder=t("weights.save_rationale", lang)),
+                ], className="save-form"),
+                html.Div([html.Button(t("weights.save_button", lang), id=SAVE, className="button", n_clicks=0),
+                          html.Span(id=SAVE_MSG, role="status")], className="title-actions"),
+            ),
+        ],
+        className="weights",
+    )
+
+
+def _slider(code: str, value: float, label: str, lang: str) -> html.Div:
+    return html.Div(
+        [
+            html.Span(label, className="wlabel"),
+            dcc.Slider(id={"type": SLIDER, "node": code}, min=0, max=1, step=0.05, value=round(value, 4),
+                       marks=None, updatemode="drag", tooltip={"always_visible": False}),
+            html.Span("", id={"type": SHARE, "node": code}, className="wshare"),
+        ],
+        className="weight-row",
+    )
+
+
+@callback(Output(CONTROLS, "children"), Input(ids.PROFILE_SELECT, "value"), Input(RESET, "n_clicks"),
+          State(LANG, "data"))
+def controls(profile_name: str | None, _reset: int, lang: str):
+    """The controls, set from the profile (re-rendered on profile switch and on reset)."""
+    ctx = get_context()
+    try:
+        profile = ctx.profile(profile_name)
+    except LookupError as e:
+        return c.error_box(lang, str(e))
+    w = profile.resolved_weights(ctx.framework)
+    dims, groups = reweight.slider_nodes(ctx)
+    parts: list = []
+    if reweight.blend_nodes_present(ctx):
+        parts.append(html.Div([
+            html.Label(t("weights.blend", lang), htmlFor=BLEND, className="wlabel"),
+            dcc.Slider(id=BLEND, min=0, max=1, step=0.05, value=round(w.get("demand", 0.5), 4), updatemode="drag",
+                       marks={0: t("weights.blend_marks_supply", lang), 0.5: "50%",
+                              1: t("weights.blend_marks_demand", lang)}),
+        ], className="blend"))
+    else:
+        parts.append(dcc.Slider(id=BLEND, min=0, max=1, value=0.5, disabled=True, className="hidden"))
+    parts += [_slider(d, w[d], views.node_label(ctx, d, lang), lang) for d in dims]
+    for d in dims:
+        parts.append(html.Details(
+            [html.Summary(views.node_label(ctx, d, lang))]
+            + [_slider(i, w[i], views.node_label(ctx, i, lang), lang) for i in groups[d]],
+            className="weight-group",
+        ))
+    return parts
+
+
+@callback(
+    Output(LIST, "children"), Output(RANK_FIG, "figure"), Output(EFF_FIG, "figure"),
+    Output({"type": SHARE, "node": ALL}, "children"), Output(TIMING, "children"), Output(CURRENT, "data"),
+    Input(BLEND, "value"), Input({"type": SLIDER, "node": ALL}, "value"),
+    State({"type": SLIDER, "node": ALL}, "id"), State(ids.PROFILE_SELECT, "value"), State(LANG, "data"),
+)
+def live(blend: float | None, values: list, slider_ids: list, profile_name: str | None, lang: str):
+    ctx = get_context()
+    codes = [s["node"] for s in slider_ids]
+    try:
+        r = reweight.recompute(ctx, profile_name, blend, codes, values, None, lang)
+    except reweight.WeightsInvalid as e:
+        return (dash.no_update,) * 3 + ([dash.no_update] * len(codes), html.Span(str(e), className="status-bad"),
+                                        dash.no_update)
+    except (DataUnavailable, LookupError) as e:
+        return (c.error_box(lang, f"{t('error.nodata', lang)} ({e})"), figures.empty_figure(""),
+                figures.empty_figure(""), [""] * len(codes), "", None)
+    items = [html.Li([html.Span(str(row["rank"]), className="rank-no"), html.Span(row["name"], className="rank-name"),
+                      html.Span(fmt_num(row["score"], lang), className="rank-score")],
+                     **{"data-unit": row["unit_code"]}, className="rank-item")
+             for row in r.table.iter_rows(named=True)]
+    return items, r.ranking, r.effective, r.shares, t("weights.server_ms", lang, ms=f"{r.ms:.1f}"), r.weights
+
+
+# -- AHP and budget ------------------------------------------------------------------------------------------------
+@callback(Output(AHP_BOX, "children"), Input(SCOPE, "value"), State(LANG, "data"))
+def ahp_editor(scope: str | None, lang: str):
+    ctx = get_context()
+    if not scope:
+        return None
+    kids = ctx.framework.children(scope)
+    labels = [views.node_label(ctx, k, lang) for k in kids]
+    opts = [{"label": reweight.saaty_label(v), "value": v} for v in reweight.SAATY]
+    head = html.Tr([html.Th("")] + [html.Th(lab) for lab in labels])
+    rows = []
+    for i, lab in enumerate(labels):
+        cells = [html.Th(lab)]
+        for j in range(len(kids)):
+            if j > i:
+                cells.append(html.Td(dcc.Dropdown(id={"type": "ahp", "i": i, "j": j}, options=opts, value=1,
+                                                  clearable=False, searchable=False, style={"minWidth": "70px"})))
+            else:
+                cells.append(html.Td("1" if i == j else "", id={"type": "ahp-low", "i": i, "j": j}))
+        rows.append(html.Tr(cells))
+    budget = [html.Div([html.Span(lab, className="wlabel"),
+                        dcc.Input(id={"type": "budget", "node": k}, type="number", min=0, max=100, step=1,
+                                  value=round(100 / len(kids)))], className="weight-row")
+              for k, lab in zip(kids, labels, strict=True)]
+    return [
+        html.P(t("weights.ahp_note", lang), className="note"),
+        html.Div(html.Table([html.Thead(head), html.Tbody(rows)], className="ahp-table"), style={"overflowX": "auto"}),
+        html.P(id=AHP_CR),
+        html.Button(t("weights.ahp_apply", lang), id=AHP_APPLY, className="button", n_clicks=0),
+        html.H3(t("weights.budget", lang)),
+        html.P(t("weights.budget_note", lang), className="note"),
+        *budget,
+        html.P(id=BUDGET_TOTAL, className="note"),
+        html.Button(t("weights.budget_apply", lang), id=BUDGET_APPLY, className="button", n_clicks=0),
+    ]
+
+
+def _cells(values: list, cell_ids: list) -> list[tuple[int, int, float | None]]:
+    return [(d["i"], d["j"], v) for d, v in zip(cell_ids, values, strict=True)]
+
+
+@callback(Output(AHP_CR, "children"), Output({"type": "ahp-low", "i": ALL, "j": ALL}, "children"),
+          Input({"type": "ahp", "i": ALL, "j": ALL}, "value"), State({"type": "ahp", "i": ALL, "j": ALL}, "id"),
+          State({"type": "ahp-low", "i": ALL, "j": ALL}, "id"), State(SCOPE, "value"), State(LANG, "data"))
+def ahp_live(values: list, cell_ids: list, low_ids: list, scope: str | None, lang: str):
+    ctx = get_context()
+    if not scope:
+        return dash.no_update, [dash.no_update] * len(low_ids)
+    kids = ctx.framework.children(scope)
+    res = reweight.ahp_from_cells(kids, _cells(values, cell_ids))
+    a = res["matrix"]
+    low = ["1" if d["i"] == d["j"] else reweight.saaty_label(a[d["i"]][d["j"]]) for d in low_ids]
+    verdict = t("weights.cr_ok", lang) if res["consistent"] else t("weights.cr_bad", lang)
+    ws = " · ".join(f"{views.node_label(ctx, k, lang)} {res['weights'][k] * 100:.0f}%" for k in kids)
+    return [html.Span(t("weights.cr", lang, cr=f"{res['cr']:.3f}"), className="cr-ok" if res["consistent"] else
+                      "cr-bad", id=f"{P}-cr-value"), f" — {verdict}. ", html.Span(ws, className="note")], low
+
+
+@callback(Output(BUDGET_TOTAL, "children"), Input({"type": "budget", "node": ALL}, "value"), State(LANG, "data"))
+def budget_total(points: list, lang: str):
+    return t("weights.budget_total", lang, n=f"{sum(float(p or 0) for p in points):g}")
+
+
+@callback(
+    Output({"type": SLIDER, "node": ALL}, "value"), Output(DERIVED, "data"),
+    Input(AHP_APPLY, "n_clicks"), Input(BUDGET_APPLY, "n_clicks"),
+    State({"type": "ahp", "i": ALL, "j": ALL}, "value"), State({"type": "ahp", "i": ALL, "j": ALL}, "id"),
+    State({"type": "budget", "node": ALL}, "value"), State({"type": "budget", "node": ALL}, "id"),
+    State({"type": SLIDER, "node": ALL}, "value"), State({"type": SLIDER, "node": ALL}, "id"),
+    State(SCOPE, "value"), State(DERIVED, "data"), prevent_initial_call=True,
+)
+def apply_derived(_a: int, _b: int, ahp_values, ahp_ids, points, budget_ids, slider_values, slider_ids, scope,
+                  derived):
+    """Put AHP or budget weights into the sliders of the scope's children (the blend slider for the sides)."""
+    ctx = get_context()
+    if not scope:
+        return dash.no_update, dash.no_update
+    kids = list(ctx.framework.children(scope))
+    try:
+        if dash.ctx.triggered_id == AHP_APPLY:
+            res = reweight.ahp_from_cells(kids, _cells(ahp_values, ahp_ids))
+            d = Derivation(method="ahp", node=scope, codes=kids, weights=res["weights"],
+                           inputs={"matrix": res["matrix"]}, diagnostics={"cr": res["cr"]})
+        else:
+            res = reweight.budget_from_points([b["node"] for b in budget_ids], points)
+            d = Derivation(method="budget", node=scope, codes=kids, weights=res["weights"],
+                           inputs={"points": res["points"]})
+    except WeightingError:
+        return dash.no_update, dash.no_update
+    new = [round(res["weights"][s["node"]], 4) if s["node"] in res["weights"] else v
+           for s, v in zip(slider_ids, slider_values, strict=True)]
+    return new, [*(derived or []), d.model_dump(mode="json")]
+
+
+# -- compare and save ----------------------------------------------------------------------------------------------
+@callback(Output(COMPARE, "options"), Input(ids.PROFILES_VERSION, "data"), Input(ids.PROFILE_SELECT, "value"),
+          State(LANG, "data"))
+def compare_options(_v: int, current: str | None, lang: str):
+    return [{"label": title, "value": name} for name, title in get_context().profile_titles(lang).items()
+            if name != current]
+
+
+@callback(Output(COMPARE_FIG, "figure"), Output(COMPARE_TABLE, "children"), Input(CURRENT, "data"),
+          Input(COMPARE, "value"), State(LANG, "data"))
+def compare(current: dict | None, others: list | None, lang: str):
+    ctx = get_context()
+    if not current:
+        return figures.empty_figure(t("weights.compare_with", lang)), None
+    try:
+        prep = ctx.prepared(ctx.profile(None))
+    except (DataUnavailable, LookupError):
+        return figures.empty_figure(t("error.nodata", lang)), None
+    base = views.live_ranking(ctx, prep, current, None, lang).select("unit_code", "name", pl.col("rank").alias("r0"))
+    columns = [("r0", t("weights.current", lang))]
+    titles = ctx.profile_titles(lang)
+    for k, name in enumerate(others or []):
+        prof = ctx.profile(name)
+        tbl = views.live_ranking(ctx, ctx.prepared(prof), prof.resolved_weights(ctx.framework), None, lang)
+        base = base.join(tbl.select("unit_code", pl.col("rank").alias(f"r{k + 1}")), on="unit_code")
+        columns.append((f"r{k + 1}", titles.get(name, name)))
+    base = base.sort("r0")
+    grid_cols = [c.col("name", "col.district", lang, pinned="left")] + [
+        {"field": col, "headerName": label, "type": "rightAligned"} for col, label in columns
+    ]
+    rows = base.to_dicts()
+    return (figures.rank_comparison_figure(base, lang, columns),
+            c.grid(f"{P}-compare-grid", rows, grid_cols, lang, height="auto") if len(columns) > 1 else None)
+
+
+@callback(Output(SAVE_MSG, "children"), Output(ids.PROFILES_VERSION, "data"), Input(SAVE, "n_clicks"),
+          State(NAME, "value"), State(AUTHOR, "value"), State(RATIONALE, "value"), State(CURRENT, "data"),
+          State(DERIVED, "data"), State(ids.PROFILE_SELECT, "value"), State(ids.PROFILES_VERSION, "data"),
+          State(LANG, "data"), prevent_initial_call=True)
+def save(n: int, name: str | None, author: str | None, rationale: str | None, current: dict | None,
+         derived: list | None, profile_name: str | None, version: int | None, lang: str):
+    if not n:
+        return dash.no_update, dash.no_update
+    if not (name and author and rationale) or not current:
+        return html.Span(t("weights.save_missing", lang), className="status-bad"), dash.no_update
+    ctx = get_context()
+    try:
+        base = ctx.profile(profile_name)
+        derivations = [Derivation.model_validate(d) for d in (derived or [])]
+        prof = reweight.profile_from_controls(base, current, name, author, rationale, lang, derivations)
+        prof.validate_against(ctx.framework)
+        saved = save_profile(prof, ctx.weights_dir)
+    except (ProfileError, ValueError, OSError) as e:
+        return html.Span(t("weights.save_error", lang, error=str(e)), className="status-bad"), dash.no_update
+    return (html.Span(t("weights.saved", lang, name=saved.name, version=saved.version), className="status-ok"),
+            (version or 0) + 1)

@@ -1,0 +1,186 @@
+"""The app's in-memory state: one context per process (paths, snapshot cache, profiles, model cache, jobs).
+
+Pages never import the Dash app; they call `get_context()`. The expensive part of scoring (impute → treat →
+normalise) is cached per (snapshot, method specification); reweighting re-aggregates the cached normalised tensor
+only, and Monte Carlo rank intervals are cached per (snapshot, profile scoring hash, period).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from app.jobs import JobRegistry
+from app.queries import Snapshot, SnapshotCache, file_key
+from app.scoring import Prepared, RankIntervals, prepare, quick_rank_intervals
+from etl.catalog import load_catalog
+from etl.profiles import list_profiles, load_profile
+from indicators.catalog import Catalog
+from indicators.framework import Framework
+from indicators.profile import WeightProfile
+
+log = logging.getLogger("govindex.app")
+T = TypeVar("T")
+
+
+class _LRU:
+    """A small thread-safe LRU: compute once per key, even when two requests ask at the same time."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self._key_locks: dict[Hashable, threading.Lock] = {}
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]  # type: ignore[no-any-return]
+            klock = self._key_locks.setdefault(key, threading.Lock())
+        with klock:
+            with self._lock:
+                if key in self._data:
+                    return self._data[key]  # type: ignore[no-any-return]
+            value = compute()
+            with self._lock:
+                self._data[key] = value
+                self._key_locks.pop(key, None)
+                while len(self._data) > self._size:
+                    self._data.popitem(last=False)
+            return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+@dataclass
+class AppContext:
+    """Everything the pages need, created once by `create_app`."""
+
+    db_path: Path
+    weights_dir: Path
+    runs_path: Path
+    default_profile: str
+    mc_samples: int
+    seed: int
+    catalog: Catalog
+    framework: Framework
+    snapshots: SnapshotCache
+    jobs: JobRegistry = field(default_factory=lambda: JobRegistry(max_workers=1))
+    _prepared: _LRU = field(default_factory=lambda: _LRU(8))
+    _intervals: _LRU = field(default_factory=lambda: _LRU(32))
+    _profiles_key: tuple[Any, ...] | None = None
+    _profiles: dict[str, WeightProfile] = field(default_factory=dict)
+    _profiles_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def create(cls, db_path: str | Path, weights_dir: str | Path, runs_path: str | Path | None = None,
+               default_profile: str = "user-centred", mc_samples: int = 1000, seed: int = 20240601,
+               catalog: Catalog | None = None) -> AppContext:
+        cat = catalog or load_catalog()
+        db = Path(db_path)
+        return cls(
+            db_path=db,
+            weights_dir=Path(weights_dir),
+            runs_path=Path(runs_path) if runs_path else db.with_name("runs.sqlite"),
+            default_profile=default_profile,
+            mc_samples=mc_samples,
+            seed=seed,
+            catalog=cat,
+            framework=cat.framework(),
+            snapshots=SnapshotCache(db),
+        )
+
+    # -- data ----------------------------------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        return self.snapshots.get()
+
+    # -- profiles ------------------------------------------------------------------------------------------------
+    def profiles(self) -> dict[str, WeightProfile]:
+        """Current profiles in weights_dir, re-read when any file there changes (a save, another process)."""
+        names = list_profiles(self.weights_dir)
+        key = tuple((n, file_key(self.weights_dir / f"{n}.toml")) for n in names)
+        if key != self._profiles_key:
+            with self._profiles_lock:
+                loaded: dict[str, WeightProfile] = {}
+                for n in names:
+                    try:
+                        p = load_profile(n, self.weights_dir)
+                        p.validate_against(self.framework)
+                    except Exception as e:  # one bad file must not take the app down; it is logged and skipped
+                        log.warning("weight profile %s skipped: %s", n, e)
+                        continue
+                    loaded[n] = p
+                self._profiles, self._profiles_key = loaded, key
+        return self._profiles
+
+    def profile_names(self) -> list[str]:
+        return list(self.profiles())
+
+    def profile_titles(self, lang: str) -> dict[str, str]:
+        return {n: (p.title_en if lang == "en" else p.title_zh) for n, p in self.profiles().items()}
+
+    def default_profile_name(self) -> str:
+        names = self.profile_names()
+        if self.default_profile in names:
+            return self.default_profile
+        return names[0] if names else ""
+
+    def profile(self, name: str | None) -> WeightProfile:
+        profiles = self.profiles()
+        if name and name in profiles:
+            return profiles[name]
+        default = self.default_profile_name()
+        if not default:
+            raise LookupError(f"no usable weight profile in {self.weights_dir}")
+        return profiles[default]
+
+    # -- model ---------------------------------------------------------------------------------------------------
+    def prepared(self, profile: WeightProfile | None = None) -> Prepared:
+        """The normalised tensor for the current snapshot under the profile's method choices (cached)."""
+        profile = profile or self.profile(None)
+        snap = self.snapshot()
+        spec = profile.methods
+        key = (snap.key, spec.fingerprint())
+        return self._prepared.get(key, lambda: prepare(snap, self.catalog, self.framework, spec))
+
+    def rank_intervals(self, profile: WeightProfile, period: str) -> RankIntervals | None:
+        """Quick Monte Carlo 5–95% rank intervals for the overview (cached per snapshot, profile and period)."""
+        if self.mc_samples <= 0:
+            return None
+        prep = self.prepared(profile)
+        key = (self.snapshot().key, profile.scoring_hash(), period, self.mc_samples, self.seed)
+        return self._intervals.get(
+            key, lambda: quick_rank_intervals(prep, profile, period, self.mc_samples, self.seed)
+        )
+
+    def warm(self) -> None:
+        """Compute the default view once at start-up, so the first visitor does not wait."""
+        try:
+            prof = self.profile(None)
+            prep = self.prepared(prof)
+            if prep.periods:
+                self.rank_intervals(prof, prep.periods[-1])
+        except Exception as e:  # an empty or broken warehouse is shown on the pages, not fatal at start-up
+            log.warning("could not warm the model cache: %s", e)
+
+
+_CONTEXT: AppContext | None = None
+
+
+def set_context(ctx: AppContext) -> None:
+    global _CONTEXT
+    _CONTEXT = ctx
+
+
+def get_context() -> AppContext:
+    if _CONTEXT is None:
+        raise RuntimeError("the app context is not set: call app.server.create_app first")
+    return _CONTEXT

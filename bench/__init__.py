@@ -1,0 +1,1 @@
+"""Benchmarks: each prints ratios against its budget and a baseline measured in the same run."""

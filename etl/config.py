@@ -1,0 +1,237 @@
+"""One configuration for paths, schedule and server: a TOML file, then GOVINDEX_* variables, then CLI flags."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import zoneinfo
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULT_CONFIG_FILE = "govindex.toml"
+CONFIG_ENV = "GOVINDEX_CONFIG"
+
+
+class ConfigError(ValueError):
+    """The configuration file or an environment variable holds a bad value; the message names the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class PathsConfig(_Strict):
+    """Where data lives. Relative paths in a file are relative to that file's folder, elsewhere to the cwd."""
+
+    db: Path = Field(default=Path("data/warehouse.duckdb"), description="the live warehouse (DuckDB snapshot) path")
+    runs_db: Path | None = Field(default=None, description="run-history SQLite file; default runs.sqlite beside the db")
+    inbox: Path = Field(default=Path("data/inbox"), description="folder watched for new raw files")
+    archive: Path = Field(default=Path("data/archive"), description="loaded, skipped and rejected inbox files go here")
+    weights_dir: Path | None = Field(
+        default=None, description="folder of weight profiles (*.toml); default: the project's weights/"
+    )
+
+    @property
+    def runs_path(self) -> Path:
+        return self.runs_db if self.runs_db is not None else self.db.with_name("runs.sqlite")
+
+    @property
+    def weights_path(self) -> Path:
+        if self.weights_dir is not None:
+            return self.weights_dir
+        from etl.profiles import WEIGHTS_DIR
+
+        return WEIGHTS_DIR
+
+
+class ScheduleConfig(_Strict):
+    """When the scheduler refreshes."""
+
+    cron: str = Field(default="0 2 * * *", description="crontab: 5 fields, or 6 with a leading seconds field")
+    tz: str = Field(default="Asia/Shanghai", description="IANA time zone the cron is read in")
+    inbox_minutes: float = Field(default=0.0, ge=0, description="poll the inbox every N minutes; 0 = off")
+    misfire_grace_seconds: int = Field(default=3600, ge=1, description="a run missed by less than this still runs")
+    enabled_in_serve: bool = Field(default=True, description="`govindex serve` runs the scheduler in-process")
+
+    @field_validator("tz")
+    @classmethod
+    def _known_tz(cls, v: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(v)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Asia/Shanghai)") from e
+        return v
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, v: str) -> str:
+        from etl.scheduler import parse_cron  # local: config stays importable without the scheduler
+
+        parse_cron(v, "UTC")
+        return v
+
+
+class ServerConfig(_Strict):
+    """Where `govindex serve` listens."""
+
+    host: str = Field(default="127.0.0.1", min_length=1, description="address to bind")
+    port: int = Field(default=8050, ge=1, le=65535, description="port to listen on")
+
+
+class RefreshConfig(_Strict):
+    """How a refresh behaves."""
+
+    wait_seconds: float = Field(
+        default=0.0, ge=0, description="a manual refresh waits this long for a running one; 0 = refuse"
+    )
+    uncertainty_samples: int = Field(
+        default=2000, ge=0, description="Monte Carlo samples for the default summary; 0 = skip"
+    )
+    seed: int = Field(default=20240601, description="seed of the default uncertainty summary")
+    inbox_settle_seconds: float = Field(
+        default=2.0, ge=0, description="inbox files modified more recently are left for later"
+    )
+
+
+class Config(_Strict):
+    """The whole configuration."""
+
+    paths: PathsConfig = Field(default_factory=lambda: PathsConfig.model_validate({}))
+    schedule: ScheduleConfig = Field(default_factory=lambda: ScheduleConfig.model_validate({}))
+    server: ServerConfig = Field(default_factory=lambda: ServerConfig.model_validate({}))
+    refresh: RefreshConfig = Field(default_factory=lambda: RefreshConfig.model_validate({}))
+    source: str = Field(default="defaults", description="where the configuration came from (for messages)")
+
+
+# Environment variable → (section, key). Kept as a table so docs/configuration.md and the tests can check it.
+ENV_VARS: dict[str, tuple[str, str]] = {
+    "GOVINDEX_DB": ("paths", "db"),
+    "GOVINDEX_RUNS_DB": ("paths", "runs_db"),
+    "GOVINDEX_INBOX": ("paths", "inbox"),
+    "GOVINDEX_ARCHIVE": ("paths", "archive"),
+    "GOVINDEX_WEIGHTS_DIR": ("paths", "weights_dir"),
+    "GOVINDEX_CRON": ("schedule", "cron"),
+    "GOVINDEX_TZ": ("schedule", "tz"),
+    "GOVINDEX_INBOX_MINUTES": ("schedule", "inbox_minutes"),
+    "GOVINDEX_MISFIRE_GRACE_SECONDS": ("schedule", "misfire_grace_seconds"),
+    "GOVINDEX_SCHEDULER": ("schedule", "enabled_in_serve"),
+    "GOVINDEX_HOST": ("server", "host"),
+    "GOVINDEX_PORT": ("server", "port"),
+    "GOVINDEX_REFRESH_WAIT_SECONDS": ("refresh", "wait_seconds"),
+    "GOVINDEX_UNCERTAINTY_SAMPLES": ("refresh", "uncertainty_samples"),
+    "GOVINDEX_SEED": ("refresh", "seed"),
+    "GOVINDEX_INBOX_SETTLE_SECONDS": ("refresh", "inbox_settle_seconds"),
+}
+
+_SECTIONS: dict[str, type[_Strict]] = {
+    "paths": PathsConfig,
+    "schedule": ScheduleConfig,
+    "server": ServerConfig,
+    "refresh": RefreshConfig,
+}
+_PATH_KEYS = {k for k, f in PathsConfig.model_fields.items()}
+
+
+def _config_file(path: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path | None:
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"configuration file {p} does not exist")
+        return p
+    if env.get(CONFIG_ENV):
+        p = Path(env[CONFIG_ENV])
+        if not p.is_file():
+            raise ConfigError(f"{CONFIG_ENV}={p}: configuration file does not exist")
+        return p
+    p = Path(DEFAULT_CONFIG_FILE)
+    return p if p.is_file() else None
+
+
+def _read_file(p: Path) -> dict[str, dict[str, Any]]:
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{p}: not valid TOML: {e}") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{p}: not UTF-8 text: {e}") from e
+    out: dict[str, dict[str, Any]] = {}
+    for section, values in data.items():
+        if section not in _SECTIONS:
+            raise ConfigError(f"{p}: unknown section [{section}] (allowed: {', '.join(_SECTIONS)})")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{p}: {section} must be a table [{section}], got {values!r}")
+        section_values = dict(values)
+        for key, value in section_values.items():
+            # Relative paths in a file mean "next to this file", so a config works from any cwd.
+            if section == "paths" and key in _PATH_KEYS and isinstance(value, str) and not Path(value).is_absolute():
+                section_values[key] = str(p.parent / value)
+        out[section] = section_values
+    return out
+
+
+def _set(merged: dict[str, dict[str, Any]], section: str, key: str, value: Any) -> None:
+    merged.setdefault(section, {})[key] = value
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Config:
+    """Defaults ← TOML file (`path`, else $GOVINDEX_CONFIG, else ./govindex.toml) ← GOVINDEX_* ← overrides.
+
+    `overrides` takes dotted keys ("paths.db", "schedule.cron") or bare keys unique across sections ("db", "cron");
+    None values are ignored, so CLI options can be passed straight through.
+    """
+    env = os.environ if env is None else env
+    file = _config_file(path, env)
+    merged: dict[str, dict[str, Any]] = _read_file(file) if file else {}
+    origin: dict[tuple[str, str], str] = {(s, k): f"{file}: {s}.{k}" for s, vs in merged.items() for k in vs}
+    for var, (section, key) in ENV_VARS.items():
+        if env.get(var, "") != "":
+            _set(merged, section, key, env[var])
+            origin[(section, key)] = f"environment {var}"
+    for raw_key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        section, key = _resolve_key(raw_key)
+        _set(merged, section, key, value)
+        origin[(section, key)] = f"option {key}"
+    try:
+        cfg = Config.model_validate({**merged, "source": str(file) if file else "defaults"})
+    except ValidationError as e:
+        raise ConfigError(_describe(e, origin, file)) from None
+    return cfg
+
+
+def _resolve_key(raw: str) -> tuple[str, str]:
+    if "." in raw:
+        section, key = raw.split(".", 1)
+        if section in _SECTIONS and key in _SECTIONS[section].model_fields:
+            return section, key
+        raise ConfigError(f"unknown configuration key {raw!r}")
+    hits = [(s, raw) for s, m in _SECTIONS.items() if raw in m.model_fields]
+    if len(hits) != 1:
+        raise ConfigError(f"unknown or ambiguous configuration key {raw!r}")
+    return hits[0]
+
+
+def _describe(e: ValidationError, origin: Mapping[tuple[str, str], str], file: Path | None) -> str:
+    lines = []
+    for err in e.errors():
+        loc = tuple(str(x) for x in err["loc"])
+        where = origin.get((loc[0], loc[1])) if len(loc) >= 2 else None
+        if where is None:
+            where = f"{file}: {'.'.join(loc)}" if file else ".".join(loc)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            section = loc[0] if len(loc) > 1 else None
+            allowed = ", ".join(_SECTIONS[section].model_fields) if section in _SECTIONS else ", ".join(_SECTIONS)
+            msg = f"unknown key (allowed: {allowed})"
+        got = err.get("input")
+        lines.append(f"{where}: {msg}" + ("" if err["type"] == "extra_forbidden" else f" (got {got!r})"))
+    return "invalid configuration:\n  " + "\n  ".join(lines)

@@ -1,0 +1,156 @@
+"""One month of 办件 (cases): volumes by district and day, channels by age, timings and statuses."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from etl.demo.calendar import DAY_S, Month, Window, day_weights
+from etl.demo.columns import col, dt, ids
+from etl.demo.districts import Profiles
+from etl.demo.items import Catalogue
+
+CASES_PER_MONTH = 400_000 / 24  # at scale 1
+_AGE_YOUNG = np.array(["18-29", "30-44", "45-59"])
+_AGE_OLD = np.array(["60-69", "70+"])
+# Online applications arrive all day with a morning and an evening peak; counters work office hours.
+_ONLINE_HOUR_W = np.array([1, .5, .3, .2, .2, .3, .8, 2, 4, 6, 7, 6.5, 5, 5.5, 6, 6, 5.5, 5, 5, 6, 6.5, 5.5, 4, 2])
+
+
+def growth(t: float) -> float:
+    """Volumes grow about 10% over the window."""
+    return 0.95 + 0.1 * t
+
+
+def base_daily(window: Window, scale: float) -> float:
+    """Cases per unit day-weight so that the whole window holds about 400,000 × scale × months/24 cases."""
+    total_w = sum(float(day_weights(m.days).sum()) * growth(window.position(m)) for m in window.months)
+    return CASES_PER_MONTH * len(window.months) * scale / total_w
+
+
+def make_cases(
+    rng: np.random.Generator, month: Month, window: Window, profiles: Profiles, cat: Catalogue, base: float
+) -> pl.DataFrame:
+    """The case table for one month, sorted by started_at; ids are C<yyyymm>-<seq>."""
+    t = window.position(month)
+    w = day_weights(month.days) * growth(t)
+    share = profiles.size_share
+    dist_parts, day_parts, item_parts = [], [], []
+    for d in range(len(profiles.codes)):
+        n_d = int(rng.poisson(base * share[d] * w.sum()))
+        lo, hi = int(cat.offsets[d]), int(cat.offsets[d + 1])
+        pop = cat.popularity[lo:hi]
+        dist_parts.append(np.full(n_d, d))
+        day_parts.append(rng.choice(len(w), size=n_d, p=w / w.sum()))
+        item_parts.append(lo + rng.choice(hi - lo, size=n_d, p=pop / pop.sum()))
+    dist = np.concatenate(dist_parts)
+    item = np.concatenate(item_parts)
+    day_num = month.days.astype(np.int64)[np.concatenate(day_parts)]
+    n = len(dist)
+    s = profiles.supply_at(t)[dist]
+    dd = profiles.demand_at(t)[dist]
+
+    # Who applies: enterprises for enterprise items; older residents in older districts.
+    enterprise = np.where(cat.enterprise[item], rng.random(n) < 0.92, rng.random(n) < 0.03)
+    old_share = (profiles.pop_60plus / profiles.population)[dist]
+    elderly = ~enterprise & (rng.random(n) < old_share * 0.85)
+    age = np.where(elderly, _AGE_OLD[(rng.random(n) < 0.33).astype(int)],
+                   _AGE_YOUNG[rng.choice(3, size=n, p=[0.24, 0.45, 0.31])])
+
+    # Channel: online only where the item is online by then; the 60+ take it up less (the digital gap).
+    available = cat.online_from_day[item] <= day_num
+    p_online = np.clip(0.93 + 0.04 * s + 0.03 * dd + 0.03 * t, 0.7, 0.99)
+    p_online = np.where(elderly, p_online - profiles.elderly_gap[dist], p_online + 0.03 * enterprise)
+    online = available & (rng.random(n) < p_online)
+    app = rng.random(n) < np.where(enterprise, 0.25, 0.6 + 0.1 * t)
+    u = rng.random(n)
+    offline_ch = np.where(elderly, np.where(u < 0.62, "window", np.where(u < 0.72, "kiosk", "proxy")),
+                          np.where(u < 0.70, "window", np.where(u < 0.90, "kiosk", "proxy")))
+    channel = np.where(online, np.where(app, "app", "pc"), offline_ch)
+
+    # Timeline in seconds.
+    tod = np.where(online, (rng.choice(24, size=n, p=_ONLINE_HOUR_W / _ONLINE_HOUR_W.sum()) + rng.random(n)) * 3600,
+                   rng.uniform(9 * 3600, 16.5 * 3600, n))
+    started = day_num * DAY_S + tod.astype(np.int64)
+    abandoned = online & (rng.random(n) < np.clip(0.10 - 0.05 * s - 0.03 * t, 0.03, 0.2))
+    submitted = started + np.where(online, rng.lognormal(np.log(600), 0.7, n), rng.lognormal(np.log(360), 0.5, n)
+                                   ).astype(np.int64)
+    immediate = cat.immediate[item]
+    accepted = submitted + np.where(immediate, rng.uniform(60, 1200, n),
+                                    np.minimum(rng.lognormal(np.log(4 * 3600), 1.0, n), 5 * DAY_S)).astype(np.int64)
+    promised_s = np.where(immediate, 4 * 3600, (cat.promised_days[item] * 1.4 * DAY_S)).astype(np.int64)
+    due = accepted + promised_s
+    on_time = rng.random(n) < np.clip(0.95 + 0.08 * s, 0.8, 0.995)  # trends come from the district profile
+    frac = np.where(on_time, rng.uniform(0.05, 0.98, n), rng.uniform(1.02, 1.6, n))
+    closed = accepted + (frac * promised_s).astype(np.int64)
+
+    u = rng.random(n)
+    rejected = ~abandoned & (u < np.clip(0.025 - 0.01 * s, 0.005, 0.05))
+    withdrawn = ~abandoned & ~rejected & (u > 0.99)
+    status = np.where(abandoned, "abandoned", np.where(rejected, "rejected", np.where(withdrawn, "withdrawn",
+                                                                                        "closed")))
+    end = window.end_s
+    late_submit = ~abandoned & (submitted > end)  # drafts still open at the cut-off look abandoned
+    status = np.where(late_submit, "abandoned", status)
+    abandoned = abandoned | late_submit
+    open_ = (status == "closed") & (closed > end)
+    status = np.where(open_, "accepted", status)
+    not_accepted = ~abandoned & ~rejected & (accepted > end)
+    status = np.where(not_accepted, "submitted", status)
+
+    no_submit = abandoned
+    no_accept = no_submit | rejected | not_accepted
+    no_close = status != "closed"
+
+    req_visits = cat.required_visits[item]
+    visits = np.where(online, np.where(cat.depth[item] == 1, np.maximum(req_visits, 1), 0),
+                      np.maximum(req_visits, 1) + (rng.random(n) < np.clip(0.12 - 0.08 * s, 0.02, 0.25)))
+    visits = np.where(abandoned, 0, visits)
+    req = cat.materials_required[item]
+    via_share = rng.binomial(req, np.clip(0.35 + 0.25 * s + 0.1 * t, 0.05, 0.9))
+    via_share = np.where(abandoned, 0, via_share)
+    submitted_n = np.where(abandoned, rng.binomial(req, 0.5), req - via_share)
+    assisted = np.where(channel == "proxy", True, rng.random(n) < np.select(
+        [channel == "kiosk", channel == "window"], [0.45, 0.15], 0.01))
+    via_bundle = cat.bundled[item] & (rng.random(n) < np.clip(0.45 + 0.25 * s + 0.15 * t, 0.1, 0.95))
+
+    centre = _pick_centres(rng, profiles, dist)
+    order = np.lexsort((rng.random(n), started))
+    frame = pl.DataFrame(
+        [
+            ids(f"C{month.label.replace('-', '')}-", np.arange(1, n + 1), 7).alias("case_id"),
+            cat.frame["item_code"].gather(item[order]),
+            col("district_code", profiles.codes[dist[order]], pl.Utf8),
+            col("centre_id", centre[order], pl.Utf8, null=online[order]),
+            col("channel", channel[order], pl.Utf8),
+            col("applicant_type", np.where(enterprise, "enterprise", "person")[order], pl.Utf8),
+            col("age_band", age[order], pl.Utf8, null=enterprise[order]),
+            dt("started_at", started[order]),
+            dt("submitted_at", submitted[order], null=no_submit[order]),
+            dt("accepted_at", accepted[order], null=no_accept[order]),
+            dt("closed_at", closed[order], null=no_close[order]),
+            dt("promised_due_at", due[order], null=no_accept[order]),
+            col("status", status[order], pl.Utf8),
+            col("visits_actual", visits[order].astype(np.int64), pl.Int64),
+            col("materials_submitted_n", submitted_n[order].astype(np.int64), pl.Int64),
+            col("materials_via_sharing_n", via_share[order].astype(np.int64), pl.Int64),
+            col("assisted", assisted[order], pl.Boolean),
+            col("via_bundle", via_bundle[order], pl.Boolean),
+        ]
+    )
+    return frame
+
+
+def _pick_centres(rng: np.random.Generator, profiles: Profiles, dist: np.ndarray) -> np.ndarray:
+    """A centre for every case of district d: the main centre takes 40%, street centres share the rest."""
+    c = profiles.centres
+    out = np.empty(len(dist), dtype=object)
+    cids = c["centre_id"].to_numpy()
+    cd = c["district_idx"].to_numpy()
+    for d in range(len(profiles.codes)):
+        mask = dist == d
+        mine = cids[cd == d]
+        p = np.full(len(mine), 0.6 / max(len(mine) - 1, 1))
+        p[0] = 0.4 if len(mine) > 1 else 1.0
+        out[mask] = mine[rng.choice(len(mine), size=int(mask.sum()), p=p / p.sum())]
+    return out.astype(str)

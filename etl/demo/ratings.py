@@ -1,0 +1,113 @@
+"""好差评 ratings of a month's closed cases (mostly staff-prompted, glowing) and follow-ups of the bad ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from etl.demo.calendar import DAY_S, Month, Window
+from etl.demo.columns import col, dt
+from etl.demo.districts import Profiles
+
+_GOOD_COMMENTS = np.array(["办事效率高", "工作人员很耐心", "一次办成，点赞", "流程清楚", "不用跑腿，方便", "服务热情"])
+_MID_COMMENTS = np.array(["等候时间有点长", "材料要求说明不够清楚", "系统有点卡", "还可以"])
+_BAD_COMMENTS = np.array(["自助机卡顿，页面丢失要重新提交", "来回跑了好几次", "材料要求前后不一致", "窗口人员态度差",
+                          "网上办到一半办不下去", "说好即办却等了很久", "打电话没人接"])
+
+
+def make_ratings(
+    rng: np.random.Generator, month: Month, window: Window, profiles: Profiles, cases: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rating, bad_rating_followup) for the closed cases of one month's case frame."""
+    t = window.position(month)
+    closed = cases.filter(pl.col("status") == "closed").select("case_id", "district_code", "channel", "closed_at")
+    code_idx = {c: i for i, c in enumerate(profiles.codes.tolist())}
+    dist = closed["district_code"].replace_strict(code_idx, return_dtype=pl.Int64).to_numpy()
+    s, dd = profiles.supply_at(t)[dist], profiles.demand_at(t)[dist]
+    case_ch = closed["channel"].to_numpy()
+    n = len(closed)
+    rated = rng.random(n) < np.clip(0.86 + 0.06 * dd + 0.04 * t, 0.7, 0.98)
+    online = np.isin(case_ch, ("pc", "app"))
+
+    # Unprompted ratings are few (3–8%) and clearly less glowing; prompted ones are almost all 5s.
+    unprompted = rng.random(n) < np.clip(0.05 + 0.02 * dd + 0.01 * t, 0.02, 0.08)
+    u = rng.random(n)
+    source = np.where(unprompted, "none", np.where(online, np.where(u < 0.75, "sms_invite", "staff"),
+                                                   np.where(u < 0.93, "staff", "sms_invite")))
+    u = rng.random(n)
+    channel = np.where(
+        online,
+        np.where(source == "sms_invite", np.where(u < 0.7, "sms", case_ch), case_ch),
+        np.where(case_ch == "kiosk", "kiosk", np.where(source == "sms_invite", "sms",
+                                                        np.where(u < 0.5, "pad", "window"))),
+    )
+    good_unprompted = np.clip(0.91 + 0.05 * dd, 0.86, 0.95)
+    p_good = np.where(unprompted, good_unprompted, 0.9993)
+    p_bad = np.where(unprompted, (1 - good_unprompted) * 0.55, 0.0003)
+    u = rng.random(n)
+    level = np.where(u < p_good, np.where(rng.random(n) < np.where(unprompted, 0.7, 0.95), 5, 4),
+                     np.where(u < p_good + p_bad, np.where(rng.random(n) < 0.5, 1, 2), 3)).astype(np.int64)
+    # Staff ask on the spot; SMS invitations are answered hours or days later; volunteers rate when they like.
+    delay = np.select([source == "staff", source == "sms_invite"],
+                      [rng.uniform(20, 900, n), rng.lognormal(np.log(6 * 3600), 1.0, n)],
+                      rng.lognormal(np.log(12 * 3600), 1.3, n)).astype(np.int64)
+    closed_s = (closed["closed_at"].cast(pl.Int64).to_numpy() // 1_000_000)
+    rated_at = closed_s + delay
+    keep = rated & (rated_at <= window.end_s)
+    comment = np.select(
+        [level >= 4, level == 3],
+        [_GOOD_COMMENTS[rng.integers(0, len(_GOOD_COMMENTS), n)], _MID_COMMENTS[rng.integers(0, len(_MID_COMMENTS), n)]],
+        _BAD_COMMENTS[rng.integers(0, len(_BAD_COMMENTS), n)],
+    )
+    has_comment = rng.random(n) < np.select([level >= 4, level == 3], [0.03, 0.4], 0.85)
+    case_ids = closed["case_id"].str.slice(1)
+    rating = pl.DataFrame(
+        [
+            ("R" + case_ids).alias("rating_id"),
+            closed["case_id"],
+            col("channel", channel, pl.Utf8),
+            dt("rated_at", rated_at),
+            col("level", level, pl.Int64),
+            col("prompted", ~unprompted, pl.Boolean),
+            col("prompt_source", source, pl.Utf8),
+            col("comment", comment, pl.Utf8, null=~has_comment),
+        ]
+    ).filter(pl.Series(keep))
+    rating = rating.sort("rated_at", "rating_id")
+    return rating, _followups(rng, t, window, profiles, rating, code_idx, closed)
+
+
+def _followups(
+    rng: np.random.Generator, t: float, window: Window, profiles: Profiles, rating: pl.DataFrame,
+    code_idx: dict[str, int], closed: pl.DataFrame,
+) -> pl.DataFrame:
+    """Every bad rating (level 1–2) gets a follow-up: a callback, a 5-working-day deadline, an outcome."""
+    bad = rating.filter(pl.col("level") <= 2).join(closed.select("case_id", "district_code"), on="case_id")
+    n = len(bad)
+    dist = bad["district_code"].replace_strict(code_idx, return_dtype=pl.Int64).to_numpy()
+    s = profiles.supply_at(t)[dist]
+    rated = bad["rated_at"].cast(pl.Int64).to_numpy() // 1_000_000
+    callback = rated + rng.lognormal(np.log(8 * 3600), 0.8, n).astype(np.int64)
+    no_callback = rng.random(n) < 0.05
+    due = rated + 7 * DAY_S
+    u = rng.random(n)
+    p_rect = np.clip(0.82 + 0.1 * s, 0.6, 0.97)
+    outcome = np.where(u < p_rect, "rectified", np.where(u < p_rect + (1 - p_rect) * 0.65, "explained", "unresolved"))
+    on_time = rng.random(n) < np.clip(0.9 + 0.06 * s, 0.7, 0.99)
+    rectified = np.where(on_time, rated + (rng.uniform(0.1, 0.97, n) * 7 * DAY_S).astype(np.int64),
+                         due + rng.integers(DAY_S, 12 * DAY_S, n))
+    pending = (outcome == "rectified") & (rectified > window.end_s)
+    outcome = np.where(pending, "unresolved", outcome)  # not yet rectified at the cut-off
+    callback_null = no_callback | (callback > window.end_s)
+    u = rng.random(n)
+    appeal = np.where(u < 0.03, True, False)
+    return pl.DataFrame(
+        [
+            bad["rating_id"],
+            dt("callback_at", callback, null=callback_null),
+            dt("due_at", due),
+            dt("rectified_at", rectified, null=outcome != "rectified"),
+            col("outcome", outcome, pl.Utf8),
+            col("appeal_upheld", appeal, pl.Boolean, null=u >= 0.1),
+        ]
+    )

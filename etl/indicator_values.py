@@ -1,0 +1,307 @@
+"""Run the catalog's indicator SQL over the warehouse into the long `indicator_values` table (a full grid).
+
+Every district × period × indicator × grain gets a row; a value that cannot be computed (no denominator, or one
+below the indicator's min_denominator) is NULL, never zero and never absent. One DuckDB query per indicator per
+grain: the grid, the formula and the NULL rule are all expressed in SQL so ~10M cases stay vectorised.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from etl import warehouse
+from etl.errors import EtlError
+from indicators.catalog import PLACEHOLDER, Catalog, IndicatorDef
+
+GRAINS = ("month", "quarter")
+TABLE = "indicator_values"
+COLUMNS = ("unit_code", "period", "grain", "indicator_id", "value", "numerator", "denominator")
+SCHEMA: dict[str, pl.DataType] = {
+    "unit_code": pl.String(),
+    "period": pl.String(),
+    "grain": pl.String(),
+    "indicator_id": pl.String(),
+    "value": pl.Float64(),
+    "numerator": pl.Float64(),
+    "denominator": pl.Float64(),
+}
+DDL = f"""CREATE TABLE {TABLE} (
+    unit_code VARCHAR NOT NULL, period VARCHAR NOT NULL, grain VARCHAR NOT NULL, indicator_id VARCHAR NOT NULL,
+    value DOUBLE, numerator DOUBLE, denominator DOUBLE
+)"""
+
+# Event-time columns whose months span the grid (snapshot dates such as onboarded_on are deliberately not here).
+SPAN_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("case", "started_at"),
+    ("rating", "rated_at"),
+    ("hotline_ticket", "created_at"),
+    ("survey_response", "surveyed_on"),
+    ("kiosk_event", "ts"),
+    ("centre_staffing", "date"),
+)
+
+
+class IndicatorSQLError(EtlError):
+    """An indicator's formula failed to run or returned the wrong shape; the message names the indicator."""
+
+
+def period_sql(expr: str, grain: str) -> str:
+    """SQL giving the period label of a date/timestamp expression: 'YYYY-MM' or 'YYYYQn'."""
+    if grain == "month":
+        return f"strftime(CAST(({expr}) AS TIMESTAMP), '%Y-%m')"
+    if grain == "quarter":
+        return f"(CAST(year({expr}) AS VARCHAR) || 'Q' || CAST(quarter({expr}) AS VARCHAR))"
+    raise IndicatorSQLError(f"unknown grain {grain!r}; allowed: {', '.join(GRAINS)}")
+
+
+def expand(sql: str, grain: str, d: IndicatorDef) -> str:
+    """Replace {period(expr)}, {min_denominator} and {grain} in one SQL text."""
+
+    def sub(m: re.Match[str]) -> str:
+        name, arg = m.group(1), m.group(2)
+        if name == "period":
+            return period_sql(arg, grain)
+        if name == "min_denominator":
+            return repr(float(d.min_denominator))
+        if name == "grain":
+            return f"'{grain}'"
+        raise IndicatorSQLError(f"indicator {d.id!r}: unknown placeholder {m.group(0)!r}")
+
+    return PLACEHOLDER.sub(sub, sql)
+
+
+def formula_sql(d: IndicatorDef, grain: str) -> str:
+    """The indicator's formula as one SELECT returning unit_code, period, numerator, denominator [, value]."""
+    s = d.sql
+    if s.query is not None:
+        return expand(s.query, grain, d)
+    where = f"\nWHERE {s.where}" if s.where else ""
+    q = (
+        f"SELECT {s.unit} AS unit_code, {s.period} AS period,\n"
+        f"       {s.numerator} AS numerator,\n       {s.denominator} AS denominator\n"
+        f"FROM {s.from_}{where}\nGROUP BY 1, 2"
+    )
+    return expand(q, grain, d)
+
+
+# -- periods ------------------------------------------------------------------------------------------------------
+def _months(first: date, last: date) -> list[date]:
+    out, y, m = [], first.year, first.month
+    while (y, m) <= (last.year, last.month):
+        out.append(date(y, m, 1))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def _month_end(d: date) -> date:
+    nxt = date(d.year + 1, 1, 1) if d.month == 12 else date(d.year, d.month + 1, 1)
+    return date.fromordinal(nxt.toordinal() - 1)
+
+
+def periods_frame(first: date | None, last: date | None, grain: str) -> pl.DataFrame:
+    """period, period_start, period_end (inclusive DATEs) for every month or quarter touching [first, last]."""
+    rows: dict[str, tuple[date, date]] = {}
+    if first is not None and last is not None:
+        for m in _months(first, last):
+            if grain == "month":
+                rows.setdefault(f"{m:%Y-%m}", (m, _month_end(m)))
+            elif grain == "quarter":
+                q = (m.month - 1) // 3 + 1
+                start = date(m.year, 3 * q - 2, 1)
+                rows.setdefault(f"{m.year}Q{q}", (start, _month_end(date(m.year, 3 * q, 1))))
+            else:
+                raise IndicatorSQLError(f"unknown grain {grain!r}; allowed: {', '.join(GRAINS)}")
+    return pl.DataFrame(
+        {
+            "period": list(rows),
+            "period_start": [v[0] for v in rows.values()],
+            "period_end": [v[1] for v in rows.values()],
+        },
+        schema={"period": pl.String(), "period_start": pl.Date(), "period_end": pl.Date()},
+    )
+
+
+def data_span(con: warehouse.Connection) -> tuple[date | None, date | None]:
+    """First and last day with an event in any event table (None, None for an empty warehouse)."""
+    parts = " UNION ALL ".join(
+        f"SELECT min(CAST({warehouse.quote(c)} AS DATE)) AS lo, max(CAST({warehouse.quote(c)} AS DATE)) AS hi "
+        f"FROM {warehouse.quote(t)}"
+        for t, c in SPAN_COLUMNS
+    )
+    rows = con.sql(f"SELECT min(lo), max(hi) FROM ({parts})").fetchall()
+    lo, hi = rows[0]
+    return lo, hi
+
+
+# -- running ------------------------------------------------------------------------------------------------------
+def _indicator_query(d: IndicatorDef, grain: str, formula: str, has_value: bool) -> str:
+    """Grid (units × periods) LEFT JOIN formula, with the NULL rule applied in SQL."""
+    ok = f"f.denominator IS NOT NULL AND f.denominator > 0 AND f.denominator >= {float(d.min_denominator)!r}"
+    value = "f.value" if has_value else f"f.numerator / f.denominator * {float(d.scale)!r}"
+    return f"""
+WITH f AS (
+{formula}
+)
+SELECT u.unit_code, p.period, '{grain}' AS grain, '{d.id}' AS indicator_id,
+       CAST(CASE WHEN {ok} THEN {value} END AS DOUBLE) AS value,
+       CAST(f.numerator AS DOUBLE) AS numerator,
+       CAST(f.denominator AS DOUBLE) AS denominator
+FROM _iv_units u CROSS JOIN periods p
+LEFT JOIN f ON f.unit_code = u.unit_code AND f.period = p.period
+"""
+
+
+def _columns_of(con: warehouse.Connection, d: IndicatorDef, formula: str) -> list[str]:
+    try:
+        return [c.lower() for c in con.sql(f"SELECT * FROM ({formula}) LIMIT 0").columns]
+    except duckdb.Error as e:
+        raise IndicatorSQLError(f"indicator {d.id!r}: its SQL does not run: {e}\nSQL:\n{formula}") from None
+
+
+def _check_columns(d: IndicatorDef, cols: list[str]) -> None:
+    need = {"unit_code", "period", "numerator", "denominator"}
+    missing = need - set(cols)
+    extra = set(cols) - need - {"value"}
+    if missing or extra:
+        raise IndicatorSQLError(
+            f"indicator {d.id!r}: its SQL must return unit_code, period, numerator, denominator [, value]; "
+            f"missing: {sorted(missing)}, unexpected: {sorted(extra)}"
+        )
+
+
+def _run_grid(con: warehouse.Connection, d: IndicatorDef, grain: str, formula: str, n_grid: int) -> pl.DataFrame:
+    cols = _columns_of(con, d, formula)
+    _check_columns(d, cols)
+    q = _indicator_query(d, grain, formula, has_value="value" in cols)
+    try:
+        out = con.sql(q).pl()
+    except duckdb.Error as e:
+        raise IndicatorSQLError(f"indicator {d.id!r} ({grain}): {e}\nSQL:\n{q}") from None
+    if out.height != n_grid:
+        raise IndicatorSQLError(
+            f"indicator {d.id!r} ({grain}): its SQL returned more than one row for some (unit_code, period): "
+            f"{out.height} rows for a grid of {n_grid}"
+        )
+    return out.cast(SCHEMA)  # type: ignore[arg-type]
+
+
+def _run_one(con: warehouse.Connection, d: IndicatorDef, grain: str, n_grid: int) -> pl.DataFrame:
+    return _run_grid(con, d, grain, formula_sql(d, grain), n_grid)
+
+
+def rolls_up(d: IndicatorDef) -> bool:
+    """Rate form over event dates only: numerator and denominator are sums over rows, so a quarter's are the sum of
+    its months'. (Snapshot formulas over `periods` and full queries — medians, weighted means, gaps — are not.)"""
+    s = d.sql
+    return not s.is_query and "periods" not in (s.from_ or "") and "{period(" in (s.period or "")
+
+
+# Month label 'YYYY-MM' → quarter label 'YYYYQn', for rolling monthly sums up.
+_MONTH_TO_QUARTER = "substr(period, 1, 4) || 'Q' || CAST((CAST(substr(period, 6, 2) AS INTEGER) + 2) // 3 AS VARCHAR)"
+
+
+def _monthly_sums(con: warehouse.Connection, d: IndicatorDef) -> pl.DataFrame:
+    """One scan of the raw tables: the formula's (unit_code, period, numerator, denominator) at month grain."""
+    formula = formula_sql(d, "month")
+    _check_columns(d, _columns_of(con, d, formula))
+    try:
+        return con.sql(f"SELECT unit_code, period, numerator, denominator FROM ({formula})").pl()
+    except duckdb.Error as e:
+        raise IndicatorSQLError(f"indicator {d.id!r} (month): {e}\nSQL:\n{formula}") from None
+
+
+def _run_rolled(
+    con: warehouse.Connection, d: IndicatorDef, grain: str, monthly: pl.DataFrame, n_grid: int
+) -> pl.DataFrame:
+    con.register("_iv_monthly", monthly.to_arrow())
+    try:
+        if grain == "month":
+            formula = "SELECT unit_code, period, numerator, denominator FROM _iv_monthly"
+        else:
+            formula = (
+                f"SELECT unit_code, {_MONTH_TO_QUARTER} AS period, sum(numerator) AS numerator, "
+                "sum(denominator) AS denominator FROM _iv_monthly GROUP BY 1, 2"
+            )
+        return _run_grid(con, d, grain, formula, n_grid)
+    finally:
+        con.unregister("_iv_monthly")
+
+
+def compute_indicator_values(
+    con_or_db_path: warehouse.Connection | str | Path,
+    catalog: Catalog,
+    grains: tuple[str, ...] | list[str] = GRAINS,
+    *,
+    span: tuple[date, date] | None = None,
+) -> pl.DataFrame:
+    """Every indicator for every district (table `district`) × period × grain, periods spanning the data's months.
+
+    Columns: unit_code, period, grain, indicator_id, value, numerator, denominator. A path is opened read-only.
+    `span` (first day, last day) overrides the periods derived from the data.
+    """
+    for g in grains:
+        if g not in GRAINS:
+            raise IndicatorSQLError(f"unknown grain {g!r}; allowed: {', '.join(GRAINS)}")
+    if isinstance(con_or_db_path, duckdb.DuckDBPyConnection):
+        return _compute(con_or_db_path, catalog, tuple(grains), span)
+    with warehouse.connection(con_or_db_path, read_only=True) as con:
+        return _compute(con, catalog, tuple(grains), span)
+
+
+def _compute(
+    con: warehouse.Connection, catalog: Catalog, grains: tuple[str, ...], span: tuple[date, date] | None
+) -> pl.DataFrame:
+    units = con.sql('SELECT DISTINCT district_code AS unit_code FROM "district" ORDER BY 1').pl()
+    first, last = span if span is not None else data_span(con)
+    frames: list[pl.DataFrame] = []
+    monthly: dict[str, pl.DataFrame] = {}  # rolled-up indicators: raw tables scanned once, not once per grain
+    con.register("_iv_units", units.to_arrow())
+    try:
+        for grain in grains:
+            periods = periods_frame(first, last, grain)
+            con.register("periods", periods.to_arrow())
+            try:
+                n_grid = units.height * periods.height
+                for d in catalog:
+                    if rolls_up(d) and n_grid:
+                        if d.id not in monthly:
+                            monthly[d.id] = _monthly_sums(con, d)
+                        frames.append(_run_rolled(con, d, grain, monthly[d.id], n_grid))
+                    else:
+                        frames.append(_run_one(con, d, grain, n_grid))
+            finally:
+                con.unregister("periods")
+    finally:
+        con.unregister("_iv_units")
+    if not frames:
+        return pl.DataFrame(schema=SCHEMA)
+    order = {d.id: i for i, d in enumerate(catalog)}
+    return (
+        pl.concat(frames)
+        .with_columns(
+            pl.col("grain").replace_strict({g: i for i, g in enumerate(grains)}, return_dtype=pl.Int32).alias("_g"),
+            pl.col("indicator_id").replace_strict(order, return_dtype=pl.Int32).alias("_i"),
+        )
+        .sort("_g", "_i", "unit_code", "period")
+        .drop("_g", "_i")
+    )
+
+
+def write_indicator_values(
+    db_path: str | Path,
+    catalog: Catalog,
+    grains: tuple[str, ...] | list[str] = GRAINS,
+) -> pl.DataFrame:
+    """(Re)build the warehouse table `indicator_values` in one transaction and return what was written."""
+    with warehouse.connection(db_path) as con:
+        frame = compute_indicator_values(con, catalog, grains)
+        with warehouse.transaction(con):
+            con.sql(f"DROP TABLE IF EXISTS {TABLE}")
+            con.sql(DDL)
+            warehouse.insert_frame(con, TABLE, frame)
+    return frame

@@ -1,0 +1,321 @@
+"""The indicator catalog as strict models: the framework tree above the indicators and every indicator's definition.
+
+Pure: it validates dicts (parsed from indicators/catalog/*.toml by etl.catalog) and builds the scoring Framework.
+The SQL of each formula is kept as text here; etl.indicator_values expands its placeholders and runs it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from indicators.framework import Framework, FrameworkError, Node
+
+SIDES = ("supply", "demand")
+DIMENSIONS = ("value", "institution", "technology", "environment")
+GRAINS = ("month", "quarter")
+# Placeholders the runner expands in formula SQL (see indicators/catalog/README.md).
+PLACEHOLDER = re.compile(r"\{([a-z_]+)(?:\((.+?)\))?\}")
+KNOWN_PLACEHOLDERS = ("period", "min_denominator", "grain")
+
+FRAMEWORK_FILE = "framework.toml"
+INDICATORS_FILE = "indicators.toml"
+
+
+class CatalogError(ValueError):
+    """The catalog is malformed; the message names the file, the entry and the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Goalposts(_Strict):
+    """Fixed normalisation bounds in the indicator's unit; `direction` decides which end is good."""
+
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Goalposts:
+        if not self.low < self.high:
+            raise ValueError(f"goalposts must satisfy low < high, got low={self.low}, high={self.high}")
+        return self
+
+
+class SqlDef(_Strict):
+    """A formula: either the rate form (from/where/unit/period + numerator/denominator expressions) or a query."""
+
+    query: str | None = None
+    from_: str | None = Field(default=None, alias="from")
+    where: str | None = None
+    unit: str = "district_code"
+    period: str | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> SqlDef:
+        rate_keys = {"from": self.from_, "period": self.period, "numerator": self.numerator, "denominator": self.denominator}
+        if self.query is not None:
+            given = [k for k, v in rate_keys.items() if v is not None] + (["where"] if self.where else [])
+            if given:
+                raise ValueError(f"give either 'query' or the rate form, not both (also given: {', '.join(given)})")
+            if not self.query.strip():
+                raise ValueError("'query' is empty")
+            return self
+        missing = [k for k, v in rate_keys.items() if v is None or not str(v).strip()]
+        if missing:
+            raise ValueError(
+                "the rate form needs 'from', 'period', 'numerator' and 'denominator' "
+                f"(missing: {', '.join(missing)}); or give a full 'query'"
+            )
+        return self
+
+    @property
+    def is_query(self) -> bool:
+        return self.query is not None
+
+    def texts(self) -> Iterator[str]:
+        for t in (self.query, self.from_, self.where, self.unit, self.period, self.numerator, self.denominator):
+            if t:
+                yield t
+
+
+class IndicatorDef(_Strict):
+    """One indicator: identity, bilingual names, unit, direction, place in the tree, goalposts and formula."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name_zh: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    description_zh: str = Field(min_length=1)
+    description_en: str = Field(min_length=1)
+    unit: str = Field(min_length=1)
+    direction: Literal[1, -1]
+    side: Literal["supply", "demand"]
+    dimension: Literal["value", "institution", "technology", "environment"]
+    weight: float = Field(default=1.0, ge=0)
+    goalposts: Goalposts
+    target: float | None = None
+    decimals: int = Field(default=1, ge=0, le=6)
+    source: str = Field(min_length=1)
+    tables: tuple[str, ...] = Field(min_length=1)
+    min_denominator: float = Field(default=0, ge=0)
+    scale: float = Field(default=1.0, gt=0)
+    sql: SqlDef
+
+    @field_validator("name_zh", "name_en", "description_zh", "description_en", "unit", "source")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return v.strip()
+
+    @model_validator(mode="after")
+    def _placeholders_known(self) -> IndicatorDef:
+        for text in self.sql.texts():
+            for m in PLACEHOLDER.finditer(text):
+                if m.group(1) not in KNOWN_PLACEHOLDERS:
+                    raise ValueError(
+                        f"unknown placeholder {m.group(0)!r} in sql; allowed: {{period(expr)}}, "
+                        "{min_denominator}, {grain}"
+                    )
+                if m.group(1) == "period" and not m.group(2):
+                    raise ValueError("placeholder {period(...)} needs an expression, e.g. {period(started_at)}")
+        return self
+
+    @property
+    def parent(self) -> str:
+        """The dimension node this indicator hangs under, e.g. 'demand_value'."""
+        return f"{self.side}_{self.dimension}"
+
+
+class NodeDef(_Strict):
+    """An aggregate node above the indicators (root, sides, dimensions); weight is relative within its parent."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    parent: str | None = None
+    name_zh: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    description_zh: str = ""
+    description_en: str = ""
+    weight: float = Field(default=1.0, ge=0)
+    aggregation: str | None = None
+
+
+class _FrameworkFile(_Strict):
+    version: str = "1"
+    node: tuple[NodeDef, ...] = Field(min_length=1)
+
+
+class _IndicatorsFile(_Strict):
+    indicator: tuple[IndicatorDef, ...] = Field(min_length=1)
+
+
+def _allowed_keys(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _where(loc: tuple[Any, ...], data: Mapping[str, Any]) -> str:
+    """'indicator #3 (id=foo) key sql.form' from a pydantic error location."""
+    parts: list[str] = []
+    keys: list[str] = []
+    i = 0
+    if len(loc) >= 2 and loc[0] in ("indicator", "node") and isinstance(loc[1], int):
+        entries = data.get(loc[0]) or []
+        entry = entries[loc[1]] if loc[1] < len(entries) and isinstance(entries[loc[1]], Mapping) else {}
+        ident = entry.get("id", entry.get("code", "?"))
+        parts.append(f"[[{loc[0]}]] #{loc[1] + 1} ({'id' if loc[0] == 'indicator' else 'code'}={ident!s})")
+        i = 2
+    keys = [str(k) for k in loc[i:]]
+    if keys:
+        parts.append(f"key {'.'.join(keys)!r}")
+    return " ".join(parts) or "top level"
+
+
+def _model_for(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model whose keys are allowed at this location (for 'unknown key' messages)."""
+    path = [k for k in loc if not isinstance(k, int)]
+    table: dict[tuple[str, ...], type[BaseModel]] = {
+        (): _IndicatorsFile,
+        ("indicator",): IndicatorDef,
+        ("indicator", "sql"): SqlDef,
+        ("indicator", "goalposts"): Goalposts,
+        ("node",): NodeDef,
+    }
+    return table.get(tuple(path[:-1]))
+
+
+def _format(error: ValidationError, file: str, data: Mapping[str, Any]) -> str:
+    lines = []
+    for e in error.errors():
+        loc = tuple(e["loc"])
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            model = _model_for(loc)
+            allowed = ", ".join(_allowed_keys(model)) if model else "?"
+            msg = f"unknown key (typo?); allowed keys: {allowed}"
+        elif e["type"] == "missing":
+            msg = "required key is missing"
+        elif not isinstance(e.get("input"), Mapping):
+            msg = f"{msg} (got {e.get('input')!r})"
+        lines.append(f"{file}: {_where(loc, data)}: {msg}")
+    return "\n".join(lines)
+
+
+class Catalog:
+    """The validated catalog: aggregate nodes (root → sides → dimensions) and indicators, in file order."""
+
+    def __init__(self, nodes: tuple[NodeDef, ...], indicators: tuple[IndicatorDef, ...], source: str = "") -> None:
+        self.nodes = nodes
+        self.indicators = indicators
+        self.source = source
+        self._by_id = {d.id: d for d in indicators}
+        self._nodes_by_code = {n.code: n for n in nodes}
+
+    # -- construction -------------------------------------------------------------------------------------------
+    @classmethod
+    def from_dicts(cls, framework: Mapping[str, Any], indicators: Mapping[str, Any], source: str = "") -> Catalog:
+        """Validate parsed TOML: `framework` holds [[node]] entries, `indicators` holds [[indicator]] entries.
+
+        `source` is the catalog directory (or any label); errors name `<source>/framework.toml` or
+        `<source>/indicators.toml`, the entry and the key.
+        """
+        fw_file = f"{source.rstrip('/')}/{FRAMEWORK_FILE}" if source else FRAMEWORK_FILE
+        ind_file = f"{source.rstrip('/')}/{INDICATORS_FILE}" if source else INDICATORS_FILE
+        try:
+            fw = _FrameworkFile.model_validate(dict(framework))
+        except ValidationError as e:
+            raise CatalogError(_format(e, fw_file, framework)) from None
+        try:
+            ind = _IndicatorsFile.model_validate(dict(indicators))
+        except ValidationError as e:
+            raise CatalogError(_format(e, ind_file, indicators)) from None
+        cat = cls(fw.node, ind.indicator, source)
+        cat._check(fw_file, ind_file)
+        return cat
+
+    def _check(self, fw_file: str, ind_file: str) -> None:
+        seen: set[str] = set()
+        for n in self.nodes:
+            if n.code in seen:
+                raise CatalogError(f"{fw_file}: duplicate node code {n.code!r}")
+            seen.add(n.code)
+        ids: set[str] = set()
+        for i, d in enumerate(self.indicators, start=1):
+            if d.id in ids:
+                raise CatalogError(f"{ind_file}: [[indicator]] #{i}: duplicate id {d.id!r}")
+            if d.id in seen:
+                raise CatalogError(f"{ind_file}: [[indicator]] #{i}: id {d.id!r} is also a node code in {fw_file}")
+            ids.add(d.id)
+            if d.parent not in self._nodes_by_code:
+                raise CatalogError(
+                    f"{ind_file}: [[indicator]] #{i} (id={d.id}): side/dimension give parent {d.parent!r}, "
+                    f"which {fw_file} does not define; defined: {', '.join(self._nodes_by_code)}"
+                )
+        try:
+            self.framework()
+        except FrameworkError as e:
+            raise CatalogError(f"{fw_file}: {e}") from None
+
+    # -- queries -------------------------------------------------------------------------------------------------
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(d.id for d in self.indicators)
+
+    def __len__(self) -> int:
+        return len(self.indicators)
+
+    def __iter__(self) -> Iterator[IndicatorDef]:
+        return iter(self.indicators)
+
+    def __contains__(self, indicator_id: object) -> bool:
+        return indicator_id in self._by_id
+
+    def indicator(self, indicator_id: str) -> IndicatorDef:
+        try:
+            return self._by_id[indicator_id]
+        except KeyError:
+            raise CatalogError(f"unknown indicator {indicator_id!r}") from None
+
+    def node(self, code: str) -> NodeDef:
+        try:
+            return self._nodes_by_code[code]
+        except KeyError:
+            raise CatalogError(f"unknown node {code!r}") from None
+
+    def in_dimension(self, side: str, dimension: str) -> tuple[IndicatorDef, ...]:
+        return tuple(d for d in self.indicators if d.side == side and d.dimension == dimension)
+
+    def framework(self) -> Framework:
+        """The scoring tree: aggregate nodes from framework.toml, then indicators under f'{side}_{dimension}'."""
+        nodes = [
+            Node(
+                code=n.code,
+                parent=n.parent,
+                weight=n.weight,
+                name_zh=n.name_zh,
+                name_en=n.name_en,
+                aggregation=n.aggregation,
+            )
+            for n in self.nodes
+        ]
+        nodes += [
+            Node(
+                code=d.id,
+                parent=d.parent,
+                weight=d.weight,
+                direction=d.direction,
+                name_zh=d.name_zh,
+                name_en=d.name_en,
+                is_indicator=True,
+                unit=d.unit,
+                target=d.target,
+                goalposts=(d.goalposts.low, d.goalposts.high),
+            )
+            for d in self.indicators
+        ]
+        return Framework.from_nodes(nodes)

@@ -1,0 +1,417 @@
+"""Vectorised Monte Carlo over a framework tree: many weight samples per matrix product, ranks, rank intervals.
+
+The engine evaluates S weight vectors at once. For each aggregate node (children before parents) it computes the
+weighted power mean of its children for all samples and units together:
+- indicator children are a fixed units x k block X, so sum_k w_sk T(x_uk) is one (S x k) @ (k x U) matrix product,
+  and the weight actually present for a unit (NaN children take no part) is another, W @ present.T;
+- aggregate children are already (S x U) arrays, combined elementwise (a loop over children, never over samples).
+T is the power transform of the mean: x (arithmetic, p = 1), log x (geometric, p = 0), 1/x (harmonic, p = -1), x^p.
+This is exactly indicators.aggregate's semantics: NaN children dropped and weights renormalised over the present
+ones, a node NaN when no child is present (or fewer than its availability threshold), `shift` added before the
+transform and subtracted after; a geometric/harmonic/negative-power mean over a non-positive value (a domain error
+there) fails the sample, with the node named, instead of raising.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from indicators.framework import Framework
+
+if TYPE_CHECKING:  # pragma: no cover
+    from indicators.uncertainty import Problem
+
+
+class MonteCarloError(ValueError):
+    """The Monte Carlo engine was given something it cannot evaluate (unknown method, bad shapes)."""
+
+
+# -- aggregation methods as power means ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PowerMean:
+    """A weighted power mean with exponent p (1 arithmetic, 0 geometric, -1 harmonic) and a shift."""
+
+    p: float = 1.0
+    shift: float = 0.0
+    label: str = "amean"
+
+    @property
+    def strict_positive(self) -> bool:
+        """Values + shift must be > 0 (p <= 0); for p > 0 other than 1 they must be >= 0."""
+        return self.p <= 0
+
+
+BATCHABLE = ("amean", "gmean", "hmean", "pmean")
+
+
+def power_mean(name: str, params: Mapping[str, Any] | None = None) -> PowerMean:
+    """The PowerMean for a registered aggregation method name (indicators.aggregate's names)."""
+    params = dict(params or {})
+    shift = float(params.get("shift", 0.0))
+    if name == "amean":
+        return PowerMean(1.0, 0.0, name)
+    if name == "gmean":
+        return PowerMean(0.0, shift, name)
+    if name == "hmean":
+        return PowerMean(-1.0, shift, name)
+    if name == "pmean":
+        p = float(params.get("p", 1.0))
+        return PowerMean(p, shift, f"pmean(p={p:g})")
+    raise MonteCarloError(
+        f"aggregation method {name!r} cannot be evaluated in batch; batched methods: {', '.join(BATCHABLE)}"
+    )
+
+
+def _transform(x: np.ndarray, m: PowerMean) -> tuple[np.ndarray, np.ndarray]:
+    """T(x + shift) and where the value is outside the method's domain (only meaningful where x is present)."""
+    y = x + m.shift if m.shift else x
+    with np.errstate(all="ignore"):
+        if m.p == 1.0:
+            return y, np.zeros(y.shape, dtype=bool)
+        if m.p == 0.0:
+            return np.log(y), ~(y > 0)
+        bad = ~(y > 0) if m.p < 0 else ~(y >= 0)
+        return (1.0 / y if m.p == -1.0 else y**m.p), bad
+
+
+def _inverse(t: np.ndarray, m: PowerMean) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        if m.p == 1.0:
+            out = t
+        elif m.p == 0.0:
+            out = np.exp(t)
+        elif m.p == -1.0:
+            out = 1.0 / t
+        else:
+            out = t ** (1.0 / m.p)
+    return out - m.shift if m.shift else out
+
+
+# -- the compiled tree --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Step:
+    code: str
+    ind_cols: np.ndarray  # columns of X (framework.indicators order) of the indicator children
+    ind_slots: np.ndarray  # their weight columns
+    agg_kids: tuple[int, ...]  # indices of earlier steps that are children
+    agg_slots: tuple[int, ...]
+    n_children: int
+
+
+@dataclass(frozen=True)
+class CompiledTree:
+    """A framework laid out for batched evaluation: weight slots (every non-root node) and bottom-up steps."""
+
+    framework: Framework
+    slots: tuple[str, ...]
+    steps: tuple[_Step, ...]
+    slot_of: Mapping[str, int] = field(repr=False)
+
+    @classmethod
+    def build(cls, framework: Framework) -> CompiledTree:
+        slots = tuple(c for c in framework.codes if c != framework.root)
+        slot_of = {c: i for i, c in enumerate(slots)}
+        col = {c: j for j, c in enumerate(framework.indicators)}
+        step_of: dict[str, int] = {}
+        steps = []
+        for i, code in enumerate(framework.aggregates):
+            kids = framework.children(code)
+            inds = [k for k in kids if framework.node(k).is_indicator]
+            aggs = [k for k in kids if not framework.node(k).is_indicator]
+            steps.append(_Step(code, np.array([col[k] for k in inds], dtype=int),
+                               np.array([slot_of[k] for k in inds], dtype=int),
+                               tuple(step_of[k] for k in aggs), tuple(slot_of[k] for k in aggs), len(kids)))
+            step_of[code] = i
+        return cls(framework, slots, tuple(steps), slot_of)
+
+    @property
+    def n_slots(self) -> int:
+        return len(self.slots)
+
+    @cached_property
+    def sibling_groups(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(perm, starts, group_of_slot): slots reordered so siblings are contiguous, for np.add.reduceat."""
+        parents = [self.framework.node(c).parent for c in self.slots]
+        order = sorted(range(len(parents)), key=lambda i: (str(parents[i]), i))
+        perm = np.array(order, dtype=int)
+        starts, group_of = [], np.empty(len(parents), dtype=int)
+        for pos, i in enumerate(order):
+            if pos == 0 or parents[order[pos - 1]] != parents[i]:
+                starts.append(pos)
+            group_of[i] = len(starts) - 1
+        return perm, np.array(starts, dtype=int), group_of
+
+    @cached_property
+    def paths(self) -> np.ndarray:
+        """(n_indicators x depth) weight slots from each indicator up to the root's child; -1 pads short paths."""
+        fw = self.framework
+        rows = [[self.slot_of[c] for c in (code, *fw.ancestors(code)[:-1])] for code in fw.indicators]
+        depth = max(len(r) for r in rows)
+        return np.array([r + [-1] * (depth - len(r)) for r in rows], dtype=int)
+
+    def weight_vector(self, weights: Mapping[str, float] | None = None) -> np.ndarray:
+        """The framework's weights (with overrides) as one row of the weight matrix."""
+        w = self.framework.weights(weights)
+        return np.array([w[c] for c in self.slots])
+
+    def methods(
+        self, overrides: Mapping[str, tuple[str, Mapping[str, Any]]] | None = None,
+        default: tuple[str, Mapping[str, Any]] = ("amean", {}),
+    ) -> tuple[PowerMean, ...]:
+        """Per-step methods: override, else the node's own `aggregation`, else `default` (AggregationPlan's rule)."""
+        out = []
+        for s in self.steps:
+            choice = (overrides or {}).get(s.code)
+            if choice is None:
+                own = self.framework.node(s.code).aggregation
+                choice = (own, {}) if own else default
+            out.append(power_mean(choice[0], choice[1]))
+        return tuple(out)
+
+
+def effective_weights_batch(tree: CompiledTree, W: np.ndarray) -> np.ndarray:
+    """(S x n_slots) relative weights -> (S x n_indicators) effective weights: path products of within-parent shares.
+
+    A parent whose children weigh 0 in total gives NaN shares (that branch has no weight to share out).
+    """
+    W = np.atleast_2d(np.asarray(W, dtype=float))
+    perm, starts, group_of = tree.sibling_groups
+    totals = np.add.reduceat(W[:, perm], starts, axis=1)  # (S, parents): one pass, no matrix product
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = W / totals[:, group_of]
+    paths = tree.paths
+    out = share[:, paths[:, 0]]
+    for d in range(1, paths.shape[1]):  # loop over depth, not samples; -1 pads paths shorter than the deepest
+        ok = paths[:, d] >= 0
+        if ok.all():
+            out *= share[:, paths[:, d]]
+        else:
+            out[:, ok] *= share[:, paths[ok, d]]
+    return out
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Composite (root) values per sample and unit, failures per sample, and optionally every node's values."""
+
+    root: np.ndarray  # (S, U)
+    domain_step: np.ndarray  # (S,) index of the first step with a domain error, -1 if none
+    nodes: dict[str, np.ndarray] | None = None
+
+
+def evaluate(
+    tree: CompiledTree,
+    X: np.ndarray,
+    W: np.ndarray,
+    methods: Sequence[PowerMean],
+    thresholds: Sequence[float] | None = None,
+    keep_nodes: bool = False,
+) -> Evaluation:
+    """Every sample's composite: X (U x I, normalised), W (S x n_slots, relative weights, >= 0)."""
+    X = np.asarray(X, dtype=float)
+    W = np.asarray(W, dtype=float)
+    if W.ndim == 1:
+        W = W[None, :]
+    if X.shape[1] != len(tree.framework.indicators) or W.shape[1] != tree.n_slots:
+        raise MonteCarloError(f"shapes: X {X.shape}, W {W.shape}; expected (U, {len(tree.framework.indicators)}) "
+                              f"and (S, {tree.n_slots})")
+    if len(methods) != len(tree.steps):
+        raise MonteCarloError(f"{len(methods)} methods for {len(tree.steps)} aggregate nodes")
+    S, U = W.shape[0], X.shape[0]
+    present_x = np.isfinite(X)
+    if (not keep_nodes and all(m.p == 1.0 for m in methods) and present_x.all()
+            and not any(t > 0 for t in (thresholds or ()))):
+        # An all-arithmetic tree over complete data is linear in the indicators: composite = X @ w_eff, one product.
+        w_eff = effective_weights_batch(tree, W)
+        if np.isfinite(w_eff).all():  # otherwise some branch lost all its weight: the general path handles it
+            return Evaluation(w_eff @ X.T, np.full(S, -1, dtype=int), None)
+    values: list[np.ndarray] = []
+    domain_step = np.full(S, -1, dtype=int)
+    for i, (step, m) in enumerate(zip(tree.steps, methods, strict=True)):
+        num = np.zeros((S, U))
+        den = np.zeros((S, U))
+        count = np.zeros(U) if step.ind_cols.size else None
+        bad_any = np.zeros(S, dtype=bool)
+        if step.ind_cols.size:
+            xk = X[:, step.ind_cols]
+            pk = present_x[:, step.ind_cols]
+            tk, badk = _transform(np.where(pk, xk, 1.0 - m.shift if m.p != 1.0 else 0.0), m)
+            tk = np.where(pk, tk, 0.0)
+            wk = W[:, step.ind_slots]
+            num += wk @ tk.T
+            den += wk @ pk.T.astype(float)
+            badk = badk & pk
+            if badk.any():  # a present, positively weighted child outside the domain fails the sample
+                bad_any |= ((wk > 0) @ badk.T.astype(float) > 0).any(axis=1)
+            count = pk.sum(axis=1).astype(float)
+        n_present = np.broadcast_to(count if count is not None else np.zeros(U), (S, U)).copy()
+        for kid, slot in zip(step.agg_kids, step.agg_slots, strict=True):
+            v = values[kid]
+            pv = np.isfinite(v)
+            tv, badv = _transform(np.where(pv, v, 1.0 - m.shift if m.p != 1.0 else 0.0), m)
+            wv = W[:, slot][:, None]
+            num += wv * np.where(pv, tv, 0.0)
+            den += wv * pv
+            badv = badv & pv & (wv > 0)
+            bad_any |= badv.any(axis=1)
+            n_present += pv
+        with np.errstate(all="ignore"):
+            out = np.where(den > 0, _inverse(num / np.where(den > 0, den, 1.0), m), np.nan)
+        thr = thresholds[i] if thresholds is not None else 0.0
+        if thr > 0:
+            out = np.where(n_present / step.n_children < thr, np.nan, out)
+        newly = bad_any & (domain_step < 0)
+        domain_step[newly] = i
+        out[bad_any] = np.nan
+        values.append(out)
+    nodes = {s.code: v for s, v in zip(tree.steps, values, strict=True)} if keep_nodes else None
+    return Evaluation(values[-1], domain_step, nodes)
+
+
+# -- ranks and summaries ------------------------------------------------------------------------------------------
+def ranks_desc(scores: np.ndarray) -> np.ndarray:
+    """Rank 1 = highest score, ties share the best (minimum) rank, per row; rows must be finite. Shape (S, U)."""
+    scores = np.asarray(scores, dtype=float)
+    S, U = scores.shape
+    order = np.argsort(-scores, axis=1, kind="stable")
+    srt = np.take_along_axis(scores, order, axis=1)
+    new = np.ones((S, U), dtype=bool)
+    new[:, 1:] = srt[:, 1:] != srt[:, :-1]
+    start = np.maximum.accumulate(np.where(new, np.arange(U)[None, :], 0), axis=1)
+    dtype = np.int16 if U < 32_000 else np.int32  # small integers: the pairwise passes stream less memory
+    out = np.empty((S, U), dtype=dtype)
+    np.put_along_axis(out, order, (start + 1).astype(dtype), axis=1)
+    return out
+
+
+def rank_quantile(counts: np.ndarray, q: float) -> np.ndarray:
+    """Per unit, the smallest rank r with P(rank <= r) >= q, from a (U x U) rank-count table (inverted CDF)."""
+    cdf = np.cumsum(counts, axis=1) / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    return (cdf >= q - 1e-12).argmax(axis=1) + 1
+
+
+@dataclass(frozen=True)
+class RankSummary:
+    """Per-unit rank and score distribution over the successful samples, and pairwise dominance."""
+
+    units: tuple[str, ...]
+    n_ok: int
+    rank_counts: np.ndarray  # (U, U): samples in which unit u had rank r+1
+    median_rank: np.ndarray
+    rank_low: np.ndarray  # 5% quantile (best end of the interval)
+    rank_high: np.ndarray  # 95% quantile
+    mean_rank: np.ndarray
+    score_quantiles: np.ndarray  # (len(qs), U)
+    quantile_levels: tuple[float, ...]
+    p_above: np.ndarray  # (U, U): P(score_a > score_b)
+
+    @property
+    def p_rank_at_most(self) -> np.ndarray:
+        """(U, U): P(rank <= k) for k = 1..U (column k-1)."""
+        return np.cumsum(self.rank_counts, axis=1) / max(self.n_ok, 1)
+
+
+def summarise(
+    units: Sequence[str], scores: np.ndarray, ok: np.ndarray,
+    interval: tuple[float, float] = (0.05, 0.95), qs: Sequence[float] = (0.05, 0.25, 0.5, 0.75, 0.95),
+) -> RankSummary:
+    """Rank and score summaries over the rows flagged ok (failed rows are counted elsewhere, never silently used)."""
+    ok = np.asarray(ok, dtype=bool)
+    good = np.asarray(scores, dtype=float)
+    good = good if ok.all() else good[ok]
+    n, U = good.shape
+    if n == 0:
+        nan = np.full(U, np.nan)
+        return RankSummary(tuple(units), 0, np.zeros((U, U), dtype=np.int64), nan, nan, nan, nan,
+                           np.full((len(qs), U), np.nan), tuple(qs), np.full((U, U), np.nan))
+    r = ranks_desc(good)
+    counts = np.bincount((np.arange(U)[None, :] * U + r - 1).ravel(), minlength=U * U).reshape(U, U)
+    # score_a > score_b  <=>  rank_a < rank_b (ties share the minimum rank), so compare small integer ranks
+    p_above = np.empty((U, U))
+    for a in range(U):  # U passes over (n x U): memory stays O(n U) for any unit count
+        p_above[a] = np.count_nonzero(r[:, a : a + 1] < r, axis=0) / n
+    return RankSummary(
+        tuple(units), n, counts, rank_quantile(counts, 0.5).astype(float),
+        rank_quantile(counts, interval[0]).astype(float), rank_quantile(counts, interval[1]).astype(float),
+        r.mean(axis=0), np.quantile(good, list(qs), axis=0), tuple(qs), p_above,
+    )
+
+
+# -- the run ------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MonteCarloResult:
+    """Scores of every sample, which failed and why, and the rank summary of the successful ones."""
+
+    units: tuple[str, ...]
+    scores: np.ndarray  # (S, U); NaN rows are failed samples
+    ok: np.ndarray  # (S,)
+    reasons: np.ndarray  # (S,) index into reason_labels, -1 for ok
+    reason_labels: tuple[str, ...]
+    summary: RankSummary
+    nominal_scores: np.ndarray
+    nominal_ranks: np.ndarray
+
+    def failures(self) -> dict[str, int]:
+        """Failed-sample count per reason (every sample is either ok or counted here)."""
+        counts = np.bincount(self.reasons[self.reasons >= 0], minlength=len(self.reason_labels))
+        return {lab: int(c) for lab, c in zip(self.reason_labels, counts, strict=True) if c}
+
+
+def run_monte_carlo(
+    problem: Problem, n: int, rng: np.random.Generator, sampler: str = "sobol", chunk: int = 200_000
+) -> MonteCarloResult:
+    """Draw n samples of the problem's factors, evaluate all of them in batch, summarise ranks per unit."""
+    from indicators.sensitivity import uniform_matrix
+
+    if n < 1:
+        raise MonteCarloError(f"need at least one sample, got {n}")
+    m = 1 << (n - 1).bit_length() if sampler == "sobol" else n  # Sobol' balance needs 2^k points; use the first n
+    u = uniform_matrix(m, max(problem.n_columns, 1), rng, sampler)[:n]
+    scores, reasons = problem.evaluate_uniform(u, chunk=chunk)
+    ok = reasons < 0
+    nominal = problem.nominal_scores()
+    if not np.isfinite(nominal).all():
+        raise MonteCarloError("the nominal scoring itself fails: " + problem.nominal_failure())
+    return MonteCarloResult(problem.units, scores, ok, reasons, problem.reason_labels,
+                            summarise(problem.units, scores, ok), nominal, ranks_desc(nominal[None, :])[0])
+
+
+# -- tables ---------------------------------------------------------------------------------------------------------
+def rank_table(res: MonteCarloResult) -> pl.DataFrame:
+    """Per unit: nominal score/rank, median rank, rank interval, mean rank, score quantiles; sorted by nominal rank."""
+    sm = res.summary
+    cols: dict[str, Any] = {
+        "unit": list(res.units), "nominal_score": res.nominal_scores, "nominal_rank": res.nominal_ranks,
+        "median_rank": sm.median_rank, "rank_low": sm.rank_low, "rank_high": sm.rank_high,
+        "mean_rank": sm.mean_rank, "p_top1": sm.p_rank_at_most[:, 0] if sm.n_ok else np.full(len(res.units), np.nan),
+    }
+    for q, row in zip(sm.quantile_levels, sm.score_quantiles, strict=True):
+        cols[f"score_q{round(q * 100):02d}"] = row
+    return pl.DataFrame(cols).sort("nominal_rank")
+
+
+def p_rank_table(res: MonteCarloResult) -> pl.DataFrame:
+    """Wide: one row per unit, column k = P(rank <= k)."""
+    p = res.summary.p_rank_at_most
+    return pl.DataFrame({"unit": list(res.units), **{f"p_rank_le_{k + 1}": p[:, k] for k in range(p.shape[1])}})
+
+
+def pairwise_table(res: MonteCarloResult) -> pl.DataFrame:
+    """Wide: row unit A, column unit B, value P(A ranks above B) (strictly higher composite)."""
+    p = res.summary.p_above
+    return pl.DataFrame({"unit": list(res.units), **{u: p[:, j] for j, u in enumerate(res.units)}})
+
+
+def failures_table(res: MonteCarloResult) -> pl.DataFrame:
+    """Every sample accounted for: one row per outcome (ok, or each failure reason) with count and share."""
+    n = len(res.ok)
+    rows = [("ok", int(res.ok.sum()))] + sorted(res.failures().items(), key=lambda kv: -kv[1])
+    return pl.DataFrame({"outcome": [r for r, _ in rows], "samples": [c for _, c in rows],
+                         "share": [c / n if n else 0.0 for _, c in rows]},
+                        schema={"outcome": pl.String, "samples": pl.Int64, "share": pl.Float64})

@@ -1,0 +1,147 @@
+"""The declarative model specification: which method (and parameters) each pipeline step uses, validated strictly."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from indicators.aggregate import AGGREGATORS
+from indicators.impute import IMPUTERS
+from indicators.normalise import NORMALISERS
+from indicators.registry import MethodError, Registry
+from indicators.treat import TREATMENTS
+
+
+class MethodSpec(BaseModel):
+    """A method chosen by name from a step's registry, with its parameters (unknown ones are refused)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+def _m(name: str, **params: Any) -> MethodSpec:
+    return MethodSpec(name=name, params=params)
+
+
+class BandSpec(BaseModel):
+    """How band labels are given. 'quantile': cut-points are score quantiles within each period and node
+    (default 0.75 / 0.5 / 0.25 → top quarter 领先, …); 'fixed': cut-points are scores (e.g. 85 / 70 / 60, meaningful
+    with goalposts). A score at or above the first cut gets the first label, and so on; below the last, the last."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    method: str = "quantile"
+    cuts: tuple[float, ...] = (0.75, 0.5, 0.25)
+    labels_zh: tuple[str, ...] = ("领先", "良好", "一般", "待提升")
+    labels_en: tuple[str, ...] = ("leading", "good", "fair", "needs improvement")
+
+    @model_validator(mode="after")
+    def _check(self) -> BandSpec:
+        if self.method not in ("quantile", "fixed"):
+            raise ValueError(f"band method must be 'quantile' or 'fixed', got {self.method!r}")
+        if list(self.cuts) != sorted(self.cuts, reverse=True):
+            raise ValueError(f"band cuts must be in decreasing order, got {list(self.cuts)}")
+        if self.method == "quantile" and not all(0 <= c <= 1 for c in self.cuts):
+            raise ValueError(f"quantile band cuts must be within [0, 1], got {list(self.cuts)}")
+        if not len(self.labels_zh) == len(self.labels_en) == len(self.cuts) + 1:
+            raise ValueError("bands need one more label (zh and en) than cut-points")
+        return self
+
+
+def _check_method(registry: Registry, spec: MethodSpec, where: str) -> None:
+    try:
+        registry.resolve(spec.name, spec.params)
+    except MethodError as e:
+        raise ValueError(f"{where}: {e}") from None
+
+
+class ModelSpec(BaseModel):
+    """Every method choice of a scoring run. Per-node and per-indicator overrides are keyed by framework code;
+    codes are checked against a framework by `validate_for(framework)` (the model calls it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    imputation: MethodSpec = _m("none")
+    treatment: MethodSpec = _m("none")
+    #: per-indicator treatment: another method, or {"name": "none"} to exclude an indicator from treatment
+    treatment_overrides: dict[str, MethodSpec] = Field(default_factory=dict)
+    #: treat each indicator over the pooled panel (one decision for all periods, so trends stay comparable) or
+    #: separately per period (COINr's behaviour on a single coin)
+    treat_by: str = "panel"
+    normalisation: MethodSpec = _m("minmax", l=0.0, u=100.0)
+    normalisation_overrides: dict[str, MethodSpec] = Field(default_factory=dict)
+    #: fit normalisation on the whole panel ("panel") or on one period label, and apply it to every period
+    fit_on: str = "panel"
+    aggregation: MethodSpec = _m("amean")
+    aggregation_overrides: dict[str, MethodSpec] = Field(default_factory=dict)
+    #: minimum share of a node's children that must be present (0 → any non-NaN child is enough)
+    availability: float = 0.0
+    availability_overrides: dict[str, float] = Field(default_factory=dict)
+    #: relative weights within the parent, overriding the framework's
+    weights: dict[str, float] = Field(default_factory=dict)
+    bands: BandSpec = BandSpec()
+
+    @field_validator("treat_by")
+    @classmethod
+    def _treat_by(cls, v: str) -> str:
+        if v not in ("panel", "period"):
+            raise ValueError(f"treat_by must be 'panel' or 'period', got {v!r}")
+        return v
+
+    @field_validator("availability")
+    @classmethod
+    def _avail(cls, v: float) -> float:
+        if not 0 <= v <= 1:
+            raise ValueError(f"availability must be within [0, 1], got {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _methods(self) -> ModelSpec:
+        _check_method(IMPUTERS, self.imputation, "imputation")
+        _check_method(TREATMENTS, self.treatment, "treatment")
+        for code, s in self.treatment_overrides.items():
+            _check_method(TREATMENTS, s, f"treatment_overrides[{code!r}]")
+        _check_method(NORMALISERS, self.normalisation, "normalisation")
+        for code, s in self.normalisation_overrides.items():
+            _check_method(NORMALISERS, s, f"normalisation_overrides[{code!r}]")
+        _check_method(AGGREGATORS, self.aggregation, "aggregation")
+        for code, s in self.aggregation_overrides.items():
+            _check_method(AGGREGATORS, s, f"aggregation_overrides[{code!r}]")
+        for code, v in self.availability_overrides.items():
+            if not 0 <= v <= 1:
+                raise ValueError(f"availability_overrides[{code!r}] must be within [0, 1], got {v}")
+        for code, v in self.weights.items():
+            if not v >= 0:
+                raise ValueError(f"weights[{code!r}] must be a non-negative number, got {v}")
+        return self
+
+    def validate_for(self, framework: Any) -> None:
+        """Check every code used in overrides exists in the framework and has the right kind (indicator/aggregate)."""
+        indicators = set(framework.indicators)
+        aggregates = set(framework.aggregates)
+        checks: list[tuple[str, dict[str, Any], set[str], str]] = [
+            ("treatment_overrides", dict(self.treatment_overrides), indicators, "indicator"),
+            ("normalisation_overrides", dict(self.normalisation_overrides), indicators, "indicator"),
+            ("aggregation_overrides", dict(self.aggregation_overrides), aggregates, "aggregate node"),
+            ("availability_overrides", dict(self.availability_overrides), aggregates, "aggregate node"),
+            ("weights", dict(self.weights), indicators | aggregates, "node"),
+        ]
+        for field, mapping, allowed, kind in checks:
+            bad = sorted(set(mapping) - allowed)
+            if bad:
+                raise ValueError(f"{field}: {', '.join(map(repr, bad))} is not a{'n' if kind[0] in 'ai' else ''} "
+                                 f"{kind} of the framework")
+        if self.fit_on != "panel" and not isinstance(self.fit_on, str):
+            raise ValueError("fit_on must be 'panel' or a period label")
+
+    def to_json(self) -> str:
+        """Canonical JSON (sorted keys) — what a scoring run stores next to its results."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]

@@ -1,0 +1,123 @@
+"""Fixtures for the app tests: a small synthetic warehouse (fast tests) and a real demo server (browser tests)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.app import fixture_warehouse
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent / "govindex"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def fixture_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return fixture_warehouse.build(tmp_path_factory.mktemp("wh") / "fixture.duckdb")
+
+
+@pytest.fixture()
+def weights_dir(tmp_path: Path) -> Path:
+    """A private copy of the shipped profiles, so saving in a test never touches weights/."""
+    d = tmp_path / "weights"
+    shutil.copytree(ROOT / "weights", d, ignore=shutil.ignore_patterns("history"))
+    return d
+
+
+@pytest.fixture()
+def ctx(fixture_db: Path, weights_dir: Path):
+    from app.state import AppContext
+
+    return AppContext.create(fixture_db, weights_dir, mc_samples=200)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _run(*args: str) -> None:
+    out = subprocess.run([str(BIN), *args], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, f"govindex {' '.join(args)} failed:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}"
+
+
+@pytest.fixture(scope="session")
+def demo_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A real demo warehouse built with the CLI: demo → refresh (ingest, indicator values)."""
+    base = tmp_path_factory.mktemp("demo")
+    _run("demo", "--out", str(base / "raw"), "--months", "6", "--scale", "0.1", "--quiet")
+    _run("refresh", "--source", str(base / "raw"), "--db", str(base / "warehouse.duckdb"))
+    weights = base / "weights"
+    shutil.copytree(ROOT / "weights", weights, ignore=shutil.ignore_patterns("history"))
+    return {"db": base / "warehouse.duckdb", "weights": weights, "base": base}
+
+
+@pytest.fixture(scope="session")
+def server_url(demo_env: dict[str, Path]) -> Iterator[str]:
+    """`govindex serve` as a subprocess on a free port over the demo warehouse."""
+    port = _free_port()
+    log = open(demo_env["base"] / "server.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [str(BIN), "serve", "--port", str(port), "--db", str(demo_env["db"]), "--weights-dir",
+         str(demo_env["weights"]), "--no-scheduler"],
+        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            urllib.request.urlopen(url + "/", timeout=2).read()
+            break
+        except OSError:
+            time.sleep(0.3)
+    if proc.poll() is not None:
+        log.close()
+        raise RuntimeError("the server exited:\n" + (demo_env["base"] / "server.log").read_text()[-3000:])
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    pw_mod = pytest.importorskip("playwright.sync_api")
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    with pw_mod.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser):
+    """A fresh page at 1366×768 that records console errors and page errors in `page.errors`."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.errors = errors  # type: ignore[attr-defined]
+    yield pg
+    context.close()

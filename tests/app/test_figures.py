@@ -1,0 +1,100 @@
+"""Figures are pure functions of frames: they build, carry the right data and translate their labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import polars as pl
+
+from app import figures
+from app.i18n import t
+from app.tiles import SHANGHAI_TILES, tile_positions
+from etl.tables import DISTRICTS
+
+CODES = [c for c, _, _ in DISTRICTS]
+
+
+def _table() -> pl.DataFrame:
+    rng = np.random.default_rng(1)
+    sup, dem = rng.uniform(20, 90, 16), rng.uniform(20, 90, 16)
+    score = 0.4 * sup + 0.6 * dem
+    rank = (-score).argsort().argsort() + 1
+    return pl.DataFrame({"unit_code": CODES, "name": [n for _, n, _ in DISTRICTS], "score": score, "rank": rank,
+                         "supply": sup, "demand": dem,
+                         "task_oriented": (sup >= np.median(sup)) & (dem < np.median(dem)),
+                         "rank_lo": np.maximum(rank - 2, 1), "rank_hi": np.minimum(rank + 2, 16),
+                         "rank_median": rank})
+
+
+def test_tiles_cover_shanghai_uniquely_and_place_known_geography() -> None:
+    assert set(SHANGHAI_TILES) == set(CODES)
+    assert len(set(SHANGHAI_TILES.values())) == 16
+    row = {c: r for c, (_, r) in SHANGHAI_TILES.items()}
+    col = {c: k for c, (k, _) in SHANGHAI_TILES.items()}
+    assert row["310151"] == min(row.values())  # Chongming on top
+    assert col["310115"] == max(col.values())  # Pudong east
+    assert row["310116"] == max(row.values()) and col["310116"] < col["310115"]  # Jinshan south-west
+    extra = tile_positions([*CODES, "999999"])
+    assert extra["999999"][1] > max(row.values())
+
+
+def test_ranking_has_bars_and_intervals_in_rank_order() -> None:
+    df = _table()
+    fig = figures.ranking_figure(df, "en")
+    assert isinstance(fig, go.Figure) and len(fig.data) == 2
+    assert list(fig.data[0].y) == df.sort("rank")["name"].to_list()
+    assert fig.layout.title.text == t("overview.ranking", "en")
+
+
+def test_quadrant_marks_task_oriented_in_red_with_median_lines() -> None:
+    df = _table()
+    fig = figures.quadrant_figure(df, "zh")
+    red = [tr for tr in fig.data if tr.marker.color == figures.RED]
+    assert red and set(red[0].text) == set(df.filter(pl.col("task_oriented"))["name"].to_list())
+    assert len(fig.layout.shapes) == 2  # the two median lines
+    assert t("col.supply", "zh") in fig.layout.xaxis.title.text
+
+
+def test_tile_map_places_every_district_once() -> None:
+    df = _table()
+    fig = figures.tile_map_figure(df, "zh")
+    z = np.array(fig.data[0].z, dtype=float)
+    assert np.isfinite(z).sum() == 16
+    codes = [c for row in fig.data[0].customdata for c in row if c]
+    assert sorted(codes) == sorted(CODES)
+
+
+def test_movers_and_empty_states() -> None:
+    movers = pl.DataFrame({"name": ["A", "B"], "change": [2, -1], "rank": [1, 3], "prev_rank": [3, 2]})
+    fig = figures.movers_figure(movers, "en")
+    assert list(fig.data[0].x) == [-1, 2]
+    empty = figures.movers_figure(movers.head(0), "zh")
+    assert empty.layout.annotations[0].text == t("overview.movers_none", "zh")
+
+
+def test_sensitivity_figures() -> None:
+    sob = pl.DataFrame({"label": ["w", "b"], "S1": [0.1, 0.8], "S1_conf": [0.05, 0.05], "ST": [0.15, 0.85],
+                        "ST_conf": [0.05, 0.05]})
+    assert len(figures.sobol_figure(sob, "en").data) == 2
+    p = np.array([[0.5, 0.9], [0.1, 0.5]])
+    hm = figures.pairwise_figure(["A", "B"], p, "zh")
+    assert np.isnan(np.array(hm.data[0].z, dtype=float)[0, 0])
+    tor = figures.tornado_figure(pl.DataFrame({"label": ["w", "b"], "low": [9.0, 12.0], "high": [7.0, 3.0]}), 8.0,
+                                 "en", "Pudong")
+    assert list(tor.data[0].y) == ["w", "b"]  # sorted by swing, widest last (top of the chart)
+
+
+def test_sparkline_text() -> None:
+    assert figures.sparkline_text([1, 2, 3]) == "▁▅█"
+    assert figures.sparkline_text([None, 5.0, 5.0]) == " ▄▄"
+    assert figures.sparkline_text([]) == ""
+
+
+def test_other_figures_build() -> None:
+    cov = pl.DataFrame({"name": ["A", "A"], "label": ["x", "y"], "denominator": [30.0, None], "value": [0.5, None]})
+    assert figures.coverage_figure(cov, "zh").data[0].text[0][0] == "30"
+    sb = pl.DataFrame({"code": ["r", "a", "b"], "parent": ["", "r", "r"], "label": ["R", "A", "B"],
+                       "weight": [1.0, 0.4, 0.6]})
+    assert figures.sunburst_figure(sb, "en").data[0].branchvalues == "total"
+    dims = pl.DataFrame({"label": ["x"], "this": [50.0], "median": [40.0], "best": [90.0]})
+    assert len(figures.dimension_compare_figure(dims, "zh").data) == 3

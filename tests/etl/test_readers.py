@@ -1,0 +1,101 @@
+"""Readers and casting: encodings, row numbers, structural failures, per-cell cast failures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from etl import readers, tables
+from etl.cast import cast_column, cast_frame
+from etl.errors import EmptyFileError, EncodingError, MissingColumnsError, ParseError, UnknownTableError
+from etl.readers import StructuralFailure, _record_numbers
+
+HEADER = "district_code,name_zh,name_en,population,pop_60plus\n"
+
+
+def _write(tmp: Path, name: str, data: bytes) -> Path:
+    p = tmp / name
+    p.write_bytes(data)
+    return p
+
+
+@pytest.mark.parametrize("encoding,expected", [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("gb18030", "gb18030")])
+def test_encodings_detected_and_chinese_kept(tmp_path: Path, encoding: str, expected: str) -> None:
+    p = _write(tmp_path, "district.csv", (HEADER + "310101,黄浦区,Huangpu,10,2\n310104,徐汇区,Xuhui,20,3\n").encode(encoding))
+    src = readers.inspect_file(p)
+    assert src.encoding == expected and src.table == "district"
+    frame = readers.read_file(p)
+    assert frame["name_zh"].to_list() == ["黄浦区", "徐汇区"]
+    assert frame[readers.ROW].to_list() == [2, 3]
+
+
+def test_ragged_rows_are_structural_failures_with_row_numbers(tmp_path: Path) -> None:
+    body = '310101,黄浦区,Huangpu,10,2\n310104,"徐汇\n区",Xuhui,20\n310105,长宁区,Changning,5,1,EXTRA\n\n310106,静安区,Jingan,7,1\n'
+    p = _write(tmp_path, "district.csv", (HEADER + body).encode())
+    chunks = list(readers.iter_chunks(readers.inspect_file(p)))
+    frame = pl.concat([c.frame for c in chunks])
+    structural = [s for c in chunks for s in c.structural]
+    assert [(s.row, s.actual) for s in structural] == [(3, 4), (4, 6)]
+    # records: 2 ok, 3 ragged (spans a line), 4 ragged, 5 blank line (a record of empties), 6 ok
+    assert frame[readers.ROW].to_list() == [2, 5, 6]
+    assert frame["district_code"].to_list() == ["310101", "", "310106"]
+
+
+def test_record_numbers_skip_invalid_records() -> None:
+    invalid = [StructuralFailure(r, 5, 4, "") for r in (3, 4, 9)]
+    assert _record_numbers(0, 6, invalid).tolist() == [2, 5, 6, 7, 8, 10]
+    assert _record_numbers(2, 2, invalid).tolist() == [6, 7]
+    assert np.array_equal(_record_numbers(0, 3, []), [2, 3, 4])
+
+
+@pytest.mark.parametrize(
+    "name,data,error",
+    [
+        ("district.csv", b"", EmptyFileError),
+        ("district.csv", bytes(range(256)) * 4, EncodingError),
+        ("mystery.csv", b"a\n1\n", UnknownTableError),
+        ("district.csv", b"district_code,name_zh\n310101,x\n", MissingColumnsError),
+        ("district.parquet", b"PAR1 not really", ParseError),
+        ("district.xlsx", b"PK\x03\x04 truncated zip", ParseError),
+    ],
+)
+def test_unreadable_files_raise_typed_errors(tmp_path: Path, name: str, data: bytes, error: type) -> None:
+    p = _write(tmp_path, name, data)
+    with pytest.raises(error) as e:
+        list(readers.iter_chunks(readers.inspect_file(p)))
+    assert name in str(e.value)
+
+
+def test_absent_nullable_column_is_read_as_empty(tmp_path: Path) -> None:
+    header = ",".join(c for c in tables.RATING.column_names if c != "comment")
+    p = _write(tmp_path, "rating.csv", (header + "\nR1,C1,app,2025-01-01 10:00:00,5,false,none\n").encode())
+    chunk = next(readers.iter_chunks(readers.inspect_file(p)))
+    assert chunk.absent == ("comment",)
+    typed = cast_frame(chunk.frame, tables.RATING)
+    assert typed.frame["comment"].to_list() == [None] and typed.failures.height == 0
+
+
+def test_cast_values() -> None:
+    assert cast_column(pl.Series(["1", " 2", "3.0", "3.5", "abc", "", None]), "int").to_list() == [1, 2, 3, None, None, None, None]
+    assert cast_column(pl.Series(["1.5", "nan", "7,5"]), "float").to_list() == [1.5, None, None]
+    assert cast_column(pl.Series(["true", "FALSE", "是", "0", "maybe"]), "bool").to_list() == [True, False, True, False, None]
+    assert cast_column(pl.Series(["2025-01-02", "2025/01/02", "2025-01-02 00:00:00", "2025-13-45"]), "date").to_list() == [
+        dt.date(2025, 1, 2), dt.date(2025, 1, 2), dt.date(2025, 1, 2), None,
+    ]  # fmt: skip
+    got = cast_column(pl.Series(["2025-01-02 10:11:12", "2025-01-02T10:11:12", "2025-01-02T02:11:12Z", "2025-02-30 10:00:00"]), "datetime")
+    assert got.to_list() == [dt.datetime(2025, 1, 2, 10, 11, 12)] * 3 + [None]
+    # "none" is an allowed prompt_source, never a null token; in a required column "N/A" stays visible
+    assert cast_column(pl.Series(["none", "N/A"]), "str").to_list() == ["none", None]
+    assert cast_column(pl.Series(["N/A"]), "str", nullable=False).to_list() == ["N/A"]
+
+
+def test_cast_failures_name_row_column_value() -> None:
+    raw = pl.DataFrame({"district_code": ["310101", "310104"], "name_zh": ["黄浦区", "徐汇区"], "name_en": ["a", "b"],
+                        "population": ["10", "ten"], "pop_60plus": ["1", "2"], readers.ROW: [2, 3]})  # fmt: skip
+    res = cast_frame(raw, tables.DISTRICT)
+    assert res.failures.rows() == [(3, "population", "ten", "int")]
+    assert res.frame["population"].to_list() == [10, None]

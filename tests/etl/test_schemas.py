@@ -1,0 +1,64 @@
+"""Schemas are built from the contract: every column described, every rule implemented, failures per row."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from etl import schemas, tables
+from etl.readers import ROW
+
+
+def test_every_contract_rule_is_implemented_and_every_column_described() -> None:
+    for name, table in tables.TABLES.items():
+        ts = schemas.build_schema(table)
+        assert [r.code for r in ts.rules] == [schemas.RULES[name][t].code for t in table.rules]
+        assert set(schemas.RULES.get(name, {})) == set(table.rules)  # no stale rule either
+        for col in table.columns:
+            assert ts.schema.columns[col.name].description.startswith(col.description)
+
+
+def _district(**over: list[object]) -> pl.DataFrame:
+    data: dict[str, list[object]] = {"district_code": ["310101", "310104"], "name_zh": ["黄浦区", "徐汇区"],
+                                     "name_en": ["Huangpu", "Xuhui"], "population": [100, 100], "pop_60plus": [10, 10],
+                                     ROW: [2, 3]}  # fmt: skip
+    data.update(over)
+    return pl.DataFrame(data, schema_overrides={"population": pl.Int64, "pop_60plus": pl.Int64, ROW: pl.Int64})
+
+
+def test_valid_frame_has_no_failures() -> None:
+    assert schemas.validate(_district(), schemas.SCHEMAS["district"]).height == 0
+
+
+def test_failures_per_row_column_check() -> None:
+    frame = _district(district_code=["310101", "X1"], pop_60plus=[200, -1])
+    got = schemas.validate(frame, schemas.SCHEMAS["district"]).sort(ROW, "check")
+    assert got.select(ROW, "column", "check", "value").rows() == [
+        (2, "pop_60plus, population", "pop60_le_population", "pop_60plus=200, population=100"),
+        (3, "pop_60plus", "min", "-1"),
+        (3, "district_code", "pattern", "X1"),
+    ]
+
+
+def test_unique_key_only_when_asked() -> None:
+    frame = _district(district_code=["310101", "310101"])
+    assert set(schemas.validate(frame, schemas.SCHEMAS["district"])["check"]) == {"unique_key"}
+    loose = schemas.build_schema(tables.DISTRICT, unique_key=False)
+    assert schemas.validate(frame, loose).height == 0
+
+
+def test_load_time_check_skips_deadlines() -> None:
+    ts = schemas.build_schema(tables.BAD_RATING_FOLLOWUP, load_time=dt.datetime(2025, 6, 1))
+    frame = pl.DataFrame({"rating_id": ["R1"], "callback_at": [dt.datetime(2025, 7, 1)], "due_at": [dt.datetime(2025, 8, 1)],
+                          "rectified_at": [None], "outcome": ["unresolved"], "appeal_upheld": [None], ROW: [2]},
+                         schema_overrides={"rectified_at": pl.Datetime("us"), "appeal_upheld": pl.Boolean,
+                                           "callback_at": pl.Datetime("us"), "due_at": pl.Datetime("us")})  # fmt: skip
+    got = schemas.validate(frame, ts)
+    assert got.select("column", "check").rows() == [("callback_at", "not_after_load_time")]
+
+
+def test_reference_failures_use_the_lookup() -> None:
+    frame = pl.DataFrame({"rating_id": ["R1", "R2"], "case_id": ["C1", "C404"], ROW: [2, 3]})
+    got = schemas.reference_failures(frame, tables.RATING, lambda t, c, v: v.filter(v != "C1"))
+    assert got.select(ROW, "column", "check", "value").rows() == [(3, "case_id", "reference", "C404")]

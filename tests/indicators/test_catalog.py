@@ -1,0 +1,197 @@
+"""The indicator catalog: every entry loads and is complete, strict models reject typos, SQL runs on an empty warehouse."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from etl import tables, warehouse
+from etl.catalog import default_catalog_dir, load_catalog
+from etl.indicator_values import compute_indicator_values
+from indicators.catalog import DIMENSIONS, SIDES, Catalog, CatalogError
+
+CATALOG_DIR = default_catalog_dir()
+REQUIRED = (
+    "unprompted_satisfaction",
+    "prompt_bias_gap",
+    "voluntary_use_share",
+    "elderly_digital_gap",
+    "kiosk_session_failure_rate",
+    "assist_staff_ratio",
+)
+
+
+@pytest.fixture(scope="module")
+def raw() -> tuple[dict, dict]:
+    fw = tomllib.loads((CATALOG_DIR / "framework.toml").read_text(encoding="utf-8"))
+    ind = tomllib.loads((CATALOG_DIR / "indicators.toml").read_text(encoding="utf-8"))
+    return fw, ind
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+def test_loads_every_entry(catalog: Catalog, raw: tuple[dict, dict]) -> None:
+    assert len(catalog) == len(raw[1]["indicator"]) >= 28
+    assert len(set(catalog.ids)) == len(catalog.ids)
+    for rid in REQUIRED:
+        assert rid in catalog
+    assert "mystery_shop_score" not in catalog
+
+
+def test_names_descriptions_and_units(catalog: Catalog) -> None:
+    for d in catalog:
+        for text in (d.name_zh, d.name_en, d.description_zh, d.description_en, d.unit, d.source):
+            assert text.strip(), d.id
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in d.name_zh), d.id
+        assert d.name_en.isascii(), d.id
+        assert set(d.tables) <= set(tables.TABLES)
+
+
+def test_every_dimension_of_both_sides_has_two_indicators(catalog: Catalog) -> None:
+    for side in SIDES:
+        for dim in DIMENSIONS:
+            assert len(catalog.in_dimension(side, dim)) >= 2, f"{side}_{dim}"
+
+
+def test_goalposts_ordered_and_target_sensible(catalog: Catalog) -> None:
+    for d in catalog:
+        assert d.goalposts.low < d.goalposts.high, d.id
+        if d.unit == "%":
+            assert 0 <= d.goalposts.low and d.goalposts.high <= 100, d.id
+            assert d.scale == 100 or d.sql.is_query, d.id
+        if d.target is not None:
+            assert d.goalposts.low <= d.target <= d.goalposts.high, d.id
+
+
+def test_framework_tree(catalog: Catalog) -> None:
+    fw = catalog.framework()
+    assert fw.root == "index"
+    assert fw.children("index") == ("supply", "demand")
+    assert fw.node("supply").weight == fw.node("demand").weight == 0.5
+    for side in SIDES:
+        assert fw.children(side) == tuple(f"{side}_{dim}" for dim in DIMENSIONS)
+    assert fw.indicators == catalog.ids
+    n = fw.node("elderly_digital_gap")
+    assert n.parent == "demand_environment" and n.direction == -1 and n.unit == "pp" and n.is_indicator
+    assert catalog.indicator("prompt_bias_gap").parent == "demand_environment"
+    for code in fw.aggregates:
+        assert catalog.node(code).name_zh and catalog.node(code).name_en
+
+
+def test_sql_runs_on_an_empty_warehouse(catalog: Catalog) -> None:
+    con = warehouse.connect(":memory:")
+    assert compute_indicator_values(con, catalog).height == 0  # no districts, no periods
+    # With a district and a span but no other rows, every formula runs and gives an all-NULL value grid.
+    con.sql("INSERT INTO district VALUES ('310101', '黄浦区', 'Huangpu', 1, 0)")
+    out = compute_indicator_values(con, catalog, span=(date(2025, 1, 1), date(2025, 2, 28)))
+    assert out.height == len(catalog) * (2 + 1)
+    assert out["value"].null_count() == out.height
+
+
+def _load(raw: tuple[dict, dict], **edit: object) -> Catalog:
+    fw, ind = copy.deepcopy(raw)
+    first = ind["indicator"][0]
+    for key, val in edit.items():
+        if key == "sql_extra":
+            first["sql"]["form"] = val
+        elif key == "node_extra":
+            fw["node"][1]["wieght"] = val
+        else:
+            first[key] = val
+    return Catalog.from_dicts(fw, ind, source="indicators/catalog")
+
+
+def test_unknown_key_names_file_entry_and_allowed_keys(raw: tuple[dict, dict]) -> None:
+    with pytest.raises(CatalogError) as e:
+        _load(raw, directon=1)
+    msg = str(e.value)
+    assert "indicators/catalog/indicators.toml" in msg
+    assert "high_freq_full_online_rate" in msg and "directon" in msg and "direction" in msg
+
+
+def test_unknown_sql_key(raw: tuple[dict, dict]) -> None:
+    with pytest.raises(CatalogError, match=r"key 'sql\.form'.*allowed keys: query, from"):
+        _load(raw, sql_extra="x")
+
+
+def test_unknown_node_key(raw: tuple[dict, dict]) -> None:
+    with pytest.raises(CatalogError, match=r"framework\.toml.*code=supply.*wieght.*allowed keys"):
+        _load(raw, node_extra=1)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("side", "suply", r"side.*'supply' or 'demand'"),
+        ("dimension", "values", r"dimension.*'value', 'institution', 'technology' or 'environment'"),
+        ("direction", 0, r"direction"),
+        ("goalposts", {"low": 90, "high": 10}, r"goalposts.*low < high"),
+        ("name_en", " ", r"name_en.*blank"),
+        ("id", "Bad-Id", r"key 'id'"),
+    ],
+)
+def test_bad_values_are_named(raw: tuple[dict, dict], key: str, value: object, expected: str) -> None:
+    with pytest.raises(CatalogError, match=expected):
+        _load(raw, **{key: value})
+
+
+def test_duplicate_id_and_missing_key(raw: tuple[dict, dict]) -> None:
+    fw, ind = copy.deepcopy(raw)
+    ind["indicator"][1]["id"] = ind["indicator"][0]["id"]
+    with pytest.raises(CatalogError, match="duplicate id 'high_freq_full_online_rate'"):
+        Catalog.from_dicts(fw, ind)
+    fw, ind = copy.deepcopy(raw)
+    del ind["indicator"][2]["goalposts"]
+    with pytest.raises(CatalogError, match=r"indicators\.toml: \[\[indicator\]\] #3 .*key 'goalposts': required"):
+        Catalog.from_dicts(fw, ind)
+
+
+def test_both_sql_forms_at_once_rejected(raw: tuple[dict, dict]) -> None:
+    fw, ind = copy.deepcopy(raw)
+    ind["indicator"][0]["sql"]["query"] = "SELECT 1"
+    with pytest.raises(CatalogError, match="either 'query' or the rate form"):
+        Catalog.from_dicts(fw, ind)
+
+
+def test_unknown_placeholder_rejected(raw: tuple[dict, dict]) -> None:
+    fw, ind = copy.deepcopy(raw)
+    ind["indicator"][0]["sql"]["where"] = "s.high_freq AND {periodend}"
+    with pytest.raises(CatalogError, match=r"unknown placeholder '\{periodend\}'"):
+        Catalog.from_dicts(fw, ind)
+
+
+def test_missing_parent_dimension(raw: tuple[dict, dict]) -> None:
+    fw, ind = copy.deepcopy(raw)
+    fw["node"] = [n for n in fw["node"] if n["code"] != "supply_value"]
+    with pytest.raises(CatalogError, match="parent 'supply_value'"):
+        Catalog.from_dicts(fw, ind)
+
+
+def test_tables_must_match_sql(tmp_path: Path, raw: tuple[dict, dict]) -> None:
+    import tomli_w
+
+    fw, ind = copy.deepcopy(raw)
+    ind["indicator"][0]["tables"] = ["service_item", "rating"]
+    (tmp_path / "framework.toml").write_text(tomli_w.dumps(fw), encoding="utf-8")
+    (tmp_path / "indicators.toml").write_text(tomli_w.dumps(ind), encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"'tables' lists \['rating', 'service_item'\] but the SQL uses"):
+        load_catalog(tmp_path)
+    ind["indicator"][0]["tables"] = ["service_item", "nosuch"]
+    (tmp_path / "indicators.toml").write_text(tomli_w.dumps(ind), encoding="utf-8")
+    with pytest.raises(CatalogError, match="unknown table.*nosuch"):
+        load_catalog(tmp_path)
+
+
+def test_missing_or_broken_file(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError, match="framework.toml: catalog file not found"):
+        load_catalog(tmp_path)
+    (tmp_path / "framework.toml").write_text("[[node]\n", encoding="utf-8")
+    with pytest.raises(CatalogError, match="not valid TOML"):
+        load_catalog(tmp_path)

@@ -1,0 +1,162 @@
+"""The batched Monte Carlo engine equals the scoring engine sample by sample; ranks, summaries, failures, seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from indicators.aggregate import aggregate_tree
+from indicators.model import score
+from indicators.montecarlo import (
+    CompiledTree, MonteCarloError, effective_weights_batch, evaluate, power_mean, ranks_desc, run_monte_carlo,
+    summarise,
+)
+from indicators.spec import MethodSpec, ModelSpec
+from indicators.uncertainty import (
+    BlendRange, UncertaintyError, UncertaintySpec, WeightNoise, build_problem, check,
+)
+from tests.indicators.uncertainty_fixtures import inputs_for, raw_data, two_sided
+
+
+def test_ranks_are_descending_with_ties_at_the_minimum() -> None:
+    s = np.array([[3.0, 1.0, 3.0, 2.0], [0.1, 0.4, 0.3, 0.2]])
+    r = ranks_desc(s)
+    for row, ranks in zip(s, r, strict=True):
+        assert list(ranks) == list(stats.rankdata(-row, method="min").astype(int))
+
+
+@pytest.mark.parametrize("method", [("amean", {}), ("gmean", {}), ("hmean", {}), ("pmean", {"p": 2.0}),
+                                    ("pmean", {"p": -0.5, "shift": 1.0})])
+def test_batched_composite_equals_aggregate_tree_per_sample(method: tuple[str, dict]) -> None:
+    fw = two_sided()
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 100, (16, len(fw.indicators)))
+    X[2, 4] = np.nan  # missing values: weights renormalised over present children
+    X[5, :3] = np.nan
+    tree = CompiledTree.build(fw)
+    W = rng.uniform(0.2, 2.0, (6, tree.n_slots))
+    W[1, tree.slot_of["supply_value_0"]] = 0.0
+    methods = tree.methods(None, method)
+    thr = [0.5 if s.code == "supply_value" else 0.0 for s in tree.steps]
+    ev = evaluate(tree, X, W, methods, thr)
+    for s in range(W.shape[0]):
+        ref = aggregate_tree(fw, X, dict(zip(tree.slots, W[s], strict=True)), default=method,
+                             availability={"supply_value": 0.5})
+        np.testing.assert_allclose(ev.root[s], ref[:, -1], rtol=1e-12, atol=1e-12)
+
+
+def test_fast_path_equals_general_path_and_effective_weights() -> None:
+    fw = two_sided()
+    rng = np.random.default_rng(1)
+    X = rng.uniform(0, 100, (16, len(fw.indicators)))
+    tree = CompiledTree.build(fw)
+    W = rng.uniform(0.1, 3, (50, tree.n_slots))
+    fast = evaluate(tree, X, W, tree.methods())
+    general = evaluate(tree, X, W, tree.methods(), keep_nodes=True)  # keep_nodes forces the level-wise path
+    np.testing.assert_allclose(fast.root, general.root, rtol=1e-12)
+    eff = effective_weights_batch(tree, W[:3])
+    for s in range(3):
+        np.testing.assert_allclose(eff[s], fw.effective_weights(dict(zip(tree.slots, W[s], strict=True))))
+
+
+def test_reweighting_that_keeps_proportions_keeps_scores_and_ranks() -> None:
+    fw = two_sided()
+    X = np.random.default_rng(2).uniform(1, 100, (16, len(fw.indicators)))
+    tree = CompiledTree.build(fw)
+    w = tree.weight_vector()
+    scaled = w.copy()
+    for parent in fw.aggregates:  # one factor per sibling group
+        idx = [tree.slot_of[c] for c in fw.children(parent)]
+        scaled[idx] *= 1 + 3 * fw.aggregates.index(parent)
+    for m in (("amean", {}), ("gmean", {})):
+        a = evaluate(tree, X, np.stack([w, scaled]), tree.methods(None, m)).root
+        np.testing.assert_allclose(a[0], a[1], rtol=1e-12)
+        assert (ranks_desc(a[:1]) == ranks_desc(a[1:])).all()
+
+
+def test_batched_scores_equal_the_engine_score_for_sampled_settings() -> None:
+    fw = two_sided()
+    X = raw_data(fw, missing=3)
+    model = ModelSpec(imputation=MethodSpec(name="mean"))
+    inputs = inputs_for(fw, X, model)
+    norms = (MethodSpec(name="minmax", params={"l": 1, "u": 100}), MethodSpec(name="zscore", params={"m": 10, "s": 2}))
+    aggs = (MethodSpec(name="amean"), MethodSpec(name="gmean"))
+    spec = UncertaintySpec(weight_noise=(WeightNoise(level=1), WeightNoise(level=2, distribution="dirichlet")),
+                           blend=BlendRange(demand=(0.3, 0.7)), normalisation=norms, aggregation=aggs,
+                           imputation=True, drop_indicators=True)
+    problem = build_problem(spec, inputs)
+    u = np.random.default_rng(5).random((8, problem.n_columns))
+    W, n_i, imp, a_i = problem.settings(u)
+    scores, reasons = problem.evaluate_settings(W, n_i, imp, a_i)
+    for s in range(len(u)):
+        m = ModelSpec(imputation=model.imputation if imp[s] else MethodSpec(name="none"),
+                      normalisation=norms[n_i[s]], aggregation=aggs[a_i[s]],
+                      weights=dict(zip(problem.tree.slots, W[s], strict=True)))
+        ref = score(fw, X, m).root_scores[0]
+        assert reasons[s] == -1
+        np.testing.assert_allclose(scores[s], ref, rtol=1e-10, atol=1e-10)
+
+
+def test_monte_carlo_summaries_and_seed() -> None:
+    fw = two_sided()
+    problem = build_problem(UncertaintySpec(weight_noise=(WeightNoise(level=2, spread=0.6),),
+                                            blend=BlendRange(demand=(0.2, 0.8))), inputs_for(fw, raw_data(fw)))
+    r1 = run_monte_carlo(problem, 3000, np.random.default_rng(11))
+    r2 = run_monte_carlo(problem, 3000, np.random.default_rng(11))
+    r3 = run_monte_carlo(problem, 3000, np.random.default_rng(12))
+    assert np.array_equal(r1.scores, r2.scores) and not np.array_equal(r1.scores, r3.scores)
+    sm = r1.summary
+    assert sm.n_ok == 3000 and r1.failures() == {}
+    ranks = ranks_desc(r1.scores)
+    assert sm.mean_rank == pytest.approx(ranks.mean(axis=0))
+    assert sm.median_rank == pytest.approx(np.quantile(ranks, 0.5, axis=0, method="inverted_cdf"))
+    assert sm.rank_high == pytest.approx(np.quantile(ranks, 0.95, axis=0, method="inverted_cdf"))
+    assert sm.p_rank_at_most[:, -1] == pytest.approx(1.0)
+    assert sm.p_rank_at_most[:, 0] == pytest.approx((ranks == 1).mean(axis=0))
+    np.testing.assert_allclose(sm.p_above + sm.p_above.T + np.eye(16), 1.0)  # no ties between distinct units
+    assert sm.p_above[0, 1] == pytest.approx((r1.scores[:, 0] > r1.scores[:, 1]).mean())
+    assert sm.score_quantiles[2] == pytest.approx(np.quantile(r1.scores, 0.5, axis=0))
+
+
+def test_failures_are_counted_by_reason_never_dropped() -> None:
+    fw = two_sided()
+    spec = UncertaintySpec(weight_noise=(WeightNoise(level=1),),
+                           aggregation=(MethodSpec(name="amean"), MethodSpec(name="gmean")))
+    inputs = inputs_for(fw, raw_data(fw))  # minmax [0, 100]: every indicator has a 0 -> gmean fails
+    issues = check(spec, inputs)
+    warn = [i for i in issues if i.factor == "aggregation"]
+    assert warn and "gmean needs positive values" in warn[0].message and "supply_value_0 [%] at d" in warn[0].message
+    res = run_monte_carlo(build_problem(spec, inputs), 1000, np.random.default_rng(0))
+    fails = res.failures()
+    assert sum(fails.values()) + res.summary.n_ok == 1000
+    assert 350 < sum(fails.values()) < 650
+    assert all("gmean over a non-positive value at node" in k for k in fails)
+    assert np.isnan(res.scores[~res.ok]).all() and np.isfinite(res.scores[res.ok]).all()
+
+
+def test_spec_is_strict_and_check_explains_up_front() -> None:
+    fw = two_sided()
+    inputs = inputs_for(fw, raw_data(fw))
+    with pytest.raises(UncertaintyError, match=r"weight_noise.0.sprad: unknown key; allowed keys: name, level"):
+        UncertaintySpec.from_dict({"weight_noise": [{"level": 1, "sprad": 0.2}]})
+    with pytest.raises(UncertaintyError, match="exactly one of `level`"):
+        UncertaintySpec.from_dict({"weight_noise": [{"level": 1, "nodes": ["supply"]}]})
+    bad = UncertaintySpec(blend=BlendRange(demand=(0.5, 1.2)), weight_noise=(WeightNoise(nodes=("supply_x",)),),
+                          aggregation=(MethodSpec(name="wmedian"), MethodSpec(name="amean")),
+                          normalisation=(MethodSpec(name="minmax", params={"l": 5, "u": 1}),))
+    msgs = {(i.factor, i.message) for i in check(bad, inputs) if i.severity == "error"}
+    text = " | ".join(m for _, m in msgs)
+    assert "0 <= low <= high <= 1, got [0.5, 1.2]" in text
+    assert "unknown node code(s) supply_x" in text
+    assert "'wmedian' cannot be evaluated in batch" in text
+    assert "needs l < u" in text
+    with pytest.raises(UncertaintyError, match="blend"):
+        build_problem(bad, inputs)
+    with pytest.raises(MonteCarloError, match="batched methods"):
+        power_mean("median")
+
+
+def test_summarise_with_no_successful_sample() -> None:
+    sm = summarise(("a", "b"), np.full((3, 2), np.nan), np.zeros(3, dtype=bool))
+    assert sm.n_ok == 0 and np.isnan(sm.median_rank).all()
