@@ -47,4 +47,4 @@ bench: install-test
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m bench
 
 clean:
-	rm -rf $(DEMO) $(DB) $(DB).wal tests/artifacts
+	rm -rf $(DEMO) $(DB) $(DB).wal $(DB).*.lock $(DB).building-* $(DATA)/runs.sqlite* $(DATA)/inbox $(DATA)/archive tests/artifacts

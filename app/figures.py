@@ -31,7 +31,7 @@ DEMAND_COLOUR = "#d35400"
 # Sequential scale with enough contrast at both ends to read on a washed-out projector.
 SCORE_SCALE = [[0.0, "#f7fbff"], [0.25, "#c6dbef"], [0.5, "#6baed6"], [0.75, "#2171b5"], [1.0, "#08306b"]]
 DIVERGING = [[0.0, "#b2182b"], [0.5, "#f7f7f7"], [1.0, "#2166ac"]]
-CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
 
 def _base(fig: go.Figure, title: str, height: int = 420, **layout: object) -> go.Figure:

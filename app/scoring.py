@@ -21,6 +21,7 @@ from indicators import montecarlo as mc
 from indicators.catalog import Catalog
 from indicators.framework import Framework
 from indicators.model import ScoreResult, score
+from indicators.periods import default_period
 from indicators.profile import WeightProfile
 from indicators.spec import ModelSpec
 
@@ -78,6 +79,7 @@ class Prepared:
     grain: str
     numerators: np.ndarray  # periods × units × indicators
     denominators: np.ndarray
+    default_period: str  # the latest period the data cover completely (a partial edge quarter is not chosen)
 
     @property
     def framework(self) -> Framework:
@@ -115,7 +117,7 @@ class Prepared:
 
     def period_index(self, period: str | None) -> int:
         if period is None or period not in self.periods:
-            return len(self.periods) - 1
+            return self.periods.index(self.default_period)
         return self.periods.index(period)
 
 
@@ -134,7 +136,10 @@ def prepare(snapshot: Snapshot, catalog: Catalog, framework: Framework, spec: Mo
     result = score(framework, long, spec, units=units, periods=periods)
     num = _panel(long, "numerator", framework, units, periods)
     den = _panel(long, "denominator", framework, units, periods)
-    return Prepared(result=result, grain=g, numerators=num, denominators=den)
+    months = snapshot.values.filter(pl.col("grain") == "month")["period"].unique().to_list() \
+        if "grain" in snapshot.values.columns else []
+    default = default_period(periods, months) or periods[-1]
+    return Prepared(result=result, grain=g, numerators=num, denominators=den, default_period=default)
 
 
 def _panel(long: pl.DataFrame, column: str, framework: Framework, units: tuple[str, ...],

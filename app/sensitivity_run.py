@@ -18,6 +18,7 @@ import polars as pl
 
 from app.jobs import JobContext
 from app.scoring import choose_grain
+from indicators.periods import default_period
 from app.state import AppContext
 from indicators.montecarlo import run_monte_carlo
 from indicators.profile import WeightProfile
@@ -97,7 +98,9 @@ def run(ctx: AppContext, profile: WeightProfile, spec: UncertaintySpec, job: Job
     g = choose_grain(snap.values)
     long = snap.values.filter((pl.col("grain") == g) & pl.col("indicator_id").is_in(list(fw.indicators)))
     periods = sorted(long["period"].unique().to_list())
-    prepare, units = model_preparer(fw, long, periods=periods, period=periods[-1])
+    months = snap.values.filter(pl.col("grain") == "month")["period"].unique().to_list()
+    period = default_period(periods, months) or periods[-1]
+    prepare, units = model_preparer(fw, long, periods=periods, period=period)
     inputs = Inputs(framework=fw, units=units, prepare=prepare, model=profile.methods,
                     weights=profile.resolved_weights(fw))
     problem = build_problem(spec, inputs)
@@ -112,7 +115,7 @@ def run(ctx: AppContext, profile: WeightProfile, spec: UncertaintySpec, job: Job
     progress(0.99)
     s = mc.summary
     return SensitivityResult(
-        units=tuple(units), period=periods[-1], nominal_rank=mc.nominal_ranks, nominal_score=mc.nominal_scores,
+        units=tuple(units), period=period, nominal_rank=mc.nominal_ranks, nominal_score=mc.nominal_scores,
         median=s.median_rank, low=s.rank_low, high=s.rank_high, p_above=s.p_above, n=spec.samples, n_ok=s.n_ok,
         failures={**mc.failures(), **{f"Sobol: {k}": v for k, v in sob.failures.items()}},
         sobol=sob.table(), tornado=tor, factors=sob.factors,

@@ -9,6 +9,8 @@ import dash
 from dash import MATCH, Input, Output, State, dcc, html
 
 from app import components, ids
+from app.auth import AuthSettings, install_auth
+from app.downloads import install_downloads
 from app.i18n import norm_lang, t
 from app.state import AppContext, get_context, set_context
 
@@ -25,8 +27,12 @@ def create_app(
     default_profile: str = "user-centred",
     mc_samples: int = 1000,
     seed: int = 20240601,
+    auth: AuthSettings | None = None,
 ) -> dash.Dash:
-    """Build the app over the warehouse at `db_path` (read-only) and the weight profiles in `weights_dir`."""
+    """Build the app over the warehouse at `db_path` (read-only) and the weight profiles in `weights_dir`.
+
+    `auth` decides how people are identified (app/auth.py); None is the loopback demo mode.
+    """
     ctx = AppContext.create(
         db_path=db_path, weights_dir=weights_dir, runs_path=runs_path, default_profile=default_profile,
         mc_samples=mc_samples, seed=seed,
@@ -44,6 +50,8 @@ def create_app(
     )
     app.layout = _shell
     _register_shell_callbacks(app)
+    install_auth(app, auth)
+    install_downloads(app)
     return app
 
 
@@ -114,9 +122,18 @@ def _register_shell_callbacks(app: dash.Dash) -> None:
 
 
 def run(host: str = "127.0.0.1", port: int = 8050, db_path: str | Path = "data/warehouse.duckdb",
-        debug: bool = False, weights_dir: str | Path = DEFAULT_WEIGHTS_DIR, threads: int = 8) -> None:
-    """Serve the app: waitress (threads) normally, the Dash dev server only with `debug`."""
-    app = create_app(db_path, weights_dir=weights_dir)
+        debug: bool = False, weights_dir: str | Path = DEFAULT_WEIGHTS_DIR, threads: int = 8,
+        auth: AuthSettings | None = None) -> None:
+    """Serve the app: waitress (threads) normally, the Dash dev server only with `debug`.
+
+    Without `auth` the mode is resolved for `host` (app.auth.resolve_auth), which raises AuthConfigError rather than
+    serve a non-loopback address without authentication.
+    """
+    if auth is None:
+        from app.auth import resolve_auth
+
+        auth = resolve_auth(host, db_path)
+    app = create_app(db_path, weights_dir=weights_dir, auth=auth)
     get_context().warm()
     if debug:
         app.run(host=host, port=port, debug=True)
@@ -124,7 +141,7 @@ def run(host: str = "127.0.0.1", port: int = 8050, db_path: str | Path = "data/w
     from waitress import serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    log.info("govindex serving %s on http://%s:%s", db_path, host, port)
+    log.info("govindex serving %s on http://%s:%s (sign-in: %s mode)", db_path, host, port, auth.mode)
     serve(app.server, host=host, port=port, threads=threads, ident="govindex")
 
 

@@ -19,7 +19,7 @@ from app.jobs import JobRegistry
 from app.queries import Snapshot, SnapshotCache, file_key
 from app.scoring import Prepared, RankIntervals, prepare, quick_rank_intervals
 from etl.catalog import load_catalog
-from etl.profiles import list_profiles, load_profile
+from etl.profiles import PUBLISHED_FILE, list_profiles, load_profile, load_published
 from indicators.catalog import Catalog
 from indicators.framework import Framework
 from indicators.profile import WeightProfile
@@ -79,6 +79,8 @@ class AppContext:
     _profiles_key: tuple[Any, ...] | None = None
     _profiles: dict[str, WeightProfile] = field(default_factory=dict)
     _profiles_lock: threading.Lock = field(default_factory=threading.Lock)
+    _published_key: tuple[Any, ...] | None = None
+    _published: dict[str, WeightProfile] = field(default_factory=dict)
 
     @classmethod
     def create(cls, db_path: str | Path, weights_dir: str | Path, runs_path: str | Path | None = None,
@@ -104,6 +106,32 @@ class AppContext:
 
     # -- profiles ------------------------------------------------------------------------------------------------
     def profiles(self) -> dict[str, WeightProfile]:
+        """The profiles this request's role sees: leaders and district officials the published version of each
+        (where one was published), editors the current one (app/security.sees_published)."""
+        from app.security import sees_published
+
+        current = self.current_profiles()
+        return self._published_view(current) if sees_published() else current
+
+    def _published_view(self, current: dict[str, WeightProfile]) -> dict[str, WeightProfile]:
+        key = (self._profiles_key,
+               tuple((n, file_key(self.weights_dir / "history" / n / PUBLISHED_FILE)) for n in current))
+        if key != self._published_key:
+            with self._profiles_lock:
+                out: dict[str, WeightProfile] = {}
+                for n, p in current.items():
+                    try:
+                        pub = load_published(n, self.weights_dir)
+                        if pub is not None:
+                            pub.validate_against(self.framework)
+                    except Exception as e:  # a broken publication falls back to the current version, logged
+                        log.warning("published version of %s skipped: %s", n, e)
+                        pub = None
+                    out[n] = pub if pub is not None else p
+                self._published, self._published_key = out, key
+        return self._published
+
+    def current_profiles(self) -> dict[str, WeightProfile]:
         """Current profiles in weights_dir, re-read when any file there changes (a save, another process)."""
         names = list_profiles(self.weights_dir)
         key = tuple((n, file_key(self.weights_dir / f"{n}.toml")) for n in names)
@@ -167,7 +195,7 @@ class AppContext:
             prof = self.profile(None)
             prep = self.prepared(prof)
             if prep.periods:
-                self.rank_intervals(prof, prep.periods[-1])
+                self.rank_intervals(prof, prep.default_period)
         except Exception as e:  # an empty or broken warehouse is shown on the pages, not fatal at start-up
             log.warning("could not warm the model cache: %s", e)
 

@@ -10,6 +10,7 @@ import polars as pl
 from etl import warehouse
 from etl.profiles import WEIGHTS_DIR
 from indicators.framework import Framework
+from indicators.periods import default_period
 from indicators.uncertainty import UncertaintyError, UncertaintySpec
 
 UNCERTAINTY_DIR = WEIGHTS_DIR / "uncertainty"
@@ -48,6 +49,21 @@ def load_indicator_panel(
         keep = sorted(frame["period"].unique().to_list())[-periods:]
         frame = frame.filter(pl.col("period").is_in(keep))
     return frame.sort("period", "unit_code", "indicator_id")
+
+
+def default_panel_period(db_path: str | Path, frame: pl.DataFrame) -> str:
+    """The latest period of `frame` that the data cover completely (see indicators.periods.default_period)."""
+    try:
+        months = warehouse.query(
+            db_path, "SELECT DISTINCT period FROM indicator_values WHERE grain = 'month'"
+        )["period"].to_list()
+    except warehouse.WarehouseError as e:
+        raise PanelError(f"cannot read indicator values from {db_path}: {e}") from None
+    periods = frame["period"].unique().to_list()
+    chosen = default_period(periods, months)
+    if chosen is None:
+        raise PanelError(f"{db_path}: no periods in the indicator values")
+    return chosen
 
 
 def read_uncertainty_spec(path: str | Path | None = None) -> UncertaintySpec:

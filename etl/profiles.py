@@ -1,11 +1,13 @@
-"""Weight-profile files: load, list and save `weights/<name>.toml`, never losing a version (history/<name>/v<N>.toml)."""
+"""Weight-profile files: load, list, save and publish `weights/<name>.toml`; every version kept in history/<name>/."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from indicators.profile import SLUG_PATTERN, ProfileError, WeightProfile
 
@@ -128,12 +130,22 @@ def _write_atomic(path: Path, text: str, *, exclusive: bool) -> bool:
         raise
 
 
-def save_profile(profile: WeightProfile, directory: Path | str = WEIGHTS_DIR) -> WeightProfile:
+def _rationale_text(profile: WeightProfile) -> str:
+    return " / ".join(x for x in (profile.rationale.zh.strip(), profile.rationale.en.strip()) if x)
+
+
+def save_profile(profile: WeightProfile, directory: Path | str = WEIGHTS_DIR, *, who: str | None = None,
+                 rationale: str | None = None, role: str | None = None) -> WeightProfile:
     """Save `profile` as the current version of its name and keep every version in history/<name>/v<N>.toml.
 
     The version is assigned here (one more than any kept), so nothing is ever overwritten. Saving content identical
-    to the current version (same content_hash) writes nothing and returns the current profile.
+    to the current version (same content_hash) writes nothing and returns the current profile. Every new version is
+    recorded in the audit trail (history/audit.jsonl) with `who` (default: the profile's author), the change against
+    the previous version and the `rationale` (default: the profile's own); if that record cannot be written the
+    version is withdrawn and the error raised, so no version exists without its audit record.
     """
+    from etl.audit_trail import AuditError, record  # local: audit_trail is a leaf module, profiles is imported widely
+
     directory = Path(directory)
     current_path = profile_path(profile.name, directory)
     current: WeightProfile | None = None
@@ -153,11 +165,98 @@ def save_profile(profile: WeightProfile, directory: Path | str = WEIGHTS_DIR) ->
         saved = profile.model_copy(update={"version": version})
         saved = WeightProfile.from_dict(saved.to_dict(), source=f"profile {profile.name!r}")  # re-validate
         text = saved.to_toml()
-        if _write_atomic(directory / HISTORY / profile.name / f"v{version}.toml", text, exclusive=True):
+        archived = directory / HISTORY / profile.name / f"v{version}.toml"
+        if _write_atomic(archived, text, exclusive=True):
             break
         version += 1  # another saver took this version number meanwhile
+    try:
+        record(directory, event="save", profile=saved, who=who or saved.author,
+               rationale=rationale if rationale is not None else _rationale_text(saved), previous=current, role=role)
+    except AuditError:
+        archived.unlink(missing_ok=True)
+        raise
     _write_atomic(current_path, text, exclusive=False)
     return saved
+
+
+# -- publication: which version leaders see ------------------------------------------------------------------------
+PUBLISHED_FILE = "published.json"
+
+
+def published_info(name: str, directory: Path | str = WEIGHTS_DIR) -> dict[str, Any] | None:
+    """The publication pointer of `name` ({version, content_hash, who, at_utc, rationale}), or None."""
+    path = Path(directory) / HISTORY / _check_name(name) / PUBLISHED_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ProfileError(f"{path}: not a valid publication record ({e})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("version"), int):
+        raise ProfileError(f"{path}: not a valid publication record (no integer 'version')")
+    return data
+
+
+def published_version(name: str, directory: Path | str = WEIGHTS_DIR) -> int | None:
+    info = published_info(name, directory)
+    return int(info["version"]) if info else None
+
+
+def load_published(name: str, directory: Path | str = WEIGHTS_DIR) -> WeightProfile | None:
+    """The published version of `name` (None when none was published); its content must match the pointer."""
+    info = published_info(name, directory)
+    if info is None:
+        return None
+    p = load_profile_version(name, int(info["version"]), directory)
+    if info.get("content_hash") and p.content_hash() != info["content_hash"]:
+        raise ProfileError(
+            f"profile {name!r} v{p.version}: the archived file no longer matches what was published "
+            f"(content hash {p.content_hash()[:12]} ≠ {str(info['content_hash'])[:12]})"
+        )
+    return p
+
+
+def publish_profile(name: str, version: int, who: str, rationale: str, directory: Path | str = WEIGHTS_DIR,
+                    *, role: str | None = None) -> WeightProfile:
+    """Make version `version` of `name` the one leaders see by default; recorded in the audit trail.
+
+    The version is archived first (if it is the not-yet-archived current file) so what was published stays
+    readable for ever. A rationale is required.
+    """
+    from etl.audit_trail import record
+
+    if not str(who or "").strip():
+        raise ProfileError("publishing needs who publishes")
+    if not str(rationale or "").strip():
+        raise ProfileError(f"publishing {name!r} v{version} needs a rationale (why this version)")
+    directory = Path(directory)
+    target = load_profile_version(name, int(version), directory)
+    archived = directory / HISTORY / name / f"v{target.version}.toml"
+    if not archived.is_file():
+        # not archived means load_profile_version found it as the current file: archive that file's exact text
+        _write_atomic(archived, profile_path(name, directory).read_text(encoding="utf-8"), exclusive=True)
+    before = published_info(name, directory)
+    previous = None
+    if before is not None:
+        try:
+            previous = load_profile_version(name, int(before["version"]), directory)
+        except ProfileError:
+            previous = None
+    rec = record(directory, event="publish", profile=target, who=who, rationale=rationale, previous=previous,
+                 role=role)
+    pointer = {"name": name, "version": target.version, "content_hash": target.content_hash(), "who": rec["who"],
+               "at_utc": rec["at_utc"], "rationale": rec["rationale"], "audit_seq": rec["seq"]}
+    _write_atomic(directory / HISTORY / name / PUBLISHED_FILE,
+                  json.dumps(pointer, ensure_ascii=False, indent=2) + "\n", exclusive=False)
+    return target
+
+
+def load_profiles_for_viewers(directory: Path | str = WEIGHTS_DIR) -> dict[str, WeightProfile]:
+    """Every profile as leaders see it: the published version where one exists, else the current one."""
+    out = {}
+    for name in list_profiles(directory):
+        out[name] = load_published(name, directory) or load_profile(name, directory)
+    return out
 
 
 # -- inputs to weight derivation (CSV files) ----------------------------------------------------------------------

@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -26,51 +26,36 @@ from zoneinfo import ZoneInfo
 from etl import inbox as inbox_mod
 from etl.config import Config
 from etl.locks import FileLock, LockHeld
+from etl.refresh_steps import (
+    DEFAULT_STEPS,
+    SCORE_GRAIN,
+    RefreshContext,
+    RefreshError,
+    Step,
+    StepSkipped,
+    step_indicator_values,
+    step_ingest,
+    step_scores,
+    step_uncertainty,
+)
 from etl.runs import RunRecord, RunStore
+
+__all__ = [
+    "DEFAULT_STEPS", "SCORE_GRAIN", "STOP_REQUESTED", "RefreshBusy", "RefreshContext", "RefreshError", "Step",
+    "StepSkipped", "current_snapshot_id", "refresh", "refresh_in_background", "stale_build_files",
+    "step_indicator_values", "step_ingest", "step_scores", "step_uncertainty",
+]  # fmt: skip
 
 log = logging.getLogger("govindex.refresh")
 
 Trigger = Literal["cron", "manual", "cli", "inbox"]
 BUILDING_INFIX = ".building-"
-
-
-class RefreshError(RuntimeError):
-    """A refresh could not be carried out; the message says which step or file."""
+# Set by a signal handler (the CLI's SIGTERM/SIGINT): whatever error follows is recorded as 'interrupted'.
+STOP_REQUESTED = threading.Event()
 
 
 class RefreshBusy(RefreshError):
     """Another refresh of the same warehouse is running; the message names its pid (and run id)."""
-
-
-class StepSkipped(Exception):
-    """Raised by a step that has nothing to do (the message says why); the refresh goes on."""
-
-
-@dataclass
-class RefreshContext:
-    """What a step gets: where to write, what to read, and counters it may fill in."""
-
-    config: Config
-    run_id: int
-    trigger: str
-    snapshot_id: str
-    db_path: Path  # the snapshot being built: steps write here, never to live_path
-    live_path: Path
-    source: Path | None  # folder of raw files to ingest (the --source folder, or the staged inbox); None = none
-    started_at: datetime
-    inbox_files: list[Path] | None = None  # staged inbox files to ingest (None: ingest the whole source folder)
-    counts: dict[str, int] = field(
-        default_factory=lambda: {
-            "files": 0, "files_skipped": 0, "files_rejected": 0,
-            "rows_loaded": 0, "rows_quarantined": 0, "rows_duplicate": 0,
-        }
-    )  # fmt: skip
-    rejected_files: dict[str, str] = field(default_factory=dict)  # file name → reason (file-level ingest rejection)
-    unchanged_files: dict[str, str] = field(default_factory=dict)  # file name → why the ingest skipped it
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-Step = Callable[[RefreshContext], "str | None"]
 
 
 # --- paths ----------------------------------------------------------------------------------------------------------
@@ -191,112 +176,6 @@ def _checkpoint_live(db: Path) -> None:
             time.sleep(0.2)
 
 
-# --- the steps -------------------------------------------------------------------------------------------------------
-def step_ingest(ctx: RefreshContext) -> str | None:
-    """Load the raw files of ctx.source into the snapshot (per-file accounting lands in ingest_files)."""
-    if ctx.source is None:
-        raise StepSkipped("no new files")
-    from etl.ingest import ingest_files, ingest_folder
-
-    if ctx.inbox_files is not None:  # the staged inbox: exactly the planned files, by name
-        report = ingest_files(ctx.inbox_files, ctx.db_path)
-    else:
-        report = ingest_folder(ctx.source, ctx.db_path)
-    _count_ingest(ctx, report)
-    c = ctx.counts
-    return (
-        f"{c['files']} file(s) loaded, {c['files_skipped']} unchanged, {c['files_rejected']} rejected:"
-        f" {c['rows_loaded']} rows loaded, {c['rows_quarantined']} quarantined, {c['rows_duplicate']} duplicate"
-    )
-
-
-def _count_ingest(ctx: RefreshContext, report: Any) -> None:
-    """Fold an IngestReport's per-file accounting (etl.accounting.FileReport) into the run counters."""
-    for f in report.files:
-        if f.status == "rejected":
-            ctx.rejected_files[f.name] = f.message or "the file could not be read"
-            ctx.counts["files_rejected"] += 1
-        elif f.status == "unchanged":
-            # The ingest's own checksum check: this exact file is already in the warehouse (e.g. via --source).
-            ctx.unchanged_files[f.name] = "unchanged: the same content (sha256) is already in the warehouse"
-            ctx.counts["files_skipped"] += 1
-        else:
-            ctx.counts["files"] += 1
-        ctx.counts["rows_loaded"] += int(f.rows_loaded)
-        ctx.counts["rows_quarantined"] += int(f.rows_quarantined)
-        ctx.counts["rows_duplicate"] += int(f.rows_duplicate)
-
-
-def step_indicator_values(ctx: RefreshContext) -> str | None:
-    """Recompute indicator_values from the catalog over everything in the snapshot."""
-    from etl.catalog import load_catalog
-    from etl.indicator_values import write_indicator_values
-
-    frame = write_indicator_values(ctx.db_path, load_catalog())
-    return f"{frame.height} indicator value row(s)"
-
-
-def _profiles(ctx: RefreshContext) -> list[str]:
-    from etl.profiles import list_profiles
-
-    names = list_profiles(ctx.config.paths.weights_path)
-    if not names:
-        raise StepSkipped(f"no weight profiles in {ctx.config.paths.weights_path}")
-    return names
-
-
-def step_scores(ctx: RefreshContext) -> str | None:
-    """Score every saved weight profile against the new indicator values (score_runs / scores in the snapshot).
-
-    A profile that no longer fits the framework is left out and named in the step's note (one assessor's stale
-    profile must not stop the daily refresh); any other scoring failure fails the refresh.
-    """
-    from etl.catalog import load_catalog
-    from etl.profiles import load_profile
-    from etl.score_store import score_and_store
-    from indicators.profile import ProfileError
-
-    fw = load_catalog().framework()
-    done, left_out = [], []
-    for name in _profiles(ctx):
-        try:
-            profile = load_profile(name, ctx.config.paths.weights_path)
-            profile.validate_against(fw)
-        except ProfileError as e:
-            left_out.append(f"{name} ({e})")
-            continue
-        run = score_and_store(ctx.db_path, fw, profile, "quarter")
-        done.append(f"{name} → {run.run_id}")
-    ctx.extra["scored_profiles"] = [d.split(" → ")[0] for d in done]
-    if not done:
-        raise RefreshError("no weight profile could be scored: " + "; ".join(left_out))
-    return f"{len(done)} profile(s) scored: {', '.join(done)}" + (
-        f"; left out: {'; '.join(left_out)}" if left_out else ""
-    )
-
-
-def step_uncertainty(ctx: RefreshContext) -> str | None:
-    """The default uncertainty summary (Monte Carlo rank intervals per scored profile), a modest sample count."""
-    n = ctx.config.refresh.uncertainty_samples
-    if n <= 0:
-        raise StepSkipped("uncertainty_samples = 0")
-    from etl.uncertainty_summary import write_uncertainty_summary
-
-    names = ctx.extra.get("scored_profiles") or _profiles(ctx)
-    runs = write_uncertainty_summary(
-        ctx.db_path,
-        names,
-        ctx.config.paths.weights_path,
-        samples=n,
-        seed=ctx.config.refresh.seed,
-        snapshot_id=ctx.snapshot_id,
-    )
-    return f"{len(runs)} profile(s), {n} samples each, period {runs[0].period if runs else '-'}"
-
-
-DEFAULT_STEPS: tuple[Step, ...] = (step_ingest, step_indicator_values, step_scores, step_uncertainty)
-
-
 # --- the job ----------------------------------------------------------------------------------------------------------
 def _snapshot_id(started: datetime, run_id: int) -> str:
     return f"{started.strftime('%Y%m%dT%H%M%SZ')}-r{run_id}"
@@ -411,21 +290,34 @@ def _run_locked(
             if entry["status"] == "running":
                 entry["status"] = "failed"
         _remove(stale_build_files(db))
-        interrupted = isinstance(e, (KeyboardInterrupt, SystemExit))
+        # A signal can surface as DuckDB's "Query interrupted" error rather than as the exception its handler raised.
+        interrupted = isinstance(e, (KeyboardInterrupt, SystemExit)) or STOP_REQUESTED.is_set()
         message = f"{current}: {type(e).__name__}: {e}"
+        if interrupted:
+            message = f"{current}: interrupted by a signal ({type(e).__name__}: {e})"
         log.error("refresh run #%d failed in %s\n%s", run.id, current, traceback.format_exc())
         record = store.finish(
             run.id, "interrupted" if interrupted else "failed", error=message, steps=step_log, **ctx.counts
         )
-        if interrupted:
+        if isinstance(e, (KeyboardInterrupt, SystemExit)):
             raise
         return record
     # The new snapshot is live. Archiving the inbox comes after, so a crash here at worst re-loads files (a no-op).
-    if plan is not None:
-        _archive_inbox(config, store, run.id, plan, ctx)
+    warning: str | None = None
+    try:
+        if plan is not None:
+            _archive_inbox(config, store, run.id, plan, ctx)
+    except BaseException as e:
+        warning = f"the new snapshot is live, but archiving the inbox failed: {type(e).__name__}: {e}"
+        log.error("refresh run #%d: %s", run.id, warning)
+        if isinstance(e, (KeyboardInterrupt, SystemExit)):
+            store.finish(
+                run.id, "succeeded", warning, snapshot_id=ctx.snapshot_id, snapshot_path=str(db), steps=step_log
+            )
+            raise
     _remove(stale_build_files(db))
     return store.finish(
-        run.id, "succeeded", None, snapshot_id=ctx.snapshot_id, snapshot_path=str(db), steps=step_log, **ctx.counts
+        run.id, "succeeded", warning, snapshot_id=ctx.snapshot_id, snapshot_path=str(db), steps=step_log, **ctx.counts
     )
 
 
@@ -452,11 +344,21 @@ def _archive_inbox(
 
 
 _executor: ThreadPoolExecutor | None = None
+_pending: Future[RunRecord] | None = None
 
 
-def refresh_in_background(config: Config, trigger: Trigger = "manual") -> Future[RunRecord]:
-    """Start a refresh on a background thread (the app's "refresh now"); the future raises RefreshBusy if busy."""
-    global _executor
+def refresh_in_background(
+    config: Config, trigger: Trigger = "manual", *, steps: Sequence[Step] | None = None
+) -> Future[RunRecord]:
+    """Start a refresh on a background thread (the app's "refresh now") and return its future.
+
+    While one started here is still queued or running, the same future is returned (a double click starts one
+    refresh). The future raises RefreshBusy when another process (the scheduler, the CLI) is refreshing.
+    """
+    global _executor, _pending
+    if _pending is not None and not _pending.done():
+        return _pending
     if _executor is None:
         _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="govindex-refresh")
-    return _executor.submit(refresh, config, trigger, None, wait_seconds=0.0)
+    _pending = _executor.submit(refresh, config, trigger, None, steps=steps, wait_seconds=0.0)
+    return _pending

@@ -1,7 +1,7 @@
 """The refresh's default uncertainty summary: Monte Carlo rank intervals per weight profile, stored in the warehouse.
 
 Uses the default uncertainty spec (weights/uncertainty/default.toml) with the refresh's modest sample count and
-seed, over the latest period of the given grain. Each (profile) result is one row of `uncertainty_runs` (spec,
+seed, over the latest complete period of the given grain. Each (profile) result is one row of `uncertainty_runs` (spec,
 seed, samples, failures: everything needed to regenerate it) and one row per unit in `uncertainty_ranks`.
 """
 
@@ -18,7 +18,7 @@ import polars as pl
 
 from etl import warehouse
 from etl.catalog import load_catalog
-from etl.panel import load_indicator_panel, read_uncertainty_spec
+from etl.panel import default_panel_period, load_indicator_panel, read_uncertainty_spec
 from etl.profiles import load_profile
 from indicators import montecarlo as mc
 from indicators.uncertainty import Inputs, build_problem, model_preparer
@@ -58,8 +58,13 @@ def write_uncertainty_summary(
     grain: str = "quarter",
     spec_path: str | Path | None = None,
     now: datetime | None = None,
+    skip_existing: bool = False,
 ) -> list[UncertaintyRun]:
-    """Run the default uncertainty analysis for each profile on the latest period and append it to the warehouse."""
+    """Run the default uncertainty analysis for each profile on the latest complete period and append it to the warehouse.
+
+    With `skip_existing` (the caller knows the indicator values did not change), a profile whose stored run has the
+    same profile content, spec, grain and period is not run again (its numbers would be identical).
+    """
     import time
 
     created = now or datetime.now()
@@ -68,17 +73,20 @@ def write_uncertainty_summary(
     fw = load_catalog().framework()
     # Load inputs (read-only; the writable connection below is opened only after)
     frame = load_indicator_panel(db_path, fw, grain)
-    period = sorted(frame["period"].unique().to_list())[-1]
+    period = default_panel_period(db_path, frame)
     prepare, units = model_preparer(fw, frame, period=period)
+    spec_json = spec.model_dump_json()
+    done = _existing(db_path, spec_json, grain, period) if skip_existing else set()
     runs, run_rows, rank_frames = [], [], []
     for name in profile_names:
         # Process data
         t0 = time.perf_counter()
         prof = load_profile(name, weights_dir)
+        if prof.content_hash() in done:
+            continue
         inputs = Inputs(fw, units, prepare, prof.methods, prof.resolved_weights(fw))
         problem = build_problem(spec, inputs)
         res = mc.run_monte_carlo(problem, spec.samples, np.random.default_rng(spec.seed), spec.sampler)
-        spec_json = spec.model_dump_json()
         run_id = f"{created:%Y%m%dT%H%M%S}-" + hashlib.sha256(
             f"{prof.content_hash()}{spec_json}{snapshot_id}{grain}{period}".encode()
         ).hexdigest()[:8]
@@ -107,3 +115,16 @@ def write_uncertainty_summary(
             present = [c for c in rank_cols if c in ranks_all.columns]
             warehouse.insert_frame(con, "uncertainty_ranks", ranks_all.select(present))
     return runs
+
+
+def _existing(db_path: str | Path, spec_json: str, grain: str, period: str) -> set[str]:
+    """Profile hashes that already have a stored run with this spec, grain and period."""
+    with warehouse.connection(db_path) as con:
+        if "uncertainty_runs" not in warehouse.table_names(con):
+            return set()
+        rows = warehouse.query(
+            con,
+            "SELECT DISTINCT profile_hash FROM uncertainty_runs WHERE spec_json = ? AND grain = ? AND period = ?",
+            [spec_json, grain, period],
+        )
+    return set(rows["profile_hash"].to_list())

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -110,8 +111,10 @@ class Framework:
             parent = row.get("Parent")
             parent = str(parent).strip() if parent not in (None, "") else None
             try:
-                direction = int(row.get("Direction") if row.get("Direction") is not None else 1)
-                weight = float(row.get("Weight") if row.get("Weight") is not None else 1.0)
+                raw_direction: Any = row.get("Direction")
+                raw_weight: Any = row.get("Weight")
+                direction = int(raw_direction if raw_direction is not None else 1)
+                weight = float(raw_weight if raw_weight is not None else 1.0)
             except (TypeError, ValueError) as e:
                 raise FrameworkError(f"iMeta row {i} ({code!r}): bad Direction or Weight ({e})") from None
             target = row.get("Target")

@@ -148,6 +148,18 @@ class CompiledTree:
         return perm, np.array(starts, dtype=int), group_of
 
     @cached_property
+    def sibling_positions(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        """Per position j within the sibling groups: (groups with a j-th member, that member's slot).
+
+        Sibling totals are sums over positions in order, whole sample rows at a time (slot-major data): much
+        faster than np.add.reduceat along the sample axis, which walks it one segment at a time.
+        """
+        perm, starts, group_of = self.sibling_groups
+        ends = np.append(starts[1:], len(perm))
+        return tuple((np.flatnonzero(ends - starts > j), perm[starts[ends - starts > j] + j])
+                     for j in range(int((ends - starts).max())))
+
+    @cached_property
     def paths(self) -> np.ndarray:
         """(n_indicators x depth) weight slots from each indicator up to the root's child; -1 pads short paths."""
         fw = self.framework
@@ -179,21 +191,24 @@ def effective_weights_batch(tree: CompiledTree, W: np.ndarray) -> np.ndarray:
     """(S x n_slots) relative weights -> (S x n_indicators) effective weights: path products of within-parent shares.
 
     A parent whose children weigh 0 in total gives NaN shares (that branch has no weight to share out).
+    The work is done slot-major (n_slots x S): every gather, sum and product then moves whole contiguous rows of
+    samples instead of picking scattered columns out of each sample's row. The result is a transposed view.
     """
-    W = np.atleast_2d(np.asarray(W, dtype=float))
-    perm, starts, group_of = tree.sibling_groups
-    totals = np.add.reduceat(W[:, perm], starts, axis=1)  # (S, parents): one pass, no matrix product
+    Wt = np.ascontiguousarray(np.atleast_2d(np.asarray(W, dtype=float)).T)
+    positions = tree.sibling_positions
+    totals = Wt[positions[0][1]]  # (parents, S): sibling sums, one position (all groups) at a time
+    for groups, slots in positions[1:]:
+        totals[groups] += Wt[slots]
+    group_of = tree.sibling_groups[2]
+    share = np.empty((tree.n_slots + 1, Wt.shape[1]))
+    share[-1] = 1.0  # paths shorter than the deepest are padded with -1: this row of ones
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = W / totals[:, group_of]
+        np.divide(Wt, totals[group_of], out=share[:-1])
     paths = tree.paths
-    out = share[:, paths[:, 0]]
-    for d in range(1, paths.shape[1]):  # loop over depth, not samples; -1 pads paths shorter than the deepest
-        ok = paths[:, d] >= 0
-        if ok.all():
-            out *= share[:, paths[:, d]]
-        else:
-            out[:, ok] *= share[:, paths[ok, d]]
-    return out
+    out = share[paths[:, 0]]
+    for d in range(1, paths.shape[1]):  # loop over depth, not samples
+        out *= share[paths[:, d]]
+    return out.T
 
 
 @dataclass(frozen=True)
@@ -275,9 +290,29 @@ def evaluate(
 
 
 # -- ranks and summaries ------------------------------------------------------------------------------------------
-def ranks_desc(scores: np.ndarray) -> np.ndarray:
-    """Rank 1 = highest score, ties share the best (minimum) rank, per row; rows must be finite. Shape (S, U)."""
-    scores = np.asarray(scores, dtype=float)
+# Ranks follow indicators.model: rank 1 = highest score and tied scores share the best (minimum) rank, i.e.
+# rank(u) = 1 + #{v : score_v > score_u}. For a few dozen units that count is cheaper than sorting each row (numpy
+# sorts row by row with a per-row overhead), and the same comparisons give the pairwise P(A above B) for free.
+# Every summary is then an integer count (rank histogram, pairwise wins), so samples can be tallied chunk by chunk
+# (bounded memory, data in cache) and the result is exact whatever the chunking.
+PAIRWISE_MAX_UNITS = 128  # above this the (U, U) comparisons per sample cost more than a sort: rank by sorting
+_COMPARE_BYTES = 1 << 20  # size of one chunk's (U, U, c) comparison tensor: about half of a core's L2 cache
+
+
+def _compare_chunk(n_units: int) -> int:
+    """Samples per chunk of the comparison tensor (a multiple of 64, at least 64)."""
+    return max(64, _COMPARE_BYTES // (n_units * n_units) // 64 * 64)
+
+
+def _check_finite(scores: np.ndarray) -> None:
+    if not np.isfinite(scores).all():
+        s, u = np.argwhere(~np.isfinite(scores))[0]
+        raise MonteCarloError(f"ranks need finite scores; sample row {s}, unit column {u} is {scores[s, u]} "
+                              f"(failed samples must be left out)")
+
+
+def ranks_desc_sorted(scores: np.ndarray) -> np.ndarray:
+    """The reference ranking by sorting each row (any unit count): rank 1 = highest, ties share the minimum rank."""
     S, U = scores.shape
     order = np.argsort(-scores, axis=1, kind="stable")
     srt = np.take_along_axis(scores, order, axis=1)
@@ -288,6 +323,98 @@ def ranks_desc(scores: np.ndarray) -> np.ndarray:
     out = np.empty((S, U), dtype=dtype)
     np.put_along_axis(out, order, (start + 1).astype(dtype), axis=1)
     return out
+
+
+def _above(xt: np.ndarray, g: np.ndarray, above: np.ndarray) -> None:
+    """g[a, b, s] = (score_a > score_b) in sample s; above[b, s] = units strictly above b = rank - 1.
+
+    Scores come unit-major (U x c) so every comparison and sum runs along a long contiguous sample axis.
+    """
+    np.greater(xt[:, None, :], xt[None, :, :], out=g)
+    np.add.reduce(g.view(np.uint8), axis=0, out=above)  # at most U - 1 < 256: uint8 cannot overflow
+
+
+def ranks_desc(scores: np.ndarray) -> np.ndarray:
+    """Rank 1 = highest score, ties share the best (minimum) rank, per row; rows must be finite. Shape (S, U)."""
+    scores = np.asarray(scores, dtype=float)
+    _check_finite(scores)
+    S, U = scores.shape
+    if U > PAIRWISE_MAX_UNITS or S == 0:
+        return ranks_desc_sorted(scores)
+    out = np.empty((S, U), dtype=np.int16)
+    c = min(_compare_chunk(U), S)
+    g, above = np.empty((U, U, c), dtype=bool), np.empty((U, c), dtype=np.uint8)
+    for start in range(0, S, c):
+        k = min(c, S - start)
+        _above(np.ascontiguousarray(scores[start : start + k].T), g[:, :, :k], above[:, :k])
+        np.add(above[:, :k].T, 1, out=out[start : start + k])
+    return out
+
+
+class RankTally:
+    """Integer tallies over successful samples, added chunk by chunk: rank histogram and pairwise wins.
+
+    `wins[a, b]` counts samples with score_a > score_b (so rank_a < rank_b); `rank_counts[u, r]` samples where unit
+    u has rank r + 1. The comparison tensor's 0/1 entries are first summed lane-wise in uint8 (vectorised adds of
+    whole chunks) and folded into the int64 totals before a lane could pass 255.
+    """
+
+    def __init__(self, n_units: int) -> None:
+        self.n_units = n_units
+        self.n = 0
+        self.rank_counts = np.zeros((n_units, n_units), dtype=np.int64)
+        self._wins = np.zeros((n_units, n_units), dtype=np.int64)
+        self._offsets = (np.arange(n_units) * n_units)[:, None]
+        c = _compare_chunk(n_units)
+        small = n_units <= PAIRWISE_MAX_UNITS
+        self._g = np.empty((n_units, n_units, c) if small else (0, 0, 0), dtype=bool)
+        self._above = np.empty((n_units, c) if small else (0, 0), dtype=np.uint8)
+        self._lanes = np.zeros((n_units, n_units, c) if small else (0, 0, 0), dtype=np.uint8)
+        self._pending = 0
+
+    def add(self, scores: np.ndarray) -> None:
+        """Tally successful samples (rows, finite)."""
+        scores = np.asarray(scores, dtype=float)
+        _check_finite(scores)
+        self.n += scores.shape[0]
+        if self.n_units > PAIRWISE_MAX_UNITS:
+            self._add_sorted(scores)
+            return
+        c = self._g.shape[2]
+        for start in range(0, scores.shape[0], c):
+            k = min(c, scores.shape[0] - start)
+            g, above = self._g[:, :, :k], self._above[:, :k]
+            xt = scores[start : start + k].T  # unit-major; no copy when the scores are stored that way
+            _above(xt if xt.strides[1] == xt.itemsize else np.ascontiguousarray(xt), g, above)
+            self._histogram(above)
+            lanes = self._lanes[:, :, :k]
+            np.add(lanes, g.view(np.uint8), out=lanes)
+            self._pending += 1
+            if self._pending == 255:
+                self._fold()
+
+    def _histogram(self, rank0: np.ndarray) -> None:
+        """rank0: (U, c) zero-based ranks -> rank_counts."""
+        idx = (rank0 + self._offsets).ravel()
+        self.rank_counts += np.bincount(idx, minlength=self.n_units**2).reshape(self.n_units, self.n_units)
+
+    def _add_sorted(self, scores: np.ndarray) -> None:
+        """Many units: rank by sorting, then U passes over the small integer ranks (memory O(c U))."""
+        r = ranks_desc_sorted(scores)
+        self._histogram((r.T - 1).astype(np.intp))
+        for a in range(self.n_units):
+            self._wins[a] += np.count_nonzero(r[:, a : a + 1] < r, axis=0)
+
+    def _fold(self) -> None:
+        self._wins += self._lanes.sum(axis=2, dtype=np.int64)
+        self._lanes[...] = 0
+        self._pending = 0
+
+    @property
+    def wins(self) -> np.ndarray:
+        if self._pending:
+            self._fold()
+        return self._wins
 
 
 def rank_quantile(counts: np.ndarray, q: float) -> np.ndarray:
@@ -317,6 +444,31 @@ class RankSummary:
         return np.cumsum(self.rank_counts, axis=1) / max(self.n_ok, 1)
 
 
+def score_quantiles(good: np.ndarray, qs: Sequence[float]) -> np.ndarray:
+    """np.quantile(good, qs, axis=0), exactly: sort each unit's column first (numpy's vectorised sort is several
+    times faster than the selection np.quantile runs), after which the quantile's own selection is cheap."""
+    return np.quantile(np.sort(good.T, axis=1), list(qs), axis=1)
+
+
+def summary_from_tally(
+    units: Sequence[str], tally: RankTally, good: np.ndarray,
+    interval: tuple[float, float] = (0.05, 0.95), qs: Sequence[float] = (0.05, 0.25, 0.5, 0.75, 0.95),
+) -> RankSummary:
+    """The rank summary from a tally and the successful samples' scores (rows; for the score quantiles)."""
+    U, n = tally.n_units, tally.n
+    if n == 0:
+        nan = np.full(U, np.nan)
+        return RankSummary(tuple(units), 0, np.zeros((U, U), dtype=np.int64), nan, nan, nan, nan,
+                           np.full((len(qs), U), np.nan), tuple(qs), np.full((U, U), np.nan))
+    counts = tally.rank_counts
+    mean_rank = (counts @ np.arange(1, U + 1, dtype=np.int64)) / n  # exact integer sum, as ranks.mean() gives
+    return RankSummary(
+        tuple(units), n, counts, rank_quantile(counts, 0.5).astype(float),
+        rank_quantile(counts, interval[0]).astype(float), rank_quantile(counts, interval[1]).astype(float),
+        mean_rank, score_quantiles(good, qs), tuple(qs), tally.wins / n,
+    )
+
+
 def summarise(
     units: Sequence[str], scores: np.ndarray, ok: np.ndarray,
     interval: tuple[float, float] = (0.05, 0.95), qs: Sequence[float] = (0.05, 0.25, 0.5, 0.75, 0.95),
@@ -325,22 +477,9 @@ def summarise(
     ok = np.asarray(ok, dtype=bool)
     good = np.asarray(scores, dtype=float)
     good = good if ok.all() else good[ok]
-    n, U = good.shape
-    if n == 0:
-        nan = np.full(U, np.nan)
-        return RankSummary(tuple(units), 0, np.zeros((U, U), dtype=np.int64), nan, nan, nan, nan,
-                           np.full((len(qs), U), np.nan), tuple(qs), np.full((U, U), np.nan))
-    r = ranks_desc(good)
-    counts = np.bincount((np.arange(U)[None, :] * U + r - 1).ravel(), minlength=U * U).reshape(U, U)
-    # score_a > score_b  <=>  rank_a < rank_b (ties share the minimum rank), so compare small integer ranks
-    p_above = np.empty((U, U))
-    for a in range(U):  # U passes over (n x U): memory stays O(n U) for any unit count
-        p_above[a] = np.count_nonzero(r[:, a : a + 1] < r, axis=0) / n
-    return RankSummary(
-        tuple(units), n, counts, rank_quantile(counts, 0.5).astype(float),
-        rank_quantile(counts, interval[0]).astype(float), rank_quantile(counts, interval[1]).astype(float),
-        r.mean(axis=0), np.quantile(good, list(qs), axis=0), tuple(qs), p_above,
-    )
+    tally = RankTally(good.shape[1])
+    tally.add(good)
+    return summary_from_tally(units, tally, good, interval, qs)
 
 
 # -- the run ------------------------------------------------------------------------------------------------------
@@ -363,23 +502,40 @@ class MonteCarloResult:
         return {lab: int(c) for lab, c in zip(self.reason_labels, counts, strict=True) if c}
 
 
+CHUNK = 4096  # samples per pass (design rows -> weights -> scores -> tallies): every array of a pass stays in cache
+
+
 def run_monte_carlo(
-    problem: Problem, n: int, rng: np.random.Generator, sampler: str = "sobol", chunk: int = 200_000
+    problem: Problem, n: int, rng: np.random.Generator, sampler: str = "sobol", chunk: int = CHUNK
 ) -> MonteCarloResult:
-    """Draw n samples of the problem's factors, evaluate all of them in batch, summarise ranks per unit."""
-    from indicators.sensitivity import uniform_matrix
+    """Draw n samples of the problem's factors, evaluate all of them in batch, summarise ranks per unit.
+
+    The samples are processed `chunk` at a time from design to rank tallies; results do not depend on `chunk`
+    (the design is the same sequence, and every summary is an exact count or a quantile of all scores).
+    """
+    from indicators.sensitivity import uniform_chunks
 
     if n < 1:
         raise MonteCarloError(f"need at least one sample, got {n}")
-    m = 1 << (n - 1).bit_length() if sampler == "sobol" else n  # Sobol' balance needs 2^k points; use the first n
-    u = uniform_matrix(m, max(problem.n_columns, 1), rng, sampler)[:n]
-    scores, reasons = problem.evaluate_uniform(u, chunk=chunk)
+    U = len(problem.units)
+    scores = np.empty((U, n)).T  # stored unit-major (an (n, U) view): the rank tallies and quantiles read it so
+    reasons = np.empty(n, dtype=int)
+    tally = RankTally(U)
+    start = 0
+    for u in uniform_chunks(n, max(problem.n_columns, 1), rng, sampler, chunk):
+        stop = start + u.shape[0]
+        W, norm, imp, agg = problem.settings(u)
+        s, r = problem.evaluate_settings(W, norm, imp, agg, out=scores[start:stop])
+        reasons[start:stop] = r
+        tally.add(s if (r < 0).all() else s[r < 0])
+        start = stop
     ok = reasons < 0
     nominal = problem.nominal_scores()
     if not np.isfinite(nominal).all():
         raise MonteCarloError("the nominal scoring itself fails: " + problem.nominal_failure())
-    return MonteCarloResult(problem.units, scores, ok, reasons, problem.reason_labels,
-                            summarise(problem.units, scores, ok), nominal, ranks_desc(nominal[None, :])[0])
+    summary = summary_from_tally(problem.units, tally, scores if ok.all() else scores[ok])
+    return MonteCarloResult(problem.units, scores, ok, reasons, problem.reason_labels, summary, nominal,
+                            ranks_desc(nominal[None, :])[0])
 
 
 # -- tables ---------------------------------------------------------------------------------------------------------

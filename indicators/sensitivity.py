@@ -21,7 +21,7 @@ Outputs with zero variance (a district ranked first in every sample) have undefi
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -86,6 +86,31 @@ def uniform_matrix(n: int, d: int, rng: np.random.Generator, sampler: str = "sob
     if sampler == "random":
         return rng.random((n, d))
     raise SensitivityError(f"unknown sampler {sampler!r}; allowed: sobol, random")
+
+
+def uniform_chunks(
+    n: int, d: int, rng: np.random.Generator, sampler: str = "sobol", chunk: int = 4096
+) -> Iterator[np.ndarray]:
+    """The first n points of uniform_matrix (Sobol': of its next power of two), `chunk` rows at a time.
+
+    Generating in chunks keeps each block in cache for the evaluation that follows and draws only n points, not
+    the next power of two; the points are identical (scrambled Sobol' and numpy's Generator are sequential).
+    """
+    if n < 1 or d < 1:
+        raise SensitivityError(f"need at least one point and one dimension, got n={n}, d={d}")
+    if chunk < 1 or chunk & (chunk - 1):
+        raise SensitivityError(f"chunk must be a power of two, got {chunk}")
+    if sampler == "sobol":
+        engine = qmc.Sobol(d=d, scramble=True, seed=rng)
+        first = min(chunk, 1 << (n - 1).bit_length())  # a power of two: scipy checks balance on the first draw only
+        yield engine.random(first)[:n]
+        for start in range(first, n, chunk):
+            yield engine.random(min(chunk, n - start))
+    elif sampler == "random":
+        for start in range(0, n, chunk):
+            yield rng.random((min(chunk, n - start), d))
+    else:
+        raise SensitivityError(f"unknown sampler {sampler!r}; allowed: sobol, random")
 
 
 def saltelli_design(n: int, dims: Sequence[int], rng: np.random.Generator, sampler: str = "sobol") -> SaltelliDesign:

@@ -258,32 +258,37 @@ class Problem:
         return self._reasons[label]
 
     def settings(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Uniform design rows (S x n_columns) -> weight matrix W and the discrete choices (norm, imputation, agg)."""
+        """Uniform design rows (S x n_columns) -> weight matrix W and the discrete choices (norm, imputation, agg).
+
+        W is built slot-major (each slot's samples contiguous) and returned as its (S x n_slots) transposed view:
+        the engine's effective-weight pass reads it slot-major without a copy.
+        """
         S = u.shape[0]
         fw, tree = self.tree.framework, self.tree
-        W = np.repeat(self.w0[None, :], S, axis=0)
+        ut = np.ascontiguousarray(u.T)
+        Wt = np.repeat(self.w0[:, None], S, axis=1)
         norm = np.full(S, -1, dtype=int)
         imp = np.ones(S, dtype=bool)
         agg = np.full(S, -1, dtype=int)
         drop = np.full(S, -1, dtype=int)
         for f in self.factors:
-            cols = u[:, list(f.columns)]
+            cols = ut[list(f.columns)]
             if f.kind == "weights":
                 assert f.noise is not None
                 slots = [tree.slot_of[c] for c in f.nodes]
                 if f.noise.distribution == "uniform":
-                    W[:, slots] = self.w0[slots] * (1.0 + f.noise.spread * (2.0 * cols - 1.0))
+                    Wt[slots] = self.w0[slots][:, None] * (1.0 + f.noise.spread * (2.0 * cols - 1.0))
                 else:
-                    W[:, slots] = _dirichlet(cols, f.nodes, fw, self.w0, tree, f.noise.concentration)
+                    Wt[slots] = _dirichlet(cols.T, f.nodes, fw, self.w0, tree, f.noise.concentration).T
             elif f.kind == "blend":
                 assert self.spec.blend is not None
                 lo, hi = self.spec.blend.demand
-                b = lo + (hi - lo) * cols[:, 0]
+                b = lo + (hi - lo) * cols[0]
                 s, d = tree.slot_of[SUPPLY], tree.slot_of[DEMAND]
                 total = self.w0[s] + self.w0[d]
-                W[:, s], W[:, d] = (1.0 - b) * total, b * total
+                Wt[s], Wt[d] = (1.0 - b) * total, b * total
             else:
-                idx = np.minimum((cols[:, 0] * len(f.choices)).astype(int), len(f.choices) - 1)
+                idx = np.minimum((cols[0] * len(f.choices)).astype(int), len(f.choices) - 1)
                 if f.kind == "normalisation":
                     norm = idx
                 elif f.kind == "aggregation":
@@ -295,16 +300,16 @@ class Problem:
         has = drop >= 0
         if has.any():
             ind_slots = np.array([tree.slot_of[c] for c in fw.indicators])
-            W[np.flatnonzero(has), ind_slots[drop[has]]] = 0.0
-        return W, norm, imp, agg
+            Wt[ind_slots[drop[has]], np.flatnonzero(has)] = 0.0
+        return Wt.T, norm, imp, agg
 
     # -- evaluation ----------------------------------------------------------------------------------------------
     def evaluate_settings(
-        self, W: np.ndarray, norm: np.ndarray, imp: np.ndarray, agg: np.ndarray
+        self, W: np.ndarray, norm: np.ndarray, imp: np.ndarray, agg: np.ndarray, out: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Composite scores (S x U) and failure reasons (S,; -1 = ok) for explicit settings."""
+        """Composite scores (S x U) and failure reasons (S,; -1 = ok) for explicit settings (scores into `out`)."""
         S, U = W.shape[0], len(self.units)
-        scores = np.full((S, U), np.nan)
+        scores = np.empty((S, U)) if out is None else out  # every row is written below or failed (set to NaN)
         reasons = np.full(S, -1, dtype=int)
         # one integer code per discrete combination: loop over the combinations present, never over samples
         n_agg = len(self.agg_sets) + 1
@@ -312,7 +317,8 @@ class Problem:
         present = np.flatnonzero(np.bincount(code))
         for c in present:
             n_i, i_i, a_i = c // n_agg // 2 - 1, (c // n_agg) % 2, c % n_agg - 1
-            rows = np.flatnonzero(code == c) if present.size > 1 else np.arange(S)
+            # one combination (weights-only runs): take every row as a view, no gather/scatter copies
+            rows = np.flatnonzero(code == c) if present.size > 1 else slice(None)
             tkey = (int(n_i), bool(i_i))
             if tkey in self.tensor_errors:
                 reasons[rows] = self._reason(self.tensor_errors[tkey])
@@ -321,28 +327,31 @@ class Problem:
             ev = evaluate(self.tree, self.tensors[tkey], W[rows], methods, self.thresholds)
             scores[rows] = ev.root
             dom = ev.domain_step >= 0
-            for step_i in np.unique(ev.domain_step[dom]):
-                m = methods[step_i]
-                label = f"{m.label} over a non-positive value at node {self.tree.steps[step_i].code!r}"
-                reasons[rows[ev.domain_step == step_i]] = self._reason(label)
             bad = ~dom & ~np.isfinite(ev.root).all(axis=1)
-            if bad.any():
-                first = (~np.isfinite(ev.root[bad])).argmax(axis=1)
-                for u_i in np.unique(first):
-                    sel = rows[np.flatnonzero(bad)[first == u_i]]
-                    reasons[sel] = self._reason(f"no composite for unit {self.units[u_i]!r} (no data present)")
-        scores[reasons >= 0] = np.nan
+            if dom.any() or bad.any():
+                at = np.arange(S)[rows]
+                for step_i in np.unique(ev.domain_step[dom]):
+                    m = methods[step_i]
+                    label = f"{m.label} over a non-positive value at node {self.tree.steps[step_i].code!r}"
+                    reasons[at[ev.domain_step == step_i]] = self._reason(label)
+                if bad.any():
+                    first = (~np.isfinite(ev.root[bad])).argmax(axis=1)
+                    for u_i in np.unique(first):
+                        sel = at[np.flatnonzero(bad)[first == u_i]]
+                        reasons[sel] = self._reason(f"no composite for unit {self.units[u_i]!r} (no data present)")
+        failed = reasons >= 0
+        if failed.any():
+            scores[failed] = np.nan
         return scores, reasons
 
-    def evaluate_uniform(self, u: np.ndarray, chunk: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and failure reasons for uniform design rows, in chunks to bound memory."""
-        outs, rs = [], []
+    def evaluate_uniform(self, u: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and failure reasons for uniform design rows, in chunks (bounded memory, each chunk in cache)."""
+        scores = np.empty((u.shape[0], len(self.units)))
+        reasons = np.empty(u.shape[0], dtype=int)
         for start in range(0, u.shape[0], chunk):
             W, n, i, a = self.settings(u[start : start + chunk])
-            s, r = self.evaluate_settings(W, n, i, a)
-            outs.append(s)
-            rs.append(r)
-        return np.vstack(outs), np.concatenate(rs)
+            _, reasons[start : start + chunk] = self.evaluate_settings(W, n, i, a, out=scores[start : start + chunk])
+        return scores, reasons
 
     def nominal_settings(self, n: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         return (np.repeat(self.w0[None, :], n, axis=0), np.full(n, -1), np.ones(n, dtype=bool), np.full(n, -1))

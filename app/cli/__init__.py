@@ -17,6 +17,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("schedule", "schedule"),
     ("score", "score"),
     ("sensitivity", "sensitivity"),
+    ("user", "user"),
 )
 
 

@@ -12,8 +12,12 @@ import click
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
-    # SIGTERM becomes SystemExit so the run is recorded as interrupted and its temp files are removed.
-    raise SystemExit(128 + signum)
+    # SIGTERM/SIGINT end the refresh through its error path, so the run is recorded as interrupted and its temp
+    # files are removed (DuckDB may turn the exception into "Query interrupted"; the flag keeps the status right).
+    from etl.refresh import STOP_REQUESTED
+
+    STOP_REQUESTED.set()
+    raise KeyboardInterrupt if signum == signal.SIGINT else SystemExit(128 + signum)
 
 
 @click.command()
@@ -53,6 +57,7 @@ def refresh(
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)
     try:
         record = run_refresh(config, "cli", source, wait_seconds=wait)
     except RefreshError as e:
@@ -62,5 +67,5 @@ def refresh(
     else:
         click.echo(record.summary())
     if record.status != "succeeded":
-        click.echo(f"Error: refresh failed: {record.error}", err=True)
+        click.echo(f"Error: refresh {record.status}: {record.error}", err=True)
         sys.exit(1)

@@ -90,7 +90,7 @@ def _summary(ctx: dict[str, Any], ranks: pl.DataFrame, fails: pl.DataFrame, sobo
               help="Base N of the Saltelli design, a power of two (overrides the spec's `sobol_samples`).")
 @click.option("--seed", type=int, default=None, help="Random seed (overrides the spec's `seed`); same seed, same numbers.")
 @click.option("--grain", default="quarter", show_default=True, help="Period grain of the indicator values (month | quarter).")
-@click.option("--period", default=None, help="Period to analyse (default: the latest in the warehouse).")
+@click.option("--period", default=None, help="Period to analyse (default: the latest period the data cover completely).")
 @click.option("--db", type=click.Path(path_type=Path), default=Path("data/warehouse.duckdb"), show_default=True,
               help="DuckDB warehouse to read (opened read-only).")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for the tables and summary.md.")
@@ -104,7 +104,7 @@ def sensitivity(profile: str, spec_path: Path | None, samples: int | None, sobol
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from etl.catalog import load_catalog
-    from etl.panel import PanelError, load_indicator_panel, read_uncertainty_spec
+    from etl.panel import PanelError, default_panel_period, load_indicator_panel, read_uncertainty_spec
     from etl.profiles import load_profile
     from indicators import montecarlo as mc
     from indicators.audit import audit
@@ -123,12 +123,12 @@ def sensitivity(profile: str, spec_path: Path | None, samples: int | None, sobol
         fw = load_catalog().framework()
         prof = load_profile(profile)
         frame = load_indicator_panel(db, fw, grain)
+        period = period or default_panel_period(db, frame)
         prepare, units = model_preparer(fw, frame, period=period)
         weights = prof.resolved_weights(fw)
     except (UncertaintyError, PanelError, ProfileError, ValueError) as e:
         raise click.ClickException(str(e)) from None
-    periods = sorted(frame["period"].unique().to_list())
-    chosen = period or periods[-1]
+    chosen = period
     inputs = Inputs(fw, units, prepare, prof.methods, weights)
     issues = check(spec, inputs)
     for i in issues:

@@ -1,4 +1,4 @@
-"""`govindex weights`: list, show and derive weight profiles (AHP, budget allocation, entropy, CRITIC, PCA, equal)."""
+"""`govindex weights`: list, show, derive (AHP, budget, entropy, CRITIC, PCA, equal), publish and audit profiles."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ _imeta_option = click.option(
 
 @click.group()
 def weights() -> None:
-    """Weight profiles: list them, show one with its effective weights, derive new ones (权重方案)."""
+    """Weight profiles: list, show, derive, publish, and their history (权重方案)."""
 
 
 @weights.command("list")
@@ -237,6 +237,7 @@ def derive(method: str, name: str, author: str, rationale_zh: str, rationale_en:
     The new profile starts from --base; only the weights below --node change. Nothing is ever overwritten: the
     previous version of NAME stays in the history folder.
     """
+    from etl.audit_trail import AuditError
     from etl.profiles import load_profile, save_profile
     from indicators.profile import Derivation, ProfileError, WeightProfile
     from indicators.weighting import WeightingError, relative_weights_for_node
@@ -290,7 +291,78 @@ def derive(method: str, name: str, author: str, rationale_zh: str, rationale_en:
         click.echo("dry run: nothing saved")
         return
     try:
-        saved = save_profile(profile, folder)
-    except ProfileError as e:
+        saved = save_profile(profile, folder, who=author)
+    except (ProfileError, AuditError) as e:
         raise _fail(e) from None
     click.echo(f"saved {saved.name} v{saved.version} in {folder}")
+
+
+@weights.command("publish")
+@click.argument("name")
+@click.option("--version", "version", type=int, default=None, help="Version to publish (default: the current one).")
+@click.option("--by", "who", required=True, help="Who publishes (recorded in the audit trail).")
+@click.option("--rationale", required=True, help="Why this version is the one leaders should see.")
+@_dir_option
+def publish(name: str, version: int | None, who: str, rationale: str, weights_dir: str | None) -> None:
+    """Publish a version of profile NAME: leaders see the published version by default (发布权重方案)."""
+    from etl.audit_trail import AuditError
+    from etl.profiles import load_profile, publish_profile
+    from indicators.profile import ProfileError
+
+    folder = _weights_dir(weights_dir)
+    try:
+        v = version if version is not None else load_profile(name, folder).version
+        p = publish_profile(name, v, who, rationale, folder)
+    except (ProfileError, AuditError) as e:
+        raise _fail(e) from None
+    click.echo(f"published {p.name} v{p.version} (by {who})")
+
+
+@weights.command("history")
+@click.argument("name")
+@click.option("--csv", "csv_out", default=None, type=click.Path(dir_okay=False, writable=True),
+              help="Also write the audit records of NAME as CSV (UTF-8 with BOM, opens in Excel) to this file.")
+@_dir_option
+def history(name: str, csv_out: str | None, weights_dir: str | None) -> None:
+    """Show the versions of profile NAME and its audit trail: who saved or published what, when, and why."""
+    from etl.audit_trail import AuditError, format_change, read_trail, trail_csv
+    from etl.profiles import list_profiles, load_profile_version, profile_versions, published_info
+    from indicators.profile import ProfileError
+
+    folder = _weights_dir(weights_dir)
+    try:
+        if name not in list_profiles(folder) and not profile_versions(name, folder):
+            raise ProfileError(f"no profile {name!r} in {folder}; available: {', '.join(list_profiles(folder))}")
+        pub = published_info(name, folder)
+        versions = profile_versions(name, folder)
+        if name in list_profiles(folder):
+            from etl.profiles import load_profile
+
+            cur = load_profile(name, folder).version
+            versions = sorted({*versions, cur})
+        else:
+            cur = None
+        records = read_trail(folder, name)
+    except (ProfileError, AuditError) as e:
+        raise _fail(e) from None
+    click.echo(f"{name}: versions {', '.join(f'v{v}' for v in versions)}"
+               + (f"; current v{cur}" if cur else "") + (f"; published v{pub['version']}" if pub else "; not published"))
+    for v in versions:
+        try:
+            p = load_profile_version(name, v, folder)
+            click.echo(f"  v{v}  {p.date.isoformat()}  {p.author}  hash {p.content_hash()[:12]}"
+                       + ("  [published]" if pub and pub["version"] == v else ""))
+        except ProfileError as e:
+            click.echo(f"  v{v}  unreadable: {e}")
+    click.echo(f"\naudit trail ({len(records)} record{'s' if len(records) != 1 else ''}):")
+    for r in records:
+        prev = f" (from v{r['previous_version']})" if r.get("previous_version") else ""
+        click.echo(f"  #{r['seq']} {r['at_shanghai']} (UTC {r['at_utc']})  {r['event']} v{r['version']}{prev}  "
+                   f"by {r['who']}" + (f" [{r['role']}]" if r.get("role") else ""))
+        if r.get("rationale"):
+            click.echo(f"      rationale: {r['rationale']}")
+        for ch in r.get("changes") or []:
+            click.echo(f"      {format_change(ch)}")
+    if csv_out:
+        Path(csv_out).write_text("\ufeff" + trail_csv(records), encoding="utf-8")
+        click.echo(f"\nwrote {len(records)} record(s) to {csv_out}")

@@ -7,7 +7,7 @@ import polars as pl
 from dash import Input, Output, State, callback, dcc, html
 
 from app import components as c
-from app import figures, views
+from app import figures, security, views
 from app.i18n import fmt_datetime, fmt_int, fmt_period, norm_lang, t
 from app.queries import DataUnavailable, Snapshot, load_runs
 from app.state import get_context
@@ -30,7 +30,7 @@ def layout(lang: str | None = None, **_query: str) -> html.Div:
     ctx = get_context()
     snap = ctx.snapshot()
     names = snap.district_names(lang)
-    q = snap.quarantine
+    q = security.visible_quarantine(snap.quarantine)  # a district official sees only their district's rows
     opts = lambda col: sorted(x for x in q[col].unique().to_list() if x) if q.height else []  # noqa: E731
     return html.Div(
         [
@@ -170,12 +170,14 @@ def filter_quarantine(q: pl.DataFrame, tables: list | None, districts: list | No
 def quarantine_rows(tables: list | None, districts: list | None, checks: list | None, lang: str):
     snap = get_context().snapshot()
     names = snap.district_names(lang)
-    q = filter_quarantine(snap.quarantine, tables, districts, checks)
+    visible = security.visible_quarantine(snap.quarantine)
+    q = filter_quarantine(visible, tables, districts, checks)
     shown = q.head(QUARANTINE_PAGE)
     rows = shown.with_columns(
         pl.col("district_code").replace_strict(names, default=pl.col("district_code")).alias("district")
     ).to_dicts() if shown.height else []
-    total = q.height if (tables or districts or checks) else snap.quarantine_total
+    total = q.height if (tables or districts or checks) or visible.height != snap.quarantine.height \
+        else snap.quarantine_total
     return rows, t("dq.rows_shown", lang, shown=fmt_int(len(rows), lang), total=fmt_int(total, lang))
 
 
@@ -184,9 +186,10 @@ def quarantine_rows(tables: list | None, districts: list | None, checks: list | 
 def quarantine_csv(n: int, tables: list | None, districts: list | None, checks: list | None):
     if not n:
         return dash.no_update
-    q = filter_quarantine(get_context().snapshot().quarantine, tables, districts, checks)
+    # the same rows the role may see on screen, filtered on the server (the request's own filters cannot widen it)
+    q = filter_quarantine(security.visible_quarantine(get_context().snapshot().quarantine), tables, districts, checks)
     # UTF-8 with BOM so Excel on Chinese Windows opens the Chinese reasons correctly
-    data = "\ufeff" + q.write_csv()
+    data = "\ufeff" + security.csv_safe(q).write_csv()
     return dcc.send_string(data, "govindex-quarantine.csv")
 
 
@@ -196,7 +199,7 @@ def _coverage_card(lang: str) -> html.Section:
         prep = ctx.prepared(ctx.profile(None))
     except (DataUnavailable, LookupError) as e:
         return c.error_box(lang, t("error.nodata", lang) + f" ({e})")
-    p = len(prep.periods) - 1
+    p = prep.period_index(None)
     names = ctx.snapshot().district_names(lang)
     recs, summary = [], []
     for j, ind in enumerate(prep.indicators):

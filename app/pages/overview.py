@@ -24,14 +24,16 @@ QUADRANT = f"{PREFIX}-quadrant"
 def layout(lang: str | None = None, period: str | None = None, **_query: str) -> html.Div:
     lang = norm_lang(lang)
     ctx = get_context()
-    periods = []
+    periods: list[str] = []
+    default = None
     try:
-        periods = list(ctx.prepared(ctx.profile(None)).periods)
+        prep = ctx.prepared(ctx.profile(None))
+        periods, default = list(prep.periods), prep.default_period
     except (DataUnavailable, LookupError):
         pass
     selector = dcc.Dropdown(
         id=PERIOD, options=[{"label": fmt_period(p, lang), "value": p} for p in reversed(periods)],
-        value=period if period in periods else (periods[-1] if periods else None), clearable=False,
+        value=period if period in periods else default, clearable=False,
         searchable=False, className="period-select",
     )
     return html.Div(

@@ -7,7 +7,7 @@ import polars as pl
 from dash import Input, Output, State, callback, dcc, html
 
 from app import components as c
-from app import figures, ids
+from app import figures, ids, security
 from app import sensitivity_run as sr
 from app.i18n import fmt_int, fmt_period, norm_lang, t
 from app.jobs import UnknownJob
@@ -43,12 +43,14 @@ def layout(lang: str | None = None, **_query: str) -> html.Div:
                               dcc.RadioItems(id=N, options=[{"label": fmt_int(n, lang), "value": n}
                                                             for n in sr.SAMPLE_SIZES],
                                              value=sr.SAMPLE_SIZES[1], inline=True)]),
-                    html.Div([html.Button(t("sens.run", lang), id=RUN, className="button", n_clicks=0),
+                    html.Div([html.Button(t("sens.run", lang), id=RUN, className="button", n_clicks=0,
+                                          disabled=_locked()),
                               html.Button(t("sens.cancel", lang), id=CANCEL, className="button danger", n_clicks=0,
                                           disabled=True)], className="title-actions"),
                 ], className="grid-2"),
                 html.Div(html.Div(id=BAR, style={"width": "0%"}), className="progress", role="progressbar"),
-                html.P(t("sens.status.idle", lang), id=STATUS, role="status"),
+                html.P(security.refusal_note("run_sensitivity", lang) if _locked() else t("sens.status.idle", lang),
+                       id=STATUS, role="status"),
                 html.Div([html.Label(t("sens.tornado_unit", lang), htmlFor=UNIT, className="inline-label"),
                           dcc.Dropdown(id=UNIT, options=[{"label": t("sens.output_shift", lang), "value": ""}]
                                        + [{"label": names[u], "value": u} for u in units], value="",
@@ -63,6 +65,7 @@ def layout(lang: str | None = None, **_query: str) -> html.Div:
 @callback(Output(JOB, "data"), Output(POLL, "disabled"), Input(RUN, "n_clicks"), State(FACTORS, "value"),
           State(N, "value"), State(ids.PROFILE_SELECT, "value"), prevent_initial_call=True)
 def start(n_clicks: int, factors: list | None, n: int, profile_name: str | None):
+    security.require("run_sensitivity")  # enforced on the server: a forged request gets HTTP 403
     if not n_clicks or not factors:
         return dash.no_update, dash.no_update
     ctx = get_context()
@@ -75,6 +78,7 @@ def start(n_clicks: int, factors: list | None, n: int, profile_name: str | None)
 @callback(Output(STATUS, "children", allow_duplicate=True), Input(CANCEL, "n_clicks"), State(JOB, "data"),
           State(LANG, "data"), prevent_initial_call=True)
 def cancel(n: int, job_id: str | None, lang: str):
+    security.require("run_sensitivity")
     if not n or not job_id:
         return dash.no_update
     try:
@@ -90,27 +94,32 @@ def cancel(n: int, job_id: str | None, lang: str):
           prevent_initial_call=True)
 def poll(_n: int | None, job_id: str | None, unit: str | None, lang: str):
     if not job_id:
-        return dash.no_update, dash.no_update, True, False, True, dash.no_update
+        return dash.no_update, dash.no_update, True, _locked(), True, dash.no_update
     ctx = get_context()
     try:
         job = ctx.jobs.get(job_id)
     except UnknownJob:
-        return t("sens.status.idle", lang), {"width": "0%"}, True, False, True, None
+        return t("sens.status.idle", lang), {"width": "0%"}, True, _locked(), True, None
     width = {"width": f"{job.progress * 100:.0f}%"}
     if job.active:
         key = "sens.status.running" if job.status == "running" else "sens.status.queued"
         return t(key, lang, pct=f"{job.progress * 100:.0f}"), width, False, True, False, dash.no_update
     if job.status == "cancelled":
-        return t("sens.status.cancelled", lang), width, True, False, True, dash.no_update
+        return t("sens.status.cancelled", lang), width, True, _locked(), True, dash.no_update
     if job.status == "error":
-        return t("sens.status.error", lang, error=job.error), width, True, False, True, None
+        return t("sens.status.error", lang, error=job.error), width, True, _locked(), True, None
     res: sr.SensitivityResult = job.result
     failed = res.n - res.n_ok
     msg = t("sens.status.cached", lang) if job.from_cache else t("sens.status.done", lang, s=f"{job.elapsed:.1f}",
                                                                    failed=fmt_int(failed, lang))
     if res.failures:
         msg += " " + t("sens.failures", lang, detail="; ".join(f"{k}: {v}" for k, v in res.failures.items()))
-    return msg, {"width": "100%"}, True, False, True, results(res, unit or "", lang)
+    return msg, {"width": "100%"}, True, _locked(), True, results(res, unit or "", lang)
+
+
+def _locked() -> bool:
+    """The run button stays disabled for roles that may not run analyses (the server refuses them anyway)."""
+    return not security.may("run_sensitivity")
 
 
 def results(res: sr.SensitivityResult, unit: str, lang: str) -> list:

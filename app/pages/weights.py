@@ -7,10 +7,11 @@ import polars as pl
 from dash import ALL, Input, Output, State, callback, dcc, html
 
 from app import components as c
-from app import figures, ids, reweight, views
+from app import figures, ids, reweight, security, views
 from app.i18n import fmt_num, norm_lang, t
 from app.queries import DataUnavailable
 from app.state import get_context
+from etl.audit_trail import AuditError
 from etl.profiles import save_profile
 from indicators.profile import Derivation, ProfileError
 from indicators.weighting import WeightingError
@@ -41,7 +42,9 @@ def layout(lang: str | None = None, **_query: str) -> html.Div:
             dcc.Store(id=CURRENT),
             dcc.Store(id=DERIVED, data=[]),
             c.page_title(t("weights.title", lang), None,
-                         actions=[html.Button(t("weights.reset", lang), id=RESET, className="button secondary",
+                         actions=[dcc.Link("历史与发布" if lang != "en" else "History & publication",
+                                           href=c.href("/weights/history", lang), className="button secondary"),
+                                  html.Button(t("weights.reset", lang), id=RESET, className="button secondary",
                                               n_clicks=0)]),
             html.Div(
                 [
@@ -81,8 +84,12 @@ def layout(lang: str | None = None, **_query: str) -> html.Div:
                     dcc.Input(id=AUTHOR, placeholder=t("weights.save_author", lang), type="text"),
                     dcc.Textarea(id=RATIONALE, placeholder=t("weights.save_rationale", lang)),
                 ], className="save-form"),
-                html.Div([html.Button(t("weights.save_button", lang), id=SAVE, className="button", n_clicks=0),
-                          html.Span(id=SAVE_MSG, role="status")], className="title-actions"),
+                html.Div([html.Button(t("weights.save_button", lang), id=SAVE, className="button", n_clicks=0,
+                                      disabled=not security.may("edit_weights")),
+                          html.Span(id=SAVE_MSG, role="status",
+                                    children=None if security.may("edit_weights")
+                                    else security.refusal_note("edit_weights", lang))],
+                         className="title-actions"),
             ),
         ],
         className="weights",
@@ -291,6 +298,7 @@ def compare(current: dict | None, others: list | None, lang: str):
           State(LANG, "data"), prevent_initial_call=True)
 def save(n: int, name: str | None, author: str | None, rationale: str | None, current: dict | None,
          derived: list | None, profile_name: str | None, version: int | None, lang: str):
+    who = security.require("edit_weights")  # enforced on the server: a forged request gets HTTP 403
     if not n:
         return dash.no_update, dash.no_update
     if not (name and author and rationale) or not current:
@@ -301,8 +309,8 @@ def save(n: int, name: str | None, author: str | None, rationale: str | None, cu
         derivations = [Derivation.model_validate(d) for d in (derived or [])]
         prof = reweight.profile_from_controls(base, current, name, author, rationale, lang, derivations)
         prof.validate_against(ctx.framework)
-        saved = save_profile(prof, ctx.weights_dir)
-    except (ProfileError, ValueError, OSError) as e:
+        saved = save_profile(prof, ctx.weights_dir, who=who.name, rationale=rationale, role=who.role)
+    except (ProfileError, ValueError, OSError, AuditError) as e:
         return html.Span(t("weights.save_error", lang, error=str(e)), className="status-bad"), dash.no_update
     return (html.Span(t("weights.saved", lang, name=saved.name, version=saved.version), className="status-ok"),
             (version or 0) + 1)

@@ -21,8 +21,10 @@ from etl.refresh import (
     DEFAULT_STEPS,
     RefreshBusy,
     RefreshContext,
+    RefreshError,
     StepSkipped,
     refresh,
+    refresh_in_background,
     stale_build_files,
 )
 from etl.runs import RunStore, last_run, list_runs
@@ -62,12 +64,19 @@ sys.exit(0 if record.status == "succeeded" else 1)
 """
 
 # Polls the live path like the app does (open read-only, read, close) and prints what it saw, one JSON per line.
+# Stops once it has seen the snapshot id written into the stop file (or 30 s after that file appears).
 READER = r"""
 import json, os, sys, time
 import duckdb
 db, stop, tables = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
 counts = ", ".join(f'(SELECT count(*) FROM "{t}")' for t in tables)
-while not os.path.exists(stop):
+seen, stop_seen = set(), None
+while True:
+    if os.path.exists(stop):
+        stop_seen = stop_seen or time.monotonic()
+        target = open(stop).read().strip()
+        if (target and target in seen) or time.monotonic() - stop_seen > 30:
+            break
     try:
         con = duckdb.connect(db, read_only=True)
         try:
@@ -77,6 +86,7 @@ while not os.path.exists(stop):
             ).fetchall()[0]
         finally:
             con.close()
+        seen.add(row[0])
         print(json.dumps({"snapshot": row[0], "unfinished": row[1], "counts": list(row[2:])}), flush=True)
     except Exception as e:
         print(json.dumps({"error": f"{type(e).__name__}: {e}"}), flush=True)
@@ -238,7 +248,7 @@ def test_a_sigkilled_refresh_leaves_the_previous_snapshot_and_the_next_one_clean
 
 def test_readers_never_see_a_half_built_snapshot(golden: dict[str, Any], tmp_path: Path) -> None:
     db = fresh_copy(golden, tmp_path)
-    stop = tmp_path / "stop"
+    stop, target = tmp_path / "stop", ""
     reader = subprocess.Popen(
         [PY, "-c", READER, str(db), str(stop), ",".join(COUNTED)], stdout=subprocess.PIPE, text=True, cwd=ROOT
     )
@@ -254,10 +264,10 @@ def test_readers_never_see_a_half_built_snapshot(golden: dict[str, Any], tmp_pat
         steps = [DEFAULT_STEPS[0], pause, *DEFAULT_STEPS[1:], pause]
         rec = refresh(config_for(db), "cli", golden["B"], steps=steps)
         assert rec.status == "succeeded", rec.error
-        time.sleep(0.5)
+        target = rec.snapshot_id or ""
     finally:
-        stop.touch()
-        out, _ = reader.communicate(timeout=30)
+        stop.write_text(target, encoding="utf-8")
+        out, _ = reader.communicate(timeout=60)
     seen = [first] + [json.loads(line) for line in out.splitlines() if line.strip()]
     old, new = golden["state"], state(db)
     assert old != new
@@ -303,9 +313,15 @@ def test_the_inbox_is_loaded_archived_skipped_and_rejected(golden: dict[str, Any
     shutil.copy2(golden["B"] / EXTRA[0], inbox / "hotline_ticket_resent.csv")
     plan = plan_inbox(inbox, RunStore(cfg.paths.runs_path).loaded_checksums())
     assert [f.name for f, _ in plan.skip] == ["hotline_ticket_resent.csv"] and not plan.load
+    runs_before = dict(zip(COUNTED, state(db)["counts"]))
     again = refresh(cfg, "manual")
     assert again.status == "succeeded" and (again.files, again.files_skipped) == (0, 1)
-    assert next(s for s in again.steps if s["name"] == "ingest")["status"] == "skipped"
+    notes = {s["name"]: (s["status"], s.get("note") or "") for s in again.steps}
+    assert notes["ingest"][0] == "skipped" and notes["indicator_values"][1].endswith("unchanged")
+    assert "unchanged" in notes["scores"][1] and "unchanged" in notes["uncertainty"][1]
+    runs_after = dict(zip(COUNTED, state(db)["counts"]))  # same data, same profiles: nothing stored twice
+    assert (runs_after["score_runs"], runs_after["uncertainty_runs"]) == (
+        runs_before["score_runs"], runs_before["uncertainty_runs"])
     assert not (inbox / "hotline_ticket_resent.csv").exists()
 
 
@@ -325,7 +341,7 @@ def test_a_failed_inbox_refresh_leaves_the_files_in_the_inbox(golden: dict[str, 
     assert last_run(db) is not None and last_run(db).status == "failed"  # type: ignore[union-attr]
 
 
-def test_skipped_steps_are_recorded_and_unknown_sources_refused(golden: dict[str, Any], tmp_path: Path) -> None:
+def test_skipped_steps_are_recorded_and_unknown_sources_refused(tmp_path: Path) -> None:
     db = tmp_path / "empty" / "w.duckdb"
 
     def nothing(ctx: RefreshContext) -> None:
@@ -337,7 +353,19 @@ def test_skipped_steps_are_recorded_and_unknown_sources_refused(golden: dict[str
     with warehouse.connection(db, read_only=True) as con:  # a snapshot is created even from nothing
         assert warehouse.scalar(con, "SELECT snapshot_id FROM snapshot_info") == rec.snapshot_id
         assert warehouse.row_count(con, "district") == 0
-    from etl.refresh import RefreshError
-
     with pytest.raises(RefreshError, match="does not exist"):
         refresh(config_for(db), "cli", tmp_path / "nowhere")
+
+
+def test_refresh_now_in_the_background_starts_one_refresh_per_click(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+
+    def slow(ctx: RefreshContext) -> str:
+        time.sleep(0.5)
+        return "slow"
+
+    first = refresh_in_background(config_for(db), steps=[slow])
+    assert refresh_in_background(config_for(db), steps=[slow]) is first  # a double click
+    rec = first.result(timeout=60)
+    assert rec.status == "succeeded" and rec.trigger == "manual"
+    assert list_runs(db).height == 1

@@ -1,0 +1,101 @@
+"""`govindex user`: add, remove and list the people who may sign in to the web app, with their roles."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from etl.users import ROLES
+
+
+def _path(option: str | None) -> Path:
+    """--users, else $GOVINDEX_USERS, else users.toml beside the configured warehouse."""
+    if option:
+        return Path(option)
+    from etl.config import ConfigError, load_config
+    from etl.users import users_path
+
+    try:
+        return users_path(load_config().paths.db)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+
+
+_users_option = click.option(
+    "--users", "users_file", default=None,
+    help="Users file (default: $GOVINDEX_USERS, else users.toml beside the warehouse).",
+)
+
+
+@click.group()
+def user() -> None:
+    """Users of the web app and their roles (用户与角色): leader, assessor, district_official, admin."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(ROLES),
+              help="leader: views; assessor: edits, saves and publishes weights, runs analyses and refreshes; "
+                   "district_official: views, own district's quarantine; admin: everything, manages users.")
+@click.option("--district", "district", default=None, help="District code of a district_official (e.g. 310104).")
+@click.option("--password-stdin", is_flag=True, default=False,
+              help="Read the password from the first line of standard input (for scripts) instead of prompting.")
+@click.option("--replace", is_flag=True, default=False, help="Reset an existing user's role and password.")
+@_users_option
+def add(name: str, role: str, district: str | None, password_stdin: bool, replace: bool,
+        users_file: str | None) -> None:
+    """Add user NAME with a role; the password is asked twice (or read from stdin) and stored as a salted hash."""
+    from etl.users import UserError, add_user, check_name, check_role
+
+    path = _path(users_file)
+    try:  # check before asking for a password
+        check_name(name)
+        check_role(role, district)
+    except UserError as e:
+        raise click.ClickException(str(e)) from None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("password 密码", hide_input=True, confirmation_prompt="repeat 再次输入")
+    try:
+        u = add_user(path, name, role, password, district, replace=replace)
+    except UserError as e:
+        raise click.ClickException(str(e)) from None
+    where = f" (district {u.district_code})" if u.district_code else ""
+    click.echo(f"{'reset' if replace else 'added'} user {u.name}: {u.role}{where} in {path}")
+
+
+@user.command("remove")
+@click.argument("name")
+@_users_option
+def remove(name: str, users_file: str | None) -> None:
+    """Remove user NAME (their open sessions end at their next request)."""
+    from etl.users import UserError, remove_user
+
+    path = _path(users_file)
+    try:
+        u = remove_user(path, name)
+    except UserError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"removed user {u.name} ({u.role}) from {path}")
+
+
+@user.command("list")
+@_users_option
+def list_cmd(users_file: str | None) -> None:
+    """List the users with their roles and districts (never the hashes)."""
+    from etl.users import UserError, load_users
+
+    path = _path(users_file)
+    try:
+        users = load_users(path)
+    except UserError as e:
+        raise click.ClickException(str(e)) from None
+    if not users:
+        click.echo(f"no users in {path} (without users the app runs only as a demo on 127.0.0.1)")
+        return
+    click.echo(f"{'name':<24} {'role':<18} {'district':<9} created")
+    for u in users.values():
+        click.echo(f"{u.name:<24} {u.role:<18} {u.district_code or '-':<9} {u.created}")

@@ -1,0 +1,153 @@
+"""Weight history (权重历史): every version of a profile, the audit trail (who, when, what changed, why), publish."""
+
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, State, callback, dcc, html
+
+from app import components as c
+from app import ids, security
+from app.i18n import norm_lang
+from app.state import get_context
+from etl.audit_trail import AuditError, read_trail, trail_rows
+from etl.profiles import load_profile_version, profile_versions, publish_profile, published_info
+from indicators.profile import ProfileError
+
+dash.register_page(__name__, path="/weights/history", name="权重历史 Weight history",
+                   title="权重历史 · 一网通办用户中心绩效指数", order=6)
+
+P = "hist"
+LANG, PROFILE, VERSIONS, TRAIL, EXPORT = f"{P}-lang", f"{P}-profile", f"{P}-versions", f"{P}-trail", f"{P}-export"
+PUB_VERSION, PUB_RATIONALE, PUBLISH, PUB_MSG, REFRESHED = (f"{P}-pub-version", f"{P}-pub-rationale", f"{P}-publish",
+                                                           f"{P}-pub-msg", f"{P}-refreshed")
+
+TEXT = {
+    "title": ("权重历史与发布", "Weight history and publication"),
+    "lead": ("每次保存与发布都记录操作人、时间（北京时间与 UTC）、权重与方法的变化和理由，只增不改。",
+             "Every save and publication records who, when (Beijing time and UTC), the change in weights and "
+             "methods, and why; the record is append-only."),
+    "profile": ("权重方案", "Profile"),
+    "versions": ("版本", "Versions"),
+    "trail": ("审计记录", "Audit trail"),
+    "export": ("导出 CSV", "Export CSV"),
+    "publish": ("发布", "Publish"),
+    "publish_note": ("发布后，领导与区级人员默认看到该版本。", "Leaders and district officials see the published version."),
+    "rationale": ("发布理由（必填）", "Why this version (required)"),
+    "published": ("已发布", "published"),
+    "current": ("当前", "current"),
+    "done": ("已发布 {name} 第 {version} 版。", "Published {name} v{version}."),
+    "missing": ("请选择版本并填写理由。", "Choose a version and give a rationale."),
+    "error": ("发布失败：{error}", "Could not publish: {error}"),
+}
+COLS = {
+    "seq": ("序号", "#"), "event": ("操作", "Event"), "version": ("版本", "Version"), "who": ("操作人", "Who"),
+    "role": ("角色", "Role"), "at_shanghai": ("时间（北京）", "When (Beijing)"), "at_utc": ("时间（UTC）", "When (UTC)"),
+    "rationale": ("理由", "Rationale"), "changes": ("变化", "Changes"), "date": ("日期", "Date"),
+    "author": ("作者", "Author"), "hash": ("内容哈希", "Content hash"), "status": ("状态", "Status"),
+}
+
+
+def _t(key: str, lang: str, **fmt: object) -> str:
+    zh, en = TEXT[key]
+    return (en if lang == "en" else zh).format(**fmt)
+
+
+def _col(field: str, lang: str, **kw: object) -> dict:
+    zh, en = COLS[field]
+    return {"field": field, "headerName": en if lang == "en" else zh, **kw}
+
+
+def layout(lang: str | None = None, profile: str | None = None, **_query: str) -> html.Div:
+    lang = norm_lang(lang)
+    ctx = get_context()
+    names = ctx.profile_names()
+    chosen = profile if profile in names else ctx.default_profile_name()
+    editor = security.may("publish_weights")
+    return html.Div(
+        [
+            dcc.Store(id=LANG, data=lang),
+            dcc.Store(id=REFRESHED, data=0),
+            c.page_title(_t("title", lang), _t("lead", lang)),
+            c.card(None, html.Div([
+                html.Label(_t("profile", lang), htmlFor=PROFILE, className="inline-label"),
+                dcc.Dropdown(id=PROFILE, options=[{"label": n, "value": n} for n in names], value=chosen,
+                             clearable=False),
+                html.A(_t("export", lang), id=EXPORT, className="button secondary", href="#"),
+            ], className="filters")),
+            c.card(_t("versions", lang), html.Div(id=VERSIONS)),
+            c.card(
+                _t("publish", lang),
+                html.P(_t("publish_note", lang), className="note"),
+                html.Div([
+                    dcc.Dropdown(id=PUB_VERSION, clearable=False, disabled=not editor),
+                    dcc.Textarea(id=PUB_RATIONALE, placeholder=_t("rationale", lang), disabled=not editor,
+                                 maxLength=2000),
+                ], className="save-form"),
+                html.Div([html.Button(_t("publish", lang), id=PUBLISH, className="button", n_clicks=0,
+                                      disabled=not editor),
+                          html.Span(None if editor else security.refusal_note("publish_weights", lang), id=PUB_MSG,
+                                    role="status")], className="title-actions"),
+            ),
+            c.card(_t("trail", lang), html.Div(id=TRAIL)),
+        ],
+        className="history",
+    )
+
+
+@callback(Output(VERSIONS, "children"), Output(TRAIL, "children"), Output(PUB_VERSION, "options"),
+          Output(PUB_VERSION, "value"), Output(EXPORT, "href"), Input(PROFILE, "value"), Input(REFRESHED, "data"),
+          State(LANG, "data"))
+def show(name: str | None, _refreshed: int, lang: str):
+    ctx = get_context()
+    if not name or name not in ctx.current_profiles():
+        return None, None, [], None, "#"
+    folder = ctx.weights_dir
+    current = ctx.current_profiles()[name]
+    try:
+        pub = published_info(name, folder)
+        versions = sorted({*profile_versions(name, folder), current.version})
+        records = read_trail(folder, name)
+    except (ProfileError, AuditError) as e:
+        return c.error_box(lang, str(e)), None, [], None, "#"
+    rows = []
+    for v in reversed(versions):
+        try:
+            p = load_profile_version(name, v, folder)
+        except ProfileError as e:
+            rows.append({"version": v, "status": str(e)})
+            continue
+        status = " · ".join(x for x, on in ((_t("published", lang), pub and pub["version"] == v),
+                                            (_t("current", lang), v == current.version)) if on)
+        rows.append({"version": v, "date": p.date.isoformat(), "author": p.author, "hash": p.content_hash()[:12],
+                     "status": status})
+    vcols = [_col("version", lang, maxWidth=90), _col("status", lang), _col("date", lang), _col("author", lang),
+             _col("hash", lang)]
+    tcols = [_col("seq", lang, maxWidth=70), _col("event", lang, maxWidth=100), _col("version", lang, maxWidth=90),
+             _col("who", lang), _col("role", lang, maxWidth=140), _col("at_shanghai", lang),
+             _col("at_utc", lang), _col("rationale", lang, minWidth=200),
+             _col("changes", lang, minWidth=320, tooltipField="changes")]
+    trail = list(reversed(trail_rows(records)))
+    options = [{"label": f"v{v}", "value": v} for v in reversed(versions)]
+    return (c.grid(f"{P}-versions-grid", rows, vcols, lang, height="auto" if len(rows) <= 10 else 360),
+            c.grid(f"{P}-trail-grid", trail, tcols, lang, height=420 if len(trail) > 10 else "auto"),
+            options, current.version, f"/download/audit.csv?profile={name}")
+
+
+@callback(Output(PUB_MSG, "children"), Output(REFRESHED, "data"), Output(ids.PROFILES_VERSION, "data",
+                                                                          allow_duplicate=True),
+          Input(PUBLISH, "n_clicks"), State(PROFILE, "value"), State(PUB_VERSION, "value"),
+          State(PUB_RATIONALE, "value"), State(REFRESHED, "data"), State(ids.PROFILES_VERSION, "data"),
+          State(LANG, "data"), prevent_initial_call=True)
+def publish(n: int, name: str | None, version: int | None, rationale: str | None, refreshed: int | None,
+            profiles_version: int | None, lang: str):
+    who = security.require("publish_weights")  # enforced on the server: a forged request gets HTTP 403
+    if not n:
+        return dash.no_update, dash.no_update, dash.no_update
+    if not name or version is None or not (rationale or "").strip():
+        return html.Span(_t("missing", lang), className="status-bad"), dash.no_update, dash.no_update
+    try:
+        p = publish_profile(name, int(version), who.name, rationale or "", get_context().weights_dir, role=who.role)
+    except (ProfileError, AuditError, ValueError, OSError) as e:
+        return html.Span(_t("error", lang, error=str(e)), className="status-bad"), dash.no_update, dash.no_update
+    return (html.Span(_t("done", lang, name=p.name, version=p.version), className="status-ok"),
+            (refreshed or 0) + 1, (profiles_version or 0) + 1)

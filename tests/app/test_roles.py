@@ -1,0 +1,198 @@
+"""Role rules enforced on the server: each role calls the Dash callback endpoints and download routes directly."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from app.auth import AuthSettings
+from etl.users import add_user
+
+ORIGIN = {"Origin": "http://localhost"}
+PASSWORD = "role-test-password"
+ROLE_USERS = {"leader": ("lin", None), "assessor": ("ana", None), "district_official": ("dou", "310115"),
+              "admin": ("adm", None)}
+EDITORS = {"assessor", "admin"}
+
+
+@pytest.fixture()
+def role_app(tmp_path: Path, fixture_db: Path, weights_dir: Path):
+    from app.server import create_app
+
+    users = tmp_path / "users.toml"
+    for role, (name, district) in ROLE_USERS.items():
+        add_user(users, name, role, PASSWORD, district)
+    return create_app(fixture_db, weights_dir, mc_samples=0, auth=AuthSettings(mode="users", users_file=users))
+
+
+def _client(app, role: str):
+    client = app.server.test_client()
+    page = client.get("/login", headers={"Accept": "text/html"}).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = client.post("/login", data={"username": ROLE_USERS[role][0], "password": PASSWORD, "csrf_token": token},
+                    headers=ORIGIN)
+    assert r.status_code == 302, r.get_data(as_text=True)
+    return client
+
+
+def _call(client, outputs: list[tuple[str, str]], inputs: list[tuple[str, str, object]],
+          state: list[tuple[str, str, object]] = ()):
+    """POST /_dash-update-component exactly as the browser does for a callback (output ids as registered)."""
+    wanted = outputs[0][0] + "." + outputs[0][1] if len(outputs) == 1 else \
+        ".." + "...".join(f"{i}.{p}" for i, p in outputs) + ".."
+    deps = client.get("/_dash-dependencies").get_json() or []
+    out_str = next((d["output"] for d in deps if re.sub(r"@[0-9a-f]+", "", d["output"]) == wanted), wanted)
+    parts = out_str.strip(".").split("...") if len(outputs) > 1 else [out_str]
+    props = [p.split(".", 1)[1] for p in parts]
+    payload = {
+        "output": out_str,
+        "outputs": ({"id": outputs[0][0], "property": props[0]} if len(outputs) == 1
+                    else [{"id": i, "property": p} for (i, _), p in zip(outputs, props, strict=True)]),
+        "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
+        "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
+        "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"],
+    }
+    return client.post("/_dash-update-component", json=payload, headers=ORIGIN)
+
+
+def _save(client, ctx_weights: dict, name: str):
+    return _call(
+        client, [("weights-save-msg", "children"), ("profiles-version", "data")],
+        [("weights-save", "n_clicks", 1)],
+        [("weights-name", "value", name), ("weights-author", "value", "tester"),
+         ("weights-rationale", "value", "角色测试 role test"), ("weights-current", "data", ctx_weights),
+         ("weights-derived", "data", []), ("profile-select", "value", "user-centred"),
+         ("profiles-version", "data", 0), ("weights-lang", "data", "zh")],
+    )
+
+
+def _publish(client, name: str, version: int):
+    return _call(
+        client, [("hist-pub-msg", "children"), ("hist-refreshed", "data"), ("profiles-version", "data")],
+        [("hist-publish", "n_clicks", 1)],
+        [("hist-profile", "value", name), ("hist-pub-version", "value", version),
+         ("hist-pub-rationale", "value", "经评审 reviewed"), ("hist-refreshed", "data", 0),
+         ("profiles-version", "data", 0), ("hist-lang", "data", "zh")],
+    )
+
+
+def _sens_start(client):
+    return _call(client, [("sens-job", "data"), ("sens-poll", "disabled")], [("sens-run", "n_clicks", 1)],
+                 [("sens-factors", "value", ["weights"]), ("sens-n", "value", 100),
+                  ("profile-select", "value", "user-centred")])
+
+
+def _sens_cancel(client):
+    return _call(client, [("sens-status", "children")], [("sens-cancel", "n_clicks", 1)],
+                 [("sens-job", "data", "no-such-job"), ("sens-lang", "data", "zh")])
+
+
+@pytest.mark.parametrize("role", list(ROLE_USERS))
+def test_state_changing_callbacks_are_refused_for_viewers(role_app, role: str, weights_dir: Path) -> None:
+    from app.state import get_context
+
+    client = _client(role_app, role)
+    client.get("/_dash-dependencies")
+    ctx = get_context()
+    weights = ctx.current_profiles()["user-centred"].resolved_weights(ctx.framework)
+    name = f"by-{role.replace('_', '-')}"
+    allowed = role in EDITORS
+    r = _save(client, weights, name)
+    assert r.status_code == (200 if allowed else 403), r.get_data(as_text=True)[:300]
+    assert (weights_dir / f"{name}.toml").is_file() == allowed
+    r = _publish(client, "user-centred", 1)
+    assert r.status_code == (200 if allowed else 403)
+    assert (weights_dir / "history" / "user-centred" / "published.json").is_file() == allowed
+    r = _sens_start(client)
+    assert r.status_code == (200 if allowed else 403)
+    if allowed:
+        ctx.jobs.cancel(r.get_json()["response"]["sens-job"]["data"])
+    r = _sens_cancel(client)
+    assert r.status_code in ((200, 204) if allowed else (403,))  # an unknown job id is simply no update
+    if not allowed:
+        assert "may not" in r.get_data(as_text=True)
+
+
+def test_saves_and_publications_are_audited_with_the_signed_in_user(role_app, weights_dir: Path) -> None:
+    from app.state import get_context
+    from etl.audit_trail import read_trail, verify_trail
+
+    client = _client(role_app, "assessor")
+    client.get("/_dash-dependencies")
+    ctx = get_context()
+    weights = dict(ctx.current_profiles()["user-centred"].resolved_weights(ctx.framework))
+    weights["supply"], weights["demand"] = 0.3, 0.7
+    assert _save(client, weights, "audited").status_code == 200
+    assert _publish(client, "audited", 1).status_code == 200
+    trail = read_trail(weights_dir, "audited")
+    assert [(r["event"], r["version"], r["who"], r["role"]) for r in trail] == [
+        ("save", 1, "ana", "assessor"), ("publish", 1, "ana", "assessor")]
+    assert trail[0]["rationale"] == "角色测试 role test" and trail[1]["rationale"] == "经评审 reviewed"
+    assert verify_trail(weights_dir) == 2
+    r = client.get("/download/audit.csv?profile=audited")
+    rows = list(csv.DictReader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff"))))
+    assert [row["event"] for row in rows] == ["save", "publish"]
+    assert client.get("/download/audit.csv?profile=../../etc").status_code == 400
+
+
+def test_leaders_see_the_published_version_editors_the_current(role_app, weights_dir: Path) -> None:
+    from app.state import get_context
+    from etl.profiles import load_profile, publish_profile, save_profile
+
+    base = load_profile("user-centred", weights_dir)
+    publish_profile("user-centred", base.version, "chief", "the reviewed weights", weights_dir)
+    newer = save_profile(base.with_weights({"supply": 0.9, "demand": 0.1}), weights_dir, who="ana")
+    assert newer.version == base.version + 1
+    seen = {}
+    for role in ("leader", "district_official", "assessor"):
+        client = _client(role_app, role)
+        with role_app.server.test_request_context():
+            from flask import g
+
+            from app.security import Identity
+
+            g.govindex_identity = Identity(name="x", role=role, district_code="310115"
+                                           if role == "district_official" else None)
+            seen[role] = get_context().profile("user-centred").version
+        assert client.get("/_dash-layout").status_code == 200
+    assert seen == {"leader": base.version, "district_official": base.version, "assessor": newer.version}
+
+
+def test_district_officials_get_only_their_quarantined_rows(role_app, tmp_path: Path) -> None:
+    for role, expect in (("district_official", 2), ("leader", 2)):
+        client = _client(role_app, role)
+        r = client.get("/download/quarantine.csv")
+        assert r.status_code == 200
+        rows = list(csv.DictReader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff"))))
+        assert len(rows) == expect and {row["district_code"] for row in rows} == {"310115"}
+    # an official of another district sees none, through the route and through the grid callback
+    users = tmp_path / "users.toml"
+    add_user(users, "xu", "district_official", PASSWORD, "310104")
+    ROLE_USERS["_other"] = ("xu", "310104")
+    try:
+        client = _client(role_app, "_other")
+    finally:
+        del ROLE_USERS["_other"]
+    r = client.get("/download/quarantine.csv")
+    assert list(csv.DictReader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff")))) == []
+    client.get("/_dash-dependencies")
+    r = _call(client, [("dq-quarantine-grid", "rowData"), ("dq-quarantine-count", "children")],
+              [("dq-filter-table", "value", None), ("dq-filter-district", "value", ["310115"]),
+               ("dq-filter-reason", "value", None)], [("dq-lang", "data", "zh")])
+    assert r.status_code == 200 and r.get_json()["response"]["dq-quarantine-grid"]["rowData"] == []
+    r = _call(client, [("dq-csv-download", "data")], [("dq-csv", "n_clicks", 1)],
+              [("dq-filter-table", "value", None), ("dq-filter-district", "value", ["310115"]),
+               ("dq-filter-reason", "value", None)])
+    content = r.get_json()["response"]["dq-csv-download"]["data"]["content"]
+    assert "310115" not in content
+
+
+def test_every_download_and_callback_needs_a_signed_in_user(role_app) -> None:
+    client = role_app.server.test_client()
+    assert client.get("/download/quarantine.csv").status_code == 401
+    assert client.get("/download/audit.csv").status_code == 401
+    assert _save(client, {}, "anon").status_code == 401
