@@ -193,6 +193,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # -- data quality ------------------------------------------------------------------------------------------
     "dq.title": ("数据质量", "Data quality"),
     "dq.last_refresh": ("最近一次刷新", "Last refresh"),
+    "dq.refresh_now": ("立即刷新", "Refresh now"),
+    "dq.refresh_started": ("刷新已开始：载入收件箱中的新文件并重算指标与得分；完成后页面数据自动更新。",
+                           "Refresh started: new inbox files are loaded and indicators and scores recomputed; the "
+                           "pages pick up the new snapshot when it is done."),
+    "dq.refresh_done": ("刷新完成：第 {id} 次运行，状态 {status}。", "Refresh finished: run #{id}, status {status}."),
+    "dq.refresh_busy": ("另一个刷新正在进行（{detail}），请稍后再试。",
+                        "Another refresh is running ({detail}); try again shortly."),
+    "dq.refresh_failed": ("刷新失败：{error}。上一个快照仍在使用。",
+                          "Refresh failed: {error}. The previous snapshot is still being served."),
     "dq.status": ("状态", "Status"),
     "dq.history": ("刷新历史", "Refresh history"),
     "dq.files": ("逐文件核算", "Per-file accounting"),

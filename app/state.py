@@ -11,6 +11,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -81,6 +82,7 @@ class AppContext:
     _profiles_lock: threading.Lock = field(default_factory=threading.Lock)
     _published_key: tuple[Any, ...] | None = None
     _published: dict[str, WeightProfile] = field(default_factory=dict)
+    _refresh: Future[Any] | None = None
 
     @classmethod
     def create(cls, db_path: str | Path, weights_dir: str | Path, runs_path: str | Path | None = None,
@@ -103,6 +105,21 @@ class AppContext:
     # -- data ----------------------------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         return self.snapshots.get()
+
+    def refresh_future(self, start: bool) -> Future[Any] | None:
+        """The app's "refresh now": start one (start=True) or return the one already under way or just finished.
+
+        The refresh runs on a background thread into a new snapshot (etl.refresh); the pages pick it up through the
+        snapshot cache when it is swapped in. Configuration (inbox, cron, ...) comes from govindex.toml and
+        GOVINDEX_*, with this app's warehouse and weights folder.
+        """
+        if start:
+            from etl.config import load_config
+            from etl.refresh import refresh_in_background
+
+            config = load_config(overrides={"db": str(self.db_path), "weights_dir": str(self.weights_dir)})
+            self._refresh = refresh_in_background(config, "manual")
+        return self._refresh
 
     # -- profiles ------------------------------------------------------------------------------------------------
     def profiles(self) -> dict[str, WeightProfile]:

@@ -3,6 +3,11 @@
 Every district × period × indicator × grain gets a row; a value that cannot be computed (no denominator, or one
 below the indicator's min_denominator) is NULL, never zero and never absent. One DuckDB query per indicator per
 grain: the grid, the formula and the NULL rule are all expressed in SQL so ~10M cases stay vectorised.
+
+Shared work is done once per run: rate-form indicators over event dates are summed by month once and rolled up to
+quarters, and the rating → case join that several rating indicators open their FROM with is materialised once as a
+temp table (`SharedJoin`); a formula is only rewritten onto it when the rewritten SQL binds, otherwise it runs as
+written, so the catalog's SQL stays the definition.
 """
 
 from __future__ import annotations
@@ -138,6 +143,76 @@ def data_span(con: warehouse.Connection) -> tuple[date | None, date | None]:
     return lo, hi
 
 
+# -- the shared rating → case join -----------------------------------------------------------------------------------
+# `rating r JOIN "case" c ON c.case_id = r.case_id` at the start of a FROM clause (the rate form's `from` or a query's
+# FROM), not followed by more ON conditions. Each such indicator would otherwise hash-join ~10M cases again.
+_RATING_CASE = re.compile(
+    r'(?P<lead>\bFROM\s+|^\s*)rating\s+r\s+(?:INNER\s+)?JOIN\s+"case"\s+c\s+ON\s+'
+    r"(?:c\.case_id\s*=\s*r\.case_id|r\.case_id\s*=\s*c\.case_id)(?![\w.])(?!\s+AND\b)",
+    re.IGNORECASE,
+)
+SHARED_RATING_CASE = "_iv_rating_case"
+
+
+class SharedJoin:
+    """The rating ⋈ case rows, materialised once: rating's referenced columns plus a struct `c` of case's.
+
+    `c.district_code` on the temp table reads the struct field, so a rewritten formula keeps its text apart from its
+    FROM; the rows are exactly those of the inner join the formula wrote (built with the same join).
+    """
+
+    def __init__(self, con: warehouse.Connection, catalog: Catalog) -> None:
+        self.con = con
+        self.active = False
+        texts = ["\n".join(d.sql.texts()) for d in catalog if any(_RATING_CASE.search(t) for t in d.sql.texts())]
+        if len(texts) < 2 or any(re.search(r"\b[rc]\.\*", t) for t in texts):
+            return  # one user gains nothing from materialising; r.* / c.* need every column (not worth it)
+        r_cols = {c.lower() for c in con.sql('SELECT * FROM rating LIMIT 0').columns}
+        c_cols = {c.lower() for c in con.sql('SELECT * FROM "case" LIMIT 0').columns}
+        if "c" in r_cols:
+            return
+        used_r = sorted({m.lower() for t in texts for m in re.findall(r"\br\.\"?(\w+)", t)} & r_cols | {"case_id"})
+        used_c = sorted({m.lower() for t in texts for m in re.findall(r"\bc\.\"?(\w+)", t)} & c_cols | {"case_id"})
+        # Unqualified rating columns (e.g. `level`) must resolve too: keep every rating column a formula names.
+        words = {w.lower() for t in texts for w in re.findall(r"\b\w+\b", t)}
+        used_r = sorted(set(used_r) | (r_cols & words))
+        r_sel = ", ".join(f"r.{warehouse.quote(c)}" for c in used_r)
+        c_struct = ", ".join(f"{warehouse.quote(c)} := c.{warehouse.quote(c)}" for c in used_c)
+        try:
+            con.sql(
+                f"CREATE OR REPLACE TEMP TABLE {SHARED_RATING_CASE} AS SELECT {r_sel}, struct_pack({c_struct}) AS c "
+                'FROM rating r JOIN "case" c ON c.case_id = r.case_id'
+            )
+        except duckdb.Error:
+            return  # e.g. no temp storage: run every formula as written
+        self.active = True
+
+    def rewrite(self, sql: str) -> str:
+        """`sql` reading the temp table instead of re-joining, or `sql` unchanged when it does not use the join."""
+        if not self.active:
+            return sql
+        return _RATING_CASE.sub(lambda m: f"{m.group('lead')}{SHARED_RATING_CASE} r", sql)
+
+    def close(self) -> None:
+        if self.active:
+            self.con.sql(f"DROP TABLE IF EXISTS {SHARED_RATING_CASE}")
+            self.active = False
+
+
+def _pick_formula(con: warehouse.Connection, d: IndicatorDef, formula: str, shared: SharedJoin | None) -> str:
+    """The rewritten formula when it binds, the catalog's own otherwise."""
+    if shared is None:
+        return formula
+    fast = shared.rewrite(formula)
+    if fast == formula:
+        return formula
+    try:
+        con.sql(f"SELECT * FROM ({fast}) LIMIT 0")
+    except duckdb.Error:
+        return formula
+    return fast
+
+
 # -- running ------------------------------------------------------------------------------------------------------
 def _indicator_query(d: IndicatorDef, grain: str, formula: str, has_value: bool) -> str:
     """Grid (units × periods) LEFT JOIN formula, with the NULL rule applied in SQL."""
@@ -190,8 +265,10 @@ def _run_grid(con: warehouse.Connection, d: IndicatorDef, grain: str, formula: s
     return out.cast(SCHEMA)  # type: ignore[arg-type]
 
 
-def _run_one(con: warehouse.Connection, d: IndicatorDef, grain: str, n_grid: int) -> pl.DataFrame:
-    return _run_grid(con, d, grain, formula_sql(d, grain), n_grid)
+def _run_one(
+    con: warehouse.Connection, d: IndicatorDef, grain: str, n_grid: int, shared: SharedJoin | None = None
+) -> pl.DataFrame:
+    return _run_grid(con, d, grain, _pick_formula(con, d, formula_sql(d, grain), shared), n_grid)
 
 
 def rolls_up(d: IndicatorDef) -> bool:
@@ -205,10 +282,11 @@ def rolls_up(d: IndicatorDef) -> bool:
 _MONTH_TO_QUARTER = "substr(period, 1, 4) || 'Q' || CAST((CAST(substr(period, 6, 2) AS INTEGER) + 2) // 3 AS VARCHAR)"
 
 
-def _monthly_sums(con: warehouse.Connection, d: IndicatorDef) -> pl.DataFrame:
+def _monthly_sums(con: warehouse.Connection, d: IndicatorDef, shared: SharedJoin | None = None) -> pl.DataFrame:
     """One scan of the raw tables: the formula's (unit_code, period, numerator, denominator) at month grain."""
     formula = formula_sql(d, "month")
     _check_columns(d, _columns_of(con, d, formula))
+    formula = _pick_formula(con, d, formula, shared)
     try:
         return con.sql(f"SELECT unit_code, period, numerator, denominator FROM ({formula})").pl()
     except duckdb.Error as e:
@@ -261,6 +339,7 @@ def _compute(
     frames: list[pl.DataFrame] = []
     monthly: dict[str, pl.DataFrame] = {}  # rolled-up indicators: raw tables scanned once, not once per grain
     con.register("_iv_units", units.to_arrow())
+    shared = SharedJoin(con, catalog) if units.height and first is not None else None
     try:
         for grain in grains:
             periods = periods_frame(first, last, grain)
@@ -270,14 +349,16 @@ def _compute(
                 for d in catalog:
                     if rolls_up(d) and n_grid:
                         if d.id not in monthly:
-                            monthly[d.id] = _monthly_sums(con, d)
+                            monthly[d.id] = _monthly_sums(con, d, shared)
                         frames.append(_run_rolled(con, d, grain, monthly[d.id], n_grid))
                     else:
-                        frames.append(_run_one(con, d, grain, n_grid))
+                        frames.append(_run_one(con, d, grain, n_grid, shared))
             finally:
                 con.unregister("periods")
     finally:
         con.unregister("_iv_units")
+        if shared is not None:
+            shared.close()
     if not frames:
         return pl.DataFrame(schema=SCHEMA)
     order = {d.id: i for i, d in enumerate(catalog)}

@@ -31,6 +31,7 @@ from etl.errors import RejectedFileError, SourceNotFoundError
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 STAGE = "_govindex_stage"
+DUP_KEYS = "_govindex_dup_keys"
 DUCKDB_MEMORY_LIMIT = "1536MB"
 QUARANTINE_COLUMNS = (
     "file_id", "batch_id", "table_name", "source_file", "row_number", "column_name", "check_name", "value", "reason",
@@ -161,7 +162,7 @@ def _ingest_one(
         msg = f"same content as {prev['file_name']} (batch {prev['batch_id']}, {prev['status']}): nothing to do"
         return _finish(con, rep, batch_id, started, "unchanged", msg)
     try:
-        src = readers.inspect_file(path, name)
+        src = readers.inspect_file(path, name, digest=(rep.sha256, rep.size))
         rep.encoding = src.encoding
         con.sql("BEGIN TRANSACTION")
         try:
@@ -179,6 +180,7 @@ def _ingest_one(
         return _finish(con, rep, batch_id, started, "rejected", msg)
     finally:
         con.sql(f"DROP TABLE IF EXISTS {wh.quote(STAGE)}")
+        con.sql(f"DROP TABLE IF EXISTS {wh.quote(DUP_KEYS)}")
     status = "partial" if rep.rows_quarantined else "loaded"
     return _finish(con, rep, batch_id, started, status, rep.message)
 
@@ -368,18 +370,20 @@ def _dedupe_and_load(con: wh.Connection, table: tables.Table, rep: FileReport, c
     same = " AND ".join(f"s.{c} IS NOT DISTINCT FROM t.{c}" for c in rest) or "TRUE"
     key_json = "to_json(struct_pack(" + ", ".join(f"{k} := s.{k}" for k in key) + "))"
 
-    # Cheap guard: most files repeat no key, and then steps 1-2 are skipped.
-    n_stage = wh.row_count(con, STAGE)
-    n_keys = int(wh.scalar(con, f"SELECT count(DISTINCT ROW({key_list})) FROM {stage}"))
-    if n_keys < n_stage:
+    # Keys repeated within the file, found by one hash aggregate on the key alone (most files have none, and then
+    # steps 1-2 are skipped); the content comparisons below only touch the rows of those keys.
+    dup = wh.quote(DUP_KEYS)
+    wh.execute(con, f"CREATE OR REPLACE TEMP TABLE {dup} AS SELECT {key_list} FROM {stage} GROUP BY {key_list} HAVING count(*) > 1")
+    if wh.row_count(con, DUP_KEYS):
+        dup_rows = f"(SELECT s.* FROM {stage} AS s SEMI JOIN {dup} AS t ON {on})"
         # 1. Keys repeated within the file: conflicting (contents differ) → quarantine every copy.
         conflicts = wh.query(
             con,
-            f"""WITH k AS (SELECT {key_list} FROM {stage} GROUP BY {key_list}
-                           HAVING count(*) > 1 AND count(DISTINCT {content}) > 1)
+            f"""WITH d AS {dup_rows},
+                k AS (SELECT {key_list} FROM d GROUP BY {key_list} HAVING count(DISTINCT {content}) > 1)
                 SELECT s."_row", {key_json} AS key, to_json(struct_pack({', '.join(f'{wh.quote(c)} := s.{wh.quote(c)}' for c in table.column_names)})) AS original_row,
                        list(s."_row") OVER (PARTITION BY {', '.join('s.' + k for k in key)}) AS rows
-                FROM {stage} s JOIN k t ON {on}""",
+                FROM d s JOIN k t ON {on}""",
         )
         if conflicts.height:
             keycols = ", ".join(table.primary_key)
@@ -408,10 +412,11 @@ def _dedupe_and_load(con: wh.Connection, table: tables.Table, rep: FileReport, c
         before = wh.row_count(con, STAGE)
         wh.execute(
             con,
-            f'DELETE FROM {stage} WHERE "_row" IN (SELECT "_row" FROM (SELECT "_row", row_number() OVER '
-            f'(PARTITION BY {key_list} ORDER BY "_row") AS n FROM {stage}) WHERE n > 1)',
+            f'DELETE FROM {stage} WHERE "_row" IN (SELECT "_row" FROM (SELECT s."_row", row_number() OVER '
+            f'(PARTITION BY {", ".join("s." + k for k in key)} ORDER BY s."_row") AS n FROM {dup_rows} AS s) WHERE n > 1)',
         )
         rep.rows_duplicate += before - wh.row_count(con, STAGE)
+    wh.execute(con, f"DROP TABLE IF EXISTS {dup}")
     # 3. Identical to a warehouse row: duplicate.
     before = wh.row_count(con, STAGE)
     overlap = before and wh.row_count(con, table.name) and int(

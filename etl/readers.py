@@ -39,7 +39,7 @@ from etl.errors import (
 
 ROW = "_row"
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
-CHUNK_ROWS = 500_000
+CHUNK_ROWS = 1_000_000  # rows per chunk: ~100 MB of raw strings; fewer per-chunk reference look-ups
 _BLOCK = 1 << 20
 
 
@@ -123,8 +123,11 @@ def detect_encoding(path: Path) -> str:
     raise EncodingError(f"{path.name}: not UTF-8 or GB18030 text (binary data or another encoding)")
 
 
-def inspect_file(path: Path, name: str | None = None) -> SourceFile:
-    """Identify a source file: its table (from the name), format, checksum and encoding; raise if unusable."""
+def inspect_file(path: Path, name: str | None = None, digest: tuple[str, int] | None = None) -> SourceFile:
+    """Identify a source file: its table (from the name), format, checksum and encoding; raise if unusable.
+
+    `digest` is (sha256, size) when the caller has already hashed the file (saves a second read of a large file).
+    """
     display = name or path.name
     fmt = file_format(path)
     table = tables.table_for_file(path.name)
@@ -134,11 +137,11 @@ def inspect_file(path: Path, name: str | None = None) -> SourceFile:
             f"{display}: the file name does not say which table it holds; name it <table>[_<suffix>]{path.suffix} "
             f"with table one of: {known}"
         )
-    digest, size = checksum(path)
+    digest_hex, size = digest if digest is not None else checksum(path)
     if size == 0:
         raise EmptyFileError(f"{display}: empty file (0 bytes, no header row)")
     encoding = detect_encoding(path) if fmt == "csv" else None
-    return SourceFile(path, display, table, fmt, digest, size, encoding)
+    return SourceFile(path, display, table, fmt, digest_hex, size, encoding)
 
 
 def _normalise(name: str) -> str:

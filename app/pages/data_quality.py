@@ -20,6 +20,7 @@ LANG = f"{PREFIX}-lang"
 F_TABLE, F_DISTRICT, F_REASON = f"{PREFIX}-filter-table", f"{PREFIX}-filter-district", f"{PREFIX}-filter-reason"
 Q_GRID, Q_COUNT = f"{PREFIX}-quarantine-grid", f"{PREFIX}-quarantine-count"
 CSV_BUTTON, CSV_DOWNLOAD = f"{PREFIX}-csv", f"{PREFIX}-csv-download"
+REFRESH_BUTTON, REFRESH_MSG, REFRESH_POLL = f"{PREFIX}-refresh", f"{PREFIX}-refresh-msg", f"{PREFIX}-refresh-poll"
 STATUS_KEYS = {"succeeded": "status.ok", "loaded": "status.ok", "ok": "status.ok", "failed": "status.failed",
                "running": "status.running"}
 QUARANTINE_PAGE = 5000  # rows sent to the browser at once; the CSV has all of them
@@ -115,10 +116,40 @@ def _refresh_card(runs_path, snap: Snapshot, lang: str) -> html.Section:
             c.kpi(t("footer.snapshot", lang), snap.snapshot_id or t("na", lang)),
             c.kpi(t("dq.quarantine", lang), fmt_int(snap.quarantine_total, lang)),
         ], className="kpis"),
+        html.Div([
+            html.Button(t("dq.refresh_now", lang), id=REFRESH_BUTTON, n_clicks=0, className="button",
+                        disabled=not security.may("refresh"), title=security.refusal_note("refresh", lang)
+                        if not security.may("refresh") else None),
+            html.Span(id=REFRESH_MSG, className="note"),
+            dcc.Interval(id=REFRESH_POLL, interval=2000, disabled=True),
+        ], className="refresh-now no-print"),
         html.H3(t("dq.history", lang)),
         html.P(note, className="note") if note else None,
         history,
     )
+
+
+@callback(Output(REFRESH_MSG, "children"), Output(REFRESH_POLL, "disabled"), Input(REFRESH_BUTTON, "n_clicks"),
+          Input(REFRESH_POLL, "n_intervals"), State(LANG, "data"), prevent_initial_call=True)
+def refresh_now(n_clicks: int, _ticks: int, lang: str):
+    """Start a refresh (assessors and admins only, enforced here) and report on it until it ends."""
+    security.require("refresh")  # a forged request from another role gets HTTP 403
+    from etl.refresh import RefreshBusy
+
+    future = get_context().refresh_future(start=dash.ctx.triggered_id == REFRESH_BUTTON)
+    if future is None:
+        return dash.no_update, True
+    if not future.done():
+        return t("dq.refresh_started", lang), False
+    try:
+        record = future.result()
+    except RefreshBusy as e:
+        return t("dq.refresh_busy", lang).format(detail=str(e)), True
+    except Exception as e:  # shown to the person, never a traceback
+        return t("dq.refresh_failed", lang).format(error=str(e)), True
+    if record.status != "succeeded":
+        return t("dq.refresh_failed", lang).format(error=record.error or record.status), True
+    return t("dq.refresh_done", lang).format(id=record.id, status=_status(record.status, lang)), True
 
 
 def _files_grid(snap: Snapshot, lang: str):

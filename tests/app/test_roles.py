@@ -40,7 +40,7 @@ def _client(app, role: str):
 
 
 def _call(client, outputs: list[tuple[str, str]], inputs: list[tuple[str, str, object]],
-          state: list[tuple[str, str, object]] = ()):
+          state: list[tuple[str, str, object]] = (), changed: str | None = None):
     """POST /_dash-update-component exactly as the browser does for a callback (output ids as registered)."""
     wanted = outputs[0][0] + "." + outputs[0][1] if len(outputs) == 1 else \
         ".." + "...".join(f"{i}.{p}" for i, p in outputs) + ".."
@@ -54,7 +54,7 @@ def _call(client, outputs: list[tuple[str, str]], inputs: list[tuple[str, str, o
                     else [{"id": i, "property": p} for (i, _), p in zip(outputs, props, strict=True)]),
         "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
         "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
-        "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"],
+        "changedPropIds": [changed or f"{inputs[0][0]}.{inputs[0][1]}"],
     }
     return client.post("/_dash-update-component", json=payload, headers=ORIGIN)
 

@@ -9,8 +9,8 @@ from scipy import stats
 from indicators.aggregate import aggregate_tree
 from indicators.model import score
 from indicators.montecarlo import (
-    CompiledTree, MonteCarloError, effective_weights_batch, evaluate, power_mean, ranks_desc, run_monte_carlo,
-    summarise,
+    CompiledTree, MonteCarloError, RankError, RankTally, effective_weights_batch, evaluate, power_mean, ranks_desc,
+    ranks_desc_sorted, run_monte_carlo, summarise,
 )
 from indicators.spec import MethodSpec, ModelSpec
 from indicators.uncertainty import (
@@ -160,3 +160,95 @@ def test_spec_is_strict_and_check_explains_up_front() -> None:
 def test_summarise_with_no_successful_sample() -> None:
     sm = summarise(("a", "b"), np.full((3, 2), np.nan), np.zeros(3, dtype=bool))
     assert sm.n_ok == 0 and np.isnan(sm.median_rank).all()
+
+
+# -- the fast rank/summary paths against a straightforward reference ----------------------------------------------
+def _reference_summary(scores: np.ndarray, ok: np.ndarray, qs=(0.05, 0.25, 0.5, 0.75, 0.95)) -> dict:
+    """Per-sample scipy min-ranks, then counts, quantiles, means and pairwise comparisons, the obvious way."""
+    good = scores[ok]
+    ranks = np.array([stats.rankdata(-row, method="min") for row in good]).astype(int)
+    U = scores.shape[1]
+    counts = np.array([[np.sum(ranks[:, u] == r + 1) for r in range(U)] for u in range(U)])
+    return {
+        "ranks": ranks, "counts": counts, "mean": ranks.mean(axis=0),
+        "median": np.quantile(ranks, 0.5, axis=0, method="inverted_cdf"),
+        "low": np.quantile(ranks, 0.05, axis=0, method="inverted_cdf"),
+        "high": np.quantile(ranks, 0.95, axis=0, method="inverted_cdf"),
+        "p_above": np.array([[np.mean(good[:, a] > good[:, b]) for b in range(U)] for a in range(U)]),
+        "score_q": np.quantile(good, list(qs), axis=0),
+    }
+
+
+@pytest.mark.parametrize("n_units", [1, 2, 7, 16, 51, 130])  # 130 > PAIRWISE_MAX_UNITS: the sorting fallback
+def test_fast_ranks_and_summary_equal_the_reference_with_ties_and_failed_rows(n_units: int) -> None:
+    rng = np.random.default_rng(n_units)
+    S = 700 if n_units < 100 else 150
+    scores = rng.integers(0, 6, (S, n_units)).astype(float)  # few distinct values: ties in almost every row
+    scores[::3] += rng.normal(0, 1e-3, (len(scores[::3]), n_units))  # and some rows without ties
+    scores[5, :] = 2.0  # a row where every unit ties
+    scores[7, 0], scores[7, -1] = 0.0, -0.0  # signed zeros are equal scores
+    ok = np.ones(S, dtype=bool)
+    ok[[3, 10, 11, S - 1]] = False
+    scores[~ok] = np.nan  # failed samples: NaN rows, flagged not ok
+    scores[10, 0] = 1e9  # a failed row's leftover finite value must not count either
+    ref = _reference_summary(scores, ok)
+    assert np.array_equal(ranks_desc(scores[ok]), ref["ranks"])
+    assert np.array_equal(ranks_desc_sorted(scores[ok]), ref["ranks"])
+    sm = summarise(tuple(map(str, range(n_units))), scores, ok)
+    assert sm.n_ok == ok.sum()
+    assert np.array_equal(sm.rank_counts, ref["counts"])
+    assert np.array_equal(sm.mean_rank, ref["mean"])  # exact: integer sums either way
+    for got, key in ((sm.median_rank, "median"), (sm.rank_low, "low"), (sm.rank_high, "high")):
+        assert np.array_equal(got, ref[key])
+    assert np.array_equal(sm.p_above, ref["p_above"])
+    assert np.array_equal(sm.score_quantiles, ref["score_q"])
+
+
+def test_rank_tally_is_exact_across_chunks_and_lane_folds() -> None:
+    """More chunks than a uint8 lane can hold (255): folding into int64 must lose nothing."""
+    U = 16
+    rng = np.random.default_rng(4)
+    scores = rng.integers(0, 4, (300 * 64 + 17, U)).astype(float)
+    tally = RankTally(U)
+    for start in range(0, len(scores), 64):  # 301 small chunks
+        tally.add(scores[start : start + 64])
+    whole = summarise(tuple(map(str, range(U))), scores, np.ones(len(scores), dtype=bool))
+    assert tally.n == len(scores)
+    assert np.array_equal(tally.rank_counts, whole.rank_counts)
+    assert np.array_equal(tally.wins / tally.n, whole.p_above)
+    assert tally.wins[0, 1] == np.sum(scores[:, 0] > scores[:, 1])
+
+
+def test_ranks_refuse_non_finite_rows() -> None:
+    with pytest.raises(RankError, match="sample row 1, unit column 2 is nan"):
+        ranks_desc(np.array([[1.0, 2.0, 3.0], [1.0, 2.0, np.nan]]))
+
+
+@pytest.mark.parametrize("sampler", ["sobol", "random"])
+def test_chunked_design_is_the_whole_design(sampler: str) -> None:
+    from indicators.sensitivity import uniform_chunks, uniform_matrix
+
+    for n in (1, 5, 1000, 4096, 5000):
+        whole = uniform_matrix(1 << (n - 1).bit_length() if sampler == "sobol" else n, 3,
+                               np.random.default_rng(9), sampler)[:n]
+        parts = np.vstack(list(uniform_chunks(n, 3, np.random.default_rng(9), sampler, chunk=1024)))
+        assert np.array_equal(parts, whole)
+
+
+def test_monte_carlo_results_do_not_depend_on_the_chunk_size() -> None:
+    fw = two_sided()
+    spec = UncertaintySpec(weight_noise=(WeightNoise(level=1), WeightNoise(level=2, spread=0.6)),
+                           blend=BlendRange(demand=(0.2, 0.8)),
+                           aggregation=(MethodSpec(name="amean"), MethodSpec(name="gmean")))
+    problem = build_problem(spec, inputs_for(fw, raw_data(fw)))  # gmean over minmax [0, 100]: failed samples
+    a = run_monte_carlo(problem, 3000, np.random.default_rng(3), chunk=512)
+    b = run_monte_carlo(problem, 3000, np.random.default_rng(3), chunk=4096)
+    assert a.failures() == b.failures() and 0 < sum(a.failures().values()) < 3000
+    assert np.array_equal(a.ok, b.ok)
+    np.testing.assert_allclose(a.scores, b.scores, rtol=1e-13)  # BLAS may round the last bit by block size
+    assert np.array_equal(ranks_desc(a.scores[a.ok]), ranks_desc(b.scores[b.ok]))
+    assert np.array_equal(a.summary.rank_counts, b.summary.rank_counts)
+    assert np.array_equal(a.summary.p_above, b.summary.p_above)
+    ref = _reference_summary(a.scores, a.ok)
+    assert np.array_equal(a.summary.rank_counts, ref["counts"])
+    assert np.array_equal(a.summary.p_above, ref["p_above"])

@@ -1,0 +1,206 @@
+"""Ranks and rank summaries over many samples: min-rank ties, exact integer tallies, chunk by chunk.
+
+Ranks follow indicators.model: rank 1 = highest score and tied scores share the best (minimum) rank, i.e.
+rank(u) = 1 + #{v : score_v > score_u}. For up to PAIRWISE_MAX_UNITS units that count is cheaper than sorting each
+row (numpy sorts row by row with a per-row overhead), and the same comparisons give the pairwise P(A above B) for
+free. Every summary is then an integer count (rank histogram, pairwise wins), so samples can be tallied chunk by
+chunk (bounded memory, data in cache) and the result is exact whatever the chunking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class RankError(ValueError):
+    """Ranks were asked of scores that cannot be ranked (non-finite values in a sample meant to be successful)."""
+
+
+PAIRWISE_MAX_UNITS = 128  # above this the (U, U) comparisons per sample cost more than a sort: rank by sorting
+_COMPARE_BYTES = 1 << 20  # size of one chunk's (U, U, c) comparison tensor: about half of a core's L2 cache
+
+
+def _compare_chunk(n_units: int) -> int:
+    """Samples per chunk of the comparison tensor (a multiple of 64, at least 64)."""
+    return max(64, _COMPARE_BYTES // (n_units * n_units) // 64 * 64)
+
+
+def _check_finite(scores: np.ndarray) -> None:
+    if not np.isfinite(scores).all():
+        s, u = np.argwhere(~np.isfinite(scores))[0]
+        raise RankError(f"ranks need finite scores; sample row {s}, unit column {u} is {scores[s, u]} "
+                              f"(failed samples must be left out)")
+
+
+def ranks_desc_sorted(scores: np.ndarray) -> np.ndarray:
+    """The reference ranking by sorting each row (any unit count): rank 1 = highest, ties share the minimum rank."""
+    S, U = scores.shape
+    order = np.argsort(-scores, axis=1, kind="stable")
+    srt = np.take_along_axis(scores, order, axis=1)
+    new = np.ones((S, U), dtype=bool)
+    new[:, 1:] = srt[:, 1:] != srt[:, :-1]
+    start = np.maximum.accumulate(np.where(new, np.arange(U)[None, :], 0), axis=1)
+    dtype = np.int16 if U < 32_000 else np.int32  # small integers: the pairwise passes stream less memory
+    out = np.empty((S, U), dtype=dtype)
+    np.put_along_axis(out, order, (start + 1).astype(dtype), axis=1)
+    return out
+
+
+def _above(xt: np.ndarray, g: np.ndarray, above: np.ndarray) -> None:
+    """g[a, b, s] = (score_a > score_b) in sample s; above[b, s] = units strictly above b = rank - 1.
+
+    Scores come unit-major (U x c) so every comparison and sum runs along a long contiguous sample axis.
+    """
+    np.greater(xt[:, None, :], xt[None, :, :], out=g)
+    np.add.reduce(g.view(np.uint8), axis=0, out=above)  # at most U - 1 < 256: uint8 cannot overflow
+
+
+def ranks_desc(scores: np.ndarray) -> np.ndarray:
+    """Rank 1 = highest score, ties share the best (minimum) rank, per row; rows must be finite. Shape (S, U)."""
+    scores = np.asarray(scores, dtype=float)
+    _check_finite(scores)
+    S, U = scores.shape
+    if U > PAIRWISE_MAX_UNITS or S == 0:
+        return ranks_desc_sorted(scores)
+    out = np.empty((S, U), dtype=np.int16)
+    c = min(_compare_chunk(U), S)
+    g, above = np.empty((U, U, c), dtype=bool), np.empty((U, c), dtype=np.uint8)
+    for start in range(0, S, c):
+        k = min(c, S - start)
+        _above(np.ascontiguousarray(scores[start : start + k].T), g[:, :, :k], above[:, :k])
+        np.add(above[:, :k].T, 1, out=out[start : start + k])
+    return out
+
+
+class RankTally:
+    """Integer tallies over successful samples, added chunk by chunk: rank histogram and pairwise wins.
+
+    `wins[a, b]` counts samples with score_a > score_b (so rank_a < rank_b); `rank_counts[u, r]` samples where unit
+    u has rank r + 1. The comparison tensor's 0/1 entries are first summed lane-wise in uint8 (vectorised adds of
+    whole chunks) and folded into the int64 totals before a lane could pass 255.
+    """
+
+    def __init__(self, n_units: int) -> None:
+        self.n_units = n_units
+        self.n = 0
+        self.rank_counts = np.zeros((n_units, n_units), dtype=np.int64)
+        self._wins = np.zeros((n_units, n_units), dtype=np.int64)
+        self._offsets = (np.arange(n_units) * n_units)[:, None]
+        c = _compare_chunk(n_units)
+        small = n_units <= PAIRWISE_MAX_UNITS
+        self._g = np.empty((n_units, n_units, c) if small else (0, 0, 0), dtype=bool)
+        self._above = np.empty((n_units, c) if small else (0, 0), dtype=np.uint8)
+        self._lanes = np.zeros((n_units, n_units, c) if small else (0, 0, 0), dtype=np.uint8)
+        self._pending = 0
+
+    def add(self, scores: np.ndarray) -> None:
+        """Tally successful samples (rows, finite)."""
+        scores = np.asarray(scores, dtype=float)
+        _check_finite(scores)
+        self.n += scores.shape[0]
+        if self.n_units > PAIRWISE_MAX_UNITS:
+            self._add_sorted(scores)
+            return
+        c = self._g.shape[2]
+        for start in range(0, scores.shape[0], c):
+            k = min(c, scores.shape[0] - start)
+            g, above = self._g[:, :, :k], self._above[:, :k]
+            xt = scores[start : start + k].T  # unit-major; no copy when the scores are stored that way
+            _above(xt if xt.strides[1] == xt.itemsize else np.ascontiguousarray(xt), g, above)
+            self._histogram(above)
+            lanes = self._lanes[:, :, :k]
+            np.add(lanes, g.view(np.uint8), out=lanes)
+            self._pending += 1
+            if self._pending == 255:
+                self._fold()
+
+    def _histogram(self, rank0: np.ndarray) -> None:
+        """rank0: (U, c) zero-based ranks -> rank_counts."""
+        idx = (rank0 + self._offsets).ravel()
+        self.rank_counts += np.bincount(idx, minlength=self.n_units**2).reshape(self.n_units, self.n_units)
+
+    def _add_sorted(self, scores: np.ndarray) -> None:
+        """Many units: rank by sorting, then U passes over the small integer ranks (memory O(c U))."""
+        r = ranks_desc_sorted(scores)
+        self._histogram((r.T - 1).astype(np.intp))
+        for a in range(self.n_units):
+            self._wins[a] += np.count_nonzero(r[:, a : a + 1] < r, axis=0)
+
+    def _fold(self) -> None:
+        self._wins += self._lanes.sum(axis=2, dtype=np.int64)
+        self._lanes[...] = 0
+        self._pending = 0
+
+    @property
+    def wins(self) -> np.ndarray:
+        if self._pending:
+            self._fold()
+        return self._wins
+
+
+def rank_quantile(counts: np.ndarray, q: float) -> np.ndarray:
+    """Per unit, the smallest rank r with P(rank <= r) >= q, from a (U x U) rank-count table (inverted CDF)."""
+    cdf = np.cumsum(counts, axis=1) / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    return (cdf >= q - 1e-12).argmax(axis=1) + 1
+
+
+@dataclass(frozen=True)
+class RankSummary:
+    """Per-unit rank and score distribution over the successful samples, and pairwise dominance."""
+
+    units: tuple[str, ...]
+    n_ok: int
+    rank_counts: np.ndarray  # (U, U): samples in which unit u had rank r+1
+    median_rank: np.ndarray
+    rank_low: np.ndarray  # 5% quantile (best end of the interval)
+    rank_high: np.ndarray  # 95% quantile
+    mean_rank: np.ndarray
+    score_quantiles: np.ndarray  # (len(qs), U)
+    quantile_levels: tuple[float, ...]
+    p_above: np.ndarray  # (U, U): P(score_a > score_b)
+
+    @property
+    def p_rank_at_most(self) -> np.ndarray:
+        """(U, U): P(rank <= k) for k = 1..U (column k-1)."""
+        return np.cumsum(self.rank_counts, axis=1) / max(self.n_ok, 1)
+
+
+def score_quantiles(good: np.ndarray, qs: Sequence[float]) -> np.ndarray:
+    """np.quantile(good, qs, axis=0), exactly: sort each unit's column first (numpy's vectorised sort is several
+    times faster than the selection np.quantile runs), after which the quantile's own selection is cheap."""
+    return np.quantile(np.sort(good.T, axis=1), list(qs), axis=1)
+
+
+def summary_from_tally(
+    units: Sequence[str], tally: RankTally, good: np.ndarray,
+    interval: tuple[float, float] = (0.05, 0.95), qs: Sequence[float] = (0.05, 0.25, 0.5, 0.75, 0.95),
+) -> RankSummary:
+    """The rank summary from a tally and the successful samples' scores (rows; for the score quantiles)."""
+    U, n = tally.n_units, tally.n
+    if n == 0:
+        nan = np.full(U, np.nan)
+        return RankSummary(tuple(units), 0, np.zeros((U, U), dtype=np.int64), nan, nan, nan, nan,
+                           np.full((len(qs), U), np.nan), tuple(qs), np.full((U, U), np.nan))
+    counts = tally.rank_counts
+    mean_rank = (counts @ np.arange(1, U + 1, dtype=np.int64)) / n  # exact integer sum, as ranks.mean() gives
+    return RankSummary(
+        tuple(units), n, counts, rank_quantile(counts, 0.5).astype(float),
+        rank_quantile(counts, interval[0]).astype(float), rank_quantile(counts, interval[1]).astype(float),
+        mean_rank, score_quantiles(good, qs), tuple(qs), tally.wins / n,
+    )
+
+
+def summarise(
+    units: Sequence[str], scores: np.ndarray, ok: np.ndarray,
+    interval: tuple[float, float] = (0.05, 0.95), qs: Sequence[float] = (0.05, 0.25, 0.5, 0.75, 0.95),
+) -> RankSummary:
+    """Rank and score summaries over the rows flagged ok (failed rows are counted elsewhere, never silently used)."""
+    ok = np.asarray(ok, dtype=bool)
+    good = np.asarray(scores, dtype=float)
+    good = good if ok.all() else good[ok]
+    tally = RankTally(good.shape[1])
+    tally.add(good)
+    return summary_from_tally(units, tally, good, interval, qs)
