@@ -18,6 +18,7 @@ from etl import warehouse
 from etl.errors import EtlError
 from indicators.framework import Framework
 from indicators.model import score
+from indicators.periods import default_period
 from indicators.profile import WeightProfile
 
 SCORE_RUNS_DDL = """CREATE TABLE IF NOT EXISTS score_runs (
@@ -114,3 +115,39 @@ def score_and_store(
             warehouse.insert_frame(con, "score_runs", run)
             warehouse.insert_frame(con, "scores", rows.select("run_id", *SCORE_COLUMNS))
     return StoredRun(run_id, len(result.units), len(result.periods), rows.height, result.warnings)
+
+
+def read_ranking(db_path: str | Path, run_id: str, framework: Framework,
+                 period: str | None = None) -> tuple[str, pl.DataFrame]:
+    """A stored run's ranking for `period` (default: the latest complete one): one row per unit, best first.
+
+    Columns: unit_code, name_zh (when the warehouse has the district table), rank, band, and the score of the root
+    and of each of its children (named by node code).
+    """
+    nodes = [framework.root, *framework.children(framework.root)]
+    with warehouse.connection(db_path, read_only=True) as con:
+        stored = warehouse.query(
+            con,
+            "SELECT unit_code, period, node, score, rank, band FROM scores WHERE run_id = ? AND node IN ("
+            + ", ".join("?" for _ in nodes) + ")",
+            [run_id, *nodes],
+        )
+        months = warehouse.query(
+            con, "SELECT DISTINCT period FROM indicator_values WHERE grain = 'month'"
+        )["period"].to_list() if "indicator_values" in warehouse.table_names(con) else []
+        names = warehouse.query(con, "SELECT district_code AS unit_code, name_zh FROM district") \
+            if "district" in warehouse.table_names(con) else None
+    if stored.height == 0:
+        raise ScoreStoreError(f"run {run_id!r} has no stored scores in {db_path}")
+    chosen = period or default_period(stored["period"].unique().to_list(), months)
+    assert chosen is not None
+    rows = stored.filter(pl.col("period") == chosen)
+    wide = rows.pivot(on="node", index="unit_code", values="score")
+    root = rows.filter(pl.col("node") == framework.root).select("unit_code", "rank", "band")
+    out = root.join(wide, on="unit_code", how="left").rename({framework.root: "index"} if framework.root != "index"
+                                                             else {})
+    if names is not None:
+        out = out.join(names, on="unit_code", how="left")
+    else:
+        out = out.with_columns(pl.lit("").alias("name_zh"))
+    return chosen, out.sort("rank", nulls_last=True)

@@ -194,3 +194,25 @@ def score_warehouse(profile_name: str | None, db: Path | None, grain: str) -> No
                f"stored in {path}")
     for w in run.warnings:
         click.echo(f"warning: {w}", err=True)
+    _print_ranking(path, run.run_id, fw, prof.title_zh or prof.name)
+
+
+def _print_ranking(path: Path, run_id: str, fw: Framework, title: str) -> None:
+    """The stored run's ranking for the latest complete period: what a person checks first."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from etl.score_store import read_ranking
+
+    period, ranking = read_ranking(path, run_id, fw)
+    table = Table(title=f"{title} · {period}", title_justify="left")
+    table.add_column("名次 rank", justify="right")
+    table.add_column("区 unit")
+    nodes = [("index", fw.node(fw.root))] + [(c, fw.node(c)) for c in fw.children(fw.root)]
+    for _, node in nodes:
+        table.add_column(f"{node.name_zh or node.code} {node.name_en or ''}".strip(), justify="right")
+    table.add_column("等级 band")
+    for r in ranking.iter_rows(named=True):
+        cells = ["—" if r.get(code) is None else f"{r[code]:.1f}" for code, _ in nodes]
+        table.add_row(str(r["rank"] or "—"), f"{r['name_zh'] or ''} {r['unit_code']}".strip(), *cells, r["band"] or "")
+    Console(width=120).print(table)

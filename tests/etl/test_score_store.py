@@ -14,7 +14,7 @@ import pytest
 
 from etl.catalog import load_catalog
 from etl.profiles import load_profile
-from etl.score_store import ScoreStoreError, score_and_store
+from etl.score_store import ScoreStoreError, read_ranking, score_and_store
 from indicators.model import score
 from tests.app.fixture_warehouse import build
 
@@ -60,6 +60,23 @@ def test_cli_warehouse_mode(db: Path) -> None:
                        text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert "16 units" in p.stdout
+    assert "名次 rank" in p.stdout and p.stdout.count("3101") >= 16  # the ranking table, every district
     p = subprocess.run([GOVINDEX, "score", "--db", str(db), "--profile", "nope"], capture_output=True, text=True,
                        timeout=120)
     assert p.returncode != 0 and "no profile 'nope'" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_stored_ranking_is_the_engines_ranking(db: Path) -> None:
+    fw = load_catalog().framework()
+    prof = load_profile("user-centred")
+    run = score_and_store(db, fw, prof, "quarter")
+    period, ranking = read_ranking(db, run.run_id, fw)
+    res = score(fw, duckdb.connect(str(db), read_only=True).sql(
+        "SELECT * FROM indicator_values WHERE grain = 'quarter'").pl(), prof.model_spec(fw))
+    p = res.periods.index(period)
+    comp = res.values[p, :, res.order.index(fw.root)]
+    expected = [res.units[i] for i in np.argsort(-comp, kind="stable")]
+    assert ranking["unit_code"].to_list() == expected
+    assert ranking["rank"].to_list() == list(range(1, len(expected) + 1))
+    assert set(ranking.columns) >= {"index", "supply", "demand", "band", "name_zh"}
+    np.testing.assert_allclose(ranking["index"].to_numpy(), np.sort(comp)[::-1], atol=1e-9)
