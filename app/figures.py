@@ -6,8 +6,10 @@ test can build each figure from a hand-made frame.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -263,31 +265,54 @@ def sparkline_text(values: Sequence[float | None]) -> str:
 
 
 # -- weights -------------------------------------------------------------------------------------------------------
-def live_ranking_figure(df: pl.DataFrame, lang: str) -> go.Figure:
-    """A light ranking chart for live reweighting. Columns: name, score, rank; optional supply, demand."""
+# The live figures are redrawn on every slider move: plotly's validated object model costs ~10 ms per figure there,
+# so they are plain figure dicts (what go.Figure.to_plotly_json() gives, which Dash sends as is). The layout does not
+# depend on the data, only on (language, number of rows): it is built once through the usual plotly path (_base) and
+# shared, read-only; only the trace is built per call. tests/app/test_figures.py checks both against plotly.
+FigureDict = dict[str, Any]
+
+
+@functools.lru_cache(maxsize=64)
+def _live_layout(kind: str, lang: str, height: int) -> FigureDict:
+    fig = go.Figure()
+    if kind == "ranking":
+        fig.update_yaxes(autorange="reversed")
+        fig.update_xaxes(title_text=t("fig.score", lang), range=[0, 100])
+        title = t("weights.ranking", lang)
+    else:
+        fig.update_xaxes(title_text=t("col.eff_weight", lang), tickformat=".0%")
+        title = t("weights.effective", lang)
+    return _base(fig, title, height=height).to_plotly_json()["layout"]  # type: ignore[no-any-return]
+
+
+def _figure_dict(trace: FigureDict, layout: FigureDict) -> FigureDict:
+    return {"data": [trace], "layout": dict(layout)}  # a fresh top level; nested parts are shared and never mutated
+
+
+def live_ranking_figure(df: pl.DataFrame, lang: str) -> FigureDict:
+    """A light ranking chart for live reweighting (a figure dict). Columns: name, score, rank."""
     if df.height == 0:
-        return empty_figure(t("error.nodata", lang))
+        return empty_figure(t("error.nodata", lang)).to_plotly_json()  # type: ignore[no-any-return]
     d = df.sort("rank")
-    fig = go.Figure(go.Bar(x=d["score"].to_list(), y=d["name"].to_list(), orientation="h", marker_color=BLUE,
-                           text=[f"{r}. {fmt_num(s, lang)}" for r, s in zip(d["rank"].to_list(), d["score"].to_list(),
-                                                                            strict=True)],
-                           textposition="auto", hovertemplate="%{y}: %{x:.2f}<extra></extra>"))
-    fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title_text=t("fig.score", lang), range=[0, 100])
-    return _base(fig, t("weights.ranking", lang), height=max(360, 24 * d.height + 80))
+    scores = d["score"].to_list()
+    trace = {"hovertemplate": "%{y}: %{x:.2f}<extra></extra>", "marker": {"color": BLUE}, "orientation": "h",
+             "text": [f"{r}. {fmt_num(s, lang)}" for r, s in zip(d["rank"].to_list(), scores, strict=True)],
+             "textposition": "auto", "x": scores, "y": d["name"].to_list(), "type": "bar"}
+    return _figure_dict(trace, _live_layout("ranking", lang, max(360, 24 * d.height + 80)))
 
 
-def effective_weights_figure(df: pl.DataFrame, lang: str) -> go.Figure:
-    """Bars of effective (root-level) weights per indicator, coloured by side. Columns: label, weight, side."""
+def effective_weights_figure(df: pl.DataFrame, lang: str) -> FigureDict:
+    """Bars of effective (root-level) weights per indicator, coloured by side (a figure dict). Columns: label,
+    weight, side."""
     if df.height == 0:
-        return empty_figure(t("none", lang))
+        return empty_figure(t("none", lang)).to_plotly_json()  # type: ignore[no-any-return]
     d = df.sort("weight")
-    colours = [SUPPLY_COLOUR if s == "supply" else DEMAND_COLOUR for s in d["side"].to_list()]
-    fig = go.Figure(go.Bar(x=d["weight"].to_list(), y=d["label"].to_list(), orientation="h", marker_color=colours,
-                           text=[f"{w * 100:.1f}%" for w in d["weight"].to_list()], textposition="outside",
-                           cliponaxis=False, hovertemplate="%{y}: %{x:.2%}<extra></extra>"))
-    fig.update_xaxes(title_text=t("col.eff_weight", lang), tickformat=".0%")
-    return _base(fig, t("weights.effective", lang), height=max(360, 17 * d.height + 80))
+    weights = d["weight"].to_list()
+    trace = {"cliponaxis": False, "hovertemplate": "%{y}: %{x:.2%}<extra></extra>",
+             "marker": {"color": [SUPPLY_COLOUR if s == "supply" else DEMAND_COLOUR for s in d["side"].to_list()]},
+             "orientation": "h", "text": [f"{w * 100:.1f}%" for w in weights], "textposition": "outside",
+             "x": weights, "y": d["label"].to_list(), "type": "bar"}
+    return _figure_dict(trace, _live_layout("effective", lang, max(360, 17 * d.height + 80)))
 
 
 def rank_comparison_figure(df: pl.DataFrame, lang: str, columns: Sequence[tuple[str, str]]) -> go.Figure:

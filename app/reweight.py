@@ -15,7 +15,6 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import plotly.graph_objects as go
 import polars as pl
 
 from app import figures, views
@@ -75,8 +74,8 @@ def shares_within_parent(ctx: AppContext, w: Mapping[str, float], codes: Sequenc
 @dataclass(frozen=True)
 class Recomputed:
     table: pl.DataFrame
-    ranking: go.Figure
-    effective: go.Figure
+    ranking: figures.FigureDict
+    effective: figures.FigureDict
     shares: list[str]
     weights: dict[str, float]
     ms: float

@@ -77,6 +77,7 @@ class AppContext:
     jobs: JobRegistry = field(default_factory=lambda: JobRegistry(max_workers=1))
     _prepared: _LRU = field(default_factory=lambda: _LRU(8))
     _intervals: _LRU = field(default_factory=lambda: _LRU(32))
+    _views: _LRU = field(default_factory=lambda: _LRU(64))
     _profiles_key: tuple[Any, ...] | None = None
     _profiles: dict[str, WeightProfile] = field(default_factory=dict)
     _profiles_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -195,6 +196,11 @@ class AppContext:
         spec = profile.methods
         key = (snap.key, spec.fingerprint())
         return self._prepared.get(key, lambda: prepare(snap, self.catalog, self.framework, spec))
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """A page part that depends only on `key` (which must name the snapshot, profile and language it was built
+        for), computed once; the value is shared between requests, so callers treat it as read-only."""
+        return self._views.get(key, compute)
 
     def rank_intervals(self, profile: WeightProfile, period: str) -> RankIntervals | None:
         """Quick Monte Carlo 5–95% rank intervals for the overview (cached per snapshot, profile and period)."""

@@ -227,9 +227,27 @@ def quarantine_csv(n: int, tables: list | None, districts: list | None, checks: 
 def _coverage_card(lang: str) -> html.Section:
     ctx = get_context()
     try:
-        prep = ctx.prepared(ctx.profile(None))
+        profile = ctx.profile(None)
+        prep = ctx.prepared(profile)
     except (DataUnavailable, LookupError) as e:
         return c.error_box(lang, t("error.nodata", lang) + f" ({e})")
+    # The heatmap and the summary depend only on the snapshot, the methods and the language: built once, shared.
+    title, fig, summary = ctx.memo(("dq-coverage", ctx.snapshot().key, profile.methods.fingerprint(), lang),
+                                   lambda: _coverage_parts(prep, lang))
+    cols = [c.col("indicator", "col.indicator", lang, minWidth=220, pinned="left"),
+            c.num_col("covered", "col.units_covered", lang, 0), c.num_col("missing", "dq.missing", lang, 0),
+            c.num_col("min_sample", "col.min_sample", lang, 0), c.num_col("median_sample", "col.median_sample", lang, 0)]
+    return c.card(
+        title,
+        html.P(t("dq.coverage_note", lang), className="note"),
+        c.graph(f"{PREFIX}-coverage", fig),
+        c.grid(f"{PREFIX}-coverage-grid", summary, cols, lang, height=420),
+    )
+
+
+def _coverage_parts(prep, lang: str) -> tuple[str, dict, list[dict]]:
+    """(card title, coverage heatmap as a figure dict, per-indicator summary rows) for the latest period."""
+    ctx = get_context()
     p = prep.period_index(None)
     names = ctx.snapshot().district_names(lang)
     recs, summary = [], []
@@ -245,13 +263,5 @@ def _coverage_card(lang: str) -> html.Section:
                         "missing": int(sum(1 for v in vals if v != v)),
                         "min_sample": min(present) if present else None,
                         "median_sample": sorted(present)[len(present) // 2] if present else None})
-    cov = pl.DataFrame(recs)
-    cols = [c.col("indicator", "col.indicator", lang, minWidth=220, pinned="left"),
-            c.num_col("covered", "col.units_covered", lang, 0), c.num_col("missing", "dq.missing", lang, 0),
-            c.num_col("min_sample", "col.min_sample", lang, 0), c.num_col("median_sample", "col.median_sample", lang, 0)]
-    return c.card(
-        f"{t('dq.coverage', lang)} · {fmt_period(prep.periods[p], lang)}",
-        html.P(t("dq.coverage_note", lang), className="note"),
-        c.graph(f"{PREFIX}-coverage", figures.coverage_figure(cov, lang)),
-        c.grid(f"{PREFIX}-coverage-grid", summary, cols, lang, height=420),
-    )
+    fig = figures.coverage_figure(pl.DataFrame(recs), lang).to_plotly_json()
+    return f"{t('dq.coverage', lang)} · {fmt_period(prep.periods[p], lang)}", fig, summary

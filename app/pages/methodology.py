@@ -67,6 +67,11 @@ def render(profile_name: str | None, lang: str):
 
 
 def _definitions(lang: str) -> html.Section:
+    # Catalog and framework are fixed for the app's life: the definitions are built once per language and shared.
+    return get_context().memo(("method-definitions", lang), lambda: _build_definitions(lang))
+
+
+def _build_definitions(lang: str) -> html.Section:
     ctx = get_context()
     fw = ctx.framework
     items = []

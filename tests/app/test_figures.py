@@ -98,3 +98,25 @@ def test_other_figures_build() -> None:
     assert figures.sunburst_figure(sb, "en").data[0].branchvalues == "total"
     dims = pl.DataFrame({"label": ["x"], "this": [50.0], "median": [40.0], "best": [90.0]})
     assert len(figures.dimension_compare_figure(dims, "zh").data) == 3
+
+
+def test_live_figures_are_plain_dicts_plotly_accepts_unchanged() -> None:
+    """The weights page's live figures skip plotly's object model for speed; plotly must still take them verbatim."""
+    df = _table().with_columns(pl.when(pl.col("rank") == 3).then(None).otherwise(pl.col("score")).alias("score"))
+    eff = pl.DataFrame({"label": ["x", "y", "z"], "weight": [0.5, 0.2, 0.3], "side": ["supply", "demand", "demand"]})
+    for lang in ("zh", "en"):
+        for fig, title in ((figures.live_ranking_figure(df, lang), t("weights.ranking", lang)),
+                           (figures.effective_weights_figure(eff, lang), t("weights.effective", lang))):
+            assert isinstance(fig, dict)
+            assert go.Figure(fig).to_plotly_json() == fig  # every property valid, nothing added or dropped
+            assert fig["layout"]["title"]["text"] == title and "template" in fig["layout"]
+    rank = figures.live_ranking_figure(df, "en")
+    assert rank["data"][0]["y"] == df.sort("rank")["name"].to_list() and rank["data"][0]["x"][2] is None
+    assert rank["layout"]["yaxis"]["autorange"] == "reversed" and rank["layout"]["height"] == 24 * 16 + 80
+    e = figures.effective_weights_figure(eff, "zh")["data"][0]
+    assert e["y"] == ["y", "z", "x"] and e["text"] == ["20.0%", "30.0%", "50.0%"]
+    assert e["marker"]["color"] == [figures.DEMAND_COLOUR, figures.DEMAND_COLOUR, figures.SUPPLY_COLOUR]
+    # the cached layout is shared between calls, so each figure gets its own top-level layout dict
+    a, b = figures.live_ranking_figure(df, "zh"), figures.live_ranking_figure(df, "zh")
+    assert a["layout"] == b["layout"] and a["layout"] is not b["layout"]
+    assert isinstance(figures.live_ranking_figure(df.head(0), "zh"), dict)
