@@ -8,6 +8,7 @@ only, and Monte Carlo rank intervals are cached per (snapshot, profile scoring h
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -151,10 +152,10 @@ class AppContext:
 
     def current_profiles(self) -> dict[str, WeightProfile]:
         """Current profiles in weights_dir, re-read when any file there changes (a save, another process)."""
-        names = list_profiles(self.weights_dir)
-        key = tuple((n, file_key(self.weights_dir / f"{n}.toml")) for n in names)
+        key = _toml_files_key(self.weights_dir)  # asked on every request: one scandir, no per-name Path work
         if key != self._profiles_key:
             with self._profiles_lock:
+                names = list_profiles(self.weights_dir)
                 loaded: dict[str, WeightProfile] = {}
                 for n in names:
                     try:
@@ -221,6 +222,24 @@ class AppContext:
                 self.rank_intervals(prof, prep.default_period)
         except Exception as e:  # an empty or broken warehouse is shown on the pages, not fatal at start-up
             log.warning("could not warm the model cache: %s", e)
+
+
+def _toml_files_key(directory: Path) -> tuple[tuple[str, int, int, int], ...]:
+    """(name, inode, mtime, size) of every .toml file in `directory`: changes whenever a profile is saved, replaced,
+    added or removed (by this process or another)."""
+    out = []
+    try:
+        with os.scandir(directory) as it:
+            for e in it:
+                if e.name.endswith(".toml"):
+                    try:
+                        st = e.stat()
+                    except FileNotFoundError:  # removed while we looked: the next request sees the new state
+                        continue
+                    out.append((e.name, st.st_ino, st.st_mtime_ns, st.st_size))
+    except (FileNotFoundError, NotADirectoryError):
+        return ()
+    return tuple(sorted(out))
 
 
 _CONTEXT: AppContext | None = None

@@ -52,31 +52,47 @@ def scored_for(ctx: AppContext, profile: WeightProfile) -> tuple[Prepared, Score
 
 
 def ranking_table(ctx: AppContext, scored: Scored, p: int, lang: str) -> pl.DataFrame:
-    """One row per unit for period index p: composite, sides, ranks and the task-oriented flag."""
+    """One row per unit for period index p: composite, sides, ranks and the task-oriented flag, best first."""
+    # Built in numpy and handed to polars once, already sorted: this runs on every weight change, and a few small
+    # polars queries cost more here (under a busy thread pool) than the whole re-aggregation.
     prep = scored.prepared
     names = ctx.snapshot().district_names(lang)
-    fw = ctx.framework
-    comp = scored.node(fw.root, p)
-    cols: dict[str, object] = {
-        "unit_code": list(prep.units),
-        "name": [names.get(u, u) for u in prep.units],
-        "score": comp,
-        "rank": rank_desc(comp),
+    comp = scored.node(ctx.framework.root, p)
+    rank = rank_desc(comp)
+    order = np.argsort(rank, kind="stable")
+    units = [prep.units[i] for i in order]
+    cols: dict[str, pl.Series] = {
+        "unit_code": pl.Series("unit_code", units, dtype=pl.String),
+        "name": pl.Series("name", [names.get(u, u) for u in units], dtype=pl.String),
+        "score": _floats("score", comp[order]),
+        "rank": pl.Series("rank", rank[order], dtype=pl.Int64),
     }
     if all(s in prep.col for s in SIDES):
         sup, dem = scored.node("supply", p), scored.node("demand", p)
-        cols.update(supply=sup, demand=dem, supply_rank=rank_desc(sup), demand_rank=rank_desc(dem))
-    df = pl.DataFrame(cols).with_columns(pl.col(pl.Float64).fill_nan(None))
-    if "supply" in df.columns:
-        # Task-oriented (the study's term): at or above the city median on supply, below it on demand.
-        df = df.with_columns(
-            ((pl.col("supply") >= pl.col("supply").median()) & (pl.col("demand") < pl.col("demand").median()))
-            .fill_null(False).alias("task_oriented"),
-            (pl.col("supply") - pl.col("demand")).alias("gap"),
-        )
+        cols.update(supply=_floats("supply", sup[order]), demand=_floats("demand", dem[order]),
+                    supply_rank=pl.Series("supply_rank", rank_desc(sup)[order], dtype=pl.Int64),
+                    demand_rank=pl.Series("demand_rank", rank_desc(dem)[order], dtype=pl.Int64))
+        # Task-oriented (the study's term): at or above the city median on supply, below it on demand (medians of
+        # the units with a score; a unit without one is not flagged).
+        s, d = sup[order], dem[order]
+        with np.errstate(invalid="ignore"):
+            flag = (s >= _median(s)) & (d < _median(d))
+        cols["task_oriented"] = pl.Series("task_oriented", flag, dtype=pl.Boolean)
+        cols["gap"] = _floats("gap", s - d)
     else:
-        df = df.with_columns(pl.lit(False).alias("task_oriented"))
-    return df.sort("rank")
+        cols["task_oriented"] = pl.Series("task_oriented", [False] * len(units), dtype=pl.Boolean)
+    return pl.DataFrame(list(cols.values()))
+
+
+def _floats(name: str, values: np.ndarray) -> pl.Series:
+    """Float64 with NaN as null (a unit without a score)."""
+    return pl.Series(name, np.asarray(values, dtype=np.float64), dtype=pl.Float64, nan_to_null=True)
+
+
+def _median(v: np.ndarray) -> float:
+    """The median of the units with a score (NaN when none has one), as polars' median of a nullable column."""
+    known = v[~np.isnan(v)]
+    return float(np.median(known)) if known.size else np.nan
 
 
 def overview(ctx: AppContext, profile_name: str | None, lang: str, period: str | None = None) -> Overview:

@@ -9,6 +9,7 @@ two; we prefer a neutral score to a hole that silently drops the indicator from 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,7 +52,7 @@ def _per_column(values: Sequence[float] | np.ndarray | float, n: int, what: str)
     return v
 
 
-class Normaliser:
+class Normaliser(ABC):
     """Base class: __init__ stores parameters only; fit learns trailing-underscore attributes and returns self."""
 
     #: (low, high) bounds of the output for the contract test, or None if unbounded; may use the params
@@ -86,8 +87,9 @@ class Normaliser:
     def _fit(self, X: np.ndarray) -> None:  # X has directions applied
         pass
 
+    @abstractmethod
     def _transform(self, X: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """Map direction-adjusted values with the fitted parameters (each method defines it)."""
 
 
 def _nanmin_max(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
