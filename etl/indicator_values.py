@@ -271,11 +271,21 @@ def _run_one(
     return _run_grid(con, d, grain, _pick_formula(con, d, formula_sql(d, grain), shared), n_grid)
 
 
+# Aggregates whose value over a quarter is not the sum of their monthly values (count(DISTINCT …) included).
+_NON_ADDITIVE = re.compile(
+    r"\bdistinct\b|\b(?:avg|mean|median|min|max|quantile\w*|mode|stddev\w*|var_\w+|variance|any_value|first|last|"
+    r"arg_?(?:min|max)\w*|bool_(?:and|or)|product|approx_\w+|list|array_agg|string_agg)\s*\(",
+    re.IGNORECASE,
+)
+
+
 def rolls_up(d: IndicatorDef) -> bool:
     """Rate form over event dates only: numerator and denominator are sums over rows, so a quarter's are the sum of
-    its months'. (Snapshot formulas over `periods` and full queries — medians, weighted means, gaps — are not.)"""
+    its months'. (Snapshot formulas over `periods`, full queries — medians, weighted means, gaps — and rate forms
+    with a non-additive aggregate such as count(DISTINCT …) or avg(…) are not: they run at each grain.)"""
     s = d.sql
-    return not s.is_query and "periods" not in (s.from_ or "") and "{period(" in (s.period or "")
+    additive = not any(_NON_ADDITIVE.search(t or "") for t in (s.numerator, s.denominator))
+    return additive and not s.is_query and "periods" not in (s.from_ or "") and "{period(" in (s.period or "")
 
 
 # Month label 'YYYY-MM' → quarter label 'YYYYQn', for rolling monthly sums up.

@@ -10,6 +10,7 @@ from app import components as c
 from app import figures, security, views
 from app.i18n import fmt_datetime, fmt_int, fmt_period, norm_lang, t
 from app.queries import DataUnavailable, Snapshot, load_runs
+from app.scoring import Prepared
 from app.state import get_context
 
 dash.register_page(__name__, path="/data-quality", name="数据质量 Data quality",
@@ -245,7 +246,7 @@ def _coverage_card(lang: str) -> html.Section:
     )
 
 
-def _coverage_parts(prep, lang: str) -> tuple[str, dict, list[dict]]:
+def _coverage_parts(prep: Prepared, lang: str) -> tuple[str, dict, list[dict]]:
     """(card title, coverage heatmap as a figure dict, per-indicator summary rows) for the latest period."""
     ctx = get_context()
     p = prep.period_index(None)

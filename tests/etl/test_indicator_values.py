@@ -477,3 +477,25 @@ def test_rolled_up_quarters_equal_direct_quarter_sql(con: warehouse.Connection, 
     finally:
         con.unregister("periods")
         con.unregister("_iv_units")
+
+
+def test_non_additive_rate_formulas_are_computed_per_quarter_not_rolled_up(
+    con: warehouse.Connection, catalog: Catalog
+) -> None:
+    """A rate-form formula with count(DISTINCT …) (or avg, median, …) is not a sum over rows: its quarter is not the
+    sum of its months. A: Jan items {A1, A1, A2, A3} → 3 distinct of 4 cases; Feb {A2, A4, A1} → 3 of 3; Q1 the 7
+    cases touch {A1, A2, A3, A4} → 4 of 7 (rolled up it would be wrongly 6/7)."""
+    from etl.indicator_values import rolls_up
+
+    base = catalog.indicator("actual_online_case_rate")
+    sql = base.sql.model_copy(update={"numerator": "count(DISTINCT item_code)"})
+    distinct = base.model_copy(update={"id": "distinct_items_per_case", "sql": sql, "min_denominator": 1})
+    assert not rolls_up(distinct)
+    for expr in ("avg(visits_actual) * count(*)", "max(visits_actual)", "median(visits_actual)"):
+        assert not rolls_up(base.model_copy(update={"sql": base.sql.model_copy(update={"numerator": expr})})), expr
+    assert rolls_up(base)  # count(*) FILTER (…) over count(*) adds up
+    cat = Catalog(catalog.nodes, (distinct,), catalog.source)
+    got = compute_indicator_values(con, cat)
+    assert _cell(got, "distinct_items_per_case", A, J)["value"] == pytest.approx(75.0)
+    assert _cell(got, "distinct_items_per_case", A, F)["value"] == pytest.approx(100.0)
+    assert _cell(got, "distinct_items_per_case", A, Q)["value"] == pytest.approx(400 / 7)
