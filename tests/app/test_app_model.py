@@ -183,3 +183,16 @@ def test_sensitivity_run_and_its_frames(ctx) -> None:
     assert sr.spec_key(ctx, prof, spec) == sr.spec_key(ctx, prof, spec)
     with pytest.raises(ValueError, match="unknown factor"):
         sr.build_spec(["nope"], 256, 1, prof)
+
+
+def test_memo_computes_once_per_key(ctx) -> None:
+    calls: list[str] = []
+
+    def build(tag: str):
+        calls.append(tag)
+        return {"tag": tag}
+
+    a = ctx.memo(("test-memo", ctx.snapshot().key, "zh"), lambda: build("zh"))
+    assert ctx.memo(("test-memo", ctx.snapshot().key, "zh"), lambda: build("again")) is a
+    assert ctx.memo(("test-memo", ctx.snapshot().key, "en"), lambda: build("en"))["tag"] == "en"
+    assert calls == ["zh", "en"]
