@@ -1,8 +1,10 @@
 """Aggregation: weighted means over a node's children, and a vectorised bottom-up pass over the whole framework tree.
 
 Vector functions take a rows × children matrix and a weight per child. NaN children are dropped and the remaining
-weights renormalised (COINr's a_amean / a_gmean / a_hmean). A node whose share of present children is below its
-availability threshold is NaN and flagged; with threshold 0 a node is NaN only when all its children are.
+weights renormalised (COINr's a_amean / a_gmean / a_hmean). A child with weight 0 (e.g. an indicator shown for
+reference only) takes no part at all: not in the mean, not in the domain check, not in the availability share.
+A node whose share of present children (among its positively weighted ones) is below its availability threshold is
+NaN and flagged; with threshold 0 a node is NaN only when all its weighted children are.
 Geometric, harmonic and non-positive-power means over zero or negative values raise AggregationError naming the node
 and the unit; the documented `shift` parameter (added before, subtracted after) is the explicit way round it.
 """
@@ -31,13 +33,14 @@ class AggregationError(ValueError):
 
 
 def _prep(V: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    present = ~np.isnan(V)
-    W = np.where(present, w, 0.0)
-    return present, W, W.sum(axis=1)
+    """(used, W, sum W): used = present and weighted; a zero-weight child is treated as absent everywhere."""
+    used = ~np.isnan(V) & (w != 0)[None, :]
+    W = np.where(used, w, 0.0)
+    return used, W, W.sum(axis=1)
 
 
-def _domain(V: np.ndarray, present: np.ndarray, bad: np.ndarray, what: str) -> None:
-    hit = bad & present
+def _domain(V: np.ndarray, used: np.ndarray, bad: np.ndarray, what: str) -> None:
+    hit = bad & used
     if hit.any():
         row, col = np.argwhere(hit)[0]
         value = float(V[row, col])
@@ -52,27 +55,27 @@ def _finish(num: np.ndarray, sw: np.ndarray) -> np.ndarray:
 
 def a_amean(V: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Weighted arithmetic mean sum(w x) / sum(w) over the present children."""
-    present, W, sw = _prep(V, w)
-    return _finish((np.where(present, V, 0.0) * W).sum(axis=1), sw)
+    used, W, sw = _prep(V, w)
+    return _finish((np.where(used, V, 0.0) * W).sum(axis=1), sw)
 
 
 def a_gmean(V: np.ndarray, w: np.ndarray, shift: float = 0.0) -> np.ndarray:
-    """Weighted geometric mean exp(sum(w log x) / sum(w)); every present x + shift must be > 0."""
+    """Weighted geometric mean exp(sum(w log x) / sum(w)); every present, weighted x + shift must be > 0."""
     X = V + shift
-    present, W, sw = _prep(X, w)
-    _domain(X, present, ~(X > 0), "geometric mean")
+    used, W, sw = _prep(X, w)
+    _domain(X, used, ~(X > 0), "geometric mean")
     with np.errstate(all="ignore"):
-        logs = np.where(present, np.log(np.where(present, X, 1.0)), 0.0)
+        logs = np.where(used, np.log(np.where(used, X, 1.0)), 0.0)
     return np.exp(_finish((logs * W).sum(axis=1), sw)) - shift
 
 
 def a_hmean(V: np.ndarray, w: np.ndarray, shift: float = 0.0) -> np.ndarray:
-    """Weighted harmonic mean sum(w) / sum(w / x); every present x + shift must be > 0."""
+    """Weighted harmonic mean sum(w) / sum(w / x); every present, weighted x + shift must be > 0."""
     X = V + shift
-    present, W, sw = _prep(X, w)
-    _domain(X, present, ~(X > 0), "harmonic mean")
+    used, W, sw = _prep(X, w)
+    _domain(X, used, ~(X > 0), "harmonic mean")
     with np.errstate(all="ignore"):
-        inv = (np.where(present, W / np.where(present, X, 1.0), 0.0)).sum(axis=1)
+        inv = (np.where(used, W / np.where(used, X, 1.0), 0.0)).sum(axis=1)
         return np.where(sw > 0, sw / inv, np.nan) - shift
 
 
@@ -86,14 +89,23 @@ def a_pmean(V: np.ndarray, w: np.ndarray, p: float = 1.0, shift: float = 0.0) ->
     if p == 1:
         return a_amean(V + shift, w) - shift
     X = V + shift
-    present, W, sw = _prep(X, w)
+    used, W, sw = _prep(X, w)
     if p < 0:
-        _domain(X, present, ~(X > 0), f"power mean with p={p}")
+        _domain(X, used, ~(X > 0), f"power mean with p={p}")
     else:
-        _domain(X, present, ~(X >= 0), f"power mean with p={p}")
+        _domain(X, used, ~(X >= 0), f"power mean with p={p}")
     with np.errstate(all="ignore"):
-        powered = np.where(present, np.where(present, X, 1.0) ** p, 0.0)
+        powered = np.where(used, np.where(used, X, 1.0) ** p, 0.0)
         return _finish((powered * W).sum(axis=1), sw) ** (1.0 / p) - shift
+
+
+def availability_share(V: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Per row: the share of the positively weighted children that are present (zero-weight children do not count)."""
+    counted = w != 0
+    n = int(counted.sum())
+    if n == 0:
+        return np.zeros(V.shape[0])
+    return (~np.isnan(V[:, counted])).sum(axis=1) / n
 
 
 def a_wmedian(V: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -102,9 +114,9 @@ def a_wmedian(V: np.ndarray, w: np.ndarray) -> np.ndarray:
     When the cumulative share lands exactly on 1/2 the value and the next one are averaged (so with equal weights
     and an even count this is the ordinary median). NaN children and zero weights take no part.
     """
-    present, W, sw = _prep(V, w)
-    order = np.argsort(np.where(present, V, np.inf), axis=1, kind="stable")
-    Vs = np.take_along_axis(np.where(present, V, np.nan), order, axis=1)
+    used, W, sw = _prep(V, w)
+    order = np.argsort(np.where(used, V, np.inf), axis=1, kind="stable")
+    Vs = np.take_along_axis(np.where(used, V, np.nan), order, axis=1)
     Ws = np.take_along_axis(W, order, axis=1)
     with np.errstate(all="ignore"):
         cum = np.cumsum(Ws, axis=1) / np.where(sw > 0, sw, 1.0)[:, None]
@@ -240,8 +252,7 @@ class AggregationPlan:
                 raise AggregationError(f"node {step.node!r}, unit {unit}: {what}", node=step.node, unit=unit,
                                        row=row, child=e.child, value=e.value) from None
             if step.threshold > 0:
-                share = (~np.isnan(V)).sum(axis=1) / V.shape[1]
-                low = share < step.threshold
+                low = availability_share(V, w) < step.threshold
                 val = np.where(low, np.nan, val)
                 flags[:, step.col] = low
             out[:, step.col] = val

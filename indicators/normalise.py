@@ -5,6 +5,14 @@ applied first, as COINr does (x * direction), so a direction -1 indicator is fli
 NaN. Constant columns never produce NaN or inf: min-max gives the midpoint (l + u) / 2, z-score gives m, distance to
 best gives the top of the scale, percentile rank of a single value gives 0.5 (COINr would return NaN for the first
 two; we prefer a neutral score to a hole that silently drops the indicator from its aggregate).
+
+Out of sample (fitted on one period or sample, applied to values it has not seen): every normaliser that declares an
+`output_range()` stays inside it. Values the fit has seen map exactly as COINr maps them; new values are placed
+against the fitted sample and clipped: min-max and distance to best clip to [l, u] / [0, scale] (pass clip=False to
+extrapolate linearly instead, e.g. to show progress beyond the base period's best; the range is then not promised);
+rank is 1 + the number of fitted values strictly below, capped at the fitted count n (so a new best ties the fitted
+best at n); percentile rank is (that rank - 1) / (n - 1), hence in [0, 1]. Goalposts clip by default, distance to
+target caps at the scale from above only, z-score and 'none' are unbounded.
 """
 
 from __future__ import annotations
@@ -101,15 +109,21 @@ def _nanmin_max(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class MinMaxNormaliser(Normaliser):
-    """COINr n_minmax: (x - min) / (max - min) * (u - l) + l; a constant column maps to (l + u) / 2."""
+    """COINr n_minmax: (x - min) / (max - min) * (u - l) + l; a constant column maps to (l + u) / 2.
 
-    def __init__(self, l: float = 0.0, u: float = 100.0, directions: Sequence[float] | None = None) -> None:
+    Values beyond the fitted min / max (out of sample) are clipped to [l, u] unless clip=False.
+    """
+
+    def __init__(
+        self, l: float = 0.0, u: float = 100.0, directions: Sequence[float] | None = None, *, clip: bool = True
+    ) -> None:
         super().__init__(directions)
         self.l = l
         self.u = u
+        self.clip = clip
 
-    def output_range(self) -> tuple[float, float]:
-        return (float(self.l), float(self.u))
+    def output_range(self) -> tuple[float, float] | None:
+        return (float(self.l), float(self.u)) if self.clip else None
 
     def _fit(self, X: np.ndarray) -> None:
         self.min_, self.max_ = _nanmin_max(X)
@@ -117,6 +131,8 @@ class MinMaxNormaliser(Normaliser):
     def _transform(self, X: np.ndarray) -> np.ndarray:
         rng = self.max_ - self.min_
         scaled = (X - self.min_) / rng * (self.u - self.l) + self.l
+        if self.clip:  # a no-op on the fitted values themselves, so COINr's in-sample results are untouched
+            scaled = np.clip(scaled, self.l, self.u)
         return np.where(rng > 0, scaled, (self.l + self.u) / 2)
 
 
@@ -140,10 +156,16 @@ class ZScoreNormaliser(Normaliser):
 
 
 class RankNormaliser(Normaliser):
-    """COINr n_rank: rank with ties given the minimum rank (1 = lowest), against the values seen in fit."""
+    """COINr n_rank: rank with ties given the minimum rank (1 = lowest), against the values seen in fit.
+
+    A value not seen in fit is placed in the fitted sample: 1 + the number of fitted values strictly below it, capped
+    at the fitted count n, so the output stays in [1, n] (a new value above every fitted one ties the fitted best).
+    """
 
     def output_range(self) -> tuple[float, float]:
-        return (1.0, float("inf"))
+        if not hasattr(self, "reference_"):
+            return (1.0, float("inf"))
+        return (1.0, float(max((len(r) for r in self.reference_), default=1) or 1))
 
     def _fit(self, X: np.ndarray) -> None:
         self.reference_ = [np.sort(col[~np.isnan(col)]) for col in X.T]
@@ -151,8 +173,9 @@ class RankNormaliser(Normaliser):
     def _ranks(self, X: np.ndarray) -> np.ndarray:
         out = np.empty_like(X)
         for j, ref in enumerate(self.reference_):
-            # number of reference values strictly below x, plus one: R's ties.method = "min"
-            out[:, j] = np.searchsorted(ref, X[:, j], side="left") + 1.0
+            # number of reference values strictly below x, plus one: R's ties.method = "min"; the cap only bites out of
+            # sample (a fitted value has at most n - 1 values below it)
+            out[:, j] = np.minimum(np.searchsorted(ref, X[:, j], side="left") + 1.0, max(len(ref), 1))
         return out
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
@@ -160,7 +183,7 @@ class RankNormaliser(Normaliser):
 
 
 class PercentRankNormaliser(RankNormaliser):
-    """COINr n_prank: (rank - 1) / (count of non-NaN - 1); a lone value gets 0.5."""
+    """COINr n_prank: (rank - 1) / (count of non-NaN - 1); a lone value gets 0.5. Out of sample: within [0, 1]."""
 
     def output_range(self) -> tuple[float, float]:
         return (0.0, 1.0)
@@ -251,21 +274,30 @@ class DistanceToTargetNormaliser(Normaliser):
 
 
 class DistanceToBestNormaliser(Normaliser):
-    """COINr n_dist2max: (1 - (max - x) / (max - min)) * scale; a constant column is all at the best (scale)."""
+    """COINr n_dist2max: (1 - (max - x) / (max - min)) * scale; a constant column is all at the best (scale).
 
-    def __init__(self, scale: float = 100.0, directions: Sequence[float] | None = None) -> None:
+    Values beyond the fitted min / max (out of sample) are clipped to [0, scale] unless clip=False.
+    """
+
+    def __init__(
+        self, scale: float = 100.0, directions: Sequence[float] | None = None, *, clip: bool = True
+    ) -> None:
         super().__init__(directions)
         self.scale = scale
+        self.clip = clip
 
-    def output_range(self) -> tuple[float, float]:
-        return (0.0, float(self.scale))
+    def output_range(self) -> tuple[float, float] | None:
+        return (0.0, float(self.scale)) if self.clip else None
 
     def _fit(self, X: np.ndarray) -> None:
         self.min_, self.max_ = _nanmin_max(X)
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
         rng = self.max_ - self.min_
-        return np.where(rng > 0, 1.0 - (self.max_ - X) / rng, 1.0) * self.scale
+        y = 1.0 - (self.max_ - X) / rng
+        if self.clip:
+            y = np.clip(y, 0.0, 1.0)
+        return np.where(rng > 0, y, 1.0) * self.scale
 
 
 class IdentityNormaliser(Normaliser):
@@ -311,21 +343,27 @@ def _check_targets(p: dict[str, Any]) -> None:
 #: name → normaliser class; params are the class's keyword arguments (per-indicator ones are resolved by the model:
 #: goalposts and targets come from the params or from the framework nodes)
 NORMALISERS = Registry("normalisation")
-NORMALISERS.register("minmax", MinMaxNormaliser, {"l": 0.0, "u": 100.0}, "min-max to [l, u]", _check_lu)
+NORMALISERS.register(
+    "minmax", MinMaxNormaliser, {"l": 0.0, "u": 100.0, "clip": True},
+    "min-max to [l, u]; values beyond the fitted min/max clipped to [l, u] unless clip is false", _check_lu,
+)
 NORMALISERS.register("zscore", ZScoreNormaliser, {"m": 0.0, "s": 1.0}, "z-score with mean m and sd s", _check_s)
 NORMALISERS.register(
     "goalposts", GoalpostNormaliser, {"goalposts": None, "scale": 100.0, "clip": True},
     "fixed goalposts [low, high] per indicator (params or framework), clipped, scaled to [0, scale]",
     _check_goalposts,
 )
-NORMALISERS.register("rank", RankNormaliser, {}, "rank, ties get the minimum (1 = lowest)")
-NORMALISERS.register("prank", PercentRankNormaliser, {}, "percentile rank (rank - 1) / (n - 1)")
+NORMALISERS.register(
+    "rank", RankNormaliser, {}, "rank, ties get the minimum (1 = lowest); new values placed in the fitted sample"
+)
+NORMALISERS.register("prank", PercentRankNormaliser, {}, "percentile rank (rank - 1) / (n - 1), in [0, 1]")
 NORMALISERS.register(
     "distance_to_target", DistanceToTargetNormaliser, {"targets": None, "scale": 100.0, "cap": True},
     "1 - (target - x) / (target - min), times scale; targets per indicator (params or framework)", _check_targets,
 )
 NORMALISERS.register(
-    "distance_to_best", DistanceToBestNormaliser, {"scale": 100.0}, "1 - (best - x) / (best - worst), times scale",
+    "distance_to_best", DistanceToBestNormaliser, {"scale": 100.0, "clip": True},
+    "1 - (best - x) / (best - worst), times scale; out-of-sample values clipped to [0, scale] unless clip is false",
     _check_scale,
 )
 NORMALISERS.register("none", IdentityNormaliser, {}, "no scaling (direction still applied)")

@@ -211,7 +211,9 @@ def improvement_priorities(r: ScoreResult, unit: str, period: str | None, step: 
 
     step = "range": the indicator's value (after treatment, on the normaliser's input scale) moves by `size` × its
     range over the fitted periods, in its good direction; step = "best": it moves to the best unit's value in that
-    period. Every other unit and the fitted normaliser stay fixed, so the gain is the unit's own.
+    period. Every other unit and the fitted normaliser stay fixed, so the gain is the unit's own. A moved value beyond
+    the fitted range is normalised out of sample (see indicators.normalise: clipped to the declared range by default),
+    so an indicator on which the unit is already at the top of the fitted range shows no gain.
     """
     from indicators.model import ScoringError
 

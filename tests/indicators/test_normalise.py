@@ -51,10 +51,38 @@ def test_distance_to_target() -> None:
 
 def test_fit_on_base_period_transform_later_period() -> None:
     base = np.array([[0.0], [10.0]])
-    later = np.array([[5.0], [20.0]])
-    norm = MinMaxNormaliser(0, 100).fit(base)
-    np.testing.assert_allclose(norm.transform(later), [[50], [200]])  # the goalposts learned in the base stay
-    assert norm.min_[0] == 0 and norm.max_[0] == 10
+    later = np.array([[5.0], [20.0], [-5.0]])
+    norm = MinMaxNormaliser(0, 100)
+    norm.fit(base)
+    # the min and max learned in the base stay; beyond them the score is clipped to [l, u] by default ...
+    np.testing.assert_allclose(norm.transform(later), [[50], [100], [0]])
+    assert norm.min_[0] == 0 and norm.max_[0] == 10 and norm.output_range() == (0.0, 100.0)
+    # ... or extrapolated linearly on request (clip=False), when the range is no longer promised
+    free = make_normaliser("minmax", {"l": 1.0, "u": 100.0, "clip": False}).fit(base)
+    np.testing.assert_allclose(free.transform(later), [[50.5], [199.0], [-48.5]])
+    assert free.output_range() is None
+
+
+def test_out_of_sample_rank_and_percentile_rank_stay_in_range() -> None:
+    base = np.array([1.0, 2.0, 2.0, 4.0, 5.0])
+    new = np.array([0.0, 2.0, 3.0, 5.0, 9.0, np.nan])
+    rank = make_normaliser("rank").fit(base)
+    # position within the fitted sample: 1 + count of fitted values strictly below, capped at the fitted count
+    np.testing.assert_allclose(rank.transform(new), [1, 2, 4, 5, 5, np.nan])
+    assert rank.output_range() == (1.0, 5.0)
+    prank = make_normaliser("prank").fit(base)
+    np.testing.assert_allclose(prank.transform(new), [0, 0.25, 0.75, 1, 1, np.nan])
+    assert prank.output_range() == (0.0, 1.0)
+    # direction -1: the new value that is lowest is best
+    down = make_normaliser("prank", directions=[-1]).fit(base)
+    np.testing.assert_allclose(down.transform(new), [1, 0.5, 0.5, 0, 0, np.nan])  # ties take the lower rank
+
+
+def test_out_of_sample_distance_to_best_is_clipped() -> None:
+    norm = make_normaliser("distance_to_best", {"scale": 1.0}).fit(np.array([2.0, 4.0, 6.0]))
+    np.testing.assert_allclose(norm.transform(np.array([0.0, 5.0, 9.0])), [0, 0.75, 1])
+    free = make_normaliser("distance_to_best", {"scale": 1.0, "clip": False}).fit(np.array([2.0, 4.0, 6.0]))
+    np.testing.assert_allclose(free.transform(np.array([0.0, 5.0, 9.0])), [-0.5, 0.75, 1.75])
 
 
 def test_column_normaliser_mixes_methods() -> None:
