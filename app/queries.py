@@ -19,6 +19,7 @@ import polars as pl
 
 from etl import tables as contract
 from etl import warehouse
+from etl.panel import covered_months_in
 
 # Quarantined rows kept in memory; a pathological file could quarantine millions, the page only needs a window.
 QUARANTINE_CAP = 200_000
@@ -64,6 +65,7 @@ class Snapshot:
     batches: pl.DataFrame  # ingest_batches
     snapshot_id: str
     load_seconds: float = 0.0
+    complete_months: tuple[str, ...] = ()  # months the data cover from first to last day (etl.panel.covered_months)
     extra: dict[str, pl.DataFrame] = field(default_factory=dict)
 
     @property
@@ -166,6 +168,7 @@ def load_snapshot(path: str | Path) -> Snapshot:
                 snapshot_id = str(meta["snapshot_id"][-1])
         if not snapshot_id and batches.height:
             snapshot_id = f"batch {batches['batch_id'].max()}"
+        months = covered_months_in(con)
     return Snapshot(
         path=p,
         key=key,
@@ -178,6 +181,7 @@ def load_snapshot(path: str | Path) -> Snapshot:
         batches=batches,
         snapshot_id=snapshot_id or Path(p).name,
         load_seconds=time.perf_counter() - t0,
+        complete_months=months,
     )
 
 

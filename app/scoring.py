@@ -136,9 +136,7 @@ def prepare(snapshot: Snapshot, catalog: Catalog, framework: Framework, spec: Mo
     result = score(framework, long, spec, units=units, periods=periods)
     num = _panel(long, "numerator", framework, units, periods)
     den = _panel(long, "denominator", framework, units, periods)
-    months = snapshot.values.filter(pl.col("grain") == "month")["period"].unique().to_list() \
-        if "grain" in snapshot.values.columns else []
-    default = default_period(periods, months) or periods[-1]
+    default = default_period(periods, snapshot.complete_months) or periods[-1]
     return Prepared(result=result, grain=g, numerators=num, denominators=den, default_period=default)
 
 

@@ -98,8 +98,7 @@ def run(ctx: AppContext, profile: WeightProfile, spec: UncertaintySpec, job: Job
     g = choose_grain(snap.values)
     long = snap.values.filter((pl.col("grain") == g) & pl.col("indicator_id").is_in(list(fw.indicators)))
     periods = sorted(long["period"].unique().to_list())
-    months = snap.values.filter(pl.col("grain") == "month")["period"].unique().to_list()
-    period = default_period(periods, months) or periods[-1]
+    period = default_period(periods, snap.complete_months) or periods[-1]
     prepare, units = model_preparer(fw, long, periods=periods, period=period)
     inputs = Inputs(framework=fw, units=units, prepare=prepare, model=profile.methods,
                     weights=profile.resolved_weights(fw))

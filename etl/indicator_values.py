@@ -13,7 +13,7 @@ written, so the catalog's SQL stays the definition.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -39,6 +39,10 @@ DDL = f"""CREATE TABLE {TABLE} (
     unit_code VARCHAR NOT NULL, period VARCHAR NOT NULL, grain VARCHAR NOT NULL, indicator_id VARCHAR NOT NULL,
     value DOUBLE, numerator DOUBLE, denominator DOUBLE
 )"""
+# The data span the values were computed over (one row; none for an empty warehouse): readers decide from it which
+# periods are complete (indicators.periods.complete_months), since a period label alone says nothing about coverage.
+COVERAGE_TABLE = "data_coverage"
+COVERAGE_DDL = f"CREATE TABLE {COVERAGE_TABLE} (first_day DATE NOT NULL, last_day DATE NOT NULL)"
 
 # Event-time columns whose months span the grid (snapshot dates such as onboarded_on are deliberately not here).
 SPAN_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -64,13 +68,26 @@ def period_sql(expr: str, grain: str) -> str:
     raise IndicatorSQLError(f"unknown grain {grain!r}; allowed: {', '.join(GRAINS)}")
 
 
-def expand(sql: str, grain: str, d: IndicatorDef) -> str:
-    """Replace {period(expr)}, {min_denominator} and {grain} in one SQL text."""
+def data_end_sql(last_day: date | None) -> str:
+    """SQL TIMESTAMP literal for {data_end}: midnight after the data span's last day, the first instant the data do
+    not cover (NULL, so nothing passes a `<= {data_end}` test, when there is no data)."""
+    if last_day is None:
+        return "CAST(NULL AS TIMESTAMP)"
+    return f"TIMESTAMP '{last_day + timedelta(days=1):%Y-%m-%d} 00:00:00'"
+
+
+def expand(sql: str, grain: str, d: IndicatorDef, last_day: date | None) -> str:
+    """Replace {period(expr)}, {min_denominator}, {grain} and {data_end} in one SQL text.
+
+    `last_day` is the last day of the data span (see data_span): {data_end} is midnight after it.
+    """
 
     def sub(m: re.Match[str]) -> str:
         name, arg = m.group(1), m.group(2)
         if name == "period":
             return period_sql(arg, grain)
+        if name == "data_end":
+            return data_end_sql(last_day)
         if name == "min_denominator":
             return repr(float(d.min_denominator))
         if name == "grain":
@@ -80,18 +97,18 @@ def expand(sql: str, grain: str, d: IndicatorDef) -> str:
     return PLACEHOLDER.sub(sub, sql)
 
 
-def formula_sql(d: IndicatorDef, grain: str) -> str:
+def formula_sql(d: IndicatorDef, grain: str, last_day: date | None) -> str:
     """The indicator's formula as one SELECT returning unit_code, period, numerator, denominator [, value]."""
     s = d.sql
     if s.query is not None:
-        return expand(s.query, grain, d)
+        return expand(s.query, grain, d, last_day)
     where = f"\nWHERE {s.where}" if s.where else ""
     q = (
         f"SELECT {s.unit} AS unit_code, {s.period} AS period,\n"
         f"       {s.numerator} AS numerator,\n       {s.denominator} AS denominator\n"
         f"FROM {s.from_}{where}\nGROUP BY 1, 2"
     )
-    return expand(q, grain, d)
+    return expand(q, grain, d, last_day)
 
 
 # -- periods ------------------------------------------------------------------------------------------------------
@@ -266,9 +283,15 @@ def _run_grid(con: warehouse.Connection, d: IndicatorDef, grain: str, formula: s
 
 
 def _run_one(
-    con: warehouse.Connection, d: IndicatorDef, grain: str, n_grid: int, shared: SharedJoin | None = None
+    con: warehouse.Connection,
+    d: IndicatorDef,
+    grain: str,
+    n_grid: int,
+    shared: SharedJoin | None = None,
+    *,
+    last_day: date | None,
 ) -> pl.DataFrame:
-    return _run_grid(con, d, grain, _pick_formula(con, d, formula_sql(d, grain), shared), n_grid)
+    return _run_grid(con, d, grain, _pick_formula(con, d, formula_sql(d, grain, last_day), shared), n_grid)
 
 
 # Aggregates whose value over a quarter is not the sum of their monthly values (count(DISTINCT …) included).
@@ -292,9 +315,11 @@ def rolls_up(d: IndicatorDef) -> bool:
 _MONTH_TO_QUARTER = "substr(period, 1, 4) || 'Q' || CAST((CAST(substr(period, 6, 2) AS INTEGER) + 2) // 3 AS VARCHAR)"
 
 
-def _monthly_sums(con: warehouse.Connection, d: IndicatorDef, shared: SharedJoin | None = None) -> pl.DataFrame:
+def _monthly_sums(
+    con: warehouse.Connection, d: IndicatorDef, shared: SharedJoin | None, last_day: date | None
+) -> pl.DataFrame:
     """One scan of the raw tables: the formula's (unit_code, period, numerator, denominator) at month grain."""
-    formula = formula_sql(d, "month")
+    formula = formula_sql(d, "month", last_day)
     _check_columns(d, _columns_of(con, d, formula))
     formula = _pick_formula(con, d, formula, shared)
     try:
@@ -330,7 +355,7 @@ def compute_indicator_values(
     """Every indicator for every district (table `district`) × period × grain, periods spanning the data's months.
 
     Columns: unit_code, period, grain, indicator_id, value, numerator, denominator. A path is opened read-only.
-    `span` (first day, last day) overrides the periods derived from the data.
+    `span` (first day, last day) overrides the data span: the periods and {data_end} (midnight after the last day).
     """
     for g in grains:
         if g not in GRAINS:
@@ -359,10 +384,10 @@ def _compute(
                 for d in catalog:
                     if rolls_up(d) and n_grid:
                         if d.id not in monthly:
-                            monthly[d.id] = _monthly_sums(con, d, shared)
+                            monthly[d.id] = _monthly_sums(con, d, shared, last)
                         frames.append(_run_rolled(con, d, grain, monthly[d.id], n_grid))
                     else:
-                        frames.append(_run_one(con, d, grain, n_grid, shared))
+                        frames.append(_run_one(con, d, grain, n_grid, shared, last_day=last))
             finally:
                 con.unregister("periods")
     finally:
@@ -388,11 +413,32 @@ def write_indicator_values(
     catalog: Catalog,
     grains: tuple[str, ...] | list[str] = GRAINS,
 ) -> pl.DataFrame:
-    """(Re)build the warehouse table `indicator_values` in one transaction and return what was written."""
+    """(Re)build the warehouse tables `indicator_values` and `data_coverage` (the data span used: first_day,
+    last_day; no row for an empty warehouse) in one transaction and return the values written."""
     with warehouse.connection(db_path) as con:
-        frame = compute_indicator_values(con, catalog, grains)
+        first, last = data_span(con)
+        span = (first, last) if first is not None and last is not None else None
+        frame = compute_indicator_values(con, catalog, grains, span=span)
+        coverage = pl.DataFrame(
+            {"first_day": [first] if span else [], "last_day": [last] if span else []},
+            schema={"first_day": pl.Date(), "last_day": pl.Date()},
+        )
         with warehouse.transaction(con):
             con.sql(f"DROP TABLE IF EXISTS {TABLE}")
             con.sql(DDL)
             warehouse.insert_frame(con, TABLE, frame)
+            con.sql(f"DROP TABLE IF EXISTS {COVERAGE_TABLE}")
+            con.sql(COVERAGE_DDL)
+            warehouse.insert_frame(con, COVERAGE_TABLE, coverage)
     return frame
+
+
+def read_data_coverage(con: warehouse.Connection) -> tuple[date, date] | None:
+    """The (first_day, last_day) span `write_indicator_values` recorded; None when the table is absent (a warehouse
+    built before it was recorded) or empty (no data)."""
+    if COVERAGE_TABLE not in warehouse.table_names(con):
+        return None
+    rows = con.sql(f"SELECT first_day, last_day FROM {COVERAGE_TABLE}").fetchall()
+    if not rows:
+        return None
+    return rows[0][0], rows[0][1]

@@ -4,8 +4,11 @@ Files go in table load order (tables.LOAD_ORDER), then by name, each in its own 
 checked against the warehouse plus the files of this batch already loaded, and a failure leaves earlier files in.
 
 Rules (the contract's "every input row is accounted for"):
-- a file whose sha256 was already ingested for the same table is 'unchanged': nothing changes but the log line;
-- a file that cannot be read at all is 'rejected' whole (rows_in = 0) with a message; the batch goes on;
+- a file whose sha256 was already ingested (loaded or partial) for the same table is 'unchanged': nothing changes
+  but the log line;
+- a file that cannot be read at all is 'rejected' whole (rows_in = 0) with a message; the batch goes on. A rejected
+  checksum is not remembered as done: the same file is tried again next time (the cause may have been the
+  environment — a missing permission, a full disk — rather than the file);
 - a row failing any check goes to `quarantine`: one record per failed check, the row counted once;
 - primary-key duplicates: an identical copy (in the file or already in the warehouse) is counted as duplicate and
   skipped; rows of ONE file that share a key but differ are all quarantined (check 'conflicting_duplicate'), since
@@ -154,7 +157,8 @@ def _ingest_one(
     previous = wh.query(
         con,
         'SELECT "file_name", "batch_id", "status" FROM "ingest_files" WHERE "sha256" = ? '
-        'AND "table_name" IS NOT DISTINCT FROM ? AND "status" <> \'unchanged\' ORDER BY "file_id" LIMIT 1',
+        'AND "table_name" IS NOT DISTINCT FROM ? AND "status" NOT IN (\'unchanged\', \'rejected\') '
+        'ORDER BY "file_id" LIMIT 1',
         [rep.sha256, rep.table],
     )
     if previous.height:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from etl import warehouse
+from etl.indicator_values import COVERAGE_TABLE, read_data_coverage
 from etl.profiles import WEIGHTS_DIR
 from indicators.framework import Framework
-from indicators.periods import default_period
+from indicators.periods import complete_months, default_period
 from indicators.uncertainty import UncertaintyError, UncertaintySpec
 
 UNCERTAINTY_DIR = WEIGHTS_DIR / "uncertainty"
@@ -51,14 +53,35 @@ def load_indicator_panel(
     return frame.sort("period", "unit_code", "indicator_id")
 
 
+def covered_months(db_path: str | Path) -> tuple[str, ...]:
+    """The months the warehouse's data cover from their first to their last day, oldest first.
+
+    From the `data_coverage` span recorded with the indicator values (indicators.periods.complete_months). A
+    warehouse built before that table existed falls back to the month labels present in `indicator_values` (a month
+    with any data then counts as complete). Pass the result as `months` to indicators.periods.default_period.
+    """
+    try:
+        with warehouse.connection(db_path, read_only=True) as con:
+            return covered_months_in(con)
+    except (warehouse.WarehouseError, duckdb.Error) as e:
+        raise PanelError(f"cannot read the data coverage from {db_path}: {e}") from None
+
+
+def covered_months_in(con: warehouse.Connection) -> tuple[str, ...]:
+    """`covered_months` on an open connection (for readers that load several tables in one go)."""
+    names = set(warehouse.table_names(con))
+    if COVERAGE_TABLE in names:
+        span = read_data_coverage(con)
+        return complete_months(*span) if span is not None else ()
+    if "indicator_values" not in names:
+        return ()
+    labels = warehouse.query(con, "SELECT DISTINCT period FROM indicator_values WHERE grain = 'month'")
+    return tuple(sorted(labels["period"].to_list()))
+
+
 def default_panel_period(db_path: str | Path, frame: pl.DataFrame) -> str:
     """The latest period of `frame` that the data cover completely (see indicators.periods.default_period)."""
-    try:
-        months = warehouse.query(
-            db_path, "SELECT DISTINCT period FROM indicator_values WHERE grain = 'month'"
-        )["period"].to_list()
-    except warehouse.WarehouseError as e:
-        raise PanelError(f"cannot read indicator values from {db_path}: {e}") from None
+    months = covered_months(db_path)
     periods = frame["period"].unique().to_list()
     chosen = default_period(periods, months)
     if chosen is None:

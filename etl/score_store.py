@@ -16,6 +16,7 @@ import polars as pl
 
 from etl import warehouse
 from etl.errors import EtlError
+from etl.panel import covered_months_in
 from indicators.framework import Framework
 from indicators.model import score
 from indicators.periods import default_period
@@ -132,9 +133,7 @@ def read_ranking(db_path: str | Path, run_id: str, framework: Framework,
             + ", ".join("?" for _ in nodes) + ")",
             [run_id, *nodes],
         )
-        months = warehouse.query(
-            con, "SELECT DISTINCT period FROM indicator_values WHERE grain = 'month'"
-        )["period"].to_list() if "indicator_values" in warehouse.table_names(con) else []
+        months = covered_months_in(con)
         names = warehouse.query(con, "SELECT district_code AS unit_code, name_zh FROM district") \
             if "district" in warehouse.table_names(con) else None
     if stored.height == 0:

@@ -19,7 +19,7 @@ DIMENSIONS = ("value", "institution", "technology", "environment")
 GRAINS = ("month", "quarter")
 # Placeholders the runner expands in formula SQL (see indicators/catalog/README.md).
 PLACEHOLDER = re.compile(r"\{([a-z_]+)(?:\((.+?)\))?\}")
-KNOWN_PLACEHOLDERS = ("period", "min_denominator", "grain")
+KNOWN_PLACEHOLDERS = ("period", "min_denominator", "grain", "data_end")
 
 FRAMEWORK_FILE = "framework.toml"
 INDICATORS_FILE = "indicators.toml"
@@ -121,8 +121,10 @@ class IndicatorDef(_Strict):
                 if m.group(1) not in KNOWN_PLACEHOLDERS:
                     raise ValueError(
                         f"unknown placeholder {m.group(0)!r} in sql; allowed: {{period(expr)}}, "
-                        "{min_denominator}, {grain}"
+                        "{min_denominator}, {grain}, {data_end}"
                     )
+                if m.group(1) != "period" and m.group(2):
+                    raise ValueError(f"placeholder {m.group(0)!r} takes no argument; write {{{m.group(1)}}}")
                 if m.group(1) == "period" and not m.group(2):
                     raise ValueError("placeholder {period(...)} needs an expression, e.g. {period(started_at)}")
         return self

@@ -9,7 +9,9 @@ T is the power transform of the mean: x (arithmetic, p = 1), log x (geometric, p
 This is exactly indicators.aggregate's semantics: NaN children dropped and weights renormalised over the present
 ones, a node NaN when no child is present (or fewer than its availability threshold), `shift` added before the
 transform and subtracted after; a geometric/harmonic/negative-power mean over a non-positive value (a domain error
-there) fails the sample, with the node named, instead of raising.
+there) fails the sample, with the node named, instead of raising. A child whose weight is 0 in a sample (reference-only
+indicators, a dropped indicator) takes no part in that sample: not in the mean, the domain check or the availability
+share (present children among the sample's non-zero-weight ones).
 """
 
 from __future__ import annotations
@@ -112,7 +114,6 @@ class _Step:
     ind_slots: np.ndarray  # their weight columns
     agg_kids: tuple[int, ...]  # indices of earlier steps that are children
     agg_slots: tuple[int, ...]
-    n_children: int
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ class CompiledTree:
             aggs = [k for k in kids if not framework.node(k).is_indicator]
             steps.append(_Step(code, np.array([col[k] for k in inds], dtype=int),
                                np.array([slot_of[k] for k in inds], dtype=int),
-                               tuple(step_of[k] for k in aggs), tuple(slot_of[k] for k in aggs), len(kids)))
+                               tuple(step_of[k] for k in aggs), tuple(slot_of[k] for k in aggs)))
             step_of[code] = i
         return cls(framework, slots, tuple(steps), slot_of)
 
@@ -260,38 +261,55 @@ def evaluate(
     values: list[np.ndarray] = []
     domain_step = np.full(S, -1, dtype=int)
     for i, (step, m) in enumerate(zip(tree.steps, methods, strict=True)):
+        thr = thresholds[i] if thresholds is not None else 0.0
         num = np.zeros((S, U))
         den = np.zeros((S, U))
-        count = np.zeros(U) if step.ind_cols.size else None
         bad_any = np.zeros(S, dtype=bool)
+        # availability (only with a threshold): present children among the sample's non-zero-weight ones
+        n_avail = np.zeros((S, U)) if thr > 0 else None
+        n_weighted = np.zeros(S) if thr > 0 else None
         if step.ind_cols.size:
             xk = X[:, step.ind_cols]
             pk = present_x[:, step.ind_cols]
             tk, badk = _transform(np.where(pk, xk, 1.0 - m.shift if m.p != 1.0 else 0.0), m)
-            tk = np.where(pk, tk, 0.0)
-            wk = W[:, step.ind_slots]
-            num += wk @ tk.T
-            den += wk @ pk.T.astype(float)
             badk = badk & pk
-            if badk.any():  # a present, positively weighted child outside the domain fails the sample
-                bad_any |= ((wk > 0) @ badk.T.astype(float) > 0).any(axis=1)
-            count = pk.sum(axis=1).astype(float)
-        n_present = np.broadcast_to(count if count is not None else np.zeros(U), (S, U)).copy()
+            # An out-of-domain value (log 0 = -inf, 1/0 = inf, log of a negative = NaN) is never put into the
+            # product: with weight 0 it takes no part (0 x inf would be NaN), with a positive weight the sample fails.
+            tk = np.where(pk & ~badk, tk, 0.0)
+            wk = W[:, step.ind_slots]
+            pkf = pk.T.astype(float)
+            num += wk @ tk.T
+            den += wk @ pkf
+            if badk.any() or n_avail is not None:
+                wnz = (wk != 0).astype(float)
+                if badk.any():  # a present, weighted child outside the domain fails the sample
+                    bad_any |= (wnz @ badk.T.astype(float) > 0).any(axis=1)
+                if n_avail is not None and n_weighted is not None:
+                    n_avail += wnz @ pkf
+                    n_weighted += wnz.sum(axis=1)
         for kid, slot in zip(step.agg_kids, step.agg_slots, strict=True):
             v = values[kid]
             pv = np.isfinite(v)
             tv, badv = _transform(np.where(pv, v, 1.0 - m.shift if m.p != 1.0 else 0.0), m)
-            wv = W[:, slot][:, None]
-            num += wv * np.where(pv, tv, 0.0)
+            w_s = W[:, slot]
+            wv = w_s[:, None]
+            if m.p != 1.0:  # the arithmetic mean has no domain: skip the masks on its S x U arrays
+                badv = badv & pv
+                bad_any |= badv.any(axis=1) & (w_s != 0)
+                num += wv * np.where(pv & ~badv, tv, 0.0)
+            else:
+                num += wv * np.where(pv, tv, 0.0)
             den += wv * pv
-            badv = badv & pv & (wv > 0)
-            bad_any |= badv.any(axis=1)
-            n_present += pv
+            if n_avail is not None and n_weighted is not None:
+                n_avail += (w_s != 0)[:, None] & pv
+                n_weighted += w_s != 0
         with np.errstate(all="ignore"):
             out = np.where(den > 0, _inverse(num / np.where(den > 0, den, 1.0), m), np.nan)
-        thr = thresholds[i] if thresholds is not None else 0.0
-        if thr > 0:
-            out = np.where(n_present / step.n_children < thr, np.nan, out)
+        if n_avail is not None and n_weighted is not None:
+            # indicators.aggregate.availability_share: count / n weighted, 0 when no child is weighted
+            nw = n_weighted[:, None]
+            share = np.divide(n_avail, nw, out=np.zeros_like(n_avail), where=nw > 0)
+            out = np.where(share < thr, np.nan, out)
         newly = bad_any & (domain_step < 0)
         domain_step[newly] = i
         out[bad_any] = np.nan

@@ -338,7 +338,9 @@ class Problem:
                     first = (~np.isfinite(ev.root[bad])).argmax(axis=1)
                     for u_i in np.unique(first):
                         sel = at[np.flatnonzero(bad)[first == u_i]]
-                        reasons[sel] = self._reason(f"no composite for unit {self.units[u_i]!r} (no data present)")
+                        why = ("too few weighted children present for an availability threshold, or no data"
+                               if any(t > 0 for t in self.thresholds) else "no data present")
+                        reasons[sel] = self._reason(f"no composite for unit {self.units[u_i]!r} ({why})")
         failed = reasons >= 0
         if failed.any():
             scores[failed] = np.nan
@@ -383,9 +385,12 @@ def _dirichlet(cols: np.ndarray, nodes: Sequence[str], fw: Framework, w0: np.nda
         base = np.array([w0[tree.slot_of[nodes[j]]] for j in js])
         total = base.sum()
         alpha = concentration * base / total if total > 0 else np.full(len(js), concentration / len(js))
-        # Gamma(alpha_j) variates by inverse CDF, so quasi-random columns keep their stratification
+        # Gamma(alpha_j) variates by inverse CDF, so quasi-random columns keep their stratification. A node of
+        # nominal weight 0 (reference only) has alpha 0: a Dirichlet component degenerate at 0, so it stays exactly 0
+        # (the inverse CDF at a tiny alpha would give it a positive weight for u near 1).
         g = special.gammaincinv(np.maximum(alpha, 1e-12)[None, :], np.clip(cols[:, js], 1e-12, 1 - 1e-12))
-        out[:, js] = g / g.sum(axis=1, keepdims=True) * total
+        g = np.where(alpha[None, :] > 0, g, 0.0)
+        out[:, js] = g / g.sum(axis=1, keepdims=True) * total if total > 0 else 0.0
     return out
 
 
@@ -464,7 +469,7 @@ def _compile(spec: UncertaintySpec, inputs: Inputs, issues: list[Issue]) -> Prob
             # the combinations samples can reach (plus the nominal one)
             if a_i == -1 and spec.aggregation and (n_i, imp) != (-1, True):
                 continue
-            _domain_issues(issues, fw, tree, inputs.units, X, methods, n_i, imp, a_i, spec)
+            _domain_issues(issues, fw, tree, inputs.units, X, methods, n_i, imp, a_i, spec, w0)
     problem = Problem(spec, tree, inputs.units, tuple(factors), col, w0, tensors, errors, agg_sets, thresholds,
                       issues)
     if (-1, True) in tensors:
@@ -475,15 +480,19 @@ def _compile(spec: UncertaintySpec, inputs: Inputs, issues: list[Issue]) -> Prob
 
 
 def _domain_issues(issues: list[Issue], fw: Framework, tree: CompiledTree, units: Sequence[str], X: np.ndarray,
-                   methods: Sequence[PowerMean], n_i: int, imp: bool, a_i: int, spec: UncertaintySpec) -> None:
-    """One warning per (aggregation, data) combination naming each offending indicator, its unit and the units."""
+                   methods: Sequence[PowerMean], n_i: int, imp: bool, a_i: int, spec: UncertaintySpec,
+                   w0: np.ndarray) -> None:
+    """One warning per (aggregation, data) combination naming each offending indicator, its unit and the units.
+
+    Indicators of nominal weight 0 are skipped: no factor gives them weight, and a zero-weight child takes no part.
+    """
     found: list[str] = []
     label = ""
     for step, m in zip(tree.steps, methods, strict=True):
         if m.p == 1.0 or not step.ind_cols.size:
             continue
         y = X[:, step.ind_cols] + m.shift
-        bad = np.isfinite(y) & (~(y > 0) if m.p <= 0 else ~(y >= 0))
+        bad = np.isfinite(y) & (~(y > 0) if m.p <= 0 else ~(y >= 0)) & (w0[step.ind_slots] != 0)[None, :]
         label = m.label
         for k in np.flatnonzero(bad.any(axis=0)):
             code = fw.indicators[step.ind_cols[k]]

@@ -14,6 +14,7 @@ from etl import warehouse
 from etl.catalog import load_catalog
 from etl.profiles import load_profile
 from indicators.model import score
+from etl.panel import covered_months
 from indicators.periods import default_period
 from tests.app.conftest import ARTIFACTS
 
@@ -67,9 +68,8 @@ def _expected_order(demo_env, blend: float) -> list[str]:
     fw = load_catalog().framework()
     prof = load_profile("user-centred", demo_env["weights"])
     values = warehouse.query(demo_env["db"], "SELECT * FROM indicator_values WHERE grain = 'quarter'")
-    months = warehouse.query(demo_env["db"], "SELECT DISTINCT period FROM indicator_values WHERE grain = 'month'")
     res = score(fw, values, prof.methods)
-    p = res.periods.index(default_period(res.periods, months["period"].to_list()))  # what the app ranks on
+    p = res.periods.index(default_period(res.periods, covered_months(demo_env["db"])))  # what the app ranks on
     w = dict(prof.resolved_weights(fw), supply=1 - blend, demand=blend)
     comp = res.cache.reaggregate(w)[p, :, res.order.index(fw.root)]
     return [res.units[i] for i in np.argsort(-comp, kind="stable")]

@@ -1,9 +1,12 @@
 """indicator_values against a hand computation on a tiny fixture, for every indicator of the catalog.
 
 Fixture: districts A (310101) and B (310104) with a handful of rows per table in 2025-01 and 2025-02, and C
-(310105) with no data at all. Every expected number below is worked out by hand in the comments, independently of
-the SQL. The hand computation uses min_denominator = 1 (the fixture is far smaller than the real thresholds);
-a separate test checks the real thresholds turn small samples into NULL.
+(310105) with no data at all. The data span ends on 2025-02-23 (the last event: rating r11), so {data_end} is
+2025-02-24 00:00: outcomes not knowable by then (deadlines still ahead, cases closed too recently to be rated,
+applications started too recently to tell abandoned from in progress) are left out. Every expected number below
+is worked out by hand in the comments, independently of the SQL. The hand computation uses min_denominator = 1
+(the fixture is far smaller than the real thresholds); a separate test checks the real thresholds turn small
+samples into NULL.
 """
 
 from __future__ import annotations
@@ -65,6 +68,8 @@ CASES = [
     ("b2", "B1", B, "pc", "person", "30-44", "01-09 09:00", "01-09 09:30", "01-09 10:00", "01-29 10:00", "01-19 10:00", "closed", 0, 2, 1, False),
     ("b3", "B2", B, "app", "person", "60-69", "02-03 09:00", "02-03 09:30", "02-03 10:00", "02-04 10:00", "02-07 10:00", "closed", 0, 0, 1, False),
     ("b4", "B1", B, "pc", "enterprise", None, "02-05 09:00", None, None, None, None, "abandoned", 0, 0, 0, False),
+    # started 02-22, within 3 days of the data end: not yet known whether abandoned or still being filled in
+    ("b5", "B1", B, "app", "enterprise", None, "02-22 09:00", None, None, None, None, "abandoned", 0, 0, 0, False),
 ]
 
 # rating, case, channel, rated_at, level, prompted
@@ -84,7 +89,7 @@ RATINGS = [
 # rating, callback, due, rectified, outcome, appeal_upheld  (r11 has no follow-up record)
 FOLLOWUPS = [
     ("r2", "01-22 09:00", "01-31 18:00", "01-25 09:00", "rectified", False),
-    ("r6", "02-23 09:00", "03-01 18:00", "03-05 09:00", "rectified", None),
+    ("r6", "02-23 09:00", "02-23 18:00", "02-23 20:00", "rectified", None),  # rectified two hours late
     ("r9", "02-02 09:00", "02-10 18:00", None, "explained", True),
 ]
 
@@ -97,6 +102,8 @@ TICKETS = [
     ("t5", "02-11 10:00", A, "社会保障", True, 2, "02-13 10:00", None, "基本满意"),
     ("t6", "01-05 09:00", B, "政务服务", True, 5, "01-08 09:00", True, None),
     ("t7", "02-07 09:00", B, "交通出行", False, 5, "02-08 09:00", True, "满意"),
+    ("t8", "02-20 09:00", A, "政务服务", True, 10, None, None, None),  # open, deadline 03-02: after the data end
+    ("t9", "02-21 09:00", A, "政务服务", True, 5, "02-23 09:00", None, None),  # closed, deadline 02-26: same
 ]
 
 # response, surveyed_on, district, weight, age, uses, reason, csat, trust, ease
@@ -249,10 +256,11 @@ def values(con: warehouse.Connection, catalog: Catalog) -> pl.DataFrame:
 EXPECTED: dict[str, dict[tuple[str, str], float]] = {
     # high-freq basic items: A = {A1 full, A2 partial} → 1 of 2 at every period end; B = {B1 partial} → 0 of 1.
     "high_freq_full_online_rate": {(A, J): 50.0, (A, F): 50.0, (A, Q): 50.0, (B, J): 0.0, (B, F): 0.0, (B, Q): 0.0},
-    # Facing from cases: A1, A2, A4, B2 person-facing; A3, B1 enterprise (b1, b4 of b1, b2, b4). Basic items only.
-    # A: the only enterprise item A3 is never onboarded → undefined (NULL). B: person B2 onboarded 03-15, enterprise
-    # B1 onboarded → Jan, Feb: (0/1)/(1/1) = 0; Q1: (1/1)/(1/1) = 1.
-    "person_item_onboarding_parity": {(B, J): 0.0, (B, F): 0.0, (B, Q): 1.0},
+    # Facing from cases: A1, A2, A4, B2 person-facing; A3, B1 enterprise (b1, b4, b5 of b1, b2, b4, b5). Basic items
+    # only. Parity = 100 × lower onboarded share ÷ higher one. A: persons {A1, A2} 1/2 (Jan), 2/2 (Feb, Q1) vs the
+    # never-onboarded enterprise item A3 0/1 → 0 throughout. B: person B2 onboarded 03-15, enterprise B1 onboarded
+    # → Jan, Feb: 0/1 vs 1/1 → 0; Q1: 1/1 vs 1/1 → 100 (equal treatment).
+    "person_item_onboarding_parity": {(A, J): 0.0, (A, F): 0.0, (A, Q): 0.0, (B, J): 0.0, (B, F): 0.0, (B, Q): 100.0},
     # high-freq onboarded: A Jan {A1 bundled} 1/1; Feb & Q1 {A1, A2} 1/2; B {B1 unbundled} 0/1.
     "high_freq_bundle_rate": {(A, J): 100.0, (A, F): 50.0, (A, Q): 50.0, (B, J): 0.0, (B, F): 0.0, (B, Q): 0.0},
     # basic: A {A1, A2, A3}: Jan 1/3, Feb 2/3 (A2 on 02-10); B {B1, B2}: 1/2 until B2 on 03-15, Q1 2/2.
@@ -312,13 +320,15 @@ EXPECTED: dict[str, dict[tuple[str, str], float]] = {
     "trust_index": {(A, J): 162.5 / 3, (A, Q): 162.5 / 3, (B, F): 87.5, (B, Q): 87.5},
     # users, weighted personal need: A Jan 1/(1+2); Feb 0/0.5; Q1 1/3.5. B Feb 1/1.
     "voluntary_use_share": {(A, J): 100 / 3, (A, F): 0.0, (A, Q): 100 / 3.5, (B, F): 100.0, (B, Q): 100.0},
-    # bad ratings (≤2, appeal not upheld): A Jan {r2 rectified 01-25 ≤ due 01-31} 1/1; Feb {r6 late, r11 no
-    # follow-up} 0/2; Q1 1/3. B: r9's appeal upheld → nothing left → NULL.
-    "bad_rating_closure_rate": {(A, J): 100.0, (A, F): 0.0, (A, Q): 100 / 3},
+    # bad ratings (≤2, appeal not upheld) whose deadline is past by the data end 02-24 00:00: A Jan {r2 rectified
+    # 01-25 ≤ due 01-31} 1/1; Feb {r6 due 02-23 18:00, rectified 20:00: late} 0/1 — r11 has no follow-up, so its
+    # deadline is 15 days after 02-23 09:00, after the data end: not counted yet; Q1 1/2. B: r9's appeal upheld.
+    "bad_rating_closure_rate": {(A, J): 100.0, (A, F): 0.0, (A, Q): 50.0},
     # gov, closed, resolved known: A Jan {t1 yes, t2 no} 1/2; Feb {t4 open, t5 unknown} → NULL; B Jan {t6} 1/1.
     "hotline_resolution_rate": {(A, J): 50.0, (A, Q): 50.0, (B, J): 100.0, (B, Q): 100.0},
-    # gov, closed within deadline: A Jan {t1 3d ≤ 5, t2 5d ≤ 5} 2/2; Feb {t4 open, t5 2d ≤ 2} 1/2; Q1 3/4.
-    # B Jan {t6 3d ≤ 5} 1/1; Feb: t7 not gov → NULL.
+    # gov, deadline past by the data end 02-24 00:00, closed within it: A Jan {t1 3d ≤ 5, t2 5d ≤ 5} 2/2; Feb {t4
+    # open past its 02-20 deadline, t5 2d ≤ 2} 1/2 — t8 (open) and t9 (closed early) are due after the data end, so
+    # neither counts yet; Q1 3/4. B Jan {t6 3d ≤ 5} 1/1; Feb: t7 not gov → NULL.
     "hotline_ontime_rate": {(A, J): 100.0, (A, F): 50.0, (A, Q): 75.0, (B, J): 100.0, (B, Q): 100.0},
     # closed, visits ≤ 1: A Jan {a1 0, a2 0, a3 1} 3/3; Feb {a4 2, a6 0, a8 1} 2/3; Q1 5/6. B Jan {b1 2, b2 0} 1/2;
     # Feb {b3 0} 1/1; Q1 2/3.
@@ -326,23 +336,25 @@ EXPECTED: dict[str, dict[tuple[str, str], float]] = {
     # submitted via pc/app: A Jan {a1 pc, a2 app, a3 window, a4 window} 2/4; Feb {a6 app, a7 kiosk, a8 proxy} 1/3;
     # Q1 3/7. B Jan {b1 window, b2 pc} 1/2; Feb {b3 app} 1/1; Q1 2/3.
     "actual_online_case_rate": {(A, J): 50.0, (A, F): 100 / 3, (A, Q): 300 / 7, (B, J): 50.0, (B, F): 100.0, (B, Q): 200 / 3},
-    # online starts submitted, by start month: A Jan {a1, a2 yes, a5 abandoned} 2/3; Feb {a6} 1/1; Q1 3/4.
-    # B Jan {b2} 1/1; Feb {b3 yes, b4 abandoned} 1/2; Q1 2/3.
+    # online starts submitted, by start month, started by 02-21 00:00 (3 days before the data end): A Jan {a1, a2
+    # yes, a5 abandoned} 2/3; Feb {a6} 1/1; Q1 3/4. B Jan {b2} 1/1; Feb {b3 yes, b4 abandoned; b5 too recent} 1/2;
+    # Q1 2/3.
     "online_completion_rate": {(A, J): 200 / 3, (A, F): 100.0, (A, Q): 75.0, (B, J): 100.0, (B, F): 50.0, (B, Q): 200 / 3},
     # 60+ persons, submitted, via pc/app: A Jan {a2 app, a3 window} 1/2; Feb {a7 kiosk, a8 proxy} 0/2; Q1 1/4.
     # B Jan none → NULL; Feb {b3 app} 1/1.
     "online_rate_60plus": {(A, J): 50.0, (A, F): 0.0, (A, Q): 25.0, (B, F): 100.0, (B, Q): 100.0},
-    # closed with ≥ 1 rating, by closing month: A Jan {a1, a2, a3} 3/3; Feb {a4 none, a6, a8} 2/3; Q1 5/6.
-    # B Jan {b1, b2 (rated in Feb)} 2/2; Feb {b3} 1/1.
-    "rating_coverage_rate": {(A, J): 100.0, (A, F): 200 / 3, (A, Q): 500 / 6, (B, J): 100.0, (B, F): 100.0, (B, Q): 100.0},
+    # closed by 02-17 00:00 (7 days before the data end) with ≥ 1 rating, by closing month: A Jan {a1, a2, a3} 3/3;
+    # Feb {a4 none, a6} 1/2 (a8 closed 02-22: too recent); Q1 4/5. B Jan {b1, b2 (rated in Feb)} 2/2; Feb {b3} 1/1.
+    "rating_coverage_rate": {(A, J): 100.0, (A, F): 50.0, (A, Q): 80.0, (B, J): 100.0, (B, F): 100.0, (B, Q): 100.0},
     # unprompted / ratings: A Jan 2/4; Feb 2/3; Q1 4/7. B Jan 0/1; Feb 2/2; Q1 2/3.
     "unprompted_rating_share": {(A, J): 50.0, (A, F): 200 / 3, (A, Q): 400 / 7, (B, J): 0.0, (B, F): 100.0, (B, Q): 200 / 3},
     # good rate prompted − unprompted: A Jan 2/2 − 1/2 = 50 pp; Feb 0/1 − 0/2 = 0; Q1 2/3 − 1/4.
     # B Jan no unprompted, Feb no prompted → NULL; Q1 1/1 − 1/2 = 50.
     "prompt_bias_gap": {(A, J): 50.0, (A, F): 0.0, (A, Q): 200 / 3 - 25, (B, Q): 50.0},
-    # gov tickets per 10k submitted cases: A Jan 2/4; Feb 2/3; Q1 4/7. B Jan 1/2; Feb 0/1 (a true zero); Q1 1/3.
+    # gov tickets per 10k submitted cases: A Jan 2/4; Feb {t4, t5, t8, t9} 4/3; Q1 6/7. B Jan 1/2; Feb 0/1 (a true
+    # zero); Q1 1/3.
     "hotline_service_complaint_rate": {
-        (A, J): 5000.0, (A, F): 20000 / 3, (A, Q): 40000 / 7, (B, J): 5000.0, (B, F): 0.0, (B, Q): 10000 / 3,
+        (A, J): 5000.0, (A, F): 40000 / 3, (A, Q): 60000 / 7, (B, J): 5000.0, (B, F): 0.0, (B, Q): 10000 / 3,
     },
     # persons, online share under 60 − 60+: A Jan {a1 pc} 1/1 − {a2 app, a3 window} 1/2 = 50; Feb {a6 app} 1/1 −
     # {a7, a8} 0/2 = 100; Q1 2/2 − 1/4 = 75. B Jan no 60+, Feb no under-60 → NULL; Q1 {b2} 1/1 − {b3} 1/1 = 0.
@@ -356,12 +368,15 @@ EXPECTED_COUNTS: dict[tuple[str, str, str], tuple[float | None, float | None]] =
     ("processing_time_ratio", A, Q): (1, 6),  # cases closed late, cases
     ("prompt_bias_gap", A, Q): (None, 7),  # numerator NULL, denominator = ratings compared
     ("prompt_bias_gap", B, J): (None, 1),  # value NULL (no unprompted), sample still reported
-    ("person_item_onboarding_parity", A, J): (None, 3),  # value NULL but items counted
+    ("person_item_onboarding_parity", A, J): (None, 3),  # numerator NULL, items counted
     ("voluntary_use_share", A, F): (0, 1),
     ("assist_staff_ratio", A, J): (2.5, 250),
     ("hotline_service_complaint_rate", B, F): (0, 1),
     ("kiosk_availability", A, F): (28800, 57600),
-    ("bad_rating_closure_rate", A, F): (0, 2),
+    ("bad_rating_closure_rate", A, F): (0, 1),  # r11 not yet due
+    ("hotline_ontime_rate", A, F): (1, 2),  # t8, t9 not yet due (not 2/4, and not 2/3 either)
+    ("rating_coverage_rate", A, F): (1, 2),  # a8 closed too recently to be rated
+    ("online_completion_rate", B, F): (1, 2),  # b5 started too recently
     ("trust_index", A, F): (None, None),  # no row at all → NULL, not zero
     ("one_thing_case_share", B, J): (None, None),
 }
@@ -472,7 +487,7 @@ def test_rolled_up_quarters_equal_direct_quarter_sql(con: warehouse.Connection, 
         ids = [i for i in cat if rolls_up(i)]
         assert len(ids) >= 15
         for ind in ids:
-            direct = _run_one(con, ind, "quarter", 3).sort("unit_code")
+            direct = _run_one(con, ind, "quarter", 3, last_day=date(2025, 2, 23)).sort("unit_code")
             assert direct.equals(rolled.filter(pl.col("indicator_id") == ind.id).sort("unit_code")), ind.id
     finally:
         con.unregister("periods")
@@ -499,3 +514,65 @@ def test_non_additive_rate_formulas_are_computed_per_quarter_not_rolled_up(
     assert _cell(got, "distinct_items_per_case", A, J)["value"] == pytest.approx(75.0)
     assert _cell(got, "distinct_items_per_case", A, F)["value"] == pytest.approx(100.0)
     assert _cell(got, "distinct_items_per_case", A, Q)["value"] == pytest.approx(400 / 7)
+
+
+def test_data_end_decides_which_outcomes_count(con: warehouse.Connection, catalog: Catalog) -> None:
+    """With the data running to 31 March instead ({data_end} 2025-04-01 00:00), the outcomes left out above become
+    knowable and count, failures included: the rule waits for an outcome, it does not drop bad news."""
+    got = compute_indicator_values(con, _with_min(catalog, 1), grains=("month",),
+                                   span=(date(2025, 1, 1), date(2025, 3, 31)))
+    counts = {
+        ("hotline_ontime_rate", A): (2, 4),  # t4 late, t5 on time, t8 still open (late), t9 on time
+        ("bad_rating_closure_rate", A): (0, 2),  # r6 late, r11 without follow-up: not rectified
+        ("rating_coverage_rate", A): (2, 3),  # a4 unrated, a6 and a8 rated
+        ("online_completion_rate", B): (1, 3),  # b3 submitted, b4 and b5 abandoned
+    }
+    for (indicator, unit), (num, den) in counts.items():
+        row = _cell(got, indicator, unit, F)
+        assert (row["numerator"], row["denominator"]) == (num, den), indicator
+
+
+def test_data_end_placeholder_expansion(catalog: Catalog) -> None:
+    from etl.indicator_values import data_end_sql, formula_sql
+
+    assert data_end_sql(date(2026, 10, 31)) == "TIMESTAMP '2026-11-01 00:00:00'"
+    assert data_end_sql(date(2025, 12, 31)) == "TIMESTAMP '2026-01-01 00:00:00'"
+    assert data_end_sql(None) == "CAST(NULL AS TIMESTAMP)"
+    sql = formula_sql(catalog.indicator("hotline_ontime_rate"), "month", date(2026, 10, 31))
+    assert "<= TIMESTAMP '2026-11-01 00:00:00'" in sql and "{" not in sql
+
+
+def test_write_records_the_data_coverage(tmp_path: Path, catalog: Catalog) -> None:
+    from etl.panel import covered_months, default_panel_period
+
+    db = tmp_path / "w.duckdb"
+    with warehouse.connection(db) as c:
+        _fill(c)
+    write_indicator_values(db, catalog)
+    assert warehouse.query(db, "SELECT * FROM data_coverage").rows() == [(date(2025, 1, 3), date(2025, 2, 23))]  # t1, r11
+    # Neither month is covered from its first to its last day: nothing is complete, the latest period is the default.
+    assert covered_months(db) == ()
+    frame = pl.DataFrame({"period": [J, F]})
+    assert default_panel_period(db, frame) == F
+    # Data from 1 January to 2 March (only two days of March): the default month is February, not March.
+    with warehouse.connection(db) as c:
+        c.sql("INSERT INTO centre_staffing VALUES ('CA1', '310101', DATE '2025-01-01', 'window', 8, 1, 10, 0), "
+              "('CA1', '310101', DATE '2025-03-02', 'window', 8, 1, 10, 0)")
+    write_indicator_values(db, catalog)
+    assert covered_months(db) == (J, F)
+    assert default_panel_period(db, pl.DataFrame({"period": [J, F, "2025-03"]})) == F
+    assert default_panel_period(db, pl.DataFrame({"period": [Q]})) == Q  # partial Q1: nothing else to choose
+    # A warehouse built before data_coverage existed falls back to the month labels present.
+    with warehouse.connection(db) as c:
+        c.sql("DROP TABLE data_coverage")
+    assert covered_months(db) == (J, F, "2025-03")
+    assert default_panel_period(db, pl.DataFrame({"period": [J, F, "2025-03"]})) == "2025-03"
+
+
+def test_empty_warehouse_records_no_coverage(tmp_path: Path, catalog: Catalog) -> None:
+    from etl.panel import covered_months
+
+    db = tmp_path / "empty.duckdb"
+    write_indicator_values(db, catalog)
+    assert warehouse.query(db, "SELECT count(*) AS n FROM data_coverage")["n"].item() == 0
+    assert covered_months(db) == ()

@@ -124,6 +124,40 @@ def test_reingest_is_a_noop(loaded: tuple) -> None:
 
     before = snapshot()
     again = ingest_folder(src, db, now=corpus.LOAD_TIME)
-    assert {f.status for f in again.files} == {"unchanged"}
+    # Files loaded before are unchanged; files rejected before are tried again (and, still broken, rejected again).
+    rejected = {name for name, exp in loaded[2].items() if exp[0] == "rejected"}
+    assert rejected and {f.name: f.status for f in again.files} == {
+        f.name: "rejected" if f.name in rejected else "unchanged" for f in again.files
+    }
     assert again.rows_in == again.rows_loaded == again.rows_quarantined == again.rows_duplicate == 0
     assert snapshot() == before
+
+
+def test_a_rejected_file_is_retried_and_loads_once_the_cause_is_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file rejected for a passing reason (here a simulated environment failure while reading it) is not
+    remembered as done: the same bytes are read again on the next ingest and load."""
+    from etl import readers, tables
+    from etl.errors import RejectedFileError
+
+    src, db = tmp_path / "inbox", tmp_path / "wh.duckdb"
+    src.mkdir()
+    rows = ["310101,黄浦区,Huangpu,662030,230000", "310104,徐汇区,Xuhui,1113078,290000"]
+    (src / "district.csv").write_text(",".join(tables.DISTRICT.column_names) + "\n" + "\n".join(rows) + "\n",
+                                      encoding="utf-8")
+    real = readers.inspect_file
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise RejectedFileError("district.csv: cannot read the file: [Errno 5] Input/output error")
+
+    monkeypatch.setattr(readers, "inspect_file", broken)
+    first = ingest_folder(src, db, now=corpus.LOAD_TIME)
+    assert [(f.name, f.status) for f in first.files] == [("district.csv", "rejected")]
+    monkeypatch.setattr(readers, "inspect_file", real)
+    second = ingest_folder(src, db, now=corpus.LOAD_TIME)
+    assert [(f.name, f.status, f.rows_loaded) for f in second.files] == [("district.csv", "loaded", 2)]
+    assert wh.query(db, "SELECT count(*) AS n FROM district")["n"].item() == 2
+    third = ingest_folder(src, db, now=corpus.LOAD_TIME)  # loaded now: unchanged from here on
+    assert [(f.name, f.status) for f in third.files] == [("district.csv", "unchanged")]
+    assert "batch 2, loaded" in third.files[0].message

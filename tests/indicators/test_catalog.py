@@ -163,8 +163,32 @@ def test_both_sql_forms_at_once_rejected(raw: tuple[dict, dict]) -> None:
 def test_unknown_placeholder_rejected(raw: tuple[dict, dict]) -> None:
     fw, ind = copy.deepcopy(raw)
     ind["indicator"][0]["sql"]["where"] = "s.high_freq AND {periodend}"
-    with pytest.raises(CatalogError, match=r"unknown placeholder '\{periodend\}'"):
+    with pytest.raises(CatalogError, match=r"unknown placeholder '\{periodend\}'.*\{data_end\}"):
         Catalog.from_dicts(fw, ind)
+
+
+def test_data_end_placeholder_known_and_takes_no_argument(raw: tuple[dict, dict]) -> None:
+    fw, ind = copy.deepcopy(raw)
+    ind["indicator"][0]["sql"]["where"] = "s.high_freq AND s.onboarded_on <= {data_end}"
+    assert Catalog.from_dicts(fw, ind).indicator(ind["indicator"][0]["id"]).sql.where.endswith("{data_end}")
+    ind["indicator"][0]["sql"]["where"] = "s.high_freq AND {data_end(s.onboarded_on)}"
+    with pytest.raises(CatalogError, match=r"'\{data_end\(s.onboarded_on\)\}' takes no argument"):
+        Catalog.from_dicts(fw, ind)
+
+
+def test_censoring_indicators_use_data_end_and_say_so(catalog: Catalog) -> None:
+    """The indicators whose latest period would otherwise be right-censored wait for a knowable outcome, and their
+    descriptions say so in both languages."""
+    for code in ("hotline_ontime_rate", "bad_rating_closure_rate", "rating_coverage_rate", "online_completion_rate"):
+        d = catalog.indicator(code)
+        assert "{data_end}" in "\n".join(d.sql.texts()), code
+        assert "数据截止" in d.description_zh and "end of the data" in d.description_en, code
+
+
+def test_onboarding_parity_is_an_index_that_peaks_at_equality(catalog: Catalog) -> None:
+    d = catalog.indicator("person_item_onboarding_parity")
+    assert (d.unit, d.direction, d.goalposts.high, d.target) == ("0-100", 1, 100, 100)
+    assert "min(r, 1/r)" in d.description_en and "min(r, 1/r)" in d.description_zh
 
 
 def test_missing_parent_dimension(raw: tuple[dict, dict]) -> None:

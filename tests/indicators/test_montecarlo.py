@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from indicators.aggregate import aggregate_tree
+from indicators.aggregate import AggregationError, aggregate_tree, node_order
 from indicators.model import score
 from indicators.montecarlo import (
     CompiledTree, MonteCarloError, RankError, RankTally, effective_weights_batch, evaluate, power_mean, ranks_desc,
@@ -16,7 +16,7 @@ from indicators.spec import MethodSpec, ModelSpec
 from indicators.uncertainty import (
     BlendRange, UncertaintyError, UncertaintySpec, WeightNoise, build_problem, check,
 )
-from tests.indicators.uncertainty_fixtures import inputs_for, raw_data, two_sided
+from tests.indicators.uncertainty_fixtures import inputs_for, raw_data, reference_problem, two_sided
 
 
 def test_ranks_are_descending_with_ties_at_the_minimum() -> None:
@@ -69,7 +69,8 @@ def test_reweighting_that_keeps_proportions_keeps_scores_and_ranks() -> None:
     for parent in fw.aggregates:  # one factor per sibling group
         idx = [tree.slot_of[c] for c in fw.children(parent)]
         scaled[idx] *= 1 + 3 * fw.aggregates.index(parent)
-    for m in (("amean", {}), ("gmean", {})):
+    choices: tuple[tuple[str, dict], ...] = (("amean", {}), ("gmean", {}))
+    for m in choices:
         a = evaluate(tree, X, np.stack([w, scaled]), tree.methods(None, m)).root
         np.testing.assert_allclose(a[0], a[1], rtol=1e-12)
         assert (ranks_desc(a[:1]) == ranks_desc(a[1:])).all()
@@ -252,3 +253,138 @@ def test_monte_carlo_results_do_not_depend_on_the_chunk_size() -> None:
     ref = _reference_summary(a.scores, a.ok)
     assert np.array_equal(a.summary.rank_counts, ref["counts"])
     assert np.array_equal(a.summary.p_above, ref["p_above"])
+
+
+# -- zero weights: a child weighted 0 in a sample takes no part in it (as in indicators.aggregate) ------------------
+def _zero_some(tree: CompiledTree, W: np.ndarray, rng: np.random.Generator, share: float,
+               keep: tuple[str, ...] = ()) -> np.ndarray:
+    """Zero a random `share` of the weights, per sample; a sibling group left all zero (the engine refuses it) gets
+    its weights back, except those of `keep` (set by the test)."""
+    out = np.where(rng.random(W.shape) < share, 0.0, W)
+    fw = tree.framework
+    for parent in fw.aggregates:
+        kids = [tree.slot_of[c] for c in fw.children(parent)]
+        free = [tree.slot_of[c] for c in fw.children(parent) if c not in keep]
+        dead = out[:, kids].sum(axis=1) == 0
+        out[np.ix_(dead, free)] = W[np.ix_(dead, free)]
+    return out
+
+
+def _engine_agrees(fw, tree, X, W, default, overrides, thresholds, ev) -> int:  # type: ignore[no-untyped-def]
+    """Every node of every sample equals aggregate_tree with that sample's weights; a domain error there is the same
+    node's failed sample here. Returns the number of samples that scored (so a test can insist on some)."""
+    order = node_order(fw)
+    n_ind = len(fw.indicators)
+    availability = {s.code: t for s, t in zip(tree.steps, thresholds, strict=True)}
+    scored = 0
+    for s in range(W.shape[0]):
+        weights = dict(zip(tree.slots, W[s].tolist(), strict=True))
+        try:
+            ref = aggregate_tree(fw, X, weights, overrides, default=default, availability=availability)
+        except AggregationError as e:
+            assert ev.domain_step[s] >= 0, f"sample {s}: the engine fails at {e.node!r}, the batch scored it"
+            assert tree.steps[ev.domain_step[s]].code == e.node
+            continue
+        assert ev.domain_step[s] == -1, f"sample {s}: failed at {tree.steps[ev.domain_step[s]].code!r}"
+        assert ev.nodes is not None
+        for code in fw.aggregates:
+            np.testing.assert_allclose(ev.nodes[code][s], ref[:, order.index(code)], rtol=1e-12, atol=1e-12,
+                                       err_msg=f"sample {s}, node {code}")
+        np.testing.assert_allclose(ev.root[s], ref[:, n_ind + len(fw.aggregates) - 1], rtol=1e-12, atol=1e-12)
+        scored += 1
+    return scored
+
+
+@pytest.mark.parametrize("method,bad", [
+    (("gmean", {}), 0.0), (("gmean", {}), -3.0), (("hmean", {}), 0.0), (("hmean", {}), -3.0),
+    (("pmean", {"p": -2.0}), 0.0), (("pmean", {"p": 0.5}), -3.0), (("pmean", {"p": -0.5, "shift": 1.0}), -1.0),
+])
+def test_zero_weight_child_outside_the_domain_takes_no_part(method: tuple[str, dict], bad: float) -> None:
+    fw = two_sided(reference=True)
+    tree = CompiledTree.build(fw)
+    rng = np.random.default_rng(21)
+    X = rng.uniform(1, 100, (16, len(fw.indicators)))
+    X[::2, -1] = bad  # the reference-only indicator outside the domain for half the units
+    X[3, :3] = bad  # supply_value (arithmetic mean, below) is `bad` for unit 3: an aggregate child outside the domain
+    X[7, 5] = np.nan
+    overrides: dict[str, tuple[str, dict]] = {"supply_value": ("amean", {})}
+    W = rng.uniform(0.2, 2.0, (40, tree.n_slots))
+    ref_slot, sv_slot = tree.slot_of["demand_value_ref"], tree.slot_of["supply_value"]
+    W[2:, ref_slot] = 0.0  # samples 0 and 1 weight the reference: they must fail at demand_value
+    W[0:2, ref_slot] = 1.0
+    W[:, sv_slot] = np.where(np.arange(40) % 4 == 1, 1.5, 0.0)  # every 4th sample weights supply_value: fails
+    W = _zero_some(tree, W, rng, 0.15, keep=("demand_value_ref", "supply_value"))  # zero weights per sample
+    methods = tree.methods(overrides, method)
+    ev = evaluate(tree, X, W, methods, keep_nodes=True)
+    assert np.isfinite(ev.root[ev.domain_step < 0]).all()  # never a silent NaN
+    codes = [s.code for s in tree.steps]
+    expect = np.where(W[:, sv_slot] != 0, codes.index("supply"), -1)  # weighted children outside the domain fail
+    expect = np.where(W[:, ref_slot] != 0, codes.index("demand_value"), expect)  # demand_value comes first
+    assert np.array_equal(ev.domain_step, expect) and 0 < (expect < 0).sum() < 35
+    assert _engine_agrees(fw, tree, X, W, method, overrides, [0.0] * len(tree.steps), ev) == (expect < 0).sum()
+    # the root alone (no keep_nodes) is the same
+    np.testing.assert_array_equal(evaluate(tree, X, W, methods).root, ev.root)
+
+
+@pytest.mark.parametrize("method", [("amean", {}), ("gmean", {}), ("pmean", {"p": 2.0})])
+def test_availability_share_counts_only_the_samples_weighted_children(method: tuple[str, dict]) -> None:
+    fw = two_sided(reference=True)
+    tree = CompiledTree.build(fw)
+    rng = np.random.default_rng(33)
+    X = rng.uniform(1, 100, (16, len(fw.indicators)))
+    X[rng.random(X.shape) < 0.3] = np.nan
+    # demand_value: two of its three weighted children missing, the reference present: 1/3 weighted (not 2/4)
+    X[0, fw.indicators.index("demand_value_0")] = X[0, fw.indicators.index("demand_value_1")] = np.nan
+    X[0, fw.indicators.index("demand_value_2")] = X[0, -1] = 50.0
+    W = rng.uniform(0.2, 2.0, (60, tree.n_slots))
+    W[:, tree.slot_of["demand_value_ref"]] = 0.0
+    W = _zero_some(tree, W, rng, 0.25, keep=("demand_value_ref",))
+    W[0] = tree.weight_vector()  # nominal weights
+    for thr in (0.3, 0.5, 0.6, 0.75, 1.0):
+        thresholds = [thr if i % 2 == 0 else 0.6 for i in range(len(tree.steps))]
+        ev = evaluate(tree, X, W, tree.methods(None, method), thresholds, keep_nodes=True)
+        assert _engine_agrees(fw, tree, X, W, method, None, thresholds, ev) == 60
+        assert ev.nodes is not None
+        assert np.isfinite(ev.nodes["demand_value"]).any() and np.isnan(ev.nodes["demand_value"]).any()
+        if thresholds[tree.framework.aggregates.index("demand_value")] > 1 / 3:
+            assert np.isnan(ev.nodes["demand_value"][0, 0])  # engine: too few weighted children present
+
+
+def test_dropped_and_reference_indicators_equal_the_engine_score_per_sample() -> None:
+    fw, X, model, problem = reference_problem()
+    prepared = problem.tensors[(-1, True)]
+    assert (prepared[:, -1] == 0).any() and np.nanmin(prepared[:, :-1]) >= 1
+    assert not [i for i in problem.issues if i.factor == "aggregation"]  # the reference cannot fail a sample
+    u = np.random.default_rng(8).random((len(fw.indicators) * 4, problem.n_columns))
+    u[:, problem.factors[-1].columns[0]] = (np.arange(len(u)) % (len(fw.indicators) + 1) + 0.5) / (
+        len(fw.indicators) + 1)  # every indicator dropped in turn, and none
+    W, n_i, imp, a_i = problem.settings(u)
+    assert (W[:, problem.tree.slot_of["demand_value_ref"]] == 0).all()
+    scores, reasons = problem.evaluate_settings(W, n_i, imp, a_i)
+    n_ok = n_below = 0
+    for s in range(len(u)):
+        res = score(fw, X, model.model_copy(update={"weights": dict(zip(problem.tree.slots, W[s], strict=True))}))
+        ref = res.root_scores[0]
+        n_below += bool(res.below_threshold.any())
+        if np.isfinite(ref).all():
+            assert reasons[s] == -1, problem.reason_labels[reasons[s]]
+            np.testing.assert_allclose(scores[s], ref, rtol=1e-10, atol=1e-10)
+            n_ok += 1
+        else:  # the engine leaves a unit without a composite: a failed sample, counted with its reason
+            assert reasons[s] >= 0 and np.isnan(scores[s]).all()
+            assert "availability threshold" in problem.reason_labels[reasons[s]]
+    assert len(u) // 2 < n_ok < len(u) and n_below > len(u) - n_ok  # some nodes below threshold, some composites
+    mc = run_monte_carlo(problem, 2000, np.random.default_rng(1))
+    fails = mc.failures()
+    assert mc.summary.n_ok + sum(fails.values()) == 2000 and mc.summary.n_ok > 1000
+    why = "(too few weighted children present for an availability threshold, or no data)"
+    assert f"no composite for unit 'd07' {why}" in fails and all(k.endswith(why) for k in fails)
+
+
+def test_dirichlet_noise_keeps_a_zero_weight_at_zero() -> None:
+    fw, _, _, problem = reference_problem(drop=False, noise="dirichlet")
+    u = np.full((3, problem.n_columns), 1 - 1e-13)  # the top of the Gamma inverse CDF, where a tiny alpha is > 0
+    u[1] = 0.5
+    W = problem.settings(u)[0]
+    assert (W[:, problem.tree.slot_of["demand_value_ref"]] == 0).all()
+    assert np.isfinite(W).all() and (W[:, problem.tree.slot_of["demand_value_0"]] > 0).all()

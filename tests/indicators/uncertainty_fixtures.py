@@ -5,16 +5,20 @@ from __future__ import annotations
 import numpy as np
 
 from indicators.framework import Framework, Node
-from indicators.spec import ModelSpec
-from indicators.uncertainty import Inputs, model_preparer
+from indicators.spec import MethodSpec, ModelSpec
+from indicators.uncertainty import (
+    BlendRange, Inputs, Problem, UncertaintySpec, WeightNoise, build_problem, model_preparer,
+)
 
 DIMS = ("value", "institution", "technology", "environment")
 
 
-def two_sided(per_dim: int = 3, single_child: bool = False) -> Framework:
+def two_sided(per_dim: int = 3, single_child: bool = False, reference: bool = False) -> Framework:
     """index -> supply/demand -> 4 dimensions each -> `per_dim` indicators (unequal weights, one negative direction).
 
     With `single_child`, an extra dimension 'demand_solo' holds one indicator (noise on its weight is a no-op).
+    With `reference`, 'demand_value_ref' (last indicator) sits in demand_value with weight 0, shown for reference only
+    (like the catalog's raw_good_rate).
     """
     nodes = [Node("index", None), Node("supply", "index", 0.5), Node("demand", "index", 0.5)]
     for side in ("supply", "demand"):
@@ -26,6 +30,8 @@ def two_sided(per_dim: int = 3, single_child: bool = False) -> Framework:
     if single_child:
         nodes.append(Node("demand_solo", "demand"))
         nodes.append(Node("demand_solo_0", "demand_solo", is_indicator=True, unit="%"))
+    if reference:
+        nodes.append(Node("demand_value_ref", "demand_value", weight=0.0, is_indicator=True, unit="%"))
     return Framework.from_nodes(nodes)
 
 
@@ -44,3 +50,20 @@ def inputs_for(fw: Framework, X: np.ndarray, model: ModelSpec | None = None,
     units = tuple(f"d{i:02d}" for i in range(X.shape[0]))
     prepare, units = model_preparer(fw, X, units=units)
     return Inputs(fw, units, prepare, model, fw.weights({**model.weights, **(weights or {})}))
+
+
+def reference_problem(drop: bool = True, noise: str = "uniform") -> tuple[Framework, np.ndarray, ModelSpec, Problem]:
+    """A reference-only indicator normalised onto [0, 100] (so it has a 0) under a geometric mean, missing data and an
+    availability threshold: the catalog's raw_good_rate case."""
+    fw = two_sided(reference=True)
+    X = raw_data(fw, missing=6)
+    minmax1 = MethodSpec(name="minmax", params={"l": 1, "u": 100})
+    # d07 lacks demand_value_0: dropping another demand_value indicator leaves 1 of its 2 weighted children (the
+    # present reference does not count), below 0.6, so demand (needs all 4 dimensions) and then the composite fail
+    model = ModelSpec(normalisation=minmax1, aggregation=MethodSpec(name="gmean"), availability=0.6,
+                      availability_overrides={"demand": 1.0},
+                      normalisation_overrides={"demand_value_ref": MethodSpec(name="minmax")})
+    spec = UncertaintySpec(weight_noise=(WeightNoise(level=1, distribution=noise),  # type: ignore[arg-type]
+                                         WeightNoise(level=2, distribution="dirichlet")),
+                           blend=BlendRange(demand=(0.3, 0.7)), drop_indicators=drop)
+    return fw, X, model, build_problem(spec, inputs_for(fw, X, model))
