@@ -158,7 +158,7 @@ def _quarantine(dp: views.DistrictProfile, lang: str):
         c.col("reason", "col.reason", lang, minWidth=240),
     ]
     rows = q.select("table_name", "source_file", "row_number", "column_name", "value", "reason").to_dicts()
-    return c.grid(f"{PREFIX}-quarantine", rows, cols, lang, height=min(60 + 42 * len(rows), 420), page_size=50)
+    return c.grid(f"{PREFIX}-quarantine", rows, cols, lang, height=min(110 + 42 * len(rows), 470), page_size=50)  # rows + header + pager
 
 
 def _index(profile: str | None, lang: str):
