@@ -10,6 +10,8 @@ from types import FrameType
 
 import click
 
+from app.cli.options import config_option, refresh_db_option
+
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
     # SIGTERM/SIGINT end the refresh through its error path, so the run is recorded as interrupted and its temp
@@ -26,13 +28,8 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     type=click.Path(file_okay=False, exists=True),
     help="Folder of raw files to load. Default: the inbox (loaded files are then moved to the archive).",
 )
-@click.option("--db", "db_path", help="Warehouse to refresh (default from configuration: data/warehouse.duckdb).")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, exists=True),
-    help="Configuration file (default: $GOVINDEX_CONFIG, else ./govindex.toml when present).",
-)
+@refresh_db_option
+@config_option
 @click.option(
     "--wait",
     type=click.FloatRange(min=0),

@@ -6,6 +6,8 @@ import logging
 
 import click
 
+from app.cli.options import config_option, refresh_db_option
+
 DEFAULT_EVERY_MINUTES = 5.0
 
 
@@ -28,13 +30,8 @@ DEFAULT_EVERY_MINUTES = 5.0
     type=click.FloatRange(min=0),
     help="Poll the inbox every N minutes (fractions allowed; 0 = no inbox watch).",
 )
-@click.option("--db", "db_path", help="Warehouse to refresh (default from configuration: data/warehouse.duckdb).")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, exists=True),
-    help="Configuration file (default: $GOVINDEX_CONFIG, else ./govindex.toml when present).",
-)
+@refresh_db_option
+@config_option
 def schedule(
     cron: str | None,
     tz: str | None,

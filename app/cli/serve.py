@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from app.cli.options import config_option
+
 
 @click.command()
 @click.option("--host", default=None, help="Address to bind (default from configuration: 127.0.0.1).")
@@ -16,8 +18,7 @@ import click
 @click.option("--weights-dir", default=None, type=click.Path(file_okay=False),
               help="Folder of weight profiles (*.toml); profiles saved in the app are written here "
                    "(default from configuration: the project's weights/).")
-@click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
-              help="Configuration file (default: $GOVINDEX_CONFIG, else ./govindex.toml if present).")
+@config_option
 @click.option(
     "--scheduler/--no-scheduler",
     default=True,
@@ -25,7 +26,7 @@ import click
     help="Run the refresh scheduler in this process (one per warehouse; see docs/configuration.md).",
 )
 def serve(host: str | None, port: int | None, db_path: str | None, debug: bool, weights_dir: str | None,
-          config_path: str | None, scheduler: bool) -> None:
+          config_file: str | None, scheduler: bool) -> None:
     """Serve the web app over the warehouse (default http://127.0.0.1:8050).
 
     Host, port, warehouse and weights folder come from the configuration file and GOVINDEX_* variables
@@ -41,7 +42,7 @@ def serve(host: str | None, port: int | None, db_path: str | None, debug: bool, 
     overrides = {k: v for k, v in (("host", host), ("port", port), ("db", db_path), ("weights_dir", weights_dir))
                  if v is not None}
     try:
-        config = load_config(config_path, overrides=overrides)
+        config = load_config(config_file, overrides=overrides)
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
     host, port = config.server.host, config.server.port
