@@ -372,7 +372,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  total             {base['total_s']:8.1f} s wall  {base['cpu_s']:8.1f} s CPU  "
               f"{n_base / float(base['total_s']):>10,.0f} rows/s  peak RSS {base['peak_gb']:.2f} GB  ({n_base:,} rows read)")  # fmt: skip
         print(f"  agreement: {agree['n']:,} cells of {agree['indicators']} indicators on both sides; "
-              f"{agree['exact'] / max(agree['n'], 1):.1%} equal, {agree['close'] / max(agree['n'], 1):.1%} within 1 % "
+              f"{agree['exact'] / max(agree['n'], 1):.1%} equal ({agree['n'] - agree['exact']:,} not), "
+              f"{agree['close'] / max(agree['n'], 1):.1%} within 1 % "
               f"(the rest: rows govindex quarantined or skipped as duplicates)")  # fmt: skip
         print(f"  NULL on one side only: {agree['one_null']:,} cells {agree['one_null_by_indicator'] or ''}; "
               f"beyond 1 %: {agree['far_by_indicator'] or 'none'}")  # fmt: skip
