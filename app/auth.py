@@ -41,6 +41,7 @@ from urllib.parse import quote, urlsplit
 import flask
 from flask import Flask, g, make_response, redirect, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as WResponse  # what flask.redirect returns (flask.Response's base)
 
 from app.security import Identity
 from etl.tables import DISTRICTS
@@ -394,7 +395,7 @@ class Auth:
     def _wants_html(self) -> bool:
         return request.method == "GET" and "text/html" in (request.headers.get("Accept") or "")
 
-    def before_request(self) -> flask.Response | None:
+    def before_request(self) -> WResponse | None:
         path = request.path
         if path.startswith(PUBLIC_PREFIXES):
             return None
@@ -435,13 +436,13 @@ class Auth:
             self.set_cookie(resp, sid)
         return resp
 
-    def set_cookie(self, resp: flask.Response, sid: str) -> None:
+    def set_cookie(self, resp: WResponse, sid: str) -> None:
         resp.set_cookie(COOKIE, sid, httponly=True, samesite="Strict", path="/",
                         secure=self.settings.secure_cookies or request.is_secure,
                         max_age=self.settings.max_seconds)
 
     # -- routes ---------------------------------------------------------------------------------------------------
-    def login(self) -> flask.Response:
+    def login(self) -> WResponse:
         if self.settings.mode != "users":
             return redirect("/")
         next_url = _safe_next(request.values.get("next"))
@@ -489,7 +490,7 @@ class Auth:
             return error_page(403, "表单已过期，请刷新后重试。", "The form expired: reload the page and try again.")
         return None
 
-    def logout(self) -> flask.Response:
+    def logout(self) -> WResponse:
         bad = self._check_form_token()
         if bad is not None:
             return bad
@@ -498,7 +499,7 @@ class Auth:
         resp.delete_cookie(COOKIE, path="/")
         return resp
 
-    def demo_role(self) -> flask.Response:
+    def demo_role(self) -> WResponse:
         if self.settings.mode != "demo":
             return error_page(404, "仅演示模式可切换角色。", "Roles can be switched in demo mode only.")
         bad = self._check_form_token()

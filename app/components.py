@@ -157,7 +157,7 @@ def page_title(text: str, lead: str | None = None, actions: Sequence[Any] = ()) 
 
 
 def card(title: str | None, *children: Any, className: str = "", id: str | None = None) -> html.Section:
-    kw = {"id": id} if id else {}
+    kw: dict[str, Any] = {"id": id} if id else {}
     return html.Section([html.H2(title) if title else None, *children], className=f"card {className}".strip(), **kw)
 
 
@@ -170,8 +170,10 @@ def kpi(label: str, value: str, note: str | None = None, tone: str = "") -> html
 
 
 def graph(fig_id: Any, figure: Any = None, className: str = "") -> dcc.Graph:
-    kw = {"figure": figure} if figure is not None else {}
-    return dcc.Graph(id=fig_id, config=CONFIG, className=f"graph {className}".strip(), **kw)
+    kw: dict[str, Any] = {"config": CONFIG}  # a plain dict: dcc.Graph types `config` as a TypedDict
+    if figure is not None:
+        kw["figure"] = figure
+    return dcc.Graph(id=fig_id, className=f"graph {className}".strip(), **kw)
 
 
 def error_box(lang: str, message: str | None = None) -> html.Div:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import plotly.graph_objects as go
@@ -106,7 +106,7 @@ def ranking_figure(df: pl.DataFrame, lang: str, title: str | None = None) -> go.
             row=1, col=2,
         )
         fig.update_xaxes(title_text=t("fig.rank", lang), autorange="reversed", dtick=2, row=1, col=2)
-    fig.update_xaxes(title_text=t("fig.score", lang), range=[0, max(100.0, float(d["score"].max() or 0))], row=1, col=1)
+    fig.update_xaxes(title_text=t("fig.score", lang), range=[0, max(100.0, float(cast(float, d["score"].max()) or 0))], row=1, col=1)
     fig.update_yaxes(autorange="reversed", row=1, col=1)
     return _base(fig, title or t("overview.ranking", lang), height=max(360, 28 * d.height + 90), showlegend=False)
 

@@ -342,10 +342,11 @@ def fmt_datetime(x: object, lang: str = DEFAULT_LANG) -> str:
     if x is None:
         return t("na", lang)
     if isinstance(x, str):
+        text = x
         try:
-            x = datetime.fromisoformat(x)
+            x = datetime.fromisoformat(text)
         except ValueError:
-            return x
+            return text
     if isinstance(x, datetime):
         return x.strftime("%Y年%m月%d日 %H:%M") if lang == "zh" else x.strftime("%d %b %Y %H:%M")
     if isinstance(x, date):

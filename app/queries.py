@@ -167,7 +167,7 @@ def load_snapshot(path: str | Path) -> Snapshot:
             if meta.height and "snapshot_id" in meta.columns:
                 snapshot_id = str(meta["snapshot_id"][-1])
         if not snapshot_id and batches.height:
-            snapshot_id = f"batch {batches['batch_id'].max()}"
+            snapshot_id = "batch " + str(batches["batch_id"].max())
         months = covered_months_in(con)
     return Snapshot(
         path=p,

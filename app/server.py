@@ -44,7 +44,7 @@ def create_app(
         pages_folder=str(HERE / "pages"),
         assets_folder=str(HERE / "assets"),
         title=t("app.title", "zh"),
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # None (documented) keeps the tab title while loading
         suppress_callback_exceptions=True,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -152,7 +153,7 @@ def district_profile(ctx: AppContext, code: str, profile_name: str | None, lang:
 
     dims = [c for c in fw.aggregates if c != fw.root]
     dims = [c for c in SIDES if c in prep.col] + [c for c in dims if c not in SIDES]
-    recs = []
+    recs: list[dict[str, Any]] = []
     for c in dims:
         v = scored.node(c, p)
         best_i = int(np.nanargmax(v)) if np.isfinite(v).any() else u

@@ -1,4 +1,4 @@
-"""Type hints are checked (mypy) on the pure core and the ETL, as STYLE.md asks."""
+"""Type hints are checked (mypy) on the pure core, the ETL and the app, as STYLE.md asks."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ mypy_api = pytest.importorskip("mypy.api")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_mypy_is_clean_on_indicators_and_etl() -> None:
+def test_mypy_is_clean_on_indicators_etl_and_app() -> None:
     out, err, status = mypy_api.run(
         ["--config-file", str(ROOT / "pyproject.toml"), "--cache-dir", "/tmp/govindex-mypy-cache",
-         str(ROOT / "indicators"), str(ROOT / "etl")]
+         str(ROOT / "indicators"), str(ROOT / "etl"), str(ROOT / "app")]
     )
     assert status == 0, out + err

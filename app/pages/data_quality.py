@@ -225,7 +225,7 @@ def quarantine_csv(n: int, tables: list | None, districts: list | None, checks: 
     return dcc.send_string(data, "govindex-quarantine.csv")
 
 
-def _coverage_card(lang: str) -> html.Section:
+def _coverage_card(lang: str) -> html.Section | html.Div:
     ctx = get_context()
     try:
         profile = ctx.profile(None)

@@ -140,9 +140,9 @@ def show(name: str | None, _refreshed: int, lang: str):
           State(LANG, "data"), prevent_initial_call=True)
 def publish(n: int, name: str | None, version: int | None, rationale: str | None, refreshed: int | None,
             profiles_version: int | None, lang: str):
-    who = security.require("publish_weights")  # enforced on the server: a forged request gets HTTP 403
-    if not n:
+    if not n:  # Dash calls this with n_clicks=0 when the page is shown: nothing to do, nothing to refuse
         return dash.no_update, dash.no_update, dash.no_update
+    who = security.require("publish_weights")  # enforced on the server: a forged request gets HTTP 403
     if not name or version is None or not (rationale or "").strip():
         return html.Span(_t("missing", lang), className="status-bad"), dash.no_update, dash.no_update
     try:

@@ -175,7 +175,7 @@ def ahp_editor(scope: str | None, lang: str):
     head = html.Tr([html.Th("")] + [html.Th(lab) for lab in labels])
     rows = []
     for i, lab in enumerate(labels):
-        cells = [html.Th(lab)]
+        cells: list[html.Th | html.Td] = [html.Th(lab)]
         for j in range(len(kids)):
             if j > i:
                 cells.append(html.Td(dcc.Dropdown(id={"type": "ahp", "i": i, "j": j}, options=opts, value=1,
@@ -298,9 +298,9 @@ def compare(current: dict | None, others: list | None, lang: str):
           State(LANG, "data"), prevent_initial_call=True)
 def save(n: int, name: str | None, author: str | None, rationale: str | None, current: dict | None,
          derived: list | None, profile_name: str | None, version: int | None, lang: str):
-    who = security.require("edit_weights")  # enforced on the server: a forged request gets HTTP 403
-    if not n:
+    if not n:  # Dash calls this with n_clicks=0 when the page is shown: nothing to do, nothing to refuse
         return dash.no_update, dash.no_update
+    who = security.require("edit_weights")  # enforced on the server: a forged request gets HTTP 403
     if not (name and author and rationale) or not current:
         return html.Span(t("weights.save_missing", lang), className="status-bad"), dash.no_update
     ctx = get_context()
