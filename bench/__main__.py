@@ -1,0 +1,33 @@
+"""`python -m bench [NAME ...]`: run benchmarks by name (default: the quick ones, scoring and sensitivity).
+
+    scoring      full pipeline and re-aggregation vs budgets (seconds)
+    sensitivity  vectorised Monte Carlo vs the per-sample pipeline re-run (about a minute)
+    app          the reweighting callback, server side and in a browser (needs chromium)
+    load         50 simulated users for 60 s against a local server
+    etl          files → warehouse → indicator values vs a pandas baseline: `python -m bench.etl --source DIR`
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+
+QUICK = ("scoring", "sensitivity")
+ALL = ("scoring", "sensitivity", "app", "load", "etl")
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(QUICK)
+    unknown = [n for n in names if n not in ALL]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(ALL)}", file=sys.stderr)
+        return 2
+    for name in names:
+        print(f"\n=== bench.{name} ===", flush=True)
+        sys.argv = [f"bench.{name}"]
+        runpy.run_module(f"bench.{name}", run_name="__main__")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
