@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from app import components as c
-from app import figures, ids, views
+from app import figures, ids, security, views
 from app.exports import scorecard_xlsx
 from app.i18n import fmt_num, fmt_period, fmt_signed, norm_lang, t
 from app.queries import DataUnavailable
@@ -73,7 +75,7 @@ def render(profile: str | None, code: str | None, lang: str):
     if not code:
         return _index(profile, lang)
     try:
-        dp = views.district_profile(ctx, code, profile, lang)
+        dp = _for_viewer(views.district_profile(ctx, code, profile, lang))
     except (DataUnavailable, LookupError) as e:
         return c.error_box(lang, t("error.nodata", lang) + f" ({e})")
     s = dp.summary
@@ -103,6 +105,12 @@ def render(profile: str | None, code: str | None, lang: str):
         c.card(t("district.indicators", lang), _indicator_grid(dp, lang), className="indicator-card"),
         c.card(t("district.quarantine", lang), _quarantine(dp, lang)),
     ]
+
+
+def _for_viewer(dp: views.DistrictProfile) -> views.DistrictProfile:
+    """The profile with only the quarantined rows this request's role may see (an official of another district
+    sees none of this district's rows), for the page and the export alike."""
+    return dataclasses.replace(dp, quarantine=security.visible_quarantine(dp.quarantine))
 
 
 def indicator_rows(dp: views.DistrictProfile, lang: str) -> list[dict]:
@@ -185,6 +193,6 @@ def export(n: int, profile: str | None, code: str | None, lang: str):
     if not n or not code:
         return dash.no_update
     ctx = get_context()
-    dp = views.district_profile(ctx, code, profile, lang)
+    dp = _for_viewer(views.district_profile(ctx, code, profile, lang))
     data = scorecard_xlsx(dp, lang)
     return dcc.send_bytes(data, f"govindex-{code}-{dp.period}.xlsx")

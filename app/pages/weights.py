@@ -266,13 +266,14 @@ def compare_options(_v: int, current: str | None, lang: str):
 
 
 @callback(Output(COMPARE_FIG, "figure"), Output(COMPARE_TABLE, "children"), Input(CURRENT, "data"),
-          Input(COMPARE, "value"), State(LANG, "data"))
-def compare(current: dict | None, others: list | None, lang: str):
+          Input(COMPARE, "value"), State(LANG, "data"), State(ids.PROFILE_SELECT, "value"))
+def compare(current: dict | None, others: list | None, lang: str, profile_name: str | None = None):
     ctx = get_context()
     if not current:
         return figures.empty_figure(t("weights.compare_with", lang)), None
     try:
-        prep = ctx.prepared(ctx.profile(None))
+        # the live weights re-aggregated under the selected profile's methods: the ranking shown beside it
+        prep = ctx.prepared(ctx.profile(profile_name))
     except (DataUnavailable, LookupError):
         return figures.empty_figure(t("error.nodata", lang)), None
     base = views.live_ranking(ctx, prep, current, None, lang).select("unit_code", "name", pl.col("rank").alias("r0"))

@@ -196,3 +196,61 @@ def test_every_download_and_callback_needs_a_signed_in_user(role_app) -> None:
     assert client.get("/download/quarantine.csv").status_code == 401
     assert client.get("/download/audit.csv").status_code == 401
     assert _save(client, {}, "anon").status_code == 401
+
+
+def test_district_page_shows_quarantined_rows_only_to_those_who_may_see_them(role_app, tmp_path: Path) -> None:
+    """The district profile and its XLSX export list the district's quarantined rows: an official of another
+    district opening /district/310115 must not get them (issue 8: officials see only their own district's rows)."""
+    users = tmp_path / "users.toml"
+    add_user(users, "xu", "district_official", PASSWORD, "310104")
+    ROLE_USERS["_other"] = ("xu", "310104")
+    try:
+        seen = {}
+        for role in ("_other", "district_official", "leader"):
+            client = _client(role_app, role)
+            client.get("/_dash-dependencies")
+            r = _call(client, [("district-body", "children")], [("profile-select", "value", "user-centred")],
+                      [("district-code", "data", "310115"), ("district-lang", "data", "en")])
+            assert r.status_code == 200
+            body = r.get_data(as_text=True)
+            r = _call(client, [("district-download", "data")], [("district-export", "n_clicks", 1)],
+                      [("profile-select", "value", "user-centred"), ("district-code", "data", "310115"),
+                       ("district-lang", "data", "en")])
+            assert r.status_code == 200
+            import base64
+            import zipfile
+
+            xlsx = base64.b64decode(r.get_json()["response"]["district-download"]["data"]["content"])
+            with zipfile.ZipFile(io.BytesIO(xlsx)) as z:
+                strings = z.read("xl/sharedStrings.xml").decode()
+            seen[role] = ("case_310115.csv" in body, "case_310115.csv" in strings)
+    finally:
+        ROLE_USERS.pop("_other", None)
+    assert seen == {"_other": (False, False), "district_official": (True, True), "leader": (True, True)}
+
+
+def test_compare_ranks_the_current_weights_with_the_selected_profiles_methods(role_app, weights_dir: Path) -> None:
+    """The "current" column of the comparison must be the ranking shown beside it (the selected profile's methods),
+    not a re-aggregation of the default profile's normalised tensor."""
+    from app import views
+    from app.state import get_context
+
+    text = (weights_dir / "user-centred.toml").read_text(encoding="utf-8")
+    text = text.replace('name = "user-centred"', 'name = "ranked"').replace(
+        'name = "minmax"\nparams = { l = 0.0, u = 100.0 }', 'name = "prank"')
+    assert 'name = "prank"' in text
+    (weights_dir / "ranked.toml").write_text(text, encoding="utf-8")
+    ctx = get_context()
+    prof = ctx.current_profiles()["ranked"]
+    w = prof.resolved_weights(ctx.framework)
+    expect = views.live_ranking(ctx, ctx.prepared(prof), w, None, "en")
+    default = views.live_ranking(ctx, ctx.prepared(ctx.profile(None)), w, None, "en")
+    assert expect["unit_code"].to_list() != default["unit_code"].to_list(), "the methods must change the ranking"
+    client = _client(role_app, "assessor")
+    client.get("/_dash-dependencies")
+    r = _call(client, [("weights-compare-fig", "figure"), ("weights-compare-table", "children")],
+              [("weights-current", "data", w), ("weights-compare", "value", ["equal"])],
+              [("weights-lang", "data", "en"), ("profile-select", "value", "ranked")])
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    rows = r.get_json()["response"]["weights-compare-table"]["children"]["props"]["rowData"]
+    assert {row["name"]: row["r0"] for row in rows} == dict(zip(expect["name"], expect["rank"], strict=True))
