@@ -298,7 +298,12 @@ def live_ranking_figure(df: pl.DataFrame, lang: str) -> FigureDict:
     trace = {"hovertemplate": "%{y}: %{x:.2f}<extra></extra>", "marker": {"color": BLUE}, "orientation": "h",
              "text": [f"{r}. {fmt_num(s, lang)}" for r, s in zip(d["rank"].to_list(), scores, strict=True)],
              "textposition": "auto", "x": scores, "y": d["name"].to_list(), "type": "bar"}
-    return _figure_dict(trace, _live_layout("ranking", lang, max(360, 24 * d.height + 80)))
+    fig = _figure_dict(trace, _live_layout("ranking", lang, max(360, 24 * d.height + 80)))
+    present = [s for s in scores if s is not None and s == s]
+    if present and (min(present) < 0 or max(present) > 100):  # z-score or rank profiles: fit the axis to the data
+        lo, hi = min(0.0, min(present)), max(present)
+        fig["layout"]["xaxis"] = {**fig["layout"]["xaxis"], "range": [lo, hi + 0.05 * (hi - lo or 1)]}
+    return fig
 
 
 def effective_weights_figure(df: pl.DataFrame, lang: str) -> FigureDict:

@@ -127,6 +127,18 @@ def budget_from_points(codes: Sequence[str], points: Sequence[float | None]) -> 
 
 
 # -- saving --------------------------------------------------------------------------------------------------------
+def still_applies(derivation: Derivation, weights: Mapping[str, float], tol: float = 1e-3) -> bool:
+    """Whether `weights` (relative within parent) still give the derivation's codes the shares it derived."""
+    codes = [c for c in derivation.codes if c in derivation.weights]
+    if not codes or any(c not in weights for c in codes):
+        return False
+    total = sum(weights[c] for c in codes)
+    if total <= 0:
+        return False
+    want = sum(derivation.weights[c] for c in codes) or 1.0
+    return all(abs(weights[c] / total - derivation.weights[c] / want) <= tol for c in codes)
+
+
 def profile_from_controls(base: WeightProfile, weights: Mapping[str, float], name: str, author: str,
                           rationale: str, lang: str, derivations: Sequence[Derivation] = (),
                           today: dt.date | None = None) -> WeightProfile:
@@ -134,6 +146,9 @@ def profile_from_controls(base: WeightProfile, weights: Mapping[str, float], nam
     if not (name or "").strip() or not (author or "").strip() or not (rationale or "").strip():
         raise ProfileError("name, author and rationale are required")
     w = {k: float(v) for k, v in weights.items() if math.isfinite(float(v))}
+    # A derivation is recorded only while the weights still follow it: sliders moved after an AHP or a budget
+    # allocation (or a reset, or another profile) make it a claim the saved weights no longer support.
+    derivations = [d for d in derivations if still_applies(d, w)]
     blend = None
     if base.blend is not None and SUPPLY in w and DEMAND in w:
         s, d = w.pop(SUPPLY), w.pop(DEMAND)

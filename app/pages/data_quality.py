@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+
 import dash
 import polars as pl
 from dash import Input, Output, State, callback, dcc, html
@@ -115,7 +117,7 @@ def _refresh_card(runs_path, snap: Snapshot, lang: str) -> html.Section:
             c.kpi(t("dq.last_refresh", lang), fmt_datetime(last_when, lang) if last_when else t("na", lang)),
             c.kpi(t("dq.status", lang), _status(last_status, lang) or t("na", lang), tone=tone),
             c.kpi(t("footer.snapshot", lang), snap.snapshot_id or t("na", lang)),
-            c.kpi(t("dq.quarantine", lang), fmt_int(snap.quarantine_total, lang)),
+            c.kpi(t("dq.quarantine", lang), fmt_int(_visible_quarantine_total(snap), lang)),
         ], className="kpis"),
         html.Div([
             html.Button(t("dq.refresh_now", lang), id=REFRESH_BUTTON, n_clicks=0, className="button",
@@ -151,6 +153,12 @@ def refresh_now(n_clicks: int, _ticks: int, lang: str):
     if record.status != "succeeded":
         return t("dq.refresh_failed", lang).format(error=record.error or record.status), True
     return t("dq.refresh_done", lang).format(id=record.id, status=_status(record.status, lang)), True
+
+
+def _visible_quarantine_total(snap: Snapshot) -> int:
+    """All quarantined rows for those who may see them all; a district official's own rows otherwise."""
+    visible = security.visible_quarantine(snap.quarantine)
+    return snap.quarantine_total if visible.height == snap.quarantine.height else visible.height
 
 
 def _files_grid(snap: Snapshot, lang: str):
@@ -263,6 +271,6 @@ def _coverage_parts(prep: Prepared, lang: str) -> tuple[str, dict, list[dict]]:
         summary.append({"indicator": label, "covered": int(sum(1 for v in vals if v == v)), "units": len(prep.units),
                         "missing": int(sum(1 for v in vals if v != v)),
                         "min_sample": min(present) if present else None,
-                        "median_sample": sorted(present)[len(present) // 2] if present else None})
+                        "median_sample": statistics.median(present) if present else None})
     fig = figures.coverage_figure(pl.DataFrame(recs), lang).to_plotly_json()
     return f"{t('dq.coverage', lang)} · {fmt_period(prep.periods[p], lang)}", fig, summary

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import dataclasses
 
 import dash
@@ -149,8 +151,9 @@ def _indicator_grid(dp: views.DistrictProfile, lang: str):
         c.col("trend", "col.trend", lang, cellClass="sparkline", maxWidth=120, sortable=False, filter=False),
         c.num_col("sample", "col.sample", lang, 0, maxWidth=120),
     ]
+    weak = math.ceil(0.75 * int(dp.summary.get("n") or 16))  # the bottom quarter of the units is highlighted
     return c.grid(f"{PREFIX}-indicators", indicator_rows(dp, lang), cols, lang, height="auto",
-                  extra_options={"rowClassRules": {"row-weak": "params.data.rank >= 13"}})
+                  extra_options={"rowClassRules": {"row-weak": f"params.data.rank > {weak}"}})
 
 
 def _quarantine(dp: views.DistrictProfile, lang: str):
@@ -193,6 +196,9 @@ def export(n: int, profile: str | None, code: str | None, lang: str):
     if not n or not code:
         return dash.no_update
     ctx = get_context()
-    dp = _for_viewer(views.district_profile(ctx, code, profile, lang))
+    try:
+        dp = _for_viewer(views.district_profile(ctx, code, profile, lang))
+    except (DataUnavailable, LookupError):  # no data (or an unknown code in a forged request): nothing to send
+        return dash.no_update
     data = scorecard_xlsx(dp, lang)
     return dcc.send_bytes(data, f"govindex-{code}-{dp.period}.xlsx")

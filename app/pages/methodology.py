@@ -34,7 +34,10 @@ def layout(lang: str | None = None, **_query: str) -> html.Div:
 @callback(Output(BODY, "children"), Input(ids.PROFILE_SELECT, "value"), State(LANG, "data"))
 def render(profile_name: str | None, lang: str):
     ctx = get_context()
-    profile = ctx.profile(profile_name)
+    try:
+        profile = ctx.profile(profile_name)
+    except LookupError as e:  # no usable weight profile: say so instead of failing
+        return c.error_box(lang, str(e))
     weights = profile.resolved_weights(ctx.framework)
     m = profile.methods
     methods = [

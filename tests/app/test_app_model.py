@@ -196,3 +196,18 @@ def test_memo_computes_once_per_key(ctx) -> None:
     assert ctx.memo(("test-memo", ctx.snapshot().key, "zh"), lambda: build("again")) is a
     assert ctx.memo(("test-memo", ctx.snapshot().key, "en"), lambda: build("en"))["tag"] == "en"
     assert calls == ["zh", "en"]
+
+
+def test_a_derivation_is_saved_only_while_the_weights_still_follow_it(ctx) -> None:
+    from indicators.profile import Derivation
+
+    base = ctx.profile("user-centred")
+    kids = list(ctx.framework.children("demand"))
+    derived = {k: (i + 1) / sum(range(1, len(kids) + 1)) for i, k in enumerate(kids)}
+    d = Derivation(method="budget", node="demand", codes=kids, weights=derived, inputs={"points": [1, 2, 3, 4]})
+    w = dict(base.resolved_weights(ctx.framework), **{k: v * 5 for k, v in derived.items()})  # same shares, rescaled
+    kept = reweight.profile_from_controls(base, w, "ahp-kept", "审核员", "预算分配", "zh", [d])
+    assert [x.method for x in kept.derived_from] == ["budget"]
+    moved = dict(w, **{kids[0]: w[kids[0]] * 2})  # a slider moved after the allocation
+    dropped = reweight.profile_from_controls(base, moved, "ahp-dropped", "审核员", "预算分配", "zh", [d])
+    assert dropped.derived_from == []

@@ -120,3 +120,15 @@ def test_live_figures_are_plain_dicts_plotly_accepts_unchanged() -> None:
     a, b = figures.live_ranking_figure(df, "zh"), figures.live_ranking_figure(df, "zh")
     assert a["layout"] == b["layout"] and a["layout"] is not b["layout"]
     assert isinstance(figures.live_ranking_figure(df.head(0), "zh"), dict)
+
+
+def test_live_ranking_axis_fits_scores_outside_0_100() -> None:
+    """Z-score or rank profiles give scores outside [0, 100]: the live chart's axis must show them, not clip them."""
+    df = _table()
+    inside = figures.live_ranking_figure(df, "zh")
+    assert inside["layout"]["xaxis"]["range"] == [0, 100]
+    wide = figures.live_ranking_figure(df.with_columns((pl.col("score") * 3 - 120).alias("score")), "zh")
+    lo, hi = wide["layout"]["xaxis"]["range"]
+    scores = (df["score"] * 3 - 120).to_list()
+    assert lo <= min(scores) and hi >= max(scores)
+    assert figures.live_ranking_figure(df, "zh")["layout"]["xaxis"]["range"] == [0, 100]  # the shared layout untouched
