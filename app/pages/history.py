@@ -7,7 +7,7 @@ from dash import Input, Output, State, callback, dcc, html
 
 from app import components as c
 from app import ids, security
-from app.i18n import norm_lang
+from app.i18n import norm_lang, t
 from app.state import get_context
 from etl.audit_trail import AuditError, read_trail, trail_rows
 from etl.profiles import load_profile_version, profile_versions, publish_profile, published_info
@@ -21,40 +21,12 @@ LANG, PROFILE, VERSIONS, TRAIL, EXPORT = f"{P}-lang", f"{P}-profile", f"{P}-vers
 PUB_VERSION, PUB_RATIONALE, PUBLISH, PUB_MSG, REFRESHED = (f"{P}-pub-version", f"{P}-pub-rationale", f"{P}-publish",
                                                            f"{P}-pub-msg", f"{P}-refreshed")
 
-TEXT = {
-    "title": ("权重历史与发布", "Weight history and publication"),
-    "lead": ("每次保存与发布都记录操作人、时间（北京时间与 UTC）、权重与方法的变化和理由，只增不改。",
-             "Every save and publication records who, when (Beijing time and UTC), the change in weights and "
-             "methods, and why; the record is append-only."),
-    "profile": ("权重方案", "Profile"),
-    "versions": ("版本", "Versions"),
-    "trail": ("审计记录", "Audit trail"),
-    "export": ("导出 CSV", "Export CSV"),
-    "publish": ("发布", "Publish"),
-    "publish_note": ("发布后，领导与区级人员默认看到该版本。", "Leaders and district officials see the published version."),
-    "rationale": ("发布理由（必填）", "Why this version (required)"),
-    "published": ("已发布", "published"),
-    "current": ("当前", "current"),
-    "done": ("已发布 {name} 第 {version} 版。", "Published {name} v{version}."),
-    "missing": ("请选择版本并填写理由。", "Choose a version and give a rationale."),
-    "error": ("发布失败：{error}", "Could not publish: {error}"),
-}
-COLS = {
-    "seq": ("序号", "#"), "event": ("操作", "Event"), "version": ("版本", "Version"), "who": ("操作人", "Who"),
-    "role": ("角色", "Role"), "at_shanghai": ("时间（北京）", "When (Beijing)"), "at_utc": ("时间（UTC）", "When (UTC)"),
-    "rationale": ("理由", "Rationale"), "changes": ("变化", "Changes"), "date": ("日期", "Date"),
-    "author": ("作者", "Author"), "hash": ("内容哈希", "Content hash"), "status": ("状态", "Status"),
-}
-
-
 def _t(key: str, lang: str, **fmt: object) -> str:
-    zh, en = TEXT[key]
-    return (en if lang == "en" else zh).format(**fmt)
+    return t(f"hist.{key}", lang, **fmt)
 
 
 def _col(field: str, lang: str, **kw: object) -> dict:
-    zh, en = COLS[field]
-    return {"field": field, "headerName": en if lang == "en" else zh, **kw}
+    return {"field": field, "headerName": t(f"hist.col.{field}", lang), **kw}
 
 
 def layout(lang: str | None = None, profile: str | None = None, **_query: str) -> html.Div:
