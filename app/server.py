@@ -8,10 +8,10 @@ from pathlib import Path
 import dash
 from dash import MATCH, Input, Output, State, dcc, html
 
-from app import components, ids
-from app.auth import AuthSettings, install_auth
-from app.downloads import install_downloads
-from app.i18n import norm_lang, t
+from app.ui import components, ids
+from app.web.auth import AuthSettings, install_auth
+from app.web.downloads import install_downloads
+from app.ui.i18n import norm_lang, t
 from app.state import AppContext, get_context, set_context
 
 HERE = Path(__file__).resolve().parent
@@ -31,7 +31,7 @@ def create_app(
 ) -> dash.Dash:
     """Build the app over the warehouse at `db_path` (read-only) and the weight profiles in `weights_dir`.
 
-    `auth` decides how people are identified (app/auth.py); None is the loopback demo mode.
+    `auth` decides how people are identified (app/web/auth.py); None is the loopback demo mode.
     """
     ctx = AppContext.create(
         db_path=db_path, weights_dir=weights_dir, runs_path=runs_path, default_profile=default_profile,
@@ -126,11 +126,11 @@ def run(host: str = "127.0.0.1", port: int = 8050, db_path: str | Path = "data/w
         auth: AuthSettings | None = None) -> None:
     """Serve the app: waitress (threads) normally, the Dash dev server only with `debug`.
 
-    Without `auth` the mode is resolved for `host` (app.auth.resolve_auth), which raises AuthConfigError rather than
+    Without `auth` the mode is resolved for `host` (app.web.auth.resolve_auth), which raises AuthConfigError rather than
     serve a non-loopback address without authentication.
     """
     if auth is None:
-        from app.auth import resolve_auth
+        from app.web.auth import resolve_auth
 
         auth = resolve_auth(host, db_path)
     app = create_app(db_path, weights_dir=weights_dir, auth=auth)

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from app.jobs import JobRegistry
-from app.queries import Snapshot, SnapshotCache, file_key
-from app.scoring import Prepared, RankIntervals, prepare, quick_rank_intervals
-from etl.catalog import load_catalog
-from etl.profiles import PUBLISHED_FILE, list_profiles, load_profile, load_published
+from app.web.jobs import JobRegistry
+from etl.warehouse.snapshot import Snapshot, SnapshotCache, file_key
+from app.views.scoring import Prepared, RankIntervals, prepare, quick_rank_intervals
+from etl.contract.catalog import load_catalog
+from etl.stores.profiles import PUBLISHED_FILE, list_profiles, load_profile, load_published
 from indicators.catalog import Catalog
 from indicators.framework import Framework
 from indicators.profile import WeightProfile
@@ -111,13 +111,13 @@ class AppContext:
     def refresh_future(self, start: bool) -> Future[Any] | None:
         """The app's "refresh now": start one (start=True) or return the one already under way or just finished.
 
-        The refresh runs on a background thread into a new snapshot (etl.refresh); the pages pick it up through the
+        The refresh runs on a background thread into a new snapshot (etl.jobs.refresh); the pages pick it up through the
         snapshot cache when it is swapped in. Configuration (inbox, cron, ...) comes from govindex.toml and
         GOVINDEX_*, with this app's warehouse and weights folder.
         """
         if start:
             from etl.config import load_config
-            from etl.refresh import refresh_in_background
+            from etl.jobs.refresh import refresh_in_background
 
             config = load_config(overrides={"db": str(self.db_path), "weights_dir": str(self.weights_dir)})
             self._refresh = refresh_in_background(config, "manual")
@@ -127,7 +127,7 @@ class AppContext:
     def profiles(self) -> dict[str, WeightProfile]:
         """The profiles this request's role sees: leaders and district officials the published version of each
         (where one was published), editors the current one (app/security.sees_published)."""
-        from app.security import sees_published
+        from app.web.security import sees_published
 
         current = self.current_profiles()
         return self._published_view(current) if sees_published() else current

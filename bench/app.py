@@ -42,7 +42,7 @@ def _ms(samples: list[float]) -> str:
 
 def server_side(db: Path, weights: Path, changes: int) -> tuple[float, float]:
     """Median ms of reweight.recompute (the callback's body) and of a full-pipeline baseline."""
-    from app import reweight, views
+    from app.views import reweight, frames as views
     from app.state import AppContext
     from indicators.model import score
 

@@ -47,7 +47,7 @@ def _cpu_s() -> float:
 
 def run_ours(source: Path, db: Path) -> dict[str, Any]:
     """govindex: ingest every file (read, cast, validate, dedupe, load) then compute all indicator values."""
-    from etl.ingest import ingest_folder
+    from etl.ingest.files import ingest_folder
 
     t0 = time.perf_counter()
     report = ingest_folder(source, db)
@@ -62,8 +62,8 @@ def run_ours(source: Path, db: Path) -> dict[str, Any]:
         "indicator_values": None,
     }
     try:
-        from etl.catalog import load_catalog
-        from etl.indicator_values import write_indicator_values
+        from etl.contract.catalog import load_catalog
+        from etl.warehouse.indicator_values import write_indicator_values
     except ImportError as e:  # H3's module not in this build: bench the ingest only
         out["indicator_values"] = f"skipped: {e}"
         out["indicators_s"] = 0.0
@@ -85,7 +85,7 @@ CASE_COLS = ["case_id", "item_code", "district_code", "channel", "applicant_type
              "submitted_at", "accepted_at", "closed_at", "promised_due_at", "status", "visits_actual",
              "materials_submitted_n", "materials_via_sharing_n", "via_bundle"]  # fmt: skip
 RATING_COLS = ["rating_id", "case_id", "rated_at", "level", "prompted"]
-# Event tables whose dates span the data (as etl.indicator_values.SPAN_COLUMNS): {data_end} is midnight after the last.
+# Event tables whose dates span the data (as etl.warehouse.indicator_values.SPAN_COLUMNS): {data_end} is midnight after the last.
 SPAN_COLUMNS = {"case": "started_at", "rating": "rated_at", "hotline_ticket": "created_at",
                 "survey_response": "surveyed_on", "kiosk_event": "ts", "centre_staffing": "date"}  # fmt: skip
 
@@ -272,7 +272,7 @@ def run_baseline(source: Path, out: Path) -> dict[str, Any]:
     global pd  # imported here, not at the top: the govindex child must not pay for (or hold) pandas
     import pandas as pd
 
-    from etl.catalog import load_catalog  # the catalog only supplies each indicator's scale and min_denominator
+    from etl.contract.catalog import load_catalog  # the catalog only supplies each indicator's scale and min_denominator
 
     cat = load_catalog()
     t0 = time.perf_counter()
@@ -291,7 +291,7 @@ def agreement(db: Path, baseline: Path) -> dict[str, Any]:
     many are NULL on one side only; and the data's last day (which sets {data_end}) as each side found it."""
     import polars as pl
 
-    from etl import warehouse as wh
+    from etl.warehouse import connection as wh
 
     ours = wh.query(db, "SELECT unit_code, period, grain, indicator_id, value FROM indicator_values")
     last = wh.query(db, "SELECT CAST(max(last_day) AS VARCHAR) AS d FROM data_coverage")["d"][0]

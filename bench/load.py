@@ -64,7 +64,7 @@ def _start_server(db: Path, weights: Path, port: int, log: Path) -> subprocess.P
 
 def reweight_payload(db: Path, weights: Path, rng: random.Random) -> tuple[dict, list[str]]:
     """The live callback's request body as the weights page sends it when the blend slider moves."""
-    from app import reweight
+    from app.views import reweight
     from app.state import AppContext
 
     ctx = AppContext.create(db, weights, mc_samples=0)

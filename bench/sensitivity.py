@@ -33,11 +33,9 @@ import polars as pl  # noqa: E402
 
 from indicators.framework import Framework, Node  # noqa: E402
 from indicators.model import score  # noqa: E402
-from indicators.montecarlo import ranks_desc, run_monte_carlo  # noqa: E402
+from indicators.uncertainty.montecarlo import ranks_desc, run_monte_carlo  # noqa: E402
 from indicators.spec import MethodSpec, ModelSpec  # noqa: E402
-from indicators.uncertainty import (  # noqa: E402
-    BlendRange, Inputs, Problem, UncertaintySpec, WeightNoise, build_problem, model_preparer,
-)
+from indicators.uncertainty.problem import BlendRange, Inputs, Problem, UncertaintySpec, WeightNoise, build_problem, model_preparer
 
 REFERENCE = Path("/work/shared/reference/coinr-asem")
 NORMS = (MethodSpec(name="minmax", params={"l": 1, "u": 100}), MethodSpec(name="zscore", params={"m": 50, "s": 10}))

@@ -42,7 +42,7 @@ class PathsConfig(_Strict):
     def weights_path(self) -> Path:
         if self.weights_dir is not None:
             return self.weights_dir
-        from etl.profiles import WEIGHTS_DIR
+        from etl.stores.profiles import WEIGHTS_DIR
 
         return WEIGHTS_DIR
 
@@ -68,7 +68,7 @@ class ScheduleConfig(_Strict):
     @field_validator("cron")
     @classmethod
     def _valid_cron(cls, v: str) -> str:
-        from etl.scheduler import parse_cron  # local: config stays importable without the scheduler
+        from etl.jobs.scheduler import parse_cron  # local: config stays importable without the scheduler
 
         parse_cron(v, "UTC")
         return v

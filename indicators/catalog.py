@@ -1,7 +1,7 @@
 """The indicator catalog as strict models: the framework tree above the indicators and every indicator's definition.
 
-Pure: it validates dicts (parsed from indicators/catalog/*.toml by etl.catalog) and builds the scoring Framework.
-The SQL of each formula is kept as text here; etl.indicator_values expands its placeholders and runs it.
+Pure: it validates dicts (parsed from indicators/catalog/*.toml by etl.contract.catalog) and builds the scoring Framework.
+The SQL of each formula is kept as text here; etl.warehouse.indicator_values expands its placeholders and runs it.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def test_imports_go_one_way(package: str) -> None:
 
 
 def test_indicators_core_does_no_io() -> None:
-    """indicators/ takes arrays and frames, never files or the clock (catalog TOML is read by etl.catalog)."""
+    """indicators/ takes arrays and frames, never files or the clock (catalog TOML is read by etl.contract.catalog)."""
     banned_calls = {"open", "read_csv", "read_parquet", "scan_csv", "read_excel", "write_csv", "now", "today"}
     offenders = []
     for path in sorted((ROOT / "indicators").rglob("*.py")):

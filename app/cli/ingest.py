@@ -23,8 +23,8 @@ def ingest(source: Path, db_path: Path) -> None:
     from rich.table import Table
 
     from etl.errors import EtlError
-    from etl.ingest import ingest_folder
-    from etl.warehouse import WarehouseError
+    from etl.ingest.files import ingest_folder
+    from etl.warehouse.connection import WarehouseError
 
     console = Console(width=200)
     t0 = time.perf_counter()

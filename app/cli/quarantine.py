@@ -22,8 +22,8 @@ def quarantine(table_name: str | None, source_file: str | None, csv_out: Path | 
     from rich.table import Table
 
     from etl.errors import EtlError
-    from etl.quarantine import count_quarantine, list_quarantine
-    from etl.warehouse import WarehouseError
+    from etl.ingest.quarantine import count_quarantine, list_quarantine
+    from etl.warehouse.connection import WarehouseError
 
     try:
         total = count_quarantine(db_path, table=table_name, source_file=source_file)

@@ -16,7 +16,7 @@ from app.cli.options import config_option, refresh_db_option
 def _terminate(signum: int, frame: FrameType | None) -> None:
     # SIGTERM/SIGINT end the refresh through its error path, so the run is recorded as interrupted and its temp
     # files are removed (DuckDB may turn the exception into "Query interrupted"; the flag keeps the status right).
-    from etl.refresh import STOP_REQUESTED
+    from etl.jobs.refresh import STOP_REQUESTED
 
     STOP_REQUESTED.set()
     raise KeyboardInterrupt if signum == signal.SIGINT else SystemExit(128 + signum)
@@ -46,7 +46,7 @@ def refresh(
     serving the previous snapshot until then. Exits non-zero when the refresh fails (the previous snapshot stays).
     """
     from etl.config import ConfigError, load_config
-    from etl.refresh import RefreshError, refresh as run_refresh
+    from etl.jobs.refresh import RefreshError, refresh as run_refresh
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

@@ -46,7 +46,7 @@ def schedule(
     lock left by a killed scheduler is freed by the kernel, so a restart just works. Missed runs coalesce into one.
     """
     from etl.config import ConfigError, load_config
-    from etl.scheduler import SchedulerLocked, run_forever
+    from etl.jobs.scheduler import SchedulerLocked, run_forever
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

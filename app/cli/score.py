@@ -169,12 +169,12 @@ def score(
 def score_warehouse(profile_name: str | None, db: Path | None, grain: str) -> None:
     """Warehouse mode: catalog framework + named profile → score indicator_values → score_runs / scores."""
     # imported here: file mode needs neither the warehouse nor the catalog
-    from etl.catalog import load_catalog
+    from etl.contract.catalog import load_catalog
     from etl.config import ConfigError, load_config
     from etl.errors import EtlError
-    from etl.profiles import load_profile
-    from etl.score_store import score_and_store
-    from etl.warehouse import WarehouseError
+    from etl.stores.profiles import load_profile
+    from etl.stores.scores import score_and_store
+    from etl.warehouse.connection import WarehouseError
     from indicators.catalog import CatalogError
     from indicators.profile import ProfileError
 
@@ -202,7 +202,7 @@ def _print_ranking(path: Path, run_id: str, fw: Framework, title: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from etl.score_store import read_ranking
+    from etl.stores.scores import read_ranking
 
     period, ranking = read_ranking(path, run_id, fw)
     table = Table(title=f"{title} · {period}", title_justify="left")

@@ -20,7 +20,7 @@ def _write(frame: pl.DataFrame, out: Path, name: str) -> None:
 
 
 def _district_names(db: Path) -> dict[str, str]:
-    from etl import warehouse
+    from etl.warehouse import connection as warehouse
 
     try:
         df = warehouse.query(db, 'SELECT code, name_zh FROM "district"')
@@ -103,14 +103,14 @@ def sensitivity(profile: str, spec_path: Path | None, samples: int | None, sobol
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from etl.catalog import load_catalog
-    from etl.panel import PanelError, default_panel_period, load_indicator_panel, read_uncertainty_spec
-    from etl.profiles import load_profile
-    from indicators import montecarlo as mc
+    from etl.contract.catalog import load_catalog
+    from etl.warehouse.panel import PanelError, default_panel_period, load_indicator_panel, read_uncertainty_spec
+    from etl.stores.profiles import load_profile
+    from indicators.uncertainty import montecarlo as mc
     from indicators.audit import audit
     from indicators.profile import ProfileError
-    from indicators.sensitivity import SensitivityError, sobol_analysis, swap_points, tornado
-    from indicators.uncertainty import Inputs, UncertaintyError, build_problem, check, model_preparer
+    from indicators.uncertainty.sensitivity import SensitivityError, sobol_analysis, swap_points, tornado
+    from indicators.uncertainty.problem import Inputs, UncertaintyError, build_problem, check, model_preparer
 
     t0 = time.perf_counter()
     # Load inputs

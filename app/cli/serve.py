@@ -35,7 +35,7 @@ def serve(host: str | None, port: int | None, db_path: str | None, debug: bool, 
     Sign-in: with a users file (`govindex user add`) people sign in; with GOVINDEX_AUTH=proxy a trusted single-sign-on
     proxy identifies them; with neither, only 127.0.0.1 is served, as a demo where the role can be switched.
     """
-    from app.auth import AuthConfigError, resolve_auth
+    from app.web.auth import AuthConfigError, resolve_auth
     from app.server import run
     from etl.config import ConfigError, load_config
 
@@ -55,7 +55,7 @@ def serve(host: str | None, port: int | None, db_path: str | None, debug: bool, 
         raise click.ClickException(str(e)) from None
 
     if scheduler:  # guarded against the debug reloader's watcher process and against a second worker (lock)
-        from etl.scheduler import start_in_process
+        from etl.jobs.scheduler import start_in_process
 
         # The scheduled refreshes score the same profiles the app shows and saves.
         start_in_process(config, reloader=debug)

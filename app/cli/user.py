@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from etl.users import ROLES
+from etl.stores.users import ROLES
 
 
 def _path(option: str | None) -> Path:
@@ -15,7 +15,7 @@ def _path(option: str | None) -> Path:
     if option:
         return Path(option)
     from etl.config import ConfigError, load_config
-    from etl.users import users_path
+    from etl.stores.users import users_path
 
     try:
         return users_path(load_config().paths.db)
@@ -47,7 +47,7 @@ def user() -> None:
 def add(name: str, role: str, district: str | None, password_stdin: bool, replace: bool,
         users_file: str | None) -> None:
     """Add user NAME with a role; the password is asked twice (or read from stdin) and stored as a salted hash."""
-    from etl.users import UserError, add_user, check_name, check_role
+    from etl.stores.users import UserError, add_user, check_name, check_role
 
     path = _path(users_file)
     try:  # check before asking for a password
@@ -72,7 +72,7 @@ def add(name: str, role: str, district: str | None, password_stdin: bool, replac
 @_users_option
 def remove(name: str, users_file: str | None) -> None:
     """Remove user NAME (their open sessions end at their next request)."""
-    from etl.users import UserError, remove_user
+    from etl.stores.users import UserError, remove_user
 
     path = _path(users_file)
     try:
@@ -86,7 +86,7 @@ def remove(name: str, users_file: str | None) -> None:
 @_users_option
 def list_cmd(users_file: str | None) -> None:
     """List the users with their roles and districts (never the hashes)."""
-    from etl.users import UserError, load_users
+    from etl.stores.users import UserError, load_users
 
     path = _path(users_file)
     try:

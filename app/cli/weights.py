@@ -33,7 +33,7 @@ def _framework(imeta: str | None) -> Any:
             from indicators.framework import Framework
 
             return Framework.from_imeta(pl.read_csv(imeta, infer_schema_length=0))
-        from etl.catalog import load_catalog
+        from etl.contract.catalog import load_catalog
 
         return load_catalog().framework()
     except Exception as e:  # noqa: BLE001 - turned into a message for people
@@ -67,7 +67,7 @@ def weights() -> None:
 @_dir_option
 def list_cmd(weights_dir: str | None) -> None:
     """List the saved weight profiles with their blend, method, version and author."""
-    from etl.profiles import load_profiles, profile_versions
+    from etl.stores.profiles import load_profiles, profile_versions
     from indicators.profile import ProfileError
 
     folder = _weights_dir(weights_dir)
@@ -95,9 +95,9 @@ def list_cmd(weights_dir: str | None) -> None:
 @_imeta_option
 def show(name: str, fmt: str, version: int | None, weights_dir: str | None, imeta: str | None) -> None:
     """Show profile NAME (a name in the weights folder or a path to a .toml file) and its effective weights."""
-    from etl.profiles import load_profile, load_profile_version
+    from etl.stores.profiles import load_profile, load_profile_version
     from indicators.profile import ProfileError
-    from indicators.weighting_report import effective_weights_report
+    from indicators.weighting.report import effective_weights_report
 
     folder = _weights_dir(weights_dir)
     try:
@@ -148,15 +148,9 @@ def show(name: str, fmt: str, version: int | None, weights_dir: str | None, imet
 def _derive(method: str, fw: Any, node: str, matrix: str | None, allocations: str | None, data: str | None,
             db: str | None, period: str | None, normalised: bool, max_cr: float) -> tuple[Any, dict[str, Any]]:
     """Run one derivation method; returns the WeightResult and the inputs to keep in the profile."""
-    from etl import profiles as io
-    from indicators.weighting import (
-        budget_weights,
-        critic_weights,
-        entropy_weights,
-        equal_weights,
-        pca_weights,
-    )
-    from indicators.weighting_ahp import ahp_weights
+    from etl.stores import profiles as io
+    from indicators.weighting.derive import budget_weights, critic_weights, entropy_weights, equal_weights, pca_weights
+    from indicators.weighting.ahp import ahp_weights
 
     kept: dict[str, Any] = {}
     if method == "equal":
@@ -237,10 +231,10 @@ def derive(method: str, name: str, author: str, rationale_zh: str, rationale_en:
     The new profile starts from --base; only the weights below --node change. Nothing is ever overwritten: the
     previous version of NAME stays in the history folder.
     """
-    from etl.audit_trail import AuditError
-    from etl.profiles import load_profile, save_profile
+    from etl.stores.audit_trail import AuditError
+    from etl.stores.profiles import load_profile, save_profile
     from indicators.profile import Derivation, ProfileError, WeightProfile
-    from indicators.weighting import WeightingError, relative_weights_for_node
+    from indicators.weighting.derive import WeightingError, relative_weights_for_node
 
     if not (rationale_zh.strip() or rationale_en.strip()):
         raise click.UsageError("give a rationale: --rationale-zh and/or --rationale-en")
@@ -305,8 +299,8 @@ def derive(method: str, name: str, author: str, rationale_zh: str, rationale_en:
 @_dir_option
 def publish(name: str, version: int | None, who: str, rationale: str, weights_dir: str | None) -> None:
     """Publish a version of profile NAME: leaders see the published version by default (发布权重方案)."""
-    from etl.audit_trail import AuditError
-    from etl.profiles import load_profile, publish_profile
+    from etl.stores.audit_trail import AuditError
+    from etl.stores.profiles import load_profile, publish_profile
     from indicators.profile import ProfileError
 
     folder = _weights_dir(weights_dir)
@@ -325,8 +319,8 @@ def publish(name: str, version: int | None, who: str, rationale: str, weights_di
 @_dir_option
 def history(name: str, csv_out: str | None, weights_dir: str | None) -> None:
     """Show the versions of profile NAME and its audit trail: who saved or published what, when, and why."""
-    from etl.audit_trail import AuditError, format_change, read_trail, trail_csv
-    from etl.profiles import list_profiles, load_profile_version, profile_versions, published_info
+    from etl.stores.audit_trail import AuditError, format_change, read_trail, trail_csv
+    from etl.stores.profiles import list_profiles, load_profile_version, profile_versions, published_info
     from indicators.profile import ProfileError
 
     folder = _weights_dir(weights_dir)
@@ -336,7 +330,7 @@ def history(name: str, csv_out: str | None, weights_dir: str | None) -> None:
         pub = published_info(name, folder)
         versions = profile_versions(name, folder)
         if name in list_profiles(folder):
-            from etl.profiles import load_profile
+            from etl.stores.profiles import load_profile
 
             cur = load_profile(name, folder).version
             versions = sorted({*versions, cur})

@@ -9,11 +9,13 @@ import dataclasses
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
-from app import components as c
-from app import figures, ids, security, views
-from app.exports import scorecard_xlsx
-from app.i18n import fmt_num, fmt_period, fmt_signed, norm_lang, t
-from app.queries import DataUnavailable
+from app.ui import components as c
+from app.ui import figures, ids
+from app.web import security
+from app.views import frames as views
+from app.ui.exports import scorecard_xlsx
+from app.ui.i18n import fmt_num, fmt_period, fmt_signed, norm_lang, t
+from etl.warehouse.snapshot import DataUnavailable
 from app.state import get_context
 
 dash.register_page(__name__, path_template="/district/<code>", name="区画像 District", title="区画像 · 一网通办用户中心绩效指数",

@@ -5,12 +5,13 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
-from app import components as c
-from app import ids, security
-from app.i18n import norm_lang, t
+from app.ui import components as c
+from app.ui import ids
+from app.web import security
+from app.ui.i18n import norm_lang, t
 from app.state import get_context
-from etl.audit_trail import AuditError, read_trail, trail_rows
-from etl.profiles import load_profile_version, profile_versions, publish_profile, published_info
+from etl.stores.audit_trail import AuditError, read_trail, trail_rows
+from etl.stores.profiles import load_profile_version, profile_versions, publish_profile, published_info
 from indicators.profile import ProfileError
 
 dash.register_page(__name__, path="/weights/history", name="权重历史 Weight history",

@@ -5,9 +5,10 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
-from app import components as c
-from app import figures, ids, views
-from app.i18n import fmt_datetime, fmt_pct, norm_lang, pick, t
+from app.ui import components as c
+from app.ui import figures, ids
+from app.views import frames as views
+from app.ui.i18n import fmt_datetime, fmt_pct, norm_lang, pick, t
 from app.state import get_context
 
 dash.register_page(__name__, path="/methodology", name="方法说明 Methodology",

@@ -5,10 +5,11 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
-from app import components as c
-from app import figures, ids, views
-from app.i18n import fmt_int, fmt_num, fmt_pct, fmt_period, norm_lang, t
-from app.queries import DataUnavailable
+from app.ui import components as c
+from app.ui import figures, ids
+from app.views import frames as views
+from app.ui.i18n import fmt_int, fmt_num, fmt_pct, fmt_period, norm_lang, t
+from etl.warehouse.snapshot import DataUnavailable
 from app.state import get_context
 
 dash.register_page(__name__, path="/", name="总览 Overview", title="总览 · 一网通办用户中心绩效指数", order=0)

@@ -6,11 +6,12 @@ import dash
 import polars as pl
 from dash import Input, Output, State, callback, dcc, html
 
-from app import components as c
-from app import figures, ids, security
-from app import sensitivity_run as sr
-from app.i18n import fmt_int, fmt_period, norm_lang, t
-from app.jobs import UnknownJob
+from app.ui import components as c
+from app.ui import figures, ids
+from app.web import security
+from app.views import sensitivity_run as sr
+from app.ui.i18n import fmt_int, fmt_period, norm_lang, t
+from app.web.jobs import UnknownJob
 from app.state import get_context
 
 dash.register_page(__name__, path="/sensitivity", name="敏感性 Sensitivity", title="敏感性 · 一网通办用户中心绩效指数",

@@ -6,15 +6,17 @@ import dash
 import polars as pl
 from dash import ALL, Input, Output, State, callback, dcc, html
 
-from app import components as c
-from app import figures, ids, reweight, security, views
-from app.i18n import fmt_num, norm_lang, t
-from app.queries import DataUnavailable
+from app.ui import components as c
+from app.ui import figures, ids
+from app.views import reweight, frames as views
+from app.web import security
+from app.ui.i18n import fmt_num, norm_lang, t
+from etl.warehouse.snapshot import DataUnavailable
 from app.state import get_context
-from etl.audit_trail import AuditError
-from etl.profiles import save_profile
+from etl.stores.audit_trail import AuditError
+from etl.stores.profiles import save_profile
 from indicators.profile import Derivation, ProfileError
-from indicators.weighting import WeightingError
+from indicators.weighting.derive import WeightingError
 
 dash.register_page(__name__, path="/weights", name="权重 Weights", title="权重 · 一网通办用户中心绩效指数", order=2)
 

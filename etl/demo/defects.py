@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from etl.demo.report import CONFLICTING_KEY, EXACT_DUPLICATE, DefectRecord
-from etl.tables import TABLES
+from etl.contract.tables import TABLES
 
 FUTURE = _dt.datetime(2099, 3, 1, 10, 0, 0)  # in the future for any load time
 FUTURE_TEXT = "2099-03-01 10:00:00"

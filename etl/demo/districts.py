@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from etl.tables import DISTRICTS
+from etl.contract.tables import DISTRICTS
 
 # Resident population and share aged 60+ (2020 census, rounded): district size drives every volume.
 _POPULATION: dict[str, tuple[int, float]] = {

@@ -22,7 +22,7 @@ from etl.demo.report import REPORT_FILE, DefectRecord, GenerationReport
 from etl.demo.staffing import make_staffing
 from etl.demo.survey import make_survey
 from etl.demo.writers import LAYOUT, Writer, to_text
-from etl.tables import TABLES, table_for_file
+from etl.contract.tables import TABLES, table_for_file
 
 RATING_DUPLICATE_SHARE = 0.003
 CASE_CARRYOVER = 3  # cases exported again at the top of the next month's file

@@ -9,7 +9,7 @@ from etl.demo.calendar import DAY_S, Month, Window, day_weights
 from etl.demo.columns import col, dt, ids
 from etl.demo.districts import Profiles
 from etl.demo.items import Catalogue
-from etl.tables import CALLBACK_RESULTS, HOTLINE_CATEGORIES
+from etl.contract.tables import CALLBACK_RESULTS, HOTLINE_CATEGORIES
 
 TICKETS_PER_MONTH = 2_000  # at scale 1
 _CAT = np.array(HOTLINE_CATEGORIES)

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from etl import tables, warehouse
-from etl.catalog import load_catalog
+from etl.contract import tables
+from etl.warehouse import connection as warehouse
+from etl.contract.catalog import load_catalog
 
 # Districts strong on supply but weak on demand (the study's "task-oriented" pattern) and the reverse.
 TASK_ORIENTED = ("310115", "310104", "310112")

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from etl import warehouse
-from etl.catalog import load_catalog
-from etl.indicator_values import DDL, SCHEMA, TABLE
+from etl.warehouse import connection as warehouse
+from etl.contract.catalog import load_catalog
+from etl.warehouse.indicator_values import DDL, SCHEMA, TABLE
 
 DISTRICTS = ("310101", "310104", "310105", "310106", "310107", "310109", "310110", "310112", "310113", "310114",
              "310115", "310116", "310117", "310118", "310120", "310151")

@@ -13,11 +13,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from app import reweight, views
-from app.jobs import JobRegistry
-from app.queries import SnapshotCache, load_snapshot
-from etl import warehouse
-from etl.profiles import list_profiles, load_profile
+from app.views import reweight, frames as views
+from app.web.jobs import JobRegistry
+from etl.warehouse.snapshot import SnapshotCache, load_snapshot
+from etl.warehouse import connection as warehouse
+from etl.stores.profiles import list_profiles, load_profile
 from indicators.model import score
 from tests.app import fixture_warehouse
 
@@ -108,7 +108,7 @@ def test_ahp_and_budget_helpers() -> None:
 
 
 def test_saving_a_profile_writes_a_new_version_and_it_loads(ctx, weights_dir: Path) -> None:
-    from etl.profiles import save_profile
+    from etl.stores.profiles import save_profile
 
     base = ctx.profile("user-centred")
     w = dict(base.resolved_weights(ctx.framework), supply=0.3, demand=0.7)
@@ -122,7 +122,7 @@ def test_saving_a_profile_writes_a_new_version_and_it_loads(ctx, weights_dir: Pa
 
 
 def test_district_profile_and_xlsx_export(ctx) -> None:
-    from app.exports import scorecard_xlsx
+    from app.ui.exports import scorecard_xlsx
 
     dp = views.district_profile(ctx, "310115", None, "zh")
     assert dp.indicators.height == len(ctx.framework.indicators)
@@ -170,7 +170,7 @@ def test_job_registry_progress_cancel_and_cache() -> None:
 
 
 def test_sensitivity_run_and_its_frames(ctx) -> None:
-    from app import sensitivity_run as sr
+    from app.views import sensitivity_run as sr
 
     prof = ctx.profile(None)
     spec = sr.build_spec(["weights", "blend"], 256, 1, prof)

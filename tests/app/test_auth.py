@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from app.auth import COOKIE, AuthConfigError, AuthSettings, resolve_auth
-from etl.users import add_user
+from app.web.auth import COOKIE, AuthConfigError, AuthSettings, resolve_auth
+from etl.stores.users import add_user
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent / "govindex"
@@ -156,7 +156,7 @@ def test_sign_in_flow_sessions_and_sign_out(fixture_db: Path, weights_dir: Path,
 
 def test_a_new_session_id_at_sign_in_and_removed_users_lose_it(fixture_db: Path, weights_dir: Path,
                                                                users_file: Path) -> None:
-    from etl.users import remove_user
+    from etl.stores.users import remove_user
 
     app = _app(fixture_db, weights_dir, AuthSettings(mode="users", users_file=users_file))
     client = app.server.test_client()

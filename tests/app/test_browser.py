@@ -10,11 +10,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from etl import warehouse
-from etl.catalog import load_catalog
-from etl.profiles import load_profile
+from etl.warehouse import connection as warehouse
+from etl.contract.catalog import load_catalog
+from etl.stores.profiles import load_profile
 from indicators.model import score
-from etl.panel import covered_months
+from etl.warehouse.panel import covered_months
 from indicators.periods import default_period
 from tests.app.conftest import ARTIFACTS
 

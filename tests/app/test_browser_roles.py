@@ -12,10 +12,10 @@ import time
 import polars as pl
 import pytest
 
-from app import queries
-from app.security import refusal_note
-from etl import warehouse
-from etl.tables import DISTRICTS
+from etl.warehouse import snapshot as queries
+from app.web.security import refusal_note
+from etl.warehouse import connection as warehouse
+from etl.contract.tables import DISTRICTS
 
 pytestmark = pytest.mark.browser
 

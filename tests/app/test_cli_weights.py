@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.profiles import WEIGHTS_DIR, load_profile, profile_versions
+from etl.stores.profiles import WEIGHTS_DIR, load_profile, profile_versions
 
 BIN = Path(sys.executable).parent / "govindex"
 

@@ -6,10 +6,10 @@ import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 
-from app import figures
-from app.i18n import t
-from app.tiles import SHANGHAI_TILES, tile_positions
-from etl.tables import DISTRICTS
+from app.ui import figures
+from app.ui.i18n import t
+from app.ui.tiles import SHANGHAI_TILES, tile_positions
+from etl.contract.tables import DISTRICTS
 
 CODES = [c for c, _, _ in DISTRICTS]
 

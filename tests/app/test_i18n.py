@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from app import i18n
-from app.i18n import MESSAGES, fmt_num, fmt_pct, fmt_period, norm_lang, t
+from app.ui import i18n
+from app.ui.i18n import MESSAGES, fmt_num, fmt_pct, fmt_period, norm_lang, t
 
 APP = Path(__file__).resolve().parents[2] / "app"
 

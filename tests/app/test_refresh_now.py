@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from app.auth import AuthSettings
-from etl import warehouse
-from etl.runs import list_runs
-from etl.users import add_user
+from app.web.auth import AuthSettings
+from etl.warehouse import connection as warehouse
+from etl.stores.runs import list_runs
+from etl.stores.users import add_user
 from tests.app.test_roles import PASSWORD, ROLE_USERS, _call, _client
 
 REFRESH = [("dq-refresh-msg", "children"), ("dq-refresh-poll", "disabled")]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from app.auth import AuthSettings
-from etl.users import add_user
+from app.web.auth import AuthSettings
+from etl.stores.users import add_user
 
 ORIGIN = {"Origin": "http://localhost"}
 PASSWORD = "role-test-password"
@@ -119,7 +119,7 @@ def test_state_changing_callbacks_are_refused_for_viewers(role_app, role: str, w
 
 def test_saves_and_publications_are_audited_with_the_signed_in_user(role_app, weights_dir: Path) -> None:
     from app.state import get_context
-    from etl.audit_trail import read_trail, verify_trail
+    from etl.stores.audit_trail import read_trail, verify_trail
 
     client = _client(role_app, "assessor")
     client.get("/_dash-dependencies")
@@ -141,7 +141,7 @@ def test_saves_and_publications_are_audited_with_the_signed_in_user(role_app, we
 
 def test_leaders_see_the_published_version_editors_the_current(role_app, weights_dir: Path) -> None:
     from app.state import get_context
-    from etl.profiles import load_profile, publish_profile, save_profile
+    from etl.stores.profiles import load_profile, publish_profile, save_profile
 
     base = load_profile("user-centred", weights_dir)
     publish_profile("user-centred", base.version, "chief", "the reviewed weights", weights_dir)
@@ -153,7 +153,7 @@ def test_leaders_see_the_published_version_editors_the_current(role_app, weights
         with role_app.server.test_request_context():
             from flask import g
 
-            from app.security import Identity
+            from app.web.security import Identity
 
             g.govindex_identity = Identity(name="x", role=role, district_code="310115"
                                            if role == "district_official" else None)
@@ -232,7 +232,7 @@ def test_district_page_shows_quarantined_rows_only_to_those_who_may_see_them(rol
 def test_compare_ranks_the_current_weights_with_the_selected_profiles_methods(role_app, weights_dir: Path) -> None:
     """The "current" column of the comparison must be the ranking shown beside it (the selected profile's methods),
     not a re-aggregation of the default profile's normalised tensor."""
-    from app import views
+    from app.views import frames as views
     from app.state import get_context
 
     text = (weights_dir / "user-centred.toml").read_text(encoding="utf-8")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from etl import tables
+from etl.contract import tables
 
 LOAD_TIME = dt.datetime(2026, 1, 1, 12, 0, 0)
 

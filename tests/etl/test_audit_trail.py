@@ -10,16 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from etl.audit_trail import AuditError, audit_path, profile_diff, read_trail, trail_csv, verify_trail
-from etl.profiles import (
-    load_profile,
-    load_profiles_for_viewers,
-    load_published,
-    profile_versions,
-    publish_profile,
-    published_version,
-    save_profile,
-)
+from etl.stores.audit_trail import AuditError, audit_path, profile_diff, read_trail, trail_csv, verify_trail
+from etl.stores.profiles import load_profile, load_profiles_for_viewers, load_published, profile_versions, publish_profile, published_version, save_profile
 from indicators.profile import ProfileError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from etl.datadict import README, render
-from etl.tables import TABLES
+from etl.contract.datadict import README, render
+from etl.contract.tables import TABLES
 
 
 def test_readme_is_up_to_date() -> None:
-    assert README.exists(), "data/README.md missing: run `python -m etl.datadict`"
-    assert README.read_text(encoding="utf-8") == render(), "data/README.md is stale: run `python -m etl.datadict`"
+    assert README.exists(), "data/README.md missing: run `python -m etl.contract.datadict`"
+    assert README.read_text(encoding="utf-8") == render(), "data/README.md is stale: run `python -m etl.contract.datadict`"
 
 
 def test_dictionary_documents_every_table_column_and_format() -> None:

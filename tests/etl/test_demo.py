@@ -14,7 +14,7 @@ import pytest
 
 from etl.demo import REPORT_FILE, DemoConfigError, GenerationReport, generate
 from etl.demo.defects import UNKNOWN_DISTRICT
-from etl.tables import ELDERLY_AGE_BANDS, ONLINE_CHANNELS, TABLES, table_for_file
+from etl.contract.tables import ELDERLY_AGE_BANDS, ONLINE_CHANNELS, TABLES, table_for_file
 
 ROOT = Path(__file__).resolve().parents[2]
 GOVINDEX = ROOT / ".venv" / "bin" / "govindex"

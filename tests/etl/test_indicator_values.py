@@ -19,9 +19,10 @@ from typing import Any
 import polars as pl
 import pytest
 
-from etl import tables, warehouse
-from etl.catalog import load_catalog
-from etl.indicator_values import compute_indicator_values, write_indicator_values
+from etl.contract import tables
+from etl.warehouse import connection as warehouse
+from etl.contract.catalog import load_catalog
+from etl.warehouse.indicator_values import compute_indicator_values, write_indicator_values
 from indicators.catalog import Catalog
 
 A, B, C = "310101", "310104", "310105"
@@ -468,7 +469,7 @@ def test_write_replaces_table(tmp_path: Path, catalog: Catalog) -> None:
 
 
 def test_unknown_grain(con: warehouse.Connection, catalog: Catalog) -> None:
-    from etl.indicator_values import IndicatorSQLError
+    from etl.warehouse.indicator_values import IndicatorSQLError
 
     with pytest.raises(IndicatorSQLError, match="unknown grain 'week'"):
         compute_indicator_values(con, catalog, grains=("week",))
@@ -476,7 +477,7 @@ def test_unknown_grain(con: warehouse.Connection, catalog: Catalog) -> None:
 
 def test_rolled_up_quarters_equal_direct_quarter_sql(con: warehouse.Connection, catalog: Catalog) -> None:
     """The runner's month → quarter roll-up gives exactly what the formula computes directly at quarter grain."""
-    from etl.indicator_values import _run_one, periods_frame, rolls_up
+    from etl.warehouse.indicator_values import _run_one, periods_frame, rolls_up
 
     cat = _with_min(catalog, 1)
     rolled = compute_indicator_values(con, cat, grains=("quarter",))
@@ -500,7 +501,7 @@ def test_non_additive_rate_formulas_are_computed_per_quarter_not_rolled_up(
     """A rate-form formula with count(DISTINCT …) (or avg, median, …) is not a sum over rows: its quarter is not the
     sum of its months. A: Jan items {A1, A1, A2, A3} → 3 distinct of 4 cases; Feb {A2, A4, A1} → 3 of 3; Q1 the 7
     cases touch {A1, A2, A3, A4} → 4 of 7 (rolled up it would be wrongly 6/7)."""
-    from etl.indicator_values import rolls_up
+    from etl.warehouse.indicator_values import rolls_up
 
     base = catalog.indicator("actual_online_case_rate")
     sql = base.sql.model_copy(update={"numerator": "count(DISTINCT item_code)"})
@@ -533,7 +534,7 @@ def test_data_end_decides_which_outcomes_count(con: warehouse.Connection, catalo
 
 
 def test_data_end_placeholder_expansion(catalog: Catalog) -> None:
-    from etl.indicator_values import data_end_sql, formula_sql
+    from etl.warehouse.indicator_values import data_end_sql, formula_sql
 
     assert data_end_sql(date(2026, 10, 31)) == "TIMESTAMP '2026-11-01 00:00:00'"
     assert data_end_sql(date(2025, 12, 31)) == "TIMESTAMP '2026-01-01 00:00:00'"
@@ -543,7 +544,7 @@ def test_data_end_placeholder_expansion(catalog: Catalog) -> None:
 
 
 def test_write_records_the_data_coverage(tmp_path: Path, catalog: Catalog) -> None:
-    from etl.panel import covered_months, default_panel_period
+    from etl.warehouse.panel import covered_months, default_panel_period
 
     db = tmp_path / "w.duckdb"
     with warehouse.connection(db) as c:
@@ -570,7 +571,7 @@ def test_write_records_the_data_coverage(tmp_path: Path, catalog: Catalog) -> No
 
 
 def test_empty_warehouse_records_no_coverage(tmp_path: Path, catalog: Catalog) -> None:
-    from etl.panel import covered_months
+    from etl.warehouse.panel import covered_months
 
     db = tmp_path / "empty.duckdb"
     write_indicator_values(db, catalog)

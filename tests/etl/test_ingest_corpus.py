@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from etl import warehouse as wh
-from etl.ingest import ingest_folder
+from etl.warehouse import connection as wh
+from etl.ingest.files import ingest_folder
 from tests.etl import corpus
 
 
@@ -138,7 +138,8 @@ def test_a_rejected_file_is_retried_and_loads_once_the_cause_is_gone(
 ) -> None:
     """A file rejected for a passing reason (here a simulated environment failure while reading it) is not
     remembered as done: the same bytes are read again on the next ingest and load."""
-    from etl import readers, tables
+    from etl.ingest import readers
+    from etl.contract import tables
     from etl.errors import RejectedFileError
 
     src, db = tmp_path / "inbox", tmp_path / "wh.duckdb"

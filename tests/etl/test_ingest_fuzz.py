@@ -8,8 +8,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from etl import warehouse as wh
-from etl.ingest import ingest_folder
+from etl.warehouse import connection as wh
+from etl.ingest.files import ingest_folder
 from tests.etl import corpus
 
 _BASE: dict[str, bytes] = {}

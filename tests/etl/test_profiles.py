@@ -7,17 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.profiles import (
-    WEIGHTS_DIR,
-    ProfileNotFoundError,
-    list_profiles,
-    load_profile,
-    load_profile_version,
-    load_profiles,
-    profile_path,
-    profile_versions,
-    save_profile,
-)
+from etl.stores.profiles import WEIGHTS_DIR, ProfileNotFoundError, list_profiles, load_profile, load_profile_version, load_profiles, profile_path, profile_versions, save_profile
 from indicators.profile import ProfileError
 
 SHIPPED = ("equal", "supply-led", "user-centred")
@@ -46,7 +36,7 @@ def test_shipped_profiles_exist_and_load() -> None:
 
 
 def test_shipped_profiles_validate_against_the_catalog_framework() -> None:
-    from etl.catalog import load_catalog  # the real catalog: this check must never skip
+    from etl.contract.catalog import load_catalog  # the real catalog: this check must never skip
 
     fw = load_catalog().framework()
     for name, p in load_profiles(WEIGHTS_DIR).items():
@@ -139,7 +129,7 @@ def test_list_profiles_ignores_history_and_odd_files(wdir: Path) -> None:
 
 # -- derivation inputs ---------------------------------------------------------------------------------------------
 def test_read_pairwise_csv_with_fractions_and_gb18030(tmp_path: Path) -> None:
-    from etl.profiles import read_pairwise_csv
+    from etl.stores.profiles import read_pairwise_csv
 
     f = tmp_path / "m.csv"
     f.write_bytes("code,供给,需求\n供给,1,1/3\n需求,3,1\n".encode("gb18030"))
@@ -154,7 +144,7 @@ def test_read_pairwise_csv_with_fractions_and_gb18030(tmp_path: Path) -> None:
 
 
 def test_read_allocations_csv_names_row_and_assessor(tmp_path: Path) -> None:
-    from etl.profiles import read_allocations_csv
+    from etl.stores.profiles import read_allocations_csv
 
     f = tmp_path / "a.csv"
     f.write_text("assessor,a,b\nA,60,40\nB,,100\n", encoding="utf-8")
@@ -171,7 +161,7 @@ def test_read_allocations_csv_names_row_and_assessor(tmp_path: Path) -> None:
 def test_read_warehouse_matrix_takes_the_latest_period(tmp_path: Path) -> None:
     import duckdb
 
-    from etl.profiles import read_warehouse_matrix
+    from etl.stores.profiles import read_warehouse_matrix
 
     db = tmp_path / "w.duckdb"
     con = duckdb.connect(str(db))

@@ -9,10 +9,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from etl import readers, tables
-from etl.cast import cast_column, cast_frame
+from etl.ingest import readers
+from etl.contract import tables
+from etl.ingest.cast import cast_column, cast_frame
 from etl.errors import EmptyFileError, EncodingError, MissingColumnsError, ParseError, UnknownTableError
-from etl.readers import StructuralFailure, _record_numbers
+from etl.ingest.readers import StructuralFailure, _record_numbers
 
 HEADER = "district_code,name_zh,name_en,population,pop_60plus\n"
 

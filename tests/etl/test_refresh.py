@@ -14,20 +14,12 @@ from typing import Any
 
 import pytest
 
-from etl import tables, warehouse
+from etl.contract import tables
+from etl.warehouse import connection as warehouse
 from etl.config import Config, load_config
-from etl.inbox import plan_inbox
-from etl.refresh import (
-    DEFAULT_STEPS,
-    RefreshBusy,
-    RefreshContext,
-    RefreshError,
-    StepSkipped,
-    refresh,
-    refresh_in_background,
-    stale_build_files,
-)
-from etl.runs import RunStore, last_run, list_runs
+from etl.jobs.inbox import plan_inbox
+from etl.jobs.refresh import DEFAULT_STEPS, RefreshBusy, RefreshContext, RefreshError, StepSkipped, refresh, refresh_in_background, stale_build_files
+from etl.stores.runs import RunStore, last_run, list_runs
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
@@ -40,7 +32,7 @@ COUNTED = (*tables.TABLES, "indicator_values", "quarantine", "ingest_files", "sc
 DRIVER = r"""
 import json, sys, time
 from etl.config import load_config
-from etl.refresh import DEFAULT_STEPS, refresh
+from etl.jobs.refresh import DEFAULT_STEPS, refresh
 
 db, source, mode = sys.argv[1], sys.argv[2] or None, sys.argv[3]
 cfg = load_config(env={}, overrides={"db": db, "inbox": db + ".inbox", "archive": db + ".archive",

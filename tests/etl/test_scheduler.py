@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from etl.config import ENV_VARS, ConfigError, load_config
-from etl.locks import FileLock, LockHeld
-from etl.runs import list_runs
-from etl.scheduler import CronError, SchedulerLocked, parse_cron, start, start_in_process
+from etl.jobs.locks import FileLock, LockHeld
+from etl.stores.runs import list_runs
+from etl.jobs.scheduler import CronError, SchedulerLocked, parse_cron, start, start_in_process
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent / "govindex"
@@ -286,7 +286,7 @@ def test_the_cron_fires_and_loads_the_inbox(
     assert list((tmp_path / "inbox").iterdir()) == []
     archived = sorted(p.name.split("-", 1)[1] for p in (tmp_path / "archive").rglob("*") if p.is_file())
     assert archived == names
-    from etl import warehouse
+    from etl.warehouse import connection as warehouse
 
     assert warehouse.query(tmp_path / "w.duckdb", 'SELECT count(*) AS n FROM "district"')["n"][0] == 16
 

@@ -6,8 +6,8 @@ import datetime as dt
 
 import polars as pl
 
-from etl import schemas, tables
-from etl.readers import ROW
+from etl.contract import schemas, tables
+from etl.ingest.readers import ROW
 
 
 def test_every_contract_rule_is_implemented_and_every_column_described() -> None:

@@ -12,9 +12,9 @@ import duckdb
 import numpy as np
 import pytest
 
-from etl.catalog import load_catalog
-from etl.profiles import load_profile
-from etl.score_store import ScoreStoreError, read_ranking, score_and_store
+from etl.contract.catalog import load_catalog
+from etl.stores.profiles import load_profile
+from etl.stores.scores import ScoreStoreError, read_ranking, score_and_store
 from indicators.model import score
 from tests.app.fixture_warehouse import build
 

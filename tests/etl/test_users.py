@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.users import UserError, add_user, authenticate, load_users, remove_user, users_path
+from etl.stores.users import UserError, add_user, authenticate, load_users, remove_user, users_path
 
 BIN = Path(sys.executable).parent / "govindex"
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from etl import tables, warehouse
-from etl.catalog import default_catalog_dir, load_catalog
-from etl.indicator_values import compute_indicator_values
+from etl.contract import tables
+from etl.warehouse import connection as warehouse
+from etl.contract.catalog import default_catalog_dir, load_catalog
+from etl.warehouse.indicator_values import compute_indicator_values
 from indicators.catalog import DIMENSIONS, SIDES, Catalog, CatalogError
 
 CATALOG_DIR = default_catalog_dir()

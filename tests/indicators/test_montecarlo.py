@@ -8,14 +8,9 @@ from scipy import stats
 
 from indicators.aggregate import AggregationError, aggregate_tree, node_order
 from indicators.model import score
-from indicators.montecarlo import (
-    CompiledTree, MonteCarloError, RankError, RankTally, effective_weights_batch, evaluate, power_mean, ranks_desc,
-    ranks_desc_sorted, run_monte_carlo, summarise,
-)
+from indicators.uncertainty.montecarlo import CompiledTree, MonteCarloError, RankError, RankTally, effective_weights_batch, evaluate, power_mean, ranks_desc, ranks_desc_sorted, run_monte_carlo, summarise
 from indicators.spec import MethodSpec, ModelSpec
-from indicators.uncertainty import (
-    BlendRange, UncertaintyError, UncertaintySpec, WeightNoise, build_problem, check,
-)
+from indicators.uncertainty.problem import BlendRange, UncertaintyError, UncertaintySpec, WeightNoise, build_problem, check
 from tests.indicators.uncertainty_fixtures import inputs_for, raw_data, reference_problem, two_sided
 
 
@@ -227,7 +222,7 @@ def test_ranks_refuse_non_finite_rows() -> None:
 
 @pytest.mark.parametrize("sampler", ["sobol", "random"])
 def test_chunked_design_is_the_whole_design(sampler: str) -> None:
-    from indicators.sensitivity import uniform_chunks, uniform_matrix
+    from indicators.uncertainty.sensitivity import uniform_chunks, uniform_matrix
 
     for n in (1, 5, 1000, 4096, 5000):
         whole = uniform_matrix(1 << (n - 1).bit_length() if sampler == "sobol" else n, 3,

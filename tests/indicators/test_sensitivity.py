@@ -5,12 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from indicators import sensitivity as sens
-from indicators.sensitivity import (
-    SensitivityError, saltelli_design, sobol_analysis, sobol_convergence, sobol_indices, swap_points, tornado,
-)
+from indicators.uncertainty import sensitivity as sens
+from indicators.uncertainty.sensitivity import SensitivityError, saltelli_design, sobol_analysis, sobol_convergence, sobol_indices, swap_points, tornado
 from indicators.spec import MethodSpec, ModelSpec
-from indicators.uncertainty import BlendRange, UncertaintySpec, WeightNoise, build_problem
+from indicators.uncertainty.problem import BlendRange, UncertaintySpec, WeightNoise, build_problem
 from tests.indicators.uncertainty_fixtures import inputs_for, raw_data, reference_problem, two_sided
 
 

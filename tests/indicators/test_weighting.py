@@ -10,23 +10,9 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from indicators.framework import Framework, Node
-from indicators.weighting import (
-    WeightingError,
-    budget_weights,
-    critic_weights,
-    entropy_weights,
-    equal_weights,
-    pca_weights,
-    relative_weights_for_node,
-)
-from indicators.weighting_ahp import (
-    RANDOM_INDEX,
-    InconsistentJudgementsError,
-    ahp_matrix,
-    ahp_weights,
-    check_pairwise,
-)
-from indicators.weighting_report import effective_weights_report
+from indicators.weighting.derive import WeightingError, budget_weights, critic_weights, entropy_weights, equal_weights, pca_weights, relative_weights_for_node
+from indicators.weighting.ahp import RANDOM_INDEX, InconsistentJudgementsError, ahp_matrix, ahp_weights, check_pairwise
+from indicators.weighting.report import effective_weights_report
 
 # Saaty (1990), "How to make a decision: the Analytic Hierarchy Process", EJOR 48, Table 2 (choosing a house):
 # published priorities .173 .054 .188 .018 .031 .036 .167 .333, λmax = 9.669, CI = 0.239, CR = 0.169.

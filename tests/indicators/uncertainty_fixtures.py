@@ -6,9 +6,7 @@ import numpy as np
 
 from indicators.framework import Framework, Node
 from indicators.spec import MethodSpec, ModelSpec
-from indicators.uncertainty import (
-    BlendRange, Inputs, Problem, UncertaintySpec, WeightNoise, build_problem, model_preparer,
-)
+from indicators.uncertainty.problem import BlendRange, Inputs, Problem, UncertaintySpec, WeightNoise, build_problem, model_preparer
 
 DIMS = ("value", "institution", "technology", "environment")
 

@@ -1,0 +1,1 @@
+"""Presentation: components, figures, i18n, tile maps, ids and exports."""

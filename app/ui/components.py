@@ -1,0 +1,234 @@
+"""Shared layout pieces: header, navigation, footer, cards, KPI tiles, data grids and URL helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlencode
+
+import dash_ag_grid as dag
+from dash import dcc, html
+
+from app.ui import ids
+from app.ui.figures import CONFIG
+from app.ui.i18n import fmt_datetime, norm_lang, t
+
+if TYPE_CHECKING:
+    from app.state import AppContext
+
+NAV_ITEMS: tuple[tuple[str, str], ...] = (
+    ("/", "nav.overview"),
+    ("/district", "nav.district"),
+    ("/weights", "nav.weights"),
+    ("/sensitivity", "nav.sensitivity"),
+    ("/data-quality", "nav.data_quality"),
+    ("/methodology", "nav.methodology"),
+)
+
+# AG Grid's own words (pagination, filters, empty table) in Chinese.
+GRID_LOCALE_ZH = {
+    "noRowsToShow": "没有数据",
+    "loadingOoo": "加载中…",
+    "page": "页",
+    "of": "/",
+    "to": "至",
+    "more": "更多",
+    "firstPage": "首页",
+    "previousPage": "上一页",
+    "nextPage": "下一页",
+    "lastPage": "末页",
+    "pageSizeSelectorLabel": "每页行数：",
+    "filterOoo": "筛选…",
+    "contains": "包含",
+    "notContains": "不包含",
+    "equals": "等于",
+    "notEqual": "不等于",
+    "startsWith": "开头是",
+    "endsWith": "结尾是",
+    "blank": "空白",
+    "notBlank": "非空白",
+    "lessThan": "小于",
+    "greaterThan": "大于",
+    "lessThanOrEqual": "小于等于",
+    "greaterThanOrEqual": "大于等于",
+    "inRange": "介于",
+    "andCondition": "且",
+    "orCondition": "或",
+    "applyFilter": "应用",
+    "resetFilter": "重置",
+    "clearFilter": "清除",
+    "searchOoo": "搜索…",
+    "selectAll": "全选",
+}
+
+
+# -- URL helpers ---------------------------------------------------------------------------------------------------
+def query_param(search: str | None, name: str) -> str | None:
+    values = parse_qs((search or "").lstrip("?")).get(name)
+    return values[0] if values else None
+
+
+def lang_from_search(search: str | None) -> str:
+    return norm_lang(query_param(search, "lang"))
+
+
+def with_query(path: str, search: str | None = None, **updates: str | None) -> str:
+    """`path` with the current query string, `updates` applied (None removes a key, lang=zh is the default)."""
+    q = {k: v[0] for k, v in parse_qs((search or "").lstrip("?")).items()}
+    for k, v in updates.items():
+        if v is None or (k == "lang" and v == "zh"):
+            q.pop(k, None)
+        else:
+            q[k] = v
+    return path + (f"?{urlencode(q)}" if q else "")
+
+
+def href(path: str, lang: str) -> str:
+    return path + ("?lang=en" if lang == "en" else "")
+
+
+# -- shell ---------------------------------------------------------------------------------------------------------
+def header(ctx: AppContext) -> html.Header:
+    return html.Header(
+        [
+            html.Div(
+                [
+                    dcc.Link(html.Span(t("app.title", "zh"), id=ids.APP_TITLE), href="/", className="brand"),
+                    html.Nav(nav_links("/", "zh"), id=ids.NAV, className="nav"),
+                ],
+                className="header-left",
+            ),
+            html.Div(
+                [
+                    html.Label(t("profile.label", "zh"), id=ids.PROFILE_LABEL, htmlFor=ids.PROFILE_SELECT,
+                               className="profile-label"),
+                    dcc.Dropdown(
+                        id=ids.PROFILE_SELECT,
+                        options=profile_options(ctx, "zh"),
+                        value=ctx.default_profile_name(),
+                        clearable=False,
+                        searchable=False,
+                        persistence=True,
+                        persistence_type="local",
+                        className="profile-select",
+                    ),
+                    dcc.Link(t("lang.switch", "zh"), id=ids.LANG_LINK, href="/?lang=en", className="lang-link"),
+                ],
+                className="header-right",
+            ),
+        ],
+        className="header no-print",
+    )
+
+
+def nav_links(pathname: str, lang: str) -> list[Any]:
+    out = []
+    for path, key in NAV_ITEMS:
+        active = pathname == path or (path != "/" and pathname.startswith(path))
+        out.append(dcc.Link(t(key, lang), href=href(path, lang), className="nav-link active" if active else "nav-link"))
+    return out
+
+
+def profile_options(ctx: AppContext, lang: str) -> list[dict[str, str]]:
+    return [{"label": title, "value": name} for name, title in ctx.profile_titles(lang).items()]
+
+
+def footer_content(ctx: AppContext, lang: str) -> list[Any]:
+    snap = ctx.snapshot()
+    if snap.key is None:
+        return [html.Span(f"{t('footer.snapshot', lang)}: {t('footer.nodata', lang)} ({snap.path})")]
+    return [
+        html.Span(f"{t('footer.snapshot', lang)}: {snap.snapshot_id}", id="footer-snapshot"),
+        html.Span(" · "),
+        html.Span(f"{t('footer.loaded', lang)} {fmt_datetime(snap.loaded_at, lang)}"),
+        html.Span(" · govindex"),
+    ]
+
+
+# -- building blocks -----------------------------------------------------------------------------------------------
+def page_title(text: str, lead: str | None = None, actions: Sequence[Any] = ()) -> html.Div:
+    return html.Div(
+        [
+            html.Div([html.H1(text), html.P(lead, className="lead") if lead else None], className="title-text"),
+            html.Div(list(actions), className="title-actions no-print"),
+        ],
+        className="page-title",
+    )
+
+
+def card(title: str | None, *children: Any, className: str = "", id: str | None = None) -> html.Section:
+    kw: dict[str, Any] = {"id": id} if id else {}
+    return html.Section([html.H2(title) if title else None, *children], className=f"card {className}".strip(), **kw)
+
+
+def kpi(label: str, value: str, note: str | None = None, tone: str = "") -> html.Div:
+    return html.Div(
+        [html.Div(label, className="kpi-label"), html.Div(value, className="kpi-value"),
+         html.Div(note, className="kpi-note") if note else None],
+        className=f"kpi {tone}".strip(),
+    )
+
+
+def graph(fig_id: Any, figure: Any = None, className: str = "") -> dcc.Graph:
+    kw: dict[str, Any] = {"config": CONFIG}  # a plain dict: dcc.Graph types `config` as a TypedDict
+    if figure is not None:
+        kw["figure"] = figure
+    return dcc.Graph(id=fig_id, className=f"graph {className}".strip(), **kw)
+
+
+def error_box(lang: str, message: str | None = None) -> html.Div:
+    return html.Div([html.H2(t("error.title", lang)), html.P(message or t("error.nodata", lang))],
+                    className="card error-box", role="alert")
+
+
+def print_button(page: str, lang: str, key: str = "print") -> html.Button:
+    return html.Button(t(key, lang), id=ids.print_button(page), className="button secondary", n_clicks=0)
+
+
+def grid(
+    grid_id: Any,
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[Mapping[str, Any]],
+    lang: str,
+    *,
+    height: int | str = 420,
+    page_size: int | None = None,
+    extra_options: Mapping[str, Any] | None = None,
+) -> dag.AgGrid:
+    """An AG Grid with the app's defaults: sortable, filterable, resizable, localised, auto-height when short."""
+    options: dict[str, Any] = {"animateRows": False, "enableCellTextSelection": True, "ensureDomOrder": True}
+    if lang == "zh":
+        options["localeText"] = GRID_LOCALE_ZH
+    if page_size:
+        options.update({"pagination": True, "paginationPageSize": page_size,
+                        "paginationPageSizeSelector": [page_size, page_size * 2, page_size * 5]})
+    if height == "auto":
+        options["domLayout"] = "autoHeight"
+    options.update(extra_options or {})
+    return dag.AgGrid(
+        id=grid_id,
+        rowData=list(rows),
+        columnDefs=list(columns),
+        defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 80},
+        dashGridOptions=options,
+        columnSize="responsiveSizeToFit",
+        style={"height": None if height == "auto" else height, "width": "100%"},
+        className="grid",
+    )
+
+
+def col(field: str, header_key: str, lang: str, **kw: Any) -> dict[str, Any]:
+    """A grid column with a translated header."""
+    return {"field": field, "headerName": t(header_key, lang), **kw}
+
+
+def num_col(field: str, header_key: str, lang: str, decimals: int = 1, **kw: Any) -> dict[str, Any]:
+    """A right-aligned numeric column formatted with d3-format (thousands separators, fixed decimals)."""
+    return {
+        "field": field,
+        "headerName": t(header_key, lang),
+        "type": "rightAligned",
+        "filter": "agNumberColumnFilter",
+        "valueFormatter": {"function": f"params.value == null ? '—' : d3.format(',.{decimals}f')(params.value)"},
+        **kw,
+    }

@@ -1,0 +1,47 @@
+"""Exports people take away: the district scorecard as XLSX (the quarantine CSV is built on its page)."""
+
+from __future__ import annotations
+
+import io
+
+import polars as pl
+
+from app.views import frames as views
+from app.ui.i18n import t
+
+
+def scorecard_xlsx(dp: views.DistrictProfile, lang: str) -> bytes:
+    """The district's scorecard as an XLSX workbook: summary, dimensions, indicators, priorities, data issues."""
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    s = dp.summary
+    summary = pl.DataFrame({
+        t("col.district", lang): [dp.name], t("col.code", lang): [dp.code], t("col.period", lang): [dp.period],
+        t("col.score", lang): [s["score"]], t("col.rank", lang): [s["rank"]],
+        t("col.supply", lang): [s.get("supply")], t("col.demand", lang): [s.get("demand")],
+    })
+    dims = dp.dimensions.select(
+        pl.col("label").alias(t("col.dimension", lang)), pl.col("this").alias(t("district.this", lang)),
+        pl.col("median").alias(t("district.median", lang)), pl.col("best").alias(t("district.best", lang)),
+        pl.col("best_name").alias(t("col.district", lang)),
+    )
+    ind = dp.indicators.select(
+        pl.col("indicator").alias("id"), pl.col("label").alias(t("col.indicator", lang)),
+        pl.col("value").alias(t("col.value", lang)), pl.col("unit").alias(t("col.unit", lang)),
+        pl.col("score").alias(t("col.ind_score", lang)), pl.col("rank").alias(t("col.ind_rank", lang)),
+        pl.col("gap_best").alias(t("col.gap_best", lang)), pl.col("gap_target").alias(t("col.gap_target", lang)),
+        pl.col("sample").alias(t("col.sample", lang)),
+    )
+    pri = dp.priorities.select(
+        pl.col("label").alias(t("col.indicator", lang)), pl.col("composite_gain").alias(t("col.gain", lang)),
+        pl.col("new_rank").alias(t("col.rank", lang)),
+    ) if dp.priorities.height else pl.DataFrame({t("col.indicator", lang): [], t("col.gain", lang): []})
+    q = dp.quarantine.drop("original_row", "district_code", strict=False)
+    for sheet, frame in ((t("district.scorecard", lang), summary), (t("col.dimension", lang), dims),
+                         (t("district.indicators", lang), ind), (t("district.priorities", lang), pri),
+                         (t("dq.quarantine", lang), q)):
+        frame.write_excel(wb, worksheet=sheet[:31], autofit=True)
+    wb.close()
+    return buf.getvalue()

@@ -1,0 +1,261 @@
+"""View models: the frames each page shows, built from the cached model (no Dash here, so tests call them directly)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from app.ui.i18n import pick
+from app.views.scoring import Prepared, RankIntervals, Scored, rank_desc
+from app.state import AppContext
+from indicators.profile import WeightProfile
+
+SIDES = ("supply", "demand")
+DIMENSIONS = ("value", "institution", "technology", "environment")
+
+
+def node_label(ctx: AppContext, code: str, lang: str) -> str:
+    n = ctx.framework.node(code)
+    return pick(n.name_zh, n.name_en, lang) or code
+
+
+def short_dimension_label(ctx: AppContext, code: str, lang: str) -> str:
+    """'供给侧·价值引领' stays as is; catalog names already carry the side."""
+    return node_label(ctx, code, lang)
+
+
+def side_of(ctx: AppContext, code: str) -> str:
+    for a in (code, *ctx.framework.ancestors(code)):
+        if a in SIDES:
+            return a
+    return ""
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The overview page's data for one profile and period."""
+
+    profile: WeightProfile
+    period: str
+    previous: str | None
+    table: pl.DataFrame  # unit_code, name, score, rank, supply, demand, supply_rank, demand_rank, task_oriented, band, rank_lo, rank_hi, rank_median
+    movers: pl.DataFrame  # unit_code, name, rank, prev_rank, change
+    intervals: RankIntervals | None
+    periods: tuple[str, ...]
+
+
+def scored_for(ctx: AppContext, profile: WeightProfile) -> tuple[Prepared, Scored]:
+    prep = ctx.prepared(profile)
+    return prep, prep.reweight(profile.resolved_weights(ctx.framework))
+
+
+def ranking_table(ctx: AppContext, scored: Scored, p: int, lang: str) -> pl.DataFrame:
+    """One row per unit for period index p: composite, sides, ranks and the task-oriented flag, best first."""
+    # Built in numpy and handed to polars once, already sorted: this runs on every weight change, and a few small
+    # polars queries cost more here (under a busy thread pool) than the whole re-aggregation.
+    prep = scored.prepared
+    names = ctx.snapshot().district_names(lang)
+    comp = scored.node(ctx.framework.root, p)
+    rank = rank_desc(comp)
+    order = np.argsort(rank, kind="stable")
+    units = [prep.units[i] for i in order]
+    cols: dict[str, pl.Series] = {
+        "unit_code": pl.Series("unit_code", units, dtype=pl.String),
+        "name": pl.Series("name", [names.get(u, u) for u in units], dtype=pl.String),
+        "score": _floats("score", comp[order]),
+        "rank": pl.Series("rank", rank[order], dtype=pl.Int64),
+    }
+    if all(s in prep.col for s in SIDES):
+        sup, dem = scored.node("supply", p), scored.node("demand", p)
+        cols.update(supply=_floats("supply", sup[order]), demand=_floats("demand", dem[order]),
+                    supply_rank=pl.Series("supply_rank", rank_desc(sup)[order], dtype=pl.Int64),
+                    demand_rank=pl.Series("demand_rank", rank_desc(dem)[order], dtype=pl.Int64))
+        # Task-oriented (the study's term): at or above the city median on supply, below it on demand (medians of
+        # the units with a score; a unit without one is not flagged).
+        s, d = sup[order], dem[order]
+        with np.errstate(invalid="ignore"):
+            flag = (s >= _median(s)) & (d < _median(d))
+        cols["task_oriented"] = pl.Series("task_oriented", flag, dtype=pl.Boolean)
+        cols["gap"] = _floats("gap", s - d)
+    else:
+        cols["task_oriented"] = pl.Series("task_oriented", [False] * len(units), dtype=pl.Boolean)
+    return pl.DataFrame(list(cols.values()))
+
+
+def _floats(name: str, values: np.ndarray) -> pl.Series:
+    """Float64 with NaN as null (a unit without a score)."""
+    return pl.Series(name, np.asarray(values, dtype=np.float64), dtype=pl.Float64, nan_to_null=True)
+
+
+def _median(v: np.ndarray) -> float:
+    """The median of the units with a score (NaN when none has one), as polars' median of a nullable column."""
+    known = v[~np.isnan(v)]
+    return float(np.median(known)) if known.size else np.nan
+
+
+def overview(ctx: AppContext, profile_name: str | None, lang: str, period: str | None = None) -> Overview:
+    profile = ctx.profile(profile_name)
+    prep, scored = scored_for(ctx, profile)
+    p = prep.period_index(period)
+    table = ranking_table(ctx, scored, p, lang)
+    intervals = None
+    try:
+        intervals = ctx.rank_intervals(profile, prep.periods[p])
+    except Exception:  # e.g. a weighted-median profile the batch engine cannot sample: show ranks without intervals
+        intervals = None
+    if intervals is not None:
+        iv = pl.DataFrame({"unit_code": list(intervals.units), "rank_lo": intervals.low, "rank_hi": intervals.high,
+                           "rank_median": intervals.median})
+        table = table.join(iv, on="unit_code", how="left")
+    movers = pl.DataFrame(schema={"unit_code": pl.String, "name": pl.String, "rank": pl.Int64,
+                                  "prev_rank": pl.Int64, "change": pl.Int64})
+    previous = prep.periods[p - 1] if p > 0 else None
+    if previous is not None:
+        prev_rank = rank_desc(scored.composite(p - 1))
+        movers = (
+            table.select("unit_code", "name", "rank")
+            .join(pl.DataFrame({"unit_code": list(prep.units), "prev_rank": prev_rank}), on="unit_code")
+            .with_columns((pl.col("prev_rank") - pl.col("rank")).cast(pl.Int64).alias("change"))
+        )
+    return Overview(profile, prep.periods[p], previous, table, movers, intervals, prep.periods)
+
+
+# -- district ------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DistrictProfile:
+    code: str
+    name: str
+    period: str
+    summary: dict[str, float | int | None]
+    dimensions: pl.DataFrame  # code, label, this, median, best, best_name
+    indicators: pl.DataFrame  # one row per indicator (see district_profile)
+    priorities: pl.DataFrame  # indicator, label, composite_gain, rank_gain, value, new_value
+    quarantine: pl.DataFrame
+
+
+def district_profile(ctx: AppContext, code: str, profile_name: str | None, lang: str,
+                     period: str | None = None) -> DistrictProfile:
+    profile = ctx.profile(profile_name)
+    prep, scored = scored_for(ctx, profile)
+    if code not in prep.units:
+        raise KeyError(code)
+    p = prep.period_index(period)
+    u = prep.units.index(code)
+    fw = ctx.framework
+    names = ctx.snapshot().district_names(lang)
+    table = ranking_table(ctx, scored, p, lang)
+    row = table.filter(pl.col("unit_code") == code).row(0, named=True)
+    summary = {k: row.get(k) for k in ("score", "rank", "supply", "demand", "supply_rank", "demand_rank")}
+    summary["n"] = len(prep.units)
+
+    dims = [c for c in fw.aggregates if c != fw.root]
+    dims = [c for c in SIDES if c in prep.col] + [c for c in dims if c not in SIDES]
+    recs: list[dict[str, Any]] = []
+    for c in dims:
+        v = scored.node(c, p)
+        best_i = int(np.nanargmax(v)) if np.isfinite(v).any() else u
+        recs.append({"code": c, "label": node_label(ctx, c, lang), "this": _f(v[u]),
+                     "median": _f(np.nanmedian(v)) if np.isfinite(v).any() else None, "best": _f(np.nanmax(v))
+                     if np.isfinite(v).any() else None, "best_name": names.get(prep.units[best_i], "")})
+    dimensions = pl.DataFrame(recs)
+
+    res = scored.result()
+    sf = res.scores.filter((pl.col("unit_code") == code) & pl.col("is_indicator"))
+    by_period = sf.filter(pl.col("period") == prep.periods[p])
+    trends = (
+        sf.sort("period").group_by("node", maintain_order=True).agg(pl.col("raw_value").alias("trend"))
+    )
+    ii = {c: j for j, c in enumerate(prep.indicators)}
+    raw_p = prep.result.raw[p]
+    recs = []
+    trend_map = dict(zip(trends["node"].to_list(), trends["trend"].to_list(), strict=True))
+    for r in by_period.iter_rows(named=True):
+        ind = r["node"]
+        d = ctx.catalog.indicator(ind) if ind in ctx.catalog else None
+        j = ii[ind]
+        col_raw = raw_p[:, j]
+        direction = fw.node(ind).direction
+        best_raw = (np.nanmax(col_raw) if direction > 0 else np.nanmin(col_raw)) if np.isfinite(col_raw).any() else np.nan
+        value = raw_p[u, j]
+        recs.append({
+            "indicator": ind,
+            "label": pick(d.name_zh, d.name_en, lang) if d else ind,
+            "side": side_of(ctx, ind),
+            "dimension": node_label(ctx, fw.node(ind).parent or "", lang),
+            "value": _f(value),
+            "unit": d.unit if d else fw.node(ind).unit,
+            "decimals": d.decimals if d else 1,
+            "direction": direction,
+            "score": r["score"],
+            "rank": r["rank"],
+            "gap_best": _f((best_raw - value) * direction) if np.isfinite(value) else None,
+            "target": r["target"],
+            "gap_target": r["gap_to_target"] if np.isfinite(value) else None,
+            "trend": [None if x is None or not np.isfinite(x) else float(x) for x in trend_map.get(ind, [])],
+            "sample": _f(prep.denominators[p, u, j]),
+            "imputed": r["imputed"],
+        })
+    indicators = pl.DataFrame(recs)
+
+    pri = res.improvement_priorities(code, prep.periods[p], step="best")
+    labels = {r["indicator"]: r["label"] for r in recs}
+    priorities = (
+        pri.filter(pl.col("composite_gain").is_not_null() & (pl.col("composite_gain") > 1e-9))
+        .with_columns(pl.col("indicator").replace_strict(labels, default=pl.col("indicator")).alias("label"))
+        .head(8)
+    )
+    snap = ctx.snapshot()
+    q = snap.quarantine.filter(pl.col("district_code") == code) if snap.quarantine.height else snap.quarantine
+    return DistrictProfile(code, names.get(code, code), prep.periods[p], summary, dimensions, indicators,
+                           priorities, q)
+
+
+def _f(x: object) -> float | None:
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return v if np.isfinite(v) else None
+
+
+# -- weights -------------------------------------------------------------------------------------------------------
+def live_ranking(ctx: AppContext, prep: Prepared, weights: dict[str, float], period: str | None, lang: str
+                 ) -> pl.DataFrame:
+    """The reweighting hot path: re-aggregate the cached tensor, rank, name. Nothing else."""
+    scored = prep.reweight(weights)
+    return ranking_table(ctx, scored, prep.period_index(period), lang)
+
+
+def effective_weights(ctx: AppContext, weights: dict[str, float], lang: str) -> pl.DataFrame:
+    fw = ctx.framework
+    eff = fw.effective_weights(weights)
+    return pl.DataFrame({
+        "indicator": list(fw.indicators),
+        "label": [node_label(ctx, c, lang) for c in fw.indicators],
+        "weight": eff,
+        "side": [side_of(ctx, c) for c in fw.indicators],
+    })
+
+
+def sunburst_frame(ctx: AppContext, weights: dict[str, float], lang: str) -> pl.DataFrame:
+    """Every node with its effective weight (share of the root), for the methodology sunburst."""
+    fw = ctx.framework
+    w = fw.weights(weights)
+    share: dict[str, float] = {fw.root: 1.0}
+    def eff(code: str) -> float:
+        if code in share:
+            return share[code]
+        parent = fw.node(code).parent
+        assert parent is not None
+        total = sum(w[k] for k in fw.children(parent))
+        share[code] = eff(parent) * (w[code] / total if total else 0.0)
+        return share[code]
+    return pl.DataFrame({
+        "code": list(fw.codes),
+        "parent": [fw.node(c).parent or "" for c in fw.codes],
+        "label": [node_label(ctx, c, lang) for c in fw.codes],
+        "weight": [eff(c) for c in fw.codes],
+    })

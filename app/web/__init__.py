@@ -1,0 +1,1 @@
+"""The web edge: authentication, security checks and headers, downloads and background jobs."""

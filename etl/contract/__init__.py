@@ -1,0 +1,1 @@
+"""The data contract: raw tables, their pandera schemas, the data dictionary and the indicator catalog on disk."""

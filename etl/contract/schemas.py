@@ -1,0 +1,292 @@
+"""One pandera (polars backend) schema per raw table, built from the contract in etl.contract.tables, and row failures.
+
+Column checks come from the contract (dtype, nullable, allowed values, min/max, pattern, unique primary key) plus
+"no event after the load time" for every date/datetime column except deadlines (`*due_at`). The cross-column rules
+written in words in each Table.rules are implemented here as polars expressions (RULES; a test checks every rule has
+one). Cross-table references (Column.references) are checked against the warehouse by `reference_failures`, through
+a lookup the caller passes in, so this module never touches DuckDB.
+
+`validate` runs the schema with lazy=True on a collected frame and turns pandera's failure_cases into one failure
+row per (row, column, check): _row, column, check, value, reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandera.polars as pa
+import polars as pl
+
+from etl.contract import tables
+from etl.ingest.readers import ROW
+from etl.warehouse.connection import POLARS_TYPES
+
+FAILURE_SCHEMA = {ROW: pl.Int64, "column": pl.String, "check": pl.String, "value": pl.String, "reason": pl.String}
+
+# A lookup: (referenced table, referenced column, distinct values) -> the values that do NOT exist there.
+MissingLookup = Callable[[str, str, pl.Series], pl.Series]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A cross-column rule of a table: a boolean polars expression, true (or null) when the row satisfies it."""
+
+    code: str
+    columns: tuple[str, ...]
+    expr: pl.Expr
+
+
+def _ordered(*cols: str) -> pl.Expr:
+    """Every present pair of the chain is in order (missing values are skipped)."""
+    parts = [
+        pl.col(a).is_null() | pl.col(b).is_null() | (pl.col(a) <= pl.col(b))
+        for i, a in enumerate(cols)
+        for b in cols[i + 1 :]
+    ]
+    return pl.all_horizontal(parts)
+
+
+def _iff(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    return a == b
+
+
+RULES: dict[str, dict[str, Rule]] = {
+    "district": {
+        "pop_60plus <= population": Rule(
+            "pop60_le_population", ("pop_60plus", "population"), pl.col("pop_60plus") <= pl.col("population")
+        ),
+    },
+    "service_item": {
+        "promised_limit_days <= legal_limit_days": Rule(
+            "promised_le_legal_limit",
+            ("promised_limit_days", "legal_limit_days"),
+            pl.col("promised_limit_days") <= pl.col("legal_limit_days"),
+        ),
+        "guide_elements_present <= guide_elements_required": Rule(
+            "guide_present_le_required",
+            ("guide_elements_present", "guide_elements_required"),
+            pl.col("guide_elements_present") <= pl.col("guide_elements_required"),
+        ),
+        "onboarded_on is empty exactly when onboarded is false": Rule(
+            "onboarded_on_iff_onboarded",
+            ("onboarded", "onboarded_on"),
+            _iff(pl.col("onboarded_on").is_null(), pl.col("onboarded").not_()),
+        ),
+    },
+    "case": {
+        "started_at <= submitted_at <= accepted_at <= closed_at where present": Rule(
+            "timestamps_in_order",
+            ("started_at", "submitted_at", "accepted_at", "closed_at"),
+            _ordered("started_at", "submitted_at", "accepted_at", "closed_at"),
+        ),
+        "status 'abandoned' exactly when submitted_at is empty": Rule(
+            "abandoned_iff_not_submitted",
+            ("status", "submitted_at"),
+            _iff(pl.col("status") == "abandoned", pl.col("submitted_at").is_null()),
+        ),
+        "status 'closed' requires closed_at": Rule(
+            "closed_requires_closed_at",
+            ("status", "closed_at"),
+            (pl.col("status") != "closed") | pl.col("closed_at").is_not_null(),
+        ),
+    },
+    "rating": {
+        "prompt_source is 'none' exactly when prompted is false": Rule(
+            "prompt_source_consistent",
+            ("prompted", "prompt_source"),
+            _iff(pl.col("prompt_source") == "none", pl.col("prompted").not_()),
+        ),
+    },
+    "hotline_ticket": {
+        "created_at <= closed_at": Rule("created_le_closed", ("created_at", "closed_at"), _ordered("created_at", "closed_at")),
+    },
+    "survey_response": {
+        "reason_for_use is empty exactly when uses_platform is false": Rule(
+            "reason_iff_user",
+            ("uses_platform", "reason_for_use"),
+            _iff(pl.col("reason_for_use").is_null(), pl.col("uses_platform").not_()),
+        ),
+    },
+}
+
+
+def is_deadline(column: str) -> bool:
+    """Deadlines (promised_due_at, due_at) may lie after the load time; events may not."""
+    return column.endswith("due_at")
+
+
+def _fmt_allowed(values: tuple[object, ...]) -> str:
+    return ", ".join(str(v) for v in values)
+
+
+def _column(col: tables.Column, load_time: dt.datetime | None, unique: bool) -> tuple[pa.Column, list[tuple[str, str]]]:
+    """The pandera Column of a contract column and (code, explanation) per check, in check order."""
+    checks: list[pa.Check] = []
+    meta: list[tuple[str, str]] = []
+    if col.allowed is not None:
+        checks.append(pa.Check.isin(list(col.allowed)))
+        meta.append(("allowed", f"is not one of the allowed values: {_fmt_allowed(col.allowed)}"))
+    if col.min is not None:
+        checks.append(pa.Check.ge(col.min))
+        meta.append(("min", f"is below the minimum {col.min:g}" + (f" {col.unit}" if col.unit else "")))
+    if col.max is not None:
+        checks.append(pa.Check.le(col.max))
+        meta.append(("max", f"is above the maximum {col.max:g}" + (f" {col.unit}" if col.unit else "")))
+    if col.pattern is not None:
+        checks.append(pa.Check.str_matches(col.pattern))
+        meta.append(("pattern", f"does not match the pattern {col.pattern}"))
+    if load_time is not None and col.dtype in ("date", "datetime") and not is_deadline(col.name):
+        limit: dt.date | dt.datetime = load_time if col.dtype == "datetime" else load_time.date()
+        checks.append(pa.Check.le(limit))
+        meta.append(("not_after_load_time", f"is after the load time {load_time:%Y-%m-%d %H:%M:%S}"))
+    description = col.description + (f" [{col.unit}]" if col.unit else "")
+    return (
+        pa.Column(
+            POLARS_TYPES[col.dtype],
+            checks=checks,
+            nullable=col.nullable,
+            unique=unique,
+            description=description,
+            title=col.name,
+        ),
+        meta,
+    )
+
+
+@dataclass
+class TableSchema:
+    """A table's pandera schema and what each of its checks means (for quarantine reasons)."""
+
+    table: tables.Table
+    schema: pa.DataFrameSchema
+    column_meta: dict[str, list[tuple[str, str]]]
+    rules: list[Rule]
+
+
+def build_schema(
+    table: tables.Table, *, load_time: dt.datetime | None = None, unique_key: bool = True
+) -> TableSchema:
+    """The pandera schema of one raw table, from the contract.
+
+    `load_time` adds "not after the load time" checks; `unique_key=False` leaves the primary key to the ingest's
+    dedupe rules (identical duplicates skipped, conflicts quarantined or superseding) instead of failing every copy.
+    """
+    single_key = unique_key and len(table.primary_key) == 1
+    cols: dict[str, pa.Column] = {}
+    meta: dict[str, list[tuple[str, str]]] = {}
+    for c in table.columns:
+        cols[c.name], meta[c.name] = _column(c, load_time, single_key and c.name == table.primary_key[0])
+    rules = [RULES[table.name][text] for text in table.rules]
+    checks = [pa.Check(_rule_check(r), name=r.code) for r in rules]
+    schema = pa.DataFrameSchema(
+        cols,
+        checks=checks,
+        unique=list(table.primary_key) if unique_key and len(table.primary_key) > 1 else None,
+        strict=False,  # `_row` rides along
+        name=table.name,
+        title=table.title_zh,
+        description=table.description,
+    )
+    return TableSchema(table, schema, meta, rules)
+
+
+def _rule_check(rule: Rule) -> Callable[[object], pl.LazyFrame]:
+    def check(data: object) -> pl.LazyFrame:
+        return data.lazyframe.select(rule.expr.fill_null(True).alias(rule.code))  # type: ignore[attr-defined]
+
+    return check
+
+
+SCHEMAS: dict[str, TableSchema] = {name: build_schema(t) for name, t in tables.TABLES.items()}
+
+
+def _value(v: object) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, dt.datetime):
+        return v.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def validate(frame: pl.DataFrame, ts: TableSchema) -> pl.DataFrame:
+    """Failures of a typed frame (with `_row`) against a table schema: one row per (row, column, check)."""
+    try:
+        ts.schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as e:
+        fc = e.failure_cases
+    else:
+        return pl.DataFrame(schema=FAILURE_SCHEMA)
+    rows = frame[ROW]
+    out: list[dict[str, object]] = []
+    for rec in fc.iter_rows(named=True):
+        idx = rec["index"]
+        if idx is None:  # schema-level problem (a dtype mismatch of a whole column): a bug upstream of here
+            raise TypeError(f"{ts.table.name}: schema failure without a row: {rec}")
+        row = int(rows[int(idx)])
+        col, check, num = rec["column"], rec["check"], rec["check_number"]
+        if rec["schema_context"] == "DataFrameSchema" and check != "multiple_fields_uniqueness":
+            rule = ts.rules[int(num)]
+            values = {c: _value(frame[c][int(idx)]) for c in rule.columns}
+            out.append(
+                {
+                    ROW: row,
+                    "column": ", ".join(rule.columns),
+                    "check": rule.code,
+                    "value": _fmt_values(values),
+                    "reason": f"breaks the rule '{_rule_text(ts.table, rule)}'",
+                }
+            )
+            continue
+        if check == "not_nullable":
+            code, why = "not_nullable", "is empty but the column is required"
+        elif check in ("field_uniqueness", "multiple_fields_uniqueness"):
+            key = ", ".join(ts.table.primary_key)
+            code, why = "unique_key", f"repeats the primary key ({key}) of another row"
+            col = col or key
+        else:
+            code, why = ts.column_meta[col][int(num)]
+        value = rec["failure_case"]
+        out.append({ROW: row, "column": col, "check": code, "value": value, "reason": why})
+    return pl.DataFrame(out, schema=FAILURE_SCHEMA) if out else pl.DataFrame(schema=FAILURE_SCHEMA)
+
+
+def _rule_text(table: tables.Table, rule: Rule) -> str:
+    return next(text for text, r in RULES[table.name].items() if r is rule)
+
+
+def _fmt_values(values: dict[str, str | None]) -> str:
+    return ", ".join(f"{k}={'empty' if v is None else v}" for k, v in values.items())
+
+
+def reference_failures(frame: pl.DataFrame, table: tables.Table, missing: MissingLookup) -> pl.DataFrame:
+    """Rows whose referencing columns (Column.references) hold a value unknown to the referenced table."""
+    out: list[pl.DataFrame] = []
+    for col in table.columns:
+        if col.references is None or col.name not in frame.columns:
+            continue
+        ref_table, ref_col = col.references.split(".")
+        values = frame[col.name].drop_nulls().unique()
+        if values.len() == 0:
+            continue
+        unknown = missing(ref_table, ref_col, values)
+        if unknown.len() == 0:
+            continue
+        bad = frame.filter(pl.col(col.name).is_in(unknown.implode()))
+        n = bad.height
+        out.append(
+            pl.DataFrame(
+                {
+                    ROW: bad[ROW],
+                    "column": [col.name] * n,
+                    "check": ["reference"] * n,
+                    "value": bad[col.name].cast(pl.String),
+                    "reason": [f"is not a known {ref_table}.{ref_col} (not in the warehouse nor earlier in this batch)"] * n,
+                },
+                schema=FAILURE_SCHEMA,
+            )
+        )
+    return pl.concat(out) if out else pl.DataFrame(schema=FAILURE_SCHEMA)

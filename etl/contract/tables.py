@@ -1,0 +1,323 @@
+"""The raw-table contract: every table, column, type, unit, key and allowed value, in one place.
+
+The demo generator writes these tables, the pandera schemas validate them, the warehouse creates them and
+data/README.md documents them; all four read this module, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# Shanghai's 16 districts (GB/T 2260 codes).
+DISTRICTS: tuple[tuple[str, str, str], ...] = (
+    ("310101", "黄浦区", "Huangpu"),
+    ("310104", "徐汇区", "Xuhui"),
+    ("310105", "长宁区", "Changning"),
+    ("310106", "静安区", "Jing'an"),
+    ("310107", "普陀区", "Putuo"),
+    ("310109", "虹口区", "Hongkou"),
+    ("310110", "杨浦区", "Yangpu"),
+    ("310112", "闵行区", "Minhang"),
+    ("310113", "宝山区", "Baoshan"),
+    ("310114", "嘉定区", "Jiading"),
+    ("310115", "浦东新区", "Pudong"),
+    ("310116", "金山区", "Jinshan"),
+    ("310117", "松江区", "Songjiang"),
+    ("310118", "青浦区", "Qingpu"),
+    ("310120", "奉贤区", "Fengxian"),
+    ("310151", "崇明区", "Chongming"),
+)
+
+CHANNELS = ("pc", "app", "window", "kiosk", "proxy")
+ONLINE_CHANNELS = ("pc", "app")
+AGE_BANDS = ("18-29", "30-44", "45-59", "60-69", "70+")
+ELDERLY_AGE_BANDS = ("60-69", "70+")
+CASE_STATUSES = ("abandoned", "submitted", "accepted", "closed", "rejected", "withdrawn")
+RATING_CHANNELS = ("pc", "app", "window", "kiosk", "sms", "pad")
+PROMPT_SOURCES = ("staff", "sms_invite", "none")
+FOLLOWUP_OUTCOMES = ("rectified", "explained", "unresolved")
+CALLBACK_RESULTS = ("满意", "基本满意", "不满意")
+HOTLINE_CATEGORIES = ("政务服务", "市场监管", "城市管理", "住房保障", "交通出行", "社会保障", "其他")
+REASONS_FOR_USE = ("social_norm", "org_pressure", "personal_need")
+KIOSK_EVENTS = ("heartbeat", "down", "error", "timeout", "reload", "lag", "session_start", "session_end")
+STAFF_ROLES = ("window", "guide", "assist")
+CASE_KINDS = ("即办", "承诺")
+ONLINE_DEPTHS = ("full", "partial", "none")
+APPLICANT_TYPES = ("person", "enterprise")
+
+DISTRICT_CODE_PATTERN = r"^31\d{4}$"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a raw table."""
+
+    name: str
+    dtype: str  # one of: str, int, float, bool, date, datetime
+    description: str
+    unit: str = ""
+    nullable: bool = False
+    allowed: tuple[str, ...] | tuple[int, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+    pattern: str | None = None
+    references: str | None = None  # "table.column" that must hold this value
+
+
+@dataclass(frozen=True)
+class Table:
+    """One raw table: its columns, primary key and cross-column rules in words (enforced in etl.contract.schemas)."""
+
+    name: str
+    title_zh: str
+    description: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    rules: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"table {self.name} has no column {name!r}")
+
+
+def _c(name: str, dtype: str, description: str, **kw: object) -> Column:
+    return Column(name, dtype, description, **kw)  # type: ignore[arg-type]
+
+
+DISTRICT = Table(
+    "district",
+    "区",
+    "Shanghai's districts: the units that are scored.",
+    (
+        _c("district_code", "str", "GB/T 2260 district code", pattern=DISTRICT_CODE_PATTERN),
+        _c("name_zh", "str", "Chinese name"),
+        _c("name_en", "str", "English name"),
+        _c("population", "int", "resident population", unit="persons", min=0),
+        _c("pop_60plus", "int", "residents aged 60 and over", unit="persons", min=0),
+    ),
+    ("district_code",),
+    ("pop_60plus <= population",),
+)
+
+SERVICE_ITEM = Table(
+    "service_item",
+    "政务服务事项",
+    "The catalogue of service items each district handles, with their reform attributes (snapshot).",
+    (
+        _c("item_code", "str", "item code, unique across the city"),
+        _c("name", "str", "item name (Chinese)"),
+        _c("district_code", "str", "district that handles the item", references="district.district_code"),
+        _c("dept", "str", "responsible department (Chinese)"),
+        _c("in_basic_catalog", "bool", "applicable: the item is in the basic catalogue the district must offer"),
+        _c("onboarded", "bool", "the item is on the 一网通办 platform"),
+        _c("onboarded_on", "date", "date the item went on the platform; empty when not onboarded", nullable=True),
+        _c("legal_limit_days", "int", "time limit set by law", unit="working days", min=0),
+        _c("promised_limit_days", "int", "time limit the district promises", unit="working days", min=0),
+        _c("case_kind", "str", "即办 (handled on the spot) or 承诺 (promised within a time limit)", allowed=CASE_KINDS),
+        _c("required_visits", "int", "visits an applicant must make in person", unit="visits", min=0),
+        _c("online_depth", "str", "how far the item can be done online", allowed=ONLINE_DEPTHS),
+        _c("mobile_enabled", "bool", "completable on mobile (随申办 app)"),
+        _c("materials_required_n", "int", "materials an applicant must submit now", unit="materials", min=0),
+        _c("materials_baseline_n", "int", "materials required before the reform", unit="materials", min=0),
+        _c("bundle_id", "str", "一件事 bundle the item belongs to; empty when none", nullable=True),
+        _c("guide_elements_present", "int", "guide elements present and correct (audit)", unit="elements", min=0),
+        _c("guide_elements_required", "int", "guide elements the standard requires", unit="elements", min=1),
+        _c("high_freq", "bool", "high-frequency item"),
+        _c("offline_path", "bool", "has an offline or proxy (代办) path"),
+        _c("elder_version", "bool", "has an elder-friendly (适老化) version"),
+    ),
+    ("item_code",),
+    (
+        "promised_limit_days <= legal_limit_days",
+        "guide_elements_present <= guide_elements_required",
+        "onboarded_on is empty exactly when onboarded is false",
+    ),
+)
+
+CASE = Table(
+    "case",
+    "办件",
+    "One application (办件) for a service item, online or offline.",
+    (
+        _c("case_id", "str", "case identifier"),
+        _c("item_code", "str", "service item applied for", references="service_item.item_code"),
+        _c("district_code", "str", "district handling the case", references="district.district_code"),
+        _c("centre_id", "str", "service centre for offline channels; empty for pc/app", nullable=True),
+        _c("channel", "str", "channel the application came through", allowed=CHANNELS),
+        _c("applicant_type", "str", "natural person or enterprise", allowed=APPLICANT_TYPES),
+        _c("age_band", "str", "applicant's age band; empty for enterprises", nullable=True, allowed=AGE_BANDS),
+        _c("started_at", "datetime", "application started (local time, Asia/Shanghai)"),
+        _c("submitted_at", "datetime", "application submitted; empty when abandoned", nullable=True),
+        _c("accepted_at", "datetime", "accepted (受理)", nullable=True),
+        _c("closed_at", "datetime", "closed (办结)", nullable=True),
+        _c("promised_due_at", "datetime", "promised completion deadline", nullable=True),
+        _c("status", "str", "case status", allowed=CASE_STATUSES),
+        _c("visits_actual", "int", "visits the applicant actually made", unit="visits", min=0),
+        _c("materials_submitted_n", "int", "materials the applicant submitted", unit="materials", min=0),
+        _c("materials_via_sharing_n", "int", "materials obtained by e-licence or data sharing", unit="materials", min=0),
+        _c("assisted", "bool", "staff helped (帮办) with the application"),
+        _c("via_bundle", "bool", "handled as part of a 一件事 bundle"),
+    ),
+    ("case_id",),
+    (
+        "started_at <= submitted_at <= accepted_at <= closed_at where present",
+        "status 'abandoned' exactly when submitted_at is empty",
+        "status 'closed' requires closed_at",
+    ),
+)
+
+RATING = Table(
+    "rating",
+    "好差评",
+    "好差评 ratings of closed cases, with whether staff or an invitation prompted them.",
+    (
+        _c("rating_id", "str", "rating identifier"),
+        _c("case_id", "str", "case rated", references="case.case_id"),
+        _c("channel", "str", "where the rating was given", allowed=RATING_CHANNELS),
+        _c("rated_at", "datetime", "when the rating was given"),
+        _c("level", "int", "rating: 5 非常满意 … 1 非常不满意", allowed=(1, 2, 3, 4, 5)),
+        _c("prompted", "bool", "the rating was prompted by staff or an invitation"),
+        _c("prompt_source", "str", "who prompted it", allowed=PROMPT_SOURCES),
+        _c("comment", "str", "free-text comment", nullable=True),
+    ),
+    ("rating_id",),
+    ("prompt_source is 'none' exactly when prompted is false",),
+)
+
+BAD_RATING_FOLLOWUP = Table(
+    "bad_rating_followup",
+    "差评整改",
+    "Follow-up of bad ratings (level 1–2): callback, rectification deadline and outcome.",
+    (
+        _c("rating_id", "str", "bad rating followed up", references="rating.rating_id"),
+        _c("callback_at", "datetime", "when the rater was called back", nullable=True),
+        _c("due_at", "datetime", "rectification deadline"),
+        _c("rectified_at", "datetime", "when rectified; empty when not", nullable=True),
+        _c("outcome", "str", "result of the follow-up", allowed=FOLLOWUP_OUTCOMES),
+        _c("appeal_upheld", "bool", "the district appealed and the appeal was upheld", nullable=True),
+    ),
+    ("rating_id",),
+)
+
+HOTLINE_TICKET = Table(
+    "hotline_ticket",
+    "12345热线工单",
+    "12345 hotline tickets assigned to a district.",
+    (
+        _c("ticket_id", "str", "ticket identifier"),
+        _c("created_at", "datetime", "ticket created"),
+        _c("district_code", "str", "district assigned", references="district.district_code"),
+        _c("category", "str", "ticket category (Chinese)", allowed=HOTLINE_CATEGORIES),
+        _c("gov_service_related", "bool", "about government services (政务服务诉求)"),
+        _c("item_code", "str", "service item concerned, when known", nullable=True),
+        _c("deadline_days", "int", "handling deadline", unit="days", min=0),
+        _c("closed_at", "datetime", "ticket closed", nullable=True),
+        _c("resolved", "bool", "resolved and confirmed by the caller", nullable=True),
+        _c("callback_result", "str", "callback satisfaction", nullable=True, allowed=CALLBACK_RESULTS),
+    ),
+    ("ticket_id",),
+    ("created_at <= closed_at",),
+)
+
+SURVEY_RESPONSE = Table(
+    "survey_response",
+    "满意度调查",
+    "Resident survey responses (quarterly waves), weighted.",
+    (
+        _c("response_id", "str", "response identifier"),
+        _c("wave", "str", "survey wave, e.g. 2025Q3", pattern=r"^\d{4}Q[1-4]$"),
+        _c("surveyed_on", "date", "interview date"),
+        _c("district_code", "str", "respondent's district", references="district.district_code"),
+        _c("weight", "float", "survey weight", min=0),
+        _c("age", "int", "respondent's age", unit="years", min=18, max=110),
+        _c("uses_platform", "bool", "uses 一网通办"),
+        _c("reason_for_use", "str", "main reason for use; empty for non-users", nullable=True, allowed=REASONS_FOR_USE),
+        _c("csat", "int", "overall satisfaction 1–5", nullable=True, allowed=(1, 2, 3, 4, 5)),
+        _c("trust", "int", "trust 1–5", nullable=True, allowed=(1, 2, 3, 4, 5)),
+        _c("ease", "int", "ease of use 1–5", nullable=True, allowed=(1, 2, 3, 4, 5)),
+        _c("digital_skill", "int", "self-rated digital skill 1–5", nullable=True, allowed=(1, 2, 3, 4, 5)),
+    ),
+    ("response_id",),
+    ("reason_for_use is empty exactly when uses_platform is false",),
+)
+
+KIOSK_EVENT = Table(
+    "kiosk_event",
+    "自助终端日志",
+    "Self-service kiosk log: heartbeats, downtime, errors, timeouts, reloads, lag and sessions.",
+    (
+        _c("event_id", "str", "event identifier"),
+        _c("device_id", "str", "kiosk device"),
+        _c("centre_id", "str", "service centre the kiosk stands in"),
+        _c("district_code", "str", "district of the centre", references="district.district_code"),
+        _c("ts", "datetime", "event time"),
+        _c("event", "str", "event type", allowed=KIOSK_EVENTS),
+        _c("session_id", "str", "user session the event belongs to", nullable=True),
+        _c("latency_ms", "int", "response latency", unit="ms", nullable=True, min=0),
+        _c("duration_s", "int", "downtime length for 'down' events", unit="s", nullable=True, min=0),
+    ),
+    ("event_id",),
+)
+
+CENTRE_STAFFING = Table(
+    "centre_staffing",
+    "中心人员配置",
+    "Daily staffing of each service centre by role, with visitors and kiosks.",
+    (
+        _c("centre_id", "str", "service centre"),
+        _c("district_code", "str", "district of the centre", references="district.district_code"),
+        _c("date", "date", "day"),
+        _c("role", "str", "window staff, guide (导办) or assistant (帮办)", allowed=STAFF_ROLES),
+        _c("fte_hours", "float", "staff hours worked", unit="hours", min=0),
+        _c("staff_n", "int", "people on duty in the role", unit="persons", min=0),
+        _c("visitors", "int", "visitors to the centre that day", unit="persons", min=0),
+        _c("kiosk_count", "int", "self-service kiosks in the centre", unit="devices", min=0),
+    ),
+    ("centre_id", "date", "role"),
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        DISTRICT,
+        SERVICE_ITEM,
+        CASE,
+        RATING,
+        BAD_RATING_FOLLOWUP,
+        HOTLINE_TICKET,
+        SURVEY_RESPONSE,
+        KIOSK_EVENT,
+        CENTRE_STAFFING,
+    )
+}
+
+# Load order respects references: a table comes after every table it references.
+LOAD_ORDER: tuple[str, ...] = tuple(TABLES)
+
+FILE_EXTENSIONS = (".csv", ".xlsx", ".parquet")
+_SUFFIX = re.compile(r"^(?:[_\-.].*)?$")
+
+
+def table_for_file(filename: str) -> str | None:
+    """The raw table a file holds, from its name: `<table>[_<anything>].<csv|xlsx|parquet>`.
+
+    `case_2025-01.parquet` → case; `rating.csv` → rating; the longest table name that prefixes the stem wins, so
+    `bad_rating_followup_01.csv` is bad_rating_followup, not rating. None when no table matches.
+    """
+    name = filename.rsplit("/", 1)[-1]
+    lower = name.lower()
+    ext = next((e for e in FILE_EXTENSIONS if lower.endswith(e)), None)
+    if ext is None:
+        return None
+    stem = lower[: -len(ext)]
+    for table in sorted(TABLES, key=len, reverse=True):
+        if stem.startswith(table) and _SUFFIX.match(stem[len(table) :]):
+            return table
+    return None

@@ -1,0 +1,1 @@
+"""Ingest: read raw files, cast, validate, deduplicate, quarantine and account for every row."""

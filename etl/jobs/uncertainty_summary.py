@@ -1,0 +1,130 @@
+"""The refresh's default uncertainty summary: Monte Carlo rank intervals per weight profile, stored in the warehouse.
+
+Uses the default uncertainty spec (weights/uncertainty/default.toml) with the refresh's modest sample count and
+seed, over the latest complete period of the given grain. Each (profile) result is one row of `uncertainty_runs` (spec,
+seed, samples, failures: everything needed to regenerate it) and one row per unit in `uncertainty_ranks`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from etl.warehouse import connection as warehouse
+from etl.contract.catalog import load_catalog
+from etl.warehouse.panel import default_panel_period, load_indicator_panel, read_uncertainty_spec
+from etl.stores.profiles import load_profile
+from indicators.uncertainty import montecarlo as mc
+from indicators.uncertainty.problem import Inputs, build_problem, model_preparer
+
+RUNS_DDL = """CREATE TABLE IF NOT EXISTS uncertainty_runs (
+    run_id VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, snapshot_id VARCHAR, profile_name VARCHAR NOT NULL,
+    profile_hash VARCHAR NOT NULL, grain VARCHAR NOT NULL, period VARCHAR NOT NULL, samples BIGINT NOT NULL,
+    samples_ok BIGINT NOT NULL, seed BIGINT NOT NULL, sampler VARCHAR NOT NULL, spec_json VARCHAR NOT NULL,
+    failures_json VARCHAR NOT NULL, seconds DOUBLE NOT NULL
+)"""
+RANKS_DDL = """CREATE TABLE IF NOT EXISTS uncertainty_ranks (
+    run_id VARCHAR NOT NULL, unit_code VARCHAR NOT NULL, nominal_score DOUBLE, nominal_rank BIGINT,
+    median_rank DOUBLE, rank_low DOUBLE, rank_high DOUBLE, mean_rank DOUBLE, p_top1 DOUBLE,
+    score_q05 DOUBLE, score_q25 DOUBLE, score_q50 DOUBLE, score_q75 DOUBLE, score_q95 DOUBLE
+)"""
+
+
+@dataclass(frozen=True)
+class UncertaintyRun:
+    """One stored summary."""
+
+    run_id: str
+    profile_name: str
+    period: str
+    samples: int
+    samples_ok: int
+
+
+def write_uncertainty_summary(
+    db_path: str | Path,
+    profile_names: list[str],
+    weights_dir: str | Path,
+    *,
+    samples: int,
+    seed: int,
+    snapshot_id: str | None = None,
+    grain: str = "quarter",
+    spec_path: str | Path | None = None,
+    now: datetime | None = None,
+    skip_existing: bool = False,
+) -> list[UncertaintyRun]:
+    """Run the default uncertainty analysis for each profile on the latest complete period and append it to the warehouse.
+
+    With `skip_existing` (the caller knows the indicator values did not change), a profile whose stored run has the
+    same profile content, spec, grain and period is not run again (its numbers would be identical).
+    """
+    import time
+
+    created = now or datetime.now()
+    base = read_uncertainty_spec(spec_path)
+    spec = type(base).from_dict({**base.model_dump(), "samples": samples, "seed": seed}, source="refresh")
+    fw = load_catalog().framework()
+    # Load inputs (read-only; the writable connection below is opened only after)
+    frame = load_indicator_panel(db_path, fw, grain)
+    period = default_panel_period(db_path, frame)
+    prepare, units = model_preparer(fw, frame, period=period)
+    spec_json = spec.model_dump_json()
+    done = _existing(db_path, spec_json, grain, period) if skip_existing else set()
+    runs, run_rows, rank_frames = [], [], []
+    for name in profile_names:
+        # Process data
+        t0 = time.perf_counter()
+        prof = load_profile(name, weights_dir)
+        if prof.content_hash() in done:
+            continue
+        inputs = Inputs(fw, units, prepare, prof.methods, prof.resolved_weights(fw))
+        problem = build_problem(spec, inputs)
+        res = mc.run_monte_carlo(problem, spec.samples, np.random.default_rng(spec.seed), spec.sampler)
+        run_id = f"{created:%Y%m%dT%H%M%S}-" + hashlib.sha256(
+            f"{prof.content_hash()}{spec_json}{snapshot_id}{grain}{period}".encode()
+        ).hexdigest()[:8]
+        ranks = mc.rank_table(res).rename({"unit": "unit_code"})
+        rank_frames.append(ranks.with_columns(pl.lit(run_id).alias("run_id")))
+        n_ok = int(res.ok.sum())
+        run_rows.append(
+            {
+                "run_id": run_id, "created_at": created, "snapshot_id": snapshot_id, "profile_name": name,
+                "profile_hash": prof.content_hash(), "grain": grain, "period": period, "samples": spec.samples,
+                "samples_ok": n_ok, "seed": spec.seed, "sampler": spec.sampler, "spec_json": spec_json,
+                "failures_json": json.dumps(res.failures(), ensure_ascii=False),
+                "seconds": time.perf_counter() - t0,
+            }
+        )  # fmt: skip
+        runs.append(UncertaintyRun(run_id, name, period, spec.samples, n_ok))
+    # Save outputs
+    rank_cols = ["run_id", "unit_code", "nominal_score", "nominal_rank", "median_rank", "rank_low", "rank_high",
+                 "mean_rank", "p_top1", "score_q05", "score_q25", "score_q50", "score_q75", "score_q95"]
+    with warehouse.connection(db_path) as con, warehouse.transaction(con):
+        con.sql(RUNS_DDL)
+        con.sql(RANKS_DDL)
+        if run_rows:
+            warehouse.insert_frame(con, "uncertainty_runs", pl.DataFrame(run_rows))
+            ranks_all = pl.concat(rank_frames, how="vertical_relaxed")
+            present = [c for c in rank_cols if c in ranks_all.columns]
+            warehouse.insert_frame(con, "uncertainty_ranks", ranks_all.select(present))
+    return runs
+
+
+def _existing(db_path: str | Path, spec_json: str, grain: str, period: str) -> set[str]:
+    """Profile hashes that already have a stored run with this spec, grain and period."""
+    with warehouse.connection(db_path) as con:
+        if "uncertainty_runs" not in warehouse.table_names(con):
+            return set()
+        rows = warehouse.query(
+            con,
+            "SELECT DISTINCT profile_hash FROM uncertainty_runs WHERE spec_json = ? AND grain = ? AND period = ?",
+            [spec_json, grain, period],
+        )
+    return set(rows["profile_hash"].to_list())

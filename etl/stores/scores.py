@@ -1,0 +1,152 @@
+"""Score the warehouse's indicator values with a weight profile and store the run next to its results.
+
+A run records everything needed to regenerate its numbers: profile name and content hash, framework hash, the full
+model specification (JSON), the data snapshot id (hash of the ingested files' checksums) and the grain.
+Tables: `score_runs` (one row per run) and `scores` (run_id, unit_code, period, node, score, rank, …).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from etl.warehouse import connection as warehouse
+from etl.errors import EtlError
+from etl.warehouse.panel import covered_months_in
+from indicators.framework import Framework
+from indicators.model import score
+from indicators.periods import default_period
+from indicators.profile import WeightProfile
+
+SCORE_RUNS_DDL = """CREATE TABLE IF NOT EXISTS score_runs (
+    run_id VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, profile_name VARCHAR NOT NULL,
+    profile_hash VARCHAR NOT NULL, framework_hash VARCHAR NOT NULL, spec_json VARCHAR NOT NULL,
+    data_snapshot_id VARCHAR NOT NULL, grain VARCHAR NOT NULL, n_units BIGINT NOT NULL, n_periods BIGINT NOT NULL,
+    warnings VARCHAR
+)"""
+SCORES_DDL = """CREATE TABLE IF NOT EXISTS scores (
+    run_id VARCHAR NOT NULL, unit_code VARCHAR NOT NULL, period VARCHAR NOT NULL, node VARCHAR NOT NULL,
+    level BIGINT NOT NULL, is_indicator BOOLEAN NOT NULL, raw_value DOUBLE, score DOUBLE, rank BIGINT,
+    gap_to_best DOUBLE, target DOUBLE, gap_to_target DOUBLE, band VARCHAR, band_en VARCHAR, contribution DOUBLE,
+    imputed BOOLEAN NOT NULL, treatment VARCHAR NOT NULL, below_threshold BOOLEAN NOT NULL
+)"""
+SCORE_COLUMNS = (
+    "unit_code", "period", "node", "level", "is_indicator", "raw_value", "score", "rank", "gap_to_best", "target",
+    "gap_to_target", "band", "band_en", "contribution", "imputed", "treatment", "below_threshold",
+)
+
+
+class ScoreStoreError(EtlError):
+    """The warehouse cannot be scored (no indicator values, unknown grain, …); the message says what is missing."""
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    run_id: str
+    n_units: int
+    n_periods: int
+    n_rows: int
+    warnings: tuple[str, ...]
+
+
+def data_snapshot_id(con: warehouse.Connection) -> str:
+    """sha256 over the sorted checksums of every ingested file (same files → same id), plus the values' shape."""
+    names = set(warehouse.table_names(con))
+    sums: list[str] = []
+    if "ingest_files" in names:
+        sums = [r[0] for r in con.sql("SELECT DISTINCT sha256 FROM ingest_files ORDER BY 1").fetchall()]
+    n = warehouse.scalar(con, "SELECT count(*) FROM indicator_values") if "indicator_values" in names else 0
+    return hashlib.sha256(("|".join(sums) + f"#{n}").encode()).hexdigest()[:16]
+
+
+def read_values(con: warehouse.Connection, grain: str) -> pl.DataFrame:
+    """indicator_values of one grain as the scoring engine's long frame."""
+    if "indicator_values" not in set(warehouse.table_names(con)):
+        raise ScoreStoreError("the warehouse has no indicator_values table yet (run `govindex refresh` first)")
+    df = warehouse.query(
+        con,
+        "SELECT unit_code, period, indicator_id, value FROM indicator_values WHERE grain = ? "
+        "ORDER BY period, unit_code, indicator_id",
+        [grain],
+    )
+    if df.height == 0:
+        grains = [r[0] for r in con.sql("SELECT DISTINCT grain FROM indicator_values ORDER BY 1").fetchall()]
+        raise ScoreStoreError(f"no indicator values for grain {grain!r}; available: {', '.join(grains) or 'none'}")
+    return df
+
+
+def score_and_store(
+    db: str | Path,
+    framework: Framework,
+    profile: WeightProfile,
+    grain: str = "quarter",
+    *,
+    now: datetime | None = None,
+) -> StoredRun:
+    """Score the warehouse at `db` with `profile` and append the run to score_runs / scores (one transaction)."""
+    created = now or datetime.now()
+    with warehouse.connection(db) as con:
+        # Load inputs
+        data = read_values(con, grain)
+        snapshot = data_snapshot_id(con)
+        # Process data
+        spec = profile.model_spec(framework)
+        result = score(framework, data, spec)
+        run_id = f"{created:%Y%m%dT%H%M%S}-" + hashlib.sha256(
+            f"{profile.content_hash()}{framework.fingerprint()}{spec.fingerprint()}{snapshot}{grain}{created}".encode()
+        ).hexdigest()[:8]
+        rows = result.scores.select(SCORE_COLUMNS).with_columns(pl.lit(run_id).alias("run_id"))
+        run = pl.DataFrame(
+            {
+                "run_id": [run_id], "created_at": [created], "profile_name": [profile.name],
+                "profile_hash": [profile.content_hash()], "framework_hash": [framework.fingerprint()],
+                "spec_json": [spec.to_json()], "data_snapshot_id": [snapshot], "grain": [grain],
+                "n_units": [len(result.units)], "n_periods": [len(result.periods)],
+                "warnings": ["\n".join(result.warnings) or None],
+            }
+        )
+        # Save outputs
+        with warehouse.transaction(con):
+            con.sql(SCORE_RUNS_DDL)
+            con.sql(SCORES_DDL)
+            warehouse.insert_frame(con, "score_runs", run)
+            warehouse.insert_frame(con, "scores", rows.select("run_id", *SCORE_COLUMNS))
+    return StoredRun(run_id, len(result.units), len(result.periods), rows.height, result.warnings)
+
+
+def read_ranking(db_path: str | Path, run_id: str, framework: Framework,
+                 period: str | None = None) -> tuple[str, pl.DataFrame]:
+    """A stored run's ranking for `period` (default: the latest complete one): one row per unit, best first.
+
+    Columns: unit_code, name_zh (when the warehouse has the district table), rank, band, and the score of the root
+    and of each of its children (named by node code).
+    """
+    nodes = [framework.root, *framework.children(framework.root)]
+    with warehouse.connection(db_path, read_only=True) as con:
+        stored = warehouse.query(
+            con,
+            "SELECT unit_code, period, node, score, rank, band FROM scores WHERE run_id = ? AND node IN ("
+            + ", ".join("?" for _ in nodes) + ")",
+            [run_id, *nodes],
+        )
+        months = covered_months_in(con)
+        names = warehouse.query(con, "SELECT district_code AS unit_code, name_zh FROM district") \
+            if "district" in warehouse.table_names(con) else None
+    if stored.height == 0:
+        raise ScoreStoreError(f"run {run_id!r} has no stored scores in {db_path}")
+    chosen = period or default_period(stored["period"].unique().to_list(), months)
+    assert chosen is not None
+    rows = stored.filter(pl.col("period") == chosen)
+    wide = rows.pivot(on="node", index="unit_code", values="score")
+    root = rows.filter(pl.col("node") == framework.root).select("unit_code", "rank", "band")
+    out = root.join(wide, on="unit_code", how="left").rename({framework.root: "index"} if framework.root != "index"
+                                                             else {})
+    if names is not None:
+        out = out.join(names, on="unit_code", how="left")
+    else:
+        out = out.with_columns(pl.lit("").alias("name_zh"))
+    return chosen, out.sort("rank", nulls_last=True)

@@ -1,0 +1,233 @@
+"""The users file: people, roles and salted scrypt password hashes (TOML, written atomically, never plain passwords).
+
+Default location: `users.toml` beside the warehouse; `GOVINDEX_USERS` overrides it. One table per user:
+
+    [users.zhang-san]
+    role = "district_official"
+    district_code = "310104"
+    scrypt = "n=16384,r=8,p=1"
+    salt = "<hex, 16 random bytes per user>"
+    hash = "<hex, 32 bytes>"
+    created = "2025-06-01T02:00:00+00:00"
+
+The file holds hashes only; it should still be readable by the service account alone (written with mode 0600).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import tempfile
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomli_w
+
+from etl.contract.tables import DISTRICTS
+
+USERS_ENV = "GOVINDEX_USERS"
+DEFAULT_FILE = "users.toml"
+ROLES: tuple[str, ...] = ("leader", "assessor", "district_official", "admin")
+ROLE_LABELS: dict[str, tuple[str, str]] = {  # role -> (Chinese, English)
+    "leader": ("领导", "leader"),
+    "assessor": ("评估人员", "assessor"),
+    "district_official": ("区级人员", "district official"),
+    "admin": ("管理员", "administrator"),
+}
+DISTRICT_CODES: frozenset[str] = frozenset(code for code, _zh, _en in DISTRICTS)
+# scrypt cost: n=2**14, r=8 takes ~16 MB and ~50 ms: slow for guessing, fine for a login.
+SCRYPT_N, SCRYPT_R, SCRYPT_P, HASH_LEN = 2**14, 8, 1, 32
+MIN_PASSWORD = 8
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+_PARAMS = re.compile(r"^n=([0-9]+),r=([0-9]+),p=([0-9]+)$")
+
+
+class UserError(ValueError):
+    """A user name, role, district, password or the users file itself is not acceptable; the message says which."""
+
+
+@dataclass(frozen=True)
+class User:
+    """One account. `district_code` is set for district officials only."""
+
+    name: str
+    role: str
+    district_code: str | None = None
+    salt: str = ""
+    hash: str = ""
+    scrypt: str = f"n={SCRYPT_N},r={SCRYPT_R},p={SCRYPT_P}"
+    created: str = ""
+
+    def public(self) -> dict[str, str | None]:
+        """What may be shown: no salt, no hash."""
+        return {"name": self.name, "role": self.role, "district_code": self.district_code, "created": self.created}
+
+
+def users_path(db: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Path:
+    """$GOVINDEX_USERS, else users.toml beside the warehouse `db` (else in data/)."""
+    env = os.environ if env is None else env
+    if env.get(USERS_ENV):
+        return Path(env[USERS_ENV])
+    return (Path(db).parent if db else Path("data")) / DEFAULT_FILE
+
+
+def check_name(name: str) -> str:
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise UserError(
+            f"bad user name {name!r}: 1-63 characters, lower-case letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def check_role(role: str, district_code: str | None) -> tuple[str, str | None]:
+    """A known role; district officials need a known district code, the others must not have one."""
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    if role == "district_official":
+        if not district_code:
+            raise UserError("a district_official needs a district code (e.g. --district 310104)")
+        if district_code not in DISTRICT_CODES:
+            raise UserError(f"unknown district code {district_code!r}; known: {', '.join(sorted(DISTRICT_CODES))}")
+        return role, district_code
+    if district_code:
+        raise UserError(f"only a district_official has a district; role {role!r} takes no --district")
+    return role, None
+
+
+def _derive(password: str, salt: bytes, params: str) -> bytes:
+    m = _PARAMS.fullmatch(params)
+    if not m:
+        raise UserError(f"unknown scrypt parameters {params!r}")
+    n, r, p = (int(x) for x in m.groups())
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=128 * r * n * 2 + 2**20,
+                          dklen=HASH_LEN)
+
+
+def hash_password(password: str) -> tuple[str, str, str]:
+    """(salt hex, hash hex, scrypt params) with a fresh random 16-byte salt."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
+    salt = secrets.token_bytes(16)
+    params = f"n={SCRYPT_N},r={SCRYPT_R},p={SCRYPT_P}"
+    return salt.hex(), _derive(password, salt, params).hex(), params
+
+
+_DUMMY_SALT = secrets.token_bytes(16)
+
+
+def verify(user: User | None, password: str) -> bool:
+    """Constant-time check. An unknown user costs one scrypt too, so timing does not reveal which names exist."""
+    if user is None or not user.salt or not user.hash:
+        _derive(password or "", _DUMMY_SALT, f"n={SCRYPT_N},r={SCRYPT_R},p={SCRYPT_P}")
+        return False
+    try:
+        got = _derive(password or "", bytes.fromhex(user.salt), user.scrypt)
+        want = bytes.fromhex(user.hash)
+    except (ValueError, UserError):
+        return False
+    return hmac.compare_digest(got, want)
+
+
+# -- the file ------------------------------------------------------------------------------------------------------
+def load_users(path: str | os.PathLike[str]) -> dict[str, User]:
+    """Every user in the file (empty when the file does not exist); a malformed entry raises UserError naming it."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{path}: not a valid users file ({e})") from None
+    table = data.get("users", {})
+    if not isinstance(table, dict) or set(data) - {"users"}:
+        raise UserError(f"{path}: expected only [users.<name>] tables")
+    out: dict[str, User] = {}
+    allowed = {"role", "district_code", "salt", "hash", "scrypt", "created"}
+    for name, entry in table.items():
+        where = f"{path}: user {name!r}"
+        if not isinstance(entry, dict):
+            raise UserError(f"{where}: expected a table")
+        extra = set(entry) - allowed
+        if extra:
+            raise UserError(f"{where}: unknown key(s) {', '.join(sorted(extra))}; allowed: {', '.join(sorted(allowed))}")
+        try:
+            check_name(name)
+            role, district = check_role(str(entry.get("role", "")), entry.get("district_code"))
+        except UserError as e:
+            raise UserError(f"{where}: {e}") from None
+        for key in ("salt", "hash"):
+            value = entry.get(key)
+            if not isinstance(value, str) or not re.fullmatch(r"[0-9a-f]{16,256}", value):
+                raise UserError(f"{where}: {key} must be a hex string")
+        params = str(entry.get("scrypt", ""))
+        if not _PARAMS.fullmatch(params):
+            raise UserError(f"{where}: scrypt must look like 'n=16384,r=8,p=1', got {params!r}")
+        out[name] = User(name=name, role=role, district_code=district, salt=entry["salt"], hash=entry["hash"],
+                         scrypt=params, created=str(entry.get("created", "")))
+    return out
+
+
+def save_users(path: str | os.PathLike[str], users: Mapping[str, User]) -> None:
+    """Write the whole file atomically (temp file in the same folder, fsync, rename), readable by the owner only."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"users": {
+        u.name: {k: v for k, v in (("role", u.role), ("district_code", u.district_code), ("scrypt", u.scrypt),
+                                   ("salt", u.salt), ("hash", u.hash), ("created", u.created)) if v}
+        for u in sorted(users.values(), key=lambda u: u.name)
+    }}
+    text = "# govindex users: managed with `govindex user add|remove|list`; salted scrypt hashes only.\n"
+    text += tomli_w.dumps(doc)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def add_user(path: str | os.PathLike[str], name: str, role: str, password: str,
+             district_code: str | None = None, *, replace: bool = False) -> User:
+    """Add (or with replace=True, reset) a user; returns the stored user."""
+    check_name(name)
+    role, district = check_role(role, district_code)
+    users = load_users(path)
+    if name in users and not replace:
+        raise UserError(f"user {name!r} already exists (remove it first, or use --replace to reset it)")
+    salt, digest, params = hash_password(password)
+    user = User(name=name, role=role, district_code=district, salt=salt, hash=digest, scrypt=params,
+                created=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat())
+    save_users(path, {**users, name: user})
+    return user
+
+
+def remove_user(path: str | os.PathLike[str], name: str) -> User:
+    users = load_users(path)
+    if name not in users:
+        raise UserError(f"no user {name!r} in {path}; users: {', '.join(sorted(users)) or '(none)'}")
+    gone = users.pop(name)
+    save_users(path, users)
+    return gone
+
+
+def authenticate(path: str | os.PathLike[str], name: str, password: str) -> User | None:
+    """The user when name and password match, else None (same cost either way)."""
+    try:
+        users = load_users(path)
+    except UserError:
+        users = {}
+    user = users.get(name) if isinstance(name, str) else None
+    return user if verify(user, password) else None

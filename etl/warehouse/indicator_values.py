@@ -1,0 +1,444 @@
+"""Run the catalog's indicator SQL over the warehouse into the long `indicator_values` table (a full grid).
+
+Every district × period × indicator × grain gets a row; a value that cannot be computed (no denominator, or one
+below the indicator's min_denominator) is NULL, never zero and never absent. One DuckDB query per indicator per
+grain: the grid, the formula and the NULL rule are all expressed in SQL so ~10M cases stay vectorised.
+
+Shared work is done once per run: rate-form indicators over event dates are summed by month once and rolled up to
+quarters, and the rating → case join that several rating indicators open their FROM with is materialised once as a
+temp table (`SharedJoin`); a formula is only rewritten onto it when the rewritten SQL binds, otherwise it runs as
+written, so the catalog's SQL stays the definition.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from etl.warehouse import connection as warehouse
+from etl.errors import EtlError
+from indicators.catalog import PLACEHOLDER, Catalog, IndicatorDef
+
+GRAINS = ("month", "quarter")
+TABLE = "indicator_values"
+COLUMNS = ("unit_code", "period", "grain", "indicator_id", "value", "numerator", "denominator")
+SCHEMA: dict[str, pl.DataType] = {
+    "unit_code": pl.String(),
+    "period": pl.String(),
+    "grain": pl.String(),
+    "indicator_id": pl.String(),
+    "value": pl.Float64(),
+    "numerator": pl.Float64(),
+    "denominator": pl.Float64(),
+}
+DDL = f"""CREATE TABLE {TABLE} (
+    unit_code VARCHAR NOT NULL, period VARCHAR NOT NULL, grain VARCHAR NOT NULL, indicator_id VARCHAR NOT NULL,
+    value DOUBLE, numerator DOUBLE, denominator DOUBLE
+)"""
+# The data span the values were computed over (one row; none for an empty warehouse): readers decide from it which
+# periods are complete (indicators.periods.complete_months), since a period label alone says nothing about coverage.
+COVERAGE_TABLE = "data_coverage"
+COVERAGE_DDL = f"CREATE TABLE {COVERAGE_TABLE} (first_day DATE NOT NULL, last_day DATE NOT NULL)"
+
+# Event-time columns whose months span the grid (snapshot dates such as onboarded_on are deliberately not here).
+SPAN_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("case", "started_at"),
+    ("rating", "rated_at"),
+    ("hotline_ticket", "created_at"),
+    ("survey_response", "surveyed_on"),
+    ("kiosk_event", "ts"),
+    ("centre_staffing", "date"),
+)
+
+
+class IndicatorSQLError(EtlError):
+    """An indicator's formula failed to run or returned the wrong shape; the message names the indicator."""
+
+
+def period_sql(expr: str, grain: str) -> str:
+    """SQL giving the period label of a date/timestamp expression: 'YYYY-MM' or 'YYYYQn'."""
+    if grain == "month":
+        return f"strftime(CAST(({expr}) AS TIMESTAMP), '%Y-%m')"
+    if grain == "quarter":
+        return f"(CAST(year({expr}) AS VARCHAR) || 'Q' || CAST(quarter({expr}) AS VARCHAR))"
+    raise IndicatorSQLError(f"unknown grain {grain!r}; allowed: {', '.join(GRAINS)}")
+
+
+def data_end_sql(last_day: date | None) -> str:
+    """SQL TIMESTAMP literal for {data_end}: midnight after the data span's last day, the first instant the data do
+    not cover (NULL, so nothing passes a `<= {data_end}` test, when there is no data)."""
+    if last_day is None:
+        return "CAST(NULL AS TIMESTAMP)"
+    return f"TIMESTAMP '{last_day + timedelta(days=1):%Y-%m-%d} 00:00:00'"
+
+
+def expand(sql: str, grain: str, d: IndicatorDef, last_day: date | None) -> str:
+    """Replace {period(expr)}, {min_denominator}, {grain} and {data_end} in one SQL text.
+
+    `last_day` is the last day of the data span (see data_span): {data_end} is midnight after it.
+    """
+
+    def sub(m: re.Match[str]) -> str:
+        name, arg = m.group(1), m.group(2)
+        if name == "period":
+            return period_sql(arg, grain)
+        if name == "data_end":
+            return data_end_sql(last_day)
+        if name == "min_denominator":
+            return repr(float(d.min_denominator))
+        if name == "grain":
+            return f"'{grain}'"
+        raise IndicatorSQLError(f"indicator {d.id!r}: unknown placeholder {m.group(0)!r}")
+
+    return PLACEHOLDER.sub(sub, sql)
+
+
+def formula_sql(d: IndicatorDef, grain: str, last_day: date | None) -> str:
+    """The indicator's formula as one SELECT returning unit_code, period, numerator, denominator [, value]."""
+    s = d.sql
+    if s.query is not None:
+        return expand(s.query, grain, d, last_day)
+    where = f"\nWHERE {s.where}" if s.where else ""
+    q = (
+        f"SELECT {s.unit} AS unit_code, {s.period} AS period,\n"
+        f"       {s.numerator} AS numerator,\n       {s.denominator} AS denominator\n"
+        f"FROM {s.from_}{where}\nGROUP BY 1, 2"
+    )
+    return expand(q, grain, d, last_day)
+
+
+# -- periods ------------------------------------------------------------------------------------------------------
+def _months(first: date, last: date) -> list[date]:
+    out, y, m = [], first.year, first.month
+    while (y, m) <= (last.year, last.month):
+        out.append(date(y, m, 1))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def _month_end(d: date) -> date:
+    nxt = date(d.year + 1, 1, 1) if d.month == 12 else date(d.year, d.month + 1, 1)
+    return date.fromordinal(nxt.toordinal() - 1)
+
+
+def periods_frame(first: date | None, last: date | None, grain: str) -> pl.DataFrame:
+    """period, period_start, period_end (inclusive DATEs) for every month or quarter touching [first, last]."""
+    rows: dict[str, tuple[date, date]] = {}
+    if first is not None and last is not None:
+        for m in _months(first, last):
+            if grain == "month":
+                rows.setdefault(f"{m:%Y-%m}", (m, _month_end(m)))
+            elif grain == "quarter":
+                q = (m.month - 1) // 3 + 1
+                start = date(m.year, 3 * q - 2, 1)
+                rows.setdefault(f"{m.year}Q{q}", (start, _month_end(date(m.year, 3 * q, 1))))
+            else:
+                raise IndicatorSQLError(f"unknown grain {grain!r}; allowed: {', '.join(GRAINS)}")
+    return pl.DataFrame(
+        {
+            "period": list(rows),
+            "period_start": [v[0] for v in rows.values()],
+            "period_end": [v[1] for v in rows.values()],
+        },
+        schema={"period": pl.String(), "period_start": pl.Date(), "period_end": pl.Date()},
+    )
+
+
+def data_span(con: warehouse.Connection) -> tuple[date | None, date | None]:
+    """First and last day with an event in any event table (None, None for an empty warehouse)."""
+    parts = " UNION ALL ".join(
+        f"SELECT min(CAST({warehouse.quote(c)} AS DATE)) AS lo, max(CAST({warehouse.quote(c)} AS DATE)) AS hi "
+        f"FROM {warehouse.quote(t)}"
+        for t, c in SPAN_COLUMNS
+    )
+    rows = con.sql(f"SELECT min(lo), max(hi) FROM ({parts})").fetchall()
+    lo, hi = rows[0]
+    return lo, hi
+
+
+# -- the shared rating → case join -----------------------------------------------------------------------------------
+# `rating r JOIN "case" c ON c.case_id = r.case_id` at the start of a FROM clause (the rate form's `from` or a query's
+# FROM), not followed by more ON conditions. Each such indicator would otherwise hash-join ~10M cases again.
+_RATING_CASE = re.compile(
+    r'(?P<lead>\bFROM\s+|^\s*)rating\s+r\s+(?:INNER\s+)?JOIN\s+"case"\s+c\s+ON\s+'
+    r"(?:c\.case_id\s*=\s*r\.case_id|r\.case_id\s*=\s*c\.case_id)(?![\w.])(?!\s+AND\b)",
+    re.IGNORECASE,
+)
+SHARED_RATING_CASE = "_iv_rating_case"
+
+
+class SharedJoin:
+    """The rating ⋈ case rows, materialised once: rating's referenced columns plus a struct `c` of case's.
+
+    `c.district_code` on the temp table reads the struct field, so a rewritten formula keeps its text apart from its
+    FROM; the rows are exactly those of the inner join the formula wrote (built with the same join).
+    """
+
+    def __init__(self, con: warehouse.Connection, catalog: Catalog) -> None:
+        self.con = con
+        self.active = False
+        texts = ["\n".join(d.sql.texts()) for d in catalog if any(_RATING_CASE.search(t) for t in d.sql.texts())]
+        if len(texts) < 2 or any(re.search(r"\b[rc]\.\*", t) for t in texts):
+            return  # one user gains nothing from materialising; r.* / c.* need every column (not worth it)
+        r_cols = {c.lower() for c in con.sql('SELECT * FROM rating LIMIT 0').columns}
+        c_cols = {c.lower() for c in con.sql('SELECT * FROM "case" LIMIT 0').columns}
+        if "c" in r_cols:
+            return
+        used_r = sorted({m.lower() for t in texts for m in re.findall(r"\br\.\"?(\w+)", t)} & r_cols | {"case_id"})
+        used_c = sorted({m.lower() for t in texts for m in re.findall(r"\bc\.\"?(\w+)", t)} & c_cols | {"case_id"})
+        # Unqualified rating columns (e.g. `level`) must resolve too: keep every rating column a formula names.
+        words = {w.lower() for t in texts for w in re.findall(r"\b\w+\b", t)}
+        used_r = sorted(set(used_r) | (r_cols & words))
+        r_sel = ", ".join(f"r.{warehouse.quote(c)}" for c in used_r)
+        c_struct = ", ".join(f"{warehouse.quote(c)} := c.{warehouse.quote(c)}" for c in used_c)
+        try:
+            con.sql(
+                f"CREATE OR REPLACE TEMP TABLE {SHARED_RATING_CASE} AS SELECT {r_sel}, struct_pack({c_struct}) AS c "
+                'FROM rating r JOIN "case" c ON c.case_id = r.case_id'
+            )
+        except duckdb.Error:
+            return  # e.g. no temp storage: run every formula as written
+        self.active = True
+
+    def rewrite(self, sql: str) -> str:
+        """`sql` reading the temp table instead of re-joining, or `sql` unchanged when it does not use the join."""
+        if not self.active:
+            return sql
+        return _RATING_CASE.sub(lambda m: f"{m.group('lead')}{SHARED_RATING_CASE} r", sql)
+
+    def close(self) -> None:
+        if self.active:
+            self.con.sql(f"DROP TABLE IF EXISTS {SHARED_RATING_CASE}")
+            self.active = False
+
+
+def _pick_formula(con: warehouse.Connection, d: IndicatorDef, formula: str, shared: SharedJoin | None) -> str:
+    """The rewritten formula when it binds, the catalog's own otherwise."""
+    if shared is None:
+        return formula
+    fast = shared.rewrite(formula)
+    if fast == formula:
+        return formula
+    try:
+        con.sql(f"SELECT * FROM ({fast}) LIMIT 0")
+    except duckdb.Error:
+        return formula
+    return fast
+
+
+# -- running ------------------------------------------------------------------------------------------------------
+def _indicator_query(d: IndicatorDef, grain: str, formula: str, has_value: bool) -> str:
+    """Grid (units × periods) LEFT JOIN formula, with the NULL rule applied in SQL."""
+    ok = f"f.denominator IS NOT NULL AND f.denominator > 0 AND f.denominator >= {float(d.min_denominator)!r}"
+    value = "f.value" if has_value else f"f.numerator / f.denominator * {float(d.scale)!r}"
+    return f"""
+WITH f AS (
+{formula}
+)
+SELECT u.unit_code, p.period, '{grain}' AS grain, '{d.id}' AS indicator_id,
+       CAST(CASE WHEN {ok} THEN {value} END AS DOUBLE) AS value,
+       CAST(f.numerator AS DOUBLE) AS numerator,
+       CAST(f.denominator AS DOUBLE) AS denominator
+FROM _iv_units u CROSS JOIN periods p
+LEFT JOIN f ON f.unit_code = u.unit_code AND f.period = p.period
+"""
+
+
+def _columns_of(con: warehouse.Connection, d: IndicatorDef, formula: str) -> list[str]:
+    try:
+        return [c.lower() for c in con.sql(f"SELECT * FROM ({formula}) LIMIT 0").columns]
+    except duckdb.Error as e:
+        raise IndicatorSQLError(f"indicator {d.id!r}: its SQL does not run: {e}\nSQL:\n{formula}") from None
+
+
+def _check_columns(d: IndicatorDef, cols: list[str]) -> None:
+    need = {"unit_code", "period", "numerator", "denominator"}
+    missing = need - set(cols)
+    extra = set(cols) - need - {"value"}
+    if missing or extra:
+        raise IndicatorSQLError(
+            f"indicator {d.id!r}: its SQL must return unit_code, period, numerator, denominator [, value]; "
+            f"missing: {sorted(missing)}, unexpected: {sorted(extra)}"
+        )
+
+
+def _run_grid(con: warehouse.Connection, d: IndicatorDef, grain: str, formula: str, n_grid: int) -> pl.DataFrame:
+    cols = _columns_of(con, d, formula)
+    _check_columns(d, cols)
+    q = _indicator_query(d, grain, formula, has_value="value" in cols)
+    try:
+        out = con.sql(q).pl()
+    except duckdb.Error as e:
+        raise IndicatorSQLError(f"indicator {d.id!r} ({grain}): {e}\nSQL:\n{q}") from None
+    if out.height != n_grid:
+        raise IndicatorSQLError(
+            f"indicator {d.id!r} ({grain}): its SQL returned more than one row for some (unit_code, period): "
+            f"{out.height} rows for a grid of {n_grid}"
+        )
+    return out.cast(SCHEMA)  # type: ignore[arg-type]
+
+
+def _run_one(
+    con: warehouse.Connection,
+    d: IndicatorDef,
+    grain: str,
+    n_grid: int,
+    shared: SharedJoin | None = None,
+    *,
+    last_day: date | None,
+) -> pl.DataFrame:
+    return _run_grid(con, d, grain, _pick_formula(con, d, formula_sql(d, grain, last_day), shared), n_grid)
+
+
+# Aggregates whose value over a quarter is not the sum of their monthly values (count(DISTINCT …) included).
+_NON_ADDITIVE = re.compile(
+    r"\bdistinct\b|\b(?:avg|mean|median|min|max|quantile\w*|mode|stddev\w*|var_\w+|variance|any_value|first|last|"
+    r"arg_?(?:min|max)\w*|bool_(?:and|or)|product|approx_\w+|list|array_agg|string_agg)\s*\(",
+    re.IGNORECASE,
+)
+
+
+def rolls_up(d: IndicatorDef) -> bool:
+    """Rate form over event dates only: numerator and denominator are sums over rows, so a quarter's are the sum of
+    its months'. (Snapshot formulas over `periods`, full queries — medians, weighted means, gaps — and rate forms
+    with a non-additive aggregate such as count(DISTINCT …) or avg(…) are not: they run at each grain.)"""
+    s = d.sql
+    additive = not any(_NON_ADDITIVE.search(t or "") for t in (s.numerator, s.denominator))
+    return additive and not s.is_query and "periods" not in (s.from_ or "") and "{period(" in (s.period or "")
+
+
+# Month label 'YYYY-MM' → quarter label 'YYYYQn', for rolling monthly sums up.
+_MONTH_TO_QUARTER = "substr(period, 1, 4) || 'Q' || CAST((CAST(substr(period, 6, 2) AS INTEGER) + 2) // 3 AS VARCHAR)"
+
+
+def _monthly_sums(
+    con: warehouse.Connection, d: IndicatorDef, shared: SharedJoin | None, last_day: date | None
+) -> pl.DataFrame:
+    """One scan of the raw tables: the formula's (unit_code, period, numerator, denominator) at month grain."""
+    formula = formula_sql(d, "month", last_day)
+    _check_columns(d, _columns_of(con, d, formula))
+    formula = _pick_formula(con, d, formula, shared)
+    try:
+        return con.sql(f"SELECT unit_code, period, numerator, denominator FROM ({formula})").pl()
+    except duckdb.Error as e:
+        raise IndicatorSQLError(f"indicator {d.id!r} (month): {e}\nSQL:\n{formula}") from None
+
+
+def _run_rolled(
+    con: warehouse.Connection, d: IndicatorDef, grain: str, monthly: pl.DataFrame, n_grid: int
+) -> pl.DataFrame:
+    con.register("_iv_monthly", monthly.to_arrow())
+    try:
+        if grain == "month":
+            formula = "SELECT unit_code, period, numerator, denominator FROM _iv_monthly"
+        else:
+            formula = (
+                f"SELECT unit_code, {_MONTH_TO_QUARTER} AS period, sum(numerator) AS numerator, "
+                "sum(denominator) AS denominator FROM _iv_monthly GROUP BY 1, 2"
+            )
+        return _run_grid(con, d, grain, formula, n_grid)
+    finally:
+        con.unregister("_iv_monthly")
+
+
+def compute_indicator_values(
+    con_or_db_path: warehouse.Connection | str | Path,
+    catalog: Catalog,
+    grains: tuple[str, ...] | list[str] = GRAINS,
+    *,
+    span: tuple[date, date] | None = None,
+) -> pl.DataFrame:
+    """Every indicator for every district (table `district`) × period × grain, periods spanning the data's months.
+
+    Columns: unit_code, period, grain, indicator_id, value, numerator, denominator. A path is opened read-only.
+    `span` (first day, last day) overrides the data span: the periods and {data_end} (midnight after the last day).
+    """
+    for g in grains:
+        if g not in GRAINS:
+            raise IndicatorSQLError(f"unknown grain {g!r}; allowed: {', '.join(GRAINS)}")
+    if isinstance(con_or_db_path, duckdb.DuckDBPyConnection):
+        return _compute(con_or_db_path, catalog, tuple(grains), span)
+    with warehouse.connection(con_or_db_path, read_only=True) as con:
+        return _compute(con, catalog, tuple(grains), span)
+
+
+def _compute(
+    con: warehouse.Connection, catalog: Catalog, grains: tuple[str, ...], span: tuple[date, date] | None
+) -> pl.DataFrame:
+    units = con.sql('SELECT DISTINCT district_code AS unit_code FROM "district" ORDER BY 1').pl()
+    first, last = span if span is not None else data_span(con)
+    frames: list[pl.DataFrame] = []
+    monthly: dict[str, pl.DataFrame] = {}  # rolled-up indicators: raw tables scanned once, not once per grain
+    con.register("_iv_units", units.to_arrow())
+    shared = SharedJoin(con, catalog) if units.height and first is not None else None
+    try:
+        for grain in grains:
+            periods = periods_frame(first, last, grain)
+            con.register("periods", periods.to_arrow())
+            try:
+                n_grid = units.height * periods.height
+                for d in catalog:
+                    if rolls_up(d) and n_grid:
+                        if d.id not in monthly:
+                            monthly[d.id] = _monthly_sums(con, d, shared, last)
+                        frames.append(_run_rolled(con, d, grain, monthly[d.id], n_grid))
+                    else:
+                        frames.append(_run_one(con, d, grain, n_grid, shared, last_day=last))
+            finally:
+                con.unregister("periods")
+    finally:
+        con.unregister("_iv_units")
+        if shared is not None:
+            shared.close()
+    if not frames:
+        return pl.DataFrame(schema=SCHEMA)
+    order = {d.id: i for i, d in enumerate(catalog)}
+    return (
+        pl.concat(frames)
+        .with_columns(
+            pl.col("grain").replace_strict({g: i for i, g in enumerate(grains)}, return_dtype=pl.Int32).alias("_g"),
+            pl.col("indicator_id").replace_strict(order, return_dtype=pl.Int32).alias("_i"),
+        )
+        .sort("_g", "_i", "unit_code", "period")
+        .drop("_g", "_i")
+    )
+
+
+def write_indicator_values(
+    db_path: str | Path,
+    catalog: Catalog,
+    grains: tuple[str, ...] | list[str] = GRAINS,
+) -> pl.DataFrame:
+    """(Re)build the warehouse tables `indicator_values` and `data_coverage` (the data span used: first_day,
+    last_day; no row for an empty warehouse) in one transaction and return the values written."""
+    with warehouse.connection(db_path) as con:
+        first, last = data_span(con)
+        span = (first, last) if first is not None and last is not None else None
+        frame = compute_indicator_values(con, catalog, grains, span=span)
+        coverage = pl.DataFrame(
+            {"first_day": [first] if span else [], "last_day": [last] if span else []},
+            schema={"first_day": pl.Date(), "last_day": pl.Date()},
+        )
+        with warehouse.transaction(con):
+            con.sql(f"DROP TABLE IF EXISTS {TABLE}")
+            con.sql(DDL)
+            warehouse.insert_frame(con, TABLE, frame)
+            con.sql(f"DROP TABLE IF EXISTS {COVERAGE_TABLE}")
+            con.sql(COVERAGE_DDL)
+            warehouse.insert_frame(con, COVERAGE_TABLE, coverage)
+    return frame
+
+
+def read_data_coverage(con: warehouse.Connection) -> tuple[date, date] | None:
+    """The (first_day, last_day) span `write_indicator_values` recorded; None when the table is absent (a warehouse
+    built before it was recorded) or empty (no data)."""
+    if COVERAGE_TABLE not in warehouse.table_names(con):
+        return None
+    rows = con.sql(f"SELECT first_day, last_day FROM {COVERAGE_TABLE}").fetchall()
+    if not rows:
+        return None
+    return rows[0][0], rows[0][1]

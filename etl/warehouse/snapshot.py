@@ -1,0 +1,223 @@
+"""All data access of the app: read the warehouse READ-ONLY into memory, close it, and reload when the file changes.
+
+A DuckDB connection held open by the web server would lock out the refresh writer in another process, so every
+load opens, reads what the pages need into polars frames and closes at once. A refresh swaps in a new snapshot
+with os.replace, which changes the file's (st_ino, st_mtime_ns): `SnapshotCache.get` notices on the next request
+and reloads, so the app picks up new data without a restart.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from etl.contract import tables as contract
+from etl.warehouse import connection as warehouse
+from etl.warehouse.panel import covered_months_in
+
+# Quarantined rows kept in memory; a pathological file could quarantine millions, the page only needs a window.
+QUARANTINE_CAP = 200_000
+
+# Tables whose quarantined rows can be traced to a district, and how (column in the original row, or via a join).
+_DISTRICT_VIA: dict[str, str] = {
+    "case": "district_code",
+    "service_item": "district_code",
+    "hotline_ticket": "district_code",
+    "survey_response": "district_code",
+    "centre_staffing": "district_code",
+    "district": "district_code",
+}
+
+FileKey = tuple[int, int]
+
+
+class DataUnavailable(RuntimeError):
+    """The warehouse is missing or lacks what a page needs; the message says what to run."""
+
+
+def file_key(path: str | Path) -> FileKey | None:
+    """(st_ino, st_mtime_ns) of the file, or None when it does not exist."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the app knows from one warehouse snapshot, in memory."""
+
+    path: str
+    key: FileKey | None
+    loaded_at: datetime
+    districts: pl.DataFrame  # district_code, name_zh, name_en, population, pop_60plus
+    values: pl.DataFrame  # unit_code, period, grain, indicator_id, value, numerator, denominator
+    quarantine: pl.DataFrame  # table_name, source_file, row_number, column_name, check_name, value, reason, original_row, district_code
+    quarantine_total: int
+    files: pl.DataFrame  # ingest_files
+    batches: pl.DataFrame  # ingest_batches
+    snapshot_id: str
+    load_seconds: float = 0.0
+    complete_months: tuple[str, ...] = ()  # months the data cover from first to last day (etl.warehouse.panel.covered_months)
+    extra: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+    @property
+    def available(self) -> bool:
+        return self.values.height > 0
+
+    @property
+    def periods(self) -> list[str]:
+        """Periods with indicator values, oldest first."""
+        if self.values.height == 0:
+            return []
+        return sorted(self.values["period"].cast(pl.String).unique().to_list())
+
+    def district_names(self, lang: str) -> dict[str, str]:
+        col = "name_en" if lang == "en" else "name_zh"
+        names = dict(zip(self.districts["district_code"].to_list(), self.districts[col].to_list(), strict=True))
+        for code, zh, en in contract.DISTRICTS:  # fallback when the district table is empty or partial
+            names.setdefault(code, en if lang == "en" else zh)
+        return names
+
+
+def _empty_snapshot(path: str, key: FileKey | None) -> Snapshot:
+    return Snapshot(
+        path=path,
+        key=key,
+        loaded_at=datetime.now(),
+        districts=pl.DataFrame(schema={"district_code": pl.String, "name_zh": pl.String, "name_en": pl.String}),
+        values=pl.DataFrame(
+            schema={"unit_code": pl.String, "period": pl.String, "grain": pl.String, "indicator_id": pl.String,
+                    "value": pl.Float64, "numerator": pl.Float64, "denominator": pl.Float64}
+        ),
+        quarantine=pl.DataFrame(
+            schema={"table_name": pl.String, "source_file": pl.String, "row_number": pl.Int64,
+                    "column_name": pl.String, "check_name": pl.String, "value": pl.String, "reason": pl.String,
+                    "original_row": pl.String, "district_code": pl.String}
+        ),
+        quarantine_total=0,
+        files=pl.DataFrame(),
+        batches=pl.DataFrame(),
+        snapshot_id="",
+    )
+
+
+def _quarantine_sql(present: set[str]) -> str:
+    """Quarantined rows with the district they concern, read from the original row (JSON) or via the case table."""
+    district = "json_extract_string(q.original_row, '$.district_code')"
+    if "case" in present:
+        # ratings have no district of their own: follow rating → case, and followups → rating → case
+        case_of_rating = (
+            "(SELECT c.district_code FROM \"case\" c WHERE c.case_id = json_extract_string(q.original_row, '$.case_id') LIMIT 1)"
+        )
+        district = f"coalesce({district}, {case_of_rating})"
+        if "rating" in present:
+            via_rating = (
+                "(SELECT c.district_code FROM \"rating\" r JOIN \"case\" c ON c.case_id = r.case_id "
+                "WHERE r.rating_id = json_extract_string(q.original_row, '$.rating_id') LIMIT 1)"
+            )
+            district = f"coalesce({district}, {via_rating})"
+    return (
+        "SELECT q.table_name, q.source_file, q.row_number, q.column_name, q.check_name, q.value, q.reason, "
+        f"q.original_row, CASE WHEN json_valid(q.original_row) THEN {district} END AS district_code "
+        f"FROM quarantine q ORDER BY q.table_name, q.source_file, q.row_number LIMIT {QUARANTINE_CAP}"
+    )
+
+
+def load_snapshot(path: str | Path) -> Snapshot:
+    """Read what the app needs from the warehouse at `path` (read-only) and close the connection."""
+    p = str(path)
+    key = file_key(p)
+    if key is None:
+        return _empty_snapshot(p, None)
+    t0 = time.perf_counter()
+    with warehouse.connection(p, read_only=True) as con:
+        present = set(warehouse.table_names(con))
+
+        def q(sql: str) -> pl.DataFrame:
+            return warehouse.query(con, sql)
+
+        snap = _empty_snapshot(p, key)
+        districts = q('SELECT * FROM "district" ORDER BY district_code') if "district" in present else snap.districts
+        values = snap.values
+        if "indicator_values" in present:
+            values = q(
+                "SELECT CAST(unit_code AS VARCHAR) AS unit_code, CAST(period AS VARCHAR) AS period, "
+                "CAST(grain AS VARCHAR) AS grain, indicator_id, CAST(value AS DOUBLE) AS value, "
+                "CAST(numerator AS DOUBLE) AS numerator, CAST(denominator AS DOUBLE) AS denominator "
+                "FROM indicator_values ORDER BY unit_code, period, indicator_id"
+            )
+        quarantine, total = snap.quarantine, 0
+        if "quarantine" in present:
+            total = int(warehouse.scalar(con, "SELECT count(*) FROM quarantine") or 0)
+            if total:
+                quarantine = q(_quarantine_sql(present))
+        files = q("SELECT * FROM ingest_files ORDER BY file_id") if "ingest_files" in present else pl.DataFrame()
+        batches = q("SELECT * FROM ingest_batches ORDER BY batch_id") if "ingest_batches" in present else pl.DataFrame()
+        snapshot_id = ""
+        if "snapshot_info" in present:  # written by the refresh job when it builds a snapshot
+            meta = q("SELECT * FROM snapshot_info")
+            if meta.height and "snapshot_id" in meta.columns:
+                snapshot_id = str(meta["snapshot_id"][-1])
+        if not snapshot_id and batches.height:
+            snapshot_id = "batch " + str(batches["batch_id"].max())
+        months = covered_months_in(con)
+    return Snapshot(
+        path=p,
+        key=key,
+        loaded_at=datetime.now(),
+        districts=districts,
+        values=values,
+        quarantine=quarantine,
+        quarantine_total=total,
+        files=files,
+        batches=batches,
+        snapshot_id=snapshot_id or Path(p).name,
+        load_seconds=time.perf_counter() - t0,
+        complete_months=months,
+    )
+
+
+class SnapshotCache:
+    """The current snapshot of one warehouse path; reloaded when the file's identity changes."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._lock = threading.Lock()
+        self._snap: Snapshot | None = None
+        self.reloads = 0
+
+    def get(self) -> Snapshot:
+        key = file_key(self.path)
+        snap = self._snap
+        if snap is not None and snap.key == key:
+            return snap
+        with self._lock:
+            if self._snap is None or self._snap.key != key:
+                try:
+                    self._snap = load_snapshot(self.path)
+                except warehouse.WarehouseError:
+                    # The file is being replaced or locked by a writer: keep serving the last good snapshot.
+                    if self._snap is None:
+                        raise
+                    return self._snap
+                self.reloads += 1
+            return self._snap
+
+
+# -- run history (the refresh job's store) -------------------------------------------------------------------------
+def load_runs(runs_path: str | Path, limit: int = 50) -> pl.DataFrame | None:
+    """Refresh runs, newest first, from the run store; None when no run has ever been recorded there."""
+    if not Path(runs_path).is_file():
+        return None
+    from etl.stores.runs import list_runs  # local: the run store is optional for the app
+
+    runs = list_runs(Path(runs_path), limit=limit)
+    return runs if runs.height else None

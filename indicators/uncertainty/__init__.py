@@ -1,0 +1,1 @@
+"""Uncertainty and sensitivity: the spec and its factors, Monte Carlo, Sobol, tornado and swap points."""

@@ -1,0 +1,418 @@
+"""Vectorised Monte Carlo over a framework tree: many weight samples per matrix product, ranks, rank intervals.
+
+The engine evaluates S weight vectors at once. For each aggregate node (children before parents) it computes the
+weighted power mean of its children for all samples and units together:
+- indicator children are a fixed units x k block X, so sum_k w_sk T(x_uk) is one (S x k) @ (k x U) matrix product,
+  and the weight actually present for a unit (NaN children take no part) is another, W @ present.T;
+- aggregate children are already (S x U) arrays, combined elementwise (a loop over children, never over samples).
+T is the power transform of the mean: x (arithmetic, p = 1), log x (geometric, p = 0), 1/x (harmonic, p = -1), x^p.
+This is exactly indicators.aggregate's semantics: NaN children dropped and weights renormalised over the present
+ones, a node NaN when no child is present (or fewer than its availability threshold), `shift` added before the
+transform and subtracted after; a geometric/harmonic/negative-power mean over a non-positive value (a domain error
+there) fails the sample, with the node named, instead of raising. A child whose weight is 0 in a sample (reference-only
+indicators, a dropped indicator) takes no part in that sample: not in the mean, the domain check or the availability
+share (present children among the sample's non-zero-weight ones).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from indicators.framework import Framework
+from indicators.ranking import (  # ranks and summaries live there; re-exported for the engine's callers
+    PAIRWISE_MAX_UNITS, RankError, RankSummary, RankTally, rank_quantile, ranks_desc, ranks_desc_sorted,
+    score_quantiles, summarise, summary_from_tally,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from indicators.uncertainty.problem import Problem
+
+__all__ = [
+    "BATCHABLE", "PAIRWISE_MAX_UNITS", "CompiledTree", "Evaluation", "MonteCarloError", "MonteCarloResult",
+    "PowerMean", "RankError", "RankSummary", "RankTally", "auto_chunk", "effective_weights_batch", "evaluate",
+    "failures_table", "pairwise_table", "p_rank_table", "power_mean", "rank_quantile", "rank_table", "ranks_desc",
+    "ranks_desc_sorted", "run_monte_carlo", "score_quantiles", "summarise", "summary_from_tally",
+]
+
+
+class MonteCarloError(ValueError):
+    """The Monte Carlo engine was given something it cannot evaluate (unknown method, bad shapes)."""
+
+
+# -- aggregation methods as power means ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PowerMean:
+    """A weighted power mean with exponent p (1 arithmetic, 0 geometric, -1 harmonic) and a shift."""
+
+    p: float = 1.0
+    shift: float = 0.0
+    label: str = "amean"
+
+    @property
+    def strict_positive(self) -> bool:
+        """Values + shift must be > 0 (p <= 0); for p > 0 other than 1 they must be >= 0."""
+        return self.p <= 0
+
+
+BATCHABLE = ("amean", "gmean", "hmean", "pmean")
+
+
+def power_mean(name: str, params: Mapping[str, Any] | None = None) -> PowerMean:
+    """The PowerMean for a registered aggregation method name (indicators.aggregate's names)."""
+    params = dict(params or {})
+    shift = float(params.get("shift", 0.0))
+    if name == "amean":
+        return PowerMean(1.0, 0.0, name)
+    if name == "gmean":
+        return PowerMean(0.0, shift, name)
+    if name == "hmean":
+        return PowerMean(-1.0, shift, name)
+    if name == "pmean":
+        p = float(params.get("p", 1.0))
+        return PowerMean(p, shift, f"pmean(p={p:g})")
+    raise MonteCarloError(
+        f"aggregation method {name!r} cannot be evaluated in batch; batched methods: {', '.join(BATCHABLE)}"
+    )
+
+
+def _transform(x: np.ndarray, m: PowerMean) -> tuple[np.ndarray, np.ndarray]:
+    """T(x + shift) and where the value is outside the method's domain (only meaningful where x is present)."""
+    y = x + m.shift if m.shift else x
+    with np.errstate(all="ignore"):
+        if m.p == 1.0:
+            return y, np.zeros(y.shape, dtype=bool)
+        if m.p == 0.0:
+            return np.log(y), ~(y > 0)
+        bad = ~(y > 0) if m.p < 0 else ~(y >= 0)
+        return (1.0 / y if m.p == -1.0 else y**m.p), bad
+
+
+def _inverse(t: np.ndarray, m: PowerMean) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        if m.p == 1.0:
+            out = t
+        elif m.p == 0.0:
+            out = np.exp(t)
+        elif m.p == -1.0:
+            out = 1.0 / t
+        else:
+            out = t ** (1.0 / m.p)
+    return out - m.shift if m.shift else out
+
+
+# -- the compiled tree --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Step:
+    code: str
+    ind_cols: np.ndarray  # columns of X (framework.indicators order) of the indicator children
+    ind_slots: np.ndarray  # their weight columns
+    agg_kids: tuple[int, ...]  # indices of earlier steps that are children
+    agg_slots: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CompiledTree:
+    """A framework laid out for batched evaluation: weight slots (every non-root node) and bottom-up steps."""
+
+    framework: Framework
+    slots: tuple[str, ...]
+    steps: tuple[_Step, ...]
+    slot_of: Mapping[str, int] = field(repr=False)
+
+    @classmethod
+    def build(cls, framework: Framework) -> CompiledTree:
+        slots = tuple(c for c in framework.codes if c != framework.root)
+        slot_of = {c: i for i, c in enumerate(slots)}
+        col = {c: j for j, c in enumerate(framework.indicators)}
+        step_of: dict[str, int] = {}
+        steps = []
+        for i, code in enumerate(framework.aggregates):
+            kids = framework.children(code)
+            inds = [k for k in kids if framework.node(k).is_indicator]
+            aggs = [k for k in kids if not framework.node(k).is_indicator]
+            steps.append(_Step(code, np.array([col[k] for k in inds], dtype=int),
+                               np.array([slot_of[k] for k in inds], dtype=int),
+                               tuple(step_of[k] for k in aggs), tuple(slot_of[k] for k in aggs)))
+            step_of[code] = i
+        return cls(framework, slots, tuple(steps), slot_of)
+
+    @property
+    def n_slots(self) -> int:
+        return len(self.slots)
+
+    @cached_property
+    def sibling_groups(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(perm, starts, group_of_slot): slots reordered so siblings are contiguous, for np.add.reduceat."""
+        parents = [self.framework.node(c).parent for c in self.slots]
+        order = sorted(range(len(parents)), key=lambda i: (str(parents[i]), i))
+        perm = np.array(order, dtype=int)
+        starts, group_of = [], np.empty(len(parents), dtype=int)
+        for pos, i in enumerate(order):
+            if pos == 0 or parents[order[pos - 1]] != parents[i]:
+                starts.append(pos)
+            group_of[i] = len(starts) - 1
+        return perm, np.array(starts, dtype=int), group_of
+
+    @cached_property
+    def sibling_positions(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        """Per position j within the sibling groups: (groups with a j-th member, that member's slot).
+
+        Sibling totals are sums over positions in order, whole sample rows at a time (slot-major data): much
+        faster than np.add.reduceat along the sample axis, which walks it one segment at a time.
+        """
+        perm, starts, group_of = self.sibling_groups
+        ends = np.append(starts[1:], len(perm))
+        return tuple((np.flatnonzero(ends - starts > j), perm[starts[ends - starts > j] + j])
+                     for j in range(int((ends - starts).max())))
+
+    @cached_property
+    def paths(self) -> np.ndarray:
+        """(n_indicators x depth) weight slots from each indicator up to the root's child; -1 pads short paths."""
+        fw = self.framework
+        rows = [[self.slot_of[c] for c in (code, *fw.ancestors(code)[:-1])] for code in fw.indicators]
+        depth = max(len(r) for r in rows)
+        return np.array([r + [-1] * (depth - len(r)) for r in rows], dtype=int)
+
+    def weight_vector(self, weights: Mapping[str, float] | None = None) -> np.ndarray:
+        """The framework's weights (with overrides) as one row of the weight matrix."""
+        w = self.framework.weights(weights)
+        return np.array([w[c] for c in self.slots])
+
+    def methods(
+        self, overrides: Mapping[str, tuple[str, Mapping[str, Any]]] | None = None,
+        default: tuple[str, Mapping[str, Any]] = ("amean", {}),
+    ) -> tuple[PowerMean, ...]:
+        """Per-step methods: override, else the node's own `aggregation`, else `default` (AggregationPlan's rule)."""
+        out = []
+        for s in self.steps:
+            choice = (overrides or {}).get(s.code)
+            if choice is None:
+                own = self.framework.node(s.code).aggregation
+                choice = (own, {}) if own else default
+            out.append(power_mean(choice[0], choice[1]))
+        return tuple(out)
+
+
+def effective_weights_batch(tree: CompiledTree, W: np.ndarray) -> np.ndarray:
+    """(S x n_slots) relative weights -> (S x n_indicators) effective weights: path products of within-parent shares.
+
+    A parent whose children weigh 0 in total gives NaN shares (that branch has no weight to share out).
+    The work is done slot-major (n_slots x S): every gather, sum and product then moves whole contiguous rows of
+    samples instead of picking scattered columns out of each sample's row. The result is a transposed view.
+    """
+    Wt = np.ascontiguousarray(np.atleast_2d(np.asarray(W, dtype=float)).T)
+    positions = tree.sibling_positions
+    totals = Wt[positions[0][1]]  # (parents, S): sibling sums, one position (all groups) at a time
+    for groups, slots in positions[1:]:
+        totals[groups] += Wt[slots]
+    group_of = tree.sibling_groups[2]
+    share = np.empty((tree.n_slots + 1, Wt.shape[1]))
+    share[-1] = 1.0  # paths shorter than the deepest are padded with -1: this row of ones
+    with np.errstate(invalid="ignore", divide="ignore"):
+        np.divide(Wt, totals[group_of], out=share[:-1])
+    paths = tree.paths
+    out = share[paths[:, 0]]
+    for d in range(1, paths.shape[1]):  # loop over depth, not samples
+        out *= share[paths[:, d]]
+    return out.T
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Composite (root) values per sample and unit, failures per sample, and optionally every node's values."""
+
+    root: np.ndarray  # (S, U)
+    domain_step: np.ndarray  # (S,) index of the first step with a domain error, -1 if none
+    nodes: dict[str, np.ndarray] | None = None
+
+
+def evaluate(
+    tree: CompiledTree,
+    X: np.ndarray,
+    W: np.ndarray,
+    methods: Sequence[PowerMean],
+    thresholds: Sequence[float] | None = None,
+    keep_nodes: bool = False,
+) -> Evaluation:
+    """Every sample's composite: X (U x I, normalised), W (S x n_slots, relative weights, >= 0)."""
+    X = np.asarray(X, dtype=float)
+    W = np.asarray(W, dtype=float)
+    if W.ndim == 1:
+        W = W[None, :]
+    if X.shape[1] != len(tree.framework.indicators) or W.shape[1] != tree.n_slots:
+        raise MonteCarloError(f"shapes: X {X.shape}, W {W.shape}; expected (U, {len(tree.framework.indicators)}) "
+                              f"and (S, {tree.n_slots})")
+    if len(methods) != len(tree.steps):
+        raise MonteCarloError(f"{len(methods)} methods for {len(tree.steps)} aggregate nodes")
+    S, U = W.shape[0], X.shape[0]
+    present_x = np.isfinite(X)
+    if (not keep_nodes and all(m.p == 1.0 for m in methods) and present_x.all()
+            and not any(t > 0 for t in (thresholds or ()))):
+        # An all-arithmetic tree over complete data is linear in the indicators: composite = X @ w_eff, one product.
+        w_eff = effective_weights_batch(tree, W)
+        if np.isfinite(w_eff).all():  # otherwise some branch lost all its weight: the general path handles it
+            return Evaluation(w_eff @ X.T, np.full(S, -1, dtype=int), None)
+    values: list[np.ndarray] = []
+    domain_step = np.full(S, -1, dtype=int)
+    for i, (step, m) in enumerate(zip(tree.steps, methods, strict=True)):
+        thr = thresholds[i] if thresholds is not None else 0.0
+        num = np.zeros((S, U))
+        den = np.zeros((S, U))
+        bad_any = np.zeros(S, dtype=bool)
+        # availability (only with a threshold): present children among the sample's non-zero-weight ones
+        n_avail = np.zeros((S, U)) if thr > 0 else None
+        n_weighted = np.zeros(S) if thr > 0 else None
+        if step.ind_cols.size:
+            xk = X[:, step.ind_cols]
+            pk = present_x[:, step.ind_cols]
+            tk, badk = _transform(np.where(pk, xk, 1.0 - m.shift if m.p != 1.0 else 0.0), m)
+            badk = badk & pk
+            # An out-of-domain value (log 0 = -inf, 1/0 = inf, log of a negative = NaN) is never put into the
+            # product: with weight 0 it takes no part (0 x inf would be NaN), with a positive weight the sample fails.
+            tk = np.where(pk & ~badk, tk, 0.0)
+            wk = W[:, step.ind_slots]
+            pkf = pk.T.astype(float)
+            num += wk @ tk.T
+            den += wk @ pkf
+            if badk.any() or n_avail is not None:
+                wnz = (wk != 0).astype(float)
+                if badk.any():  # a present, weighted child outside the domain fails the sample
+                    bad_any |= (wnz @ badk.T.astype(float) > 0).any(axis=1)
+                if n_avail is not None and n_weighted is not None:
+                    n_avail += wnz @ pkf
+                    n_weighted += wnz.sum(axis=1)
+        for kid, slot in zip(step.agg_kids, step.agg_slots, strict=True):
+            v = values[kid]
+            pv = np.isfinite(v)
+            tv, badv = _transform(np.where(pv, v, 1.0 - m.shift if m.p != 1.0 else 0.0), m)
+            w_s = W[:, slot]
+            wv = w_s[:, None]
+            if m.p != 1.0:  # the arithmetic mean has no domain: skip the masks on its S x U arrays
+                badv = badv & pv
+                bad_any |= badv.any(axis=1) & (w_s != 0)
+                num += wv * np.where(pv & ~badv, tv, 0.0)
+            else:
+                num += wv * np.where(pv, tv, 0.0)
+            den += wv * pv
+            if n_avail is not None and n_weighted is not None:
+                n_avail += (w_s != 0)[:, None] & pv
+                n_weighted += w_s != 0
+        with np.errstate(all="ignore"):
+            out = np.where(den > 0, _inverse(num / np.where(den > 0, den, 1.0), m), np.nan)
+        if n_avail is not None and n_weighted is not None:
+            # indicators.aggregate.availability_share: count / n weighted, 0 when no child is weighted
+            nw = n_weighted[:, None]
+            share = np.divide(n_avail, nw, out=np.zeros_like(n_avail), where=nw > 0)
+            out = np.where(share < thr, np.nan, out)
+        newly = bad_any & (domain_step < 0)
+        domain_step[newly] = i
+        out[bad_any] = np.nan
+        values.append(out)
+    nodes = {s.code: v for s, v in zip(tree.steps, values, strict=True)} if keep_nodes else None
+    return Evaluation(values[-1], domain_step, nodes)
+
+
+# -- the run ------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MonteCarloResult:
+    """Scores of every sample, which failed and why, and the rank summary of the successful ones."""
+
+    units: tuple[str, ...]
+    scores: np.ndarray  # (S, U); NaN rows are failed samples
+    ok: np.ndarray  # (S,)
+    reasons: np.ndarray  # (S,) index into reason_labels, -1 for ok
+    reason_labels: tuple[str, ...]
+    summary: RankSummary
+    nominal_scores: np.ndarray
+    nominal_ranks: np.ndarray
+
+    def failures(self) -> dict[str, int]:
+        """Failed-sample count per reason (every sample is either ok or counted here)."""
+        counts = np.bincount(self.reasons[self.reasons >= 0], minlength=len(self.reason_labels))
+        return {lab: int(c) for lab, c in zip(self.reason_labels, counts, strict=True) if c}
+
+
+_PASS_BYTES = 4 << 20  # one pass's design rows + weights + scores: about the two cores' L2 caches
+
+
+def auto_chunk(problem: Problem) -> int:
+    """Samples per pass: the largest power of two (512..16384) whose pass arrays fit in _PASS_BYTES (measured best:
+    4096 at 16 units x 32 indicators, 2048 at ASEM's 51 x 49; smaller passes pay Python overhead per pass)."""
+    per_sample = 8 * (problem.n_columns + problem.tree.n_slots + len(problem.units))
+    return int(min(16384, max(512, 1 << int(np.log2(max(_PASS_BYTES // per_sample, 1))))))
+
+
+def run_monte_carlo(
+    problem: Problem, n: int, rng: np.random.Generator, sampler: str = "sobol", chunk: int | None = None
+) -> MonteCarloResult:
+    """Draw n samples of the problem's factors, evaluate all of them in batch, summarise ranks per unit.
+
+    The samples are processed `chunk` (a power of two; default auto_chunk) at a time from design to rank tallies,
+    so every array of a pass stays in cache. The design is the same sequence for any chunk and every summary is an
+    exact count or a quantile of all scores; only the BLAS product's last bit may depend on the chunk size.
+    """
+    from indicators.uncertainty.sensitivity import uniform_chunks
+
+    if n < 1:
+        raise MonteCarloError(f"need at least one sample, got {n}")
+    chunk = chunk or auto_chunk(problem)
+    U = len(problem.units)
+    scores = np.empty((U, n)).T  # stored unit-major (an (n, U) view): the rank tallies and quantiles read it so
+    reasons = np.empty(n, dtype=int)
+    tally = RankTally(U)
+    start = 0
+    for u in uniform_chunks(n, max(problem.n_columns, 1), rng, sampler, chunk):
+        stop = start + u.shape[0]
+        W, norm, imp, agg = problem.settings(u)
+        s, r = problem.evaluate_settings(W, norm, imp, agg, out=scores[start:stop])
+        reasons[start:stop] = r
+        tally.add(s if (r < 0).all() else s[r < 0])
+        start = stop
+    ok = reasons < 0
+    nominal = problem.nominal_scores()
+    if not np.isfinite(nominal).all():
+        raise MonteCarloError("the nominal scoring itself fails: " + problem.nominal_failure())
+    summary = summary_from_tally(problem.units, tally, scores if ok.all() else scores[ok])
+    return MonteCarloResult(problem.units, scores, ok, reasons, problem.reason_labels, summary, nominal,
+                            ranks_desc(nominal[None, :])[0])
+
+
+# -- tables ---------------------------------------------------------------------------------------------------------
+def rank_table(res: MonteCarloResult) -> pl.DataFrame:
+    """Per unit: nominal score/rank, median rank, rank interval, mean rank, score quantiles; sorted by nominal rank."""
+    sm = res.summary
+    cols: dict[str, Any] = {
+        "unit": list(res.units), "nominal_score": res.nominal_scores, "nominal_rank": res.nominal_ranks,
+        "median_rank": sm.median_rank, "rank_low": sm.rank_low, "rank_high": sm.rank_high,
+        "mean_rank": sm.mean_rank, "p_top1": sm.p_rank_at_most[:, 0] if sm.n_ok else np.full(len(res.units), np.nan),
+    }
+    for q, row in zip(sm.quantile_levels, sm.score_quantiles, strict=True):
+        cols[f"score_q{round(q * 100):02d}"] = row
+    return pl.DataFrame(cols).sort("nominal_rank")
+
+
+def p_rank_table(res: MonteCarloResult) -> pl.DataFrame:
+    """Wide: one row per unit, column k = P(rank <= k)."""
+    p = res.summary.p_rank_at_most
+    return pl.DataFrame({"unit": list(res.units), **{f"p_rank_le_{k + 1}": p[:, k] for k in range(p.shape[1])}})
+
+
+def pairwise_table(res: MonteCarloResult) -> pl.DataFrame:
+    """Wide: row unit A, column unit B, value P(A ranks above B) (strictly higher composite)."""
+    p = res.summary.p_above
+    return pl.DataFrame({"unit": list(res.units), **{u: p[:, j] for j, u in enumerate(res.units)}})
+
+
+def failures_table(res: MonteCarloResult) -> pl.DataFrame:
+    """Every sample accounted for: one row per outcome (ok, or each failure reason) with count and share."""
+    n = len(res.ok)
+    rows = [("ok", int(res.ok.sum()))] + sorted(res.failures().items(), key=lambda kv: -kv[1])
+    return pl.DataFrame({"outcome": [r for r, _ in rows], "samples": [c for _, c in rows],
+                         "share": [c / n if n else 0.0 for _, c in rows]},
+                        schema={"outcome": pl.String, "samples": pl.Int64, "share": pl.Float64})

@@ -1,0 +1,1 @@
+"""Weight derivation: equal, budget allocation, entropy, CRITIC, PCA, AHP, and effective-weight reports."""
