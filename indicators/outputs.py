@@ -1,7 +1,8 @@
 """Result tables of a scoring run: scores with ranks, gaps and bands; contributions; effective weights; priorities.
 
 Definitions (documented for assessors):
-- rank: within a period and node, 1 = highest score, ties share the minimum rank; a missing score has no rank.
+- rank: within a period and node, 1 = highest score, ties share the minimum rank; a missing score has no rank
+  (the one rule, indicators.ranking.rank_desc).
 - gap_to_best: best score in the period and node minus the unit's score (0 for the best unit).
 - gap_to_target: indicators — (target − value) × direction in raw units, so positive = still short of the target,
   negative = beyond it; aggregates — target score − score when the node defines a target, else null.
@@ -24,27 +25,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from indicators.ranking import rank_desc
+
 if TYPE_CHECKING:
     from indicators.model import ScoreResult
 
 TREAT_LABELS = {0: "", 1: "winsorised_high", -1: "winsorised_low", 2: "log"}
-
-
-def rank_desc(values: np.ndarray, axis: int) -> np.ndarray:
-    """Rank along `axis`, 1 = highest, ties share the minimum rank, NaN stays NaN."""
-    v = np.moveaxis(np.asarray(values, dtype=float), axis, -1)
-    key = np.where(np.isnan(v), np.inf, -v)
-    order = np.argsort(key, axis=-1, kind="stable")
-    s = np.take_along_axis(key, order, axis=-1)
-    n = v.shape[-1]
-    is_new = np.ones(s.shape, dtype=bool)
-    is_new[..., 1:] = s[..., 1:] != s[..., :-1]
-    pos = np.broadcast_to(np.arange(n), s.shape)
-    first = np.maximum.accumulate(np.where(is_new, pos, 0), axis=-1)  # start of each run of equal values
-    ranks = np.empty(v.shape)
-    np.put_along_axis(ranks, order, first + 1.0, axis=-1)
-    ranks[np.isnan(v)] = np.nan
-    return np.moveaxis(ranks, -1, axis)
 
 
 def nan_quantile(values: np.ndarray, q: np.ndarray, axis: int) -> np.ndarray:

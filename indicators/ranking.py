@@ -1,9 +1,15 @@
-"""Ranks and rank summaries over many samples: min-rank ties, exact integer tallies, chunk by chunk.
+"""The one rank rule of the project, and rank summaries over many samples (exact integer tallies, chunk by chunk).
 
-Ranks follow indicators.model: rank 1 = highest score and tied scores share the best (minimum) rank, i.e.
-rank(u) = 1 + #{v : score_v > score_u}. For up to PAIRWISE_MAX_UNITS units that count is cheaper than sorting each
+The rule (`rank_desc`), used by the stored runs (indicators.outputs → `scores.rank`), the app's live what-if and the
+uncertainty analyses alike: rank 1 = highest score, tied scores share the best (minimum) rank, i.e.
+rank(u) = 1 + #{v with a score : score_v > score_u}. A missing score (NaN or otherwise non-finite) is unranked: its
+rank is missing (NaN here, NULL in the `scores` table) and it does not count against anyone else's rank, so the
+ranked units keep ranks 1..k whatever the others lack.
+
+`ranks_desc` is the same rule, vectorised for Monte Carlo samples: it takes sample rows that are all finite (a
+failed sample must be left out by the caller, it raises RankError otherwise) and returns small integers. For up to PAIRWISE_MAX_UNITS units that count is cheaper than sorting each
 row (numpy sorts row by row with a per-row overhead), and the same comparisons give the pairwise P(A above B) for
-free. Every summary is then an integer count (rank histogram, pairwise wins), so samples can be tallied chunk by
+free. Every Monte Carlo summary is then an integer count (rank histogram, pairwise wins), so samples can be tallied chunk by
 chunk (bounded memory, data in cache) and the result is exact whatever the chunking.
 """
 
@@ -35,6 +41,26 @@ def _check_finite(scores: np.ndarray) -> None:
                               f"(failed samples must be left out)")
 
 
+def rank_desc(values: np.ndarray, axis: int = -1) -> np.ndarray:
+    """THE rank rule along `axis` (floats): 1 = highest, ties share the minimum rank, a missing score is unranked.
+
+    A NaN (or other non-finite) score gets rank NaN and does not count against the others (see the module doc).
+    """
+    v = np.moveaxis(np.asarray(values, dtype=float), axis, -1)
+    missing = ~np.isfinite(v)
+    key = np.where(missing, np.inf, -v)  # missing scores sort after every real one, so they push no rank down
+    order = np.argsort(key, axis=-1, kind="stable")
+    s = np.take_along_axis(key, order, axis=-1)
+    is_new = np.ones(s.shape, dtype=bool)
+    is_new[..., 1:] = s[..., 1:] != s[..., :-1]
+    pos = np.broadcast_to(np.arange(v.shape[-1]), s.shape)
+    first = np.maximum.accumulate(np.where(is_new, pos, 0), axis=-1)  # start of each run of equal values
+    ranks = np.empty(v.shape)
+    np.put_along_axis(ranks, order, first + 1.0, axis=-1)
+    ranks[missing] = np.nan
+    return np.moveaxis(ranks, -1, axis)
+
+
 def ranks_desc_sorted(scores: np.ndarray) -> np.ndarray:
     """The reference ranking by sorting each row (any unit count): rank 1 = highest, ties share the minimum rank."""
     S, U = scores.shape
@@ -59,7 +85,10 @@ def _above(xt: np.ndarray, g: np.ndarray, above: np.ndarray) -> None:
 
 
 def ranks_desc(scores: np.ndarray) -> np.ndarray:
-    """Rank 1 = highest score, ties share the best (minimum) rank, per row; rows must be finite. Shape (S, U)."""
+    """`rank_desc(scores, axis=1)` for finite sample rows (S, U), as small integers: the Monte Carlo form.
+
+    Rows must be finite (RankError otherwise): a failed sample is left out, never ranked with holes.
+    """
     scores = np.asarray(scores, dtype=float)
     _check_finite(scores)
     S, U = scores.shape

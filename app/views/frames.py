@@ -9,9 +9,10 @@ import numpy as np
 import polars as pl
 
 from app.ui.i18n import pick
-from app.views.scoring import Prepared, RankIntervals, Scored, rank_desc
+from app.views.scoring import Prepared, RankIntervals, Scored
 from app.state import AppContext
 from indicators.profile import WeightProfile
+from indicators.ranking import rank_desc
 
 SIDES = ("supply", "demand")
 DIMENSIONS = ("value", "institution", "technology", "environment")
@@ -66,13 +67,13 @@ def ranking_table(ctx: AppContext, scored: Scored, p: int, lang: str) -> pl.Data
         "unit_code": pl.Series("unit_code", units, dtype=pl.String),
         "name": pl.Series("name", [names.get(u, u) for u in units], dtype=pl.String),
         "score": _floats("score", comp[order]),
-        "rank": pl.Series("rank", rank[order], dtype=pl.Int64),
+        "rank": _ranks("rank", rank[order]),
     }
     if all(s in prep.col for s in SIDES):
         sup, dem = scored.node("supply", p), scored.node("demand", p)
         cols.update(supply=_floats("supply", sup[order]), demand=_floats("demand", dem[order]),
-                    supply_rank=pl.Series("supply_rank", rank_desc(sup)[order], dtype=pl.Int64),
-                    demand_rank=pl.Series("demand_rank", rank_desc(dem)[order], dtype=pl.Int64))
+                    supply_rank=_ranks("supply_rank", rank_desc(sup)[order]),
+                    demand_rank=_ranks("demand_rank", rank_desc(dem)[order]))
         # Task-oriented (the study's term): at or above the city median on supply, below it on demand (medians of
         # the units with a score; a unit without one is not flagged).
         s, d = sup[order], dem[order]
@@ -88,6 +89,11 @@ def ranking_table(ctx: AppContext, scored: Scored, p: int, lang: str) -> pl.Data
 def _floats(name: str, values: np.ndarray) -> pl.Series:
     """Float64 with NaN as null (a unit without a score)."""
     return pl.Series(name, np.asarray(values, dtype=np.float64), dtype=pl.Float64, nan_to_null=True)
+
+
+def _ranks(name: str, ranks: np.ndarray) -> pl.Series:
+    """Int64 ranks with an unranked unit (no score) as null."""
+    return pl.Series(name, ranks, dtype=pl.Float64, nan_to_null=True).cast(pl.Int64)
 
 
 def _median(v: np.ndarray) -> float:
@@ -117,7 +123,8 @@ def overview(ctx: AppContext, profile_name: str | None, lang: str, period: str |
         prev_rank = rank_desc(scored.composite(p - 1))
         movers = (
             table.select("unit_code", "name", "rank")
-            .join(pl.DataFrame({"unit_code": list(prep.units), "prev_rank": prev_rank}), on="unit_code")
+            .join(pl.DataFrame({"unit_code": list(prep.units), "prev_rank": _ranks("prev_rank", prev_rank)}),
+                  on="unit_code")
             .with_columns((pl.col("prev_rank") - pl.col("rank")).cast(pl.Int64).alias("change"))
         )
     return Overview(profile, prep.periods[p], previous, table, movers, intervals, prep.periods)

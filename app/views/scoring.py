@@ -23,6 +23,7 @@ from indicators.framework import Framework
 from indicators.model import ScoreResult, score
 from indicators.periods import default_period
 from indicators.profile import WeightProfile
+from indicators.ranking import rank_desc
 from indicators.spec import ModelSpec
 
 GRAINS = ("quarter", "month")
@@ -56,19 +57,13 @@ class Scored:
         return self.node(self.prepared.framework.root, period)
 
     def ranks(self, code: str | None = None, period: int = -1) -> np.ndarray:
-        """Rank 1 = best; ties share the best rank; units without a score rank last."""
+        """The rank rule (indicators.ranking.rank_desc): 1 = best, ties share the best rank, no score → NaN."""
         v = self.node(code or self.prepared.framework.root, period)
         return rank_desc(v)
 
     def result(self) -> ScoreResult:
         """The engine's result object with these weights, for its output tables (scores, priorities, ...)."""
         return dataclasses.replace(self.prepared.result, values=self.values, weights=self.weights)
-
-
-def rank_desc(v: np.ndarray) -> np.ndarray:
-    """Competition ranks (1 = highest), NaN last."""
-    x = np.where(np.isfinite(v), v, -np.inf)
-    return (x[None, :] > x[:, None]).sum(axis=1) + 1
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ import numpy as np
 import polars as pl
 from scipy.stats import qmc
 
+from indicators.ranking import rank_desc
+
 if TYPE_CHECKING:  # pragma: no cover
     from indicators.uncertainty.problem import Problem
 
@@ -230,14 +232,11 @@ SHIFT_OUTPUT = "mean_abs_rank_shift"
 
 
 def _ranks_with_failures(scores: np.ndarray) -> np.ndarray:
-    """Ranks (1 = best) as floats; rows with any non-finite score (failed samples) are NaN."""
-    from indicators.uncertainty.montecarlo import ranks_desc
-
-    ok = np.isfinite(scores).all(axis=1)
-    out = np.full(scores.shape, np.nan)
-    if ok.any():
-        out[ok] = ranks_desc(scores[ok])
-    return out
+    """Per sample row, the rank rule (indicators.ranking.rank_desc) as floats; a failed sample (a row with any
+    non-finite score) has no ranks at all, so no unit's rank is read from a half-evaluated model."""
+    ranks = rank_desc(scores, axis=1)
+    ranks[~np.isfinite(scores).all(axis=1)] = np.nan
+    return ranks
 
 
 @dataclass(frozen=True)

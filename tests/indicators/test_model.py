@@ -158,7 +158,8 @@ def test_vectorised_rank_and_quantile_match_references() -> None:
 
     from scipy.stats import rankdata
 
-    from indicators.outputs import nan_quantile, rank_desc
+    from indicators.outputs import nan_quantile
+    from indicators.ranking import rank_desc
 
     rng = np.random.default_rng(3)
     V = rng.integers(0, 6, size=(3, 25, 4)).astype(float)
