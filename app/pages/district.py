@@ -97,6 +97,8 @@ def render(profile: str | None, code: str | None, lang: str):
     )
     return [
         html.P(summary, className="lead", id=f"{PREFIX}-summary"),
+        html.P(views.source_text(dp.source, lang), id=f"{PREFIX}-source",
+               className="note source-note" + ("" if dp.source.stored else " warn")),
         kpis,
         html.Div(
             [
@@ -189,7 +191,9 @@ def _index(profile: str | None, lang: str):
         )
         for r in ov.table.iter_rows(named=True)
     ]
-    return html.Div(cards, className="kpis district-index")
+    return html.Div([html.P(views.source_text(ov.source, lang), id=f"{PREFIX}-source",
+                            className="note source-note" + ("" if ov.source.stored else " warn")),
+                     html.Div(cards, className="kpis district-index")])
 
 
 @callback(Output(DOWNLOAD, "data"), Input(EXPORT, "n_clicks"), State(ids.PROFILE_SELECT, "value"),

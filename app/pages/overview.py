@@ -62,7 +62,7 @@ def render(profile: str | None, period: str | None, lang: str):
     leader = tbl.row(0, named=True)
     task = tbl.filter(tbl["task_oriented"])
     blend = ov.profile.resolved_weights(ctx.framework)
-    mc_note = (t("overview.mc_note", lang, n=fmt_int(ov.intervals.n_ok, lang)) if ov.intervals is not None else "")
+    mc_note = views.intervals_text(ov.intervals, lang)
     kpis = html.Div(
         [
             c.kpi(t("overview.kpi.leader", lang), leader["name"], fmt_num(leader["score"], lang)),
@@ -76,6 +76,8 @@ def render(profile: str | None, period: str | None, lang: str):
         className="kpis",
     )
     return [
+        html.P(views.source_text(ov.source, lang), id=f"{PREFIX}-source",
+               className="note source-note" + ("" if ov.source.stored else " warn")),
         kpis,
         html.Div(
             [

@@ -52,7 +52,9 @@ def layout(lang: str | None = None, **_query: str) -> html.Div:
                 [
                     c.card(t("weights.dimensions", lang), html.Div(id=CONTROLS)),
                     html.Div([
-                        c.card(t("weights.ranking", lang), html.P(id=TIMING, className="timing"),
+                        c.card(t("weights.ranking", lang),
+                               html.P(t("weights.whatif", lang), id="weights-whatif", className="note whatif"),
+                               html.P(id=TIMING, className="timing"),
                                html.Ol(id=LIST, className="rank-list"), c.graph(RANK_FIG)),
                         c.card(None, c.graph(EFF_FIG)),
                     ]),

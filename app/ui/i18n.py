@@ -98,7 +98,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "overview.kpi.task": ("任务导向型区", "Task-oriented districts"),
     "overview.kpi.blend": ("需求侧权重", "Demand-side weight"),
     "overview.kpi.units": ("参评区", "Districts scored"),
-    "overview.mc_note": ("排名区间来自 {n} 次权重蒙特卡洛抽样。", "Rank intervals from {n} Monte Carlo weight samples."),
+    "overview.mc_note": (
+        "排名区间为即时计算（{n} 次权重蒙特卡洛抽样），未存储。",
+        "Rank intervals computed now from {n} Monte Carlo weight samples, not stored.",
+    ),
+    "overview.mc_note_stored": (
+        "排名区间来自已存储的不确定性分析（{n} 次有效抽样，运行 {run}）。",
+        "Rank intervals from the stored uncertainty analysis ({n} successful samples, run {run}).",
+    ),
+    "source.stored": ("已存储的评分结果：运行 {run}（{time}）。", "Stored results: run {run} ({time})."),
+    "source.computed": (
+        "尚未存储的计算结果：当前数据快照中没有此权重方案的已存储评分（例如方案在最近一次刷新之后保存），"
+        "以下数字为即时计算，未存储。",
+        "Computed, not stored: the current data snapshot holds no stored run for this weight profile (e.g. it was "
+        "saved after the last refresh); the numbers below are computed now and not stored.",
+    ),
     "quadrant.task": ("任务导向型", "Task-oriented"),
     "quadrant.balanced_high": ("供需均强", "Strong on both"),
     "quadrant.user": ("用户导向型", "User-led"),
@@ -131,6 +145,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "weights.blend_marks_demand": ("全需求", "demand only"),
     "weights.dimensions": ("维度与指标权重（父节点内相对权重，实时归一化）", "Dimension and indicator weights (relative within parent, normalised live)"),
     "weights.ranking": ("实时排名", "Live ranking"),
+    "weights.whatif": (
+        "假设情景：此排名按当前滑块权重即时计算，不是已存储的评分结果；总览和区画像显示已存储的结果。",
+        "What-if: this ranking is computed live from the sliders' weights, not a stored result; the overview and "
+        "district pages show stored results.",
+    ),
     "weights.effective": ("有效权重", "Effective weights"),
     "weights.ahp": ("AHP 两两比较", "AHP pairwise comparison"),
     "weights.ahp_note": (

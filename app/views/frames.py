@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from app.ui.i18n import pick
-from app.views.scoring import Prepared, RankIntervals, Scored
+from app.ui.i18n import fmt_int, pick, t
+from app.views.scoring import (Prepared, RankIntervals, Scored, ScoreSource, ScoreView, StoredScores,
+                               stored_intervals, stored_scores)
 from app.state import AppContext
 from indicators.profile import WeightProfile
-from indicators.ranking import rank_desc
 
 SIDES = ("supply", "demand")
 DIMENSIONS = ("value", "institution", "technology", "environment")
@@ -46,6 +46,7 @@ class Overview:
     movers: pl.DataFrame  # unit_code, name, rank, prev_rank, change
     intervals: RankIntervals | None
     periods: tuple[str, ...]
+    source: ScoreSource  # the stored run shown, or "computed, not stored"
 
 
 def scored_for(ctx: AppContext, profile: WeightProfile) -> tuple[Prepared, Scored]:
@@ -53,27 +54,61 @@ def scored_for(ctx: AppContext, profile: WeightProfile) -> tuple[Prepared, Score
     return prep, prep.reweight(profile.resolved_weights(ctx.framework))
 
 
-def ranking_table(ctx: AppContext, scored: Scored, p: int, lang: str) -> pl.DataFrame:
-    """One row per unit for period index p: composite, sides, ranks and the task-oriented flag, best first."""
+def stored_for(ctx: AppContext, profile: WeightProfile) -> StoredScores | None:
+    """The stored run for this profile over the current snapshot's data (read once per snapshot), or None."""
+    snap = ctx.snapshot()
+    return ctx.memo(("stored-scores", snap.key, profile.content_hash(), ctx.framework.fingerprint()),
+                    lambda: stored_scores(snap, ctx.framework, profile))
+
+
+def scores_for(ctx: AppContext, profile: WeightProfile) -> tuple[ScoreView, ScoreSource]:
+    """What the overview and district pages show: the stored run when there is one, else the engine's result
+    labelled as computed, not stored (the app never writes into the snapshot; the next refresh stores it)."""
+    stored = stored_for(ctx, profile)
+    if stored is not None:
+        return stored, stored.source
+    return scored_for(ctx, profile)[1], ScoreSource()
+
+
+def source_text(source: ScoreSource, lang: str) -> str:
+    """The label every page showing scores carries: which stored run, or computed and not stored."""
+    if source.stored:
+        when = f"{source.created_at:%Y-%m-%d %H:%M}" if source.created_at else ""
+        return t("source.stored", lang, run=source.run_id, time=when)
+    return t("source.computed", lang)
+
+
+def intervals_text(intervals: RankIntervals | None, lang: str) -> str:
+    if intervals is None:
+        return ""
+    if intervals.stored_run:
+        return t("overview.mc_note_stored", lang, n=fmt_int(intervals.n_ok, lang), run=intervals.stored_run)
+    return t("overview.mc_note", lang, n=fmt_int(intervals.n_ok, lang))
+
+
+def ranking_table(ctx: AppContext, scored: ScoreView, p: int, lang: str) -> pl.DataFrame:
+    """One row per unit for period index p: composite, sides, ranks and the task-oriented flag, best first.
+
+    Ranks are the view's own: the stored ranks of a stored run, the rank rule over a live what-if's scores.
+    """
     # Built in numpy and handed to polars once, already sorted: this runs on every weight change, and a few small
     # polars queries cost more here (under a busy thread pool) than the whole re-aggregation.
-    prep = scored.prepared
     names = ctx.snapshot().district_names(lang)
     comp = scored.node(ctx.framework.root, p)
-    rank = rank_desc(comp)
-    order = np.argsort(rank, kind="stable")
-    units = [prep.units[i] for i in order]
+    rank = scored.ranks(ctx.framework.root, p)
+    order = np.argsort(rank, kind="stable")  # unranked (NaN) last
+    units = [scored.units[i] for i in order]
     cols: dict[str, pl.Series] = {
         "unit_code": pl.Series("unit_code", units, dtype=pl.String),
         "name": pl.Series("name", [names.get(u, u) for u in units], dtype=pl.String),
         "score": _floats("score", comp[order]),
         "rank": _ranks("rank", rank[order]),
     }
-    if all(s in prep.col for s in SIDES):
+    if all(scored.has(s) for s in SIDES):
         sup, dem = scored.node("supply", p), scored.node("demand", p)
         cols.update(supply=_floats("supply", sup[order]), demand=_floats("demand", dem[order]),
-                    supply_rank=_ranks("supply_rank", rank_desc(sup)[order]),
-                    demand_rank=_ranks("demand_rank", rank_desc(dem)[order]))
+                    supply_rank=_ranks("supply_rank", scored.ranks("supply", p)[order]),
+                    demand_rank=_ranks("demand_rank", scored.ranks("demand", p)[order]))
         # Task-oriented (the study's term): at or above the city median on supply, below it on demand (medians of
         # the units with a score; a unit without one is not flagged).
         s, d = sup[order], dem[order]
@@ -103,31 +138,37 @@ def _median(v: np.ndarray) -> float:
 
 
 def overview(ctx: AppContext, profile_name: str | None, lang: str, period: str | None = None) -> Overview:
+    """The stored run for the profile (or the engine's result, labelled not stored) with its rank intervals: the
+    stored uncertainty summary for that period when it matches, else a quick Monte Carlo computed now."""
     profile = ctx.profile(profile_name)
-    prep, scored = scored_for(ctx, profile)
-    p = prep.period_index(period)
-    table = ranking_table(ctx, scored, p, lang)
+    view, source = scores_for(ctx, profile)
+    p = view.period_index(period)
+    table = ranking_table(ctx, view, p, lang)
     intervals = None
-    try:
-        intervals = ctx.rank_intervals(profile, prep.periods[p])
-    except Exception:  # e.g. a weighted-median profile the batch engine cannot sample: show ranks without intervals
-        intervals = None
+    if isinstance(view, StoredScores):
+        intervals = ctx.memo(("stored-intervals", ctx.snapshot().key, view.run_id, view.periods[p]),
+                             lambda: stored_intervals(ctx.snapshot(), view, profile, view.periods[p]))
+    if intervals is None:
+        try:
+            intervals = ctx.rank_intervals(profile, view.periods[p])
+        except Exception:  # e.g. a weighted-median profile the batch engine cannot sample: show ranks without intervals
+            intervals = None
     if intervals is not None:
         iv = pl.DataFrame({"unit_code": list(intervals.units), "rank_lo": intervals.low, "rank_hi": intervals.high,
                            "rank_median": intervals.median})
         table = table.join(iv, on="unit_code", how="left")
     movers = pl.DataFrame(schema={"unit_code": pl.String, "name": pl.String, "rank": pl.Int64,
                                   "prev_rank": pl.Int64, "change": pl.Int64})
-    previous = prep.periods[p - 1] if p > 0 else None
+    previous = view.periods[p - 1] if p > 0 else None
     if previous is not None:
-        prev_rank = rank_desc(scored.composite(p - 1))
+        prev_rank = view.ranks(ctx.framework.root, p - 1)
         movers = (
             table.select("unit_code", "name", "rank")
-            .join(pl.DataFrame({"unit_code": list(prep.units), "prev_rank": _ranks("prev_rank", prev_rank)}),
+            .join(pl.DataFrame({"unit_code": list(view.units), "prev_rank": _ranks("prev_rank", prev_rank)}),
                   on="unit_code")
             .with_columns((pl.col("prev_rank") - pl.col("rank")).cast(pl.Int64).alias("change"))
         )
-    return Overview(profile, prep.periods[p], previous, table, movers, intervals, prep.periods)
+    return Overview(profile, view.periods[p], previous, table, movers, intervals, view.periods, source)
 
 
 # -- district ------------------------------------------------------------------------------------------------------
@@ -141,42 +182,50 @@ class DistrictProfile:
     indicators: pl.DataFrame  # one row per indicator (see district_profile)
     priorities: pl.DataFrame  # indicator, label, composite_gain, rank_gain, value, new_value
     quarantine: pl.DataFrame
+    source: ScoreSource  # the stored run shown, or "computed, not stored" (priorities are always computed)
 
 
 def district_profile(ctx: AppContext, code: str, profile_name: str | None, lang: str,
                      period: str | None = None) -> DistrictProfile:
+    """A district's scores and ranks from the stored run (or computed, labelled not stored); raw values, samples
+    and the improvement priorities (what-ifs by nature) from the engine's cached result."""
     profile = ctx.profile(profile_name)
+    view, source = scores_for(ctx, profile)
     prep, scored = scored_for(ctx, profile)
-    if code not in prep.units:
+    if code not in view.units or code not in prep.units:
         raise KeyError(code)
-    p = prep.period_index(period)
-    u = prep.units.index(code)
+    p = view.period_index(period)
+    period_name = view.periods[p]
+    pp = prep.period_index(period_name)  # the same period in the engine's arrays (raw values, samples)
+    u = view.units.index(code)
+    up = prep.units.index(code)
     fw = ctx.framework
     names = ctx.snapshot().district_names(lang)
-    table = ranking_table(ctx, scored, p, lang)
+    table = ranking_table(ctx, view, p, lang)
     row = table.filter(pl.col("unit_code") == code).row(0, named=True)
     summary = {k: row.get(k) for k in ("score", "rank", "supply", "demand", "supply_rank", "demand_rank")}
-    summary["n"] = len(prep.units)
+    summary["n"] = len(view.units)
 
     dims = [c for c in fw.aggregates if c != fw.root]
-    dims = [c for c in SIDES if c in prep.col] + [c for c in dims if c not in SIDES]
+    dims = [c for c in SIDES if view.has(c)] + [c for c in dims if c not in SIDES and view.has(c)]
     recs: list[dict[str, Any]] = []
     for c in dims:
-        v = scored.node(c, p)
+        v = view.node(c, p)
         best_i = int(np.nanargmax(v)) if np.isfinite(v).any() else u
         recs.append({"code": c, "label": node_label(ctx, c, lang), "this": _f(v[u]),
                      "median": _f(np.nanmedian(v)) if np.isfinite(v).any() else None, "best": _f(np.nanmax(v))
-                     if np.isfinite(v).any() else None, "best_name": names.get(prep.units[best_i], "")})
+                     if np.isfinite(v).any() else None, "best_name": names.get(view.units[best_i], "")})
     dimensions = pl.DataFrame(recs)
 
     res = scored.result()
-    sf = res.scores.filter((pl.col("unit_code") == code) & pl.col("is_indicator"))
-    by_period = sf.filter(pl.col("period") == prep.periods[p])
+    rows = view.rows if isinstance(view, StoredScores) else res.scores
+    sf = rows.filter((pl.col("unit_code") == code) & pl.col("is_indicator"))
+    by_period = sf.filter(pl.col("period") == period_name)
     trends = (
         sf.sort("period").group_by("node", maintain_order=True).agg(pl.col("raw_value").alias("trend"))
     )
     ii = {c: j for j, c in enumerate(prep.indicators)}
-    raw_p = prep.result.raw[p]
+    raw_p = prep.result.raw[pp]
     recs = []
     trend_map = dict(zip(trends["node"].to_list(), trends["trend"].to_list(), strict=True))
     for r in by_period.iter_rows(named=True):
@@ -186,7 +235,7 @@ def district_profile(ctx: AppContext, code: str, profile_name: str | None, lang:
         col_raw = raw_p[:, j]
         direction = fw.node(ind).direction
         best_raw = (np.nanmax(col_raw) if direction > 0 else np.nanmin(col_raw)) if np.isfinite(col_raw).any() else np.nan
-        value = raw_p[u, j]
+        value = raw_p[up, j]
         recs.append({
             "indicator": ind,
             "label": pick(d.name_zh, d.name_en, lang) if d else ind,
@@ -202,12 +251,12 @@ def district_profile(ctx: AppContext, code: str, profile_name: str | None, lang:
             "target": r["target"],
             "gap_target": r["gap_to_target"] if np.isfinite(value) else None,
             "trend": [None if x is None or not np.isfinite(x) else float(x) for x in trend_map.get(ind, [])],
-            "sample": _f(prep.denominators[p, u, j]),
+            "sample": _f(prep.denominators[pp, up, j]),
             "imputed": r["imputed"],
         })
     indicators = pl.DataFrame(recs)
 
-    pri = res.improvement_priorities(code, prep.periods[p], step="best")
+    pri = res.improvement_priorities(code, period_name, step="best")
     labels = {r["indicator"]: r["label"] for r in recs}
     priorities = (
         pri.filter(pl.col("composite_gain").is_not_null() & (pl.col("composite_gain") > 1e-9))
@@ -216,8 +265,8 @@ def district_profile(ctx: AppContext, code: str, profile_name: str | None, lang:
     )
     snap = ctx.snapshot()
     q = snap.quarantine.filter(pl.col("district_code") == code) if snap.quarantine.height else snap.quarantine
-    return DistrictProfile(code, names.get(code, code), prep.periods[p], summary, dimensions, indicators,
-                           priorities, q)
+    return DistrictProfile(code, names.get(code, code), period_name, summary, dimensions, indicators,
+                           priorities, q, source)
 
 
 def _f(x: object) -> float | None:

@@ -1,4 +1,10 @@
-"""The app's adapter over the scoring engine: score once per snapshot and method spec, then reweight in memory.
+"""The app's scores: the stored runs (the truth the pages show), and the engine's cached tensor for live what-ifs.
+
+Scores have one home. `stored_scores` reads the run `govindex refresh` (or `govindex score`) stored for a profile
+over the snapshot's current data, and `stored_intervals` the uncertainty summary stored beside it; the overview and
+district pages show those. A profile with no stored run over the current data (saved in the app after the last
+refresh, or a published version the refresh did not score) is computed with the engine and labelled as computed,
+not stored: the app opens the warehouse read-only and never writes into the snapshot the refresh job owns.
 
 `prepare` runs the engine's full pipeline (impute → treat → normalise → aggregate) on the snapshot's indicator
 values at one grain; `Prepared.reweight` re-aggregates the cached normalised tensor under a profile's weights
@@ -11,7 +17,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
+from typing import Protocol
 
 import numpy as np
 import polars as pl
@@ -27,6 +35,8 @@ from indicators.ranking import rank_desc
 from indicators.spec import ModelSpec
 
 GRAINS = ("quarter", "month")
+# Two scores agree when they differ by less than this (a stored run against the engine's what-if, nominal scores).
+SAME_SCORE = 1e-9
 # Weight noise of the overview's quick Monte Carlo: every relative weight scaled by U(1 - x, 1 + x).
 QUICK_MC_NOISE = 0.5
 
@@ -42,6 +52,24 @@ def choose_grain(values: pl.DataFrame, preferred: str = "quarter") -> str:
     return sorted(have)[0] if have else preferred
 
 
+class ScoreView(Protocol):
+    """Scores and ranks of every node per period and unit: a stored run or a live what-if, read the same way."""
+
+    @property
+    def units(self) -> tuple[str, ...]: ...
+
+    @property
+    def periods(self) -> tuple[str, ...]: ...
+
+    def period_index(self, period: str | None) -> int: ...
+
+    def has(self, code: str) -> bool: ...
+
+    def node(self, code: str, period: int = -1) -> np.ndarray: ...
+
+    def ranks(self, code: str | None = None, period: int = -1) -> np.ndarray: ...
+
+
 @dataclass(frozen=True)
 class Scored:
     """Every node's score for every period and unit under one set of weights."""
@@ -49,6 +77,20 @@ class Scored:
     prepared: Prepared
     weights: dict[str, float]
     values: np.ndarray  # periods × units × nodes (columns in prepared.order)
+
+    @property
+    def units(self) -> tuple[str, ...]:
+        return self.prepared.units
+
+    @property
+    def periods(self) -> tuple[str, ...]:
+        return self.prepared.periods
+
+    def period_index(self, period: str | None) -> int:
+        return self.prepared.period_index(period)
+
+    def has(self, code: str) -> bool:
+        return code in self.prepared.col
 
     def node(self, code: str, period: int = -1) -> np.ndarray:
         return self.values[period, :, self.prepared.col[code]]
@@ -147,18 +189,148 @@ def _panel(long: pl.DataFrame, column: str, framework: Framework, units: tuple[s
     return out
 
 
+# -- stored runs: what the pages show -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ScoreSource:
+    """Where a page's scores come from: a stored run (its id and time), or computed now and not stored (None)."""
+
+    run_id: str | None = None
+    created_at: datetime | None = None
+
+    @property
+    def stored(self) -> bool:
+        return self.run_id is not None
+
+
+@dataclass(frozen=True)
+class StoredScores:
+    """One stored score run as arrays (periods × units × nodes): the stored scores and the stored ranks."""
+
+    run_id: str
+    created_at: datetime
+    profile_name: str
+    grain: str
+    root: str
+    units: tuple[str, ...]
+    periods: tuple[str, ...]
+    order: tuple[str, ...]
+    values: np.ndarray
+    rank_values: np.ndarray  # as stored (NaN where the run left a unit unranked)
+    rows: pl.DataFrame  # the run's rows of the `scores` table
+    default_period: str
+
+    @cached_property
+    def col(self) -> dict[str, int]:
+        return {c: i for i, c in enumerate(self.order)}
+
+    def has(self, code: str) -> bool:
+        return code in self.col
+
+    def node(self, code: str, period: int = -1) -> np.ndarray:
+        return self.values[period, :, self.col[code]]
+
+    def composite(self, period: int = -1) -> np.ndarray:
+        return self.node(self.root, period)
+
+    def ranks(self, code: str | None = None, period: int = -1) -> np.ndarray:
+        return self.rank_values[period, :, self.col[code or self.root]]
+
+    def period_index(self, period: str | None) -> int:
+        if period is None or period not in self.periods:
+            return self.periods.index(self.default_period)
+        return self.periods.index(period)
+
+    @property
+    def source(self) -> ScoreSource:
+        return ScoreSource(self.run_id, self.created_at)
+
+
+def stored_scores(snapshot: Snapshot, framework: Framework, profile: WeightProfile,
+                  grain: str = "quarter") -> StoredScores | None:
+    """The latest run stored for exactly this profile (content hash) and framework over the snapshot's data; None
+    when there is none (the caller computes and labels the result as not stored)."""
+    runs = snapshot.score_runs
+    if runs.height == 0:
+        return None
+    g = choose_grain(snapshot.values, grain)
+    hit = runs.filter((pl.col("profile_hash") == profile.content_hash())
+                      & (pl.col("framework_hash") == framework.fingerprint()) & (pl.col("grain") == g))
+    if hit.height == 0:
+        return None
+    run = hit.sort("created_at").row(-1, named=True)
+    rows = snapshot.scores.filter(pl.col("run_id") == run["run_id"])
+    if rows.height == 0:
+        return None
+    units = tuple(sorted(rows["unit_code"].unique().to_list()))
+    periods = tuple(sorted(rows["period"].unique().to_list()))
+    present = set(rows["node"].unique().to_list())
+    order = tuple(c for c in framework.codes if c in present)
+    index = rows.select(
+        pl.col("period").replace_strict({p: i for i, p in enumerate(periods)}, return_dtype=pl.Int64),
+        pl.col("unit_code").replace_strict({u: i for i, u in enumerate(units)}, return_dtype=pl.Int64),
+        pl.col("node").replace_strict({c: i for i, c in enumerate(order)}, default=-1, return_dtype=pl.Int64),
+        pl.col("score").cast(pl.Float64).fill_null(np.nan),
+        pl.col("rank").cast(pl.Float64).fill_null(np.nan),
+    ).filter(pl.col("node") >= 0)
+    values = np.full((len(periods), len(units), len(order)), np.nan)
+    ranks = np.full(values.shape, np.nan)
+    at = (index["period"].to_numpy(), index["unit_code"].to_numpy(), index["node"].to_numpy())
+    values[at] = index["score"].to_numpy()
+    ranks[at] = index["rank"].to_numpy()
+    default = default_period(periods, snapshot.complete_months) or periods[-1]
+    return StoredScores(str(run["run_id"]), run["created_at"], str(run["profile_name"]), g, framework.root, units,
+                        periods, order, values, ranks, rows, default)
+
+
+def stored_intervals(snapshot: Snapshot, stored: StoredScores, profile: WeightProfile,
+                     period: str) -> RankIntervals | None:
+    """The stored uncertainty summary for this profile and period, when it was run on the same data as `stored`.
+
+    Uncertainty runs do not record the data they saw; their nominal scores do: a summary is used only when every
+    unit's nominal score equals the stored run's composite for that period (to SAME_SCORE), so intervals of
+    older data are never shown beside newer scores.
+    """
+    u_runs = snapshot.uncertainty_runs
+    if u_runs.height == 0 or period not in stored.periods:
+        return None
+    hit = u_runs.filter((pl.col("profile_hash") == profile.content_hash()) & (pl.col("grain") == stored.grain)
+                        & (pl.col("period") == period))
+    if hit.height == 0:
+        return None
+    run = hit.sort("created_at").row(-1, named=True)
+    ranks = snapshot.uncertainty_ranks.filter(pl.col("run_id") == run["run_id"])
+    if sorted(ranks["unit_code"].to_list()) != list(stored.units):
+        return None
+    ranks = ranks.sort("unit_code")
+    nominal = ranks["nominal_score"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    comp = stored.composite(stored.periods.index(period))
+    same = (np.isnan(nominal) & np.isnan(comp)) | (np.abs(nominal - comp) <= SAME_SCORE)
+    if not same.all():
+        return None
+
+    def col(name: str) -> np.ndarray:
+        return ranks[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+
+    return RankIntervals(stored.units, col("median_rank"), col("rank_low"), col("rank_high"), None,
+                         int(run["samples_ok"]), int(run["samples"]), stored_run=str(run["run_id"]))
+
+
 # -- quick Monte Carlo for the overview ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RankIntervals:
-    """Per unit: median rank and the 5–95% interval over weight samples; P(row above column)."""
+    """Per unit: median rank and the 5–95% interval over weight samples; P(row above column) when computed here.
+
+    `stored_run` names the stored uncertainty run they were read from; None when computed live (quick_rank_intervals).
+    """
 
     units: tuple[str, ...]
     median: np.ndarray
     low: np.ndarray
     high: np.ndarray
-    p_above: np.ndarray
+    p_above: np.ndarray | None
     n_ok: int
     n: int
+    stored_run: str | None = None
 
 
 def quick_rank_intervals(prep: Prepared, profile: WeightProfile, period: str | None, n: int,

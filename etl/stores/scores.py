@@ -17,6 +17,7 @@ import polars as pl
 from etl.warehouse import connection as warehouse
 from etl.errors import EtlError
 from etl.warehouse.panel import covered_months_in
+from etl.warehouse.snapshot import data_snapshot_id
 from indicators.framework import Framework
 from indicators.model import score
 from indicators.periods import default_period
@@ -40,6 +41,10 @@ SCORE_COLUMNS = (
 )
 
 
+__all__ = ["SCORES_DDL", "SCORE_COLUMNS", "SCORE_RUNS_DDL", "ScoreStoreError", "StoredRun", "data_snapshot_id",
+           "read_ranking", "read_values", "score_and_store"]
+
+
 class ScoreStoreError(EtlError):
     """The warehouse cannot be scored (no indicator values, unknown grain, …); the message says what is missing."""
 
@@ -51,16 +56,6 @@ class StoredRun:
     n_periods: int
     n_rows: int
     warnings: tuple[str, ...]
-
-
-def data_snapshot_id(con: warehouse.Connection) -> str:
-    """sha256 over the sorted checksums of every ingested file (same files → same id), plus the values' shape."""
-    names = set(warehouse.table_names(con))
-    sums: list[str] = []
-    if "ingest_files" in names:
-        sums = [r[0] for r in con.sql("SELECT DISTINCT sha256 FROM ingest_files ORDER BY 1").fetchall()]
-    n = warehouse.scalar(con, "SELECT count(*) FROM indicator_values") if "indicator_values" in names else 0
-    return hashlib.sha256(("|".join(sums) + f"#{n}").encode()).hexdigest()[:16]
 
 
 def read_values(con: warehouse.Connection, grain: str) -> pl.DataFrame:

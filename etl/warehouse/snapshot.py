@@ -4,10 +4,16 @@ A DuckDB connection held open by the web server would lock out the refresh write
 load opens, reads what the pages need into polars frames and closes at once. A refresh swaps in a new snapshot
 with os.replace, which changes the file's (st_ino, st_mtime_ns): `SnapshotCache.get` notices on the next request
 and reloads, so the app picks up new data without a restart.
+
+Scores have one home: the runs stored by `govindex refresh` / `govindex score` (`score_runs`, `scores`,
+`uncertainty_runs`, `uncertainty_ranks`). The snapshot carries the latest stored run of each (profile, framework,
+grain) over the warehouse's current data (`data_snapshot_id`), and the latest uncertainty summary of each
+(profile, grain, period); the pages show those, not a re-computation.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
@@ -67,6 +73,11 @@ class Snapshot:
     load_seconds: float = 0.0
     complete_months: tuple[str, ...] = ()  # months the data cover from first to last day (etl.warehouse.panel.covered_months)
     extra: dict[str, pl.DataFrame] = field(default_factory=dict)
+    data_id: str = ""  # data_snapshot_id of the indicator values: the key of the stored score runs over them
+    score_runs: pl.DataFrame = field(default_factory=pl.DataFrame)  # latest run per profile/framework/grain
+    scores: pl.DataFrame = field(default_factory=pl.DataFrame)  # those runs' rows (etl.stores.scores.SCORES_DDL)
+    uncertainty_runs: pl.DataFrame = field(default_factory=pl.DataFrame)  # latest per profile/grain/period
+    uncertainty_ranks: pl.DataFrame = field(default_factory=pl.DataFrame)  # those runs' per-unit rows
 
     @property
     def available(self) -> bool:
@@ -85,6 +96,47 @@ class Snapshot:
         for code, zh, en in contract.DISTRICTS:  # fallback when the district table is empty or partial
             names.setdefault(code, en if lang == "en" else zh)
         return names
+
+
+def data_snapshot_id(con: warehouse.Connection) -> str:
+    """sha256 over the sorted checksums of every ingested file (same files → same id), plus the values' shape."""
+    names = set(warehouse.table_names(con))
+    sums: list[str] = []
+    if "ingest_files" in names:
+        sums = [r[0] for r in con.sql("SELECT DISTINCT sha256 FROM ingest_files ORDER BY 1").fetchall()]
+    n = warehouse.scalar(con, "SELECT count(*) FROM indicator_values") if "indicator_values" in names else 0
+    return hashlib.sha256(("|".join(sums) + f"#{n}").encode()).hexdigest()[:16]
+
+
+# The latest stored score run per (profile content, framework, grain) over the current data, and its rows.
+_SCORE_RUNS_SQL = """SELECT run_id, created_at, profile_name, profile_hash, framework_hash, grain, n_units, n_periods
+FROM score_runs WHERE data_snapshot_id = ?
+QUALIFY row_number() OVER (PARTITION BY profile_hash, framework_hash, grain ORDER BY created_at DESC, run_id DESC) = 1
+ORDER BY profile_name, grain"""
+_UNCERTAINTY_RUNS_SQL = """SELECT run_id, created_at, profile_name, profile_hash, grain, period, samples, samples_ok
+FROM uncertainty_runs
+QUALIFY row_number() OVER (PARTITION BY profile_hash, grain, period ORDER BY created_at DESC, run_id DESC) = 1"""
+
+
+def _stored_runs(con: warehouse.Connection, present: set[str], data_id: str
+                 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(score_runs, scores, uncertainty_runs, uncertainty_ranks) for the app; empty frames when never stored."""
+    runs = scores = u_runs = u_ranks = pl.DataFrame()
+    if {"score_runs", "scores"} <= present:
+        runs = warehouse.query(con, _SCORE_RUNS_SQL, [data_id])
+        if runs.height:
+            scores = warehouse.query(
+                con, "SELECT s.* FROM scores s SEMI JOIN (" + _SCORE_RUNS_SQL + ") r ON s.run_id = r.run_id "
+                "ORDER BY s.run_id, s.period, s.unit_code, s.node", [data_id])
+    # An uncertainty run does not record the data it saw: the app matches it to a stored score run by its
+    # nominal scores (app.views.scoring.stored_intervals), so a summary of older data is never shown.
+    if {"uncertainty_runs", "uncertainty_ranks"} <= present:
+        u_runs = warehouse.query(con, _UNCERTAINTY_RUNS_SQL)
+        if u_runs.height:
+            u_ranks = warehouse.query(
+                con, "SELECT u.* FROM uncertainty_ranks u SEMI JOIN (" + _UNCERTAINTY_RUNS_SQL + ") r "
+                "ON u.run_id = r.run_id ORDER BY u.run_id, u.unit_code")
+    return runs, scores, u_runs, u_ranks
 
 
 def _empty_snapshot(path: str, key: FileKey | None) -> Snapshot:
@@ -169,6 +221,8 @@ def load_snapshot(path: str | Path) -> Snapshot:
         if not snapshot_id and batches.height:
             snapshot_id = "batch " + str(batches["batch_id"].max())
         months = covered_months_in(con)
+        data_id = data_snapshot_id(con)
+        score_runs, scores, u_runs, u_ranks = _stored_runs(con, present, data_id)
     return Snapshot(
         path=p,
         key=key,
@@ -182,6 +236,11 @@ def load_snapshot(path: str | Path) -> Snapshot:
         snapshot_id=snapshot_id or Path(p).name,
         load_seconds=time.perf_counter() - t0,
         complete_months=months,
+        data_id=data_id,
+        score_runs=score_runs,
+        scores=scores,
+        uncertainty_runs=u_runs,
+        uncertainty_ranks=u_ranks,
     )
 
 
