@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.etl import corpus
+from tests.etl.ingest import corpus
 
 GOVINDEX = str(Path(sys.executable).with_name("govindex"))
 

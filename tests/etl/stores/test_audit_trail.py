@@ -14,7 +14,7 @@ from etl.stores.audit_trail import AuditError, audit_path, profile_diff, read_tr
 from etl.stores.profiles import load_profile, load_profiles_for_viewers, load_published, profile_versions, publish_profile, published_version, save_profile
 from indicators.profile import ProfileError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent / "govindex"
 
 

@@ -21,7 +21,7 @@ from etl.jobs.inbox import plan_inbox
 from etl.jobs.refresh import DEFAULT_STEPS, RefreshBusy, RefreshContext, RefreshError, StepSkipped, refresh, refresh_in_background, stale_build_files
 from etl.stores.runs import RunStore, last_run, list_runs
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PY = sys.executable
 BIN = Path(sys.executable).parent / "govindex"
 # The files source A lacks and source B adds: tables nothing else references, so A is consistent on its own.

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from etl.warehouse import connection as wh
 from etl.ingest.files import ingest_folder
-from tests.etl import corpus
+from tests.etl.ingest import corpus
 
 _BASE: dict[str, bytes] = {}
 

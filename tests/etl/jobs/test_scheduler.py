@@ -21,7 +21,7 @@ from etl.jobs.locks import FileLock, LockHeld
 from etl.stores.runs import list_runs
 from etl.jobs.scheduler import CronError, SchedulerLocked, parse_cron, start, start_in_process
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent / "govindex"
 SH = ZoneInfo("Asia/Shanghai")
 

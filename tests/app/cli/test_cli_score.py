@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[3]
 REF = ROOT.parent / "shared" / "reference" / "coinr-asem"
 GOVINDEX = str(Path(sys.executable).parent / "govindex")
 needs_ref = pytest.mark.skipif(not REF.is_dir(), reason=f"COINr reference files not found at {REF}")

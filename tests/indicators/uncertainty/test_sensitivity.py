@@ -9,7 +9,7 @@ from indicators.uncertainty import sensitivity as sens
 from indicators.uncertainty.sensitivity import SensitivityError, saltelli_design, sobol_analysis, sobol_convergence, sobol_indices, swap_points, tornado
 from indicators.spec import MethodSpec, ModelSpec
 from indicators.uncertainty.problem import BlendRange, UncertaintySpec, WeightNoise, build_problem
-from tests.indicators.uncertainty_fixtures import inputs_for, raw_data, reference_problem, two_sided
+from tests.indicators.uncertainty.uncertainty_fixtures import inputs_for, raw_data, reference_problem, two_sided
 
 
 def _run(f, n: int, dims: list[int], seed: int = 0, sampler: str = "sobol", n_boot: int = 200):  # type: ignore[no-untyped-def]

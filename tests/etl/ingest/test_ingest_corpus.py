@@ -9,7 +9,7 @@ import pytest
 
 from etl.warehouse import connection as wh
 from etl.ingest.files import ingest_folder
-from tests.etl import corpus
+from tests.etl.ingest import corpus
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from indicators.model import score
 from indicators.uncertainty.montecarlo import CompiledTree, MonteCarloError, RankError, RankTally, effective_weights_batch, evaluate, power_mean, ranks_desc, ranks_desc_sorted, run_monte_carlo, summarise
 from indicators.spec import MethodSpec, ModelSpec
 from indicators.uncertainty.problem import BlendRange, UncertaintyError, UncertaintySpec, WeightNoise, build_problem, check
-from tests.indicators.uncertainty_fixtures import inputs_for, raw_data, reference_problem, two_sided
+from tests.indicators.uncertainty.uncertainty_fixtures import inputs_for, raw_data, reference_problem, two_sided
 
 
 def test_ranks_are_descending_with_ties_at_the_minimum() -> None:

@@ -48,6 +48,6 @@ def test_help_runs_as_a_subprocess() -> None:
 
 
 def test_readme_documents_every_command() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
     missing = [path[0] for path, _ in COMMANDS if len(path) == 1 and f"`govindex {path[0]}" not in readme]
     assert not missing, f"README's command-line table lacks: {', '.join(missing)}"

@@ -16,7 +16,7 @@ from etl.demo import REPORT_FILE, DemoConfigError, GenerationReport, generate
 from etl.demo.defects import UNKNOWN_DISTRICT
 from etl.contract.tables import ELDERLY_AGE_BANDS, ONLINE_CHANNELS, TABLES, table_for_file
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 GOVINDEX = ROOT / ".venv" / "bin" / "govindex"
 # Six months around the 2026 Spring Festival (17 Feb), small enough to run in seconds.
 ARGS = ["--months", "6", "--scale", "0.2", "--seed", "7", "--end-month", "2026-03", "--quiet"]

@@ -12,7 +12,7 @@ import pytest
 from app.web.auth import COOKIE, AuthConfigError, AuthSettings, resolve_auth
 from etl.stores.users import add_user
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent / "govindex"
 ORIGIN = {"Origin": "http://localhost"}
 HTML = {"Accept": "text/html"}

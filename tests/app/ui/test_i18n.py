@@ -12,7 +12,7 @@ import pytest
 from app.ui import i18n
 from app.ui.i18n import MESSAGES, fmt_num, fmt_pct, fmt_period, norm_lang, t
 
-APP = Path(__file__).resolve().parents[2] / "app"
+APP = Path(__file__).resolve().parents[3] / "app"
 
 
 def _fields(text: str) -> set[str]:

@@ -12,7 +12,7 @@ from app.web.auth import AuthSettings
 from etl.warehouse import connection as warehouse
 from etl.stores.runs import list_runs
 from etl.stores.users import add_user
-from tests.app.test_roles import PASSWORD, ROLE_USERS, _call, _client
+from tests.app.web.test_roles import PASSWORD, ROLE_USERS, _call, _client
 
 REFRESH = [("dq-refresh-msg", "children"), ("dq-refresh-poll", "disabled")]
 
