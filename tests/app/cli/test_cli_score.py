@@ -10,17 +10,16 @@ import numpy as np
 import polars as pl
 import pytest
 
+from tests.conftest import COINR_ASEM as REF
+
 ROOT = Path(__file__).parents[3]
-REF = ROOT.parent / "shared" / "reference" / "coinr-asem"
 GOVINDEX = str(Path(sys.executable).parent / "govindex")
-needs_ref = pytest.mark.skipif(not REF.is_dir(), reason=f"COINr reference files not found at {REF}")
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([GOVINDEX, "score", *args], capture_output=True, text=True, timeout=120, cwd=ROOT)
 
 
-@needs_ref
 @pytest.mark.parametrize(
     "aggregate,normalise,ref",
     [
@@ -42,7 +41,6 @@ def test_reproduces_coinr_aggregated_sets(tmp_path: Path, aggregate: str, normal
     np.testing.assert_allclose(ours.select(cols).to_numpy(), theirs.select(cols).to_numpy(), rtol=0, atol=1e-9)
 
 
-@needs_ref
 def test_treat_none_and_rank(tmp_path: Path) -> None:
     out = tmp_path / "o.csv"
     p = run("--imeta", str(REF / "asem_imeta.csv"), "--idata", str(REF / "asem_treated.csv"), "--treat", "none",
