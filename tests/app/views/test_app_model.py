@@ -19,7 +19,7 @@ from etl.warehouse.snapshot import SnapshotCache, load_snapshot
 from etl.warehouse import connection as warehouse
 from etl.stores.profiles import list_profiles, load_profile
 from indicators.model import score
-from tests.app import fixture_warehouse
+from tests.conftest import TASK_ORIENTED, build_synthetic_warehouse
 
 
 def test_snapshot_is_read_into_memory_and_the_file_left_unlocked(fixture_db: Path, tmp_path: Path) -> None:
@@ -36,7 +36,7 @@ def test_snapshot_cache_reloads_after_an_atomic_swap(fixture_db: Path, tmp_path:
     cache = SnapshotCache(live)
     first = cache.get()
     assert cache.get() is first  # unchanged file: no reload
-    new = fixture_warehouse.build(tmp_path / "next.duckdb", quarters=5, seed=3)
+    new = build_synthetic_warehouse(tmp_path / "next.duckdb", quarters=5, seed=3)
     os.replace(new, live)  # what the refresh job does
     second = cache.get()
     assert second is not first and len(second.periods) == 5 and cache.reloads == 2
@@ -61,7 +61,7 @@ def test_overview_matches_the_engine_and_flags_task_oriented_districts(ctx) -> N
     comp, units = _engine_scores(ctx, ctx.profile("user-centred").resolved_weights(ctx.framework))
     expected = [units[i] for i in np.argsort(-comp, kind="stable")]
     assert ov.table["unit_code"].to_list() == expected
-    assert set(fixture_warehouse.TASK_ORIENTED) <= set(ov.table.filter(pl.col("task_oriented"))["unit_code"])
+    assert set(TASK_ORIENTED) <= set(ov.table.filter(pl.col("task_oriented"))["unit_code"])
     assert ov.intervals is not None and (ov.table["rank_lo"] <= ov.table["rank"]).all()
     assert ov.previous is not None and ov.movers.height == 16
 
@@ -70,7 +70,7 @@ def test_supply_led_profile_lifts_task_oriented_districts(ctx) -> None:
     """The product's argument, as a test: supply-only evaluation rewards task-oriented districts."""
     def mean_rank(profile: str) -> float:
         tbl = views.overview(ctx, profile, "zh").table
-        return float(tbl.filter(pl.col("unit_code").is_in(fixture_warehouse.TASK_ORIENTED))["rank"].mean())
+        return float(tbl.filter(pl.col("unit_code").is_in(TASK_ORIENTED))["rank"].mean())
 
     assert mean_rank("supply-led") < mean_rank("user-centred")
 

@@ -20,6 +20,7 @@ from etl.config import Config, load_config
 from etl.jobs.inbox import plan_inbox
 from etl.jobs.refresh import DEFAULT_STEPS, RefreshBusy, RefreshContext, RefreshError, StepSkipped, refresh, refresh_in_background, stale_build_files
 from etl.stores.runs import RunStore, last_run, list_runs
+from tests.conftest import Warehouses
 
 ROOT = Path(__file__).resolve().parents[3]
 PY = sys.executable
@@ -121,15 +122,10 @@ def driver(db: Path, source: Path | None, mode: str) -> subprocess.Popen[str]:
 
 
 @pytest.fixture(scope="module")
-def golden(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def golden(tmp_path_factory: pytest.TempPathFactory, warehouses: Warehouses) -> dict[str, Any]:
     """Demo sources A (all but EXTRA) and B (all), and a warehouse built from A by a real `govindex refresh`."""
     base = tmp_path_factory.mktemp("golden")
-    full = base / "full"
-    out = subprocess.run(
-        [str(BIN), "demo", "--out", str(full), "--months", "3", "--scale", "0.05", "--quiet"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr
+    full = warehouses.demo_sources(months=3, scale=0.05)
     a, b = base / "A", base / "B"
     a.mkdir(), b.mkdir()
     for f in sorted(full.iterdir()):

@@ -20,6 +20,7 @@ from etl.config import ENV_VARS, ConfigError, load_config
 from etl.jobs.locks import FileLock, LockHeld
 from etl.stores.runs import list_runs
 from etl.jobs.scheduler import CronError, SchedulerLocked, parse_cron, start, start_in_process
+from tests.conftest import Warehouses
 
 ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent / "govindex"
@@ -227,15 +228,9 @@ def test_two_schedulers_cannot_run_and_a_killed_ones_lock_is_recovered(
 
 
 @pytest.fixture(scope="module")
-def demo_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny demo (3 months, 5% volume) to drop into inboxes."""
-    out = tmp_path_factory.mktemp("demo")
-    run = subprocess.run(
-        [str(BIN), "demo", "--out", str(out), "--months", "3", "--scale", "0.05", "--quiet"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stderr
-    return out
+def demo_files(warehouses: Warehouses) -> Path:
+    """A tiny demo (3 months, 5% volume) to drop into inboxes (read only: the inboxes get copies)."""
+    return warehouses.demo_sources(months=3, scale=0.05)
 
 
 def _drop(demo: Path, inbox: Path) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from datetime import datetime
@@ -16,14 +17,15 @@ from etl.contract.catalog import load_catalog
 from etl.stores.profiles import load_profile
 from etl.stores.scores import ScoreStoreError, read_ranking, score_and_store
 from indicators.model import score
-from tests.app.fixture_warehouse import build
+from tests.conftest import Warehouses
 
 GOVINDEX = str(Path(sys.executable).parent / "govindex")
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build(tmp_path_factory.mktemp("wh") / "w.duckdb")
+def db(warehouses: Warehouses, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the synthetic warehouse: these tests store score runs in it."""
+    return Path(shutil.copy(warehouses.synthetic(), tmp_path_factory.mktemp("wh") / "w.duckdb"))
 
 
 def test_run_is_stored_with_its_spec_and_reproducible(db: Path) -> None:
