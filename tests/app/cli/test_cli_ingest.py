@@ -6,7 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.etl.ingest import corpus
+
+pytestmark = pytest.mark.slow  # the CLI ingests a generated corpus in subprocesses
 
 GOVINDEX = str(Path(sys.executable).with_name("govindex"))
 

@@ -12,6 +12,8 @@ import pytest
 
 from tests.conftest import DISTRICT_CODES as DISTRICTS, Warehouses
 
+pytestmark = pytest.mark.slow  # full Monte Carlo and Sobol runs through the CLI
+
 GOVINDEX = str(Path(sys.executable).with_name("govindex"))
 TABLES = ("rank_intervals", "p_rank_at_most", "pairwise", "failures", "sobol", "sobol_convergence", "tornado",
           "swap_points", "audit_correlations", "audit_dimensions", "audit_importance", "audit_flags", "issues")

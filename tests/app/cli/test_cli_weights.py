@@ -49,6 +49,7 @@ def test_list_shows_the_shipped_profiles(env: dict[str, str]) -> None:
     assert "user-centred" in out and "0.40/0.60" in out and "supply-led" in out and "0.80/0.20" in out
 
 
+@pytest.mark.slow
 def test_show_with_the_catalog_framework() -> None:
     out = run("show", "user-centred").stdout
     assert "blend: supply 0.4, demand 0.6" in out and "effective weight" in out
@@ -57,6 +58,7 @@ def test_show_with_the_catalog_framework() -> None:
     assert data["resolved_weights"]["supply"] == pytest.approx(0.8)
 
 
+@pytest.mark.slow
 def test_show_toml_and_unknown_profile(env: dict[str, str]) -> None:
     assert 'name = "equal"' in run("show", "equal", "--format", "toml", "--weights-dir", env["dir"]).stdout
     r = run("show", "nope", "--weights-dir", env["dir"], "--imeta", env["imeta"], ok=False)
@@ -88,6 +90,7 @@ def test_derive_ahp_refuses_inconsistent_judgements(env: dict[str, str]) -> None
     assert not (Path(env["dir"]) / "bad.toml").exists()
 
 
+@pytest.mark.slow
 def test_derive_budget_and_a_second_version(env: dict[str, str]) -> None:
     a = Path(env["tmp"]) / "alloc.csv"
     a.write_text("assessor,s1,s2\nA,60,40\nB,40,60\nC,50,50\n", encoding="utf-8")
@@ -109,6 +112,7 @@ def test_derive_budget_with_a_bad_row_names_the_assessor(env: dict[str, str]) ->
     assert "assessor 'A': points sum to 90" in r.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["entropy", "critic", "pca"])
 def test_derive_from_data_over_all_indicators(env: dict[str, str], method: str) -> None:
     d = Path(env["tmp"]) / "data.csv"
@@ -132,6 +136,7 @@ def test_derive_refuses_a_path_like_name(env: dict[str, str]) -> None:
     assert not (Path(env["dir"]).parent / "escape.toml").exists()
 
 
+@pytest.mark.slow
 def test_derive_needs_a_rationale_and_its_input(env: dict[str, str]) -> None:
     r = run("derive", "--method", "equal", "--name", "x", "--author", "A", "--weights-dir", env["dir"],
             "--imeta", env["imeta"], ok=False)

@@ -14,6 +14,8 @@ from etl.stores.runs import list_runs
 from etl.stores.users import add_user
 from tests.app.web.test_roles import PASSWORD, ROLE_USERS, _call, _client
 
+pytestmark = pytest.mark.slow  # the demo warehouse, and a real refresh
+
 REFRESH = [("dq-refresh-msg", "children"), ("dq-refresh-poll", "disabled")]
 
 

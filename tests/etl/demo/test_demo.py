@@ -16,6 +16,8 @@ from etl.demo import REPORT_FILE, DemoConfigError, GenerationReport, generate
 from etl.demo.defects import UNKNOWN_DISTRICT
 from etl.contract.tables import ELDERLY_AGE_BANDS, ONLINE_CHANNELS, TABLES, table_for_file
 
+pytestmark = pytest.mark.slow  # generates the demo twice through the CLI
+
 ROOT = Path(__file__).resolve().parents[3]
 GOVINDEX = ROOT / ".venv" / "bin" / "govindex"
 # Six months around the 2026 Spring Festival (17 Feb), small enough to run in seconds.

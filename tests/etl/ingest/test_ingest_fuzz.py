@@ -5,12 +5,15 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from etl.warehouse import connection as wh
 from etl.ingest.files import ingest_folder
 from tests.etl.ingest import corpus
+
+pytestmark = pytest.mark.slow  # 30 corrupted corpora, each through the real ingest
 
 _BASE: dict[str, bytes] = {}
 

@@ -153,6 +153,7 @@ def fresh_copy(golden: dict[str, Any], tmp_path: Path) -> Path:
     return db
 
 
+@pytest.mark.slow
 def test_cli_refresh_builds_a_complete_snapshot_and_records_the_run(golden: dict[str, Any]) -> None:
     rec, st = golden["record"], golden["state"]
     assert rec["trigger"] == "cli" and rec["files"] == len(list(golden["A"].iterdir()))
@@ -169,6 +170,7 @@ def test_cli_refresh_builds_a_complete_snapshot_and_records_the_run(golden: dict
     assert runs.height == 1 and runs["status"][0] == "succeeded" and runs["rows_loaded"][0] == rec["rows_loaded"]
 
 
+@pytest.mark.slow
 def test_a_refresh_that_raises_midway_leaves_the_previous_snapshot_and_the_next_succeeds(
     golden: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -195,6 +197,7 @@ def test_a_refresh_that_raises_midway_leaves_the_previous_snapshot_and_the_next_
     assert statuses == ["succeeded", "failed", "succeeded"]
 
 
+@pytest.mark.slow
 def test_a_sigkilled_refresh_leaves_the_previous_snapshot_and_the_next_one_cleans_up(
     golden: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -234,6 +237,7 @@ def test_a_sigkilled_refresh_leaves_the_previous_snapshot_and_the_next_one_clean
     assert [r for r in list_runs(db)["status"]] == ["succeeded", "interrupted", "succeeded"]
 
 
+@pytest.mark.slow
 def test_readers_never_see_a_half_built_snapshot(golden: dict[str, Any], tmp_path: Path) -> None:
     db = fresh_copy(golden, tmp_path)
     stop, target = tmp_path / "stop", ""
@@ -269,6 +273,7 @@ def test_readers_never_see_a_half_built_snapshot(golden: dict[str, Any], tmp_pat
     assert len(seen) >= 10
 
 
+@pytest.mark.slow
 def test_the_inbox_is_loaded_archived_skipped_and_rejected(golden: dict[str, Any], tmp_path: Path) -> None:
     db = fresh_copy(golden, tmp_path)
     cfg = config_for(db)
@@ -313,6 +318,7 @@ def test_the_inbox_is_loaded_archived_skipped_and_rejected(golden: dict[str, Any
     assert not (inbox / "hotline_ticket_resent.csv").exists()
 
 
+@pytest.mark.slow
 def test_a_failed_inbox_refresh_leaves_the_files_in_the_inbox(golden: dict[str, Any], tmp_path: Path) -> None:
     db = fresh_copy(golden, tmp_path)
     inbox = tmp_path / "inbox"

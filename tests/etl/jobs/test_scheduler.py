@@ -204,6 +204,7 @@ def procs() -> Iterator[list[subprocess.Popen[str]]]:
             p.wait(10)
 
 
+@pytest.mark.slow
 def test_two_schedulers_cannot_run_and_a_killed_ones_lock_is_recovered(
     tmp_path: Path, procs: list[subprocess.Popen[str]]
 ) -> None:
@@ -265,6 +266,7 @@ def _wait_for_run(db: Path, trigger: str, timeout: float = 90) -> dict[str, obje
     raise AssertionError(f"no {trigger} run finished within {timeout} s: {list_runs(db)}")
 
 
+@pytest.mark.slow
 def test_the_cron_fires_and_loads_the_inbox(
     tmp_path: Path, demo_files: Path, procs: list[subprocess.Popen[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -291,6 +293,7 @@ def test_the_cron_fires_and_loads_the_inbox(
     assert set(list_runs(tmp_path / "w.duckdb")["status"]) == {"succeeded"}  # nothing left half-done
 
 
+@pytest.mark.slow
 def test_the_inbox_watch_refreshes_only_when_files_arrive(
     tmp_path: Path, demo_files: Path, procs: list[subprocess.Popen[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -89,6 +89,7 @@ def test_a_failed_audit_write_withdraws_the_version(wdir: Path) -> None:
     assert load_profile("equal", wdir).version == 1 and 2 not in profile_versions("equal", wdir)
 
 
+@pytest.mark.slow
 def test_cli_history_and_publish(wdir: Path, tmp_path: Path) -> None:
     p = load_profile("equal", wdir)
     save_profile(p.with_weights({"supply_value": 2.0}), wdir, who="ana", rationale="=HYPERLINK(\"x\")")

@@ -57,6 +57,7 @@ def test_unknown_grain_is_explained(db: Path) -> None:
         score_and_store(db, load_catalog().framework(), load_profile("equal"), "month")
 
 
+@pytest.mark.slow
 def test_cli_warehouse_mode(db: Path) -> None:
     p = subprocess.run([GOVINDEX, "score", "--db", str(db), "--profile", "supply-led"], capture_output=True,
                        text=True, timeout=120)

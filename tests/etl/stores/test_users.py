@@ -70,6 +70,7 @@ def test_default_path_beside_the_warehouse_or_env(tmp_path: Path) -> None:
     assert users_path(None, env={"GOVINDEX_USERS": "/x/u.toml"}) == Path("/x/u.toml")
 
 
+@pytest.mark.slow
 def test_cli_add_list_remove(tmp_path: Path) -> None:
     path = tmp_path / "users.toml"
     run = lambda *a, stdin=None: subprocess.run([str(BIN), "user", *a, "--users", str(path)], input=stdin,  # noqa: E731

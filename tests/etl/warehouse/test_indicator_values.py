@@ -453,6 +453,7 @@ def test_min_denominator_nulls_small_samples(con: warehouse.Connection, catalog:
     assert _cell(loose, "actual_online_case_rate", A, F)["value"] is None  # 3 cases < 4
 
 
+@pytest.mark.slow
 def test_write_replaces_table(tmp_path: Path, catalog: Catalog) -> None:
     db = tmp_path / "w.duckdb"
     with warehouse.connection(db) as c:
