@@ -1,4 +1,4 @@
-# govindex — two commands on a fresh machine: `make serve` and `make test`.
+# govindex — two commands on a fresh machine: `make serve` and `make test` (`make test-fast` while developing).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -7,8 +7,10 @@ DEMO   := $(DATA)/demo
 DB     := $(DATA)/warehouse.duckdb
 HOST   ?= 127.0.0.1
 PORT   ?= 8050
+# pytest-xdist workers for the tests that are not browser tests (the machine CI runs on has two cores)
+WORKERS ?= 2
 
-.PHONY: serve test install install-test demo warehouse bench clean
+.PHONY: serve test test-fast install install-test demo warehouse bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +42,15 @@ serve: install warehouse
 	@echo "govindex is starting on http://$(HOST):$(PORT)"
 	$(BIN)/govindex serve --host $(HOST) --port $(PORT) --db $(DB)
 
+# The full suite, what CI runs: everything but the browser in parallel, then the browser tests in one process
+# (they drive one chromium against one server).
 test: install-test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not browser" -n $(WORKERS)
+	$(BIN)/python -m pytest -m browser
+
+# For development: the suite without the tests marked slow (> ~3 s each) and without the browser.
+test-fast: install-test
+	$(BIN)/python -m pytest -m "not slow and not browser" -n $(WORKERS)
 
 bench: install-test
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m bench

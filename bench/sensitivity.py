@@ -37,7 +37,7 @@ from indicators.uncertainty.montecarlo import ranks_desc, run_monte_carlo  # noq
 from indicators.spec import MethodSpec, ModelSpec  # noqa: E402
 from indicators.uncertainty.problem import BlendRange, Inputs, Problem, UncertaintySpec, WeightNoise, build_problem, model_preparer
 
-REFERENCE = Path("/work/shared/reference/coinr-asem")
+REFERENCE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "coinr-asem"
 NORMS = (MethodSpec(name="minmax", params={"l": 1, "u": 100}), MethodSpec(name="zscore", params={"m": 50, "s": 10}))
 AGGS = (MethodSpec(name="amean"), MethodSpec(name="gmean"))
 

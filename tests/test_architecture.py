@@ -60,3 +60,19 @@ def test_every_module_has_a_docstring() -> None:
             if ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) is None:
                 missing.append(str(path.relative_to(ROOT)))
     assert not missing, "modules without a one-line docstring: " + ", ".join(missing)
+
+
+#: folders under tests/ that hold data or outputs, not tests of a package
+TEST_SUPPORT_FOLDERS = {"fixtures", "artifacts"}
+
+
+def test_test_folders_mirror_the_packages() -> None:
+    """Tests mirror the code: every folder under tests/ is a package folder too (tests/etl/jobs/ tests etl/jobs/)."""
+    offenders = []
+    for folder in sorted(p for p in (ROOT / "tests").rglob("*") if p.is_dir()):
+        rel = folder.relative_to(ROOT / "tests")
+        if rel.parts[0] in TEST_SUPPORT_FOLDERS or any(part.startswith((".", "__")) for part in rel.parts):
+            continue
+        if not any((ROOT / rel).glob("*.py")):  # a package, or a folder of modules such as app/pages/
+            offenders.append(f"tests/{rel.as_posix()}/ has no package {rel.as_posix()}/")
+    assert not offenders, "\n".join(offenders)

@@ -10,6 +10,7 @@ mypy_api = pytest.importorskip("mypy.api")
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_mypy_is_clean_on_indicators_etl_and_app() -> None:
     out, err, status = mypy_api.run(
         ["--config-file", str(ROOT / "pyproject.toml"), "--cache-dir", "/tmp/govindex-mypy-cache",

@@ -268,7 +268,7 @@ def sparkline_text(values: Sequence[float | None]) -> str:
 # The live figures are redrawn on every slider move: plotly's validated object model costs ~10 ms per figure there,
 # so they are plain figure dicts (what go.Figure.to_plotly_json() gives, which Dash sends as is). The layout does not
 # depend on the data, only on (language, number of rows): it is built once through the usual plotly path (_base) and
-# shared, read-only; only the trace is built per call. tests/app/test_figures.py checks both against plotly.
+# shared, read-only; only the trace is built per call. tests/app/ui/test_figures.py checks both against plotly.
 FigureDict = dict[str, Any]
 
 

@@ -1,4 +1,4 @@
-"""Fixtures for the app tests: a small synthetic warehouse (fast tests) and a real demo server (browser tests)."""
+"""Fixtures for the app tests: app contexts over the shared warehouses (tests/conftest.py) and a real demo server."""
 
 from __future__ import annotations
 
@@ -14,18 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.app import fixture_warehouse
-
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent / "govindex"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
-
-
-@pytest.fixture(scope="session")
-def fixture_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return fixture_warehouse.build(tmp_path_factory.mktemp("wh") / "fixture.duckdb")
 
 
 @pytest.fixture()
@@ -47,22 +40,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _run(*args: str) -> None:
-    out = subprocess.run([str(BIN), *args], capture_output=True, text=True, timeout=300, cwd=ROOT)
-    assert out.returncode == 0, f"govindex {' '.join(args)} failed:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}"
-
-
-@pytest.fixture(scope="session")
-def demo_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A real demo warehouse built with the CLI: demo → refresh (ingest, indicator values)."""
-    base = tmp_path_factory.mktemp("demo")
-    _run("demo", "--out", str(base / "raw"), "--months", "6", "--scale", "0.1", "--quiet")
-    _run("refresh", "--source", str(base / "raw"), "--db", str(base / "warehouse.duckdb"))
-    weights = base / "weights"
-    shutil.copytree(ROOT / "weights", weights, ignore=shutil.ignore_patterns("history"))
-    return {"db": base / "warehouse.duckdb", "weights": weights, "base": base}
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import hashlib
 
 import numpy as np
 import polars as pl
@@ -12,10 +12,18 @@ from indicators.aggregate import aggregate_tree, node_order
 from indicators.framework import Framework
 from indicators.normalise import make_normaliser
 from indicators.treat import DETAIL_COLUMNS, treat
+from tests.conftest import COINR_ASEM as REF
 
-REF = Path(__file__).parents[2].parent / "shared" / "reference" / "coinr-asem"
-pytestmark = pytest.mark.skipif(not REF.is_dir(), reason=f"COINr reference files not found at {REF}")
 TOL = 1e-9
+
+
+def test_reference_files_present_and_unchanged() -> None:
+    """The vendored COINr files are all there and byte-identical to the ones recorded (a missing file fails here)."""
+    sums = [line.split() for line in (REF / "SHA256SUMS").read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(sums) == 13
+    for digest, name in sums:
+        assert (REF / name).is_file(), f"missing COINr reference file {REF / name}"
+        assert hashlib.sha256((REF / name).read_bytes()).hexdigest() == digest, f"{name} differs from SHA256SUMS"
 
 
 @pytest.fixture(scope="module")

@@ -52,11 +52,33 @@ def _norm(case: tuple[str, dict[str, Any]], directions: Any = None, n_cols: int 
     return make_normaliser(name, params, directions, **extra)
 
 
-def _in_range(out: np.ndarray, rng: tuple[float, float] | None, what: str) -> None:
+#: the largest output scale among the registered defaults and the variants above (minmax u, goalposts/distance scale)
+OUTPUT_SCALE = 100.0
+
+
+def _input_bound(inputs: np.ndarray, fitted: np.ndarray) -> float:
+    """How far a normaliser without a declared range may reach. Each is affine in x, its slope at most OUTPUT_SCALE
+    over the fitted data's smallest positive column spread (z-score's s / sd is far below it), its offset within the
+    fitted values' reach; so |out| stays below this, and a division by a near-zero spread is caught."""
+    spreads = np.nanmax(fitted, axis=0) - np.nanmin(fitted, axis=0) if np.isfinite(fitted).any() else np.array([])
+    spreads = spreads[np.isfinite(spreads) & (spreads > 0)]
+    spread = float(spreads.min()) if spreads.size else 1.0
+    reach = float(np.nanmax(np.abs(inputs))) + float(np.nanmax(np.abs(fitted)))
+    return OUTPUT_SCALE * (1.0 + reach / spread)
+
+
+def _in_range(
+    out: np.ndarray, rng: tuple[float, float] | None, what: str, inputs: np.ndarray, fitted: np.ndarray
+) -> None:
     vals = out[~np.isnan(out)]
-    if rng is not None and vals.size:
+    assert vals.size and np.all(np.isfinite(vals)), f"{what}: no finite output, or an infinite one"
+    if rng is not None:
         assert vals.min() >= rng[0] - 1e-12 and vals.max() <= rng[1] + 1e-12, f"{what}: {vals.min()}..{vals.max()} " \
             f"outside the declared range {rng}"
+    else:
+        bound = _input_bound(inputs, fitted)
+        assert np.abs(vals).max() <= bound, f"{what}: |output| up to {np.abs(vals).max()}, beyond {bound} " \
+            "(no declared range, so bounded by the inputs' magnitude over the fitted spread)"
 
 
 def test_every_registered_normaliser_is_covered() -> None:
@@ -91,12 +113,13 @@ class TestNormaliserContract:
 
     def test_range_respected(self, case: tuple[str, dict[str, Any]]) -> None:
         norm = _norm(case)
-        _in_range(norm.fit_transform(X), norm.output_range(), f"{case} in sample")
+        _in_range(norm.fit_transform(X), norm.output_range(), f"{case} in sample", X, X)
 
     @pytest.mark.parametrize("direction", [1, -1])
     def test_range_respected_out_of_sample(self, case: tuple[str, dict[str, Any]], direction: int) -> None:
         norm = _norm(case, [direction] * 4).fit(X[:20])
-        _in_range(norm.transform(BEYOND), norm.output_range(), f"{case} fitted on one sample, applied to another")
+        _in_range(norm.transform(BEYOND), norm.output_range(), f"{case} fitted on one sample, applied to another",
+                  BEYOND, X[:20])
 
     def test_constant_column_handled(self, case: tuple[str, dict[str, Any]]) -> None:
         C = np.column_stack([np.full(10, 3.0), np.r_[np.full(9, 2.0), np.nan], np.r_[5.0, np.full(9, np.nan)]])
@@ -106,10 +129,11 @@ class TestNormaliserContract:
         for j in range(3):  # equal inputs, equal scores
             vals = out[~np.isnan(C[:, j]), j]
             assert np.all(vals == vals[0]), f"{case}: constant column {j} gave {vals}"
-        _in_range(out, norm.output_range(), f"{case} constant columns")
-        new = norm.transform(np.array([[-4.0, 0.0, 1e6], [3.0, 2.0, 5.0], [9.0, 7.0, -1e6]]))
+        _in_range(out, norm.output_range(), f"{case} constant columns", C, C)
+        new_in = np.array([[-4.0, 0.0, 1e6], [3.0, 2.0, 5.0], [9.0, 7.0, -1e6]])
+        new = norm.transform(new_in)
         assert np.all(np.isfinite(new))
-        _in_range(new, norm.output_range(), f"{case} constant columns, out of sample")
+        _in_range(new, norm.output_range(), f"{case} constant columns, out of sample", new_in, C)
 
     def test_fit_then_transform_equals_fit_transform(self, case: tuple[str, dict[str, Any]]) -> None:
         a = _norm(case).fit(X).transform(X)

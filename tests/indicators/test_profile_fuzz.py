@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import pytest
 import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -45,6 +46,7 @@ def _check(data: Any) -> None:
     assert again.content_hash() == p.content_hash()
 
 
+@pytest.mark.slow
 @FUZZ
 @given(name=st.sampled_from(sorted(SHIPPED)), data=st.data())
 def test_mutated_shipped_profiles_fail_cleanly(name: str, data: st.DataObject) -> None:

@@ -1,0 +1,164 @@
+"""The messy-file corpus is ingested with exact accounting, actionable messages, and re-ingest is a no-op."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from etl.warehouse import connection as wh
+from etl.ingest.files import ingest_folder
+from tests.etl.ingest import corpus
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict, object]:
+    root = tmp_path_factory.mktemp("corpus")
+    src, db = root / "inbox", root / "wh.duckdb"
+    expected = corpus.build(src)
+    (src / "README.txt").write_text("not data")
+    report = ingest_folder(src, db, now=corpus.LOAD_TIME)
+    return src, db, expected, report
+
+
+def test_exact_accounting_per_file(loaded: tuple) -> None:
+    _, db, expected, report = loaded
+    got = {f.name: (f.status, f.rows_in, f.rows_loaded, f.rows_quarantined, f.rows_duplicate) for f in report.files}
+    assert got == expected
+    assert report.ignored == ["README.txt"]
+    log = wh.query(db, 'SELECT file_name, status, rows_in, rows_loaded, rows_quarantined, rows_duplicate FROM ingest_files')
+    for r in log.iter_rows(named=True):
+        assert r["rows_in"] == r["rows_loaded"] + r["rows_quarantined"] + r["rows_duplicate"]
+        assert (r["status"], r["rows_in"], r["rows_loaded"], r["rows_quarantined"], r["rows_duplicate"]) == expected[r["file_name"]]
+
+
+def test_warehouse_contents_match_accounting(loaded: tuple) -> None:
+    _, db, _, report = loaded
+    cases = wh.query(db, 'SELECT case_id, visits_actual FROM "case" ORDER BY case_id')
+    # 4 BOM + 2 XLSX + 2 Parquet + C301 + C002 replaced by its correction + C505; C401 conflict quarantined
+    assert cases["case_id"].to_list() == ["C001", "C002", "C003", "C004", "C101", "C102", "C201", "C202", "C301", "C505"]
+    assert cases.filter(cases["case_id"] == "C002")["visits_actual"].item() == 2
+    sup = wh.query(db, "SELECT table_name, key, old_row, superseded_by_file, superseded_by_row FROM superseded")
+    assert sup.height == 1
+    row = sup.row(0, named=True)
+    assert row["superseded_by_file"] == "case_e_conflict.csv" and row["superseded_by_row"] == 2
+    assert json.loads(row["key"]) == {"case_id": "C002"} and json.loads(row["old_row"])["visits_actual"] == 0
+    e = next(f for f in report.files if f.name == "case_e_conflict.csv")
+    assert e.rows_superseded == 1
+
+
+def test_gb18030_chinese_is_not_garbled(loaded: tuple) -> None:
+    _, db, _, report = loaded
+    names = wh.query(db, "SELECT name FROM service_item ORDER BY item_code")["name"].to_list()
+    assert names == ["个体工商户设立登记", "居住证办理", "不动产登记（二手房转移）"]
+    enc = {f.name: f.encoding for f in report.files}
+    assert enc["service_item_gb.csv"] == "gb18030" and enc["case_a_bom.csv"] == "utf-8-sig"
+    assert enc["district.csv"] == "utf-8"
+
+
+def _reasons(db: Path, file: str) -> dict[tuple[int, str | None, str], str]:
+    q = wh.query(db, "SELECT row_number, column_name, check_name, reason FROM quarantine WHERE source_file = ?", [file])
+    return {(r["row_number"], r["column_name"], r["check_name"]): r["reason"] for r in q.iter_rows(named=True)}
+
+
+def test_messages_name_file_row_column_value(loaded: tuple) -> None:
+    _, db, _, _ = loaded
+    r = _reasons(db, "rating_1.csv")
+    assert r[(3, "level", "allowed")] == (
+        "rating_1.csv row 3, column level: value '6' is not one of the allowed values: 1, 2, 3, 4, 5"
+    )
+    assert r[(4, "level", "dtype")] == "rating_1.csv row 4, column level: value 'abc' cannot be read as a whole number"
+    assert r[(5, "rated_at", "dtype")].startswith("rating_1.csv row 5, column rated_at: value '2025-13-45 10:00:00'")
+    assert r[(6, "case_id", "reference")].startswith("rating_1.csv row 6, column case_id: value 'C999' is not a known case")
+    assert r[(7, "prompted, prompt_source", "prompt_source_consistent")].startswith(
+        "rating_1.csv row 7, column prompted, prompt_source: value 'prompted=true, prompt_source=none' breaks the rule"
+    )
+    assert r[(8, None, "field_count")] == "rating_1.csv row 8: has 9 fields but the header has 8"
+    # a cast failure is not also reported as "empty": one record for row 4
+    assert [k for k in r if k[0] == 4] == [(4, "level", "dtype")]
+    f = _reasons(db, "case_f_rules.csv")
+    assert f[(2, "visits_actual", "min")] == "case_f_rules.csv row 2, column visits_actual: value '-1' is below the minimum 0 visits"
+    assert f[(3, "started_at, submitted_at, accepted_at, closed_at", "timestamps_in_order")]
+    assert "is after the load time 2026-01-01 12:00:00" in f[(4, "started_at", "not_after_load_time")]
+    assert "'fax' is not one of the allowed values" in f[(5, "channel", "allowed")]
+    c = _reasons(db, "case_e_conflict.csv")
+    assert c[(3, "case_id", "conflicting_duplicate")] == (
+        'case_e_conflict.csv row 3, column case_id: value {"case_id":"C401"} appears on rows 3, 4 of the file with '
+        "different contents; none loaded"
+    )
+
+
+def test_quarantine_keeps_original_row_readable(loaded: tuple) -> None:
+    _, db, _, _ = loaded
+    q = wh.query(db, "SELECT original_row FROM quarantine WHERE source_file = 'rating_1.csv' AND row_number = 3")
+    original = q["original_row"][0]
+    assert "办事很方便，点赞" in original  # not \\u escaped
+    assert json.loads(original)["level"] == "6"
+
+
+def test_rejected_files_have_clear_messages(loaded: tuple) -> None:
+    _, _, _, report = loaded
+    msg = {f.name: f.message for f in report.files if f.status == "rejected"}
+    assert "required column(s) deadline_days" in msg["hotline_ticket_nodeadline.csv"]
+    assert "Parquet" in msg["kiosk_event_cut.parquet"]
+    assert "not UTF-8 or GB18030" in msg["centre_staffing_junk.csv"]
+    assert "does not say which table" in msg["mystery_table.csv"]
+    assert "empty file" in msg["survey_response_empty.csv"]
+
+
+def test_batch_proceeds_in_load_order(loaded: tuple) -> None:
+    _, _, _, report = loaded
+    order = [f.name for f in report.files]
+    assert order.index("district.csv") < order.index("service_item_gb.csv") < order.index("case_a_bom.csv")
+    assert order.index("case_a_bom.csv") < order.index("rating_1.csv") < order.index("kiosk_event_cut.parquet")
+    assert order[-1] == "mystery_table.csv"  # unknown tables last, after the rejected files before it
+
+
+def test_reingest_is_a_noop(loaded: tuple) -> None:
+    src, db, _, _ = loaded
+
+    def snapshot() -> dict[str, int]:
+        with wh.connection(db, read_only=True) as con:
+            return {t: wh.row_count(con, t) for t in wh.table_names(con) if t not in ("ingest_files", "ingest_batches")}
+
+    before = snapshot()
+    again = ingest_folder(src, db, now=corpus.LOAD_TIME)
+    # Files loaded before are unchanged; files rejected before are tried again (and, still broken, rejected again).
+    rejected = {name for name, exp in loaded[2].items() if exp[0] == "rejected"}
+    assert rejected and {f.name: f.status for f in again.files} == {
+        f.name: "rejected" if f.name in rejected else "unchanged" for f in again.files
+    }
+    assert again.rows_in == again.rows_loaded == again.rows_quarantined == again.rows_duplicate == 0
+    assert snapshot() == before
+
+
+def test_a_rejected_file_is_retried_and_loads_once_the_cause_is_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file rejected for a passing reason (here a simulated environment failure while reading it) is not
+    remembered as done: the same bytes are read again on the next ingest and load."""
+    from etl.ingest import readers
+    from etl.contract import tables
+    from etl.errors import RejectedFileError
+
+    src, db = tmp_path / "inbox", tmp_path / "wh.duckdb"
+    src.mkdir()
+    rows = ["310101,黄浦区,Huangpu,662030,230000", "310104,徐汇区,Xuhui,1113078,290000"]
+    (src / "district.csv").write_text(",".join(tables.DISTRICT.column_names) + "\n" + "\n".join(rows) + "\n",
+                                      encoding="utf-8")
+    real = readers.inspect_file
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise RejectedFileError("district.csv: cannot read the file: [Errno 5] Input/output error")
+
+    monkeypatch.setattr(readers, "inspect_file", broken)
+    first = ingest_folder(src, db, now=corpus.LOAD_TIME)
+    assert [(f.name, f.status) for f in first.files] == [("district.csv", "rejected")]
+    monkeypatch.setattr(readers, "inspect_file", real)
+    second = ingest_folder(src, db, now=corpus.LOAD_TIME)
+    assert [(f.name, f.status, f.rows_loaded) for f in second.files] == [("district.csv", "loaded", 2)]
+    assert wh.query(db, "SELECT count(*) AS n FROM district")["n"].item() == 2
+    third = ingest_folder(src, db, now=corpus.LOAD_TIME)  # loaded now: unchanged from here on
+    assert [(f.name, f.status) for f in third.files] == [("district.csv", "unchanged")]
+    assert "batch 2, loaded" in third.files[0].message
