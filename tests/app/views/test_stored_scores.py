@@ -21,7 +21,7 @@ from etl.warehouse.snapshot import load_snapshot
 from indicators.profile import WeightProfile
 from indicators.ranking import rank_desc
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
