@@ -10,6 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from etl.contract.tables import DISTRICTS as NAMES
+from etl.warehouse import connection as warehouse
 from tests.app.sensitivity_warehouse import DISTRICTS, build
 
 GOVINDEX = str(Path(sys.executable).with_name("govindex"))
@@ -64,3 +66,18 @@ def test_help_describes_every_option() -> None:
     assert r.returncode == 0
     for opt in ("--profile", "--spec", "--samples", "--sobol-samples", "--seed", "--grain", "--period", "--db", "--out"):
         assert opt in r.stdout
+
+
+def test_summary_names_districts(tmp_path: Path) -> None:
+    """summary.md shows district names beside codes when the warehouse has the district table (it used to query a
+    column `code` that does not exist, and a bare except hid the error)."""
+    path = build(tmp_path / "warehouse.duckdb")
+    names = pl.DataFrame([(c, zh, en, 100_000, 20_000) for c, zh, en in NAMES],
+                         schema=["district_code", "name_zh", "name_en", "population", "pop_60plus"], orient="row")
+    with warehouse.connection(path) as con:
+        warehouse.insert_frame(con, "district", names)
+    r = _run("--db", str(path), "--samples", "200", "--sobol-samples", "16", "--seed", "1", "--out", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    summary = (tmp_path / "o" / "summary.md").read_text(encoding="utf-8")
+    shown = [f"{zh} ({code})" for code, zh, _en in NAMES if code in DISTRICTS]
+    assert shown and any(s in summary for s in shown), summary[:2000]
