@@ -123,7 +123,7 @@ def budget_from_points(codes: Sequence[str], points: Sequence[float | None]) -> 
     total = sum(pts.values())
     if total <= 0:
         raise WeightingError("allocate some points first")
-    res = budget_weights({"assessor": {c: v / total * 100 for c, v in pts.items()}}, codes)
+    res = budget_weights({"allocation": {c: v / total * 100 for c, v in pts.items()}}, codes)
     return {"weights": res.weights, "total": total, "points": pts}
 
 
