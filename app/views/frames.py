@@ -11,6 +11,7 @@ import polars as pl
 from app.ui.i18n import pick
 from app.views.scoring import Prepared, RankIntervals, Scored, rank_desc
 from app.state import AppContext
+from etl.ingest.quarantine import filter_quarantine
 from indicators.profile import WeightProfile
 
 SIDES = ("supply", "demand")
@@ -208,7 +209,7 @@ def district_profile(ctx: AppContext, code: str, profile_name: str | None, lang:
         .head(8)
     )
     snap = ctx.snapshot()
-    q = snap.quarantine.filter(pl.col("district_code") == code) if snap.quarantine.height else snap.quarantine
+    q = filter_quarantine(snap.quarantine, districts=[code])
     return DistrictProfile(code, names.get(code, code), prep.periods[p], summary, dimensions, indicators,
                            priorities, q)
 

@@ -14,6 +14,7 @@ import polars as pl
 from flask import g, has_request_context
 from werkzeug.exceptions import Forbidden
 
+from etl.ingest.quarantine import for_viewer
 from etl.stores.roles import Permission, can, label, labels, roles_with
 
 
@@ -79,11 +80,7 @@ def visible_quarantine(frame: pl.DataFrame, ident: Identity | None = None) -> pl
     ident = ident if ident is not None else current_identity()
     if ident is None:
         return frame.clear()
-    if ident.may(Permission.ALL_QUARANTINE):
-        return frame
-    if "district_code" not in frame.columns or not ident.district_code:
-        return frame.clear()
-    return frame.filter(pl.col("district_code") == ident.district_code)
+    return for_viewer(frame, all_districts=ident.may(Permission.ALL_QUARANTINE), district_code=ident.district_code)
 
 
 # What each refused action would have done, as the end of "only <roles> can …".
