@@ -1,8 +1,9 @@
 """Quarantine reads, in one place: `govindex quarantine`, the app's snapshot (data-quality page, district page and
 its XLSX, the CSV download) all read quarantined rows here.
 
-Each row carries the district it concerns (`district_code`): read from the original row, or, for ratings and
-follow-ups that have no district of their own, through the case they belong to. Filters: by raw table, by source
+Each row carries the district it concerns (`district_code`): read from the original row, or, for tables without
+a district of their own, through their references in the contract (a rating through its case, a follow-up through
+its rating's case). Filters: by raw table, by source
 file, by district; and what one viewer may see (`for_viewer`: every district's rows, or only their own).
 """
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from etl.contract import tables
 from etl.warehouse import connection as wh
 
 # Columns of a quarantine read, in order (the stored columns plus the district the row concerns).
@@ -31,19 +33,34 @@ def empty() -> pl.DataFrame:
     return pl.DataFrame(schema=SCHEMA)
 
 
+def _route_sql(route: tuple[tuple[str, str, str, str], ...]) -> str:
+    """A scalar subquery following `route` (etl.contract.tables.district_route: hops table, column → referenced
+    table, column) from the quarantined row's JSON to the district_code of the table it ends at."""
+    q = wh.quote
+    _table, first_col, first_ref, first_ref_col = route[0]
+    sql = f'SELECT t{len(route)}."district_code" FROM {q(first_ref)} t1'
+    for i, (_t, col, ref, ref_col) in enumerate(route[1:], start=2):
+        sql += f" JOIN {q(ref)} t{i} ON CAST(t{i}.{q(ref_col)} AS VARCHAR) = CAST(t{i - 1}.{q(col)} AS VARCHAR)"
+    sql += (f" WHERE CAST(t1.{q(first_ref_col)} AS VARCHAR) = json_extract_string(q._json, '$.{first_col}')"
+            " LIMIT 1")
+    return f"({sql})"
+
+
 def _district_expr(present: Collection[str]) -> str:
-    """SQL for the district a quarantined row `q` concerns: its own district_code, else via its case (ratings),
-    else via its rating's case (follow-ups); NULL when the original row is not JSON (`q._json` is then NULL)."""
-    district = "json_extract_string(q._json, '$.district_code')"
-    if "case" in present:
-        case_of_rating = ("(SELECT c.district_code FROM \"case\" c "
-                          "WHERE c.case_id = json_extract_string(q._json, '$.case_id') LIMIT 1)")
-        district = f"coalesce({district}, {case_of_rating})"
-        if "rating" in present:
-            via_rating = ("(SELECT c.district_code FROM \"rating\" r JOIN \"case\" c ON c.case_id = r.case_id "
-                          "WHERE r.rating_id = json_extract_string(q._json, '$.rating_id') LIMIT 1)")
-            district = f"coalesce({district}, {via_rating})"
-    return district
+    """SQL for the district a quarantined row `q` concerns: the district_code in its original row, else, for a
+    table without one, the district reached through its references (the contract's district_route: a rating via
+    its case, a follow-up via its rating's case). NULL when the original row is not JSON (`q._json` is NULL)."""
+    own = "json_extract_string(q._json, '$.district_code')"
+    whens = []
+    for name in tables.TABLES:
+        route = tables.district_route(name)
+        if route and all(hop[2] in present for hop in route):
+            whens.append(f"WHEN {_literal(name)} THEN {_route_sql(route)}")
+    return f"coalesce({own}, CASE q.\"table_name\" {' '.join(whens)} END)" if whens else own
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _select(con: wh.Connection, what: str, table: str | None, source_file: str | None, district: str | None,

@@ -34,7 +34,7 @@ def db(tmp_path: Path) -> Path:
                      {"rating_id": "R1", "note": "=1+1"}, {"case_id": "C404"}, None]
         rows = pl.DataFrame({
             "file_id": [1, 2, 3, 2, 4], "batch_id": [1, 1, 2, 1, 2],
-            "table_name": ["case", "rating", "followup", "rating", "hotline_ticket"],
+            "table_name": ["case", "rating", "bad_rating_followup", "rating", "hotline_ticket"],
             "source_file": ["in/case_1.csv", "rating_1.csv", "followup_1.csv", "rating_1.csv", "hotline.csv"],
             "row_number": [3, 4, 5, 6, 7], "column_name": ["started_at", "level", None, "case_id", None],
             "check_name": ["not_future", "in_range", "field_count", "references", "encoding"],
