@@ -21,7 +21,7 @@ from app.web.jobs import JobRegistry
 from etl.warehouse.snapshot import Snapshot, SnapshotCache, file_key
 from app.views.scoring import Prepared, RankIntervals, prepare, quick_rank_intervals
 from etl.contract.catalog import load_catalog
-from etl.stores.profiles import PUBLISHED_FILE, list_profiles, load_profile, load_published
+from etl.stores.profiles import PUBLISHED_FILE, list_profiles, load_profile, viewer_profiles
 from indicators.catalog import Catalog
 from indicators.framework import Framework
 from indicators.profile import WeightProfile
@@ -137,16 +137,8 @@ class AppContext:
                tuple((n, file_key(self.weights_dir / "history" / n / PUBLISHED_FILE)) for n in current))
         if key != self._published_key:
             with self._profiles_lock:
-                out: dict[str, WeightProfile] = {}
-                for n, p in current.items():
-                    try:
-                        pub = load_published(n, self.weights_dir)
-                        if pub is not None:
-                            pub.validate_against(self.framework)
-                    except Exception as e:  # a broken publication falls back to the current version, logged
-                        log.warning("published version of %s skipped: %s", n, e)
-                        pub = None
-                    out[n] = pub if pub is not None else p
+                out = viewer_profiles(current, self.weights_dir, framework=self.framework,
+                                      on_error=lambda n, e: log.warning("published version of %s skipped: %s", n, e))
                 self._published, self._published_key = out, key
         return self._published
 

@@ -10,13 +10,16 @@ import click
 @click.command()
 @click.option("--table", "table_name", default=None, help="Only rows of this raw table (e.g. rating).")
 @click.option("--file", "source_file", default=None, help="Only rows from this source file (name as ingested).")
+@click.option("--district", default=None,
+              help="Only rows concerning this district (code, e.g. 310104; ratings are traced through their case).")
 @click.option("--csv", "csv_out", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="Write all matching rows to this CSV file (UTF-8 with BOM, opens in Excel) instead of listing.")
 @click.option("--db", "db_path", default="data/warehouse.duckdb", show_default=True, type=click.Path(path_type=Path),
               help="Warehouse file.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(0),
               help="Rows to list on screen (0 = all); --csv always writes all.")
-def quarantine(table_name: str | None, source_file: str | None, csv_out: Path | None, db_path: Path, limit: int) -> None:
+def quarantine(table_name: str | None, source_file: str | None, district: str | None, csv_out: Path | None,
+               db_path: Path, limit: int) -> None:
     """List quarantined rows: file, row, column, check, value, reason and the original row (Chinese readable)."""
     from rich.console import Console
     from rich.table import Table
@@ -26,8 +29,8 @@ def quarantine(table_name: str | None, source_file: str | None, csv_out: Path | 
     from etl.warehouse.connection import WarehouseError
 
     try:
-        total = count_quarantine(db_path, table=table_name, source_file=source_file)
-        rows = list_quarantine(db_path, table=table_name, source_file=source_file,
+        total = count_quarantine(db_path, table=table_name, source_file=source_file, district=district)
+        rows = list_quarantine(db_path, table=table_name, source_file=source_file, district=district,
                                limit=None if (csv_out or limit == 0) else limit)
     except (EtlError, WarehouseError) as e:
         raise click.ClickException(str(e)) from e
@@ -38,9 +41,10 @@ def quarantine(table_name: str | None, source_file: str | None, csv_out: Path | 
         console.print(f"{rows.height:,} quarantine record(s) written to {csv_out}")
         return
     table = Table(title=f"quarantine in {db_path}: {total:,} record(s)" + (f", showing {rows.height:,}" if rows.height < total else ""))
-    for name in ("file", "row", "column", "check", "value", "reason", "original row"):
+    for name in ("file", "row", "district", "column", "check", "value", "reason", "original row"):
         table.add_column(name, overflow="fold")
     for r in rows.iter_rows(named=True):
-        table.add_row(r["source_file"], str(r["row_number"]), r["column_name"] or "", r["check_name"],
+        table.add_row(r["source_file"], str(r["row_number"]), r["district_code"] or "", r["column_name"] or "",
+                      r["check_name"],
                       "" if r["value"] is None else str(r["value"]), r["reason"], r["original_row"])
     console.print(table)

@@ -22,11 +22,13 @@ def _write(frame: pl.DataFrame, out: Path, name: str) -> None:
 def _district_names(db: Path) -> dict[str, str]:
     from etl.warehouse import connection as warehouse
 
-    try:
-        df = warehouse.query(db, 'SELECT code, name_zh FROM "district"')
-    except Exception:  # the names are a courtesy; a warehouse without them still gets codes
-        return {}
-    return {str(r["code"]): str(r["name_zh"]) for r in df.iter_rows(named=True)}
+    # The names are a courtesy: a warehouse without a district table still gets codes. Any other failure (a wrong
+    # column, a broken file) is an error worth seeing, so nothing is swallowed here.
+    with warehouse.connection(db, read_only=True) as con:
+        if "district" not in warehouse.table_names(con):
+            return {}
+        df = warehouse.query(con, 'SELECT district_code, name_zh FROM "district"')
+    return {str(r["district_code"]): str(r["name_zh"]) for r in df.iter_rows(named=True)}
 
 
 def _summary(ctx: dict[str, Any], ranks: pl.DataFrame, fails: pl.DataFrame, sobol: pl.DataFrame,

@@ -319,35 +319,25 @@ def publish(name: str, version: int | None, who: str, rationale: str, weights_di
 @_dir_option
 def history(name: str, csv_out: str | None, weights_dir: str | None) -> None:
     """Show the versions of profile NAME and its audit trail: who saved or published what, when, and why."""
-    from etl.stores.audit_trail import AuditError, format_change, read_trail, trail_csv
-    from etl.stores.profiles import list_profiles, load_profile_version, profile_versions, published_info
+    from app.views.history import profile_history
+    from etl.stores.audit_trail import AuditError, format_change, trail_csv
     from indicators.profile import ProfileError
 
     folder = _weights_dir(weights_dir)
     try:
-        if name not in list_profiles(folder) and not profile_versions(name, folder):
-            raise ProfileError(f"no profile {name!r} in {folder}; available: {', '.join(list_profiles(folder))}")
-        pub = published_info(name, folder)
-        versions = profile_versions(name, folder)
-        if name in list_profiles(folder):
-            from etl.stores.profiles import load_profile
-
-            cur = load_profile(name, folder).version
-            versions = sorted({*versions, cur})
-        else:
-            cur = None
-        records = read_trail(folder, name)
+        h = profile_history(name, folder)
     except (ProfileError, AuditError) as e:
         raise _fail(e) from None
-    click.echo(f"{name}: versions {', '.join(f'v{v}' for v in versions)}"
-               + (f"; current v{cur}" if cur else "") + (f"; published v{pub['version']}" if pub else "; not published"))
-    for v in versions:
-        try:
-            p = load_profile_version(name, v, folder)
-            click.echo(f"  v{v}  {p.date.isoformat()}  {p.author}  hash {p.content_hash()[:12]}"
-                       + ("  [published]" if pub and pub["version"] == v else ""))
-        except ProfileError as e:
-            click.echo(f"  v{v}  unreadable: {e}")
+    records = list(h.records)
+    click.echo(f"{name}: versions {', '.join(f'v{v}' for v in h.numbers)}"
+               + (f"; current v{h.current}" if h.current else "")
+               + (f"; published v{h.published}" if h.published is not None else "; not published"))
+    for row in h.versions:
+        if row.error is not None:
+            click.echo(f"  v{row.version}  unreadable: {row.error}")
+        else:
+            click.echo(f"  v{row.version}  {row.date}  {row.author}  hash {row.hash}"
+                       + ("  [published]" if row.published else ""))
     click.echo(f"\naudit trail ({len(records)} record{'s' if len(records) != 1 else ''}):")
     for r in records:
         prev = f" (from v{r['previous_version']})" if r.get("previous_version") else ""

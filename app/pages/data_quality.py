@@ -13,6 +13,7 @@ from app.ui import figures
 from app.web import security
 from app.views import frames as views
 from app.ui.i18n import fmt_datetime, fmt_int, fmt_period, norm_lang, t
+from etl.ingest.quarantine import filter_quarantine
 from etl.warehouse.snapshot import DataUnavailable, Snapshot, load_runs
 from app.views.scoring import Prepared
 from app.state import get_context
@@ -194,26 +195,13 @@ def _quarantine_columns(lang: str) -> list[dict]:
             c.col("original_row", "col.original", lang, minWidth=260, tooltipField="original_row")]
 
 
-def filter_quarantine(q: pl.DataFrame, tables: list | None, districts: list | None, checks: list | None
-                      ) -> pl.DataFrame:
-    if q.height == 0:
-        return q
-    if tables:
-        q = q.filter(pl.col("table_name").is_in(tables))
-    if districts:
-        q = q.filter(pl.col("district_code").is_in(districts))
-    if checks:
-        q = q.filter(pl.col("check_name").is_in(checks))
-    return q
-
-
 @callback(Output(Q_GRID, "rowData"), Output(Q_COUNT, "children"), Input(F_TABLE, "value"), Input(F_DISTRICT, "value"),
           Input(F_REASON, "value"), State(LANG, "data"))
 def quarantine_rows(tables: list | None, districts: list | None, checks: list | None, lang: str):
     snap = get_context().snapshot()
     names = snap.district_names(lang)
     visible = security.visible_quarantine(snap.quarantine)
-    q = filter_quarantine(visible, tables, districts, checks)
+    q = filter_quarantine(visible, tables=tables, districts=districts, checks=checks)
     shown = q.head(QUARANTINE_PAGE)
     rows = shown.with_columns(
         pl.col("district_code").replace_strict(names, default=pl.col("district_code")).alias("district")
@@ -229,7 +217,8 @@ def quarantine_csv(n: int, tables: list | None, districts: list | None, checks: 
     if not n:
         return dash.no_update
     # the same rows the role may see on screen, filtered on the server (the request's own filters cannot widen it)
-    q = filter_quarantine(security.visible_quarantine(get_context().snapshot().quarantine), tables, districts, checks)
+    q = filter_quarantine(security.visible_quarantine(get_context().snapshot().quarantine), tables=tables,
+                          districts=districts, checks=checks)
     # UTF-8 with BOM so Excel on Chinese Windows opens the Chinese reasons correctly
     data = "\ufeff" + security.csv_safe(q).write_csv()
     return dcc.send_string(data, "govindex-quarantine.csv")

@@ -10,8 +10,10 @@ from app.ui import ids
 from app.web import security
 from app.ui.i18n import norm_lang, t
 from app.state import get_context
-from etl.stores.audit_trail import AuditError, read_trail, trail_rows
-from etl.stores.profiles import load_profile_version, profile_versions, publish_profile, published_info
+from app.views.history import profile_history
+from etl.stores.audit_trail import AuditError
+from etl.stores.roles import Permission
+from etl.stores.profiles import publish_profile
 from indicators.profile import ProfileError
 
 dash.register_page(__name__, path="/weights/history", name="权重历史 Weight history",
@@ -35,7 +37,7 @@ def layout(lang: str | None = None, profile: str | None = None, **_query: str) -
     ctx = get_context()
     names = ctx.profile_names()
     chosen = profile if profile in names else ctx.default_profile_name()
-    editor = security.may("publish_weights")
+    editor = security.may(Permission.PUBLISH_WEIGHTS)
     return html.Div(
         [
             dcc.Store(id=LANG, data=lang),
@@ -58,7 +60,7 @@ def layout(lang: str | None = None, profile: str | None = None, **_query: str) -
                 ], className="save-form"),
                 html.Div([html.Button(_t("publish", lang), id=PUBLISH, className="button", n_clicks=0,
                                       disabled=not editor),
-                          html.Span(None if editor else security.refusal_note("publish_weights", lang), id=PUB_MSG,
+                          html.Span(None if editor else security.refusal_note(Permission.PUBLISH_WEIGHTS, lang), id=PUB_MSG,
                                     role="status")], className="title-actions"),
             ),
             c.card(_t("trail", lang), html.Div(id=TRAIL)),
@@ -74,36 +76,29 @@ def show(name: str | None, _refreshed: int, lang: str):
     ctx = get_context()
     if not name or name not in ctx.current_profiles():
         return None, None, [], None, "#"
-    folder = ctx.weights_dir
-    current = ctx.current_profiles()[name]
     try:
-        pub = published_info(name, folder)
-        versions = sorted({*profile_versions(name, folder), current.version})
-        records = read_trail(folder, name)
+        h = profile_history(name, ctx.weights_dir)
     except (ProfileError, AuditError) as e:
         return c.error_box(lang, str(e)), None, [], None, "#"
-    rows = []
-    for v in reversed(versions):
-        try:
-            p = load_profile_version(name, v, folder)
-        except ProfileError as e:
-            rows.append({"version": v, "status": str(e)})
+    rows: list[dict[str, object]] = []
+    for v in reversed(h.versions):
+        if v.error is not None:
+            rows.append({"version": v.version, "status": v.error})
             continue
-        status = " · ".join(x for x, on in ((_t("published", lang), pub and pub["version"] == v),
-                                            (_t("current", lang), v == current.version)) if on)
-        rows.append({"version": v, "date": p.date.isoformat(), "author": p.author, "hash": p.content_hash()[:12],
-                     "status": status})
+        status = " · ".join(x for x, on in ((_t("published", lang), v.published), (_t("current", lang), v.current))
+                            if on)
+        rows.append({"version": v.version, "date": v.date, "author": v.author, "hash": v.hash, "status": status})
     vcols = [_col("version", lang, maxWidth=90), _col("status", lang), _col("date", lang), _col("author", lang),
              _col("hash", lang)]
     tcols = [_col("seq", lang, maxWidth=70), _col("event", lang, maxWidth=100), _col("version", lang, maxWidth=90),
              _col("who", lang), _col("role", lang, maxWidth=140), _col("at_shanghai", lang),
              _col("at_utc", lang), _col("rationale", lang, minWidth=200),
              _col("changes", lang, minWidth=320, tooltipField="changes")]
-    trail = list(reversed(trail_rows(records)))
-    options = [{"label": f"v{v}", "value": v} for v in reversed(versions)]
+    trail = list(reversed(h.trail_rows()))
+    options = [{"label": f"v{v}", "value": v} for v in reversed(h.numbers)]
     return (c.grid(f"{P}-versions-grid", rows, vcols, lang, height="auto" if len(rows) <= 10 else 360),
             c.grid(f"{P}-trail-grid", trail, tcols, lang, height=420 if len(trail) > 10 else "auto"),
-            options, current.version, f"/download/audit.csv?profile={name}")
+            options, h.current, f"/download/audit.csv?profile={name}")
 
 
 @callback(Output(PUB_MSG, "children"), Output(REFRESHED, "data"), Output(ids.PROFILES_VERSION, "data",
@@ -115,7 +110,7 @@ def publish(n: int, name: str | None, version: int | None, rationale: str | None
             profiles_version: int | None, lang: str):
     if not n:  # Dash calls this with n_clicks=0 when the page is shown: nothing to do, nothing to refuse
         return dash.no_update, dash.no_update, dash.no_update
-    who = security.require("publish_weights")  # enforced on the server: a forged request gets HTTP 403
+    who = security.require(Permission.PUBLISH_WEIGHTS)  # enforced on the server: a forged request gets HTTP 403
     if not name or version is None or not (rationale or "").strip():
         return html.Span(_t("missing", lang), className="status-bad"), dash.no_update, dash.no_update
     try:

@@ -12,6 +12,7 @@ from app.ui.i18n import fmt_int, pick, t
 from app.views.scoring import (Prepared, RankIntervals, Scored, ScoreSource, ScoreView, StoredScores,
                                stored_intervals, stored_scores)
 from app.state import AppContext
+from etl.ingest.quarantine import filter_quarantine
 from indicators.profile import WeightProfile
 
 SIDES = ("supply", "demand")
@@ -264,7 +265,7 @@ def district_profile(ctx: AppContext, code: str, profile_name: str | None, lang:
         .head(8)
     )
     snap = ctx.snapshot()
-    q = snap.quarantine.filter(pl.col("district_code") == code) if snap.quarantine.height else snap.quarantine
+    q = filter_quarantine(snap.quarantine, districts=[code])
     return DistrictProfile(code, names.get(code, code), period_name, summary, dimensions, indicators,
                            priorities, q, source)
 

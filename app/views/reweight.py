@@ -123,7 +123,7 @@ def budget_from_points(codes: Sequence[str], points: Sequence[float | None]) -> 
     total = sum(pts.values())
     if total <= 0:
         raise WeightingError("allocate some points first")
-    res = budget_weights({"assessor": {c: v / total * 100 for c, v in pts.items()}}, codes)
+    res = budget_weights({"allocation": {c: v / total * 100 for c, v in pts.items()}}, codes)
     return {"weights": res.weights, "total": total, "points": pts}
 
 
@@ -150,16 +150,13 @@ def profile_from_controls(base: WeightProfile, weights: Mapping[str, float], nam
     # A derivation is recorded only while the weights still follow it: sliders moved after an AHP or a budget
     # allocation (or a reset, or another profile) make it a claim the saved weights no longer support.
     derivations = [d for d in derivations if still_applies(d, w)]
-    blend = None
-    if base.blend is not None and SUPPLY in w and DEMAND in w:
-        s, d = w.pop(SUPPLY), w.pop(DEMAND)
-        blend = {"supply": s / (s + d), "demand": d / (s + d)} if s + d > 0 else None
-    data = base.to_dict()
+    # Folding supply/demand back into the blend is the profile's own rule (WeightProfile.with_weights).
+    data = base.with_weights(w).to_dict()
     data.update(
         name=name.strip(), version=1, title_zh=name.strip(), title_en=name.strip(), author=author.strip(),
         date=today or dt.date.today(),
         rationale=Rationale(zh=rationale.strip(), en="") if lang == "zh" else Rationale(zh="", en=rationale.strip()),
-        weights=w, blend=blend, derived_from=[d.model_dump(exclude_none=True) for d in derivations],
+        derived_from=[d.model_dump(exclude_none=True) for d in derivations],
     )
     data["rationale"] = data["rationale"].model_dump()
     return WeightProfile.from_dict(data, source=f"profile {name!r}")

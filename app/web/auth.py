@@ -45,6 +45,7 @@ from werkzeug.wrappers import Response as WResponse  # what flask.redirect retur
 
 from app.web.security import Identity
 from etl.contract.tables import DISTRICTS
+from etl.stores.roles import DEMO_ROLE, Permission, can, is_role
 from etl.stores.users import ROLE_LABELS, ROLES, UserError, authenticate, check_role, load_users, users_path
 
 log = logging.getLogger("govindex.auth")
@@ -73,7 +74,7 @@ class AuthSettings:
     mode: str
     users_file: Path | None = None
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
-    demo_role: str = "admin"  # the demo starts with every power so the whole app can be tried; switch to see less
+    demo_role: str = DEMO_ROLE  # the demo starts with every power so the whole app can be tried; switch to see less
     idle_seconds: int = 8 * 3600
     max_seconds: int = 24 * 3600
     max_sessions: int = 10_000
@@ -506,9 +507,10 @@ class Auth:
         if bad is not None:
             return bad
         role = request.form.get("role", "")
-        district = request.form.get("district") if role == "district_official" else None
+        tied = is_role(role) and not can(role, Permission.ALL_DISTRICTS)  # a role tied to one district
+        district = request.form.get("district") if tied else None
         try:
-            role, district = check_role(role, district or (DEMO_DISTRICT if role == "district_official" else None))
+            role, district = check_role(role, district or (DEMO_DISTRICT if tied else None))
         except UserError as e:
             return error_page(400, "无效的角色或区。", str(e))
         sess: Session = g.govindex_session

@@ -9,6 +9,7 @@ from flask import request
 
 from app.web import security
 from app.state import get_context
+from etl.ingest.quarantine import filter_quarantine
 from etl.stores.audit_trail import AuditError, read_trail, trail_csv
 from etl.stores.profiles import _check_name
 from indicators.profile import ProfileError
@@ -26,10 +27,8 @@ def quarantine_csv() -> flask.Response:
     security.require("view")
     q = security.visible_quarantine(get_context().snapshot().quarantine)
     table = request.args.get("table")
-    if table and "table_name" in q.columns:
-        import polars as pl
-
-        q = q.filter(pl.col("table_name") == table)  # compared as a value, never spliced into SQL
+    if table:
+        q = filter_quarantine(q, tables=[table])  # compared as a value, never spliced into SQL
     return _csv(security.csv_safe(q).write_csv(), "govindex-quarantine.csv")
 
 

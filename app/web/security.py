@@ -1,54 +1,38 @@
-"""Who may do what: roles, permissions, the current identity, and `require_role` for Dash callbacks and Flask routes.
+"""Who may do what, per request: the current identity, `require` for Dash callbacks and Flask routes, and `may`.
 
-Enforcement is on the server: every state-changing callback or route calls `require_role` (or `require`), which
-raises werkzeug's Forbidden; Flask turns that into HTTP 403 for `/_dash-update-component` just like for a route, so
-a forged request is refused whatever the browser shows. Hiding buttons is only a courtesy on top.
+What each role may do is the permissions table in etl/stores/roles.py; this module only asks it (`can`).
+Enforcement is on the server: every state-changing callback or route calls `require`, which raises werkzeug's
+Forbidden; Flask turns that into HTTP 403 for `/_dash-update-component` just like for a route, so a forged request
+is refused whatever the browser shows. Hiding buttons is only a courtesy on top.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
 import polars as pl
 from flask import g, has_request_context
 from werkzeug.exceptions import Forbidden
 
-from etl.stores.users import ROLE_LABELS, ROLES
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-LEADER, ASSESSOR, DISTRICT_OFFICIAL, ADMIN = ROLES
-EDITORS = (ASSESSOR, ADMIN)
-# action -> roles allowed. Viewing is open to every signed-in role; admin may do everything.
-PERMISSIONS: dict[str, tuple[str, ...]] = {
-    "view": ROLES,
-    "edit_weights": EDITORS,  # save a profile (a new version)
-    "publish_weights": EDITORS,  # choose the version leaders see
-    "run_sensitivity": EDITORS,  # start or cancel a sensitivity analysis
-    "refresh": EDITORS,  # refresh now
-    "manage_users": (ADMIN,),
-    "all_quarantine": (LEADER, ASSESSOR, ADMIN),  # district officials see only their own district's rows
-}
+from etl.ingest.quarantine import for_viewer
+from etl.stores.roles import Permission, can, label, labels, roles_with
 
 
 @dataclass(frozen=True)
 class Identity:
-    """The person behind a request: name, role, district (officials only) and how they were identified."""
+    """The person behind a request: name, role, district (roles tied to one district only) and how they were
+    identified."""
 
     name: str
     role: str
     district_code: str | None = None
     source: str = "login"  # login | proxy | demo
 
-    def may(self, action: str) -> bool:
-        return self.role in PERMISSIONS[action]
+    def may(self, action: Permission | str) -> bool:
+        return can(self.role, action)
 
     def label(self, lang: str = "zh") -> str:
-        zh, en = ROLE_LABELS.get(self.role, (self.role, self.role))
-        return zh if lang == "zh" else en
+        return label(self.role, lang)
 
 
 def current_identity() -> Identity | None:
@@ -63,85 +47,61 @@ class Refused(Forbidden):
     """The signed-in role may not do this (HTTP 403); the description names the role and what it may not do."""
 
 
-def _refuse(action: str, ident: Identity | None) -> Refused:
+def _refuse(action: Permission, ident: Identity | None) -> Refused:
     who = f"role {ident.role!r} ({ident.name})" if ident else "an anonymous request"
-    allowed = ", ".join(PERMISSIONS.get(action, ()))
+    allowed = ", ".join(roles_with(action))
     return Refused(f"{who} may not {action.replace('_', ' ')}; allowed roles: {allowed} · 无权限：{action}")
 
 
-def require(action: str) -> Identity:
-    """The current identity if it may do `action`, else raise Refused (403). Call at the top of a callback."""
-    if action not in PERMISSIONS:
-        raise KeyError(f"unknown action {action!r}; known: {', '.join(PERMISSIONS)}")
+def require(action: Permission | str) -> Identity:
+    """The current identity if it may do `action`, else raise Refused (403). Call at the top of a callback.
+
+    An unknown action is a programming error: KeyError naming the known ones.
+    """
+    try:
+        perm = Permission(action)
+    except ValueError:
+        raise KeyError(f"unknown action {action!r}; known: {', '.join(Permission)}") from None
     ident = current_identity()
-    if ident is None or not ident.may(action):
-        raise _refuse(action, ident)
+    if ident is None or not ident.may(perm):
+        raise _refuse(perm, ident)
     return ident
 
 
-def require_role(*roles: str) -> Callable[[F], F]:
-    """Decorator for Dash callbacks and Flask views: only these roles (admin always) may call it, else HTTP 403.
-
-    Put it under `@callback(...)`/`@route(...)` so the check runs on every request before the body.
-    """
-    unknown = [r for r in roles if r not in ROLES]
-    if unknown or not roles:
-        raise ValueError(f"require_role needs known roles ({', '.join(ROLES)}), got {roles!r}")
-    allowed = frozenset((*roles, ADMIN))
-
-    def deco(fn: F) -> F:
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            ident = current_identity()
-            if ident is None or ident.role not in allowed:
-                who = f"role {ident.role!r}" if ident else "an anonymous request"
-                raise Refused(f"{who} may not call {fn.__name__}; allowed roles: {', '.join(sorted(allowed))}")
-            return fn(*args, **kwargs)
-
-        wrapper.govindex_roles = allowed  # type: ignore[attr-defined]  # lets tests list guarded callbacks
-        return wrapper  # type: ignore[return-value]
-
-    return deco
-
-
-def may(action: str) -> bool:
+def may(action: Permission | str) -> bool:
     """Whether the current request's identity may do `action` (for showing or hiding controls)."""
     ident = current_identity()
     return ident is not None and ident.may(action)
 
 
 def visible_quarantine(frame: pl.DataFrame, ident: Identity | None = None) -> pl.DataFrame:
-    """Quarantined rows the identity may see: all for leaders, assessors and admins; a district official only
-    their own district's rows (rows without a district are not theirs); nobody signed in sees none."""
+    """Quarantined rows the identity may see: all for roles with ALL_QUARANTINE; the others only their own
+    district's rows (rows without a district are not theirs); nobody signed in sees none."""
     ident = ident if ident is not None else current_identity()
     if ident is None:
         return frame.clear()
-    if ident.may("all_quarantine"):
-        return frame
-    if "district_code" not in frame.columns or not ident.district_code:
-        return frame.clear()
-    return frame.filter(pl.col("district_code") == ident.district_code)
+    return for_viewer(frame, all_districts=ident.may(Permission.ALL_QUARANTINE), district_code=ident.district_code)
 
 
-def guarded(callbacks: Iterable[Callable[..., Any]]) -> dict[str, frozenset[str]]:
-    """{function name: allowed roles} of the callbacks decorated with require_role (for tests and docs)."""
-    return {fn.__name__: fn.govindex_roles for fn in callbacks if hasattr(fn, "govindex_roles")}
-
-
+# What each refused action would have done, as the end of "only <roles> can …".
 _NOTES = {
-    "edit_weights": ("只有评估人员和管理员可以保存权重方案。", "Only assessors and administrators can save weight profiles."),
-    "publish_weights": ("只有评估人员和管理员可以发布权重方案。", "Only assessors and administrators can publish profiles."),
-    "run_sensitivity": ("只有评估人员和管理员可以运行敏感性分析。",
-                        "Only assessors and administrators can run sensitivity analyses."),
-    "refresh": ("只有评估人员和管理员可以刷新数据。", "Only assessors and administrators can refresh the data."),
-    "manage_users": ("只有管理员可以管理用户。", "Only administrators can manage users."),
+    Permission.EDIT_WEIGHTS: ("保存权重方案", "save weight profiles"),
+    Permission.PUBLISH_WEIGHTS: ("发布权重方案", "publish profiles"),
+    Permission.RUN_SENSITIVITY: ("运行敏感性分析", "run sensitivity analyses"),
+    Permission.REFRESH: ("刷新数据", "refresh the data"),
+    Permission.MANAGE_USERS: ("管理用户", "manage users"),
 }
 
 
-def refusal_note(action: str, lang: str) -> str:
-    """Why a control is disabled for this role, in the page's language."""
-    zh, en = _NOTES.get(action, ("您的角色无权执行此操作。", "Your role may not do this."))
-    return en if lang == "en" else zh
+def refusal_note(action: Permission | str, lang: str) -> str:
+    """Why a control is disabled for this role, in the page's language; the allowed roles come from the table."""
+    what = _NOTES.get(Permission(action))
+    allowed = roles_with(action)
+    if what is None or not allowed:
+        return "Your role may not do this." if lang == "en" else "您的角色无权执行此操作。"
+    if lang == "en":
+        return f"Only {labels(allowed, 'en')} can {what[1]}."
+    return f"只有{labels(allowed, 'zh')}可以{what[0]}。"
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -161,7 +121,7 @@ def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def sees_published() -> bool:
-    """Leaders and district officials see the published version of each profile; editors (and code running
-    outside a request, e.g. start-up warming) see the current one."""
+    """Roles without SEE_CURRENT (leaders, district officials) see the published version of each profile; editors
+    (and code running outside a request, e.g. start-up warming) see the current one."""
     ident = current_identity()
-    return ident is not None and ident.role in (LEADER, DISTRICT_OFFICIAL)
+    return ident is not None and not ident.may(Permission.SEE_CURRENT)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from etl.demo.defects import UNKNOWN_DISTRICT
 from etl.demo.writers import DATE_FORMAT, DATETIME_FORMAT, LAYOUT
-from etl.contract.tables import LOAD_ORDER, TABLES, Column, Table
+from etl.contract import tables
+from etl.contract.tables import Column, Table
 
 README = Path(__file__).resolve().parents[2] / "data" / "README.md"
 
@@ -49,15 +50,15 @@ def _cell(text: str) -> str:
 
 
 def _table(t: Table) -> list[str]:
-    lay = LAYOUT[t.name]
+    lay = LAYOUT.get(t.name)  # a table the demo does not write is documented all the same
+    demo = ("the demo does not write this table" if lay is None else
+            f"the demo writes `{lay.file(t.name, 'YYYY-MM')}`" + (", one file per month" if lay.monthly else ""))
     out = [
         f"### `{t.name}` — {t.title_zh}",
         "",
         t.description,
         "",
-        f"- Files: `{t.name}.csv`, `{t.name}.xlsx`, `{t.name}.parquet` or `{t.name}_<anything>.<ext>` "
-        f"(the demo writes `{lay.file(t.name, 'YYYY-MM')}`"
-        + (", one file per month" if lay.monthly else "") + ").",
+        f"- Files: `{t.name}.csv`, `{t.name}.xlsx`, `{t.name}.parquet` or `{t.name}_<anything>.<ext>` ({demo}).",
         "- Primary key: " + ", ".join(f"`{k}`" for k in t.primary_key) + ".",
         "",
         "| column | type | unit | nullable | allowed values / range | references | description |",
@@ -94,7 +95,7 @@ def render() -> str:
         "one table (e.g. one per month: `case_2025-01.parquet`, `case_2025-02.parquet`).",
         "",
         "Tables load in this order, so every reference points to a table already loaded: "
-        + " → ".join(f"`{n}`" for n in LOAD_ORDER) + ".",
+        + " → ".join(f"`{n}`" for n in tables.load_order()) + ".",
         "",
         "## Formats and encodings accepted",
         "",
@@ -119,8 +120,10 @@ def render() -> str:
         "| table | file(s) | format | encoding |",
         "|---|---|---|---|",
     ]
-    for name in TABLES:
-        lay = LAYOUT[name]
+    for name in tables.load_order():
+        lay = LAYOUT.get(name)
+        if lay is None:
+            continue
         crlf = ", CRLF" if lay.crlf else ""
         lines.append(f"| `{name}` | `{lay.file(name, 'YYYY-MM')}` | {lay.format.upper()} | "
                      f"{_ENCODING[lay.encoding]}{crlf} |")
@@ -138,8 +141,8 @@ def render() -> str:
         "## Tables",
         "",
     ]
-    for t in TABLES.values():
-        lines += _table(t)
+    for name in tables.load_order():
+        lines += _table(tables.TABLES[name])
     return "\n".join(lines).rstrip() + "\n"
 
 

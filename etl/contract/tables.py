@@ -1,7 +1,11 @@
 """The raw-table contract: every table, column, type, unit, key and allowed value, in one place.
 
-The demo generator writes these tables, the pandera schemas validate them, the warehouse creates them and
-data/README.md documents them; all four read this module, so they cannot drift apart.
+Adding a raw table is one `Table` in TABLES. Everything else reads it: the load order (`load_order`, from the
+references), the warehouse DDL, the pandera schemas, which file names map to the table, the event-time span of the
+data (`span_columns`), how a quarantined row is traced to its district (`district_route`) and the data dictionary
+(data/README.md). Only two things are code of their own: cross-column rules in words (implemented in
+etl.contract.schemas.RULES) and the demo generator, which writes the tables it knows (a table it does not write is
+documented as such).
 """
 
 from __future__ import annotations
@@ -75,6 +79,16 @@ class Table:
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...]
     rules: tuple[str, ...] = field(default_factory=tuple)
+    # The event-time column whose months span the data (indicator periods, coverage); None for snapshot tables.
+    event_time: str | None = None
+
+    def __post_init__(self) -> None:
+        names = {c.name for c in self.columns}
+        missing = [k for k in (*self.primary_key, *([self.event_time] if self.event_time else [])) if k not in names]
+        if missing:
+            raise ValueError(f"table {self.name}: key or event-time column(s) not among its columns: {missing}")
+        if self.event_time and self.column(self.event_time).dtype not in ("date", "datetime"):
+            raise ValueError(f"table {self.name}: event_time {self.event_time!r} is not a date or datetime column")
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -171,6 +185,7 @@ CASE = Table(
         "status 'abandoned' exactly when submitted_at is empty",
         "status 'closed' requires closed_at",
     ),
+    event_time="started_at",
 )
 
 RATING = Table(
@@ -189,6 +204,7 @@ RATING = Table(
     ),
     ("rating_id",),
     ("prompt_source is 'none' exactly when prompted is false",),
+    event_time="rated_at",
 )
 
 BAD_RATING_FOLLOWUP = Table(
@@ -224,6 +240,7 @@ HOTLINE_TICKET = Table(
     ),
     ("ticket_id",),
     ("created_at <= closed_at",),
+    event_time="created_at",
 )
 
 SURVEY_RESPONSE = Table(
@@ -246,6 +263,7 @@ SURVEY_RESPONSE = Table(
     ),
     ("response_id",),
     ("reason_for_use is empty exactly when uses_platform is false",),
+    event_time="surveyed_on",
 )
 
 KIOSK_EVENT = Table(
@@ -264,6 +282,7 @@ KIOSK_EVENT = Table(
         _c("duration_s", "int", "downtime length for 'down' events", unit="s", nullable=True, min=0),
     ),
     ("event_id",),
+    event_time="ts",
 )
 
 CENTRE_STAFFING = Table(
@@ -281,6 +300,7 @@ CENTRE_STAFFING = Table(
         _c("kiosk_count", "int", "self-service kiosks in the centre", unit="devices", min=0),
     ),
     ("centre_id", "date", "role"),
+    event_time="date",
 )
 
 TABLES: dict[str, Table] = {
@@ -298,8 +318,71 @@ TABLES: dict[str, Table] = {
     )
 }
 
+
+
+def references(table: Table) -> list[tuple[Column, str, str]]:
+    """(column, referenced table, referenced column) for each referencing column of `table`."""
+    out = []
+    for c in table.columns:
+        if c.references:
+            ref_table, ref_col = c.references.split(".")
+            out.append((c, ref_table, ref_col))
+    return out
+
+
+def load_order() -> tuple[str, ...]:
+    """Every table, each after the tables it references (otherwise in contract order); read from TABLES on each call.
+
+    Raises ValueError on a reference to an unknown table or a reference cycle.
+    """
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str, via: str) -> None:
+        if name in order:
+            return
+        if name not in TABLES:
+            raise ValueError(f"table {via} references unknown table {name!r}")
+        if name in visiting:
+            raise ValueError(f"reference cycle through table {name!r}")
+        visiting.add(name)
+        for _c, ref, _col in references(TABLES[name]):
+            if ref != name:
+                visit(ref, name)
+        visiting.discard(name)
+        order.append(name)
+
+    for name in TABLES:
+        visit(name, name)
+    return tuple(order)
+
+
+def span_columns() -> tuple[tuple[str, str], ...]:
+    """(table, event-time column) of every table with one, in load order: the months these span are the data's."""
+    return tuple((n, TABLES[n].event_time) for n in load_order() if TABLES[n].event_time)  # type: ignore[misc]
+
+
+def district_route(name: str) -> tuple[tuple[str, str, str, str], ...] | None:
+    """How a row of table `name` reaches a district: () when it has a district_code column itself, else the hops
+    (table, column, referenced table, referenced column) through its references to a table that has one (shortest
+    route; rating → case); None when no route exists."""
+    frontier: list[tuple[str, tuple[tuple[str, str, str, str], ...]]] = [(name, ())]
+    seen = {name}
+    while frontier:
+        nxt = []
+        for t, route in frontier:
+            if "district_code" in TABLES[t].column_names:
+                return route
+            for c, ref, col in references(TABLES[t]):
+                if ref in TABLES and ref not in seen:
+                    seen.add(ref)
+                    nxt.append((ref, (*route, (t, c.name, ref, col))))
+        frontier = nxt
+    return None
+
+
 # Load order respects references: a table comes after every table it references.
-LOAD_ORDER: tuple[str, ...] = tuple(TABLES)
+LOAD_ORDER: tuple[str, ...] = load_order()
 
 FILE_EXTENSIONS = (".csv", ".xlsx", ".parquet")
 _SUFFIX = re.compile(r"^(?:[_\-.].*)?$")

@@ -74,7 +74,8 @@ def discover(source: Path) -> tuple[list[tuple[Path, str]], list[str]]:
 def load_order_key(item: tuple[Path, str]) -> tuple[int, str]:
     """Sort key: table load order first (unknown tables last), then the file's name."""
     table = tables.table_for_file(item[0].name)
-    rank = tables.LOAD_ORDER.index(table) if table else len(tables.LOAD_ORDER)
+    order = tables.load_order()
+    rank = order.index(table) if table else len(order)
     return rank, item[1]
 
 

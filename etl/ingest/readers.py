@@ -132,7 +132,7 @@ def inspect_file(path: Path, name: str | None = None, digest: tuple[str, int] | 
     fmt = file_format(path)
     table = tables.table_for_file(path.name)
     if table is None:
-        known = ", ".join(tables.LOAD_ORDER)
+        known = ", ".join(tables.load_order())
         raise UnknownTableError(
             f"{display}: the file name does not say which table it holds; name it <table>[_<suffix>]{path.suffix} "
             f"with table one of: {known}"

@@ -6,9 +6,11 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from indicators.framework import Framework
 from indicators.profile import SLUG_PATTERN, ProfileError, WeightProfile
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
@@ -251,12 +253,33 @@ def publish_profile(name: str, version: int, who: str, rationale: str, directory
     return target
 
 
+def viewer_profiles(current: Mapping[str, WeightProfile], directory: Path | str = WEIGHTS_DIR, *,
+                    framework: Framework | None = None,
+                    on_error: Callable[[str, Exception], None] | None = None) -> dict[str, WeightProfile]:
+    """Each of the `current` profiles as leaders and district officials see it: its published version where one
+    exists (checked against `framework` when given), else the current one.
+
+    A publication that cannot be read or does not fit raises ProfileError; with `on_error` it is reported there
+    (name, error) instead and the current version stands in for it (the app logs it and keeps serving).
+    """
+    out: dict[str, WeightProfile] = {}
+    for name, cur in current.items():
+        try:
+            pub = load_published(name, directory)
+            if pub is not None and framework is not None:
+                pub.validate_against(framework)
+        except (ProfileError, OSError) as e:
+            if on_error is None:
+                raise
+            on_error(name, e)
+            pub = None
+        out[name] = pub if pub is not None else cur
+    return out
+
+
 def load_profiles_for_viewers(directory: Path | str = WEIGHTS_DIR) -> dict[str, WeightProfile]:
     """Every profile as leaders see it: the published version where one exists, else the current one."""
-    out = {}
-    for name in list_profiles(directory):
-        out[name] = load_published(name, directory) or load_profile(name, directory)
-    return out
+    return viewer_profiles(load_profiles(directory), directory)
 
 
 # -- inputs to weight derivation (CSV files) ----------------------------------------------------------------------

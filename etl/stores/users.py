@@ -30,16 +30,12 @@ from pathlib import Path
 import tomli_w
 
 from etl.contract.tables import DISTRICTS
+from etl.stores.roles import Permission, can, is_role, label, roles
 
 USERS_ENV = "GOVINDEX_USERS"
 DEFAULT_FILE = "users.toml"
-ROLES: tuple[str, ...] = ("leader", "assessor", "district_official", "admin")
-ROLE_LABELS: dict[str, tuple[str, str]] = {  # role -> (Chinese, English)
-    "leader": ("领导", "leader"),
-    "assessor": ("评估人员", "assessor"),
-    "district_official": ("区级人员", "district official"),
-    "admin": ("管理员", "administrator"),
-}
+ROLES: tuple[str, ...] = roles()  # the permissions table (etl/stores/roles.py) is the one place roles are defined
+ROLE_LABELS: dict[str, tuple[str, str]] = {r: (label(r, "zh"), label(r, "en")) for r in ROLES}  # (Chinese, English)
 DISTRICT_CODES: frozenset[str] = frozenset(code for code, _zh, _en in DISTRICTS)
 # scrypt cost: n=2**14, r=8 takes ~16 MB and ~50 ms: slow for guessing, fine for a login.
 SCRYPT_N, SCRYPT_R, SCRYPT_P, HASH_LEN = 2**14, 8, 1, 32
@@ -88,16 +84,18 @@ def check_name(name: str) -> str:
 
 def check_role(role: str, district_code: str | None) -> tuple[str, str | None]:
     """A known role; district officials need a known district code, the others must not have one."""
-    if role not in ROLES:
-        raise UserError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
-    if role == "district_official":
+    if not is_role(role):
+        raise UserError(f"unknown role {role!r}; roles: {', '.join(roles())}")
+    role = str(role)
+    if not can(role, Permission.ALL_DISTRICTS):
         if not district_code:
-            raise UserError("a district_official needs a district code (e.g. --district 310104)")
+            raise UserError(f"a {role} needs a district code (e.g. --district 310104)")
         if district_code not in DISTRICT_CODES:
             raise UserError(f"unknown district code {district_code!r}; known: {', '.join(sorted(DISTRICT_CODES))}")
         return role, district_code
     if district_code:
-        raise UserError(f"only a district_official has a district; role {role!r} takes no --district")
+        tied = " or ".join(r for r in roles() if not can(r, Permission.ALL_DISTRICTS))
+        raise UserError(f"only a {tied} has a district; role {role!r} takes no --district")
     return role, None
 
 

@@ -124,7 +124,7 @@ def polars_schema(table: tables.Table) -> dict[str, pl.DataType]:
 
 def create_schema(con: Connection) -> None:
     """Create every raw table and bookkeeping table that does not exist yet (idempotent)."""
-    for name in tables.LOAD_ORDER:
+    for name in tables.load_order():
         con.sql(raw_table_ddl(tables.TABLES[name]))
     for ddl in META_DDL:
         con.sql(ddl)

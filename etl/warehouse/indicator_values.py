@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from etl.contract import tables
 from etl.warehouse import connection as warehouse
 from etl.errors import EtlError
 from indicators.catalog import PLACEHOLDER, Catalog, IndicatorDef
@@ -44,15 +45,8 @@ DDL = f"""CREATE TABLE {TABLE} (
 COVERAGE_TABLE = "data_coverage"
 COVERAGE_DDL = f"CREATE TABLE {COVERAGE_TABLE} (first_day DATE NOT NULL, last_day DATE NOT NULL)"
 
-# Event-time columns whose months span the grid (snapshot dates such as onboarded_on are deliberately not here).
-SPAN_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("case", "started_at"),
-    ("rating", "rated_at"),
-    ("hotline_ticket", "created_at"),
-    ("survey_response", "surveyed_on"),
-    ("kiosk_event", "ts"),
-    ("centre_staffing", "date"),
-)
+# Event-time columns whose months span the grid come from the contract (Table.event_time; snapshot dates such as
+# onboarded_on are deliberately not event times): etl.contract.tables.span_columns().
 
 
 class IndicatorSQLError(EtlError):
@@ -153,7 +147,7 @@ def data_span(con: warehouse.Connection) -> tuple[date | None, date | None]:
     parts = " UNION ALL ".join(
         f"SELECT min(CAST({warehouse.quote(c)} AS DATE)) AS lo, max(CAST({warehouse.quote(c)} AS DATE)) AS hi "
         f"FROM {warehouse.quote(t)}"
-        for t, c in SPAN_COLUMNS
+        for t, c in tables.span_columns()
     )
     rows = con.sql(f"SELECT min(lo), max(hi) FROM ({parts})").fetchall()
     lo, hi = rows[0]

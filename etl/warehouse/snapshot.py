@@ -24,21 +24,13 @@ from pathlib import Path
 import polars as pl
 
 from etl.contract import tables as contract
+from etl.ingest.quarantine import count_quarantine, list_quarantine
+from etl.ingest.quarantine import empty as empty_quarantine
 from etl.warehouse import connection as warehouse
 from etl.warehouse.panel import covered_months_in
 
 # Quarantined rows kept in memory; a pathological file could quarantine millions, the page only needs a window.
 QUARANTINE_CAP = 200_000
-
-# Tables whose quarantined rows can be traced to a district, and how (column in the original row, or via a join).
-_DISTRICT_VIA: dict[str, str] = {
-    "case": "district_code",
-    "service_item": "district_code",
-    "hotline_ticket": "district_code",
-    "survey_response": "district_code",
-    "centre_staffing": "district_code",
-    "district": "district_code",
-}
 
 FileKey = tuple[int, int]
 
@@ -65,7 +57,7 @@ class Snapshot:
     loaded_at: datetime
     districts: pl.DataFrame  # district_code, name_zh, name_en, population, pop_60plus
     values: pl.DataFrame  # unit_code, period, grain, indicator_id, value, numerator, denominator
-    quarantine: pl.DataFrame  # table_name, source_file, row_number, column_name, check_name, value, reason, original_row, district_code
+    quarantine: pl.DataFrame  # etl.ingest.quarantine.COLUMNS (with the district each row concerns), capped
     quarantine_total: int
     files: pl.DataFrame  # ingest_files
     batches: pl.DataFrame  # ingest_batches
@@ -149,37 +141,11 @@ def _empty_snapshot(path: str, key: FileKey | None) -> Snapshot:
             schema={"unit_code": pl.String, "period": pl.String, "grain": pl.String, "indicator_id": pl.String,
                     "value": pl.Float64, "numerator": pl.Float64, "denominator": pl.Float64}
         ),
-        quarantine=pl.DataFrame(
-            schema={"table_name": pl.String, "source_file": pl.String, "row_number": pl.Int64,
-                    "column_name": pl.String, "check_name": pl.String, "value": pl.String, "reason": pl.String,
-                    "original_row": pl.String, "district_code": pl.String}
-        ),
+        quarantine=empty_quarantine(),
         quarantine_total=0,
         files=pl.DataFrame(),
         batches=pl.DataFrame(),
         snapshot_id="",
-    )
-
-
-def _quarantine_sql(present: set[str]) -> str:
-    """Quarantined rows with the district they concern, read from the original row (JSON) or via the case table."""
-    district = "json_extract_string(q.original_row, '$.district_code')"
-    if "case" in present:
-        # ratings have no district of their own: follow rating → case, and followups → rating → case
-        case_of_rating = (
-            "(SELECT c.district_code FROM \"case\" c WHERE c.case_id = json_extract_string(q.original_row, '$.case_id') LIMIT 1)"
-        )
-        district = f"coalesce({district}, {case_of_rating})"
-        if "rating" in present:
-            via_rating = (
-                "(SELECT c.district_code FROM \"rating\" r JOIN \"case\" c ON c.case_id = r.case_id "
-                "WHERE r.rating_id = json_extract_string(q.original_row, '$.rating_id') LIMIT 1)"
-            )
-            district = f"coalesce({district}, {via_rating})"
-    return (
-        "SELECT q.table_name, q.source_file, q.row_number, q.column_name, q.check_name, q.value, q.reason, "
-        f"q.original_row, CASE WHEN json_valid(q.original_row) THEN {district} END AS district_code "
-        f"FROM quarantine q ORDER BY q.table_name, q.source_file, q.row_number LIMIT {QUARANTINE_CAP}"
     )
 
 
@@ -206,11 +172,8 @@ def load_snapshot(path: str | Path) -> Snapshot:
                 "CAST(numerator AS DOUBLE) AS numerator, CAST(denominator AS DOUBLE) AS denominator "
                 "FROM indicator_values ORDER BY unit_code, period, indicator_id"
             )
-        quarantine, total = snap.quarantine, 0
-        if "quarantine" in present:
-            total = int(warehouse.scalar(con, "SELECT count(*) FROM quarantine") or 0)
-            if total:
-                quarantine = q(_quarantine_sql(present))
+        total = count_quarantine(con)
+        quarantine = list_quarantine(con, limit=QUARANTINE_CAP) if total else snap.quarantine
         files = q("SELECT * FROM ingest_files ORDER BY file_id") if "ingest_files" in present else pl.DataFrame()
         batches = q("SELECT * FROM ingest_batches ORDER BY batch_id") if "ingest_batches" in present else pl.DataFrame()
         snapshot_id = ""

@@ -7,9 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import shutil
+
 import polars as pl
 import pytest
 
+from etl.contract.tables import DISTRICTS as NAMES
+from etl.warehouse import connection as warehouse
 from tests.conftest import DISTRICT_CODES as DISTRICTS, Warehouses
 
 pytestmark = pytest.mark.slow  # full Monte Carlo and Sobol runs through the CLI
@@ -66,3 +70,19 @@ def test_help_describes_every_option() -> None:
     assert r.returncode == 0
     for opt in ("--profile", "--spec", "--samples", "--sobol-samples", "--seed", "--grain", "--period", "--db", "--out"):
         assert opt in r.stdout
+
+
+def test_summary_names_districts(db: Path, tmp_path: Path) -> None:
+    """summary.md shows district names beside codes when the warehouse has the district table (it used to query a
+    column `code` that does not exist, and a bare except hid the error)."""
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(db, path)
+    names = pl.DataFrame([(c, zh, en, 100_000, 20_000) for c, zh, en in NAMES],
+                         schema=["district_code", "name_zh", "name_en", "population", "pop_60plus"], orient="row")
+    with warehouse.connection(path) as con:
+        warehouse.insert_frame(con, "district", names)
+    r = _run("--db", str(path), "--samples", "200", "--sobol-samples", "16", "--seed", "1", "--out", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    summary = (tmp_path / "o" / "summary.md").read_text(encoding="utf-8")
+    shown = [f"{zh} ({code})" for code, zh, _en in NAMES if code in DISTRICTS]
+    assert shown and any(s in summary for s in shown), summary[:2000]

@@ -19,6 +19,7 @@ from etl.warehouse.snapshot import SnapshotCache, load_snapshot
 from etl.warehouse import connection as warehouse
 from etl.stores.profiles import list_profiles, load_profile
 from indicators.model import score
+from indicators.profile import ProfileError
 from tests.conftest import TASK_ORIENTED, build_synthetic_warehouse
 
 
@@ -119,6 +120,19 @@ def test_saving_a_profile_writes_a_new_version_and_it_loads(ctx, weights_dir: Pa
     assert again.resolved_weights(ctx.framework)["demand"] == pytest.approx(0.7)
     assert again.rationale.zh == "更重视需求侧" and again.author == "审核员"
     assert "my-test" in ctx.profile_names()  # the context re-reads the folder
+
+
+def test_saving_folds_the_blend_as_the_profile_itself_does(ctx) -> None:
+    """Saving from the sliders uses WeightProfile.with_weights: same blend and weights, and a zero blend is refused
+    (the app's own copy of the rule silently dropped the blend)."""
+    base = ctx.profile("user-centred")
+    assert base.blend is not None
+    w = dict(base.resolved_weights(ctx.framework), supply=0.3, demand=0.7)
+    prof = reweight.profile_from_controls(base, w, "fold", "审核员", "更重视需求侧", "zh")
+    ref = base.with_weights(w)
+    assert prof.blend == ref.blend and prof.weights == ref.weights and prof.methods == base.methods
+    with pytest.raises(ProfileError, match="both zero"):
+        reweight.profile_from_controls(base, dict(w, supply=0.0, demand=0.0), "fold", "审核员", "零", "zh")
 
 
 def test_district_profile_and_xlsx_export(ctx) -> None:

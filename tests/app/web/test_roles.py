@@ -254,3 +254,25 @@ def test_compare_ranks_the_current_weights_with_the_selected_profiles_methods(ro
     assert r.status_code == 200, r.get_data(as_text=True)[:300]
     rows = r.get_json()["response"]["weights-compare-table"]["children"]["props"]["rowData"]
     assert {row["name"]: row["r0"] for row in rows} == dict(zip(expect["name"], expect["rank"], strict=True))
+
+
+def test_the_app_asks_the_store_for_the_published_view(role_app, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The published-profile view is the store's (etl.stores.profiles.viewer_profiles), not re-implemented here."""
+    import app.state
+    from app.state import get_context
+    from app.web.security import Identity
+    from flask import g
+
+    calls: list[str] = []
+
+    def spy(current, directory, **kw):
+        calls.append(str(directory))
+        return dict(current)
+
+    monkeypatch.setattr(app.state, "viewer_profiles", spy)
+    ctx = get_context()
+    ctx._published_key = None
+    with role_app.server.test_request_context():
+        g.govindex_identity = Identity(name="x", role="leader")
+        ctx.profiles()
+    assert calls == [str(ctx.weights_dir)]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.stores.profiles import WEIGHTS_DIR, ProfileNotFoundError, list_profiles, load_profile, load_profile_version, load_profiles, profile_path, profile_versions, save_profile
+from etl.stores.profiles import PUBLISHED_FILE, WEIGHTS_DIR, ProfileNotFoundError, publish_profile, viewer_profiles, list_profiles, load_profile, load_profile_version, load_profiles, profile_path, profile_versions, save_profile
 from indicators.profile import ProfileError
 
 SHIPPED = ("equal", "supply-led", "user-centred")
@@ -177,3 +177,23 @@ def test_read_warehouse_matrix_takes_the_latest_period(tmp_path: Path) -> None:
     assert read_warehouse_matrix(db, "2024-01")[2] == ["a"]
     with pytest.raises(ProfileError, match="no indicator values for period '1999-01'"):
         read_warehouse_matrix(db, "1999-01")
+
+
+def test_viewer_profiles_is_the_one_published_view(wdir: Path) -> None:
+    """Leaders' view of the profiles: the published version where one exists; a broken publication raises, or,
+    with `on_error`, is reported and the current version stands in (what the app does)."""
+    base = load_profile("supply-led", wdir)
+    publish_profile("supply-led", base.version, "chief", "reviewed", wdir)
+    newer = save_profile(base.with_weights({"supply": 0.6, "demand": 0.4}), wdir, who="ana")
+    current = load_profiles(wdir)
+    assert current["supply-led"].version == newer.version
+    seen = viewer_profiles(current, wdir)
+    assert seen["supply-led"] == base and seen["equal"] is current["equal"]
+    pointer = wdir / "history" / "supply-led" / PUBLISHED_FILE
+    pointer.write_text(pointer.read_text(encoding="utf-8").replace('"content_hash": "', '"content_hash": "00'),
+                       encoding="utf-8")
+    with pytest.raises(ProfileError, match="no longer matches"):
+        viewer_profiles(current, wdir)
+    errors: list[str] = []
+    seen = viewer_profiles(current, wdir, on_error=lambda n, e: errors.append(n))
+    assert errors == ["supply-led"] and seen["supply-led"] is current["supply-led"]
