@@ -10,7 +10,7 @@ from app.ui import ids
 from app.web import security
 from app.ui.i18n import norm_lang, t
 from app.state import get_context
-from etl.stores.audit_trail import AuditError, read_trail, trail_rows
+from etl.stores.audit_trail import AuditError, read_trail, trail_problem, trail_rows
 from etl.stores.profiles import load_profile_version, profile_versions, publish_profile, published_info
 from indicators.profile import ProfileError
 
@@ -100,9 +100,12 @@ def show(name: str | None, _refreshed: int, lang: str):
              _col("at_utc", lang), _col("rationale", lang, minWidth=200),
              _col("changes", lang, minWidth=320, tooltipField="changes")]
     trail = list(reversed(trail_rows(records)))
+    problem = trail_problem(folder)  # forged or cut-off records are flagged, not shown as if sound
+    warning = html.P(_t("tampered", lang, error=problem), className="status-bad", role="alert") if problem else None
     options = [{"label": f"v{v}", "value": v} for v in reversed(versions)]
     return (c.grid(f"{P}-versions-grid", rows, vcols, lang, height="auto" if len(rows) <= 10 else 360),
-            c.grid(f"{P}-trail-grid", trail, tcols, lang, height=420 if len(trail) > 10 else "auto"),
+            html.Div([warning, c.grid(f"{P}-trail-grid", trail, tcols, lang,
+                                      height=420 if len(trail) > 10 else "auto")]),
             options, current.version, f"/download/audit.csv?profile={name}")
 
 

@@ -16,6 +16,7 @@ import polars as pl
 from flask import g, has_request_context
 from werkzeug.exceptions import Forbidden
 
+from etl import safe_export
 from etl.stores.users import ROLE_LABELS, ROLES
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -144,20 +145,8 @@ def refusal_note(action: str, lang: str) -> str:
     return en if lang == "en" else zh
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
-    """Text cells that a spreadsheet would run as a formula (=, +, -, @ …) get a leading apostrophe.
-
-    Quarantined rows come straight from uploaded files, so an exported CSV must not carry a live formula to Excel.
-    """
-    def fix(c: str) -> pl.Expr:
-        risky = pl.any_horizontal([pl.col(c).str.starts_with(p) for p in _FORMULA_START]).fill_null(False)
-        return pl.when(risky).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
-
-    cols = [fix(c) for c, dt in frame.schema.items() if dt == pl.String]
-    return frame.with_columns(cols) if cols else frame
+# one shared neutraliser for every export (etl/safe_export.py); kept importable here for the pages
+csv_safe = safe_export.csv_safe
 
 
 def sees_published() -> bool:
