@@ -28,6 +28,7 @@ import html
 import ipaddress
 import logging
 import os
+import re
 import secrets
 import threading
 import time
@@ -112,6 +113,9 @@ def _networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network,
     return tuple(out)
 
 
+_HOSTLIKE = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+
+
 def _netloc(origin: str) -> str:
     """'https://Gov.Example.cn:443/' -> 'gov.example.cn' (default ports dropped), the form Host is compared in."""
     parts = urlsplit(origin if "://" in origin else f"http://{origin}")
@@ -128,8 +132,8 @@ def allowed_hosts_for(host: str, port: int | None, mode: str, origins: tuple[str
     a loopback address. Never whatever Host a request brings (DNS rebinding)."""
     hosts: list[str] = []
     suffix = f":{port}" if port else ""
-    if mode == "demo":
-        return tuple(f"{name}{suffix}" for name in LOOPBACK_NAMES)
+    if mode == "demo":  # without a port (not bound by `serve`): the loopback names on any port, see AuthSettings
+        return tuple(f"{name}{suffix}" for name in LOOPBACK_NAMES) if port else ()
     hosts.extend(_netloc(o) for o in origins)
     bound = host.strip().lower()
     if is_loopback(bound):
@@ -429,6 +433,8 @@ class Auth:
 
         From configuration only (`AuthSettings.allowed_hosts`), never from the request itself: comparing Origin
         with the request's own Host let a DNS-rebinding page (Host and Origin both evil.example) pass."""
+        if not _HOSTLIKE.fullmatch(netloc.split("://", 1)[-1]):  # no user@, paths or odd characters in a Host
+            return False
         try:
             got = _netloc(netloc)
         except ValueError:  # a malformed port

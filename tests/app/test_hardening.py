@@ -272,3 +272,10 @@ def test_history_page_and_export_warn_about_a_tampered_trail(fixture_db: Path, w
     assert "警告：审计记录校验失败" in shown()
     csv_text = client.get("/download/audit.csv?profile=user-centred").get_data(as_text=True)
     assert csv_text.lstrip('\ufeff"').startswith("警告：审计记录校验失败") and "the audit trail fails its check" in csv_text
+
+
+def test_host_tricks_are_refused(fixture_db: Path, weights_dir: Path) -> None:
+    client = _app(fixture_db, weights_dir, resolve_auth("127.0.0.1", fixture_db, env={}, port=8050)).server.test_client()
+    for host in ("evil.example@127.0.0.1:8050", "127.0.0.1:8050/x", "127.0.0.1:80500", "127.0.0.1.evil.example:8050",
+                 "localhost.:8050 ", ""):
+        assert client.get("/", headers={**HTML, "Host": host}).status_code in (400, 421), host
