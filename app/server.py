@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import dash
 from dash import MATCH, Input, Output, State, dcc, html
@@ -123,26 +124,31 @@ def _register_shell_callbacks(app: dash.Dash) -> None:
 
 def run(host: str = "127.0.0.1", port: int = 8050, db_path: str | Path = "data/warehouse.duckdb",
         debug: bool = False, weights_dir: str | Path = DEFAULT_WEIGHTS_DIR, threads: int = 8,
-        auth: AuthSettings | None = None) -> None:
-    """Serve the app: waitress (threads) normally, the Dash dev server only with `debug`.
+        auth: AuthSettings | None = None, **waitress_options: Any) -> None:
+    """Serve the app: waitress (threads) normally, the Dash dev server only with `debug` (loopback only).
 
     Without `auth` the mode is resolved for `host` (app.web.auth.resolve_auth), which raises AuthConfigError rather than
-    serve a non-loopback address without authentication.
+    serve a non-loopback address without authentication. `waitress_options` (connection_limit, channel_timeout, …)
+    go to waitress (app/cli/serve.py builds them from the configuration).
     """
-    if auth is None:
-        from app.web.auth import resolve_auth
+    from app.web.auth import AuthConfigError, is_loopback, resolve_auth
 
-        auth = resolve_auth(host, db_path)
+    if debug and not is_loopback(host):
+        raise AuthConfigError(f"refusing --debug on {host}: the development server is for this computer only "
+                              "(调试模式仅限本机地址 127.0.0.1)")
+    if auth is None:
+        auth = resolve_auth(host, db_path, port=port)
     app = create_app(db_path, weights_dir=weights_dir, auth=auth)
     get_context().warm()
     if debug:
-        app.run(host=host, port=port, debug=True)
+        # Dash's dev tools and reloader, but never Werkzeug's interactive console: it sits in front of sign-in
+        app.run(host=host, port=port, debug=True, use_debugger=False)
         return
     from waitress import serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log.info("govindex serving %s on http://%s:%s (sign-in: %s mode)", db_path, host, port, auth.mode)
-    serve(app.server, host=host, port=port, threads=threads, ident="govindex")
+    serve(app.server, host=host, port=port, ident="govindex", **{"threads": threads, **waitress_options})
 
 
 def lang_of(search: str | None) -> str:

@@ -79,6 +79,12 @@ class ServerConfig(_Strict):
 
     host: str = Field(default="127.0.0.1", min_length=1, description="address to bind")
     port: int = Field(default=8050, ge=1, le=65535, description="port to listen on")
+    connection_limit: int = Field(
+        default=1000, ge=10, le=100_000, description="open connections served at once; more wait to be accepted"
+    )
+    channel_timeout: int = Field(
+        default=20, ge=1, le=3600, description="seconds an idle or stalled connection is kept before it is closed"
+    )
 
 
 class RefreshConfig(_Strict):
@@ -120,6 +126,8 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "GOVINDEX_SCHEDULER": ("schedule", "enabled_in_serve"),
     "GOVINDEX_HOST": ("server", "host"),
     "GOVINDEX_PORT": ("server", "port"),
+    "GOVINDEX_CONNECTION_LIMIT": ("server", "connection_limit"),
+    "GOVINDEX_CHANNEL_TIMEOUT": ("server", "channel_timeout"),
     "GOVINDEX_REFRESH_WAIT_SECONDS": ("refresh", "wait_seconds"),
     "GOVINDEX_UNCERTAINTY_SAMPLES": ("refresh", "uncertainty_samples"),
     "GOVINDEX_SEED": ("refresh", "seed"),

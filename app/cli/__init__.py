@@ -21,7 +21,20 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+class _Group(click.Group):
+    """The top-level group: a file or folder this user may not write (say a read-only warehouse folder) is a
+    message naming it, never a PermissionError traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except PermissionError as e:
+            where = e.filename or "a file"
+            raise click.ClickException(f"permission denied on {where}: this user may not write there (check the "
+                                       f"folder's permissions, or choose another path) · 无权写入 {where}") from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="govindex")
 def main() -> None:
     """govindex: a user-centred performance index for government services (一网通办).

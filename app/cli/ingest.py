@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
 import click
+
+from app.cli.paths import warehouse_for_writing
 
 
 @click.command()
 @click.option("--source", "source", required=True, type=click.Path(path_type=Path),
               help="Folder of raw files (CSV UTF-8/GB18030, XLSX, Parquet) named <table>[_<suffix>].<ext>.")
 @click.option("--db", "db_path", default="data/warehouse.duckdb", show_default=True, type=click.Path(path_type=Path),
-              help="Warehouse file (created when missing).")
+              help="Warehouse file (created when missing; its folder must exist).")
 def ingest(source: Path, db_path: Path) -> None:
     """Validate and load raw files; bad rows go to the quarantine with reasons (see `govindex quarantine`).
 
@@ -24,12 +27,18 @@ def ingest(source: Path, db_path: Path) -> None:
 
     from etl.errors import EtlError
     from etl.ingest.files import ingest_folder
+    from etl.jobs.locks import LockHeld
+    from etl.jobs.refresh import refresh_lock
     from etl.warehouse.connection import WarehouseError
 
     console = Console(width=200)
     t0 = time.perf_counter()
-    try:
-        report = ingest_folder(source, db_path)
+    db_path = warehouse_for_writing(db_path)
+    try:  # the live warehouse: a refresh swapping its snapshot in meanwhile would discard this load
+        with refresh_lock(Path(os.path.abspath(db_path))).acquire(0.0, command="ingest"):
+            report = ingest_folder(source, db_path)
+    except LockHeld as e:
+        raise click.ClickException(f"not loading now: {e} · 正在刷新，请稍后再导入") from None
     except (EtlError, WarehouseError) as e:
         raise click.ClickException(str(e)) from e
     elapsed = time.perf_counter() - t0

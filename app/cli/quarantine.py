@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from app.cli.paths import warehouse_for_reading
+
 
 @click.command()
 @click.option("--table", "table_name", default=None, help="Only rows of this raw table (e.g. rating).")
@@ -28,6 +30,7 @@ def quarantine(table_name: str | None, source_file: str | None, district: str | 
     from etl.ingest.quarantine import count_quarantine, list_quarantine
     from etl.warehouse.connection import WarehouseError
 
+    db_path = warehouse_for_reading(db_path)
     try:
         total = count_quarantine(db_path, table=table_name, source_file=source_file, district=district)
         rows = list_quarantine(db_path, table=table_name, source_file=source_file, district=district,
@@ -36,8 +39,12 @@ def quarantine(table_name: str | None, source_file: str | None, district: str | 
         raise click.ClickException(str(e)) from e
     console = Console(width=200)
     if csv_out is not None:
-        csv_out.parent.mkdir(parents=True, exist_ok=True)
-        csv_out.write_bytes(b"\xef\xbb\xbf" + rows.write_csv().encode("utf-8"))
+        from etl.safe_export import csv_text  # values come from uploaded files: no live formulas in Excel
+
+        try:
+            csv_out.write_bytes(b"\xef\xbb\xbf" + csv_text(rows).encode("utf-8"))
+        except OSError as e:
+            raise click.ClickException(f"cannot write {csv_out}: {e.strerror or e}") from None
         console.print(f"{rows.height:,} quarantine record(s) written to {csv_out}")
         return
     table = Table(title=f"quarantine in {db_path}: {total:,} record(s)" + (f", showing {rows.height:,}" if rows.height < total else ""))

@@ -11,6 +11,7 @@ from types import FrameType
 import click
 
 from app.cli.options import config_option, refresh_db_option
+from app.cli.paths import warehouse_for_writing
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -53,6 +54,7 @@ def refresh(
         config = load_config(config_file, overrides={"db": db_path})
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
+    warehouse_for_writing(config.paths.db)  # builds the warehouse if need be, but never its folder
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGINT, _terminate)
     try:

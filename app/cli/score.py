@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,8 @@ import numpy as np
 import polars as pl
 from pydantic import ValidationError
 
+from app.cli.paths import warehouse_for_reading
+from etl.safe_export import csv_safe
 from indicators.aggregate import AGGREGATORS, AggregationError
 from indicators.framework import Framework, FrameworkError
 from indicators.model import ScoringError, score as run_score
@@ -129,7 +132,7 @@ def score_files(imeta: Path, idata: Path, out: Path, normalise: str, aggregate: 
     # Save outputs
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        table.write_csv(out, float_precision=None)
+        csv_safe(table).write_csv(out, float_precision=None)  # unit codes are free text: no live formulas
     except OSError as e:
         raise click.ClickException(f"cannot write {out}: {e.strerror or e}") from None
     return table.height
@@ -172,6 +175,8 @@ def score_warehouse(profile_name: str | None, db: Path | None, grain: str) -> No
     from etl.contract.catalog import load_catalog
     from etl.config import ConfigError, load_config
     from etl.errors import EtlError
+    from etl.jobs.locks import LockHeld
+    from etl.jobs.refresh import refresh_lock
     from etl.stores.profiles import load_profile
     from etl.stores.scores import score_and_store
     from etl.warehouse.connection import WarehouseError
@@ -180,13 +185,15 @@ def score_warehouse(profile_name: str | None, db: Path | None, grain: str) -> No
 
     try:
         config = load_config(None, overrides={"db": str(db) if db else None})
-        path = Path(config.paths.db)
-        if not path.exists():
-            raise click.ClickException(f"warehouse {path} does not exist (run `govindex refresh` first)")
+        path = warehouse_for_reading(config.paths.db)
         fw = load_catalog().framework()
         prof = load_profile(profile_name or "equal", config.paths.weights_path)
         prof.validate_against(fw)
-        run = score_and_store(path, fw, prof, grain)
+        # the live warehouse: a refresh swapping its snapshot in meanwhile would discard this run
+        with refresh_lock(Path(os.path.abspath(path))).acquire(0.0, command="score"):
+            run = score_and_store(path, fw, prof, grain)
+    except LockHeld as e:
+        raise click.ClickException(f"not scoring now: {e} · 正在刷新，请稍后再试") from None
     except (ConfigError, CatalogError, ProfileError, EtlError, WarehouseError, ScoringError, AggregationError,
             FrameworkError, MethodError) as e:
         raise click.ClickException(str(e)) from None

@@ -11,11 +11,13 @@ import click
 import numpy as np
 import polars as pl
 
+from etl.safe_export import csv_safe
+
 SPEC_HELP = "Uncertainty spec TOML (default: weights/uncertainty/default.toml; see that file for every key)."
 
 
 def _write(frame: pl.DataFrame, out: Path, name: str) -> None:
-    frame.write_csv(out / f"{name}.csv", float_precision=None)
+    csv_safe(frame).write_csv(out / f"{name}.csv", float_precision=None)  # names are text: no live formulas
     frame.write_parquet(out / f"{name}.parquet")
 
 

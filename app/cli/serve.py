@@ -3,10 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from app.cli.options import config_option
+from app.cli.paths import warehouse_for_writing
+
+if TYPE_CHECKING:
+    from etl.config import ServerConfig
+
+
+def waitress_options(server: ServerConfig, threads: int = 8) -> dict[str, Any]:
+    """waitress settings from the configuration: its defaults (100 connections, 120 s idle, select()) let about a
+    hundred idle half-open sockets stop the server for everyone. poll() has no 1024-descriptor ceiling; idle
+    connections are swept every few seconds rather than every 30."""
+    return {
+        "threads": threads,
+        "connection_limit": server.connection_limit,
+        "channel_timeout": server.channel_timeout,
+        "cleanup_interval": max(1, min(10, server.channel_timeout // 2)),
+        "asyncore_use_poll": True,
+        "backlog": 1024,
+    }
 
 
 @click.command()
@@ -35,7 +54,7 @@ def serve(host: str | None, port: int | None, db_path: str | None, debug: bool, 
     Sign-in: with a users file (`govindex user add`) people sign in; with GOVINDEX_AUTH=proxy a trusted single-sign-on
     proxy identifies them; with neither, only 127.0.0.1 is served, as a demo where the role can be switched.
     """
-    from app.web.auth import AuthConfigError, resolve_auth
+    from app.web.auth import AuthConfigError, is_loopback, resolve_auth
     from app.server import run
     from etl.config import ConfigError, load_config
 
@@ -46,11 +65,14 @@ def serve(host: str | None, port: int | None, db_path: str | None, debug: bool, 
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
     host, port = config.server.host, config.server.port
-    db = str(config.paths.db)
+    db = str(warehouse_for_writing(config.paths.db))  # may not exist yet (a note below), but its folder must
     weights = str(config.paths.weights_path)
 
     try:  # before the scheduler starts: a refusal must leave nothing running
-        auth = resolve_auth(host, db)
+        if debug and not is_loopback(host):
+            raise AuthConfigError(f"refusing --debug on {host}: the development server has no place outside this "
+                                  "computer; serve without --debug (调试模式仅限本机地址 127.0.0.1)")
+        auth = resolve_auth(host, db, port=port)
     except AuthConfigError as e:
         raise click.ClickException(str(e)) from None
 
@@ -63,4 +85,5 @@ def serve(host: str | None, port: int | None, db_path: str | None, debug: bool, 
     if not Path(db).exists():
         click.echo(f"note: {db} does not exist yet; run `govindex refresh --source DIR --db {db}` to build it.",
                    err=True)
-    run(host=host, port=port, db_path=db, debug=debug, weights_dir=weights, auth=auth)
+    run(host=host, port=port, db_path=db, debug=debug, weights_dir=weights, auth=auth,
+        **waitress_options(config.server))

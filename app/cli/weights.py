@@ -329,6 +329,9 @@ def history(name: str, csv_out: str | None, weights_dir: str | None) -> None:
     except (ProfileError, AuditError) as e:
         raise _fail(e) from None
     records = list(h.records)
+    problem = h.problem
+    if problem:  # said first and last: the records below may be forged or incomplete
+        click.echo(f"WARNING 审计记录已被篡改或不完整 · the audit trail fails its check: {problem}", err=True)
     click.echo(f"{name}: versions {', '.join(f'v{v}' for v in h.numbers)}"
                + (f"; current v{h.current}" if h.current else "")
                + (f"; published v{h.published}" if h.published is not None else "; not published"))
@@ -348,5 +351,27 @@ def history(name: str, csv_out: str | None, weights_dir: str | None) -> None:
         for ch in r.get("changes") or []:
             click.echo(f"      {format_change(ch)}")
     if csv_out:
-        Path(csv_out).write_text("\ufeff" + trail_csv(records), encoding="utf-8")
+        warning = f"审计记录已被篡改或不完整 · the audit trail fails its check: {problem}" if problem else None
+        Path(csv_out).write_text("\ufeff" + trail_csv(records, warning), encoding="utf-8")
         click.echo(f"\nwrote {len(records)} record(s) to {csv_out}")
+    if problem:
+        raise click.ClickException(f"the audit trail fails its check (`govindex weights verify`): {problem}")
+
+
+@weights.command("verify")
+@click.option("--anchor", is_flag=True,
+              help="For a trail written before heads existed: check its chain and write its head file.")
+@_dir_option
+def verify(anchor: bool, weights_dir: str | None) -> None:
+    """Check the audit trail: the hash chain of its records and its head (exit 1 when it was tampered with)."""
+    from etl.stores.audit_trail import AuditError, anchor_trail, audit_path, head_path, verify_trail
+
+    folder = _weights_dir(weights_dir)
+    try:
+        if anchor:
+            n = anchor_trail(folder)
+            click.echo(f"anchored {audit_path(folder)}: {n} record(s), head in {head_path(folder)}")
+        n = verify_trail(folder)
+    except AuditError as e:
+        raise click.ClickException(f"审计记录校验失败 · audit trail check failed: {e}") from None
+    click.echo(f"audit trail sound · 审计记录完整: {n} record(s) in {audit_path(folder)}")

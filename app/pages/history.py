@@ -95,9 +95,12 @@ def show(name: str | None, _refreshed: int, lang: str):
              _col("at_utc", lang), _col("rationale", lang, minWidth=200),
              _col("changes", lang, minWidth=320, tooltipField="changes")]
     trail = list(reversed(h.trail_rows()))
+    # forged or cut-off records are flagged, not shown as if sound
+    warning = html.P(_t("tampered", lang, error=h.problem), className="status-bad", role="alert") if h.problem else None
     options = [{"label": f"v{v}", "value": v} for v in reversed(h.numbers)]
     return (c.grid(f"{P}-versions-grid", rows, vcols, lang, height="auto" if len(rows) <= 10 else 360),
-            c.grid(f"{P}-trail-grid", trail, tcols, lang, height=420 if len(trail) > 10 else "auto"),
+            html.Div([warning, c.grid(f"{P}-trail-grid", trail, tcols, lang,
+                                      height=420 if len(trail) > 10 else "auto")]),
             options, h.current, f"/download/audit.csv?profile={name}")
 
 

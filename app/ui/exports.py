@@ -8,6 +8,7 @@ import polars as pl
 
 from app.views import frames as views
 from app.ui.i18n import t
+from etl.safe_export import write_sheet
 
 
 def scorecard_xlsx(dp: views.DistrictProfile, lang: str) -> bytes:
@@ -15,7 +16,8 @@ def scorecard_xlsx(dp: views.DistrictProfile, lang: str) -> bytes:
     import xlsxwriter
 
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    # belt and braces: even a stray write() of "=..." or "http://..." stays text
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
     s = dp.summary
     summary = pl.DataFrame({
         t("col.district", lang): [dp.name], t("col.code", lang): [dp.code], t("col.period", lang): [dp.period],
@@ -42,6 +44,6 @@ def scorecard_xlsx(dp: views.DistrictProfile, lang: str) -> bytes:
     for sheet, frame in ((t("district.scorecard", lang), summary), (t("col.dimension", lang), dims),
                          (t("district.indicators", lang), ind), (t("district.priorities", lang), pri),
                          (t("dq.quarantine", lang), q)):
-        frame.write_excel(wb, worksheet=sheet[:31], autofit=True)
+        write_sheet(wb, sheet, frame)  # text as text: quarantined values and names never become formulas
     wb.close()
     return buf.getvalue()

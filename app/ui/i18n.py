@@ -296,6 +296,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "hist.done": ("已发布 {name} 第 {version} 版。", "Published {name} v{version}."),
     "hist.missing": ("请选择版本并填写理由。", "Choose a version and give a rationale."),
     "hist.error": ("发布失败：{error}", "Could not publish: {error}"),
+    "hist.tampered": ("警告：审计记录校验失败，以下记录可能已被篡改或不完整；在修复前不会再追加新记录。（{error}）",
+                      "Warning: the audit trail fails its check; the records below may be altered or incomplete, "
+                      "and nothing more is appended until it is repaired. ({error})"),
     "hist.col.seq": ("序号", "#"),
     "hist.col.event": ("操作", "Event"),
     "hist.col.version": ("版本", "Version"),

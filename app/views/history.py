@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from etl.stores.audit_trail import read_trail, trail_rows
+from etl.stores.audit_trail import read_trail, trail_problem, trail_rows
 from etl.stores.profiles import list_profiles, load_profile, load_profile_version, profile_versions, published_info
 from indicators.profile import ProfileError
 
@@ -37,6 +37,7 @@ class ProfileHistory:
     current: int | None
     published: int | None
     records: tuple[dict[str, Any], ...]
+    problem: str | None = None  # why the audit trail fails its chain/head check; its records may be forged or cut off
 
     @property
     def numbers(self) -> list[int]:
@@ -70,4 +71,5 @@ def profile_history(name: str, folder: Path | str) -> ProfileHistory:
             rows.append(VersionRow(v, v == published, v == current, error=str(e)))
             continue
         rows.append(VersionRow(v, v == published, v == current, p.date.isoformat(), p.author, p.content_hash()[:12]))
-    return ProfileHistory(name, tuple(rows), current, published, tuple(read_trail(folder, name)))
+    return ProfileHistory(name, tuple(rows), current, published, tuple(read_trail(folder, name)),
+                          trail_problem(folder))

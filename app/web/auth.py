@@ -28,6 +28,7 @@ import html
 import ipaddress
 import logging
 import os
+import re
 import secrets
 import threading
 import time
@@ -57,8 +58,11 @@ COOKIE, LOGIN_CSRF_COOKIE = "govindex_session", "govindex_login_csrf"
 USER_HEADER, ROLE_HEADER, DISTRICT_HEADER = "X-Forwarded-User", "X-Forwarded-Role", "X-Forwarded-District"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Static code and styles carry no data: served without sign-in so the login page can use the app's stylesheet.
-PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
+PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")  # folders: a prefix ends with "/"
+PUBLIC_FILES = frozenset({"/_favicon.ico"})  # single files: exact paths only ("/_favicon.icox" is not public)
 PUBLIC_PATHS = frozenset({"/login", "/healthz"})
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+DASH_UPDATE = "/_dash-update-component"
 DEMO_DISTRICT = "310104"  # 徐汇区: the district a demo district official gets unless another is chosen
 DISTRICT_NAMES = {code: (zh, en) for code, zh, en in DISTRICTS}
 
@@ -82,6 +86,10 @@ class AuthSettings:
     allowed_origins: tuple[str, ...] = ()  # extra origins allowed to POST (e.g. the public name behind a proxy)
     max_upload_bytes: int = 16 * 1024 * 1024
     login_attempts: int = 5  # failures per (address, name) before a growing pause
+    address_attempts: int = 20  # failures per address, across names, before a growing pause
+    # Host header values (host[:port], lower case) this server answers to; () = loopback names on any port (tests,
+    # the demo built without a port). Built by `resolve_auth` from the bind and the configured public origins.
+    allowed_hosts: tuple[str, ...] = ()
 
 
 def is_loopback(host: str) -> bool:
@@ -106,9 +114,39 @@ def _networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network,
     return tuple(out)
 
 
+_HOSTLIKE = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+
+
+def _netloc(origin: str) -> str:
+    """'https://Gov.Example.cn:443/' -> 'gov.example.cn' (default ports dropped), the form Host is compared in."""
+    parts = urlsplit(origin if "://" in origin else f"http://{origin}")
+    host, port = (parts.hostname or "").lower(), parts.port
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return host if port is None or port == default else f"{host}:{port}"
+
+
+def allowed_hosts_for(host: str, port: int | None, mode: str, origins: tuple[str, ...]) -> tuple[str, ...]:
+    """The Host values to answer: loopback names on the bound port in demo mode; otherwise the configured public
+    origins, plus the bound address itself when it is one address (not 0.0.0.0 / ::) and loopback names when it is
+    a loopback address. Never whatever Host a request brings (DNS rebinding)."""
+    hosts: list[str] = []
+    suffix = f":{port}" if port else ""
+    if mode == "demo":  # without a port (not bound by `serve`): the loopback names on any port, see AuthSettings
+        return tuple(f"{name}{suffix}" for name in LOOPBACK_NAMES) if port else ()
+    hosts.extend(_netloc(o) for o in origins)
+    bound = host.strip().lower()
+    if is_loopback(bound):
+        hosts.extend(f"{name}{suffix}" for name in LOOPBACK_NAMES)
+    elif bound not in ("0.0.0.0", "::", "[::]", ""):
+        hosts.append(_netloc(bound) + suffix if ":" not in bound else f"[{bound.strip('[]')}]{suffix}")
+    return tuple(dict.fromkeys(hosts))
+
+
 def resolve_auth(host: str, db_path: str | os.PathLike[str] | None = None,
-                 env: Mapping[str, str] | None = None) -> AuthSettings:
-    """The authentication mode for serving on `host`, or AuthConfigError explaining the refusal."""
+                 env: Mapping[str, str] | None = None, port: int | None = None) -> AuthSettings:
+    """The authentication mode for serving on `host`:`port`, or AuthConfigError explaining the refusal."""
     env = os.environ if env is None else env
     wanted = env.get(AUTH_ENV, "").strip().lower()
     if wanted and wanted not in MODES:
@@ -128,7 +166,8 @@ def resolve_auth(host: str, db_path: str | os.PathLike[str] | None = None,
         if not proxies:
             raise AuthConfigError(f"{AUTH_ENV}=proxy needs {PROXIES_ENV}: the address(es) of the reverse proxy whose "
                                   f"{USER_HEADER}/{ROLE_HEADER} headers are to be believed (e.g. 127.0.0.1)")
-        return AuthSettings(mode="proxy", trusted_proxies=proxies, **common)
+        return AuthSettings(mode="proxy", trusted_proxies=proxies,
+                            allowed_hosts=_public_hosts(host, port, "proxy", common["allowed_origins"]), **common)
     try:
         users = load_users(path)
     except UserError as e:
@@ -137,7 +176,10 @@ def resolve_auth(host: str, db_path: str | os.PathLike[str] | None = None,
         if not users:
             raise AuthConfigError(f"{AUTH_ENV}=users but {path} has no users: add one with "
                                   f"`govindex user add NAME --role admin` (or set {AUTH_ENV}=proxy)")
-        return AuthSettings(mode="users", users_file=path, **common)
+        # behind a reverse proxy, its X-Forwarded-For names the client (for sign-in throttling); believed only
+        # from GOVINDEX_TRUSTED_PROXIES addresses
+        return AuthSettings(mode="users", users_file=path, trusted_proxies=_networks(env.get(PROXIES_ENV, "")),
+                            allowed_hosts=_public_hosts(host, port, "users", common["allowed_origins"]), **common)
     if not is_loopback(host):
         raise AuthConfigError(
             f"refusing to serve on {host}: no authentication is configured, and the demo mode (anyone may act as any "
@@ -146,7 +188,18 @@ def resolve_auth(host: str, db_path: str | os.PathLike[str] | None = None,
             f"behind a single-sign-on proxy with {AUTH_ENV}=proxy and {PROXIES_ENV}=<proxy address>. "
             f"拒绝在 {host} 上启动：未配置身份认证，演示模式只允许在本机地址（127.0.0.1）运行。"
         )
-    return AuthSettings(mode="demo", users_file=path, **common)
+    return AuthSettings(mode="demo", users_file=path,
+                        allowed_hosts=allowed_hosts_for(host, port, "demo", common["allowed_origins"]), **common)
+
+
+def _public_hosts(host: str, port: int | None, mode: str, origins: tuple[str, ...]) -> tuple[str, ...]:
+    hosts = allowed_hosts_for(host, port, mode, origins)
+    if not hosts:
+        raise AuthConfigError(
+            f"serving on {host} in {mode} mode needs the public origin(s) people open the app at, so that requests "
+            f"naming any other host are refused: set {ORIGINS_ENV}, e.g. {ORIGINS_ENV}=https://govindex.example.gov.cn "
+            f"（请设置 {ORIGINS_ENV}：用户访问本应用所用的公开地址）")
+    return hosts
 
 
 def demo_settings() -> AuthSettings:
@@ -232,6 +285,24 @@ class _Throttle:
     def succeeded(self, key: tuple[str, str]) -> None:
         with self._lock:
             self._fails.pop(key, None)
+
+
+def _dash_body_ok(body: Any) -> bool:
+    """The shape Dash's dispatcher reads from a callback request; anything else is a 400, not a 500 traceback."""
+    if not isinstance(body, dict) or not isinstance(body.get("output"), str):
+        return False
+    if not isinstance(body.get("outputs"), (dict, list)):
+        return False
+    for key in ("inputs", "state"):
+        items = body.get(key, [])
+        if not isinstance(items, list):
+            return False
+        for item in items:  # an input is {id, property, value} or, for a pattern (ALL), a list of them
+            for one in item if isinstance(item, list) else [item]:
+                if not isinstance(one, dict) or "id" not in one or not isinstance(one.get("property"), str):
+                    return False
+    changed = body.get("changedPropIds", [])
+    return isinstance(changed, list) and all(isinstance(c, str) for c in changed)
 
 
 # -- pages ---------------------------------------------------------------------------------------------------------
@@ -331,7 +402,8 @@ class Auth:
     def __init__(self, settings: AuthSettings) -> None:
         self.settings = settings
         self.sessions = SessionStore(settings.idle_seconds, settings.max_seconds, settings.max_sessions)
-        self.throttle = _Throttle(settings.login_attempts)
+        self.throttle = _Throttle(settings.login_attempts)  # per (client address, name)
+        self.address_throttle = _Throttle(settings.address_attempts)  # per client address, across names
         self._users_key: tuple[float, int] | None = None
         self._users: dict[str, Any] = {}
         self._users_lock = threading.Lock()
@@ -357,20 +429,35 @@ class Auth:
         return self._users
 
     # -- origin check ---------------------------------------------------------------------------------------------
-    def own_origins(self) -> set[str]:
-        origins = {request.host_url.rstrip("/")}
-        origins.update(self.settings.allowed_origins)
-        return origins
+    def known_host(self, netloc: str) -> bool:
+        """Whether `netloc` (a Host header, or an Origin's host[:port]) is one this server answers to.
+
+        From configuration only (`AuthSettings.allowed_hosts`), never from the request itself: comparing Origin
+        with the request's own Host let a DNS-rebinding page (Host and Origin both evil.example) pass."""
+        if not _HOSTLIKE.fullmatch(netloc.split("://", 1)[-1]):  # no user@, paths or odd characters in a Host
+            return False
+        try:
+            got = _netloc(netloc)
+        except ValueError:  # a malformed port
+            return False
+        allowed = self.settings.allowed_hosts
+        if allowed:
+            return got in allowed
+        host = got.rsplit(":", 1)[0] if not got.endswith("]") else got
+        return host in LOOPBACK_NAMES
 
     def same_origin(self) -> bool:
         origin = request.headers.get("Origin")
-        if origin and origin != "null":
-            return origin.rstrip("/") in self.own_origins()
-        referer = request.headers.get("Referer")
-        if referer:
-            parts = urlsplit(referer)
-            return f"{parts.scheme}://{parts.netloc}" in self.own_origins()
-        return False  # a state-changing request with neither header is not from our pages
+        if not origin or origin == "null":
+            origin = request.headers.get("Referer")
+            if not origin:
+                return False  # a state-changing request with neither header is not from our pages
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            return False
+        if f"{parts.scheme}://{parts.netloc}".rstrip("/") in self.settings.allowed_origins:
+            return True
+        return self.known_host(f"{parts.scheme}://{parts.netloc}")
 
     # -- identity -------------------------------------------------------------------------------------------------
     def _proxy_identity(self) -> Identity | flask.Response:
@@ -396,9 +483,30 @@ class Auth:
     def _wants_html(self) -> bool:
         return request.method == "GET" and "text/html" in (request.headers.get("Accept") or "")
 
+    def client_address(self) -> str:
+        """The client's address: the peer, or, when the peer is a trusted proxy, the last X-Forwarded-For hop that
+        is not one (so one client behind the proxy cannot pass for, or throttle, everyone behind it)."""
+        peer = request.remote_addr or "?"
+        hops = [h.strip() for h in (request.headers.get("X-Forwarded-For") or "").split(",") if h.strip()]
+        addr = peer
+        while hops and self._trusted(addr):
+            addr = hops.pop()
+        return addr[:64]
+
+    def _trusted(self, addr: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(addr)
+        except ValueError:
+            return False
+        return any(ip in net for net in self.settings.trusted_proxies)
+
     def before_request(self) -> WResponse | None:
         path = request.path
-        if path.startswith(PUBLIC_PREFIXES):
+        if path != "/healthz" and not self.known_host(f"{request.scheme}://{request.host}"):
+            log.warning("refused %s %s for unknown Host %r", request.method, path, request.host)
+            return error_page(421, "未知的主机名，请求被拒绝。",
+                              "Misdirected request: this server does not answer to that host name.")
+        if path.startswith(PUBLIC_PREFIXES) or path in PUBLIC_FILES:
             return None
         if request.method not in SAFE_METHODS and not self.same_origin():
             log.warning("refused cross-origin %s %s (Origin %r, Referer %r)", request.method, path,
@@ -407,6 +515,8 @@ class Auth:
                               "Cross-site request refused: it did not come from this site's own pages.")
         if path in PUBLIC_PATHS:
             return None
+        if path == DASH_UPDATE and request.method == "POST" and not _dash_body_ok(request.get_json(silent=True)):
+            return error_page(400, "请求内容格式不正确。", "The callback request is malformed.")
         mode = self.settings.mode
         sid = request.cookies.get(COOKIE)
         if mode == "proxy":
@@ -457,15 +567,17 @@ class Auth:
                               "The sign-in form expired or was not ours: reload the page and try again.")
         name = request.form.get("username", "").strip()[:63]
         password = request.form.get("password", "")[:1024]
-        key = (request.remote_addr or "?", name)
-        wait = self.throttle.wait_seconds(key)
+        addr = self.client_address()
+        key = (addr, name)
+        wait = max(self.throttle.wait_seconds(key), self.address_throttle.wait_seconds((addr, "")))
         if wait > 0:
             return self._login_page(token, next_url, name, f"尝试次数过多，请 {wait:.0f} 秒后再试。"
                                     f'<br><span class="en">Too many attempts: try again in {wait:.0f} s.</span>', 429)
         user = authenticate(self.settings.users_file, name, password) if self.settings.users_file else None
         if user is None:
             self.throttle.failed(key)
-            log.info("failed sign-in for %r from %s", name, request.remote_addr)
+            self.address_throttle.failed((addr, ""))
+            log.info("failed sign-in for %r from %s", name, addr)
             return self._login_page(token, next_url, name, "用户名或密码错误。"
                                     '<br><span class="en">Wrong user name or password.</span>', 401)
         self.throttle.succeeded(key)
@@ -555,7 +667,7 @@ def install_auth(app: Any, settings: AuthSettings | None = None) -> Auth:
             return index.replace("<body>", "<body>\n" + bar, 1) if bar else index
 
         app.interpolate_index = interpolate_index
-    install_headers(app)
+    install_headers(app, hsts=settings.secure_cookies)
     _install_error_pages(server)
     return auth
 

@@ -9,8 +9,10 @@ from flask import request
 
 from app.web import security
 from app.state import get_context
+from app.ui.i18n import t
 from etl.ingest.quarantine import filter_quarantine
-from etl.stores.audit_trail import AuditError, read_trail, trail_csv
+from etl.safe_export import csv_text
+from etl.stores.audit_trail import AuditError, read_trail, trail_csv, trail_problem
 from etl.stores.profiles import _check_name
 from indicators.profile import ProfileError
 
@@ -29,7 +31,7 @@ def quarantine_csv() -> flask.Response:
     table = request.args.get("table")
     if table:
         q = filter_quarantine(q, tables=[table])  # compared as a value, never spliced into SQL
-    return _csv(security.csv_safe(q).write_csv(), "govindex-quarantine.csv")
+    return _csv(csv_text(q), "govindex-quarantine.csv")
 
 
 def audit_csv() -> Any:
@@ -40,9 +42,11 @@ def audit_csv() -> Any:
         if name is not None:
             _check_name(name)
         records = read_trail(get_context().weights_dir, name)
+        problem = trail_problem(get_context().weights_dir)
     except (ProfileError, AuditError) as e:
         flask.abort(400, description=str(e))
-    return _csv(trail_csv(records), f"govindex-audit{'-' + name if name else ''}.csv")
+    warning = t("hist.tampered", "zh", error=problem) + " " + t("hist.tampered", "en", error=problem) if problem else None
+    return _csv(trail_csv(records, warning), f"govindex-audit{'-' + name if name else ''}.csv")
 
 
 def install_downloads(app: Any) -> None:

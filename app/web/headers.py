@@ -9,13 +9,16 @@ Why each CSP source is there:
 - style-src 'unsafe-inline': Plotly, AG Grid and React set inline styles and inject <style> elements.
 - img-src data: blob: — Plotly's mode-bar icons and image export; worker-src blob: — Plotly's WebGL traces.
 - frame-ancestors 'none' (and X-Frame-Options DENY): the app cannot be framed (clickjacking).
+
+Strict-Transport-Security (one year) goes on every response when cookies are forced Secure (the site is HTTPS) or
+the request itself arrived over HTTPS, so a browser never again tries the site over plain HTTP.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 STATIC_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -24,6 +27,7 @@ STATIC_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
 }
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def csp(script_hashes: list[str]) -> str:
@@ -43,8 +47,10 @@ def csp(script_hashes: list[str]) -> str:
     return "; ".join(f"{k} {' '.join(v)}" for k, v in directives.items())
 
 
-def install_headers(app: Any) -> None:
-    """Add the headers in an after_request hook of the app's Flask server (a Dash app or a bare Flask app)."""
+def install_headers(app: Any, hsts: bool = False) -> None:
+    """Add the headers in an after_request hook of the app's Flask server (a Dash app or a bare Flask app).
+
+    `hsts`: the site is served over HTTPS (Secure cookies), so Strict-Transport-Security goes on every response."""
     server: Flask = app.server if hasattr(app, "server") else app
     cache: dict[str, str] = {}
 
@@ -64,6 +70,8 @@ def install_headers(app: Any) -> None:
         for k, v in STATIC_HEADERS.items():
             resp.headers.setdefault(k, v)
         resp.headers.setdefault("Content-Security-Policy", policy())
+        if hsts or request.is_secure:
+            resp.headers.setdefault("Strict-Transport-Security", HSTS)
         if resp.mimetype == "text/html":
             resp.headers.setdefault("Cache-Control", "no-store")
         return resp

@@ -16,6 +16,7 @@ from werkzeug.exceptions import Forbidden
 
 from etl.ingest.quarantine import for_viewer
 from etl.stores.roles import Permission, can, label, labels, roles_with
+from etl import safe_export
 
 
 @dataclass(frozen=True)
@@ -104,20 +105,8 @@ def refusal_note(action: Permission | str, lang: str) -> str:
     return f"只有{labels(allowed, 'zh')}可以{what[0]}。"
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
-    """Text cells that a spreadsheet would run as a formula (=, +, -, @ …) get a leading apostrophe.
-
-    Quarantined rows come straight from uploaded files, so an exported CSV must not carry a live formula to Excel.
-    """
-    def fix(c: str) -> pl.Expr:
-        risky = pl.any_horizontal([pl.col(c).str.starts_with(p) for p in _FORMULA_START]).fill_null(False)
-        return pl.when(risky).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
-
-    cols = [fix(c) for c, dt in frame.schema.items() if dt == pl.String]
-    return frame.with_columns(cols) if cols else frame
+# one shared neutraliser for every export (etl/safe_export.py); kept importable here for the pages
+csv_safe = safe_export.csv_safe
 
 
 def sees_published() -> bool:

@@ -3,6 +3,11 @@
 An append-only JSON-lines file (`<weights>/history/audit.jsonl`): one record per line, appended under an exclusive
 file lock with fsync, so it survives restarts and concurrent writers never interleave. Each record carries the
 sha256 of the previous line (`prev`), so editing or deleting a past line is detectable with `verify_trail`.
+
+The chain alone cannot see its own end cut off (deleting the last lines leaves a valid chain), so its head (the
+last record's seq and the sha256 of its line) is also written, atomically, to a separate file beside it
+(`audit.head.json`) after every append; `verify_trail` checks both. A new record is never appended onto a trail
+that fails the check: the damage is reported (`govindex weights verify`, the history page) instead of buried.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from etl.safe_export import neutralise, neutralise_row
 from indicators.profile import WeightProfile
 
 AUDIT_FILE = "audit.jsonl"
+HEAD_FILE = "audit.head.json"
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 EVENTS = ("save", "publish")
 GENESIS = "0" * 64
@@ -34,8 +41,16 @@ class AuditError(RuntimeError):
     """The audit trail cannot be written, or a line in it was altered (the message names the line)."""
 
 
+class AuditTampered(AuditError):
+    """The trail fails its check: a record was edited, removed or inserted, or its last records were cut off."""
+
+
 def audit_path(weights_dir: str | os.PathLike[str]) -> Path:
     return Path(weights_dir) / "history" / AUDIT_FILE
+
+
+def head_path(weights_dir: str | os.PathLike[str]) -> Path:
+    return Path(weights_dir) / "history" / HEAD_FILE
 
 
 # -- diff ----------------------------------------------------------------------------------------------------------
@@ -117,6 +132,11 @@ def record(weights_dir: str | os.PathLike[str], *, event: str, profile: WeightPr
     path = audit_path(weights_dir)
     try:
         with _locked(path) as f:
+            f.seek(0)
+            try:  # never append onto a broken chain: the new record would hide where it broke
+                _check(path, f.read(), _read_head(head_path(weights_dir)))
+            except AuditTampered as e:
+                raise AuditTampered(f"{e}; not appending onto a broken trail (see `govindex weights verify`)") from None
             last = _last_line(f)
             if last:
                 try:
@@ -145,6 +165,7 @@ def record(weights_dir: str | os.PathLike[str], *, event: str, profile: WeightPr
             f.write(line)
             f.flush()
             os.fsync(f.fileno())
+            _write_head(head_path(weights_dir), seq, hashlib.sha256(line.rstrip(b"\n")).hexdigest())
     except OSError as e:
         raise AuditError(f"{path}: cannot append to the audit trail ({e})") from None
     return rec
@@ -173,24 +194,104 @@ def read_trail(weights_dir: str | os.PathLike[str], profile: str | None = None) 
     return out
 
 
-def verify_trail(weights_dir: str | os.PathLike[str]) -> int:
-    """Check the hash chain; returns the number of records, raises AuditError naming the first altered line."""
-    path = audit_path(weights_dir)
+def _read_head(path: Path) -> dict[str, Any] | None:
     try:
-        lines = [ln for ln in path.read_bytes().split(b"\n") if ln.strip()]
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return 0
+        return None
+    except (OSError, ValueError) as e:
+        raise AuditTampered(f"{path}: the trail's head file is unreadable ({e})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("seq"), int) or not isinstance(data.get("hash"), str):
+        raise AuditTampered(f"{path}: the trail's head file is not a head record")
+    return data
+
+
+def _write_head(path: Path, seq: int, digest: str) -> None:
+    """The head, replaced atomically (temp file, fsync, rename, fsync of the folder)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(json.dumps({"seq": seq, "hash": digest}).encode("utf-8") + b"\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _check(path: Path, raw: bytes, head: dict[str, Any] | None, *, need_head: bool = True) -> int:
+    """The number of records of a sound trail; AuditTampered naming the first problem otherwise."""
+    lines = [ln for ln in raw.split(b"\n") if ln.strip()]
     prev = GENESIS
+    hashes = []
     for i, line in enumerate(lines, start=1):
         try:
             rec = json.loads(line)
         except json.JSONDecodeError:
-            raise AuditError(f"{path}: line {i} is not valid JSON") from None
-        if rec.get("prev") != prev or rec.get("seq") != i:
-            raise AuditError(f"{path}: line {i} (seq {rec.get('seq')}) does not follow line {i - 1}: "
-                             "a record was edited, removed or inserted")
+            raise AuditTampered(f"{path}: line {i} is not valid JSON") from None
+        if not isinstance(rec, dict) or rec.get("prev") != prev or rec.get("seq") != i:
+            seq = rec.get("seq") if isinstance(rec, dict) else None
+            raise AuditTampered(f"{path}: line {i} (seq {seq}) does not follow line {i - 1}: "
+                                "a record was edited, removed or inserted")
         prev = hashlib.sha256(line).hexdigest()
-    return len(lines)
+        hashes.append(prev)
+    n = len(lines)
+    if head is None:
+        if n and need_head:
+            raise AuditTampered(f"{path}: {n} record(s) but no head file ({HEAD_FILE}), so records cut off the end "
+                                "would go unnoticed; if the trail is known to be complete, anchor it with "
+                                "`govindex weights verify --anchor`")
+        return n
+    want_seq, want_hash = head["seq"], head["hash"]
+    if n < want_seq:
+        raise AuditTampered(f"{path}: the trail ends at record {n} but its head says {want_seq}: "
+                            f"the last {want_seq - n} record(s) were removed")
+    # one record past the head: a crash between appending and writing the head (the next append repairs it)
+    at = hashes[want_seq - 1] if want_seq >= 1 else None
+    if n > want_seq + 1 or (want_seq >= 1 and at != want_hash) or (want_seq == 0 and n > 1):
+        raise AuditTampered(f"{path}: record {want_seq} does not match the trail's head: "
+                            "records were edited or added outside govindex")
+    return n
+
+
+def verify_trail(weights_dir: str | os.PathLike[str]) -> int:
+    """Check the hash chain and its head; returns the number of records, raises AuditTampered naming the first
+    altered line or the records cut off the end."""
+    path = audit_path(weights_dir)
+    head = _read_head(head_path(weights_dir))
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raw = b""
+    return _check(path, raw, head)
+
+
+def trail_problem(weights_dir: str | os.PathLike[str]) -> str | None:
+    """Why the trail fails its check, or None when it is sound (for warnings on pages and in exports)."""
+    try:
+        verify_trail(weights_dir)
+    except AuditError as e:
+        return str(e)
+    return None
+
+
+def anchor_trail(weights_dir: str | os.PathLike[str]) -> int:
+    """Write the head of a trail that has none (one written before heads existed), after checking its chain.
+
+    Refuses when a head exists: re-anchoring a damaged trail would launder the damage."""
+    path = audit_path(weights_dir)
+    with _locked(path) as f:
+        hp = head_path(weights_dir)
+        if _read_head(hp) is not None:
+            raise AuditError(f"{hp} exists: the trail is already anchored (`govindex weights verify` checks it)")
+        f.seek(0)
+        raw = f.read()
+        n = _check(path, raw, None, need_head=False)
+        last = [ln for ln in raw.split(b"\n") if ln.strip()][-1] if n else b""
+        _write_head(hp, n, hashlib.sha256(last).hexdigest() if n else GENESIS)
+    return n
 
 
 def format_change(ch: dict[str, Any]) -> str:
@@ -212,12 +313,14 @@ def trail_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def trail_csv(records: list[dict[str, Any]]) -> str:
-    """CSV text (UTF-8; add a BOM when writing for Excel)."""
+def trail_csv(records: list[dict[str, Any]], warning: str | None = None) -> str:
+    """CSV text (UTF-8; add a BOM when writing for Excel). A `warning` (the trail failed its check) goes first,
+    on its own line, so nobody takes the records that follow for a sound trail."""
     buf = io.StringIO()
+    if warning:
+        csv.writer(buf, lineterminator="\n").writerows([[neutralise(warning)], []])
     w = csv.DictWriter(buf, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
     w.writeheader()
     for row in trail_rows(records):  # no live spreadsheet formulas from free text (rationales, names)
-        w.writerow({k: ("'" + v if isinstance(v, str) and v.startswith(("=", "+", "-", "@", "\t", "\r")) else v)
-                    for k, v in row.items()})
+        w.writerow(neutralise_row(row))
     return buf.getvalue()

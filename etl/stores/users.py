@@ -23,6 +23,7 @@ import re
 import secrets
 import tempfile
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +105,7 @@ def _derive(password: str, salt: bytes, params: str) -> bytes:
     if not m:
         raise UserError(f"unknown scrypt parameters {params!r}")
     n, r, p = (int(x) for x in m.groups())
+    password = unicodedata.normalize("NFKC", password)  # ｐａｓｓ (full-width, an IME's) and pass are one password
     return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=128 * r * n * 2 + 2**20,
                           dklen=HASH_LEN)
 

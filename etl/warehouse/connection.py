@@ -141,8 +141,8 @@ def connect(path: str | Path, read_only: bool = False, *, create: bool = True) -
         fp = Path(p)
         if read_only and not fp.exists():
             raise WarehouseError(f"warehouse {fp} does not exist (run `govindex ingest` first)")
-        if not read_only:
-            fp.parent.mkdir(parents=True, exist_ok=True)
+        if not read_only and not fp.parent.is_dir():  # a mistyped folder is refused, never created
+            raise WarehouseError(f"the folder {fp.parent} of warehouse {fp} does not exist; create it first")
     try:
         con = duckdb.connect(p, read_only=read_only)
     except duckdb.Error as e:  # locked by another process, not a DuckDB file, ...

@@ -56,13 +56,15 @@ def test_resolve_auth_modes(tmp_path: Path, users_file: Path) -> None:
         resolve_auth("0.0.0.0", tmp_path / "none" / "w.duckdb", env={})
     with pytest.raises(AuthConfigError, match="refusing"):  # a host name other than localhost may be public
         resolve_auth("example.org", tmp_path / "none" / "w.duckdb", env={})
-    assert resolve_auth("0.0.0.0", db, env={}).mode == "users"  # users.toml beside the warehouse
-    assert resolve_auth("0.0.0.0", None, env={"GOVINDEX_USERS": str(users_file)}).users_file == users_file
+    public = {"GOVINDEX_ALLOWED_ORIGINS": "https://govindex.example.gov.cn"}
+    assert resolve_auth("0.0.0.0", db, env=public).mode == "users"  # users.toml beside the warehouse
+    assert resolve_auth("0.0.0.0", None, env={"GOVINDEX_USERS": str(users_file), **public}).users_file == users_file
     with pytest.raises(AuthConfigError, match="GOVINDEX_TRUSTED_PROXIES"):
         resolve_auth("0.0.0.0", db, env={"GOVINDEX_AUTH": "proxy"})
     with pytest.raises(AuthConfigError, match="not an IP address"):
         resolve_auth("0.0.0.0", db, env={"GOVINDEX_AUTH": "proxy", "GOVINDEX_TRUSTED_PROXIES": "proxy.local"})
-    s = resolve_auth("0.0.0.0", db, env={"GOVINDEX_AUTH": "proxy", "GOVINDEX_TRUSTED_PROXIES": "10.0.0.0/8, ::1"})
+    s = resolve_auth("0.0.0.0", db, env={"GOVINDEX_AUTH": "proxy", "GOVINDEX_TRUSTED_PROXIES": "10.0.0.0/8, ::1",
+                                         **public})
     assert s.mode == "proxy" and len(s.trusted_proxies) == 2
     with pytest.raises(AuthConfigError, match="use one of"):
         resolve_auth("127.0.0.1", db, env={"GOVINDEX_AUTH": "ldap"})

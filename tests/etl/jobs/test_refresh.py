@@ -135,6 +135,7 @@ def golden(tmp_path_factory: pytest.TempPathFactory, warehouses: Warehouses) -> 
                 shutil.copy2(f, a / f.name)
     assert all((b / n).exists() for n in EXTRA), "the demo's file names changed; update EXTRA"
     db = base / "w" / "warehouse.duckdb"
+    db.parent.mkdir()  # `--db` never creates its folder (a typo would grow a new tree)
     out = subprocess.run(
         [str(BIN), "refresh", "--source", str(a), "--db", str(db), "--json"],
         capture_output=True, text=True, timeout=180, cwd=base, env={**os.environ, "GOVINDEX_CONFIG": ""},

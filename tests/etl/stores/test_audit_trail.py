@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from etl.stores.audit_trail import AuditError, audit_path, profile_diff, read_trail, trail_csv, verify_trail
+from etl.stores.audit_trail import (AuditError, AuditTampered, audit_path, head_path, profile_diff, read_trail, trail_csv,
+                                   trail_problem, verify_trail)
 from etl.stores.profiles import load_profile, load_profiles_for_viewers, load_published, profile_versions, publish_profile, published_version, save_profile
 from indicators.profile import ProfileError
 
@@ -84,7 +85,7 @@ def test_a_failed_audit_write_withdraws_the_version(wdir: Path) -> None:
     audit_path(wdir).parent.mkdir(parents=True, exist_ok=True)
     audit_path(wdir).write_text("garbage that is not a record\n")
     p = load_profile("equal", wdir)
-    with pytest.raises(AuditError, match="not an audit record"):
+    with pytest.raises(AuditError, match="not valid JSON.*not appending"):
         save_profile(p.with_weights({"supply_value": 2.0}), wdir, who="ana")
     assert load_profile("equal", wdir).version == 1 and 2 not in profile_versions("equal", wdir)
 
@@ -103,3 +104,79 @@ def test_cli_history_and_publish(wdir: Path, tmp_path: Path) -> None:
     text = (tmp_path / "h.csv").read_text(encoding="utf-8-sig")
     assert "'=HYPERLINK" in text  # no live formula reaches a spreadsheet
     assert run("history", "nope").returncode != 0
+
+
+# -- issue 15: a tampered trail is reported, and never appended to -------------------------------------------------
+def _three_saves(wdir: Path) -> list[str]:
+    p = load_profile("equal", wdir)
+    for k in range(3):
+        p = save_profile(p.with_weights({"supply_value": 2.0 + k}), wdir, who="ana", rationale=f"step {k}")
+    return audit_path(wdir).read_text(encoding="utf-8").splitlines()
+
+
+def _weights(*args: str, wdir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN), "weights", *args, "--weights-dir", str(wdir)], capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_an_edited_weight_is_reported_by_history_verify_and_refused_by_save(wdir: Path, tmp_path: Path) -> None:
+    lines = _three_saves(wdir)
+    assert _weights("verify", wdir=wdir).returncode == 0
+    rec = json.loads(lines[0])
+    rec["changes"] = [{**c, "new": 9.0} if c["key"] == "weights.supply_value" else c for c in rec["changes"]]
+    lines[0] = json.dumps(rec, ensure_ascii=False, sort_keys=True)  # a forged past weight
+    audit_path(wdir).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(AuditTampered, match="line 2 .* does not follow"):
+        verify_trail(wdir)
+    out = _weights("verify", wdir=wdir)
+    assert out.returncode == 1 and "audit trail check failed" in out.stderr
+    out = _weights("history", "equal", "--csv", str(tmp_path / "h.csv"), wdir=wdir)
+    assert out.returncode != 0 and "fails its check" in out.stderr
+    assert (tmp_path / "h.csv").read_text(encoding="utf-8-sig").lstrip("\"").startswith("审计记录已被篡改或不完整")
+    p = load_profile("equal", wdir)
+    with pytest.raises(AuditTampered, match="not appending onto a broken trail"):
+        save_profile(p.with_weights({"supply_value": 7.0}), wdir, who="mallory")
+    assert len(audit_path(wdir).read_text(encoding="utf-8").splitlines()) == 3  # nothing appended
+
+
+def test_a_deleted_middle_line_is_caught(wdir: Path) -> None:
+    lines = _three_saves(wdir)
+    audit_path(wdir).write_text("\n".join([lines[0], lines[2]]) + "\n", encoding="utf-8")
+    with pytest.raises(AuditTampered, match="line 2 .* does not follow"):
+        verify_trail(wdir)
+
+
+def test_a_deleted_last_line_is_caught_by_the_head(wdir: Path) -> None:
+    lines = _three_saves(wdir)
+    head = json.loads(head_path(wdir).read_text(encoding="utf-8"))
+    assert head["seq"] == 3 and len(head["hash"]) == 64
+    audit_path(wdir).write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")  # the chain alone is still valid
+    with pytest.raises(AuditTampered, match="the last 1 record"):
+        verify_trail(wdir)
+    assert "the last 1 record" in (trail_problem(wdir) or "")
+    out = _weights("history", "equal", wdir=wdir)
+    assert out.returncode != 0 and "the last 1 record" in out.stderr
+
+
+def test_a_crash_before_the_head_is_written_is_not_tampering(wdir: Path) -> None:
+    _three_saves(wdir)
+    head = head_path(wdir)
+    old = head.read_text(encoding="utf-8")
+    p = load_profile("equal", wdir)
+    save_profile(p.with_weights({"supply_value": 11.0}), wdir, who="ana")
+    head.write_text(old, encoding="utf-8")  # as if the process died between appending and writing the head
+    assert verify_trail(wdir) == 4
+    save_profile(load_profile("equal", wdir).with_weights({"supply_value": 12.0}), wdir, who="ana")
+    assert verify_trail(wdir) == 5 and json.loads(head.read_text(encoding="utf-8"))["seq"] == 5
+
+
+def test_a_trail_without_head_is_flagged_until_anchored(wdir: Path) -> None:
+    _three_saves(wdir)
+    head_path(wdir).unlink()  # a trail from before heads, or a removed head
+    with pytest.raises(AuditTampered, match="no head file"):
+        verify_trail(wdir)
+    out = _weights("verify", "--anchor", wdir=wdir)
+    assert out.returncode == 0 and "anchored" in out.stdout and "3 record(s)" in out.stdout
+    assert verify_trail(wdir) == 3
+    again = _weights("verify", "--anchor", wdir=wdir)
+    assert again.returncode != 0 and "already anchored" in again.stderr
