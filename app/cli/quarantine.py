@@ -6,17 +6,19 @@ from pathlib import Path
 
 import click
 
+from app.cli.options import config_options, load
+
 
 @click.command()
 @click.option("--table", "table_name", default=None, help="Only rows of this raw table (e.g. rating).")
 @click.option("--file", "source_file", default=None, help="Only rows from this source file (name as ingested).")
 @click.option("--csv", "csv_out", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="Write all matching rows to this CSV file (UTF-8 with BOM, opens in Excel) instead of listing.")
-@click.option("--db", "db_path", default="data/warehouse.duckdb", show_default=True, type=click.Path(path_type=Path),
-              help="Warehouse file.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(0),
               help="Rows to list on screen (0 = all); --csv always writes all.")
-def quarantine(table_name: str | None, source_file: str | None, csv_out: Path | None, db_path: Path, limit: int) -> None:
+@config_options
+def quarantine(table_name: str | None, source_file: str | None, csv_out: Path | None, limit: int,
+               config_file: str | None, db_path: str | None) -> None:
     """List quarantined rows: file, row, column, check, value, reason and the original row (Chinese readable)."""
     from rich.console import Console
     from rich.table import Table
@@ -25,9 +27,10 @@ def quarantine(table_name: str | None, source_file: str | None, csv_out: Path | 
     from etl.ingest.quarantine import count_quarantine, list_quarantine
     from etl.warehouse.connection import WarehouseError
 
+    db = load(config_file, db=db_path).paths.db
     try:
-        total = count_quarantine(db_path, table=table_name, source_file=source_file)
-        rows = list_quarantine(db_path, table=table_name, source_file=source_file,
+        total = count_quarantine(db, table=table_name, source_file=source_file)
+        rows = list_quarantine(db, table=table_name, source_file=source_file,
                                limit=None if (csv_out or limit == 0) else limit)
     except (EtlError, WarehouseError) as e:
         raise click.ClickException(str(e)) from e
@@ -37,7 +40,7 @@ def quarantine(table_name: str | None, source_file: str | None, csv_out: Path | 
         csv_out.write_bytes(b"\xef\xbb\xbf" + rows.write_csv().encode("utf-8"))
         console.print(f"{rows.height:,} quarantine record(s) written to {csv_out}")
         return
-    table = Table(title=f"quarantine in {db_path}: {total:,} record(s)" + (f", showing {rows.height:,}" if rows.height < total else ""))
+    table = Table(title=f"quarantine in {db}: {total:,} record(s)" + (f", showing {rows.height:,}" if rows.height < total else ""))
     for name in ("file", "row", "column", "check", "value", "reason", "original row"):
         table.add_column(name, overflow="fold")
     for r in rows.iter_rows(named=True):

@@ -20,10 +20,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from etl.contract.tables import LOCAL_TZ
 from indicators.profile import WeightProfile
 
 AUDIT_FILE = "audit.jsonl"
-SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+SHANGHAI = zoneinfo.ZoneInfo(LOCAL_TZ)
 EVENTS = ("save", "publish")
 GENESIS = "0" * 64
 CSV_COLUMNS = ("seq", "event", "profile", "version", "previous_version", "who", "role", "at_utc", "at_shanghai",
