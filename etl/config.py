@@ -99,7 +99,9 @@ class RefreshConfig(_Strict):
     uncertainty_samples: int = Field(
         default=2000, ge=0, description="Monte Carlo samples for the default summary; 0 = skip"
     )
-    seed: int = Field(default=20240601, description="seed of the default uncertainty summary and the app's rank intervals")
+    seed: int = Field(
+        default=20240601, description="seed of the default uncertainty summary and of the app's rank intervals"
+    )
     inbox_settle_seconds: float = Field(
         default=2.0, ge=0, description="inbox files modified more recently are left for later"
     )

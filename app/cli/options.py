@@ -36,7 +36,7 @@ def config_options(f: F) -> F:
 
 
 def load(config_file: str | None, **overrides: Any) -> Config:
-    """The command's Config: file ← GOVINDEX_* ← the given options (None = not given); errors become click errors."""
+    """The command's Config: file ← GOVINDEX_* ← the options given (None: not given); bad values exit with a message."""
     try:
         return load_config(config_file, overrides=overrides)
     except ConfigError as e:

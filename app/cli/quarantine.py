@@ -40,7 +40,8 @@ def quarantine(table_name: str | None, source_file: str | None, csv_out: Path | 
         csv_out.write_bytes(b"\xef\xbb\xbf" + rows.write_csv().encode("utf-8"))
         console.print(f"{rows.height:,} quarantine record(s) written to {csv_out}")
         return
-    table = Table(title=f"quarantine in {db}: {total:,} record(s)" + (f", showing {rows.height:,}" if rows.height < total else ""))
+    shown = f", showing {rows.height:,}" if rows.height < total else ""
+    table = Table(title=f"quarantine in {db}: {total:,} record(s){shown}")
     for name in ("file", "row", "column", "check", "value", "reason", "original row"):
         table.add_column(name, overflow="fold")
     for r in rows.iter_rows(named=True):
