@@ -19,6 +19,7 @@ from typing import Any
 from indicators.profile import SLUG_PATTERN, ProfileError, WeightProfile
 
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "weights"
+WEIGHTS_DIR = SHIPPED_DIR  # the former name, for code written before the data dir existed; new code says SHIPPED_DIR
 HISTORY = "history"
 _SLUG = re.compile(SLUG_PATTERN)
 _VERSION_FILE = re.compile(r"^v([0-9]+)\.toml$")
