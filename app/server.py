@@ -1,4 +1,4 @@
-"""The Dash app: `create_app` wires the shell (header, page container, footer) and `run` serves it."""
+"""The Dash app: `create_app(config)` wires the shell (header, page container, footer) and `run(config)` serves it."""
 
 from __future__ import annotations
 
@@ -10,34 +10,23 @@ import dash
 from dash import MATCH, Input, Output, State, dcc, html
 
 from app.ui import components, ids
-from app.web.auth import AuthSettings, install_auth
+from app.web.auth import AuthConfigError, AuthSettings, install_auth, is_loopback, resolve_auth
 from app.web.downloads import install_downloads
 from app.ui.i18n import norm_lang, t
 from app.state import AppContext, get_context, set_context
+from etl.config import Config, ServerConfig
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_WEIGHTS_DIR = HERE.parent / "weights"
 log = logging.getLogger("govindex.app")
 
 
-def create_app(
-    db_path: str | Path,
-    weights_dir: str | Path = DEFAULT_WEIGHTS_DIR,
-    *,
-    runs_path: str | Path | None = None,
-    default_profile: str = "user-centred",
-    mc_samples: int = 1000,
-    seed: int = 20240601,
-    auth: AuthSettings | None = None,
-) -> dash.Dash:
-    """Build the app over the warehouse at `db_path` (read-only) and the weight profiles in `weights_dir`.
+def create_app(config: Config, *, auth: AuthSettings | None = None) -> dash.Dash:
+    """Build the app from the process's one configuration: the warehouse (read-only), run history, weights folder,
+    default profile, rank-interval samples and seed all come from `config`, which "refresh now" reuses as it is.
 
-    `auth` decides how people are identified (app/web/auth.py); None is the loopback demo mode.
+    `auth` decides how people are identified (app.web.auth.resolve_auth(config)); None is the loopback demo mode.
     """
-    ctx = AppContext.create(
-        db_path=db_path, weights_dir=weights_dir, runs_path=runs_path, default_profile=default_profile,
-        mc_samples=mc_samples, seed=seed,
-    )
+    ctx = AppContext.create(config)
     set_context(ctx)
     app = dash.Dash(
         __name__,
@@ -122,23 +111,20 @@ def _register_shell_callbacks(app: dash.Dash) -> None:
     )
 
 
-def run(host: str = "127.0.0.1", port: int = 8050, db_path: str | Path = "data/warehouse.duckdb",
-        debug: bool = False, weights_dir: str | Path = DEFAULT_WEIGHTS_DIR, threads: int = 8,
-        auth: AuthSettings | None = None, **waitress_options: Any) -> None:
-    """Serve the app: waitress (threads) normally, the Dash dev server only with `debug` (loopback only).
+def run(config: Config, *, debug: bool = False, threads: int = 8, auth: AuthSettings | None = None) -> None:
+    """Serve the app on `config.server`: waitress (threads) normally, the Dash dev server only with `debug`
+    (loopback only).
 
-    Without `auth` the mode is resolved for `host` (app.web.auth.resolve_auth), which raises AuthConfigError rather than
-    serve a non-loopback address without authentication. `waitress_options` (connection_limit, channel_timeout, …)
-    go to waitress (app/cli/serve.py builds them from the configuration).
+    Without `auth` the mode is resolved from the configuration (app.web.auth.resolve_auth), which raises
+    AuthConfigError rather than serve a non-loopback address without authentication.
     """
-    from app.web.auth import AuthConfigError, is_loopback, resolve_auth
-
+    host, port = config.server.host, config.server.port
     if debug and not is_loopback(host):
         raise AuthConfigError(f"refusing --debug on {host}: the development server is for this computer only "
                               "(调试模式仅限本机地址 127.0.0.1)")
     if auth is None:
-        auth = resolve_auth(host, db_path, port=port)
-    app = create_app(db_path, weights_dir=weights_dir, auth=auth)
+        auth = resolve_auth(config)
+    app = create_app(config, auth=auth)
     get_context().warm()
     if debug:
         # Dash's dev tools and reloader, but never Werkzeug's interactive console: it sits in front of sign-in
@@ -147,8 +133,22 @@ def run(host: str = "127.0.0.1", port: int = 8050, db_path: str | Path = "data/w
     from waitress import serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    log.info("govindex serving %s on http://%s:%s (sign-in: %s mode)", db_path, host, port, auth.mode)
-    serve(app.server, host=host, port=port, ident="govindex", **{"threads": threads, **waitress_options})
+    log.info("govindex serving %s on http://%s:%s (sign-in: %s mode)", config.paths.db, host, port, auth.mode)
+    serve(app.server, host=host, port=port, ident="govindex", **waitress_options(config.server, threads))
+
+
+def waitress_options(server: ServerConfig, threads: int = 8) -> dict[str, Any]:
+    """waitress settings from the configuration: its defaults (100 connections, 120 s idle, select()) let about a
+    hundred idle half-open sockets stop the server for everyone. poll() has no 1024-descriptor ceiling; idle
+    connections are swept every few seconds rather than every 30."""
+    return {
+        "threads": threads,
+        "connection_limit": server.connection_limit,
+        "channel_timeout": server.channel_timeout,
+        "cleanup_interval": max(1, min(10, server.channel_timeout // 2)),
+        "asyncore_use_poll": True,
+        "backlog": 1024,
+    }
 
 
 def lang_of(search: str | None) -> str:

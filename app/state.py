@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from app.web.jobs import JobRegistry
+from etl.config import Config
+from etl.jobs.refresh import refresh_in_background
 from etl.warehouse.snapshot import Snapshot, SnapshotCache, file_key
 from app.views.scoring import Prepared, RankIntervals, prepare, quick_rank_intervals
 from etl.contract.catalog import load_catalog
-from etl.stores.profiles import PUBLISHED_FILE, list_profiles, load_profile, viewer_profiles
+from etl.stores.profiles import PUBLISHED_FILE, SHIPPED_DIR, list_profiles, load_profile, viewer_profiles
 from indicators.catalog import Catalog
 from indicators.framework import Framework
 from indicators.profile import WeightProfile
@@ -64,8 +66,9 @@ class _LRU:
 
 @dataclass
 class AppContext:
-    """Everything the pages need, created once by `create_app`."""
+    """Everything the pages need, created once by `create_app` from the process's configuration."""
 
+    config: Config
     db_path: Path
     weights_dir: Path
     runs_path: Path
@@ -87,21 +90,20 @@ class AppContext:
     _refresh: Future[Any] | None = None
 
     @classmethod
-    def create(cls, db_path: str | Path, weights_dir: str | Path, runs_path: str | Path | None = None,
-               default_profile: str = "user-centred", mc_samples: int = 1000, seed: int = 20240601,
-               catalog: Catalog | None = None) -> AppContext:
+    def create(cls, config: Config, catalog: Catalog | None = None) -> AppContext:
+        """Paths, default profile, rank-interval samples and seed from `config` (kept for "refresh now")."""
         cat = catalog or load_catalog()
-        db = Path(db_path)
         return cls(
-            db_path=db,
-            weights_dir=Path(weights_dir),
-            runs_path=Path(runs_path) if runs_path else db.with_name("runs.sqlite"),
-            default_profile=default_profile,
-            mc_samples=mc_samples,
-            seed=seed,
+            config=config,
+            db_path=config.paths.db,
+            weights_dir=config.paths.weights_dir,
+            runs_path=config.paths.runs_path,
+            default_profile=config.app.default_profile,
+            mc_samples=config.app.rank_samples,
+            seed=config.refresh.seed,
             catalog=cat,
             framework=cat.framework(),
-            snapshots=SnapshotCache(db),
+            snapshots=SnapshotCache(config.paths.db),
         )
 
     # -- data ----------------------------------------------------------------------------------------------------
@@ -112,15 +114,11 @@ class AppContext:
         """The app's "refresh now": start one (start=True) or return the one already under way or just finished.
 
         The refresh runs on a background thread into a new snapshot (etl.jobs.refresh); the pages pick it up through the
-        snapshot cache when it is swapped in. Configuration (inbox, cron, ...) comes from govindex.toml and
-        GOVINDEX_*, with this app's warehouse and weights folder.
+        snapshot cache when it is swapped in. It uses the configuration the app was created with (the one `govindex
+        serve` built from --config, GOVINDEX_* and its options), never a fresh read of ./govindex.toml.
         """
         if start:
-            from etl.config import load_config
-            from etl.jobs.refresh import refresh_in_background
-
-            config = load_config(overrides={"db": str(self.db_path), "weights_dir": str(self.weights_dir)})
-            self._refresh = refresh_in_background(config, "manual")
+            self._refresh = refresh_in_background(self.config, "manual")
         return self._refresh
 
     # -- profiles ------------------------------------------------------------------------------------------------
@@ -143,8 +141,10 @@ class AppContext:
         return self._published
 
     def current_profiles(self) -> dict[str, WeightProfile]:
-        """Current profiles in weights_dir, re-read when any file there changes (a save, another process)."""
-        key = _toml_files_key(self.weights_dir)  # asked on every request: one scandir, no per-name Path work
+        """Current profiles (saved in weights_dir, else shipped), re-read when any file changes (a save, another
+        process)."""
+        # asked on every request: one scandir per folder, no per-name Path work
+        key = (_toml_files_key(self.weights_dir), _toml_files_key(SHIPPED_DIR))
         if key != self._profiles_key:
             with self._profiles_lock:
                 names = list_profiles(self.weights_dir)

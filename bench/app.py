@@ -44,9 +44,10 @@ def server_side(db: Path, weights: Path, changes: int) -> tuple[float, float]:
     """Median ms of reweight.recompute (the callback's body) and of a full-pipeline baseline."""
     from app.views import reweight, frames as views
     from app.state import AppContext
+    from etl.config import load_config
     from indicators.model import score
 
-    ctx = AppContext.create(db, weights, mc_samples=0)
+    ctx = AppContext.create(load_config(overrides={"db": str(db), "weights_dir": str(weights), "rank_samples": 0}))
     prof = ctx.profile("user-centred")
     dims, groups = reweight.slider_nodes(ctx)
     codes = dims + [i for d in dims for i in groups[d]]

@@ -66,8 +66,9 @@ def reweight_payload(db: Path, weights: Path, rng: random.Random) -> tuple[dict,
     """The live callback's request body as the weights page sends it when the blend slider moves."""
     from app.views import reweight
     from app.state import AppContext
+    from etl.config import load_config
 
-    ctx = AppContext.create(db, weights, mc_samples=0)
+    ctx = AppContext.create(load_config(overrides={"db": str(db), "weights_dir": str(weights), "rank_samples": 0}))
     dims, groups = reweight.slider_nodes(ctx)
     codes = list(dims) + [i for d in dims for i in groups[d]]
     base = ctx.profile("user-centred").resolved_weights(ctx.framework)

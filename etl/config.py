@@ -1,18 +1,28 @@
-"""One configuration for paths, schedule and server: a TOML file, then GOVINDEX_* variables, then CLI flags."""
+"""One configuration for the whole process: a TOML file, then GOVINDEX_* variables, then CLI flags.
+
+Built once per process (`load_config`, or `app.cli.options.load` for a command) and passed down: to the refresh,
+the scheduler, `app.server.create_app(config)`, sign-in (`app.web.auth.resolve_auth`) and the stores. Every default
+lives here, once; docs/configuration.md and govindex.example.toml list them (tests check both).
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from etl.contract.tables import LOCAL_TZ
+
 DEFAULT_CONFIG_FILE = "govindex.toml"
 CONFIG_ENV = "GOVINDEX_CONFIG"
+RUNS_FILE = "runs.sqlite"  # run history beside the warehouse unless paths.runs_db says otherwise
+USERS_FILE = "users.toml"  # users file beside the warehouse unless users.file says otherwise
 
 
 class ConfigError(ValueError):
@@ -30,28 +40,27 @@ class PathsConfig(_Strict):
     runs_db: Path | None = Field(default=None, description="run-history SQLite file; default runs.sqlite beside the db")
     inbox: Path = Field(default=Path("data/inbox"), description="folder watched for new raw files")
     archive: Path = Field(default=Path("data/archive"), description="loaded, skipped and rejected inbox files go here")
-    weights_dir: Path | None = Field(
-        default=None, description="folder of weight profiles (*.toml); default: the project's weights/"
+    weights_dir: Path = Field(
+        default=Path("data/weights"),
+        description="writable folder for weight profiles saved in the app or CLI, their history and audit trail; "
+        "the shipped profiles (the package's weights/, read-only) are always listed too",
     )
 
     @property
     def runs_path(self) -> Path:
-        return self.runs_db if self.runs_db is not None else self.db.with_name("runs.sqlite")
+        return self.runs_db if self.runs_db is not None else self.db.with_name(RUNS_FILE)
 
     @property
     def weights_path(self) -> Path:
-        if self.weights_dir is not None:
-            return self.weights_dir
-        from etl.stores.profiles import WEIGHTS_DIR
-
-        return WEIGHTS_DIR
+        """The same folder as `weights_dir` (the name the refresh steps use)."""
+        return self.weights_dir
 
 
 class ScheduleConfig(_Strict):
     """When the scheduler refreshes."""
 
     cron: str = Field(default="0 2 * * *", description="crontab: 5 fields, or 6 with a leading seconds field")
-    tz: str = Field(default="Asia/Shanghai", description="IANA time zone the cron is read in")
+    tz: str = Field(default=LOCAL_TZ, description="IANA time zone the cron is read in")
     inbox_minutes: float = Field(default=0.0, ge=0, description="poll the inbox every N minutes; 0 = off")
     misfire_grace_seconds: int = Field(default=3600, ge=1, description="a run missed by less than this still runs")
     enabled_in_serve: bool = Field(default=True, description="`govindex serve` runs the scheduler in-process")
@@ -96,10 +105,75 @@ class RefreshConfig(_Strict):
     uncertainty_samples: int = Field(
         default=2000, ge=0, description="Monte Carlo samples for the default summary; 0 = skip"
     )
-    seed: int = Field(default=20240601, description="seed of the default uncertainty summary")
+    seed: int = Field(
+        default=20240601, description="seed of the default uncertainty summary and of the app's rank intervals"
+    )
     inbox_settle_seconds: float = Field(
         default=2.0, ge=0, description="inbox files modified more recently are left for later"
     )
+
+
+class AppConfig(_Strict):
+    """What the web app shows first."""
+
+    default_profile: str = Field(default="user-centred", min_length=1, description="profile selected on arrival")
+    rank_samples: int = Field(
+        default=1000, ge=0, description="Monte Carlo samples of the overview's quick rank intervals; 0 = none"
+    )
+
+
+def _split_list(v: Any) -> Any:
+    """A comma-separated string (an environment variable) becomes a list; lists pass through."""
+    if isinstance(v, str):
+        return [p.strip() for p in v.replace(";", ",").split(",") if p.strip()]
+    return v
+
+
+class AuthConfig(_Strict):
+    """How people are identified (app/web/auth.py): the deployment's sign-in and web-safety settings."""
+
+    mode: Literal["users", "proxy", "demo"] | None = Field(
+        default=None, description="users | proxy | demo; unset: users when a users file has users, else demo"
+    )
+    trusted_proxies: tuple[str, ...] = Field(
+        default=(), description="addresses or networks whose X-Forwarded-* headers are believed in proxy mode"
+    )
+    allowed_origins: tuple[str, ...] = Field(
+        default=(), description="extra origins (scheme://host:port) allowed to POST"
+    )
+    secure_cookies: bool = Field(default=False, description="mark the session cookie Secure (serve over HTTPS)")
+    max_upload_mb: float = Field(default=16.0, gt=0, description="largest request body accepted, in megabytes")
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode_text(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = v.strip().lower()
+            return v or None
+        return v
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, v: Any) -> Any:
+        v = _split_list(v)
+        for part in v if isinstance(v, (list, tuple)) else ():
+            try:
+                ipaddress.ip_network(str(part).strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{part!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/24)") from None
+        return v
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _origins(cls, v: Any) -> Any:
+        v = _split_list(v)
+        return [str(o).strip().rstrip("/") for o in v] if isinstance(v, (list, tuple)) else v
+
+
+class UsersConfig(_Strict):
+    """The users file of sign-in mode `users` (managed with `govindex user`)."""
+
+    file: Path | None = Field(default=None, description=f"users file; default: {USERS_FILE} beside the db")
 
 
 class Config(_Strict):
@@ -109,7 +183,15 @@ class Config(_Strict):
     schedule: ScheduleConfig = Field(default_factory=lambda: ScheduleConfig.model_validate({}))
     server: ServerConfig = Field(default_factory=lambda: ServerConfig.model_validate({}))
     refresh: RefreshConfig = Field(default_factory=lambda: RefreshConfig.model_validate({}))
+    app: AppConfig = Field(default_factory=lambda: AppConfig.model_validate({}))
+    auth: AuthConfig = Field(default_factory=lambda: AuthConfig.model_validate({}))
+    users: UsersConfig = Field(default_factory=lambda: UsersConfig.model_validate({}))
     source: str = Field(default="defaults", description="where the configuration came from (for messages)")
+
+    @property
+    def users_path(self) -> Path:
+        """The users file: `users.file`, else users.toml beside the warehouse."""
+        return self.users.file if self.users.file is not None else self.paths.db.with_name(USERS_FILE)
 
 
 # Environment variable → (section, key). Kept as a table so docs/configuration.md and the tests can check it.
@@ -132,6 +214,14 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "GOVINDEX_UNCERTAINTY_SAMPLES": ("refresh", "uncertainty_samples"),
     "GOVINDEX_SEED": ("refresh", "seed"),
     "GOVINDEX_INBOX_SETTLE_SECONDS": ("refresh", "inbox_settle_seconds"),
+    "GOVINDEX_DEFAULT_PROFILE": ("app", "default_profile"),
+    "GOVINDEX_RANK_SAMPLES": ("app", "rank_samples"),
+    "GOVINDEX_AUTH": ("auth", "mode"),
+    "GOVINDEX_TRUSTED_PROXIES": ("auth", "trusted_proxies"),
+    "GOVINDEX_ALLOWED_ORIGINS": ("auth", "allowed_origins"),
+    "GOVINDEX_SECURE_COOKIES": ("auth", "secure_cookies"),
+    "GOVINDEX_MAX_UPLOAD_MB": ("auth", "max_upload_mb"),
+    "GOVINDEX_USERS": ("users", "file"),
 }
 
 _SECTIONS: dict[str, type[_Strict]] = {
@@ -139,8 +229,12 @@ _SECTIONS: dict[str, type[_Strict]] = {
     "schedule": ScheduleConfig,
     "server": ServerConfig,
     "refresh": RefreshConfig,
+    "app": AppConfig,
+    "auth": AuthConfig,
+    "users": UsersConfig,
 }
-_PATH_KEYS = {k for k, f in PathsConfig.model_fields.items()}
+# Keys holding a path: relative ones in a file are read relative to that file's folder.
+_PATH_KEYS: dict[str, set[str]] = {"paths": set(PathsConfig.model_fields), "users": {"file"}}
 
 
 def _config_file(path: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path | None:
@@ -174,7 +268,7 @@ def _read_file(p: Path) -> dict[str, dict[str, Any]]:
         section_values = dict(values)
         for key, value in section_values.items():
             # Relative paths in a file mean "next to this file", so a config works from any cwd.
-            if section == "paths" and key in _PATH_KEYS and isinstance(value, str) and not Path(value).is_absolute():
+            if key in _PATH_KEYS.get(section, ()) and isinstance(value, str) and not Path(value).is_absolute():
                 section_values[key] = str(p.parent / value)
         out[section] = section_values
     return out

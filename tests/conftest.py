@@ -193,9 +193,10 @@ def fixture_db(warehouses: Warehouses) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_env(warehouses: Warehouses, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A real demo warehouse (demo → refresh through the CLI) with a copy of the shipped profiles, for this worker."""
+    """A real demo warehouse (demo → refresh through the CLI) with a copy of the shipped profiles, for this worker;
+    "raw" is the demo's raw files it was built from (read only)."""
     base = tmp_path_factory.mktemp("demo")
     db = warehouses.demo(base)
     weights = base / "weights"
     shutil.copytree(ROOT / "weights", weights, ignore=shutil.ignore_patterns("history"))
-    return {"db": db, "weights": weights, "base": base}
+    return {"db": db, "weights": weights, "base": base, "raw": warehouses.demo_sources()}

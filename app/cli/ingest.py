@@ -8,19 +8,19 @@ from pathlib import Path
 
 import click
 
+from app.cli.options import config_options, load
 from app.cli.paths import warehouse_for_writing
 
 
 @click.command()
 @click.option("--source", "source", required=True, type=click.Path(path_type=Path),
               help="Folder of raw files (CSV UTF-8/GB18030, XLSX, Parquet) named <table>[_<suffix>].<ext>.")
-@click.option("--db", "db_path", default="data/warehouse.duckdb", show_default=True, type=click.Path(path_type=Path),
-              help="Warehouse file (created when missing; its folder must exist).")
-def ingest(source: Path, db_path: Path) -> None:
+@config_options
+def ingest(source: Path, config_file: str | None, db_path: str | None) -> None:
     """Validate and load raw files; bad rows go to the quarantine with reasons (see `govindex quarantine`).
 
     Exits 0 when the batch was processed (quarantined rows included), non-zero when nothing could be processed
-    (missing or empty folder, every file rejected).
+    (missing or empty folder, every file rejected). The warehouse is created when missing.
     """
     from rich.console import Console
     from rich.table import Table
@@ -31,19 +31,20 @@ def ingest(source: Path, db_path: Path) -> None:
     from etl.jobs.refresh import refresh_lock
     from etl.warehouse.connection import WarehouseError
 
+    db = load(config_file, db=db_path).paths.db
     console = Console(width=200)
     t0 = time.perf_counter()
-    db_path = warehouse_for_writing(db_path)
+    db = warehouse_for_writing(db)
     try:  # the live warehouse: a refresh swapping its snapshot in meanwhile would discard this load
-        with refresh_lock(Path(os.path.abspath(db_path))).acquire(0.0, command="ingest"):
-            report = ingest_folder(source, db_path)
+        with refresh_lock(Path(os.path.abspath(db))).acquire(0.0, command="ingest"):
+            report = ingest_folder(source, db)
     except LockHeld as e:
         raise click.ClickException(f"not loading now: {e} · 正在刷新，请稍后再导入") from None
     except (EtlError, WarehouseError) as e:
         raise click.ClickException(str(e)) from e
     elapsed = time.perf_counter() - t0
 
-    table = Table(title=f"ingest {source} → {db_path} (batch {report.batch_id})")
+    table = Table(title=f"ingest {source} → {db} (batch {report.batch_id})")
     for name, justify in (("file", "left"), ("table", "left"), ("in", "right"), ("loaded", "right"),
                           ("quarantined", "right"), ("duplicate", "right"), ("status", "left"), ("message", "left")):
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]

@@ -1,8 +1,19 @@
-"""Options shared by several commands, defined once so their names and help read the same everywhere."""
+"""The options every command shares (--config, --db), defined once, and the one place a command builds its Config.
+
+A command takes `@config_options`, then calls `load(config_file, db=db_path, ...)` once at its start and passes
+the Config down; defaults live in etl/config.py only, so the help here names where they come from, not their value.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import click
+
+from etl.config import Config, ConfigError, load_config
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 config_option = click.option(
     "--config",
@@ -11,6 +22,22 @@ config_option = click.option(
     help="Configuration file (default: $GOVINDEX_CONFIG, else ./govindex.toml when present).",
 )
 
-refresh_db_option = click.option(
-    "--db", "db_path", help="Warehouse to refresh (default from configuration: data/warehouse.duckdb)."
+db_option = click.option(
+    "--db",
+    "db_path",
+    default=None,
+    help="Warehouse file (default from configuration: paths.db, $GOVINDEX_DB).",
 )
+
+
+def config_options(f: F) -> F:
+    """--config and --db, in that order in the help; the command receives `config_file` and `db_path`."""
+    return config_option(db_option(f))
+
+
+def load(config_file: str | None, **overrides: Any) -> Config:
+    """The command's Config: file ← GOVINDEX_* ← the options given (None: not given); bad values exit with a message."""
+    try:
+        return load_config(config_file, overrides=overrides)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None

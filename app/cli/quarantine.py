@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from app.cli.options import config_options, load
 from app.cli.paths import warehouse_for_reading
 
 
@@ -16,12 +17,11 @@ from app.cli.paths import warehouse_for_reading
               help="Only rows concerning this district (code, e.g. 310104; ratings are traced through their case).")
 @click.option("--csv", "csv_out", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="Write all matching rows to this CSV file (UTF-8 with BOM, opens in Excel) instead of listing.")
-@click.option("--db", "db_path", default="data/warehouse.duckdb", show_default=True, type=click.Path(path_type=Path),
-              help="Warehouse file.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(0),
               help="Rows to list on screen (0 = all); --csv always writes all.")
+@config_options
 def quarantine(table_name: str | None, source_file: str | None, district: str | None, csv_out: Path | None,
-               db_path: Path, limit: int) -> None:
+               limit: int, config_file: str | None, db_path: str | None) -> None:
     """List quarantined rows: file, row, column, check, value, reason and the original row (Chinese readable)."""
     from rich.console import Console
     from rich.table import Table
@@ -30,10 +30,10 @@ def quarantine(table_name: str | None, source_file: str | None, district: str | 
     from etl.ingest.quarantine import count_quarantine, list_quarantine
     from etl.warehouse.connection import WarehouseError
 
-    db_path = warehouse_for_reading(db_path)
+    db = warehouse_for_reading(load(config_file, db=db_path).paths.db)
     try:
-        total = count_quarantine(db_path, table=table_name, source_file=source_file, district=district)
-        rows = list_quarantine(db_path, table=table_name, source_file=source_file, district=district,
+        total = count_quarantine(db, table=table_name, source_file=source_file, district=district)
+        rows = list_quarantine(db, table=table_name, source_file=source_file, district=district,
                                limit=None if (csv_out or limit == 0) else limit)
     except (EtlError, WarehouseError) as e:
         raise click.ClickException(str(e)) from e
@@ -47,7 +47,7 @@ def quarantine(table_name: str | None, source_file: str | None, district: str | 
             raise click.ClickException(f"cannot write {csv_out}: {e.strerror or e}") from None
         console.print(f"{rows.height:,} quarantine record(s) written to {csv_out}")
         return
-    table = Table(title=f"quarantine in {db_path}: {total:,} record(s)" + (f", showing {rows.height:,}" if rows.height < total else ""))
+    table = Table(title=f"quarantine in {db}: {total:,} record(s)" + (f", showing {rows.height:,}" if rows.height < total else ""))
     for name in ("file", "row", "district", "column", "check", "value", "reason", "original row"):
         table.add_column(name, overflow="fold")
     for r in rows.iter_rows(named=True):

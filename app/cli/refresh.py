@@ -10,7 +10,7 @@ from types import FrameType
 
 import click
 
-from app.cli.options import config_option, refresh_db_option
+from app.cli.options import config_options, load
 from app.cli.paths import warehouse_for_writing
 
 
@@ -29,8 +29,7 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     type=click.Path(file_okay=False, exists=True),
     help="Folder of raw files to load. Default: the inbox (loaded files are then moved to the archive).",
 )
-@refresh_db_option
-@config_option
+@config_options
 @click.option(
     "--wait",
     type=click.FloatRange(min=0),
@@ -46,14 +45,10 @@ def refresh(
     Everything is built into a new snapshot file that replaces the live one only when complete; the app keeps
     serving the previous snapshot until then. Exits non-zero when the refresh fails (the previous snapshot stays).
     """
-    from etl.config import ConfigError, load_config
     from etl.jobs.refresh import RefreshError, refresh as run_refresh
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        config = load_config(config_file, overrides={"db": db_path})
-    except ConfigError as e:
-        raise click.ClickException(str(e)) from None
+    config = load(config_file, db=db_path)
     warehouse_for_writing(config.paths.db)  # builds the warehouse if need be, but never its folder
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGINT, _terminate)

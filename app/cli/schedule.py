@@ -6,7 +6,7 @@ import logging
 
 import click
 
-from app.cli.options import config_option, refresh_db_option
+from app.cli.options import config_options, load
 
 DEFAULT_EVERY_MINUTES = 5.0
 
@@ -15,14 +15,14 @@ DEFAULT_EVERY_MINUTES = 5.0
 @click.option(
     "--cron",
     help='Crontab in the configured time zone: 5 fields, or 6 with seconds first (e.g. "*/10 * * * * *"). '
-    'Default from configuration: "0 2 * * *" (02:00 daily).',
+    'Default from configuration: schedule.cron.',
 )
-@click.option("--tz", help="IANA time zone the cron is read in (default from configuration: Asia/Shanghai).")
+@click.option("--tz", help="IANA time zone the cron is read in (default from configuration: schedule.tz).")
 @click.option(
     "--inbox",
     "inbox_dir",
     type=click.Path(file_okay=False),
-    help=f"Inbox folder to watch (default from configuration: data/inbox). Turns the watch on, every "
+    help=f"Inbox folder to watch (default from configuration: paths.inbox). Turns the watch on, every "
     f"{DEFAULT_EVERY_MINUTES:g} min unless --every says otherwise.",
 )
 @click.option(
@@ -30,8 +30,7 @@ DEFAULT_EVERY_MINUTES = 5.0
     type=click.FloatRange(min=0),
     help="Poll the inbox every N minutes (fractions allowed; 0 = no inbox watch).",
 )
-@refresh_db_option
-@config_option
+@config_options
 def schedule(
     cron: str | None,
     tz: str | None,
@@ -45,20 +44,13 @@ def schedule(
     Refuses to start when another scheduler already runs for the same warehouse (the message names its pid); a
     lock left by a killed scheduler is freed by the kernel, so a restart just works. Missed runs coalesce into one.
     """
-    from etl.config import ConfigError, load_config
     from etl.jobs.scheduler import SchedulerLocked, run_forever
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if inbox_dir is not None and every is None:
         every = DEFAULT_EVERY_MINUTES
-    try:
-        config = load_config(
-            config_file,
-            overrides={"db": db_path, "cron": cron, "tz": tz, "inbox": inbox_dir, "inbox_minutes": every},
-        )
-    except ConfigError as e:
-        raise click.ClickException(str(e)) from None
+    config = load(config_file, db=db_path, cron=cron, tz=tz, inbox=inbox_dir, inbox_minutes=every)
     try:
         run_forever(config)
     except SchedulerLocked as e:

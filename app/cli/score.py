@@ -11,7 +11,9 @@ import numpy as np
 import polars as pl
 from pydantic import ValidationError
 
+from app.cli.options import config_options, load
 from app.cli.paths import warehouse_for_reading
+from etl.config import Config
 from etl.safe_export import csv_safe
 from indicators.aggregate import AGGREGATORS, AggregationError
 from indicators.framework import Framework, FrameworkError
@@ -147,12 +149,13 @@ def score_files(imeta: Path, idata: Path, out: Path, normalise: str, aggregate: 
               help=f"Aggregation at every level: {' | '.join(AGGREGATORS.names)} (pmean:P for a power mean).")
 @click.option("--treat", type=click.Choice(["default", "none"]), default="default", show_default=True,
               help="Outlier treatment: COINr's default rule (winsorise up to 5 points, else log) or none.")
-@click.option("--profile", default=None, help="Warehouse mode: weight profile name in weights/ (default: equal).")
-@click.option("--db", type=click.Path(path_type=Path), default=None, help="Warehouse mode: DuckDB warehouse file.")
+@click.option("--profile", default=None,
+              help="Warehouse mode: weight profile name (shipped or saved in paths.weights_dir; default: equal).")
 @click.option("--grain", default="quarter", show_default=True, help="Warehouse mode: period grain of indicator values.")
+@config_options
 def score(
     imeta: Path | None, idata: Path | None, out: Path | None, normalise: str, aggregate: str, treat: str,
-    profile: str | None, db: Path | None, grain: str,
+    profile: str | None, grain: str, config_file: str | None, db_path: str | None,
 ) -> None:
     """Score units with a hierarchical composite-indicator model (COINr semantics).
 
@@ -166,14 +169,13 @@ def score(
         n = score_files(imeta, idata, out, normalise, aggregate, treat)
         click.echo(f"scored {n} units → {out}")
         return
-    score_warehouse(profile, db, grain)
+    score_warehouse(profile, load(config_file, db=db_path), grain)
 
 
-def score_warehouse(profile_name: str | None, db: Path | None, grain: str) -> None:
+def score_warehouse(profile_name: str | None, config: Config, grain: str) -> None:
     """Warehouse mode: catalog framework + named profile → score indicator_values → score_runs / scores."""
     # imported here: file mode needs neither the warehouse nor the catalog
     from etl.contract.catalog import load_catalog
-    from etl.config import ConfigError, load_config
     from etl.errors import EtlError
     from etl.jobs.locks import LockHeld
     from etl.jobs.refresh import refresh_lock
@@ -184,17 +186,16 @@ def score_warehouse(profile_name: str | None, db: Path | None, grain: str) -> No
     from indicators.profile import ProfileError
 
     try:
-        config = load_config(None, overrides={"db": str(db) if db else None})
         path = warehouse_for_reading(config.paths.db)
         fw = load_catalog().framework()
-        prof = load_profile(profile_name or "equal", config.paths.weights_path)
+        prof = load_profile(profile_name or "equal", config.paths.weights_dir)
         prof.validate_against(fw)
         # the live warehouse: a refresh swapping its snapshot in meanwhile would discard this run
         with refresh_lock(Path(os.path.abspath(path))).acquire(0.0, command="score"):
             run = score_and_store(path, fw, prof, grain)
     except LockHeld as e:
         raise click.ClickException(f"not scoring now: {e} · 正在刷新，请稍后再试") from None
-    except (ConfigError, CatalogError, ProfileError, EtlError, WarehouseError, ScoringError, AggregationError,
+    except (CatalogError, ProfileError, EtlError, WarehouseError, ScoringError, AggregationError,
             FrameworkError, MethodError) as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"run {run.run_id}: {run.n_units} units × {run.n_periods} periods ({grain}), {run.n_rows} score rows "

@@ -11,6 +11,7 @@ import click
 import numpy as np
 import polars as pl
 
+from app.cli.options import config_options, load
 from etl.safe_export import csv_safe
 
 SPEC_HELP = "Uncertainty spec TOML (default: weights/uncertainty/default.toml; see that file for every key)."
@@ -87,7 +88,8 @@ def _summary(ctx: dict[str, Any], ranks: pl.DataFrame, fails: pl.DataFrame, sobo
 
 
 @click.command("sensitivity")
-@click.option("--profile", default="equal", show_default=True, help="Weight profile name in weights/ (or a .toml path).")
+@click.option("--profile", default="equal", show_default=True,
+              help="Weight profile name (shipped or saved in paths.weights_dir), or a .toml path.")
 @click.option("--spec", "spec_path", type=click.Path(path_type=Path), default=None, help=SPEC_HELP)
 @click.option("--samples", type=int, default=None, help="Monte Carlo samples (overrides the spec's `samples`).")
 @click.option("--sobol-samples", type=int, default=None,
@@ -95,11 +97,11 @@ def _summary(ctx: dict[str, Any], ranks: pl.DataFrame, fails: pl.DataFrame, sobo
 @click.option("--seed", type=int, default=None, help="Random seed (overrides the spec's `seed`); same seed, same numbers.")
 @click.option("--grain", default="quarter", show_default=True, help="Period grain of the indicator values (month | quarter).")
 @click.option("--period", default=None, help="Period to analyse (default: the latest period the data cover completely).")
-@click.option("--db", type=click.Path(path_type=Path), default=Path("data/warehouse.duckdb"), show_default=True,
-              help="DuckDB warehouse to read (opened read-only).")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for the tables and summary.md.")
+@config_options
 def sensitivity(profile: str, spec_path: Path | None, samples: int | None, sobol_samples: int | None,
-                seed: int | None, grain: str, period: str | None, db: Path, out: Path) -> None:
+                seed: int | None, grain: str, period: str | None, out: Path, config_file: str | None,
+                db_path: str | None) -> None:
     """Robustness of the ranking: rank intervals, P(rank <= k), pairwise P(A above B), Sobol indices with
     confidence intervals and convergence, a tornado, blend swap points and the statistical audit.
 
@@ -116,6 +118,8 @@ def sensitivity(profile: str, spec_path: Path | None, samples: int | None, sobol
     from indicators.uncertainty.sensitivity import SensitivityError, sobol_analysis, swap_points, tornado
     from indicators.uncertainty.problem import Inputs, UncertaintyError, build_problem, check, model_preparer
 
+    config = load(config_file, db=db_path)
+    db = config.paths.db  # opened read-only
     t0 = time.perf_counter()
     # Load inputs
     try:
@@ -125,7 +129,7 @@ def sensitivity(profile: str, spec_path: Path | None, samples: int | None, sobol
         if updates:
             spec = type(spec).from_dict({**spec.model_dump(), **updates}, source="command line")
         fw = load_catalog().framework()
-        prof = load_profile(profile)
+        prof = load_profile(profile, config.paths.weights_dir)
         frame = load_indicator_panel(db, fw, grain)
         period = period or default_panel_period(db, frame)
         prepare, units = model_preparer(fw, frame, period=period)

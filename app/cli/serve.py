@@ -2,77 +2,47 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
 import click
 
-from app.cli.options import config_option
+from app.cli.options import config_options, load
 from app.cli.paths import warehouse_for_writing
-
-if TYPE_CHECKING:
-    from etl.config import ServerConfig
-
-
-def waitress_options(server: ServerConfig, threads: int = 8) -> dict[str, Any]:
-    """waitress settings from the configuration: its defaults (100 connections, 120 s idle, select()) let about a
-    hundred idle half-open sockets stop the server for everyone. poll() has no 1024-descriptor ceiling; idle
-    connections are swept every few seconds rather than every 30."""
-    return {
-        "threads": threads,
-        "connection_limit": server.connection_limit,
-        "channel_timeout": server.channel_timeout,
-        "cleanup_interval": max(1, min(10, server.channel_timeout // 2)),
-        "asyncore_use_poll": True,
-        "backlog": 1024,
-    }
 
 
 @click.command()
-@click.option("--host", default=None, help="Address to bind (default from configuration: 127.0.0.1).")
-@click.option("--port", default=None, type=int, help="Port to listen on (default from configuration: 8050).")
-@click.option("--db", "db_path", default=None,
-              help="Warehouse to read (default from configuration: data/warehouse.duckdb).")
+@click.option("--host", default=None, help="Address to bind (default from configuration: server.host).")
+@click.option("--port", default=None, type=int, help="Port to listen on (default from configuration: server.port).")
 @click.option("--debug/--no-debug", default=False, help="Dash debug mode (development only).")
 @click.option("--weights-dir", default=None, type=click.Path(file_okay=False),
-              help="Folder of weight profiles (*.toml); profiles saved in the app are written here "
-                   "(default from configuration: the project's weights/).")
-@config_option
+              help="Writable folder where profiles saved in the app, their history and audit trail go; the shipped "
+                   "profiles are listed too (default from configuration: paths.weights_dir).")
+@config_options
 @click.option(
     "--scheduler/--no-scheduler",
     default=True,
     show_default=True,
     help="Run the refresh scheduler in this process (one per warehouse; see docs/configuration.md).",
 )
-def serve(host: str | None, port: int | None, db_path: str | None, debug: bool, weights_dir: str | None,
-          config_file: str | None, scheduler: bool) -> None:
+def serve(host: str | None, port: int | None, debug: bool, weights_dir: str | None, config_file: str | None,
+          db_path: str | None, scheduler: bool) -> None:
     """Serve the web app over the warehouse (default http://127.0.0.1:8050).
 
-    Host, port, warehouse and weights folder come from the configuration file and GOVINDEX_* variables
-    (docs/configuration.md); the options here override them.
+    Host, port, warehouse, run history, weights folder and sign-in come from the configuration file and GOVINDEX_*
+    variables (docs/configuration.md); the options here override them. The app, its "refresh now" and the scheduler
+    all use this one configuration.
 
     Sign-in: with a users file (`govindex user add`) people sign in; with GOVINDEX_AUTH=proxy a trusted single-sign-on
     proxy identifies them; with neither, only 127.0.0.1 is served, as a demo where the role can be switched.
     """
-    from app.web.auth import AuthConfigError, is_loopback, resolve_auth
     from app.server import run
-    from etl.config import ConfigError, load_config
+    from app.web.auth import AuthConfigError, is_loopback, resolve_auth
 
-    overrides = {k: v for k, v in (("host", host), ("port", port), ("db", db_path), ("weights_dir", weights_dir))
-                 if v is not None}
-    try:
-        config = load_config(config_file, overrides=overrides)
-    except ConfigError as e:
-        raise click.ClickException(str(e)) from None
-    host, port = config.server.host, config.server.port
-    db = str(warehouse_for_writing(config.paths.db))  # may not exist yet (a note below), but its folder must
-    weights = str(config.paths.weights_path)
-
+    config = load(config_file, db=db_path, host=host, port=port, weights_dir=weights_dir)
     try:  # before the scheduler starts: a refusal must leave nothing running
-        if debug and not is_loopback(host):
-            raise AuthConfigError(f"refusing --debug on {host}: the development server has no place outside this "
-                                  "computer; serve without --debug (调试模式仅限本机地址 127.0.0.1)")
-        auth = resolve_auth(host, db, port=port)
+        if debug and not is_loopback(config.server.host):
+            raise AuthConfigError(f"refusing --debug on {config.server.host}: the development server has no place "
+                                  "outside this computer; serve without --debug (调试模式仅限本机地址 127.0.0.1)")
+        warehouse_for_writing(config.paths.db)  # may not exist yet (a note below), but its folder must
+        auth = resolve_auth(config)
     except AuthConfigError as e:
         raise click.ClickException(str(e)) from None
 
@@ -82,8 +52,8 @@ def serve(host: str | None, port: int | None, db_path: str | None, debug: bool, 
         # The scheduled refreshes score the same profiles the app shows and saves.
         start_in_process(config, reloader=debug)
 
-    if not Path(db).exists():
+    db = config.paths.db
+    if not db.exists():
         click.echo(f"note: {db} does not exist yet; run `govindex refresh --source DIR --db {db}` to build it.",
                    err=True)
-    run(host=host, port=port, db_path=db, debug=debug, weights_dir=weights, auth=auth,
-        **waitress_options(config.server))
+    run(config, debug=debug, auth=auth)

@@ -3,30 +3,30 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
+from app.cli.options import config_options, load
 from etl.stores.users import ROLES
 
-
-def _path(option: str | None) -> Path:
-    """--users, else $GOVINDEX_USERS, else users.toml beside the configured warehouse."""
-    if option:
-        return Path(option)
-    from etl.config import ConfigError, load_config
-    from etl.stores.users import users_path
-
-    try:
-        return users_path(load_config().paths.db)
-    except ConfigError as e:
-        raise click.ClickException(str(e)) from None
-
-
-_users_option = click.option(
+F = TypeVar("F", bound=Callable[..., Any])
+_users_file_option = click.option(
     "--users", "users_file", default=None,
-    help="Users file (default: $GOVINDEX_USERS, else users.toml beside the warehouse).",
+    help="Users file (default from configuration: users.file, $GOVINDEX_USERS, else users.toml beside the warehouse).",
 )
+
+
+def _users_option(f: F) -> F:
+    """--users, --config and --db: the users file is users.file of the configuration, else beside its warehouse."""
+    return _users_file_option(config_options(f))
+
+
+def _path(users_file: str | None, config_file: str | None, db_path: str | None) -> Path:
+    """--users, else the configuration's users file (users.file / $GOVINDEX_USERS, else beside the warehouse)."""
+    return load(config_file, db=db_path, **{"users.file": users_file}).users_path
 
 
 @click.group()
@@ -45,11 +45,11 @@ def user() -> None:
 @click.option("--replace", is_flag=True, default=False, help="Reset an existing user's role and password.")
 @_users_option
 def add(name: str, role: str, district: str | None, password_stdin: bool, replace: bool,
-        users_file: str | None) -> None:
+        users_file: str | None, config_file: str | None, db_path: str | None) -> None:
     """Add user NAME with a role; the password is asked twice (or read from stdin) and stored as a salted hash."""
     from etl.stores.users import UserError, add_user, check_name, check_role
 
-    path = _path(users_file)
+    path = _path(users_file, config_file, db_path)
     try:  # check before asking for a password
         check_name(name)
         check_role(role, district)
@@ -70,11 +70,11 @@ def add(name: str, role: str, district: str | None, password_stdin: bool, replac
 @user.command("remove")
 @click.argument("name")
 @_users_option
-def remove(name: str, users_file: str | None) -> None:
+def remove(name: str, users_file: str | None, config_file: str | None, db_path: str | None) -> None:
     """Remove user NAME (their open sessions end at their next request)."""
     from etl.stores.users import UserError, remove_user
 
-    path = _path(users_file)
+    path = _path(users_file, config_file, db_path)
     try:
         u = remove_user(path, name)
     except UserError as e:
@@ -84,11 +84,11 @@ def remove(name: str, users_file: str | None) -> None:
 
 @user.command("list")
 @_users_option
-def list_cmd(users_file: str | None) -> None:
+def list_cmd(users_file: str | None, config_file: str | None, db_path: str | None) -> None:
     """List the users with their roles and districts (never the hashes)."""
     from etl.stores.users import UserError, load_users
 
-    path = _path(users_file)
+    path = _path(users_file, config_file, db_path)
     try:
         users = load_users(path)
     except UserError as e:

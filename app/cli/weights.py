@@ -4,25 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 import numpy as np
 
+from app.cli.options import config_option, load
+
 DATA_METHODS = ("entropy", "critic", "pca")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _weights_dir(option: str | None) -> Path:
-    """--weights-dir, else the configuration's paths.weights_dir (GOVINDEX_WEIGHTS_DIR), else the shipped weights/."""
-    if option:
-        return Path(option)
-    from etl.config import ConfigError, load_config
-
-    try:
-        return Path(load_config().paths.weights_path)
-    except ConfigError as e:
-        raise click.ClickException(str(e)) from None
+def _weights_dir(option: str | None, config_file: str | None) -> Path:
+    """--weights-dir, else paths.weights_dir of the configuration (GOVINDEX_WEIGHTS_DIR); shipped profiles are listed
+    from the package's weights/ in any case."""
+    return load(config_file, weights_dir=option).paths.weights_dir
 
 
 def _framework(imeta: str | None) -> Any:
@@ -44,12 +42,20 @@ def _fail(e: Exception) -> click.ClickException:
     return click.ClickException(str(e))
 
 
-_dir_option = click.option(
+_weights_dir_option = click.option(
     "--weights-dir",
     "weights_dir",
     default=None,
-    help="Folder of weight profiles (default: paths.weights_dir of the configuration, else the shipped weights/).",
+    help="Writable folder of saved profiles, their history and audit trail (default from configuration: "
+    "paths.weights_dir); the shipped profiles are listed too.",
 )
+
+
+def _dir_option(f: F) -> F:
+    """--weights-dir and --config (the weights folder comes from the configuration unless given)."""
+    return _weights_dir_option(config_option(f))
+
+
 _imeta_option = click.option(
     "--imeta",
     default=None,
@@ -65,12 +71,12 @@ def weights() -> None:
 
 @weights.command("list")
 @_dir_option
-def list_cmd(weights_dir: str | None) -> None:
+def list_cmd(weights_dir: str | None, config_file: str | None) -> None:
     """List the saved weight profiles with their blend, method, version and author."""
     from etl.stores.profiles import load_profiles, profile_versions
     from indicators.profile import ProfileError
 
-    folder = _weights_dir(weights_dir)
+    folder = _weights_dir(weights_dir, config_file)
     try:
         profiles = load_profiles(folder)
     except ProfileError as e:
@@ -93,13 +99,14 @@ def list_cmd(weights_dir: str | None) -> None:
 @click.option("--version", "version", type=int, default=None, help="Show an archived version instead of the current.")
 @_dir_option
 @_imeta_option
-def show(name: str, fmt: str, version: int | None, weights_dir: str | None, imeta: str | None) -> None:
+def show(name: str, fmt: str, version: int | None, weights_dir: str | None, config_file: str | None,
+         imeta: str | None) -> None:
     """Show profile NAME (a name in the weights folder or a path to a .toml file) and its effective weights."""
     from etl.stores.profiles import load_profile, load_profile_version
     from indicators.profile import ProfileError
     from indicators.weighting.report import effective_weights_report
 
-    folder = _weights_dir(weights_dir)
+    folder = _weights_dir(weights_dir, config_file)
     try:
         p = load_profile_version(name, version, folder) if version is not None else load_profile(name, folder)
     except ProfileError as e:
@@ -225,7 +232,7 @@ def _derive(method: str, fw: Any, node: str, matrix: str | None, allocations: st
 def derive(method: str, name: str, author: str, rationale_zh: str, rationale_en: str, title_zh: str | None,
            title_en: str | None, base: str, node: str | None, matrix: str | None, allocations: str | None,
            data: str | None, db: str | None, period: str | None, normalised: bool, max_cr: float, date: str | None,
-           dry_run: bool, weights_dir: str | None, imeta: str | None) -> None:
+           dry_run: bool, weights_dir: str | None, config_file: str | None, imeta: str | None) -> None:
     """Derive weights for a node with METHOD and save them as a new profile (or a new version of NAME).
 
     The new profile starts from --base; only the weights below --node change. Nothing is ever overwritten: the
@@ -238,7 +245,7 @@ def derive(method: str, name: str, author: str, rationale_zh: str, rationale_en:
 
     if not (rationale_zh.strip() or rationale_en.strip()):
         raise click.UsageError("give a rationale: --rationale-zh and/or --rationale-en")
-    folder = _weights_dir(weights_dir)
+    folder = _weights_dir(weights_dir, config_file)
     fw = _framework(imeta)
     node = node or fw.root
     if node not in fw or fw.node(node).is_indicator:
@@ -297,13 +304,14 @@ def derive(method: str, name: str, author: str, rationale_zh: str, rationale_en:
 @click.option("--by", "who", required=True, help="Who publishes (recorded in the audit trail).")
 @click.option("--rationale", required=True, help="Why this version is the one leaders should see.")
 @_dir_option
-def publish(name: str, version: int | None, who: str, rationale: str, weights_dir: str | None) -> None:
+def publish(name: str, version: int | None, who: str, rationale: str, weights_dir: str | None,
+            config_file: str | None) -> None:
     """Publish a version of profile NAME: leaders see the published version by default (发布权重方案)."""
     from etl.stores.audit_trail import AuditError
     from etl.stores.profiles import load_profile, publish_profile
     from indicators.profile import ProfileError
 
-    folder = _weights_dir(weights_dir)
+    folder = _weights_dir(weights_dir, config_file)
     try:
         v = version if version is not None else load_profile(name, folder).version
         p = publish_profile(name, v, who, rationale, folder)
@@ -317,13 +325,13 @@ def publish(name: str, version: int | None, who: str, rationale: str, weights_di
 @click.option("--csv", "csv_out", default=None, type=click.Path(dir_okay=False, writable=True),
               help="Also write the audit records of NAME as CSV (UTF-8 with BOM, opens in Excel) to this file.")
 @_dir_option
-def history(name: str, csv_out: str | None, weights_dir: str | None) -> None:
+def history(name: str, csv_out: str | None, weights_dir: str | None, config_file: str | None) -> None:
     """Show the versions of profile NAME and its audit trail: who saved or published what, when, and why."""
     from app.views.history import profile_history
     from etl.stores.audit_trail import AuditError, format_change, trail_csv
     from indicators.profile import ProfileError
 
-    folder = _weights_dir(weights_dir)
+    folder = _weights_dir(weights_dir, config_file)
     try:
         h = profile_history(name, folder)
     except (ProfileError, AuditError) as e:
@@ -362,11 +370,11 @@ def history(name: str, csv_out: str | None, weights_dir: str | None) -> None:
 @click.option("--anchor", is_flag=True,
               help="For a trail written before heads existed: check its chain and write its head file.")
 @_dir_option
-def verify(anchor: bool, weights_dir: str | None) -> None:
+def verify(anchor: bool, weights_dir: str | None, config_file: str | None) -> None:
     """Check the audit trail: the hash chain of its records and its head (exit 1 when it was tampered with)."""
     from etl.stores.audit_trail import AuditError, anchor_trail, audit_path, head_path, verify_trail
 
-    folder = _weights_dir(weights_dir)
+    folder = _weights_dir(weights_dir, config_file)
     try:
         if anchor:
             n = anchor_trail(folder)

@@ -1,9 +1,11 @@
 """Sign-in for the Dash app's Flask server: users file, trusted proxy headers or a loopback-only demo mode.
 
-Modes (chosen by `resolve_auth` from GOVINDEX_AUTH and the users file, before the server binds):
+Modes (chosen by `resolve_auth` from the configuration's [auth] section — GOVINDEX_AUTH — and the users file, before
+the server binds):
 - users: people sign in on /login against the users file (salted scrypt hashes, etl/stores/users.py).
 - proxy: a reverse proxy doing single sign-on sets X-Forwarded-User, X-Forwarded-Role (and X-Forwarded-District
-  for district officials); the headers are believed only from GOVINDEX_TRUSTED_PROXIES addresses, all else is 403.
+  for district officials); the headers are believed only from auth.trusted_proxies (GOVINDEX_TRUSTED_PROXIES)
+  addresses, all else is 403.
 - demo: no users file and a loopback bind: no sign-in, a labelled banner with a role switcher (演示模式).
   Binding anywhere else without users or proxy refuses to start (AuthConfigError says why and what to do).
 
@@ -27,13 +29,11 @@ import hmac
 import html
 import ipaddress
 import logging
-import os
 import re
 import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -45,15 +45,13 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WResponse  # what flask.redirect returns (flask.Response's base)
 
 from app.web.security import Identity
+from etl.config import Config
 from etl.contract.tables import DISTRICTS
 from etl.stores.roles import DEMO_ROLE, Permission, can, is_role
-from etl.stores.users import ROLE_LABELS, ROLES, UserError, authenticate, check_role, load_users, users_path
+from etl.stores.users import ROLE_LABELS, ROLES, UserError, authenticate, check_role, load_users
 
 log = logging.getLogger("govindex.auth")
 
-AUTH_ENV, PROXIES_ENV = "GOVINDEX_AUTH", "GOVINDEX_TRUSTED_PROXIES"
-SECURE_ENV, ORIGINS_ENV, UPLOAD_ENV = "GOVINDEX_SECURE_COOKIES", "GOVINDEX_ALLOWED_ORIGINS", "GOVINDEX_MAX_UPLOAD_MB"
-MODES = ("users", "proxy", "demo")
 COOKIE, LOGIN_CSRF_COOKIE = "govindex_session", "govindex_login_csrf"
 USER_HEADER, ROLE_HEADER, DISTRICT_HEADER = "X-Forwarded-User", "X-Forwarded-Role", "X-Forwarded-District"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -101,19 +99,6 @@ def is_loopback(host: str) -> bool:
         return False  # a host name other than localhost: treat as reachable from outside
 
 
-def _networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    out = []
-    for part in (p.strip() for p in text.replace(";", ",").split(",")):
-        if not part:
-            continue
-        try:
-            out.append(ipaddress.ip_network(part, strict=False))
-        except ValueError:
-            raise AuthConfigError(f"{PROXIES_ENV}: {part!r} is not an IP address or network (e.g. 10.0.0.5, "
-                                  "10.0.0.0/24)") from None
-    return tuple(out)
-
-
 _HOSTLIKE = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
@@ -144,48 +129,44 @@ def allowed_hosts_for(host: str, port: int | None, mode: str, origins: tuple[str
     return tuple(dict.fromkeys(hosts))
 
 
-def resolve_auth(host: str, db_path: str | os.PathLike[str] | None = None,
-                 env: Mapping[str, str] | None = None, port: int | None = None) -> AuthSettings:
-    """The authentication mode for serving on `host`:`port`, or AuthConfigError explaining the refusal."""
-    env = os.environ if env is None else env
-    wanted = env.get(AUTH_ENV, "").strip().lower()
-    if wanted and wanted not in MODES:
-        raise AuthConfigError(f"{AUTH_ENV}={wanted!r}: use one of {', '.join(MODES)} (or leave it unset)")
-    try:
-        upload_mb = float(env.get(UPLOAD_ENV) or 16)
-    except ValueError:
-        raise AuthConfigError(f"{UPLOAD_ENV}={env.get(UPLOAD_ENV)!r} is not a number of megabytes") from None
+def resolve_auth(config: Config) -> AuthSettings:
+    """The authentication mode for serving on `config.server.host`, from the configuration's [auth] and [users]
+    sections (GOVINDEX_AUTH, GOVINDEX_TRUSTED_PROXIES, ..., GOVINDEX_USERS), or AuthConfigError explaining the
+    refusal."""
+    host, port, cfg, path = config.server.host, config.server.port, config.auth, config.users_path
     common: dict[str, Any] = {
-        "secure_cookies": env.get(SECURE_ENV, "").lower() in ("1", "true", "yes"),
-        "allowed_origins": tuple(o.strip().rstrip("/") for o in env.get(ORIGINS_ENV, "").split(",") if o.strip()),
-        "max_upload_bytes": int(upload_mb * 1024 * 1024),
+        "secure_cookies": cfg.secure_cookies,
+        "allowed_origins": cfg.allowed_origins,
+        "max_upload_bytes": int(cfg.max_upload_mb * 1024 * 1024),
     }
-    path = users_path(db_path, env)
+    wanted = cfg.mode
     if wanted == "proxy":
-        proxies = _networks(env.get(PROXIES_ENV, ""))
+        proxies = tuple(ipaddress.ip_network(p, strict=False) for p in cfg.trusted_proxies)  # checked by Config
         if not proxies:
-            raise AuthConfigError(f"{AUTH_ENV}=proxy needs {PROXIES_ENV}: the address(es) of the reverse proxy whose "
-                                  f"{USER_HEADER}/{ROLE_HEADER} headers are to be believed (e.g. 127.0.0.1)")
+            raise AuthConfigError("GOVINDEX_AUTH=proxy needs GOVINDEX_TRUSTED_PROXIES (auth.trusted_proxies): the "
+                                  f"address(es) of the reverse proxy whose {USER_HEADER}/{ROLE_HEADER} headers are to "
+                                  "be believed (e.g. 127.0.0.1)")
         return AuthSettings(mode="proxy", trusted_proxies=proxies,
                             allowed_hosts=_public_hosts(host, port, "proxy", common["allowed_origins"]), **common)
     try:
         users = load_users(path)
     except UserError as e:
         raise AuthConfigError(f"cannot read the users file: {e}") from None
-    if wanted == "users" or (not wanted and users):
+    if wanted == "users" or (wanted is None and users):
         if not users:
-            raise AuthConfigError(f"{AUTH_ENV}=users but {path} has no users: add one with "
-                                  f"`govindex user add NAME --role admin` (or set {AUTH_ENV}=proxy)")
+            raise AuthConfigError(f"GOVINDEX_AUTH=users but {path} has no users: add one with "
+                                  "`govindex user add NAME --role admin` (or set GOVINDEX_AUTH=proxy)")
         # behind a reverse proxy, its X-Forwarded-For names the client (for sign-in throttling); believed only
-        # from GOVINDEX_TRUSTED_PROXIES addresses
-        return AuthSettings(mode="users", users_file=path, trusted_proxies=_networks(env.get(PROXIES_ENV, "")),
+        # from the auth.trusted_proxies addresses
+        return AuthSettings(mode="users", users_file=path,
+                            trusted_proxies=tuple(ipaddress.ip_network(p, strict=False) for p in cfg.trusted_proxies),
                             allowed_hosts=_public_hosts(host, port, "users", common["allowed_origins"]), **common)
     if not is_loopback(host):
         raise AuthConfigError(
             f"refusing to serve on {host}: no authentication is configured, and the demo mode (anyone may act as any "
             f"role) is only allowed on a loopback address such as 127.0.0.1. To serve on {host}, either add users "
             f"with `govindex user add NAME --role admin` (users file: {path}; GOVINDEX_USERS sets another), or run "
-            f"behind a single-sign-on proxy with {AUTH_ENV}=proxy and {PROXIES_ENV}=<proxy address>. "
+            "behind a single-sign-on proxy with GOVINDEX_AUTH=proxy and GOVINDEX_TRUSTED_PROXIES=<proxy address>. "
             f"拒绝在 {host} 上启动：未配置身份认证，演示模式只允许在本机地址（127.0.0.1）运行。"
         )
     return AuthSettings(mode="demo", users_file=path,
@@ -197,8 +178,9 @@ def _public_hosts(host: str, port: int | None, mode: str, origins: tuple[str, ..
     if not hosts:
         raise AuthConfigError(
             f"serving on {host} in {mode} mode needs the public origin(s) people open the app at, so that requests "
-            f"naming any other host are refused: set {ORIGINS_ENV}, e.g. {ORIGINS_ENV}=https://govindex.example.gov.cn "
-            f"（请设置 {ORIGINS_ENV}：用户访问本应用所用的公开地址）")
+            "naming any other host are refused: set auth.allowed_origins (GOVINDEX_ALLOWED_ORIGINS), e.g. "
+            "GOVINDEX_ALLOWED_ORIGINS=https://govindex.example.gov.cn "
+            "（请设置 GOVINDEX_ALLOWED_ORIGINS：用户访问本应用所用的公开地址）")
     return hosts
 
 

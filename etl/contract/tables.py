@@ -13,6 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+# The data's and the people's time zone: naive datetimes in the raw tables are local time here.
+LOCAL_TZ = "Asia/Shanghai"
+
 # Shanghai's 16 districts (GB/T 2260 codes).
 DISTRICTS: tuple[tuple[str, str, str], ...] = (
     ("310101", "黄浦区", "Huangpu"),

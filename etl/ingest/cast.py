@@ -37,7 +37,7 @@ DATETIME_FORMATS = (
 )
 TZ_DATETIME_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%.f%z")
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d")
-LOCAL_TZ = "Asia/Shanghai"
+LOCAL_TZ = tables.LOCAL_TZ
 
 DTYPE_WORDS = {
     "str": "text",

@@ -33,7 +33,7 @@ from etl.warehouse import connection as wh
 from etl.ingest.accounting import FileReport, IngestReport
 from etl.errors import RejectedFileError, SourceNotFoundError
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+LOCAL_TZ = ZoneInfo(tables.LOCAL_TZ)
 STAGE = "_govindex_stage"
 DUP_KEYS = "_govindex_dup_keys"
 DUCKDB_MEMORY_LIMIT = "1536MB"

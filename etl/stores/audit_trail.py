@@ -25,12 +25,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from etl.contract.tables import LOCAL_TZ
 from etl.safe_export import neutralise, neutralise_row
 from indicators.profile import WeightProfile
 
 AUDIT_FILE = "audit.jsonl"
 HEAD_FILE = "audit.head.json"
-SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+SHANGHAI = zoneinfo.ZoneInfo(LOCAL_TZ)
 EVENTS = ("save", "publish")
 GENESIS = "0" * 64
 CSV_COLUMNS = ("seq", "event", "profile", "version", "previous_version", "who", "role", "at_utc", "at_shanghai",

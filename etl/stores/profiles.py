@@ -1,4 +1,11 @@
-"""Weight-profile files: load, list, save and publish `weights/<name>.toml`; every version kept in history/<name>/."""
+"""Weight-profile files: load, list, save and publish `<name>.toml`; every version kept in history/<name>/.
+
+Two folders: the shipped profiles (`SHIPPED_DIR`, the package's weights/, read-only package data) and the store
+`directory` every function takes (`Config.paths.weights_dir`, default data/weights), where saved profiles, their
+history, publications and the audit trail are written. Reading looks in the store first, then among the shipped
+profiles, so a shipped profile is listed until a newer version of it is saved in the store; nothing is ever written
+to the shipped folder (unless it is itself given as the store).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +20,8 @@ from typing import Any
 from indicators.framework import Framework
 from indicators.profile import SLUG_PATTERN, ProfileError, WeightProfile
 
-WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
+SHIPPED_DIR = Path(__file__).resolve().parents[2] / "weights"
+WEIGHTS_DIR = SHIPPED_DIR  # the former name, for code written before the data dir existed; new code says SHIPPED_DIR
 HISTORY = "history"
 _SLUG = re.compile(SLUG_PATTERN)
 _VERSION_FILE = re.compile(r"^v([0-9]+)\.toml$")
@@ -32,8 +40,8 @@ def _check_name(name: str) -> str:
     return name
 
 
-def profile_path(name: str, directory: Path | str = WEIGHTS_DIR) -> Path:
-    """Where the current version of profile `name` lives."""
+def profile_path(name: str, directory: Path | str = SHIPPED_DIR) -> Path:
+    """Where the current version of profile `name` is written in the store `directory`."""
     directory = Path(directory).resolve()
     path = (directory / f"{_check_name(name)}.toml").resolve()
     if path.parent != directory:  # belt and braces: slugs cannot escape, but symlinked folders could confuse
@@ -53,24 +61,35 @@ def read_profile_file(path: Path | str) -> WeightProfile:
     return WeightProfile.from_toml(text, source=str(path))
 
 
-def list_profiles(directory: Path | str = WEIGHTS_DIR) -> list[str]:
-    """Names of the profiles in `directory` (current versions only), sorted."""
-    directory = Path(directory)
+def _names_in(directory: Path) -> set[str]:
     if not directory.is_dir():
-        return []
-    return sorted(p.stem for p in directory.glob("*.toml") if p.is_file() and _SLUG.fullmatch(p.stem))
+        return set()
+    return {p.stem for p in directory.glob("*.toml") if p.is_file() and _SLUG.fullmatch(p.stem)}
 
 
-def load_profile(name_or_path: str | Path, directory: Path | str = WEIGHTS_DIR) -> WeightProfile:
-    """Load a profile by name from `directory`, or from a path to a .toml file. The file name must match `name`."""
+def list_profiles(directory: Path | str = SHIPPED_DIR) -> list[str]:
+    """Names of the profiles in the store `directory` and the shipped ones (current versions only), sorted."""
+    return sorted(_names_in(Path(directory)) | _names_in(SHIPPED_DIR))
+
+
+def current_path(name: str, directory: Path | str = SHIPPED_DIR) -> Path | None:
+    """The file holding the current version of `name`: the store's, else the shipped one, else None."""
+    path = profile_path(name, directory)
+    if path.is_file():
+        return path
+    shipped = profile_path(name, SHIPPED_DIR)
+    return shipped if shipped.is_file() else None
+
+
+def load_profile(name_or_path: str | Path, directory: Path | str = SHIPPED_DIR) -> WeightProfile:
+    """Load a profile by name (from the store `directory`, else shipped), or from a path to a .toml file. The file
+    name must match `name`."""
     text = str(name_or_path)
     looks_like_path = isinstance(name_or_path, Path) or text.endswith(".toml") or os.sep in text or "/" in text
     if looks_like_path:
-        path = Path(name_or_path)
-        profile = read_profile_file(path)
-        return profile
-    path = profile_path(text, directory)
-    if not path.is_file():
+        return read_profile_file(Path(name_or_path))
+    path = current_path(text, directory)
+    if path is None:
         available = list_profiles(directory)
         raise ProfileNotFoundError(
             f"no profile {text!r} in {Path(directory)}; available: {', '.join(available) or '(none)'}"
@@ -81,12 +100,12 @@ def load_profile(name_or_path: str | Path, directory: Path | str = WEIGHTS_DIR) 
     return profile
 
 
-def load_profiles(directory: Path | str = WEIGHTS_DIR) -> dict[str, WeightProfile]:
+def load_profiles(directory: Path | str = SHIPPED_DIR) -> dict[str, WeightProfile]:
     """Every current profile in `directory`, by name."""
     return {name: load_profile(name, directory) for name in list_profiles(directory)}
 
 
-def profile_versions(name: str, directory: Path | str = WEIGHTS_DIR) -> list[int]:
+def profile_versions(name: str, directory: Path | str = SHIPPED_DIR) -> list[int]:
     """Versions of `name` kept in history, ascending (the current file's version is among them once archived)."""
     folder = Path(directory) / HISTORY / _check_name(name)
     if not folder.is_dir():
@@ -94,7 +113,7 @@ def profile_versions(name: str, directory: Path | str = WEIGHTS_DIR) -> list[int
     return sorted(int(m.group(1)) for p in folder.iterdir() if (m := _VERSION_FILE.fullmatch(p.name)))
 
 
-def load_profile_version(name: str, version: int, directory: Path | str = WEIGHTS_DIR) -> WeightProfile:
+def load_profile_version(name: str, version: int, directory: Path | str = SHIPPED_DIR) -> WeightProfile:
     """One archived version; the current version is also found when it has not been archived yet."""
     path = Path(directory) / HISTORY / _check_name(name) / f"v{int(version)}.toml"
     if path.is_file():
@@ -136,7 +155,7 @@ def _rationale_text(profile: WeightProfile) -> str:
     return " / ".join(x for x in (profile.rationale.zh.strip(), profile.rationale.en.strip()) if x)
 
 
-def save_profile(profile: WeightProfile, directory: Path | str = WEIGHTS_DIR, *, who: str | None = None,
+def save_profile(profile: WeightProfile, directory: Path | str, *, who: str | None = None,
                  rationale: str | None = None, role: str | None = None) -> WeightProfile:
     """Save `profile` as the current version of its name and keep every version in history/<name>/v<N>.toml.
 
@@ -149,16 +168,17 @@ def save_profile(profile: WeightProfile, directory: Path | str = WEIGHTS_DIR, *,
     from etl.stores.audit_trail import AuditError, record  # local: audit_trail is a leaf module, profiles is imported widely
 
     directory = Path(directory)
-    current_path = profile_path(profile.name, directory)
+    target = profile_path(profile.name, directory)
+    found = current_path(profile.name, directory)  # the store's current file, else the shipped one
     current: WeightProfile | None = None
-    if current_path.is_file():
-        current = read_profile_file(current_path)
+    if found is not None:
+        current = read_profile_file(found)
         if current.content_hash() == profile.content_hash():
             return current
         # archive the current file first (shipped profiles start without history)
         _write_atomic(
             directory / HISTORY / profile.name / f"v{current.version}.toml",
-            current_path.read_text(encoding="utf-8"),
+            found.read_text(encoding="utf-8"),
             exclusive=True,
         )
     known = [*profile_versions(profile.name, directory), current.version if current else 0]
@@ -177,7 +197,7 @@ def save_profile(profile: WeightProfile, directory: Path | str = WEIGHTS_DIR, *,
     except AuditError:
         archived.unlink(missing_ok=True)
         raise
-    _write_atomic(current_path, text, exclusive=False)
+    _write_atomic(target, text, exclusive=False)
     return saved
 
 
@@ -185,7 +205,7 @@ def save_profile(profile: WeightProfile, directory: Path | str = WEIGHTS_DIR, *,
 PUBLISHED_FILE = "published.json"
 
 
-def published_info(name: str, directory: Path | str = WEIGHTS_DIR) -> dict[str, Any] | None:
+def published_info(name: str, directory: Path | str = SHIPPED_DIR) -> dict[str, Any] | None:
     """The publication pointer of `name` ({version, content_hash, who, at_utc, rationale}), or None."""
     path = Path(directory) / HISTORY / _check_name(name) / PUBLISHED_FILE
     try:
@@ -199,12 +219,12 @@ def published_info(name: str, directory: Path | str = WEIGHTS_DIR) -> dict[str, 
     return data
 
 
-def published_version(name: str, directory: Path | str = WEIGHTS_DIR) -> int | None:
+def published_version(name: str, directory: Path | str = SHIPPED_DIR) -> int | None:
     info = published_info(name, directory)
     return int(info["version"]) if info else None
 
 
-def load_published(name: str, directory: Path | str = WEIGHTS_DIR) -> WeightProfile | None:
+def load_published(name: str, directory: Path | str = SHIPPED_DIR) -> WeightProfile | None:
     """The published version of `name` (None when none was published); its content must match the pointer."""
     info = published_info(name, directory)
     if info is None:
@@ -218,7 +238,7 @@ def load_published(name: str, directory: Path | str = WEIGHTS_DIR) -> WeightProf
     return p
 
 
-def publish_profile(name: str, version: int, who: str, rationale: str, directory: Path | str = WEIGHTS_DIR,
+def publish_profile(name: str, version: int, who: str, rationale: str, directory: Path | str,
                     *, role: str | None = None) -> WeightProfile:
     """Make version `version` of `name` the one leaders see by default; recorded in the audit trail.
 
@@ -236,7 +256,10 @@ def publish_profile(name: str, version: int, who: str, rationale: str, directory
     archived = directory / HISTORY / name / f"v{target.version}.toml"
     if not archived.is_file():
         # not archived means load_profile_version found it as the current file: archive that file's exact text
-        _write_atomic(archived, profile_path(name, directory).read_text(encoding="utf-8"), exclusive=True)
+        found = current_path(name, directory)
+        if found is None:  # removed since load_profile_version read it
+            raise ProfileNotFoundError(f"profile {name!r} disappeared while being published")
+        _write_atomic(archived, found.read_text(encoding="utf-8"), exclusive=True)
     before = published_info(name, directory)
     previous = None
     if before is not None:
@@ -253,7 +276,7 @@ def publish_profile(name: str, version: int, who: str, rationale: str, directory
     return target
 
 
-def viewer_profiles(current: Mapping[str, WeightProfile], directory: Path | str = WEIGHTS_DIR, *,
+def viewer_profiles(current: Mapping[str, WeightProfile], directory: Path | str = SHIPPED_DIR, *,
                     framework: Framework | None = None,
                     on_error: Callable[[str, Exception], None] | None = None) -> dict[str, WeightProfile]:
     """Each of the `current` profiles as leaders and district officials see it: its published version where one
@@ -277,7 +300,7 @@ def viewer_profiles(current: Mapping[str, WeightProfile], directory: Path | str 
     return out
 
 
-def load_profiles_for_viewers(directory: Path | str = WEIGHTS_DIR) -> dict[str, WeightProfile]:
+def load_profiles_for_viewers(directory: Path | str = SHIPPED_DIR) -> dict[str, WeightProfile]:
     """Every profile as leaders see it: the published version where one exists, else the current one."""
     return viewer_profiles(load_profiles(directory), directory)
 

@@ -318,14 +318,14 @@ def _record(row: sqlite3.Row) -> RunRecord:
 
 def runs_path_for(config_or_path: Config | str | os.PathLike[str]) -> Path:
     """The run-history file for a Config, a warehouse path (*.duckdb → runs.sqlite beside it) or a *.sqlite path."""
-    from etl.config import Config
+    from etl.config import RUNS_FILE, Config
 
     if isinstance(config_or_path, Config):
         return config_or_path.paths.runs_path
     p = Path(config_or_path)
     if p.suffix in (".sqlite", ".sqlite3", ".db"):
         return p
-    return p.with_name("runs.sqlite")
+    return p.with_name(RUNS_FILE)
 
 
 def list_runs(config_or_path: Config | str | os.PathLike[str], limit: int = 50) -> pl.DataFrame:

@@ -1,6 +1,7 @@
 """The users file: people, roles and salted scrypt password hashes (TOML, written atomically, never plain passwords).
 
-Default location: `users.toml` beside the warehouse; `GOVINDEX_USERS` overrides it. One table per user:
+Where it lives is configuration (`Config.users_path`: users.file / GOVINDEX_USERS, else users.toml beside the
+warehouse); this module only reads and writes the file it is given. One table per user:
 
     [users.zhang-san]
     role = "district_official"
@@ -33,8 +34,6 @@ import tomli_w
 from etl.contract.tables import DISTRICTS
 from etl.stores.roles import Permission, can, is_role, label, roles
 
-USERS_ENV = "GOVINDEX_USERS"
-DEFAULT_FILE = "users.toml"
 ROLES: tuple[str, ...] = roles()  # the permissions table (etl/stores/roles.py) is the one place roles are defined
 ROLE_LABELS: dict[str, tuple[str, str]] = {r: (label(r, "zh"), label(r, "en")) for r in ROLES}  # (Chinese, English)
 DISTRICT_CODES: frozenset[str] = frozenset(code for code, _zh, _en in DISTRICTS)
@@ -64,14 +63,6 @@ class User:
     def public(self) -> dict[str, str | None]:
         """What may be shown: no salt, no hash."""
         return {"name": self.name, "role": self.role, "district_code": self.district_code, "created": self.created}
-
-
-def users_path(db: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Path:
-    """$GOVINDEX_USERS, else users.toml beside the warehouse `db` (else in data/)."""
-    env = os.environ if env is None else env
-    if env.get(USERS_ENV):
-        return Path(env[USERS_ENV])
-    return (Path(db).parent if db else Path("data")) / DEFAULT_FILE
 
 
 def check_name(name: str) -> str:

@@ -10,12 +10,12 @@ import polars as pl
 
 from etl.warehouse import connection as warehouse
 from etl.warehouse.indicator_values import COVERAGE_TABLE, read_data_coverage
-from etl.stores.profiles import WEIGHTS_DIR
+from etl.stores.profiles import SHIPPED_DIR
 from indicators.framework import Framework
 from indicators.periods import complete_months, default_period
 from indicators.uncertainty.problem import UncertaintyError, UncertaintySpec
 
-UNCERTAINTY_DIR = WEIGHTS_DIR / "uncertainty"
+UNCERTAINTY_DIR = SHIPPED_DIR / "uncertainty"  # shipped, read-only package data
 DEFAULT_UNCERTAINTY = UNCERTAINTY_DIR / "default.toml"
 
 

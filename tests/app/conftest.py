@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from etl.config import Config, load_config
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent / "govindex"
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -29,11 +31,16 @@ def weights_dir(tmp_path: Path) -> Path:
     return d
 
 
+def app_config(db: Path, weights_dir: Path, **overrides: object) -> Config:
+    """The one Config of an app under test: no file, no GOVINDEX_* variables, these paths and options."""
+    return load_config(env={}, overrides={"db": str(db), "weights_dir": str(weights_dir), **overrides})
+
+
 @pytest.fixture()
 def ctx(fixture_db: Path, weights_dir: Path):
     from app.state import AppContext
 
-    return AppContext.create(fixture_db, weights_dir, mc_samples=200)
+    return AppContext.create(app_config(fixture_db, weights_dir, rank_samples=200))
 
 
 def _free_port() -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.stores.profiles import WEIGHTS_DIR, load_profile, profile_versions
+from etl.stores.profiles import SHIPPED_DIR, load_profile, profile_versions
 
 BIN = Path(sys.executable).parent / "govindex"
 
@@ -39,7 +39,7 @@ def env(tmp_path: Path) -> dict[str, str]:
     wdir = tmp_path / "weights"
     wdir.mkdir()
     for name in ("equal", "supply-led", "user-centred"):
-        shutil.copy(WEIGHTS_DIR / f"{name}.toml", wdir / f"{name}.toml")
+        shutil.copy(SHIPPED_DIR / f"{name}.toml", wdir / f"{name}.toml")
     (tmp_path / "imeta.csv").write_text(IMETA, encoding="utf-8")
     return {"dir": str(wdir), "imeta": str(tmp_path / "imeta.csv"), "tmp": str(tmp_path)}
 

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from app.web.auth import COOKIE, AuthConfigError, AuthSettings, resolve_auth
+from etl.config import ConfigError, load_config
 from etl.stores.users import add_user
+from tests.app.conftest import app_config
 
 ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent / "govindex"
@@ -30,7 +32,7 @@ def users_file(tmp_path: Path) -> Path:
 def _app(fixture_db: Path, weights_dir: Path, settings: AuthSettings):
     from app.server import create_app
 
-    app = create_app(fixture_db, weights_dir, mc_samples=0, auth=settings)
+    app = create_app(app_config(fixture_db, weights_dir, rank_samples=0), auth=settings)
     return app
 
 
@@ -48,30 +50,39 @@ def _login(client, name: str, password: str = PASSWORD, next_url: str = "/"):
 
 
 # -- mode resolution -----------------------------------------------------------------------------------------------
+def _resolve(host: str, db: Path, env: dict[str, str] | None = None) -> AuthSettings:
+    """Sign-in settings as `govindex serve` resolves them: from the one Config (GOVINDEX_* read by load_config)."""
+    return resolve_auth(load_config(env=env or {}, overrides={"host": host, "db": str(db)}))
+
+
 def test_resolve_auth_modes(tmp_path: Path, users_file: Path) -> None:
-    db = tmp_path / "w.duckdb"
-    assert resolve_auth("127.0.0.1", tmp_path / "none" / "w.duckdb", env={}).mode == "demo"
-    assert resolve_auth("::1", tmp_path / "none" / "w.duckdb", env={}).mode == "demo"
+    db, nowhere = tmp_path / "w.duckdb", tmp_path / "none" / "w.duckdb"
+    assert _resolve("127.0.0.1", nowhere).mode == "demo"
+    assert _resolve("::1", nowhere).mode == "demo"
     with pytest.raises(AuthConfigError, match="refusing to serve on 0.0.0.0.*govindex user add"):
-        resolve_auth("0.0.0.0", tmp_path / "none" / "w.duckdb", env={})
+        _resolve("0.0.0.0", nowhere)
     with pytest.raises(AuthConfigError, match="refusing"):  # a host name other than localhost may be public
-        resolve_auth("example.org", tmp_path / "none" / "w.duckdb", env={})
+        _resolve("example.org", nowhere)
     public = {"GOVINDEX_ALLOWED_ORIGINS": "https://govindex.example.gov.cn"}
-    assert resolve_auth("0.0.0.0", db, env=public).mode == "users"  # users.toml beside the warehouse
-    assert resolve_auth("0.0.0.0", None, env={"GOVINDEX_USERS": str(users_file), **public}).users_file == users_file
+    assert _resolve("0.0.0.0", db, public).mode == "users"  # users.toml beside the warehouse
+    assert _resolve("0.0.0.0", nowhere, {"GOVINDEX_USERS": str(users_file), **public}).users_file == users_file
     with pytest.raises(AuthConfigError, match="GOVINDEX_TRUSTED_PROXIES"):
-        resolve_auth("0.0.0.0", db, env={"GOVINDEX_AUTH": "proxy"})
-    with pytest.raises(AuthConfigError, match="not an IP address"):
-        resolve_auth("0.0.0.0", db, env={"GOVINDEX_AUTH": "proxy", "GOVINDEX_TRUSTED_PROXIES": "proxy.local"})
-    s = resolve_auth("0.0.0.0", db, env={"GOVINDEX_AUTH": "proxy", "GOVINDEX_TRUSTED_PROXIES": "10.0.0.0/8, ::1",
-                                         **public})
+        _resolve("0.0.0.0", db, {"GOVINDEX_AUTH": "proxy"})
+    with pytest.raises(ConfigError, match="GOVINDEX_TRUSTED_PROXIES: .*not an IP address"):
+        _resolve("0.0.0.0", db, {"GOVINDEX_AUTH": "proxy", "GOVINDEX_TRUSTED_PROXIES": "proxy.local"})
+    s = _resolve("0.0.0.0", db, {"GOVINDEX_AUTH": "proxy", "GOVINDEX_TRUSTED_PROXIES": "10.0.0.0/8, ::1",
+                              **public})
     assert s.mode == "proxy" and len(s.trusted_proxies) == 2
-    with pytest.raises(AuthConfigError, match="use one of"):
-        resolve_auth("127.0.0.1", db, env={"GOVINDEX_AUTH": "ldap"})
+    with pytest.raises(ConfigError, match="GOVINDEX_AUTH: .*'users', 'proxy' or 'demo'"):
+        _resolve("127.0.0.1", db, {"GOVINDEX_AUTH": "ldap"})
     with pytest.raises(AuthConfigError, match="has no users"):
-        resolve_auth("127.0.0.1", tmp_path / "none" / "w.duckdb", env={"GOVINDEX_AUTH": "users"})
+        _resolve("127.0.0.1", nowhere, {"GOVINDEX_AUTH": "users"})
     with pytest.raises(AuthConfigError, match="refusing"):  # an explicit demo is still loopback-only
-        resolve_auth("0.0.0.0", tmp_path / "none" / "w.duckdb", env={"GOVINDEX_AUTH": "demo"})
+        _resolve("0.0.0.0", nowhere, {"GOVINDEX_AUTH": "demo"})
+    s = _resolve("127.0.0.1", nowhere, {"GOVINDEX_SECURE_COOKIES": "1", "GOVINDEX_MAX_UPLOAD_MB": "2",
+                                        "GOVINDEX_ALLOWED_ORIGINS": "https://gov.example/, https://b.example"})
+    assert s.secure_cookies and s.max_upload_bytes == 2 * 1024 * 1024
+    assert s.allowed_origins == ("https://gov.example", "https://b.example")
 
 
 def test_serve_on_all_interfaces_without_auth_refuses(tmp_path: Path) -> None:

@@ -20,6 +20,8 @@ import pytest
 
 from app.web.auth import AuthConfigError, AuthSettings, resolve_auth
 from etl.stores.users import add_user, authenticate
+from etl.config import load_config
+from tests.app.conftest import app_config
 
 HTML = {"Accept": "text/html"}
 ORIGIN = {"Origin": "http://localhost"}
@@ -28,10 +30,15 @@ EVIL = "rebind.evil.example:8050"  # what a DNS-rebinding page's requests carry 
 CALLBACK = {"output": "x.children", "outputs": {"id": "x", "property": "children"}, "inputs": [], "state": []}
 
 
+def _resolve(host: str, db: Path, env: dict[str, str]) -> AuthSettings:
+    """Sign-in settings as `govindex serve` resolves them for host:8050, from the one Config."""
+    return resolve_auth(load_config(env=env, overrides={"host": host, "port": 8050, "db": str(db)}))
+
+
 def _app(fixture_db: Path, weights_dir: Path, settings: AuthSettings):
     from app.server import create_app
 
-    return create_app(fixture_db, weights_dir, mc_samples=0, auth=settings)
+    return create_app(app_config(fixture_db, weights_dir, rank_samples=0), auth=settings)
 
 
 @pytest.fixture()
@@ -58,7 +65,7 @@ def _login(client, name: str, password: str, headers: dict | None = None, **kw):
 
 # -- finding 1: demo mode answers only to its own names ------------------------------------------------------------
 def test_a_rebinding_host_gets_no_demo_session_no_data_and_no_writes(fixture_db: Path, weights_dir: Path) -> None:
-    settings = resolve_auth("127.0.0.1", fixture_db, env={}, port=8050)
+    settings = _resolve("127.0.0.1", fixture_db, {})
     assert settings.mode == "demo" and "127.0.0.1:8050" in settings.allowed_hosts
     client = _app(fixture_db, weights_dir, settings).server.test_client()
     r = client.get("/", headers={**HTML, "Host": EVIL})
@@ -81,10 +88,9 @@ def test_a_rebinding_host_gets_no_demo_session_no_data_and_no_writes(fixture_db:
 def test_public_hosts_come_from_the_configured_origins(fixture_db: Path, weights_dir: Path, users_file: Path) -> None:
     env = {"GOVINDEX_USERS": str(users_file)}
     with pytest.raises(AuthConfigError, match="GOVINDEX_ALLOWED_ORIGINS"):  # 0.0.0.0 names no host at all
-        resolve_auth("0.0.0.0", fixture_db, env=env, port=8050)
-    assert resolve_auth("10.0.0.5", fixture_db, env=env, port=8050).allowed_hosts == ("10.0.0.5:8050",)
-    settings = resolve_auth("0.0.0.0", fixture_db, port=8050,
-                            env={**env, "GOVINDEX_ALLOWED_ORIGINS": "https://GovIndex.example.gov.cn"})
+        _resolve("0.0.0.0", fixture_db, env)
+    assert _resolve("10.0.0.5", fixture_db, env).allowed_hosts == ("10.0.0.5:8050",)
+    settings = _resolve("0.0.0.0", fixture_db, {**env, "GOVINDEX_ALLOWED_ORIGINS": "https://GovIndex.example.gov.cn"})
     assert settings.allowed_hosts == ("govindex.example.gov.cn",)
     client = _app(fixture_db, weights_dir, settings).server.test_client()
     public = {"Host": "govindex.example.gov.cn"}
@@ -100,7 +106,7 @@ def test_idle_connections_do_not_stop_the_server() -> None:
     import flask
     from waitress.server import create_server
 
-    from app.cli.serve import waitress_options
+    from app.server import waitress_options
     from etl.config import ServerConfig
 
     wsgi = flask.Flask("idle")
@@ -126,7 +132,7 @@ def test_idle_connections_do_not_stop_the_server() -> None:
 
 
 def test_connection_settings_come_from_configuration() -> None:
-    from app.cli.serve import waitress_options
+    from app.server import waitress_options
     from etl.config import ConfigError, load_config
 
     cfg = load_config(env={"GOVINDEX_CONNECTION_LIMIT": "300", "GOVINDEX_CHANNEL_TIMEOUT": "15"})
@@ -159,11 +165,11 @@ def test_debug_is_loopback_only_and_never_opens_the_werkzeug_console(monkeypatch
                              env=env)
     assert out.exit_code != 0 and "refusing --debug on 0.0.0.0" in out.output
     with pytest.raises(AuthConfigError, match="refusing --debug"):
-        server.run(host="0.0.0.0", db_path=fixture_db, weights_dir=weights_dir, debug=True)
+        server.run(app_config(fixture_db, weights_dir, host="0.0.0.0"), debug=True)
     seen: dict = {}
     monkeypatch.setattr(dash.Dash, "run", lambda self, **kw: seen.update(kw))
     monkeypatch.setattr(AppContext, "warm", lambda self: None)
-    server.run(host="127.0.0.1", port=8051, db_path=fixture_db, weights_dir=weights_dir, debug=True,
+    server.run(app_config(fixture_db, weights_dir, host="127.0.0.1", port=8051), debug=True,
                auth=AuthSettings(mode="demo"))
     assert seen["debug"] is True and seen["use_debugger"] is False
 
@@ -275,7 +281,7 @@ def test_history_page_and_export_warn_about_a_tampered_trail(fixture_db: Path, w
 
 
 def test_host_tricks_are_refused(fixture_db: Path, weights_dir: Path) -> None:
-    client = _app(fixture_db, weights_dir, resolve_auth("127.0.0.1", fixture_db, env={}, port=8050)).server.test_client()
+    client = _app(fixture_db, weights_dir, _resolve("127.0.0.1", fixture_db, {})).server.test_client()
     for host in ("evil.example@127.0.0.1:8050", "127.0.0.1:8050/x", "127.0.0.1:80500", "127.0.0.1.evil.example:8050",
                  "localhost.:8050 ", ""):
         assert client.get("/", headers={**HTML, "Host": host}).status_code in (400, 421), host

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.web.auth import AuthSettings
+from etl.config import load_config
 from etl.warehouse import connection as warehouse
 from etl.stores.runs import list_runs
 from etl.stores.users import add_user
@@ -39,7 +40,8 @@ def refresh_app(tmp_path: Path, demo_env: dict[str, Path], weights_dir: Path, mo
     users = tmp_path / "users.toml"
     for role, (name, district) in ROLE_USERS.items():
         add_user(users, name, role, PASSWORD, district)
-    app = create_app(db, weights_dir, mc_samples=0, auth=AuthSettings(mode="users", users_file=users))
+    config = load_config(overrides={"db": str(db), "weights_dir": str(weights_dir), "rank_samples": 0})
+    app = create_app(config, auth=AuthSettings(mode="users", users_file=users))
     return app, db
 
 

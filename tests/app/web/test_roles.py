@@ -11,6 +11,7 @@ import pytest
 
 from app.web.auth import AuthSettings
 from etl.stores.users import add_user
+from tests.app.conftest import app_config
 
 ORIGIN = {"Origin": "http://localhost"}
 PASSWORD = "role-test-password"
@@ -26,7 +27,8 @@ def role_app(tmp_path: Path, fixture_db: Path, weights_dir: Path):
     users = tmp_path / "users.toml"
     for role, (name, district) in ROLE_USERS.items():
         add_user(users, name, role, PASSWORD, district)
-    return create_app(fixture_db, weights_dir, mc_samples=0, auth=AuthSettings(mode="users", users_file=users))
+    return create_app(app_config(fixture_db, weights_dir, rank_samples=0),
+                      auth=AuthSettings(mode="users", users_file=users))
 
 
 def _client(app, role: str):

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from etl.stores.profiles import PUBLISHED_FILE, WEIGHTS_DIR, ProfileNotFoundError, publish_profile, viewer_profiles, list_profiles, load_profile, load_profile_version, load_profiles, profile_path, profile_versions, save_profile
+from etl.config import load_config
+from etl.stores.profiles import PUBLISHED_FILE, SHIPPED_DIR, WEIGHTS_DIR, ProfileNotFoundError, list_profiles, load_profile, load_profile_version, load_profiles, profile_path, profile_versions, publish_profile, save_profile, viewer_profiles
 from indicators.profile import ProfileError
 
 SHIPPED = ("equal", "supply-led", "user-centred")
@@ -18,13 +19,13 @@ def wdir(tmp_path: Path) -> Path:
     d = tmp_path / "weights"
     d.mkdir()
     for name in SHIPPED:
-        shutil.copy(WEIGHTS_DIR / f"{name}.toml", d / f"{name}.toml")
+        shutil.copy(SHIPPED_DIR / f"{name}.toml", d / f"{name}.toml")
     return d
 
 
 def test_shipped_profiles_exist_and_load() -> None:
-    assert set(SHIPPED) <= set(list_profiles(WEIGHTS_DIR))
-    profiles = load_profiles(WEIGHTS_DIR)
+    assert set(SHIPPED) <= set(list_profiles(SHIPPED_DIR))
+    profiles = load_profiles(SHIPPED_DIR)
     assert profiles["equal"].blend is not None and profiles["equal"].blend.supply == 0.5
     assert profiles["supply-led"].blend is not None and profiles["supply-led"].blend.supply == 0.8
     uc = profiles["user-centred"]
@@ -39,7 +40,7 @@ def test_shipped_profiles_validate_against_the_catalog_framework() -> None:
     from etl.contract.catalog import load_catalog  # the real catalog: this check must never skip
 
     fw = load_catalog().framework()
-    for name, p in load_profiles(WEIGHTS_DIR).items():
+    for name, p in load_profiles(SHIPPED_DIR).items():
         p.validate_against(fw)
         eff = p.effective_weights(fw)
         assert sum(eff.values()) == pytest.approx(1.0), name
@@ -124,7 +125,31 @@ def test_list_profiles_ignores_history_and_odd_files(wdir: Path) -> None:
     (wdir / "README.txt").write_text("x", encoding="utf-8")
     (wdir / "Not A Slug.toml").write_text("x", encoding="utf-8")
     assert list_profiles(wdir) == list(SHIPPED)
-    assert list_profiles(wdir / "missing") == []
+    assert list_profiles(wdir / "missing") == list(SHIPPED)  # an empty store still lists the shipped profiles
+
+
+def test_saved_profiles_go_to_the_configured_data_dir_and_shipped_ones_stay_listed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17: weights/ is read-only package data; saves, history and the audit trail go to paths.weights_dir."""
+    monkeypatch.chdir(tmp_path)  # the default data/weights is relative to the working directory
+    store = load_config(env={}).paths.weights_dir
+    assert store == Path("data/weights") and not store.exists()
+    shipped_before = {p: p.read_bytes() for p in SHIPPED_DIR.rglob("*") if p.is_file()}
+    assert list_profiles(store) == list(SHIPPED)  # nothing saved yet: the shipped ones
+    base = load_profile("user-centred", store)
+    saved = save_profile(base.with_weights({"supply": 0.7, "demand": 0.3}), store, who="ana")
+    mine = save_profile(base.model_copy(update={"name": "mine"}).with_weights({"supply": 0.2, "demand": 0.8}),
+                        store, who="ana")
+    assert saved.version == base.version + 1 and mine.version == 1
+    assert (store / "user-centred.toml").is_file() and (store / "mine.toml").is_file()
+    assert (store / "history" / "user-centred" / f"v{base.version}.toml").is_file()  # the shipped version, archived
+    assert (store / "history" / "audit.jsonl").is_file()
+    assert {p: p.read_bytes() for p in SHIPPED_DIR.rglob("*") if p.is_file()} == shipped_before  # untouched
+    assert list_profiles(store) == sorted([*SHIPPED, "mine"])  # shipped profiles still listed
+    assert load_profile("user-centred", store).version == saved.version  # the store's version wins
+    assert load_profile("equal", store) == load_profile("equal", SHIPPED_DIR)
+    assert load_profile_version("user-centred", base.version, store) == base
 
 
 # -- derivation inputs ---------------------------------------------------------------------------------------------

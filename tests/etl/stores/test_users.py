@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from etl.stores.users import UserError, add_user, authenticate, load_users, remove_user, users_path
+from etl.config import load_config
+from etl.stores.users import UserError, add_user, authenticate, load_users, remove_user
 
 BIN = Path(sys.executable).parent / "govindex"
 
@@ -66,8 +67,10 @@ def test_malformed_file_names_the_user_and_key(tmp_path: Path) -> None:
 
 
 def test_default_path_beside_the_warehouse_or_env(tmp_path: Path) -> None:
-    assert users_path(tmp_path / "w.duckdb", env={}) == tmp_path / "users.toml"
-    assert users_path(None, env={"GOVINDEX_USERS": "/x/u.toml"}) == Path("/x/u.toml")
+    assert load_config(env={}, overrides={"db": str(tmp_path / "w.duckdb")}).users_path == tmp_path / "users.toml"
+    assert load_config(env={"GOVINDEX_USERS": "/x/u.toml"}).users_path == Path("/x/u.toml")
+    (tmp_path / "g.toml").write_text('[users]\nfile = "u/users.toml"\n', encoding="utf-8")
+    assert load_config(tmp_path / "g.toml", env={}).users_path == tmp_path / "u" / "users.toml"  # beside the file
 
 
 @pytest.mark.slow
