@@ -7,12 +7,13 @@ from pathlib import Path
 
 import dash
 from dash import MATCH, Input, Output, State, dcc, html
+from waitress import serve
 
-from app.ui import components, ids
-from app.web.auth import AuthSettings, install_auth
-from app.web.downloads import install_downloads
-from app.ui.i18n import norm_lang, t
 from app.state import AppContext, get_context, set_context
+from app.ui import components, ids
+from app.ui.i18n import norm_lang, t
+from app.web.auth import AuthSettings, install_auth, resolve_auth
+from app.web.downloads import install_downloads
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_WEIGHTS_DIR = HERE.parent / "weights"
@@ -130,16 +131,12 @@ def run(host: str = "127.0.0.1", port: int = 8050, db_path: str | Path = "data/w
     serve a non-loopback address without authentication.
     """
     if auth is None:
-        from app.web.auth import resolve_auth
-
         auth = resolve_auth(host, db_path)
     app = create_app(db_path, weights_dir=weights_dir, auth=auth)
     get_context().warm()
     if debug:
         app.run(host=host, port=port, debug=True)
         return
-    from waitress import serve
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log.info("govindex serving %s on http://%s:%s (sign-in: %s mode)", db_path, host, port, auth.mode)
     serve(app.server, host=host, port=port, threads=threads, ident="govindex")

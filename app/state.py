@@ -17,11 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from app.web.jobs import JobRegistry
-from etl.warehouse.snapshot import Snapshot, SnapshotCache, file_key
 from app.views.scoring import Prepared, RankIntervals, prepare, quick_rank_intervals
+from app.web.jobs import JobRegistry
+from app.web.security import sees_published
+from etl.config import load_config
 from etl.contract.catalog import load_catalog
+from etl.jobs.refresh import refresh_in_background
 from etl.stores.profiles import PUBLISHED_FILE, list_profiles, load_profile, load_published
+from etl.warehouse.snapshot import Snapshot, SnapshotCache, file_key
 from indicators.catalog import Catalog
 from indicators.framework import Framework
 from indicators.profile import WeightProfile
@@ -116,9 +119,6 @@ class AppContext:
         GOVINDEX_*, with this app's warehouse and weights folder.
         """
         if start:
-            from etl.config import load_config
-            from etl.jobs.refresh import refresh_in_background
-
             config = load_config(overrides={"db": str(self.db_path), "weights_dir": str(self.weights_dir)})
             self._refresh = refresh_in_background(config, "manual")
         return self._refresh
@@ -127,8 +127,6 @@ class AppContext:
     def profiles(self) -> dict[str, WeightProfile]:
         """The profiles this request's role sees: leaders and district officials the published version of each
         (where one was published), editors the current one (app/security.sees_published)."""
-        from app.web.security import sees_published
-
         current = self.current_profiles()
         return self._published_view(current) if sees_published() else current
 

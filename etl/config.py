@@ -11,6 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from etl.cron import parse_cron
+from etl.stores.profiles import WEIGHTS_DIR
+
 DEFAULT_CONFIG_FILE = "govindex.toml"
 CONFIG_ENV = "GOVINDEX_CONFIG"
 
@@ -42,8 +45,6 @@ class PathsConfig(_Strict):
     def weights_path(self) -> Path:
         if self.weights_dir is not None:
             return self.weights_dir
-        from etl.stores.profiles import WEIGHTS_DIR
-
         return WEIGHTS_DIR
 
 
@@ -68,8 +69,6 @@ class ScheduleConfig(_Strict):
     @field_validator("cron")
     @classmethod
     def _valid_cron(cls, v: str) -> str:
-        from etl.jobs.scheduler import parse_cron  # local: config stays importable without the scheduler
-
         parse_cron(v, "UTC")
         return v
 

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from indicators.errors import ScoringError
+
 if TYPE_CHECKING:
     from indicators.model import ScoreResult
 
@@ -215,8 +217,6 @@ def improvement_priorities(r: ScoreResult, unit: str, period: str | None, step: 
     the fitted range is normalised out of sample (see indicators.normalise: clipped to the declared range by default),
     so an indicator on which the unit is already at the top of the fitted range shows no gain.
     """
-    from indicators.model import ScoringError
-
     if unit not in r.units:
         raise ScoringError(f"unknown unit {unit!r}")
     if step not in ("range", "best"):

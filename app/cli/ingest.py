@@ -6,6 +6,10 @@ import time
 from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.table import Table
+
+from etl.errors import EtlError
 
 
 @click.command()
@@ -19,12 +23,8 @@ def ingest(source: Path, db_path: Path) -> None:
     Exits 0 when the batch was processed (quarantined rows included), non-zero when nothing could be processed
     (missing or empty folder, every file rejected).
     """
-    from rich.console import Console
-    from rich.table import Table
-
-    from etl.errors import EtlError
-    from etl.ingest.files import ingest_folder
-    from etl.warehouse.connection import WarehouseError
+    from etl.ingest.files import ingest_folder  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
+    from etl.warehouse.connection import WarehouseError  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
 
     console = Console(width=200)
     t0 = time.perf_counter()

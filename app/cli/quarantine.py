@@ -5,6 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.table import Table
+
+from etl.errors import EtlError
 
 
 @click.command()
@@ -18,12 +22,8 @@ import click
               help="Rows to list on screen (0 = all); --csv always writes all.")
 def quarantine(table_name: str | None, source_file: str | None, csv_out: Path | None, db_path: Path, limit: int) -> None:
     """List quarantined rows: file, row, column, check, value, reason and the original row (Chinese readable)."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from etl.errors import EtlError
-    from etl.ingest.quarantine import count_quarantine, list_quarantine
-    from etl.warehouse.connection import WarehouseError
+    from etl.ingest.quarantine import count_quarantine, list_quarantine  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
+    from etl.warehouse.connection import WarehouseError  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
 
     try:
         total = count_quarantine(db_path, table=table_name, source_file=source_file)

@@ -11,6 +11,7 @@ from types import FrameType
 import click
 
 from app.cli.options import config_option, refresh_db_option
+from etl.config import ConfigError, load_config
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -45,8 +46,7 @@ def refresh(
     Everything is built into a new snapshot file that replaces the live one only when complete; the app keeps
     serving the previous snapshot until then. Exits non-zero when the refresh fails (the previous snapshot stays).
     """
-    from etl.config import ConfigError, load_config
-    from etl.jobs.refresh import RefreshError, refresh as run_refresh
+    from etl.jobs.refresh import RefreshError, refresh as run_refresh  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

@@ -7,6 +7,7 @@ import logging
 import click
 
 from app.cli.options import config_option, refresh_db_option
+from etl.config import ConfigError, load_config
 
 DEFAULT_EVERY_MINUTES = 5.0
 
@@ -45,8 +46,7 @@ def schedule(
     Refuses to start when another scheduler already runs for the same warehouse (the message names its pid); a
     lock left by a killed scheduler is freed by the kernel, so a restart just works. Missed runs coalesce into one.
     """
-    from etl.config import ConfigError, load_config
-    from etl.jobs.scheduler import SchedulerLocked, run_forever
+    from etl.jobs.scheduler import SchedulerLocked, run_forever  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -9,10 +9,17 @@ import click
 import numpy as np
 import polars as pl
 from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
 
+from etl.config import ConfigError, load_config
+from etl.errors import EtlError
+from etl.stores.profiles import load_profile
 from indicators.aggregate import AGGREGATORS, AggregationError
+from indicators.catalog import CatalogError
 from indicators.framework import Framework, FrameworkError
 from indicators.model import ScoringError, score as run_score
+from indicators.profile import ProfileError
 from indicators.registry import MethodError
 from indicators.spec import MethodSpec, ModelSpec
 
@@ -170,14 +177,8 @@ def score_warehouse(profile_name: str | None, db: Path | None, grain: str) -> No
     """Warehouse mode: catalog framework + named profile → score indicator_values → score_runs / scores."""
     # imported here: file mode needs neither the warehouse nor the catalog
     from etl.contract.catalog import load_catalog
-    from etl.config import ConfigError, load_config
-    from etl.errors import EtlError
-    from etl.stores.profiles import load_profile
-    from etl.stores.scores import score_and_store
-    from etl.warehouse.connection import WarehouseError
-    from indicators.catalog import CatalogError
-    from indicators.profile import ProfileError
-
+    from etl.stores.scores import score_and_store  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
+    from etl.warehouse.connection import WarehouseError  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
     try:
         config = load_config(None, overrides={"db": str(db) if db else None})
         path = Path(config.paths.db)
@@ -199,10 +200,7 @@ def score_warehouse(profile_name: str | None, db: Path | None, grain: str) -> No
 
 def _print_ranking(path: Path, run_id: str, fw: Framework, title: str) -> None:
     """The stored run's ranking for the latest complete period: what a person checks first."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from etl.stores.scores import read_ranking
+    from etl.stores.scores import read_ranking  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
 
     period, ranking = read_ranking(path, run_id, fw)
     table = Table(title=f"{title} · {period}", title_justify="left")

@@ -10,6 +10,11 @@ from typing import Any
 import click
 import numpy as np
 import polars as pl
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from etl.contract.catalog import load_catalog
+from etl.stores.profiles import load_profile
+from indicators.profile import ProfileError
 
 SPEC_HELP = "Uncertainty spec TOML (default: weights/uncertainty/default.toml; see that file for every key)."
 
@@ -20,7 +25,7 @@ def _write(frame: pl.DataFrame, out: Path, name: str) -> None:
 
 
 def _district_names(db: Path) -> dict[str, str]:
-    from etl.warehouse import connection as warehouse
+    from etl.warehouse import connection as warehouse  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
 
     try:
         df = warehouse.query(db, 'SELECT code, name_zh FROM "district"')
@@ -101,16 +106,11 @@ def sensitivity(profile: str, spec_path: Path | None, samples: int | None, sobol
 
     Writes every table as CSV and Parquet into --out, plus summary.md (bilingual) and run.json (the full spec).
     """
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from etl.contract.catalog import load_catalog
-    from etl.warehouse.panel import PanelError, default_panel_period, load_indicator_panel, read_uncertainty_spec
-    from etl.stores.profiles import load_profile
-    from indicators.uncertainty import montecarlo as mc
-    from indicators.audit import audit
-    from indicators.profile import ProfileError
-    from indicators.uncertainty.sensitivity import SensitivityError, sobol_analysis, swap_points, tornado
-    from indicators.uncertainty.problem import Inputs, UncertaintyError, build_problem, check, model_preparer
+    from etl.warehouse.panel import PanelError, default_panel_period, load_indicator_panel, read_uncertainty_spec  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
+    from indicators.uncertainty import montecarlo as mc  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
+    from indicators.audit import audit  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
+    from indicators.uncertainty.sensitivity import SensitivityError, sobol_analysis, swap_points, tornado  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
+    from indicators.uncertainty.problem import Inputs, UncertaintyError, build_problem, check, model_preparer  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
 
     t0 = time.perf_counter()
     # Load inputs

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from app.cli.options import config_option
+from etl.config import ConfigError, load_config
 
 
 @click.command()
@@ -35,10 +36,8 @@ def serve(host: str | None, port: int | None, db_path: str | None, debug: bool, 
     Sign-in: with a users file (`govindex user add`) people sign in; with GOVINDEX_AUTH=proxy a trusted single-sign-on
     proxy identifies them; with neither, only 127.0.0.1 is served, as a demo where the role can be switched.
     """
-    from app.web.auth import AuthConfigError, resolve_auth
-    from app.server import run
-    from etl.config import ConfigError, load_config
-
+    from app.web.auth import AuthConfigError, resolve_auth  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
+    from app.server import run  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
     overrides = {k: v for k, v in (("host", host), ("port", port), ("db", db_path), ("weights_dir", weights_dir))
                  if v is not None}
     try:
@@ -55,7 +54,7 @@ def serve(host: str | None, port: int | None, db_path: str | None, debug: bool, 
         raise click.ClickException(str(e)) from None
 
     if scheduler:  # guarded against the debug reloader's watcher process and against a second worker (lock)
-        from etl.jobs.scheduler import start_in_process
+        from etl.jobs.scheduler import start_in_process  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
 
         # The scheduled refreshes score the same profiles the app shows and saves.
         start_in_process(config, reloader=debug)

@@ -7,16 +7,14 @@ from pathlib import Path
 
 import click
 
-from etl.stores.users import ROLES
+from etl.config import ConfigError, load_config
+from etl.stores.users import ROLES, UserError, add_user, check_name, check_role, load_users, remove_user, users_path
 
 
 def _path(option: str | None) -> Path:
     """--users, else $GOVINDEX_USERS, else users.toml beside the configured warehouse."""
     if option:
         return Path(option)
-    from etl.config import ConfigError, load_config
-    from etl.stores.users import users_path
-
     try:
         return users_path(load_config().paths.db)
     except ConfigError as e:
@@ -47,8 +45,6 @@ def user() -> None:
 def add(name: str, role: str, district: str | None, password_stdin: bool, replace: bool,
         users_file: str | None) -> None:
     """Add user NAME with a role; the password is asked twice (or read from stdin) and stored as a salted hash."""
-    from etl.stores.users import UserError, add_user, check_name, check_role
-
     path = _path(users_file)
     try:  # check before asking for a password
         check_name(name)
@@ -72,8 +68,6 @@ def add(name: str, role: str, district: str | None, password_stdin: bool, replac
 @_users_option
 def remove(name: str, users_file: str | None) -> None:
     """Remove user NAME (their open sessions end at their next request)."""
-    from etl.stores.users import UserError, remove_user
-
     path = _path(users_file)
     try:
         u = remove_user(path, name)
@@ -86,8 +80,6 @@ def remove(name: str, users_file: str | None) -> None:
 @_users_option
 def list_cmd(users_file: str | None) -> None:
     """List the users with their roles and districts (never the hashes)."""
-    from etl.stores.users import UserError, load_users
-
     path = _path(users_file)
     try:
         users = load_users(path)

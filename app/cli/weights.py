@@ -9,6 +9,18 @@ from typing import Any
 
 import click
 import numpy as np
+import polars as pl
+
+from etl.config import ConfigError, load_config
+from etl.contract.catalog import load_catalog
+from etl.stores import profiles as io
+from etl.stores.audit_trail import AuditError, format_change, read_trail, trail_csv
+from etl.stores.profiles import (
+    list_profiles, load_profile, load_profile_version, load_profiles, profile_versions, publish_profile, published_info, save_profile,
+)
+from indicators.framework import Framework
+from indicators.profile import Derivation, ProfileError, WeightProfile
+from indicators.weighting.report import effective_weights_report
 
 DATA_METHODS = ("entropy", "critic", "pca")
 
@@ -17,8 +29,6 @@ def _weights_dir(option: str | None) -> Path:
     """--weights-dir, else the configuration's paths.weights_dir (GOVINDEX_WEIGHTS_DIR), else the shipped weights/."""
     if option:
         return Path(option)
-    from etl.config import ConfigError, load_config
-
     try:
         return Path(load_config().paths.weights_path)
     except ConfigError as e:
@@ -28,13 +38,7 @@ def _weights_dir(option: str | None) -> Path:
 def _framework(imeta: str | None) -> Any:
     try:
         if imeta:
-            import polars as pl
-
-            from indicators.framework import Framework
-
             return Framework.from_imeta(pl.read_csv(imeta, infer_schema_length=0))
-        from etl.contract.catalog import load_catalog
-
         return load_catalog().framework()
     except Exception as e:  # noqa: BLE001 - turned into a message for people
         raise click.ClickException(f"cannot load the framework: {e}") from None
@@ -67,9 +71,6 @@ def weights() -> None:
 @_dir_option
 def list_cmd(weights_dir: str | None) -> None:
     """List the saved weight profiles with their blend, method, version and author."""
-    from etl.stores.profiles import load_profiles, profile_versions
-    from indicators.profile import ProfileError
-
     folder = _weights_dir(weights_dir)
     try:
         profiles = load_profiles(folder)
@@ -95,10 +96,6 @@ def list_cmd(weights_dir: str | None) -> None:
 @_imeta_option
 def show(name: str, fmt: str, version: int | None, weights_dir: str | None, imeta: str | None) -> None:
     """Show profile NAME (a name in the weights folder or a path to a .toml file) and its effective weights."""
-    from etl.stores.profiles import load_profile, load_profile_version
-    from indicators.profile import ProfileError
-    from indicators.weighting.report import effective_weights_report
-
     folder = _weights_dir(weights_dir)
     try:
         p = load_profile_version(name, version, folder) if version is not None else load_profile(name, folder)
@@ -148,9 +145,8 @@ def show(name: str, fmt: str, version: int | None, weights_dir: str | None, imet
 def _derive(method: str, fw: Any, node: str, matrix: str | None, allocations: str | None, data: str | None,
             db: str | None, period: str | None, normalised: bool, max_cr: float) -> tuple[Any, dict[str, Any]]:
     """Run one derivation method; returns the WeightResult and the inputs to keep in the profile."""
-    from etl.stores import profiles as io
-    from indicators.weighting.derive import budget_weights, critic_weights, entropy_weights, equal_weights, pca_weights
-    from indicators.weighting.ahp import ahp_weights
+    from indicators.weighting.derive import budget_weights, critic_weights, entropy_weights, equal_weights, pca_weights  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
+    from indicators.weighting.ahp import ahp_weights  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
 
     kept: dict[str, Any] = {}
     if method == "equal":
@@ -231,10 +227,7 @@ def derive(method: str, name: str, author: str, rationale_zh: str, rationale_en:
     The new profile starts from --base; only the weights below --node change. Nothing is ever overwritten: the
     previous version of NAME stays in the history folder.
     """
-    from etl.stores.audit_trail import AuditError
-    from etl.stores.profiles import load_profile, save_profile
-    from indicators.profile import Derivation, ProfileError, WeightProfile
-    from indicators.weighting.derive import WeightingError, relative_weights_for_node
+    from indicators.weighting.derive import WeightingError, relative_weights_for_node  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
 
     if not (rationale_zh.strip() or rationale_en.strip()):
         raise click.UsageError("give a rationale: --rationale-zh and/or --rationale-en")
@@ -299,10 +292,6 @@ def derive(method: str, name: str, author: str, rationale_zh: str, rationale_en:
 @_dir_option
 def publish(name: str, version: int | None, who: str, rationale: str, weights_dir: str | None) -> None:
     """Publish a version of profile NAME: leaders see the published version by default (发布权重方案)."""
-    from etl.stores.audit_trail import AuditError
-    from etl.stores.profiles import load_profile, publish_profile
-    from indicators.profile import ProfileError
-
     folder = _weights_dir(weights_dir)
     try:
         v = version if version is not None else load_profile(name, folder).version
@@ -319,10 +308,6 @@ def publish(name: str, version: int | None, who: str, rationale: str, weights_di
 @_dir_option
 def history(name: str, csv_out: str | None, weights_dir: str | None) -> None:
     """Show the versions of profile NAME and its audit trail: who saved or published what, when, and why."""
-    from etl.stores.audit_trail import AuditError, format_change, read_trail, trail_csv
-    from etl.stores.profiles import list_profiles, load_profile_version, profile_versions, published_info
-    from indicators.profile import ProfileError
-
     folder = _weights_dir(weights_dir)
     try:
         if name not in list_profiles(folder) and not profile_versions(name, folder):
@@ -330,8 +315,6 @@ def history(name: str, csv_out: str | None, weights_dir: str | None) -> None:
         pub = published_info(name, folder)
         versions = profile_versions(name, folder)
         if name in list_profiles(folder):
-            from etl.stores.profiles import load_profile
-
             cur = load_profile(name, folder).version
             versions = sorted({*versions, cur})
         else:

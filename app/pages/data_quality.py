@@ -8,14 +8,15 @@ import dash
 import polars as pl
 from dash import Input, Output, State, callback, dcc, html
 
+from app.state import get_context
 from app.ui import components as c
 from app.ui import figures
-from app.web import security
-from app.views import frames as views
 from app.ui.i18n import fmt_datetime, fmt_int, fmt_period, norm_lang, t
-from etl.warehouse.snapshot import DataUnavailable, Snapshot, load_runs
+from app.views import frames as views
 from app.views.scoring import Prepared
-from app.state import get_context
+from app.web import security
+from etl.jobs.refresh import RefreshBusy
+from etl.warehouse.snapshot import DataUnavailable, Snapshot, load_runs
 
 dash.register_page(__name__, path="/data-quality", name="数据质量 Data quality",
                    title="数据质量 · 一网通办用户中心绩效指数", order=4)
@@ -139,8 +140,6 @@ def _refresh_card(runs_path, snap: Snapshot, lang: str) -> html.Section:
 def refresh_now(n_clicks: int, _ticks: int, lang: str):
     """Start a refresh (assessors and admins only, enforced here) and report on it until it ends."""
     security.require("refresh")  # a forged request from another role gets HTTP 403
-    from etl.jobs.refresh import RefreshBusy
-
     future = get_context().refresh_future(start=dash.ctx.triggered_id == REFRESH_BUTTON)
     if future is None:
         return dash.no_update, True

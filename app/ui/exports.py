@@ -5,15 +5,14 @@ from __future__ import annotations
 import io
 
 import polars as pl
+import xlsxwriter
 
-from app.views import frames as views
 from app.ui.i18n import t
+from app.views import frames as views
 
 
 def scorecard_xlsx(dp: views.DistrictProfile, lang: str) -> bytes:
     """The district's scorecard as an XLSX workbook: summary, dimensions, indicators, priorities, data issues."""
-    import xlsxwriter
-
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True})
     s = dp.summary

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import flask
+import polars as pl
 from flask import request
 
-from app.web import security
 from app.state import get_context
+from app.web import security
 from etl.stores.audit_trail import AuditError, read_trail, trail_csv
 from etl.stores.profiles import _check_name
 from indicators.profile import ProfileError
@@ -27,8 +28,6 @@ def quarantine_csv() -> flask.Response:
     q = security.visible_quarantine(get_context().snapshot().quarantine)
     table = request.args.get("table")
     if table and "table_name" in q.columns:
-        import polars as pl
-
         q = q.filter(pl.col("table_name") == table)  # compared as a value, never spliced into SQL
     return _csv(security.csv_safe(q).write_csv(), "govindex-quarantine.csv")
 

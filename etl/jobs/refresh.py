@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from etl.jobs import inbox as inbox_mod
 from etl.config import Config
+from etl.jobs import inbox as inbox_mod
 from etl.jobs.locks import FileLock, LockHeld
 from etl.jobs.refresh_steps import DEFAULT_STEPS, SCORE_GRAIN, RefreshContext, RefreshError, Step, StepSkipped, step_indicator_values, step_ingest, step_scores, step_uncertainty
 from etl.stores.runs import RunRecord, RunStore
+from etl.warehouse import connection as warehouse
 
 __all__ = [
     "DEFAULT_STEPS", "SCORE_GRAIN", "STOP_REQUESTED", "RefreshBusy", "RefreshContext", "RefreshError", "Step",
@@ -110,8 +111,6 @@ SNAPSHOT_DDL = """CREATE TABLE IF NOT EXISTS "snapshot_info" (
 
 def current_snapshot_id(con: Any) -> str | None:
     """The id of the snapshot a connection looks at (the newest row of snapshot_info), or None for a bare file."""
-    from etl.warehouse import connection as warehouse
-
     if "snapshot_info" not in warehouse.table_names(con):
         return None
     value = warehouse.scalar(con, 'SELECT "snapshot_id" FROM "snapshot_info" ORDER BY "started_at" DESC LIMIT 1')
@@ -119,8 +118,6 @@ def current_snapshot_id(con: Any) -> str | None:
 
 
 def _begin_snapshot(ctx: RefreshContext) -> None:
-    from etl.warehouse import connection as warehouse
-
     with warehouse.connection(ctx.db_path) as con:
         warehouse.execute(con, SNAPSHOT_DDL)
         warehouse.execute(
@@ -132,8 +129,6 @@ def _begin_snapshot(ctx: RefreshContext) -> None:
 
 def _seal_snapshot(ctx: RefreshContext) -> None:
     """Mark the snapshot complete and checkpoint it, so the file alone (no WAL) holds everything."""
-    from etl.warehouse import connection as warehouse
-
     with warehouse.connection(ctx.db_path) as con:
         warehouse.execute(
             con,
@@ -149,8 +144,6 @@ def _seal_snapshot(ctx: RefreshContext) -> None:
 
 def _checkpoint_live(db: Path) -> None:
     """Fold a leftover live WAL (from a writer that died) into the live file before copying it."""
-    from etl.warehouse import connection as warehouse
-
     if not _wal(db).exists():
         return
     deadline = time.monotonic() + 30

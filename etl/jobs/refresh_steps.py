@@ -10,6 +10,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from etl.contract.catalog import load_catalog
+from etl.ingest.files import ingest_files, ingest_folder
+from etl.jobs.uncertainty_summary import write_uncertainty_summary
+from etl.stores.profiles import list_profiles, load_profile
+from etl.stores.scores import data_snapshot_id, score_and_store
+from etl.warehouse import connection as warehouse
+from etl.warehouse.indicator_values import write_indicator_values
+from indicators.profile import ProfileError
+
 if TYPE_CHECKING:
     from etl.config import Config
 
@@ -55,8 +64,6 @@ def step_ingest(ctx: RefreshContext) -> str | None:
     """Load the raw files of ctx.source into the snapshot (per-file accounting lands in ingest_files)."""
     if ctx.source is None:
         raise StepSkipped("no new files")
-    from etl.ingest.files import ingest_files, ingest_folder
-
     if ctx.inbox_files is not None:  # the staged inbox: exactly the planned files, by name
         report = ingest_files(ctx.inbox_files, ctx.db_path)
     else:
@@ -88,9 +95,6 @@ def _count_ingest(ctx: RefreshContext, report: Any) -> None:
 
 def step_indicator_values(ctx: RefreshContext) -> str | None:
     """Recompute indicator_values from the catalog over everything in the snapshot."""
-    from etl.contract.catalog import load_catalog
-    from etl.warehouse.indicator_values import write_indicator_values
-
     before = _values_digest(ctx.db_path)
     frame = write_indicator_values(ctx.db_path, load_catalog())
     ctx.extra["values_unchanged"] = before is not None and before == _values_digest(ctx.db_path)
@@ -99,8 +103,6 @@ def step_indicator_values(ctx: RefreshContext) -> str | None:
 
 def _values_digest(db_path: Path) -> str | None:
     """An order-independent digest of indicator_values (None when the table does not exist yet)."""
-    from etl.warehouse import connection as warehouse
-
     with warehouse.connection(db_path) as con:
         if "indicator_values" not in warehouse.table_names(con):
             return None
@@ -113,8 +115,6 @@ def _values_digest(db_path: Path) -> str | None:
 
 
 def _profiles(ctx: RefreshContext) -> list[str]:
-    from etl.stores.profiles import list_profiles
-
     names = list_profiles(ctx.config.paths.weights_path)
     if not names:
         raise StepSkipped(f"no weight profiles in {ctx.config.paths.weights_path}")
@@ -127,11 +127,6 @@ def step_scores(ctx: RefreshContext) -> str | None:
     A profile that no longer fits the framework is left out and named in the step's note (one assessor's stale
     profile must not stop the daily refresh); any other scoring failure fails the refresh.
     """
-    from etl.contract.catalog import load_catalog
-    from etl.stores.profiles import load_profile
-    from etl.stores.scores import score_and_store
-    from indicators.profile import ProfileError
-
     fw = load_catalog().framework()
     # Only when this refresh left the indicator values exactly as they were can an earlier run stand for this one.
     existing = _existing_score_runs(ctx.db_path) if ctx.extra.get("values_unchanged") else set()
@@ -162,9 +157,6 @@ def step_scores(ctx: RefreshContext) -> str | None:
 
 def _existing_score_runs(db_path: Path) -> set[tuple[str, str]]:
     """(profile_hash, framework_hash) of the stored score runs over the snapshot's current data."""
-    from etl.warehouse import connection as warehouse
-    from etl.stores.scores import data_snapshot_id
-
     with warehouse.connection(db_path) as con:
         if "score_runs" not in warehouse.table_names(con):
             return set()
@@ -181,8 +173,6 @@ def step_uncertainty(ctx: RefreshContext) -> str | None:
     n = ctx.config.refresh.uncertainty_samples
     if n <= 0:
         raise StepSkipped("uncertainty_samples = 0")
-    from etl.jobs.uncertainty_summary import write_uncertainty_summary
-
     names = ctx.extra.get("scored_profiles") or _profiles(ctx)
     runs = write_uncertainty_summary(
         ctx.db_path,

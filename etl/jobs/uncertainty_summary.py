@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from etl.warehouse import connection as warehouse
 from etl.contract.catalog import load_catalog
-from etl.warehouse.panel import default_panel_period, load_indicator_panel, read_uncertainty_spec
 from etl.stores.profiles import load_profile
+from etl.warehouse import connection as warehouse
+from etl.warehouse.panel import default_panel_period, load_indicator_panel, read_uncertainty_spec
 from indicators.uncertainty import montecarlo as mc
 from indicators.uncertainty.problem import Inputs, build_problem, model_preparer
 
@@ -65,8 +66,6 @@ def write_uncertainty_summary(
     With `skip_existing` (the caller knows the indicator values did not change), a profile whose stored run has the
     same profile content, spec, grain and period is not run again (its numbers would be identical).
     """
-    import time
-
     created = now or datetime.now()
     base = read_uncertainty_spec(spec_path)
     spec = type(base).from_dict({**base.model_dump(), "samples": samples, "seed": seed}, source="refresh")

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import polars as pl
 import psutil
 
+from etl.config import Config
+
 if TYPE_CHECKING:
     from etl.config import Config
 
@@ -318,8 +320,6 @@ def _record(row: sqlite3.Row) -> RunRecord:
 
 def runs_path_for(config_or_path: Config | str | os.PathLike[str]) -> Path:
     """The run-history file for a Config, a warehouse path (*.duckdb → runs.sqlite beside it) or a *.sqlite path."""
-    from etl.config import Config
-
     if isinstance(config_or_path, Config):
         return config_or_path.paths.runs_path
     p = Path(config_or_path)

@@ -20,12 +20,17 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from scipy import special
 
+from indicators.aggregate import AGGREGATORS
 from indicators.framework import Framework
-from indicators.uncertainty.montecarlo import CompiledTree, MonteCarloError, PowerMean, evaluate, power_mean
+from indicators.model import panel_from_long, panel_from_matrix, score
+from indicators.normalise import NORMALISERS
+from indicators.registry import MethodError
 from indicators.spec import MethodSpec, ModelSpec
+from indicators.uncertainty.montecarlo import CompiledTree, MonteCarloError, PowerMean, evaluate, power_mean
 
 SUPPLY, DEMAND = "supply", "demand"
 
@@ -149,10 +154,6 @@ def _alt_label(m: MethodSpec) -> str:
 
 
 def _static_issues(spec: UncertaintySpec, fw: Framework) -> list[Issue]:
-    from indicators.aggregate import AGGREGATORS
-    from indicators.normalise import NORMALISERS
-    from indicators.registry import MethodError
-
     out: list[Issue] = []
     levels = sorted({fw.level(c) for c in fw.codes if c != fw.root})
     for noise in spec.weight_noise:
@@ -520,10 +521,6 @@ def model_preparer(framework: Framework, data: Any, *, units: Sequence[str] | No
     used; the batched engine applies the real aggregation (and reports its domain failures per sample).
     Returns the preparer and the unit codes in row order.
     """
-    from indicators.model import panel_from_long, panel_from_matrix, score
-
-    import polars as pl
-
     panel = (panel_from_long(framework, data, units, periods) if isinstance(data, pl.DataFrame)
              else panel_from_matrix(framework, data, units, periods))
     if period is not None and period not in panel.periods:

@@ -21,20 +21,19 @@ Outputs with zero variance (a district ranked first in every sample) have undefi
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
-from scipy.stats import qmc
+from scipy import stats
+
+from indicators.ranking import ranks_desc
+from indicators.uncertainty.sampling import SensitivityError, uniform_chunks, uniform_matrix
 
 if TYPE_CHECKING:  # pragma: no cover
     from indicators.uncertainty.problem import Problem
-
-
-class SensitivityError(ValueError):
-    """A sensitivity design or estimator was given inconsistent shapes or settings."""
 
 
 # -- design -------------------------------------------------------------------------------------------------------
@@ -73,44 +72,6 @@ class SaltelliDesign:
             raise SensitivityError(f"expected {self.n * (self.k + 2)} output rows, got {y2.shape[0]}")
         n = self.n
         return y2[:n], y2[n:2 * n], y2[2 * n:].reshape(self.k, n, y2.shape[1])
-
-
-def uniform_matrix(n: int, d: int, rng: np.random.Generator, sampler: str = "sobol") -> np.ndarray:
-    """n points in [0,1)^d: scrambled Sobol' (scipy.stats.qmc, seeded from rng) or plain pseudo-random."""
-    if n < 1 or d < 1:
-        raise SensitivityError(f"need at least one point and one dimension, got n={n}, d={d}")
-    if sampler == "sobol":
-        if n & (n - 1):
-            raise SensitivityError(f"Sobol' sampling needs a power-of-two sample count, got {n}")
-        return qmc.Sobol(d=d, scramble=True, seed=rng).random(n)
-    if sampler == "random":
-        return rng.random((n, d))
-    raise SensitivityError(f"unknown sampler {sampler!r}; allowed: sobol, random")
-
-
-def uniform_chunks(
-    n: int, d: int, rng: np.random.Generator, sampler: str = "sobol", chunk: int = 4096
-) -> Iterator[np.ndarray]:
-    """The first n points of uniform_matrix (Sobol': of its next power of two), `chunk` rows at a time.
-
-    Generating in chunks keeps each block in cache for the evaluation that follows and draws only n points, not
-    the next power of two; the points are identical (scrambled Sobol' and numpy's Generator are sequential).
-    """
-    if n < 1 or d < 1:
-        raise SensitivityError(f"need at least one point and one dimension, got n={n}, d={d}")
-    if chunk < 1 or chunk & (chunk - 1):
-        raise SensitivityError(f"chunk must be a power of two, got {chunk}")
-    if sampler == "sobol":
-        engine = qmc.Sobol(d=d, scramble=True, seed=rng)
-        first = min(chunk, 1 << (n - 1).bit_length())  # a power of two: scipy checks balance on the first draw only
-        yield engine.random(first)[:n]
-        for start in range(first, n, chunk):
-            yield engine.random(min(chunk, n - start))
-    elif sampler == "random":
-        for start in range(0, n, chunk):
-            yield rng.random((min(chunk, n - start), d))
-    else:
-        raise SensitivityError(f"unknown sampler {sampler!r}; allowed: sobol, random")
 
 
 def saltelli_design(n: int, dims: Sequence[int], rng: np.random.Generator, sampler: str = "sobol") -> SaltelliDesign:
@@ -231,8 +192,6 @@ SHIFT_OUTPUT = "mean_abs_rank_shift"
 
 def _ranks_with_failures(scores: np.ndarray) -> np.ndarray:
     """Ranks (1 = best) as floats; rows with any non-finite score (failed samples) are NaN."""
-    from indicators.uncertainty.montecarlo import ranks_desc
-
     ok = np.isfinite(scores).all(axis=1)
     out = np.full(scores.shape, np.nan)
     if ok.any():
@@ -308,8 +267,6 @@ def sobol_analysis(
 # -- one at a time --------------------------------------------------------------------------------------------------
 def _oat_settings(problem: Problem) -> tuple[list[tuple[str, str]], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(factor, setting) labels and the settings: each factor at its low/high (or each choice), others nominal."""
-    from scipy import stats
-
     tree, fw, w0 = problem.tree, problem.tree.framework, problem.w0
     labels: list[tuple[str, str]] = []
     rows: list[np.ndarray] = []
