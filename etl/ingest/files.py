@@ -362,6 +362,11 @@ def summarise(failures: pl.DataFrame, rows: int, name: str, top: int = 3) -> str
 
 
 # --------------------------------------------------------------------------------------------- dedupe + load
+def key_json_sql(quoted_key: Sequence[str], alias: str) -> str:
+    """SQL for a row's key as JSON ({"col": value, ...}), reading the quoted key columns from table alias `alias`."""
+    return "to_json(struct_pack(" + ", ".join(f"{k} := {alias}.{k}" for k in quoted_key) + "))"
+
+
 def _dedupe_and_load(con: wh.Connection, table: tables.Table, rep: FileReport, ctx: tuple[int | None, int, str, str]) -> None:
     """Within-file duplicates, then duplicates/conflicts against the warehouse, then the insert (all in SQL)."""
     file_id, batch_id, tname, name = ctx
@@ -373,7 +378,7 @@ def _dedupe_and_load(con: wh.Connection, table: tables.Table, rep: FileReport, c
     content = f"ROW({', '.join(rest)})" if rest else "1"
     on = " AND ".join(f"s.{k} = t.{k}" for k in key)
     same = " AND ".join(f"s.{c} IS NOT DISTINCT FROM t.{c}" for c in rest) or "TRUE"
-    key_json = "to_json(struct_pack(" + ", ".join(f"{k} := s.{k}" for k in key) + "))"
+    key_json = key_json_sql(key, "s")
 
     # Keys repeated within the file, found by one hash aggregate on the key alone (most files have none, and then
     # steps 1-2 are skipped); the content comparisons below only touch the rows of those keys.
@@ -435,7 +440,7 @@ def _dedupe_and_load(con: wh.Connection, table: tables.Table, rep: FileReport, c
         if n_conf:
             wh.execute(
                 con,
-                f'INSERT INTO "superseded" SELECT ?, {key_json.replace("s.", "t.")}, to_json(struct_pack('
+                f'INSERT INTO "superseded" SELECT ?, {key_json_sql(key, "t")}, to_json(struct_pack('
                 + ", ".join(f"{wh.quote(c)} := t.{wh.quote(c)}" for c in table.column_names)
                 + f'))::VARCHAR, ?, ?, s."_row", ? FROM {stage} AS s JOIN {target} AS t ON {on}',
                 [table.name, file_id, name, local_now()],

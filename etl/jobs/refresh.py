@@ -28,7 +28,7 @@ from etl.jobs import inbox as inbox_mod
 from etl.jobs.locks import FileLock, LockHeld
 from etl.jobs.refresh_steps import DEFAULT_STEPS, SCORE_GRAIN, RefreshContext, RefreshError, Step, StepSkipped, step_indicator_values, step_ingest, step_scores, step_uncertainty
 from etl.stores.runs import RunRecord, RunStore
-from etl.warehouse import connection as warehouse
+from etl.warehouse import connection as warehouse, ddl
 
 __all__ = [
     "DEFAULT_STEPS", "SCORE_GRAIN", "STOP_REQUESTED", "RefreshBusy", "RefreshContext", "RefreshError", "Step",
@@ -100,15 +100,6 @@ def _wal(p: Path) -> Path:
 
 
 # --- snapshot bookkeeping inside the warehouse ----------------------------------------------------------------------
-SNAPSHOT_DDL = """CREATE TABLE IF NOT EXISTS "snapshot_info" (
-    "snapshot_id" VARCHAR NOT NULL,
-    "run_id" BIGINT NOT NULL,
-    "trigger" VARCHAR NOT NULL,
-    "started_at" TIMESTAMPTZ NOT NULL,
-    "finished_at" TIMESTAMPTZ
-)"""
-
-
 def current_snapshot_id(con: Any) -> str | None:
     """The id of the snapshot a connection looks at (the newest row of snapshot_info), or None for a bare file."""
     if "snapshot_info" not in warehouse.table_names(con):
@@ -119,7 +110,7 @@ def current_snapshot_id(con: Any) -> str | None:
 
 def _begin_snapshot(ctx: RefreshContext) -> None:
     with warehouse.connection(ctx.db_path) as con:
-        warehouse.execute(con, SNAPSHOT_DDL)
+        ddl.create(con, "snapshot_info")
         warehouse.execute(
             con,
             'INSERT INTO "snapshot_info" VALUES (?, ?, ?, ?, NULL)',

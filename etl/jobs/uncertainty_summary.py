@@ -19,23 +19,10 @@ import polars as pl
 
 from etl.contract.catalog import load_catalog
 from etl.stores.profiles import load_profile
-from etl.warehouse import connection as warehouse
+from etl.warehouse import connection as warehouse, ddl
 from etl.warehouse.panel import default_panel_period, load_indicator_panel, read_uncertainty_spec
 from indicators.uncertainty import montecarlo as mc
 from indicators.uncertainty.problem import Inputs, build_problem, model_preparer
-
-RUNS_DDL = """CREATE TABLE IF NOT EXISTS uncertainty_runs (
-    run_id VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, snapshot_id VARCHAR, profile_name VARCHAR NOT NULL,
-    profile_hash VARCHAR NOT NULL, grain VARCHAR NOT NULL, period VARCHAR NOT NULL, samples BIGINT NOT NULL,
-    samples_ok BIGINT NOT NULL, seed BIGINT NOT NULL, sampler VARCHAR NOT NULL, spec_json VARCHAR NOT NULL,
-    failures_json VARCHAR NOT NULL, seconds DOUBLE NOT NULL
-)"""
-RANKS_DDL = """CREATE TABLE IF NOT EXISTS uncertainty_ranks (
-    run_id VARCHAR NOT NULL, unit_code VARCHAR NOT NULL, nominal_score DOUBLE, nominal_rank BIGINT,
-    median_rank DOUBLE, rank_low DOUBLE, rank_high DOUBLE, mean_rank DOUBLE, p_top1 DOUBLE,
-    score_q05 DOUBLE, score_q25 DOUBLE, score_q50 DOUBLE, score_q75 DOUBLE, score_q95 DOUBLE
-)"""
-
 
 @dataclass(frozen=True)
 class UncertaintyRun:
@@ -106,8 +93,7 @@ def write_uncertainty_summary(
     rank_cols = ["run_id", "unit_code", "nominal_score", "nominal_rank", "median_rank", "rank_low", "rank_high",
                  "mean_rank", "p_top1", "score_q05", "score_q25", "score_q50", "score_q75", "score_q95"]
     with warehouse.connection(db_path) as con, warehouse.transaction(con):
-        con.sql(RUNS_DDL)
-        con.sql(RANKS_DDL)
+        ddl.create(con, "uncertainty_runs", "uncertainty_ranks")
         if run_rows:
             warehouse.insert_frame(con, "uncertainty_runs", pl.DataFrame(run_rows))
             ranks_all = pl.concat(rank_frames, how="vertical_relaxed")

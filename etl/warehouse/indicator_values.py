@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from etl.warehouse import connection as warehouse
+from etl.warehouse import connection as warehouse, ddl
 from etl.errors import EtlError
 from indicators.catalog import PLACEHOLDER, Catalog, IndicatorDef
 
@@ -35,14 +35,9 @@ SCHEMA: dict[str, pl.DataType] = {
     "numerator": pl.Float64(),
     "denominator": pl.Float64(),
 }
-DDL = f"""CREATE TABLE {TABLE} (
-    unit_code VARCHAR NOT NULL, period VARCHAR NOT NULL, grain VARCHAR NOT NULL, indicator_id VARCHAR NOT NULL,
-    value DOUBLE, numerator DOUBLE, denominator DOUBLE
-)"""
 # The data span the values were computed over (one row; none for an empty warehouse): readers decide from it which
 # periods are complete (indicators.periods.complete_months), since a period label alone says nothing about coverage.
 COVERAGE_TABLE = "data_coverage"
-COVERAGE_DDL = f"CREATE TABLE {COVERAGE_TABLE} (first_day DATE NOT NULL, last_day DATE NOT NULL)"
 
 # Event-time columns whose months span the grid (snapshot dates such as onboarded_on are deliberately not here).
 SPAN_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -425,10 +420,10 @@ def write_indicator_values(
         )
         with warehouse.transaction(con):
             con.sql(f"DROP TABLE IF EXISTS {TABLE}")
-            con.sql(DDL)
+            ddl.create(con, TABLE)
             warehouse.insert_frame(con, TABLE, frame)
             con.sql(f"DROP TABLE IF EXISTS {COVERAGE_TABLE}")
-            con.sql(COVERAGE_DDL)
+            ddl.create(con, COVERAGE_TABLE)
             warehouse.insert_frame(con, COVERAGE_TABLE, coverage)
     return frame
 

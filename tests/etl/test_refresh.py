@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from etl.contract import tables
-from etl.warehouse import connection as warehouse
+from etl.warehouse import connection as warehouse, ddl
 from etl.config import Config, load_config
 from etl.jobs.inbox import plan_inbox
 from etl.jobs.refresh import DEFAULT_STEPS, RefreshBusy, RefreshContext, RefreshError, StepSkipped, refresh, refresh_in_background, stale_build_files
@@ -171,6 +171,13 @@ def test_cli_refresh_builds_a_complete_snapshot_and_records_the_run(golden: dict
     assert stale_build_files(golden["db"]) == []
     runs = list_runs(golden["db"])
     assert runs.height == 1 and runs["status"][0] == "succeeded" and runs["rows_loaded"][0] == rec["rows_loaded"]
+
+
+def test_every_table_of_a_refreshed_snapshot_is_in_the_ddl_registry(golden: dict[str, Any]) -> None:
+    with warehouse.connection(golden["db"], read_only=True) as con:
+        names = set(warehouse.table_names(con))
+    assert {"snapshot_info", "scores", "uncertainty_ranks", "data_coverage"} <= names
+    assert names - set(ddl.REGISTRY) == set(), "tables created outside etl.warehouse.ddl"
 
 
 def test_a_refresh_that_raises_midway_leaves_the_previous_snapshot_and_the_next_succeeds(
