@@ -79,7 +79,7 @@ def load_order_key(item: tuple[Path, str]) -> tuple[int, str]:
 
 
 def ingest_folder(
-    source: Path, db_path: Path | str, *, now: dt.datetime | None = None, chunk_rows: int = readers.CHUNK_ROWS
+    source: Path, db_path: Path | str | wh.Connection, *, now: dt.datetime | None = None, chunk_rows: int = readers.CHUNK_ROWS
 ) -> IngestReport:
     """Ingest every CSV/XLSX/Parquet file under `source` into the warehouse at `db_path`."""
     found, ignored = discover(Path(source))
@@ -92,7 +92,7 @@ def ingest_folder(
 
 def ingest_files(
     paths: Iterable[Path | str],
-    db_path: Path | str,
+    db_path: Path | str | wh.Connection,
     *,
     now: dt.datetime | None = None,
     chunk_rows: int = readers.CHUNK_ROWS,
@@ -106,11 +106,10 @@ def ingest_files(
 
 
 def _ingest(
-    items: Sequence[tuple[Path, str]], db_path: Path | str, *, now: dt.datetime | None, source: str | None, chunk_rows: int
+    items: Sequence[tuple[Path, str]], db_path: Path | str | wh.Connection, *, now: dt.datetime | None, source: str | None, chunk_rows: int
 ) -> IngestReport:
     load_time = _naive_local(now) if now is not None else local_now()
-    con = wh.connect(db_path)
-    try:
+    with wh.connection(db_path) as con:  # an open connection (the refresh's) is used as is and left open
         con.sql("SET preserve_insertion_order = false")
         # Bound DuckDB's buffer pool (it spills to disk beyond it) so a 10M-row ingest stays well under 4 GB.
         con.sql(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
@@ -121,7 +120,7 @@ def _ingest(
             'INSERT INTO "ingest_batches" ("batch_id", "source", "load_time", "started_at", "status") VALUES (?, ?, ?, ?, ?)',
             [batch_id, source, load_time, started, "running"],
         )
-        report = IngestReport(batch_id, str(db_path))
+        report = IngestReport(batch_id, wh.database_file(con))
         schema_cache: dict[str, schemas.TableSchema] = {}
         for path, name in sorted(items, key=load_order_key):
             report.files.append(_ingest_one(con, path, name, batch_id, load_time, schema_cache, chunk_rows))
@@ -135,8 +134,6 @@ def _ingest(
         )  # fmt: skip
         con.sql("CHECKPOINT")
         return report
-    finally:
-        con.close()
 
 
 def _ingest_one(

@@ -36,7 +36,7 @@ class UncertaintyRun:
 
 
 def write_uncertainty_summary(
-    db_path: str | Path,
+    db_path: str | Path | warehouse.Connection,
     profile_names: list[str],
     weights_dir: str | Path,
     *,
@@ -102,7 +102,7 @@ def write_uncertainty_summary(
     return runs
 
 
-def _existing(db_path: str | Path, spec_json: str, grain: str, period: str) -> set[str]:
+def _existing(db_path: str | Path | warehouse.Connection, spec_json: str, grain: str, period: str) -> set[str]:
     """Profile hashes that already have a stored run with this spec, grain and period."""
     with warehouse.connection(db_path) as con:
         if "uncertainty_runs" not in warehouse.table_names(con):

@@ -68,7 +68,7 @@ def read_values(con: warehouse.Connection, grain: str) -> pl.DataFrame:
 
 
 def score_and_store(
-    db: str | Path,
+    db: str | Path | warehouse.Connection,
     framework: Framework,
     profile: WeightProfile,
     grain: str = "quarter",

@@ -76,13 +76,26 @@ def connect(path: str | Path, read_only: bool = False, *, create: bool = True) -
 
 
 @contextmanager
-def connection(path: str | Path, read_only: bool = False) -> Iterator[Connection]:
-    """`connect` as a context manager that always closes the connection."""
+def connection(path: str | Path | Connection, read_only: bool = False) -> Iterator[Connection]:
+    """`connect` as a context manager that always closes the connection.
+
+    Given an open connection (a refresh shares one across its steps), yields it as is and leaves it open: its owner
+    closes it.
+    """
+    if isinstance(path, duckdb.DuckDBPyConnection):
+        yield path
+        return
     con = connect(path, read_only=read_only)
     try:
         yield con
     finally:
         con.close()
+
+
+def database_file(con: Connection) -> str:
+    """The file an open connection writes to (":memory:" for an in-memory warehouse)."""
+    path = con.sql("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    return str(path[0][0]) if path and path[0][0] else ":memory:"
 
 
 def query(target: str | Path | Connection, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:

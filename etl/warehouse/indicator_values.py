@@ -404,7 +404,7 @@ def _compute(
 
 
 def write_indicator_values(
-    db_path: str | Path,
+    db_path: str | Path | warehouse.Connection,
     catalog: Catalog,
     grains: tuple[str, ...] | list[str] = GRAINS,
 ) -> pl.DataFrame:
