@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from indicators.ranking import ranks_desc
 from indicators.uncertainty.sampling import SensitivityError, uniform_chunks, uniform_matrix
@@ -267,7 +266,7 @@ def sobol_analysis(
 # -- one at a time --------------------------------------------------------------------------------------------------
 def _oat_settings(problem: Problem) -> tuple[list[tuple[str, str]], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(factor, setting) labels and the settings: each factor at its low/high (or each choice), others nominal."""
-    tree, fw, w0 = problem.tree, problem.tree.framework, problem.w0
+    w0 = problem.w0
     labels: list[tuple[str, str]] = []
     rows: list[np.ndarray] = []
     norm: list[int] = []
@@ -282,50 +281,8 @@ def _oat_settings(problem: Problem) -> tuple[list[tuple[str, str]], np.ndarray, 
         agg.append(a_i)
 
     for f in problem.factors:
-        if f.kind == "weights":
-            assert f.noise is not None
-            for node in f.nodes:
-                slot = tree.slot_of[node]
-                if f.noise.distribution == "uniform":
-                    for tag, mult in (("low", 1 - f.noise.spread), ("high", 1 + f.noise.spread)):
-                        w = w0.copy()
-                        w[slot] = w0[slot] * mult
-                        add((f.name, f"{node} {tag} (x{mult:g})"), w)
-                else:  # the node's share within its perturbed sibling group at its marginal Beta's 5% / 95%
-                    group = [tree.slot_of[c] for c in f.nodes if fw.node(c).parent == fw.node(node).parent]
-                    total = w0[group].sum()
-                    s0 = w0[slot] / total
-                    c = f.noise.concentration
-                    for tag, q in (("low", 0.05), ("high", 0.95)):
-                        s1 = float(stats.beta.ppf(q, c * s0, c * (1 - s0))) if 0 < s0 < 1 else s0
-                        w = w0.copy()
-                        others = [g for g in group if g != slot]
-                        if others and s0 < 1:
-                            w[others] = w0[others] * (1 - s1) / (1 - s0)
-                        w[slot] = s1 * total
-                        add((f.name, f"{node} {tag} (share {s1:.3f})"), w)
-        elif f.kind == "blend":
-            assert problem.spec.blend is not None
-            s, d = tree.slot_of["supply"], tree.slot_of["demand"]
-            total = w0[s] + w0[d]
-            for tag, b in zip(("low", "high"), problem.spec.blend.demand, strict=True):
-                w = w0.copy()
-                w[s], w[d] = (1 - b) * total, b * total
-                add((f.name, f"demand {tag} ({b:g})"), w)
-        elif f.kind == "normalisation":
-            for i, ch in enumerate(f.choices):
-                add((f.name, ch), w0.copy(), n_i=i)
-        elif f.kind == "aggregation":
-            for i, ch in enumerate(f.choices):
-                add((f.name, ch), w0.copy(), a_i=i)
-        elif f.kind == "imputation":
-            add((f.name, "off"), w0.copy(), i_i=False)
-        elif f.kind == "drop":
-            slots = {c: tree.slot_of[c] for c in fw.indicators}
-            for code in fw.indicators:
-                w = w0.copy()
-                w[slots[code]] = 0.0
-                add((f.name, f"without {code}"), w)
+        for one in f.one_at_a_time(problem.tree, w0):
+            add((f.name, one.label), one.w, n_i=one.norm, i_i=one.imp, a_i=one.agg)
     return labels, np.array(rows), np.array(norm, dtype=int), np.array(imp, dtype=bool), np.array(agg, dtype=int)
 
 
