@@ -9,11 +9,11 @@ import dash
 from dash import MATCH, Input, Output, State, dcc, html
 from waitress import serve
 
-from app.state import AppContext, get_context, set_context
 from app.ui import components, ids
-from app.ui.i18n import norm_lang, t
 from app.web.auth import AuthSettings, install_auth, resolve_auth
 from app.web.downloads import install_downloads
+from app.ui.i18n import norm_lang, t
+from app.state import AppContext, get_context, set_context
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_WEIGHTS_DIR = HERE.parent / "weights"

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from app.views.scoring import Prepared, RankIntervals, prepare, quick_rank_intervals
 from app.web.jobs import JobRegistry
 from app.web.security import sees_published
 from etl.config import load_config
-from etl.contract.catalog import load_catalog
 from etl.jobs.refresh import refresh_in_background
-from etl.stores.profiles import PUBLISHED_FILE, list_profiles, load_profile, load_published
 from etl.warehouse.snapshot import Snapshot, SnapshotCache, file_key
+from app.views.scoring import Prepared, RankIntervals, prepare, quick_rank_intervals
+from etl.contract.catalog import load_catalog
+from etl.stores.profiles import PUBLISHED_FILE, list_profiles, load_profile, load_published
 from indicators.catalog import Catalog
 from indicators.framework import Framework
 from indicators.profile import WeightProfile

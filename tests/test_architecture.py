@@ -208,19 +208,36 @@ def test_no_import_circles() -> None:
     )
 
 
+def _explained(lines: list[str], lineno: int, import_lines: set[int]) -> bool:
+    """A comment on the import's line, or on the line above it or above the run of imports it closes."""
+    if "#" in lines[lineno - 1]:
+        return True
+    above = lineno - 1
+    while above in import_lines:  # a comment above a block of imports covers the block
+        above -= 1
+    return above >= 1 and lines[above - 1].strip().startswith("#")
+
+
 def test_function_local_imports_say_why() -> None:
-    """An import inside a function hides a dependency; allowed only with a comment (same line or the line above)."""
+    """An import inside a function hides a dependency; allowed only with a comment saying why (on its line, or on the
+    line above it or above the block of imports it belongs to); `if TYPE_CHECKING:` imports are fine."""
     offenders = []
     for module, path in _modules().items():
         text = path.read_text(encoding="utf-8")
         lines = text.splitlines()
-        for node, in_function, type_checking in _import_nodes(ast.parse(text, filename=str(path))):
+        nodes = _import_nodes(ast.parse(text, filename=str(path)))
+        import_lines = {n.lineno for n, _, _ in nodes if n.lineno == n.end_lineno}
+        for node, in_function, type_checking in nodes:
             if not in_function or type_checking:
                 continue
-            same = lines[node.lineno - 1]
-            above = lines[node.lineno - 2].strip() if node.lineno >= 2 else ""
-            if "#" not in same and not above.startswith("#"):
-                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {same.strip()}")
+            if not _explained(lines, node.lineno, import_lines):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {lines[node.lineno - 1].strip()}")
     assert not offenders, f"{len(offenders)} function-local import(s) without a comment saying why:\n" + "\n".join(
         offenders
     )
+
+
+def test_a_comment_above_a_block_of_local_imports_covers_the_block_and_nothing_else() -> None:
+    lines = ["def f():", "    # local: slow", "    import a", "    import b", "", "    import c", "    import d  # why"]
+    imports = {3, 4, 6, 7}
+    assert [_explained(lines, n, imports) for n in (3, 4, 6, 7)] == [True, True, False, True]

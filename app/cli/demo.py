@@ -28,7 +28,8 @@ def demo(out_dir: str, months: int, seed: int, scale: float, end_month: str, qui
     Writes CSV (UTF-8, UTF-8 with BOM, GB18030), one XLSX and monthly Parquet files named so that each maps to its
     table (see data/README.md), plus _demo_report.json listing every file, row count and injected defect.
     """
-    from etl.demo import DemoConfigError, generate  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
+    # local: slow to import (scipy, pandera or duckdb); only this command needs it
+    from etl.demo import DemoConfigError, generate
 
     console = Console()
     t0 = time.perf_counter()

@@ -23,8 +23,9 @@ def ingest(source: Path, db_path: Path) -> None:
     Exits 0 when the batch was processed (quarantined rows included), non-zero when nothing could be processed
     (missing or empty folder, every file rejected).
     """
-    from etl.ingest.files import ingest_folder  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
-    from etl.warehouse.connection import WarehouseError  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
+    # local: slow to import (scipy, pandera or duckdb); only this command needs it
+    from etl.ingest.files import ingest_folder
+    from etl.warehouse.connection import WarehouseError
 
     console = Console(width=200)
     t0 = time.perf_counter()

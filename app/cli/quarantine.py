@@ -22,8 +22,9 @@ from etl.errors import EtlError
               help="Rows to list on screen (0 = all); --csv always writes all.")
 def quarantine(table_name: str | None, source_file: str | None, csv_out: Path | None, db_path: Path, limit: int) -> None:
     """List quarantined rows: file, row, column, check, value, reason and the original row (Chinese readable)."""
-    from etl.ingest.quarantine import count_quarantine, list_quarantine  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
-    from etl.warehouse.connection import WarehouseError  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
+    # local: slow to import (scipy, pandera or duckdb); only this command needs it
+    from etl.ingest.quarantine import count_quarantine, list_quarantine
+    from etl.warehouse.connection import WarehouseError
 
     try:
         total = count_quarantine(db_path, table=table_name, source_file=source_file)

@@ -46,7 +46,8 @@ def refresh(
     Everything is built into a new snapshot file that replaces the live one only when complete; the app keeps
     serving the previous snapshot until then. Exits non-zero when the refresh fails (the previous snapshot stays).
     """
-    from etl.jobs.refresh import RefreshError, refresh as run_refresh  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
+    # local: slow to import (scipy, pandera or duckdb); only this command needs it
+    from etl.jobs.refresh import RefreshError, refresh as run_refresh
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

@@ -177,8 +177,8 @@ def score_warehouse(profile_name: str | None, db: Path | None, grain: str) -> No
     """Warehouse mode: catalog framework + named profile → score indicator_values → score_runs / scores."""
     # imported here: file mode needs neither the warehouse nor the catalog
     from etl.contract.catalog import load_catalog
-    from etl.stores.scores import score_and_store  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
-    from etl.warehouse.connection import WarehouseError  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
+    from etl.stores.scores import score_and_store
+    from etl.warehouse.connection import WarehouseError
     try:
         config = load_config(None, overrides={"db": str(db) if db else None})
         path = Path(config.paths.db)
@@ -200,7 +200,8 @@ def score_warehouse(profile_name: str | None, db: Path | None, grain: str) -> No
 
 def _print_ranking(path: Path, run_id: str, fw: Framework, title: str) -> None:
     """The stored run's ranking for the latest complete period: what a person checks first."""
-    from etl.stores.scores import read_ranking  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
+    # local: slow to import (scipy, pandera or duckdb); only this command needs it
+    from etl.stores.scores import read_ranking
 
     period, ranking = read_ranking(path, run_id, fw)
     table = Table(title=f"{title} · {period}", title_justify="left")

@@ -25,7 +25,8 @@ def _write(frame: pl.DataFrame, out: Path, name: str) -> None:
 
 
 def _district_names(db: Path) -> dict[str, str]:
-    from etl.warehouse import connection as warehouse  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
+    # local: slow to import (scipy, pandera or duckdb); only this command needs it
+    from etl.warehouse import connection as warehouse
 
     try:
         df = warehouse.query(db, 'SELECT code, name_zh FROM "district"')
@@ -106,11 +107,12 @@ def sensitivity(profile: str, spec_path: Path | None, samples: int | None, sobol
 
     Writes every table as CSV and Parquet into --out, plus summary.md (bilingual) and run.json (the full spec).
     """
-    from etl.warehouse.panel import PanelError, default_panel_period, load_indicator_panel, read_uncertainty_spec  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
-    from indicators.uncertainty import montecarlo as mc  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
-    from indicators.audit import audit  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
-    from indicators.uncertainty.sensitivity import SensitivityError, sobol_analysis, swap_points, tornado  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
-    from indicators.uncertainty.problem import Inputs, UncertaintyError, build_problem, check, model_preparer  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
+    # local: slow to import (scipy, pandera or duckdb); only this command needs it
+    from etl.warehouse.panel import PanelError, default_panel_period, load_indicator_panel, read_uncertainty_spec
+    from indicators.uncertainty import montecarlo as mc
+    from indicators.audit import audit
+    from indicators.uncertainty.sensitivity import SensitivityError, sobol_analysis, swap_points, tornado
+    from indicators.uncertainty.problem import Inputs, UncertaintyError, build_problem, check, model_preparer
 
     t0 = time.perf_counter()
     # Load inputs

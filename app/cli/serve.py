@@ -36,8 +36,9 @@ def serve(host: str | None, port: int | None, db_path: str | None, debug: bool, 
     Sign-in: with a users file (`govindex user add`) people sign in; with GOVINDEX_AUTH=proxy a trusted single-sign-on
     proxy identifies them; with neither, only 127.0.0.1 is served, as a demo where the role can be switched.
     """
-    from app.web.auth import AuthConfigError, resolve_auth  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
-    from app.server import run  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
+    # local: the web stack (dash, flask) loads only when serving, not on every govindex command
+    from app.server import run
+    from app.web.auth import AuthConfigError, resolve_auth  # local: the web stack, as above
     overrides = {k: v for k, v in (("host", host), ("port", port), ("db", db_path), ("weights_dir", weights_dir))
                  if v is not None}
     try:
@@ -54,7 +55,8 @@ def serve(host: str | None, port: int | None, db_path: str | None, debug: bool, 
         raise click.ClickException(str(e)) from None
 
     if scheduler:  # guarded against the debug reloader's watcher process and against a second worker (lock)
-        from etl.jobs.scheduler import start_in_process  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
+        # local: slow to import (scipy, pandera or duckdb); only this command needs it
+        from etl.jobs.scheduler import start_in_process
 
         # The scheduled refreshes score the same profiles the app shows and saves.
         start_in_process(config, reloader=debug)

@@ -16,7 +16,8 @@ from etl.contract.catalog import load_catalog
 from etl.stores import profiles as io
 from etl.stores.audit_trail import AuditError, format_change, read_trail, trail_csv
 from etl.stores.profiles import (
-    list_profiles, load_profile, load_profile_version, load_profiles, profile_versions, publish_profile, published_info, save_profile,
+    list_profiles, load_profile, load_profile_version, load_profiles, profile_versions, publish_profile, published_info,
+    save_profile,
 )
 from indicators.framework import Framework
 from indicators.profile import Derivation, ProfileError, WeightProfile
@@ -145,8 +146,9 @@ def show(name: str, fmt: str, version: int | None, weights_dir: str | None, imet
 def _derive(method: str, fw: Any, node: str, matrix: str | None, allocations: str | None, data: str | None,
             db: str | None, period: str | None, normalised: bool, max_cr: float) -> tuple[Any, dict[str, Any]]:
     """Run one derivation method; returns the WeightResult and the inputs to keep in the profile."""
-    from indicators.weighting.derive import budget_weights, critic_weights, entropy_weights, equal_weights, pca_weights  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
-    from indicators.weighting.ahp import ahp_weights  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
+    # local: slow to import (scipy, pandera or duckdb); only this command needs it
+    from indicators.weighting.derive import budget_weights, critic_weights, entropy_weights, equal_weights, pca_weights
+    from indicators.weighting.ahp import ahp_weights
 
     kept: dict[str, Any] = {}
     if method == "equal":
@@ -227,7 +229,8 @@ def derive(method: str, name: str, author: str, rationale_zh: str, rationale_en:
     The new profile starts from --base; only the weights below --node change. Nothing is ever overwritten: the
     previous version of NAME stays in the history folder.
     """
-    from indicators.weighting.derive import WeightingError, relative_weights_for_node  # local: heavy (scipy/pandera/duckdb), loaded only when this command runs
+    # local: slow to import (scipy, pandera or duckdb); only this command needs it
+    from indicators.weighting.derive import WeightingError, relative_weights_for_node
 
     if not (rationale_zh.strip() or rationale_en.strip()):
         raise click.UsageError("give a rationale: --rationale-zh and/or --rationale-en")

@@ -8,15 +8,15 @@ import dash
 import polars as pl
 from dash import Input, Output, State, callback, dcc, html
 
-from app.state import get_context
 from app.ui import components as c
 from app.ui import figures
-from app.ui.i18n import fmt_datetime, fmt_int, fmt_period, norm_lang, t
-from app.views import frames as views
-from app.views.scoring import Prepared
 from app.web import security
+from app.views import frames as views
+from app.ui.i18n import fmt_datetime, fmt_int, fmt_period, norm_lang, t
 from etl.jobs.refresh import RefreshBusy
 from etl.warehouse.snapshot import DataUnavailable, Snapshot, load_runs
+from app.views.scoring import Prepared
+from app.state import get_context
 
 dash.register_page(__name__, path="/data-quality", name="数据质量 Data quality",
                    title="数据质量 · 一网通办用户中心绩效指数", order=4)

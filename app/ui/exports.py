@@ -7,8 +7,8 @@ import io
 import polars as pl
 import xlsxwriter
 
-from app.ui.i18n import t
 from app.views import frames as views
+from app.ui.i18n import t
 
 
 def scorecard_xlsx(dp: views.DistrictProfile, lang: str) -> bytes:

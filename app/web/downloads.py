@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import flask
-import polars as pl
 from flask import request
+import polars as pl
 
-from app.state import get_context
 from app.web import security
+from app.state import get_context
 from etl.stores.audit_trail import AuditError, read_trail, trail_csv
 from etl.stores.profiles import _check_name
 from indicators.profile import ProfileError

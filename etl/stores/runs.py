@@ -11,15 +11,12 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import polars as pl
 import psutil
 
 from etl.config import Config
-
-if TYPE_CHECKING:
-    from etl.config import Config
 
 Trigger = Literal["cron", "manual", "cli", "inbox"]
 Status = Literal["running", "succeeded", "failed", "interrupted"]
