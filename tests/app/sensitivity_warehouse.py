@@ -9,7 +9,8 @@ import polars as pl
 
 from etl.warehouse import connection as warehouse
 from etl.contract.catalog import load_catalog
-from etl.warehouse.indicator_values import DDL, SCHEMA, TABLE
+from etl.warehouse import ddl
+from etl.warehouse.indicator_values import SCHEMA, TABLE
 
 DISTRICTS = ("310101", "310104", "310105", "310106", "310107", "310109", "310110", "310112", "310113", "310114",
              "310115", "310116", "310117", "310118", "310120", "310151")
@@ -30,7 +31,7 @@ def build(path: Path, seed: int = 3) -> Path:
     frame = pl.DataFrame(rows, schema=SCHEMA, orient="row")
     con = warehouse.connect(path)
     try:
-        con.sql(DDL)
+        ddl.create(con, TABLE)
         warehouse.insert_frame(con, TABLE, frame)
     finally:
         con.close()
