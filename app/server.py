@@ -8,6 +8,7 @@ from typing import Any
 
 import dash
 from dash import MATCH, Input, Output, State, dcc, html
+from waitress import serve
 
 from app.ui import components, ids
 from app.web.auth import AuthConfigError, AuthSettings, install_auth, is_loopback, resolve_auth
@@ -130,8 +131,6 @@ def run(config: Config, *, debug: bool = False, threads: int = 8, auth: AuthSett
         # Dash's dev tools and reloader, but never Werkzeug's interactive console: it sits in front of sign-in
         app.run(host=host, port=port, debug=True, use_debugger=False)
         return
-    from waitress import serve
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log.info("govindex serving %s on http://%s:%s (sign-in: %s mode)", config.paths.db, host, port, auth.mode)
     serve(app.server, host=host, port=port, ident="govindex", **waitress_options(config.server, threads))

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from app.web.jobs import JobRegistry
+from app.web.security import sees_published
 from etl.config import Config
 from etl.jobs.refresh import refresh_in_background
 from etl.warehouse.snapshot import Snapshot, SnapshotCache, file_key
@@ -125,8 +126,6 @@ class AppContext:
     def profiles(self) -> dict[str, WeightProfile]:
         """The profiles this request's role sees: leaders and district officials the published version of each
         (where one was published), editors the current one (app/security.sees_published)."""
-        from app.web.security import sees_published
-
         current = self.current_profiles()
         return self._published_view(current) if sees_published() else current
 

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from etl.contract.tables import LOCAL_TZ
+from etl.cron import parse_cron
 
 DEFAULT_CONFIG_FILE = "govindex.toml"
 CONFIG_ENV = "GOVINDEX_CONFIG"
@@ -77,8 +78,6 @@ class ScheduleConfig(_Strict):
     @field_validator("cron")
     @classmethod
     def _valid_cron(cls, v: str) -> str:
-        from etl.jobs.scheduler import parse_cron  # local: config stays importable without the scheduler
-
         parse_cron(v, "UTC")
         return v
 

@@ -17,6 +17,7 @@ import polars as pl
 
 from indicators import outputs
 from indicators.aggregate import AggregationPlan, MethodChoice
+from indicators.errors import ScoringError
 from indicators.framework import Framework
 from indicators.impute import impute
 from indicators.normalise import NORMALISERS, ColumnNormaliser, Normaliser, make_normaliser
@@ -24,10 +25,6 @@ from indicators.spec import MethodSpec, ModelSpec
 from indicators.treat import treat
 
 LONG_COLUMNS = ("unit_code", "period", "indicator_id", "value")
-
-
-class ScoringError(ValueError):
-    """The data or the specification cannot be scored; the message names the culprit."""
 
 
 @dataclass(frozen=True)

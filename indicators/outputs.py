@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from indicators.errors import ScoringError
 from indicators.ranking import rank_desc
 
 if TYPE_CHECKING:
@@ -201,8 +202,6 @@ def improvement_priorities(r: ScoreResult, unit: str, period: str | None, step: 
     the fitted range is normalised out of sample (see indicators.normalise: clipped to the declared range by default),
     so an indicator on which the unit is already at the top of the fitted range shows no gain.
     """
-    from indicators.model import ScoringError
-
     if unit not in r.units:
         raise ScoringError(f"unknown unit {unit!r}")
     if step not in ("range", "best"):

@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.table import Table
 
 
 @click.command()
@@ -26,9 +28,7 @@ def demo(out_dir: str, months: int, seed: int, scale: float, end_month: str, qui
     Writes CSV (UTF-8, UTF-8 with BOM, GB18030), one XLSX and monthly Parquet files named so that each maps to its
     table (see data/README.md), plus _demo_report.json listing every file, row count and injected defect.
     """
-    from rich.console import Console
-    from rich.table import Table
-
+    # local: slow to import (scipy, pandera or duckdb); only this command needs it
     from etl.demo import DemoConfigError, generate
 
     console = Console()

@@ -7,6 +7,10 @@ import time
 from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.table import Table
+
+from etl.errors import EtlError
 
 from app.cli.options import config_options, load
 from app.cli.paths import warehouse_for_writing
@@ -22,10 +26,7 @@ def ingest(source: Path, config_file: str | None, db_path: str | None) -> None:
     Exits 0 when the batch was processed (quarantined rows included), non-zero when nothing could be processed
     (missing or empty folder, every file rejected). The warehouse is created when missing.
     """
-    from rich.console import Console
-    from rich.table import Table
-
-    from etl.errors import EtlError
+    # local: slow to import (scipy, pandera or duckdb); only this command needs it
     from etl.ingest.files import ingest_folder
     from etl.jobs.locks import LockHeld
     from etl.jobs.refresh import refresh_lock

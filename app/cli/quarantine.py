@@ -5,6 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.table import Table
+
+from etl.errors import EtlError
 
 from app.cli.options import config_options, load
 from app.cli.paths import warehouse_for_reading
@@ -23,10 +27,7 @@ from app.cli.paths import warehouse_for_reading
 def quarantine(table_name: str | None, source_file: str | None, district: str | None, csv_out: Path | None,
                limit: int, config_file: str | None, db_path: str | None) -> None:
     """List quarantined rows: file, row, column, check, value, reason and the original row (Chinese readable)."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from etl.errors import EtlError
+    # local: slow to import (scipy, pandera or duckdb); only this command needs it
     from etl.ingest.quarantine import count_quarantine, list_quarantine
     from etl.warehouse.connection import WarehouseError
 

@@ -45,6 +45,7 @@ def refresh(
     Everything is built into a new snapshot file that replaces the live one only when complete; the app keeps
     serving the previous snapshot until then. Exits non-zero when the refresh fails (the previous snapshot stays).
     """
+    # local: slow to import (scipy, pandera or duckdb); only this command needs it
     from etl.jobs.refresh import RefreshError, refresh as run_refresh
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

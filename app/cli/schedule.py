@@ -44,6 +44,7 @@ def schedule(
     Refuses to start when another scheduler already runs for the same warehouse (the message names its pid); a
     lock left by a killed scheduler is freed by the kernel, so a restart just works. Missed runs coalesce into one.
     """
+    # local: slow to import (scipy, pandera or duckdb); only this command needs it
     from etl.jobs.scheduler import SchedulerLocked, run_forever
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

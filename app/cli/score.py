@@ -10,14 +10,18 @@ import click
 import numpy as np
 import polars as pl
 from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
 
 from app.cli.options import config_options, load
 from app.cli.paths import warehouse_for_reading
 from etl.config import Config
 from etl.safe_export import csv_safe
 from indicators.aggregate import AGGREGATORS, AggregationError
+from indicators.catalog import CatalogError
 from indicators.framework import Framework, FrameworkError
 from indicators.model import ScoringError, score as run_score
+from indicators.profile import ProfileError
 from indicators.registry import MethodError
 from indicators.spec import MethodSpec, ModelSpec
 
@@ -182,9 +186,6 @@ def score_warehouse(profile_name: str | None, config: Config, grain: str) -> Non
     from etl.stores.profiles import load_profile
     from etl.stores.scores import score_and_store
     from etl.warehouse.connection import WarehouseError
-    from indicators.catalog import CatalogError
-    from indicators.profile import ProfileError
-
     try:
         path = warehouse_for_reading(config.paths.db)
         fw = load_catalog().framework()
@@ -207,9 +208,7 @@ def score_warehouse(profile_name: str | None, config: Config, grain: str) -> Non
 
 def _print_ranking(path: Path, run_id: str, fw: Framework, title: str) -> None:
     """The stored run's ranking for the latest complete period: what a person checks first."""
-    from rich.console import Console
-    from rich.table import Table
-
+    # local: slow to import (scipy, pandera or duckdb); only this command needs it
     from etl.stores.scores import read_ranking
 
     period, ranking = read_ranking(path, run_id, fw)

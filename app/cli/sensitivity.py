@@ -10,6 +10,11 @@ from typing import Any
 import click
 import numpy as np
 import polars as pl
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from etl.contract.catalog import load_catalog
+from etl.stores.profiles import load_profile
+from indicators.profile import ProfileError
 
 from app.cli.options import config_options, load
 from etl.safe_export import csv_safe
@@ -23,6 +28,7 @@ def _write(frame: pl.DataFrame, out: Path, name: str) -> None:
 
 
 def _district_names(db: Path) -> dict[str, str]:
+    # local: slow to import (scipy, pandera or duckdb); only this command needs it
     from etl.warehouse import connection as warehouse
 
     # The names are a courtesy: a warehouse without a district table still gets codes. Any other failure (a wrong
@@ -107,14 +113,10 @@ def sensitivity(profile: str, spec_path: Path | None, samples: int | None, sobol
 
     Writes every table as CSV and Parquet into --out, plus summary.md (bilingual) and run.json (the full spec).
     """
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from etl.contract.catalog import load_catalog
+    # local: slow to import (scipy, pandera or duckdb); only this command needs it
     from etl.warehouse.panel import PanelError, default_panel_period, load_indicator_panel, read_uncertainty_spec
-    from etl.stores.profiles import load_profile
     from indicators.uncertainty import montecarlo as mc
     from indicators.audit import audit
-    from indicators.profile import ProfileError
     from indicators.uncertainty.sensitivity import SensitivityError, sobol_analysis, swap_points, tornado
     from indicators.uncertainty.problem import Inputs, UncertaintyError, build_problem, check, model_preparer
 

@@ -33,6 +33,7 @@ def serve(host: str | None, port: int | None, debug: bool, weights_dir: str | No
     Sign-in: with a users file (`govindex user add`) people sign in; with GOVINDEX_AUTH=proxy a trusted single-sign-on
     proxy identifies them; with neither, only 127.0.0.1 is served, as a demo where the role can be switched.
     """
+    # local: the web stack (dash, flask) loads only when serving, not on every govindex command
     from app.server import run
     from app.web.auth import AuthConfigError, is_loopback, resolve_auth
 
@@ -47,6 +48,7 @@ def serve(host: str | None, port: int | None, debug: bool, weights_dir: str | No
         raise click.ClickException(str(e)) from None
 
     if scheduler:  # guarded against the debug reloader's watcher process and against a second worker (lock)
+        # local: slow to import (scipy, pandera or duckdb); only this command needs it
         from etl.jobs.scheduler import start_in_process
 
         # The scheduled refreshes score the same profiles the app shows and saves.

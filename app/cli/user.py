@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from app.cli.options import config_options, load
-from etl.stores.users import ROLES
+from etl.stores.users import ROLES, UserError, add_user, check_name, check_role, load_users, remove_user
 
 F = TypeVar("F", bound=Callable[..., Any])
 _users_file_option = click.option(
@@ -47,7 +47,6 @@ def user() -> None:
 def add(name: str, role: str, district: str | None, password_stdin: bool, replace: bool,
         users_file: str | None, config_file: str | None, db_path: str | None) -> None:
     """Add user NAME with a role; the password is asked twice (or read from stdin) and stored as a salted hash."""
-    from etl.stores.users import UserError, add_user, check_name, check_role
 
     path = _path(users_file, config_file, db_path)
     try:  # check before asking for a password
@@ -72,7 +71,6 @@ def add(name: str, role: str, district: str | None, password_stdin: bool, replac
 @_users_option
 def remove(name: str, users_file: str | None, config_file: str | None, db_path: str | None) -> None:
     """Remove user NAME (their open sessions end at their next request)."""
-    from etl.stores.users import UserError, remove_user
 
     path = _path(users_file, config_file, db_path)
     try:
@@ -86,7 +84,6 @@ def remove(name: str, users_file: str | None, config_file: str | None, db_path: 
 @_users_option
 def list_cmd(users_file: str | None, config_file: str | None, db_path: str | None) -> None:
     """List the users with their roles and districts (never the hashes)."""
-    from etl.stores.users import UserError, load_users
 
     path = _path(users_file, config_file, db_path)
     try:

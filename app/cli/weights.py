@@ -10,8 +10,22 @@ from typing import Any, TypeVar
 
 import click
 import numpy as np
+import polars as pl
+
+from etl.contract.catalog import load_catalog
+from etl.stores import profiles as io
+from etl.stores.audit_trail import (
+    AuditError, anchor_trail, audit_path, format_change, head_path, trail_csv, verify_trail,
+)
+from etl.stores.profiles import (
+    load_profile, load_profile_version, load_profiles, profile_versions, publish_profile, save_profile,
+)
+from indicators.framework import Framework
+from indicators.profile import Derivation, ProfileError, WeightProfile
+from indicators.weighting.report import effective_weights_report
 
 from app.cli.options import config_option, load
+from app.views.history import profile_history
 
 DATA_METHODS = ("entropy", "critic", "pca")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -26,13 +40,7 @@ def _weights_dir(option: str | None, config_file: str | None) -> Path:
 def _framework(imeta: str | None) -> Any:
     try:
         if imeta:
-            import polars as pl
-
-            from indicators.framework import Framework
-
             return Framework.from_imeta(pl.read_csv(imeta, infer_schema_length=0))
-        from etl.contract.catalog import load_catalog
-
         return load_catalog().framework()
     except Exception as e:  # noqa: BLE001 - turned into a message for people
         raise click.ClickException(f"cannot load the framework: {e}") from None
@@ -73,8 +81,6 @@ def weights() -> None:
 @_dir_option
 def list_cmd(weights_dir: str | None, config_file: str | None) -> None:
     """List the saved weight profiles with their blend, method, version and author."""
-    from etl.stores.profiles import load_profiles, profile_versions
-    from indicators.profile import ProfileError
 
     folder = _weights_dir(weights_dir, config_file)
     try:
@@ -102,9 +108,6 @@ def list_cmd(weights_dir: str | None, config_file: str | None) -> None:
 def show(name: str, fmt: str, version: int | None, weights_dir: str | None, config_file: str | None,
          imeta: str | None) -> None:
     """Show profile NAME (a name in the weights folder or a path to a .toml file) and its effective weights."""
-    from etl.stores.profiles import load_profile, load_profile_version
-    from indicators.profile import ProfileError
-    from indicators.weighting.report import effective_weights_report
 
     folder = _weights_dir(weights_dir, config_file)
     try:
@@ -155,7 +158,7 @@ def show(name: str, fmt: str, version: int | None, weights_dir: str | None, conf
 def _derive(method: str, fw: Any, node: str, matrix: str | None, allocations: str | None, data: str | None,
             db: str | None, period: str | None, normalised: bool, max_cr: float) -> tuple[Any, dict[str, Any]]:
     """Run one derivation method; returns the WeightResult and the inputs to keep in the profile."""
-    from etl.stores import profiles as io
+    # local: slow to import (scipy, pandera or duckdb); only this command needs it
     from indicators.weighting.derive import budget_weights, critic_weights, entropy_weights, equal_weights, pca_weights
     from indicators.weighting.ahp import ahp_weights
 
@@ -238,9 +241,7 @@ def derive(method: str, name: str, author: str, rationale_zh: str, rationale_en:
     The new profile starts from --base; only the weights below --node change. Nothing is ever overwritten: the
     previous version of NAME stays in the history folder.
     """
-    from etl.stores.audit_trail import AuditError
-    from etl.stores.profiles import load_profile, save_profile
-    from indicators.profile import Derivation, ProfileError, WeightProfile
+    # local: slow to import (scipy, pandera or duckdb); only this command needs it
     from indicators.weighting.derive import WeightingError, relative_weights_for_node
 
     if not (rationale_zh.strip() or rationale_en.strip()):
@@ -307,9 +308,6 @@ def derive(method: str, name: str, author: str, rationale_zh: str, rationale_en:
 def publish(name: str, version: int | None, who: str, rationale: str, weights_dir: str | None,
             config_file: str | None) -> None:
     """Publish a version of profile NAME: leaders see the published version by default (发布权重方案)."""
-    from etl.stores.audit_trail import AuditError
-    from etl.stores.profiles import load_profile, publish_profile
-    from indicators.profile import ProfileError
 
     folder = _weights_dir(weights_dir, config_file)
     try:
@@ -327,9 +325,6 @@ def publish(name: str, version: int | None, who: str, rationale: str, weights_di
 @_dir_option
 def history(name: str, csv_out: str | None, weights_dir: str | None, config_file: str | None) -> None:
     """Show the versions of profile NAME and its audit trail: who saved or published what, when, and why."""
-    from app.views.history import profile_history
-    from etl.stores.audit_trail import AuditError, format_change, trail_csv
-    from indicators.profile import ProfileError
 
     folder = _weights_dir(weights_dir, config_file)
     try:
@@ -372,7 +367,6 @@ def history(name: str, csv_out: str | None, weights_dir: str | None, config_file
 @_dir_option
 def verify(anchor: bool, weights_dir: str | None, config_file: str | None) -> None:
     """Check the audit trail: the hash chain of its records and its head (exit 1 when it was tampered with)."""
-    from etl.stores.audit_trail import AuditError, anchor_trail, audit_path, head_path, verify_trail
 
     folder = _weights_dir(weights_dir, config_file)
     try:

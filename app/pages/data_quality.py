@@ -14,6 +14,7 @@ from app.web import security
 from app.views import frames as views
 from app.ui.i18n import fmt_datetime, fmt_int, fmt_period, norm_lang, t
 from etl.ingest.quarantine import filter_quarantine
+from etl.jobs.refresh import RefreshBusy
 from etl.warehouse.snapshot import DataUnavailable, Snapshot, load_runs
 from app.views.scoring import Prepared
 from app.state import get_context
@@ -140,8 +141,6 @@ def _refresh_card(runs_path, snap: Snapshot, lang: str) -> html.Section:
 def refresh_now(n_clicks: int, _ticks: int, lang: str):
     """Start a refresh (assessors and admins only, enforced here) and report on it until it ends."""
     security.require("refresh")  # a forged request from another role gets HTTP 403
-    from etl.jobs.refresh import RefreshBusy
-
     future = get_context().refresh_future(start=dash.ctx.triggered_id == REFRESH_BUTTON)
     if future is None:
         return dash.no_update, True

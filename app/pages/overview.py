@@ -8,7 +8,7 @@ from dash import Input, Output, State, callback, dcc, html
 from app.ui import components as c
 from app.ui import figures, ids
 from app.views import frames as views
-from app.ui.i18n import fmt_int, fmt_num, fmt_pct, fmt_period, norm_lang, t
+from app.ui.i18n import fmt_num, fmt_pct, fmt_period, norm_lang, t
 from etl.warehouse.snapshot import DataUnavailable
 from app.state import get_context
 

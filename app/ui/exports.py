@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import polars as pl
+import xlsxwriter
 
 from app.views import frames as views
 from app.ui.i18n import t
@@ -13,8 +14,6 @@ from etl.safe_export import write_sheet
 
 def scorecard_xlsx(dp: views.DistrictProfile, lang: str) -> bytes:
     """The district's scorecard as an XLSX workbook: summary, dimensions, indicators, priorities, data issues."""
-    import xlsxwriter
-
     buf = io.BytesIO()
     # belt and braces: even a stray write() of "=..." or "http://..." stays text
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})

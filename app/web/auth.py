@@ -44,6 +44,7 @@ from flask import Flask, g, make_response, redirect, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WResponse  # what flask.redirect returns (flask.Response's base)
 
+from app.web.headers import install_headers
 from app.web.security import Identity
 from etl.config import Config
 from etl.contract.tables import DISTRICTS
@@ -626,8 +627,6 @@ class Auth:
 
 def install_auth(app: Any, settings: AuthSettings | None = None) -> Auth:
     """Attach sign-in, sessions, CSRF checks and the auth bar to a Dash app (or a bare Flask app)."""
-    from app.web.headers import install_headers
-
     settings = settings or demo_settings()
     server: Flask = app.server if hasattr(app, "server") else app
     auth = Auth(settings)

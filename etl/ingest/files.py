@@ -80,7 +80,7 @@ def load_order_key(item: tuple[Path, str]) -> tuple[int, str]:
 
 
 def ingest_folder(
-    source: Path, db_path: Path | str, *, now: dt.datetime | None = None, chunk_rows: int = readers.CHUNK_ROWS
+    source: Path, db_path: Path | str | wh.Connection, *, now: dt.datetime | None = None, chunk_rows: int = readers.CHUNK_ROWS
 ) -> IngestReport:
     """Ingest every CSV/XLSX/Parquet file under `source` into the warehouse at `db_path`."""
     found, ignored = discover(Path(source))
@@ -93,7 +93,7 @@ def ingest_folder(
 
 def ingest_files(
     paths: Iterable[Path | str],
-    db_path: Path | str,
+    db_path: Path | str | wh.Connection,
     *,
     now: dt.datetime | None = None,
     chunk_rows: int = readers.CHUNK_ROWS,
@@ -107,11 +107,10 @@ def ingest_files(
 
 
 def _ingest(
-    items: Sequence[tuple[Path, str]], db_path: Path | str, *, now: dt.datetime | None, source: str | None, chunk_rows: int
+    items: Sequence[tuple[Path, str]], db_path: Path | str | wh.Connection, *, now: dt.datetime | None, source: str | None, chunk_rows: int
 ) -> IngestReport:
     load_time = _naive_local(now) if now is not None else local_now()
-    con = wh.connect(db_path)
-    try:
+    with wh.connection(db_path) as con:  # an open connection (the refresh's) is used as is and left open
         con.sql("SET preserve_insertion_order = false")
         # Bound DuckDB's buffer pool (it spills to disk beyond it) so a 10M-row ingest stays well under 4 GB.
         con.sql(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
@@ -122,7 +121,7 @@ def _ingest(
             'INSERT INTO "ingest_batches" ("batch_id", "source", "load_time", "started_at", "status") VALUES (?, ?, ?, ?, ?)',
             [batch_id, source, load_time, started, "running"],
         )
-        report = IngestReport(batch_id, str(db_path))
+        report = IngestReport(batch_id, wh.database_file(con))
         schema_cache: dict[str, schemas.TableSchema] = {}
         for path, name in sorted(items, key=load_order_key):
             report.files.append(_ingest_one(con, path, name, batch_id, load_time, schema_cache, chunk_rows))
@@ -136,8 +135,6 @@ def _ingest(
         )  # fmt: skip
         con.sql("CHECKPOINT")
         return report
-    finally:
-        con.close()
 
 
 def _ingest_one(
@@ -363,6 +360,11 @@ def summarise(failures: pl.DataFrame, rows: int, name: str, top: int = 3) -> str
 
 
 # --------------------------------------------------------------------------------------------- dedupe + load
+def key_json_sql(quoted_key: Sequence[str], alias: str) -> str:
+    """SQL for a row's key as JSON ({"col": value, ...}), reading the quoted key columns from table alias `alias`."""
+    return "to_json(struct_pack(" + ", ".join(f"{k} := {alias}.{k}" for k in quoted_key) + "))"
+
+
 def _dedupe_and_load(con: wh.Connection, table: tables.Table, rep: FileReport, ctx: tuple[int | None, int, str, str]) -> None:
     """Within-file duplicates, then duplicates/conflicts against the warehouse, then the insert (all in SQL)."""
     file_id, batch_id, tname, name = ctx
@@ -374,7 +376,7 @@ def _dedupe_and_load(con: wh.Connection, table: tables.Table, rep: FileReport, c
     content = f"ROW({', '.join(rest)})" if rest else "1"
     on = " AND ".join(f"s.{k} = t.{k}" for k in key)
     same = " AND ".join(f"s.{c} IS NOT DISTINCT FROM t.{c}" for c in rest) or "TRUE"
-    key_json = "to_json(struct_pack(" + ", ".join(f"{k} := s.{k}" for k in key) + "))"
+    key_json = key_json_sql(key, "s")
 
     # Keys repeated within the file, found by one hash aggregate on the key alone (most files have none, and then
     # steps 1-2 are skipped); the content comparisons below only touch the rows of those keys.
@@ -436,7 +438,7 @@ def _dedupe_and_load(con: wh.Connection, table: tables.Table, rep: FileReport, c
         if n_conf:
             wh.execute(
                 con,
-                f'INSERT INTO "superseded" SELECT ?, {key_json.replace("s.", "t.")}, to_json(struct_pack('
+                f'INSERT INTO "superseded" SELECT ?, {key_json_sql(key, "t")}, to_json(struct_pack('
                 + ", ".join(f"{wh.quote(c)} := t.{wh.quote(c)}" for c in table.column_names)
                 + f'))::VARCHAR, ?, ?, s."_row", ? FROM {stage} AS s JOIN {target} AS t ON {on}',
                 [table.name, file_id, name, local_now()],

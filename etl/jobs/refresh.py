@@ -1,7 +1,7 @@
 """The refresh job: build a new warehouse snapshot beside the live one, then swap it in atomically (os.replace).
 
-Steps (ingest → indicator values → scores for every profile → uncertainty summary) all write into
-`<db>.building-<run_id>`, a copy of the live snapshot, so history accumulates (re-loading a file is a no-op, a
+Steps (ingest → indicator values → scores for every profile → uncertainty summary) all write, through the one
+connection the run opens, into `<db>.building-<run_id>`, a copy of the live snapshot, so history accumulates (re-loading a file is a no-op, a
 corrected re-submission supersedes). Only a complete, checkpointed and fsynced file is renamed onto the live path;
 until then readers keep the previous snapshot, and readers holding the old file open keep its inode. A failed or
 killed refresh leaves its temp files behind; the next refresh (holding the refresh lock, so no build can be alive)
@@ -23,16 +23,21 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from etl.jobs import inbox as inbox_mod
 from etl.config import Config
+from etl.jobs import inbox as inbox_mod
 from etl.jobs.locks import FileLock, LockHeld
-from etl.jobs.refresh_steps import DEFAULT_STEPS, SCORE_GRAIN, RefreshContext, RefreshError, Step, StepSkipped, step_indicator_values, step_ingest, step_scores, step_uncertainty
+from etl.jobs.refresh_steps import (
+    DEFAULT_STEPS, SCORE_GRAIN, IndicatorValuesResult, IngestResult, RefreshContext, RefreshError, ScoresResult, Step,
+    StepResult, StepSkipped, UncertaintyResult, step_indicator_values, step_ingest, step_scores, step_uncertainty,
+)
 from etl.stores.runs import RunRecord, RunStore
+from etl.warehouse import connection as warehouse, ddl
 
 __all__ = [
-    "DEFAULT_STEPS", "SCORE_GRAIN", "STOP_REQUESTED", "RefreshBusy", "RefreshContext", "RefreshError", "Step",
-    "StepSkipped", "current_snapshot_id", "refresh", "refresh_in_background", "stale_build_files",
-    "step_indicator_values", "step_ingest", "step_scores", "step_uncertainty",
+    "DEFAULT_STEPS", "SCORE_GRAIN", "STOP_REQUESTED", "IndicatorValuesResult", "IngestResult", "RefreshBusy",
+    "RefreshContext", "RefreshError", "ScoresResult", "Step", "StepResult", "StepSkipped", "UncertaintyResult",
+    "current_snapshot_id", "refresh", "refresh_in_background", "stale_build_files", "step_indicator_values",
+    "step_ingest", "step_scores", "step_uncertainty",
 ]  # fmt: skip
 
 log = logging.getLogger("govindex.refresh")
@@ -99,19 +104,8 @@ def _wal(p: Path) -> Path:
 
 
 # --- snapshot bookkeeping inside the warehouse ----------------------------------------------------------------------
-SNAPSHOT_DDL = """CREATE TABLE IF NOT EXISTS "snapshot_info" (
-    "snapshot_id" VARCHAR NOT NULL,
-    "run_id" BIGINT NOT NULL,
-    "trigger" VARCHAR NOT NULL,
-    "started_at" TIMESTAMPTZ NOT NULL,
-    "finished_at" TIMESTAMPTZ
-)"""
-
-
 def current_snapshot_id(con: Any) -> str | None:
     """The id of the snapshot a connection looks at (the newest row of snapshot_info), or None for a bare file."""
-    from etl.warehouse import connection as warehouse
-
     if "snapshot_info" not in warehouse.table_names(con):
         return None
     value = warehouse.scalar(con, 'SELECT "snapshot_id" FROM "snapshot_info" ORDER BY "started_at" DESC LIMIT 1')
@@ -119,28 +113,32 @@ def current_snapshot_id(con: Any) -> str | None:
 
 
 def _begin_snapshot(ctx: RefreshContext) -> None:
-    from etl.warehouse import connection as warehouse
+    """Open the run's one connection to the snapshot being built (steps share it) and record the snapshot."""
+    ctx.con = warehouse.connect(ctx.db_path)
+    ddl.create(ctx.con, "snapshot_info")
+    warehouse.execute(
+        ctx.con,
+        'INSERT INTO "snapshot_info" VALUES (?, ?, ?, ?, NULL)',
+        [ctx.snapshot_id, ctx.run_id, ctx.trigger, ctx.started_at],
+    )
 
-    with warehouse.connection(ctx.db_path) as con:
-        warehouse.execute(con, SNAPSHOT_DDL)
-        warehouse.execute(
-            con,
-            'INSERT INTO "snapshot_info" VALUES (?, ?, ?, ?, NULL)',
-            [ctx.snapshot_id, ctx.run_id, ctx.trigger, ctx.started_at],
-        )
+
+def _close(ctx: RefreshContext) -> None:
+    if ctx.con is not None:
+        ctx.con.close()
+        ctx.con = None
 
 
 def _seal_snapshot(ctx: RefreshContext) -> None:
-    """Mark the snapshot complete and checkpoint it, so the file alone (no WAL) holds everything."""
-    from etl.warehouse import connection as warehouse
-
-    with warehouse.connection(ctx.db_path) as con:
-        warehouse.execute(
-            con,
-            'UPDATE "snapshot_info" SET "finished_at" = ? WHERE "snapshot_id" = ?',
-            [datetime.now(timezone.utc), ctx.snapshot_id],
-        )
-        warehouse.execute(con, "CHECKPOINT")
+    """Mark the snapshot complete, checkpoint it and close the run's connection, so the file alone holds everything."""
+    con = ctx.connection
+    warehouse.execute(
+        con,
+        'UPDATE "snapshot_info" SET "finished_at" = ? WHERE "snapshot_id" = ?',
+        [datetime.now(timezone.utc), ctx.snapshot_id],
+    )
+    warehouse.execute(con, "CHECKPOINT")
+    _close(ctx)
     wal = _wal(ctx.db_path)
     if wal.exists() and wal.stat().st_size > 0:
         raise RefreshError(f"{ctx.db_path} still has a write-ahead log after closing: a step left a connection open")
@@ -149,8 +147,6 @@ def _seal_snapshot(ctx: RefreshContext) -> None:
 
 def _checkpoint_live(db: Path) -> None:
     """Fold a leftover live WAL (from a writer that died) into the live file before copying it."""
-    from etl.warehouse import connection as warehouse
-
     if not _wal(db).exists():
         return
     deadline = time.monotonic() + 30
@@ -257,8 +253,11 @@ def _run_locked(
             store.update(run.id, steps=step_log)
             t0 = time.perf_counter()
             try:
-                note = step(ctx)
-                entry.update(status="ok", note=note)
+                result = step(ctx)
+                if result is not None and not isinstance(result, str):
+                    ctx.results.append(result)
+                    result = result.note()
+                entry.update(status="ok", note=result)
             except StepSkipped as s:
                 entry.update(status="skipped", note=str(s))
             finally:
@@ -275,6 +274,7 @@ def _run_locked(
         os.replace(ctx.db_path, db)
         _fsync_dir(db.parent)
     except BaseException as e:
+        _close(ctx)
         for entry in step_log:
             if entry["status"] == "running":
                 entry["status"] = "failed"

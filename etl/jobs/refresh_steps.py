@@ -1,5 +1,9 @@
 """The refresh's steps (ingest → indicator values → scores → uncertainty summary), each writing into the snapshot
-being built (`ctx.db_path`), never the live warehouse; tests inject their own steps next to these.
+being built through the run's one connection (`ctx.con`, on `ctx.db_path`), never the live warehouse.
+
+Each step returns a typed result (a frozen dataclass with a `note()` for the run history); a later step reads an
+earlier one's result by type (`ctx.result(ScoresResult)`), never its display text. Tests inject their own steps
+next to these; a step may also return a plain note (str) or None.
 """
 
 from __future__ import annotations
@@ -8,7 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, Union
+
+from etl.contract.catalog import load_catalog
+from etl.ingest.accounting import IngestReport
+from etl.ingest.files import ingest_files, ingest_folder
+from etl.jobs.uncertainty_summary import UncertaintyRun, write_uncertainty_summary
+from etl.stores.profiles import list_profiles, load_profile
+from etl.stores.scores import data_snapshot_id, score_and_store
+from etl.warehouse import connection as warehouse
+from etl.warehouse.indicator_values import write_indicator_values
+from indicators.profile import ProfileError
 
 if TYPE_CHECKING:
     from etl.config import Config
@@ -24,9 +38,81 @@ class StepSkipped(Exception):
     """Raised by a step that has nothing to do (the message says why); the refresh goes on."""
 
 
+# --- typed step results ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IngestResult:
+    """What the ingest step loaded (the run counters hold the same numbers, summed over the run)."""
+
+    files: int
+    files_skipped: int
+    files_rejected: int
+    rows_loaded: int
+    rows_quarantined: int
+    rows_duplicate: int
+
+    def note(self) -> str:
+        return (
+            f"{self.files} file(s) loaded, {self.files_skipped} unchanged, {self.files_rejected} rejected:"
+            f" {self.rows_loaded} rows loaded, {self.rows_quarantined} quarantined, {self.rows_duplicate} duplicate"
+        )
+
+
+@dataclass(frozen=True)
+class IndicatorValuesResult:
+    """How many indicator values were written, and whether they are exactly those the snapshot held before."""
+
+    rows: int
+    unchanged: bool
+
+    def note(self) -> str:
+        return f"{self.rows} indicator value row(s)" + (", unchanged" if self.unchanged else "")
+
+
+@dataclass(frozen=True)
+class ScoresResult:
+    """Profiles scored now (name, run id), profiles whose stored run stands (unchanged), profiles left out (why)."""
+
+    scored: tuple[tuple[str, str], ...]
+    unchanged: tuple[str, ...]
+    left_out: tuple[tuple[str, str], ...]
+
+    @property
+    def profiles(self) -> tuple[str, ...]:
+        """Every profile with a valid stored run over this snapshot (scored now or unchanged)."""
+        return tuple(name for name, _ in self.scored) + self.unchanged
+
+    def note(self) -> str:
+        done = [f"{name} → {run_id}" for name, run_id in self.scored]
+        parts = [f"{len(done)} profile(s) scored" + (f": {', '.join(done)}" if done else "")]
+        if self.unchanged:
+            parts.append(f"unchanged (same data, profile and framework as a stored run): {', '.join(self.unchanged)}")
+        if self.left_out:
+            parts.append("left out: " + "; ".join(f"{name} ({why})" for name, why in self.left_out))
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class UncertaintyResult:
+    """The summaries stored now, the sample count, and how many profiles kept their stored summary."""
+
+    runs: tuple[UncertaintyRun, ...]
+    samples: int
+    unchanged: int
+
+    def note(self) -> str:
+        return f"{len(self.runs)} profile(s), {self.samples} samples each" + (
+            f", period {self.runs[0].period}" if self.runs else ""
+        ) + (f"; {self.unchanged} unchanged (same data, profile and spec as a stored run)" if self.unchanged else "")
+
+
+StepResult = Union[IngestResult, IndicatorValuesResult, ScoresResult, UncertaintyResult]
+R = TypeVar("R", IngestResult, IndicatorValuesResult, ScoresResult, UncertaintyResult)
+
+
 @dataclass
 class RefreshContext:
-    """What a step gets: where to write, what to read, and counters it may fill in."""
+    """What a step gets: the run's one connection to the snapshot being built, what to read, the counters it may
+    fill in, and the typed results of the steps before it."""
 
     config: Config
     run_id: int
@@ -45,158 +131,150 @@ class RefreshContext:
     )  # fmt: skip
     rejected_files: dict[str, str] = field(default_factory=dict)  # file name → reason (file-level ingest rejection)
     unchanged_files: dict[str, str] = field(default_factory=dict)  # file name → why the ingest skipped it
-    extra: dict[str, Any] = field(default_factory=dict)
+    results: list[Any] = field(default_factory=list)  # StepResult of each step that returned one, in order
+    con: warehouse.Connection | None = None  # opened by the refresh once the snapshot file exists; closed at the seal
+
+    @property
+    def connection(self) -> warehouse.Connection:
+        """The run's connection to the snapshot being built (steps share it; the refresh closes it)."""
+        if self.con is None:
+            raise RefreshError("the snapshot being built has no open connection")
+        return self.con
+
+    def result(self, kind: type[R]) -> R | None:
+        """The latest result of that type from an earlier step of this run (None when no step produced one)."""
+        for r in reversed(self.results):
+            if isinstance(r, kind):
+                return r
+        return None
 
 
-Step = Callable[[RefreshContext], "str | None"]
+Step = Callable[[RefreshContext], "StepResult | str | None"]
 
 
-def step_ingest(ctx: RefreshContext) -> str | None:
+def step_ingest(ctx: RefreshContext) -> IngestResult:
     """Load the raw files of ctx.source into the snapshot (per-file accounting lands in ingest_files)."""
     if ctx.source is None:
         raise StepSkipped("no new files")
-    from etl.ingest.files import ingest_files, ingest_folder
-
     if ctx.inbox_files is not None:  # the staged inbox: exactly the planned files, by name
-        report = ingest_files(ctx.inbox_files, ctx.db_path)
+        report = ingest_files(ctx.inbox_files, ctx.connection)
     else:
-        report = ingest_folder(ctx.source, ctx.db_path)
-    _count_ingest(ctx, report)
-    c = ctx.counts
-    return (
-        f"{c['files']} file(s) loaded, {c['files_skipped']} unchanged, {c['files_rejected']} rejected:"
-        f" {c['rows_loaded']} rows loaded, {c['rows_quarantined']} quarantined, {c['rows_duplicate']} duplicate"
-    )
+        report = ingest_folder(ctx.source, ctx.connection)
+    return _count_ingest(ctx, report)
 
 
-def _count_ingest(ctx: RefreshContext, report: Any) -> None:
+def _count_ingest(ctx: RefreshContext, report: IngestReport) -> IngestResult:
     """Fold an IngestReport's per-file accounting (etl.ingest.accounting.FileReport) into the run counters."""
+    n = dict.fromkeys(("files", "files_skipped", "files_rejected", "rows_loaded", "rows_quarantined",
+                       "rows_duplicate"), 0)  # fmt: skip
     for f in report.files:
         if f.status == "rejected":
             ctx.rejected_files[f.name] = f.message or "the file could not be read"
-            ctx.counts["files_rejected"] += 1
+            n["files_rejected"] += 1
         elif f.status == "unchanged":
             # The ingest's own checksum check: this exact file is already in the warehouse (e.g. via --source).
             ctx.unchanged_files[f.name] = "unchanged: the same content (sha256) is already in the warehouse"
-            ctx.counts["files_skipped"] += 1
+            n["files_skipped"] += 1
         else:
-            ctx.counts["files"] += 1
-        ctx.counts["rows_loaded"] += int(f.rows_loaded)
-        ctx.counts["rows_quarantined"] += int(f.rows_quarantined)
-        ctx.counts["rows_duplicate"] += int(f.rows_duplicate)
+            n["files"] += 1
+        n["rows_loaded"] += int(f.rows_loaded)
+        n["rows_quarantined"] += int(f.rows_quarantined)
+        n["rows_duplicate"] += int(f.rows_duplicate)
+    for k, v in n.items():
+        ctx.counts[k] += v
+    return IngestResult(**n)
 
 
-def step_indicator_values(ctx: RefreshContext) -> str | None:
+def step_indicator_values(ctx: RefreshContext) -> IndicatorValuesResult:
     """Recompute indicator_values from the catalog over everything in the snapshot."""
-    from etl.contract.catalog import load_catalog
-    from etl.warehouse.indicator_values import write_indicator_values
-
-    before = _values_digest(ctx.db_path)
-    frame = write_indicator_values(ctx.db_path, load_catalog())
-    ctx.extra["values_unchanged"] = before is not None and before == _values_digest(ctx.db_path)
-    return f"{frame.height} indicator value row(s)" + (", unchanged" if ctx.extra["values_unchanged"] else "")
+    before = _values_digest(ctx.connection)
+    frame = write_indicator_values(ctx.connection, load_catalog())
+    return IndicatorValuesResult(frame.height, before is not None and before == _values_digest(ctx.connection))
 
 
-def _values_digest(db_path: Path) -> str | None:
+def _values_digest(con: warehouse.Connection) -> str | None:
     """An order-independent digest of indicator_values (None when the table does not exist yet)."""
-    from etl.warehouse import connection as warehouse
-
-    with warehouse.connection(db_path) as con:
-        if "indicator_values" not in warehouse.table_names(con):
-            return None
-        row = warehouse.query(
-            con,
-            "SELECT count(*) AS n, sum(hash(unit_code, period, grain, indicator_id, value, numerator, denominator)"
-            "::HUGEINT)::VARCHAR AS h FROM indicator_values",
-        ).row(0)
+    if "indicator_values" not in warehouse.table_names(con):
+        return None
+    row = warehouse.query(
+        con,
+        "SELECT count(*) AS n, sum(hash(unit_code, period, grain, indicator_id, value, numerator, denominator)"
+        "::HUGEINT)::VARCHAR AS h FROM indicator_values",
+    ).row(0)
     return f"{row[0]}:{row[1]}"
 
 
-def _profiles(ctx: RefreshContext) -> list[str]:
-    from etl.stores.profiles import list_profiles
+def _values_unchanged(ctx: RefreshContext) -> bool:
+    values = ctx.result(IndicatorValuesResult)
+    return values is not None and values.unchanged
 
+
+def _profiles(ctx: RefreshContext) -> list[str]:
     names = list_profiles(ctx.config.paths.weights_path)
     if not names:
         raise StepSkipped(f"no weight profiles in {ctx.config.paths.weights_path}")
     return names
 
 
-def step_scores(ctx: RefreshContext) -> str | None:
+def step_scores(ctx: RefreshContext) -> ScoresResult:
     """Score every saved weight profile against the new indicator values (score_runs / scores in the snapshot).
 
     A profile that no longer fits the framework is left out and named in the step's note (one assessor's stale
     profile must not stop the daily refresh); any other scoring failure fails the refresh.
     """
-    from etl.contract.catalog import load_catalog
-    from etl.stores.profiles import load_profile
-    from etl.stores.scores import score_and_store
-    from indicators.profile import ProfileError
-
     fw = load_catalog().framework()
     # Only when this refresh left the indicator values exactly as they were can an earlier run stand for this one.
-    existing = _existing_score_runs(ctx.db_path) if ctx.extra.get("values_unchanged") else set()
-    done, unchanged, left_out = [], [], []
+    existing = _existing_score_runs(ctx.connection) if _values_unchanged(ctx) else set()
+    scored: list[tuple[str, str]] = []
+    unchanged: list[str] = []
+    left_out: list[tuple[str, str]] = []
     for name in _profiles(ctx):
         try:
             profile = load_profile(name, ctx.config.paths.weights_path)
             profile.validate_against(fw)
         except ProfileError as e:
-            left_out.append(f"{name} ({e})")
+            left_out.append((name, str(e)))
             continue
         # Same profile, framework and data as a stored run: its numbers would be identical, so don't store them twice.
         if (profile.content_hash(), fw.fingerprint()) in existing:
             unchanged.append(name)
             continue
-        run = score_and_store(ctx.db_path, fw, profile, SCORE_GRAIN)
-        done.append(f"{name} → {run.run_id}")
-    ctx.extra["scored_profiles"] = [d.split(" → ")[0] for d in done] + unchanged
-    if not done and not unchanged:
-        raise RefreshError("no weight profile could be scored: " + "; ".join(left_out))
-    parts = [f"{len(done)} profile(s) scored" + (f": {', '.join(done)}" if done else "")]
-    if unchanged:
-        parts.append(f"unchanged (same data, profile and framework as a stored run): {', '.join(unchanged)}")
-    if left_out:
-        parts.append(f"left out: {'; '.join(left_out)}")
-    return "; ".join(parts)
+        run = score_and_store(ctx.connection, fw, profile, SCORE_GRAIN)
+        scored.append((name, run.run_id))
+    if not scored and not unchanged:
+        raise RefreshError("no weight profile could be scored: " + "; ".join(f"{n} ({e})" for n, e in left_out))
+    return ScoresResult(tuple(scored), tuple(unchanged), tuple(left_out))
 
 
-def _existing_score_runs(db_path: Path) -> set[tuple[str, str]]:
+def _existing_score_runs(con: warehouse.Connection) -> set[tuple[str, str]]:
     """(profile_hash, framework_hash) of the stored score runs over the snapshot's current data."""
-    from etl.warehouse import connection as warehouse
-    from etl.stores.scores import data_snapshot_id
-
-    with warehouse.connection(db_path) as con:
-        if "score_runs" not in warehouse.table_names(con):
-            return set()
-        rows = warehouse.query(
-            con,
-            "SELECT DISTINCT profile_hash, framework_hash FROM score_runs WHERE data_snapshot_id = ? AND grain = ?",
-            [data_snapshot_id(con), SCORE_GRAIN],
-        )
+    if "score_runs" not in warehouse.table_names(con):
+        return set()
+    rows = warehouse.query(
+        con,
+        "SELECT DISTINCT profile_hash, framework_hash FROM score_runs WHERE data_snapshot_id = ? AND grain = ?",
+        [data_snapshot_id(con), SCORE_GRAIN],
+    )
     return {(r["profile_hash"], r["framework_hash"]) for r in rows.iter_rows(named=True)}
 
 
-def step_uncertainty(ctx: RefreshContext) -> str | None:
+def step_uncertainty(ctx: RefreshContext) -> UncertaintyResult:
     """The default uncertainty summary (Monte Carlo rank intervals per scored profile), a modest sample count."""
     n = ctx.config.refresh.uncertainty_samples
     if n <= 0:
         raise StepSkipped("uncertainty_samples = 0")
-    from etl.jobs.uncertainty_summary import write_uncertainty_summary
-
-    names = ctx.extra.get("scored_profiles") or _profiles(ctx)
+    scores = ctx.result(ScoresResult)
+    names = list(scores.profiles) if scores is not None else _profiles(ctx)
     runs = write_uncertainty_summary(
-        ctx.db_path,
+        ctx.connection,
         names,
         ctx.config.paths.weights_path,
         samples=n,
         seed=ctx.config.refresh.seed,
         snapshot_id=ctx.snapshot_id,
-        skip_existing=bool(ctx.extra.get("values_unchanged")),
+        skip_existing=_values_unchanged(ctx),
     )
-    unchanged = len(names) - len(runs)
-    return f"{len(runs)} profile(s), {n} samples each" + (
-        f", period {runs[0].period}" if runs else ""
-    ) + (f"; {unchanged} unchanged (same data, profile and spec as a stored run)" if unchanged else "")
+    return UncertaintyResult(tuple(runs), n, len(names) - len(runs))
 
 
 DEFAULT_STEPS: tuple[Step, ...] = (step_ingest, step_indicator_values, step_scores, step_uncertainty)

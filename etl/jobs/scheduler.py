@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import signal
@@ -14,104 +15,21 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from etl.cron import parse_cron
+from etl.jobs.inbox import pending_files
 from etl.jobs.locks import FileLock, LockHeld
+from etl.jobs.refresh import RefreshBusy, refresh
 
 if TYPE_CHECKING:
     from etl.config import Config
 
 log = logging.getLogger("govindex.scheduler")
 
-_DOW_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # crontab numbering: 0 (and 7) = Sunday
-_ALIASES = {
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-    "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@hourly": "0 * * * *",
-}
-
 
 class SchedulerLocked(LockHeld):
     """Another scheduler already runs for this warehouse; the message names its pid."""
-
-
-class CronError(ValueError):
-    """A cron expression cannot be parsed; the message names the field."""
-
-
-# --- cron ------------------------------------------------------------------------------------------------------------
-def _dow_value(token: str, expr: str) -> int:
-    t = token.strip().lower()
-    if t in _DOW_NAMES:
-        return _DOW_NAMES.index(t)
-    if t.isdigit() and 0 <= int(t) <= 7:
-        return int(t) % 7
-    raise CronError(f"cron {expr!r}: day-of-week value {token!r} is not 0-7 or sun..sat")
-
-
-def _crontab_dow(field: str, expr: str) -> str:
-    """Translate a crontab day-of-week field (0/7 = Sunday) into APScheduler 3's names (where 0 = Monday)."""
-    if field in ("*", "?"):
-        return "*"
-    days: set[int] = set()
-    for part in field.split(","):
-        rng, _, step_s = part.partition("/")
-        step = 1
-        if step_s:
-            if not step_s.isdigit() or int(step_s) == 0:
-                raise CronError(f"cron {expr!r}: bad step {part!r} in the day-of-week field")
-            step = int(step_s)
-        if rng in ("*", "?"):
-            lo, hi = 0, 6
-        elif "-" in rng:
-            a, b = rng.split("-", 1)
-            lo, hi = _dow_value(a, expr), _dow_value(b, expr)
-            if hi == 0 and lo > 0:
-                hi = 7  # "5-7", "fri-sun": Sunday closes the week
-            if hi < lo:
-                raise CronError(f"cron {expr!r}: day-of-week range {rng!r} runs backwards")
-        else:
-            lo = _dow_value(rng, expr)
-            hi = 6 if step_s else lo
-        days.update(d % 7 for d in range(lo, hi + 1, step))
-    if len(days) == 7:
-        return "*"
-    order = (1, 2, 3, 4, 5, 6, 0)
-    return ",".join(_DOW_NAMES[d] for d in order if d in days)
-
-
-def parse_cron(expr: str, timezone: str | ZoneInfo) -> CronTrigger:
-    """A CronTrigger from a crontab: 5 fields (minute hour day month weekday), 6 with a leading seconds field, or
-    an alias (@hourly, @daily, @weekly, @monthly, @yearly). Weekdays use crontab numbering (0 or 7 = Sunday).
-    """
-    text = _ALIASES.get(expr.strip().lower(), expr.strip())
-    fields = text.split()
-    if len(fields) == 5:
-        fields = ["0", *fields]
-    if len(fields) != 6:
-        raise CronError(
-            f"cron {expr!r}: expected 5 fields (minute hour day month weekday) or 6 (second first), got {len(fields)}"
-        )
-    second, minute, hour, day, month, dow = fields
-    tz = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
-    day_of_week = _crontab_dow(dow, expr)
-    try:
-        return CronTrigger(
-            second=second,
-            minute=minute,
-            hour=hour,
-            day=day,
-            month=month,
-            day_of_week=day_of_week,
-            timezone=tz,
-        )
-    except ValueError as e:
-        raise CronError(f"cron {expr!r}: {e}") from None
 
 
 # --- locks ------------------------------------------------------------------------------------------------------------
@@ -126,8 +44,6 @@ def _cron_job(config: Config) -> None:
 
 
 def _inbox_job(config: Config) -> None:
-    from etl.jobs.inbox import pending_files
-
     ready, waiting = pending_files(Path(config.paths.inbox), config.refresh.inbox_settle_seconds)
     if not ready:
         if waiting:
@@ -137,8 +53,6 @@ def _inbox_job(config: Config) -> None:
 
 
 def _run(config: Config, trigger: str) -> None:
-    from etl.jobs.refresh import RefreshBusy, refresh
-
     try:
         record = refresh(config, trigger, None)  # type: ignore[arg-type]
     except RefreshBusy as e:
@@ -236,8 +150,6 @@ def start_in_process(config: Config, *, reloader: bool = False) -> RunningSchedu
         log.warning("not starting a scheduler in this process: %s", e)
         return None
     log.info("scheduler started in-process (pid %d): %s", os.getpid(), running.next_runs())
-    import atexit
-
     atexit.register(running.shutdown, False)
     return running
 

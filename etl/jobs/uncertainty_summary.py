@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,25 +17,12 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from etl.warehouse import connection as warehouse
 from etl.contract.catalog import load_catalog
-from etl.warehouse.panel import default_panel_period, load_indicator_panel, read_uncertainty_spec
 from etl.stores.profiles import load_profile
+from etl.warehouse import connection as warehouse, ddl
+from etl.warehouse.panel import default_panel_period, load_indicator_panel, read_uncertainty_spec
 from indicators.uncertainty import montecarlo as mc
 from indicators.uncertainty.problem import Inputs, build_problem, model_preparer
-
-RUNS_DDL = """CREATE TABLE IF NOT EXISTS uncertainty_runs (
-    run_id VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, snapshot_id VARCHAR, profile_name VARCHAR NOT NULL,
-    profile_hash VARCHAR NOT NULL, grain VARCHAR NOT NULL, period VARCHAR NOT NULL, samples BIGINT NOT NULL,
-    samples_ok BIGINT NOT NULL, seed BIGINT NOT NULL, sampler VARCHAR NOT NULL, spec_json VARCHAR NOT NULL,
-    failures_json VARCHAR NOT NULL, seconds DOUBLE NOT NULL
-)"""
-RANKS_DDL = """CREATE TABLE IF NOT EXISTS uncertainty_ranks (
-    run_id VARCHAR NOT NULL, unit_code VARCHAR NOT NULL, nominal_score DOUBLE, nominal_rank BIGINT,
-    median_rank DOUBLE, rank_low DOUBLE, rank_high DOUBLE, mean_rank DOUBLE, p_top1 DOUBLE,
-    score_q05 DOUBLE, score_q25 DOUBLE, score_q50 DOUBLE, score_q75 DOUBLE, score_q95 DOUBLE
-)"""
-
 
 @dataclass(frozen=True)
 class UncertaintyRun:
@@ -48,7 +36,7 @@ class UncertaintyRun:
 
 
 def write_uncertainty_summary(
-    db_path: str | Path,
+    db_path: str | Path | warehouse.Connection,
     profile_names: list[str],
     weights_dir: str | Path,
     *,
@@ -65,8 +53,6 @@ def write_uncertainty_summary(
     With `skip_existing` (the caller knows the indicator values did not change), a profile whose stored run has the
     same profile content, spec, grain and period is not run again (its numbers would be identical).
     """
-    import time
-
     created = now or datetime.now()
     base = read_uncertainty_spec(spec_path)
     spec = type(base).from_dict({**base.model_dump(), "samples": samples, "seed": seed}, source="refresh")
@@ -107,8 +93,7 @@ def write_uncertainty_summary(
     rank_cols = ["run_id", "unit_code", "nominal_score", "nominal_rank", "median_rank", "rank_low", "rank_high",
                  "mean_rank", "p_top1", "score_q05", "score_q25", "score_q50", "score_q75", "score_q95"]
     with warehouse.connection(db_path) as con, warehouse.transaction(con):
-        con.sql(RUNS_DDL)
-        con.sql(RANKS_DDL)
+        ddl.create(con, "uncertainty_runs", "uncertainty_ranks")
         if run_rows:
             warehouse.insert_frame(con, "uncertainty_runs", pl.DataFrame(run_rows))
             ranks_all = pl.concat(rank_frames, how="vertical_relaxed")
@@ -117,7 +102,7 @@ def write_uncertainty_summary(
     return runs
 
 
-def _existing(db_path: str | Path, spec_json: str, grain: str, period: str) -> set[str]:
+def _existing(db_path: str | Path | warehouse.Connection, spec_json: str, grain: str, period: str) -> set[str]:
     """Profile hashes that already have a stored run with this spec, grain and period."""
     with warehouse.connection(db_path) as con:
         if "uncertainty_runs" not in warehouse.table_names(con):

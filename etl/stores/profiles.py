@@ -9,19 +9,21 @@ to the shipped folder (unless it is itself given as the store).
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
 import tempfile
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from etl.stores.audit_trail import record
 from indicators.framework import Framework
 from indicators.profile import SLUG_PATTERN, ProfileError, WeightProfile
 
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "weights"
-WEIGHTS_DIR = SHIPPED_DIR  # the former name, for code written before the data dir existed; new code says SHIPPED_DIR
 HISTORY = "history"
 _SLUG = re.compile(SLUG_PATTERN)
 _VERSION_FILE = re.compile(r"^v([0-9]+)\.toml$")
@@ -245,8 +247,6 @@ def publish_profile(name: str, version: int, who: str, rationale: str, directory
     The version is archived first (if it is the not-yet-archived current file) so what was published stays
     readable for ever. A rationale is required.
     """
-    from etl.stores.audit_trail import record
-
     if not str(who or "").strip():
         raise ProfileError("publishing needs who publishes")
     if not str(rationale or "").strip():
@@ -307,8 +307,6 @@ def load_profiles_for_viewers(directory: Path | str = SHIPPED_DIR) -> dict[str, 
 
 # -- inputs to weight derivation (CSV files) ----------------------------------------------------------------------
 def _read_csv_rows(path: Path | str) -> list[list[str]]:
-    import csv
-
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -333,8 +331,6 @@ def _read_csv_rows(path: Path | str) -> list[list[str]]:
 
 
 def _number(path: Path | str, row: int, col: str, cell: str) -> float:
-    from fractions import Fraction
-
     if cell == "":
         return float("nan")
     try:
@@ -389,6 +385,7 @@ def read_warehouse_matrix(
 
     Returns (period, units, indicator codes, values); a missing value is NaN.
     """
+    # local: duckdb loads only when a matrix is read; the configuration and the CLI import this module
     from etl.warehouse.connection import WarehouseError, query
 
     try:

@@ -11,13 +11,12 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import polars as pl
 import psutil
 
-if TYPE_CHECKING:
-    from etl.config import Config
+from etl.config import RUNS_FILE, Config
 
 Trigger = Literal["cron", "manual", "cli", "inbox"]
 Status = Literal["running", "succeeded", "failed", "interrupted"]
@@ -318,7 +317,6 @@ def _record(row: sqlite3.Row) -> RunRecord:
 
 def runs_path_for(config_or_path: Config | str | os.PathLike[str]) -> Path:
     """The run-history file for a Config, a warehouse path (*.duckdb → runs.sqlite beside it) or a *.sqlite path."""
-    from etl.config import RUNS_FILE, Config
 
     if isinstance(config_or_path, Config):
         return config_or_path.paths.runs_path

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from etl.warehouse import connection as warehouse
+from etl.warehouse import connection as warehouse, ddl
 from etl.errors import EtlError
 from etl.warehouse.panel import covered_months_in
 from etl.warehouse.snapshot import data_snapshot_id
@@ -23,18 +23,6 @@ from indicators.model import score
 from indicators.periods import default_period
 from indicators.profile import WeightProfile
 
-SCORE_RUNS_DDL = """CREATE TABLE IF NOT EXISTS score_runs (
-    run_id VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, profile_name VARCHAR NOT NULL,
-    profile_hash VARCHAR NOT NULL, framework_hash VARCHAR NOT NULL, spec_json VARCHAR NOT NULL,
-    data_snapshot_id VARCHAR NOT NULL, grain VARCHAR NOT NULL, n_units BIGINT NOT NULL, n_periods BIGINT NOT NULL,
-    warnings VARCHAR
-)"""
-SCORES_DDL = """CREATE TABLE IF NOT EXISTS scores (
-    run_id VARCHAR NOT NULL, unit_code VARCHAR NOT NULL, period VARCHAR NOT NULL, node VARCHAR NOT NULL,
-    level BIGINT NOT NULL, is_indicator BOOLEAN NOT NULL, raw_value DOUBLE, score DOUBLE, rank BIGINT,
-    gap_to_best DOUBLE, target DOUBLE, gap_to_target DOUBLE, band VARCHAR, band_en VARCHAR, contribution DOUBLE,
-    imputed BOOLEAN NOT NULL, treatment VARCHAR NOT NULL, below_threshold BOOLEAN NOT NULL
-)"""
 SCORE_COLUMNS = (
     "unit_code", "period", "node", "level", "is_indicator", "raw_value", "score", "rank", "gap_to_best", "target",
     "gap_to_target", "band", "band_en", "contribution", "imputed", "treatment", "below_threshold",
@@ -75,7 +63,7 @@ def read_values(con: warehouse.Connection, grain: str) -> pl.DataFrame:
 
 
 def score_and_store(
-    db: str | Path,
+    db: str | Path | warehouse.Connection,
     framework: Framework,
     profile: WeightProfile,
     grain: str = "quarter",
@@ -106,8 +94,7 @@ def score_and_store(
         )
         # Save outputs
         with warehouse.transaction(con):
-            con.sql(SCORE_RUNS_DDL)
-            con.sql(SCORES_DDL)
+            ddl.create(con, "score_runs", "scores")
             warehouse.insert_frame(con, "score_runs", run)
             warehouse.insert_frame(con, "scores", rows.select("run_id", *SCORE_COLUMNS))
     return StoredRun(run_id, len(result.units), len(result.periods), rows.height, result.warnings)

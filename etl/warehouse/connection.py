@@ -1,7 +1,7 @@
 """The DuckDB warehouse: the only module that opens DuckDB connections; everyone else calls it.
 
-Raw tables are created from the contract in etl.contract.tables; beside them live the ingest bookkeeping tables
-(`ingest_batches`, `ingest_files`, `quarantine`, `superseded`). Identifiers are always quoted (`case` is a keyword).
+Tables are created from the registry in etl.warehouse.ddl: the raw tables of the contract (etl.contract.tables)
+and beside them the ingest bookkeeping tables (`ingest_batches`, `ingest_files`, `quarantine`, `superseded`). Identifiers are always quoted (`case` is a keyword).
 
 Raw tables carry NOT NULL constraints but no PRIMARY KEY constraint: keys are enforced by the ingest (anti-joins,
 documented supersede rule), because a DuckDB ART index over 10M keys costs memory and makes delete-then-reinsert of
@@ -19,17 +19,10 @@ import duckdb
 import polars as pl
 
 from etl.contract import tables
+from etl.warehouse import ddl
+from etl.warehouse.ddl import SQL_TYPES, quote
 
 Connection = duckdb.DuckDBPyConnection
-
-SQL_TYPES: dict[str, str] = {
-    "str": "VARCHAR",
-    "int": "BIGINT",
-    "float": "DOUBLE",
-    "bool": "BOOLEAN",
-    "date": "DATE",
-    "datetime": "TIMESTAMP",
-}
 
 POLARS_TYPES: dict[str, pl.DataType] = {
     "str": pl.String(),
@@ -40,81 +33,14 @@ POLARS_TYPES: dict[str, pl.DataType] = {
     "datetime": pl.Datetime("us"),
 }
 
-# Bookkeeping tables. Column names avoid SQL keywords (table/column/check) so ad-hoc queries stay easy.
-META_DDL: tuple[str, ...] = (
-    """CREATE TABLE IF NOT EXISTS "ingest_batches" (
-        "batch_id" BIGINT NOT NULL,
-        "source" VARCHAR,
-        "load_time" TIMESTAMP NOT NULL,
-        "started_at" TIMESTAMP NOT NULL,
-        "finished_at" TIMESTAMP,
-        "files_n" BIGINT,
-        "rows_in" BIGINT,
-        "rows_loaded" BIGINT,
-        "rows_quarantined" BIGINT,
-        "rows_duplicate" BIGINT,
-        "status" VARCHAR
-    )""",
-    """CREATE TABLE IF NOT EXISTS "ingest_files" (
-        "file_id" BIGINT NOT NULL,
-        "batch_id" BIGINT NOT NULL,
-        "path" VARCHAR NOT NULL,
-        "file_name" VARCHAR NOT NULL,
-        "table_name" VARCHAR,
-        "sha256" VARCHAR NOT NULL,
-        "size_bytes" BIGINT,
-        "rows_in" BIGINT NOT NULL,
-        "rows_loaded" BIGINT NOT NULL,
-        "rows_quarantined" BIGINT NOT NULL,
-        "rows_duplicate" BIGINT NOT NULL,
-        "rows_superseded" BIGINT NOT NULL,
-        "encoding" VARCHAR,
-        "status" VARCHAR NOT NULL,
-        "message" VARCHAR,
-        "started_at" TIMESTAMP NOT NULL,
-        "finished_at" TIMESTAMP NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS "quarantine" (
-        "file_id" BIGINT NOT NULL,
-        "batch_id" BIGINT NOT NULL,
-        "table_name" VARCHAR NOT NULL,
-        "source_file" VARCHAR NOT NULL,
-        "row_number" BIGINT NOT NULL,
-        "column_name" VARCHAR,
-        "check_name" VARCHAR NOT NULL,
-        "value" VARCHAR,
-        "reason" VARCHAR NOT NULL,
-        "original_row" VARCHAR NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS "superseded" (
-        "table_name" VARCHAR NOT NULL,
-        "key" VARCHAR NOT NULL,
-        "old_row" VARCHAR NOT NULL,
-        "superseded_by_file_id" BIGINT NOT NULL,
-        "superseded_by_file" VARCHAR NOT NULL,
-        "superseded_by_row" BIGINT NOT NULL,
-        "superseded_at" TIMESTAMP NOT NULL
-    )""",
-)
-
-META_TABLES: tuple[str, ...] = ("ingest_batches", "ingest_files", "quarantine", "superseded")
-
 
 class WarehouseError(Exception):
     """The warehouse file cannot be opened or a statement against it failed."""
 
 
-def quote(identifier: str) -> str:
-    """A DuckDB-quoted identifier (`case` is a keyword; quote every table and column name)."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def raw_table_ddl(table: tables.Table) -> str:
-    """CREATE TABLE statement for one raw table of the contract."""
-    cols = ",\n    ".join(
-        f"{quote(c.name)} {SQL_TYPES[c.dtype]}{'' if c.nullable else ' NOT NULL'}" for c in table.columns
-    )
-    return f"CREATE TABLE IF NOT EXISTS {quote(table.name)} (\n    {cols}\n)"
+    """The DDL of one raw table of the contract (from the registry, etl.warehouse.ddl)."""
+    return ddl.create_statement(table.name)
 
 
 def polars_schema(table: tables.Table) -> dict[str, pl.DataType]:
@@ -123,11 +49,8 @@ def polars_schema(table: tables.Table) -> dict[str, pl.DataType]:
 
 
 def create_schema(con: Connection) -> None:
-    """Create every raw table and bookkeeping table that does not exist yet (idempotent)."""
-    for name in tables.load_order():
-        con.sql(raw_table_ddl(tables.TABLES[name]))
-    for ddl in META_DDL:
-        con.sql(ddl)
+    """Create every raw table and bookkeeping table that does not exist yet (idempotent; etl.warehouse.ddl)."""
+    ddl.create_schema(con)
 
 
 def connect(path: str | Path, read_only: bool = False, *, create: bool = True) -> Connection:
@@ -153,13 +76,26 @@ def connect(path: str | Path, read_only: bool = False, *, create: bool = True) -
 
 
 @contextmanager
-def connection(path: str | Path, read_only: bool = False) -> Iterator[Connection]:
-    """`connect` as a context manager that always closes the connection."""
+def connection(path: str | Path | Connection, read_only: bool = False) -> Iterator[Connection]:
+    """`connect` as a context manager that always closes the connection.
+
+    Given an open connection (a refresh shares one across its steps), yields it as is and leaves it open: its owner
+    closes it.
+    """
+    if isinstance(path, duckdb.DuckDBPyConnection):
+        yield path
+        return
     con = connect(path, read_only=read_only)
     try:
         yield con
     finally:
         con.close()
+
+
+def database_file(con: Connection) -> str:
+    """The file an open connection writes to (":memory:" for an in-memory warehouse)."""
+    path = con.sql("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    return str(path[0][0]) if path and path[0][0] else ":memory:"
 
 
 def query(target: str | Path | Connection, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:

@@ -20,7 +20,7 @@ import duckdb
 import polars as pl
 
 from etl.contract import tables
-from etl.warehouse import connection as warehouse
+from etl.warehouse import connection as warehouse, ddl
 from etl.errors import EtlError
 from indicators.catalog import PLACEHOLDER, Catalog, IndicatorDef
 
@@ -36,14 +36,9 @@ SCHEMA: dict[str, pl.DataType] = {
     "numerator": pl.Float64(),
     "denominator": pl.Float64(),
 }
-DDL = f"""CREATE TABLE {TABLE} (
-    unit_code VARCHAR NOT NULL, period VARCHAR NOT NULL, grain VARCHAR NOT NULL, indicator_id VARCHAR NOT NULL,
-    value DOUBLE, numerator DOUBLE, denominator DOUBLE
-)"""
 # The data span the values were computed over (one row; none for an empty warehouse): readers decide from it which
 # periods are complete (indicators.periods.complete_months), since a period label alone says nothing about coverage.
 COVERAGE_TABLE = "data_coverage"
-COVERAGE_DDL = f"CREATE TABLE {COVERAGE_TABLE} (first_day DATE NOT NULL, last_day DATE NOT NULL)"
 
 # Event-time columns whose months span the grid come from the contract (Table.event_time; snapshot dates such as
 # onboarded_on are deliberately not event times): etl.contract.tables.span_columns().
@@ -403,7 +398,7 @@ def _compute(
 
 
 def write_indicator_values(
-    db_path: str | Path,
+    db_path: str | Path | warehouse.Connection,
     catalog: Catalog,
     grains: tuple[str, ...] | list[str] = GRAINS,
 ) -> pl.DataFrame:
@@ -419,10 +414,10 @@ def write_indicator_values(
         )
         with warehouse.transaction(con):
             con.sql(f"DROP TABLE IF EXISTS {TABLE}")
-            con.sql(DDL)
+            ddl.create(con, TABLE)
             warehouse.insert_frame(con, TABLE, frame)
             con.sql(f"DROP TABLE IF EXISTS {COVERAGE_TABLE}")
-            con.sql(COVERAGE_DDL)
+            ddl.create(con, COVERAGE_TABLE)
             warehouse.insert_frame(con, COVERAGE_TABLE, coverage)
     return frame
 

@@ -24,7 +24,7 @@ class PanelError(ValueError):
 
 
 def load_indicator_panel(
-    db_path: str | Path, framework: Framework, grain: str = "quarter", periods: int | None = None
+    db_path: str | Path | warehouse.Connection, framework: Framework, grain: str = "quarter", periods: int | None = None
 ) -> pl.DataFrame:
     """Long frame (unit_code, period, indicator_id, value) of the framework's indicators at `grain`, oldest first.
 
@@ -53,7 +53,7 @@ def load_indicator_panel(
     return frame.sort("period", "unit_code", "indicator_id")
 
 
-def covered_months(db_path: str | Path) -> tuple[str, ...]:
+def covered_months(db_path: str | Path | warehouse.Connection) -> tuple[str, ...]:
     """The months the warehouse's data cover from their first to their last day, oldest first.
 
     From the `data_coverage` span recorded with the indicator values (indicators.periods.complete_months). A
@@ -79,7 +79,7 @@ def covered_months_in(con: warehouse.Connection) -> tuple[str, ...]:
     return tuple(sorted(labels["period"].to_list()))
 
 
-def default_panel_period(db_path: str | Path, frame: pl.DataFrame) -> str:
+def default_panel_period(db_path: str | Path | warehouse.Connection, frame: pl.DataFrame) -> str:
     """The latest period of `frame` that the data cover completely (see indicators.periods.default_period)."""
     months = covered_months(db_path)
     periods = frame["period"].unique().to_list()

@@ -29,6 +29,7 @@ from indicators.ranking import (  # ranks and summaries live there; re-exported 
     PAIRWISE_MAX_UNITS, RankError, RankSummary, RankTally, rank_quantile, ranks_desc, ranks_desc_sorted,
     score_quantiles, summarise, summary_from_tally,
 )
+from indicators.uncertainty.sampling import uniform_chunks
 
 if TYPE_CHECKING:  # pragma: no cover
     from indicators.uncertainty.problem import Problem
@@ -357,8 +358,6 @@ def run_monte_carlo(
     so every array of a pass stays in cache. The design is the same sequence for any chunk and every summary is an
     exact count or a quantile of all scores; only the BLAS product's last bit may depend on the chunk size.
     """
-    from indicators.uncertainty.sensitivity import uniform_chunks
-
     if n < 1:
         raise MonteCarloError(f"need at least one sample, got {n}")
     chunk = chunk or auto_chunk(problem)

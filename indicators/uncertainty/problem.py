@@ -20,14 +20,18 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from scipy import special
 
+from indicators.aggregate import AGGREGATORS
 from indicators.framework import Framework
-from indicators.uncertainty.montecarlo import CompiledTree, MonteCarloError, PowerMean, evaluate, power_mean
+from indicators.model import panel_from_long, panel_from_matrix, score
+from indicators.normalise import NORMALISERS
+from indicators.registry import MethodError
 from indicators.spec import MethodSpec, ModelSpec
+from indicators.uncertainty.factors import DEMAND, SUPPLY, Factor, Settings, apply_drops, make_factor
+from indicators.uncertainty.montecarlo import CompiledTree, MonteCarloError, PowerMean, evaluate, power_mean
 
-SUPPLY, DEMAND = "supply", "demand"
 
 
 class UncertaintyError(ValueError):
@@ -126,18 +130,6 @@ class Inputs:
     weights: Mapping[str, float]  # nominal relative weights (profile.resolved_weights, blend included)
 
 
-@dataclass(frozen=True)
-class Factor:
-    """One uncertain input: its name, kind, design columns and the labels of its discrete choices."""
-
-    name: str
-    kind: Literal["weights", "blend", "normalisation", "aggregation", "imputation", "drop"]
-    columns: tuple[int, ...]
-    choices: tuple[str, ...] = ()
-    nodes: tuple[str, ...] = ()  # weights: the perturbed nodes (column order)
-    noise: WeightNoise | None = None
-
-
 def _noise_nodes(noise: WeightNoise, fw: Framework) -> tuple[str, ...]:
     if noise.nodes is not None:
         return tuple(noise.nodes)
@@ -149,10 +141,6 @@ def _alt_label(m: MethodSpec) -> str:
 
 
 def _static_issues(spec: UncertaintySpec, fw: Framework) -> list[Issue]:
-    from indicators.aggregate import AGGREGATORS
-    from indicators.normalise import NORMALISERS
-    from indicators.registry import MethodError
-
     out: list[Issue] = []
     levels = sorted({fw.level(c) for c in fw.codes if c != fw.root})
     for noise in spec.weight_noise:
@@ -263,45 +251,12 @@ class Problem:
         W is built slot-major (each slot's samples contiguous) and returned as its (S x n_slots) transposed view:
         the engine's effective-weight pass reads it slot-major without a copy.
         """
-        S = u.shape[0]
-        fw, tree = self.tree.framework, self.tree
         ut = np.ascontiguousarray(u.T)
-        Wt = np.repeat(self.w0[:, None], S, axis=1)
-        norm = np.full(S, -1, dtype=int)
-        imp = np.ones(S, dtype=bool)
-        agg = np.full(S, -1, dtype=int)
-        drop = np.full(S, -1, dtype=int)
+        s = Settings.nominal(self.w0, u.shape[0])
         for f in self.factors:
-            cols = ut[list(f.columns)]
-            if f.kind == "weights":
-                assert f.noise is not None
-                slots = [tree.slot_of[c] for c in f.nodes]
-                if f.noise.distribution == "uniform":
-                    Wt[slots] = self.w0[slots][:, None] * (1.0 + f.noise.spread * (2.0 * cols - 1.0))
-                else:
-                    Wt[slots] = _dirichlet(cols.T, f.nodes, fw, self.w0, tree, f.noise.concentration).T
-            elif f.kind == "blend":
-                assert self.spec.blend is not None
-                lo, hi = self.spec.blend.demand
-                b = lo + (hi - lo) * cols[0]
-                s, d = tree.slot_of[SUPPLY], tree.slot_of[DEMAND]
-                total = self.w0[s] + self.w0[d]
-                Wt[s], Wt[d] = (1.0 - b) * total, b * total
-            else:
-                idx = np.minimum((cols[0] * len(f.choices)).astype(int), len(f.choices) - 1)
-                if f.kind == "normalisation":
-                    norm = idx
-                elif f.kind == "aggregation":
-                    agg = idx
-                elif f.kind == "imputation":
-                    imp = idx == 0
-                else:
-                    drop = idx - 1
-        has = drop >= 0
-        if has.any():
-            ind_slots = np.array([tree.slot_of[c] for c in fw.indicators])
-            Wt[ind_slots[drop[has]], np.flatnonzero(has)] = 0.0
-        return Wt.T, norm, imp, agg
+            f.apply(ut[list(f.columns)], s, self.tree, self.w0)
+        apply_drops(s, self.tree)
+        return s.Wt.T, s.norm, s.imp, s.agg
 
     # -- evaluation ----------------------------------------------------------------------------------------------
     def evaluate_settings(
@@ -374,26 +329,6 @@ class Problem:
         return out
 
 
-def _dirichlet(cols: np.ndarray, nodes: Sequence[str], fw: Framework, w0: np.ndarray, tree: CompiledTree,
-               concentration: float) -> np.ndarray:
-    """Sibling shares ~ Dirichlet(c * nominal shares) within each parent, keeping the group's total nominal weight."""
-    out = np.empty_like(cols)
-    by_parent: dict[str | None, list[int]] = {}
-    for j, c in enumerate(nodes):
-        by_parent.setdefault(fw.node(c).parent, []).append(j)
-    for js in by_parent.values():
-        base = np.array([w0[tree.slot_of[nodes[j]]] for j in js])
-        total = base.sum()
-        alpha = concentration * base / total if total > 0 else np.full(len(js), concentration / len(js))
-        # Gamma(alpha_j) variates by inverse CDF, so quasi-random columns keep their stratification. A node of
-        # nominal weight 0 (reference only) has alpha 0: a Dirichlet component degenerate at 0, so it stays exactly 0
-        # (the inverse CDF at a tiny alpha would give it a positive weight for u near 1).
-        g = special.gammaincinv(np.maximum(alpha, 1e-12)[None, :], np.clip(cols[:, js], 1e-12, 1 - 1e-12))
-        g = np.where(alpha[None, :] > 0, g, 0.0)
-        out[:, js] = g / g.sum(axis=1, keepdims=True) * total if total > 0 else 0.0
-    return out
-
-
 def _methods_for(tree: CompiledTree, model: ModelSpec, override: MethodSpec | None) -> tuple[PowerMean, ...]:
     if override is not None:
         return tuple(power_mean(override.name, override.params) for _ in tree.steps)
@@ -408,9 +343,9 @@ def _compile(spec: UncertaintySpec, inputs: Inputs, issues: list[Issue]) -> Prob
     factors: list[Factor] = []
     col = 0
 
-    def add(name: str, kind: Any, width: int, **kw: Any) -> None:
+    def add(name: str, kind: str, width: int, **kw: Any) -> None:
         nonlocal col
-        factors.append(Factor(name, kind, tuple(range(col, col + width)), **kw))
+        factors.append(make_factor(kind, name, tuple(range(col, col + width)), **kw))
         col += width
 
     for noise in spec.weight_noise:
@@ -420,7 +355,7 @@ def _compile(spec: UncertaintySpec, inputs: Inputs, issues: list[Issue]) -> Prob
         if nodes:
             add(noise.label, "weights", len(nodes), nodes=nodes, noise=noise)
     if spec.blend is not None:
-        add("blend", "blend", 1)
+        add("blend", "blend", 1, demand=spec.blend.demand)
     if spec.normalisation:
         add("normalisation", "normalisation", 1, choices=tuple(_alt_label(m) for m in spec.normalisation))
     if spec.aggregation:
@@ -520,10 +455,6 @@ def model_preparer(framework: Framework, data: Any, *, units: Sequence[str] | No
     used; the batched engine applies the real aggregation (and reports its domain failures per sample).
     Returns the preparer and the unit codes in row order.
     """
-    from indicators.model import panel_from_long, panel_from_matrix, score
-
-    import polars as pl
-
     panel = (panel_from_long(framework, data, units, periods) if isinstance(data, pl.DataFrame)
              else panel_from_matrix(framework, data, units, periods))
     if period is not None and period not in panel.periods:

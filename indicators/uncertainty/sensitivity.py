@@ -21,22 +21,19 @@ Outputs with zero variance (a district ranked first in every sample) have undefi
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
-from scipy.stats import qmc
+
+from indicators.uncertainty.sampling import SensitivityError, uniform_matrix
 
 from indicators.ranking import rank_desc
 
 if TYPE_CHECKING:  # pragma: no cover
     from indicators.uncertainty.problem import Problem
-
-
-class SensitivityError(ValueError):
-    """A sensitivity design or estimator was given inconsistent shapes or settings."""
 
 
 # -- design -------------------------------------------------------------------------------------------------------
@@ -75,44 +72,6 @@ class SaltelliDesign:
             raise SensitivityError(f"expected {self.n * (self.k + 2)} output rows, got {y2.shape[0]}")
         n = self.n
         return y2[:n], y2[n:2 * n], y2[2 * n:].reshape(self.k, n, y2.shape[1])
-
-
-def uniform_matrix(n: int, d: int, rng: np.random.Generator, sampler: str = "sobol") -> np.ndarray:
-    """n points in [0,1)^d: scrambled Sobol' (scipy.stats.qmc, seeded from rng) or plain pseudo-random."""
-    if n < 1 or d < 1:
-        raise SensitivityError(f"need at least one point and one dimension, got n={n}, d={d}")
-    if sampler == "sobol":
-        if n & (n - 1):
-            raise SensitivityError(f"Sobol' sampling needs a power-of-two sample count, got {n}")
-        return qmc.Sobol(d=d, scramble=True, seed=rng).random(n)
-    if sampler == "random":
-        return rng.random((n, d))
-    raise SensitivityError(f"unknown sampler {sampler!r}; allowed: sobol, random")
-
-
-def uniform_chunks(
-    n: int, d: int, rng: np.random.Generator, sampler: str = "sobol", chunk: int = 4096
-) -> Iterator[np.ndarray]:
-    """The first n points of uniform_matrix (Sobol': of its next power of two), `chunk` rows at a time.
-
-    Generating in chunks keeps each block in cache for the evaluation that follows and draws only n points, not
-    the next power of two; the points are identical (scrambled Sobol' and numpy's Generator are sequential).
-    """
-    if n < 1 or d < 1:
-        raise SensitivityError(f"need at least one point and one dimension, got n={n}, d={d}")
-    if chunk < 1 or chunk & (chunk - 1):
-        raise SensitivityError(f"chunk must be a power of two, got {chunk}")
-    if sampler == "sobol":
-        engine = qmc.Sobol(d=d, scramble=True, seed=rng)
-        first = min(chunk, 1 << (n - 1).bit_length())  # a power of two: scipy checks balance on the first draw only
-        yield engine.random(first)[:n]
-        for start in range(first, n, chunk):
-            yield engine.random(min(chunk, n - start))
-    elif sampler == "random":
-        for start in range(0, n, chunk):
-            yield rng.random((min(chunk, n - start), d))
-    else:
-        raise SensitivityError(f"unknown sampler {sampler!r}; allowed: sobol, random")
 
 
 def saltelli_design(n: int, dims: Sequence[int], rng: np.random.Generator, sampler: str = "sobol") -> SaltelliDesign:
@@ -307,9 +266,7 @@ def sobol_analysis(
 # -- one at a time --------------------------------------------------------------------------------------------------
 def _oat_settings(problem: Problem) -> tuple[list[tuple[str, str]], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(factor, setting) labels and the settings: each factor at its low/high (or each choice), others nominal."""
-    from scipy import stats
-
-    tree, fw, w0 = problem.tree, problem.tree.framework, problem.w0
+    w0 = problem.w0
     labels: list[tuple[str, str]] = []
     rows: list[np.ndarray] = []
     norm: list[int] = []
@@ -324,50 +281,8 @@ def _oat_settings(problem: Problem) -> tuple[list[tuple[str, str]], np.ndarray, 
         agg.append(a_i)
 
     for f in problem.factors:
-        if f.kind == "weights":
-            assert f.noise is not None
-            for node in f.nodes:
-                slot = tree.slot_of[node]
-                if f.noise.distribution == "uniform":
-                    for tag, mult in (("low", 1 - f.noise.spread), ("high", 1 + f.noise.spread)):
-                        w = w0.copy()
-                        w[slot] = w0[slot] * mult
-                        add((f.name, f"{node} {tag} (x{mult:g})"), w)
-                else:  # the node's share within its perturbed sibling group at its marginal Beta's 5% / 95%
-                    group = [tree.slot_of[c] for c in f.nodes if fw.node(c).parent == fw.node(node).parent]
-                    total = w0[group].sum()
-                    s0 = w0[slot] / total
-                    c = f.noise.concentration
-                    for tag, q in (("low", 0.05), ("high", 0.95)):
-                        s1 = float(stats.beta.ppf(q, c * s0, c * (1 - s0))) if 0 < s0 < 1 else s0
-                        w = w0.copy()
-                        others = [g for g in group if g != slot]
-                        if others and s0 < 1:
-                            w[others] = w0[others] * (1 - s1) / (1 - s0)
-                        w[slot] = s1 * total
-                        add((f.name, f"{node} {tag} (share {s1:.3f})"), w)
-        elif f.kind == "blend":
-            assert problem.spec.blend is not None
-            s, d = tree.slot_of["supply"], tree.slot_of["demand"]
-            total = w0[s] + w0[d]
-            for tag, b in zip(("low", "high"), problem.spec.blend.demand, strict=True):
-                w = w0.copy()
-                w[s], w[d] = (1 - b) * total, b * total
-                add((f.name, f"demand {tag} ({b:g})"), w)
-        elif f.kind == "normalisation":
-            for i, ch in enumerate(f.choices):
-                add((f.name, ch), w0.copy(), n_i=i)
-        elif f.kind == "aggregation":
-            for i, ch in enumerate(f.choices):
-                add((f.name, ch), w0.copy(), a_i=i)
-        elif f.kind == "imputation":
-            add((f.name, "off"), w0.copy(), i_i=False)
-        elif f.kind == "drop":
-            slots = {c: tree.slot_of[c] for c in fw.indicators}
-            for code in fw.indicators:
-                w = w0.copy()
-                w[slots[code]] = 0.0
-                add((f.name, f"without {code}"), w)
+        for one in f.one_at_a_time(problem.tree, w0):
+            add((f.name, one.label), one.w, n_i=one.norm, i_i=one.imp, a_i=one.agg)
     return labels, np.array(rows), np.array(norm, dtype=int), np.array(imp, dtype=bool), np.array(agg, dtype=int)
 
 

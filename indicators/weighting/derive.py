@@ -105,7 +105,7 @@ def budget_weights(
 
 def _kendall_w(pts: np.ndarray) -> float:
     """Kendall's coefficient of concordance with the correction for ties (1 when all assessors agree)."""
-    from scipy.stats import rankdata
+    from scipy.stats import rankdata  # local: scipy.stats costs a second at import; only this method needs it
 
     m, n = pts.shape
     ranks = np.vstack([rankdata(row) for row in pts])

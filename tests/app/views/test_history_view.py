@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from app.cli.weights import weights as weights_cli
 from app.views.history import profile_history
-from etl.stores.profiles import WEIGHTS_DIR, HISTORY, load_profile, publish_profile, save_profile
+from etl.stores.profiles import SHIPPED_DIR, HISTORY, load_profile, publish_profile, save_profile
 from indicators.profile import ProfileError
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[3]
 @pytest.fixture()
 def wdir(tmp_path: Path) -> Path:
     d = tmp_path / "weights"
-    shutil.copytree(WEIGHTS_DIR, d, ignore=shutil.ignore_patterns(HISTORY))
+    shutil.copytree(SHIPPED_DIR, d, ignore=shutil.ignore_patterns(HISTORY))
     return d
 
 

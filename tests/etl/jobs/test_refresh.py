@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from etl.contract import tables
-from etl.warehouse import connection as warehouse
+from etl.warehouse import connection as warehouse, ddl
 from etl.config import Config, load_config
 from etl.jobs.inbox import plan_inbox
-from etl.jobs.refresh import DEFAULT_STEPS, RefreshBusy, RefreshContext, RefreshError, StepSkipped, refresh, refresh_in_background, stale_build_files
+from etl.jobs.refresh import DEFAULT_STEPS, IndicatorValuesResult, RefreshBusy, RefreshContext, RefreshError, ScoresResult, StepSkipped, UncertaintyResult, refresh, refresh_in_background, stale_build_files
 from etl.stores.runs import RunStore, last_run, list_runs
 from tests.conftest import Warehouses
 
@@ -169,6 +169,47 @@ def test_cli_refresh_builds_a_complete_snapshot_and_records_the_run(golden: dict
     assert stale_build_files(golden["db"]) == []
     runs = list_runs(golden["db"])
     assert runs.height == 1 and runs["status"][0] == "succeeded" and runs["rows_loaded"][0] == rec["rows_loaded"]
+
+
+def test_every_table_of_a_refreshed_snapshot_is_in_the_ddl_registry(golden: dict[str, Any]) -> None:
+    with warehouse.connection(golden["db"], read_only=True) as con:
+        names = set(warehouse.table_names(con))
+    assert {"snapshot_info", "scores", "uncertainty_ranks", "data_coverage"} <= names
+    assert names - set(ddl.REGISTRY) == set(), "tables created outside etl.warehouse.ddl"
+
+
+def test_a_refresh_opens_one_connection_and_steps_hand_on_typed_results(
+    golden: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = fresh_copy(golden, tmp_path)
+    opened: list[str] = []
+    real_connect = warehouse.duckdb.connect
+
+    def counting_connect(path: str, *args: Any, **kwargs: Any) -> Any:
+        opened.append(str(path))
+        return real_connect(path, *args, **kwargs)
+
+    monkeypatch.setattr(warehouse.duckdb, "connect", counting_connect)
+    seen: dict[str, Any] = {}
+
+    def inspect(ctx: RefreshContext) -> None:
+        seen["values"] = ctx.result(IndicatorValuesResult)
+        seen["scores"] = ctx.result(ScoresResult)
+        seen["uncertainty"] = ctx.result(UncertaintyResult)
+        seen["stored"] = sorted(
+            warehouse.query(ctx.connection, "SELECT DISTINCT profile_name FROM score_runs")["profile_name"].to_list()
+        )
+
+    rec = refresh(config_for(db), "cli", golden["B"], steps=[*DEFAULT_STEPS, inspect])
+    assert rec.status == "succeeded", rec.error
+    building = [p for p in opened if ".building-" in p]
+    assert len(building) == 1, f"the snapshot being built was opened {len(building)} times: {building}"
+    values, scores, unc = seen["values"], seen["scores"], seen["uncertainty"]
+    assert isinstance(values, IndicatorValuesResult) and values.rows > 0 and not values.unchanged  # B adds files
+    assert isinstance(scores, ScoresResult) and sorted(scores.profiles) == seen["stored"]
+    assert isinstance(unc, UncertaintyResult) and {r.profile_name for r in unc.runs} == set(scores.profiles)
+    notes = {s["name"]: s.get("note") for s in rec.steps}
+    assert notes["scores"] == scores.note() and notes["indicator_values"] == values.note()
 
 
 @pytest.mark.slow

@@ -19,7 +19,8 @@ import pytest
 from etl.config import ENV_VARS, ConfigError, load_config
 from etl.jobs.locks import FileLock, LockHeld
 from etl.stores.runs import list_runs
-from etl.jobs.scheduler import CronError, SchedulerLocked, parse_cron, start, start_in_process
+from etl.cron import CronError, parse_cron
+from etl.jobs.scheduler import SchedulerLocked, start, start_in_process
 from tests.conftest import Warehouses
 
 ROOT = Path(__file__).resolve().parents[3]

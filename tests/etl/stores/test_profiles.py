@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from etl.config import load_config
-from etl.stores.profiles import PUBLISHED_FILE, SHIPPED_DIR, WEIGHTS_DIR, ProfileNotFoundError, list_profiles, load_profile, load_profile_version, load_profiles, profile_path, profile_versions, publish_profile, save_profile, viewer_profiles
+from etl.stores.profiles import PUBLISHED_FILE, SHIPPED_DIR, ProfileNotFoundError, list_profiles, load_profile, load_profile_version, load_profiles, profile_path, profile_versions, publish_profile, save_profile, viewer_profiles
 from indicators.profile import ProfileError
 
 SHIPPED = ("equal", "supply-led", "user-centred")

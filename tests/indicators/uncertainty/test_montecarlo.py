@@ -222,7 +222,7 @@ def test_ranks_refuse_non_finite_rows() -> None:
 
 @pytest.mark.parametrize("sampler", ["sobol", "random"])
 def test_chunked_design_is_the_whole_design(sampler: str) -> None:
-    from indicators.uncertainty.sensitivity import uniform_chunks, uniform_matrix
+    from indicators.uncertainty.sampling import uniform_chunks, uniform_matrix
 
     for n in (1, 5, 1000, 4096, 5000):
         whole = uniform_matrix(1 << (n - 1).bit_length() if sampler == "sobol" else n, 3,

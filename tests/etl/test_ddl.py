@@ -1,0 +1,54 @@
+"""The warehouse DDL registry (etl.warehouse.ddl): the only place a table is declared, and complete."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from etl.contract import tables
+from etl.warehouse import connection as warehouse, ddl
+
+ROOT = Path(__file__).resolve().parents[2]
+CREATE = re.compile(r"\bCREATE\s+(OR\s+REPLACE\s+)?TABLE\b", re.IGNORECASE)  # TEMP tables are not schema
+# The run history is a separate SQLite file (etl.stores.runs), not a warehouse table.
+NOT_WAREHOUSE = {"etl/stores/runs.py"}
+
+
+def _string_constants(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            out.append((node.lineno, node.value))
+        elif isinstance(node, ast.JoinedStr):  # f-strings: their literal parts
+            text = "".join(v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str))
+            out.append((node.lineno, text))
+    return out
+
+
+def test_no_module_but_the_registry_declares_a_table() -> None:
+    offenders = []
+    for package in ("etl", "app", "indicators"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            if rel == "etl/warehouse/ddl.py" or rel in NOT_WAREHOUSE:
+                continue
+            for lineno, text in _string_constants(path):
+                if CREATE.search(text):
+                    offenders.append(f"{rel}:{lineno}: {text.strip().splitlines()[0][:80]}")
+    assert not offenders, "CREATE TABLE outside etl/warehouse/ddl.py:\n" + "\n".join(offenders)
+
+
+def test_every_registered_table_can_be_created() -> None:
+    with warehouse.connection(":memory:") as con:
+        ddl.create(con, *ddl.REGISTRY)
+        assert set(ddl.REGISTRY) <= set(warehouse.table_names(con))
+    assert set(tables.LOAD_ORDER) <= set(ddl.REGISTRY)
+
+
+def test_an_unknown_table_is_refused() -> None:
+    with pytest.raises(ddl.DDLError, match="not_a_table"):
+        ddl.create_statement("not_a_table")
