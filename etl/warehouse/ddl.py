@@ -133,7 +133,10 @@ REGISTRY: Mapping[str, TableDef] = {
 
 
 def table(name: str) -> TableDef:
-    """The registered table `name`; DDLError names the unknown one."""
+    """The registered table `name` (raw tables are read from the contract as it stands, so a table added there needs
+    no edit here); DDLError names the unknown one."""
+    if name in tables.TABLES:
+        return _raw(tables.TABLES[name])
     try:
         return REGISTRY[name]
     except KeyError:
@@ -153,4 +156,4 @@ def create(con: Any, *names: str) -> None:
 
 def create_schema(con: Any) -> None:
     """Every raw table and ingest bookkeeping table that does not exist yet (idempotent)."""
-    create(con, *tables.LOAD_ORDER, *META_TABLES)
+    create(con, *tables.load_order(), *META_TABLES)

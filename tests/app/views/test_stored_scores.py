@@ -20,6 +20,7 @@ from etl.warehouse import connection as warehouse
 from etl.warehouse.snapshot import load_snapshot
 from indicators.profile import WeightProfile
 from indicators.ranking import rank_desc
+from tests.app.conftest import app_config
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -45,7 +46,7 @@ def _copy(db: Path, tmp_path: Path) -> Path:
 
 
 def _ctx(db: Path, weights_dir: Path) -> AppContext:
-    return AppContext.create(db, weights_dir, mc_samples=64)
+    return AppContext.create(app_config(db, weights_dir, rank_samples=64))
 
 
 def _run_id(db: Path, profile: str) -> str:
@@ -162,7 +163,7 @@ def test_the_weights_page_labels_its_live_ranking_a_what_if(fixture_db: Path, we
     from app.server import create_app
     from app.ui.i18n import t
 
-    app = create_app(fixture_db, weights_dir, mc_samples=0)
+    app = create_app(app_config(fixture_db, weights_dir, rank_samples=0))
     from app.pages import weights as page  # registered by create_app
 
     with app.server.test_request_context("/weights"):

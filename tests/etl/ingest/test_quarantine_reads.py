@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from etl.ingest.quarantine import COLUMNS, count_quarantine, filter_quarantine, for_viewer, list_quarantine
-from etl.warehouse import connection as warehouse
+from etl.warehouse import connection as warehouse, ddl
 from etl.warehouse.snapshot import load_snapshot
 
 GOVINDEX = str(Path(sys.executable).with_name("govindex"))
@@ -27,7 +27,7 @@ def db(tmp_path: Path) -> Path:
     try:
         warehouse.execute(con, 'CREATE TABLE "case" (case_id VARCHAR, district_code VARCHAR)')
         warehouse.execute(con, 'CREATE TABLE "rating" (rating_id VARCHAR, case_id VARCHAR)')
-        warehouse.execute(con, next(d for d in warehouse.META_DDL if '"quarantine"' in d))
+        ddl.create(con, "quarantine")
         warehouse.execute(con, "INSERT INTO \"case\" VALUES ('C1', '310104'), ('C2', '310115')")
         warehouse.execute(con, "INSERT INTO \"rating\" VALUES ('R1', 'C2')")
         originals = [{"case_id": "C9", "district_code": "310104"}, {"case_id": "C2", "level": "6"},

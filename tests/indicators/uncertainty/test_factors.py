@@ -9,7 +9,7 @@ from indicators.uncertainty.factors import FACTOR_KINDS, Factor, FactorError, Se
 from indicators.uncertainty.problem import Factor as ProblemFactor
 from indicators.spec import MethodSpec, ModelSpec
 from indicators.uncertainty.problem import BlendRange, Problem, UncertaintySpec, WeightNoise, build_problem
-from tests.indicators.uncertainty_fixtures import inputs_for, raw_data, two_sided
+from tests.indicators.uncertainty.uncertainty_fixtures import inputs_for, raw_data, two_sided
 
 KINDS = ("weights", "blend", "normalisation", "aggregation", "imputation", "drop")
 
