@@ -72,7 +72,8 @@ META_DDL: tuple[str, ...] = (
         "status" VARCHAR NOT NULL,
         "message" VARCHAR,
         "started_at" TIMESTAMP NOT NULL,
-        "finished_at" TIMESTAMP NOT NULL
+        "finished_at" TIMESTAMP NOT NULL,
+        "rows_blank" BIGINT NOT NULL DEFAULT 0
     )""",
     """CREATE TABLE IF NOT EXISTS "quarantine" (
         "file_id" BIGINT NOT NULL,
@@ -84,7 +85,8 @@ META_DDL: tuple[str, ...] = (
         "check_name" VARCHAR NOT NULL,
         "value" VARCHAR,
         "reason" VARCHAR NOT NULL,
-        "original_row" VARCHAR NOT NULL
+        "original_row" VARCHAR NOT NULL,
+        "resolved_by_file_id" BIGINT
     )""",
     """CREATE TABLE IF NOT EXISTS "superseded" (
         "table_name" VARCHAR NOT NULL,
@@ -95,6 +97,9 @@ META_DDL: tuple[str, ...] = (
         "superseded_by_row" BIGINT NOT NULL,
         "superseded_at" TIMESTAMP NOT NULL
     )""",
+    # warehouses created before blank rows were counted, or before quarantined rows could be resolved by a resubmission
+    'ALTER TABLE "ingest_files" ADD COLUMN IF NOT EXISTS "rows_blank" BIGINT DEFAULT 0',
+    'ALTER TABLE "quarantine" ADD COLUMN IF NOT EXISTS "resolved_by_file_id" BIGINT',
 )
 
 META_TABLES: tuple[str, ...] = ("ingest_batches", "ingest_files", "quarantine", "superseded")

@@ -62,31 +62,59 @@ def _reasons(db: Path, file: str) -> dict[tuple[int, str | None, str], str]:
     return {(r["row_number"], r["column_name"], r["check_name"]): r["reason"] for r in q.iter_rows(named=True)}
 
 
+def _zh_en(reason: str) -> tuple[str, str]:
+    zh, en = reason.split(" / ", 1)
+    return zh, en
+
+
 def test_messages_name_file_row_column_value(loaded: tuple) -> None:
+    """Chinese first, English beside; each names file, row, column, value, the rule and what to do."""
     _, db, _, _ = loaded
     r = _reasons(db, "rating_1.csv")
     assert r[(3, "level", "allowed")] == (
-        "rating_1.csv row 3, column level: value '6' is not one of the allowed values: 1, 2, 3, 4, 5"
+        "文件 rating_1.csv 第 3 行，level 列：值“6”不在允许值内（允许：1, 2, 3, 4, 5）。请改为允许值之一。 / "
+        "rating_1.csv row 3, column level: value '6' is not one of the allowed values: 1, 2, 3, 4, 5; "
+        "use one of the allowed values."
     )
-    assert r[(4, "level", "dtype")] == "rating_1.csv row 4, column level: value 'abc' cannot be read as a whole number"
-    assert r[(5, "rated_at", "dtype")].startswith("rating_1.csv row 5, column rated_at: value '2025-13-45 10:00:00'")
-    assert r[(6, "case_id", "reference")].startswith("rating_1.csv row 6, column case_id: value 'C999' is not a known case")
-    assert r[(7, "prompted, prompt_source", "prompt_source_consistent")].startswith(
+    zh, en = _zh_en(r[(4, "level", "dtype")])
+    assert zh == "文件 rating_1.csv 第 4 行，level 列：值“abc”无法识别为整数。请改为整数。"
+    assert en == "rating_1.csv row 4, column level: value 'abc' cannot be read as a whole number; write it as a whole number."
+    assert _zh_en(r[(5, "rated_at", "dtype")])[1].startswith("rating_1.csv row 5, column rated_at: value '2025-13-45 10:00:00'")
+    zh, en = _zh_en(r[(6, "case_id", "reference")])
+    assert zh.startswith("文件 rating_1.csv 第 6 行，case_id 列：值“C999”在 case.case_id 中不存在")
+    assert en.startswith("rating_1.csv row 6, column case_id: value 'C999' is not a known case")
+    assert _zh_en(r[(7, "prompted, prompt_source", "prompt_source_consistent")])[1].startswith(
         "rating_1.csv row 7, column prompted, prompt_source: value 'prompted=true, prompt_source=none' breaks the rule"
     )
-    assert r[(8, None, "field_count")] == "rating_1.csv row 8: has 9 fields but the header has 8"
+    assert r[(8, None, "field_count")] == (
+        "文件 rating_1.csv 第 8 行：有 9 个字段，但表头有 8 列。请检查该行的逗号和引号。 / "
+        "rating_1.csv row 8: has 9 fields but the header has 8; check the commas and quotes of the line."
+    )
     # a cast failure is not also reported as "empty": one record for row 4
     assert [k for k in r if k[0] == 4] == [(4, "level", "dtype")]
     f = _reasons(db, "case_f_rules.csv")
-    assert f[(2, "visits_actual", "min")] == "case_f_rules.csv row 2, column visits_actual: value '-1' is below the minimum 0 visits"
+    assert _zh_en(f[(2, "visits_actual", "min")])[1] == (
+        "case_f_rules.csv row 2, column visits_actual: value '-1' is below the minimum 0 visits; check and correct the number."
+    )
     assert f[(3, "started_at, submitted_at, accepted_at, closed_at", "timestamps_in_order")]
     assert "is after the load time 2026-01-01 12:00:00" in f[(4, "started_at", "not_after_load_time")]
+    assert "晚于载入时间 2026-01-01 12:00:00" in f[(4, "started_at", "not_after_load_time")]
     assert "'fax' is not one of the allowed values" in f[(5, "channel", "allowed")]
     c = _reasons(db, "case_e_conflict.csv")
-    assert c[(3, "case_id", "conflicting_duplicate")] == (
-        'case_e_conflict.csv row 3, column case_id: value {"case_id":"C401"} appears on rows 3, 4 of the file with '
-        "different contents; none loaded"
+    assert _zh_en(c[(3, "case_id", "conflicting_duplicate")])[1] == (
+        'case_e_conflict.csv row 3, column case_id: value \'{"case_id":"C401"}\' appears on rows 3, 4 of the file with '
+        "different contents; none loaded; keep only the correct row."
     )
+
+
+def test_messages_carry_no_internal_check_names(loaded: tuple) -> None:
+    """Finding 9: the words a clerk reads never show the internal check names (allowed, dtype, not_nullable, …)."""
+    _, db, _, report = loaded
+    reasons = wh.query(db, "SELECT reason FROM quarantine")["reason"].to_list()
+    texts = reasons + [f.message for f in report.files]
+    for internal in ("not_nullable", "field_count", " dtype", " allowed ×", "conflicting_duplicate"):
+        assert not [t for t in texts if internal in t], internal
+    assert all(" / " in t and any("\u4e00" <= ch <= "\u9fff" for ch in t.split(" / ")[0]) for t in texts if t)
 
 
 def test_quarantine_keeps_original_row_readable(loaded: tuple) -> None:
