@@ -1,4 +1,4 @@
-"""`govindex quarantine`: list the rows the ingest quarantined, with their reasons."""
+"""`govindex quarantine`: list the rows the ingest quarantined, with their reasons, or write a file's resubmit sheet."""
 
 from __future__ import annotations
 
@@ -12,35 +12,65 @@ import click
 @click.option("--file", "source_file", default=None, help="Only rows from this source file (name as ingested).")
 @click.option("--csv", "csv_out", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="Write all matching rows to this CSV file (UTF-8 with BOM, opens in Excel) instead of listing.")
+@click.option("--resubmit", "resubmit_file", default=None,
+              help="Write the 'fix and resubmit' sheet of this source file (one row per rejected row, in the file's "
+                   "columns, with the reasons) to --out.")
+@click.option("--out", "out", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where --resubmit writes (default: <table>_fix_<file>.csv in the current folder).")
 @click.option("--db", "db_path", default="data/warehouse.duckdb", show_default=True, type=click.Path(path_type=Path),
               help="Warehouse file.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(0),
               help="Rows to list on screen (0 = all); --csv always writes all.")
-def quarantine(table_name: str | None, source_file: str | None, csv_out: Path | None, db_path: Path, limit: int) -> None:
-    """List quarantined rows: file, row, column, check, value, reason and the original row (Chinese readable)."""
+def quarantine(
+    table_name: str | None,
+    source_file: str | None,
+    csv_out: Path | None,
+    resubmit_file: str | None,
+    out: Path | None,
+    db_path: Path,
+    limit: int,
+) -> None:
+    """List quarantined rows (whole-file rejections as row 0): file, row, column, problem, value, reason, original row."""
     from rich.console import Console
     from rich.table import Table
 
+    from app.ui.i18n import t
     from etl.errors import EtlError
+    from etl.ingest import messages
     from etl.ingest.quarantine import count_quarantine, list_quarantine
+    from etl.ingest.resubmit import NothingToResubmitError, suggested_name, write_resubmit
     from etl.warehouse.connection import WarehouseError
 
+    def both(key: str, **fmt: object) -> str:
+        return f"{t(key, 'zh', **fmt)} / {t(key, 'en', **fmt)}"
+
+    console = Console(width=200)
+    if resubmit_file is not None:
+        try:
+            name = suggested_name(db_path, resubmit_file)
+            target = out if out is not None else Path(name)
+            n = write_resubmit(db_path, resubmit_file, target)
+        except NothingToResubmitError as e:
+            raise click.ClickException(both("cli.nothing_to_resubmit", file=resubmit_file)) from e
+        except (EtlError, WarehouseError) as e:
+            raise click.ClickException(str(e)) from e
+        console.print(both("cli.resubmit_written", n=n, out=target, name=name))
+        return
     try:
         total = count_quarantine(db_path, table=table_name, source_file=source_file)
         rows = list_quarantine(db_path, table=table_name, source_file=source_file,
                                limit=None if (csv_out or limit == 0) else limit)
     except (EtlError, WarehouseError) as e:
         raise click.ClickException(str(e)) from e
-    console = Console(width=200)
     if csv_out is not None:
         csv_out.parent.mkdir(parents=True, exist_ok=True)
         csv_out.write_bytes(b"\xef\xbb\xbf" + rows.write_csv().encode("utf-8"))
         console.print(f"{rows.height:,} quarantine record(s) written to {csv_out}")
         return
     table = Table(title=f"quarantine in {db_path}: {total:,} record(s)" + (f", showing {rows.height:,}" if rows.height < total else ""))
-    for name in ("file", "row", "column", "check", "value", "reason", "original row"):
-        table.add_column(name, overflow="fold")
+    for key in ("col.file", "col.row_number", "col.column", "col.check_kind", "col.value", "col.reason", "col.original"):
+        table.add_column(both(key), overflow="fold")
     for r in rows.iter_rows(named=True):
-        table.add_row(r["source_file"], str(r["row_number"]), r["column_name"] or "", r["check_name"],
+        table.add_row(r["source_file"], str(r["row_number"]), r["column_name"] or "", messages.label(r["check_name"]),
                       "" if r["value"] is None else str(r["value"]), r["reason"], r["original_row"])
     console.print(table)

@@ -303,6 +303,7 @@ def _load(
     con.sql(f'CREATE TEMP TABLE {wh.quote(STAGE)} ({cols}, "_row" BIGINT)')
     notes: list[tuple[str, str]] = []
     failures_seen: list[pl.DataFrame] = []
+    refs: list[pl.DataFrame] = []  # a resubmission's rows: (_row, the quarantined row it corrects)
     ctx = Ctx(rep.file_id, batch_id, src.table, src.name, None)
 
     def lookup(ref_table: str, ref_col: str, values: pl.Series) -> pl.Series:
@@ -333,9 +334,12 @@ def _load(
             good = typed.frame.filter(~pl.col(readers.ROW).is_in(bad.implode()))
         else:
             good = typed.frame
+        if readers.RESUBMIT in chunk.frame.columns:
+            refs.append(chunk.frame.select(readers.ROW, readers.RESUBMIT).filter(pl.col(readers.ROW).is_in(good[readers.ROW].implode())))
         wh.insert_frame(con, STAGE, good)
     _dedupe_and_load(con, table, rep, ctx)
-    rep.rows_resolved = _resolve_earlier(con, table, rep)
+    rep.rows_resolved = _resolve_named(con, rep, pl.concat(refs)) if refs else 0
+    rep.rows_resolved += _resolve_earlier(con, table, rep)
     if rep.rows_superseded:
         notes.append(messages.note("superseded", n=rep.rows_superseded))
     if rep.rows_resolved:
@@ -382,7 +386,7 @@ def _row_failures(
 
 def _original_json(raw: pl.DataFrame) -> pl.DataFrame:
     """`_row` and the original row as JSON (Chinese kept readable: no ASCII escaping)."""
-    cols = [c for c in raw.columns if c != readers.ROW]
+    cols = [c for c in raw.columns if c not in (readers.ROW, readers.RESUBMIT)]
     return raw.select(readers.ROW, pl.struct([pl.col(c).cast(pl.String) for c in cols]).struct.json_encode().alias("original_row"))
 
 
@@ -467,6 +471,37 @@ def summarise(failures: pl.DataFrame, rows: int, name: str, top: int = 3) -> tup
         messages.note("quarantined", file=name, n=rows, parts="；".join(zh))[0],
         messages.note("quarantined", file=name, n=rows, parts="; ".join(en))[1],
     )
+
+
+def _resolve_named(con: wh.Connection, rep: FileReport, refs: pl.DataFrame) -> int:
+    """Resolve the quarantined rows a resubmission names ("rating_1.csv:8") on its rows that were not quarantined.
+
+    This reaches rows the key cannot (a ragged line, an empty or garbled key). A name matches the newest file of
+    that name with unresolved records.
+    """
+    quarantined = wh.query(con, 'SELECT DISTINCT "row_number" FROM "quarantine" WHERE "file_id" = ?', [rep.file_id])
+    parts = (
+        refs.filter(~pl.col(readers.ROW).is_in(quarantined["row_number"].implode()))
+        .select(pl.col(readers.RESUBMIT).str.strip_chars().str.extract_groups(r"^(?P<file>.+):(?P<row>\d+)$"))
+        .unnest(readers.RESUBMIT)
+        .drop_nulls()
+        .select(pl.col("file").alias("source_file"), pl.col("row").cast(pl.Int64).alias("row_number"))
+        .unique()
+    )
+    if parts.height == 0:
+        return 0
+    with wh.registered(con, "_govindex_resubmits", parts) as view:
+        where = (
+            f'q."resolved_by_file_id" IS NULL AND q."row_number" > 0 AND q."file_id" <> ? AND EXISTS (SELECT 1 FROM '
+            f'{view} AS r WHERE r."source_file" = q."source_file" AND r."row_number" = q."row_number") AND q."file_id" = '
+            f'(SELECT max(q2."file_id") FROM "quarantine" AS q2 WHERE q2."source_file" = q."source_file" '
+            f'AND q2."resolved_by_file_id" IS NULL)'
+        )
+        n = int(wh.scalar(con, f'SELECT count(*) FROM (SELECT DISTINCT q."file_id", q."row_number" FROM "quarantine" AS q '
+                               f"WHERE {where})", [rep.file_id]))  # fmt: skip
+        if n:
+            wh.execute(con, f'UPDATE "quarantine" AS q SET "resolved_by_file_id" = ? WHERE {where}', [rep.file_id, rep.file_id])
+    return n
 
 
 def _resolve_earlier(con: wh.Connection, table: tables.Table, rep: FileReport) -> int:

@@ -133,7 +133,7 @@ NOTES: dict[str, tuple[str, str]] = {
     "more_kinds": ("另有 {n} 类", "+{n} more kinds"),
     "unchanged": ("与 {file}（批次 {batch}，{status}）内容相同，无需处理",
                   "same content as {file} (batch {batch}, {status}): nothing to do"),
-    "resubmit_reason": ("原因", "reason"),
+    "original_line": ("原始行：{text}", "original line: {text}"),
 }  # fmt: skip
 
 

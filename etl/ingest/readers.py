@@ -46,6 +46,10 @@ from etl.errors import (
 )
 
 ROW = "_row"
+# A resubmission (etl.ingest.resubmit) names, per row, the quarantined row it corrects ("rating_1.csv:8") in this
+# column; it is read as RESUBMIT (every other non-contract column is ignored).
+RESUBMIT_HEADER = "原行号 / source row"
+RESUBMIT = "_resubmit_of"
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
 HEADER_SEARCH_ROWS = 30  # an XLSX header must be within the sheet's first 30 rows
 CHUNK_ROWS = 1_000_000  # rows per chunk: ~100 MB of raw strings; fewer per-chunk reference look-ups
@@ -177,6 +181,13 @@ def resolve_columns(src: SourceFile, header: list[str]) -> tuple[list[str], tupl
     return names, tuple(c.name for c in missing)
 
 
+def _keep_name(name: str, wanted: set[str], i: int) -> str:
+    """A header cell's column name in the frame: the contract name, RESUBMIT, or a positional name (dropped)."""
+    if name in wanted:
+        return name
+    return RESUBMIT if name == _normalise(RESUBMIT_HEADER) else f"_extra_{i}"
+
+
 def iter_chunks(src: SourceFile, chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
     """Stream a file as chunks of raw values; raises RejectedFileError subclasses when it cannot be read."""
     if src.fmt == "csv":
@@ -213,8 +224,8 @@ def _csv_chunks(src: SourceFile, chunk_rows: int) -> Iterator[Chunk]:
     names, absent = resolve_columns(src, header)
     wanted = set(tables.TABLES[src.table].column_names)
     # Unique names for pyarrow: non-contract columns (kept out of the frame) get positional names.
-    col_names = [n if n in wanted else f"_extra_{i}" for i, n in enumerate(names)]
-    keep = [n for n in col_names if n in wanted]
+    col_names = [_keep_name(n, wanted, i) for i, n in enumerate(names)]
+    keep = [n for n in col_names if n in wanted or n == RESUBMIT]
     invalid: list[StructuralFailure] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
@@ -340,7 +351,8 @@ def _xlsx_chunks(src: SourceFile, chunk_rows: int) -> Iterator[Chunk]:
     header = ["" if v is None else str(v) for v in raw.row(at)]
     names, absent = resolve_columns(src, header)
     wanted = set(tables.TABLES[src.table].column_names)
-    pick = [(raw.columns[i], n) for i, n in enumerate(names) if n in wanted]
+    pick = [(raw.columns[i], n) for i, n in enumerate(_keep_name(n, wanted, i) for i, n in enumerate(names))
+            if n in wanted or n == RESUBMIT]  # fmt: skip
     frame = (
         raw.slice(at + 1)
         .select([pl.col(c).cast(pl.String).alias(n) for c, n in pick])
@@ -376,7 +388,7 @@ def drop_blank(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
 
     Only rows whose first column is empty are examined in full, so a file without blank rows costs one cheap scan.
     """
-    cols = [c for c in frame.columns if c != ROW]
+    cols = [c for c in frame.columns if c not in (ROW, RESUBMIT)]
     if not cols or frame.height == 0:
         return frame, 0
 

@@ -24,20 +24,25 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict, 
 
 def test_exact_accounting_per_file(loaded: tuple) -> None:
     _, db, expected, report = loaded
-    got = {f.name: (f.status, f.rows_in, f.rows_loaded, f.rows_quarantined, f.rows_duplicate) for f in report.files}
+    got = {f.name: (f.status, f.rows_in, f.rows_loaded, f.rows_quarantined, f.rows_duplicate, f.rows_blank)
+           for f in report.files}
     assert got == expected
     assert report.ignored == ["README.txt"]
-    log = wh.query(db, 'SELECT file_name, status, rows_in, rows_loaded, rows_quarantined, rows_duplicate FROM ingest_files')
+    log = wh.query(db, "SELECT file_name, status, rows_in, rows_loaded, rows_quarantined, rows_duplicate, rows_blank "
+                       "FROM ingest_files")  # fmt: skip
     for r in log.iter_rows(named=True):
-        assert r["rows_in"] == r["rows_loaded"] + r["rows_quarantined"] + r["rows_duplicate"]
-        assert (r["status"], r["rows_in"], r["rows_loaded"], r["rows_quarantined"], r["rows_duplicate"]) == expected[r["file_name"]]
+        assert r["rows_in"] == r["rows_loaded"] + r["rows_quarantined"] + r["rows_duplicate"] + r["rows_blank"]
+        assert (r["status"], r["rows_in"], r["rows_loaded"], r["rows_quarantined"], r["rows_duplicate"],
+                r["rows_blank"]) == expected[r["file_name"]]  # fmt: skip
 
 
 def test_warehouse_contents_match_accounting(loaded: tuple) -> None:
     _, db, _, report = loaded
     cases = wh.query(db, 'SELECT case_id, visits_actual FROM "case" ORDER BY case_id')
     # 4 BOM + 2 XLSX + 2 Parquet + C301 + C002 replaced by its correction + C505; C401 conflict quarantined
-    assert cases["case_id"].to_list() == ["C001", "C002", "C003", "C004", "C101", "C102", "C201", "C202", "C301", "C505"]
+    # + C601/C602 from the offset sheet (C603 quarantined)
+    assert cases["case_id"].to_list() == ["C001", "C002", "C003", "C004", "C101", "C102", "C201", "C202", "C301", "C505",
+                                          "C601", "C602"]  # fmt: skip
     assert cases.filter(cases["case_id"] == "C002")["visits_actual"].item() == 2
     sup = wh.query(db, "SELECT table_name, key, old_row, superseded_by_file, superseded_by_row FROM superseded")
     assert sup.height == 1
@@ -129,10 +134,66 @@ def test_rejected_files_have_clear_messages(loaded: tuple) -> None:
     _, _, _, report = loaded
     msg = {f.name: f.message for f in report.files if f.status == "rejected"}
     assert "required column(s) deadline_days" in msg["hotline_ticket_nodeadline.csv"]
+    assert "缺少表 hotline_ticket 的必填列：deadline_days" in msg["hotline_ticket_nodeadline.csv"]
     assert "Parquet" in msg["kiosk_event_cut.parquet"]
     assert "not UTF-8 or GB18030" in msg["centre_staffing_junk.csv"]
+    assert "既不是 UTF-8 也不是 GB18030" in msg["centre_staffing_junk.csv"]
     assert "does not say which table" in msg["mystery_table.csv"]
     assert "empty file" in msg["survey_response_empty.csv"]
+    # Finding 9: no library text (pyarrow's "magic bytes not found in footer", paths) reaches the clerk
+    assert "magic bytes" not in msg["kiosk_event_cut.parquet"] and "/" not in msg["kiosk_event_cut.parquet"].split(" / ")[0]
+    assert all(m.split(" / ")[0].startswith(f"文件 {name}") for name, m in msg.items())
+
+
+def test_rejected_files_are_listed_in_the_quarantine(loaded: tuple) -> None:
+    """Finding 9: a whole-file rejection is one quarantine record (row 0) with its message, so `govindex quarantine`,
+    its CSV and the data-quality page show it next to the rows."""
+    _, db, expected, report = loaded
+    q = wh.query(db, "SELECT source_file, row_number, check_name, reason FROM quarantine WHERE row_number = 0")
+    rejected = {n for n, e in expected.items() if e[0] == "rejected"}
+    assert sorted(q["source_file"].to_list()) == sorted(rejected)
+    checks = dict(zip(q["source_file"], q["check_name"]))
+    assert checks == {"hotline_ticket_nodeadline.csv": "missing_columns", "kiosk_event_cut.parquet": "parse",
+                      "centre_staffing_junk.csv": "encoding", "mystery_table.csv": "unknown_table",
+                      "survey_response_empty.csv": "empty_file"}  # fmt: skip
+    msg = {f.name: f.message for f in report.files}
+    assert dict(zip(q["source_file"], q["reason"])) == {n: msg[n] for n in rejected}
+
+
+def test_mojibake_is_quarantined_per_column(loaded: tuple) -> None:
+    """Finding 6: garbled Chinese (GB18030 read as Latin-1, U+FFFD) is not loaded as text."""
+    _, db, _, report = loaded
+    r = _reasons(db, "rating_2_mojibake.csv")
+    assert set(r) == {(3, "comment", "mojibake"), (4, "comment", "mojibake")}
+    zh, en = _zh_en(r[(3, "comment", "mojibake")])
+    assert zh.startswith("文件 rating_2_mojibake.csv 第 3 行，comment 列：值“") and "是乱码" in zh and "重新导出" in zh
+    assert "garbled text" in en
+    comments = wh.query(db, "SELECT rating_id, comment FROM rating WHERE rating_id IN ('R21', 'R24') ORDER BY 1")
+    assert comments["comment"].to_list() == ["办事很方便，点赞", "窗口·服务 25°C"]
+    f = next(f for f in report.files if f.name == "rating_2_mojibake.csv")
+    assert f.status == "partial" and "乱码" in f.message
+
+
+def test_xlsx_rows_are_the_sheets_own_rows(loaded: tuple) -> None:
+    """Finding 7: blank rows and a title above the header; the bad row is reported as sheet row 8 (after a blank row), in sheet 办件."""
+    _, db, _, report = loaded
+    r = _reasons(db, "case_h_offset.xlsx")
+    assert set(r) == {(8, "channel", "allowed")}
+    zh, en = _zh_en(r[(8, "channel", "allowed")])
+    assert zh.startswith("文件 case_h_offset.xlsx 工作表“办件” 第 8 行，channel 列：值“fax”")
+    assert en.startswith("case_h_offset.xlsx sheet '办件' row 8, column channel: value 'fax'")
+    f = next(f for f in report.files if f.name == "case_h_offset.xlsx")
+    assert "表头在第 4 行" in f.message and "1 个空行已跳过" in f.message
+
+
+def test_blank_lines_are_skipped_and_counted(loaded: tuple) -> None:
+    """Finding 8: blank lines are not quarantined (once per required column); they are counted per file."""
+    _, db, _, _ = loaded
+    assert _reasons(db, "rating_3_blank.csv") == {}
+    row = wh.query(db, "SELECT rows_in, rows_loaded, rows_blank, message FROM ingest_files "
+                       "WHERE file_name = 'rating_3_blank.csv'").row(0, named=True)  # fmt: skip
+    assert (row["rows_in"], row["rows_loaded"], row["rows_blank"]) == (7, 2, 5)
+    assert "5 个空行已跳过" in row["message"] and "5 blank row(s) skipped" in row["message"]
 
 
 def test_batch_proceeds_in_load_order(loaded: tuple) -> None:
