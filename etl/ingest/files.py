@@ -304,6 +304,7 @@ def _load(
     notes: list[tuple[str, str]] = []
     failures_seen: list[pl.DataFrame] = []
     refs: list[pl.DataFrame] = []  # a resubmission's rows: (_row, the quarantined row it corrects)
+    absent_noted = False
     ctx = Ctx(rep.file_id, batch_id, src.table, src.name, None)
 
     def lookup(ref_table: str, ref_col: str, values: pl.Series) -> pl.Series:
@@ -314,8 +315,9 @@ def _load(
             ctx = ctx._replace(sheet=chunk.sheet)
             if chunk.header_row != 1:
                 notes.append(messages.note("header_row", row=chunk.header_row))
-        if chunk.absent and not any(n[1].startswith("column(s)") for n in notes):
+        if chunk.absent and not absent_noted:
             notes.append(messages.note("absent", columns=", ".join(chunk.absent)))
+            absent_noted = True
         rep.rows_in += chunk.frame.height + len(chunk.structural) + chunk.blank
         rep.rows_blank += chunk.blank
         if chunk.structural:
