@@ -31,6 +31,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -152,8 +153,9 @@ def _ingest(
         )
         report = IngestReport(batch_id, str(db_path))
         schema_cache: dict[str, schemas.TableSchema] = {}
+        state = OpenRecords.read(con)
         for path, name in sorted(items, key=load_order_key):
-            report.files.append(_ingest_one(con, path, name, batch_id, load_time, schema_cache, chunk_rows))
+            report.files.append(_ingest_one(con, path, name, batch_id, load_time, schema_cache, chunk_rows, state))
         status = "ok" if report.processed else "failed"
         wh.execute(
             con,
@@ -176,6 +178,7 @@ def _ingest_one(
     load_time: dt.datetime,
     schema_cache: dict[str, schemas.TableSchema],
     chunk_rows: int,
+    state: OpenRecords,
 ) -> FileReport:
     started = local_now()
     file_id = int(wh.scalar(con, 'SELECT coalesce(max("file_id"), 0) + 1 FROM "ingest_files"'))
@@ -184,7 +187,7 @@ def _ingest_one(
         rep.sha256, rep.size = readers.checksum(path)
     except OSError as e:
         msg = messages.file_message("cannot_read", file=name, detail=e.strerror or type(e).__name__)
-        return _finish(con, rep, batch_id, started, "rejected", msg, check="cannot_read")
+        return _finish(con, rep, batch_id, started, "rejected", msg, state, check="cannot_read")
     previous = wh.query(
         con,
         'SELECT "file_name", "batch_id", "status" FROM "ingest_files" WHERE "sha256" = ? '
@@ -197,13 +200,13 @@ def _ingest_one(
         msg = messages.join_notes(
             [messages.note("unchanged", file=prev["file_name"], batch=prev["batch_id"], status=prev["status"])]
         )
-        return _finish(con, rep, batch_id, started, "unchanged", msg)
+        return _finish(con, rep, batch_id, started, "unchanged", msg, state)
     try:
         src = readers.inspect_file(path, name, digest=(rep.sha256, rep.size))
         rep.encoding = src.encoding
         con.sql("BEGIN TRANSACTION")
         try:
-            _load(con, src, rep, batch_id, load_time, schema_cache, chunk_rows)
+            _load(con, src, rep, batch_id, load_time, schema_cache, chunk_rows, state)
         except BaseException:
             con.sql("ROLLBACK")
             raise
@@ -211,18 +214,38 @@ def _ingest_one(
     except RejectedFileError as e:
         _zero(rep)
         check = next((c for k, c in REJECTION_CHECKS.items() if isinstance(e, k)), "rejected")
-        return _finish(con, rep, batch_id, started, "rejected", str(e), check=check)
+        return _finish(con, rep, batch_id, started, "rejected", str(e), state, check=check)
     except Exception as e:  # a file nobody foresaw must not stop the batch: reject it, loudly, and go on
         _zero(rep)
         # The library's text (temp paths, internals) goes to the log for the administrator, not to the clerk.
         log.exception("unexpected error while ingesting %s", name)
         msg = messages.file_message("unexpected", file=name, error=type(e).__name__)
-        return _finish(con, rep, batch_id, started, "rejected", msg, check="unexpected")
+        return _finish(con, rep, batch_id, started, "rejected", msg, state, check="unexpected")
     finally:
         con.sql(f"DROP TABLE IF EXISTS {wh.quote(STAGE)}")
         con.sql(f"DROP TABLE IF EXISTS {wh.quote(DUP_KEYS)}")
     status = "partial" if rep.rows_quarantined else "loaded"
-    return _finish(con, rep, batch_id, started, status, rep.message)
+    return _finish(con, rep, batch_id, started, status, rep.message, state)
+
+
+@dataclass
+class OpenRecords:
+    """What the warehouse's quarantine holds unresolved, read once per batch and kept up to date by it, so files
+    with nothing to resolve (nearly all) cost no quarantine query."""
+
+    rejected_files: set[str]  # source files with an open whole-file rejection record
+    tables: set[str]  # tables with open row-level records
+
+    @classmethod
+    def read(cls, con: wh.Connection) -> OpenRecords:
+        q = wh.query(
+            con,
+            'SELECT DISTINCT "source_file", "table_name", "row_number" = 0 AS whole FROM "quarantine" '
+            'WHERE "resolved_by_file_id" IS NULL',
+        )
+        return cls(
+            set(q.filter(pl.col("whole"))["source_file"].to_list()), set(q.filter(~pl.col("whole"))["table_name"].to_list())
+        )
 
 
 def _zero(rep: FileReport) -> None:
@@ -244,6 +267,7 @@ def _finish(
     started: dt.datetime,
     status: str,
     message: str,
+    state: OpenRecords,
     check: str | None = None,
 ) -> FileReport:
     """Write the file's log line; a rejected file (`check` = kind of rejection) also gets a quarantine record."""
@@ -257,7 +281,7 @@ def _finish(
          rep.rows_quarantined, rep.rows_duplicate, rep.rows_superseded, rep.encoding, rep.status, rep.message,
          started, local_now(), rep.rows_blank],
     )  # fmt: skip
-    if status in ("rejected", "loaded", "partial"):
+    if status in ("rejected", "loaded", "partial") and rep.name in state.rejected_files:
         # A file's whole-file rejection record stands for its latest state: a new rejection replaces it, a load
         # of the same file name resolves it (the ingest_files log keeps the history).
         earlier = '"source_file" = ? AND "row_number" = 0 AND "resolved_by_file_id" IS NULL'
@@ -272,6 +296,9 @@ def _finish(
             "original_row": "",
         }  # fmt: skip
         _write_quarantine(con, pl.DataFrame([record], schema=_QUARANTINE_SCHEMA))
+        state.rejected_files.add(rep.name)
+    elif status in ("loaded", "partial"):
+        state.rejected_files.discard(rep.name)
     return rep
 
 
@@ -294,6 +321,7 @@ def _load(
     load_time: dt.datetime,
     schema_cache: dict[str, schemas.TableSchema],
     chunk_rows: int,
+    state: OpenRecords,
 ) -> None:
     table = tables.TABLES[src.table]
     ts = schema_cache.get(src.table)
@@ -341,7 +369,10 @@ def _load(
         wh.insert_frame(con, STAGE, good)
     _dedupe_and_load(con, table, rep, ctx)
     rep.rows_resolved = _resolve_named(con, rep, pl.concat(refs)) if refs else 0
-    rep.rows_resolved += _resolve_earlier(con, table, rep)
+    if table.name in state.tables:
+        rep.rows_resolved += _resolve_earlier(con, table, rep)
+    if rep.rows_quarantined:
+        state.tables.add(table.name)
     if rep.rows_superseded:
         notes.append(messages.note("superseded", n=rep.rows_superseded))
     if rep.rows_resolved:
@@ -510,30 +541,20 @@ def _resolve_earlier(con: wh.Connection, table: tables.Table, rep: FileReport) -
     """Mark earlier quarantined rows of this table whose primary key this file has just loaded as resolved by it.
 
     Only unresolved, row-level records of other files count; the key is compared as text (the quarantine keeps the
-    row as written, the stage holds typed values).
+    row as written, the stage holds typed values). Returns the number of rows (not records) resolved.
     """
-    n_open = int(wh.scalar(
-        con, 'SELECT count(*) FROM "quarantine" WHERE "table_name" = ? AND "resolved_by_file_id" IS NULL '
-        'AND "row_number" > 0 AND "file_id" <> ?', [table.name, rep.file_id],
-    ))  # fmt: skip
-    if not n_open or not wh.row_count(con, STAGE):
-        return 0
     match = " AND ".join(
         f"trim(json_extract_string(q.\"original_row\", '$.{k}')) = CAST(s.{wh.quote(k)} AS VARCHAR)"
         for k in table.primary_key
     )
-    where = (
-        f'q."table_name" = ? AND q."resolved_by_file_id" IS NULL AND q."row_number" > 0 AND q."file_id" <> ? '
-        f"AND EXISTS (SELECT 1 FROM {wh.quote(STAGE)} AS s WHERE {match})"
+    done = wh.query(
+        con,
+        f'UPDATE "quarantine" AS q SET "resolved_by_file_id" = ? WHERE q."table_name" = ? '
+        f'AND q."resolved_by_file_id" IS NULL AND q."row_number" > 0 AND q."file_id" <> ? '
+        f'AND EXISTS (SELECT 1 FROM {wh.quote(STAGE)} AS s WHERE {match}) RETURNING "file_id", "row_number"',
+        [rep.file_id, table.name, rep.file_id],
     )
-    rows = int(wh.scalar(
-        con, f'SELECT count(*) FROM (SELECT DISTINCT q."file_id", q."row_number" FROM "quarantine" AS q WHERE {where})',
-        [table.name, rep.file_id],
-    ))  # fmt: skip
-    if rows:
-        wh.execute(con, f'UPDATE "quarantine" AS q SET "resolved_by_file_id" = ? WHERE {where}',
-                   [rep.file_id, table.name, rep.file_id])  # fmt: skip
-    return rows
+    return done.unique().height
 
 
 # --------------------------------------------------------------------------------------------- dedupe + load

@@ -251,3 +251,25 @@ def test_a_rejected_file_is_retried_and_loads_once_the_cause_is_gone(
     third = ingest_folder(src, db, now=corpus.LOAD_TIME)  # loaded now: unchanged from here on
     assert [(f.name, f.status) for f in third.files] == [("district.csv", "unchanged")]
     assert "batch 2, loaded" in third.files[0].message
+
+
+def test_unexpected_errors_do_not_show_library_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finding 9: an error nobody foresaw rejects the file with the catalogue's words; the library's text (here a
+    temp path, like calamine's EOCD error) stays in the log, and the rejection is in the quarantine."""
+    from etl.contract import tables
+    from etl.ingest import cast
+
+    src, db = tmp_path / "inbox", tmp_path / "wh.duckdb"
+    src.mkdir()
+    (src / "district.csv").write_text(",".join(tables.DISTRICT.column_names) + "\n310101,黄浦区,Huangpu,10,2\n",
+                                      encoding="utf-8")  # fmt: skip
+
+    def boom(*args: object, **kwargs: object) -> object:
+        raise ValueError("Could not find EOCD in /tmp/.tmpAbC123/upload.xlsx")
+
+    monkeypatch.setattr(cast, "cast_frame", boom)
+    f = ingest_folder(src, db, now=corpus.LOAD_TIME).files[0]
+    assert f.status == "rejected" and "EOCD" not in f.message and "/tmp" not in f.message
+    assert f.message.startswith("文件 district.csv：载入时发生意外错误（ValueError）") and "please report" in f.message
+    q = wh.query(db, "SELECT row_number, check_name, reason FROM quarantine").row(0, named=True)
+    assert (q["row_number"], q["check_name"], q["reason"]) == (0, "unexpected", f.message)
