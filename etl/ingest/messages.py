@@ -137,16 +137,27 @@ NOTES: dict[str, tuple[str, str]] = {
 }  # fmt: skip
 
 
+# Check names of whole-file rejections that cover several FILE_KINDS (labels only; the message names the kind).
+REJECTION_LABELS: dict[str, tuple[str, str]] = {
+    "parse": ("文件无法解析", "file cannot be parsed"),
+    "rejected": ("文件被拒收", "file rejected"),
+}
+
+
 def kind_of(check: str) -> str:
     """The catalogue kind of a quarantine check name (cross-column rule codes are all kind 'rule')."""
-    if check in CELL_KINDS or check in FILE_KINDS:
+    if check in CELL_KINDS or check in FILE_KINDS or check in REJECTION_LABELS:
         return check
     return "rule"
 
 
 def label(check: str) -> str:
     """Short words for a check name: '不在允许值内 / not an allowed value'."""
-    k = CELL_KINDS.get(kind_of(check)) or FILE_KINDS[check]
+    kind = kind_of(check)
+    if kind in REJECTION_LABELS:
+        zh, en = REJECTION_LABELS[kind]
+        return f"{zh}{SEP}{en}"
+    k = CELL_KINDS.get(kind) or FILE_KINDS[kind]
     return f"{k.label_zh}{SEP}{k.label_en}"
 
 

@@ -160,6 +160,22 @@ def test_rejected_files_are_listed_in_the_quarantine(loaded: tuple) -> None:
     assert dict(zip(q["source_file"], q["reason"])) == {n: msg[n] for n in rejected}
 
 
+def test_every_check_has_words_in_the_catalogue(loaded: tuple) -> None:
+    """The CLI and the pages name a problem by its catalogue label; only cross-column rules share the 'rule' label."""
+    from etl.contract import schemas
+    from etl.ingest import messages
+    from etl.ingest.files import REJECTION_CHECKS
+
+    _, db, _, _ = loaded
+    rule_codes = {r.code for rules in schemas.RULES.values() for r in rules.values()}
+    rule_label = messages.label("rule")
+    checks = set(wh.query(db, "SELECT DISTINCT check_name FROM quarantine")["check_name"]) | set(REJECTION_CHECKS.values())
+    checks |= {"cannot_read", "unexpected", "rejected"}
+    for check in checks:
+        assert (messages.label(check) == rule_label) == (check in rule_codes), check
+    assert messages.label("parse") == "文件无法解析 / file cannot be parsed"
+
+
 def test_mojibake_is_quarantined_per_column(loaded: tuple) -> None:
     """Finding 6: garbled Chinese (GB18030 read as Latin-1, U+FFFD) is not loaded as text."""
     _, db, _, report = loaded
