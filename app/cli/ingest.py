@@ -14,6 +14,7 @@ from etl.errors import EtlError
 
 from app.cli.options import config_options, load
 from app.cli.paths import warehouse_for_writing
+from app.ui.i18n import t
 
 
 @click.command()
@@ -23,6 +24,7 @@ from app.cli.paths import warehouse_for_writing
 def ingest(source: Path, config_file: str | None, db_path: str | None) -> None:
     """Validate and load raw files; bad rows go to the quarantine with reasons (see `govindex quarantine`).
 
+    Every input row is counted once: in = loaded + quarantined + duplicate + blank (blank rows are skipped).
     Exits 0 when the batch was processed (quarantined rows included), non-zero when nothing could be processed
     (missing or empty folder, every file rejected). The warehouse is created when missing.
     """
@@ -46,15 +48,17 @@ def ingest(source: Path, config_file: str | None, db_path: str | None) -> None:
     elapsed = time.perf_counter() - t0
 
     table = Table(title=f"ingest {source} → {db} (batch {report.batch_id})")
-    for name, justify in (("file", "left"), ("table", "left"), ("in", "right"), ("loaded", "right"),
-                          ("quarantined", "right"), ("duplicate", "right"), ("status", "left"), ("message", "left")):
-        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for key, justify in (("col.file", "left"), ("col.table", "left"), ("col.rows_in", "right"),
+                         ("col.rows_loaded", "right"), ("col.rows_quarantined", "right"), ("col.rows_duplicate", "right"),
+                         ("col.rows_blank", "right"), ("col.status", "left"), ("col.message", "left")):
+        table.add_column(f"{t(key, 'zh')} / {t(key, 'en')}", justify=justify, overflow="fold")  # type: ignore[arg-type]
     colour = {"loaded": "green", "partial": "yellow", "rejected": "red", "unchanged": "dim"}
     for f in report.files:
         table.add_row(f.name, f.table or "?", f"{f.rows_in:,}", f"{f.rows_loaded:,}", f"{f.rows_quarantined:,}",
-                      f"{f.rows_duplicate:,}", f"[{colour[f.status]}]{f.status}[/]", f.message)
-    table.add_row("[bold]total[/]", "", f"{report.rows_in:,}", f"{report.rows_loaded:,}",
-                  f"{report.rows_quarantined:,}", f"{report.rows_duplicate:,}", "", "")
+                      f"{f.rows_duplicate:,}", f"{f.rows_blank:,}", f"[{colour[f.status]}]{f.status}[/]", f.message)
+    table.add_row(f"[bold]{t('cli.total', 'zh')} / {t('cli.total', 'en')}[/]", "", f"{report.rows_in:,}",
+                  f"{report.rows_loaded:,}", f"{report.rows_quarantined:,}", f"{report.rows_duplicate:,}",
+                  f"{report.rows_blank:,}", "", "")
     console.print(table)
     counts = {s: len(report.by_status(s)) for s in ("loaded", "partial", "unchanged", "rejected")}
     console.print(", ".join(f"{n} {s}" for s, n in counts.items()) + f" in {elapsed:.1f} s")

@@ -7,7 +7,11 @@ one). Cross-table references (Column.references) are checked against the warehou
 a lookup the caller passes in, so this module never touches DuckDB.
 
 `validate` runs the schema with lazy=True on a collected frame and turns pandera's failure_cases into one failure
-row per (row, column, check): _row, column, check, value, reason.
+row per (row, column, check): _row, column, check, value, detail. `check` is a check name of the message catalogue
+(etl.ingest.messages: allowed, min, max, pattern, not_after_load_time, not_nullable, unique_key, reference, or a
+cross-column rule's code, all of kind 'rule'); `detail` is the rule's parameter the message shows (the allowed
+values, the bound with its unit, the pattern, the load time, the key, the rule text, the referenced column). No
+message text is written here.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from etl.contract import tables
 from etl.ingest.readers import ROW
 from etl.warehouse.connection import POLARS_TYPES
 
-FAILURE_SCHEMA = {ROW: pl.Int64, "column": pl.String, "check": pl.String, "value": pl.String, "reason": pl.String}
+FAILURE_SCHEMA = {ROW: pl.Int64, "column": pl.String, "check": pl.String, "value": pl.String, "detail": pl.String}
 
 # A lookup: (referenced table, referenced column, distinct values) -> the values that do NOT exist there.
 MissingLookup = Callable[[str, str, pl.Series], pl.Series]
@@ -121,26 +125,26 @@ def _fmt_allowed(values: tuple[object, ...]) -> str:
     return ", ".join(str(v) for v in values)
 
 
-def _column(col: tables.Column, load_time: dt.datetime | None, unique: bool) -> tuple[pa.Column, list[tuple[str, str]]]:
-    """The pandera Column of a contract column and (code, explanation) per check, in check order."""
+def _column(col: tables.Column, load_time: dt.datetime | None, unique: bool) -> tuple[pa.Column, list[tuple[str, str | None]]]:
+    """The pandera Column of a contract column and (check name, detail for its message) per check, in check order."""
     checks: list[pa.Check] = []
-    meta: list[tuple[str, str]] = []
+    meta: list[tuple[str, str | None]] = []
     if col.allowed is not None:
         checks.append(pa.Check.isin(list(col.allowed)))
-        meta.append(("allowed", f"is not one of the allowed values: {_fmt_allowed(col.allowed)}"))
+        meta.append(("allowed", _fmt_allowed(col.allowed)))
     if col.min is not None:
         checks.append(pa.Check.ge(col.min))
-        meta.append(("min", f"is below the minimum {col.min:g}" + (f" {col.unit}" if col.unit else "")))
+        meta.append(("min", f"{col.min:g}" + (f" {col.unit}" if col.unit else "")))
     if col.max is not None:
         checks.append(pa.Check.le(col.max))
-        meta.append(("max", f"is above the maximum {col.max:g}" + (f" {col.unit}" if col.unit else "")))
+        meta.append(("max", f"{col.max:g}" + (f" {col.unit}" if col.unit else "")))
     if col.pattern is not None:
         checks.append(pa.Check.str_matches(col.pattern))
-        meta.append(("pattern", f"does not match the pattern {col.pattern}"))
+        meta.append(("pattern", col.pattern))
     if load_time is not None and col.dtype in ("date", "datetime") and not is_deadline(col.name):
         limit: dt.date | dt.datetime = load_time if col.dtype == "datetime" else load_time.date()
         checks.append(pa.Check.le(limit))
-        meta.append(("not_after_load_time", f"is after the load time {load_time:%Y-%m-%d %H:%M:%S}"))
+        meta.append(("not_after_load_time", f"{load_time:%Y-%m-%d %H:%M:%S}"))
     description = col.description + (f" [{col.unit}]" if col.unit else "")
     return (
         pa.Column(
@@ -157,11 +161,11 @@ def _column(col: tables.Column, load_time: dt.datetime | None, unique: bool) -> 
 
 @dataclass
 class TableSchema:
-    """A table's pandera schema and what each of its checks means (for quarantine reasons)."""
+    """A table's pandera schema and, per column, each check's name and message detail (for quarantine reasons)."""
 
     table: tables.Table
     schema: pa.DataFrameSchema
-    column_meta: dict[str, list[tuple[str, str]]]
+    column_meta: dict[str, list[tuple[str, str | None]]]
     rules: list[Rule]
 
 
@@ -175,7 +179,7 @@ def build_schema(
     """
     single_key = unique_key and len(table.primary_key) == 1
     cols: dict[str, pa.Column] = {}
-    meta: dict[str, list[tuple[str, str]]] = {}
+    meta: dict[str, list[tuple[str, str | None]]] = {}
     for c in table.columns:
         cols[c.name], meta[c.name] = _column(c, load_time, single_key and c.name == table.primary_key[0])
     rules = [RULES[table.name][text] for text in table.rules]
@@ -237,20 +241,20 @@ def validate(frame: pl.DataFrame, ts: TableSchema) -> pl.DataFrame:
                     "column": ", ".join(rule.columns),
                     "check": rule.code,
                     "value": _fmt_values(values),
-                    "reason": f"breaks the rule '{_rule_text(ts.table, rule)}'",
+                    "detail": _rule_text(ts.table, rule),
                 }
             )
             continue
         if check == "not_nullable":
-            code, why = "not_nullable", "is empty but the column is required"
+            code, why = "not_nullable", None
         elif check in ("field_uniqueness", "multiple_fields_uniqueness"):
             key = ", ".join(ts.table.primary_key)
-            code, why = "unique_key", f"repeats the primary key ({key}) of another row"
+            code, why = "unique_key", key
             col = col or key
         else:
             code, why = ts.column_meta[col][int(num)]
         value = rec["failure_case"]
-        out.append({ROW: row, "column": col, "check": code, "value": value, "reason": why})
+        out.append({ROW: row, "column": col, "check": code, "value": value, "detail": why})
     return pl.DataFrame(out, schema=FAILURE_SCHEMA) if out else pl.DataFrame(schema=FAILURE_SCHEMA)
 
 
@@ -284,7 +288,7 @@ def reference_failures(frame: pl.DataFrame, table: tables.Table, missing: Missin
                     "column": [col.name] * n,
                     "check": ["reference"] * n,
                     "value": bad[col.name].cast(pl.String),
-                    "reason": [f"is not a known {ref_table}.{ref_col} (not in the warehouse nor earlier in this batch)"] * n,
+                    "detail": [f"{ref_table}.{ref_col}"] * n,
                 },
                 schema=FAILURE_SCHEMA,
             )

@@ -1,7 +1,9 @@
-"""Per-file and per-batch ingest accounting: rows_in == rows_loaded + rows_quarantined + rows_duplicate, always.
+"""Per-file and per-batch ingest accounting, always:
+rows_in == rows_loaded + rows_quarantined + rows_duplicate + rows_blank.
 
 A row that fails several checks has one quarantine record per failed check but counts once in rows_quarantined
-(count(DISTINCT row_number) of its file's quarantine records == rows_quarantined).
+(count(DISTINCT row_number) of its file's row-level quarantine records, row_number > 0, == rows_quarantined; a
+rejected file's single record has row_number 0). Blank rows (every cell empty) are read, counted and skipped.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ class FileReport:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     rows_duplicate: int = 0
+    rows_blank: int = 0  # blank rows skipped (every cell empty)
     rows_superseded: int = 0  # warehouse rows (from earlier files) replaced by rows of this file
+    rows_resolved: int = 0  # quarantined rows of earlier files whose key this file loaded (a corrected resubmission)
     status: str = "loaded"
     message: str = ""
     file_id: int | None = None
@@ -36,11 +40,11 @@ class FileReport:
         """Raise AccountingError unless every input row is accounted for."""
         if self.status not in STATUSES:
             raise AccountingError(f"{self.name}: unknown status {self.status!r}")
-        counted = self.rows_loaded + self.rows_quarantined + self.rows_duplicate
-        if self.rows_in != counted or min(self.rows_loaded, self.rows_quarantined, self.rows_duplicate) < 0:
+        counted = self.rows_loaded + self.rows_quarantined + self.rows_duplicate + self.rows_blank
+        if self.rows_in != counted or min(self.rows_loaded, self.rows_quarantined, self.rows_duplicate, self.rows_blank) < 0:
             raise AccountingError(
                 f"{self.name}: rows_in={self.rows_in} but loaded={self.rows_loaded} + quarantined="
-                f"{self.rows_quarantined} + duplicate={self.rows_duplicate} = {counted}"
+                f"{self.rows_quarantined} + duplicate={self.rows_duplicate} + blank={self.rows_blank} = {counted}"
             )
 
 
@@ -71,6 +75,10 @@ class IngestReport:
     @property
     def rows_duplicate(self) -> int:
         return self.total("rows_duplicate")
+
+    @property
+    def rows_blank(self) -> int:
+        return self.total("rows_blank")
 
     @property
     def processed(self) -> bool:

@@ -6,32 +6,55 @@ checked against the warehouse plus the files of this batch already loaded, and a
 Rules (the contract's "every input row is accounted for"):
 - a file whose sha256 was already ingested (loaded or partial) for the same table is 'unchanged': nothing changes
   but the log line;
-- a file that cannot be read at all is 'rejected' whole (rows_in = 0) with a message; the batch goes on. A rejected
-  checksum is not remembered as done: the same file is tried again next time (the cause may have been the
-  environment — a missing permission, a full disk — rather than the file);
-- a row failing any check goes to `quarantine`: one record per failed check, the row counted once;
+- a file that cannot be read at all is 'rejected' whole (rows_in = 0) with a message; the batch goes on. The
+  rejection is also written to `quarantine` as one record with row_number 0 (check_name the kind of rejection), so
+  `govindex quarantine`, its CSV and the data-quality page list it with the rows. A rejected checksum is not
+  remembered as done: the same file is tried again next time (the cause may have been the environment — a missing
+  permission, a full disk — rather than the file);
+- blank rows (every cell empty) are skipped and counted as rows_blank;
+- a row failing any check goes to `quarantine`: one record per failed check, the row counted once. Text columns
+  are checked for mojibake (etl.ingest.mojibake) as well as against the contract;
+- a quarantined row is resolved (`resolved_by_file_id`) when a later file loads a row with its primary key (a
+  corrected re-submission, e.g. from `resubmit.resubmit_frame`);
+- every message comes from the catalogue in etl.ingest.messages (Chinese first, English beside);
 - primary-key duplicates: an identical copy (in the file or already in the warehouse) is counted as duplicate and
   skipped; rows of ONE file that share a key but differ are all quarantined (check 'conflicting_duplicate'), since
   nothing says which is right; a row whose key is already in the warehouse with different content SUPERSEDES it
   (a later file is a corrected re-submission): the old row is moved to `superseded` with the file that replaced it;
-- rows_in == rows_loaded + rows_quarantined + rows_duplicate is asserted before the file's log line is written.
+- rows_in == rows_loaded + rows_quarantined + rows_duplicate + rows_blank is asserted before the file's log line
+  is written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from etl.ingest import cast, readers
+from etl.ingest import cast, messages, mojibake, readers
 from etl.contract import schemas, tables
 from etl.warehouse import connection as wh
 from etl.ingest.accounting import FileReport, IngestReport
-from etl.errors import RejectedFileError, SourceNotFoundError
+from etl.errors import (
+    DuplicateColumnsError,
+    EmptyFileError,
+    EncodingError,
+    MissingColumnsError,
+    ParseError,
+    RejectedFileError,
+    SourceNotFoundError,
+    UnknownTableError,
+    UnsupportedFormatError,
+)
+
+log = logging.getLogger(__name__)
 
 LOCAL_TZ = ZoneInfo(tables.LOCAL_TZ)
 STAGE = "_govindex_stage"
@@ -41,6 +64,13 @@ QUARANTINE_COLUMNS = (
     "file_id", "batch_id", "table_name", "source_file", "row_number", "column_name", "check_name", "value", "reason",
     "original_row",
 )  # fmt: skip
+RAW_LINE = "_raw_line"  # key of a structural failure's original line in `original_row`
+# The check name a whole-file rejection is quarantined under (row_number 0), by the error's class.
+REJECTION_CHECKS: dict[type[RejectedFileError], str] = {
+    UnknownTableError: "unknown_table", UnsupportedFormatError: "unsupported_format", EmptyFileError: "empty_file",
+    EncodingError: "encoding", ParseError: "parse", MissingColumnsError: "missing_columns",
+    DuplicateColumnsError: "duplicate_columns",
+}  # fmt: skip
 
 
 def local_now() -> dt.datetime:
@@ -123,8 +153,9 @@ def _ingest(
         )
         report = IngestReport(batch_id, wh.database_file(con))
         schema_cache: dict[str, schemas.TableSchema] = {}
+        state = OpenRecords.read(con)
         for path, name in sorted(items, key=load_order_key):
-            report.files.append(_ingest_one(con, path, name, batch_id, load_time, schema_cache, chunk_rows))
+            report.files.append(_ingest_one(con, path, name, batch_id, load_time, schema_cache, chunk_rows, state))
         status = "ok" if report.processed else "failed"
         wh.execute(
             con,
@@ -145,6 +176,7 @@ def _ingest_one(
     load_time: dt.datetime,
     schema_cache: dict[str, schemas.TableSchema],
     chunk_rows: int,
+    state: OpenRecords,
 ) -> FileReport:
     started = local_now()
     file_id = int(wh.scalar(con, 'SELECT coalesce(max("file_id"), 0) + 1 FROM "ingest_files"'))
@@ -152,7 +184,8 @@ def _ingest_one(
     try:
         rep.sha256, rep.size = readers.checksum(path)
     except OSError as e:
-        return _finish(con, rep, batch_id, started, "rejected", f"{name}: cannot read the file: {e}")
+        msg = messages.file_message("cannot_read", file=name, detail=e.strerror or type(e).__name__)
+        return _finish(con, rep, batch_id, started, "rejected", msg, state, check="cannot_read")
     previous = wh.query(
         con,
         'SELECT "file_name", "batch_id", "status" FROM "ingest_files" WHERE "sha256" = ? '
@@ -162,48 +195,122 @@ def _ingest_one(
     )
     if previous.height:
         prev = previous.row(0, named=True)
-        msg = f"same content as {prev['file_name']} (batch {prev['batch_id']}, {prev['status']}): nothing to do"
-        return _finish(con, rep, batch_id, started, "unchanged", msg)
+        msg = messages.join_notes(
+            [messages.note("unchanged", file=prev["file_name"], batch=prev["batch_id"], status=prev["status"])]
+        )
+        return _finish(con, rep, batch_id, started, "unchanged", msg, state)
     try:
         src = readers.inspect_file(path, name, digest=(rep.sha256, rep.size))
         rep.encoding = src.encoding
         con.sql("BEGIN TRANSACTION")
         try:
-            _load(con, src, rep, batch_id, load_time, schema_cache, chunk_rows)
+            _load(con, src, rep, batch_id, load_time, schema_cache, chunk_rows, state)
         except BaseException:
             con.sql("ROLLBACK")
             raise
         con.sql("COMMIT")
     except RejectedFileError as e:
-        rep.rows_in = rep.rows_loaded = rep.rows_quarantined = rep.rows_duplicate = rep.rows_superseded = 0
-        return _finish(con, rep, batch_id, started, "rejected", str(e))
+        _zero(rep)
+        check = next((c for k, c in REJECTION_CHECKS.items() if isinstance(e, k)), "rejected")
+        return _finish(con, rep, batch_id, started, "rejected", str(e), state, check=check)
     except Exception as e:  # a file nobody foresaw must not stop the batch: reject it, loudly, and go on
-        rep.rows_in = rep.rows_loaded = rep.rows_quarantined = rep.rows_duplicate = rep.rows_superseded = 0
-        msg = f"{name}: unexpected error while ingesting ({type(e).__name__}: {e}); file rejected, please report"
-        return _finish(con, rep, batch_id, started, "rejected", msg)
+        _zero(rep)
+        # The library's text (temp paths, internals) goes to the log for the administrator, not to the clerk.
+        log.exception("unexpected error while ingesting %s", name)
+        msg = messages.file_message("unexpected", file=name, error=type(e).__name__)
+        return _finish(con, rep, batch_id, started, "rejected", msg, state, check="unexpected")
     finally:
         con.sql(f"DROP TABLE IF EXISTS {wh.quote(STAGE)}")
         con.sql(f"DROP TABLE IF EXISTS {wh.quote(DUP_KEYS)}")
     status = "partial" if rep.rows_quarantined else "loaded"
-    return _finish(con, rep, batch_id, started, status, rep.message)
+    return _finish(con, rep, batch_id, started, status, rep.message, state)
+
+
+@dataclass
+class OpenRecords:
+    """What the warehouse's quarantine holds unresolved, read once per batch and kept up to date by it, so files
+    with nothing to resolve (nearly all) cost no quarantine query."""
+
+    rejected_files: set[str]  # source files with an open whole-file rejection record
+    tables: set[str]  # tables with open row-level records
+
+    @classmethod
+    def read(cls, con: wh.Connection) -> OpenRecords:
+        q = wh.query(
+            con,
+            'SELECT DISTINCT "source_file", "table_name", "row_number" = 0 AS whole FROM "quarantine" '
+            'WHERE "resolved_by_file_id" IS NULL',
+        )
+        return cls(
+            set(q.filter(pl.col("whole"))["source_file"].to_list()), set(q.filter(~pl.col("whole"))["table_name"].to_list())
+        )
+
+
+def _zero(rep: FileReport) -> None:
+    rep.rows_in = rep.rows_loaded = rep.rows_quarantined = rep.rows_duplicate = rep.rows_superseded = 0
+    rep.rows_blank = rep.rows_resolved = 0
+
+
+INGEST_FILES_COLUMNS = (
+    "file_id", "batch_id", "path", "file_name", "table_name", "sha256", "size_bytes", "rows_in", "rows_loaded",
+    "rows_quarantined", "rows_duplicate", "rows_superseded", "encoding", "status", "message", "started_at",
+    "finished_at", "rows_blank",
+)  # fmt: skip
 
 
 def _finish(
-    con: wh.Connection, rep: FileReport, batch_id: int, started: dt.datetime, status: str, message: str
+    con: wh.Connection,
+    rep: FileReport,
+    batch_id: int,
+    started: dt.datetime,
+    status: str,
+    message: str,
+    state: OpenRecords,
+    check: str | None = None,
 ) -> FileReport:
+    """Write the file's log line; a rejected file (`check` = kind of rejection) also gets a quarantine record."""
     rep.status, rep.message = status, message
     rep.check()
+    cols = ", ".join(wh.quote(c) for c in INGEST_FILES_COLUMNS)
     wh.execute(
         con,
-        'INSERT INTO "ingest_files" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        f'INSERT INTO "ingest_files" ({cols}) VALUES ({", ".join("?" * len(INGEST_FILES_COLUMNS))})',
         [rep.file_id, batch_id, rep.path, rep.name, rep.table, rep.sha256, rep.size, rep.rows_in, rep.rows_loaded,
          rep.rows_quarantined, rep.rows_duplicate, rep.rows_superseded, rep.encoding, rep.status, rep.message,
-         started, local_now()],
+         started, local_now(), rep.rows_blank],
     )  # fmt: skip
+    if status in ("rejected", "loaded", "partial") and rep.name in state.rejected_files:
+        # A file's whole-file rejection record stands for its latest state: a new rejection replaces it, a load
+        # of the same file name resolves it (the ingest_files log keeps the history).
+        earlier = '"source_file" = ? AND "row_number" = 0 AND "resolved_by_file_id" IS NULL'
+        if status == "rejected":
+            wh.execute(con, f'DELETE FROM "quarantine" WHERE {earlier}', [rep.name])
+        else:
+            wh.execute(con, f'UPDATE "quarantine" SET "resolved_by_file_id" = ? WHERE {earlier}', [rep.file_id, rep.name])
+    if status == "rejected" and check is not None:
+        record = {
+            "file_id": rep.file_id, "batch_id": batch_id, "table_name": rep.table or "?", "source_file": rep.name,
+            "row_number": 0, "column_name": None, "check_name": check, "value": None, "reason": message,
+            "original_row": "",
+        }  # fmt: skip
+        _write_quarantine(con, pl.DataFrame([record], schema=_QUARANTINE_SCHEMA))
+        state.rejected_files.add(rep.name)
+    elif status in ("loaded", "partial"):
+        state.rejected_files.discard(rep.name)
     return rep
 
 
 # ------------------------------------------------------------------------------------------------- one file
+class Ctx(NamedTuple):
+    """Where quarantine records of a file come from (the sheet is None except for XLSX)."""
+
+    file_id: int | None
+    batch_id: int
+    table: str
+    name: str
+    sheet: str | None
+
+
 def _load(
     con: wh.Connection,
     src: readers.SourceFile,
@@ -212,6 +319,7 @@ def _load(
     load_time: dt.datetime,
     schema_cache: dict[str, schemas.TableSchema],
     chunk_rows: int,
+    state: OpenRecords,
 ) -> None:
     table = tables.TABLES[src.table]
     ts = schema_cache.get(src.table)
@@ -219,24 +327,32 @@ def _load(
         ts = schema_cache[src.table] = schemas.build_schema(table, load_time=load_time, unique_key=False)
     cols = ", ".join(f"{wh.quote(c.name)} {wh.SQL_TYPES[c.dtype]}" for c in table.columns)
     con.sql(f'CREATE TEMP TABLE {wh.quote(STAGE)} ({cols}, "_row" BIGINT)')
-    notes: list[str] = []
+    notes: list[tuple[str, str]] = []
     failures_seen: list[pl.DataFrame] = []
-    ctx = (rep.file_id, batch_id, src.table, src.name)
+    refs: list[pl.DataFrame] = []  # a resubmission's rows: (_row, the quarantined row it corrects)
+    absent_noted = False
+    ctx = Ctx(rep.file_id, batch_id, src.table, src.name, None)
 
     def lookup(ref_table: str, ref_col: str, values: pl.Series) -> pl.Series:
         return wh.missing_values(con, ref_table, ref_col, values)
 
     for chunk in readers.iter_chunks(src, chunk_rows):
-        if chunk.absent and not notes:
-            notes.append(f"column(s) {', '.join(chunk.absent)} absent from the file: read as empty")
-        rep.rows_in += chunk.frame.height + len(chunk.structural)
+        if ctx.sheet is None and chunk.sheet is not None:
+            ctx = ctx._replace(sheet=chunk.sheet)
+            if chunk.header_row != 1:
+                notes.append(messages.note("header_row", row=chunk.header_row))
+        if chunk.absent and not absent_noted:
+            notes.append(messages.note("absent", columns=", ".join(chunk.absent)))
+            absent_noted = True
+        rep.rows_in += chunk.frame.height + len(chunk.structural) + chunk.blank
+        rep.rows_blank += chunk.blank
         if chunk.structural:
             q = _structural_records(chunk.structural, ctx)
             _write_quarantine(con, q)
             failures_seen.append(q.select("row_number", "column_name", "check_name", "value"))
             rep.rows_quarantined += len({s.row for s in chunk.structural})
         typed = cast.cast_frame(chunk.frame, table)
-        fails = _row_failures(typed, ts, table, lookup)
+        fails = _row_failures(chunk.frame, typed, ts, table, lookup)
         if fails.height:
             q = _failure_records(fails, chunk.frame, ctx)
             _write_quarantine(con, q)
@@ -246,32 +362,46 @@ def _load(
             good = typed.frame.filter(~pl.col(readers.ROW).is_in(bad.implode()))
         else:
             good = typed.frame
+        if readers.RESUBMIT in chunk.frame.columns:
+            refs.append(chunk.frame.select(readers.ROW, readers.RESUBMIT).filter(pl.col(readers.ROW).is_in(good[readers.ROW].implode())))
         wh.insert_frame(con, STAGE, good)
     _dedupe_and_load(con, table, rep, ctx)
+    rep.rows_resolved = _resolve_named(con, rep, pl.concat(refs)) if refs else 0
+    if table.name in state.tables:
+        rep.rows_resolved += _resolve_earlier(con, table, rep)
+    if rep.rows_quarantined:
+        state.tables.add(table.name)
     if rep.rows_superseded:
-        notes.append(f"{rep.rows_superseded} earlier row(s) superseded (see table superseded)")
+        notes.append(messages.note("superseded", n=rep.rows_superseded))
+    if rep.rows_resolved:
+        notes.append(messages.note("resolved", n=rep.rows_resolved))
     if rep.rows_duplicate:
-        notes.append(f"{rep.rows_duplicate} duplicate row(s) skipped")
-    if rep.rows_in == 0:
-        notes.append("no data rows (header only)")
+        notes.append(messages.note("duplicate", n=rep.rows_duplicate))
+    if rep.rows_blank:
+        notes.append(messages.note("blank", n=rep.rows_blank))
+    if rep.rows_in == rep.rows_blank:
+        notes.append(messages.note("no_rows"))
     q_all = pl.concat(failures_seen) if failures_seen else None
     if q_all is not None and q_all.height:
         notes.insert(0, summarise(q_all, rep.rows_quarantined, src.name))
-    rep.message = "; ".join(notes)
+    rep.message = messages.join_notes(notes)
 
 
 def _row_failures(
-    typed: cast.CastResult, ts: schemas.TableSchema, table: tables.Table, lookup: schemas.MissingLookup
+    raw: pl.DataFrame,
+    typed: cast.CastResult,
+    ts: schemas.TableSchema,
+    table: tables.Table,
+    lookup: schemas.MissingLookup,
 ) -> pl.DataFrame:
-    """Cast, schema and reference failures of a chunk (a cell that failed to cast is not also called empty)."""
+    """Mojibake, cast, schema and reference failures of a chunk: _row, column, check, value, detail.
+
+    A cell that failed to cast is not also called empty; a garbled cell is not also checked against the contract
+    (its value is unreadable, so "not an allowed value" would only repeat the same problem).
+    """
+    garbled = mojibake.failures(raw, table)
     cast_f = typed.failures.select(
-        readers.ROW,
-        "column",
-        pl.lit("dtype").alias("check"),
-        "value",
-        pl.col("dtype").replace_strict(cast.DTYPE_WORDS, return_dtype=pl.String).map_elements(
-            lambda w: f"cannot be read as {w}", return_dtype=pl.String
-        ).alias("reason"),
+        readers.ROW, "column", pl.lit("dtype").alias("check"), "value", pl.col("dtype").alias("detail")
     ) if typed.failures.height else pl.DataFrame(schema=schemas.FAILURE_SCHEMA)
     schema_f = schemas.validate(typed.frame, ts)
     if cast_f.height and schema_f.height:
@@ -279,63 +409,67 @@ def _row_failures(
             cast_f.select(readers.ROW, "column", pl.lit(True).alias("_cast")), on=[readers.ROW, "column"], how="left"
         ).filter(~((pl.col("check") == "not_nullable") & pl.col("_cast").fill_null(False))).drop("_cast")
     ref_f = schemas.reference_failures(typed.frame, table, lookup)
-    return pl.concat([cast_f.cast(schemas.FAILURE_SCHEMA), schema_f, ref_f])  # type: ignore[arg-type]
+    rest = pl.concat([cast_f.cast(schemas.FAILURE_SCHEMA), schema_f, ref_f])  # type: ignore[arg-type]
+    if garbled.height:
+        rest = rest.join(garbled.select(readers.ROW, "column"), on=[readers.ROW, "column"], how="anti")
+    return pl.concat([garbled, rest])
 
 
 def _original_json(raw: pl.DataFrame) -> pl.DataFrame:
     """`_row` and the original row as JSON (Chinese kept readable: no ASCII escaping)."""
-    cols = [c for c in raw.columns if c != readers.ROW]
+    cols = [c for c in raw.columns if c not in (readers.ROW, readers.RESUBMIT)]
     return raw.select(readers.ROW, pl.struct([pl.col(c).cast(pl.String) for c in cols]).struct.json_encode().alias("original_row"))
 
 
-def _failure_records(fails: pl.DataFrame, raw: pl.DataFrame, ctx: tuple[int | None, int, str, str]) -> pl.DataFrame:
-    file_id, batch_id, table, name = ctx
+_QUARANTINE_SCHEMA = {c: (pl.Int64 if c in ("file_id", "batch_id", "row_number") else pl.String) for c in QUARANTINE_COLUMNS}
+
+
+def _failure_records(fails: pl.DataFrame, raw: pl.DataFrame, ctx: Ctx) -> pl.DataFrame:
+    """Quarantine records of cell failures, each with its catalogue message."""
     originals = _original_json(raw.filter(pl.col(readers.ROW).is_in(fails[readers.ROW].unique().implode())))
-    value_txt = pl.when(pl.col("value").is_null()).then(pl.lit("empty")).otherwise(
-        pl.concat_str(pl.lit("'"), pl.col("value"), pl.lit("'"))
-    )
-    return (
-        fails.join(originals, on=readers.ROW, how="left")
-        .select(
-            pl.lit(file_id, pl.Int64).alias("file_id"),
-            pl.lit(batch_id, pl.Int64).alias("batch_id"),
-            pl.lit(table).alias("table_name"),
-            pl.lit(name).alias("source_file"),
-            pl.col(readers.ROW).alias("row_number"),
-            pl.col("column").alias("column_name"),
-            pl.col("check").alias("check_name"),
-            "value",
-            pl.concat_str(
-                pl.lit(f"{name} row "), pl.col(readers.ROW).cast(pl.String), pl.lit(", column "), pl.col("column"),
-                pl.lit(": value "), value_txt, pl.lit(" "), pl.col("reason"),
-            ).alias("reason"),  # fmt: skip
-            "original_row",
-        )
-        .sort("row_number", "column_name")
+    joined = fails.join(originals, on=readers.ROW, how="left").sort(readers.ROW, "column")
+    reasons = [
+        messages.cell(
+            f["check"], file=ctx.name, sheet=ctx.sheet, row=f[readers.ROW], column=f["column"], value=f["value"],
+            detail=f["detail"],
+        )  # fmt: skip
+        for f in joined.select(readers.ROW, "column", "check", "value", "detail").iter_rows(named=True)
+    ]
+    return joined.select(
+        pl.lit(ctx.file_id, pl.Int64).alias("file_id"),
+        pl.lit(ctx.batch_id, pl.Int64).alias("batch_id"),
+        pl.lit(ctx.table).alias("table_name"),
+        pl.lit(ctx.name).alias("source_file"),
+        pl.col(readers.ROW).alias("row_number"),
+        pl.col("column").alias("column_name"),
+        pl.col("check").alias("check_name"),
+        "value",
+        pl.Series("reason", reasons, dtype=pl.String),
+        "original_row",
     )
 
 
-def _structural_records(
-    structural: list[readers.StructuralFailure], ctx: tuple[int | None, int, str, str]
-) -> pl.DataFrame:
-    file_id, batch_id, table, name = ctx
+def _structural_records(structural: list[readers.StructuralFailure], ctx: Ctx) -> pl.DataFrame:
     return pl.DataFrame(
         [
             {
-                "file_id": file_id,
-                "batch_id": batch_id,
-                "table_name": table,
-                "source_file": name,
+                "file_id": ctx.file_id,
+                "batch_id": ctx.batch_id,
+                "table_name": ctx.table,
+                "source_file": ctx.name,
                 "row_number": s.row,
                 "column_name": None,
                 "check_name": "field_count",
-                "value": f"{s.actual} fields",
-                "reason": f"{name} row {s.row}: has {s.actual} fields but the header has {s.expected}",
-                "original_row": json.dumps({"_raw_line": s.text}, ensure_ascii=False),
+                "value": s.text,
+                "reason": messages.cell(
+                    "field_count", file=ctx.name, row=s.row, column=None, value=None, actual=s.actual,
+                    expected=s.expected,
+                ),  # fmt: skip
+                "original_row": json.dumps({RAW_LINE: s.text}, ensure_ascii=False),
             }
             for s in structural
         ],
-        schema={c: (pl.Int64 if c in ("file_id", "batch_id", "row_number") else pl.String) for c in QUARANTINE_COLUMNS},
+        schema=_QUARANTINE_SCHEMA,
     )
 
 
@@ -343,20 +477,82 @@ def _write_quarantine(con: wh.Connection, records: pl.DataFrame) -> None:
     wh.insert_frame(con, "quarantine", records.select(QUARANTINE_COLUMNS))
 
 
-def summarise(failures: pl.DataFrame, rows: int, name: str, top: int = 3) -> str:
-    """'N row(s) quarantined: level allowed ×2 (first: row 5 '6'); …' from quarantine records of one file."""
+def summarise(failures: pl.DataFrame, rows: int, name: str, top: int = 3) -> tuple[str, str]:
+    """('隔离 N 行…', 'N row(s) quarantined: level 不在允许值内 ×2 (first: row 5 '6'); …') from one file's records."""
     groups = (
         failures.group_by("column_name", "check_name", maintain_order=True)
         .agg(pl.len().alias("n"), pl.col("row_number").first().alias("row"), pl.col("value").first().alias("value"))
         .sort("n", descending=True, maintain_order=True)
     )
-    parts = []
+    zh, en = [], []
     for g in groups.head(top).iter_rows(named=True):
+        kind = messages.CELL_KINDS[messages.kind_of(g["check_name"])]
         where = f"{g['column_name']} " if g["column_name"] else ""
-        shown = "empty" if g["value"] is None else f"'{g['value']}'"
-        parts.append(f"{where}{g['check_name']} ×{g['n']} (first: row {g['row']}, value {shown})")
-    more = f"; +{groups.height - top} more kinds" if groups.height > top else ""
-    return f"{rows} row(s) quarantined in {name}: " + "; ".join(parts) + more
+        shown_zh = "（空）" if g["value"] is None else f"“{g['value']}”"
+        shown_en = "empty" if g["value"] is None else f"'{g['value']}'"
+        z, _ = messages.note("quarantined_part", what=where + kind.label_zh, n=g["n"], row=g["row"], value=shown_zh)
+        _, e = messages.note("quarantined_part", what=where + kind.label_en, n=g["n"], row=g["row"], value=shown_en)
+        zh.append(z)
+        en.append(e)
+    if groups.height > top:
+        more = messages.note("more_kinds", n=groups.height - top)
+        zh.append(more[0])
+        en.append(more[1])
+    return (
+        messages.note("quarantined", file=name, n=rows, parts="；".join(zh))[0],
+        messages.note("quarantined", file=name, n=rows, parts="; ".join(en))[1],
+    )
+
+
+def _resolve_named(con: wh.Connection, rep: FileReport, refs: pl.DataFrame) -> int:
+    """Resolve the quarantined rows a resubmission names ("rating_1.csv:8") on its rows that were not quarantined.
+
+    This reaches rows the key cannot (a ragged line, an empty or garbled key). A name matches the newest file of
+    that name with unresolved records.
+    """
+    quarantined = wh.query(con, 'SELECT DISTINCT "row_number" FROM "quarantine" WHERE "file_id" = ?', [rep.file_id])
+    parts = (
+        refs.filter(~pl.col(readers.ROW).is_in(quarantined["row_number"].implode()))
+        .select(pl.col(readers.RESUBMIT).str.strip_chars().str.extract_groups(r"^(?P<file>.+):(?P<row>\d+)$"))
+        .unnest(readers.RESUBMIT)
+        .drop_nulls()
+        .select(pl.col("file").alias("source_file"), pl.col("row").cast(pl.Int64).alias("row_number"))
+        .unique()
+    )
+    if parts.height == 0:
+        return 0
+    with wh.registered(con, "_govindex_resubmits", parts) as view:
+        where = (
+            f'q."resolved_by_file_id" IS NULL AND q."row_number" > 0 AND q."file_id" <> ? AND EXISTS (SELECT 1 FROM '
+            f'{view} AS r WHERE r."source_file" = q."source_file" AND r."row_number" = q."row_number") AND q."file_id" = '
+            f'(SELECT max(q2."file_id") FROM "quarantine" AS q2 WHERE q2."source_file" = q."source_file" '
+            f'AND q2."resolved_by_file_id" IS NULL)'
+        )
+        n = int(wh.scalar(con, f'SELECT count(*) FROM (SELECT DISTINCT q."file_id", q."row_number" FROM "quarantine" AS q '
+                               f"WHERE {where})", [rep.file_id]))  # fmt: skip
+        if n:
+            wh.execute(con, f'UPDATE "quarantine" AS q SET "resolved_by_file_id" = ? WHERE {where}', [rep.file_id, rep.file_id])
+    return n
+
+
+def _resolve_earlier(con: wh.Connection, table: tables.Table, rep: FileReport) -> int:
+    """Mark earlier quarantined rows of this table whose primary key this file has just loaded as resolved by it.
+
+    Only unresolved, row-level records of other files count; the key is compared as text (the quarantine keeps the
+    row as written, the stage holds typed values). Returns the number of rows (not records) resolved.
+    """
+    match = " AND ".join(
+        f"trim(json_extract_string(q.\"original_row\", '$.{k}')) = CAST(s.{wh.quote(k)} AS VARCHAR)"
+        for k in table.primary_key
+    )
+    done = wh.query(
+        con,
+        f'UPDATE "quarantine" AS q SET "resolved_by_file_id" = ? WHERE q."table_name" = ? '
+        f'AND q."resolved_by_file_id" IS NULL AND q."row_number" > 0 AND q."file_id" <> ? '
+        f'AND EXISTS (SELECT 1 FROM {wh.quote(STAGE)} AS s WHERE {match}) RETURNING "file_id", "row_number"',
+        [rep.file_id, table.name, rep.file_id],
+    )
+    return done.unique().height
 
 
 # --------------------------------------------------------------------------------------------- dedupe + load
@@ -365,9 +561,9 @@ def key_json_sql(quoted_key: Sequence[str], alias: str) -> str:
     return "to_json(struct_pack(" + ", ".join(f"{k} := {alias}.{k}" for k in quoted_key) + "))"
 
 
-def _dedupe_and_load(con: wh.Connection, table: tables.Table, rep: FileReport, ctx: tuple[int | None, int, str, str]) -> None:
+def _dedupe_and_load(con: wh.Connection, table: tables.Table, rep: FileReport, ctx: Ctx) -> None:
     """Within-file duplicates, then duplicates/conflicts against the warehouse, then the insert (all in SQL)."""
-    file_id, batch_id, tname, name = ctx
+    file_id, batch_id, tname, name, sheet = ctx
     stage, target = wh.quote(STAGE), wh.quote(table.name)
     key = [wh.quote(k) for k in table.primary_key]
     rest = [wh.quote(c) for c in table.column_names if c not in table.primary_key]
@@ -404,14 +600,13 @@ def _dedupe_and_load(con: wh.Connection, table: tables.Table, rep: FileReport, c
                 pl.lit(keycols).alias("column_name"),
                 pl.lit("conflicting_duplicate").alias("check_name"),
                 pl.col("key").alias("value"),
-                pl.concat_str(
-                    pl.lit(f"{name} row "), pl.col("_row").cast(pl.String), pl.lit(f", column {keycols}: value "),
-                    pl.col("key"), pl.lit(" appears on rows "),
-                    pl.col("rows").list.sort().cast(pl.List(pl.String)).list.join(", "),
-                    pl.lit(" of the file with different contents; none loaded"),
-                ).alias("reason"),  # fmt: skip
+                pl.Series("reason", [
+                    messages.cell("conflicting_duplicate", file=name, sheet=sheet, row=r["_row"], column=keycols,
+                                  value=r["key"], detail=", ".join(str(x) for x in sorted(r["rows"])))
+                    for r in conflicts.iter_rows(named=True)
+                ], dtype=pl.String),
                 "original_row",
-            )
+            )  # fmt: skip
             _write_quarantine(con, records)
             rep.rows_quarantined += records.height
             with wh.registered(con, "_govindex_conflicts", conflicts.select("_row")) as view:

@@ -1,12 +1,18 @@
 """Read one source file (CSV in UTF-8/UTF-8-BOM/GB18030, XLSX, Parquet) into polars frames of raw values.
 
-Every frame carries `_row`, the 1-based row number a person sees when opening the file as a table: the header is
-row 1, the first record row 2 (for CSV this is the record number, which equals the text line number unless a quoted
-cell spans several lines; for Parquet it is the record index + 1, so "row N" means the same in every format).
+Every frame carries `_row`, the 1-based row number a person sees when opening the file in their own program: for
+CSV the header is row 1 and the first record row 2 (the record number, which equals the text line number unless a
+quoted cell spans several lines); for XLSX it is the sheet's own row number (the header may sit below blank or title
+rows: it is found as the first row, among the first HEADER_SEARCH_ROWS, that holds the table's required columns);
+for Parquet it is the record index + 1, so "row N" means the same as for a CSV export of it.
+
+Blank rows (every cell of the file's contract columns empty or whitespace, e.g. an empty line or ",,,," in a CSV, an
+empty row in a sheet) are not data: they are dropped from the frame and counted in `Chunk.blank`.
 
 CSV and XLSX values are read as strings so that a bad value ("abc" in an int column) is quarantined for its row
 instead of failing the file; `etl.ingest.cast` then casts each column to the contract's dtype. CSV rows with the wrong
-number of fields come back as structural failures. A file that cannot be read at all raises a RejectedFileError.
+number of fields come back as structural failures. A file that cannot be read at all raises a RejectedFileError
+whose text comes from the message catalogue (etl.ingest.messages; library error text is chained, never shown).
 Large CSV/Parquet files are streamed in chunks so memory stays bounded.
 """
 
@@ -20,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import fastexcel
 import numpy as np
 import polars as pl
 import pyarrow as pa
@@ -27,6 +34,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from etl.contract import tables
+from etl.ingest import messages
 from etl.errors import (
     DuplicateColumnsError,
     EmptyFileError,
@@ -38,7 +46,12 @@ from etl.errors import (
 )
 
 ROW = "_row"
+# A resubmission (etl.ingest.resubmit) names, per row, the quarantined row it corrects ("rating_1.csv:8") in this
+# column; it is read as RESUBMIT (every other non-contract column is ignored).
+RESUBMIT_HEADER = "原行号 / source row"
+RESUBMIT = "_resubmit_of"
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
+HEADER_SEARCH_ROWS = 30  # an XLSX header must be within the sheet's first 30 rows
 CHUNK_ROWS = 1_000_000  # rows per chunk: ~100 MB of raw strings; fewer per-chunk reference look-ups
 _BLOCK = 1 << 20
 
@@ -73,13 +86,16 @@ class Chunk:
     frame: pl.DataFrame
     structural: list[StructuralFailure] = field(default_factory=list)
     absent: tuple[str, ...] = ()  # nullable contract columns the file does not have (read as empty)
+    blank: int = 0  # blank rows dropped from this chunk
+    sheet: str | None = None  # XLSX: the sheet's name (messages name it)
+    header_row: int = 1  # the row number of the header in the file
 
 
 def file_format(path: Path) -> str:
     """'csv', 'xlsx' or 'parquet' from the file name; UnsupportedFormatError otherwise."""
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise UnsupportedFormatError(f"{path.name}: not a CSV, XLSX or Parquet file")
+        raise UnsupportedFormatError(messages.file_message("unsupported_format", file=path.name))
     return fmt
 
 
@@ -120,7 +136,7 @@ def detect_encoding(path: Path) -> str:
         return "utf-8"
     if _decodes(path, "gb18030"):
         return "gb18030"
-    raise EncodingError(f"{path.name}: not UTF-8 or GB18030 text (binary data or another encoding)")
+    raise EncodingError(messages.file_message("encoding", file=path.name))
 
 
 def inspect_file(path: Path, name: str | None = None, digest: tuple[str, int] | None = None) -> SourceFile:
@@ -133,13 +149,10 @@ def inspect_file(path: Path, name: str | None = None, digest: tuple[str, int] | 
     table = tables.table_for_file(path.name)
     if table is None:
         known = ", ".join(tables.load_order())
-        raise UnknownTableError(
-            f"{display}: the file name does not say which table it holds; name it <table>[_<suffix>]{path.suffix} "
-            f"with table one of: {known}"
-        )
+        raise UnknownTableError(messages.file_message("unknown_table", file=display, ext=path.suffix, known=known))
     digest_hex, size = digest if digest is not None else checksum(path)
     if size == 0:
-        raise EmptyFileError(f"{display}: empty file (0 bytes, no header row)")
+        raise EmptyFileError(messages.file_message("empty_file", file=display))
     encoding = detect_encoding(path) if fmt == "csv" else None
     return SourceFile(path, display, table, fmt, digest_hex, size, encoding)
 
@@ -155,16 +168,24 @@ def resolve_columns(src: SourceFile, header: list[str]) -> tuple[list[str], tupl
     seen: set[str] = set()
     dupes = sorted({n for n in names if n in seen or seen.add(n)} & set(table.column_names))  # type: ignore[func-returns-value]
     if dupes:
-        raise DuplicateColumnsError(f"{src.name}: the header names column(s) {', '.join(dupes)} more than once")
+        raise DuplicateColumnsError(messages.file_message("duplicate_columns", file=src.name, columns=", ".join(dupes)))
     missing = [c for c in table.columns if c.name not in seen]
     required = [c.name for c in missing if not c.nullable]
     if required:
-        header_txt = ", ".join(h for h in header[:30]) or "(none)"
+        header_txt = ", ".join(h for h in header[:30]) or "-"
         raise MissingColumnsError(
-            f"{src.name}: required column(s) {', '.join(required)} of table {src.table} missing from the header "
-            f"(found: {header_txt})"
+            messages.file_message(
+                "missing_columns", file=src.name, table=src.table, columns=", ".join(required), found=header_txt
+            )
         )
     return names, tuple(c.name for c in missing)
+
+
+def _keep_name(name: str, wanted: set[str], i: int) -> str:
+    """A header cell's column name in the frame: the contract name, RESUBMIT, or a positional name (dropped)."""
+    if name in wanted:
+        return name
+    return RESUBMIT if name == _normalise(RESUBMIT_HEADER) else f"_extra_{i}"
 
 
 def iter_chunks(src: SourceFile, chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
@@ -192,9 +213,9 @@ def _csv_header(src: SourceFile) -> list[str]:
     try:
         header = next(csv.reader(io.StringIO(text)), [])
     except csv.Error as e:
-        raise ParseError(f"{src.name}: cannot parse the header row: {e}") from e
+        raise ParseError(messages.file_message("parse_csv", file=src.name)) from e
     if not any(h.strip() for h in header):
-        raise EmptyFileError(f"{src.name}: no header row (the first line is empty)")
+        raise EmptyFileError(messages.file_message("no_header", file=src.name))
     return header
 
 
@@ -203,8 +224,8 @@ def _csv_chunks(src: SourceFile, chunk_rows: int) -> Iterator[Chunk]:
     names, absent = resolve_columns(src, header)
     wanted = set(tables.TABLES[src.table].column_names)
     # Unique names for pyarrow: non-contract columns (kept out of the frame) get positional names.
-    col_names = [n if n in wanted else f"_extra_{i}" for i, n in enumerate(names)]
-    keep = [n for n in col_names if n in wanted]
+    col_names = [_keep_name(n, wanted, i) for i, n in enumerate(names)]
+    keep = [n for n in col_names if n in wanted or n == RESUBMIT]
     invalid: list[StructuralFailure] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
@@ -231,7 +252,7 @@ def _csv_chunks(src: SourceFile, chunk_rows: int) -> Iterator[Chunk]:
         if "Empty CSV file" in str(e):  # header only, no trailing newline: zero data rows
             yield Chunk(pl.DataFrame({**{k: pl.Series(k, [], pl.String) for k in keep}, ROW: pl.Series([], dtype=pl.Int64)}), [], absent)
             return
-        raise ParseError(f"{src.name}: cannot parse as CSV: {e}") from e
+        raise ParseError(messages.file_message("parse_csv", file=src.name)) from e
     valid_seen = 0  # valid records yielded so far
     reported = 0  # structural failures already yielded
     pending: list[pa.RecordBatch] = []
@@ -257,7 +278,8 @@ def _csv_chunks(src: SourceFile, chunk_rows: int) -> Iterator[Chunk]:
             reported = len(invalid)
             valid_seen += frame.height
             pending, pending_rows = [], 0
-            yield Chunk(frame, new_invalid, absent)
+            frame, blank = drop_blank(frame)
+            yield Chunk(frame, new_invalid, absent, blank)
 
 
 def _guarded(reader: pacsv.CSVStreamingReader, src: SourceFile) -> Iterator[pa.RecordBatch]:
@@ -267,7 +289,7 @@ def _guarded(reader: pacsv.CSVStreamingReader, src: SourceFile) -> Iterator[pa.R
         except StopIteration:
             return
         except (pa.ArrowInvalid, pa.ArrowException, UnicodeDecodeError) as e:
-            raise ParseError(f"{src.name}: cannot parse as CSV: {e}") from e
+            raise ParseError(messages.file_message("parse_csv", file=src.name)) from e
         yield batch
 
 
@@ -290,7 +312,7 @@ def _parquet_chunks(src: SourceFile, chunk_rows: int) -> Iterator[Chunk]:
     try:
         pf = pq.ParquetFile(src.path)
     except (pa.ArrowException, OSError) as e:
-        raise ParseError(f"{src.name}: cannot read as Parquet (truncated or not Parquet): {e}") from e
+        raise ParseError(messages.file_message("parse_parquet", file=src.name)) from e
     header = list(pf.schema_arrow.names)
     names, absent = resolve_columns(src, header)
     wanted = set(tables.TABLES[src.table].column_names)
@@ -304,9 +326,10 @@ def _parquet_chunks(src: SourceFile, chunk_rows: int) -> Iterator[Chunk]:
                 pl.int_range(start + 2, start + 2 + frame.height, dtype=pl.Int64).alias(ROW)
             )
             start += frame.height
-            yield Chunk(frame, [], absent)
+            frame, blank = drop_blank(frame)
+            yield Chunk(frame, [], absent, blank)
     except (pa.ArrowException, OSError) as e:
-        raise ParseError(f"{src.name}: Parquet data is corrupt after row {start + 1}: {e}") from e
+        raise ParseError(messages.file_message("parse_parquet", file=src.name)) from e
     if start == 0:
         yield Chunk(pl.DataFrame({**{n: pl.Series(n, [], pl.String) for n in rename.values()}, ROW: pl.Series([], dtype=pl.Int64)}), [], absent)
 
@@ -314,19 +337,73 @@ def _parquet_chunks(src: SourceFile, chunk_rows: int) -> Iterator[Chunk]:
 # --------------------------------------------------------------------------------------------------------- XLSX
 def _xlsx_chunks(src: SourceFile, chunk_rows: int) -> Iterator[Chunk]:
     try:
-        raw = pl.read_excel(
-            src.path, sheet_id=1, infer_schema_length=0, drop_empty_rows=False, drop_empty_cols=False, raise_if_empty=False
-        )
+        book = fastexcel.read_excel(src.path)
+        sheet = book.sheet_names[0]
+        # No header row and no skipped rows: row i of the frame is the sheet's row i + 1 (calamine would otherwise
+        # start at the first used row and shift every row number by the blank rows above it). Every cell as text.
+        raw = book.load_sheet(0, header_row=None, skip_rows=0, dtypes="string").to_polars()
     except Exception as e:  # fastexcel raises its own exception classes for every kind of broken workbook
-        raise ParseError(f"{src.name}: cannot read as XLSX (first sheet): {e}") from e
+        raise ParseError(messages.file_message("parse_xlsx", file=src.name)) from e
     assert isinstance(raw, pl.DataFrame)
-    if raw.width == 0:
-        raise EmptyFileError(f"{src.name}: the first sheet is empty (no header row)")
-    header = list(raw.columns)
+    if raw.width == 0 or raw.height == 0:
+        raise EmptyFileError(messages.file_message("empty_sheet", file=src.name, sheet=sheet))
+    at = _find_header(src, raw, sheet)
+    header = ["" if v is None else str(v) for v in raw.row(at)]
     names, absent = resolve_columns(src, header)
     wanted = set(tables.TABLES[src.table].column_names)
-    rename = {h: n for h, n in zip(header, names) if n in wanted}
-    frame = raw.select(list(rename)).rename(rename).cast(pl.String)
-    frame = frame.with_columns(pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias(ROW))
+    pick = [(raw.columns[i], n) for i, n in enumerate(_keep_name(n, wanted, i) for i, n in enumerate(names))
+            if n in wanted or n == RESUBMIT]  # fmt: skip
+    frame = (
+        raw.slice(at + 1)
+        .select([pl.col(c).cast(pl.String).alias(n) for c, n in pick])
+        .with_columns(pl.int_range(at + 2, raw.height + 1, dtype=pl.Int64).alias(ROW))
+    )
+    frame, blank = drop_blank(frame)
     for offset in range(0, max(frame.height, 1), chunk_rows):
-        yield Chunk(frame.slice(offset, chunk_rows), [], absent)
+        yield Chunk(frame.slice(offset, chunk_rows), [], absent, blank if offset == 0 else 0, sheet, at + 1)
+
+
+def _find_header(src: SourceFile, raw: pl.DataFrame, sheet: str) -> int:
+    """Index of the header row: the first of the first HEADER_SEARCH_ROWS rows naming every required column."""
+    required = {c.name for c in tables.TABLES[src.table].columns if not c.nullable}
+    for i, row in enumerate(raw.head(HEADER_SEARCH_ROWS).iter_rows()):
+        if required <= {_normalise(str(v)) for v in row if v is not None}:
+            return i
+    first = next((i for i, row in enumerate(raw.head(HEADER_SEARCH_ROWS).iter_rows()) if any(
+        v is not None and str(v).strip() for v in row)), None)  # fmt: skip
+    if first is not None and not any(_normalise(str(v)) in required for v in raw.row(first) if v is not None):
+        # No row looks like a header at all: say where it must be.
+        raise MissingColumnsError(
+            messages.file_message(
+                "header_not_found", file=src.name, sheet=sheet, rows=HEADER_SEARCH_ROWS,
+                required=", ".join(sorted(required)),
+            )  # fmt: skip
+        )
+    return first if first is not None else 0  # a header that lacks some required columns: resolve_columns names them
+
+
+# ------------------------------------------------------------------------------------------------------ blank rows
+def drop_blank(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """The frame without its blank rows (every column but `_row` null, empty or whitespace), and how many there were.
+
+    Only rows whose first column is empty are examined in full, so a file without blank rows costs one cheap scan.
+    """
+    cols = [c for c in frame.columns if c not in (ROW, RESUBMIT)]
+    if not cols or frame.height == 0:
+        return frame, 0
+
+    def empty(c: str) -> pl.Expr:
+        col = pl.col(c)
+        if frame.schema[c] == pl.String:
+            return col.is_null() | (col.str.strip_chars() == "")
+        return col.is_null()
+
+    first = frame.select(empty(cols[0]).fill_null(True)).to_series()
+    if not first.any():
+        return frame, 0
+    candidates = frame.filter(first)
+    blank = candidates.select(pl.all_horizontal([empty(c) for c in cols]).fill_null(True)).to_series()
+    n = int(blank.sum())
+    if n == 0:
+        return frame, 0
+    return frame.join(candidates.filter(blank).select(ROW), on=ROW, how="anti", maintain_order="left"), n

@@ -75,13 +75,13 @@ _JOB_TABLES: tuple[TableDef, ...] = (
         " table_name VARCHAR, sha256 VARCHAR NOT NULL, size_bytes BIGINT, rows_in BIGINT NOT NULL,"
         " rows_loaded BIGINT NOT NULL, rows_quarantined BIGINT NOT NULL, rows_duplicate BIGINT NOT NULL,"
         " rows_superseded BIGINT NOT NULL, encoding VARCHAR, status VARCHAR NOT NULL, message VARCHAR,"
-        " started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP NOT NULL"
-    ), "etl.ingest.files", "per-file accounting of every ingest"),
+        " started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP NOT NULL, rows_blank BIGINT NOT NULL DEFAULT 0"
+    ), "etl.ingest.files", "per-file accounting of every ingest (in = loaded + quarantined + duplicate + blank)"),
     TableDef("quarantine", _cols(
         "file_id BIGINT NOT NULL, batch_id BIGINT NOT NULL, table_name VARCHAR NOT NULL, source_file VARCHAR NOT NULL,"
         " row_number BIGINT NOT NULL, column_name VARCHAR, check_name VARCHAR NOT NULL, value VARCHAR,"
-        " reason VARCHAR NOT NULL, original_row VARCHAR NOT NULL"
-    ), "etl.ingest.files", "rows that failed a check, with the reason"),
+        " reason VARCHAR NOT NULL, original_row VARCHAR NOT NULL, resolved_by_file_id BIGINT"
+    ), "etl.ingest.files", "rows that failed a check, with the reason (row 0: the whole file was rejected)"),
     TableDef("superseded", _cols(
         "table_name VARCHAR NOT NULL, key VARCHAR NOT NULL, old_row VARCHAR NOT NULL,"
         " superseded_by_file_id BIGINT NOT NULL, superseded_by_file VARCHAR NOT NULL,"
@@ -154,6 +154,15 @@ def create(con: Any, *names: str) -> None:
         con.sql(create_statement(name))
 
 
+#: columns added after warehouses were first built: applied to an older warehouse when its schema is created
+ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("ingest_files", "rows_blank BIGINT DEFAULT 0"),
+    ("quarantine", "resolved_by_file_id BIGINT"),
+)
+
+
 def create_schema(con: Any) -> None:
-    """Every raw table and ingest bookkeeping table that does not exist yet (idempotent)."""
+    """Every raw table and ingest bookkeeping table that does not exist yet, and the columns added since (idempotent)."""
     create(con, *tables.load_order(), *META_TABLES)
+    for name, column in ADDED_COLUMNS:
+        con.sql(f"ALTER TABLE {quote(name)} ADD COLUMN IF NOT EXISTS {_cols(column)[0]}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import dash
 import numpy as np
 import polars as pl
 import pytest
@@ -164,9 +165,10 @@ def test_the_weights_page_labels_its_live_ranking_a_what_if(fixture_db: Path, we
     from app.ui.i18n import t
 
     app = create_app(app_config(fixture_db, weights_dir, rank_samples=0))
-    from app.pages import weights as page  # registered by create_app
+    # the page as create_app registered it (importing app.pages.weights again would register it twice)
+    layout = next(p["layout"] for p in dash.page_registry.values() if p["path"] == "/weights")
 
     with app.server.test_request_context("/weights"):
         for lang in ("zh", "en"):
-            assert t("weights.whatif", lang) in str(page.layout(lang=lang))
+            assert t("weights.whatif", lang) in str(layout(lang=lang))
     assert t("weights.whatif", "zh").startswith("假设情景")

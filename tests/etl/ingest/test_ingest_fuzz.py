@@ -73,7 +73,7 @@ def test_corrupted_files_never_crash_and_never_lose_a_row(files: dict[str, bytes
         report = ingest_folder(src, Path(d) / "wh.duckdb", now=corpus.LOAD_TIME)
         assert len(report.files) == len(files)
         for f in report.files:
-            assert f.rows_in == f.rows_loaded + f.rows_quarantined + f.rows_duplicate, f
+            assert f.rows_in == f.rows_loaded + f.rows_quarantined + f.rows_duplicate + f.rows_blank, f
             if f.status == "rejected":
                 assert f.message and f.rows_in == 0
         with wh.connection(Path(d) / "wh.duckdb", read_only=True) as con:
@@ -82,12 +82,16 @@ def test_corrupted_files_never_crash_and_never_lose_a_row(files: dict[str, bytes
             assert (log["i"], log["l"], log["q"], log["u"]) == (
                 report.rows_in, report.rows_loaded, report.rows_quarantined, report.rows_duplicate
             )
-            # quarantined rows counted once each, however many checks they failed
-            per_file = wh.query(con, "SELECT f.file_name, f.rows_quarantined AS n, count(DISTINCT q.row_number) AS d "
+            # quarantined rows counted once each, however many checks they failed; a rejected file has exactly one
+            # whole-file record (row 0) in the quarantine
+            per_file = wh.query(con, "SELECT f.file_name, f.status, f.rows_quarantined AS n, "
+                                     "count(DISTINCT q.row_number) FILTER (WHERE q.row_number > 0) AS d, "
+                                     "count(q.file_id) FILTER (WHERE q.row_number = 0) AS whole "
                                      "FROM ingest_files f LEFT JOIN quarantine q USING (file_id) "
                                      "GROUP BY ALL")  # fmt: skip
             for r in per_file.iter_rows(named=True):
                 assert r["n"] == r["d"], r
+                assert r["whole"] == (1 if r["status"] == "rejected" else 0), r
             # loaded rows are really in the tables (nothing superseded in this corpus beyond what is recorded)
             loaded = sum(wh.row_count(con, t) for t in ("district", "service_item", "case", "rating"))
             superseded = wh.row_count(con, "superseded")

@@ -41,9 +41,57 @@ def test_ragged_rows_are_structural_failures_with_row_numbers(tmp_path: Path) ->
     frame = pl.concat([c.frame for c in chunks])
     structural = [s for c in chunks for s in c.structural]
     assert [(s.row, s.actual) for s in structural] == [(3, 4), (4, 6)]
-    # records: 2 ok, 3 ragged (spans a line), 4 ragged, 5 blank line (a record of empties), 6 ok
-    assert frame[readers.ROW].to_list() == [2, 5, 6]
-    assert frame["district_code"].to_list() == ["310101", "", "310106"]
+    # records: 2 ok, 3 ragged (spans a line), 4 ragged, 5 blank line (skipped, counted as blank), 6 ok
+    assert frame[readers.ROW].to_list() == [2, 6]
+    assert frame["district_code"].to_list() == ["310101", "310106"]
+    assert sum(c.blank for c in chunks) == 1
+
+
+def test_blank_rows_are_counted_not_read_as_data(tmp_path: Path) -> None:
+    """Finding 8: empty lines, lines of bare commas/whitespace and trailing empty lines are blank rows, not records
+    whose every required cell is empty; row numbers of the records after them stay the file's line numbers."""
+    body = "310101,黄浦区,Huangpu,10,2\n\n,,,,\n , ,\t, , \n310104,徐汇区,Xuhui,20,3\n\n\n"
+    p = _write(tmp_path, "district.csv", (HEADER + body).encode())
+    chunks = list(readers.iter_chunks(readers.inspect_file(p)))
+    frame = pl.concat([c.frame for c in chunks])
+    assert frame[readers.ROW].to_list() == [2, 6]
+    assert sum(c.blank for c in chunks) == 5 and not [s for c in chunks for s in c.structural]
+    # a row with one value is not blank
+    frame, n = readers.drop_blank(pl.DataFrame({"a": ["", None, " ", "x"], "b": [None, "", "y", ""], readers.ROW: [2, 3, 4, 5]}))
+    assert n == 2 and frame[readers.ROW].to_list() == [4, 5]
+
+
+def _xlsx(path: Path, rows: list[list[object]]) -> Path:
+    """A workbook whose first sheet holds `rows` from A1 (None = empty cell; empty rows stay empty)."""
+    import xlsxwriter  # test-only helper; polars' write_excel cannot leave rows above the table empty
+
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("办件")
+    for r, row in enumerate(rows):
+        for c, v in enumerate(row):
+            if v is not None:
+                ws.write(r, c, v)
+    wb.close()
+    return path
+
+
+def test_xlsx_header_below_blank_rows_gives_the_sheets_row_numbers(tmp_path: Path) -> None:
+    """Finding 7: with two blank rows and a title above the header, the first record is sheet row 5, not row 2."""
+    cols = list(tables.DISTRICT.column_names)
+    p = _xlsx(tmp_path / "district.xlsx", [[], [], ["2025年各区人口"], cols, ["310101", "黄浦区", "Huangpu", "10", "2"],
+                                           [], ["310104", "徐汇区", "Xuhui", "x", "3"]])  # fmt: skip
+    chunks = list(readers.iter_chunks(readers.inspect_file(p)))
+    frame = pl.concat([c.frame for c in chunks])
+    assert frame[readers.ROW].to_list() == [5, 7]
+    assert frame["population"].to_list() == ["10", "x"]
+    assert chunks[0].header_row == 4 and chunks[0].sheet == "办件" and sum(c.blank for c in chunks) == 1
+
+
+def test_xlsx_without_a_header_row_is_refused_saying_where_it_must_be(tmp_path: Path) -> None:
+    p = _xlsx(tmp_path / "district.xlsx", [[], ["310101", "黄浦区", "Huangpu", "10", "2"]])
+    with pytest.raises(MissingColumnsError) as e:
+        list(readers.iter_chunks(readers.inspect_file(p)))
+    assert "前 30 行" in str(e.value) and "within the first 30 rows" in str(e.value) and "办件" in str(e.value)
 
 
 def test_record_numbers_skip_invalid_records() -> None:

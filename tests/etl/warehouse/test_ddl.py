@@ -11,7 +11,7 @@ import pytest
 from etl.contract import tables
 from etl.warehouse import connection as warehouse, ddl
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CREATE = re.compile(r"\bCREATE\s+(OR\s+REPLACE\s+)?TABLE\b", re.IGNORECASE)  # TEMP tables are not schema
 # The run history is a separate SQLite file (etl.stores.runs), not a warehouse table.
 NOT_WAREHOUSE = {"etl/stores/runs.py"}
