@@ -18,7 +18,7 @@ from etl.contract.catalog import load_catalog
 from etl.ingest.accounting import IngestReport
 from etl.ingest.files import ingest_files, ingest_folder
 from etl.jobs.uncertainty_summary import UncertaintyRun, write_uncertainty_summary
-from etl.stores.profiles import list_profiles, load_profile
+from etl.stores.profiles import list_profiles, load_profile, load_published
 from etl.stores.scores import data_snapshot_id, score_and_store
 from etl.warehouse import connection as warehouse
 from etl.warehouse.indicator_values import write_indicator_values
@@ -75,6 +75,7 @@ class ScoresResult:
     scored: tuple[tuple[str, str], ...]
     unchanged: tuple[str, ...]
     left_out: tuple[tuple[str, str], ...]
+    published: tuple[tuple[str, str], ...] = ()  # (name@vN, run id): published versions leaders see, where they differ
 
     @property
     def profiles(self) -> tuple[str, ...]:
@@ -86,6 +87,8 @@ class ScoresResult:
         parts = [f"{len(done)} profile(s) scored" + (f": {', '.join(done)}" if done else "")]
         if self.unchanged:
             parts.append(f"unchanged (same data, profile and framework as a stored run): {', '.join(self.unchanged)}")
+        if self.published:
+            parts.append("published versions scored: " + ", ".join(f"{n} → {r}" for n, r in self.published))
         if self.left_out:
             parts.append("left out: " + "; ".join(f"{name} ({why})" for name, why in self.left_out))
         return "; ".join(parts)
@@ -217,7 +220,9 @@ def _profiles(ctx: RefreshContext) -> list[str]:
 
 
 def step_scores(ctx: RefreshContext) -> ScoresResult:
-    """Score every saved weight profile against the new indicator values (score_runs / scores in the snapshot).
+    """Score every saved weight profile against the new indicator values (score_runs / scores in the snapshot), and
+    the published version of each where it differs from the current one: leaders and district officials see the
+    published version, and the pages show stored runs.
 
     A profile that no longer fits the framework is left out and named in the step's note (one assessor's stale
     profile must not stop the daily refresh); any other scoring failure fails the refresh.
@@ -228,6 +233,7 @@ def step_scores(ctx: RefreshContext) -> ScoresResult:
     scored: list[tuple[str, str]] = []
     unchanged: list[str] = []
     left_out: list[tuple[str, str]] = []
+    published: list[tuple[str, str]] = []
     for name in _profiles(ctx):
         try:
             profile = load_profile(name, ctx.config.paths.weights_path)
@@ -238,12 +244,24 @@ def step_scores(ctx: RefreshContext) -> ScoresResult:
         # Same profile, framework and data as a stored run: its numbers would be identical, so don't store them twice.
         if (profile.content_hash(), fw.fingerprint()) in existing:
             unchanged.append(name)
+        else:
+            run = score_and_store(ctx.connection, fw, profile, SCORE_GRAIN)
+            scored.append((name, run.run_id))
+            existing.add((profile.content_hash(), fw.fingerprint()))
+        try:
+            pub = load_published(name, ctx.config.paths.weights_path)
+            if pub is not None:
+                pub.validate_against(fw)
+        except ProfileError as e:
+            left_out.append((f"{name} (published)", str(e)))
             continue
-        run = score_and_store(ctx.connection, fw, profile, SCORE_GRAIN)
-        scored.append((name, run.run_id))
+        if pub is not None and (pub.content_hash(), fw.fingerprint()) not in existing:
+            run = score_and_store(ctx.connection, fw, pub, SCORE_GRAIN)
+            published.append((f"{name}@v{pub.version}", run.run_id))
+            existing.add((pub.content_hash(), fw.fingerprint()))
     if not scored and not unchanged:
         raise RefreshError("no weight profile could be scored: " + "; ".join(f"{n} ({e})" for n, e in left_out))
-    return ScoresResult(tuple(scored), tuple(unchanged), tuple(left_out))
+    return ScoresResult(tuple(scored), tuple(unchanged), tuple(left_out), tuple(published))
 
 
 def _existing_score_runs(con: warehouse.Connection) -> set[tuple[str, str]]:
