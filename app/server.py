@@ -11,7 +11,8 @@ from dash import MATCH, Input, Output, State, dcc, html
 from waitress import serve
 
 from app.ui import components, ids
-from app.web.auth import AuthConfigError, AuthSettings, install_auth, is_loopback, resolve_auth
+from app.web.auth import install_auth
+from app.web.auth_config import AuthConfigError, AuthSettings, is_loopback, resolve_auth
 from app.web.downloads import install_downloads
 from app.ui.i18n import norm_lang, t
 from app.state import AppContext, get_context, set_context
@@ -25,7 +26,7 @@ def create_app(config: Config, *, auth: AuthSettings | None = None) -> dash.Dash
     """Build the app from the process's one configuration: the warehouse (read-only), run history, weights folder,
     default profile, rank-interval samples and seed all come from `config`, which "refresh now" reuses as it is.
 
-    `auth` decides how people are identified (app.web.auth.resolve_auth(config)); None is the loopback demo mode.
+    `auth` decides how people are identified (app.web.auth_config.resolve_auth(config)); None is the loopback demo mode.
     """
     ctx = AppContext.create(config)
     set_context(ctx)
@@ -116,7 +117,7 @@ def run(config: Config, *, debug: bool = False, threads: int = 8, auth: AuthSett
     """Serve the app on `config.server`: waitress (threads) normally, the Dash dev server only with `debug`
     (loopback only).
 
-    Without `auth` the mode is resolved from the configuration (app.web.auth.resolve_auth), which raises
+    Without `auth` the mode is resolved from the configuration (app.web.auth_config.resolve_auth), which raises
     AuthConfigError rather than serve a non-loopback address without authentication.
     """
     host, port = config.server.host, config.server.port
