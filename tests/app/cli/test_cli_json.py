@@ -20,10 +20,10 @@ pytestmark = pytest.mark.slow  # each case starts the CLI in a subprocess
 GOVINDEX = str(Path(sys.executable).with_name("govindex"))
 
 
-def run(*args: str, cwd: Path) -> tuple[int, dict, str]:
+def run(*args: str, cwd: Path, **env: str) -> tuple[int, dict, str]:
     """Exit code, the one JSON object on stdout, and stderr."""
     out = subprocess.run([GOVINDEX, *args, "--json"], capture_output=True, text=True, timeout=300, cwd=cwd,
-                         env={**os.environ, "GOVINDEX_CONFIG": "", "GOVINDEX_UNCERTAINTY_SAMPLES": "50"})
+                         env={**os.environ, "GOVINDEX_CONFIG": "", "GOVINDEX_UNCERTAINTY_SAMPLES": "50", **env})
     lines = out.stdout.splitlines()
     assert len(lines) == 1, f"stdout must be one JSON line:\n{out.stdout}\n{out.stderr[-2000:]}"
     return out.returncode, json.loads(lines[0]), out.stderr
@@ -36,8 +36,11 @@ def test_refresh_json_succeeds_fails_and_reports_busy(tmp_path: Path, warehouses
     code, obj, _ = run("refresh", "--db", str(db), cwd=tmp_path)
     assert code == 1 and obj["status"] == "failed" and "no indicator values" in obj["error"]
     # a real refresh: exit 0, the run record with every step
-    code, obj, err = run("refresh", "--db", str(db), "--source", str(warehouses.demo_sources(3, 0.05)), cwd=tmp_path)
+    code, obj, err = run("refresh", "--db", str(db), "--source", str(warehouses.demo_sources(3, 0.05)), cwd=tmp_path,
+                         GOVINDEX_LOG_FORMAT="json", GOVINDEX_LOG_LEVEL="info")
     assert code == 0 and obj["status"] == "succeeded", err[-2000:]
+    logged = [json.loads(line) for line in err.splitlines() if line.strip()]  # [logging] format = json: every line
+    assert logged and {"time", "level", "logger", "message"} <= set(logged[0])
     assert [s["name"] for s in obj["steps"]] == ["ingest", "indicator_values", "scores", "uncertainty"]
     assert {s["status"] for s in obj["steps"]} == {"ok"} and obj["files"] > 0
     # another refresh holds the warehouse: 75 (try later), not a failure
