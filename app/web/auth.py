@@ -56,7 +56,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Static code and styles carry no data: served without sign-in so the login page can use the app's stylesheet.
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")  # folders: a prefix ends with "/"
 PUBLIC_FILES = frozenset({"/_favicon.ico"})  # single files: exact paths only ("/_favicon.icox" is not public)
-PUBLIC_PATHS = frozenset({"/login", "/healthz"})
+PUBLIC_PATHS = frozenset({"/login", "/healthz", "/readyz"})
+PROBE_PATHS = frozenset({"/healthz", "/readyz"})  # health probes: answered to any Host name (app/web/health.py)
 DASH_UPDATE = "/_dash-update-component"
 DEMO_DISTRICT = "310104"  # 徐汇区: the district a demo district official gets unless another is chosen
 DISTRICT_NAMES = {code: (zh, en) for code, zh, en in DISTRICTS}
@@ -277,7 +278,7 @@ class Auth:
 
     def before_request(self) -> WResponse | None:
         path = request.path
-        if path != "/healthz" and not self.known_host(f"{request.scheme}://{request.host}"):
+        if path not in PROBE_PATHS and not self.known_host(f"{request.scheme}://{request.host}"):
             log.warning("refused %s %s for unknown Host %r", request.method, path, request.host)
             return error_page(421, "未知的主机名，请求被拒绝。",
                               "Misdirected request: this server does not answer to that host name.")
@@ -429,7 +430,6 @@ def install_auth(app: Any, settings: AuthSettings | None = None) -> Auth:
     server.add_url_rule("/logout", "govindex_logout", auth.logout, methods=["POST"])
     server.add_url_rule("/auth/demo-role", "govindex_demo_role", auth.demo_role, methods=["POST"])
     server.add_url_rule("/auth/highlight.css", "govindex_highlight", auth.highlight_css, methods=["GET"])
-    server.add_url_rule("/healthz", "govindex_healthz", lambda: ("ok", 200, {"Content-Type": "text/plain"}))
     server.extensions["govindex_auth"] = auth
     if hasattr(app, "interpolate_index"):  # the auth bar goes right after <body> of Dash's index page
         original = app.interpolate_index

@@ -61,7 +61,6 @@ log = logging.getLogger(__name__)
 LOCAL_TZ = ZoneInfo(tables.LOCAL_TZ)
 STAGE = "_govindex_stage"
 DUP_KEYS = "_govindex_dup_keys"
-DUCKDB_MEMORY_LIMIT = "1536MB"
 # The check name a whole-file rejection is quarantined under (row_number 0), by the error's class.
 REJECTION_CHECKS: dict[type[RejectedFileError], str] = {
     UnknownTableError: "unknown_table", UnsupportedFormatError: "unsupported_format", EmptyFileError: "empty_file",
@@ -139,8 +138,8 @@ def _ingest(
     load_time = _naive_local(now) if now is not None else local_now()
     with wh.connection(db_path) as con:  # an open connection (the refresh's) is used as is and left open
         con.sql("SET preserve_insertion_order = false")
-        # Bound DuckDB's buffer pool (it spills to disk beyond it) so a 10M-row ingest stays well under 4 GB.
-        con.sql(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+        # DuckDB's buffer pool is bounded on every connection from the configuration ([warehouse] memory_limit,
+        # etl.warehouse.connection.configure), so a 10M-row ingest stays well under 4 GB.
         batch_id = int(wh.scalar(con, 'SELECT coalesce(max("batch_id"), 0) + 1 FROM "ingest_batches"'))
         started = local_now()
         wh.execute(

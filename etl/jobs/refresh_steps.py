@@ -18,7 +18,7 @@ from etl.contract.catalog import load_catalog
 from etl.ingest.accounting import IngestReport
 from etl.ingest.files import ingest_files, ingest_folder
 from etl.jobs.uncertainty_summary import UncertaintyRun, write_uncertainty_summary
-from etl.stores.profiles import list_profiles, load_profile, load_published
+from etl.stores.profiles import SHIPPED_DIR, list_profiles, load_profile, load_published
 from etl.stores.scores import data_snapshot_id, score_and_store
 from etl.warehouse import connection as warehouse
 from etl.warehouse.indicator_values import write_indicator_values
@@ -189,9 +189,18 @@ def _count_ingest(ctx: RefreshContext, report: IngestReport) -> IngestResult:
 
 
 def step_indicator_values(ctx: RefreshContext) -> IndicatorValuesResult:
-    """Recompute indicator_values from the catalog over everything in the snapshot."""
+    """Recompute indicator_values from the catalog over everything in the snapshot.
+
+    No value at all means the refresh produced nothing a page or a score could show: that fails the run (so a
+    scheduler sees a non-zero exit) instead of swapping in an empty snapshot.
+    """
     before = _values_digest(ctx.connection)
     frame = write_indicator_values(ctx.connection, load_catalog())
+    if frame.height == 0:
+        raise RefreshError(
+            "no indicator values could be computed: the warehouse holds no raw data"
+            " (give a folder with --source, or put files in the inbox)"
+        )
     return IndicatorValuesResult(frame.height, before is not None and before == _values_digest(ctx.connection))
 
 
@@ -212,10 +221,14 @@ def _values_unchanged(ctx: RefreshContext) -> bool:
     return values is not None and values.unchanged
 
 
-def _profiles(ctx: RefreshContext) -> list[str]:
+def _profiles(ctx: RefreshContext, *, needed: bool) -> list[str]:
+    """The profiles to score. None at all is a failed run when scoring needs them (`needed`), else a skipped step."""
     names = list_profiles(ctx.config.paths.weights_path)
     if not names:
-        raise StepSkipped(f"no weight profiles in {ctx.config.paths.weights_path}")
+        message = f"no weight profiles in {ctx.config.paths.weights_path} nor among the shipped ones ({SHIPPED_DIR})"
+        if needed:
+            raise RefreshError(message + ": nothing could be scored")
+        raise StepSkipped(message)
     return names
 
 
@@ -234,7 +247,7 @@ def step_scores(ctx: RefreshContext) -> ScoresResult:
     unchanged: list[str] = []
     left_out: list[tuple[str, str]] = []
     published: list[tuple[str, str]] = []
-    for name in _profiles(ctx):
+    for name in _profiles(ctx, needed=True):
         try:
             profile = load_profile(name, ctx.config.paths.weights_path)
             profile.validate_against(fw)
@@ -282,7 +295,7 @@ def step_uncertainty(ctx: RefreshContext) -> UncertaintyResult:
     if n <= 0:
         raise StepSkipped("uncertainty_samples = 0")
     scores = ctx.result(ScoresResult)
-    names = list(scores.profiles) if scores is not None else _profiles(ctx)
+    names = list(scores.profiles) if scores is not None else _profiles(ctx, needed=False)
     runs = write_uncertainty_summary(
         ctx.connection,
         names,
