@@ -19,7 +19,7 @@ import duckdb
 import polars as pl
 
 from etl.contract import tables
-from etl.warehouse import ddl
+from etl.warehouse import ddl, migrations
 from etl.warehouse.ddl import SQL_TYPES, quote
 
 Connection = duckdb.DuckDBPyConnection
@@ -38,6 +38,10 @@ class WarehouseError(Exception):
     """The warehouse file cannot be opened or a statement against it failed."""
 
 
+class SchemaMismatch(WarehouseError):
+    """The warehouse's schema version is older (run `govindex migrate`) or newer than this govindex (the message says)."""
+
+
 def raw_table_ddl(table: tables.Table) -> str:
     """The DDL of one raw table of the contract (from the registry, etl.warehouse.ddl)."""
     return ddl.create_statement(table.name)
@@ -49,8 +53,12 @@ def polars_schema(table: tables.Table) -> dict[str, pl.DataType]:
 
 
 def create_schema(con: Connection) -> None:
-    """Create every raw table and bookkeeping table that does not exist yet (idempotent; etl.warehouse.ddl)."""
-    ddl.create_schema(con)
+    """Create every raw table and bookkeeping table that does not exist yet and apply pending schema migrations
+    (idempotent; etl.warehouse.migrations). SchemaMismatch for a warehouse of a later release."""
+    try:
+        migrations.migrate(con)
+    except migrations.SchemaVersionError as e:
+        raise SchemaMismatch(str(e)) from e
 
 
 def connect(path: str | Path, read_only: bool = False, *, create: bool = True) -> Connection:
@@ -70,8 +78,17 @@ def connect(path: str | Path, read_only: bool = False, *, create: bool = True) -
         con = duckdb.connect(p, read_only=read_only)
     except duckdb.Error as e:  # locked by another process, not a DuckDB file, ...
         raise WarehouseError(f"cannot open warehouse {p}: {e}") from e
-    if not read_only and create:
-        create_schema(con)
+    try:
+        if not read_only and create:
+            create_schema(con)
+        elif p != ":memory:":
+            migrations.check(con)  # a read-only reader never migrates: older and newer files are refused
+    except SchemaMismatch:
+        con.close()
+        raise
+    except migrations.SchemaVersionError as e:
+        con.close()
+        raise SchemaMismatch(str(e)) from e
     return con
 
 
