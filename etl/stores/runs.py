@@ -185,7 +185,7 @@ class RunStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as con:
-            migrate(con, self.path)
+            self.migrated = migrate(con, self.path)  # versions applied on this open (usually none)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
