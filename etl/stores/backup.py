@@ -31,6 +31,7 @@ import shutil
 import socket
 import sqlite3
 import time
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -209,6 +210,21 @@ def _runs_version(path: Path) -> int:
         con.close()
 
 
+def _users_version(path: Path) -> int:
+    try:
+        found = tomllib.loads(path.read_text(encoding="utf-8")).get("schema_version", 1)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise BackupError(f"{path}: not a readable users file ({e})") from None
+    return int(found)
+
+
+def _head_version(path: Path) -> int:
+    try:
+        return int(json.loads(path.read_text(encoding="utf-8")).get("schema", 1))
+    except (ValueError, AttributeError) as e:
+        raise BackupError(f"{path}: not a readable audit-trail head ({e})") from None
+
+
 def backup(config: Config, dest: str | os.PathLike[str], *, config_file: str | os.PathLike[str] | None = None,
            wait_seconds: float = 0.0) -> Manifest:
     """Write a backup of every piece of state into the new folder `dest` and return its manifest.
@@ -260,12 +276,15 @@ def backup(config: Config, dest: str | os.PathLike[str], *, config_file: str | o
             sources["runs"] = str(runs.resolve())
         users = Path(config.users_path)
         if users.is_file():
-            put("users", users, Path(users.name))
+            versions["users"] = _users_version(put("users", users, Path(users.name)))
             sources["users"] = str(users.resolve())
         weights = Path(config.paths.weights_dir)
         with _audit_locked(weights):
             for p in _files_under(weights):
                 put("weights", p, p.relative_to(weights))
+        head = staging / "weights" / audit_trail.head_path(weights).relative_to(weights)
+        if head.is_file():
+            versions["audit_trail"] = _head_version(head)
         sources["weights"] = str(weights.resolve())
         archive = Path(config.paths.archive)
         for p in _files_under(archive):

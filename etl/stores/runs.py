@@ -332,7 +332,8 @@ def migrate(con: sqlite3.Connection, path: str | os.PathLike[str] = "run history
     applied = []
     for version in sorted(v for v in MIGRATIONS if v > found):
         try:
-            con.executescript(f"BEGIN IMMEDIATE;\n{MIGRATIONS[version]}\nPRAGMA user_version = {int(version)};\nCOMMIT;")
+            script = MIGRATIONS[version]
+            con.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {int(version)};\nCOMMIT;")
         except sqlite3.Error as e:
             if con.in_transaction:
                 con.execute("ROLLBACK")

@@ -122,8 +122,9 @@ _JOB_TABLES: tuple[TableDef, ...] = (
         "snapshot_id VARCHAR NOT NULL, run_id BIGINT NOT NULL, trigger VARCHAR NOT NULL,"
         " started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ"
     ), "etl.jobs.refresh", "which refresh built this snapshot (newest row = the snapshot's id)"),
-    TableDef("schema_version", _cols("version BIGINT NOT NULL, applied_at TIMESTAMPTZ NOT NULL, about VARCHAR NOT NULL"),
-             "etl.warehouse.migrations", "one row per schema migration applied (max(version) = the schema version)"),
+    TableDef("schema_version", _cols(
+        "version BIGINT NOT NULL, applied_at TIMESTAMPTZ NOT NULL, about VARCHAR NOT NULL"
+    ), "etl.warehouse.migrations", "one row per schema migration applied (max(version) = the schema version)"),
 )
 
 META_TABLES: tuple[str, ...] = ("ingest_batches", "ingest_files", "quarantine", "superseded")

@@ -88,7 +88,8 @@ def _too_new(found: int) -> SchemaTooNew:
     return SchemaTooNew(
         f"数据仓库的结构版本为 {found}，高于本程序支持的 {CURRENT_VERSION}：请升级 govindex，或用 `govindex rollback` / "
         f"`govindex restore` 换回旧版本的数据 · the warehouse has schema version {found}, newer than the {CURRENT_VERSION} "
-        "this govindex knows: it was written by a later release; upgrade govindex (or restore a backup made by this one)"
+        "this govindex knows: it was written by a later release; upgrade govindex (or restore a backup made by "
+        "this one)"
     )
 
 

@@ -18,10 +18,11 @@ from app.state import AppContext
 from app.views import frames as views
 from etl.config import Config, load_config
 from etl.jobs.snapshots import refresh_lock
-from etl.stores import audit_trail, backup as backups
+from etl.stores import audit_trail, backup as backups, runs, users
 from etl.stores.profiles import load_profile, publish_profile, save_profile
 from etl.stores.runs import list_runs
 from etl.stores.users import add_user, load_users
+from etl.warehouse import migrations
 
 
 def _config(root: Path) -> Config:
@@ -69,7 +70,8 @@ def test_a_backup_restored_into_an_empty_folder_gives_the_same_pages_and_audit_c
     manifest = backups.backup(state, tmp_path / "bk")
     sections = {e.section for e in manifest.files}
     assert sections == {"warehouse", "runs", "users", "weights", "archive", "data"}
-    assert manifest.schema_versions["warehouse"] >= 1 and manifest.schema_versions["runs"] >= 1
+    assert manifest.schema_versions == {"warehouse": migrations.CURRENT_VERSION, "runs": runs.SCHEMA_VERSION,
+                                        "users": users.SCHEMA_VERSION, "audit_trail": audit_trail.SCHEMA_VERSION}
     on_disk = json.loads((tmp_path / "bk" / "manifest.json").read_text(encoding="utf-8"))
     assert {f["path"] for f in on_disk["files"]} >= {"data/editions.sqlite", "weights/history/audit.head.json"}
 
