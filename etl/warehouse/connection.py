@@ -64,7 +64,9 @@ def create_schema(con: Connection) -> None:
 def connect(path: str | Path, read_only: bool = False, *, create: bool = True) -> Connection:
     """Open (and, when writable, create and initialise) the warehouse at `path`.
 
-    A writable connection makes sure every table exists. A read-only connection needs an existing file.
+    A writable connection makes sure every table exists and applies pending schema migrations; a read-only one
+    needs an existing file of this release's schema version (SchemaMismatch says what to run otherwise).
+    `create=False` opens the file as it is, without either (tools that inspect or stamp a file).
     ":memory:" gives an in-memory warehouse (tests).
     """
     p = str(path)
@@ -81,7 +83,7 @@ def connect(path: str | Path, read_only: bool = False, *, create: bool = True) -
     try:
         if not read_only and create:
             create_schema(con)
-        elif p != ":memory:":
+        elif read_only and create:
             migrations.check(con)  # a read-only reader never migrates: older and newer files are refused
     except SchemaMismatch:
         con.close()
