@@ -140,7 +140,7 @@ def _is_sqlite(path: Path) -> bool:
 def _sqlite_copy(src: Path, dest: Path) -> None:
     """A consistent copy of a live SQLite database (the online backup API; concurrent writers are fine)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    source = sqlite3.connect(f"file:{src}?mode=ro", uri=True, timeout=30.0)
+    source = sqlite3.connect(f"{src.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
     target = sqlite3.connect(dest)
     try:
         source.backup(target)

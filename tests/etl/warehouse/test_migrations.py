@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from app.cli import main
 from etl.jobs.snapshots import list_snapshots
 from etl.warehouse import connection as warehouse, migrations
-from etl.warehouse.snapshot import load_snapshot
+from etl.warehouse.snapshot import DataUnavailable, SnapshotCache, load_snapshot
 
 PREVIOUS_RELEASE = Path(__file__).resolve().parents[2] / "fixtures" / "warehouse_cd17ae7" / "warehouse.sql"
 
@@ -45,6 +45,11 @@ def test_the_fixture_is_the_previous_release_schema(old_db: Path) -> None:
 def test_a_reader_refuses_the_old_warehouse_and_names_the_command(old_db: Path) -> None:
     with pytest.raises(warehouse.SchemaMismatch, match="govindex migrate"):
         load_snapshot(old_db)
+
+
+def test_the_app_says_what_to_run_instead_of_failing(old_db: Path) -> None:
+    with pytest.raises(DataUnavailable, match="govindex migrate"):
+        SnapshotCache(old_db).get()  # the pages catch DataUnavailable and show its message
 
 
 def test_opening_the_previous_release_warehouse_migrates_it_and_the_data_stay_readable(old_db: Path) -> None:
