@@ -41,7 +41,7 @@ from typing import Any
 
 from etl.config import Config
 from etl.jobs.locks import LockHeld
-from etl.jobs.snapshots import checkpoint_live, refresh_lock, snapshot_dir, wal_path
+from etl.jobs.snapshots import SnapshotError, checkpoint_live, refresh_lock, snapshot_dir, wal_path
 from etl.stores import audit_trail
 from etl.stores.runs import RunStore, schema_version as runs_schema_version
 from etl.warehouse import connection as warehouse, migrations
@@ -210,6 +210,28 @@ def _runs_version(path: Path) -> int:
         con.close()
 
 
+def _file_state(p: Path) -> tuple[int, int, int]:
+    st = p.stat()
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _copy_warehouse(db: Path, target: Path, attempts: int = 5) -> None:
+    """Copy the live warehouse whole: its WAL folded in first, and copied again if a writer outside the refresh lock
+    (a `govindex score`) changed the file meanwhile."""
+    for _ in range(attempts):
+        try:
+            checkpoint_live(db)
+        except SnapshotError as e:
+            raise BackupError(str(e)) from None
+        before = _file_state(db)
+        shutil.copy2(db, target)
+        if _file_state(db) == before and not wal_path(db).exists():
+            return
+        time.sleep(0.5)
+    raise BackupError(f"the warehouse {db} kept changing while it was copied ({attempts} attempts); try again when "
+                      "no `govindex score` or ingest is writing to it")
+
+
 def _users_version(path: Path) -> int:
     try:
         found = tomllib.loads(path.read_text(encoding="utf-8")).get("schema_version", 1)
@@ -262,10 +284,9 @@ def backup(config: Config, dest: str | os.PathLike[str], *, config_file: str | o
         versions: dict[str, int] = {}
         sources: dict[str, str] = {}
         if db.is_file():
-            checkpoint_live(db)
             target = staging / "warehouse" / db.name
             target.parent.mkdir(parents=True)
-            shutil.copy2(db, target)
+            _copy_warehouse(db, target)
             copied.append(("warehouse", target))
             versions["warehouse"] = _warehouse_version(target)
             wal_path(target).unlink(missing_ok=True)
@@ -296,6 +317,9 @@ def backup(config: Config, dest: str | os.PathLike[str], *, config_file: str | o
         if config_file is not None and Path(config_file).is_file():
             put("config", Path(config_file), Path(Path(config_file).name))
             sources["config"] = str(Path(config_file).resolve())
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     finally:
         lock.release()
     try:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import polars as pl
@@ -141,3 +143,31 @@ def test_backup_refuses_a_non_empty_destination(fixture_db: Path, tmp_path: Path
     (tmp_path / "dest" / "x").write_text("x")
     with pytest.raises(backups.BackupError, match="exists and is not empty"):
         backups.backup(_config(tmp_path), tmp_path / "dest")
+
+
+def test_a_warehouse_written_during_the_copy_is_copied_again(fixture_db: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer outside the refresh lock (`govindex score`) touching the file mid-copy must not leave a torn copy."""
+    live = tmp_path / "live"
+    live.mkdir()
+    db = live / "warehouse.duckdb"
+    shutil.copy2(fixture_db, db)
+    real_copy = shutil.copy2
+    copies: list[Path] = []
+
+    def copy_while_written(src: Path, dst: Path) -> object:
+        if Path(src) == db.resolve() or Path(src) == db:
+            copies.append(Path(src))
+            if len(copies) == 1 or always:
+                os.utime(db, ns=(time.time_ns(), time.time_ns() + len(copies)))  # a write lands meanwhile
+        return real_copy(src, dst)
+
+    monkeypatch.setattr(backups.shutil, "copy2", copy_while_written)
+    monkeypatch.setattr(backups.time, "sleep", lambda s: None)
+    always = False
+    backups.backup(_config(live), tmp_path / "bk")
+    assert len(copies) == 2
+    always = True
+    with pytest.raises(backups.BackupError, match="kept changing"):
+        backups.backup(_config(live), tmp_path / "bk2")
+    assert not (tmp_path / "bk2").exists() and not (tmp_path / "bk2.partial").exists()
