@@ -415,9 +415,14 @@ def restore(src: str | os.PathLike[str], config: Config, *, into: str | os.PathL
     existing = []
     dests: set[Path] = set()
     for section, entries in by_section.items():
+        if section not in targets:
+            raise BackupError(f"the backup holds a section {section!r} this govindex does not know")
         base = targets[section]
         for e in entries:
-            rel = Path(e.path).relative_to(section)
+            parts = Path(e.path).parts
+            rel = Path(*parts[1:]) if len(parts) > 1 and parts[0] == section else Path("..")
+            if rel.is_absolute() or ".." in rel.parts:
+                raise BackupError(f"the backup's manifest names a file outside its section: {e.path}")
             dest = base if section in ("warehouse", "runs", "users") else base / rel
             if dest.resolve() in dests:
                 raise BackupError(f"two files of the backup restore to {dest}: restore --into an empty folder instead")

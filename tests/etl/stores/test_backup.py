@@ -171,3 +171,21 @@ def test_a_warehouse_written_during_the_copy_is_copied_again(fixture_db: Path, t
     with pytest.raises(backups.BackupError, match="kept changing"):
         backups.backup(_config(live), tmp_path / "bk2")
     assert not (tmp_path / "bk2").exists() and not (tmp_path / "bk2.partial").exists()
+
+
+def test_restore_refuses_a_manifest_naming_files_outside_their_section(fixture_db: Path, tmp_path: Path) -> None:
+    live = tmp_path / "live"
+    live.mkdir()
+    shutil.copy2(fixture_db, live / "warehouse.duckdb")
+    config = _config(live)
+    save_profile(load_profile("equal").model_copy(update={"title_en": "x"}), config.paths.weights_dir, who="ops",
+                 rationale="why")
+    backups.backup(config, tmp_path / "bk")
+    manifest = json.loads((tmp_path / "bk" / "manifest.json").read_text(encoding="utf-8"))
+    entry = next(f for f in manifest["files"] if f["section"] == "weights")
+    (tmp_path / "bk" / "evil.txt").write_bytes((tmp_path / "bk" / entry["path"]).read_bytes())
+    entry["path"] = "weights/../evil.txt"  # inside the backup, but would land outside the weights folder
+    (tmp_path / "bk" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(backups.BackupError, match="outside its section"):
+        backups.restore(tmp_path / "bk", config, into=tmp_path / "into")
+    assert not (tmp_path / "evil.txt").exists() and not (tmp_path / "into" / "evil.txt").exists()
