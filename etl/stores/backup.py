@@ -43,7 +43,8 @@ from etl.config import Config
 from etl.jobs.locks import LockHeld
 from etl.jobs.snapshots import SnapshotError, checkpoint_live, refresh_lock, snapshot_dir, wal_path
 from etl.stores import audit_trail
-from etl.stores.runs import RunStore, schema_version as runs_schema_version
+from etl.stores.runs import SCHEMA_VERSION as RUNS_SCHEMA_VERSION, RunStore, schema_version as runs_schema_version
+from etl.stores.users import SCHEMA_VERSION as USERS_SCHEMA_VERSION
 from etl.warehouse import connection as warehouse, migrations
 
 MANIFEST = "manifest.json"
@@ -232,6 +233,12 @@ def _copy_warehouse(db: Path, target: Path, attempts: int = 5) -> None:
                       "no `govindex score` or ingest is writing to it")
 
 
+def _known_versions() -> dict[str, int]:
+    """The schema version of each store this govindex reads."""
+    return {"warehouse": migrations.CURRENT_VERSION, "runs": RUNS_SCHEMA_VERSION, "users": USERS_SCHEMA_VERSION,
+            "audit_trail": audit_trail.SCHEMA_VERSION}
+
+
 def _users_version(path: Path) -> int:
     try:
         found = tomllib.loads(path.read_text(encoding="utf-8")).get("schema_version", 1)
@@ -402,9 +409,11 @@ def restore(src: str | os.PathLike[str], config: Config, *, into: str | os.PathL
     """
     folder = Path(src)
     manifest = verify(folder)
-    if manifest.schema_versions.get("warehouse", 0) > migrations.CURRENT_VERSION:
-        raise BackupError(f"the backup's warehouse has schema version {manifest.schema_versions['warehouse']}, newer "
-                          f"than this govindex knows ({migrations.CURRENT_VERSION}): restore it with a later release")
+    newer = [f"{store} v{manifest.schema_versions[store]} (this govindex: v{known})"
+             for store, known in _known_versions().items() if manifest.schema_versions.get(store, 0) > known]
+    if newer:
+        raise BackupError("备份由更新版本的 govindex 生成 · the backup was made by a later govindex, whose schema this one "
+                          f"does not know: {', '.join(newer)}; restore it with that release or a later one")
     if into is not None:
         Path(into).mkdir(parents=True, exist_ok=True)
         config = relocated(config, into)

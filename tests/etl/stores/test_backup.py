@@ -110,6 +110,13 @@ def test_restore_verifies_checksums_and_never_overwrites_without_force(fixture_d
         backups.restore(tmp_path / "bk", config, into=tmp_path / "other")
     assert not (tmp_path / "other" / "warehouse.duckdb").exists()  # nothing written before the check
     users.write_bytes(good)
+    manifest = json.loads((tmp_path / "bk" / "manifest.json").read_text(encoding="utf-8"))
+    future = {**manifest, "schema_versions": {**manifest["schema_versions"], "runs": runs.SCHEMA_VERSION + 1}}
+    (tmp_path / "bk" / "manifest.json").write_text(json.dumps(future), encoding="utf-8")
+    with pytest.raises(backups.BackupError, match="made by a later govindex"):
+        backups.restore(tmp_path / "bk", config, into=tmp_path / "other")
+    assert not (tmp_path / "other" / "warehouse.duckdb").exists()
+    (tmp_path / "bk" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
 
     before = (live / "warehouse.duckdb").stat().st_ino
     done = backups.restore(tmp_path / "bk", config, force=True)
