@@ -110,6 +110,9 @@ class RefreshConfig(_Strict):
     inbox_settle_seconds: float = Field(
         default=2.0, ge=0, description="inbox files modified more recently are left for later"
     )
+    keep_snapshots: int = Field(
+        default=3, ge=0, description="previous warehouse snapshots kept beside the live one for rollback; 0 = none"
+    )
 
 
 class AppConfig(_Strict):
@@ -249,6 +252,7 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "GOVINDEX_UNCERTAINTY_SAMPLES": ("refresh", "uncertainty_samples"),
     "GOVINDEX_SEED": ("refresh", "seed"),
     "GOVINDEX_INBOX_SETTLE_SECONDS": ("refresh", "inbox_settle_seconds"),
+    "GOVINDEX_KEEP_SNAPSHOTS": ("refresh", "keep_snapshots"),
     "GOVINDEX_DEFAULT_PROFILE": ("app", "default_profile"),
     "GOVINDEX_RANK_SAMPLES": ("app", "rank_samples"),
     "GOVINDEX_AUTH": ("auth", "mode"),

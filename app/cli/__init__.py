@@ -18,6 +18,11 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("score", "score"),
     ("sensitivity", "sensitivity"),
     ("user", "user"),
+    ("backup", "backup"),
+    ("backup", "restore"),
+    ("backup", "snapshots"),
+    ("backup", "rollback"),
+    ("backup", "migrate"),
 )
 
 

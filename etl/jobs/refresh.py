@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from etl.config import Config
 from etl.jobs import inbox as inbox_mod
+from etl.jobs import snapshots
 from etl.jobs.locks import FileLock, LockHeld
 from etl.jobs.refresh_steps import (
     DEFAULT_STEPS, SCORE_GRAIN, IndicatorValuesResult, IngestResult, RefreshContext, RefreshError, ScoresResult, Step,
@@ -62,7 +63,7 @@ def building_path(db: Path, run_id: int) -> Path:
 
 
 def refresh_lock(db: Path) -> FileLock:
-    return FileLock(db.with_name(db.name + ".refresh.lock"), "refresh")
+    return snapshots.refresh_lock(db)
 
 
 def stale_build_files(db: Path) -> list[Path]:
@@ -112,15 +113,18 @@ def current_snapshot_id(con: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _begin_snapshot(ctx: RefreshContext) -> None:
-    """Open the run's one connection to the snapshot being built (steps share it) and record the snapshot."""
+def _begin_snapshot(ctx: RefreshContext) -> str | None:
+    """Open the run's one connection to the snapshot being built (steps share it) and record the snapshot; return
+    the id of the snapshot it was copied from (the live one), None for a new or bare warehouse."""
     ctx.con = warehouse.connect(ctx.db_path)
+    previous = current_snapshot_id(ctx.con)
     ddl.create(ctx.con, "snapshot_info")
     warehouse.execute(
         ctx.con,
         'INSERT INTO "snapshot_info" VALUES (?, ?, ?, ?, NULL)',
         [ctx.snapshot_id, ctx.run_id, ctx.trigger, ctx.started_at],
     )
+    return previous
 
 
 def _close(ctx: RefreshContext) -> None:
@@ -159,6 +163,18 @@ def _checkpoint_live(db: Path) -> None:
             if time.monotonic() > deadline:
                 raise RefreshError(f"cannot checkpoint the live warehouse {db} (its WAL exists): {e}") from e
             time.sleep(0.2)
+
+
+def _keep_snapshots(config: Config, db: Path, outgoing: str | None, *, before_swap: bool) -> None:
+    """Keep the outgoing live file as a snapshot (before the swap), or prune to `refresh.keep_snapshots` (after);
+    a failure is logged, never fails the refresh (the new data matter more than an old copy)."""
+    try:
+        if before_swap and outgoing is not None and config.refresh.keep_snapshots > 0:
+            snapshots.keep(db, outgoing)
+        elif not before_swap:
+            snapshots.prune(db, config.refresh.keep_snapshots)
+    except (OSError, snapshots.SnapshotError) as e:
+        log.warning("could not %s previous snapshots of %s: %s", "keep" if before_swap else "prune", db, e)
 
 
 # --- the job ----------------------------------------------------------------------------------------------------------
@@ -246,7 +262,7 @@ def _run_locked(
         if db.exists():
             _checkpoint_live(db)
             shutil.copyfile(db, ctx.db_path)
-        _begin_snapshot(ctx)
+        previous_id = _begin_snapshot(ctx)
         for step in steps:
             current = _describe(step)
             entry: dict[str, Any] = {"name": current, "status": "running", "seconds": 0.0}
@@ -272,8 +288,10 @@ def _run_locked(
                 " not replacing it — run the refresh again"
             )
         _fsync_file(ctx.db_path)
+        _keep_snapshots(config, db, previous_id or f"before-r{run.id}", before_swap=True)
         os.replace(ctx.db_path, db)
         _fsync_dir(db.parent)
+        _keep_snapshots(config, db, None, before_swap=False)
     except BaseException as e:
         _close(ctx)
         for entry in step_log:

@@ -34,6 +34,7 @@ HEAD_FILE = "audit.head.json"
 SHANGHAI = zoneinfo.ZoneInfo(LOCAL_TZ)
 EVENTS = ("save", "publish")
 GENESIS = "0" * 64
+SCHEMA_VERSION = 1  # of the trail's records and head; the head file says it ("schema"; none: 1, the release before)
 CSV_COLUMNS = ("seq", "event", "profile", "version", "previous_version", "who", "role", "at_utc", "at_shanghai",
                "rationale", "change_count", "changes")
 
@@ -204,6 +205,10 @@ def _read_head(path: Path) -> dict[str, Any] | None:
         raise AuditTampered(f"{path}: the trail's head file is unreadable ({e})") from None
     if not isinstance(data, dict) or not isinstance(data.get("seq"), int) or not isinstance(data.get("hash"), str):
         raise AuditTampered(f"{path}: the trail's head file is not a head record")
+    if not isinstance(data.get("schema", 1), int) or data.get("schema", 1) > SCHEMA_VERSION:
+        raise AuditError(f"审计记录 {path} 的格式版本 {data.get('schema')!r} 高于本程序支持的 {SCHEMA_VERSION}，请升级 govindex · "
+                         f"{path}: the trail was written by a later govindex (schema {data.get('schema')!r}): "
+                         "upgrade govindex")
     return data
 
 
@@ -211,7 +216,7 @@ def _write_head(path: Path, seq: int, digest: str) -> None:
     """The head, replaced atomically (temp file, fsync, rename, fsync of the folder)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as f:
-        f.write(json.dumps({"seq": seq, "hash": digest}).encode("utf-8") + b"\n")
+        f.write(json.dumps({"seq": seq, "hash": digest, "schema": SCHEMA_VERSION}).encode("utf-8") + b"\n")
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)

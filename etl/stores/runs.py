@@ -1,4 +1,9 @@
-"""Refresh run history in a SQLite file (WAL) beside the warehouse: it survives snapshot swaps and many processes."""
+"""Refresh run history in a SQLite file (WAL) beside the warehouse: it survives snapshot swaps and many processes.
+
+Its schema version is SQLite's `PRAGMA user_version`; opening a file brings it up to `SCHEMA_VERSION` through the
+ordered `MIGRATIONS` (version → script, idempotent, each in one transaction with its version), and a file written by
+a later govindex is refused.
+"""
 
 from __future__ import annotations
 
@@ -60,6 +65,11 @@ CREATE TABLE IF NOT EXISTS inbox_files (
 );
 CREATE INDEX IF NOT EXISTS inbox_files_sha ON inbox_files (sha256);
 """
+
+#: version → the script that brings a run history to it from the version before (0: an empty or unversioned file;
+#: the release before versions wrote exactly version 1's tables, so for it the script changes nothing).
+MIGRATIONS: dict[int, str] = {1: _SCHEMA}
+SCHEMA_VERSION = max(MIGRATIONS)
 
 # Column order and types of list_runs(), also used for the empty frame.
 RUN_SCHEMA: dict[str, Any] = {
@@ -175,7 +185,7 @@ class RunStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as con:
-            con.executescript(_SCHEMA)
+            self.migrated = migrate(con, self.path)  # versions applied on this open (usually none)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -304,6 +314,32 @@ class RunStore:
         if not data:
             return pl.DataFrame(schema=RUN_SCHEMA)
         return pl.DataFrame(data, schema=RUN_SCHEMA, orient="row")
+
+
+def schema_version(con: sqlite3.Connection) -> int:
+    """The run history's schema version (0: never stamped)."""
+    return int(con.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(con: sqlite3.Connection, path: str | os.PathLike[str] = "run history") -> list[int]:
+    """Apply the pending MIGRATIONS, each in one transaction with its `user_version`; return the versions applied.
+    RunStoreError for a file of a later release."""
+    found = schema_version(con)
+    if found > SCHEMA_VERSION:
+        raise RunStoreError(
+            f"运行记录 {path} 的结构版本为 {found}，高于本程序支持的 {SCHEMA_VERSION}：请升级 govindex · the run history has "
+            f"schema version {found}, newer than the {SCHEMA_VERSION} this govindex knows: upgrade govindex")
+    applied = []
+    for version in sorted(v for v in MIGRATIONS if v > found):
+        try:
+            script = MIGRATIONS[version]
+            con.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {int(version)};\nCOMMIT;")
+        except sqlite3.Error as e:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise RunStoreError(f"cannot migrate run history {path} to version {version}: {e}") from e
+        applied.append(version)
+    return applied
 
 
 def _record(row: sqlite3.Row) -> RunRecord:

@@ -42,6 +42,8 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P, HASH_LEN = 2**14, 8, 1, 32
 MIN_PASSWORD = 8
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _PARAMS = re.compile(r"^n=([0-9]+),r=([0-9]+),p=([0-9]+)$")
+#: the file's format version (top-level `schema_version`; a file without one is version 1, the release before it)
+SCHEMA_VERSION = 1
 
 
 class UserError(ValueError):
@@ -136,8 +138,13 @@ def load_users(path: str | os.PathLike[str]) -> dict[str, User]:
         return {}
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise UserError(f"{path}: not a valid users file ({e})") from None
+    found = data.get("schema_version", 1)
+    if not isinstance(found, int) or found > SCHEMA_VERSION:
+        raise UserError(f"用户文件 {path} 的格式版本 {found!r} 高于本程序支持的 {SCHEMA_VERSION}，请升级 govindex · {path}: "
+                        f"schema_version {found!r} is newer than this govindex reads ({SCHEMA_VERSION}): "
+                        "upgrade govindex")
     table = data.get("users", {})
-    if not isinstance(table, dict) or set(data) - {"users"}:
+    if not isinstance(table, dict) or set(data) - {"users", "schema_version"}:
         raise UserError(f"{path}: expected only [users.<name>] tables")
     out: dict[str, User] = {}
     allowed = {"role", "district_code", "salt", "hash", "scrypt", "created"}
@@ -169,7 +176,7 @@ def save_users(path: str | os.PathLike[str], users: Mapping[str, User]) -> None:
     """Write the whole file atomically (temp file in the same folder, fsync, rename), readable by the owner only."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc = {"users": {
+    doc: dict[str, object] = {"schema_version": SCHEMA_VERSION, "users": {
         u.name: {k: v for k, v in (("role", u.role), ("district_code", u.district_code), ("scrypt", u.scrypt),
                                    ("salt", u.salt), ("hash", u.hash), ("created", u.created)) if v}
         for u in sorted(users.values(), key=lambda u: u.name)

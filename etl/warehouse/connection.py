@@ -20,7 +20,7 @@ import polars as pl
 
 from etl.config import WarehouseConfig
 from etl.contract import tables
-from etl.warehouse import ddl
+from etl.warehouse import ddl, migrations
 from etl.warehouse.ddl import SQL_TYPES, quote
 
 Connection = duckdb.DuckDBPyConnection
@@ -55,6 +55,10 @@ class WarehouseError(Exception):
     """The warehouse file cannot be opened or a statement against it failed."""
 
 
+class SchemaMismatch(WarehouseError):
+    """The warehouse's schema version is older (run `govindex migrate`) or newer than this govindex (the message says)."""
+
+
 def raw_table_ddl(table: tables.Table) -> str:
     """The DDL of one raw table of the contract (from the registry, etl.warehouse.ddl)."""
     return ddl.create_statement(table.name)
@@ -66,14 +70,20 @@ def polars_schema(table: tables.Table) -> dict[str, pl.DataType]:
 
 
 def create_schema(con: Connection) -> None:
-    """Create every raw table and bookkeeping table that does not exist yet (idempotent; etl.warehouse.ddl)."""
-    ddl.create_schema(con)
+    """Create every raw table and bookkeeping table that does not exist yet and apply pending schema migrations
+    (idempotent; etl.warehouse.migrations). SchemaMismatch for a warehouse of a later release."""
+    try:
+        migrations.migrate(con)
+    except migrations.SchemaVersionError as e:
+        raise SchemaMismatch(str(e)) from e
 
 
 def connect(path: str | Path, read_only: bool = False, *, create: bool = True) -> Connection:
     """Open (and, when writable, create and initialise) the warehouse at `path`.
 
-    A writable connection makes sure every table exists. A read-only connection needs an existing file.
+    A writable connection makes sure every table exists and applies pending schema migrations; a read-only one
+    needs an existing file of this release's schema version (SchemaMismatch says what to run otherwise).
+    `create=False` opens the file as it is, without either (tools that inspect or stamp a file).
     ":memory:" gives an in-memory warehouse (tests).
     """
     p = str(path)
@@ -93,8 +103,17 @@ def connect(path: str | Path, read_only: bool = False, *, create: bool = True) -
     except duckdb.Error as e:
         con.close()
         raise WarehouseError(f"cannot apply the [warehouse] settings {_SETTINGS}: {e}") from e
-    if not read_only and create:
-        create_schema(con)
+    try:
+        if not read_only and create:
+            create_schema(con)
+        elif read_only and create:
+            migrations.check(con)  # a read-only reader never migrates: older and newer files are refused
+    except SchemaMismatch:
+        con.close()
+        raise
+    except migrations.SchemaVersionError as e:
+        con.close()
+        raise SchemaMismatch(str(e)) from e
     return con
 
 

@@ -1,7 +1,8 @@
 """Every table of the DuckDB warehouse, in one registry: raw tables (from the contract) and the tables jobs write.
 
 Modules create tables only through here (`create(con, name)`, or `create_statement(name)`); tests check that no
-other module carries a CREATE TABLE statement and that every table in a refreshed warehouse is registered. The run
+other module carries a CREATE TABLE statement and that every table in a refreshed warehouse is registered. Changes
+to tables that existing warehouses already have are versioned migrations in etl.warehouse.migrations. The run
 history (etl.stores.runs) is a separate SQLite file and keeps its own schema.
 """
 
@@ -121,10 +122,13 @@ _JOB_TABLES: tuple[TableDef, ...] = (
         "snapshot_id VARCHAR NOT NULL, run_id BIGINT NOT NULL, trigger VARCHAR NOT NULL,"
         " started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ"
     ), "etl.jobs.refresh", "which refresh built this snapshot (newest row = the snapshot's id)"),
+    TableDef("schema_version", _cols(
+        "version BIGINT NOT NULL, applied_at TIMESTAMPTZ NOT NULL, about VARCHAR NOT NULL"
+    ), "etl.warehouse.migrations", "one row per schema migration applied (max(version) = the schema version)"),
 )
 
 META_TABLES: tuple[str, ...] = ("ingest_batches", "ingest_files", "quarantine", "superseded")
-"""The ingest's bookkeeping tables, created with the raw tables by `create_schema`."""
+"""The ingest's bookkeeping tables, created with the raw tables by the baseline migration (etl.warehouse.migrations)."""
 
 REGISTRY: Mapping[str, TableDef] = {
     **{name: _raw(tables.TABLES[name]) for name in tables.LOAD_ORDER},
@@ -153,16 +157,3 @@ def create(con: Any, *names: str) -> None:
     for name in names:
         con.sql(create_statement(name))
 
-
-#: columns added after warehouses were first built: applied to an older warehouse when its schema is created
-ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("ingest_files", "rows_blank BIGINT DEFAULT 0"),
-    ("quarantine", "resolved_by_file_id BIGINT"),
-)
-
-
-def create_schema(con: Any) -> None:
-    """Every raw table and ingest bookkeeping table that does not exist yet, and the columns added since (idempotent)."""
-    create(con, *tables.load_order(), *META_TABLES)
-    for name, column in ADDED_COLUMNS:
-        con.sql(f"ALTER TABLE {quote(name)} ADD COLUMN IF NOT EXISTS {_cols(column)[0]}")

@@ -225,6 +225,8 @@ class SnapshotCache:
             if self._snap is None or self._snap.key != key:
                 try:
                     self._snap = load_snapshot(self.path)
+                except warehouse.SchemaMismatch as e:  # older or newer schema: the pages say what to run
+                    raise DataUnavailable(str(e)) from e
                 except warehouse.WarehouseError:
                     # The file is being replaced or locked by a writer: keep serving the last good snapshot.
                     if self._snap is None:

@@ -1,0 +1,122 @@
+"""Warehouse schema versions: the previous release's warehouse is migrated and readable, a later one is refused."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from app.cli import main
+from etl.jobs.snapshots import list_snapshots
+from etl.warehouse import connection as warehouse, migrations
+from etl.warehouse.snapshot import DataUnavailable, SnapshotCache, load_snapshot
+
+PREVIOUS_RELEASE = Path(__file__).resolve().parents[2] / "fixtures" / "warehouse_cd17ae7" / "warehouse.sql"
+
+
+@pytest.fixture()
+def old_db(tmp_path: Path) -> Path:
+    """A warehouse built by the DDL of the release before schema versions (commit cd17ae7), with a few rows."""
+    path = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(PREVIOUS_RELEASE.read_text(encoding="utf-8"))
+    con.close()
+    return path
+
+
+def _columns(con: warehouse.Connection, table: str) -> set[str]:
+    rows = con.sql("SELECT column_name FROM information_schema.columns WHERE table_name = ?", params=[table])
+    return {r[0] for r in rows.fetchall()}
+
+
+def test_the_fixture_is_the_previous_release_schema(old_db: Path) -> None:
+    con = duckdb.connect(str(old_db), read_only=True)
+    try:
+        assert "schema_version" not in {r[0] for r in con.sql("SHOW TABLES").fetchall()}
+        assert "rows_blank" not in _columns(con, "ingest_files")
+        assert "resolved_by_file_id" not in _columns(con, "quarantine")
+    finally:
+        con.close()
+
+
+def test_a_reader_refuses_the_old_warehouse_and_names_the_command(old_db: Path) -> None:
+    with pytest.raises(warehouse.SchemaMismatch, match="govindex migrate"):
+        load_snapshot(old_db)
+
+
+def test_the_app_says_what_to_run_instead_of_failing(old_db: Path) -> None:
+    with pytest.raises(DataUnavailable, match="govindex migrate"):
+        SnapshotCache(old_db).get()  # the pages catch DataUnavailable and show its message
+
+
+def test_opening_the_previous_release_warehouse_migrates_it_and_the_data_stay_readable(old_db: Path) -> None:
+    with warehouse.connection(old_db) as con:  # a writable open (what a refresh or `govindex migrate` does)
+        assert migrations.version(con) == migrations.CURRENT_VERSION
+        assert [v for v, _at, _about in migrations.history(con)] == [m.version for m in migrations.MIGRATIONS]
+        assert {"rows_blank"} <= _columns(con, "ingest_files")
+        assert {"resolved_by_file_id"} <= _columns(con, "quarantine")
+        assert warehouse.scalar(con, "SELECT rows_blank FROM ingest_files") == 0  # the added column's default
+    snap = load_snapshot(old_db)  # now a reader accepts it
+    assert snap.values.height == 6 and snap.districts.height == 3
+    assert snap.quarantine_total == 1 and snap.snapshot_id == "20261101T020000Z-r1"
+    assert snap.periods == ["2026Q3"]
+
+
+def test_migrations_are_idempotent(old_db: Path) -> None:
+    with warehouse.connection(old_db) as con:
+        for m in migrations.MIGRATIONS:  # each applied again onto a warehouse that has it
+            m.apply(con)
+        assert migrations.migrate(con) == []
+        assert warehouse.scalar(con, "SELECT count(*) FROM schema_version") == len(migrations.MIGRATIONS)
+
+
+def test_a_failing_migration_leaves_the_previous_version(old_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(con: warehouse.Connection) -> None:
+        con.sql('ALTER TABLE "district" ADD COLUMN "half_done" BIGINT')
+        raise RuntimeError("disk full")
+
+    failing = (*migrations.MIGRATIONS, migrations.Migration(migrations.CURRENT_VERSION + 1, "broken", broken))
+    with warehouse.connection(old_db) as con:
+        pass  # bring it to the current version first
+    monkeypatch.setattr(migrations, "MIGRATIONS", failing)
+    monkeypatch.setattr(migrations, "CURRENT_VERSION", migrations.CURRENT_VERSION + 1)
+    con = warehouse.connect(old_db, create=False)
+    try:
+        with pytest.raises(RuntimeError, match="disk full"):
+            migrations.migrate(con)
+        assert migrations.version(con) == migrations.CURRENT_VERSION - 1
+        assert "half_done" not in _columns(con, "district")
+    finally:
+        con.close()
+
+
+def test_a_warehouse_of_a_later_release_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "future.duckdb"
+    with warehouse.connection(db) as con:
+        warehouse.execute(con, "INSERT INTO schema_version VALUES (?, now(), 'from the future')",
+                          [migrations.CURRENT_VERSION + 1])
+    for read_only in (True, False):
+        with pytest.raises(warehouse.SchemaMismatch, match="upgrade govindex"):
+            warehouse.connect(db, read_only=read_only)
+
+
+def test_a_new_warehouse_starts_at_the_current_version(tmp_path: Path) -> None:
+    with warehouse.connection(tmp_path / "new.duckdb") as con:
+        assert migrations.version(con) == migrations.CURRENT_VERSION
+
+
+def test_govindex_migrate_swaps_in_a_migrated_copy_and_keeps_the_old_file(old_db: Path, tmp_path: Path) -> None:
+    before = old_db.read_bytes()
+    r = CliRunner().invoke(main, ["migrate", "--db", str(old_db)])
+    assert r.exit_code == 0, r.output
+    assert f"migrated from schema v0 to v{migrations.CURRENT_VERSION}" in r.output
+    assert load_snapshot(old_db).values.height == 6
+    kept = list_snapshots(old_db)
+    assert len(kept) == 1 and kept[0].id.startswith("before-migrate-v0")
+    assert kept[0].path.read_bytes() == before  # `govindex rollback` can undo the migration
+    r = CliRunner().invoke(main, ["migrate", "--db", str(old_db)])
+    assert r.exit_code == 0 and "up to date" in r.output
+    shutil.rmtree(tmp_path / "warehouse.duckdb.snapshots")
