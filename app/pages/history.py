@@ -8,7 +8,7 @@ from dash import Input, Output, State, callback, dcc, html
 from app.ui import components as c
 from app.ui import ids
 from app.web import security
-from app.ui.i18n import fmt_datetime, method_label, norm_lang, t
+from app.ui.i18n import fmt_datetime, fmt_pct, method_label, norm_lang, t
 from app.state import get_context
 from app.views import frames as views
 from app.views.history import Change, profile_history, trail_changes
@@ -108,15 +108,13 @@ def show(name: str | None, _refreshed: int, lang: str):
             options, h.current, f"/download/audit.csv?profile={name}")
 
 
-def _value(x: object) -> str:
-    return "—" if x is None else f"{float(x):.3g}" if isinstance(x, (int, float)) else str(x)  # type: ignore[arg-type]
 
 
 def _change_text(ch: Change, lang: str) -> str:
-    """One change in words: '需求侧：0.5 → 0.6', '归一化方法：最小-最大归一化（0–100） → 固定目标值区间'."""
+    """One change in words (a weight as its share of its siblings): '需求侧：40.0% → 70.0%', '归一化方法：最小-最大归一化（0–100） → 固定目标值区间'."""
     ctx = get_context()
     if ch.kind == "weight":
-        what, old, new = views.node_label(ctx, ch.code, lang), _value(ch.old), _value(ch.new)
+        what, old, new = views.node_label(ctx, ch.code, lang), fmt_pct(ch.old, lang), fmt_pct(ch.new, lang)
     else:
         what = t(f"factor.{ch.code}", lang)
         old, new = method_label(ch.old[0], ch.old[1], lang), method_label(ch.new[0], ch.new[1], lang)

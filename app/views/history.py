@@ -7,6 +7,7 @@ against the version before it (or, for a first version, against the profile it w
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,13 +92,25 @@ class Change:
 
 
 def version_changes(old: WeightProfile, new: WeightProfile, framework: Framework) -> list[Change]:
-    """What decides the numbers and differs: resolved weights (framework order) and the method of each step.
+    """What decides the numbers and differs: the weights that were moved (framework order; old/new as shares of
+    their siblings) and the method of each step.
 
-    Resolved weights compare what each node weighs in effect, so a profile that lists every node and one that lists
-    only its departures from the framework show only the weights that really moved."""
+    Shares compare what each node weighs in effect, so a profile that lists every node and one that lists only its
+    departures from the framework show only real moves. Moving one sibling shifts every sibling's share; the
+    siblings that were not moved keep their ratios to one another, so only the nodes off the group's common ratio
+    count as changed (both, in a group of two)."""
     wo, wn = old.resolved_weights(framework), new.resolved_weights(framework)
-    out = [Change("weight", k, wo.get(k), wn.get(k)) for k in framework.codes
-           if abs(float(wo.get(k) or 0.0) - float(wn.get(k) or 0.0)) > 1e-9]
+    moved: set[str] = set()
+    for parent in framework.aggregates:
+        kids = [k for k in framework.children(parent) if k in wo or k in wn]
+        diff = [k for k in kids if abs(float(wo.get(k) or 0.0) - float(wn.get(k) or 0.0)) > 1e-9]
+        if not diff:
+            continue
+        ratios = {k: round(float(wn.get(k) or 0.0) / float(wo[k]), 6) if wo.get(k) else None for k in kids}
+        counts = Counter(r for r in ratios.values() if r is not None)
+        common, n = counts.most_common(1)[0] if counts else (None, 0)
+        moved |= {k for k in diff if ratios[k] != common} if n >= 2 else set(diff)
+    out = [Change("weight", k, wo.get(k), wn.get(k)) for k in framework.codes if k in moved]
     for step in METHOD_STEPS:
         a, b = getattr(old.methods, step), getattr(new.methods, step)
         if a != b:
