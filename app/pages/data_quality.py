@@ -164,8 +164,11 @@ def _refresh_controls(lang: str) -> list:
 def refresh_now(n_clicks: int, _ticks: int, lang: str, version: int | None = None, t0: float | None = None):
     """Start a refresh (assessors and admins only, enforced here), report its progress every second until it ends,
     then say how it ended and bump ids.SNAPSHOT_VERSION so what is on screen is read again from the new snapshot."""
+    # Dash also calls this when the page's controls appear (n_clicks 0, no ticks): that starts nothing
+    start = dash.ctx.triggered_id == REFRESH_BUTTON and bool(n_clicks)
+    if not start and not (dash.ctx.triggered_id == REFRESH_POLL and _ticks):
+        return dash.no_update, dash.no_update, dash.no_update, dash.no_update
     security.require("refresh")  # a forged request from another role gets HTTP 403
-    start = dash.ctx.triggered_id == REFRESH_BUTTON
     future = get_context().refresh_future(start=start)
     if future is None:
         return dash.no_update, True, dash.no_update, dash.no_update
