@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import dash
+import flask
 from dash import MATCH, Input, Output, State, dcc, html
 from waitress import serve
+from werkzeug.wrappers import Response as WResponse
 
 from app.ui import components, ids
 from app.web.auth import install_auth
@@ -43,6 +45,9 @@ def create_app(config: Config, *, auth: AuthSettings | None = None) -> dash.Dash
     )
     app.layout = _shell
     _register_shell_callbacks(app)
+    # the navigation's 区画像 and any old link to /district land on the index of all districts, query kept
+    app.server.add_url_rule("/district", "govindex_district_index", _district_index)
+    app.server.add_url_rule("/district/", "govindex_district_index_slash", _district_index)
     install_auth(app, auth)
     install_downloads(app)
     install_health(app.server, get_context)
@@ -58,6 +63,8 @@ def _shell() -> html.Div:
         [
             dcc.Location(id=ids.URL, refresh="callback-nav"),
             dcc.Store(id=ids.PROFILES_VERSION, data=0),
+            dcc.Store(id=ids.URL_STATE),
+            dcc.Store(id=ids.SNAPSHOT_VERSION, data=0),
             components.header(ctx),
             html.Main(dash.page_container, className="page"),
             html.Footer(id=ids.FOOTER, className="footer no-print"),
@@ -78,13 +85,17 @@ def _register_shell_callbacks(app: dash.Dash) -> None:
         Input(ids.URL, "pathname"),
         Input(ids.URL, "search"),
         Input(ids.PROFILES_VERSION, "data"),
+        Input(ids.URL_STATE, "data"),
+        Input(ids.SNAPSHOT_VERSION, "data"),
     )
-    def _shell_text(pathname: str | None, search: str | None, _version: int):
+    def _shell_text(pathname: str | None, search: str | None, _version: int, state: str | None, _snapshot: int):
+        if dash.ctx.triggered_id == ids.URL_STATE and state is not None:
+            search = state  # a profile or period chosen on the page: the links carry it from now on
         lang = components.lang_from_search(search)
         ctx = get_context()
         other = "zh" if lang == "en" else "en"
         return (
-            components.nav_links(pathname or "/", lang),
+            components.nav_links(pathname or "/", lang, search),
             t("lang.switch", lang),
             components.with_query(pathname or "/", search, lang=other),
             t("app.title", lang),
@@ -108,6 +119,21 @@ def _register_shell_callbacks(app: dash.Dash) -> None:
             return get_context().default_profile_name()
         return dash.no_update
 
+    # The chosen profile and period go into the address bar (replaceState: no page reload), so the view can be
+    # shared as a link; the store tells the shell to carry them in its links.
+    sync = """function(value){{
+        const C = window.dash_clientside; if(!value){{ return C.no_update; }}
+        const u = new URL(window.location.href);
+        if(u.searchParams.get('{key}') === String(value)){{ return C.no_update; }}
+        u.searchParams.set('{key}', value);
+        window.history.replaceState(window.history.state, '', u.pathname + u.search + u.hash);
+        return u.search;
+    }}"""
+    app.clientside_callback(sync.format(key="profile"), Output(ids.URL_STATE, "data"),
+                            Input(ids.PROFILE_SELECT, "value"), prevent_initial_call=True)
+    app.clientside_callback(sync.format(key="period"), Output(ids.URL_STATE, "data", allow_duplicate=True),
+                            Input(PERIOD_PICKER, "value"), prevent_initial_call=True)
+
     # Printing is a browser job: a clientside callback keeps it instant and server-free.
     app.clientside_callback(
         "function(n){ if(n){ window.print(); } return window.dash_clientside.no_update; }",
@@ -115,6 +141,15 @@ def _register_shell_callbacks(app: dash.Dash) -> None:
         Input(ids.print_button(MATCH), "n_clicks"),
         prevent_initial_call=True,
     )
+
+
+PERIOD_PICKER = "overview-period"  # the overview's period picker (app/pages/overview.py PERIOD)
+
+
+def _district_index() -> WResponse:
+    """/district → /district/all with the same query (language, profile, period)."""
+    query = flask.request.query_string.decode("utf-8", "replace")
+    return flask.redirect("/district/all" + (f"?{query}" if query else ""), code=302)
 
 
 def run(config: Config, *, debug: bool = False, threads: int = 8, auth: AuthSettings | None = None) -> None:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import statistics
+import time
 
 import dash
 import polars as pl
 from dash import Input, Output, State, callback, dcc, html
 
 from app.ui import components as c
-from app.ui import figures
+from app.ui import figures, ids
 from app.web import security
 from app.views import frames as views
-from app.ui.i18n import fmt_datetime, fmt_int, fmt_period, norm_lang, t
+from app.ui.i18n import (check_label, fmt_datetime, fmt_int, fmt_period, norm_lang, status_label, t, table_label,
+                         trigger_label)
 from etl.ingest.quarantine import filter_quarantine
 from etl.jobs.refresh import RefreshBusy
 from etl.warehouse.snapshot import DataUnavailable, Snapshot, load_runs
@@ -28,52 +30,68 @@ F_TABLE, F_DISTRICT, F_REASON = f"{PREFIX}-filter-table", f"{PREFIX}-filter-dist
 Q_GRID, Q_COUNT = f"{PREFIX}-quarantine-grid", f"{PREFIX}-quarantine-count"
 CSV_BUTTON, CSV_DOWNLOAD = f"{PREFIX}-csv", f"{PREFIX}-csv-download"
 REFRESH_BUTTON, REFRESH_MSG, REFRESH_POLL = f"{PREFIX}-refresh", f"{PREFIX}-refresh-msg", f"{PREFIX}-refresh-poll"
-STATUS_KEYS = {"succeeded": "status.ok", "loaded": "status.ok", "ok": "status.ok", "failed": "status.failed",
-               "running": "status.running"}
+REFRESH_T0, BODY = f"{PREFIX}-refresh-t0", f"{PREFIX}-body"
 QUARANTINE_PAGE = 5000  # rows sent to the browser at once; the CSV has all of them
 
 
 def layout(lang: str | None = None, **_query: str) -> html.Div:
     lang = norm_lang(lang)
-    ctx = get_context()
-    snap = ctx.snapshot()
-    names = snap.district_names(lang)
-    q = security.visible_quarantine(snap.quarantine)  # a district official sees only their district's rows
-    opts = lambda col: sorted(x for x in q[col].unique().to_list() if x) if q.height else []  # noqa: E731
     return html.Div(
         [
             dcc.Store(id=LANG, data=lang),
+            dcc.Store(id=REFRESH_T0),
             dcc.Download(id=CSV_DOWNLOAD),
             c.page_title(t("dq.title", lang)),
-            _refresh_card(ctx.runs_path, snap, lang),
-            c.card(t("dq.files", lang), _files_grid(snap, lang)),
-            c.card(
-                t("dq.quarantine", lang),
-                html.Div(
-                    [
-                        dcc.Dropdown(id=F_TABLE, options=opts("table_name"), multi=True,
-                                     placeholder=t("dq.filter_table", lang)),
-                        dcc.Dropdown(id=F_DISTRICT, options=[{"label": names.get(d, d), "value": d}
-                                                             for d in opts("district_code")],
-                                     multi=True, placeholder=t("dq.filter_district", lang)),
-                        dcc.Dropdown(id=F_REASON, options=opts("check_name"), multi=True,
-                                     placeholder=t("dq.filter_reason", lang)),
-                        html.Button(t("export.csv", lang), id=CSV_BUTTON, className="button", n_clicks=0),
-                    ],
-                    className="filters no-print",
-                ),
-                html.P(id=Q_COUNT, className="note"),
-                c.grid(Q_GRID, [], _quarantine_columns(lang), lang, height=420, page_size=50),
-            ),
-            _coverage_card(lang),
+            html.Div(_refresh_controls(lang), className="card refresh-now no-print"),
+            html.Div(_body(lang), id=BODY),
         ],
         className="data-quality",
     )
 
 
+def _body(lang: str) -> list:
+    """Everything read from the snapshot: rebuilt when "refresh now" finishes (ids.SNAPSHOT_VERSION)."""
+    ctx = get_context()
+    snap = ctx.snapshot()
+    names = snap.district_names(lang)
+    q = security.visible_quarantine(snap.quarantine)  # a district official sees only their district's rows
+    opts = lambda col: sorted(x for x in q[col].unique().to_list() if x) if q.height else []  # noqa: E731
+    return [
+        _refresh_card(ctx.runs_path, snap, lang),
+        c.card(t("dq.files", lang), _files_grid(snap, lang)),
+        c.card(
+            t("dq.quarantine", lang),
+            html.Div(
+                [
+                    dcc.Dropdown(id=F_TABLE, options=[{"label": table_label(x, lang), "value": x}
+                                                      for x in opts("table_name")], multi=True,
+                                 placeholder=t("dq.filter_table", lang)),
+                    dcc.Dropdown(id=F_DISTRICT, options=[{"label": names.get(d, d), "value": d}
+                                                         for d in opts("district_code")],
+                                 multi=True, placeholder=t("dq.filter_district", lang)),
+                    dcc.Dropdown(id=F_REASON, options=[{"label": check_label(x, lang), "value": x}
+                                                       for x in opts("check_name")], multi=True,
+                                 placeholder=t("dq.filter_reason", lang)),
+                    html.Button(t("export.csv", lang), id=CSV_BUTTON, className="button", n_clicks=0),
+                ],
+                className="filters no-print",
+            ),
+            html.P(id=Q_COUNT, className="note"),
+            c.grid(Q_GRID, [], _quarantine_columns(lang), lang, height=420, page_size=50),
+        ),
+        _coverage_card(lang),
+    ]
+
+
+@callback(Output(BODY, "children"), Input(ids.SNAPSHOT_VERSION, "data"), State(LANG, "data"),
+          prevent_initial_call=True)
+def reload_body(_version: int, lang: str):
+    """A finished refresh swapped a new snapshot in: show it without a page reload."""
+    return _body(lang)
+
+
 def _status(value: object, lang: str) -> str:
-    key = STATUS_KEYS.get(str(value or "").lower())
-    return t(key, lang) if key else str(value or "")
+    return status_label(value, lang)
 
 
 def _refresh_card(runs_path, snap: Snapshot, lang: str) -> html.Section:
@@ -81,13 +99,13 @@ def _refresh_card(runs_path, snap: Snapshot, lang: str) -> html.Section:
     if runs is not None:
         last = runs.row(0, named=True)
         rows = [{
-            "id": r["id"], "trigger": r["trigger"], "status": _status(r["status"], lang),
+            "id": r["id"], "trigger": trigger_label(r["trigger"], lang), "status": _status(r["status"], lang),
             "started": fmt_datetime(r["started_at"], lang), "finished": fmt_datetime(r["finished_at"], lang),
             "rows": r["rows_loaded"], "quarantined": r["rows_quarantined"], "error": r["error"] or "",
             "snapshot": r["snapshot_id"] or "",
         } for r in runs.iter_rows(named=True)]
         cols = [c.num_col("id", "col.rank", lang, 0, headerName="#", maxWidth=80),
-                c.col("trigger", "col.source", lang, maxWidth=110), c.col("status", "col.status", lang, maxWidth=110),
+                c.col("trigger", "col.trigger", lang, maxWidth=110), c.col("status", "col.status", lang, maxWidth=110),
                 c.col("started", "col.started", lang), c.col("finished", "col.finished", lang),
                 c.num_col("rows", "col.rows_loaded", lang, 0), c.num_col("quarantined", "col.rows_quarantined", lang, 0),
                 c.col("snapshot", "footer.snapshot", lang), c.col("error", "col.error", lang, minWidth=200)]
@@ -123,38 +141,56 @@ def _refresh_card(runs_path, snap: Snapshot, lang: str) -> html.Section:
             c.kpi(t("footer.snapshot", lang), snap.snapshot_id or t("na", lang)),
             c.kpi(t("dq.quarantine", lang), fmt_int(_visible_quarantine_total(snap), lang)),
         ], className="kpis"),
-        html.Div([
-            html.Button(t("dq.refresh_now", lang), id=REFRESH_BUTTON, n_clicks=0, className="button",
-                        disabled=not security.may("refresh"), title=security.refusal_note("refresh", lang)
-                        if not security.may("refresh") else None),
-            html.Span(id=REFRESH_MSG, className="note"),
-            dcc.Interval(id=REFRESH_POLL, interval=2000, disabled=True),
-        ], className="refresh-now no-print"),
         html.H3(t("dq.history", lang)),
         html.P(note, className="note") if note else None,
         history,
     )
 
 
-@callback(Output(REFRESH_MSG, "children"), Output(REFRESH_POLL, "disabled"), Input(REFRESH_BUTTON, "n_clicks"),
-          Input(REFRESH_POLL, "n_intervals"), State(LANG, "data"), prevent_initial_call=True)
-def refresh_now(n_clicks: int, _ticks: int, lang: str):
-    """Start a refresh (assessors and admins only, enforced here) and report on it until it ends."""
+def _refresh_controls(lang: str) -> list:
+    may = security.may("refresh")
+    return [
+        html.Button(t("dq.refresh_now", lang), id=REFRESH_BUTTON, n_clicks=0, className="button",
+                    disabled=not may, title=None if may else security.refusal_note("refresh", lang)),
+        html.Span(id=REFRESH_MSG, className="note", role="status"),
+        dcc.Interval(id=REFRESH_POLL, interval=1000, disabled=True),
+    ]
+
+
+@callback(Output(REFRESH_MSG, "children"), Output(REFRESH_POLL, "disabled"),
+          Output(ids.SNAPSHOT_VERSION, "data"), Output(REFRESH_T0, "data"), Input(REFRESH_BUTTON, "n_clicks"),
+          Input(REFRESH_POLL, "n_intervals"), State(LANG, "data"), State(ids.SNAPSHOT_VERSION, "data"),
+          State(REFRESH_T0, "data"), prevent_initial_call=True)
+def refresh_now(n_clicks: int, _ticks: int, lang: str, version: int | None = None, t0: float | None = None):
+    """Start a refresh (assessors and admins only, enforced here), report its progress every second until it ends,
+    then say how it ended and bump ids.SNAPSHOT_VERSION so what is on screen is read again from the new snapshot."""
+    # Dash also calls this when the page's controls appear (n_clicks 0, no ticks): that starts nothing
+    start = dash.ctx.triggered_id == REFRESH_BUTTON and bool(n_clicks)
+    if not start and not (dash.ctx.triggered_id == REFRESH_POLL and _ticks):
+        return dash.no_update, dash.no_update, dash.no_update, dash.no_update
     security.require("refresh")  # a forged request from another role gets HTTP 403
-    future = get_context().refresh_future(start=dash.ctx.triggered_id == REFRESH_BUTTON)
+    future = get_context().refresh_future(start=start)
     if future is None:
-        return dash.no_update, True
+        return dash.no_update, True, dash.no_update, dash.no_update
+    now = time.time()
+    if start or t0 is None:
+        t0 = now
     if not future.done():
-        return t("dq.refresh_started", lang), False
+        msg = t("dq.refresh_started", lang) if start else t("dq.refresh_running", lang, s=f"{now - t0:.0f}")
+        return html.Span(msg, className="refresh-running"), False, dash.no_update, t0
+    bumped = (version or 0) + 1
     try:
         record = future.result()
     except RefreshBusy as e:
-        return t("dq.refresh_busy", lang).format(detail=str(e)), True
+        return html.Span(t("dq.refresh_busy", lang, detail=str(e)), className="status-bad"), True, \
+            dash.no_update, None
     except Exception as e:  # shown to the person, never a traceback
-        return t("dq.refresh_failed", lang).format(error=str(e)), True
+        return html.Span(t("dq.refresh_failed", lang, error=str(e)), className="status-bad"), True, bumped, None
     if record.status != "succeeded":
-        return t("dq.refresh_failed", lang).format(error=record.error or record.status), True
-    return t("dq.refresh_done", lang).format(id=record.id, status=_status(record.status, lang)), True
+        return (html.Span(t("dq.refresh_failed", lang, error=record.error or _status(record.status, lang)),
+                          className="status-bad"), True, bumped, None)
+    return (html.Span(t("dq.refresh_done", lang, id=record.id, status=_status(record.status, lang)),
+                      className="status-ok refresh-done"), True, bumped, None)
 
 
 def _visible_quarantine_total(snap: Snapshot) -> int:
@@ -170,7 +206,7 @@ def _files_grid(snap: Snapshot, lang: str):
         for r in f.iter_rows(named=True):
             total = (r.get("rows_loaded") or 0) + (r.get("rows_quarantined") or 0) + (r.get("rows_duplicate") or 0)
             rows.append({
-                "file": r.get("file_name") or r.get("path"), "table": r.get("table_name") or "",
+                "file": r.get("file_name") or r.get("path"), "table": table_label(r.get("table_name"), lang),
                 "rows_in": r.get("rows_in"), "loaded": r.get("rows_loaded"), "quarantined": r.get("rows_quarantined"),
                 "duplicate": r.get("rows_duplicate"), "balanced": "✓" if total == r.get("rows_in") else "✗",
                 "status": _status(r.get("status"), lang), "message": r.get("message") or "",
@@ -180,8 +216,8 @@ def _files_grid(snap: Snapshot, lang: str):
             c.num_col("rows_in", "col.rows_in", lang, 0), c.num_col("loaded", "col.rows_loaded", lang, 0),
             c.num_col("quarantined", "col.rows_quarantined", lang, 0),
             c.num_col("duplicate", "col.rows_duplicate", lang, 0), c.col("balanced", "col.balanced", lang, maxWidth=90),
-            c.col("status", "col.status", lang, maxWidth=110), c.col("encoding", "col.source", lang, maxWidth=110),
-            c.col("loaded_at", "col.loaded_at", lang), c.col("message", "col.error", lang, minWidth=200)]
+            c.col("status", "col.status", lang, maxWidth=110), c.col("encoding", "col.encoding", lang, maxWidth=110),
+            c.col("loaded_at", "col.loaded_at", lang), c.col("message", "col.note", lang, minWidth=200)]
     return c.grid(f"{PREFIX}-files", rows, cols, lang, height=min(80 + 42 * max(len(rows), 1), 460),
                   page_size=50 if len(rows) > 50 else None)
 
@@ -190,7 +226,7 @@ def _quarantine_columns(lang: str) -> list[dict]:
     return [c.col("table_name", "col.table", lang, maxWidth=140), c.col("district", "col.district", lang, maxWidth=120),
             c.col("source_file", "col.file", lang), c.num_col("row_number", "col.row_number", lang, 0, maxWidth=100),
             c.col("column_name", "col.column", lang, maxWidth=140), c.col("value", "col.value", lang, maxWidth=160),
-            c.col("reason", "col.reason", lang, minWidth=240),
+            c.col("check", "col.check_kind", lang, maxWidth=160), c.col("reason", "col.reason", lang, minWidth=240),
             c.col("original_row", "col.original", lang, minWidth=260, tooltipField="original_row")]
 
 
@@ -205,6 +241,9 @@ def quarantine_rows(tables: list | None, districts: list | None, checks: list | 
     rows = shown.with_columns(
         pl.col("district_code").replace_strict(names, default=pl.col("district_code")).alias("district")
     ).to_dicts() if shown.height else []
+    for r in rows:  # the table and the rule by their words; the reason is stored Chinese first, English beside
+        r["table_name"] = table_label(r.get("table_name"), lang)
+        r["check"] = check_label(r.get("check_name"), lang)
     total = q.height if (tables or districts or checks) or visible.height != snap.quarantine.height \
         else snap.quarantine_total
     return rows, t("dq.rows_shown", lang, shown=fmt_int(len(rows), lang), total=fmt_int(total, lang))

@@ -14,7 +14,7 @@ from app.ui import figures, ids
 from app.web import security
 from app.views import frames as views
 from app.ui.exports import scorecard_xlsx
-from app.ui.i18n import fmt_num, fmt_period, fmt_signed, norm_lang, t
+from app.ui.i18n import fmt_num, fmt_period, fmt_signed, norm_lang, t, table_label
 from etl.warehouse.snapshot import DataUnavailable
 from app.state import get_context
 
@@ -173,6 +173,8 @@ def _quarantine(dp: views.DistrictProfile, lang: str):
         c.col("reason", "col.reason", lang, minWidth=240),
     ]
     rows = q.select("table_name", "source_file", "row_number", "column_name", "value", "reason").to_dicts()
+    for r in rows:  # the table by its Chinese title (code beside); the reason is stored Chinese first
+        r["table_name"] = table_label(r["table_name"], lang)
     return c.grid(f"{PREFIX}-quarantine", rows, cols, lang, height=min(110 + 42 * len(rows), 470), page_size=50)  # rows + header + pager
 
 

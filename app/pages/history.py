@@ -8,11 +8,13 @@ from dash import Input, Output, State, callback, dcc, html
 from app.ui import components as c
 from app.ui import ids
 from app.web import security
-from app.ui.i18n import norm_lang, t
+from app.ui.i18n import fmt_datetime, fmt_pct, method_label, norm_lang, t
 from app.state import get_context
-from app.views.history import profile_history
+from app.views import frames as views
+from app.views.history import Change, profile_history, trail_changes
 from etl.stores.audit_trail import AuditError
-from etl.stores.roles import Permission
+from etl.stores.roles import Permission, is_role
+from etl.stores.roles import label as role_label
 from etl.stores.profiles import publish_profile
 from indicators.profile import ProfileError
 
@@ -45,7 +47,8 @@ def layout(lang: str | None = None, profile: str | None = None, **_query: str) -
             c.page_title(_t("title", lang), _t("lead", lang)),
             c.card(None, html.Div([
                 html.Label(_t("profile", lang), htmlFor=PROFILE, className="inline-label"),
-                dcc.Dropdown(id=PROFILE, options=[{"label": n, "value": n} for n in names], value=chosen,
+                dcc.Dropdown(id=PROFILE, options=[{"label": title, "value": n}
+                                                  for n, title in ctx.profile_titles(lang).items()], value=chosen,
                              clearable=False),
                 html.A(_t("export", lang), id=EXPORT, className="button secondary", href="#"),
             ], className="filters")),
@@ -87,21 +90,67 @@ def show(name: str | None, _refreshed: int, lang: str):
             continue
         status = " · ".join(x for x, on in ((_t("published", lang), v.published), (_t("current", lang), v.current))
                             if on)
-        rows.append({"version": v.version, "date": v.date, "author": v.author, "hash": v.hash, "status": status})
+        rows.append({"version": v.version, "date": fmt_datetime(v.date, lang), "author": v.author, "hash": v.hash,
+                     "status": status})
     vcols = [_col("version", lang, maxWidth=90), _col("status", lang), _col("date", lang), _col("author", lang),
              _col("hash", lang)]
     tcols = [_col("seq", lang, maxWidth=70), _col("event", lang, maxWidth=100), _col("version", lang, maxWidth=90),
              _col("who", lang), _col("role", lang, maxWidth=140), _col("at_shanghai", lang),
              _col("at_utc", lang), _col("rationale", lang, minWidth=200),
              _col("changes", lang, minWidth=320, tooltipField="changes")]
-    trail = list(reversed(h.trail_rows()))
+    trail = _trail(h, lang)
     # forged or cut-off records are flagged, not shown as if sound
     warning = html.P(_t("tampered", lang, error=h.problem), className="status-bad", role="alert") if h.problem else None
-    options = [{"label": f"v{v}", "value": v} for v in reversed(h.numbers)]
+    options = [{"label": _t("version_n", lang, v=v), "value": v} for v in reversed(h.numbers)]
     return (c.grid(f"{P}-versions-grid", rows, vcols, lang, height="auto" if len(rows) <= 10 else 360),
             html.Div([warning, c.grid(f"{P}-trail-grid", trail, tcols, lang,
                                       height=420 if len(trail) > 10 else "auto")]),
             options, h.current, f"/download/audit.csv?profile={name}")
+
+
+
+
+def _change_text(ch: Change, lang: str) -> str:
+    """One change in words (a weight as its share of its siblings): '需求侧：40.0% → 70.0%', '归一化方法：最小-最大归一化（0–100） → 固定目标值区间'."""
+    ctx = get_context()
+    if ch.kind == "weight":
+        what, old, new = views.node_label(ctx, ch.code, lang), fmt_pct(ch.old, lang), fmt_pct(ch.new, lang)
+    else:
+        what = t(f"factor.{ch.code}", lang)
+        old, new = method_label(ch.old[0], ch.old[1], lang), method_label(ch.new[0], ch.new[1], lang)
+    return f"{what}：{old} → {new}" if lang != "en" else f"{what}: {old} → {new}"
+
+
+def _role(role: object, lang: str) -> str:
+    return role_label(str(role), lang) if is_role(str(role)) else str(role)
+
+
+def _trail(h, lang: str) -> list[dict]:
+    """The audit records newest first, in the reader's words: event, Beijing time, and only what changed."""
+    ctx = get_context()
+    try:
+        baseline = ctx.profile(None)
+    except LookupError:
+        baseline = None
+    changes = trail_changes(h, ctx.weights_dir, ctx.framework, baseline)
+    titles = ctx.profile_titles(lang)
+    rows = []
+    for r in h.trail_rows():
+        seq = int(r.get("seq") or 0)
+        row = dict(r)
+        row["event"] = t(f"hist.event.{r.get('event')}", lang) if r.get("event") in ("save", "publish") \
+            else r.get("event")
+        row["role"] = _role(r.get("role"), lang) if r.get("role") else ""
+        row["at_shanghai"] = fmt_datetime(r.get("at_shanghai"), lang, zone=False)
+        if seq in changes:
+            items, against = changes[seq]
+            text = ("；" if lang != "en" else "; ").join(_change_text(ch, lang) for ch in items) or _t("nochange", lang)
+            if against is not None:
+                text = f"{_t('first', lang)}（{_t('against', lang, name=titles.get(against, against))}）：{text}" \
+                    if lang != "en" else f"{_t('first', lang)} ({_t('against', lang, name=titles.get(against, against))}): {text}"
+            row["changes"] = text
+        rows.append(row)
+    return list(reversed(rows))
 
 
 @callback(Output(PUB_MSG, "children"), Output(REFRESHED, "data"), Output(ids.PROFILES_VERSION, "data",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import dash
 import polars as pl
 from dash import ALL, Input, Output, State, callback, dcc, html
@@ -15,7 +17,7 @@ from etl.warehouse.snapshot import DataUnavailable
 from app.state import get_context
 from etl.stores.audit_trail import AuditError
 from etl.stores.profiles import save_profile
-from indicators.profile import Derivation, ProfileError
+from indicators.profile import SLUG_PATTERN, Derivation, ProfileError, WeightProfile
 from indicators.weighting.derive import WeightingError
 
 dash.register_page(__name__, path="/weights", name="权重 Weights", title="权重 · 一网通办用户中心绩效指数", order=2)
@@ -30,6 +32,7 @@ SCOPE, AHP_BOX, AHP_CR, AHP_APPLY, BUDGET_TOTAL, BUDGET_APPLY = (f"{P}-scope", f
 COMPARE, COMPARE_FIG, COMPARE_TABLE = f"{P}-compare", f"{P}-compare-fig", f"{P}-compare-table"
 NAME, AUTHOR, RATIONALE, SAVE, SAVE_MSG, DERIVED = (f"{P}-name", f"{P}-author", f"{P}-rationale", f"{P}-save",
                                                     f"{P}-save-msg", f"{P}-derived")
+TITLE, TITLE_EN, INVALID = f"{P}-title", f"{P}-title-en", f"{P}-invalid"
 SLIDER, SHARE = "wslider", "wshare"
 
 
@@ -55,6 +58,8 @@ def layout(lang: str | None = None, **_query: str) -> html.Div:
                         c.card(t("weights.ranking", lang),
                                html.P(t("weights.whatif", lang), id="weights-whatif", className="note whatif"),
                                html.P(id=TIMING, className="timing"),
+                               html.P(id=INVALID, className="status-bad invalid-weights", role="alert",
+                                      hidden=True),
                                html.Ol(id=LIST, className="rank-list"), c.graph(RANK_FIG)),
                         c.card(None, c.graph(EFF_FIG)),
                     ]),
@@ -84,7 +89,11 @@ def layout(lang: str | None = None, **_query: str) -> html.Div:
             c.card(
                 t("weights.save", lang),
                 html.Div([
-                    dcc.Input(id=NAME, placeholder=t("weights.save_name", lang), debounce=False, type="text"),
+                    dcc.Input(id=TITLE, placeholder=t("weights.save_title", lang), type="text", maxLength=60),
+                    dcc.Input(id=TITLE_EN, placeholder=t("weights.save_title_en", lang), type="text", maxLength=80),
+                    dcc.Input(id=NAME, placeholder=t("weights.save_name", lang), debounce=False, type="text",
+                              maxLength=60),
+                    html.P(t("weights.save_name_rule", lang), className="note"),
                     dcc.Input(id=AUTHOR, placeholder=t("weights.save_author", lang), type="text"),
                     dcc.Textarea(id=RATIONALE, placeholder=t("weights.save_rationale", lang)),
                 ], className="save-form"),
@@ -143,9 +152,18 @@ def controls(profile_name: str | None, _reset: int, lang: str):
     return parts
 
 
+def zero_weight_nodes(blend: float | None, codes: list, values: list, profile_name: str | None) -> list[str]:
+    """The nodes whose children all weigh zero under these controls (no ranking can be computed then)."""
+    ctx = get_context()
+    fw = ctx.framework
+    w = reweight.weights_from_controls(blend, codes, values, ctx.profile(profile_name).resolved_weights(fw))
+    return [a for a in fw.aggregates if fw.children(a) and sum(w.get(k, 0.0) for k in fw.children(a)) <= 0]
+
+
 @callback(
     Output(LIST, "children"), Output(RANK_FIG, "figure"), Output(EFF_FIG, "figure"),
     Output({"type": SHARE, "node": ALL}, "children"), Output(TIMING, "children"), Output(CURRENT, "data"),
+    Output(INVALID, "children"), Output(INVALID, "hidden"),
     Input(BLEND, "value"), Input({"type": SLIDER, "node": ALL}, "value"),
     State({"type": SLIDER, "node": ALL}, "id"), State(ids.PROFILE_SELECT, "value"), State(LANG, "data"),
 )
@@ -154,17 +172,24 @@ def live(blend: float | None, values: list, slider_ids: list, profile_name: str 
     codes = [s["node"] for s in slider_ids]
     try:
         r = reweight.recompute(ctx, profile_name, blend, codes, values, None, lang)
-    except reweight.WeightsInvalid as e:
-        return (dash.no_update,) * 3 + ([dash.no_update] * len(codes), html.Span(str(e), className="status-bad"),
-                                        dash.no_update)
+    except reweight.WeightsInvalid:
+        # Never leave the previous ranking on screen as if it followed these weights: clear it and say why.
+        nodes = "”、“".join(views.node_label(ctx, n, lang)
+                            for n in zero_weight_nodes(blend, codes, values, profile_name)) or "—"
+        if lang == "en":
+            nodes = nodes.replace("”、“", "', '")
+        msg = t("weights.invalid", lang, nodes=nodes)
+        blank = figures.empty_figure(t("stale.badge", lang))
+        return ([], blank, blank, ["—"] * len(codes), "", None, msg, False)
     except (DataUnavailable, LookupError) as e:
         return (c.error_box(lang, f"{t('error.nodata', lang)} ({e})"), figures.empty_figure(""),
-                figures.empty_figure(""), [""] * len(codes), "", None)
+                figures.empty_figure(""), [""] * len(codes), "", None, None, True)
     items = [html.Li([html.Span(str(row["rank"]), className="rank-no"), html.Span(row["name"], className="rank-name"),
                       html.Span(fmt_num(row["score"], lang), className="rank-score")],
                      **{"data-unit": row["unit_code"]}, className="rank-item")
              for row in r.table.iter_rows(named=True)]
-    return items, r.ranking, r.effective, r.shares, t("weights.server_ms", lang, ms=f"{r.ms:.1f}"), r.weights
+    return (items, r.ranking, r.effective, r.shares, t("weights.server_ms", lang, ms=f"{r.ms:.1f}"), r.weights, None,
+            True)
 
 
 # -- AHP and budget ------------------------------------------------------------------------------------------------
@@ -297,25 +322,48 @@ def compare(current: dict | None, others: list | None, lang: str, profile_name: 
             c.grid(f"{P}-compare-grid", rows, grid_cols, lang, height="auto") if len(columns) > 1 else None)
 
 
+def profile_slug(title: str, existing: list[str] | set[str]) -> str:
+    """A profile code from a title: its Latin letters and digits joined by hyphens ('User 2026' → 'user-2026'); a
+    title with none (all Chinese) gives 'profile-N', the first N not taken."""
+    words = re.findall(r"[a-z0-9]+", title.lower())
+    slug = "-".join(words)[:40].strip("-")
+    if slug and slug not in existing:
+        return slug
+    stem = slug or "profile"
+    n = 1
+    while f"{stem}-{n}" in existing:
+        n += 1
+    return f"{stem}-{n}"
+
+
 @callback(Output(SAVE_MSG, "children"), Output(ids.PROFILES_VERSION, "data"), Input(SAVE, "n_clicks"),
           State(NAME, "value"), State(AUTHOR, "value"), State(RATIONALE, "value"), State(CURRENT, "data"),
           State(DERIVED, "data"), State(ids.PROFILE_SELECT, "value"), State(ids.PROFILES_VERSION, "data"),
-          State(LANG, "data"), prevent_initial_call=True)
+          State(LANG, "data"), State(TITLE, "value"), State(TITLE_EN, "value"), prevent_initial_call=True)
 def save(n: int, name: str | None, author: str | None, rationale: str | None, current: dict | None,
-         derived: list | None, profile_name: str | None, version: int | None, lang: str):
+         derived: list | None, profile_name: str | None, version: int | None, lang: str, title: str | None = None,
+         title_en: str | None = None):
     if not n:  # Dash calls this with n_clicks=0 when the page is shown: nothing to do, nothing to refuse
         return dash.no_update, dash.no_update
     who = security.require("edit_weights")  # enforced on the server: a forged request gets HTTP 403
-    if not (name and author and rationale) or not current:
+    title = (title or "").strip()
+    if not (title and author and rationale) or not current:
         return html.Span(t("weights.save_missing", lang), className="status-bad"), dash.no_update
     ctx = get_context()
+    name = (name or "").strip() or profile_slug(title, set(ctx.profile_names()))
+    if not re.fullmatch(SLUG_PATTERN, name):
+        return html.Span(t("weights.bad_name", lang, name=name), className="status-bad"), dash.no_update
     try:
         base = ctx.profile(profile_name)
         derivations = [Derivation.model_validate(d) for d in (derived or [])]
         prof = reweight.profile_from_controls(base, current, name, author, rationale, lang, derivations)
+        data = prof.to_dict()
+        data.update(title_zh=title, title_en=(title_en or "").strip() or name)
+        prof = WeightProfile.from_dict(data, source=f"profile {name!r}")
         prof.validate_against(ctx.framework)
         saved = save_profile(prof, ctx.weights_dir, who=who.name, rationale=rationale, role=who.role)
     except (ProfileError, ValueError, OSError, AuditError) as e:
         return html.Span(t("weights.save_error", lang, error=str(e)), className="status-bad"), dash.no_update
-    return (html.Span(t("weights.saved", lang, name=saved.name, version=saved.version), className="status-ok"),
+    return (html.Span(t("weights.saved", lang, name=f"{title}（{saved.name}）" if lang != "en" else saved.name,
+                        version=saved.version), className="status-ok"),
             (version or 0) + 1)

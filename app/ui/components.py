@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 NAV_ITEMS: tuple[tuple[str, str], ...] = (
     ("/", "nav.overview"),
-    ("/district", "nav.district"),
+    ("/district/all", "nav.district"),
     ("/weights", "nav.weights"),
     ("/sensitivity", "nav.sensitivity"),
     ("/data-quality", "nav.data_quality"),
@@ -87,6 +87,16 @@ def href(path: str, lang: str) -> str:
     return path + ("?lang=en" if lang == "en" else "")
 
 
+# What a shared link carries from page to page: the language, the weight profile and the period.
+SHARED_KEYS = ("lang", "profile", "period")
+
+
+def shared_href(path: str, search: str | None, **updates: str | None) -> str:
+    """`path` with the shared part of the current query (SHARED_KEYS) and `updates`; other keys stay behind."""
+    q = {k: v[0] for k, v in parse_qs((search or "").lstrip("?")).items() if k in SHARED_KEYS}
+    return with_query(path, urlencode(q), **updates)
+
+
 # -- shell ---------------------------------------------------------------------------------------------------------
 def header(ctx: AppContext) -> html.Header:
     return html.Header(
@@ -121,11 +131,14 @@ def header(ctx: AppContext) -> html.Header:
     )
 
 
-def nav_links(pathname: str, lang: str) -> list[Any]:
+def nav_links(pathname: str, lang: str, search: str | None = None) -> list[Any]:
+    """The navigation; each link keeps the shared query (language, profile, period) so a view survives a page change."""
     out = []
     for path, key in NAV_ITEMS:
-        active = pathname == path or (path != "/" and pathname.startswith(path))
-        out.append(dcc.Link(t(key, lang), href=href(path, lang), className="nav-link active" if active else "nav-link"))
+        section = path.rsplit("/all", 1)[0]
+        active = pathname == path or (path != "/" and pathname.startswith(section))
+        link = shared_href(path, search) if search else href(path, lang)
+        out.append(dcc.Link(t(key, lang), href=link, className="nav-link active" if active else "nav-link"))
     return out
 
 
@@ -140,7 +153,9 @@ def footer_content(ctx: AppContext, lang: str) -> list[Any]:
     return [
         html.Span(f"{t('footer.snapshot', lang)}: {snap.snapshot_id}", id="footer-snapshot"),
         html.Span(" · "),
-        html.Span(f"{t('footer.loaded', lang)} {fmt_datetime(snap.loaded_at, lang)}"),
+        # loaded_at is the server's local wall time: astimezone() makes it aware, fmt_datetime shows Beijing time
+        html.Span(f"{t('footer.loaded', lang)} {fmt_datetime(snap.loaded_at.astimezone(), lang)}",
+                  id="footer-loaded"),
         html.Span(" · govindex"),
     ]
 

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from etl.contract.tables import LOCAL_TZ, TABLES
+from etl.ingest import messages
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -41,7 +46,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "error.unknown_district": ("未知的区代码：{code}", "Unknown district code: {code}"),
     "notfound.title": ("页面不存在", "Page not found"),
+    "notfound.lead": ("没有找到地址 {path} 对应的页面。请从上方导航进入，或返回总览。",
+                      "There is no page at {path}. Use the navigation above, or go back to the overview."),
     "notfound.back": ("返回总览", "Back to the overview"),
+    "notfound.district": ("区画像（全部区）", "District profiles (all districts)"),
+    "time.zone": ("北京时间", "Beijing time"),
+    "stale.badge": ("已失效", "Out of date"),
     # -- common columns ----------------------------------------------------------------------------------------
     "col.rank": ("排名", "Rank"),
     "col.district": ("区", "District"),
@@ -169,13 +179,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "weights.compare_with": ("比较方案", "Compare with"),
     "weights.current": ("当前设置", "Current"),
     "weights.save": ("保存为命名方案", "Save as a named profile"),
-    "weights.save_name": ("方案名称（英文字母、数字、连字符）", "Profile name (letters, digits, hyphens)"),
+    "weights.save_title": ("方案中文名称（显示在列表中）", "Profile title in Chinese (shown in the lists)"),
+    "weights.save_title_en": ("英文名称（可选）", "English title (optional)"),
+    "weights.save_name": ("方案代码（小写英文字母、数字、连字符，如 user-2026）", "Profile code (lower-case letters, digits, hyphens, e.g. user-2026)"),
+    "weights.save_name_rule": (
+        "方案代码用于文件名与链接，只能由小写英文字母、数字和连字符组成（如 user-2026）；留空则自动生成。",
+        "The profile code names the file and the links: lower-case letters, digits and hyphens only (e.g. user-2026); "
+        "leave it empty to have one made for you.",
+    ),
+    "weights.bad_name": ("方案代码“{name}”不符合规则：只能使用小写英文字母、数字和单个连字符，且不能以连字符开头或结尾（如 user-2026）。",
+                         "The profile code '{name}' breaks the rule: lower-case letters, digits and single hyphens "
+                         "only, not at the start or end (e.g. user-2026)."),
+    "weights.invalid": ("权重无效：“{nodes}”下各项权重全为 0，无法计算排名。请至少把其中一项调高于 0。下方排名已清空，不是当前设置的结果。",
+                        "Invalid weights: every weight under '{nodes}' is zero, so no ranking can be computed. Raise "
+                        "at least one of them above 0. The ranking below is cleared: it is not a result of these settings."),
     "weights.save_author": ("作者", "Author"),
     "weights.save_rationale": ("理由", "Rationale"),
     "weights.save_button": ("保存", "Save"),
     "weights.saved": ("已保存方案 {name}（版本 {version}）。", "Saved profile {name} (version {version})."),
     "weights.save_error": ("保存失败：{error}", "Could not save: {error}"),
-    "weights.save_missing": ("请填写名称、作者和理由。", "Fill in the name, the author and the rationale."),
+    "weights.save_missing": ("请填写中文名称、作者和理由。", "Fill in the title, the author and the rationale."),
     "weights.reset": ("重置为当前方案", "Reset to the profile"),
     "weights.server_ms": ("服务器重算用时 {ms} ms", "Server recompute {ms} ms"),
     # -- sensitivity -------------------------------------------------------------------------------------------
@@ -216,7 +239,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dq.refresh_started": ("刷新已开始：载入收件箱中的新文件并重算指标与得分；完成后页面数据自动更新。",
                            "Refresh started: new inbox files are loaded and indicators and scores recomputed; the "
                            "pages pick up the new snapshot when it is done."),
-    "dq.refresh_done": ("刷新完成：第 {id} 次运行，状态 {status}。", "Refresh finished: run #{id}, status {status}."),
+    "dq.refresh_done": ("刷新完成：第 {id} 次运行，状态：{status}。页面已载入新的数据快照。",
+                        "Refresh finished: run #{id}, status {status}. The page now shows the new snapshot."),
+    "dq.refresh_running": ("刷新进行中…已用 {s} 秒", "Refreshing… {s} s so far"),
     "dq.refresh_busy": ("另一个刷新正在进行（{detail}），请稍后再试。",
                         "Another refresh is running ({detail}); try again shortly."),
     "dq.refresh_failed": ("刷新失败：{error}。上一个快照仍在使用。",
@@ -264,6 +289,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status.ok": ("成功", "succeeded"),
     "status.failed": ("失败", "failed"),
     "status.running": ("运行中", "running"),
+    "status.partial": ("部分成功", "partly loaded"),
+    "status.rejected": ("已拒收", "rejected"),
+    "status.unchanged": ("内容未变", "unchanged"),
+    "status.interrupted": ("已中断", "interrupted"),
+    "status.skipped": ("已跳过", "skipped"),
+    "trigger.cron": ("定时", "scheduled"),
+    "trigger.manual": ("手动", "manual"),
+    "trigger.cli": ("命令行", "command line"),
+    "trigger.inbox": ("收件箱", "inbox"),
+    "col.trigger": ("触发方式", "Trigger"),
+    "col.encoding": ("编码", "Encoding"),
+    "col.note": ("说明", "Notes"),
     # -- methodology -------------------------------------------------------------------------------------------
     "method.title": ("方法说明", "Methodology"),
     "method.tree": ("指标体系与有效权重", "Framework and effective weights"),
@@ -320,7 +357,49 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "hist.col.author": ("作者", "Author"),
     "hist.col.hash": ("内容哈希", "Content hash"),
     "hist.col.status": ("状态", "Status"),
+    "hist.event.save": ("保存", "saved"),
+    "hist.event.publish": ("发布", "published"),
+    "hist.first": ("首个版本", "first version"),
+    "hist.against": ("与 {name} 相比", "against {name}"),
+    "hist.version_n": ("第 {v} 版", "v{v}"),
+    "hist.nochange": ("无变化", "no change"),
+    "hist.more": ("另有 {n} 项", "+{n} more"),
 }
+
+# Units of the catalogue's indicators, in words a Chinese reader uses ("%" and "分" need no English).
+UNITS: dict[str, tuple[str, str]] = {
+    "%": ("%", "%"),
+    "0-100": ("分（0–100）", "points (0–100)"),
+    "pp": ("个百分点", "pp"),
+    "ratio": ("比值", "ratio"),
+    "FTE per 1k visitors": ("人（全职当量）/千名访客", "FTE per 1k visitors"),
+    "per 10k cases": ("件/万件", "per 10k cases"),
+    "staff per 10 kiosks": ("人/10 台自助终端", "staff per 10 kiosks"),
+}
+
+# Method names of the registries (indicators/{impute,treat,normalise,aggregate}.py) as people read them.
+METHODS: dict[str, tuple[str, str]] = {
+    "none": ("不处理", "none"),
+    "mean": ("均值插补", "mean"),
+    "median": ("中位数插补", "median"),
+    "group_mean": ("组内均值插补", "group mean"),
+    "within_parent": ("同维度相对位置插补", "within-parent position"),
+    "locf": ("沿用上期值", "last observation carried forward"),
+    "coinr_default": ("缩尾后必要时取对数（COINr 默认）", "winsorise, else log (COINr default)"),
+    "minmax": ("最小-最大归一化", "min–max"),
+    "zscore": ("标准分数（z 分数）", "z-score"),
+    "goalposts": ("固定目标值区间", "fixed goalposts"),
+    "rank": ("排名", "rank"),
+    "prank": ("百分位排名", "percentile rank"),
+    "distance_to_target": ("距目标距离", "distance to target"),
+    "distance_to_best": ("距最优距离", "distance to best"),
+    "amean": ("算术平均", "arithmetic mean"),
+    "gmean": ("几何平均", "geometric mean"),
+    "hmean": ("调和平均", "harmonic mean"),
+    "pmean": ("幂平均", "power mean"),
+    "wmedian": ("加权中位数", "weighted median"),
+}
+
 
 
 def norm_lang(value: object) -> str:
@@ -398,7 +477,21 @@ def fmt_period(period: object, lang: str = DEFAULT_LANG) -> str:
     return s
 
 
-def fmt_datetime(x: object, lang: str = DEFAULT_LANG) -> str:
+SHANGHAI = ZoneInfo(LOCAL_TZ)
+
+
+def to_shanghai(x: datetime) -> datetime:
+    """`x` as Beijing wall time: an aware time is converted; a naive one is already Beijing time (the warehouse keeps
+    naive timestamps in Asia/Shanghai, etl.contract.tables.LOCAL_TZ)."""
+    return x.astimezone(SHANGHAI) if x.tzinfo is not None else x.replace(tzinfo=SHANGHAI)
+
+
+def fmt_datetime(x: object, lang: str = DEFAULT_LANG, *, zone: bool = True) -> str:
+    """The one way a time is shown: Beijing time, labelled ("2026年12月02日 09:21（北京时间）"); a date alone as a date.
+
+    Aware datetimes (run history, audit trail: UTC) are converted; naive ones are taken as Beijing time already.
+    ISO strings are parsed first. `zone=False` drops the label where a column header already says 北京时间.
+    """
     if x is None:
         return t("na", lang)
     if isinstance(x, str):
@@ -407,11 +500,83 @@ def fmt_datetime(x: object, lang: str = DEFAULT_LANG) -> str:
             x = datetime.fromisoformat(text)
         except ValueError:
             return text
+        if len(text) == 10:  # a bare 'YYYY-MM-DD' is a date, not midnight
+            x = x.date()
     if isinstance(x, datetime):
-        return x.strftime("%Y年%m月%d日 %H:%M") if lang == "zh" else x.strftime("%d %b %Y %H:%M")
+        x = to_shanghai(x)
+        text = x.strftime("%Y年%m月%d日 %H:%M") if lang == "zh" else x.strftime("%d %b %Y %H:%M")
+        if not zone:
+            return text
+        return f"{text}（{t('time.zone', lang)}）" if lang == "zh" else f"{text} ({t('time.zone', lang)})"
     if isinstance(x, date):
         return x.strftime("%Y年%m月%d日") if lang == "zh" else x.strftime("%d %b %Y")
     return str(x)
+
+
+def status_label(value: object, lang: str = DEFAULT_LANG) -> str:
+    """A run's or a file's status (succeeded, failed, partial, …) in words; an unknown one as given."""
+    v = str(value or "").strip().lower()
+    key = {"succeeded": "status.ok", "loaded": "status.ok", "ok": "status.ok"}.get(v, f"status.{v}")
+    return t(key, lang) if key in MESSAGES else str(value or "")
+
+
+def trigger_label(value: object, lang: str = DEFAULT_LANG) -> str:
+    """What started a refresh run (cron, manual, cli, inbox) in words."""
+    key = f"trigger.{str(value or '').strip().lower()}"
+    return t(key, lang) if key in MESSAGES else str(value or "")
+
+
+def unit_label(unit: object, lang: str = DEFAULT_LANG) -> str:
+    """An indicator's unit in the reader's words (UNITS); an unknown unit as the catalogue gives it."""
+    u = str(unit or "")
+    if u in UNITS:
+        zh, en = UNITS[u]
+        return pick(zh, en, lang)
+    return u
+
+
+def _param_text(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def method_label(name: str, params: Mapping[str, Any] | None = None, lang: str = DEFAULT_LANG) -> str:
+    """A method choice as people read it: '最小-最大归一化（0–100）', '算术平均'; parameters in brackets."""
+    zh, en = METHODS.get(name, (name, name))
+    text = pick(zh, en, lang)
+    params = dict(params or {})
+    if name == "minmax" and set(params) <= {"l", "u"}:
+        lo, hi = params.get("l", 0.0), params.get("u", 1.0)
+        return f"{text}（{_param_text(lo)}–{_param_text(hi)}）" if lang == "zh" else \
+            f"{text} ({_param_text(lo)}–{_param_text(hi)})"
+    if params:
+        inner = ", ".join(f"{k} = {_param_text(v)}" for k, v in params.items())
+        return f"{text}（{inner}）" if lang == "zh" else f"{text} ({inner})"
+    return text
+
+
+def check_label(check: object, lang: str = DEFAULT_LANG) -> str:
+    """A quarantine check name (allowed, dtype, not_nullable, rule codes …) as the ingest catalogue's short words."""
+    return bilingual_part(messages.label(str(check or "")), lang, messages.SEP)
+
+
+def table_label(name: object, lang: str = DEFAULT_LANG) -> str:
+    """A raw table by its Chinese title with the code beside: '服务事件（service_events）'; English: the code."""
+    n = str(name or "")
+    table = TABLES.get(n)
+    if table is None or lang == "en":
+        return n
+    return f"{table.title_zh}（{n}）"
+
+
+def bilingual_part(text: object, lang: str = DEFAULT_LANG, sep: str = " / ") -> str:
+    """One language of a stored 'Chinese / English' text (the ingest's messages); a text without both as it is."""
+    s = str(text or "")
+    if sep not in s:
+        return s
+    zh, _, en = s.partition(sep)
+    if not re.search(r"[\u4e00-\u9fff]", zh):  # not a 'zh / en' pair: a slash inside one text
+        return s
+    return en.strip() if lang == "en" else zh.strip()
 
 
 def plotly_separators(lang: str) -> str:

@@ -12,6 +12,8 @@ PROFILE_LABEL = "profile-label"
 PROFILE_SELECT = "profile-select"
 PROFILES_VERSION = "profiles-version"  # bumped when a profile is saved, so the switcher re-reads weights/
 FOOTER = "footer"
+URL_STATE = "url-state"  # the shared query (profile, period) after an in-page choice, for the links and the address bar
+SNAPSHOT_VERSION = "snapshot-version"  # bumped when "refresh now" finishes: pages listening re-read the snapshot
 
 
 def print_button(page: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from app.ui.i18n import fmt_int, pick, t
+from app.ui.i18n import fmt_int, pick, t, unit_label
 from app.views.scoring import (Prepared, RankIntervals, Scored, ScoreSource, ScoreView, StoredScores,
                                stored_intervals, stored_scores)
 from app.state import AppContext
@@ -243,7 +243,7 @@ def district_profile(ctx: AppContext, code: str, profile_name: str | None, lang:
             "side": side_of(ctx, ind),
             "dimension": node_label(ctx, fw.node(ind).parent or "", lang),
             "value": _f(value),
-            "unit": d.unit if d else fw.node(ind).unit,
+            "unit": unit_label(d.unit if d else fw.node(ind).unit, lang),
             "decimals": d.decimals if d else 1,
             "direction": direction,
             "score": r["score"],

@@ -403,7 +403,8 @@ class Auth:
             return error_page(400, "无效的角色或区。", str(e))
         sess: Session = g.govindex_session
         sess.identity = replace(sess.identity, role=role, district_code=district)
-        return redirect(_safe_next(request.referrer and urlsplit(request.referrer).path) or "/")
+        back = urlsplit(request.referrer or "/")  # the same page with its query (?lang=en, profile, period)
+        return redirect(_safe_next(back.path + (f"?{back.query}" if back.query else "")) or "/")
 
     def highlight_css(self) -> flask.Response:
         ident: Identity | None = g.get("govindex_identity")

@@ -101,6 +101,7 @@ def test_moving_the_blend_slider_reorders_the_ranking_as_the_model_says(page, se
 def test_saving_a_profile_makes_it_appear_in_the_switcher(page, server_url, demo_env) -> None:
     page.goto(server_url + "/weights")
     _settle(page)
+    page.fill("#weights-title", "浏览器测试方案")
     page.fill("#weights-name", "browser-test")
     page.fill("#weights-author", "第三方评估机构")
     page.fill("#weights-rationale", "测试：需求侧权重提高")
@@ -108,7 +109,7 @@ def test_saving_a_profile_makes_it_appear_in_the_switcher(page, server_url, demo
     page.wait_for_selector("#weights-save-msg .status-ok", timeout=15_000)
     assert (demo_env["weights"] / "browser-test.toml").is_file()
     page.click("#profile-select")
-    page.get_by_text("browser-test", exact=True).first.wait_for(timeout=10_000)
+    page.get_by_text("浏览器测试方案", exact=True).first.wait_for(timeout=10_000)  # its Chinese title, not the code
     assert page.errors == []
 
 

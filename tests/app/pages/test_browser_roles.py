@@ -129,6 +129,7 @@ def _check_controls(page, path: str, role: str, lang: str) -> None:
 def _assessor_saves(page, lang: str, demo_env) -> None:
     """The assessor can do what the others cannot: save a profile through the form, as a new version on disk."""
     name = f"role-assessor-{lang}"
+    page.fill("#weights-title", f"角色测试（{lang}）")
     page.fill("#weights-name", name)
     page.fill("#weights-author", "第三方评估机构")
     page.fill("#weights-rationale", "角色测试：评估人员可保存")

@@ -10,9 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from app.cli.weights import weights as weights_cli
-from app.views.history import profile_history
+from app.views.history import profile_history, trail_changes, version_changes
+from etl.contract.catalog import load_catalog
 from etl.stores.profiles import SHIPPED_DIR, HISTORY, load_profile, publish_profile, save_profile
 from indicators.profile import ProfileError
+from indicators.spec import MethodSpec
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -65,3 +67,38 @@ def test_the_page_and_the_cli_do_not_assemble_the_history_themselves() -> None:
         used = {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
         used |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
         assert "profile_history" in used and not (used & assembled_elsewhere), (where, used & assembled_elsewhere)
+
+
+# -- issue 14 finding 2: the audit "变化" column shows what changed against the previous version ----------------------
+def test_trail_changes_name_only_what_moved(wdir: Path) -> None:
+    fw = load_catalog().framework()
+    base = load_profile("user-centred", wdir)
+    moved = dict(base.resolved_weights(fw))
+    moved["supply"], moved["demand"] = 0.3, 0.7  # the blend
+    dims = fw.children("demand")
+    moved[dims[0]] = moved[dims[0]] * 2 + 0.1
+    # a profile made from user-centred, listing every weight (as the weights page saves it)
+    new = base.with_weights(moved).model_copy(update={"name": "mine", "version": 1})
+    save_profile(new, wdir, who="ana", rationale="需求侧更重")
+    again = load_profile("mine", wdir)
+    changed = dict(again.resolved_weights(fw))
+    changed[dims[0]] = changed[dims[0]] + 0.5
+    save_profile(again.with_weights(changed), wdir, who="ana", rationale="再调")
+    h = profile_history("mine", wdir)
+    assert len(h.trail_rows()[0]["changes"].split("; ")) > 10  # the stored record compared against nothing
+    changes = trail_changes(h, wdir, fw, baseline=base)
+    first, against = changes[h.records[0]["seq"]]
+    assert against == "user-centred"
+    assert {c.code for c in first} == {"supply", "demand", dims[0]}  # not every key of the profile
+    second, against2 = changes[h.records[1]["seq"]]
+    assert against2 is None and [c.code for c in second] == [dims[0]]
+    assert second[0].new > second[0].old
+
+
+def test_method_changes_are_named_by_step(wdir: Path) -> None:
+    fw = load_catalog().framework()
+    base = load_profile("user-centred", wdir)
+    other = base.model_copy(update={"methods": base.methods.model_copy(update={
+        "aggregation": MethodSpec(name="gmean", params={"shift": 1.0})})})
+    assert [(c.kind, c.code, c.new[0]) for c in version_changes(base, other, fw)] == [
+        ("method", "aggregation", "gmean")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -17,12 +18,14 @@ from tests.app.web.test_roles import PASSWORD, ROLE_USERS, _call, _client
 
 pytestmark = pytest.mark.slow  # the demo warehouse, and a real refresh
 
-REFRESH = [("dq-refresh-msg", "children"), ("dq-refresh-poll", "disabled")]
+REFRESH = [("dq-refresh-msg", "children"), ("dq-refresh-poll", "disabled"), ("snapshot-version", "data"),
+           ("dq-refresh-t0", "data")]
+STATE = [("dq-lang", "data", "en"), ("snapshot-version", "data", 0), ("dq-refresh-t0", "data", None)]
 
 
 def _press(client, n: int = 1, lang: str = "en"):
     return _call(client, REFRESH, [("dq-refresh", "n_clicks", n), ("dq-refresh-poll", "n_intervals", 0)],
-                 [("dq-lang", "data", lang)])
+                 [("dq-lang", "data", lang), *STATE[1:]])
 
 
 @pytest.fixture()
@@ -65,12 +68,14 @@ def test_an_assessor_refreshes_and_sees_the_outcome(refresh_app) -> None:
     body = ""
     while time.monotonic() < deadline:
         poll = _call(client, REFRESH, [("dq-refresh", "n_clicks", 1), ("dq-refresh-poll", "n_intervals", 1)],
-                     [("dq-lang", "data", "en")], changed="dq-refresh-poll.n_intervals")
+                     STATE, changed="dq-refresh-poll.n_intervals")
         body = poll.get_data(as_text=True)
         if "Refresh finished" in body or "Refresh failed" in body:
             break
         time.sleep(0.5)
     assert "Refresh finished" in body, body
+    # the pages are told to read the new snapshot: the shell's snapshot version is bumped
+    assert json.loads(body)["response"]["snapshot-version"]["data"] == 1
     runs = list_runs(db.with_name("runs.sqlite"))
     assert runs is not None and runs.height == 1 and runs["trigger"][0] == "manual"
     assert runs["status"][0] == "succeeded"

@@ -68,7 +68,8 @@ def _save(client, ctx_weights: dict, name: str):
         [("weights-name", "value", name), ("weights-author", "value", "tester"),
          ("weights-rationale", "value", "角色测试 role test"), ("weights-current", "data", ctx_weights),
          ("weights-derived", "data", []), ("profile-select", "value", "user-centred"),
-         ("profiles-version", "data", 0), ("weights-lang", "data", "zh")],
+         ("profiles-version", "data", 0), ("weights-lang", "data", "zh"), ("weights-title", "value", "角色测试方案"),
+         ("weights-title-en", "value", None)],
     )
 
 
