@@ -21,8 +21,7 @@ from app.ui.i18n import t
 from etl.config import Config
 from etl.contract.catalog import load_catalog
 from etl.stores import editions as store
-from etl.stores.audit_trail import AuditError, record
-from etl.stores.profiles import load_profile, load_profile_version
+from etl.stores.profiles import load_profile
 from etl.stores.roles import Permission, can, roles_with
 from etl.stores.users import UserError, load_users
 from etl.warehouse import connection as warehouse
@@ -92,17 +91,8 @@ def publish(edition_id: str, who: str, reason: str, config_file: str | None, db_
     config = load(config_file, db=db_path)
     role = _role_of(config, who)
     try:
-        ed = store.get_edition(config.paths.editions_path, edition_id)
-        live = _live_snapshot(config)
-        if ed.status == "draft" and live is not None and live != ed.data_snapshot_id:
-            raise store.SnapshotGone(
-                f"edition {edition_id} was computed on data snapshot {ed.data_snapshot_id}, which no longer exists "
-                f"(the warehouse now holds {live}); create the edition again", edition=edition_id,
-                snapshot=ed.data_snapshot_id, live=live)
-        if ed.status == "draft" and reason.strip():
-            _audit(config, ed, who, role, reason)
         ed = store.publish_edition(config.paths.editions_path, edition_id, who=who, reason=reason, role=role,
-                                   live_snapshot=live)
+                                   live_snapshot=_live_snapshot(config), weights_dir=config.paths.weights_dir)
     except store.EditionError as e:
         raise _fail(e) from None
     click.echo(f"published {ed.edition_id} (cycle {ed.cycle}) by {ed.published_by} at {ed.published_at} · 已发布")
@@ -135,20 +125,6 @@ def _live_snapshot(config: Config) -> str | None:
             return data_snapshot_id(con)
     except (click.ClickException, WarehouseError):
         return None
-
-
-def _audit(config: Config, ed: store.Edition, who: str, role: str | None, reason: str) -> None:
-    """The publication in the weights audit trail (hash-chained), under the profile version the edition used."""
-    try:
-        try:
-            prof = load_profile_version(ed.profile_name, ed.profile_version, config.paths.weights_dir)
-        except ProfileError:
-            prof = load_profile(ed.profile_name, config.paths.weights_dir)
-        record(config.paths.weights_dir, event="edition_publish", profile=prof, who=who, role=role, previous=prof,
-               rationale=f"edition {ed.edition_id} (cycle {ed.cycle}): {reason.strip()}")
-    except (AuditError, ProfileError) as e:
-        raise click.ClickException(f"not published: the audit trail cannot record it ({e}) · 审计记录无法写入，未发布")
-    # a failure here leaves the edition a draft: nothing is published without its record
 
 
 @edition.command("list")
@@ -240,6 +216,9 @@ def diff(a: str, b: str, all_nodes: bool, config_file: str | None, db_path: str 
     click.echo(f"{a} → {b}")
     click.echo(f"  data:   {'moved (snapshot ' + d.a.data_snapshot_id + ' → ' + d.b.data_snapshot_id + ', cycle ' + d.a.cycle + ' → ' + d.b.cycle + ')' if d.data_changed else 'same snapshot and cycle'}")
     click.echo(f"  method: {'moved: ' + '; '.join(d.method) if d.method else 'same'}")
+    if d.bounds:
+        click.echo(f"  normalisation bounds moved for {len(d.bounds)} indicator(s): {', '.join(d.bounds)}"
+                   + ("" if d.method else " (fitted on the data, so the data moved them)"))
     if d.moved.height == 0:
         click.echo("  results identical · 两版结果完全相同")
         return

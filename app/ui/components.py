@@ -23,6 +23,7 @@ NAV_ITEMS: tuple[tuple[str, str], ...] = (
     ("/sensitivity", "nav.sensitivity"),
     ("/data-quality", "nav.data_quality"),
     ("/methodology", "nav.methodology"),
+    ("/editions", "nav.editions"),
 )
 
 # AG Grid's own words (pagination, filters, empty table) in Chinese.

@@ -380,11 +380,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "edition.err.partial": ("{cycle} 年数据不完整，缺少月份：{months}；可等待数据补齐，或加 --allow-partial（所有数字将标注为不完整期）。未作任何更改。",
                             "Cycle {cycle} is incomplete, missing months: {months}; wait for them or pass "
                             "--allow-partial (every figure is then flagged). Nothing was changed."),
-    "edition.err.published": ("评估版本 {edition} 已是{status}状态，不能再次发布。未作任何更改。",
+    "edition.err.published": ("评估版本 {edition} 已发布（或已被更正），不能再次发布。未作任何更改。",
                               "Edition {edition} is already {status}; it cannot be published again. Nothing was changed."),
     "edition.err.snapshot": ("评估版本 {edition} 所用的数据快照 {snapshot} 已不存在（当前为 {live}），请重新生成版本。未作任何更改。",
                              "Edition {edition} was computed on data snapshot {snapshot}, which no longer exists (now "
                              "{live}); create it again. Nothing was changed."),
+    "edition.err.audit": ("审计记录无法写入，未发布：{detail}", "Not published: the audit trail cannot record it ({detail})."),
     "edition.err.reason": ("请填写理由。未作任何更改。", "A reason is required. Nothing was changed."),
     "edition.err.role": ("角色 {role} 无权发布评估版本；可发布的角色：{roles}。未作任何更改。",
                          "Role {role} may not publish editions; roles that may: {roles}. Nothing was changed."),

@@ -37,13 +37,15 @@ import numpy as np
 import polars as pl
 
 from etl.errors import EtlError
+from etl.stores.audit_trail import AuditError, record
+from etl.stores.profiles import load_profile, load_profile_version
 from etl.warehouse import connection as warehouse
 from etl.warehouse.panel import covered_months_in, read_uncertainty_spec
 from etl.warehouse.snapshot import data_snapshot_id
 from indicators.framework import Framework
 from indicators.model import score
 from indicators.normalise import ColumnNormaliser, Normaliser
-from indicators.profile import WeightProfile
+from indicators.profile import ProfileError, WeightProfile
 from indicators.spec import MethodSpec, ModelSpec
 from indicators.uncertainty import montecarlo as mc
 from indicators.uncertainty.problem import Inputs, UncertaintyError, build_problem, model_preparer
@@ -119,6 +121,10 @@ class SnapshotGone(EditionError):
 
 class ReasonRequired(EditionError):
     key = "edition.err.reason"
+
+
+class AuditFailed(EditionError):
+    key = "edition.err.audit"
 
 
 @dataclass(frozen=True)
@@ -478,11 +484,14 @@ def _rank_intervals(framework: Framework, frame: pl.DataFrame, cycle: str, spec:
 
 
 def publish_edition(store: str | Path, edition_id: str, *, who: str, reason: str, role: str | None = None,
-                    live_snapshot: str | None = None, now: dt.datetime | None = None) -> Edition:
-    """Record the publish event (who, role, when, why). Refused for a published edition, without a reason, and when
-    `live_snapshot` (the warehouse's current data snapshot id) is given and differs from the draft's own."""
+                    live_snapshot: str | None = None, weights_dir: str | Path | None = None,
+                    now: dt.datetime | None = None) -> Edition:
+    """Publish a draft: who, role, when and why go into the edition's events and (given `weights_dir`) into the
+    hash-chained audit trail first — nothing is published without its record. Refused, changing nothing, for an
+    edition that is not a draft, without a reason, and when `live_snapshot` (the warehouse's current data snapshot
+    id) differs from the draft's: the data it was computed on no longer exist."""
     if not str(reason or "").strip():
-        raise ReasonRequired("publishing needs --reason: why this edition stands", edition=edition_id)
+        raise ReasonRequired("publishing needs a reason: why this edition stands", edition=edition_id)
     ed = get_edition(store, edition_id)
     if ed.status != "draft":
         raise AlreadyPublished(f"edition {edition_id} is already {ed.status} (by {ed.published_by} at "
@@ -492,11 +501,22 @@ def publish_edition(store: str | Path, edition_id: str, *, who: str, reason: str
         raise SnapshotGone(f"edition {edition_id} was computed on data snapshot {ed.data_snapshot_id}, which no "
                            f"longer exists (the warehouse now holds {live_snapshot}); create the edition again",
                            edition=edition_id, snapshot=ed.data_snapshot_id, live=live_snapshot)
+    when = now or _now()
+    if weights_dir is not None:
+        try:
+            try:
+                prof = load_profile_version(ed.profile_name, ed.profile_version, weights_dir)
+            except ProfileError:
+                prof = load_profile(ed.profile_name, weights_dir)
+            record(weights_dir, event="edition_publish", profile=prof, who=who, role=role, previous=prof,
+                   rationale=f"edition {ed.edition_id} (cycle {ed.cycle}): {str(reason).strip()}", when=when)
+        except (AuditError, ProfileError) as e:
+            raise AuditFailed(f"not published: the audit trail cannot record it ({e})", edition=edition_id) from None
     with _open(store) as con:
         try:
             con.execute("INSERT INTO edition_events (edition_id, event, who, role, at_utc, reason) "
                         "VALUES (?, 'publish', ?, ?, ?, ?)",
-                        (edition_id, who, role, _iso(now or _now()), str(reason).strip()))
+                        (edition_id, who, role, _iso(when), str(reason).strip()))
         except sqlite3.IntegrityError:  # another process published it between the check and here
             raise AlreadyPublished(f"edition {edition_id} is already published", edition=edition_id,
                                    status="published") from None
@@ -513,20 +533,27 @@ def _flat(prefix: str, value: Any, out: dict[str, Any]) -> None:
 
 
 def method_changes(a: Edition, b: Edition) -> list[str]:
-    """What differs in method between two editions: framework, spec keys (weights, methods, bands), frozen bounds."""
+    """What differs in method between two editions: the framework, and the spec's keys (weights, methods, fixed
+    goalposts, bands). Fitted bounds that moved with the data are not a method change (see `bounds_moved`)."""
     out = []
     if a.framework_hash != b.framework_hash:
         out.append("framework")
-    fa, fb = {}, {}  # type: ignore[var-annotated]
+    fa: dict[str, Any] = {}
+    fb: dict[str, Any] = {}
     _flat("", json.loads(a.spec_json), fa)
     _flat("", json.loads(b.spec_json), fb)
-    out += [f"spec.{k}" for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)]
-    bounds = sorted(c for c in set(a.bounds) | set(b.bounds)
-                    if (a.bounds.get(c) or {}).get("low") != (b.bounds.get(c) or {}).get("low")
-                    or (a.bounds.get(c) or {}).get("high") != (b.bounds.get(c) or {}).get("high"))
-    if bounds:
-        out.append(f"bounds ({len(bounds)} indicators: {', '.join(bounds[:5])}{' …' if len(bounds) > 5 else ''})")
+    keys = [k for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)]
+    shown = [k.split(".goalposts.")[0] + ".goalposts" if ".goalposts." in k else k for k in keys]
+    out += [f"spec.{k}" for k in dict.fromkeys(shown)]
     return out
+
+
+def bounds_moved(a: Edition, b: Edition) -> list[str]:
+    """Indicators whose normalisation bounds (low/high in raw units) differ between the editions."""
+    def lh(e: Edition, c: str) -> tuple[Any, Any]:
+        x = e.bounds.get(c) or {}
+        return x.get("low"), x.get("high")
+    return sorted(c for c in set(a.bounds) | set(b.bounds) if lh(a, c) != lh(b, c))
 
 
 @dataclass(frozen=True)
@@ -535,6 +562,7 @@ class EditionDiff:
     b: Edition
     data_changed: bool  # different data snapshot or cycle
     method: tuple[str, ...]  # method_changes(a, b)
+    bounds: tuple[str, ...]  # bounds_moved(a, b): with the same spec, fitted bounds that followed the data
     moved: pl.DataFrame  # unit_code, node, score_a, score_b, delta, rank_a, rank_b (rows where anything moved)
 
 
@@ -553,7 +581,7 @@ def diff_editions(store: str | Path, a_id: str, b_id: str, nodes: tuple[str, ...
     moved = moved.select("unit_code", "node", "score_a", "score_b", "delta", "rank_a", "rank_b").sort(
         pl.col("delta").abs(), descending=True, nulls_last=True)
     data = a.data_snapshot_id != b.data_snapshot_id or a.cycle != b.cycle
-    return EditionDiff(a, b, data, tuple(method_changes(a, b)), moved)
+    return EditionDiff(a, b, data, tuple(method_changes(a, b)), tuple(bounds_moved(a, b)), moved)
 
 
 def published_by_cycle(store: str | Path, profile_name: str) -> list[Edition]:
