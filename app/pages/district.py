@@ -16,7 +16,7 @@ from app.views import frames as views
 from app.ui.exports import scorecard_xlsx
 from app.ui.i18n import fmt_num, fmt_period, fmt_signed, norm_lang, t
 from app.views import editions as edition_views
-from app.pages.editions import trend_card
+from app.ui.editions import trend_card
 from etl.warehouse.snapshot import DataUnavailable
 from app.state import get_context
 
@@ -113,7 +113,7 @@ def render(profile: str | None, code: str | None, lang: str):
             className="grid-2",
         ),
         c.card(t("district.indicators", lang), _indicator_grid(dp, lang), className="indicator-card"),
-        trend_card(ctx.profile(profile).name, lang, unit=code),
+        trend_card(edition_views.trend_view(ctx, ctx.profile(profile).name, lang, unit=code), lang, unit=code),
         c.card(t("district.quarantine", lang), _quarantine(dp, lang)),
     ]
 

@@ -7,7 +7,7 @@ from dash import Input, Output, State, callback, dcc, html
 
 from app.state import get_context
 from app.ui import components as c
-from app.ui.i18n import fmt_num, norm_lang, t
+from app.ui.i18n import norm_lang, t
 from app.views import editions as views
 from app.web import security
 from etl.stores import editions as store
@@ -122,31 +122,3 @@ def publish(n: int, edition_id: str | None, reason: str | None, refreshed: int |
     except store.EditionError as e:
         return html.Span(views.message(e, lang), className="status-bad"), dash.no_update
     return html.Span(t("editions.publish.done", lang, edition=ed.edition_id), className="status-ok"), (refreshed or 0) + 1
-
-
-def trend_card(profile_name: str, lang: str, unit: str | None = None) -> html.Section:
-    """Year on year across published editions (the overview: every district; the district page: this one)."""
-    ctx = get_context()
-    try:
-        view = views.trend_view(ctx, profile_name, lang, unit)
-    except store.EditionError as e:
-        return c.card(t("editions.trend.title", lang), html.P(views.message(e, lang), className="note warn"))
-    if not view.cycles:
-        body: list = [html.P(t("editions.trend.none", lang), className="note")]
-    elif unit is None:
-        frame = views.overview_trend_frame(view, lang)
-        cols = [c.col("name", "col.district", lang)] + [{"field": cy, "headerName": cy} for cy in view.cycles]
-        body = [c.grid(f"{P}-trend-grid", frame.to_dicts(), cols, lang, height="auto")]
-    else:
-        rows = view.table.sort("cycle")
-        body = [html.Table(
-            [html.Thead(html.Tr([html.Th(t(k, lang)) for k in ("editions.col.cycle", "col.score", "col.supply",
-                                                              "col.demand", "col.rank")])),
-             html.Tbody([html.Tr([html.Td(r["cycle"] + (f" ({t('editions.trend.partial', lang)})" if r["partial"]
-                                                         else "")),
-                                  html.Td(fmt_num(r["composite"], lang)), html.Td(fmt_num(r.get("supply"), lang)),
-                                  html.Td(fmt_num(r.get("demand"), lang)), html.Td(f"#{r['rank']}")])
-                         for r in rows.iter_rows(named=True)])],
-            className="table trend-table", id=f"{P}-trend-table")]
-    notes = [html.P(n, className="note warn") for n in view.method_notes]
-    return c.card(t("editions.trend.title", lang), *body, *notes, id=f"{P}-trend")

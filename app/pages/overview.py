@@ -10,7 +10,7 @@ from app.ui import figures, ids
 from app.views import frames as views
 from app.ui.i18n import fmt_num, fmt_pct, fmt_period, norm_lang, t
 from app.views import editions as edition_views
-from app.pages.editions import trend_card
+from app.ui.editions import trend_card
 from etl.warehouse.snapshot import DataUnavailable
 from app.state import get_context
 
@@ -96,7 +96,7 @@ def render(profile: str | None, period: str | None, lang: str):
             ],
             className="grid-2",
         ),
-        trend_card(ov.profile.name, lang),
+        trend_card(edition_views.trend_view(ctx, ov.profile.name, lang), lang),
     ]
 
 

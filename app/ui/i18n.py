@@ -347,6 +347,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "editions.diff.b": ("版本 B", "Edition B"),
     "editions.diff.data": ("数据不同（数据快照或周期不同）", "Data differ (snapshot or cycle)"),
     "editions.diff.same_data": ("数据相同", "Same data"),
+    "editions.diff.bounds": ("归一化边界随数据变化的指标：{codes}", "Normalisation bounds moved with the data for: {codes}"),
     "editions.diff.method": ("方法不同：{what}", "Method differs: {what}"),
     "editions.diff.same_method": ("方法相同", "Same method"),
     "editions.diff.none": ("两版结果完全相同。", "The two editions' results are identical."),
@@ -386,6 +387,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                              "Edition {edition} was computed on data snapshot {snapshot}, which no longer exists (now "
                              "{live}); create it again. Nothing was changed."),
     "edition.err.audit": ("审计记录无法写入，未发布：{detail}", "Not published: the audit trail cannot record it ({detail})."),
+    "edition.err.taken": ("{standing} 已是该周期该方案的正式版本；新版本只能作为更正发布（生成时加 --supersedes {standing} --reason …）。未作任何更改。",
+                          "{standing} already stands for this cycle and profile; a new edition replaces it only as a "
+                          "correction (create it with --supersedes {standing} --reason …). Nothing was changed."),
     "edition.err.reason": ("请填写理由。未作任何更改。", "A reason is required. Nothing was changed."),
     "edition.err.role": ("角色 {role} 无权发布评估版本；可发布的角色：{roles}。未作任何更改。",
                          "Role {role} may not publish editions; roles that may: {roles}. Nothing was changed."),

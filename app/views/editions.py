@@ -71,8 +71,12 @@ def diff_view(ctx: AppContext, a: str, b: str, lang: str) -> DiffView:
         pl.col("unit_code").replace_strict(names, default=pl.col("unit_code")).alias("unit"),
         pl.col("node").replace_strict(labels, default=pl.col("node")).alias("node"),
     ).select("unit", "node", "score_a", "score_b", "delta", "rank_a", "rank_b")
+    data_line = t("editions.diff.data", lang) if d.data_changed else t("editions.diff.same_data", lang)
+    if d.bounds and not d.method:
+        data_line += "；" if lang == "zh" else "; "
+        data_line += t("editions.diff.bounds", lang, codes=", ".join(d.bounds))
     return DiffView(
-        t("editions.diff.data", lang) if d.data_changed else t("editions.diff.same_data", lang),
+        data_line,
         t("editions.diff.method", lang, what="; ".join(d.method)) if d.method else t("editions.diff.same_method", lang),
         rows,
     )

@@ -127,6 +127,10 @@ class AuditFailed(EditionError):
     key = "edition.err.audit"
 
 
+class CycleTaken(EditionError):
+    key = "edition.err.taken"
+
+
 @dataclass(frozen=True)
 class Edition:
     """One stored edition's header (its results are read with `results`)."""
@@ -501,6 +505,13 @@ def publish_edition(store: str | Path, edition_id: str, *, who: str, reason: str
         raise SnapshotGone(f"edition {edition_id} was computed on data snapshot {ed.data_snapshot_id}, which no "
                            f"longer exists (the warehouse now holds {live_snapshot}); create the edition again",
                            edition=edition_id, snapshot=ed.data_snapshot_id, live=live_snapshot)
+    standing = [e for e in list_editions(store) if e.cycle == ed.cycle and e.profile_name == ed.profile_name
+                and e.status == "published" and e.edition_id != ed.supersedes]
+    if standing:
+        raise CycleTaken(f"edition {standing[0].edition_id} already stands for cycle {ed.cycle} with profile "
+                         f"{ed.profile_name}; a new one replaces it only as a correction (create it with "
+                         f"--supersedes {standing[0].edition_id} --reason …)", edition=edition_id,
+                         standing=standing[0].edition_id)
     when = now or _now()
     if weights_dir is not None:
         try:

@@ -132,6 +132,10 @@ def test_publishing_twice_is_refused_and_changes_nothing(env) -> None:
     assert env["store"].stat().st_size == size
     with pytest.raises(store.ReasonRequired):
         store.publish_edition(env["store"], _create(env).edition_id, who="a", reason="  ")
+    # a second edition of the same cycle and profile stands only as a correction of the first
+    with pytest.raises(store.CycleTaken, match=ed.edition_id):
+        store.publish_edition(env["store"], _create(env).edition_id, who="a", reason="another")
+    assert [e.status for e in store.list_editions(env["store"])] == ["published", "draft", "draft"]
 
 
 def test_publishing_a_draft_whose_data_snapshot_is_gone_is_refused(env) -> None:
