@@ -382,7 +382,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                             "Cycle {cycle} is incomplete, missing months: {months}; wait for them or pass "
                             "--allow-partial (every figure is then flagged). Nothing was changed."),
     "edition.err.published": ("评估版本 {edition} 已发布（或已被更正），不能再次发布。未作任何更改。",
-                              "Edition {edition} is already {status}; it cannot be published again. Nothing was changed."),
+                              "Edition {edition} is already published (or superseded); it cannot be published again. "
+                              "Nothing was changed."),
     "edition.err.snapshot": ("评估版本 {edition} 所用的数据快照 {snapshot} 已不存在（当前为 {live}），请重新生成版本。未作任何更改。",
                              "Edition {edition} was computed on data snapshot {snapshot}, which no longer exists (now "
                              "{live}); create it again. Nothing was changed."),
