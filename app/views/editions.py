@@ -131,9 +131,10 @@ def overview_trend_frame(view: TrendView, lang: str) -> pl.DataFrame:
     """Overview: one row per district, one column per cycle holding 'score (#rank)', best of the latest cycle first."""
     if not view.table.height:
         return pl.DataFrame()
+    partial = t("editions.trend.partial", lang)
     tbl = view.table.with_columns(
         pl.struct("composite", "rank", "partial").map_elements(
-            lambda r: f"{fmt_num(r['composite'], lang)} (#{r['rank']})" + (" *" if r["partial"] else ""),
+            lambda r: f"{fmt_num(r['composite'], lang)} (#{r['rank']})" + (f" ({partial})" if r["partial"] else ""),
             return_dtype=pl.String).alias("cell"))
     wide = tbl.pivot(on="cycle", index=["unit_code", "name"], values="cell")
     last = view.cycles[-1]

@@ -148,3 +148,17 @@ def test_the_scorecard_says_which_edition(app_env) -> None:
         strings = z.read("xl/sharedStrings.xml").decode("utf-8")
     assert line in strings and t("editions.export.line", "zh") in strings
     assert dash.page_registry  # pages registered once by create_app
+
+
+def test_a_partial_edition_is_flagged_wherever_it_shows(app_env) -> None:
+    with warehouse.connection(app_env["db"]) as con:
+        con.sql("UPDATE data_coverage SET last_day = DATE '2025-10-31'")
+    prof = load_profile("user-centred", app_env["weights"])
+    ed = store.create_edition(app_env["db"], app_env["store"], FW, prof, "2025", who="t", mc_samples=0,
+                              allow_partial=True).edition
+    store.publish_edition(app_env["store"], ed.edition_id, who="a", reason="r")
+    partial = t("editions.trend.partial", "zh")
+    wide = views.overview_trend_frame(views.trend_view(app_env["ctx"], "user-centred", "zh"), "zh")
+    assert wide.height == 16 and all(partial in cell for cell in wide["2025"].to_list())
+    listing = views.editions_table(app_env["ctx"], "zh")
+    assert partial in listing["status"][0] and listing["partial"][0] == "2025-11, 2025-12"
