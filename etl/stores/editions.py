@@ -215,7 +215,7 @@ def list_editions(path: str | Path) -> list[Edition]:
     if not Path(path).is_file():
         return []
     with _open(path) as con:
-        heads = _rows(con, "SELECT * FROM editions ORDER BY created_at, edition_id")
+        heads = _rows(con, "SELECT * FROM editions ORDER BY rowid")  # the order they were created in
         events = _rows(con, "SELECT * FROM edition_events ORDER BY seq")
     published = {e["edition_id"] for e in events if e["event"] == "publish"}
     out = []
