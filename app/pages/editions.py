@@ -52,11 +52,10 @@ def layout(lang: str | None = None, **_query: str) -> html.Div:
             c.card(
                 t("editions.diff", lang),
                 html.Div([
-                    html.Label(t("editions.diff.a", lang), htmlFor=DIFF_A, className="inline-label"),
-                    dcc.Dropdown(id=DIFF_A, clearable=False),
-                    html.Label(t("editions.diff.b", lang), htmlFor=DIFF_B, className="inline-label"),
-                    dcc.Dropdown(id=DIFF_B, clearable=False),
-                ], className="filters"),
+                    html.Div([html.Label(t(f"editions.diff.{k}", lang), htmlFor=i, className="inline-label"),
+                              dcc.Dropdown(id=i, clearable=False)], style={"flex": "1", "minWidth": "260px"})
+                    for k, i in (("a", DIFF_A), ("b", DIFF_B))
+                ], className="filters", style={"display": "flex", "gap": "1rem", "flexWrap": "wrap"}),
                 html.Div(id=DIFF),
             ),
         ],
