@@ -24,6 +24,7 @@ DEFAULT_CONFIG_FILE = "govindex.toml"
 CONFIG_ENV = "GOVINDEX_CONFIG"
 RUNS_FILE = "runs.sqlite"  # run history beside the warehouse unless paths.runs_db says otherwise
 USERS_FILE = "users.toml"  # users file beside the warehouse unless users.file says otherwise
+EDITIONS_FILE = "editions.sqlite"  # assessment editions beside the warehouse unless paths.editions_db says otherwise
 
 
 class ConfigError(ValueError):
@@ -39,6 +40,8 @@ class PathsConfig(_Strict):
 
     db: Path = Field(default=Path("data/warehouse.duckdb"), description="the live warehouse (DuckDB snapshot) path")
     runs_db: Path | None = Field(default=None, description="run-history SQLite file; default runs.sqlite beside the db")
+    editions_db: Path | None = Field(
+        default=None, description="assessment editions (SQLite, append-only); default editions.sqlite beside the db")
     inbox: Path = Field(default=Path("data/inbox"), description="folder watched for new raw files")
     archive: Path = Field(default=Path("data/archive"), description="loaded, skipped and rejected inbox files go here")
     weights_dir: Path = Field(
@@ -50,6 +53,10 @@ class PathsConfig(_Strict):
     @property
     def runs_path(self) -> Path:
         return self.runs_db if self.runs_db is not None else self.db.with_name(RUNS_FILE)
+
+    @property
+    def editions_path(self) -> Path:
+        return self.editions_db if self.editions_db is not None else self.db.with_name(EDITIONS_FILE)
 
     @property
     def weights_path(self) -> Path:
@@ -236,6 +243,7 @@ class Config(_Strict):
 ENV_VARS: dict[str, tuple[str, str]] = {
     "GOVINDEX_DB": ("paths", "db"),
     "GOVINDEX_RUNS_DB": ("paths", "runs_db"),
+    "GOVINDEX_EDITIONS_DB": ("paths", "editions_db"),
     "GOVINDEX_INBOX": ("paths", "inbox"),
     "GOVINDEX_ARCHIVE": ("paths", "archive"),
     "GOVINDEX_WEIGHTS_DIR": ("paths", "weights_dir"),

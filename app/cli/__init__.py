@@ -16,6 +16,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("refresh", "refresh"),
     ("schedule", "schedule"),
     ("score", "score"),
+    ("edition", "edition"),
     ("sensitivity", "sensitivity"),
     ("user", "user"),
     ("backup", "backup"),

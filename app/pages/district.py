@@ -14,7 +14,9 @@ from app.ui import figures, ids
 from app.web import security
 from app.views import frames as views
 from app.ui.exports import scorecard_xlsx
+from app.ui.editions import trend_card
 from app.ui.i18n import fmt_num, fmt_period, fmt_signed, norm_lang, t, table_label
+from app.views import editions as edition_views
 from etl.warehouse.snapshot import DataUnavailable
 from app.state import get_context
 
@@ -99,6 +101,8 @@ def render(profile: str | None, code: str | None, lang: str):
         html.P(summary, className="lead", id=f"{PREFIX}-summary"),
         html.P(views.source_text(dp.source, lang), id=f"{PREFIX}-source",
                className="note source-note" + ("" if dp.source.stored else " warn")),
+        html.P(edition_views.showing_line(ctx, ctx.profile(profile).name, dp.source, lang), id=f"{PREFIX}-edition",
+               className="note edition-note"),
         kpis,
         html.Div(
             [
@@ -109,6 +113,7 @@ def render(profile: str | None, code: str | None, lang: str):
             className="grid-2",
         ),
         c.card(t("district.indicators", lang), _indicator_grid(dp, lang), className="indicator-card"),
+        trend_card(edition_views.trend_view(ctx, ctx.profile(profile).name, lang, unit=code), lang, unit=code),
         c.card(t("district.quarantine", lang), _quarantine(dp, lang)),
     ]
 
@@ -208,5 +213,5 @@ def export(n: int, profile: str | None, code: str | None, lang: str):
         dp = _for_viewer(views.district_profile(ctx, code, profile, lang))
     except (DataUnavailable, LookupError):  # no data (or an unknown code in a forged request): nothing to send
         return dash.no_update
-    data = scorecard_xlsx(dp, lang)
+    data = scorecard_xlsx(dp, lang, edition_views.showing_line(ctx, ctx.profile(profile).name, dp.source, lang))
     return dcc.send_bytes(data, f"govindex-{code}-{dp.period}.xlsx")

@@ -9,6 +9,8 @@ from app.ui import components as c
 from app.ui import figures, ids
 from app.views import frames as views
 from app.ui.i18n import fmt_num, fmt_pct, fmt_period, norm_lang, t
+from app.views import editions as edition_views
+from app.ui.editions import trend_card
 from etl.warehouse.snapshot import DataUnavailable
 from app.state import get_context
 
@@ -78,6 +80,8 @@ def render(profile: str | None, period: str | None, lang: str):
     return [
         html.P(views.source_text(ov.source, lang), id=f"{PREFIX}-source",
                className="note source-note" + ("" if ov.source.stored else " warn")),
+        html.P(edition_views.showing_line(ctx, ov.profile.name, ov.source, lang), id=f"{PREFIX}-edition",
+               className="note edition-note"),
         kpis,
         html.Div(
             [
@@ -92,6 +96,7 @@ def render(profile: str | None, period: str | None, lang: str):
             ],
             className="grid-2",
         ),
+        trend_card(edition_views.trend_view(ctx, ov.profile.name, lang), lang),
     ]
 
 

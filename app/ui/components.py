@@ -23,6 +23,7 @@ NAV_ITEMS: tuple[tuple[str, str], ...] = (
     ("/sensitivity", "nav.sensitivity"),
     ("/data-quality", "nav.data_quality"),
     ("/methodology", "nav.methodology"),
+    ("/editions", "nav.editions"),
 )
 
 # AG Grid's own words (pagination, filters, empty table) in Chinese.
@@ -153,8 +154,8 @@ def footer_content(ctx: AppContext, lang: str) -> list[Any]:
     return [
         html.Span(f"{t('footer.snapshot', lang)}: {snap.snapshot_id}", id="footer-snapshot"),
         html.Span(" · "),
-        # loaded_at is the server's local wall time: astimezone() makes it aware, fmt_datetime shows Beijing time
-        html.Span(f"{t('footer.loaded', lang)} {fmt_datetime(snap.loaded_at.astimezone(), lang)}",
+        # loaded_at is stored in UTC (aware); fmt_datetime shows it in Beijing time, labelled
+        html.Span(f"{t('footer.loaded', lang)} {fmt_datetime(snap.loaded_at, lang)}",
                   id="footer-loaded"),
         html.Span(" · govindex"),
     ]

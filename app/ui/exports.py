@@ -12,8 +12,9 @@ from app.ui.i18n import t
 from etl.safe_export import write_sheet
 
 
-def scorecard_xlsx(dp: views.DistrictProfile, lang: str) -> bytes:
-    """The district's scorecard as an XLSX workbook: summary, dimensions, indicators, priorities, data issues."""
+def scorecard_xlsx(dp: views.DistrictProfile, lang: str, edition_line: str | None = None) -> bytes:
+    """The district's scorecard as an XLSX workbook: summary, dimensions, indicators, priorities, data issues.
+    `edition_line` says which edition (or which unpublished refresh) the figures are from; it heads the summary."""
     buf = io.BytesIO()
     # belt and braces: even a stray write() of "=..." or "http://..." stays text
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
@@ -23,6 +24,8 @@ def scorecard_xlsx(dp: views.DistrictProfile, lang: str) -> bytes:
         t("col.score", lang): [s["score"]], t("col.rank", lang): [s["rank"]],
         t("col.supply", lang): [s.get("supply")], t("col.demand", lang): [s.get("demand")],
     })
+    if edition_line:
+        summary = summary.with_columns(pl.lit(edition_line).alias(t("editions.export.line", lang)))
     dims = dp.dimensions.select(
         pl.col("label").alias(t("col.dimension", lang)), pl.col("this").alias(t("district.this", lang)),
         pl.col("median").alias(t("district.median", lang)), pl.col("best").alias(t("district.best", lang)),

@@ -88,6 +88,7 @@ def visible_quarantine(frame: pl.DataFrame, ident: Identity | None = None) -> pl
 _NOTES = {
     Permission.EDIT_WEIGHTS: ("保存权重方案", "save weight profiles"),
     Permission.PUBLISH_WEIGHTS: ("发布权重方案", "publish profiles"),
+    Permission.PUBLISH_EDITION: ("发布评估版本", "publish assessment editions"),
     Permission.RUN_SENSITIVITY: ("运行敏感性分析", "run sensitivity analyses"),
     Permission.REFRESH: ("刷新数据", "refresh the data"),
     Permission.MANAGE_USERS: ("管理用户", "manage users"),

@@ -32,7 +32,7 @@ from indicators.profile import WeightProfile
 AUDIT_FILE = "audit.jsonl"
 HEAD_FILE = "audit.head.json"
 SHANGHAI = zoneinfo.ZoneInfo(LOCAL_TZ)
-EVENTS = ("save", "publish")
+EVENTS = ("save", "publish", "edition_publish")  # edition_publish: an assessment edition made with the profile
 GENESIS = "0" * 64
 SCHEMA_VERSION = 1  # of the trail's records and head; the head file says it ("schema"; none: 1, the release before)
 CSV_COLUMNS = ("seq", "event", "profile", "version", "previous_version", "who", "role", "at_utc", "at_shanghai",

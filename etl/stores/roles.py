@@ -27,6 +27,7 @@ class Permission(StrEnum):
     VIEW = "view"  # the pages and downloads
     EDIT_WEIGHTS = "edit_weights"  # save a profile (a new version)
     PUBLISH_WEIGHTS = "publish_weights"  # choose the version leaders see
+    PUBLISH_EDITION = "publish_edition"  # publish an assessment edition (makes it the year's result, immutable)
     RUN_SENSITIVITY = "run_sensitivity"  # start or cancel a sensitivity analysis
     REFRESH = "refresh"  # refresh now
     MANAGE_USERS = "manage_users"
@@ -47,7 +48,7 @@ class RoleSpec:
 
 _P = Permission
 _VIEWER = frozenset({_P.VIEW, _P.ALL_DISTRICTS})
-_EDITOR = frozenset({_P.VIEW, _P.ALL_DISTRICTS, _P.EDIT_WEIGHTS, _P.PUBLISH_WEIGHTS, _P.RUN_SENSITIVITY, _P.REFRESH,
+_EDITOR = frozenset({_P.VIEW, _P.ALL_DISTRICTS, _P.EDIT_WEIGHTS, _P.PUBLISH_WEIGHTS, _P.PUBLISH_EDITION, _P.RUN_SENSITIVITY, _P.REFRESH,
                      _P.ALL_QUARANTINE, _P.SEE_CURRENT})
 
 # The permissions table. Order matters only for display (CLI choices, the demo role switcher).

@@ -18,7 +18,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
@@ -135,7 +135,7 @@ def _empty_snapshot(path: str, key: FileKey | None) -> Snapshot:
     return Snapshot(
         path=path,
         key=key,
-        loaded_at=datetime.now(),
+        loaded_at=datetime.now(timezone.utc),
         districts=pl.DataFrame(schema={"district_code": pl.String, "name_zh": pl.String, "name_en": pl.String}),
         values=pl.DataFrame(
             schema={"unit_code": pl.String, "period": pl.String, "grain": pl.String, "indicator_id": pl.String,
@@ -189,7 +189,7 @@ def load_snapshot(path: str | Path) -> Snapshot:
     return Snapshot(
         path=p,
         key=key,
-        loaded_at=datetime.now(),
+        loaded_at=datetime.now(timezone.utc),
         districts=districts,
         values=values,
         quarantine=quarantine,

@@ -27,6 +27,7 @@ PAGES = {
     "sensitivity": ("/sensitivity", ("敏感性分析", "Sensitivity analysis")),
     "data-quality": ("/data-quality", ("浦东新区", "Pudong")),
     "methodology": ("/methodology", ("非引导好评率", "Unprompted")),
+    "editions": ("/editions", ("尚无评估版本", "No editions yet")),
 }
 
 

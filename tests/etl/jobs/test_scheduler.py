@@ -67,7 +67,7 @@ def test_errors_name_the_file_and_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as e:
         load_config(bad, env={})
     msg = str(e.value)
-    assert f"{bad}: paths.inbx: unknown key (allowed: db, runs_db, inbox, archive, weights_dir)" in msg
+    assert f"{bad}: paths.inbx: unknown key (allowed: db, runs_db, editions_db, inbox, archive, weights_dir)" in msg
     assert f"{bad}: schedule.tz: unknown time zone 'Asia/Shangai'" in msg
     assert "schedule.cron" in msg and "'25'" in msg
     with pytest.raises(ConfigError, match=r"environment GOVINDEX_PORT: .*'abc'"):

@@ -13,8 +13,9 @@ from etl.warehouse import connection as warehouse, ddl
 
 ROOT = Path(__file__).resolve().parents[3]
 CREATE = re.compile(r"\bCREATE\s+(OR\s+REPLACE\s+)?TABLE\b", re.IGNORECASE)  # TEMP tables are not schema
-# The run history is a separate SQLite file (etl.stores.runs), not a warehouse table.
-NOT_WAREHOUSE = {"etl/stores/runs.py"}
+# The run history and the assessment editions are separate SQLite files (etl.stores.runs, etl.stores.editions),
+# not warehouse tables.
+NOT_WAREHOUSE = {"etl/stores/runs.py", "etl/stores/editions.py"}
 
 
 def _string_constants(path: Path) -> list[tuple[int, str]]:
