@@ -1,8 +1,15 @@
 """The scoring pipeline: impute → treat → normalise → aggregate over a panel, and fast re-aggregation from a cache.
 
 `score(framework, data, spec)` takes a long frame (unit_code, period, indicator_id, value) or a units × indicators
-(or periods × units × indicators) matrix. Normalisation is fitted once (on the panel or one period, per the spec) and
-applied to every period, so scores are comparable over time; aggregation runs on all unit-periods in one pass.
+(or periods × units × indicators) matrix. Normalisation is fitted once (on the panel, a declared reference window or
+one period, per the spec) and applied to every period, so scores are comparable over time; aggregation runs on all
+unit-periods in one pass.
+
+Complete and partial periods: the caller says which periods the data cover completely (`complete=`; None = all of
+them). A partial period (the edge quarter with one month loaded) is scored, but nothing is fitted on it: not the
+normalisation bounds, not the pooled outlier treatment (a partial period is treated on its own), not imputation
+(complete periods are imputed without it; it may borrow from them). So adding a month to the data never moves the
+scores of the complete periods through the fit unless the fit is over the whole panel.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from indicators.errors import ScoringError
 from indicators.framework import Framework
 from indicators.impute import impute
 from indicators.normalise import NORMALISERS, ColumnNormaliser, Normaliser, make_normaliser
+from indicators.periods import in_window, period_months, window_months
 from indicators.spec import MethodSpec, ModelSpec
 from indicators.treat import treat
 
@@ -193,6 +201,7 @@ class ScoreResult:
     treat_details: pl.DataFrame
     normaliser: Normaliser  # fitted
     fit_rows: np.ndarray  # bool over periods: which periods the normaliser was fitted on
+    complete: np.ndarray  # bool over periods: which periods the data cover completely (the others are partial)
     values: np.ndarray  # every node's score (normalised value for indicators)
     below_threshold: np.ndarray
     plan: AggregationPlan
@@ -243,8 +252,10 @@ def score(
     units: Sequence[str] | None = None,
     periods: Sequence[str] | None = None,
     groups: Mapping[str, Any] | None = None,
+    complete: Sequence[str] | None = None,
 ) -> ScoreResult:
-    """Score a panel. `groups` maps unit code → group label (for group_mean imputation)."""
+    """Score a panel. `groups` maps unit code → group label (for group_mean imputation). `complete` names the
+    periods the data cover completely (None: every period); the others are partial and never fitted on."""
     spec = spec or ModelSpec()
     try:
         spec.validate_for(framework)
@@ -266,30 +277,28 @@ def score(
         if lacking:
             raise ScoringError(f"no group given for unit(s) {', '.join(lacking[:5])}")
         grp = [groups[u] for u in panel.units]
-    imp = impute(X, spec.imputation.name, spec.imputation.params, framework=framework, groups=grp)
+    full = np.array([True] * n_p if complete is None else [p in set(complete) for p in panel.periods], dtype=bool)
+    imp_values, imp_flags = _impute(X, full, spec, framework, grp)
 
-    # treat: over the pooled panel, or per period
+    # treat: over the pooled complete periods (a partial period on its own), or per period
     overrides = {k: (v.name, v.params) for k, v in spec.treatment_overrides.items()}
     tname, tparams = spec.treatment.name, spec.treatment.params
-    if spec.treat_by == "panel" or n_p == 1:
-        tr = treat(imp.values.reshape(-1, n_i), codes, tname, tparams, overrides)
-        treated, tflags, details = tr.values.reshape(X.shape), tr.flags.reshape(X.shape), tr.details
-    else:
-        treated, tflags = np.empty_like(X), np.zeros(X.shape, dtype=np.int8)
-        frames = []
-        for k, per in enumerate(panel.periods):
-            tr = treat(imp.values[k], codes, tname, tparams, overrides)
-            treated[k], tflags[k] = tr.values, tr.flags
-            frames.append(tr.details.with_columns(pl.lit(per).alias("period")))
-        details = pl.concat(frames)
+    treated, tflags = np.empty_like(X), np.zeros(X.shape, dtype=np.int8)
+    frames = []
+    if spec.treat_by == "panel" and full.any():
+        tr = treat(imp_values[full].reshape(-1, n_i), codes, tname, tparams, overrides)
+        treated[full], tflags[full] = tr.values.reshape(-1, n_u, n_i), tr.flags.reshape(-1, n_u, n_i)
+        frames.append(tr.details)
+    for k, per in enumerate(panel.periods):
+        if spec.treat_by == "panel" and full[k]:
+            continue
+        tr = treat(imp_values[k], codes, tname, tparams, overrides)
+        treated[k], tflags[k] = tr.values, tr.flags
+        frames.append(tr.details.with_columns(pl.lit(per).alias("period")))
+    details = pl.concat(frames, how="diagonal") if len(frames) > 1 else frames[0]
 
-    # normalise: fit once, transform every period
-    if spec.fit_on == "panel":
-        fit_rows = np.ones(n_p, dtype=bool)
-    else:
-        if spec.fit_on not in panel.periods:
-            raise ScoringError(f"fit_on period {spec.fit_on!r} is not in the data; periods: {', '.join(panel.periods)}")
-        fit_rows = np.array([p == spec.fit_on for p in panel.periods])
+    # normalise: fit once on complete periods, transform every period
+    fit_rows = _fit_rows(spec, panel.periods, full)
     normaliser = build_normaliser(framework, spec)
     try:
         normaliser.fit(treated[fit_rows].reshape(-1, n_i))
@@ -304,8 +313,57 @@ def score(
     agg = plan.run(N, weights, labels)
     return ScoreResult(
         framework=framework, spec=spec, units=panel.units, periods=panel.periods, order=plan.order,
-        raw=X, imputed=imp.imputed, filled=imp.values, treated=treated, treat_flags=tflags, treat_details=details,
-        normaliser=normaliser, fit_rows=fit_rows, values=agg.values.reshape(n_p, n_u, -1),
+        raw=X, imputed=imp_flags, filled=imp_values, treated=treated, treat_flags=tflags, treat_details=details,
+        normaliser=normaliser, fit_rows=fit_rows, complete=full, values=agg.values.reshape(n_p, n_u, -1),
         below_threshold=agg.below_threshold.reshape(n_p, n_u, -1), plan=plan, weights=weights,
         warnings=panel.warnings,
     )
+
+
+def _impute(
+    X: np.ndarray, full: np.ndarray, spec: ModelSpec, framework: Framework, groups: list[Any] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Impute the complete periods among themselves, then the partial ones (which may borrow from the complete
+    periods, never the other way round). Per-period methods give the same values either way."""
+    name, params = spec.imputation.name, spec.imputation.params
+    if full.all() or not full.any():
+        imp = impute(X, name, params, framework=framework, groups=groups)
+        return imp.values, imp.imputed
+    first = impute(X[full], name, params, framework=framework, groups=groups)
+    Y = X.copy()
+    Y[full] = first.values
+    second = impute(Y, name, params, framework=framework, groups=groups)
+    values, flags = second.values.copy(), second.imputed.copy()
+    values[full], flags[full] = first.values, first.imputed
+    return values, flags
+
+
+def _fit_rows(spec: ModelSpec, periods: Sequence[str], full: np.ndarray) -> np.ndarray:
+    """Which periods the normaliser is fitted on: the complete ones the spec's fit_on selects (never a partial one)."""
+    if spec.fit_on == "panel":
+        rows = full.copy()
+        if not rows.any():
+            raise ScoringError(
+                f"no complete period to fit the normalisation on (periods {', '.join(periods)} are all partial)"
+            )
+        return rows
+    if spec.fit_on == "reference":
+        assert spec.reference is not None  # the spec's validator guarantees it
+        window = spec.reference
+        inside = np.array([in_window(p, window) for p in periods], dtype=bool)
+        rows = inside & full
+        covered = {m for p, ok in zip(periods, rows) if ok for m in period_months(p)}
+        lacking = [m for m in window_months(window) if m not in covered]
+        if lacking:
+            raise ScoringError(
+                f"reference window {window[0]}–{window[1]} is not covered by complete periods of the data "
+                f"(months lacking: {', '.join(lacking[:6])}{' …' if len(lacking) > 6 else ''}); bounds fitted on "
+                "part of the window would move when the rest arrives"
+            )
+        return rows
+    if spec.fit_on not in periods:
+        raise ScoringError(f"fit_on period {spec.fit_on!r} is not in the data; periods: {', '.join(periods)}")
+    k = list(periods).index(spec.fit_on)
+    if not full[k]:
+        raise ScoringError(f"fit_on period {spec.fit_on!r} is partial (the data do not cover it completely)")
+    return np.array([p == spec.fit_on for p in periods])
