@@ -110,6 +110,9 @@ class RefreshConfig(_Strict):
     inbox_settle_seconds: float = Field(
         default=2.0, ge=0, description="inbox files modified more recently are left for later"
     )
+    cycle: Literal["year", "quarter"] = Field(
+        default="year", description="the assessment cycle (年度考核: year), scored besides quarterly monitoring"
+    )
 
 
 class AppConfig(_Strict):

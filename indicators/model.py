@@ -298,7 +298,7 @@ def score(
     details = pl.concat(frames, how="diagonal") if len(frames) > 1 else frames[0]
 
     # normalise: fit once on complete periods, transform every period
-    fit_rows = _fit_rows(spec, panel.periods, full)
+    fit_rows = _fit_rows(spec, panel.periods, full, learns=_learns_from_data(spec, codes))
     normaliser = build_normaliser(framework, spec)
     try:
         normaliser.fit(treated[fit_rows].reshape(-1, n_i))
@@ -338,11 +338,19 @@ def _impute(
     return values, flags
 
 
-def _fit_rows(spec: ModelSpec, periods: Sequence[str], full: np.ndarray) -> np.ndarray:
+#: normalisers that learn nothing from the data (fixed bounds or none): they need no complete period to fit on
+FIXED_NORMALISERS = ("goalposts", "none")
+
+
+def _learns_from_data(spec: ModelSpec, codes: Sequence[str]) -> bool:
+    return any(spec.normalisation_overrides.get(c, spec.normalisation).name not in FIXED_NORMALISERS for c in codes)
+
+
+def _fit_rows(spec: ModelSpec, periods: Sequence[str], full: np.ndarray, *, learns: bool = True) -> np.ndarray:
     """Which periods the normaliser is fitted on: the complete ones the spec's fit_on selects (never a partial one)."""
     if spec.fit_on == "panel":
         rows = full.copy()
-        if not rows.any():
+        if not rows.any() and learns:
             raise ScoringError(
                 f"no complete period to fit the normalisation on (periods {', '.join(periods)} are all partial)"
             )
