@@ -500,6 +500,19 @@ def fmt_period(period: object, lang: str = DEFAULT_LANG) -> str:
     return s
 
 
+def fmt_period_marked(period: str, lang: str, partial: Mapping[str, tuple[str, ...]]) -> str:
+    """fmt_period, plus '· 不完整期：2026-10' (the months the data cover completely) when the period is partial.
+
+    `partial` is indicators.periods.partial_periods(periods, complete months): every place a period can be chosen
+    shows it, so a partial quarter is never taken for a whole one."""
+    label = fmt_period(period, lang)
+    if period not in partial:
+        return label
+    months = partial[period]
+    mark = t("period.partial", lang, months=", ".join(months)) if months else t("period.partial_none", lang)
+    return f"{label} · {mark}"
+
+
 def fmt_datetime(x: object, lang: str = DEFAULT_LANG) -> str:
     if x is None:
         return t("na", lang)
