@@ -66,12 +66,23 @@ def complete_periods(periods: Iterable[str], months: Iterable[str]) -> tuple[str
     return tuple(p for p in periods if all(m in have for m in period_months(p)))
 
 
+def completeness(periods: Iterable[str], months: Iterable[str]) -> tuple[str, ...] | None:
+    """What to pass the scoring engine as `complete=`: complete_periods, or None (every period counts as complete)
+    when no month at all is known to be complete — a warehouse that records no data span and no months (a hand-built
+    quarterly panel), where completeness is unknown rather than absent."""
+    known = tuple(months)
+    return complete_periods(periods, known) if known else None
+
+
 def partial_periods(periods: Iterable[str], months: Iterable[str]) -> dict[str, tuple[str, ...]]:
     """Each period the data do not cover completely → the months of it they do cover (possibly none), in order.
 
-    What a period picker shows beside a partial period ("不完整期：2026-10"): `months` as in complete_periods.
+    What a period picker shows beside a partial period ("不完整期：2026-10"): `months` as in complete_periods. No month
+    known at all means completeness is unknown (see completeness): nothing is marked.
     """
     have = set(months)
+    if not have:
+        return {}
     return {p: tuple(m for m in period_months(p) if m in have) for p in periods
             if not all(m in have for m in period_months(p))}
 

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from etl.contract.catalog import load_catalog
 from etl.stores.profiles import load_profile
-from indicators.periods import complete_periods
+from indicators.periods import completeness
 from indicators.profile import ProfileError
 
 from app.cli.options import config_options, load
@@ -135,7 +135,7 @@ def sensitivity(profile: str, spec_path: Path | None, samples: int | None, sobol
         prof = load_profile(profile, config.paths.weights_dir)
         frame = load_indicator_panel(db, fw, grain)
         period = period or default_panel_period(db, frame)
-        complete = complete_periods(sorted(frame["period"].unique().to_list()), covered_months(db))
+        complete = completeness(sorted(frame["period"].unique().to_list()), covered_months(db))
         prepare, units = model_preparer(fw, frame, period=period, complete=complete)
         weights = prof.resolved_weights(fw)
     except (UncertaintyError, PanelError, ProfileError, ValueError) as e:

@@ -21,7 +21,7 @@ from etl.contract.catalog import load_catalog
 from etl.stores.profiles import load_profile
 from etl.warehouse import connection as warehouse, ddl
 from etl.warehouse.panel import covered_months, default_panel_period, load_indicator_panel, read_uncertainty_spec
-from indicators.periods import complete_periods
+from indicators.periods import completeness
 from indicators.uncertainty import montecarlo as mc
 from indicators.uncertainty.problem import Inputs, build_problem, model_preparer
 
@@ -63,7 +63,7 @@ def write_uncertainty_summary(
     period = default_panel_period(db_path, frame)
     periods = sorted(frame["period"].unique().to_list())
     prepare, units = model_preparer(fw, frame, period=period,
-                                    complete=complete_periods(periods, covered_months(db_path)))
+                                    complete=completeness(periods, covered_months(db_path)))
     spec_json = spec.model_dump_json()
     done = _existing(db_path, spec_json, grain, period) if skip_existing else set()
     runs, run_rows, rank_frames = [], [], []

@@ -20,7 +20,7 @@ from etl.warehouse.panel import covered_months_in
 from etl.warehouse.snapshot import data_snapshot_id
 from indicators.framework import Framework
 from indicators.model import score
-from indicators.periods import complete_periods, default_period
+from indicators.periods import completeness, default_period
 from indicators.profile import WeightProfile
 
 SCORE_COLUMNS = (
@@ -79,7 +79,7 @@ def score_and_store(
         # Process data
         spec = profile.model_spec(framework)
         periods = sorted(data["period"].unique().to_list())
-        result = score(framework, data, spec, complete=complete_periods(periods, covered_months_in(con)))
+        result = score(framework, data, spec, complete=completeness(periods, covered_months_in(con)))
         run_id = f"{created:%Y%m%dT%H%M%S}-" + hashlib.sha256(
             f"{profile.content_hash()}{framework.fingerprint()}{spec.fingerprint()}{snapshot}{grain}{created}".encode()
         ).hexdigest()[:8]

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from indicators.errors import ScoringError
 from indicators.framework import Framework, Node
 from indicators.model import score
-from indicators.periods import complete_periods, in_window, partial_periods, period_grain, period_months
+from indicators.periods import complete_periods, completeness, in_window, partial_periods, period_grain, period_months
 from indicators.spec import BandSpec, MethodSpec, ModelSpec
 
 
@@ -53,6 +53,8 @@ def test_period_labels_and_years() -> None:
     months = [f"2025-{m:02d}" for m in range(1, 13)] + ["2026-01"]
     assert complete_periods(["2025", "2026", "2026Q1", "2026-01"], months) == ("2025", "2026-01")
     assert partial_periods(["2025", "2026", "2026Q1"], months) == {"2026": ("2026-01",), "2026Q1": ("2026-01",)}
+    assert partial_periods(["2025Q1"], []) == {} and completeness(["2025Q1"], []) is None  # coverage unknown
+    assert completeness(["2025Q1", "2025Q2"], ["2025-01", "2025-02", "2025-03"]) == ("2025Q1",)
     assert in_window("2025", ("2025Q1", "2025Q4")) and in_window("2025-03", ("2025Q1", "2025Q4"))
     assert not in_window("2026Q1", ("2025Q1", "2025Q4"))
 
