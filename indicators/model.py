@@ -27,7 +27,8 @@ from indicators.aggregate import AggregationPlan, MethodChoice
 from indicators.errors import ScoringError
 from indicators.framework import Framework
 from indicators.impute import impute
-from indicators.normalise import NORMALISERS, ColumnNormaliser, Normaliser, make_normaliser
+from indicators.normalise import (NORMALISERS, ColumnNormaliser, GoalpostNormaliser, MinMaxNormaliser, Normaliser,
+                                  make_normaliser)
 from indicators.periods import in_window, period_months, window_months
 from indicators.spec import MethodSpec, ModelSpec
 from indicators.treat import treat
@@ -375,3 +376,41 @@ def _fit_rows(spec: ModelSpec, periods: Sequence[str], full: np.ndarray, *, lear
     if not full[k]:
         raise ScoringError(f"fit_on period {spec.fit_on!r} is partial (the data do not cover it completely)")
     return np.array([p == spec.fit_on for p in periods])
+
+
+def frozen_spec(result: ScoreResult) -> ModelSpec:
+    """The run's spec with its normalisation frozen into explicit goalposts, so it no longer depends on any data or on
+    the catalog's current goalposts (what an assessment edition stores).
+
+    Goalposts are written out per indicator (from the params, else the framework); a min-max on [0, 100] becomes
+    goalposts at the raw bounds it was fitted to (the same scores: min-max with clipping is goalposts at the fitted
+    min and max). Methods whose fit cannot be written as bounds (z-score, ranks, distance to target or best) and
+    constant columns raise ScoringError naming the indicators.
+    """
+    fw, spec = result.framework, result.spec
+    codes = fw.indicators
+    norm = result.normaliser
+    parts = norm.parts if isinstance(norm, ColumnNormaliser) else [(range(len(codes)), norm)]
+    bounds: dict[str, list[float]] = {}
+    cannot: list[str] = []
+    for idx, part in parts:
+        for k, j in enumerate(idx):
+            code = codes[j]
+            if isinstance(part, GoalpostNormaliser) and float(part.scale) == 100.0 and part.clip:
+                lo, hi = part.low_[k], part.high_[k]
+            elif isinstance(part, MinMaxNormaliser) and (part.l, part.u) == (0.0, 100.0) and part.clip:
+                lo, hi = part.min_[k], part.max_[k]
+            else:
+                cannot.append(f"{code} ({type(part).__name__})")
+                continue
+            if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+                cannot.append(f"{code} (bounds {lo}–{hi})")
+                continue
+            d = part.directions_[k]  # the fitted bounds are of direction-adjusted values; goalposts are raw
+            bounds[code] = [float(lo), float(hi)] if d > 0 else [float(-hi), float(-lo)]
+    if cannot:
+        raise ScoringError("cannot freeze the normalisation of " + ", ".join(cannot)
+                           + " as goalposts (only goalposts on a 0–100 scale and min-max on [0, 100], clipped, can be frozen)")
+    goalposts = MethodSpec(name="goalposts", params={"goalposts": bounds, "scale": 100.0, "clip": True})
+    return spec.model_copy(update={"normalisation": goalposts, "normalisation_overrides": {}, "fit_on": "panel",
+                                   "reference": None})

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from indicators.errors import ScoringError
 from indicators.framework import Framework, Node
-from indicators.model import score
+from indicators.model import frozen_spec, score
 from indicators.periods import complete_periods, completeness, in_window, partial_periods, period_grain, period_months
 from indicators.spec import BandSpec, MethodSpec, ModelSpec
 
@@ -127,3 +127,28 @@ def test_absolute_bands_by_default_quantile_by_name() -> None:
     counts = res_q.scores.filter((pl.col("node") == "idx") & (pl.col("period") == "2025Q1"))["band"].value_counts()
     assert dict(counts.iter_rows())["待提升"] == 2  # a quarter of 8 districts, always
     assert BandSpec.model_validate({"method": "fixed", "cuts": [85, 70, 60]}).method == "absolute"
+
+
+def test_frozen_spec_keeps_the_scores_when_the_reference_data_change() -> None:
+    """An edition can store frozen bounds: re-scoring with them gives the same scores, a later revision of the
+    window's data does not move them, and goalposts are written out so a later catalog change cannot either."""
+    spec = ModelSpec(fit_on="reference", reference=("2025Q1", "2025Q4"))
+    res = score(_fw(), _long(QUARTERS), spec, complete=QUARTERS)
+    frozen = frozen_spec(res)
+    assert frozen.normalisation.name == "goalposts" and frozen.reference is None
+    assert set(frozen.normalisation.params["goalposts"]) == {"a", "b"}
+    again = score(_fw(), _long(QUARTERS), frozen, complete=QUARTERS)
+    np.testing.assert_allclose(again.values, res.values, atol=1e-9)
+    # a revision inside the window (a late correction of 2025Q1) moves the refitted bounds, not the frozen ones
+    revised = _long(QUARTERS).with_columns(
+        pl.when((pl.col("period") == "2025Q1") & (pl.col("unit_code") == "U0")).then(pl.lit(100.0))
+        .otherwise(pl.col("value")).alias("value"))
+    k = QUARTERS.index("2026Q1")
+    assert not np.allclose(score(_fw(), revised, spec, complete=QUARTERS).values[k], res.values[k])
+    np.testing.assert_allclose(score(_fw(), revised, frozen, complete=QUARTERS).values[k], res.values[k], atol=1e-9)
+    gp = frozen_spec(score(_fw(), _long(QUARTERS), ModelSpec(normalisation=MethodSpec(name="goalposts")),
+                           complete=QUARTERS))
+    assert gp.normalisation.params["goalposts"] == {"a": [0.0, 50.0], "b": [0.0, 50.0]}  # direction -1 stays raw
+    with pytest.raises(ScoringError, match="cannot freeze"):
+        frozen_spec(score(_fw(), _long(QUARTERS), ModelSpec(normalisation=MethodSpec(name="zscore")),
+                          complete=QUARTERS))
