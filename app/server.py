@@ -11,8 +11,10 @@ from dash import MATCH, Input, Output, State, dcc, html
 from waitress import serve
 
 from app.ui import components, ids
-from app.web.auth import AuthConfigError, AuthSettings, install_auth, is_loopback, resolve_auth
+from app.web.auth import install_auth
+from app.web.auth_config import AuthConfigError, AuthSettings, is_loopback, resolve_auth
 from app.web.downloads import install_downloads
+from app.web.health import install_access_log, install_health
 from app.ui.i18n import norm_lang, t
 from app.state import AppContext, get_context, set_context
 from etl.config import Config, ServerConfig
@@ -25,7 +27,7 @@ def create_app(config: Config, *, auth: AuthSettings | None = None) -> dash.Dash
     """Build the app from the process's one configuration: the warehouse (read-only), run history, weights folder,
     default profile, rank-interval samples and seed all come from `config`, which "refresh now" reuses as it is.
 
-    `auth` decides how people are identified (app.web.auth.resolve_auth(config)); None is the loopback demo mode.
+    `auth` decides how people are identified (app.web.auth_config.resolve_auth(config)); None is the loopback demo mode.
     """
     ctx = AppContext.create(config)
     set_context(ctx)
@@ -43,6 +45,9 @@ def create_app(config: Config, *, auth: AuthSettings | None = None) -> dash.Dash
     _register_shell_callbacks(app)
     install_auth(app, auth)
     install_downloads(app)
+    install_health(app.server, get_context)
+    if config.logging.access_log:
+        install_access_log(app.server)
     return app
 
 
@@ -116,7 +121,7 @@ def run(config: Config, *, debug: bool = False, threads: int = 8, auth: AuthSett
     """Serve the app on `config.server`: waitress (threads) normally, the Dash dev server only with `debug`
     (loopback only).
 
-    Without `auth` the mode is resolved from the configuration (app.web.auth.resolve_auth), which raises
+    Without `auth` the mode is resolved from the configuration (app.web.auth_config.resolve_auth), which raises
     AuthConfigError rather than serve a non-loopback address without authentication.
     """
     host, port = config.server.host, config.server.port
@@ -131,7 +136,6 @@ def run(config: Config, *, debug: bool = False, threads: int = 8, auth: AuthSett
         # Dash's dev tools and reloader, but never Werkzeug's interactive console: it sits in front of sign-in
         app.run(host=host, port=port, debug=True, use_debugger=False)
         return
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log.info("govindex serving %s on http://%s:%s (sign-in: %s mode)", config.paths.db, host, port, auth.mode)
     serve(app.server, host=host, port=port, ident="govindex", **waitress_options(config.server, threads))
 

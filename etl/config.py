@@ -172,6 +172,40 @@ class AuthConfig(_Strict):
         return [str(o).strip().rstrip("/") for o in v] if isinstance(v, (list, tuple)) else v
 
 
+class LoggingConfig(_Strict):
+    """What every command logs (etl/logs.py sets it up once per process)."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="DEBUG | INFO | WARNING | ERROR"
+    )
+    format: Literal["text", "json"] = Field(
+        default="text", description="text lines, or one JSON object per line (for a log collector)"
+    )
+    access_log: bool = Field(
+        default=True, description="`govindex serve` logs one line per request (method, path, status, ms, user)"
+    )
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, v: Any) -> Any:
+        return v.strip().upper() if isinstance(v, str) else v
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _lower(cls, v: Any) -> Any:
+        return v.strip().lower() if isinstance(v, str) else v
+
+
+class WarehouseConfig(_Strict):
+    """DuckDB's resources, set on every connection (etl/warehouse/connection.py)."""
+
+    memory_limit: str = Field(
+        default="1536MB", pattern=r"^\s*[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$",
+        description="DuckDB's buffer pool per process (it spills to disk beyond it), e.g. 1536MB, 4GB",
+    )
+    threads: int = Field(default=0, ge=0, le=256, description="DuckDB worker threads; 0 = one per CPU core")
+
+
 class UsersConfig(_Strict):
     """The users file of sign-in mode `users` (managed with `govindex user`)."""
 
@@ -188,6 +222,8 @@ class Config(_Strict):
     app: AppConfig = Field(default_factory=lambda: AppConfig.model_validate({}))
     auth: AuthConfig = Field(default_factory=lambda: AuthConfig.model_validate({}))
     users: UsersConfig = Field(default_factory=lambda: UsersConfig.model_validate({}))
+    logging: LoggingConfig = Field(default_factory=lambda: LoggingConfig.model_validate({}))
+    warehouse: WarehouseConfig = Field(default_factory=lambda: WarehouseConfig.model_validate({}))
     source: str = Field(default="defaults", description="where the configuration came from (for messages)")
 
     @property
@@ -224,6 +260,11 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "GOVINDEX_SECURE_COOKIES": ("auth", "secure_cookies"),
     "GOVINDEX_MAX_UPLOAD_MB": ("auth", "max_upload_mb"),
     "GOVINDEX_USERS": ("users", "file"),
+    "GOVINDEX_LOG_LEVEL": ("logging", "level"),
+    "GOVINDEX_LOG_FORMAT": ("logging", "format"),
+    "GOVINDEX_ACCESS_LOG": ("logging", "access_log"),
+    "GOVINDEX_DUCKDB_MEMORY_LIMIT": ("warehouse", "memory_limit"),
+    "GOVINDEX_DUCKDB_THREADS": ("warehouse", "threads"),
 }
 
 _SECTIONS: dict[str, type[_Strict]] = {
@@ -234,6 +275,8 @@ _SECTIONS: dict[str, type[_Strict]] = {
     "app": AppConfig,
     "auth": AuthConfig,
     "users": UsersConfig,
+    "logging": LoggingConfig,
+    "warehouse": WarehouseConfig,
 }
 # Keys holding a path: relative ones in a file are read relative to that file's folder.
 _PATH_KEYS: dict[str, set[str]] = {"paths": set(PathsConfig.model_fields), "users": {"file"}}

@@ -1,4 +1,5 @@
-"""The options every command shares (--config, --db), defined once, and the one place a command builds its Config.
+"""The options every command shares (--config, --db), defined once, and the one place a command builds its Config
+(which also sets the process's logging and DuckDB resources from it).
 
 A command takes `@config_options`, then calls `load(config_file, db=db_path, ...)` once at its start and passes
 the Config down; defaults live in etl/config.py only, so the help here names where they come from, not their value.
@@ -12,6 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from etl.config import Config, ConfigError, load_config
+from etl.logs import configure_logging
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,6 +40,17 @@ def config_options(f: F) -> F:
 def load(config_file: str | None, **overrides: Any) -> Config:
     """The command's Config: file ← GOVINDEX_* ← the options given (None: not given); bad values exit with a message."""
     try:
-        return load_config(config_file, overrides=overrides)
+        config = load_config(config_file, overrides=overrides)
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
+    apply_process_settings(config)
+    return config
+
+
+def apply_process_settings(config: Config) -> None:
+    """What the Config sets for the whole process: logging ([logging]) and DuckDB's resources ([warehouse])."""
+    # local: duckdb is slow to import and `--help` or the file-mode commands never open a warehouse
+    from etl.warehouse import connection as warehouse
+
+    configure_logging(config.logging)
+    warehouse.configure(config.warehouse.memory_limit, config.warehouse.threads)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import logging
 import signal
 import sys
 from types import FrameType
 
 import click
 
+from app.cli.jsonout import EXIT_FAILED, Busy, emit, json_errors
 from app.cli.options import config_options, load
 from app.cli.paths import warehouse_for_writing
 
@@ -36,31 +35,37 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     default=None,
     help="Seconds to wait for a refresh already running on this warehouse (default from configuration: 0 = refuse).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON instead of text.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object on stdout: the run record (status, counts, steps, error).")
 def refresh(
     source: str | None, db_path: str | None, config_file: str | None, wait: float | None, as_json: bool
 ) -> None:
     """Refresh the warehouse now: ingest → indicator values → scores for every profile → uncertainty summary.
 
     Everything is built into a new snapshot file that replaces the live one only when complete; the app keeps
-    serving the previous snapshot until then. Exits non-zero when the refresh fails (the previous snapshot stays).
+    serving the previous snapshot until then. Exit codes: 0 succeeded; 1 failed (the previous snapshot stays),
+    including a refresh that produced no indicator values or found no weight profile to score; 75 another refresh
+    is running (try later).
     """
     # local: slow to import (scipy, pandera or duckdb); only this command needs it
-    from etl.jobs.refresh import RefreshError, refresh as run_refresh
+    from etl.jobs.refresh import RefreshBusy, RefreshError, refresh as run_refresh
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = load(config_file, db=db_path)
-    warehouse_for_writing(config.paths.db)  # builds the warehouse if need be, but never its folder
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, _terminate)
-    try:
-        record = run_refresh(config, "cli", source, wait_seconds=wait)
-    except RefreshError as e:
-        raise click.ClickException(str(e)) from None
+    with json_errors(as_json):
+        config = load(config_file, db=db_path)
+        warehouse_for_writing(config.paths.db)  # builds the warehouse if need be, but never its folder
+        signal.signal(signal.SIGTERM, _terminate)
+        signal.signal(signal.SIGINT, _terminate)
+        try:
+            record = run_refresh(config, "cli", source, wait_seconds=wait)
+        except RefreshBusy as e:
+            raise Busy(str(e)) from None
+        except RefreshError as e:
+            raise click.ClickException(str(e)) from None
     if as_json:
-        click.echo(json.dumps(record.to_dict(), ensure_ascii=False, indent=2, default=str))
+        emit(record.to_dict())
     else:
         click.echo(record.summary())
     if record.status != "succeeded":
-        click.echo(f"Error: refresh {record.status}: {record.error}", err=True)
-        sys.exit(1)
+        if not as_json:
+            click.echo(f"Error: refresh {record.status}: {record.error}", err=True)
+        sys.exit(EXIT_FAILED)

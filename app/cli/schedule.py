@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 
 import click
 
@@ -47,8 +46,6 @@ def schedule(
     # local: slow to import (scipy, pandera or duckdb); only this command needs it
     from etl.jobs.scheduler import SchedulerLocked, run_forever
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if inbox_dir is not None and every is None:
         every = DEFAULT_EVERY_MINUTES
     config = load(config_file, db=db_path, cron=cron, tz=tz, inbox=inbox_dir, inbox_minutes=every)

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from app.cli.jsonout import Busy, emit, json_errors
 from app.cli.options import config_options, load
 from app.cli.paths import warehouse_for_reading
 from etl.config import Config
@@ -157,26 +158,33 @@ def score_files(imeta: Path, idata: Path, out: Path, normalise: str, aggregate: 
               help="Warehouse mode: weight profile name (shipped or saved in paths.weights_dir; default: equal).")
 @click.option("--grain", default="quarter", show_default=True, help="Warehouse mode: period grain of indicator values.")
 @config_options
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object on stdout (warehouse mode: the stored run and its ranking).")
 def score(
     imeta: Path | None, idata: Path | None, out: Path | None, normalise: str, aggregate: str, treat: str,
-    profile: str | None, grain: str, config_file: str | None, db_path: str | None,
+    profile: str | None, grain: str, config_file: str | None, db_path: str | None, as_json: bool,
 ) -> None:
     """Score units with a hierarchical composite-indicator model (COINr semantics).
 
     File mode (--imeta, --idata, --out): treat, normalise and aggregate a COINr-style pair and write every
     indicator's normalised value and every aggregate's score per unit. Warehouse mode (no --imeta): score the
     warehouse's indicator values with a weight profile and store the run with its full specification.
+    Exit codes: 0 scored; 1 failed; 2 bad usage; 75 a refresh is running (try later).
     """
-    if imeta is not None or idata is not None:
-        if imeta is None or idata is None or out is None:
-            raise click.UsageError("file mode needs --imeta, --idata and --out together")
-        n = score_files(imeta, idata, out, normalise, aggregate, treat)
-        click.echo(f"scored {n} units → {out}")
-        return
-    score_warehouse(profile, load(config_file, db=db_path), grain)
+    with json_errors(as_json):
+        if imeta is not None or idata is not None:
+            if imeta is None or idata is None or out is None:
+                raise click.UsageError("file mode needs --imeta, --idata and --out together")
+            n = score_files(imeta, idata, out, normalise, aggregate, treat)
+            if as_json:
+                emit({"status": "ok", "mode": "file", "units": n, "out": str(out)})
+            else:
+                click.echo(f"scored {n} units → {out}")
+            return
+        score_warehouse(profile, load(config_file, db=db_path), grain, as_json=as_json)
 
 
-def score_warehouse(profile_name: str | None, config: Config, grain: str) -> None:
+def score_warehouse(profile_name: str | None, config: Config, grain: str, *, as_json: bool = False) -> None:
     """Warehouse mode: catalog framework + named profile → score indicator_values → score_runs / scores."""
     # imported here: file mode needs neither the warehouse nor the catalog
     from etl.contract.catalog import load_catalog
@@ -195,23 +203,34 @@ def score_warehouse(profile_name: str | None, config: Config, grain: str) -> Non
         with refresh_lock(Path(os.path.abspath(path))).acquire(0.0, command="score"):
             run = score_and_store(path, fw, prof, grain)
     except LockHeld as e:
-        raise click.ClickException(f"not scoring now: {e} · 正在刷新，请稍后再试") from None
+        raise Busy(f"not scoring now: {e} · 正在刷新，请稍后再试") from None
     except (CatalogError, ProfileError, EtlError, WarehouseError, ScoringError, AggregationError,
             FrameworkError, MethodError) as e:
         raise click.ClickException(str(e)) from None
-    click.echo(f"run {run.run_id}: {run.n_units} units × {run.n_periods} periods ({grain}), {run.n_rows} score rows "
-               f"stored in {path}")
     for w in run.warnings:
         click.echo(f"warning: {w}", err=True)
+    if as_json:
+        period, ranking = _ranking(path, run.run_id, fw)
+        emit({"status": "ok", "mode": "warehouse", "run_id": run.run_id, "profile": prof.name, "grain": grain,
+              "db": str(path), "n_units": run.n_units, "n_periods": run.n_periods, "n_rows": run.n_rows,
+              "warnings": list(run.warnings), "period": period, "ranking": ranking.to_dicts()})
+        return
+    click.echo(f"run {run.run_id}: {run.n_units} units × {run.n_periods} periods ({grain}), {run.n_rows} score rows "
+               f"stored in {path}")
     _print_ranking(path, run.run_id, fw, prof.title_zh or prof.name)
+
+
+def _ranking(path: Path, run_id: str, fw: Framework) -> tuple[str, pl.DataFrame]:
+    """The stored run's ranking for the latest complete period."""
+    # local: slow to import (scipy, pandera or duckdb); only this command needs it
+    from etl.stores.scores import read_ranking
+
+    return read_ranking(path, run_id, fw)
 
 
 def _print_ranking(path: Path, run_id: str, fw: Framework, title: str) -> None:
     """The stored run's ranking for the latest complete period: what a person checks first."""
-    # local: slow to import (scipy, pandera or duckdb); only this command needs it
-    from etl.stores.scores import read_ranking
-
-    period, ranking = read_ranking(path, run_id, fw)
+    period, ranking = _ranking(path, run_id, fw)
     table = Table(title=f"{title} · {period}", title_justify="left")
     table.add_column("名次 rank", justify="right")
     table.add_column("区 unit")

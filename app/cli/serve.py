@@ -35,7 +35,7 @@ def serve(host: str | None, port: int | None, debug: bool, weights_dir: str | No
     """
     # local: the web stack (dash, flask) loads only when serving, not on every govindex command
     from app.server import run
-    from app.web.auth import AuthConfigError, is_loopback, resolve_auth
+    from app.web.auth_config import AuthConfigError, is_loopback, resolve_auth
 
     config = load(config_file, db=db_path, host=host, port=port, weights_dir=weights_dir)
     try:  # before the scheduler starts: a refusal must leave nothing running

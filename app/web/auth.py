@@ -24,18 +24,13 @@ before sign-in, the session's token after), compared in constant time.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import html
 import ipaddress
 import logging
-import re
 import secrets
 import threading
-import time
-from collections import OrderedDict
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -44,230 +39,28 @@ from flask import Flask, g, make_response, redirect, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WResponse  # what flask.redirect returns (flask.Response's base)
 
+from app.web.auth_config import (
+    DISTRICT_HEADER, HOSTLIKE, LOOPBACK_NAMES, ROLE_HEADER, USER_HEADER, AuthSettings, demo_settings, host_of,
+)
 from app.web.headers import install_headers
 from app.web.security import Identity
-from etl.config import Config
+from app.web.sessions import Session, SessionStore, Throttle
 from etl.contract.tables import DISTRICTS
-from etl.stores.roles import DEMO_ROLE, Permission, can, is_role
+from etl.stores.roles import Permission, can, is_role
 from etl.stores.users import ROLE_LABELS, ROLES, UserError, authenticate, check_role, load_users
 
 log = logging.getLogger("govindex.auth")
 
 COOKIE, LOGIN_CSRF_COOKIE = "govindex_session", "govindex_login_csrf"
-USER_HEADER, ROLE_HEADER, DISTRICT_HEADER = "X-Forwarded-User", "X-Forwarded-Role", "X-Forwarded-District"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Static code and styles carry no data: served without sign-in so the login page can use the app's stylesheet.
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")  # folders: a prefix ends with "/"
 PUBLIC_FILES = frozenset({"/_favicon.ico"})  # single files: exact paths only ("/_favicon.icox" is not public)
-PUBLIC_PATHS = frozenset({"/login", "/healthz"})
-LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+PUBLIC_PATHS = frozenset({"/login", "/healthz", "/readyz"})
+PROBE_PATHS = frozenset({"/healthz", "/readyz"})  # health probes: answered to any Host name (app/web/health.py)
 DASH_UPDATE = "/_dash-update-component"
 DEMO_DISTRICT = "310104"  # 徐汇区: the district a demo district official gets unless another is chosen
 DISTRICT_NAMES = {code: (zh, en) for code, zh, en in DISTRICTS}
-
-
-class AuthConfigError(RuntimeError):
-    """Authentication is not configured well enough to serve on this address; the message says what to do."""
-
-
-@dataclass(frozen=True)
-class AuthSettings:
-    """How requests are identified (see the module docstring); built by `resolve_auth`."""
-
-    mode: str
-    users_file: Path | None = None
-    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
-    demo_role: str = DEMO_ROLE  # the demo starts with every power so the whole app can be tried; switch to see less
-    idle_seconds: int = 8 * 3600
-    max_seconds: int = 24 * 3600
-    max_sessions: int = 10_000
-    secure_cookies: bool = False  # force the Secure flag (else it is set when the request arrived over HTTPS)
-    allowed_origins: tuple[str, ...] = ()  # extra origins allowed to POST (e.g. the public name behind a proxy)
-    max_upload_bytes: int = 16 * 1024 * 1024
-    login_attempts: int = 5  # failures per (address, name) before a growing pause
-    address_attempts: int = 20  # failures per address, across names, before a growing pause
-    # Host header values (host[:port], lower case) this server answers to; () = loopback names on any port (tests,
-    # the demo built without a port). Built by `resolve_auth` from the bind and the configured public origins.
-    allowed_hosts: tuple[str, ...] = ()
-
-
-def is_loopback(host: str) -> bool:
-    if host.strip().lower() in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a host name other than localhost: treat as reachable from outside
-
-
-_HOSTLIKE = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
-
-
-def _netloc(origin: str) -> str:
-    """'https://Gov.Example.cn:443/' -> 'gov.example.cn' (default ports dropped), the form Host is compared in."""
-    parts = urlsplit(origin if "://" in origin else f"http://{origin}")
-    host, port = (parts.hostname or "").lower(), parts.port
-    if ":" in host:
-        host = f"[{host}]"
-    default = {"http": 80, "https": 443}.get(parts.scheme)
-    return host if port is None or port == default else f"{host}:{port}"
-
-
-def allowed_hosts_for(host: str, port: int | None, mode: str, origins: tuple[str, ...]) -> tuple[str, ...]:
-    """The Host values to answer: loopback names on the bound port in demo mode; otherwise the configured public
-    origins, plus the bound address itself when it is one address (not 0.0.0.0 / ::) and loopback names when it is
-    a loopback address. Never whatever Host a request brings (DNS rebinding)."""
-    hosts: list[str] = []
-    suffix = f":{port}" if port else ""
-    if mode == "demo":  # without a port (not bound by `serve`): the loopback names on any port, see AuthSettings
-        return tuple(f"{name}{suffix}" for name in LOOPBACK_NAMES) if port else ()
-    hosts.extend(_netloc(o) for o in origins)
-    bound = host.strip().lower()
-    if is_loopback(bound):
-        hosts.extend(f"{name}{suffix}" for name in LOOPBACK_NAMES)
-    elif bound not in ("0.0.0.0", "::", "[::]", ""):
-        hosts.append(_netloc(bound) + suffix if ":" not in bound else f"[{bound.strip('[]')}]{suffix}")
-    return tuple(dict.fromkeys(hosts))
-
-
-def resolve_auth(config: Config) -> AuthSettings:
-    """The authentication mode for serving on `config.server.host`, from the configuration's [auth] and [users]
-    sections (GOVINDEX_AUTH, GOVINDEX_TRUSTED_PROXIES, ..., GOVINDEX_USERS), or AuthConfigError explaining the
-    refusal."""
-    host, port, cfg, path = config.server.host, config.server.port, config.auth, config.users_path
-    common: dict[str, Any] = {
-        "secure_cookies": cfg.secure_cookies,
-        "allowed_origins": cfg.allowed_origins,
-        "max_upload_bytes": int(cfg.max_upload_mb * 1024 * 1024),
-    }
-    wanted = cfg.mode
-    if wanted == "proxy":
-        proxies = tuple(ipaddress.ip_network(p, strict=False) for p in cfg.trusted_proxies)  # checked by Config
-        if not proxies:
-            raise AuthConfigError("GOVINDEX_AUTH=proxy needs GOVINDEX_TRUSTED_PROXIES (auth.trusted_proxies): the "
-                                  f"address(es) of the reverse proxy whose {USER_HEADER}/{ROLE_HEADER} headers are to "
-                                  "be believed (e.g. 127.0.0.1)")
-        return AuthSettings(mode="proxy", trusted_proxies=proxies,
-                            allowed_hosts=_public_hosts(host, port, "proxy", common["allowed_origins"]), **common)
-    try:
-        users = load_users(path)
-    except UserError as e:
-        raise AuthConfigError(f"cannot read the users file: {e}") from None
-    if wanted == "users" or (wanted is None and users):
-        if not users:
-            raise AuthConfigError(f"GOVINDEX_AUTH=users but {path} has no users: add one with "
-                                  "`govindex user add NAME --role admin` (or set GOVINDEX_AUTH=proxy)")
-        # behind a reverse proxy, its X-Forwarded-For names the client (for sign-in throttling); believed only
-        # from the auth.trusted_proxies addresses
-        return AuthSettings(mode="users", users_file=path,
-                            trusted_proxies=tuple(ipaddress.ip_network(p, strict=False) for p in cfg.trusted_proxies),
-                            allowed_hosts=_public_hosts(host, port, "users", common["allowed_origins"]), **common)
-    if not is_loopback(host):
-        raise AuthConfigError(
-            f"refusing to serve on {host}: no authentication is configured, and the demo mode (anyone may act as any "
-            f"role) is only allowed on a loopback address such as 127.0.0.1. To serve on {host}, either add users "
-            f"with `govindex user add NAME --role admin` (users file: {path}; GOVINDEX_USERS sets another), or run "
-            "behind a single-sign-on proxy with GOVINDEX_AUTH=proxy and GOVINDEX_TRUSTED_PROXIES=<proxy address>. "
-            f"拒绝在 {host} 上启动：未配置身份认证，演示模式只允许在本机地址（127.0.0.1）运行。"
-        )
-    return AuthSettings(mode="demo", users_file=path,
-                        allowed_hosts=allowed_hosts_for(host, port, "demo", common["allowed_origins"]), **common)
-
-
-def _public_hosts(host: str, port: int | None, mode: str, origins: tuple[str, ...]) -> tuple[str, ...]:
-    hosts = allowed_hosts_for(host, port, mode, origins)
-    if not hosts:
-        raise AuthConfigError(
-            f"serving on {host} in {mode} mode needs the public origin(s) people open the app at, so that requests "
-            "naming any other host are refused: set auth.allowed_origins (GOVINDEX_ALLOWED_ORIGINS), e.g. "
-            "GOVINDEX_ALLOWED_ORIGINS=https://govindex.example.gov.cn "
-            "（请设置 GOVINDEX_ALLOWED_ORIGINS：用户访问本应用所用的公开地址）")
-    return hosts
-
-
-def demo_settings() -> AuthSettings:
-    return AuthSettings(mode="demo")
-
-
-# -- sessions ------------------------------------------------------------------------------------------------------
-@dataclass
-class Session:
-    identity: Identity
-    csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
-    created: float = field(default_factory=time.monotonic)
-    seen: float = field(default_factory=time.monotonic)
-
-
-class SessionStore:
-    """In-process sessions keyed by sha256(session id): expiring, bounded, thread-safe."""
-
-    def __init__(self, idle_seconds: int, max_seconds: int, max_sessions: int) -> None:
-        self.idle, self.max_age, self.max_sessions = idle_seconds, max_seconds, max_sessions
-        self._data: OrderedDict[str, Session] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def _key(sid: str) -> str:
-        return hashlib.sha256(sid.encode("utf-8", "replace")).hexdigest()
-
-    def create(self, identity: Identity) -> tuple[str, Session]:
-        sid = secrets.token_urlsafe(32)
-        sess = Session(identity=identity)
-        with self._lock:
-            self._data[self._key(sid)] = sess
-            while len(self._data) > self.max_sessions:  # oldest first: a flood of new sessions cannot exhaust memory
-                self._data.popitem(last=False)
-        return sid, sess
-
-    def get(self, sid: str | None) -> Session | None:
-        if not sid or len(sid) > 128:
-            return None
-        key, now = self._key(sid), time.monotonic()
-        with self._lock:
-            sess = self._data.get(key)
-            if sess is None:
-                return None
-            if now - sess.seen > self.idle or now - sess.created > self.max_age:
-                del self._data[key]
-                return None
-            sess.seen = now
-            self._data.move_to_end(key)
-            return sess
-
-    def drop(self, sid: str | None) -> None:
-        if sid:
-            with self._lock:
-                self._data.pop(self._key(sid), None)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
-class _Throttle:
-    """Failed sign-ins per (address, name): after `limit` failures each further try waits 2^k seconds (max 15 min)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._fails: dict[tuple[str, str], tuple[int, float]] = {}
-        self._lock = threading.Lock()
-
-    def wait_seconds(self, key: tuple[str, str]) -> float:
-        with self._lock:
-            n, last = self._fails.get(key, (0, 0.0))
-        if n < self.limit:
-            return 0.0
-        return max(0.0, last + min(900.0, 2.0 ** (n - self.limit + 1)) - time.monotonic())
-
-    def failed(self, key: tuple[str, str]) -> None:
-        with self._lock:
-            n, _ = self._fails.get(key, (0, 0.0))
-            self._fails[key] = (n + 1, time.monotonic())
-            if len(self._fails) > 50_000:
-                self._fails.clear()
-
-    def succeeded(self, key: tuple[str, str]) -> None:
-        with self._lock:
-            self._fails.pop(key, None)
 
 
 def _dash_body_ok(body: Any) -> bool:
@@ -385,8 +178,8 @@ class Auth:
     def __init__(self, settings: AuthSettings) -> None:
         self.settings = settings
         self.sessions = SessionStore(settings.idle_seconds, settings.max_seconds, settings.max_sessions)
-        self.throttle = _Throttle(settings.login_attempts)  # per (client address, name)
-        self.address_throttle = _Throttle(settings.address_attempts)  # per client address, across names
+        self.throttle = Throttle(settings.login_attempts)  # per (client address, name)
+        self.address_throttle = Throttle(settings.address_attempts)  # per client address, across names
         self._users_key: tuple[float, int] | None = None
         self._users: dict[str, Any] = {}
         self._users_lock = threading.Lock()
@@ -417,10 +210,10 @@ class Auth:
 
         From configuration only (`AuthSettings.allowed_hosts`), never from the request itself: comparing Origin
         with the request's own Host let a DNS-rebinding page (Host and Origin both evil.example) pass."""
-        if not _HOSTLIKE.fullmatch(netloc.split("://", 1)[-1]):  # no user@, paths or odd characters in a Host
+        if not HOSTLIKE.fullmatch(netloc.split("://", 1)[-1]):  # no user@, paths or odd characters in a Host
             return False
         try:
-            got = _netloc(netloc)
+            got = host_of(netloc)
         except ValueError:  # a malformed port
             return False
         allowed = self.settings.allowed_hosts
@@ -485,7 +278,7 @@ class Auth:
 
     def before_request(self) -> WResponse | None:
         path = request.path
-        if path != "/healthz" and not self.known_host(f"{request.scheme}://{request.host}"):
+        if path not in PROBE_PATHS and not self.known_host(f"{request.scheme}://{request.host}"):
             log.warning("refused %s %s for unknown Host %r", request.method, path, request.host)
             return error_page(421, "未知的主机名，请求被拒绝。",
                               "Misdirected request: this server does not answer to that host name.")
@@ -637,7 +430,6 @@ def install_auth(app: Any, settings: AuthSettings | None = None) -> Auth:
     server.add_url_rule("/logout", "govindex_logout", auth.logout, methods=["POST"])
     server.add_url_rule("/auth/demo-role", "govindex_demo_role", auth.demo_role, methods=["POST"])
     server.add_url_rule("/auth/highlight.css", "govindex_highlight", auth.highlight_css, methods=["GET"])
-    server.add_url_rule("/healthz", "govindex_healthz", lambda: ("ok", 200, {"Content-Type": "text/plain"}))
     server.extensions["govindex_auth"] = auth
     if hasattr(app, "interpolate_index"):  # the auth bar goes right after <body> of Dash's index page
         original = app.interpolate_index

@@ -320,6 +320,9 @@ def _parquet_chunks(src: SourceFile, chunk_rows: int) -> Iterator[Chunk]:
     start = 0
     try:
         for batch in pf.iter_batches(batch_size=chunk_rows, columns=list(rename)):
+            # Parquet does not guarantee valid UTF-8 in string columns (a damaged file can hold any bytes), and
+            # polars would keep them and crash the first time a value reaches Python: check every byte here.
+            batch.validate(full=True)
             frame = pl.from_arrow(batch)
             assert isinstance(frame, pl.DataFrame)
             frame = frame.rename(rename).with_columns(

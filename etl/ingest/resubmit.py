@@ -23,7 +23,7 @@ import polars as pl
 
 from etl.contract import tables
 from etl.ingest import messages
-from etl.ingest.files import RAW_LINE
+from etl.ingest.rejects import RAW_LINE
 from etl.ingest.readers import RESUBMIT_HEADER
 from etl.warehouse import connection as wh
 

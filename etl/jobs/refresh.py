@@ -219,6 +219,7 @@ def _run_locked(
         raise RefreshError(f"source folder {src_path} does not exist")
     run = store.start(trigger, db, source=str(src_path) if src_path else f"inbox {config.paths.inbox}")
     lock.update(run_id=run.id)
+    log.info("refresh run #%d started (%s) from %s", run.id, trigger, run.source)
     ctx = RefreshContext(
         config=config,
         run_id=run.id,
@@ -305,9 +306,12 @@ def _run_locked(
             )
             raise
     _remove(stale_build_files(db))
-    return store.finish(
+    record = store.finish(
         run.id, "succeeded", warning, snapshot_id=ctx.snapshot_id, snapshot_path=str(db), steps=step_log, **ctx.counts
     )
+    log.info("refresh run #%d succeeded in %.1f s: snapshot %s (%s)", run.id, record.duration_s or 0.0,
+             ctx.snapshot_id, "; ".join(f"{e['name']} {e['status']}" for e in step_log))
+    return record
 
 
 def _archive_inbox(

@@ -18,7 +18,7 @@ from etl.contract.catalog import load_catalog
 from etl.ingest.accounting import IngestReport
 from etl.ingest.files import ingest_files, ingest_folder
 from etl.jobs.uncertainty_summary import UncertaintyRun, write_uncertainty_summary
-from etl.stores.profiles import list_profiles, load_profile
+from etl.stores.profiles import SHIPPED_DIR, list_profiles, load_profile, load_published
 from etl.stores.scores import data_snapshot_id, score_and_store
 from etl.warehouse import connection as warehouse
 from etl.warehouse.indicator_values import write_indicator_values
@@ -81,6 +81,7 @@ class ScoresResult:
     scored: tuple[tuple[str, str], ...]
     unchanged: tuple[str, ...]
     left_out: tuple[tuple[str, str], ...]
+    published: tuple[tuple[str, str], ...] = ()  # (name@vN, run id): published versions leaders see, where they differ
 
     @property
     def profiles(self) -> tuple[str, ...]:
@@ -92,6 +93,8 @@ class ScoresResult:
         parts = [f"{len(done)} profile(s) scored" + (f": {', '.join(done)}" if done else "")]
         if self.unchanged:
             parts.append(f"unchanged (same data, profile and framework as a stored run): {', '.join(self.unchanged)}")
+        if self.published:
+            parts.append("published versions scored: " + ", ".join(f"{n} → {r}" for n, r in self.published))
         if self.left_out:
             parts.append("left out: " + "; ".join(f"{name} ({why})" for name, why in self.left_out))
         return "; ".join(parts)
@@ -192,9 +195,18 @@ def _count_ingest(ctx: RefreshContext, report: IngestReport) -> IngestResult:
 
 
 def step_indicator_values(ctx: RefreshContext) -> IndicatorValuesResult:
-    """Recompute indicator_values from the catalog over everything in the snapshot."""
+    """Recompute indicator_values from the catalog over everything in the snapshot.
+
+    No value at all means the refresh produced nothing a page or a score could show: that fails the run (so a
+    scheduler sees a non-zero exit) instead of swapping in an empty snapshot.
+    """
     before = _values_digest(ctx.connection)
     frame = write_indicator_values(ctx.connection, load_catalog())
+    if frame.height == 0:
+        raise RefreshError(
+            "no indicator values could be computed: the warehouse holds no raw data"
+            " (give a folder with --source, or put files in the inbox)"
+        )
     return IndicatorValuesResult(frame.height, before is not None and before == _values_digest(ctx.connection))
 
 
@@ -215,15 +227,21 @@ def _values_unchanged(ctx: RefreshContext) -> bool:
     return values is not None and values.unchanged
 
 
-def _profiles(ctx: RefreshContext) -> list[str]:
+def _profiles(ctx: RefreshContext, *, needed: bool) -> list[str]:
+    """The profiles to score. None at all is a failed run when scoring needs them (`needed`), else a skipped step."""
     names = list_profiles(ctx.config.paths.weights_path)
     if not names:
-        raise StepSkipped(f"no weight profiles in {ctx.config.paths.weights_path}")
+        message = f"no weight profiles in {ctx.config.paths.weights_path} nor among the shipped ones ({SHIPPED_DIR})"
+        if needed:
+            raise RefreshError(message + ": nothing could be scored")
+        raise StepSkipped(message)
     return names
 
 
 def step_scores(ctx: RefreshContext) -> ScoresResult:
-    """Score every saved weight profile against the new indicator values (score_runs / scores in the snapshot).
+    """Score every saved weight profile against the new indicator values (score_runs / scores in the snapshot), and
+    the published version of each where it differs from the current one: leaders and district officials see the
+    published version, and the pages show stored runs.
 
     A profile that no longer fits the framework, or that cannot be scored on these data at a grain (say, a min-max
     profile while no period is complete yet), is left out and named in the step's note (one assessor's stale profile
@@ -235,27 +253,45 @@ def step_scores(ctx: RefreshContext) -> ScoresResult:
     scored: list[tuple[str, str]] = []
     unchanged: list[str] = []
     left_out: list[tuple[str, str]] = []
-    for name in _profiles(ctx):
+    published: list[tuple[str, str]] = []
+    for name in _profiles(ctx, needed=True):
         try:
             profile = load_profile(name, ctx.config.paths.weights_path)
             profile.validate_against(fw)
         except ProfileError as e:
             left_out.append((name, str(e)))
             continue
+        try:
+            pub = load_published(name, ctx.config.paths.weights_path)
+            if pub is not None:
+                pub.validate_against(fw)
+        except ProfileError as e:
+            left_out.append((f"{name} (published)", str(e)))
+            pub = None
         for grain in score_grains(ctx.config):
             # Same profile, framework, data and grain as a stored run: its numbers would be identical; store once.
-            if (profile.content_hash(), fw.fingerprint(), grain) in existing:
+            key = (profile.content_hash(), fw.fingerprint(), grain)
+            if key in existing:
                 unchanged.append(name)
-                continue
-            try:
-                run = score_and_store(ctx.connection, fw, profile, grain)
-            except ScoringError as e:  # e.g. no complete period yet to fit a min-max profile on: say so, go on
-                left_out.append((name, f"{grain}: {e}"))
-                continue
-            scored.append((name, run.run_id))
+            else:
+                try:
+                    run = score_and_store(ctx.connection, fw, profile, grain)
+                except ScoringError as e:  # e.g. no complete period yet to fit a min-max profile on: say so, go on
+                    left_out.append((name, f"{grain}: {e}"))
+                    continue
+                scored.append((name, run.run_id))
+                existing.add(key)
+            if pub is not None and (pub.content_hash(), fw.fingerprint(), grain) not in existing:
+                try:
+                    run = score_and_store(ctx.connection, fw, pub, grain)
+                except ScoringError as e:
+                    left_out.append((f"{name} (published)", f"{grain}: {e}"))
+                    continue
+                published.append((f"{name}@v{pub.version}", run.run_id))
+                existing.add((pub.content_hash(), fw.fingerprint(), grain))
     if not scored and not unchanged:
         raise RefreshError("no weight profile could be scored: " + "; ".join(f"{n} ({e})" for n, e in left_out))
-    return ScoresResult(tuple(scored), tuple(dict.fromkeys(unchanged)), tuple(left_out))
+    return ScoresResult(tuple(scored), tuple(dict.fromkeys(unchanged)), tuple(left_out), tuple(published))
 
 
 def _existing_score_runs(con: warehouse.Connection) -> set[tuple[str, str, str]]:
@@ -276,7 +312,7 @@ def step_uncertainty(ctx: RefreshContext) -> UncertaintyResult:
     if n <= 0:
         raise StepSkipped("uncertainty_samples = 0")
     scores = ctx.result(ScoresResult)
-    names = list(scores.profiles) if scores is not None else _profiles(ctx)
+    names = list(scores.profiles) if scores is not None else _profiles(ctx, needed=False)
     runs = write_uncertainty_summary(
         ctx.connection,
         names,

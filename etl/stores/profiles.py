@@ -22,8 +22,7 @@ from typing import Any
 from etl.stores.audit_trail import record
 from indicators.framework import Framework
 from indicators.profile import SLUG_PATTERN, ProfileError, WeightProfile
-
-SHIPPED_DIR = Path(__file__).resolve().parents[2] / "weights"
+from weights import SHIPPED_DIR  # the shipped profiles: package data, found wherever the package is installed
 HISTORY = "history"
 _SLUG = re.compile(SLUG_PATTERN)
 _VERSION_FILE = re.compile(r"^v([0-9]+)\.toml$")

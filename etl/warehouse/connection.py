@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from etl.config import WarehouseConfig
 from etl.contract import tables
 from etl.warehouse import ddl
 from etl.warehouse.ddl import SQL_TYPES, quote
@@ -32,6 +33,22 @@ POLARS_TYPES: dict[str, pl.DataType] = {
     "date": pl.Date(),
     "datetime": pl.Datetime("us"),
 }
+
+
+#: DuckDB settings applied to every connection this process opens (`configure`, from the Config's [warehouse])
+_SETTINGS: dict[str, str | int] = {}
+
+
+def configure(memory_limit: str, threads: int) -> None:
+    """Apply the configuration's [warehouse] section (memory limit, threads; 0 = DuckDB's default) to every later
+    connection of this process; called once where the process builds its Config."""
+    _SETTINGS.clear()
+    _SETTINGS["memory_limit"] = memory_limit.replace(" ", "")
+    if threads > 0:
+        _SETTINGS["threads"] = threads
+
+
+configure(WarehouseConfig.model_fields["memory_limit"].default, WarehouseConfig.model_fields["threads"].default)
 
 
 class WarehouseError(Exception):
@@ -70,6 +87,12 @@ def connect(path: str | Path, read_only: bool = False, *, create: bool = True) -
         con = duckdb.connect(p, read_only=read_only)
     except duckdb.Error as e:  # locked by another process, not a DuckDB file, ...
         raise WarehouseError(f"cannot open warehouse {p}: {e}") from e
+    try:
+        for key, value in _SETTINGS.items():  # names are ours; values validated by etl.config.WarehouseConfig
+            con.execute(f"SET {key} = '{value}'" if isinstance(value, str) else f"SET {key} = {int(value)}")
+    except duckdb.Error as e:
+        con.close()
+        raise WarehouseError(f"cannot apply the [warehouse] settings {_SETTINGS}: {e}") from e
     if not read_only and create:
         create_schema(con)
     return con

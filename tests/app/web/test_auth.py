@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from app.web.auth import COOKIE, AuthConfigError, AuthSettings, resolve_auth
+from app.web.auth import COOKIE
+from app.web.auth_config import AuthConfigError, AuthSettings, resolve_auth
 from etl.config import ConfigError, load_config
 from etl.stores.users import add_user
 from tests.app.conftest import app_config

@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from app.web.auth import AuthConfigError, AuthSettings, resolve_auth
+from app.web.auth_config import AuthConfigError, AuthSettings, resolve_auth
 from etl.stores.users import add_user, authenticate
 from etl.config import load_config
 from tests.app.conftest import app_config

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.web.auth import AuthSettings
+from app.web.auth_config import AuthSettings
 from etl.config import load_config
 from etl.warehouse import connection as warehouse
 from etl.stores.runs import list_runs

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.web.auth import AuthSettings
+from app.web.auth_config import AuthSettings
 from etl.stores.users import add_user
 from tests.app.conftest import app_config
 

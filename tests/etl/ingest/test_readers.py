@@ -148,3 +148,23 @@ def test_cast_failures_name_row_column_value() -> None:
     res = cast_frame(raw, tables.DISTRICT)
     assert res.failures.rows() == [(3, "population", "ten", "int")]
     assert res.frame["population"].to_list() == [10, None]
+
+
+def test_parquet_with_invalid_utf8_is_refused_not_loaded(tmp_path: Path) -> None:
+    """A damaged Parquet file can hold any bytes in a string column; polars kept them and crashed (a Rust panic) the
+    first time a value reached Python, in the middle of the ingest. Found by the fuzz test: refused as unreadable."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    good = [f"C{i}" for i in range(3)]
+    cols: dict[str, pa.Array] = {c: pa.array(["x"] * 3) for c in tables.RATING.column_names}
+    data = b"R1" + b"\xff\xfe" + b"R3"
+    offsets = np.array([0, 2, 4, 6], dtype=np.int32)
+    cols["rating_id"] = pa.Array.from_buffers(pa.string(), 3, [None, pa.py_buffer(offsets.tobytes()),
+                                                                  pa.py_buffer(data)])
+    cols["case_id"] = pa.array(good)
+    path = tmp_path / "rating_damaged.parquet"
+    pq.write_table(pa.table(cols), path)
+    with pytest.raises(ParseError) as e:
+        list(readers.iter_chunks(readers.inspect_file(path)))
+    assert "rating_damaged.parquet" in str(e.value)

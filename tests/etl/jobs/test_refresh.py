@@ -19,6 +19,9 @@ from etl.warehouse import connection as warehouse, ddl
 from etl.config import Config, load_config
 from etl.jobs.inbox import plan_inbox
 from etl.jobs.refresh import DEFAULT_STEPS, IndicatorValuesResult, RefreshBusy, RefreshContext, RefreshError, ScoresResult, StepSkipped, UncertaintyResult, refresh, refresh_in_background, stale_build_files
+from etl.jobs.refresh_steps import step_indicator_values, step_scores
+from etl.stores import profiles as profiles_store
+from etl.stores.profiles import SHIPPED_DIR, load_profile, load_published, publish_profile, save_profile
 from etl.stores.runs import RunStore, last_run, list_runs
 from tests.conftest import Warehouses
 
@@ -406,3 +409,47 @@ def test_refresh_now_in_the_background_starts_one_refresh_per_click(tmp_path: Pa
     rec = first.result(timeout=60)
     assert rec.status == "succeeded" and rec.trigger == "manual"
     assert list_runs(db).height == 1
+
+
+@pytest.mark.slow
+def test_a_refresh_also_stores_the_published_version_leaders_see(golden: dict[str, Any], tmp_path: Path) -> None:
+    """Leaders and district officials see a profile's published version; the pages show stored runs, so the refresh
+    scores the published version too when it differs from the current one (and only then)."""
+    db = fresh_copy(golden, tmp_path)
+    weights = tmp_path / "weights"
+    shipped = load_profile("equal", SHIPPED_DIR)
+    agreed = save_profile(shipped.with_weights({"supply": 0.6, "demand": 0.4}), weights, who="t", rationale="agreed")
+    publish_profile("equal", agreed.version, "t", "the version leaders see", weights)
+    save_profile(shipped.with_weights({"supply": 0.3, "demand": 0.7}), weights, who="t", rationale="still a draft")
+    published = load_published("equal", weights)
+    assert published is not None and published.content_hash() != load_profile("equal", weights).content_hash()
+
+    rec = refresh(config_for(db, weights_dir=str(weights)), "cli", None)
+    assert rec.status == "succeeded", rec.error
+    stored = set(warehouse.query(db, "SELECT profile_hash FROM score_runs")["profile_hash"].to_list())
+    assert {published.content_hash(), load_profile("equal", weights).content_hash()} <= stored
+    note = next(s["note"] for s in rec.steps if s["name"] == "scores")
+    assert f"equal@v{agreed.version}" in note
+
+
+# --- issue 17: a refresh that skipped a step it needed, or produced nothing, is not a success ---------------------
+def test_a_refresh_with_no_profile_to_score_fails(
+    tmp_path: Path, warehouses: Warehouses, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: no profile found (an installed package that lost its weights/) skipped scoring and 'succeeded'."""
+    monkeypatch.setattr(profiles_store, "SHIPPED_DIR", tmp_path / "no-shipped-profiles")
+    db = tmp_path / "w" / "warehouse.duckdb"
+    db.parent.mkdir()
+    shutil.copy2(warehouses.synthetic(), db)
+    rec = refresh(config_for(db, weights_dir=str(tmp_path / "saved")), "cli", steps=[step_scores])
+    assert rec.status == "failed" and "no weight profiles" in (rec.error or ""), rec
+    assert rec.steps[0]["status"] == "failed"
+
+
+def test_a_refresh_that_computes_no_indicator_values_fails(tmp_path: Path) -> None:
+    """Before: an empty warehouse and an empty inbox 'succeeded' with 0 indicator values."""
+    db = tmp_path / "empty" / "w.duckdb"
+    db.parent.mkdir()
+    rec = refresh(config_for(db), "cli", steps=[step_indicator_values])
+    assert rec.status == "failed" and "no indicator values" in (rec.error or ""), rec
+    assert not db.exists()  # nothing was swapped in

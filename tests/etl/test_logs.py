@@ -1,0 +1,44 @@
+"""Logging from the configuration: level and JSON lines for every command (etl/logs.py)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from etl.config import ConfigError, load_config
+from etl.logs import configure_logging
+
+
+@pytest.fixture()
+def restore_root() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_json_lines_at_the_configured_level(restore_root: None, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = load_config(env={"GOVINDEX_LOG_FORMAT": "JSON", "GOVINDEX_LOG_LEVEL": "warning"})
+    configure_logging(cfg.logging)
+    configure_logging(cfg.logging)  # again: still one handler
+    log = logging.getLogger("govindex.test")
+    log.info("not shown")
+    log.warning("刷新失败 %s", 3, extra={"status": 500})
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1
+    obj = json.loads(lines[0])
+    assert obj["level"] == "WARNING" and obj["logger"] == "govindex.test" and obj["message"] == "刷新失败 3"
+    assert obj["status"] == 500 and obj["time"].endswith("+00:00")
+
+
+def test_bad_logging_and_warehouse_values_are_refused() -> None:
+    with pytest.raises(ConfigError, match="GOVINDEX_LOG_LEVEL"):
+        load_config(env={"GOVINDEX_LOG_LEVEL": "loud"})
+    with pytest.raises(ConfigError, match="GOVINDEX_DUCKDB_MEMORY_LIMIT"):
+        load_config(env={"GOVINDEX_DUCKDB_MEMORY_LIMIT": "lots"})
+    cfg = load_config(env={"GOVINDEX_DUCKDB_MEMORY_LIMIT": "4GB", "GOVINDEX_DUCKDB_THREADS": "2"})
+    assert (cfg.warehouse.memory_limit, cfg.warehouse.threads) == ("4GB", 2)
