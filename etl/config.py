@@ -120,6 +120,9 @@ class RefreshConfig(_Strict):
     keep_snapshots: int = Field(
         default=3, ge=0, description="previous warehouse snapshots kept beside the live one for rollback; 0 = none"
     )
+    cycle: Literal["year", "quarter"] = Field(
+        default="year", description="the assessment cycle (年度考核: year), scored besides quarterly monitoring"
+    )
 
 
 class AppConfig(_Strict):

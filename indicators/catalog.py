@@ -16,7 +16,7 @@ from indicators.framework import Framework, FrameworkError, Node
 
 SIDES = ("supply", "demand")
 DIMENSIONS = ("value", "institution", "technology", "environment")
-GRAINS = ("month", "quarter")
+GRAINS = ("month", "quarter", "year")
 # Placeholders the runner expands in formula SQL (see indicators/catalog/README.md).
 PLACEHOLDER = re.compile(r"\{([a-z_]+)(?:\((.+?)\))?\}")
 KNOWN_PLACEHOLDERS = ("period", "min_denominator", "grain", "data_end")
@@ -44,6 +44,30 @@ class Goalposts(_Strict):
         if not self.low < self.high:
             raise ValueError(f"goalposts must satisfy low < high, got low={self.low}, high={self.high}")
         return self
+
+
+#: the kinds of goalpost source, the first word of `goalposts_source` ("standard: GB/T 39734-2020 …")
+GOALPOST_SOURCES = {
+    "standard": "a national or local standard",
+    "target": "a published target",
+    "scale": "the measure's own ends (e.g. 100% = every item)",
+    "observed": "the observed range over a declared reference window of complete periods",
+}
+_GOALPOST_SOURCE = re.compile(r"^(?P<kind>[a-z]+):\s*\S")
+_WINDOW = re.compile(r"observed range over reference window \d{4}(?:Q[1-4]|-\d{2})?(?:\s*[–-]\s*\d{4}(?:Q[1-4]|-\d{2})?)?")
+
+
+def check_goalposts_source(text: str) -> str:
+    """`kind: details`, kind one of GOALPOST_SOURCES; an observed range must name its reference window."""
+    m = _GOALPOST_SOURCE.match(text.strip())
+    if m is None or m.group("kind") not in GOALPOST_SOURCES:
+        raise ValueError(
+            "goalposts_source must start with its kind — " + ", ".join(f"'{k}:' ({v})" for k, v in GOALPOST_SOURCES.items())
+        )
+    if ("observed" in text) and _WINDOW.search(text) is None:
+        raise ValueError("a goalposts_source that uses an observed range must name its window: "
+                         "'observed range over reference window 2025Q1–2025Q4'")
+    return text.strip()
 
 
 class SqlDef(_Strict):
@@ -99,6 +123,8 @@ class IndicatorDef(_Strict):
     dimension: Literal["value", "institution", "technology", "environment"]
     weight: float = Field(default=1.0, ge=0)
     goalposts: Goalposts
+    #: where the goalposts come from (see GOALPOST_SOURCES): reviewed, so scores hold across years
+    goalposts_source: str = Field(min_length=1)
     target: float | None = None
     decimals: int = Field(default=1, ge=0, le=6)
     source: str = Field(min_length=1)
@@ -113,6 +139,11 @@ class IndicatorDef(_Strict):
         if not v.strip():
             raise ValueError("must not be blank")
         return v.strip()
+
+    @field_validator("goalposts_source")
+    @classmethod
+    def _goalposts_source(cls, v: str) -> str:
+        return check_goalposts_source(v)
 
     @model_validator(mode="after")
     def _placeholders_known(self) -> IndicatorDef:

@@ -1,8 +1,15 @@
 """The scoring pipeline: impute → treat → normalise → aggregate over a panel, and fast re-aggregation from a cache.
 
 `score(framework, data, spec)` takes a long frame (unit_code, period, indicator_id, value) or a units × indicators
-(or periods × units × indicators) matrix. Normalisation is fitted once (on the panel or one period, per the spec) and
-applied to every period, so scores are comparable over time; aggregation runs on all unit-periods in one pass.
+(or periods × units × indicators) matrix. Normalisation is fitted once (on the panel, a declared reference window or
+one period, per the spec) and applied to every period, so scores are comparable over time; aggregation runs on all
+unit-periods in one pass.
+
+Complete and partial periods: the caller says which periods the data cover completely (`complete=`; None = all of
+them). A partial period (the edge quarter with one month loaded) is scored, but nothing is fitted on it: not the
+normalisation bounds, not the pooled outlier treatment (a partial period is treated on its own), not imputation
+(complete periods are imputed without it; it may borrow from them). So adding a month to the data never moves the
+scores of the complete periods through the fit unless the fit is over the whole panel.
 """
 
 from __future__ import annotations
@@ -20,7 +27,9 @@ from indicators.aggregate import AggregationPlan, MethodChoice
 from indicators.errors import ScoringError
 from indicators.framework import Framework
 from indicators.impute import impute
-from indicators.normalise import NORMALISERS, ColumnNormaliser, Normaliser, make_normaliser
+from indicators.normalise import (NORMALISERS, ColumnNormaliser, GoalpostNormaliser, MinMaxNormaliser, Normaliser,
+                                  make_normaliser)
+from indicators.periods import in_window, period_months, window_months
 from indicators.spec import MethodSpec, ModelSpec
 from indicators.treat import treat
 
@@ -193,6 +202,7 @@ class ScoreResult:
     treat_details: pl.DataFrame
     normaliser: Normaliser  # fitted
     fit_rows: np.ndarray  # bool over periods: which periods the normaliser was fitted on
+    complete: np.ndarray  # bool over periods: which periods the data cover completely (the others are partial)
     values: np.ndarray  # every node's score (normalised value for indicators)
     below_threshold: np.ndarray
     plan: AggregationPlan
@@ -243,8 +253,10 @@ def score(
     units: Sequence[str] | None = None,
     periods: Sequence[str] | None = None,
     groups: Mapping[str, Any] | None = None,
+    complete: Sequence[str] | None = None,
 ) -> ScoreResult:
-    """Score a panel. `groups` maps unit code → group label (for group_mean imputation)."""
+    """Score a panel. `groups` maps unit code → group label (for group_mean imputation). `complete` names the
+    periods the data cover completely (None: every period); the others are partial and never fitted on."""
     spec = spec or ModelSpec()
     try:
         spec.validate_for(framework)
@@ -266,30 +278,28 @@ def score(
         if lacking:
             raise ScoringError(f"no group given for unit(s) {', '.join(lacking[:5])}")
         grp = [groups[u] for u in panel.units]
-    imp = impute(X, spec.imputation.name, spec.imputation.params, framework=framework, groups=grp)
+    full = np.array([True] * n_p if complete is None else [p in set(complete) for p in panel.periods], dtype=bool)
+    imp_values, imp_flags = _impute(X, full, spec, framework, grp)
 
-    # treat: over the pooled panel, or per period
+    # treat: over the pooled complete periods (a partial period on its own), or per period
     overrides = {k: (v.name, v.params) for k, v in spec.treatment_overrides.items()}
     tname, tparams = spec.treatment.name, spec.treatment.params
-    if spec.treat_by == "panel" or n_p == 1:
-        tr = treat(imp.values.reshape(-1, n_i), codes, tname, tparams, overrides)
-        treated, tflags, details = tr.values.reshape(X.shape), tr.flags.reshape(X.shape), tr.details
-    else:
-        treated, tflags = np.empty_like(X), np.zeros(X.shape, dtype=np.int8)
-        frames = []
-        for k, per in enumerate(panel.periods):
-            tr = treat(imp.values[k], codes, tname, tparams, overrides)
-            treated[k], tflags[k] = tr.values, tr.flags
-            frames.append(tr.details.with_columns(pl.lit(per).alias("period")))
-        details = pl.concat(frames)
+    treated, tflags = np.empty_like(X), np.zeros(X.shape, dtype=np.int8)
+    frames = []
+    if spec.treat_by == "panel" and full.any():
+        tr = treat(imp_values[full].reshape(-1, n_i), codes, tname, tparams, overrides)
+        treated[full], tflags[full] = tr.values.reshape(-1, n_u, n_i), tr.flags.reshape(-1, n_u, n_i)
+        frames.append(tr.details)
+    for k, per in enumerate(panel.periods):
+        if spec.treat_by == "panel" and full[k]:
+            continue
+        tr = treat(imp_values[k], codes, tname, tparams, overrides)
+        treated[k], tflags[k] = tr.values, tr.flags
+        frames.append(tr.details.with_columns(pl.lit(per).alias("period")))
+    details = pl.concat(frames, how="diagonal") if len(frames) > 1 else frames[0]
 
-    # normalise: fit once, transform every period
-    if spec.fit_on == "panel":
-        fit_rows = np.ones(n_p, dtype=bool)
-    else:
-        if spec.fit_on not in panel.periods:
-            raise ScoringError(f"fit_on period {spec.fit_on!r} is not in the data; periods: {', '.join(panel.periods)}")
-        fit_rows = np.array([p == spec.fit_on for p in panel.periods])
+    # normalise: fit once on complete periods, transform every period
+    fit_rows = _fit_rows(spec, panel.periods, full, learns=_learns_from_data(spec, codes))
     normaliser = build_normaliser(framework, spec)
     try:
         normaliser.fit(treated[fit_rows].reshape(-1, n_i))
@@ -304,8 +314,103 @@ def score(
     agg = plan.run(N, weights, labels)
     return ScoreResult(
         framework=framework, spec=spec, units=panel.units, periods=panel.periods, order=plan.order,
-        raw=X, imputed=imp.imputed, filled=imp.values, treated=treated, treat_flags=tflags, treat_details=details,
-        normaliser=normaliser, fit_rows=fit_rows, values=agg.values.reshape(n_p, n_u, -1),
+        raw=X, imputed=imp_flags, filled=imp_values, treated=treated, treat_flags=tflags, treat_details=details,
+        normaliser=normaliser, fit_rows=fit_rows, complete=full, values=agg.values.reshape(n_p, n_u, -1),
         below_threshold=agg.below_threshold.reshape(n_p, n_u, -1), plan=plan, weights=weights,
         warnings=panel.warnings,
     )
+
+
+def _impute(
+    X: np.ndarray, full: np.ndarray, spec: ModelSpec, framework: Framework, groups: list[Any] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Impute the complete periods among themselves, then the partial ones (which may borrow from the complete
+    periods, never the other way round). Per-period methods give the same values either way."""
+    name, params = spec.imputation.name, spec.imputation.params
+    if full.all() or not full.any():
+        imp = impute(X, name, params, framework=framework, groups=groups)
+        return imp.values, imp.imputed
+    first = impute(X[full], name, params, framework=framework, groups=groups)
+    Y = X.copy()
+    Y[full] = first.values
+    second = impute(Y, name, params, framework=framework, groups=groups)
+    values, flags = second.values.copy(), second.imputed.copy()
+    values[full], flags[full] = first.values, first.imputed
+    return values, flags
+
+
+#: normalisers that learn nothing from the data (fixed bounds or none): they need no complete period to fit on
+FIXED_NORMALISERS = ("goalposts", "none")
+
+
+def _learns_from_data(spec: ModelSpec, codes: Sequence[str]) -> bool:
+    return any(spec.normalisation_overrides.get(c, spec.normalisation).name not in FIXED_NORMALISERS for c in codes)
+
+
+def _fit_rows(spec: ModelSpec, periods: Sequence[str], full: np.ndarray, *, learns: bool = True) -> np.ndarray:
+    """Which periods the normaliser is fitted on: the complete ones the spec's fit_on selects (never a partial one)."""
+    if spec.fit_on == "panel":
+        rows = full.copy()
+        if not rows.any() and learns:
+            raise ScoringError(
+                f"no complete period to fit the normalisation on (periods {', '.join(periods)} are all partial)"
+            )
+        return rows
+    if spec.fit_on == "reference":
+        assert spec.reference is not None  # the spec's validator guarantees it
+        window = spec.reference
+        inside = np.array([in_window(p, window) for p in periods], dtype=bool)
+        rows = inside & full
+        covered = {m for p, ok in zip(periods, rows) if ok for m in period_months(p)}
+        lacking = [m for m in window_months(window) if m not in covered]
+        if lacking:
+            raise ScoringError(
+                f"reference window {window[0]}–{window[1]} is not covered by complete periods of the data "
+                f"(months lacking: {', '.join(lacking[:6])}{' …' if len(lacking) > 6 else ''}); bounds fitted on "
+                "part of the window would move when the rest arrives"
+            )
+        return rows
+    if spec.fit_on not in periods:
+        raise ScoringError(f"fit_on period {spec.fit_on!r} is not in the data; periods: {', '.join(periods)}")
+    k = list(periods).index(spec.fit_on)
+    if not full[k]:
+        raise ScoringError(f"fit_on period {spec.fit_on!r} is partial (the data do not cover it completely)")
+    return np.array([p == spec.fit_on for p in periods])
+
+
+def frozen_spec(result: ScoreResult) -> ModelSpec:
+    """The run's spec with its normalisation frozen into explicit goalposts, so it no longer depends on any data or on
+    the catalog's current goalposts (what an assessment edition stores).
+
+    Goalposts are written out per indicator (from the params, else the framework); a min-max on [0, 100] becomes
+    goalposts at the raw bounds it was fitted to (the same scores: min-max with clipping is goalposts at the fitted
+    min and max). Methods whose fit cannot be written as bounds (z-score, ranks, distance to target or best) and
+    constant columns raise ScoringError naming the indicators.
+    """
+    fw, spec = result.framework, result.spec
+    codes = fw.indicators
+    norm = result.normaliser
+    parts = norm.parts if isinstance(norm, ColumnNormaliser) else [(range(len(codes)), norm)]
+    bounds: dict[str, list[float]] = {}
+    cannot: list[str] = []
+    for idx, part in parts:
+        for k, j in enumerate(idx):
+            code = codes[j]
+            if isinstance(part, GoalpostNormaliser) and float(part.scale) == 100.0 and part.clip:
+                lo, hi = part.low_[k], part.high_[k]
+            elif isinstance(part, MinMaxNormaliser) and (part.l, part.u) == (0.0, 100.0) and part.clip:
+                lo, hi = part.min_[k], part.max_[k]
+            else:
+                cannot.append(f"{code} ({type(part).__name__})")
+                continue
+            if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+                cannot.append(f"{code} (bounds {lo}–{hi})")
+                continue
+            d = part.directions_[k]  # the fitted bounds are of direction-adjusted values; goalposts are raw
+            bounds[code] = [float(lo), float(hi)] if d > 0 else [float(-hi), float(-lo)]
+    if cannot:
+        raise ScoringError("cannot freeze the normalisation of " + ", ".join(cannot)
+                           + " as goalposts (only goalposts on a 0–100 scale and min-max on [0, 100], clipped, can be frozen)")
+    goalposts = MethodSpec(name="goalposts", params={"goalposts": bounds, "scale": 100.0, "clip": True})
+    return spec.model_copy(update={"normalisation": goalposts, "normalisation_overrides": {}, "fit_on": "panel",
+                                   "reference": None})

@@ -6,7 +6,8 @@ Definitions (documented for assessors):
 - gap_to_best: best score in the period and node minus the unit's score (0 for the best unit).
 - gap_to_target: indicators — (target − value) × direction in raw units, so positive = still short of the target,
   negative = beyond it; aggregates — target score − score when the node defines a target, else null.
-- band: see spec.BandSpec (default: quartiles of the period's scores for that node: 领先 / 良好 / 一般 / 待提升).
+- band: see spec.BandSpec (default: absolute scores 优秀 ≥ 90 / 良好 80–90 / 一般 60–80 / 较差 < 60; quartiles of the
+  period's scores for that node, 领先 / 良好 / 一般 / 待提升, by name).
 - contribution: each node's share of the composite, distributed top-down: a child receives its parent's contribution
   times w·s / Σ(w·s) over the present children. For arithmetic means this is exactly effective weight × normalised
   value (contributions sum to the composite). For geometric/harmonic/power/median nodes the same proportional rule is

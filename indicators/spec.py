@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from indicators.aggregate import AGGREGATORS
 from indicators.impute import IMPUTERS
 from indicators.normalise import NORMALISERS
+from indicators.periods import period_months
 from indicators.registry import MethodError, Registry
 from indicators.treat import TREATMENTS
 
@@ -28,22 +30,56 @@ def _m(name: str, **params: Any) -> MethodSpec:
     return MethodSpec(name=name, params=params)
 
 
+#: the default band thresholds: absolute scores on the 0–100 scale, in the style of the national capability
+#: evaluation (省级政府和重点城市一体化政务服务能力评估: 非常高 ≥ 90, 高 80–90, below that by year)
+ABSOLUTE_CUTS = (90.0, 80.0, 60.0)
+ABSOLUTE_LABELS_ZH = ("优秀", "良好", "一般", "较差")
+ABSOLUTE_LABELS_EN = ("excellent", "good", "fair", "poor")
+ABSOLUTE_SOURCE = (
+    "绝对分档，仿全国一体化政务服务能力评估（非常高 ≥ 90、高 80–90）：优秀 ≥ 90、良好 80–90、一般 60–80、较差 < 60"
+)
+QUANTILE_CUTS = (0.75, 0.5, 0.25)
+QUANTILE_LABELS_ZH = ("领先", "良好", "一般", "待提升")
+QUANTILE_LABELS_EN = ("leading", "good", "fair", "needs improvement")
+QUANTILE_SOURCE = "本期各区得分的四分位数（相对分档：每期总有四分之一的区落在最末档）"
+BAND_METHODS = ("absolute", "quantile")
+
+
 class BandSpec(BaseModel):
-    """How band labels are given. 'quantile': cut-points are score quantiles within each period and node
-    (default 0.75 / 0.5 / 0.25 → top quarter 领先, …); 'fixed': cut-points are scores (e.g. 85 / 70 / 60, meaningful
-    with goalposts). A score at or above the first cut gets the first label, and so on; below the last, the last."""
+    """How band labels are given. 'absolute' (the default): cut-points are scores on the 0–100 scale, 优秀 ≥ 90 /
+    良好 80–90 / 一般 60–80 / 较差 < 60, so a district's band depends on its own score, not on the others';
+    'quantile' (by name): cut-points are score quantiles within each period and node (0.75 / 0.5 / 0.25 → 领先 /
+    良好 / 一般 / 待提升), so a quarter of the districts is always in the last band. A score at or above the first
+    cut gets the first label, and so on; below the last, the last. `source` says where the thresholds come from.
+    ('fixed' is read as 'absolute'.)"""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    method: str = "quantile"
-    cuts: tuple[float, ...] = (0.75, 0.5, 0.25)
-    labels_zh: tuple[str, ...] = ("领先", "良好", "一般", "待提升")
-    labels_en: tuple[str, ...] = ("leading", "good", "fair", "needs improvement")
+    method: str = "absolute"
+    cuts: tuple[float, ...] = ABSOLUTE_CUTS
+    labels_zh: tuple[str, ...] = ABSOLUTE_LABELS_ZH
+    labels_en: tuple[str, ...] = ABSOLUTE_LABELS_EN
+    source: str = ABSOLUTE_SOURCE
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_by_method(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if data.get("method") == "fixed":
+            data["method"] = "absolute"
+        if data.get("method") == "quantile":  # the quantile defaults, unless given
+            data.setdefault("cuts", QUANTILE_CUTS)
+            data.setdefault("labels_zh", QUANTILE_LABELS_ZH)
+            data.setdefault("labels_en", QUANTILE_LABELS_EN)
+            data.setdefault("source", QUANTILE_SOURCE)
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> BandSpec:
-        if self.method not in ("quantile", "fixed"):
-            raise ValueError(f"band method must be 'quantile' or 'fixed', got {self.method!r}")
+        if self.method not in BAND_METHODS:
+            raise ValueError(f"band method must be one of {', '.join(BAND_METHODS)}, got {self.method!r}")
         if list(self.cuts) != sorted(self.cuts, reverse=True):
             raise ValueError(f"band cuts must be in decreasing order, got {list(self.cuts)}")
         if self.method == "quantile" and not all(0 <= c <= 1 for c in self.cuts):
@@ -51,6 +87,9 @@ class BandSpec(BaseModel):
         if not len(self.labels_zh) == len(self.labels_en) == len(self.cuts) + 1:
             raise ValueError("bands need one more label (zh and en) than cut-points")
         return self
+
+
+PERIOD_LABEL = re.compile(r"^\d{4}(?:Q[1-4]|-(?:0[1-9]|1[0-2]))?$")
 
 
 def _check_method(registry: Registry, spec: MethodSpec, where: str) -> None:
@@ -75,8 +114,12 @@ class ModelSpec(BaseModel):
     treat_by: str = "panel"
     normalisation: MethodSpec = _m("minmax", l=0.0, u=100.0)
     normalisation_overrides: dict[str, MethodSpec] = Field(default_factory=dict)
-    #: fit normalisation on the whole panel ("panel") or on one period label, and apply it to every period
+    #: what normalisation (and pooled treatment) is fitted on, then applied to every period: "panel" = every
+    #: complete period of the data; "reference" = the complete periods inside `reference` (a declared window, fitted
+    #: once: periods added later do not move the bounds); or one period label. Partial periods are never fitted on.
     fit_on: str = "panel"
+    #: the reference window (first, last period label, inclusive) when fit_on = "reference", e.g. ("2025Q1", "2025Q4")
+    reference: tuple[str, str] | None = None
     aggregation: MethodSpec = _m("amean")
     aggregation_overrides: dict[str, MethodSpec] = Field(default_factory=dict)
     #: minimum share of a node's children that must be present (0 → any non-NaN child is enough)
@@ -92,6 +135,20 @@ class ModelSpec(BaseModel):
         if v not in ("panel", "period"):
             raise ValueError(f"treat_by must be 'panel' or 'period', got {v!r}")
         return v
+
+    @model_validator(mode="after")
+    def _reference(self) -> ModelSpec:
+        if self.fit_on == "reference":
+            if self.reference is None:
+                raise ValueError('fit_on = "reference" needs reference = [first, last], e.g. ["2025Q1", "2025Q4"]')
+            for label in self.reference:
+                if not PERIOD_LABEL.match(label):
+                    raise ValueError(f"reference period {label!r} is not a period label (YYYY, YYYYQn or YYYY-MM)")
+            if period_months(self.reference[0])[0] > period_months(self.reference[1])[-1]:
+                raise ValueError(f"reference window {self.reference[0]}–{self.reference[1]} ends before it starts")
+        elif self.reference is not None:
+            raise ValueError('reference is only used with fit_on = "reference"')
+        return self
 
     @field_validator("availability")
     @classmethod

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from etl.contract.catalog import load_catalog
 from etl.stores.profiles import load_profile
+from indicators.periods import completeness
 from indicators.profile import ProfileError
 
 from app.cli.options import config_options, load
@@ -114,7 +115,7 @@ def sensitivity(profile: str, spec_path: Path | None, samples: int | None, sobol
     Writes every table as CSV and Parquet into --out, plus summary.md (bilingual) and run.json (the full spec).
     """
     # local: slow to import (scipy, pandera or duckdb); only this command needs it
-    from etl.warehouse.panel import PanelError, default_panel_period, load_indicator_panel, read_uncertainty_spec
+    from etl.warehouse.panel import PanelError, covered_months, default_panel_period, load_indicator_panel, read_uncertainty_spec
     from indicators.uncertainty import montecarlo as mc
     from indicators.audit import audit
     from indicators.uncertainty.sensitivity import SensitivityError, sobol_analysis, swap_points, tornado
@@ -134,7 +135,8 @@ def sensitivity(profile: str, spec_path: Path | None, samples: int | None, sobol
         prof = load_profile(profile, config.paths.weights_dir)
         frame = load_indicator_panel(db, fw, grain)
         period = period or default_panel_period(db, frame)
-        prepare, units = model_preparer(fw, frame, period=period)
+        complete = completeness(sorted(frame["period"].unique().to_list()), covered_months(db))
+        prepare, units = model_preparer(fw, frame, period=period, complete=complete)
         weights = prof.resolved_weights(fw)
     except (UncertaintyError, PanelError, ProfileError, ValueError) as e:
         raise click.ClickException(str(e)) from None

@@ -15,8 +15,9 @@ from app.web import security
 from app.views import frames as views
 from app.ui.exports import scorecard_xlsx
 from app.ui.editions import trend_card
-from app.ui.i18n import fmt_num, fmt_period, fmt_signed, norm_lang, t, table_label
+from app.ui.i18n import fmt_num, fmt_period_marked, fmt_signed, norm_lang, t, table_label
 from app.views import editions as edition_views
+from indicators.periods import partial_periods
 from etl.warehouse.snapshot import DataUnavailable
 from app.state import get_context
 
@@ -93,7 +94,8 @@ def render(profile: str | None, code: str | None, lang: str):
             c.kpi(t("col.supply", lang), fmt_num(s.get("supply"), lang), f"#{s.get('supply_rank')}"),
             c.kpi(t("col.demand", lang), fmt_num(s.get("demand"), lang), f"#{s.get('demand_rank')}",
                   tone="warn" if (s.get("supply_rank") or 0) < (s.get("demand_rank") or 0) - 3 else ""),
-            c.kpi(t("col.period", lang), fmt_period(dp.period, lang)),
+            c.kpi(t("col.period", lang),
+                  fmt_period_marked(dp.period, lang, partial_periods([dp.period], get_context().snapshot().complete_months))),
         ],
         className="kpis",
     )

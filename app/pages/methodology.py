@@ -1,4 +1,5 @@
-"""Methodology (方法说明): the framework sunburst with effective weights, every indicator's definition, the profile."""
+"""Methodology (方法说明): the framework sunburst with effective weights, every indicator's definition, the profile,
+and the method rules generated from the profile's spec (app.views.methodology), with the downloadable 技术报告."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dash import Input, Output, State, callback, dcc, html
 from app.ui import components as c
 from app.ui import figures, ids
 from app.views import frames as views
+from app.views.methodology import formula_text, method_text
 from app.ui.i18n import fmt_datetime, fmt_pct, norm_lang, pick, t
 from app.state import get_context
 
@@ -48,6 +50,9 @@ def render(profile_name: str | None, lang: str):
         (t("factor.aggregation", lang), m.aggregation.name, m.aggregation.params),
     ]
     rationale = pick(profile.rationale.zh, profile.rationale.en, lang)
+    rules = method_text(profile.model_spec(ctx.framework), ctx.framework, lang, profile=profile,
+                        cycle=ctx.config.refresh.cycle)
+    report = f"/download/methodology.html?profile={profile.name}&lang={lang}"
     return html.Div(
         [
             c.card(None, c.graph(f"{PREFIX}-sunburst", figures.sunburst_figure(views.sunburst_frame(ctx, weights, lang),
@@ -64,6 +69,12 @@ def render(profile_name: str | None, lang: str):
                 html.P(rationale),
                 html.H3(t("method.methods", lang)),
                 html.Ul([html.Li(f"{label}: {name} {params or ''}") for label, name, params in methods]),
+            ),
+            c.card(
+                t("method.rules", lang),
+                *[html.Div([html.H3(sec.title), *[html.P(x) for x in sec.sentences]], id=f"{PREFIX}-rule-{sec.key}")
+                  for sec in rules],
+                html.A(t("rpt.download", lang), href=report, target="_blank", id=f"{PREFIX}-report"),
             ),
         ],
         className="grid-2",
@@ -87,24 +98,16 @@ def _build_definitions(lang: str) -> html.Section:
                     html.Span(f"{t('col.dimension', lang)}: {views.node_label(ctx, d.parent, lang)}"),
                     html.Span(f"{t('col.unit', lang)}: {d.unit}"),
                     html.Span(f"{t('col.direction', lang)}: {t('dir.up' if d.direction > 0 else 'dir.down', lang)}"),
-                    html.Span(f"{t('col.goalposts', lang)}: {d.goalposts.low:g} – {d.goalposts.high:g}"),
+                    html.Span(f"{t('col.goalposts', lang)}: {d.goalposts.low:g} – {d.goalposts.high:g}",
+                              title=d.goalposts_source),
                     html.Span(f"{t('col.target', lang)}: {d.target:g}" if d.target is not None else ""),
                 ], className="meta"),
                 html.P(pick(d.description_zh, d.description_en, lang)),
                 html.Div([html.Span(f"{t('col.source', lang)}: {d.source}")], className="meta"),
-                html.Details([html.Summary(t("col.formula", lang)), html.Pre(_sql_text(d))]),
+                html.Div([html.Span(f"{t('col.goalposts_source', lang)}: {d.goalposts_source}")], className="meta"),
+                html.Details([html.Summary(t("col.formula", lang)), html.Pre(formula_text(d))]),
             ],
             className="indicator-def", id=f"{PREFIX}-def-{d.id}",
         ))
     return c.card(f"{t('method.indicators', lang)} ({len(fw.indicators)})", *items)
 
-
-def _sql_text(d) -> str:
-    s = d.sql
-    if s.query:
-        return s.query.strip()
-    parts = [f"numerator   = {s.numerator}", f"denominator = {s.denominator}", f"FROM  {s.from_}"]
-    if s.where:
-        parts.append(f"WHERE {s.where}")
-    parts.append(f"unit = {s.unit}; period = {s.period}; value = numerator / denominator × {d.scale:g}")
-    return "\n".join(parts)

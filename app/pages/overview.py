@@ -8,9 +8,10 @@ from dash import Input, Output, State, callback, dcc, html
 from app.ui import components as c
 from app.ui import figures, ids
 from app.views import frames as views
-from app.ui.i18n import fmt_num, fmt_pct, fmt_period, norm_lang, t
-from app.views import editions as edition_views
 from app.ui.editions import trend_card
+from app.ui.i18n import fmt_num, fmt_pct, fmt_period_marked, norm_lang, t
+from app.views import editions as edition_views
+from indicators.periods import partial_periods
 from etl.warehouse.snapshot import DataUnavailable
 from app.state import get_context
 
@@ -29,13 +30,15 @@ def layout(lang: str | None = None, period: str | None = None, **_query: str) ->
     ctx = get_context()
     periods: list[str] = []
     default = None
+    partial: dict[str, tuple[str, ...]] = {}
     try:
         prep = ctx.prepared(ctx.profile(None))
         periods, default = list(prep.periods), prep.default_period
+        partial = partial_periods(periods, ctx.snapshot().complete_months)
     except (DataUnavailable, LookupError):
         pass
     selector = dcc.Dropdown(
-        id=PERIOD, options=[{"label": fmt_period(p, lang), "value": p} for p in reversed(periods)],
+        id=PERIOD, options=[{"label": fmt_period_marked(p, lang, partial), "value": p} for p in reversed(periods)],
         value=period if period in periods else default, clearable=False,
         searchable=False, className="period-select",
     )
@@ -73,7 +76,8 @@ def render(profile: str | None, period: str | None, lang: str):
                   tone="warn" if task.height else ""),
             c.kpi(t("overview.kpi.blend", lang), fmt_pct(blend.get("demand"), lang, 0),
                   (ov.profile.title_en if lang == "en" else ov.profile.title_zh)),
-            c.kpi(t("overview.kpi.units", lang), str(tbl.height), fmt_period(ov.period, lang)),
+            c.kpi(t("overview.kpi.units", lang), str(tbl.height),
+                  fmt_period_marked(ov.period, lang, partial_periods([ov.period], ctx.snapshot().complete_months))),
         ],
         className="kpis",
     )

@@ -311,10 +311,112 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "method.rationale": ("理由", "Rationale"),
     "method.methods": ("方法选择", "Method choices"),
     "method.pipeline": (
-        "流程：原始记录 → 校验与隔离 → 指标 SQL → 插补 → 异常值处理 → 归一化（固定目标值区间，使各期可比）→ 沿指标树加权聚合 → 供需混合 → 综合得分。",
+        "流程：原始记录 → 校验与隔离 → 指标 SQL → 插补 → 异常值处理 → 归一化 → 沿指标树加权聚合 → 供需混合 → 综合得分。"
+        "各步骤的具体规则由所选权重方案的方法规格生成，见下。",
         "Pipeline: raw records → validation and quarantine → indicator SQL → imputation → outlier treatment → "
-        "normalisation (fixed goalposts, so periods compare) → weighted aggregation up the tree → supply/demand blend → composite.",
+        "normalisation → weighted aggregation up the tree → supply/demand blend → composite. The rules of each step "
+        "below are generated from the selected profile's method specification.",
     ),
+    "method.rules": ("方法规则（由方案规格生成）", "Method rules (generated from the profile's specification)"),
+    # -- method text generated from a profile's spec (app/views/methodology.py) ---------------------------------
+    "mt.s.normalisation": ("归一化", "Normalisation"),
+    "mt.s.aggregation": ("聚合", "Aggregation"),
+    "mt.s.missing": ("缺失数据与异常值", "Missing data and outliers"),
+    "mt.s.bands": ("分档", "Bands"),
+    "mt.s.periods": ("评价期", "Periods"),
+    "mt.norm.goalposts": (
+        "各指标按指标目录中固定的目标值区间（goalposts，每项来源见指标定义）换算为 0–{scale} 分{clip}；不从数据中拟合，"
+        "因此同一得分在各期、各年含义相同，新数据不会改变已有分数。",
+        "Each indicator is scaled with its fixed goalposts from the catalog (each with its source, see the "
+        "definitions) to 0–{scale}{clip}; nothing is fitted on the data, so a score means the same in every period and "
+        "year, and new data do not move earlier scores.",
+    ),
+    "mt.norm.clip": ("，超出区间者截断", ", values beyond them clipped"),
+    "mt.norm.fitted": ("方法 {method}（{desc}），拟合于{fit}，再用于所有期。",
+                       "Method {method} ({desc}), fitted on {fit} and applied to every period."),
+    "mt.fit.panel": ("全部完整期（新的一期加入后界值会变，以往各期的得分随之变动）",
+                     "every complete period of the panel (the bounds move when a new period arrives, and earlier "
+                     "scores with them)"),
+    "mt.fit.reference": ("参照期 {first}–{last} 内的完整期，拟合一次后冻结（之后加入的各期不改变界值）",
+                         "the complete periods of the reference window {first}–{last}, once, then frozen (periods "
+                         "added later do not move the bounds)"),
+    "mt.fit.period": ("单一期 {period}", "the single period {period}"),
+    "mt.norm.overrides": ("以下指标另用其他方法：{items}。", "Indicators with another method: {items}."),
+    "mt.agg": ("沿指标树逐级计算子项的{method}（{desc}），权重为同一上级下的相对权重；供给侧与需求侧按方案的混合比例"
+               "（供给 {supply}、需求 {demand}）合成综合得分。",
+               "Up the tree, each node is the {method} ({desc}) of its children, with weights relative among "
+               "siblings; the supply and demand sides make the composite by the profile's blend (supply {supply}, "
+               "demand {demand})."),
+    "mt.agg.overrides": ("以下节点另用其他聚合方法：{items}。", "Nodes with another aggregation: {items}."),
+    "mt.avail.any": ("一个节点只要任一子项有值即计算。", "A node is computed when any of its children has a value."),
+    "mt.avail.share": ("一个节点至少需要 {share} 的子项有值，否则为缺失。",
+                       "A node needs at least {share} of its children present, else it is missing."),
+    "mt.missing.none": (
+        "缺失数据不插补。样本量低于指标最小分母的值记为缺失（不记为零）；缺失子项不参与上级聚合，其权重在同一上级下有值的子项间按比例重新分配。",
+        "Missing data are not imputed. A value whose sample is below the indicator's minimum denominator is missing "
+        "(never zero); a missing child is left out of its parent's aggregate and its weight is re-spread over the "
+        "present siblings.",
+    ),
+    "mt.missing.imputed": (
+        "缺失数据以 {method}（{desc}）插补，插补值均有标记；样本量低于指标最小分母的值先记为缺失。不完整期不作为完整期插补的来源。",
+        "Missing data are imputed by {method} ({desc}), every imputed value flagged; a value whose sample is below the "
+        "indicator's minimum denominator is missing first. Partial periods are never a source for imputing complete ones.",
+    ),
+    "mt.treat.none": ("异常值不处理。", "Outliers are not treated."),
+    "mt.treat.method": ("异常值按 {method}（{desc}）处理，于{by}判断；不完整期不参与判断。",
+                        "Outliers: {method} ({desc}), decided over {by}; partial periods take no part in the decision."),
+    "mt.treat.by.panel": ("全部完整期合并", "the pooled complete periods"),
+    "mt.treat.by.period": ("每一期分别", "each period separately"),
+    "mt.bands.absolute": ("绝对分档：{cuts}。依据：{source}。一个区的档次只取决于其自身得分。",
+                          "Absolute bands: {cuts}. Basis: {source}. A district's band depends on its own score only."),
+    "mt.bands.quantile": ("相对分档（本期得分分位数）：{cuts}。依据：{source}。每期各档的区数比例固定。",
+                          "Relative bands (score quantiles of the period): {cuts}. Basis: {source}. Every period puts "
+                          "the same share of districts in each band."),
+    "mt.periods": (
+        "按季度监测，按{cycle}考核。一期的数据若未覆盖其全部月份即为不完整期：照常显示并标注“不完整期”及已覆盖的月份，"
+        "但从不用于拟合（归一化界值、异常值判断、插补），也从不作为默认评价期。",
+        "Quarterly monitoring, assessment per {cycle}. A period whose months the data do not all cover is partial: it "
+        "is shown, marked 'partial period' with the months covered, but never used to fit anything (normalisation "
+        "bounds, outlier treatment, imputation) and never the default period.",
+    ),
+    "mt.cycle.year": ("年度", "year"),
+    "mt.cycle.quarter": ("季度", "quarter"),
+    # -- the methodology report (技术报告), /download/methodology.html ------------------------------------------
+    "rpt.title": ("技术报告：{profile}", "Technical report: {profile}"),
+    "rpt.download": ("下载技术报告（HTML，可打印为 A4）", "Download the technical report (HTML, prints to A4)"),
+    "rpt.print_hint": ("在浏览器中选择“打印”，纸张 A4。", "Print from the browser on A4 paper."),
+    "rpt.fingerprint": ("方法规格指纹 {spec}；指标体系指纹 {framework}；方案 {profile} v{version}",
+                        "Specification fingerprint {spec}; framework fingerprint {framework}; profile {profile} "
+                        "v{version}"),
+    "rpt.s.framework": ("一、指标体系", "1. Framework"),
+    "rpt.s.indicators": ("二、指标定义", "2. Indicator definitions"),
+    "rpt.s.weights": ("三、权重及其来源", "3. Weights and how they were derived"),
+    "rpt.s.method": ("四、方法", "4. Method"),
+    "rpt.s.uncertainty": ("五、不确定性分析", "5. Uncertainty analysis"),
+    "rpt.s.coverage": ("六、数据覆盖与隔离", "6. Data coverage and quarantine"),
+    "rpt.node": ("节点", "Node"),
+    "rpt.weight": ("相对权重", "Relative weight"),
+    "rpt.effective": ("有效权重", "Effective weight"),
+    "rpt.derived.manual": ("权重由人工设定，理由见上。", "The weights were set by hand; the rationale is above."),
+    "rpt.derived.method": ("节点 {node} 的权重由 {method} 导出：{weights}。", "Weights of {node} derived by {method}: {weights}."),
+    "rpt.unc.run": ("蒙特卡洛 {samples} 个样本（{sampler}，种子 {seed}），排名区间取第 {lo}–{hi} 百分位；Sobol 基样本 N = {sobol}，"
+                    "自助法 {bootstrap} 次，置信水平 {confidence}。",
+                    "Monte Carlo with {samples} samples ({sampler}, seed {seed}), rank intervals at the {lo}th–{hi}th "
+                    "percentiles; Sobol base N = {sobol}, {bootstrap} bootstrap replicates, confidence {confidence}."),
+    "rpt.unc.factors": ("不确定因素：{items}。", "Uncertain factors: {items}."),
+    "rpt.unc.missing": ("未提供不确定性分析规格。", "No uncertainty specification was given."),
+    "rpt.cov.span": ("数据完整覆盖的月份：{first} 至 {last}（{n} 个月）。",
+                     "Months the data cover completely: {first} to {last} ({n} months)."),
+    "rpt.cov.periods": ("完整期（{grain}）：{complete}；不完整期：{partial}。",
+                        "Complete periods ({grain}): {complete}; partial periods: {partial}."),
+    "rpt.cov.quarantine": ("隔离（未通过校验）的记录共 {n} 行。", "{n} rows quarantined (failed validation) in all."),
+    "col.goalposts_source": ("目标值区间来源", "Goalposts source"),
+    "col.n_values": ("n（有值的区·期）", "n (unit-periods with a value)"),
+    "col.n_missing": ("缺失", "Missing"),
+    "col.rows_quarantined": ("隔离行数", "Rows quarantined"),
+    # -- partial periods in the period pickers ----------------------------------------------------------------
+    "period.partial": ("不完整期：{months}", "partial period: {months}"),
+    "period.partial_none": ("不完整期：不足一个月", "partial period: less than a month"),
     # -- figures -----------------------------------------------------------------------------------------------
     "fig.score": ("得分 (0–100)", "Score (0–100)"),
     "fig.rank": ("排名", "Rank"),
@@ -550,6 +652,19 @@ def fmt_period(period: object, lang: str = DEFAULT_LANG) -> str:
     if len(s) == 4 and s.isdigit():
         return f"{s}年" if lang == "zh" else s
     return s
+
+
+def fmt_period_marked(period: str, lang: str, partial: Mapping[str, tuple[str, ...]]) -> str:
+    """fmt_period, plus '· 不完整期：2026-10' (the months the data cover completely) when the period is partial.
+
+    `partial` is indicators.periods.partial_periods(periods, complete months): every place a period can be chosen
+    shows it, so a partial quarter is never taken for a whole one."""
+    label = fmt_period(period, lang)
+    if period not in partial:
+        return label
+    months = partial[period]
+    mark = t("period.partial", lang, months=", ".join(months)) if months else t("period.partial_none", lang)
+    return f"{label} · {mark}"
 
 
 SHANGHAI = ZoneInfo(LOCAL_TZ)

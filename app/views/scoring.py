@@ -29,7 +29,7 @@ from indicators.uncertainty import montecarlo as mc
 from indicators.catalog import Catalog
 from indicators.framework import Framework
 from indicators.model import ScoreResult, score
-from indicators.periods import default_period
+from indicators.periods import completeness, default_period
 from indicators.profile import WeightProfile
 from indicators.ranking import rank_desc
 from indicators.spec import ModelSpec
@@ -170,7 +170,8 @@ def prepare(snapshot: Snapshot, catalog: Catalog, framework: Framework, spec: Mo
         raise DataUnavailable(f"the warehouse {snapshot.path} holds no values for the catalog's indicators")
     units = tuple(sorted(long["unit_code"].unique().to_list()))
     periods = tuple(sorted(long["period"].unique().to_list()))
-    result = score(framework, long, spec, units=units, periods=periods)
+    result = score(framework, long, spec, units=units, periods=periods,
+                   complete=completeness(periods, snapshot.complete_months))
     num = _panel(long, "numerator", framework, units, periods)
     den = _panel(long, "denominator", framework, units, periods)
     default = default_period(periods, snapshot.complete_months) or periods[-1]

@@ -18,7 +18,7 @@ import polars as pl
 
 from app.web.jobs import JobContext
 from app.views.scoring import choose_grain
-from indicators.periods import default_period
+from indicators.periods import completeness, default_period
 from app.state import AppContext
 from indicators.uncertainty.montecarlo import run_monte_carlo
 from indicators.profile import WeightProfile
@@ -99,7 +99,8 @@ def run(ctx: AppContext, profile: WeightProfile, spec: UncertaintySpec, job: Job
     long = snap.values.filter((pl.col("grain") == g) & pl.col("indicator_id").is_in(list(fw.indicators)))
     periods = sorted(long["period"].unique().to_list())
     period = default_period(periods, snap.complete_months) or periods[-1]
-    prepare, units = model_preparer(fw, long, periods=periods, period=period)
+    prepare, units = model_preparer(fw, long, periods=periods, period=period,
+                                    complete=completeness(periods, snap.complete_months))
     inputs = Inputs(framework=fw, units=units, prepare=prepare, model=profile.methods,
                     weights=profile.resolved_weights(fw))
     problem = build_problem(spec, inputs)

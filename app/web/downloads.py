@@ -1,4 +1,5 @@
-"""Flask download routes: quarantined rows (a district official gets only their district's) and the audit trail."""
+"""Flask download routes: quarantined rows (a district official gets only their district's), the audit trail, and
+the methodology report (技术报告) generated from a profile's spec."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from flask import request
 
 from app.web import security
 from app.state import get_context
-from app.ui.i18n import t
+from app.ui.i18n import norm_lang, t
+from app.views.methodology import coverage_from_snapshot, methodology_report_html
 from etl.ingest.quarantine import filter_quarantine
 from etl.safe_export import csv_text
 from etl.stores.audit_trail import AuditError, read_trail, trail_csv, trail_problem
 from etl.stores.profiles import _check_name
+from etl.warehouse.panel import read_uncertainty_spec
+from indicators.uncertainty.problem import UncertaintyError, UncertaintySpec
 from indicators.profile import ProfileError
 
 
@@ -49,7 +53,29 @@ def audit_csv() -> Any:
     return _csv(trail_csv(records, warning), f"govindex-audit{'-' + name if name else ''}.csv")
 
 
+def methodology_html() -> Any:
+    """GET /download/methodology.html?profile=NAME[&lang=en]: the technical report, printable to A4."""
+    security.require("view")
+    ctx = get_context()
+    lang = norm_lang(request.args.get("lang"))
+    try:
+        profile = ctx.profile(request.args.get("profile") or None)
+    except LookupError as e:
+        flask.abort(404, description=str(e))
+    coverage = coverage_from_snapshot(ctx.snapshot())
+    try:
+        uncertainty: UncertaintySpec | None = read_uncertainty_spec()
+    except UncertaintyError:
+        uncertainty = None
+    text = methodology_report_html(ctx.framework, profile, ctx.catalog, coverage, lang, uncertainty=uncertainty,
+                                   cycle=ctx.config.refresh.cycle)
+    resp = flask.Response(text, mimetype="text/html")
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
 def install_downloads(app: Any) -> None:
     server: flask.Flask = app.server if hasattr(app, "server") else app
     server.add_url_rule("/download/quarantine.csv", "govindex_quarantine_csv", quarantine_csv)
     server.add_url_rule("/download/audit.csv", "govindex_audit_csv", audit_csv)
+    server.add_url_rule("/download/methodology.html", "govindex_methodology_html", methodology_html)

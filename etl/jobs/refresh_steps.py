@@ -22,12 +22,18 @@ from etl.stores.profiles import SHIPPED_DIR, list_profiles, load_profile, load_p
 from etl.stores.scores import data_snapshot_id, score_and_store
 from etl.warehouse import connection as warehouse
 from etl.warehouse.indicator_values import write_indicator_values
+from indicators.errors import ScoringError
 from indicators.profile import ProfileError
 
 if TYPE_CHECKING:
     from etl.config import Config
 
-SCORE_GRAIN = "quarter"  # the grain the app reads scores at
+SCORE_GRAIN = "quarter"  # the grain the app reads scores at (quarterly monitoring)
+
+
+def score_grains(config: Config) -> tuple[str, ...]:
+    """The grains a refresh scores: quarterly monitoring, and the assessment cycle when it differs (year)."""
+    return (SCORE_GRAIN,) if config.refresh.cycle == SCORE_GRAIN else (SCORE_GRAIN, config.refresh.cycle)
 
 
 class RefreshError(RuntimeError):
@@ -79,8 +85,8 @@ class ScoresResult:
 
     @property
     def profiles(self) -> tuple[str, ...]:
-        """Every profile with a valid stored run over this snapshot (scored now or unchanged)."""
-        return tuple(name for name, _ in self.scored) + self.unchanged
+        """Every profile with a valid stored run over this snapshot (scored now or unchanged), once each."""
+        return tuple(dict.fromkeys([*(name for name, _ in self.scored), *self.unchanged]))
 
     def note(self) -> str:
         done = [f"{name} → {run_id}" for name, run_id in self.scored]
@@ -237,8 +243,9 @@ def step_scores(ctx: RefreshContext) -> ScoresResult:
     the published version of each where it differs from the current one: leaders and district officials see the
     published version, and the pages show stored runs.
 
-    A profile that no longer fits the framework is left out and named in the step's note (one assessor's stale
-    profile must not stop the daily refresh); any other scoring failure fails the refresh.
+    A profile that no longer fits the framework, or that cannot be scored on these data at a grain (say, a min-max
+    profile while no period is complete yet), is left out and named in the step's note (one assessor's stale profile
+    must not stop the daily refresh); any other failure fails the refresh.
     """
     fw = load_catalog().framework()
     # Only when this refresh left the indicator values exactly as they were can an earlier run stand for this one.
@@ -254,39 +261,49 @@ def step_scores(ctx: RefreshContext) -> ScoresResult:
         except ProfileError as e:
             left_out.append((name, str(e)))
             continue
-        # Same profile, framework and data as a stored run: its numbers would be identical, so don't store them twice.
-        if (profile.content_hash(), fw.fingerprint()) in existing:
-            unchanged.append(name)
-        else:
-            run = score_and_store(ctx.connection, fw, profile, SCORE_GRAIN)
-            scored.append((name, run.run_id))
-            existing.add((profile.content_hash(), fw.fingerprint()))
         try:
             pub = load_published(name, ctx.config.paths.weights_path)
             if pub is not None:
                 pub.validate_against(fw)
         except ProfileError as e:
             left_out.append((f"{name} (published)", str(e)))
-            continue
-        if pub is not None and (pub.content_hash(), fw.fingerprint()) not in existing:
-            run = score_and_store(ctx.connection, fw, pub, SCORE_GRAIN)
-            published.append((f"{name}@v{pub.version}", run.run_id))
-            existing.add((pub.content_hash(), fw.fingerprint()))
+            pub = None
+        for grain in score_grains(ctx.config):
+            # Same profile, framework, data and grain as a stored run: its numbers would be identical; store once.
+            key = (profile.content_hash(), fw.fingerprint(), grain)
+            if key in existing:
+                unchanged.append(name)
+            else:
+                try:
+                    run = score_and_store(ctx.connection, fw, profile, grain)
+                except ScoringError as e:  # e.g. no complete period yet to fit a min-max profile on: say so, go on
+                    left_out.append((name, f"{grain}: {e}"))
+                    continue
+                scored.append((name, run.run_id))
+                existing.add(key)
+            if pub is not None and (pub.content_hash(), fw.fingerprint(), grain) not in existing:
+                try:
+                    run = score_and_store(ctx.connection, fw, pub, grain)
+                except ScoringError as e:
+                    left_out.append((f"{name} (published)", f"{grain}: {e}"))
+                    continue
+                published.append((f"{name}@v{pub.version}", run.run_id))
+                existing.add((pub.content_hash(), fw.fingerprint(), grain))
     if not scored and not unchanged:
         raise RefreshError("no weight profile could be scored: " + "; ".join(f"{n} ({e})" for n, e in left_out))
-    return ScoresResult(tuple(scored), tuple(unchanged), tuple(left_out), tuple(published))
+    return ScoresResult(tuple(scored), tuple(dict.fromkeys(unchanged)), tuple(left_out), tuple(published))
 
 
-def _existing_score_runs(con: warehouse.Connection) -> set[tuple[str, str]]:
-    """(profile_hash, framework_hash) of the stored score runs over the snapshot's current data."""
+def _existing_score_runs(con: warehouse.Connection) -> set[tuple[str, str, str]]:
+    """(profile_hash, framework_hash, grain) of the stored score runs over the snapshot's current data."""
     if "score_runs" not in warehouse.table_names(con):
         return set()
     rows = warehouse.query(
         con,
-        "SELECT DISTINCT profile_hash, framework_hash FROM score_runs WHERE data_snapshot_id = ? AND grain = ?",
-        [data_snapshot_id(con), SCORE_GRAIN],
+        "SELECT DISTINCT profile_hash, framework_hash, grain FROM score_runs WHERE data_snapshot_id = ?",
+        [data_snapshot_id(con)],
     )
-    return {(r["profile_hash"], r["framework_hash"]) for r in rows.iter_rows(named=True)}
+    return {(r["profile_hash"], r["framework_hash"], r["grain"]) for r in rows.iter_rows(named=True)}
 
 
 def step_uncertainty(ctx: RefreshContext) -> UncertaintyResult:

@@ -20,7 +20,8 @@ import polars as pl
 from etl.contract.catalog import load_catalog
 from etl.stores.profiles import load_profile
 from etl.warehouse import connection as warehouse, ddl
-from etl.warehouse.panel import default_panel_period, load_indicator_panel, read_uncertainty_spec
+from etl.warehouse.panel import covered_months, default_panel_period, load_indicator_panel, read_uncertainty_spec
+from indicators.periods import completeness
 from indicators.uncertainty import montecarlo as mc
 from indicators.uncertainty.problem import Inputs, build_problem, model_preparer
 
@@ -60,7 +61,9 @@ def write_uncertainty_summary(
     # Load inputs (read-only; the writable connection below is opened only after)
     frame = load_indicator_panel(db_path, fw, grain)
     period = default_panel_period(db_path, frame)
-    prepare, units = model_preparer(fw, frame, period=period)
+    periods = sorted(frame["period"].unique().to_list())
+    prepare, units = model_preparer(fw, frame, period=period,
+                                    complete=completeness(periods, covered_months(db_path)))
     spec_json = spec.model_dump_json()
     done = _existing(db_path, spec_json, grain, period) if skip_existing else set()
     runs, run_rows, rank_frames = [], [], []

@@ -20,7 +20,7 @@ from etl.warehouse.panel import covered_months_in
 from etl.warehouse.snapshot import data_snapshot_id
 from indicators.framework import Framework
 from indicators.model import score
-from indicators.periods import default_period
+from indicators.periods import completeness, default_period
 from indicators.profile import WeightProfile
 
 SCORE_COLUMNS = (
@@ -78,7 +78,8 @@ def score_and_store(
         snapshot = data_snapshot_id(con)
         # Process data
         spec = profile.model_spec(framework)
-        result = score(framework, data, spec)
+        periods = sorted(data["period"].unique().to_list())
+        result = score(framework, data, spec, complete=completeness(periods, covered_months_in(con)))
         run_id = f"{created:%Y%m%dT%H%M%S}-" + hashlib.sha256(
             f"{profile.content_hash()}{framework.fingerprint()}{spec.fingerprint()}{snapshot}{grain}{created}".encode()
         ).hexdigest()[:8]

@@ -24,7 +24,7 @@ from etl.warehouse import connection as warehouse, ddl
 from etl.errors import EtlError
 from indicators.catalog import PLACEHOLDER, Catalog, IndicatorDef
 
-GRAINS = ("month", "quarter")
+GRAINS = ("month", "quarter", "year")
 TABLE = "indicator_values"
 COLUMNS = ("unit_code", "period", "grain", "indicator_id", "value", "numerator", "denominator")
 SCHEMA: dict[str, pl.DataType] = {
@@ -49,11 +49,13 @@ class IndicatorSQLError(EtlError):
 
 
 def period_sql(expr: str, grain: str) -> str:
-    """SQL giving the period label of a date/timestamp expression: 'YYYY-MM' or 'YYYYQn'."""
+    """SQL giving the period label of a date/timestamp expression: 'YYYY-MM', 'YYYYQn' or 'YYYY'."""
     if grain == "month":
         return f"strftime(CAST(({expr}) AS TIMESTAMP), '%Y-%m')"
     if grain == "quarter":
         return f"(CAST(year({expr}) AS VARCHAR) || 'Q' || CAST(quarter({expr}) AS VARCHAR))"
+    if grain == "year":
+        return f"CAST(year({expr}) AS VARCHAR)"
     raise IndicatorSQLError(f"unknown grain {grain!r}; allowed: {', '.join(GRAINS)}")
 
 
@@ -115,7 +117,7 @@ def _month_end(d: date) -> date:
 
 
 def periods_frame(first: date | None, last: date | None, grain: str) -> pl.DataFrame:
-    """period, period_start, period_end (inclusive DATEs) for every month or quarter touching [first, last]."""
+    """period, period_start, period_end (inclusive DATEs) for every month, quarter or year touching [first, last]."""
     rows: dict[str, tuple[date, date]] = {}
     if first is not None and last is not None:
         for m in _months(first, last):
@@ -125,6 +127,8 @@ def periods_frame(first: date | None, last: date | None, grain: str) -> pl.DataF
                 q = (m.month - 1) // 3 + 1
                 start = date(m.year, 3 * q - 2, 1)
                 rows.setdefault(f"{m.year}Q{q}", (start, _month_end(date(m.year, 3 * q, 1))))
+            elif grain == "year":
+                rows.setdefault(f"{m.year}", (date(m.year, 1, 1), date(m.year, 12, 31)))
             else:
                 raise IndicatorSQLError(f"unknown grain {grain!r}; allowed: {', '.join(GRAINS)}")
     return pl.DataFrame(
@@ -300,8 +304,9 @@ def rolls_up(d: IndicatorDef) -> bool:
     return additive and not s.is_query and "periods" not in (s.from_ or "") and "{period(" in (s.period or "")
 
 
-# Month label 'YYYY-MM' → quarter label 'YYYYQn', for rolling monthly sums up.
+# Month label 'YYYY-MM' → quarter label 'YYYYQn' / year label 'YYYY', for rolling monthly sums up.
 _MONTH_TO_QUARTER = "substr(period, 1, 4) || 'Q' || CAST((CAST(substr(period, 6, 2) AS INTEGER) + 2) // 3 AS VARCHAR)"
+_MONTH_TO_YEAR = "substr(period, 1, 4)"
 
 
 def _monthly_sums(
@@ -325,8 +330,9 @@ def _run_rolled(
         if grain == "month":
             formula = "SELECT unit_code, period, numerator, denominator FROM _iv_monthly"
         else:
+            label = _MONTH_TO_QUARTER if grain == "quarter" else _MONTH_TO_YEAR
             formula = (
-                f"SELECT unit_code, {_MONTH_TO_QUARTER} AS period, sum(numerator) AS numerator, "
+                f"SELECT unit_code, {label} AS period, sum(numerator) AS numerator, "
                 "sum(denominator) AS denominator FROM _iv_monthly GROUP BY 1, 2"
             )
         return _run_grid(con, d, grain, formula, n_grid)

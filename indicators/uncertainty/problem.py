@@ -447,12 +447,14 @@ def _domain_issues(issues: list[Issue], fw: Framework, tree: CompiledTree, units
 
 def model_preparer(framework: Framework, data: Any, *, units: Sequence[str] | None = None,
                    periods: Sequence[str] | None = None, period: str | None = None,
-                   groups: Mapping[str, Any] | None = None) -> tuple[Preparer, tuple[str, ...]]:
+                   groups: Mapping[str, Any] | None = None,
+                   complete: Sequence[str] | None = None) -> tuple[Preparer, tuple[str, ...]]:
     """A Preparer running the scoring engine's impute -> treat -> normalise (indicators.model.score) on `data`.
 
     Normalisation is fitted as the model spec says (panel or a period) and the matrix of `period` (default: the
     last) is returned. Aggregation is forced to the arithmetic mean here because only the normalised matrix is
-    used; the batched engine applies the real aggregation (and reports its domain failures per sample).
+    used; the batched engine applies the real aggregation (and reports its domain failures per sample). `complete`
+    names the periods the data cover completely (the model fits nothing on the others; None = all).
     Returns the preparer and the unit codes in row order.
     """
     panel = (panel_from_long(framework, data, units, periods) if isinstance(data, pl.DataFrame)
@@ -465,7 +467,8 @@ def model_preparer(framework: Framework, data: Any, *, units: Sequence[str] | No
     def prepare(model: ModelSpec) -> np.ndarray:
         plain = model.model_copy(update={"aggregation": MethodSpec(name="amean"), "aggregation_overrides": {},
                                          "availability": 0.0, "availability_overrides": {}})
-        res = score(framework, panel.values, plain, units=panel.units, periods=panel.periods, groups=groups)
+        res = score(framework, panel.values, plain, units=panel.units, periods=panel.periods, groups=groups,
+                    complete=complete)
         return np.asarray(res.values[p_idx, :, :n_i])
 
     return prepare, panel.units

@@ -92,7 +92,7 @@ def test_sql_runs_on_an_empty_warehouse(catalog: Catalog) -> None:
     # With a district and a span but no other rows, every formula runs and gives an all-NULL value grid.
     con.sql("INSERT INTO district VALUES ('310101', '黄浦区', 'Huangpu', 1, 0)")
     out = compute_indicator_values(con, catalog, span=(date(2025, 1, 1), date(2025, 2, 28)))
-    assert out.height == len(catalog) * (2 + 1)
+    assert out.height == len(catalog) * (2 + 1 + 1)  # two months, a quarter, a year
     assert out["value"].null_count() == out.height
 
 
@@ -134,6 +134,8 @@ def test_unknown_node_key(raw: tuple[dict, dict]) -> None:
         ("dimension", "values", r"dimension.*'value', 'institution', 'technology' or 'environment'"),
         ("direction", 0, r"direction"),
         ("goalposts", {"low": 90, "high": 10}, r"goalposts.*low < high"),
+        ("goalposts_source", "GB/T 39734", r"goalposts_source must start with its kind"),
+        ("goalposts_source", "observed: the range in the data", r"must name its window"),
         ("name_en", " ", r"name_en.*blank"),
         ("id", "Bad-Id", r"key 'id'"),
     ],
@@ -141,6 +143,19 @@ def test_unknown_node_key(raw: tuple[dict, dict]) -> None:
 def test_bad_values_are_named(raw: tuple[dict, dict], key: str, value: object, expected: str) -> None:
     with pytest.raises(CatalogError, match=expected):
         _load(raw, **{key: value})
+
+
+def test_every_indicator_records_where_its_goalposts_come_from(catalog: Catalog, raw: tuple[dict, dict]) -> None:
+    """Goalposts that hold across years: each has a reviewed source of a known kind (issue 12 item 3)."""
+    kinds = {d.goalposts_source.split(":", 1)[0] for d in catalog}
+    assert kinds <= {"standard", "target", "scale", "observed"} and {"standard", "observed"} <= kinds
+    for d in catalog:
+        if d.goalposts_source.startswith("observed"):
+            assert "reference window 2025Q1–2025Q4" in d.goalposts_source, d.id
+    fw, ind = copy.deepcopy(raw)
+    del ind["indicator"][0]["goalposts_source"]
+    with pytest.raises(CatalogError, match=r"#1 .*key 'goalposts_source': required"):
+        Catalog.from_dicts(fw, ind)
 
 
 def test_duplicate_id_and_missing_key(raw: tuple[dict, dict]) -> None:

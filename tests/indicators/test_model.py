@@ -45,7 +45,7 @@ def test_long_input_scores_every_unit_period_node() -> None:
     # rank 1 = best, ties min, gap to best 0 for the best
     best = root.filter(pl.col("rank") == 1)
     assert best["gap_to_best"].to_list() == [0.0] * best.height
-    assert set(root["band"].unique().to_list()) <= {"领先", "良好", "一般", "待提升"}
+    assert set(root["band"].unique().to_list()) <= {"优秀", "良好", "一般", "较差"}  # absolute bands by default
     # panel fit: min-max over all periods, so not every period spans 0..100
     assert res.values[..., 0].min() == 0 and res.values[..., 0].max() == 100
 
@@ -139,7 +139,7 @@ def test_goalposts_and_imputation_flags_and_fixed_bands() -> None:
     s2 = s.filter(pl.col("node") == "s2")
     np.testing.assert_allclose(s2["score"].to_numpy(), np.clip((50 - s2["raw_value"].to_numpy()) / 50 * 100, 0, 100))
     top = s.filter(pl.col("score") >= 60)
-    assert set(top["band_en"].to_list()) == {"leading"}
+    assert set(top["band_en"].to_list()) == {"excellent"}  # absolute labels
     with pytest.raises(ScoringError, match="^goalpost normalisation: indicator 's1' has no goalposts"):
         score(_fw(), df, ModelSpec(normalisation={"name": "goalposts"}))
 

@@ -240,7 +240,7 @@ def test_compare_ranks_the_current_weights_with_the_selected_profiles_methods(ro
 
     text = (weights_dir / "user-centred.toml").read_text(encoding="utf-8")
     text = text.replace('name = "user-centred"', 'name = "ranked"').replace(
-        'name = "minmax"\nparams = { l = 0.0, u = 100.0 }', 'name = "prank"')
+        'name = "goalposts"', 'name = "prank"')
     assert 'name = "prank"' in text
     (weights_dir / "ranked.toml").write_text(text, encoding="utf-8")
     ctx = get_context()

@@ -33,7 +33,9 @@ def test_shipped_profiles_exist_and_load() -> None:
     assert "好评率" in uc.rationale.zh and "67.3%" in uc.rationale.en and "elderly" in uc.rationale.en
     for p in profiles.values():
         assert p.author and p.rationale.zh and p.rationale.en
-        assert p.methods.normalisation.name == "minmax" and p.methods.fit_on == "panel"
+        # goalposts that hold across years, absolute bands, and the rationale says why (issue 12, items 3 and 4)
+        assert p.methods.normalisation.name == "goalposts" and p.methods.bands.method == "absolute"
+        assert "目标值区间" in p.rationale.zh and "goalposts" in p.rationale.en and "min-max" in p.rationale.en
 
 
 def test_shipped_profiles_validate_against_the_catalog_framework() -> None:

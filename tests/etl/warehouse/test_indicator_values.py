@@ -416,11 +416,12 @@ def test_numerators_and_denominators(values: pl.DataFrame) -> None:
 
 def test_grid_is_complete(values: pl.DataFrame, catalog: Catalog) -> None:
     assert values.columns == ["unit_code", "period", "grain", "indicator_id", "value", "numerator", "denominator"]
-    assert values.height == 3 * 3 * len(catalog)
+    assert values.height == 3 * 4 * len(catalog)  # 3 districts × (2 months + 1 quarter + 1 year)
     assert values.select("unit_code", "period", "indicator_id").is_duplicated().sum() == 0
     months = values.filter(pl.col("grain") == "month")
     assert sorted(months["period"].unique()) == [J, F]
     assert values.filter(pl.col("grain") == "quarter")["period"].unique().to_list() == [Q]
+    assert values.filter(pl.col("grain") == "year")["period"].unique().to_list() == ["2025"]
     c_rows = values.filter(pl.col("unit_code") == C)
     assert c_rows["value"].null_count() == c_rows.height  # no data is NULL, never zero
     assert values["value"].is_nan().sum() == 0
@@ -437,6 +438,35 @@ def test_quarter_adds_up_months_for_rates(values: pl.DataFrame, catalog: Catalog
             for col in ("numerator", "denominator"):
                 parts = [r[col] for r in m if r[col] is not None]
                 assert q[col] == (sum(parts) if parts else None), (ind.id, unit, col)
+
+
+def test_year_adds_up_months_and_rolls_up_like_direct_year_sql(
+    con: warehouse.Connection, values: pl.DataFrame, catalog: Catalog
+) -> None:
+    """The year grain (the annual assessment cycle): rate-form values are the months' sums, and the runner's month →
+    year roll-up gives exactly what the formula computes directly at year grain."""
+    from etl.warehouse.indicator_values import _run_one, periods_frame, rolls_up
+
+    cat = _with_min(catalog, 1)
+    for ind in cat:
+        if not rolls_up(ind):
+            continue
+        for unit in (A, B):
+            m = [_cell(values, ind.id, unit, p) for p in (J, F)]
+            y = _cell(values, ind.id, unit, "2025")
+            parts = [r["denominator"] for r in m if r["denominator"] is not None]
+            assert y["denominator"] == (sum(parts) if parts else None), (ind.id, unit)
+    rolled = compute_indicator_values(con, cat, grains=("year",))
+    assert rolled["period"].unique().to_list() == ["2025"]
+    con.register("_iv_units", pl.DataFrame({"unit_code": [A, B, C]}).to_arrow())
+    con.register("periods", periods_frame(date(2025, 1, 1), date(2025, 2, 28), "year").to_arrow())
+    try:
+        for ind in [i for i in cat if rolls_up(i)]:
+            direct = _run_one(con, ind, "year", 3, last_day=date(2025, 2, 23)).sort("unit_code")
+            assert direct.equals(rolled.filter(pl.col("indicator_id") == ind.id).sort("unit_code")), ind.id
+    finally:
+        con.unregister("periods")
+        con.unregister("_iv_units")
 
 
 def test_min_denominator_nulls_small_samples(con: warehouse.Connection, catalog: Catalog) -> None:
@@ -461,7 +491,7 @@ def test_write_replaces_table(tmp_path: Path, catalog: Catalog) -> None:
     first = write_indicator_values(db, catalog)
     second = write_indicator_values(db, catalog)  # rebuilt, not appended
     stored = warehouse.query(db, "SELECT * FROM indicator_values")
-    assert stored.height == first.height == second.height == 3 * 3 * len(catalog)
+    assert stored.height == first.height == second.height == 3 * 4 * len(catalog)
     assert stored.sort("grain", "indicator_id", "unit_code", "period").equals(
         second.sort("grain", "indicator_id", "unit_code", "period")
     )

@@ -1,0 +1,123 @@
+"""The method text cannot drift from the method: page and 技术报告 are generated from the profile's spec (issue 12/6)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from app.views.methodology import Coverage, band_cuts_text, method_text, methodology_report_html
+from app.ui.i18n import t
+from app.web.auth import AuthSettings
+from etl.contract.catalog import load_catalog
+from etl.stores.profiles import SHIPPED_DIR, load_profile
+from etl.warehouse.panel import read_uncertainty_spec
+from indicators.profile import WeightProfile
+from indicators.spec import BandSpec, MethodSpec
+from tests.app.conftest import app_config
+
+ORIGIN = {"Origin": "http://localhost"}
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog()
+
+
+def _with_methods(profile: WeightProfile, **updates: object) -> WeightProfile:
+    return profile.model_copy(update={"methods": profile.methods.model_copy(update=updates)})
+
+
+def _text(sections) -> dict[str, str]:
+    return {s.key: " ".join(s.sentences) for s in sections}
+
+
+def test_method_text_follows_the_spec(catalog) -> None:
+    fw = catalog.framework()
+    prof = load_profile("user-centred", SHIPPED_DIR)
+    shipped = _text(method_text(prof.model_spec(fw), fw, "zh", profile=prof))
+    assert "目标值区间" in shipped["normalisation"] and "拟合于" not in shipped["normalisation"]
+    assert "优秀 ≥ 90、良好 80–90、一般 60–80、较差 < 60" in shipped["bands"]
+    assert "不插补" in shipped["missing"] and "供给 40%、需求 60%" in shipped["aggregation"]
+    assert "按年度考核" in shipped["periods"] and "不完整期" in shipped["periods"]
+
+    pooled = _with_methods(prof, normalisation=MethodSpec(name="minmax", params={"l": 0.0, "u": 100.0}))
+    text = _text(method_text(pooled.model_spec(fw), fw, "zh", profile=pooled))
+    assert "目标值区间" not in text["normalisation"] and "全部完整期" in text["normalisation"]
+    assert "界值会变" in text["normalisation"]  # it says the pooled fit moves earlier scores
+    ref = _with_methods(pooled, fit_on="reference", reference=("2025Q1", "2025Q4"))
+    text = _text(method_text(ref.model_spec(fw), fw, "en", profile=ref, cycle="quarter"))
+    assert "reference window 2025Q1–2025Q4, once, then frozen" in text["normalisation"]
+    assert "assessment per quarter" in text["periods"]
+    quant = _with_methods(prof, bands=BandSpec.model_validate({"method": "quantile"}),
+                          imputation=MethodSpec(name="mean"))
+    text = _text(method_text(quant.model_spec(fw), fw, "zh", profile=quant))
+    assert "领先 ≥ P75" in text["bands"] and "分位数" in text["bands"] and "以 mean" in text["missing"]
+    assert band_cuts_text(BandSpec(), "en") == "excellent ≥ 90; good 80–90; fair 60–80; poor < 60"
+
+
+def test_the_report_holds_every_required_part_and_changes_with_the_spec(catalog) -> None:
+    fw = catalog.framework()
+    prof = load_profile("user-centred", SHIPPED_DIR)
+    cov = Coverage(months=("2025-01", "2025-02", "2025-03", "2025-04"), complete=("2025Q1",),
+                   partial={"2025Q2": ("2025-04",)}, n_units=16, n_values={"csat_index": 30}, n_missing={"csat_index": 2},
+                   quarantine_total=91, quarantine_by_table={"case": 80, "rating": 11})
+    report = methodology_report_html(fw, prof, catalog, cov, "zh", uncertainty=read_uncertainty_spec())
+    for section in ("rpt.s.framework", "rpt.s.indicators", "rpt.s.weights", "rpt.s.method", "rpt.s.uncertainty",
+                    "rpt.s.coverage"):
+        assert t(section, "zh") in report
+    for d in catalog:  # definition, direction, unit, source, goalposts and their source, formula
+        assert f"id='def-{d.id}'" in report and d.goalposts_source.replace("'", "&#x27;") in report
+    assert "@page { size: A4" in report and "不完整期：2025-04" in report and "91" in report
+    assert "<td class=num>30</td>" in report  # n beside the figure
+    assert prof.model_spec(fw).fingerprint() in report
+    changed = _with_methods(prof, normalisation=MethodSpec(name="minmax", params={"l": 0.0, "u": 100.0}))
+    other = methodology_report_html(fw, changed, catalog, cov, "zh", uncertainty=read_uncertainty_spec())
+    norm = re.compile(r"<p class='mt-normalisation'>(.*?)</p>")
+    assert norm.findall(report) != norm.findall(other) and "全部完整期" in norm.findall(other)[0]
+    assert "s.onboarded_on &lt;= p.period_end" in report  # formulas are escaped text, not markup
+
+
+def _dash_call(client, output: str, inputs: list[dict], state: list[dict]):
+    deps = client.get("/_dash-dependencies").get_json() or []
+    out = next(d["output"] for d in deps if re.sub(r"@[0-9a-f]+", "", d["output"]) == output)
+    payload = {"output": out, "outputs": {"id": out.split(".")[0], "property": out.split(".")[1]},
+               "inputs": inputs, "state": state, "changedPropIds": [f"{inputs[0]['id']}.{inputs[0]['property']}"]}
+    return client.post("/_dash-update-component", json=payload, headers=ORIGIN)
+
+
+@pytest.mark.slow
+def test_changing_a_profiles_normalisation_changes_the_page_and_the_report(fixture_db: Path, weights_dir: Path) -> None:
+    from app.server import create_app  # local: builds the whole Dash app; only this test needs it
+
+    client = create_app(app_config(fixture_db, weights_dir, rank_samples=0),
+                        auth=AuthSettings(mode="demo")).server.test_client()
+    client.get("/", headers={"Accept": "text/html"})
+
+    def page() -> str:
+        r = _dash_call(client, "method-body.children",
+                       [{"id": "profile-select", "property": "value", "value": "equal"}],
+                       [{"id": "method-lang", "property": "data", "value": "zh"}])
+        assert r.status_code == 200, r.get_data(as_text=True)[:300]
+        return json.dumps(r.get_json(), ensure_ascii=False)
+
+    def report() -> str:
+        r = client.get("/download/methodology.html?profile=equal&lang=zh")
+        assert r.status_code == 200 and r.mimetype == "text/html"
+        return r.get_data(as_text=True)
+
+    before_page, before_report = page(), report()
+    assert "目标值区间" in before_page and "下载技术报告" in before_page and "目标值区间" in before_report
+    path = weights_dir / "equal.toml"
+    text = path.read_text(encoding="utf-8")
+    edited = text.replace('name = "goalposts"', 'name = "minmax"\nparams = { l = 0.0, u = 100.0 }').replace(
+        "[methods]\n", '[methods]\nfit_on = "reference"\nreference = ["2024Q1", "2024Q2"]\n')
+    assert edited != text
+    path.write_text(edited, encoding="utf-8")
+    after_page, after_report = page(), report()
+    for shown in (after_page, after_report):
+        assert "参照期 2024Q1–2024Q2 内的完整期，拟合一次后冻结" in shown
+    assert "各指标按指标目录中固定的目标值区间" not in after_page and "各指标按指标目录中固定的目标值区间" in before_page
+    assert after_report != before_report
