@@ -18,6 +18,7 @@ from etl.stores.audit_trail import read_trail
 from etl.stores.profiles import SHIPPED_DIR, load_profile
 from etl.warehouse import connection as warehouse
 from etl.warehouse.snapshot import data_snapshot_id
+from indicators.spec import MethodSpec
 
 ROOT = Path(__file__).resolve().parents[3]
 FW = load_catalog().framework()
@@ -68,12 +69,23 @@ def test_an_edition_freezes_what_its_result_depends_on(env) -> None:
     assert json.loads(ed.spec_json) == json.loads(PROFILE.model_spec(FW).to_json())
     assert ed.source_grain == "quarter-mean" and ed.periods == ("2024Q1", "2024Q2", "2024Q3", "2024Q4")
     assert ed.bands["cuts"] and ed.bands["labels_zh"]
-    # every indicator's bounds, in raw units, are the min / max of the cycle's (quarter-mean) values
+    # every indicator's bounds, in raw units: the shipped profiles fit nothing, so they are the catalog's goalposts
     assert set(ed.bounds) == set(FW.indicators)
     res = store.results(env["store"], ed.edition_id)
+    catalog = load_catalog()
+    for code in FW.indicators:
+        gp = catalog.indicator(code).goalposts
+        assert (ed.bounds[code]["low"], ed.bounds[code]["high"]) == pytest.approx((min(gp.low, gp.high),
+                                                                                  max(gp.low, gp.high)))
+    # a profile that fits min-max freezes the min / max of the cycle's (quarter-mean) values it was fitted on
+    minmax = PROFILE.model_copy(update={"name": "equal-minmax", "methods": PROFILE.methods.model_copy(
+        update={"normalisation": MethodSpec(name="minmax", params={"l": 0.0, "u": 100.0})})})
+    fitted = _create(env, "2024", profile=minmax)
+    fres = store.results(env["store"], fitted.edition_id)
     for code in FW.indicators[:5]:
-        raw = res.filter((pl.col("node") == code))["raw_value"]
-        assert ed.bounds[code]["low"] == pytest.approx(raw.min()) and ed.bounds[code]["high"] == pytest.approx(raw.max())
+        raw = fres.filter((pl.col("node") == code))["raw_value"]
+        assert fitted.bounds[code]["low"] == pytest.approx(raw.min())
+        assert fitted.bounds[code]["high"] == pytest.approx(raw.max())
     root = res.filter(pl.col("node") == FW.root)
     assert root.height == 16 and sorted(root["rank"].to_list()) == list(range(1, 17))
     assert root["rank_low"].null_count() == 0 and (root["rank_low"] <= root["rank"]).all()
