@@ -63,24 +63,34 @@ def _start_server(db: Path, weights: Path, port: int, log: Path) -> subprocess.P
 
 
 def reweight_payload(db: Path, weights: Path, rng: random.Random) -> tuple[dict, list[str]]:
-    """The live callback's request body as the weights page sends it when the blend slider moves."""
+    """The live callback's request body as the weights page sends it when the blend slider moves.
+
+    Its outputs are read from the callback the app registers (not written out here), so a change to the page's
+    callback cannot leave the benchmark posting a stale request that fails every time."""
+    import dash
+
+    from app.server import create_app
     from app.views import reweight
     from app.state import AppContext
     from etl.config import load_config
 
-    ctx = AppContext.create(load_config(overrides={"db": str(db), "weights_dir": str(weights), "rank_samples": 0}))
+    config = load_config(overrides={"db": str(db), "weights_dir": str(weights), "rank_samples": 0})
+    create_app(config)
+    ctx = AppContext.create(config)
     dims, groups = reweight.slider_nodes(ctx)
     codes = list(dims) + [i for d in dims for i in groups[d]]
     base = ctx.profile("user-centred").resolved_weights(ctx.framework)
     ids = [{"node": c, "type": "wslider"} for c in codes]
-    outputs = [{"id": "weights-ranking-list", "property": "children"},
-               {"id": "weights-ranking-fig", "property": "figure"},
-               {"id": "weights-effective-fig", "property": "figure"},
-               [{"id": i, "property": "children"} for i in ({"node": c, "type": "wshare"} for c in codes)],
-               {"id": "weights-timing", "property": "children"}, {"id": "weights-current", "property": "data"}]
+    key = next(k for k in dash._callback.GLOBAL_CALLBACK_MAP if k.startswith("..weights-ranking-list.children..."))
+    outputs: list = []
+    for out in dash._callback.GLOBAL_CALLBACK_MAP[key]["output"]:
+        if isinstance(out.component_id, dict):  # a pattern output: one entry per matching slider share
+            outputs.append([{"id": {"node": c, "type": out.component_id["type"]}, "property": out.component_property}
+                            for c in codes])
+        else:
+            outputs.append({"id": out.component_id, "property": out.component_property})
     body = {
-        "output": "..weights-ranking-list.children...weights-ranking-fig.figure...weights-effective-fig.figure..."
-                  '{"node":["ALL"],"type":"wshare"}.children...weights-timing.children...weights-current.data..',
+        "output": key,
         "outputs": outputs,
         "inputs": [{"id": "weights-blend", "property": "value", "value": 0.5},
                    [{"id": i, "property": "value", "value": round(base[i["node"]], 4)} for i in ids]],
