@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from app.state import AppContext
-from app.ui.i18n import fmt_num, t
+from app.ui.i18n import fmt_datetime, fmt_num, t
 from app.views.scoring import ScoreSource
 from etl.stores import editions as store
 from etl.warehouse.snapshot import DataUnavailable
@@ -41,8 +41,9 @@ def editions_table(ctx: AppContext, lang: str) -> pl.DataFrame:
         rows.append({
             "edition_id": e.edition_id, "cycle": e.cycle, "profile": f"{e.profile_name} v{e.profile_version}",
             "status": status_label(e, lang), "status_key": e.status,
-            "created": f"{e.created_by} · {e.created_at}",
-            "published": f"{e.published_by} · {e.published_at} · {e.published_reason}" if e.published_by else "—",
+            "created": f"{e.created_by} · {fmt_datetime(e.created_at, lang)}",
+            "published": (f"{e.published_by} · {fmt_datetime(e.published_at, lang)} · {e.published_reason}"
+                          if e.published_by else "—"),
             "supersedes": f"{e.supersedes}: {e.reason}" if e.supersedes else "—",
             "snapshot": e.data_snapshot_id, "spec": e.spec_hash,
             "source": f"{e.source_grain} ({', '.join(e.periods)})",
@@ -100,7 +101,7 @@ def showing_line(ctx: AppContext, profile_name: str, source: ScoreSource, lang: 
     if eds:
         e = eds[-1]
         published = t("editions.showing.latest", lang, edition=e.edition_id, cycle=e.cycle,
-                      when=(e.published_at or "")[:10], who=e.published_by or "—")
+                      when=fmt_datetime(e.published_at, lang) if e.published_at else "—", who=e.published_by or "—")
     else:
         published = t("editions.showing.none", lang)
     return t("editions.showing.refresh", lang, snapshot=snapshot, published=published)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from app.ui.i18n import fmt_int, pick, t, unit_label
+from app.ui.i18n import fmt_datetime, fmt_int, pick, t, unit_label
 from app.views.scoring import (Prepared, RankIntervals, Scored, ScoreSource, ScoreView, StoredScores,
                                stored_intervals, stored_scores)
 from app.state import AppContext
@@ -74,7 +74,7 @@ def scores_for(ctx: AppContext, profile: WeightProfile) -> tuple[ScoreView, Scor
 def source_text(source: ScoreSource, lang: str) -> str:
     """The label every page showing scores carries: which stored run, or computed and not stored."""
     if source.stored:
-        when = f"{source.created_at:%Y-%m-%d %H:%M}" if source.created_at else ""
+        when = fmt_datetime(source.created_at, lang) if source.created_at else ""
         return t("source.stored", lang, run=source.run_id, time=when)
     return t("source.computed", lang)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import cached_property
 from typing import Protocol
 
@@ -279,7 +279,7 @@ def stored_scores(snapshot: Snapshot, framework: Framework, profile: WeightProfi
     values[at] = index["score"].to_numpy()
     ranks[at] = index["rank"].to_numpy()
     default = default_period(periods, snapshot.complete_months) or periods[-1]
-    return StoredScores(str(run["run_id"]), run["created_at"], str(run["profile_name"]), g, framework.root, units,
+    return StoredScores(str(run["run_id"]), run["created_at"].replace(tzinfo=timezone.utc), str(run["profile_name"]), g, framework.root, units,
                         periods, order, values, ranks, rows, default)
 
 

@@ -11,7 +11,7 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +54,8 @@ def write_uncertainty_summary(
     With `skip_existing` (the caller knows the indicator values did not change), a profile whose stored run has the
     same profile content, spec, grain and period is not run again (its numbers would be identical).
     """
-    created = now or datetime.now()
+    # score_runs/uncertainty_runs.created_at hold UTC (TIMESTAMP without zone): pages convert to Beijing time
+    created = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(tzinfo=None)
     base = read_uncertainty_spec(spec_path)
     spec = type(base).from_dict({**base.model_dump(), "samples": samples, "seed": seed}, source="refresh")
     fw = load_catalog().framework()

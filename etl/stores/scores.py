@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
@@ -71,7 +71,8 @@ def score_and_store(
     now: datetime | None = None,
 ) -> StoredRun:
     """Score the warehouse at `db` with `profile` and append the run to score_runs / scores (one transaction)."""
-    created = now or datetime.now()
+    # score_runs/uncertainty_runs.created_at hold UTC (TIMESTAMP without zone): pages convert to Beijing time
+    created = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(tzinfo=None)
     with warehouse.connection(db) as con:
         # Load inputs
         data = read_values(con, grain)
