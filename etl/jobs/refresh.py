@@ -101,7 +101,7 @@ def _fsync_dir(d: Path) -> None:
 
 
 def _wal(p: Path) -> Path:
-    return p.with_name(p.name + ".wal")
+    return snapshots.wal_path(p)
 
 
 # --- snapshot bookkeeping inside the warehouse ----------------------------------------------------------------------
@@ -151,18 +151,10 @@ def _seal_snapshot(ctx: RefreshContext) -> None:
 
 def _checkpoint_live(db: Path) -> None:
     """Fold a leftover live WAL (from a writer that died) into the live file before copying it."""
-    if not _wal(db).exists():
-        return
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with warehouse.connection(db) as con:
-                warehouse.execute(con, "CHECKPOINT")
-            return
-        except warehouse.WarehouseError as e:
-            if time.monotonic() > deadline:
-                raise RefreshError(f"cannot checkpoint the live warehouse {db} (its WAL exists): {e}") from e
-            time.sleep(0.2)
+    try:
+        snapshots.checkpoint_live(db)
+    except snapshots.SnapshotError as e:
+        raise RefreshError(str(e)) from e
 
 
 def _keep_snapshots(config: Config, db: Path, outgoing: str | None, *, before_swap: bool) -> None:
