@@ -14,8 +14,11 @@ import fcntl
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -105,6 +108,47 @@ def build_synthetic_warehouse(path: Path, quarters: int = 4, seed: int = 7, firs
     finally:
         con.close()
     return path
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback address."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serving(args: list[str], log_path: Path, *, cwd: Path, env: dict[str, str], probe: str = "/",
+            start_seconds: float = 90, stop_seconds: float = 15) -> Iterator[str]:
+    """`govindex serve ARGS --port <free>` as a subprocess (output to `log_path`) until `probe` answers; yields the
+    base URL and stops the server (terminate, then kill) however the test ends. A server that exits or never
+    answers raises with the end of its log."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "govindex"), "serve", *args, "--port", str(port)],
+                                stdout=log, stderr=subprocess.STDOUT, cwd=cwd, env=env)
+        try:
+            deadline = time.monotonic() + start_seconds
+            while proc.poll() is None:
+                try:
+                    urllib.request.urlopen(url + probe, timeout=2).read()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"the server did not answer {probe} within {start_seconds:.0f} s:\n"
+                                           + log_path.read_text()[-3000:]) from None
+                    time.sleep(0.3)
+            if proc.poll() is not None:
+                raise RuntimeError("the server exited:\n" + log_path.read_text()[-3000:])
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=stop_seconds)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def run_govindex(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess[str]:

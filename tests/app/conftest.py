@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from etl.config import Config, load_config
+from tests.conftest import serving
 
 ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent / "govindex"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
@@ -43,44 +38,13 @@ def ctx(fixture_db: Path, weights_dir: Path):
     return AppContext.create(app_config(fixture_db, weights_dir, rank_samples=200))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def server_url(demo_env: dict[str, Path]) -> Iterator[str]:
     """`govindex serve` as a subprocess on a free port over the demo warehouse."""
-    port = _free_port()
-    log = open(demo_env["base"] / "server.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [str(BIN), "serve", "--port", str(port), "--db", str(demo_env["db"]), "--weights-dir",
-         str(demo_env["weights"]), "--no-scheduler"],
-        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            break
-        try:
-            urllib.request.urlopen(url + "/", timeout=2).read()
-            break
-        except OSError:
-            time.sleep(0.3)
-    if proc.poll() is not None:
-        log.close()
-        raise RuntimeError("the server exited:\n" + (demo_env["base"] / "server.log").read_text()[-3000:])
-    try:
+    args = ["--db", str(demo_env["db"]), "--weights-dir", str(demo_env["weights"]), "--no-scheduler"]
+    with serving(args, demo_env["base"] / "server.log", cwd=ROOT,
+                 env={**os.environ, "OPENBLAS_NUM_THREADS": "1"}) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="session")

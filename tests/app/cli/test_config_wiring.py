@@ -7,7 +7,6 @@ import http.cookiejar
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from app.cli import main
 from etl.stores.runs import RunStore, list_runs
 from etl.stores.users import load_users
 from etl.ingest import messages
-from tests.conftest import Warehouses
+from tests.conftest import Warehouses, serving
 from tests.etl.ingest import corpus
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -153,12 +152,6 @@ class _Browser:
             return str(r.read().decode("utf-8"))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture()
 def served(tmp_path: Path, demo_env: dict[str, Path]) -> Iterator[dict[str, Any]]:
     """`govindex serve --config FILE` where FILE puts the run history, inbox and archive away from the warehouse."""
@@ -183,31 +176,12 @@ def served(tmp_path: Path, demo_env: dict[str, Path]) -> Iterator[dict[str, Any]
         f'weights_dir = "{demo_env["weights"]}"\n[refresh]\nuncertainty_samples = 0\n',
         encoding="utf-8",
     )
-    port = _free_port()
     workdir = tmp_path / "cwd"  # no govindex.toml, no data/ here
     workdir.mkdir()
-    log = open(tmp_path / "serve.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([GOVINDEX, "serve", "--config", str(conf), "--port", str(port), "--no-scheduler"],
-                            stdout=log, stderr=subprocess.STDOUT, cwd=workdir, env=_env(tmp_path))
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            urllib.request.urlopen(url + "/healthz", timeout=2).read()
-            break
-        except OSError:
-            time.sleep(0.3)
-    try:
-        assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
+    with serving(["--config", str(conf), "--no-scheduler"], tmp_path / "serve.log", cwd=workdir, env=_env(tmp_path),
+                 probe="/healthz") as url:
         yield {"url": url, "db": db, "runs_db": runs_db, "inbox": inbox, "archive": tmp_path / "done",
                "workdir": workdir, "file": raw.name}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def test_the_data_quality_page_reads_the_configured_run_history(served: dict[str, Any]) -> None:

@@ -8,16 +8,14 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from etl.contract.catalog import load_catalog
-from tests.app.conftest import BIN, _free_port
+from tests.conftest import serving
 
 pytestmark = pytest.mark.browser
 
@@ -146,31 +144,12 @@ def own_server(demo_env: dict[str, Path], tmp_path: Path) -> Iterator[str]:
     weights = tmp_path / "weights"
     shutil.copytree(demo_env["weights"], weights)
     (tmp_path / "inbox").mkdir()
-    port = _free_port()
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "GOVINDEX_INBOX": str(tmp_path / "inbox"),
            "GOVINDEX_ARCHIVE": str(tmp_path / "archive")}
     env = {k: v for k, v in env.items() if not k.startswith("GOVINDEX_CONFIG")}
-    log = open(tmp_path / "serve.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([str(BIN), "serve", "--port", str(port), "--db", str(db), "--weights-dir", str(weights),
-                             "--no-scheduler"], stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            urllib.request.urlopen(url + "/", timeout=2).read()
-            break
-        except OSError:
-            time.sleep(0.3)
-    try:
-        assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
+    args = ["--db", str(db), "--weights-dir", str(weights), "--no-scheduler"]
+    with serving(args, tmp_path / "serve.log", cwd=tmp_path, env=env) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def test_refresh_now_reports_completion_and_refreshes_the_screen(page, own_server: str) -> None:
