@@ -49,7 +49,6 @@ def list_items(district: str | None, status: str | None, as_json: bool, user: st
     """The items the user may see, overdue first."""
     # local: the stores import polars; `govindex --help` should not
     import polars as pl
-
     from etl.stores import ledger as store_ledger
     from etl.stores.loop import LoopStore, message
 

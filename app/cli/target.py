@@ -27,7 +27,6 @@ def list_targets(period: str | None, district: str | None, set_only: bool, as_js
     """The target of each district × indicator for a period: the one set for its quarter or year, else the catalog's."""
     # local: the stores import polars; `govindex --help` should not
     import polars as pl
-
     from etl.stores import targets
     from etl.stores.loop import LoopStore, today
 
