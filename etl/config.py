@@ -12,6 +12,7 @@ import os
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -245,6 +246,9 @@ class LedgerConfig(_Strict):
         default=("pdf", "png", "jpeg", "xlsx", "docx"), min_length=1,
         description="evidence file types accepted (recognised by content, not by the name's extension)",
     )
+    today: date | None = Field(
+        default=None, description="a simulated today (YYYY-MM-DD, Beijing) for demos and tests: overdue items and "
+        "alerts are judged as of this date; unset = the real clock")
     amber_band: float = Field(
         default=0.05, ge=0, le=1,
         description="amber (黄) when a value misses its target by at most this share of the indicator's goalpost "
@@ -354,6 +358,7 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "GOVINDEX_DUCKDB_THREADS": ("warehouse", "threads"),
     "GOVINDEX_EVIDENCE_MAX_MB": ("ledger", "evidence_max_mb"),
     "GOVINDEX_AMBER_BAND": ("ledger", "amber_band"),
+    "GOVINDEX_TODAY": ("ledger", "today"),
     "GOVINDEX_ALERTS": ("alerts", "enabled"),
     "GOVINDEX_ALERT_RANK_DROP": ("alerts", "rank_drop"),
 }

@@ -200,5 +200,6 @@ def ledger_xlsx_for(store: LoopStore, actor: Actor, lang: str = "zh", *, unit_co
         unit_code = actor.district_code
     if unit_code is not None:
         check_see(actor, unit_code)
+    now = store.clock(now)  # the simulated date (ledger.today) when one is set
     items = ledger.list_items(store, actor, unit_code=unit_code, now=now, full=True)
     return ledger_xlsx(items, lang, unit_code=unit_code, values=values, now=now)

@@ -43,7 +43,7 @@ from etl.ingest.quarantine import list_quarantine
 from etl.jobs.refresh_steps import SCORE_GRAIN
 from etl.stores import alerts as alert_store, ledger, targets
 from etl.stores.alerts import Alert, AlertDraft
-from etl.stores.loop import DISTRICT_NAMES, LoopStore, now_utc
+from etl.stores.loop import DISTRICT_NAMES, LoopStore
 from etl.stores.scores import ScoreStoreError, read_ranking
 from etl.warehouse import connection as warehouse
 from indicators.alerts import missing_units, period_words, rank_drops, share_crossings, status_crossings
@@ -244,5 +244,5 @@ def send_email(config: Config, alerts: Sequence[Alert] | None = None, *, env: Ma
             for address, mine in sorted(by_address.items()):
                 smtp.send_message(_message(config, address, mine))
                 sent += 1
-    alert_store.mark_emailed(store, [a.alert_id for a in batch], now=now_utc(now))
+    alert_store.mark_emailed(store, [a.alert_id for a in batch], now=now)
     return sent

@@ -15,6 +15,9 @@ API (shared by etl/stores/targets.py, ledger.py, evidence.py, alerts.py — one 
 - `MESSAGES`: every message of the loop, key → (zh, en) (app/ui/i18n.py takes them into its table).
 - `verify_events(store)`: the hash chain over every change (who, role, when, what) is intact; returns its length.
 - `today(now=None)`: the date in Asia/Shanghai (tests inject `now`).
+- The clock: every function takes `now` (a datetime; tests inject it); when it is None the store's `clock()` gives
+  the time — the real one, or, with `ledger.today` / GOVINDEX_TODAY set (a simulated date for demos and browser
+  tests), that date at the current Beijing time of day. `store.clock(now)` is the one place this is decided.
 
 Schema version: SQLite's `PRAGMA user_version`; `MIGRATIONS` (version → script), each applied in one transaction
 with its version; a file of a later release is refused. Versioned tables are append-only (triggers refuse UPDATE and
@@ -370,9 +373,20 @@ class LoopStore:
         self.path = Path(path)
         self.evidence_dir = Path(evidence_dir) if evidence_dir is not None else self.path.with_name("evidence")
         self.ledger = ledger if ledger is not None else LedgerConfig.model_validate({})
+        self.simulated_today: date | None = self.ledger.today
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.connect() as con:
             self.migrated = migrate(con, self.path)
+
+    def clock(self, now: datetime | None = None) -> datetime:
+        """`now` when given; else the current time (UTC) — on the simulated date `ledger.today` when one is set."""
+        if now is not None:
+            return now_utc(now)
+        real = now_utc(None)
+        if self.simulated_today is None:
+            return real
+        local = real.astimezone(ZoneInfo(LOCAL_TZ))
+        return datetime.combine(self.simulated_today, local.timetz()).astimezone(timezone.utc)
 
     @classmethod
     def for_config(cls, config: Config) -> LoopStore:
