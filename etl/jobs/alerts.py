@@ -39,7 +39,7 @@ import polars as pl
 from etl.config import SMTP_PASSWORD_ENV, SMTP_USER_ENV, Config
 from etl.contract import tables
 from etl.contract.catalog import load_catalog
-from etl.ingest.quarantine import list_quarantine
+from etl.ingest.quarantine import count_by_district
 from etl.jobs.refresh_steps import SCORE_GRAIN
 from etl.stores import alerts as alert_store, ledger, targets
 from etl.stores.alerts import Alert, AlertDraft
@@ -65,11 +65,10 @@ class Observation:
 
 
 def _quarantine_shares(con: warehouse.Connection) -> dict[str, tuple[float, int, int]]:
-    present = set(warehouse.table_names(con))
-    q = list_quarantine(con)
-    if q.height == 0:
+    quarantined = count_by_district(con)
+    if not quarantined:
         return {}
-    quarantined = dict(q.filter(pl.col("district_code").is_not_null()).group_by("district_code").len().iter_rows())
+    present = set(warehouse.table_names(con))
     loaded: dict[str, int] = {}
     for name, table in tables.TABLES.items():
         if name in present and name != "district" and any(c.name == "district_code" for c in table.columns):

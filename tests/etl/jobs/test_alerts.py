@@ -17,6 +17,7 @@ import pytest
 
 from etl.config import Config, load_config
 from etl.contract.catalog import load_catalog
+from etl.ingest.quarantine import count_by_district
 from etl.jobs import alerts as job
 from etl.stores import alerts as alert_store, ledger, targets
 from etl.stores.loop import Actor, LoopStore
@@ -230,3 +231,11 @@ def test_alerts_are_emailed_to_the_office_and_the_district(cfg: Config, smtp) ->
     assert smtp.auth == ["\x00robot\x00s3cret"]
     assert alert_store.unemailed(store) == [] and job.send_email(config, env={}) == 0
     assert len(smtp.mails) == 2
+
+
+def test_quarantine_is_counted_per_district_in_rows_not_records(cfg: Config) -> None:
+    with warehouse.connection(cfg.paths.db) as con:  # a second failing column of the same row is the same row
+        warehouse.execute(con, "INSERT INTO quarantine SELECT file_id, batch_id, table_name, source_file, row_number, "
+                               "'district_code', check_name, value, reason, original_row, NULL FROM quarantine "
+                               "WHERE row_number = 7")
+    assert count_by_district(cfg.paths.db) == {"310115": 2}
