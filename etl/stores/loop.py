@@ -138,6 +138,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "loop.field.progress": ("进展", "Progress"),
     "loop.field.comment": ("评论", "Comment"),
     "loop.field.reason": ("理由", "Reason"),
+    # red/amber/green against the target (indicators/targets.py)
+    "loop.rag.green": ("达标", "Met"),
+    "loop.rag.amber": ("接近目标", "Near target"),
+    "loop.rag.red": ("未达标", "Missed"),
+    "loop.share_met": ("目标达成率", "Share of targets met"),
+    "loop.target.catalog": ("目录目标值", "catalog target"),
+    "loop.target.set": ("本区目标值", "district target"),
     # statuses (逾期 is derived from the due date, never stored)
     "loop.status.open": ("待整改", "Open"),
     "loop.status.in_progress": ("整改中", "In progress"),

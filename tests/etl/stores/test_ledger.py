@@ -3,6 +3,7 @@ date, permissions enforced in the store, concurrent edits lose neither change, a
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -200,3 +201,27 @@ def test_a_simulated_today_from_config_decides_overdue(tmp_path: Path) -> None:
     later = LoopStore(store.path, ledger=cfg.ledger.model_copy(update={"today": date(2026, 4, 6)}))
     assert ledger.get_item(later, LEADER, item.item_id).effective_status == "overdue"
     assert [i.item_id for i in ledger.overdue(later)] == [item.item_id]
+
+
+def _edit_in_process(path: str, actor: Actor, item_id: int, change: dict, go: object) -> None:
+    go.wait()  # type: ignore[attr-defined]
+    ledger.update_item(LoopStore(path), actor, item_id, 1, change, now=NOW)
+
+
+def test_concurrent_edits_from_two_processes_are_merged(store: LoopStore) -> None:
+    item = _open(store)
+    ctx = multiprocessing.get_context("fork")
+    go = ctx.Event()
+    procs = [ctx.Process(target=_edit_in_process, args=(str(store.path), OFFICIAL, item.item_id,
+                                                         {"status": "in_progress"}, go)),
+             ctx.Process(target=_edit_in_process, args=(str(store.path), COLLEAGUE, item.item_id,
+                                                         {"progress": "已召开专题会"}, go))]
+    for p in procs:
+        p.start()
+    go.set()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0]
+    got = ledger.get_item(store, LEADER, item.item_id, now=NOW)
+    assert (got.version, got.status, got.progress) == (3, "in_progress", "已召开专题会")
+    assert loop.verify_events(store) == 3
