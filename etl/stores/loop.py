@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 from etl.config import Config, LedgerConfig
 from etl.contract.tables import DISTRICTS, LOCAL_TZ
 from etl.errors import EtlError
+from etl.stores import sqlite as sqlite_store
 from etl.stores.roles import Permission, can, label
 
 DISTRICT_NAMES: dict[str, tuple[str, str]] = {code: (zh, en) for code, zh, en in DISTRICTS}
@@ -351,25 +352,16 @@ MIGRATIONS: dict[int, str] = {1: _SCHEMA_1}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
-def schema_version(con: sqlite3.Connection) -> int:
-    return int(con.execute("PRAGMA user_version").fetchone()[0])
+schema_version = sqlite_store.schema_version
 
 
 def migrate(con: sqlite3.Connection, path: str | os.PathLike[str] = "loop store") -> list[int]:
     """Apply the pending MIGRATIONS, each in one transaction with its `user_version`; return the versions applied."""
-    found = schema_version(con)
-    if found > SCHEMA_VERSION:
-        raise LoopError("loop.err.newer", path=str(path), found=found, supported=SCHEMA_VERSION)
-    applied = []
-    for version in sorted(v for v in MIGRATIONS if v > found):
-        try:
-            con.executescript(f"BEGIN IMMEDIATE;\n{MIGRATIONS[version]}\nPRAGMA user_version = {int(version)};\nCOMMIT;")
-        except sqlite3.Error as e:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            raise LoopError("loop.err.broken", path=str(path), detail=f"migration to version {version}: {e}") from e
-        applied.append(version)
-    return applied
+    return sqlite_store.migrate(
+        con, MIGRATIONS,
+        newer=lambda found, supported: LoopError("loop.err.newer", path=str(path), found=found, supported=supported),
+        failed=lambda version, e: LoopError("loop.err.broken", path=str(path),
+                                            detail=f"migration to version {version}: {e}"))
 
 
 class LoopStore:
@@ -401,18 +393,9 @@ class LoopStore:
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
-        try:
-            con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        except sqlite3.Error as e:
-            raise LoopError("loop.err.broken", path=str(self.path), detail=str(e)) from e
-        try:
-            con.row_factory = sqlite3.Row
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=NORMAL")
-            con.execute("PRAGMA foreign_keys=ON")
+        with sqlite_store.open_wal(self.path, lambda e: LoopError("loop.err.broken", path=str(self.path),
+                                                                  detail=str(e))) as con:
             yield con
-        finally:
-            con.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
