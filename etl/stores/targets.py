@@ -126,7 +126,7 @@ def effective_targets(store: LoopStore, period: str, catalog: Catalog | None = N
     """The target that holds for `period`, per district × indicator (TARGET_SCHEMA)."""
     cat = _catalog(catalog)
     current = current_targets(store)
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for unit in DISTRICT_NAMES:
         for ind in cat:
             chosen = next((current[(unit, ind.id, c)] for c in cycle_chain(period) if (unit, ind.id, c) in current),
