@@ -42,7 +42,7 @@ from etl.config import Config, LedgerConfig
 from etl.contract.tables import DISTRICTS, LOCAL_TZ
 from etl.errors import EtlError
 from etl.stores import sqlite as sqlite_store
-from etl.stores.roles import Permission, can, label
+from etl.stores.roles import Permission, Role, can, label
 
 DISTRICT_NAMES: dict[str, tuple[str, str]] = {code: (zh, en) for code, zh, en in DISTRICTS}
 SYSTEM = "govindex"  # the name changes made by the refresh job are attributed to
@@ -208,7 +208,7 @@ class Actor:
     @classmethod
     def system(cls) -> Actor:
         """The refresh job (alerts): sees everything, edits nothing."""
-        return cls(SYSTEM, "admin", None)
+        return cls(SYSTEM, str(Role.ADMIN), None)
 
     def may(self, permission: Permission | str) -> bool:
         return can(self.role, permission)
