@@ -19,6 +19,8 @@ from etl.config import Config, load_config
 from etl.contract.catalog import load_catalog
 from etl.ingest.quarantine import count_by_district
 from etl.jobs import alerts as job
+from etl.jobs.refresh import refresh
+from etl.jobs.refresh_steps import RefreshContext
 from etl.stores import alerts as alert_store, ledger, targets
 from etl.stores.loop import Actor, LoopStore
 from etl.stores.profiles import SHIPPED_DIR, load_profile
@@ -239,3 +241,33 @@ def test_quarantine_is_counted_per_district_in_rows_not_records(cfg: Config) -> 
                                "'district_code', check_name, value, reason, original_row, NULL FROM quarantine "
                                "WHERE row_number = 7")
     assert count_by_district(cfg.paths.db) == {"310115": 2}
+
+
+def test_a_real_refresh_that_makes_a_district_drop_raises_the_alert_through_its_one_call(cfg: Config,
+                                                                                        tmp_path: Path) -> None:
+    """refresh() → alerts.after_refresh: the first refresh sets the baseline, the next one (the best district's data
+    collapse) stores a rank-drop alert tagged with the refresh's snapshot, seen by the district's official."""
+    config = cfg.model_copy(update={"paths": cfg.paths.model_copy(update={
+        "inbox": tmp_path / "inbox", "archive": tmp_path / "archive"})})
+    sink: dict[str, str] = {}
+
+    def rescore(ctx: RefreshContext) -> str:
+        if sink:
+            period = warehouse.scalar(ctx.connection, "SELECT MAX(period) FROM indicator_values")
+            for d in CAT:
+                bad = d.goalposts.low if d.direction == 1 else d.goalposts.high
+                warehouse.execute(ctx.connection, "UPDATE indicator_values SET value = ? WHERE unit_code = ? "
+                                                  "AND period = ? AND indicator_id = ?", [bad, sink["unit"], period, d.id])
+        score_and_store(ctx.connection, FW, PROFILE, "quarter")
+        return "rescored"
+
+    first = refresh(config, "manual", steps=[rescore])
+    assert first.status == "succeeded"
+    store = LoopStore.for_config(config)
+    base = alert_store.load_baseline(store, job.BASELINE)
+    assert base is not None
+    sink["unit"] = min(base["ranks"], key=lambda u: base["ranks"][u])
+    second = refresh(config, "manual", steps=[rescore])
+    drops = [a for a in alert_store.list_alerts(store, Actor("x", "district_official", sink["unit"]))
+             if a.rule == "rank_drop"]
+    assert [(a.unit_code, a.refresh) for a in drops] == [(sink["unit"], second.snapshot_id)]
