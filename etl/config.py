@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from etl.contract.tables import LOCAL_TZ
+from etl.contract.tables import DISTRICTS, LOCAL_TZ
 from etl.cron import parse_cron
 
 DEFAULT_CONFIG_FILE = "govindex.toml"
@@ -281,6 +281,14 @@ class EmailConfig(_Strict):
     @classmethod
     def _to(cls, v: Any) -> Any:
         return _split_list(v)
+
+    @field_validator("district_to")
+    @classmethod
+    def _districts(cls, v: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        unknown = sorted(set(v) - {code for code, _zh, _en in DISTRICTS})
+        if unknown:
+            raise ValueError(f"unknown district code(s) {', '.join(unknown)} (use GB/T 2260 codes, e.g. 310104)")
+        return v
 
 
 class AlertsConfig(_Strict):

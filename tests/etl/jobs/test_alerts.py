@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import email as email_lib
 import shutil
+import socket
 import socketserver
 import threading
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from etl.config import Config, load_config
+from etl.config import Config, ConfigError, load_config
 from etl.contract.catalog import load_catalog
 from etl.ingest.quarantine import count_by_district
 from etl.jobs import alerts as job
@@ -271,3 +272,27 @@ def test_a_real_refresh_that_makes_a_district_drop_raises_the_alert_through_its_
     drops = [a for a in alert_store.list_alerts(store, Actor("x", "district_official", sink["unit"]))
              if a.rule == "rank_drop"]
     assert [(a.unit_code, a.refresh) for a in drops] == [(sink["unit"], second.snapshot_id)]
+
+
+def test_an_unreachable_mail_server_neither_fails_the_refresh_nor_loses_the_alerts(cfg: Config) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again at once: connections are refused
+    email = type(cfg.alerts.email).model_validate({"host": "127.0.0.1", "port": port, "starttls": False,
+                                                   "to": ["ducha@example.gov.cn"], "timeout_seconds": 2})
+    config = cfg.model_copy(update={"alerts": cfg.alerts.model_copy(update={"email": email})})
+    _sink(config, "310101")  # so the first evaluation has something to say (missing data is alerted at once)
+    with warehouse.connection(config.paths.db) as con:
+        warehouse.execute(con, "UPDATE indicator_values SET value = NULL WHERE unit_code = '310101'")
+
+    class Record:
+        status, id, snapshot_id = "succeeded", 1, "s1"
+
+    job.after_refresh(config, Record())
+    pending = alert_store.unemailed(LoopStore.for_config(config))
+    assert pending and {a.rule for a in pending} >= {"missing"}  # kept for the next try
+
+
+def test_district_addresses_need_known_district_codes() -> None:
+    with pytest.raises(ConfigError, match="unknown district code"):
+        load_config(env={}, overrides={"alerts.email": {"district_to": {"999999": ["x@example.gov.cn"]}}})
