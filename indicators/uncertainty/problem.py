@@ -15,7 +15,7 @@ weights are applied by the batched engine in indicators.uncertainty.montecarlo.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -231,6 +231,9 @@ class Problem:
     agg_sets: dict[int, tuple[PowerMean, ...]]  # aggregation choice -> per-step methods (-1 = nominal)
     thresholds: tuple[float, ...]
     issues: list[Issue]
+    # (normalisation, imputation, aggregation choice) -> the tensor rescaled to [1, 100] per indicator, for the
+    # power-mean alternatives (geometric, harmonic, ...) whose domain the plain tensor leaves (COINr's practice)
+    positive: dict[tuple[int, bool, int], np.ndarray] = field(default_factory=dict)
     reason_labels: tuple[str, ...] = ()
     _reasons: dict[str, int] = field(default_factory=dict, repr=False)
 
@@ -279,7 +282,8 @@ class Problem:
                 reasons[rows] = self._reason(self.tensor_errors[tkey])
                 continue
             methods = self.agg_sets[int(a_i)]
-            ev = evaluate(self.tree, self.tensors[tkey], W[rows], methods, self.thresholds)
+            X = self.positive.get((*tkey, int(a_i)), self.tensors[tkey])
+            ev = evaluate(self.tree, X, W[rows], methods, self.thresholds)
             scores[rows] = ev.root
             dom = ev.domain_step >= 0
             bad = ~dom & ~np.isfinite(ev.root).all(axis=1)
@@ -398,20 +402,67 @@ def _compile(spec: UncertaintySpec, inputs: Inputs, issues: list[Issue]) -> Prob
         agg_sets[a_i] = _methods_for(tree, inputs.model, alt)
     thresholds = tuple(float(inputs.model.availability_overrides.get(s.code, inputs.model.availability))
                        for s in tree.steps)
-    # Domain: a geometric/harmonic mean (or p <= 0) over a non-positive normalised value fails those samples.
+    # Domain: a geometric/harmonic mean (or p != 1) over a non-positive normalised value would fail those samples.
+    # An alternative aggregation of the spec is evaluated, as COINr does for its geometric alternative, on the
+    # normalised values rescaled to [1, 100] per indicator whenever the plain values leave its domain (a zscore
+    # reaches below zero once a unit lies more than m/s deviations out, which skewed data at 256+ units do); where
+    # the plain values are in its domain they are used unchanged (so the scores equal the engine's own). The
+    # profile's own aggregation (the nominal) is never rescaled: it must reproduce the stored scores.
+    positive: dict[tuple[int, bool, int], np.ndarray] = {}
     for a_i, methods in agg_sets.items():
         for (n_i, imp), X in tensors.items():
             # the combinations samples can reach (plus the nominal one)
             if a_i == -1 and spec.aggregation and (n_i, imp) != (-1, True):
                 continue
+            if a_i >= 0 and _leaves_domain(tree, X, methods, w0):
+                positive[(n_i, imp, a_i)] = X = positive_scale(X)
+                issues.append(Issue("warning", "aggregation", (
+                    f"{_alt_label(spec.aggregation[a_i])} needs positive values; after "
+                    f"{_alt_label(spec.normalisation[n_i]) if n_i >= 0 else 'the profile normalisation'}"
+                    f"{'' if imp else ' without imputation'} some are zero or negative, so this alternative is "
+                    f"evaluated on the normalised values rescaled to [1, 100] per indicator (as COINr does)")))
             _domain_issues(issues, fw, tree, inputs.units, X, methods, n_i, imp, a_i, spec, w0)
     problem = Problem(spec, tree, inputs.units, tuple(factors), col, w0, tensors, errors, agg_sets, thresholds,
-                      issues)
+                      issues, positive)
     if (-1, True) in tensors:
         nominal = problem.nominal_scores()
         if not np.isfinite(nominal).all():
             issues.append(Issue("error", "nominal", f"the nominal scoring fails: {problem.nominal_failure()}"))
     return problem
+
+
+POSITIVE_RANGE = (1.0, 100.0)
+
+
+def positive_scale(X: np.ndarray) -> np.ndarray:
+    """Each column min-max rescaled to [1, 100] (COINr's scale for geometric and harmonic means); NaN stays NaN.
+
+    Order and relative spacing within an indicator are kept; a constant column becomes the scale's middle.
+    """
+    lo_s, hi_s = POSITIVE_RANGE
+    with np.errstate(all="ignore"):
+        lo, hi = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
+        span = hi - lo
+        out = lo_s + (hi_s - lo_s) * (X - lo) / np.where(span > 0, span, 1.0)
+    out[:, ~(span > 0)] = (lo_s + hi_s) / 2
+    out[~np.isfinite(X)] = np.nan
+    return out
+
+
+def _out_of_domain(tree: CompiledTree, X: np.ndarray, methods: Sequence[PowerMean], w0: np.ndarray
+                   ) -> Iterator[tuple[Any, PowerMean, np.ndarray]]:
+    """Per non-arithmetic step with indicator children: (step, method, units x children mask of present, nominally
+    weighted values outside the method's domain). Indicators of nominal weight 0 take no part and are skipped."""
+    for step, m in zip(tree.steps, methods, strict=True):
+        if m.p == 1.0 or not step.ind_cols.size:
+            continue
+        y = X[:, step.ind_cols] + m.shift
+        yield step, m, np.isfinite(y) & (~(y > 0) if m.p <= 0 else ~(y >= 0)) & (w0[step.ind_slots] != 0)[None, :]
+
+
+def _leaves_domain(tree: CompiledTree, X: np.ndarray, methods: Sequence[PowerMean], w0: np.ndarray) -> bool:
+    """Whether a weighted, present indicator value lies outside a non-arithmetic step's domain."""
+    return any(bad.any() for _, _, bad in _out_of_domain(tree, X, methods, w0))
 
 
 def _domain_issues(issues: list[Issue], fw: Framework, tree: CompiledTree, units: Sequence[str], X: np.ndarray,
@@ -423,11 +474,7 @@ def _domain_issues(issues: list[Issue], fw: Framework, tree: CompiledTree, units
     """
     found: list[str] = []
     label = ""
-    for step, m in zip(tree.steps, methods, strict=True):
-        if m.p == 1.0 or not step.ind_cols.size:
-            continue
-        y = X[:, step.ind_cols] + m.shift
-        bad = np.isfinite(y) & (~(y > 0) if m.p <= 0 else ~(y >= 0)) & (w0[step.ind_slots] != 0)[None, :]
+    for step, m, bad in _out_of_domain(tree, X, methods, w0):
         label = m.label
         for k in np.flatnonzero(bad.any(axis=0)):
             code = fw.indicators[step.ind_cols[k]]
