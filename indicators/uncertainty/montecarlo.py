@@ -350,13 +350,15 @@ def auto_chunk(problem: Problem) -> int:
 
 
 def run_monte_carlo(
-    problem: Problem, n: int, rng: np.random.Generator, sampler: str = "sobol", chunk: int | None = None
+    problem: Problem, n: int, rng: np.random.Generator, sampler: str = "sobol", chunk: int | None = None,
+    pairwise: bool | Sequence[int] | None = None,
 ) -> MonteCarloResult:
     """Draw n samples of the problem's factors, evaluate all of them in batch, summarise ranks per unit.
 
     The samples are processed `chunk` (a power of two; default auto_chunk) at a time from design to rank tallies,
     so every array of a pass stays in cache. The design is the same sequence for any chunk and every summary is an
     exact count or a quantile of all scores; only the BLAS product's last bit may depend on the chunk size.
+    `pairwise` (RankTally's): which units get P(A above B) rows; default every pair up to PAIRWISE_MAX_UNITS units.
     """
     if n < 1:
         raise MonteCarloError(f"need at least one sample, got {n}")
@@ -364,7 +366,7 @@ def run_monte_carlo(
     U = len(problem.units)
     scores = np.empty((U, n)).T  # stored unit-major (an (n, U) view): the rank tallies and quantiles read it so
     reasons = np.empty(n, dtype=int)
-    tally = RankTally(U)
+    tally = RankTally(U, pairwise)
     start = 0
     for u in uniform_chunks(n, max(problem.n_columns, 1), rng, sampler, chunk):
         stop = start + u.shape[0]
