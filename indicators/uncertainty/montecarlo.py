@@ -370,8 +370,7 @@ def run_monte_carlo(
     start = 0
     for u in uniform_chunks(n, max(problem.n_columns, 1), rng, sampler, chunk):
         stop = start + u.shape[0]
-        W, norm, imp, agg = problem.settings(u)
-        s, r = problem.evaluate_settings(W, norm, imp, agg, out=scores[start:stop])
+        s, r = problem.evaluate_drawn(problem.draw(u), out=scores[start:stop])
         reasons[start:stop] = r
         tally.add(s if (r < 0).all() else s[r < 0])
         start = stop
