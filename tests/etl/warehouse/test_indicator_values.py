@@ -631,3 +631,153 @@ def test_empty_warehouse_records_no_coverage(tmp_path: Path, catalog: Catalog) -
     write_indicator_values(db, catalog)
     assert warehouse.query(db, "SELECT count(*) AS n FROM data_coverage")["n"].item() == 0
     assert covered_months(db) == ()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Intervals by hand (issue 13 item 1): one cell per method, numbers worked out in the comments.
+# ---------------------------------------------------------------------------------------------------------------
+Z = 1.959963984540054
+
+
+def test_intervals_by_hand(values: pl.DataFrame) -> None:
+    # wilson, unprompted_rating_share B Jan: k = 0 of n = 1 → centre (0 + z²/2)/(1 + z²) = 1.9207/4.8415 = 0.39672,
+    # half-width z·√(0 + z²/4)/(1 + z²) = z²/2/(1 + z²) = 0.39672 → [0, 79.34]; se = half-width / z.
+    row = _cell(values, "unprompted_rating_share", B, J)
+    hw = Z * Z / 2 / (1 + Z * Z)
+    assert (row["n"], row["ci_low"], row["ci_high"], row["se"]) == (
+        1, pytest.approx(0, abs=1e-9), pytest.approx(200 * hw), pytest.approx(100 * hw / Z))
+    # poisson (Byar), hotline_service_complaint_rate B Jan: k = 1 ticket per E = 2 cases × 10,000:
+    # low = 1 · (1 − 1/9 − z/3)³ / 2 · 10⁴ = 0.235568³ · 5000 = 65.36; high = 2 · (1 − 1/18 + z/(3√2))³ / 2 · 10⁴
+    # = 1.406413³ · 10⁴ = 27818.4.
+    row = _cell(values, "hotline_service_complaint_rate", B, J)
+    lo, hi = (1 - 1 / 9 - Z / 3) ** 3 * 5000, (1 - 1 / 18 + Z / (3 * 2 ** 0.5)) ** 3 * 10000
+    assert (row["ci_low"], row["ci_high"]) == (pytest.approx(lo), pytest.approx(hi))
+    assert lo == pytest.approx(65.36, abs=0.01) and hi == pytest.approx(27818.4, abs=1)
+    # design, csat_index A Jan: s1 w 1 x 100, s2 w 2 x 50; m = 200/3; Σw²(x − m)² = 33.33² + 4 · 16.67² = 2222.2;
+    # × k/(k − 1) = 2 → 4444.4; √ = 66.67; ÷ Σw 3 → se 22.22. Kish n = 3² / (1 + 4) = 1.8.
+    row = _cell(values, "csat_index", A, J)
+    assert (row["n"], row["se"], row["interval_method"]) == (pytest.approx(1.8), pytest.approx(200 / 9), "design")
+    assert (row["ci_low"], row["ci_high"]) == (pytest.approx(200 / 3 - Z * 200 / 9), pytest.approx(100.0))  # capped
+    # agresti_caffo, prompt_bias_gap A Jan: prompted 2 good of 2, unprompted 1 of 2 → value 50 pp; adjusted
+    # a1 = 3/4, a2 = 2/4; var = .75·.25/4 + .5·.5/4 = 0.109375 → se 33.07 pp; [25 − z·33.07, 25 + z·33.07].
+    row = _cell(values, "prompt_bias_gap", A, J)
+    se = 100 * 0.109375 ** 0.5
+    assert (row["value"], row["se"]) == (50.0, pytest.approx(se))
+    assert (row["ci_low"], row["ci_high"]) == (pytest.approx(25 - Z * se), pytest.approx(25 + Z * se))
+    # exact (order statistics), processing_time_ratio A Q1: k = 5 sorted {.2, .5, .75, .867, 2}; ranks
+    # floor(2.5 − z·√5/2) = floor(0.309) → 1 (at least 1) and ceil(3.5 + 2.191) = 6 → 5 (at most k) → [0.2, 2].
+    row = _cell(values, "processing_time_ratio", A, Q)
+    assert (row["ci_low"], row["ci_high"], row["n"]) == (pytest.approx(0.2), pytest.approx(2.0), 5)
+    # delta (ratio estimator over scheduled device-days), kiosk_availability A Jan: y = {25200, 28800} s, x = 28800
+    # each; R = 0.9375; residuals ∓1800; var = n/(n−1) · Σ(y − Rx)² / (Σx)² = 2 · 6.48e6 / 57600² → se 6.25 pp.
+    row = _cell(values, "kiosk_availability", A, J)
+    assert (row["n"], row["se"]) == (2, pytest.approx(6.25))
+    assert (row["ci_low"], row["ci_high"]) == (pytest.approx(93.75 - Z * 6.25), pytest.approx(100.0))
+    # none: a census of items, no sampling error
+    row = _cell(values, "item_coverage_rate", A, J)
+    assert (row["se"], row["ci_low"], row["ci_high"], row["interval_method"]) == (
+        0.0, pytest.approx(100 / 3), pytest.approx(100 / 3), "none")
+
+
+def test_rolled_up_delta_moments_equal_a_direct_run(values: pl.DataFrame) -> None:
+    """data_substitution_rate (sum over cases of shared ÷ sum of submitted + shared) rolls up months into the
+    quarter with its moments. A Q1 cases (submitted, shared): a1 (0, 2), a2 (1, 1), a3 (2, 0), a4 (5, 0), a6 (1, 1),
+    a7 (1, 0), a8 (0, 2): y = shared, x = total → Σy 6, Σx 16, R = .375; residuals y − Rx: 1.25, .25, −.75,
+    −1.875, .25, −.375, 1.25 → Σ² = 1.5625 + .0625 + .5625 + 3.515625 + .0625 + .140625 + 1.5625 = 7.46875;
+    var = 7/6 · 7.46875 / 16² = 0.034037 → se 18.449 pp."""
+    row = _cell(values, "data_substitution_rate", A, Q)
+    assert (row["value"], row["n"]) == (37.5, 7)
+    assert row["se"] == pytest.approx(100 * (7 / 6 * 7.46875 / 256) ** 0.5)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Definitions fixed at the root (issue 13 item 7)
+# ---------------------------------------------------------------------------------------------------------------
+def _fixture_plus(sql: str) -> warehouse.Connection:
+    c = warehouse.connect(":memory:")
+    _fill(c)
+    c.sql(sql)
+    return c
+
+
+def test_a_case_open_past_its_deadline_counts_as_late(catalog: Catalog) -> None:
+    """a9 (A, accepted 01-26 10:00, promised 01-30 10:00) is still open at the data end. Counted by closing date it
+    would never count at all; by deadline cohort it is late in January. On-time A Jan: {a1 ok, a2 late, a3 ok, a9
+    late} 2/4 = 50% (not 2/3). Processing-time ratio: a9 runs until the end of January (02-01 00:00): 134 h of 96 h
+    = 1.3958 → Jan {.2, .5, 1.3958, 2} median (.5 + 1.3958)/2 = 0.9479 (not .5); February is unchanged."""
+    con = _fixture_plus(
+        "INSERT INTO \"case\" VALUES ('a9', 'A1', '310101', NULL, 'pc', 'person', '30-44', TIMESTAMP '2025-01-26 09:00',"
+        " TIMESTAMP '2025-01-26 09:30', TIMESTAMP '2025-01-26 10:00', NULL, TIMESTAMP '2025-01-30 10:00', 'accepted',"
+        " 0, 0, 0, false, false)"
+    )
+    try:
+        cat = Catalog(catalog.nodes, tuple(_loose(catalog).indicator(i) for i in
+                                           ("ontime_completion_rate", "processing_time_ratio")), catalog.source)
+        got = compute_indicator_values(con, cat, grains=("month",))
+    finally:
+        con.close()
+    row = _cell(got, "ontime_completion_rate", A, J)
+    assert (row["value"], row["numerator"], row["denominator"]) == (50.0, 2, 4)
+    assert _cell(got, "processing_time_ratio", A, J)["value"] == pytest.approx((0.5 + 134 / 96) / 2)
+    assert _cell(got, "processing_time_ratio", A, F)["value"] == pytest.approx((0.75 + 13 / 15) / 2)
+
+
+def test_hotline_outcomes_wait_until_the_ticket_is_mature(con: warehouse.Connection, catalog: Catalog) -> None:
+    """A ticket counts once its deadline + 15 days (time to close and call back) has passed by the data end. With
+    data to 02-23, February's A tickets (t4, t5, t8, t9) are not mature: resolution and satisfaction are NULL rather
+    than computed from the few early closers. With data to 31 March they are: satisfaction {t5 基本满意} 1/1; still
+    open t4 and t8 are not counted as unresolved (no outcome recorded) and t5/t9 have none → resolution NULL."""
+    cat = _loose(catalog)
+    early = compute_indicator_values(con, cat, grains=("month",))
+    late = compute_indicator_values(con, cat, grains=("month",), span=(date(2025, 1, 1), date(2025, 3, 31)))
+    for ind in ("hotline_satisfaction_rate", "hotline_resolution_rate"):
+        assert _cell(early, ind, A, F)["value"] is None, ind
+        assert catalog.indicator(ind).waits_for_outcomes
+        assert _cell(early, ind, A, J)["value"] == _cell(late, ind, A, J)["value"] == 50.0  # mature: unchanged
+    assert _cell(late, "hotline_satisfaction_rate", A, F)["value"] == 100.0
+    assert _cell(late, "hotline_resolution_rate", A, F)["value"] is None
+
+
+# The state of knowledge at the end of January: events after it are unknown, outcomes after it not yet happened.
+_AS_OF_JAN = """
+DELETE FROM bad_rating_followup WHERE rating_id IN (SELECT rating_id FROM rating WHERE rated_at >= TIMESTAMP '{t}');
+UPDATE bad_rating_followup SET callback_at = NULL WHERE callback_at >= TIMESTAMP '{t}';
+UPDATE bad_rating_followup SET rectified_at = NULL WHERE rectified_at >= TIMESTAMP '{t}';
+DELETE FROM rating WHERE rated_at >= TIMESTAMP '{t}';
+DELETE FROM "case" WHERE started_at >= TIMESTAMP '{t}' AND case_id NOT IN (SELECT case_id FROM rating);
+UPDATE "case" SET closed_at = NULL, status = 'accepted' WHERE closed_at >= TIMESTAMP '{t}';
+UPDATE "case" SET accepted_at = NULL, status = 'submitted' WHERE accepted_at >= TIMESTAMP '{t}';
+UPDATE "case" SET submitted_at = NULL, status = 'abandoned' WHERE submitted_at >= TIMESTAMP '{t}';
+DELETE FROM hotline_ticket WHERE created_at >= TIMESTAMP '{t}';
+UPDATE hotline_ticket SET closed_at = NULL, resolved = NULL, callback_result = NULL WHERE closed_at >= TIMESTAMP '{t}';
+DELETE FROM survey_response WHERE surveyed_on >= DATE '{t}';
+DELETE FROM kiosk_event WHERE ts >= TIMESTAMP '{t}';
+DELETE FROM centre_staffing WHERE date >= DATE '{t}';
+UPDATE service_item SET onboarded = false, onboarded_on = NULL WHERE onboarded_on >= DATE '{t}';
+"""
+
+
+def test_no_indicator_uses_information_from_after_its_period(catalog: Catalog) -> None:
+    """January computed from what was known at the end of January equals January computed from all the data, for
+    every indicator except those the catalog marks waits_for_outcomes (their value waits for deadlines, ratings and
+    callbacks that fall after the period, by design). Before the fix, onboarding parity classified items by all
+    their cases, later ones included (B1: person-facing on January's cases, enterprise on February's)."""
+    cat = _loose(catalog)
+    full = compute_indicator_values(_fixture_plus("SELECT 1"), cat, grains=("month",))
+    con = _fixture_plus(_AS_OF_JAN.format(t="2025-02-01"))
+    try:
+        known = compute_indicator_values(con, cat, grains=("month",), span=(date(2025, 1, 1), date(2025, 1, 31)))
+    finally:
+        con.close()
+    waiting = {d.id for d in catalog if d.waits_for_outcomes}
+    assert waiting >= {"hotline_satisfaction_rate", "hotline_resolution_rate", "rating_coverage_rate"}
+    leaks = []
+    for d in catalog:
+        if d.id in waiting:
+            continue
+        for unit in (A, B, C):
+            a, b = _cell(full, d.id, unit, J), _cell(known, d.id, unit, J)
+            if any(a[k] != pytest.approx(b[k]) if a[k] is not None and b[k] is not None else a[k] != b[k]
+                   for k in ("value", "numerator", "denominator")):
+                leaks.append((d.id, unit, a["value"], b["value"]))
+    assert leaks == []
