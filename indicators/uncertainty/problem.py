@@ -88,7 +88,9 @@ class UncertaintySpec(_Strict):
     blend: BlendRange | None = None
     normalisation: tuple[MethodSpec, ...] = ()  # alternatives; empty = the profile's normalisation only
     aggregation: tuple[MethodSpec, ...] = ()  # alternatives, each applied to every aggregate node
-    imputation: bool = False  # vary imputation between the profile's method and none
+    # vary imputation between the profile's method and none; None (default): when the profile imputes and the scored
+    # period has cells it imputes (issue 13.5: imputed values make the imputation choice a factor)
+    imputation: bool | None = None
     drop_indicators: bool = False  # leave out each indicator in turn (or none)
     data: bool = False  # draw indicator values from their sampling distributions (needs standard errors)
     data_draws: int = Field(default=128, ge=8, le=4096)  # pre-drawn data sets (fewer when units x indicators is big)
@@ -420,6 +422,19 @@ class Problem:
         return out
 
 
+def _imputes_cells(inputs: Inputs) -> bool:
+    """Whether the profile's imputation fills any cell of the scored period (a value present only with it)."""
+    if inputs.model.imputation.name == "none":
+        return False
+    try:
+        with_imp = np.asarray(inputs.prepare(inputs.model), dtype=float)
+        without = np.asarray(inputs.prepare(inputs.model.model_copy(update={"imputation": MethodSpec(name="none")})),
+                             dtype=float)
+    except Exception:  # the engine's typed errors: _compile reports the failing preparation itself
+        return False
+    return bool((np.isfinite(with_imp) & ~np.isfinite(without)).any())
+
+
 def _methods_for(tree: CompiledTree, model: ModelSpec, override: MethodSpec | None) -> tuple[PowerMean, ...]:
     if override is not None:
         return tuple(power_mean(override.name, override.params) for _ in tree.steps)
@@ -451,7 +466,8 @@ def _compile(spec: UncertaintySpec, inputs: Inputs, issues: list[Issue]) -> Prob
         add("normalisation", "normalisation", 1, choices=tuple(_alt_label(m) for m in spec.normalisation))
     if spec.aggregation:
         add("aggregation", "aggregation", 1, choices=tuple(_alt_label(m) for m in spec.aggregation))
-    if spec.imputation:
+    use_imputation = spec.imputation if spec.imputation is not None else _imputes_cells(inputs)
+    if use_imputation:
         add("imputation", "imputation", 1, choices=(f"on ({inputs.model.imputation.name})", "off"))
         if inputs.model.imputation.name == "none":
             issues.append(Issue("warning", "imputation", "the profile imputes nothing ('none'): switching imputation "
@@ -465,7 +481,7 @@ def _compile(spec: UncertaintySpec, inputs: Inputs, issues: list[Issue]) -> Prob
             issues.append(Issue("warning", "data", "the indicator values carry no standard errors: the data "
                                                    "factor (sampling uncertainty) is left out"))
         else:
-            n_keys = (len(spec.normalisation) + 1) * (2 if spec.imputation else 1)
+            n_keys = (len(spec.normalisation) + 1) * (2 if use_imputation else 1)
             per_draw = 8 * len(inputs.units) * len(fw.indicators) * n_keys
             n_draws = int(max(8, min(spec.data_draws, _DATA_BYTES // max(per_draw, 1))))
             draws = sampling_draws(prep.raw, du, n_draws, np.random.default_rng([spec.seed, 13]))
@@ -476,7 +492,7 @@ def _compile(spec: UncertaintySpec, inputs: Inputs, issues: list[Issue]) -> Prob
     data_tensors: dict[tuple[int, bool], np.ndarray] = {}
     errors: dict[tuple[int, bool], str] = {}
     norms: list[tuple[int, MethodSpec | None]] = [(-1, None), *enumerate(spec.normalisation)]
-    imps = (True, False) if spec.imputation else (True,)
+    imps = (True, False) if use_imputation else (True,)
     for n_i, alt in norms:
         for imp in imps:
             update: dict[str, Any] = {}

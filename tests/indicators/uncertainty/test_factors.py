@@ -76,3 +76,18 @@ def test_every_kind_of_the_reference_problem_round_trips_from_design_to_settings
                     cols[0, 0] = edge
                 f.apply(cols, s, tree, w0)
                 np.testing.assert_allclose(s.Wt[:, 0], one.w, err_msg=f"{f.kind} {one.label}")
+
+
+def test_imputation_is_a_factor_by_default_when_the_profile_imputes_cells() -> None:
+    """Issue 13.5: imputed values make the imputation choice a factor, unless the spec says otherwise."""
+    fw = two_sided()
+    spec = UncertaintySpec(weight_noise=(WeightNoise(level=1),))
+    mean = ModelSpec(imputation=MethodSpec(name="mean"))
+
+    def kinds(X: np.ndarray, model: ModelSpec, s: UncertaintySpec = spec) -> set[str]:
+        return {f.kind for f in build_problem(s, inputs_for(fw, X, model)).factors}
+
+    assert "imputation" in kinds(raw_data(fw, missing=3), mean)
+    assert "imputation" not in kinds(raw_data(fw), mean)  # nothing to impute
+    assert "imputation" not in kinds(raw_data(fw, missing=3), ModelSpec())  # the profile imputes nothing
+    assert "imputation" not in kinds(raw_data(fw, missing=3), mean, spec.model_copy(update={"imputation": False}))
