@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from app.web.jobs import JobContext
+from etl.jobs.uncertainty_summary import standard_errors
 from app.views.scoring import choose_grain
 from indicators.periods import completeness, default_period
 from app.state import AppContext
@@ -26,7 +27,7 @@ from indicators.uncertainty.sensitivity import SHIFT_OUTPUT, sobol_analysis, tor
 from indicators.spec import MethodSpec
 from indicators.uncertainty.problem import BlendRange, Inputs, UncertaintySpec, WeightNoise, build_problem, model_preparer
 
-FACTORS = ("weights", "blend", "normalisation", "aggregation", "imputation")
+FACTORS = ("weights", "blend", "normalisation", "aggregation", "imputation", "data")
 DEFAULT_FACTORS = ("weights", "blend")
 SAMPLE_SIZES = (1000, 4000, 16000)
 # Normalisations with a positive floor, so geometric aggregation stays defined when it is an alternative too.
@@ -52,8 +53,9 @@ def build_spec(factors: Sequence[str], n: int, seed: int, profile: WeightProfile
         data["normalisation"] = (m.normalisation, *[a for a in ALT_NORMALISATIONS if a != m.normalisation])
     if "aggregation" in factors:
         data["aggregation"] = (m.aggregation, *[a for a in ALT_AGGREGATIONS if a != m.aggregation])
-    if "imputation" in factors:
-        data["imputation"] = True
+    data["imputation"] = "imputation" in factors
+    if "data" in factors:
+        data["data"] = True
     return UncertaintySpec(**data)
 
 
@@ -82,6 +84,8 @@ class SensitivityResult:
     sobol: pl.DataFrame  # factor, output, S, S_low, S_high, ST, ST_low, ST_high
     tornado: pl.DataFrame  # factor, setting, unit, score, score_change, rank, rank_change, failure
     factors: tuple[str, ...]
+    sobol_evaluations: int = 0  # model evaluations of the Saltelli design
+    sobol_failed: int = 0  # of which failed (their rows are left out of the indices)
 
 
 def run(ctx: AppContext, profile: WeightProfile, spec: UncertaintySpec, job: JobContext | None = None
@@ -101,8 +105,9 @@ def run(ctx: AppContext, profile: WeightProfile, spec: UncertaintySpec, job: Job
     period = default_period(periods, snap.complete_months) or periods[-1]
     prepare, units = model_preparer(fw, long, periods=periods, period=period,
                                     complete=completeness(periods, snap.complete_months))
+    errors = standard_errors(snap.path, fw, g, period, units) if spec.data else None
     inputs = Inputs(framework=fw, units=units, prepare=prepare, model=profile.methods,
-                    weights=profile.resolved_weights(fw))
+                    weights=profile.resolved_weights(fw), data=errors)
     problem = build_problem(spec, inputs)
     progress(0.25)
     rng = np.random.default_rng(spec.seed)
@@ -118,7 +123,8 @@ def run(ctx: AppContext, profile: WeightProfile, spec: UncertaintySpec, job: Job
         units=tuple(units), period=period, nominal_rank=mc.nominal_ranks, nominal_score=mc.nominal_scores,
         median=s.median_rank, low=s.rank_low, high=s.rank_high, p_above=s.p_above, n=spec.samples, n_ok=s.n_ok,
         failures={**mc.failures(), **{f"Sobol: {k}": v for k, v in sob.failures.items()}},
-        sobol=sob.table(), tornado=tor, factors=sob.factors,
+        sobol=sob.table(), tornado=tor, factors=sob.factors, sobol_evaluations=sob.n_evaluations,
+        sobol_failed=sum(sob.failures.values()),
     )
 
 

@@ -91,7 +91,7 @@ def write_uncertainty_summary(
     periods = sorted(frame["period"].unique().to_list())
     prepare, units = model_preparer(fw, frame, period=period,
                                     complete=completeness(periods, covered_months(db_path)))
-    data = _standard_errors(db_path, fw, grain, period, units)
+    data = standard_errors(db_path, fw, grain, period, units)
     parts = part_specs(spec, data is not None)
     spec_json = spec.model_dump_json()
     done = _existing(db_path, spec_json, grain, period) if skip_existing else set()
@@ -136,7 +136,7 @@ def write_uncertainty_summary(
     return runs
 
 
-def _standard_errors(db_path: str | Path | warehouse.Connection, fw: Framework, grain: str, period: str,
+def standard_errors(db_path: str | Path | warehouse.Connection, fw: Framework, grain: str, period: str,
                      units: tuple[str, ...]) -> DataUncertainty | None:
     """The scored period's standard errors from `indicator_values.se` (None: no such column, or none stored)."""
     cols = warehouse.query(db_path, "SELECT column_name FROM information_schema.columns WHERE table_name = "
