@@ -251,6 +251,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                "Rank changes come mainly from “{factor}” together with other factors (total effect {st})."),
     "sens.read.weak": ("{factors}对名次几乎没有影响。", "{factors} barely move the ranks."),
     "factor.data": ("数据抽样误差", "Sampling error of the data"),
+    "ivparts.title": ("排名区间包含哪些不确定性", "What the rank intervals contain"),
+    "ivparts.default": ("默认的排名区间同时包含数据抽样误差（问卷、回访等样本的误差）和方法选择（权重、供需比例等）的不确定性；可分别查看两部分。",
+                        "By default the rank intervals combine the sampling error of the data (surveys, callbacks) and "
+                        "the uncertainty of method choices (weights, supply/demand blend); each part can be shown alone."),
+    "ivparts.method_only": ("当前排名区间只反映方法选择（权重等）的不确定性：指标数值尚无抽样误差记录，数据抽样误差未计入。",
+                            "These rank intervals reflect method choices (weights etc.) only: the indicator values carry no "
+                            "sampling errors yet, so the data's sampling error is not included."),
+    "ivparts.both": ("数据与方法（默认）", "Data and method (default)"),
+    "ivparts.method": ("仅方法选择", "Method choices only"),
+    "ivparts.data": ("仅数据抽样误差", "Sampling error only"),
     "factor.drop": ("剔除单项指标", "Leaving out one indicator"),
     "factor.weights": ("维度权重（±50%）", "Dimension weights (±50%)"),
     "factor.blend": ("供需混合比例", "Supply/demand blend"),
