@@ -253,12 +253,18 @@ def evaluate(
         raise MonteCarloError(f"{len(methods)} methods for {len(tree.steps)} aggregate nodes")
     S, U = W.shape[0], X.shape[0]
     present_x = np.isfinite(X)
-    if (not keep_nodes and all(m.p == 1.0 for m in methods) and present_x.all()
+    if (not keep_nodes and len({(m.p, m.shift) for m in methods}) == 1 and present_x.all()
             and not any(t > 0 for t in (thresholds or ()))):
-        # An all-arithmetic tree over complete data is linear in the indicators: composite = X @ w_eff, one product.
-        w_eff = effective_weights_batch(tree, W)
-        if np.isfinite(w_eff).all():  # otherwise some branch lost all its weight: the general path handles it
-            return Evaluation(w_eff @ X.T, np.full(S, -1, dtype=int), None)
+        # One power mean at every node over complete data: T(composite) = sum_i w_eff_i T(x_i) with the effective
+        # (path-product) weights, since each parent applies T to a child's T^-1(...) (arithmetic: T = identity, so
+        # composite = X @ w_eff, one product; geometric: T = log). Only when no value is outside T's domain.
+        m = methods[0]
+        tx, bad = _transform(X, m)
+        if not bad.any():
+            w_eff = effective_weights_batch(tree, W)
+            if np.isfinite(w_eff).all():  # otherwise some branch lost all its weight: the general path handles it
+                out = w_eff @ tx.T
+                return Evaluation(out if m.p == 1.0 else _inverse(out, m), np.full(S, -1, dtype=int), None)
     values: list[np.ndarray] = []
     domain_step = np.full(S, -1, dtype=int)
     for i, (step, m) in enumerate(zip(tree.steps, methods, strict=True)):
