@@ -134,7 +134,8 @@ def _factor_labels(res: sr.SensitivityResult, lang: str) -> dict[str, str]:
 def results(res: sr.SensitivityResult, unit: str, lang: str) -> list:
     names = get_context().snapshot().district_names(lang)
     labels_of = _factor_labels(res, lang)
-    check = readings.verdict(((res.n, res.n - res.n_ok), (res.sobol_evaluations, res.sobol_failed)), res.sobol,
+    drawn = res.sobol.filter(pl.col("output") == (unit if unit in res.units else sr.SHIFT_OUTPUT))  # the indices drawn
+    check = readings.verdict(((res.n, res.n - res.n_ok), (res.sobol_evaluations, res.sobol_failed)), drawn,
                              labels_of, lang)
     if not check.ok:  # a run that mostly failed, or indices that cannot be right, is not shown as a result
         return [html.Div([html.H3(t("sens.bad.title", lang)),
