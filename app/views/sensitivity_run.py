@@ -111,7 +111,8 @@ def run(ctx: AppContext, profile: WeightProfile, spec: UncertaintySpec, job: Job
     problem = build_problem(spec, inputs)
     progress(0.25)
     rng = np.random.default_rng(spec.seed)
-    mc = run_monte_carlo(problem, spec.samples, rng, sampler=spec.sampler)
+    mc = run_monte_carlo(problem, spec.samples, rng, sampler=spec.sampler,
+                         progress=lambda x: progress(0.25 + 0.25 * x))  # a cancel stops the run between chunks
     progress(0.5)
     sob = sobol_analysis(problem, spec.sobol_samples, rng, sampler=spec.sampler, n_boot=spec.bootstrap,
                          confidence=spec.confidence)

@@ -16,7 +16,7 @@ share (present children among the sample's non-zero-weight ones).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -357,7 +357,7 @@ def auto_chunk(problem: Problem) -> int:
 
 def run_monte_carlo(
     problem: Problem, n: int, rng: np.random.Generator, sampler: str = "sobol", chunk: int | None = None,
-    pairwise: bool | Sequence[int] | None = None,
+    pairwise: bool | Sequence[int] | None = None, progress: Callable[[float], None] | None = None,
 ) -> MonteCarloResult:
     """Draw n samples of the problem's factors, evaluate all of them in batch, summarise ranks per unit.
 
@@ -365,6 +365,7 @@ def run_monte_carlo(
     so every array of a pass stays in cache. The design is the same sequence for any chunk and every summary is an
     exact count or a quantile of all scores; only the BLAS product's last bit may depend on the chunk size.
     `pairwise` (RankTally's): which units get P(A above B) rows; default every pair up to PAIRWISE_MAX_UNITS units.
+    `progress(fraction done)` is called after every chunk (a cancellable job raises from it to stop the run).
     """
     if n < 1:
         raise MonteCarloError(f"need at least one sample, got {n}")
@@ -380,6 +381,8 @@ def run_monte_carlo(
         reasons[start:stop] = r
         tally.add(s if (r < 0).all() else s[r < 0])
         start = stop
+        if progress is not None:
+            progress(stop / n)
     ok = reasons < 0
     nominal = problem.nominal_scores()
     if not np.isfinite(nominal).all():

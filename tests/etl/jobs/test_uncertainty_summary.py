@@ -34,3 +34,12 @@ def test_each_part_is_stored_and_the_data_widens_the_method_intervals(demo_env: 
         (pl.col("rank_high") - pl.col("rank_low")).alias("w")).group_by("profile_hash")}
     assert width[part_hash(h, "data")] > 0
     assert width[h] >= width[part_hash(h, "method")]  # the sampling error adds to the method's
+
+
+def test_without_standard_errors_one_method_run_is_stored_as_the_default(fixture_db: Path, tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    shutil.copy(fixture_db, db)
+    runs = write_uncertainty_summary(db, ["user-centred"], SHIPPED_DIR, samples=256, seed=3)
+    assert len(runs) == 1
+    stored = warehouse.query(db, "SELECT profile_hash, spec_json FROM uncertainty_runs")
+    assert stored["profile_hash"].to_list() == [load_profile("user-centred", SHIPPED_DIR).content_hash()]

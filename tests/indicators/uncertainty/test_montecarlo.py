@@ -415,3 +415,24 @@ def test_dirichlet_noise_keeps_a_zero_weight_at_zero() -> None:
     W = problem.settings(u)[0]
     assert (W[:, problem.tree.slot_of["demand_value_ref"]] == 0).all()
     assert np.isfinite(W).all() and (W[:, problem.tree.slot_of["demand_value_0"]] > 0).all()
+
+
+def test_progress_is_reported_per_chunk_and_an_exception_from_it_stops_the_run() -> None:
+    """The app's cancel raises from the progress callback: the run must stop there, not after every sample."""
+    fw = two_sided()
+    problem = build_problem(UncertaintySpec(weight_noise=(WeightNoise(level=1),)), inputs_for(fw, raw_data(fw)))
+    seen: list[float] = []
+    run_monte_carlo(problem, 5000, np.random.default_rng(0), chunk=1024, progress=seen.append)
+    assert seen == pytest.approx([1024 / 5000, 2048 / 5000, 3072 / 5000, 4096 / 5000, 1.0])
+
+    class Stop(Exception):
+        pass
+
+    def stop(x: float) -> None:
+        seen.append(x)
+        raise Stop
+
+    seen.clear()
+    with pytest.raises(Stop):
+        run_monte_carlo(problem, 5000, np.random.default_rng(0), chunk=1024, progress=stop)
+    assert len(seen) == 1
