@@ -78,7 +78,7 @@ def start(n_clicks: int, factors: list | None, n: int, profile_name: str | None)
     ctx = get_context()
     profile = ctx.profile(profile_name)
     spec = sr.build_spec(factors, int(n), ctx.seed, profile)
-    job = ctx.jobs.submit(sr.spec_key(ctx, profile, spec), lambda jc: sr.run(ctx, profile, spec, jc))
+    job = ctx.jobs.submit(sr.spec_key(ctx, profile, spec), lambda jc: sr.run_stored(ctx, profile, spec, jc))
     return job.id, False
 
 
@@ -98,15 +98,20 @@ def cancel(n: int, job_id: str | None, lang: str):
 @callback(Output(STATUS, "children"), Output(BAR, "style"), Output(POLL, "disabled", allow_duplicate=True),
           Output(RUN, "disabled"), Output(CANCEL, "disabled"), Output(RESULTS, "children"),
           Input(POLL, "n_intervals"), Input(JOB, "data"), Input(UNIT, "value"), State(LANG, "data"),
-          prevent_initial_call="initial_duplicate")
-def poll(_n: int | None, job_id: str | None, unit: str | None, lang: str):
-    if not job_id:
-        return dash.no_update, dash.no_update, True, _locked(), True, dash.no_update
+          State(ids.PROFILE_SELECT, "value"), prevent_initial_call="initial_duplicate")
+def poll(_n: int | None, job_id: str | None, unit: str | None, lang: str, profile_name: str | None = None):
     ctx = get_context()
     try:
+        if not job_id:
+            raise UnknownJob(job_id or "")
         job = ctx.jobs.get(job_id)
-    except UnknownJob:
-        return t("sens.status.idle", lang), {"width": "0%"}, True, _locked(), True, None
+    except UnknownJob:  # no run in this browser, or the server restarted: the profile's last stored result
+        last = sr.last_stored(ctx, ctx.profile(profile_name))
+        if last is None and not job_id:  # first visit: keep the layout's status (idle, or a role's refusal)
+            return dash.no_update, dash.no_update, True, _locked(), True, dash.no_update
+        if last is None:
+            return t("sens.status.idle", lang), {"width": "0%"}, True, _locked(), True, None
+        return t("sens.status.stored", lang), {"width": "100%"}, True, _locked(), True, results(last, unit or "", lang)
     width = {"width": f"{job.progress * 100:.0f}%"}
     if job.active:
         key = "sens.status.running" if job.status == "running" else "sens.status.queued"

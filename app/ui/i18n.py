@@ -213,6 +213,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "sens.status.done": ("完成，用时 {s} 秒（{failed} 个样本失败）。", "Done in {s} s ({failed} failed samples)."),
     "sens.status.cached": ("来自缓存（相同设定已运行过）。", "From the cache (this specification has run before)."),
     "sens.status.cancelled": ("已取消。", "Cancelled."),
+    "sens.status.stored": ("显示本方案上次运行的结果（数据未变）。", "Showing this profile's last run (the data have not changed)."),
     "sens.status.error": ("出错：{error}", "Failed: {error}"),
     "sens.rank_intervals": ("排名区间（5–95%，点为中位数）", "Rank intervals (5–95%, dot = median)"),
     "sens.sobol": ("Sobol 敏感性指数（含 95% 置信区间）", "Sobol sensitivity indices (with 95% CIs)"),

@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from app.web.jobs import JobContext
+from etl.stores import sensitivity as store
 from etl.jobs.uncertainty_summary import standard_errors
 from app.views.scoring import choose_grain
 from indicators.periods import completeness, default_period
@@ -152,3 +153,55 @@ def tornado_frame(res: SensitivityResult, unit: str) -> tuple[pl.DataFrame, floa
         pl.col("rank").max().alias("low"), pl.col("rank").min().alias("high")
     ).rename({"factor": "label"})
     return frame, base
+
+
+# -- persistence (etl.stores.sensitivity): the last result per profile survives reloads and restarts ----------------
+_ARRAYS = ("nominal_rank", "nominal_score", "median", "low", "high", "p_above")
+_FRAMES = ("sobol", "tornado")
+
+
+def _data_key(ctx: AppContext, profile: WeightProfile) -> list[Any]:
+    """What a stored result must share with the screen to be shown: the data snapshot and the profile's numbers."""
+    return [list(ctx.snapshot().key or ()), profile.scoring_hash()]
+
+
+def to_json(res: SensitivityResult, data_key: list[Any] | None = None) -> str:
+    d: dict[str, Any] = {f: getattr(res, f) for f in ("units", "period", "n", "n_ok", "failures", "factors",
+                                                        "sobol_evaluations", "sobol_failed")}
+    d.update({f: np.asarray(getattr(res, f), dtype=float).tolist() for f in _ARRAYS})
+    d.update({f: getattr(res, f).to_dicts() for f in _FRAMES})
+    d["schemas"] = {f: {c: str(t) for c, t in getattr(res, f).schema.items()} for f in _FRAMES}
+    d["data_key"] = data_key
+    return json.dumps(d, allow_nan=True, default=str)
+
+
+def from_json(text: str) -> SensitivityResult:
+    d = json.loads(text)
+    frames = {f: pl.DataFrame(d[f], schema={c: getattr(pl, t) for c, t in d["schemas"][f].items()}) for f in _FRAMES}
+    return SensitivityResult(
+        units=tuple(d["units"]), period=d["period"], n=int(d["n"]), n_ok=int(d["n_ok"]), failures=d["failures"],
+        factors=tuple(d["factors"]), sobol_evaluations=int(d["sobol_evaluations"]),
+        sobol_failed=int(d["sobol_failed"]), **{f: np.array(d[f], dtype=float) for f in _ARRAYS}, **frames)
+
+
+def run_stored(ctx: AppContext, profile: WeightProfile, spec: UncertaintySpec, job: JobContext | None = None
+               ) -> SensitivityResult:
+    """The stored result of this exact specification, else `run` and store it (the profile's last results kept)."""
+    path, key = store.store_path(ctx.runs_path), spec_key(ctx, profile, spec)
+    text = store.load(path, key)
+    if text is not None:
+        return from_json(text)
+    res = run(ctx, profile, spec, job)
+    store.save(path, key, profile.name, to_json(res, _data_key(ctx, profile)))
+    return res
+
+
+def last_stored(ctx: AppContext, profile: WeightProfile) -> SensitivityResult | None:
+    """The profile's newest stored result, when it was computed on the data now shown (same snapshot, same
+    profile numbers); else None."""
+    hit = store.latest(store.store_path(ctx.runs_path), profile.name)
+    if hit is None:
+        return None
+    if json.loads(json.dumps(_data_key(ctx, profile), default=str)) != json.loads(hit[1]).get("data_key"):
+        return None
+    return from_json(hit[1])
