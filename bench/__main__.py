@@ -2,6 +2,7 @@
 
     scoring      full pipeline and re-aggregation vs budgets (seconds)
     sensitivity  vectorised Monte Carlo vs the per-sample pipeline re-run (about a minute)
+    montecarlo   2,844 units vs the numpy floor; discrete choices and the data factor at 16 units (rows())
     app          the reweighting callback, server side and in a browser (needs chromium)
     load         50 simulated users for 60 s against a local server
     etl          files → warehouse → indicator values vs a pandas baseline: `python -m bench.etl --source DIR`
@@ -13,7 +14,7 @@ import runpy
 import sys
 
 QUICK = ("scoring", "sensitivity")
-ALL = ("scoring", "sensitivity", "app", "load", "etl")
+ALL = ("scoring", "sensitivity", "montecarlo", "app", "load", "etl")
 
 
 def main(argv: list[str]) -> int:

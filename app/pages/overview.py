@@ -7,6 +7,7 @@ from dash import Input, Output, State, callback, dcc, html
 
 from app.ui import components as c
 from app.ui import figures, ids
+from app.ui import uncertainty_parts
 from app.views import frames as views
 from app.ui.editions import trend_card
 from app.ui.i18n import fmt_num, fmt_pct, fmt_period_marked, norm_lang, t
@@ -100,6 +101,7 @@ def render(profile: str | None, period: str | None, lang: str):
             ],
             className="grid-2",
         ),
+        uncertainty_parts.card(ctx.snapshot(), tbl, ov.intervals.stored_run if ov.intervals else None, lang),
         trend_card(edition_views.trend_view(ctx, ov.profile.name, lang), lang),
     ]
 

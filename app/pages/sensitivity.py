@@ -1,4 +1,9 @@
-"""Sensitivity (敏感性): choose factors and N, run in the background with progress and cancel, cached by spec."""
+"""Sensitivity (敏感性): choose factors and N, run in the background with progress and cancel, cached by spec.
+
+A finished run is shown with its plain-language reading (app/ui/readings_sensitivity), or, when it mostly failed or
+its Sobol indices cannot be right, with a message saying so instead of charts. The last job is kept in the browser's
+local storage, so a reload shows its result again while the server still holds it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from dash import Input, Output, State, callback, dcc, html
 
 from app.ui import components as c
 from app.ui import figures, ids
+from app.ui import readings_sensitivity as readings
 from app.web import security
 from app.views import sensitivity_run as sr
 from app.ui.i18n import fmt_int, fmt_period, norm_lang, t
@@ -30,7 +36,7 @@ def layout(lang: str | None = None, **_query: str) -> html.Div:
     return html.Div(
         [
             dcc.Store(id=LANG, data=lang),
-            dcc.Store(id=JOB),
+            dcc.Store(id=JOB, storage_type="local"),  # the last run survives a reload
             dcc.Interval(id=POLL, interval=500, disabled=True),
             c.page_title(t("sens.title", lang)),
             c.card(
@@ -72,7 +78,7 @@ def start(n_clicks: int, factors: list | None, n: int, profile_name: str | None)
     ctx = get_context()
     profile = ctx.profile(profile_name)
     spec = sr.build_spec(factors, int(n), ctx.seed, profile)
-    job = ctx.jobs.submit(sr.spec_key(ctx, profile, spec), lambda jc: sr.run(ctx, profile, spec, jc))
+    job = ctx.jobs.submit(sr.spec_key(ctx, profile, spec), lambda jc: sr.run_stored(ctx, profile, spec, jc))
     return job.id, False
 
 
@@ -92,15 +98,20 @@ def cancel(n: int, job_id: str | None, lang: str):
 @callback(Output(STATUS, "children"), Output(BAR, "style"), Output(POLL, "disabled", allow_duplicate=True),
           Output(RUN, "disabled"), Output(CANCEL, "disabled"), Output(RESULTS, "children"),
           Input(POLL, "n_intervals"), Input(JOB, "data"), Input(UNIT, "value"), State(LANG, "data"),
-          prevent_initial_call=True)
-def poll(_n: int | None, job_id: str | None, unit: str | None, lang: str):
-    if not job_id:
-        return dash.no_update, dash.no_update, True, _locked(), True, dash.no_update
+          State(ids.PROFILE_SELECT, "value"), prevent_initial_call="initial_duplicate")
+def poll(_n: int | None, job_id: str | None, unit: str | None, lang: str, profile_name: str | None = None):
     ctx = get_context()
     try:
+        if not job_id:
+            raise UnknownJob(job_id or "")
         job = ctx.jobs.get(job_id)
-    except UnknownJob:
-        return t("sens.status.idle", lang), {"width": "0%"}, True, _locked(), True, None
+    except UnknownJob:  # no run in this browser, or the server restarted: the profile's last stored result
+        last = sr.last_stored(ctx, ctx.profile(profile_name))
+        if last is None and not job_id:  # first visit: keep the layout's status (idle, or a role's refusal)
+            return dash.no_update, dash.no_update, True, _locked(), True, dash.no_update
+        if last is None:
+            return t("sens.status.idle", lang), {"width": "0%"}, True, _locked(), True, None
+        return t("sens.status.stored", lang), {"width": "100%"}, True, _locked(), True, results(last, unit or "", lang)
     width = {"width": f"{job.progress * 100:.0f}%"}
     if job.active:
         key = "sens.status.running" if job.status == "running" else "sens.status.queued"
@@ -113,8 +124,6 @@ def poll(_n: int | None, job_id: str | None, unit: str | None, lang: str):
     failed = res.n - res.n_ok
     msg = t("sens.status.cached", lang) if job.from_cache else t("sens.status.done", lang, s=f"{job.elapsed:.1f}",
                                                                    failed=fmt_int(failed, lang))
-    if res.failures:
-        msg += " " + t("sens.failures", lang, detail="; ".join(f"{k}: {v}" for k, v in res.failures.items()))
     return msg, {"width": "100%"}, True, _locked(), True, results(res, unit or "", lang)
 
 
@@ -123,8 +132,23 @@ def _locked() -> bool:
     return not security.may("run_sensitivity")
 
 
+def _factor_labels(res: sr.SensitivityResult, lang: str) -> dict[str, str]:
+    return {f: _factor_label(f, lang) for f in res.factors}
+
+
 def results(res: sr.SensitivityResult, unit: str, lang: str) -> list:
     names = get_context().snapshot().district_names(lang)
+    labels_of = _factor_labels(res, lang)
+    drawn = res.sobol.filter(pl.col("output") == (unit if unit in res.units else sr.SHIFT_OUTPUT))  # the indices drawn
+    check = readings.verdict(((res.n, res.n - res.n_ok), (res.sobol_evaluations, res.sobol_failed)), drawn,
+                             labels_of, lang)
+    if not check.ok:  # a run that mostly failed, or indices that cannot be right, is not shown as a result
+        return [html.Div([html.H3(t("sens.bad.title", lang)),
+                          *[html.P(m) for m in check.messages(lang)],
+                          html.P(t("sens.bad.advice", lang))], className="card warning", id=f"{P}-invalid",
+                         role="alert")]
+    said = readings.reading(res.units, names, res.nominal_rank, res.low, res.high, res.sobol, sr.SHIFT_OUTPUT,
+                            labels_of, lang)
     order = res.nominal_rank.argsort()
     table = pl.DataFrame({
         "name": [names.get(u, u) for u in res.units], "rank": res.nominal_rank, "rank_median": res.median,
@@ -139,6 +163,8 @@ def results(res: sr.SensitivityResult, unit: str, lang: str) -> list:
         pl.col("label").map_elements(lambda f: _factor_label(f, lang), return_dtype=pl.String))
     return [
         html.P(f"{fmt_period(res.period, lang)} · N = {fmt_int(res.n, lang)}", className="note"),
+        html.Div([html.H3(t("sens.read.title", lang)), html.Ul([html.Li(x) for x in said])], className="card reading",
+                 id=f"{P}-reading"),
         html.Div([
             c.card(None, c.graph(f"{P}-intervals", figures.rank_interval_figure(table, lang))),
             c.card(None, c.graph(f"{P}-sobol", figures.sobol_figure(sob, lang)),

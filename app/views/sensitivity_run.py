@@ -17,6 +17,8 @@ import numpy as np
 import polars as pl
 
 from app.web.jobs import JobContext
+from etl.stores import sensitivity as store
+from etl.jobs.uncertainty_summary import standard_errors
 from app.views.scoring import choose_grain
 from indicators.periods import completeness, default_period
 from app.state import AppContext
@@ -26,7 +28,7 @@ from indicators.uncertainty.sensitivity import SHIFT_OUTPUT, sobol_analysis, tor
 from indicators.spec import MethodSpec
 from indicators.uncertainty.problem import BlendRange, Inputs, UncertaintySpec, WeightNoise, build_problem, model_preparer
 
-FACTORS = ("weights", "blend", "normalisation", "aggregation", "imputation")
+FACTORS = ("weights", "blend", "normalisation", "aggregation", "imputation", "data")
 DEFAULT_FACTORS = ("weights", "blend")
 SAMPLE_SIZES = (1000, 4000, 16000)
 # Normalisations with a positive floor, so geometric aggregation stays defined when it is an alternative too.
@@ -52,8 +54,9 @@ def build_spec(factors: Sequence[str], n: int, seed: int, profile: WeightProfile
         data["normalisation"] = (m.normalisation, *[a for a in ALT_NORMALISATIONS if a != m.normalisation])
     if "aggregation" in factors:
         data["aggregation"] = (m.aggregation, *[a for a in ALT_AGGREGATIONS if a != m.aggregation])
-    if "imputation" in factors:
-        data["imputation"] = True
+    data["imputation"] = "imputation" in factors
+    if "data" in factors:
+        data["data"] = True
     return UncertaintySpec(**data)
 
 
@@ -82,6 +85,8 @@ class SensitivityResult:
     sobol: pl.DataFrame  # factor, output, S, S_low, S_high, ST, ST_low, ST_high
     tornado: pl.DataFrame  # factor, setting, unit, score, score_change, rank, rank_change, failure
     factors: tuple[str, ...]
+    sobol_evaluations: int = 0  # model evaluations of the Saltelli design
+    sobol_failed: int = 0  # of which failed (their rows are left out of the indices)
 
 
 def run(ctx: AppContext, profile: WeightProfile, spec: UncertaintySpec, job: JobContext | None = None
@@ -101,12 +106,14 @@ def run(ctx: AppContext, profile: WeightProfile, spec: UncertaintySpec, job: Job
     period = default_period(periods, snap.complete_months) or periods[-1]
     prepare, units = model_preparer(fw, long, periods=periods, period=period,
                                     complete=completeness(periods, snap.complete_months))
+    errors = standard_errors(snap.path, fw, g, period, units) if spec.data else None
     inputs = Inputs(framework=fw, units=units, prepare=prepare, model=profile.methods,
-                    weights=profile.resolved_weights(fw))
+                    weights=profile.resolved_weights(fw), data=errors)
     problem = build_problem(spec, inputs)
     progress(0.25)
     rng = np.random.default_rng(spec.seed)
-    mc = run_monte_carlo(problem, spec.samples, rng, sampler=spec.sampler)
+    mc = run_monte_carlo(problem, spec.samples, rng, sampler=spec.sampler,
+                         progress=lambda x: progress(0.25 + 0.25 * x))  # a cancel stops the run between chunks
     progress(0.5)
     sob = sobol_analysis(problem, spec.sobol_samples, rng, sampler=spec.sampler, n_boot=spec.bootstrap,
                          confidence=spec.confidence)
@@ -118,7 +125,8 @@ def run(ctx: AppContext, profile: WeightProfile, spec: UncertaintySpec, job: Job
         units=tuple(units), period=period, nominal_rank=mc.nominal_ranks, nominal_score=mc.nominal_scores,
         median=s.median_rank, low=s.rank_low, high=s.rank_high, p_above=s.p_above, n=spec.samples, n_ok=s.n_ok,
         failures={**mc.failures(), **{f"Sobol: {k}": v for k, v in sob.failures.items()}},
-        sobol=sob.table(), tornado=tor, factors=sob.factors,
+        sobol=sob.table(), tornado=tor, factors=sob.factors, sobol_evaluations=sob.n_evaluations,
+        sobol_failed=sum(sob.failures.values()),
     )
 
 
@@ -145,3 +153,55 @@ def tornado_frame(res: SensitivityResult, unit: str) -> tuple[pl.DataFrame, floa
         pl.col("rank").max().alias("low"), pl.col("rank").min().alias("high")
     ).rename({"factor": "label"})
     return frame, base
+
+
+# -- persistence (etl.stores.sensitivity): the last result per profile survives reloads and restarts ----------------
+_ARRAYS = ("nominal_rank", "nominal_score", "median", "low", "high", "p_above")
+_FRAMES = ("sobol", "tornado")
+
+
+def _data_key(ctx: AppContext, profile: WeightProfile) -> list[Any]:
+    """What a stored result must share with the screen to be shown: the data snapshot and the profile's numbers."""
+    return [list(ctx.snapshot().key or ()), profile.scoring_hash()]
+
+
+def to_json(res: SensitivityResult, data_key: list[Any] | None = None) -> str:
+    d: dict[str, Any] = {f: getattr(res, f) for f in ("units", "period", "n", "n_ok", "failures", "factors",
+                                                        "sobol_evaluations", "sobol_failed")}
+    d.update({f: np.asarray(getattr(res, f), dtype=float).tolist() for f in _ARRAYS})
+    d.update({f: getattr(res, f).to_dicts() for f in _FRAMES})
+    d["schemas"] = {f: {c: str(t) for c, t in getattr(res, f).schema.items()} for f in _FRAMES}
+    d["data_key"] = data_key
+    return json.dumps(d, allow_nan=True, default=str)
+
+
+def from_json(text: str) -> SensitivityResult:
+    d = json.loads(text)
+    frames = {f: pl.DataFrame(d[f], schema={c: getattr(pl, t) for c, t in d["schemas"][f].items()}) for f in _FRAMES}
+    return SensitivityResult(
+        units=tuple(d["units"]), period=d["period"], n=int(d["n"]), n_ok=int(d["n_ok"]), failures=d["failures"],
+        factors=tuple(d["factors"]), sobol_evaluations=int(d["sobol_evaluations"]),
+        sobol_failed=int(d["sobol_failed"]), **{f: np.array(d[f], dtype=float) for f in _ARRAYS}, **frames)
+
+
+def run_stored(ctx: AppContext, profile: WeightProfile, spec: UncertaintySpec, job: JobContext | None = None
+               ) -> SensitivityResult:
+    """The stored result of this exact specification, else `run` and store it (the profile's last results kept)."""
+    path, key = store.store_path(ctx.runs_path), spec_key(ctx, profile, spec)
+    text = store.load(path, key)
+    if text is not None:
+        return from_json(text)
+    res = run(ctx, profile, spec, job)
+    store.save(path, key, profile.name, to_json(res, _data_key(ctx, profile)))
+    return res
+
+
+def last_stored(ctx: AppContext, profile: WeightProfile) -> SensitivityResult | None:
+    """The profile's newest stored result, when it was computed on the data now shown (same snapshot, same
+    profile numbers); else None."""
+    hit = store.latest(store.store_path(ctx.runs_path), profile.name)
+    if hit is None:
+        return None
+    if json.loads(json.dumps(_data_key(ctx, profile), default=str)) != json.loads(hit[1]).get("data_key"):
+        return None
+    return from_json(hit[1])

@@ -109,7 +109,8 @@ class UncertaintyResult:
     unchanged: int
 
     def note(self) -> str:
-        return f"{len(self.runs)} profile(s), {self.samples} samples each" + (
+        profiles = len({r.profile_name for r in self.runs})  # one summary per part (data + method, each alone)
+        return f"{profiles} profile(s) in {len(self.runs)} summaries, {self.samples} samples each" + (
             f", period {self.runs[0].period}" if self.runs else ""
         ) + (f"; {self.unchanged} unchanged (same data, profile and spec as a stored run)" if self.unchanged else "")
 
@@ -322,7 +323,7 @@ def step_uncertainty(ctx: RefreshContext) -> UncertaintyResult:
         snapshot_id=ctx.snapshot_id,
         skip_existing=_values_unchanged(ctx),
     )
-    return UncertaintyResult(tuple(runs), n, len(names) - len(runs))
+    return UncertaintyResult(tuple(runs), n, len(names) - len({r.profile_name for r in runs}))
 
 
 DEFAULT_STEPS: tuple[Step, ...] = (step_ingest, step_indicator_values, step_scores, step_uncertainty)

@@ -3,6 +3,10 @@
 Uses the default uncertainty spec (weights/uncertainty/default.toml) with the refresh's modest sample count and
 seed, over the latest complete period of the given grain. Each (profile) result is one row of `uncertainty_runs` (spec,
 seed, samples, failures: everything needed to regenerate it) and one row per unit in `uncertainty_ranks`.
+
+Parts (issue 13.2): when the indicator values carry standard errors and the spec draws the data (`data = true`), each
+profile gets three runs: data and method uncertainty together (the default the overview shows; stored under the
+profile's content hash), method only (`<hash>#method`) and data only (`<hash>#data`), so a leader can see each part.
 """
 
 from __future__ import annotations
@@ -20,10 +24,32 @@ import polars as pl
 from etl.contract.catalog import load_catalog
 from etl.stores.profiles import load_profile
 from etl.warehouse import connection as warehouse, ddl
+from indicators.framework import Framework
 from etl.warehouse.panel import covered_months, default_panel_period, load_indicator_panel, read_uncertainty_spec
 from indicators.periods import completeness
 from indicators.uncertainty import montecarlo as mc
-from indicators.uncertainty.problem import Inputs, build_problem, model_preparer
+from indicators.uncertainty.problem import (
+    DataUncertainty, Inputs, UncertaintySpec, build_problem, data_uncertainty_from_long, model_preparer,
+)
+
+PARTS = ("both", "method", "data")  # the stored parts of the rank intervals; "both" is the default
+
+
+def part_hash(profile_hash: str, part: str) -> str:
+    """The `profile_hash` a part is stored under: the plain hash for both parts together, else `<hash>#<part>`."""
+    if part not in PARTS:
+        raise ValueError(f"unknown part {part!r}; parts: {', '.join(PARTS)}")
+    return profile_hash if part == "both" else f"{profile_hash}#{part}"
+
+
+def part_specs(spec: UncertaintySpec, with_data: bool) -> dict[str, UncertaintySpec]:
+    """The spec of each part: both as given; method only without the data factor; data only without any method
+    factor. Without standard errors (or with `data = false`) there is one part, the method's, stored as both."""
+    if not (with_data and spec.data):
+        return {"both": spec.model_copy(update={"data": False})}
+    return {"both": spec, "method": spec.model_copy(update={"data": False}),
+            "data": spec.model_copy(update={"weight_noise": (), "blend": None, "normalisation": (), "aggregation": (),
+                                            "imputation": False, "drop_indicators": False})}
 
 @dataclass(frozen=True)
 class UncertaintyRun:
@@ -65,20 +91,24 @@ def write_uncertainty_summary(
     periods = sorted(frame["period"].unique().to_list())
     prepare, units = model_preparer(fw, frame, period=period,
                                     complete=completeness(periods, covered_months(db_path)))
+    data = standard_errors(db_path, fw, grain, period, units)
+    parts = part_specs(spec, data is not None)
     spec_json = spec.model_dump_json()
     done = _existing(db_path, spec_json, grain, period) if skip_existing else set()
     runs, run_rows, rank_frames = [], [], []
-    for name in profile_names:
+    for name, part in ((n, p) for n in profile_names for p in parts):
         # Process data
         t0 = time.perf_counter()
         prof = load_profile(name, weights_dir)
-        if prof.content_hash() in done:
+        p_hash = part_hash(prof.content_hash(), part)
+        if p_hash in done:
             continue
-        inputs = Inputs(fw, units, prepare, prof.methods, prof.resolved_weights(fw))
-        problem = build_problem(spec, inputs)
+        inputs = Inputs(fw, units, prepare, prof.methods, prof.resolved_weights(fw), data=data)
+        part_spec = parts[part]
+        problem = build_problem(part_spec, inputs)
         res = mc.run_monte_carlo(problem, spec.samples, np.random.default_rng(spec.seed), spec.sampler)
         run_id = f"{created:%Y%m%dT%H%M%S}-" + hashlib.sha256(
-            f"{prof.content_hash()}{spec_json}{snapshot_id}{grain}{period}".encode()
+            f"{p_hash}{spec_json}{snapshot_id}{grain}{period}".encode()
         ).hexdigest()[:8]
         ranks = mc.rank_table(res).rename({"unit": "unit_code"})
         rank_frames.append(ranks.with_columns(pl.lit(run_id).alias("run_id")))
@@ -86,7 +116,7 @@ def write_uncertainty_summary(
         run_rows.append(
             {
                 "run_id": run_id, "created_at": created, "snapshot_id": snapshot_id, "profile_name": name,
-                "profile_hash": prof.content_hash(), "grain": grain, "period": period, "samples": spec.samples,
+                "profile_hash": p_hash, "grain": grain, "period": period, "samples": spec.samples,
                 "samples_ok": n_ok, "seed": spec.seed, "sampler": spec.sampler, "spec_json": spec_json,
                 "failures_json": json.dumps(res.failures(), ensure_ascii=False),
                 "seconds": time.perf_counter() - t0,
@@ -104,6 +134,20 @@ def write_uncertainty_summary(
             present = [c for c in rank_cols if c in ranks_all.columns]
             warehouse.insert_frame(con, "uncertainty_ranks", ranks_all.select(present))
     return runs
+
+
+def standard_errors(db_path: str | Path | warehouse.Connection, fw: Framework, grain: str, period: str,
+                     units: tuple[str, ...]) -> DataUncertainty | None:
+    """The scored period's standard errors from `indicator_values.se` (None: no such column, or none stored)."""
+    cols = warehouse.query(db_path, "SELECT column_name FROM information_schema.columns WHERE table_name = "
+                                    "'indicator_values'")["column_name"].to_list()
+    if "se" not in cols:
+        return None
+    frame = warehouse.query(
+        db_path, "SELECT CAST(unit_code AS VARCHAR) AS unit_code, CAST(period AS VARCHAR) AS period, indicator_id, "
+                 "CAST(value AS DOUBLE) AS value, CAST(se AS DOUBLE) AS se FROM indicator_values "
+                 "WHERE grain = ? AND period = ?", [grain, period])
+    return data_uncertainty_from_long(fw, frame, units, period)
 
 
 def _existing(db_path: str | Path | warehouse.Connection, spec_json: str, grain: str, period: str) -> set[str]:

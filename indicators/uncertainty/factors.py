@@ -1,5 +1,5 @@
 """The factor kinds of the uncertainty analysis, one class each: weights, blend, normalisation, aggregation,
-imputation and drop.
+imputation, drop and data (indicator values drawn from their sampling distributions).
 
 A factor owns some columns of the uniform design. Every kind answers two questions through the same interface:
 `apply` turns its design columns (sampled) into the settings of the samples (weights, method choices), and
@@ -38,12 +38,13 @@ class Settings:
     imp: np.ndarray
     agg: np.ndarray
     drop: np.ndarray
+    data: np.ndarray  # which pre-drawn data set (-1 = the observed values)
 
     @classmethod
     def nominal(cls, w0: np.ndarray, n: int) -> Settings:
         return cls(
             np.repeat(w0[:, None], n, axis=1), np.full(n, -1, dtype=int), np.ones(n, dtype=bool),
-            np.full(n, -1, dtype=int), np.full(n, -1, dtype=int),
+            np.full(n, -1, dtype=int), np.full(n, -1, dtype=int), np.full(n, -1, dtype=int),
         )  # fmt: skip
 
 
@@ -56,6 +57,7 @@ class OneSetting:
     norm: int = -1
     imp: bool = True
     agg: int = -1
+    data: int = -1
 
 
 @dataclass(frozen=True)
@@ -215,9 +217,28 @@ class DropFactor(_Discrete):
             yield OneSetting(f"without {code}", w)
 
 
+@dataclass(frozen=True)
+class DataFactor(_Discrete):
+    """The indicator values' sampling error: each sample takes one of the pre-drawn data sets (`choices` names them),
+    every value drawn from its sampling distribution and the whole pipeline (imputation, treatment, normalisation)
+    re-run on it. One design column picks the set, so Sobol' treats the data as one factor (a random field)."""
+
+    kind: ClassVar[str] = "data"
+    oat_draws: ClassVar[int] = 10  # the tornado's settings: this many of the draws, evenly spaced
+
+    def apply(self, cols: np.ndarray, s: Settings, tree: CompiledTree, w0: np.ndarray) -> None:
+        s.data = self.index(cols)
+
+    def one_at_a_time(self, tree: CompiledTree, w0: np.ndarray) -> Iterator[OneSetting]:
+        n = len(self.choices)
+        for d in np.unique(np.linspace(0, n - 1, min(n, self.oat_draws)).round().astype(int)):
+            yield OneSetting(f"data draw {d + 1} of {n}", w0.copy(), data=int(d))
+
+
 FACTOR_KINDS: dict[str, type[Factor]] = {
     cls.kind: cls
-    for cls in (WeightsFactor, BlendFactor, NormalisationFactor, AggregationFactor, ImputationFactor, DropFactor)
+    for cls in (WeightsFactor, BlendFactor, NormalisationFactor, AggregationFactor, ImputationFactor, DropFactor,
+                DataFactor)
 }
 
 

@@ -16,7 +16,7 @@ share (present children among the sample's non-zero-weight ones).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -253,12 +253,18 @@ def evaluate(
         raise MonteCarloError(f"{len(methods)} methods for {len(tree.steps)} aggregate nodes")
     S, U = W.shape[0], X.shape[0]
     present_x = np.isfinite(X)
-    if (not keep_nodes and all(m.p == 1.0 for m in methods) and present_x.all()
+    if (not keep_nodes and len({(m.p, m.shift) for m in methods}) == 1 and present_x.all()
             and not any(t > 0 for t in (thresholds or ()))):
-        # An all-arithmetic tree over complete data is linear in the indicators: composite = X @ w_eff, one product.
-        w_eff = effective_weights_batch(tree, W)
-        if np.isfinite(w_eff).all():  # otherwise some branch lost all its weight: the general path handles it
-            return Evaluation(w_eff @ X.T, np.full(S, -1, dtype=int), None)
+        # One power mean at every node over complete data: T(composite) = sum_i w_eff_i T(x_i) with the effective
+        # (path-product) weights, since each parent applies T to a child's T^-1(...) (arithmetic: T = identity, so
+        # composite = X @ w_eff, one product; geometric: T = log). Only when no value is outside T's domain.
+        m = methods[0]
+        tx, bad = _transform(X, m)
+        if not bad.any():
+            w_eff = effective_weights_batch(tree, W)
+            if np.isfinite(w_eff).all():  # otherwise some branch lost all its weight: the general path handles it
+                out = w_eff @ tx.T
+                return Evaluation(out if m.p == 1.0 else _inverse(out, m), np.full(S, -1, dtype=int), None)
     values: list[np.ndarray] = []
     domain_step = np.full(S, -1, dtype=int)
     for i, (step, m) in enumerate(zip(tree.steps, methods, strict=True)):
@@ -350,13 +356,16 @@ def auto_chunk(problem: Problem) -> int:
 
 
 def run_monte_carlo(
-    problem: Problem, n: int, rng: np.random.Generator, sampler: str = "sobol", chunk: int | None = None
+    problem: Problem, n: int, rng: np.random.Generator, sampler: str = "sobol", chunk: int | None = None,
+    pairwise: bool | Sequence[int] | None = None, progress: Callable[[float], None] | None = None,
 ) -> MonteCarloResult:
     """Draw n samples of the problem's factors, evaluate all of them in batch, summarise ranks per unit.
 
     The samples are processed `chunk` (a power of two; default auto_chunk) at a time from design to rank tallies,
     so every array of a pass stays in cache. The design is the same sequence for any chunk and every summary is an
     exact count or a quantile of all scores; only the BLAS product's last bit may depend on the chunk size.
+    `pairwise` (RankTally's): which units get P(A above B) rows; default every pair up to PAIRWISE_MAX_UNITS units.
+    `progress(fraction done)` is called after every chunk (a cancellable job raises from it to stop the run).
     """
     if n < 1:
         raise MonteCarloError(f"need at least one sample, got {n}")
@@ -364,15 +373,16 @@ def run_monte_carlo(
     U = len(problem.units)
     scores = np.empty((U, n)).T  # stored unit-major (an (n, U) view): the rank tallies and quantiles read it so
     reasons = np.empty(n, dtype=int)
-    tally = RankTally(U)
+    tally = RankTally(U, pairwise)
     start = 0
     for u in uniform_chunks(n, max(problem.n_columns, 1), rng, sampler, chunk):
         stop = start + u.shape[0]
-        W, norm, imp, agg = problem.settings(u)
-        s, r = problem.evaluate_settings(W, norm, imp, agg, out=scores[start:stop])
+        s, r = problem.evaluate_drawn(problem.draw(u), out=scores[start:stop])
         reasons[start:stop] = r
         tally.add(s if (r < 0).all() else s[r < 0])
         start = stop
+        if progress is not None:
+            progress(stop / n)
     ok = reasons < 0
     nominal = problem.nominal_scores()
     if not np.isfinite(nominal).all():

@@ -9,18 +9,23 @@ Every uncertain input is one named factor driven by columns of a uniform [0,1) d
 - aggregation      which alternative aggregation method, applied to every aggregate node
 - imputation       the profile's imputation or none (u < 0.5 -> on)
 - drop             none or one indicator left out (weight 0, siblings renormalised), uniform over the K + 1 choices
+- data             the indicator values' sampling error: one of `data_draws` data sets, each value drawn from its
+                   sampling distribution (a proportion: beta with the value as mean and its standard error as sd, on
+                   its range; other values: normal with that sd, truncated to their feasible range), the pipeline
+                   (impute -> treat -> normalise) re-run on each set exactly; applied before everything else
 The normalised matrix of each (normalisation, imputation) combination is computed once and cached; aggregation and
 weights are applied by the batched engine in indicators.uncertainty.montecarlo.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import polars as pl
+from scipy import special
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from indicators.aggregate import AGGREGATORS
@@ -83,8 +88,12 @@ class UncertaintySpec(_Strict):
     blend: BlendRange | None = None
     normalisation: tuple[MethodSpec, ...] = ()  # alternatives; empty = the profile's normalisation only
     aggregation: tuple[MethodSpec, ...] = ()  # alternatives, each applied to every aggregate node
-    imputation: bool = False  # vary imputation between the profile's method and none
+    # vary imputation between the profile's method and none; None (default): when the profile imputes and the scored
+    # period has cells it imputes (issue 13.5: imputed values make the imputation choice a factor)
+    imputation: bool | None = None
     drop_indicators: bool = False  # leave out each indicator in turn (or none)
+    data: bool = False  # draw indicator values from their sampling distributions (needs standard errors)
+    data_draws: int = Field(default=128, ge=8, le=4096)  # pre-drawn data sets (fewer when units x indicators is big)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "uncertainty spec") -> UncertaintySpec:
@@ -128,6 +137,66 @@ class Inputs:
     prepare: Preparer  # impute -> treat -> normalise under a given model spec (the scoring engine's pipeline)
     model: ModelSpec  # the nominal methods (the profile's)
     weights: Mapping[str, float]  # nominal relative weights (profile.resolved_weights, blend included)
+    data: DataUncertainty | None = None  # the values' standard errors (the data factor); `prepare` a PanelPreparer
+
+
+@dataclass(frozen=True)
+class DataUncertainty:
+    """The sampling error of the scored period's raw indicator values (rows and columns as the preparer's).
+
+    `se`: units x indicators standard errors (NaN or 0: the value is exact, e.g. a count of everything). `lower`,
+    `upper`: per indicator, the feasible range (NaN: unbounded). `proportion`: per indicator, whether the value is a
+    share of its [lower, upper] range (drawn from a beta distribution; others from a truncated normal).
+    """
+
+    se: np.ndarray
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
+    proportion: np.ndarray | None = None
+
+    def bounds(self, n_ind: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        def col(a: np.ndarray | None, fill: float) -> np.ndarray:
+            return np.full(n_ind, fill) if a is None else np.where(np.isfinite(np.asarray(a, float)), a, fill)
+
+        prop = np.zeros(n_ind, bool) if self.proportion is None else np.asarray(self.proportion, bool)
+        return col(self.lower, -np.inf), col(self.upper, np.inf), prop
+
+
+def sampling_draws(values: np.ndarray, du: DataUncertainty, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n draws (n x units x indicators) of the values from their sampling distributions; exact values repeat.
+
+    Proportions with 0 < p < 1 and se^2 < p (1 - p): Beta(p k, (1 - p) k) on [lower, upper] with k = p (1 - p) /
+    se^2 - 1 (mean the value, sd its standard error; always in range). Everything else with a standard error: normal
+    (value, se) truncated to [lower, upper] by the inverse-CDF method (a proportion at 0 or 1 is such a case).
+    """
+    v = np.asarray(values, float)
+    se = np.asarray(du.se, float)
+    if se.shape != v.shape:
+        raise UncertaintyError(f"standard errors have shape {se.shape}, the values {v.shape}")
+    lo, hi, prop = du.bounds(v.shape[1])
+    out = np.repeat(v[None], n, axis=0)
+    valid = np.isfinite(v) & np.isfinite(se) & (se > 0)
+    if not valid.any():
+        return out
+    u = np.clip(rng.random(out.shape), 1e-12, 1 - 1e-12)
+    width = hi - lo
+    with np.errstate(all="ignore"):
+        p = (v - lo) / width
+        sd = se / width
+        beta = valid & prop[None, :] & np.isfinite(width)[None, :] & (p > 0) & (p < 1) & (sd**2 < p * (1 - p))
+        k = p * (1 - p) / sd**2 - 1
+    if beta.any():
+        a, b = (p * k)[beta], ((1 - p) * k)[beta]
+        lo_b, w_b = np.broadcast_to(lo, v.shape)[beta], np.broadcast_to(width, v.shape)[beta]
+        out[:, beta] = lo_b + w_b * special.betaincinv(a, b, u[:, beta])
+    rest = valid & ~beta
+    if rest.any():
+        vr, sr = v[rest], se[rest]
+        lo_r, hi_r = np.broadcast_to(lo, v.shape)[rest], np.broadcast_to(hi, v.shape)[rest]
+        fa, fb = special.ndtr((lo_r - vr) / sr), special.ndtr((hi_r - vr) / sr)
+        q = np.clip(fa + u[:, rest] * (fb - fa), 1e-15, 1 - 1e-15)
+        out[:, rest] = np.clip(vr + sr * special.ndtri(q), lo_r, hi_r)
+    return out
 
 
 def _noise_nodes(noise: WeightNoise, fw: Framework) -> tuple[str, ...]:
@@ -231,6 +300,12 @@ class Problem:
     agg_sets: dict[int, tuple[PowerMean, ...]]  # aggregation choice -> per-step methods (-1 = nominal)
     thresholds: tuple[float, ...]
     issues: list[Issue]
+    # (normalisation, imputation, aggregation choice) -> the tensor rescaled to [1, 100] per indicator, for the
+    # power-mean alternatives (geometric, harmonic, ...) whose domain the plain tensor leaves (COINr's practice)
+    positive: dict[tuple[int, bool, int], np.ndarray] = field(default_factory=dict)
+    # the data factor: (normalisation, imputation) -> draws x units x indicators, and their [1, 100] versions
+    data_tensors: dict[tuple[int, bool], np.ndarray] = field(default_factory=dict)
+    data_positive: dict[tuple[int, bool, int], np.ndarray] = field(default_factory=dict)
     reason_labels: tuple[str, ...] = ()
     _reasons: dict[str, int] = field(default_factory=dict, repr=False)
 
@@ -245,41 +320,59 @@ class Problem:
             self.reason_labels = tuple(self._reasons)
         return self._reasons[label]
 
-    def settings(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Uniform design rows (S x n_columns) -> weight matrix W and the discrete choices (norm, imputation, agg).
-
-        W is built slot-major (each slot's samples contiguous) and returned as its (S x n_slots) transposed view:
-        the engine's effective-weight pass reads it slot-major without a copy.
-        """
+    def draw(self, u: np.ndarray) -> Settings:
+        """Uniform design rows (S x n_columns) -> every sample's settings (weights slot-major, discrete choices)."""
         ut = np.ascontiguousarray(u.T)
         s = Settings.nominal(self.w0, u.shape[0])
         for f in self.factors:
             f.apply(ut[list(f.columns)], s, self.tree, self.w0)
         apply_drops(s, self.tree)
+        return s
+
+    def settings(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Uniform design rows (S x n_columns) -> weight matrix W and the discrete choices (norm, imputation, agg).
+
+        W is built slot-major (each slot's samples contiguous) and returned as its (S x n_slots) transposed view:
+        the engine's effective-weight pass reads it slot-major without a copy. (The data draw: `draw(u).data`.)
+        """
+        s = self.draw(u)
         return s.Wt.T, s.norm, s.imp, s.agg
+
+    def evaluate_drawn(self, s: Settings, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        return self.evaluate_settings(s.Wt.T, s.norm, s.imp, s.agg, out=out, data=s.data)
 
     # -- evaluation ----------------------------------------------------------------------------------------------
     def evaluate_settings(
-        self, W: np.ndarray, norm: np.ndarray, imp: np.ndarray, agg: np.ndarray, out: np.ndarray | None = None
+        self, W: np.ndarray, norm: np.ndarray, imp: np.ndarray, agg: np.ndarray, out: np.ndarray | None = None,
+        data: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Composite scores (S x U) and failure reasons (S,; -1 = ok) for explicit settings (scores into `out`)."""
+        """Composite scores (S x U) and failure reasons (S,; -1 = ok) for explicit settings (scores into `out`);
+        `data`: each sample's data draw (-1 or None = the observed values)."""
         S, U = W.shape[0], len(self.units)
         scores = np.empty((S, U)) if out is None else out  # every row is written below or failed (set to NaN)
         reasons = np.full(S, -1, dtype=int)
         # one integer code per discrete combination: loop over the combinations present, never over samples
         n_agg = len(self.agg_sets) + 1
-        code = ((norm + 1) * 2 + imp.astype(int)) * n_agg + (agg + 1)
+        n_data = (next(iter(self.data_tensors.values())).shape[0] if self.data_tensors else 0) + 1
+        d_arr = np.full(S, -1) if data is None else np.asarray(data)
+        code = (((norm + 1) * 2 + imp.astype(int)) * n_agg + (agg + 1)) * n_data + (d_arr + 1)
         present = np.flatnonzero(np.bincount(code))
         for c in present:
+            c, d_i = divmod(int(c), n_data)
+            d_i -= 1
             n_i, i_i, a_i = c // n_agg // 2 - 1, (c // n_agg) % 2, c % n_agg - 1
             # one combination (weights-only runs): take every row as a view, no gather/scatter copies
-            rows = np.flatnonzero(code == c) if present.size > 1 else slice(None)
+            rows = np.flatnonzero(code == c * n_data + d_i + 1) if present.size > 1 else slice(None)
             tkey = (int(n_i), bool(i_i))
             if tkey in self.tensor_errors:
                 reasons[rows] = self._reason(self.tensor_errors[tkey])
                 continue
             methods = self.agg_sets[int(a_i)]
-            ev = evaluate(self.tree, self.tensors[tkey], W[rows], methods, self.thresholds)
+            if d_i >= 0:
+                X = self.data_positive.get((*tkey, int(a_i)), self.data_tensors[tkey])[d_i]
+            else:
+                X = self.positive.get((*tkey, int(a_i)), self.tensors[tkey])
+            ev = evaluate(self.tree, X, W[rows], methods, self.thresholds)
             scores[rows] = ev.root
             dom = ev.domain_step >= 0
             bad = ~dom & ~np.isfinite(ev.root).all(axis=1)
@@ -306,8 +399,8 @@ class Problem:
         scores = np.empty((u.shape[0], len(self.units)))
         reasons = np.empty(u.shape[0], dtype=int)
         for start in range(0, u.shape[0], chunk):
-            W, n, i, a = self.settings(u[start : start + chunk])
-            _, reasons[start : start + chunk] = self.evaluate_settings(W, n, i, a, out=scores[start : start + chunk])
+            _, reasons[start : start + chunk] = self.evaluate_drawn(self.draw(u[start : start + chunk]),
+                                                                    out=scores[start : start + chunk])
         return scores, reasons
 
     def nominal_settings(self, n: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -327,6 +420,19 @@ class Problem:
         out = {c: X[:, j] for j, c in enumerate(self.tree.framework.indicators)}
         out.update({c: v[0] for c, v in (ev.nodes or {}).items()})
         return out
+
+
+def _imputes_cells(inputs: Inputs) -> bool:
+    """Whether the profile's imputation fills any cell of the scored period (a value present only with it)."""
+    if inputs.model.imputation.name == "none":
+        return False
+    try:
+        with_imp = np.asarray(inputs.prepare(inputs.model), dtype=float)
+        without = np.asarray(inputs.prepare(inputs.model.model_copy(update={"imputation": MethodSpec(name="none")})),
+                             dtype=float)
+    except Exception:  # the engine's typed errors: _compile reports the failing preparation itself
+        return False
+    return bool((np.isfinite(with_imp) & ~np.isfinite(without)).any())
 
 
 def _methods_for(tree: CompiledTree, model: ModelSpec, override: MethodSpec | None) -> tuple[PowerMean, ...]:
@@ -360,19 +466,33 @@ def _compile(spec: UncertaintySpec, inputs: Inputs, issues: list[Issue]) -> Prob
         add("normalisation", "normalisation", 1, choices=tuple(_alt_label(m) for m in spec.normalisation))
     if spec.aggregation:
         add("aggregation", "aggregation", 1, choices=tuple(_alt_label(m) for m in spec.aggregation))
-    if spec.imputation:
+    use_imputation = spec.imputation if spec.imputation is not None else _imputes_cells(inputs)
+    if use_imputation:
         add("imputation", "imputation", 1, choices=(f"on ({inputs.model.imputation.name})", "off"))
         if inputs.model.imputation.name == "none":
             issues.append(Issue("warning", "imputation", "the profile imputes nothing ('none'): switching imputation "
                                                          "off changes nothing"))
     if spec.drop_indicators:
         add("drop", "drop", 1, choices=("none", *fw.indicators))
+    draws: np.ndarray | None = None
+    if spec.data:
+        prep, du = inputs.prepare, inputs.data
+        if du is None or not isinstance(prep, PanelPreparer):
+            issues.append(Issue("warning", "data", "the indicator values carry no standard errors: the data "
+                                                   "factor (sampling uncertainty) is left out"))
+        else:
+            n_keys = (len(spec.normalisation) + 1) * (2 if use_imputation else 1)
+            per_draw = 8 * len(inputs.units) * len(fw.indicators) * n_keys
+            n_draws = int(max(8, min(spec.data_draws, _DATA_BYTES // max(per_draw, 1))))
+            draws = sampling_draws(prep.raw, du, n_draws, np.random.default_rng([spec.seed, 13]))
+            add("data", "data", 1, choices=tuple(f"draw {d + 1}" for d in range(n_draws)))
 
     # Precompute every (normalisation, imputation) tensor once; a failure becomes a counted failure reason.
     tensors: dict[tuple[int, bool], np.ndarray] = {}
+    data_tensors: dict[tuple[int, bool], np.ndarray] = {}
     errors: dict[tuple[int, bool], str] = {}
     norms: list[tuple[int, MethodSpec | None]] = [(-1, None), *enumerate(spec.normalisation)]
-    imps = (True, False) if spec.imputation else (True,)
+    imps = (True, False) if use_imputation else (True,)
     for n_i, alt in norms:
         for imp in imps:
             update: dict[str, Any] = {}
@@ -393,25 +513,85 @@ def _compile(spec: UncertaintySpec, inputs: Inputs, issues: list[Issue]) -> Prob
                 raise UncertaintyError(f"prepare returned shape {X.shape}, expected "
                                        f"({len(inputs.units)}, {len(fw.indicators)})")
             tensors[(n_i, imp)] = X
+            if draws is not None and isinstance(inputs.prepare, PanelPreparer):
+                try:
+                    data_tensors[(n_i, imp)] = np.stack([np.asarray(inputs.prepare.with_raw(r)(model), dtype=float)
+                                                         for r in draws])
+                except Exception as e:  # the engine's typed errors: this choice cannot take drawn data
+                    errors[(n_i, imp)] = f"preparing drawn data failed ({label}): {e}"
+                    issues.append(Issue("warning", "data", errors[(n_i, imp)]))
     agg_sets = {-1: _methods_for(tree, inputs.model, None)}
     for a_i, alt in enumerate(spec.aggregation):
         agg_sets[a_i] = _methods_for(tree, inputs.model, alt)
     thresholds = tuple(float(inputs.model.availability_overrides.get(s.code, inputs.model.availability))
                        for s in tree.steps)
-    # Domain: a geometric/harmonic mean (or p <= 0) over a non-positive normalised value fails those samples.
+    # Domain: a geometric/harmonic mean (or p != 1) over a non-positive normalised value would fail those samples.
+    # An alternative aggregation of the spec is evaluated, as COINr does for its geometric alternative, on the
+    # normalised values rescaled to [1, 100] per indicator whenever the plain values leave its domain (a zscore
+    # reaches below zero once a unit lies more than m/s deviations out, which skewed data at 256+ units do); where
+    # the plain values are in its domain they are used unchanged (so the scores equal the engine's own). The
+    # profile's own aggregation (the nominal) is never rescaled: it must reproduce the stored scores.
+    positive: dict[tuple[int, bool, int], np.ndarray] = {}
+    data_positive: dict[tuple[int, bool, int], np.ndarray] = {}
     for a_i, methods in agg_sets.items():
         for (n_i, imp), X in tensors.items():
             # the combinations samples can reach (plus the nominal one)
             if a_i == -1 and spec.aggregation and (n_i, imp) != (-1, True):
                 continue
+            drawn = data_tensors.get((n_i, imp))
+            if a_i >= 0 and (_leaves_domain(tree, X, methods, w0) or (
+                    drawn is not None and any(_leaves_domain(tree, x, methods, w0) for x in drawn))):
+                positive[(n_i, imp, a_i)] = X = positive_scale(X)
+                if drawn is not None:
+                    data_positive[(n_i, imp, a_i)] = np.stack([positive_scale(x) for x in drawn])
+                issues.append(Issue("warning", "aggregation", (
+                    f"{_alt_label(spec.aggregation[a_i])} needs positive values; after "
+                    f"{_alt_label(spec.normalisation[n_i]) if n_i >= 0 else 'the profile normalisation'}"
+                    f"{'' if imp else ' without imputation'} some are zero or negative, so this alternative is "
+                    f"evaluated on the normalised values rescaled to [1, 100] per indicator (as COINr does)")))
             _domain_issues(issues, fw, tree, inputs.units, X, methods, n_i, imp, a_i, spec, w0)
     problem = Problem(spec, tree, inputs.units, tuple(factors), col, w0, tensors, errors, agg_sets, thresholds,
-                      issues)
+                      issues, positive, data_tensors, data_positive)
     if (-1, True) in tensors:
         nominal = problem.nominal_scores()
         if not np.isfinite(nominal).all():
             issues.append(Issue("error", "nominal", f"the nominal scoring fails: {problem.nominal_failure()}"))
     return problem
+
+
+POSITIVE_RANGE = (1.0, 100.0)
+_DATA_BYTES = 64 << 20  # memory for the data factor's prepared draws (all normalisation/imputation choices)
+
+
+def positive_scale(X: np.ndarray) -> np.ndarray:
+    """Each column min-max rescaled to [1, 100] (COINr's scale for geometric and harmonic means); NaN stays NaN.
+
+    Order and relative spacing within an indicator are kept; a constant column becomes the scale's middle.
+    """
+    lo_s, hi_s = POSITIVE_RANGE
+    with np.errstate(all="ignore"):
+        lo, hi = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
+        span = hi - lo
+        out = lo_s + (hi_s - lo_s) * (X - lo) / np.where(span > 0, span, 1.0)
+    out[:, ~(span > 0)] = (lo_s + hi_s) / 2
+    out[~np.isfinite(X)] = np.nan
+    return out
+
+
+def _out_of_domain(tree: CompiledTree, X: np.ndarray, methods: Sequence[PowerMean], w0: np.ndarray
+                   ) -> Iterator[tuple[Any, PowerMean, np.ndarray]]:
+    """Per non-arithmetic step with indicator children: (step, method, units x children mask of present, nominally
+    weighted values outside the method's domain). Indicators of nominal weight 0 take no part and are skipped."""
+    for step, m in zip(tree.steps, methods, strict=True):
+        if m.p == 1.0 or not step.ind_cols.size:
+            continue
+        y = X[:, step.ind_cols] + m.shift
+        yield step, m, np.isfinite(y) & (~(y > 0) if m.p <= 0 else ~(y >= 0)) & (w0[step.ind_slots] != 0)[None, :]
+
+
+def _leaves_domain(tree: CompiledTree, X: np.ndarray, methods: Sequence[PowerMean], w0: np.ndarray) -> bool:
+    """Whether a weighted, present indicator value lies outside a non-arithmetic step's domain."""
+    return any(bad.any() for _, _, bad in _out_of_domain(tree, X, methods, w0))
 
 
 def _domain_issues(issues: list[Issue], fw: Framework, tree: CompiledTree, units: Sequence[str], X: np.ndarray,
@@ -423,11 +603,7 @@ def _domain_issues(issues: list[Issue], fw: Framework, tree: CompiledTree, units
     """
     found: list[str] = []
     label = ""
-    for step, m in zip(tree.steps, methods, strict=True):
-        if m.p == 1.0 or not step.ind_cols.size:
-            continue
-        y = X[:, step.ind_cols] + m.shift
-        bad = np.isfinite(y) & (~(y > 0) if m.p <= 0 else ~(y >= 0)) & (w0[step.ind_slots] != 0)[None, :]
+    for step, m, bad in _out_of_domain(tree, X, methods, w0):
         label = m.label
         for k in np.flatnonzero(bad.any(axis=0)):
             code = fw.indicators[step.ind_cols[k]]
@@ -462,16 +638,68 @@ def model_preparer(framework: Framework, data: Any, *, units: Sequence[str] | No
     if period is not None and period not in panel.periods:
         raise UncertaintyError(f"period {period!r} is not in the data; periods: {', '.join(panel.periods)}")
     p_idx = panel.periods.index(period) if period is not None else len(panel.periods) - 1
-    n_i = len(framework.indicators)
+    return PanelPreparer(framework, panel.values, panel.units, panel.periods, p_idx, groups, complete), panel.units
 
-    def prepare(model: ModelSpec) -> np.ndarray:
+
+@dataclass(frozen=True)
+class PanelPreparer:
+    """The Preparer of `model_preparer`: the scoring engine's impute -> treat -> normalise on a panel, returning the
+    scored period's normalised matrix; `raw` is that period's raw matrix and `with_raw` the same preparer with it
+    replaced (the data factor re-runs the whole pipeline on drawn values, fitted normalisations refitted too)."""
+
+    framework: Framework
+    values: np.ndarray  # periods x units x indicators, raw
+    units: tuple[str, ...]
+    periods: tuple[str, ...]
+    p_idx: int
+    groups: Mapping[str, Any] | None = None
+    complete: Sequence[str] | None = None
+
+    @property
+    def raw(self) -> np.ndarray:
+        return self.values[self.p_idx]
+
+    def with_raw(self, raw: np.ndarray) -> PanelPreparer:
+        values = self.values.copy()
+        values[self.p_idx] = raw
+        return PanelPreparer(self.framework, values, self.units, self.periods, self.p_idx, self.groups,
+                             self.complete)
+
+    def __call__(self, model: ModelSpec) -> np.ndarray:
         plain = model.model_copy(update={"aggregation": MethodSpec(name="amean"), "aggregation_overrides": {},
                                          "availability": 0.0, "availability_overrides": {}})
-        res = score(framework, panel.values, plain, units=panel.units, periods=panel.periods, groups=groups,
-                    complete=complete)
-        return np.asarray(res.values[p_idx, :, :n_i])
+        res = score(self.framework, self.values, plain, units=self.units, periods=self.periods, groups=self.groups,
+                    complete=self.complete)
+        return np.asarray(res.values[self.p_idx, :, : len(self.framework.indicators)])
 
-    return prepare, panel.units
+
+PROPORTION_UNITS = {"%": 100.0}  # unit -> the top of its range (a share of 0..top)
+
+
+def data_uncertainty_from_long(framework: Framework, data: pl.DataFrame, units: Sequence[str], period: str,
+                               se_column: str = "se") -> DataUncertainty | None:
+    """The standard errors of `period` from a long frame (unit_code, period, indicator_id, se) in the preparer's row
+    and column order; None when the frame has no standard errors at all. Ranges: a percentage is a proportion of
+    [0, 100]; other indicators are bounded below by 0 when none of their values is negative (counts, rates,
+    ratios), else unbounded."""
+    if se_column not in data.columns:
+        return None
+    d = data.filter(pl.col("period").cast(pl.String) == period)
+    row = {u: i for i, u in enumerate(units)}
+    col = {c: j for j, c in enumerate(framework.indicators)}
+    se = np.full((len(units), len(framework.indicators)), np.nan)
+    for u, c, e in d.select(pl.col("unit_code").cast(pl.String), pl.col("indicator_id").cast(pl.String),
+                            pl.col(se_column).cast(pl.Float64)).iter_rows():
+        if u in row and c in col and e is not None:
+            se[row[u], col[c]] = e
+    if not np.isfinite(se).any():
+        return None
+    neg = set(data.filter(pl.col("value") < 0)["indicator_id"].cast(pl.String).unique().to_list())
+    units_of = [framework.node(c).unit or "" for c in framework.indicators]
+    prop = np.array([u in PROPORTION_UNITS for u in units_of])
+    lower = np.array([0.0 if (p or c not in neg) else np.nan for c, p in zip(framework.indicators, prop, strict=True)])
+    upper = np.array([PROPORTION_UNITS.get(u, np.nan) for u in units_of])
+    return DataUncertainty(se, lower, upper, prop)
 
 
 def build_problem(spec: UncertaintySpec, inputs: Inputs) -> Problem:

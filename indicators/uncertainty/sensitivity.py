@@ -264,26 +264,28 @@ def sobol_analysis(
 
 
 # -- one at a time --------------------------------------------------------------------------------------------------
-def _oat_settings(problem: Problem) -> tuple[list[tuple[str, str]], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(factor, setting) labels and the settings: each factor at its low/high (or each choice), others nominal."""
+def _oat_settings(problem: Problem
+                  ) -> tuple[list[tuple[str, str]], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(factor, setting) labels and the settings: each factor at its low/high (or each choice), others nominal
+    (weights, normalisation, imputation, aggregation, data draw)."""
     w0 = problem.w0
     labels: list[tuple[str, str]] = []
     rows: list[np.ndarray] = []
     norm: list[int] = []
     imp: list[bool] = []
     agg: list[int] = []
-
-    def add(label: tuple[str, str], w: np.ndarray, n_i: int = -1, i_i: bool = True, a_i: int = -1) -> None:
-        labels.append(label)
-        rows.append(w)
-        norm.append(n_i)
-        imp.append(i_i)
-        agg.append(a_i)
+    data: list[int] = []
 
     for f in problem.factors:
         for one in f.one_at_a_time(problem.tree, w0):
-            add((f.name, one.label), one.w, n_i=one.norm, i_i=one.imp, a_i=one.agg)
-    return labels, np.array(rows), np.array(norm, dtype=int), np.array(imp, dtype=bool), np.array(agg, dtype=int)
+            labels.append((f.name, one.label))
+            rows.append(one.w)
+            norm.append(one.norm)
+            imp.append(one.imp)
+            agg.append(one.agg)
+            data.append(one.data)
+    return (labels, np.array(rows), np.array(norm, dtype=int), np.array(imp, dtype=bool), np.array(agg, dtype=int),
+            np.array(data, dtype=int))
 
 
 def tornado(problem: Problem) -> pl.DataFrame:
@@ -291,11 +293,11 @@ def tornado(problem: Problem) -> pl.DataFrame:
 
     Columns: factor, setting, unit, score, score_change, rank, rank_change, failure (reason or null).
     """
-    labels, W, norm, imp, agg = _oat_settings(problem)
+    labels, W, norm, imp, agg, data = _oat_settings(problem)
     units = problem.units
     if not labels:
         raise SensitivityError("the uncertainty specification varies nothing: no factor for a tornado")
-    scores, reasons = problem.evaluate_settings(W, norm, imp, agg)
+    scores, reasons = problem.evaluate_settings(W, norm, imp, agg, data=data)
     ranks = _ranks_with_failures(scores)
     nominal = problem.nominal_scores()
     nominal_rank = _ranks_with_failures(nominal[None, :])[0]

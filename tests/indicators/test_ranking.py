@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from indicators.ranking import PAIRWISE_MAX_UNITS, RankError, rank_desc, ranks_desc
+from indicators.ranking import PAIRWISE_MAX_UNITS, RankError, RankTally, rank_desc, ranks_desc
 
 
 def test_missing_scores_are_unranked_and_push_no_one_down() -> None:
@@ -43,3 +43,23 @@ def test_sensitivity_ranks_use_the_rule_and_drop_failed_samples() -> None:
 
     r = _ranks_with_failures(np.array([[1.0, 2.0, 2.0], [1.0, np.nan, 0.0]]))
     assert r[0].tolist() == [3.0, 1.0, 1.0] and np.isnan(r[1]).all()
+
+
+def test_pairwise_tally_is_opt_in_above_the_pairwise_limit_and_exact_for_the_rows_asked() -> None:
+    """Issue 16.3: the U x U pairwise tally was 84% of a 2,844-unit run; it is computed for the units asked only."""
+    U = PAIRWISE_MAX_UNITS + 22
+    scores = np.random.default_rng(3).integers(0, 9, (300, U)).astype(float)  # ties too
+    full = RankTally(U, pairwise=True)
+    full.add(scores)
+    default = RankTally(U)
+    default.add(scores)
+    some = RankTally(U, pairwise=[4, 0, 149])
+    some.add(scores[:100])
+    some.add(scores[100:])
+    assert np.isnan(default.p_above).all()  # not asked: not computed (NaN, never a made-up 0)
+    ref = (scores[:, :, None] > scores[:, None, :]).mean(axis=0)
+    assert np.array_equal(full.p_above, ref)
+    assert np.array_equal(some.p_above[[0, 4, 149]], ref[[0, 4, 149]]) and np.isnan(some.p_above[1]).all()
+    ranks = rank_desc(scores, axis=1).astype(int) - 1
+    counts = np.stack([np.bincount(ranks[:, u], minlength=U) for u in range(U)])
+    assert np.array_equal(default.rank_counts, counts) and np.array_equal(some.rank_counts, counts)

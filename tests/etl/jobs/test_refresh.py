@@ -168,7 +168,8 @@ def test_cli_refresh_builds_a_complete_snapshot_and_records_the_run(golden: dict
     counts = dict(zip(COUNTED, st["counts"]))
     assert counts["district"] == 16 and counts["indicator_values"] > 0
     # every saved profile (weights/*.toml), scored quarterly (monitoring) and yearly (the assessment cycle)
-    assert counts["score_runs"] == 2 * counts["uncertainty_runs"] >= 6
+    # and one uncertainty summary per profile in three parts: data + method, method only, data only (issue 13.2)
+    assert 3 * counts["score_runs"] == 2 * counts["uncertainty_runs"] and counts["score_runs"] >= 6
     assert counts["hotline_ticket"] > 0  # A holds two of the three hotline months
     assert stale_build_files(golden["db"]) == []
     runs = list_runs(golden["db"])

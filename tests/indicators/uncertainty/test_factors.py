@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from indicators.uncertainty.factors import FACTOR_KINDS, Factor, FactorError, Settings, apply_drops, make_factor
 from indicators.uncertainty.problem import Factor as ProblemFactor
 from indicators.spec import MethodSpec, ModelSpec
-from indicators.uncertainty.problem import BlendRange, Problem, UncertaintySpec, WeightNoise, build_problem
+from indicators.uncertainty.problem import BlendRange, DataUncertainty, Problem, UncertaintySpec, WeightNoise, build_problem
 from tests.indicators.uncertainty.uncertainty_fixtures import inputs_for, raw_data, two_sided
 
-KINDS = ("weights", "blend", "normalisation", "aggregation", "imputation", "drop")
+KINDS = ("weights", "blend", "normalisation", "aggregation", "imputation", "drop", "data")
 
 
 def test_every_factor_kind_is_registered_with_its_own_class() -> None:
@@ -36,8 +38,10 @@ def _every_kind(noise: str) -> Problem:
         aggregation=(MethodSpec(name="amean"), MethodSpec(name="gmean")),
         imputation=True,
         drop_indicators=True,
+        data=True, data_draws=16,
     )
-    return build_problem(spec, inputs_for(fw, X, model))
+    inputs = replace(inputs_for(fw, X, model), data=DataUncertainty(np.full(X.shape, 2.0)))
+    return build_problem(spec, inputs)
 
 
 def test_every_kind_of_the_reference_problem_round_trips_from_design_to_settings() -> None:
@@ -53,13 +57,15 @@ def test_every_kind_of_the_reference_problem_round_trips_from_design_to_settings
         if f.choices:  # discrete: the centre of choice i's bin selects choice i
             k = len(f.choices)
             for i, one in enumerate(rows):
-                pick = i + 1 if f.kind in ("imputation", "drop") else i  # choice 0 is the nominal for these two
+                # choice 0 is the nominal for imputation and drop; the data rows are some of its draws
+                pick = one.data if f.kind == "data" else i + 1 if f.kind in ("imputation", "drop") else i
                 u = np.full((1, problem.n_columns), 0.5)
                 u[0, f.columns[0]] = (pick + 0.5) / k
                 ref = Settings.nominal(w0, 1)
                 f.apply(np.ascontiguousarray(u.T)[list(f.columns)], ref, tree, w0)
                 apply_drops(ref, tree)
-                assert (ref.norm[0], bool(ref.imp[0]), ref.agg[0]) == (one.norm, one.imp, one.agg), (f.kind, i)
+                assert ((ref.norm[0], bool(ref.imp[0]), ref.agg[0], ref.data[0])
+                        == (one.norm, one.imp, one.agg, one.data)), (f.kind, i)
                 np.testing.assert_allclose(ref.Wt[:, 0], one.w, err_msg=f"{f.kind} choice {i}")
         else:  # continuous: the design's ends (u = 0 and u -> 1) give the low and high rows' weights
             for one, edge in zip(rows[:2], (0.0, 1.0), strict=True):
@@ -70,3 +76,18 @@ def test_every_kind_of_the_reference_problem_round_trips_from_design_to_settings
                     cols[0, 0] = edge
                 f.apply(cols, s, tree, w0)
                 np.testing.assert_allclose(s.Wt[:, 0], one.w, err_msg=f"{f.kind} {one.label}")
+
+
+def test_imputation_is_a_factor_by_default_when_the_profile_imputes_cells() -> None:
+    """Issue 13.5: imputed values make the imputation choice a factor, unless the spec says otherwise."""
+    fw = two_sided()
+    spec = UncertaintySpec(weight_noise=(WeightNoise(level=1),))
+    mean = ModelSpec(imputation=MethodSpec(name="mean"))
+
+    def kinds(X: np.ndarray, model: ModelSpec, s: UncertaintySpec = spec) -> set[str]:
+        return {f.kind for f in build_problem(s, inputs_for(fw, X, model)).factors}
+
+    assert "imputation" in kinds(raw_data(fw, missing=3), mean)
+    assert "imputation" not in kinds(raw_data(fw), mean)  # nothing to impute
+    assert "imputation" not in kinds(raw_data(fw, missing=3), ModelSpec())  # the profile imputes nothing
+    assert "imputation" not in kinds(raw_data(fw, missing=3), mean, spec.model_copy(update={"imputation": False}))

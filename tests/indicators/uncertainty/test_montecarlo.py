@@ -116,19 +116,55 @@ def test_monte_carlo_summaries_and_seed() -> None:
 
 
 def test_failures_are_counted_by_reason_never_dropped() -> None:
+    *_, problem = reference_problem()  # availability thresholds + dropped indicators: some samples have no composite
+    res = run_monte_carlo(problem, 1000, np.random.default_rng(0))
+    fails = res.failures()
+    assert fails and sum(fails.values()) + res.summary.n_ok == 1000
+    assert all("no composite for unit" in k for k in fails)
+    assert np.isnan(res.scores[~res.ok]).all() and np.isfinite(res.scores[res.ok]).all()
+
+
+def test_a_geometric_alternative_over_zeros_runs_on_the_1_100_scale_instead_of_failing() -> None:
+    """Issue 13.8: minmax [0, 100] puts a 0 in every indicator, so a gmean alternative failed half of the samples.
+    As in COINr, the alternative now runs on the values rescaled to [1, 100]: exactly minmax(l=1, u=100)."""
     fw = two_sided()
+    X = raw_data(fw)
     spec = UncertaintySpec(weight_noise=(WeightNoise(level=1),),
                            aggregation=(MethodSpec(name="amean"), MethodSpec(name="gmean")))
-    inputs = inputs_for(fw, raw_data(fw))  # minmax [0, 100]: every indicator has a 0 -> gmean fails
-    issues = check(spec, inputs)
-    warn = [i for i in issues if i.factor == "aggregation"]
-    assert warn and "gmean needs positive values" in warn[0].message and "supply_value_0 [%] at d" in warn[0].message
-    res = run_monte_carlo(build_problem(spec, inputs), 1000, np.random.default_rng(0))
-    fails = res.failures()
-    assert sum(fails.values()) + res.summary.n_ok == 1000
-    assert 350 < sum(fails.values()) < 650
-    assert all("gmean over a non-positive value at node" in k for k in fails)
-    assert np.isnan(res.scores[~res.ok]).all() and np.isfinite(res.scores[res.ok]).all()
+    inputs = inputs_for(fw, X)
+    warn = [i for i in check(spec, inputs) if i.factor == "aggregation"]
+    assert warn and "[1, 100]" in warn[0].message
+    problem = build_problem(spec, inputs)
+    res = run_monte_carlo(problem, 1000, np.random.default_rng(0))
+    assert res.failures() == {} and res.summary.n_ok == 1000
+    u = np.random.default_rng(1).random((6, problem.n_columns))
+    W, n_i, imp, a_i = problem.settings(u)
+    a_i[:] = 1  # gmean
+    scores, reasons = problem.evaluate_settings(W, n_i, imp, a_i)
+    assert (reasons == -1).all()
+    for s in range(len(u)):
+        ref = score(fw, X, ModelSpec(normalisation=MethodSpec(name="minmax", params={"l": 1, "u": 100}),
+                                     aggregation=MethodSpec(name="gmean"),
+                                     weights=dict(zip(problem.tree.slots, W[s], strict=True)))).root_scores[0]
+        np.testing.assert_allclose(scores[s], ref, rtol=1e-10)
+
+
+def test_a_quarter_of_samples_no_longer_fail_from_256_units_up() -> None:
+    """Issue 16.3: 2,496 of 10,000 samples failed from 256 units up. Cause: zscore(m=50, s=10) goes below 0 for a
+    unit more than 5 deviations out, impossible at 16 units (|z| <= (n - 1) / sqrt(n) = 3.75) but common in skewed
+    data at 256+ units (a negative-direction lognormal indicator); every zscore x gmean sample (1/2 x 1/2) failed."""
+    fw = two_sided()
+    n = 256
+    X = np.random.default_rng(0).lognormal(2.0, 0.7, (n, len(fw.indicators)))
+    z = (X - X.mean(axis=0)) / X.std(axis=0, ddof=1) * fw.directions()[None, :]
+    assert (50 + 10 * z <= 0).any()  # the cause: a zscore below -5 exists here
+    spec = UncertaintySpec(weight_noise=(WeightNoise(level=1),),
+                           normalisation=(MethodSpec(name="minmax", params={"l": 1, "u": 100}),
+                                          MethodSpec(name="zscore", params={"m": 50, "s": 10})),
+                           aggregation=(MethodSpec(name="amean"), MethodSpec(name="gmean", params={"shift": 1})))
+    problem = build_problem(spec, inputs_for(fw, X))
+    res = run_monte_carlo(problem, 2000, np.random.default_rng(0))
+    assert res.failures() == {}
 
 
 def test_spec_is_strict_and_check_explains_up_front() -> None:
@@ -232,11 +268,7 @@ def test_chunked_design_is_the_whole_design(sampler: str) -> None:
 
 
 def test_monte_carlo_results_do_not_depend_on_the_chunk_size() -> None:
-    fw = two_sided()
-    spec = UncertaintySpec(weight_noise=(WeightNoise(level=1), WeightNoise(level=2, spread=0.6)),
-                           blend=BlendRange(demand=(0.2, 0.8)),
-                           aggregation=(MethodSpec(name="amean"), MethodSpec(name="gmean")))
-    problem = build_problem(spec, inputs_for(fw, raw_data(fw)))  # gmean over minmax [0, 100]: failed samples
+    *_, problem = reference_problem()  # availability thresholds and dropped indicators: failed samples
     a = run_monte_carlo(problem, 3000, np.random.default_rng(3), chunk=512)
     b = run_monte_carlo(problem, 3000, np.random.default_rng(3), chunk=4096)
     assert a.failures() == b.failures() and 0 < sum(a.failures().values()) < 3000
@@ -383,3 +415,24 @@ def test_dirichlet_noise_keeps_a_zero_weight_at_zero() -> None:
     W = problem.settings(u)[0]
     assert (W[:, problem.tree.slot_of["demand_value_ref"]] == 0).all()
     assert np.isfinite(W).all() and (W[:, problem.tree.slot_of["demand_value_0"]] > 0).all()
+
+
+def test_progress_is_reported_per_chunk_and_an_exception_from_it_stops_the_run() -> None:
+    """The app's cancel raises from the progress callback: the run must stop there, not after every sample."""
+    fw = two_sided()
+    problem = build_problem(UncertaintySpec(weight_noise=(WeightNoise(level=1),)), inputs_for(fw, raw_data(fw)))
+    seen: list[float] = []
+    run_monte_carlo(problem, 5000, np.random.default_rng(0), chunk=1024, progress=seen.append)
+    assert seen == pytest.approx([1024 / 5000, 2048 / 5000, 3072 / 5000, 4096 / 5000, 1.0])
+
+    class Stop(Exception):
+        pass
+
+    def stop(x: float) -> None:
+        seen.append(x)
+        raise Stop
+
+    seen.clear()
+    with pytest.raises(Stop):
+        run_monte_carlo(problem, 5000, np.random.default_rng(0), chunk=1024, progress=stop)
+    assert len(seen) == 1
