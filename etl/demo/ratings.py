@@ -49,8 +49,9 @@ def make_ratings(
     channel = np.where(source == "sms_invite", "sms", np.where(
         online, case_ch, np.where(case_ch == "kiosk", "kiosk", np.where(u < 0.5, "pad", "window"))))
     good_unprompted = np.clip(0.91 + 0.05 * dd, 0.86, 0.95)
-    p_good = np.where(unprompted, good_unprompted, 0.9993)
-    p_bad = np.where(unprompted, (1 - good_unprompted) * 0.55, 0.0003)
+    # Staff asking face to face get almost only top marks; an SMS answered at home is a little more candid.
+    p_good = np.select([unprompted, source == "sms_invite"], [good_unprompted, np.full(n, 0.97)], 0.9993)
+    p_bad = np.select([unprompted, source == "sms_invite"], [(1 - good_unprompted) * 0.55, np.full(n, 0.012)], 0.0003)
     u = rng.random(n)
     level = np.where(u < p_good, np.where(rng.random(n) < np.where(unprompted, 0.7, 0.95), 5, 4),
                      np.where(u < p_good + p_bad, np.where(rng.random(n) < 0.5, 1, 2), 3)).astype(np.int64)
