@@ -1,8 +1,11 @@
 """Run the catalog's indicator SQL over the warehouse into the long `indicator_values` table (a full grid).
 
-Every district × period × indicator × grain gets a row; a value that cannot be computed (no denominator, or one
-below the indicator's min_denominator) is NULL, never zero and never absent. One DuckDB query per indicator per
-grain: the grid, the formula and the NULL rule are all expressed in SQL so ~10M cases stay vectorised.
+Every district × period × indicator × grain gets a row; a value that cannot be computed (no denominator, no value,
+or a 95% interval wider than the catalog's max_half_width) is NULL, never zero and never absent, and
+missing_reason says why. Each row carries n, the 95% interval (ci_low, ci_high) and the SE by the catalog's
+`interval` method (indicators/catalog/README.md, "Intervals"). One DuckDB query per indicator per grain: the grid,
+the formula, the interval, the precision rule and the NULL rule are all expressed in SQL so ~10M cases stay
+vectorised.
 
 Shared work is done once per run: rate-form indicators over event dates are summed by month once and rolled up to
 quarters, and the rating → case join that several rating indicators open their FROM with is materialised once as a

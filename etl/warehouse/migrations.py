@@ -118,7 +118,9 @@ def _missing_columns(con: Any) -> list[str]:
     """Columns of later versions missing from tables that exist (what an unversioned file would need)."""
     present = _tables(con)
     missing = []
-    for table, column, _spec in (*_V2_COLUMNS, *_V3_COLUMNS):
+    # (v3's indicator_values columns are not asked of an unversioned file: readers fill them with NULL when absent,
+    # and a bare file a test or a tool wrote need not carry them)
+    for table, column, _spec in _V2_COLUMNS:
         if table in present:
             cols = con.sql(
                 "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ?",

@@ -195,7 +195,8 @@ def test_data_end_placeholder_known_and_takes_no_argument(raw: tuple[dict, dict]
 def test_censoring_indicators_use_data_end_and_say_so(catalog: Catalog) -> None:
     """The indicators whose latest period would otherwise be right-censored wait for a knowable outcome, and their
     descriptions say so in both languages."""
-    for code in ("hotline_ontime_rate", "bad_rating_closure_rate", "rating_coverage_rate", "online_completion_rate"):
+    for code in ("hotline_ontime_rate", "bad_rating_closure_rate", "rating_coverage_rate", "online_completion_rate",
+                 "hotline_resolution_rate", "hotline_satisfaction_rate", "ontime_completion_rate"):
         d = catalog.indicator(code)
         assert "{data_end}" in "\n".join(d.sql.texts()), code
         assert "数据截止" in d.description_zh and "end of the data" in d.description_en, code
