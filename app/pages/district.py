@@ -7,22 +7,19 @@ controls (e.g. "open a rectification item from this gap") without touching the r
 
 from __future__ import annotations
 
-import math
-
 import dataclasses
 
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from app.ui import components as c
-from app.ui import figures, ids
+from app.ui import district_table, figures, ids
 from app.web import security
 from etl.stores.roles import Permission
 from app.views import frames as views
 from app.ui.exports import scorecard_xlsx
 from app.ui.editions import trend_card
-from app.ui.i18n import (bilingual_part, fmt_count, fmt_num, fmt_period_marked, fmt_signed, norm_lang, t,
-                         table_label)
+from app.ui.i18n import bilingual_part, fmt_num, fmt_period_marked, norm_lang, t, table_label
 from app.ui.readings_district import district_reading
 from app.views import editions as edition_views
 from indicators.periods import partial_periods
@@ -151,14 +148,14 @@ def render(profile: str | None, period: str | None, code: str | None, lang: str)
             [
                 c.card(None, c.graph(f"{PREFIX}-priorities", figures.priorities_figure(dp.priorities, lang)),
                        html.P(t("district.priority_measure", lang), className="note", id=f"{PREFIX}-measure")),
-                c.card(None, c.graph(f"{PREFIX}-trend", figures.district_trend_figure(dp.trend, lang, s.get("n")))),
+                c.card(None, c.graph(f"{PREFIX}-trend", figures.district_trend_figure(dp.trend, lang, int(s.get("n") or 0) or None))),
                 c.card(None, c.graph(f"{PREFIX}-dims", figures.dimension_compare_figure(dp.dimensions, lang)),
                        className="span-2"),
             ],
             className="grid-2",
         ),
         c.card(t("district.indicators", lang), html.P(t("district.gap_note", lang), className="note gap-note"),
-               indicator_table(dp, lang), className="indicator-card"),
+               district_table.indicator_table(dp, lang, INDICATORS), className="indicator-card"),
         trend_card(edition_views.trend_view(ctx, ctx.profile(profile).name, lang, unit=code), lang, unit=code),
         c.card(t("district.quarantine", lang), _quarantine(dp, lang), id=f"{PREFIX}-quarantine-card"),
     ]
@@ -176,96 +173,6 @@ def may_see_quarantine(code: str) -> bool:
     if ident is None:
         return False
     return ident.may(Permission.ALL_QUARANTINE) or ident.district_code == code
-
-
-def gap_target_text(gap: float | None, decimals: int, lang: str) -> str:
-    """The gap to target in words: '↓ 差距 16.5' (short of it), '✓ 已达标' or '✓ 已达标（超出 0.5）'."""
-    if gap is None:
-        return t("na", lang)
-    if gap > 0:
-        return t("district.gap_short", lang, v=fmt_num(gap, lang, decimals))
-    if gap < 0:
-        return t("district.gap_met_by", lang, v=fmt_num(-gap, lang, decimals))
-    return t("district.gap_met", lang)
-
-
-def gap_best_text(gap: float | None, decimals: int, lang: str) -> str:
-    """The gap to the best district: '全市最优' or '落后 12.3' (in the indicator's unit)."""
-    if gap is None:
-        return t("na", lang)
-    if gap <= 0:
-        return t("district.gap_best_zero", lang)
-    return t("district.gap_best_short", lang, v=fmt_num(gap, lang, decimals))
-
-
-def indicator_rows(dp: views.DistrictProfile, lang: str) -> list[dict]:
-    """The indicator table's rows as display text, highest priority first (the XLSX and the page read the same)."""
-    rows = []
-    for r in dp.indicators.iter_rows(named=True):
-        dec = int(r["decimals"])
-        rows.append({
-            "indicator": r["indicator"],
-            "label": r["label"],
-            "side": t(f"side.{r['side']}", lang) if r["side"] else "",
-            "dimension": r["dimension"],
-            "value": fmt_num(r["value"], lang, dec),
-            "unit": r["unit"],
-            "target": fmt_num(r.get("target"), lang, dec),
-            "score": fmt_num(r["score"], lang),
-            "rank": r["rank"],
-            "gap_best": gap_best_text(r["gap_best"], dec, lang),
-            "gap_target": gap_target_text(r["gap_target"], dec, lang),
-            "short": r["gap_target"] is not None and r["gap_target"] > 0,
-            "priority": fmt_num(r.get("priority"), lang, 2),
-            "gain": fmt_signed(r.get("composite_gain"), lang, 2) if r.get("composite_gain") else t("na", lang),
-            "trend": figures.sparkline_text(r["trend"]),
-            "sample": fmt_count(r["sample"], lang),
-            "direction": "↑" if r["direction"] > 0 else "↓",
-        })
-    return rows
-
-
-# (field, header key, class) of the indicator table, left to right
-INDICATOR_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("priority", "col.priority", "num"),
-    ("label", "col.indicator", "name"),
-    ("side", "col.side", ""),
-    ("direction", "col.direction", "centre"),
-    ("value", "col.value", "num"),
-    ("unit", "col.unit", ""),
-    ("target", "col.target", "num"),
-    ("gap_target", "col.gap_target", "gap"),
-    ("gap_best", "col.gap_best", "gap"),
-    ("gain", "col.gain_target", "num"),
-    ("score", "col.ind_score", "num"),
-    ("rank", "col.ind_rank", "num"),
-    ("trend", "col.trend", "sparkline"),
-    ("sample", "col.sample", "num"),
-)
-
-
-def indicator_row(row: dict, weak_rank: int) -> html.Tr:
-    """One indicator's row (cells in INDICATOR_COLUMNS order); `data-indicator` names it for tests and later
-    per-row controls; the bottom quarter of the city (rank above `weak_rank`) is highlighted."""
-    cells = []
-    for field, _, cls in INDICATOR_COLUMNS:
-        value = row.get(field)
-        text = "—" if value is None or value == "" and field != "side" else str(value)
-        if field == "gap_target":
-            cls = f"{cls} {'short' if row['short'] else 'met'}"
-        cells.append(html.Td(text, className=cls, title=row["indicator"] if field == "label" else None))
-    weak = row.get("rank") is not None and row["rank"] > weak_rank
-    return html.Tr(cells, className="row-weak" if weak else None, **{"data-indicator": row["indicator"]})
-
-
-def indicator_table(dp: views.DistrictProfile, lang: str) -> html.Table:
-    """Every indicator, highest improvement priority first; a plain table so it renders at once, prints and wraps
-    long names and headers instead of cutting them."""
-    weak = math.ceil(0.75 * int(dp.summary.get("n") or 16))
-    head = html.Thead(html.Tr([html.Th(t(key, lang), className=cls if cls in ("num", "centre") else None)
-                               for _, key, cls in INDICATOR_COLUMNS]))
-    body = html.Tbody([indicator_row(r, weak) for r in indicator_rows(dp, lang)])
-    return html.Table([head, body], id=INDICATORS, className="data-table indicator-table")
 
 
 def _quarantine(dp: views.DistrictProfile, lang: str):

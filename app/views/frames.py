@@ -262,7 +262,7 @@ def district_profile(ctx: AppContext, code: str, profile_name: str | None, lang:
     indicators = pl.DataFrame(recs)
 
     # weight × gap × feasibility (app/views/priorities.py); the indicator table is sorted by it, highest first
-    pri = priority_frame(fw, res, ctx.catalog, scored.weights, code, pp)
+    pri = priority_frame(res, scored.weights, code, pp)
     labels = {r["indicator"]: r["label"] for r in recs}
     indicators = (indicators.join(pri.select("indicator", "weight", "gap_points", "feasibility", "priority",
                                              "composite_gain"), on="indicator", how="left")

@@ -25,12 +25,11 @@ goalposts); it is reported beside the priority as `composite_gain`, with the ran
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 import polars as pl
 
-from indicators.catalog import Catalog
-from indicators.framework import Framework
 from indicators.model import ScoreResult
 
 
@@ -53,14 +52,11 @@ def peer_feasibility(scores: np.ndarray, unit: int) -> np.ndarray:
     return out
 
 
-def target_scores(result: ScoreResult, catalog: Catalog) -> np.ndarray:
-    """Each indicator's target on the score scale (the fitted normaliser applied to the catalog's target); NaN
-    where the catalog gives no target."""
+def target_scores(result: ScoreResult) -> np.ndarray:
+    """Each indicator's target on the score scale (the fitted normaliser applied to the framework's target, which
+    the catalog sets); NaN where the indicator has no target."""
     fw = result.framework
-    raw = np.array([
-        (catalog.indicator(c).target if c in catalog and catalog.indicator(c).target is not None else np.nan)
-        for c in fw.indicators
-    ], dtype=float)
+    raw = np.array([np.nan if fw.node(c).target is None else fw.node(c).target for c in fw.indicators], dtype=float)
     if not np.isfinite(raw).any():
         return raw
     fill = np.where(np.isfinite(raw), raw, 0.0)  # the normaliser needs numbers; unknown targets are masked again
@@ -68,10 +64,10 @@ def target_scores(result: ScoreResult, catalog: Catalog) -> np.ndarray:
     return np.where(np.isfinite(raw), scored, np.nan)
 
 
-def priority_frame(framework: Framework, result: ScoreResult, catalog: Catalog, weights: dict[str, float],
-                   unit: str, period: int) -> pl.DataFrame:
+def priority_frame(result: ScoreResult, weights: Mapping[str, float], unit: str, period: int) -> pl.DataFrame:
     """One row per indicator for `unit` in period index `period`, highest priority first (unknown last):
     indicator, weight, score, target_score, gap_points, feasibility, priority, composite_gain, rank, new_rank."""
+    framework = result.framework
     codes = framework.indicators
     n_i = len(codes)
     u = result.units.index(unit)
@@ -80,10 +76,10 @@ def priority_frame(framework: Framework, result: ScoreResult, catalog: Catalog, 
     with warnings.catch_warnings():  # an indicator no unit has: NaN, no warning
         warnings.simplefilter("ignore", RuntimeWarning)
         best = np.nanmax(scores, axis=0)
-    goal = target_scores(result, catalog)
+    goal = target_scores(result)
     goal = np.where(np.isfinite(goal), goal, best)
     gap = np.clip(goal - own, 0.0, None)
-    w = np.asarray(framework.effective_weights(weights), dtype=float)
+    w = np.asarray(framework.effective_weights(dict(weights)), dtype=float)
     feas = peer_feasibility(scores, u)
     priority = improvement_priority(w, gap, feas)
     gain = w * gap
