@@ -214,6 +214,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "compare.best_mark": ("▲ 为所选区中最好", "▲ marks the best of the chosen districts"),
     "compare.rank_of": ("第 {rank} 名", "#{rank}"),
     "compare.composite": ("综合得分", "Composite"),
+    # dcc.Dropdown's own words (multi-select)
+    "dropdown.select_all": ("全选", "Select all"),
+    "dropdown.deselect_all": ("全不选", "Deselect all"),
+    "dropdown.selected_count": ("已选 {num_selected} 项", "{num_selected} selected"),
+    "dropdown.search": ("搜索", "Search"),
+    "dropdown.clear_search": ("清除搜索", "Clear search"),
+    "dropdown.clear_selection": ("清除所选", "Clear selection"),
+    "dropdown.no_options_found": ("没有匹配的选项", "No options found"),
     # -- map ---------------------------------------------------------------------------------------------------
     "map.colour_by": ("着色依据", "Colour by"),
     "map.by_score": ("综合得分", "Composite score"),
