@@ -14,6 +14,7 @@ from dash import Input, Output, State, callback, dcc, html
 from app.state import get_context
 from app.ui import components as c
 from app.ui import figures, ids
+from app.ui import map as district_map
 from app.ui.i18n import fmt_num, fmt_period_marked, norm_lang, t
 from app.views import frames as views
 from app.views.compare import MAX_UNITS, Comparison, compare, parse_units
@@ -27,6 +28,9 @@ BODY = f"{PREFIX}-body"
 LANG = f"{PREFIX}-lang"
 UNITS = f"{PREFIX}-units"
 PERIOD = f"{PREFIX}-period"
+MAP = f"{PREFIX}-map"
+MAP_BY = f"{PREFIX}-map-by"
+MAP_CARD = f"{PREFIX}-map-card"
 
 
 def layout(units: str | None = None, lang: str | None = None, period: str | None = None, **_query: str) -> html.Div:
@@ -47,7 +51,7 @@ def layout(units: str | None = None, lang: str | None = None, period: str | None
     picker = dcc.Dropdown(
         id=UNITS, options=[{"label": f"{names.get(u, u)} ({u})", "value": u} for u in codes],
         value=[u for u in chosen if u in codes][:MAX_UNITS], multi=True, placeholder=t("compare.choose", lang),
-        labels=c.dropdown_labels(lang), className="compare-picker",
+        labels=c.dropdown_labels(lang), className="compare-picker",  # type: ignore[arg-type]  # a TypedDict of str
     )
     period_picker = dcc.Dropdown(
         id=PERIOD, options=[{"label": fmt_period_marked(p, lang, partial), "value": p} for p in reversed(periods)],
@@ -63,6 +67,13 @@ def layout(units: str | None = None, lang: str | None = None, period: str | None
                 actions=[picker, html.Label(t("period.label", lang), htmlFor=PERIOD, className="inline-label"),
                          period_picker, c.print_button(PREFIX, lang)],
             ),
+            c.card(None,
+                   html.Div([html.Span(t("map.colour_by", lang)),
+                             dcc.RadioItems(id=MAP_BY, value="score", inline=True,
+                                            options=[{"label": t("map.by_score", lang), "value": "score"},
+                                                     {"label": t("map.by_rank", lang), "value": "rank"}])],
+                            className="map-controls no-print"),
+                   dcc.Loading(html.Div(id=MAP_CARD), type="dot", delay_show=300)),
             dcc.Loading(html.Div(id=BODY), type="dot", delay_show=300),
         ],
         className="compare print-page",
@@ -111,6 +122,33 @@ def render(profile: str | None, units: list[str] | None, period: str | None, lan
         c.card(t("compare.indicators", lang), html.P(t("compare.best_mark", lang), className="note"),
                _indicator_table(cmp, lang), className="compare-card"),
     ]
+
+
+@callback(Output(MAP_CARD, "children"), Input(ids.PROFILE_SELECT, "value"), Input(PERIOD, "value"),
+          Input(MAP_BY, "value"), Input(UNITS, "value"), State(LANG, "data"))
+def render_map(profile: str | None, period: str | None, by: str | None, units: list[str] | None, lang: str):
+    """Every district coloured by score or rank; the chosen ones outlined. Clicking one adds it to the comparison."""
+    ctx = get_context()
+    try:
+        ov = views.overview(ctx, profile, lang, period)
+    except (DataUnavailable, LookupError) as e:
+        return c.error_box(lang, t("error.nodata", lang) + f" ({e})")
+    return district_map.map_card(ctx.config, ov.table, lang, MAP, by or "score", parse_units(units))
+
+
+@callback(Output(UNITS, "value"), Input(MAP, "clickData"), State(UNITS, "value"), prevent_initial_call=True)
+def add_from_map(click: dict | None, units: list[str] | None):
+    """A click on the map adds that district to the comparison (a second click on a chosen one removes it)."""
+    try:
+        code = click["points"][0]["customdata"]  # type: ignore[index]
+    except (TypeError, KeyError, IndexError):
+        return dash.no_update
+    chosen = parse_units(units)
+    if not code:
+        return dash.no_update
+    if code in chosen:
+        return [u for u in chosen if u != code]
+    return (chosen + [code])[:MAX_UNITS]
 
 
 def _head(cmp: Comparison, first: list[str], lang: str) -> html.Thead:

@@ -228,6 +228,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "map.by_rank": ("全市排名", "Rank"),
     "map.source": ("区界：{source}；简化后绘制，仅示意位置。", "Boundaries: {source}; simplified, for orientation only."),
     "map.tiles_note": ("无边界数据的区以方块示意：{names}", "Districts without boundaries shown as tiles: {names}"),
+    "map.bad_file": ("配置的区界文件无法使用，改用内置区界：", "The configured boundary file cannot be used; the built-in boundaries are shown:"),
     "map.rank_axis": ("排名（1 = 最好）", "Rank (1 = best)"),
     # -- weights -----------------------------------------------------------------------------------------------
     "weights.title": ("权重设置", "Weights"),
