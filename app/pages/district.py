@@ -37,6 +37,8 @@ CHOOSER = f"{PREFIX}-chooser"
 PERIOD = f"{PREFIX}-period"
 COMPARE = f"{PREFIX}-compare"
 INDICATORS = f"{PREFIX}-indicators"
+# The clerk's own data as sent (not words of the app): marked so the language checks leave them alone.
+RAW = {"value": "raw-data", "column_name": "raw-data", "source_file": "file", "row_number": "num"}
 # At most this many rejected rows are listed on the page (the data-quality page and the CSV have them all).
 QUARANTINE_ROWS = 50
 EXPORT = f"{PREFIX}-export"
@@ -191,7 +193,8 @@ def _quarantine(dp: views.DistrictProfile, lang: str):
     for r in rows:  # the table by its Chinese title (code beside); the reason is stored Chinese first
         r["table_name"] = table_label(r["table_name"], lang)
         r["reason"] = bilingual_part(r["reason"], lang)
-        body.append(html.Tr([html.Td("—" if r[name] is None else str(r[name])) for name, _ in cols]))
+        body.append(html.Tr([html.Td("—" if r[name] is None else str(r[name]), className=RAW.get(name))
+                             for name, _ in cols]))
     table = html.Table([html.Thead(html.Tr([html.Th(t(key, lang)) for _, key in cols])), html.Tbody(body)],
                        id=f"{PREFIX}-quarantine", className="data-table quarantine-table")
     more = (html.P(t("district.quarantine_more", lang, shown=len(rows), total=q.height), className="note")
