@@ -116,9 +116,9 @@ dash.clientside_callback(
 )
 
 
-@callback(Output(BODY, "children"), Input(ids.PROFILE_SELECT, "value"), Input(PERIOD, "value"),
-          State(CODE, "data"), State(LANG, "data"))
-def render(profile: str | None, period: str | None, code: str | None, lang: str):
+@callback(Output(BODY, "children"), Input(ids.PROFILE_SELECT, "value"), State(CODE, "data"), State(LANG, "data"),
+          Input(PERIOD, "value"))
+def render(profile: str | None, code: str | None, lang: str, period: str | None = None):
     ctx = get_context()
     if not code:
         return _index(profile, lang, period)

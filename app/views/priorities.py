@@ -2,10 +2,11 @@
 
 Why not the engine's "move to the best district" what-if (ScoreResult.improvement_priorities, step="best")? Its gain
 is the indicator's effective weight × (the best district's score − this district's score). For a district that lags,
-the best district sits near the top of the scale on most indicators and this district near the bottom, so the gap
-is close to the whole 0–100 range everywhere and the gain collapses to "effective weight × ~100": the list repeats
-the weights (about 100/39 ≈ 2.6 points each when they are near equal, hence +2.48 … +2.92 on a lagging district) and
-says nothing about which gap is worth closing, nor how hard the jump from last to first is.
+the best district sits near the top of the scale on most indicators and this district far below, so the gap is a
+large part of the 0–100 range almost everywhere and the gain tends to "effective weight × a similar gap": the list
+mostly repeats the weights (near equal within a dimension, a few points each: the +2.48 … +2.92 of issue 14), and
+it says nothing about whether the gap matters against the target, nor how hard the jump from last to first is
+(tests/app/views/test_priorities.py builds the extreme case, where every gain is the same).
 
 The measure used instead, per indicator i of district d in the period (all on the 0–100 score scale):
 
