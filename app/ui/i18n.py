@@ -137,10 +137,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "district.best": ("最优区", "Best district"),
     "district.indicators": ("指标明细", "Indicators"),
     "district.priorities": ("改进优先项", "Improvement priorities"),
-    "district.priorities_note": (
-        "把该指标提升到最优区水平时，综合得分可提高的分值（按当前权重方案）。",
-        "Composite points gained if this indicator reached the best district's level (under the current profile).",
-    ),
     "district.quarantine": ("本区报送数据的质量问题", "Data-quality issues in this district's submissions"),
     "district.quarantine_none": ("本区报送数据没有被隔离的记录。", "No quarantined rows in this district's submissions."),
     "district.summary": (
