@@ -299,6 +299,9 @@ def map_figure(df: pl.DataFrame, lang: str, by: str = "score", boundaries: Bound
                          margin={"l": 4, "r": 4, "t": 48, "b": 4})
 
 
+_FIGURES: dict[tuple, go.Figure] = {}  # map_card's figures by their inputs (read-only once built)
+
+
 def map_card(config: Config, table: pl.DataFrame, lang: str, graph_id: str, by: str = "score",
              highlight: Collection[str] = ()) -> list[Any]:
     """The map graph with its notes: where the boundaries come from, which units are tiles, or why the configured
@@ -309,7 +312,14 @@ def map_card(config: Config, table: pl.DataFrame, lang: str, graph_id: str, by: 
     except (BoundaryError, OSError) as e:
         notes.append(html.P(f"{t('map.bad_file', lang)} {e}", className="note warn"))
         b = load_boundaries()
-    fig = map_figure(table, lang, by, b, highlight=highlight)
+    key = (b.source_en, id(b.polygons), lang, by, tuple(sorted(highlight)),
+           *(tuple(table[col].to_list()) for col in ("unit_code", "name", "score", "rank")))
+    fig = _FIGURES.get(key)
+    if fig is None:  # building ~20 validated traces costs ~0.1 s: once per data, language and choice
+        fig = map_figure(table, lang, by, b, highlight=highlight)
+        if len(_FIGURES) >= 64:
+            _FIGURES.pop(next(iter(_FIGURES)))
+        _FIGURES[key] = fig
     missing = [n for code, n in zip(table["unit_code"].to_list(), table["name"].to_list(), strict=True)
                if not b.has(code)]
     notes.append(html.P(t("map.source", lang, source=b.source(lang)), className="note map-source"))
