@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -300,6 +301,7 @@ def map_figure(df: pl.DataFrame, lang: str, by: str = "score", boundaries: Bound
 
 
 _FIGURES: dict[tuple, go.Figure] = {}  # map_card's figures by their inputs (read-only once built)
+_FIGURES_LOCK = threading.Lock()
 
 
 def map_card(config: Config, table: pl.DataFrame, lang: str, graph_id: str, by: str = "score",
@@ -317,9 +319,10 @@ def map_card(config: Config, table: pl.DataFrame, lang: str, graph_id: str, by: 
     fig = _FIGURES.get(key)
     if fig is None:  # building ~20 validated traces costs ~0.1 s: once per data, language and choice
         fig = map_figure(table, lang, by, b, highlight=highlight)
-        if len(_FIGURES) >= 64:
-            _FIGURES.pop(next(iter(_FIGURES)))
-        _FIGURES[key] = fig
+        with _FIGURES_LOCK:  # the server's threads share the memo
+            if len(_FIGURES) >= 64:
+                _FIGURES.pop(next(iter(_FIGURES)))
+            _FIGURES[key] = fig
     missing = [n for code, n in zip(table["unit_code"].to_list(), table["name"].to_list(), strict=True)
                if not b.has(code)]
     notes.append(html.P(t("map.source", lang, source=b.source(lang)), className="note map-source"))
