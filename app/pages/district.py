@@ -213,7 +213,8 @@ def _index(profile: str | None, lang: str, period: str | None = None):
         dcc.Link(
             html.Div([html.Div(f"#{r['rank']}", className="kpi-label"), html.Div(r["name"], className="kpi-value"),
                       html.Div(fmt_num(r["score"], lang), className="kpi-note")], className="kpi"),
-            href=c.href(f"/district/{r['unit_code']}", lang), className="district-card",
+            href=c.with_query(f"/district/{r['unit_code']}", None, lang=lang, period=ov.period),
+            className="district-card",
         )
         for r in ov.table.iter_rows(named=True)
     ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -286,7 +287,8 @@ def compare_dimensions_figure(df: pl.DataFrame, lang: str) -> go.Figure:
     name (scores)."""
     if df.height == 0 or df.width < 2:
         return empty_figure(t("error.nodata", lang))
-    labels = df["label"].to_list()
+    # side and dimension on two lines, so long English names do not run into each other
+    labels = [re.sub(r"\s*·\s*", "<br>", str(x)) for x in df["label"].to_list()]
     palette = (BLUE, DEMAND_COLOUR, GREEN, "#8e44ad", AMBER, "#16a085", RED, MUTED)
     fig = go.Figure()
     for i, name in enumerate(c for c in df.columns if c != "label"):
