@@ -148,6 +148,12 @@ class AppConfig(_Strict):
     rank_samples: int = Field(
         default=1000, ge=0, description="Monte Carlo samples of the overview's quick rank intervals; 0 = none"
     )
+    map_geojson: Path | None = Field(
+        default=None, description="district boundaries (GeoJSON FeatureCollection) for the map; default: the "
+                                  "shipped Shanghai boundaries")
+    map_code_property: str = Field(
+        default="adcode", min_length=1, description="the feature property holding the district code in map_geojson"
+    )
 
 
 def _split_list(v: Any) -> Any:
@@ -337,6 +343,8 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "GOVINDEX_INBOX": ("paths", "inbox"),
     "GOVINDEX_ARCHIVE": ("paths", "archive"),
     "GOVINDEX_WEIGHTS_DIR": ("paths", "weights_dir"),
+    "GOVINDEX_MAP_GEOJSON": ("app", "map_geojson"),
+    "GOVINDEX_MAP_CODE_PROPERTY": ("app", "map_code_property"),
     "GOVINDEX_CRON": ("schedule", "cron"),
     "GOVINDEX_TZ": ("schedule", "tz"),
     "GOVINDEX_INBOX_MINUTES": ("schedule", "inbox_minutes"),

@@ -1,8 +1,11 @@
-"""District profile (区画像): dimensions vs median and best, indicator table, priorities, own data issues, export."""
+"""District profile (区画像): what to fix first. A generated reading, the composite and rank trend, dimensions vs
+median and best, the improvement priorities (weight × gap × feasibility, app/views/priorities.py), every indicator
+sorted by priority with its gap in words, the district's own data issues (or why the viewer may not see them), export.
+
+The indicator rows are one component (`indicator_table`) built row by row by `indicator_row`, so a row can gain
+controls (e.g. "open a rectification item from this gap") without touching the rest of the page."""
 
 from __future__ import annotations
-
-import math
 
 import dataclasses
 
@@ -10,12 +13,14 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from app.ui import components as c
-from app.ui import figures, ids
+from app.ui import district_table, figures, ids
 from app.web import security
+from etl.stores.roles import Permission
 from app.views import frames as views
 from app.ui.exports import scorecard_xlsx
 from app.ui.editions import trend_card
-from app.ui.i18n import fmt_num, fmt_period_marked, fmt_signed, norm_lang, t, table_label
+from app.ui.i18n import bilingual_part, fmt_num, fmt_period_marked, norm_lang, t, table_label
+from app.ui.readings_district import district_reading
 from app.views import editions as edition_views
 from indicators.periods import partial_periods
 from etl.warehouse.snapshot import DataUnavailable
@@ -29,17 +34,29 @@ BODY = f"{PREFIX}-body"
 LANG = f"{PREFIX}-lang"
 CODE = f"{PREFIX}-code"
 CHOOSER = f"{PREFIX}-chooser"
+PERIOD = f"{PREFIX}-period"
+COMPARE = f"{PREFIX}-compare"
+INDICATORS = f"{PREFIX}-indicators"
+# The clerk's own data as sent (not words of the app): marked so the language checks leave them alone.
+RAW = {"value": "raw-data", "column_name": "raw-data", "source_file": "file", "row_number": "num"}
+# At most this many rejected rows are listed on the page (the data-quality page and the CSV have them all).
+QUARANTINE_ROWS = 50
 EXPORT = f"{PREFIX}-export"
 DOWNLOAD = f"{PREFIX}-download"
 
 
-def layout(code: str | None = None, lang: str | None = None, **_query: str) -> html.Div:
+def layout(code: str | None = None, lang: str | None = None, period: str | None = None, **_query: str) -> html.Div:
     lang = norm_lang(lang)
     ctx = get_context()
     names = ctx.snapshot().district_names(lang)
-    units = []
+    units: list[str] = []
+    periods: list[str] = []
+    default = None
+    partial: dict[str, tuple[str, ...]] = {}
     try:
-        units = list(ctx.prepared(ctx.profile(None)).units)
+        prep = ctx.prepared(ctx.profile(None))
+        units, periods, default = list(prep.units), list(prep.periods), prep.default_period
+        partial = partial_periods(periods, ctx.snapshot().complete_months)
     except (DataUnavailable, LookupError):
         pass
     known = code in units
@@ -48,7 +65,12 @@ def layout(code: str | None = None, lang: str | None = None, **_query: str) -> h
         value=code if known else None, placeholder=t("district.choose", lang), clearable=False,
         className="district-select",
     )
+    period_picker = dcc.Dropdown(
+        id=PERIOD, options=[{"label": fmt_period_marked(p, lang, partial), "value": p} for p in reversed(periods)],
+        value=period if period in periods else default, clearable=False, searchable=False, className="period-select",
+    )
     title = names.get(code or "", code or "") if known else t("district.title", lang)
+    compare_href = c.with_query("/compare", None, units=code, lang=lang, period=period) if known else None
     return html.Div(
         [
             dcc.Store(id=LANG, data=lang),
@@ -58,6 +80,10 @@ def layout(code: str | None = None, lang: str | None = None, **_query: str) -> h
                 f"{t('district.title', lang)} · {title}" if known else title,
                 None if known else (t("error.unknown_district", lang, code=code) if code and code != "all" else None),
                 actions=[chooser,
+                         html.Label(t("period.label", lang), htmlFor=PERIOD, className="inline-label"),
+                         period_picker,
+                         dcc.Link(t("district.compare_link", lang), href=compare_href, id=COMPARE,
+                                  className="button secondary") if known else None,
                          html.Button(t("export.xlsx", lang), id=EXPORT, className="button", n_clicks=0,
                                      disabled=not known),
                          c.print_button(PREFIX, lang, "print.scorecard")],
@@ -69,28 +95,42 @@ def layout(code: str | None = None, lang: str | None = None, **_query: str) -> h
 
 
 @callback(Output(ids.URL, "href", allow_duplicate=True), Input(CHOOSER, "value"), State(CODE, "data"),
-          State(LANG, "data"), prevent_initial_call=True)
-def choose(code: str | None, current: str | None, lang: str):
+          State(LANG, "data"), State(ids.URL, "search"), prevent_initial_call=True)
+def choose(code: str | None, current: str | None, lang: str, search: str | None):
     if not code or code == current:
         return dash.no_update
-    return c.href(f"/district/{code}", lang)
+    return c.shared_href(f"/district/{code}", search, lang=lang)
 
 
-@callback(Output(BODY, "children"), Input(ids.PROFILE_SELECT, "value"), State(CODE, "data"), State(LANG, "data"))
-def render(profile: str | None, code: str | None, lang: str):
+# The chosen period goes into the address bar (as on the overview), so the view can be shared as a link.
+dash.clientside_callback(
+    """function(value){
+        const C = window.dash_clientside; if(!value){ return C.no_update; }
+        const u = new URL(window.location.href);
+        if(u.searchParams.get('period') === String(value)){ return C.no_update; }
+        u.searchParams.set('period', value);
+        window.history.replaceState(window.history.state, '', u.pathname + u.search + u.hash);
+        return u.search;
+    }""",
+    Output(ids.URL_STATE, "data", allow_duplicate=True), Input(PERIOD, "value"), prevent_initial_call=True,
+)
+
+
+@callback(Output(BODY, "children"), Input(ids.PROFILE_SELECT, "value"), State(CODE, "data"), State(LANG, "data"),
+          Input(PERIOD, "value"))
+def render(profile: str | None, code: str | None, lang: str, period: str | None = None):
     ctx = get_context()
     if not code:
-        return _index(profile, lang)
+        return _index(profile, lang, period)
     try:
-        dp = _for_viewer(views.district_profile(ctx, code, profile, lang))
+        dp = _for_viewer(views.district_profile(ctx, code, profile, lang, period))
     except (DataUnavailable, LookupError) as e:
         return c.error_box(lang, t("error.nodata", lang) + f" ({e})")
     s = dp.summary
-    summary = t("district.summary", lang, score=fmt_num(s["score"], lang), rank=s["rank"], n=s["n"],
-                srank=s.get("supply_rank") or "—", drank=s.get("demand_rank") or "—")
+    points = t("reading.points", lang, v=fmt_num(s["score"], lang))
     kpis = html.Div(
         [
-            c.kpi(t("col.score", lang), fmt_num(s["score"], lang), f"#{s['rank']} / {s['n']}"),
+            c.kpi(t("col.score", lang), points, f"#{s['rank']} / {s['n']}"),
             c.kpi(t("col.supply", lang), fmt_num(s.get("supply"), lang), f"#{s.get('supply_rank')}"),
             c.kpi(t("col.demand", lang), fmt_num(s.get("demand"), lang), f"#{s.get('demand_rank')}",
                   tone="warn" if (s.get("supply_rank") or 0) < (s.get("demand_rank") or 0) - 3 else ""),
@@ -100,7 +140,7 @@ def render(profile: str | None, code: str | None, lang: str):
         className="kpis",
     )
     return [
-        html.P(summary, className="lead", id=f"{PREFIX}-summary"),
+        html.P(district_reading(dp, lang), className="lead district-reading", id=f"{PREFIX}-summary"),
         html.P(views.source_text(dp.source, lang), id=f"{PREFIX}-source",
                className="note source-note" + ("" if dp.source.stored else " warn")),
         html.P(edition_views.showing_line(ctx, ctx.profile(profile).name, dp.source, lang), id=f"{PREFIX}-edition",
@@ -108,15 +148,18 @@ def render(profile: str | None, code: str | None, lang: str):
         kpis,
         html.Div(
             [
-                c.card(None, c.graph(f"{PREFIX}-dims", figures.dimension_compare_figure(dp.dimensions, lang))),
                 c.card(None, c.graph(f"{PREFIX}-priorities", figures.priorities_figure(dp.priorities, lang)),
-                       html.P(t("district.priorities_note", lang), className="note")),
+                       html.P(t("district.priority_measure", lang), className="note", id=f"{PREFIX}-measure")),
+                c.card(None, c.graph(f"{PREFIX}-trend", figures.district_trend_figure(dp.trend, lang, int(s.get("n") or 0) or None))),
+                c.card(None, c.graph(f"{PREFIX}-dims", figures.dimension_compare_figure(dp.dimensions, lang)),
+                       className="span-2"),
             ],
             className="grid-2",
         ),
-        c.card(t("district.indicators", lang), _indicator_grid(dp, lang), className="indicator-card"),
+        c.card(t("district.indicators", lang), html.P(t("district.gap_note", lang), className="note gap-note"),
+               district_table.indicator_table(dp, lang, INDICATORS), className="indicator-card"),
         trend_card(edition_views.trend_view(ctx, ctx.profile(profile).name, lang, unit=code), lang, unit=code),
-        c.card(t("district.quarantine", lang), _quarantine(dp, lang)),
+        c.card(t("district.quarantine", lang), _quarantine(dp, lang), id=f"{PREFIX}-quarantine-card"),
     ]
 
 
@@ -126,77 +169,52 @@ def _for_viewer(dp: views.DistrictProfile) -> views.DistrictProfile:
     return dataclasses.replace(dp, quarantine=security.visible_quarantine(dp.quarantine))
 
 
-def indicator_rows(dp: views.DistrictProfile, lang: str) -> list[dict]:
-    rows = []
-    for r in dp.indicators.iter_rows(named=True):
-        dec = int(r["decimals"])
-        rows.append({
-            "indicator": r["indicator"],
-            "label": r["label"],
-            "side": t(f"side.{r['side']}", lang) if r["side"] else "",
-            "dimension": r["dimension"],
-            "value": fmt_num(r["value"], lang, dec),
-            "unit": r["unit"],
-            "score": r["score"],
-            "rank": r["rank"],
-            "gap_best": fmt_signed(r["gap_best"], lang, dec) if r["gap_best"] is not None else "—",
-            "gap_target": fmt_signed(r["gap_target"], lang, dec) if r["gap_target"] is not None else "—",
-            "trend": figures.sparkline_text(r["trend"]),
-            "sample": r["sample"],
-            "direction": "↑" if r["direction"] > 0 else "↓",
-        })
-    return rows
-
-
-def _indicator_grid(dp: views.DistrictProfile, lang: str):
-    cols = [
-        c.col("label", "col.indicator", lang, pinned="left", minWidth=200, tooltipField="indicator"),
-        c.col("side", "col.side", lang, maxWidth=110),
-        c.col("direction", "col.direction", lang, maxWidth=80),
-        c.col("value", "col.value", lang, type="rightAligned", maxWidth=120),
-        c.col("unit", "col.unit", lang, maxWidth=110),
-        c.num_col("score", "col.ind_score", lang, 1, maxWidth=110),
-        c.num_col("rank", "col.ind_rank", lang, 0, maxWidth=90),
-        c.col("gap_best", "col.gap_best", lang, type="rightAligned", maxWidth=120),
-        c.col("gap_target", "col.gap_target", lang, type="rightAligned", maxWidth=120),
-        c.col("trend", "col.trend", lang, cellClass="sparkline", maxWidth=120, sortable=False, filter=False),
-        c.num_col("sample", "col.sample", lang, 0, maxWidth=120),
-    ]
-    weak = math.ceil(0.75 * int(dp.summary.get("n") or 16))  # the bottom quarter of the units is highlighted
-    return c.grid(f"{PREFIX}-indicators", indicator_rows(dp, lang), cols, lang, height="auto",
-                  extra_options={"rowClassRules": {"row-weak": f"params.data.rank > {weak}"}})
+def may_see_quarantine(code: str) -> bool:
+    """Whether this request's role may see `code`'s quarantined rows (all districts' or its own district's)."""
+    ident = security.current_identity()
+    if ident is None:
+        return False
+    return ident.may(Permission.ALL_QUARANTINE) or ident.district_code == code
 
 
 def _quarantine(dp: views.DistrictProfile, lang: str):
+    """The district's rejected rows as a plain table (renders without scrolling to it, prints), or why there are
+    none to show: none rejected, or the viewer's role may not see this district's rows."""
+    if not may_see_quarantine(dp.code):
+        return html.P(t("district.quarantine_hidden", lang, name=dp.name), className="note warn",
+                      id=f"{PREFIX}-quarantine-hidden")
     q = dp.quarantine
     if q.height == 0:
-        return html.P(t("district.quarantine_none", lang), className="note ok")
-    cols = [
-        c.col("table_name", "col.table", lang, maxWidth=140),
-        c.col("source_file", "col.file", lang),
-        c.num_col("row_number", "col.row_number", lang, 0, maxWidth=100),
-        c.col("column_name", "col.column", lang, maxWidth=140),
-        c.col("value", "col.value", lang, maxWidth=160),
-        c.col("reason", "col.reason", lang, minWidth=240),
-    ]
-    rows = q.select("table_name", "source_file", "row_number", "column_name", "value", "reason").to_dicts()
+        return html.P(t("district.quarantine_none", lang), className="note ok", id=f"{PREFIX}-quarantine-none")
+    cols = (("table_name", "col.table"), ("source_file", "col.file"), ("row_number", "col.row_number"),
+            ("column_name", "col.column"), ("value", "col.value"), ("reason", "col.reason"))
+    rows = q.select([name for name, _ in cols]).head(QUARANTINE_ROWS).to_dicts()
+    body = []
     for r in rows:  # the table by its Chinese title (code beside); the reason is stored Chinese first
         r["table_name"] = table_label(r["table_name"], lang)
-    return c.grid(f"{PREFIX}-quarantine", rows, cols, lang, height=min(110 + 42 * len(rows), 470), page_size=50)  # rows + header + pager
+        r["reason"] = bilingual_part(r["reason"], lang)
+        body.append(html.Tr([html.Td("—" if r[name] is None else str(r[name]), className=RAW.get(name))
+                             for name, _ in cols]))
+    table = html.Table([html.Thead(html.Tr([html.Th(t(key, lang)) for _, key in cols])), html.Tbody(body)],
+                       id=f"{PREFIX}-quarantine", className="data-table quarantine-table")
+    more = (html.P(t("district.quarantine_more", lang, shown=len(rows), total=q.height), className="note")
+            if q.height > len(rows) else None)
+    return html.Div([table, more])
 
 
-def _index(profile: str | None, lang: str):
+def _index(profile: str | None, lang: str, period: str | None = None):
     """No district chosen: every district as a card, in rank order."""
     ctx = get_context()
     try:
-        ov = views.overview(ctx, profile, lang)
+        ov = views.overview(ctx, profile, lang, period)
     except (DataUnavailable, LookupError) as e:
         return c.error_box(lang, t("error.nodata", lang) + f" ({e})")
     cards = [
         dcc.Link(
             html.Div([html.Div(f"#{r['rank']}", className="kpi-label"), html.Div(r["name"], className="kpi-value"),
                       html.Div(fmt_num(r["score"], lang), className="kpi-note")], className="kpi"),
-            href=c.href(f"/district/{r['unit_code']}", lang), className="district-card",
+            href=c.with_query(f"/district/{r['unit_code']}", None, lang=lang, period=ov.period),
+            className="district-card",
         )
         for r in ov.table.iter_rows(named=True)
     ]
@@ -206,13 +224,13 @@ def _index(profile: str | None, lang: str):
 
 
 @callback(Output(DOWNLOAD, "data"), Input(EXPORT, "n_clicks"), State(ids.PROFILE_SELECT, "value"),
-          State(CODE, "data"), State(LANG, "data"), prevent_initial_call=True)
-def export(n: int, profile: str | None, code: str | None, lang: str):
+          State(CODE, "data"), State(LANG, "data"), State(PERIOD, "value"), prevent_initial_call=True)
+def export(n: int, profile: str | None, code: str | None, lang: str, period: str | None = None):
     if not n or not code:
         return dash.no_update
     ctx = get_context()
     try:
-        dp = _for_viewer(views.district_profile(ctx, code, profile, lang))
+        dp = _for_viewer(views.district_profile(ctx, code, profile, lang, period))
     except (DataUnavailable, LookupError):  # no data (or an unknown code in a forged request): nothing to send
         return dash.no_update
     data = scorecard_xlsx(dp, lang, edition_views.showing_line(ctx, ctx.profile(profile).name, dp.source, lang))

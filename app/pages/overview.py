@@ -7,6 +7,7 @@ from dash import Input, Output, State, callback, dcc, html
 
 from app.ui import components as c
 from app.ui import figures, ids
+from app.ui import map as district_map
 from app.ui import uncertainty_parts
 from app.views import frames as views
 from app.ui.editions import trend_card
@@ -94,7 +95,7 @@ def render(profile: str | None, period: str | None, lang: str):
                        html.P(mc_note, className="note"), className="span-2"),
                 c.card(None, c.graph(QUADRANT, figures.quadrant_figure(tbl, lang)),
                        html.P(t("overview.quadrant_note", lang), className="note")),
-                c.card(None, c.graph(MAP, figures.tile_map_figure(tbl, lang))),
+                c.card(None, *district_map.map_card(ctx.config, tbl, lang, MAP)),
                 c.card(None, c.graph(f"{PREFIX}-movers", figures.movers_figure(ov.movers, lang)), className="span-2"
                        if ov.movers.height == 0 else ""),
                 c.card(t("overview.ranking", lang), _ranking_list(tbl, lang), className="ranking-card"),

@@ -11,7 +11,7 @@ from dash import dcc, html
 
 from app.ui import ids
 from app.ui.figures import CONFIG
-from app.ui.i18n import fmt_datetime, norm_lang, t
+from app.ui.i18n import MESSAGES, fmt_datetime, norm_lang, t
 
 if TYPE_CHECKING:
     from app.state import AppContext
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 NAV_ITEMS: tuple[tuple[str, str], ...] = (
     ("/", "nav.overview"),
     ("/district/all", "nav.district"),
+    ("/compare", "nav.compare"),
     ("/weights", "nav.weights"),
     ("/sensitivity", "nav.sensitivity"),
     ("/data-quality", "nav.data_quality"),
@@ -141,6 +142,16 @@ def nav_links(pathname: str, lang: str, search: str | None = None) -> list[Any]:
         link = shared_href(path, search) if search else href(path, lang)
         out.append(dcc.Link(t(key, lang), href=link, className="nav-link active" if active else "nav-link"))
     return out
+
+
+DROPDOWN_LABELS = ("select_all", "deselect_all", "selected_count", "search", "clear_search", "clear_selection",
+                   "no_options_found")
+
+
+def dropdown_labels(lang: str) -> dict[str, str]:
+    """dcc.Dropdown's own words ("3 selected", "Select all", ...) in the page's language (its `labels` prop); the
+    `{num_selected}` placeholder is left for the component to fill."""
+    return {k: MESSAGES[f"dropdown.{k}"][1 if lang == "en" else 0] for k in DROPDOWN_LABELS}
 
 
 def profile_options(ctx: AppContext, lang: str) -> list[dict[str, str]]:

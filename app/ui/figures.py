@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -16,7 +17,7 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
-from app.ui.i18n import fmt_num, fmt_signed, t
+from app.ui.i18n import fmt_num, fmt_period, fmt_signed, t
 from app.ui.tiles import tile_positions
 
 FONT = '"WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC", "Helvetica Neue", Arial, sans-serif'
@@ -232,16 +233,73 @@ def dimension_compare_figure(df: pl.DataFrame, lang: str, title: str | None = No
 
 
 def priorities_figure(df: pl.DataFrame, lang: str) -> go.Figure:
-    """Horizontal bars of composite points gained per indicator. Columns: label, composite_gain."""
+    """Horizontal bars of improvement priority (weight × gap × feasibility, app/views/priorities.py), highest on top.
+    Columns: label, priority; optional weight, gap_points, feasibility, composite_gain for the hover."""
     if df.height == 0:
         return empty_figure(t("none", lang), height=200)
-    d = df.sort("composite_gain")
-    gain = d["composite_gain"].to_list()
-    fig = go.Figure(go.Bar(x=gain, y=d["label"].to_list(), orientation="h", marker_color=AMBER,
-                           text=[fmt_signed(v, lang, 2) for v in gain], textposition="outside",
-                           cliponaxis=False, hovertemplate="%{y}: %{x:.2f}<extra></extra>"))
-    fig.update_xaxes(title_text=t("col.gain", lang))
+    d = df.sort("priority")
+    value = d["priority"].to_list()
+    hover = None
+    if {"weight", "gap_points", "feasibility", "composite_gain"} <= set(d.columns):
+        hover = [
+            f"{t('col.weight_eff', lang)} {fmt_num(w * 100 if w is not None else None, lang)}% · "
+            f"{t('col.gap_target', lang)} {fmt_num(g, lang)} · {t('col.feasibility', lang)} "
+            f"{fmt_num(f * 100 if f is not None else None, lang, 0)}% · {t('col.gain_target', lang)} "
+            f"{fmt_signed(c, lang, 2)}"
+            for w, g, f, c in zip(d["weight"].to_list(), d["gap_points"].to_list(), d["feasibility"].to_list(),
+                                  d["composite_gain"].to_list(), strict=True)
+        ]
+    fig = go.Figure(go.Bar(x=value, y=d["label"].to_list(), orientation="h", marker_color=AMBER,
+                           text=[fmt_num(v, lang, 2) for v in value], textposition="outside", cliponaxis=False,
+                           customdata=hover,
+                           hovertemplate="%{y}: %{x:.2f}<br>%{customdata}<extra></extra>" if hover
+                           else "%{y}: %{x:.2f}<extra></extra>"))
+    fig.update_xaxes(title_text=t("col.priority", lang))
     return _base(fig, t("district.priorities", lang), height=max(260, 30 * d.height + 80))
+
+
+def district_trend_figure(df: pl.DataFrame, lang: str, n_units: int | None = None) -> go.Figure:
+    """The composite (bars, left axis) and the rank in the city (line, right axis, 1 at the top, down to
+    `n_units`) per period. Columns: period, score, rank."""
+    if df.height == 0:
+        return empty_figure(t("error.nodata", lang))
+    x = [fmt_period(p, lang) for p in df["period"].to_list()]
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    score = df["score"].to_list()
+    fig.add_trace(go.Bar(x=x, y=score, name=t("district.trend_score", lang), marker_color=LIGHT_BLUE,
+                         text=_fmt_list(score, lang), textposition="outside", cliponaxis=False,
+                         hovertemplate="%{x}: %{y:.1f}<extra></extra>"), secondary_y=False)
+    rank = df["rank"].to_list()
+    fig.add_trace(go.Scatter(x=x, y=rank, name=t("district.trend_rank", lang), mode="lines+markers+text",
+                             line={"color": BLUE, "width": 2}, text=[f"#{r}" if r is not None else "" for r in rank],
+                             textposition="top center", hovertemplate="%{x}: #%{y}<extra></extra>"), secondary_y=True)
+    known = [r for r in rank if r is not None]
+    top = n_units or (max(known) if known else 1)
+    fig.update_yaxes(title_text=t("district.trend_score", lang), range=[0, 110], secondary_y=False)
+    fig.update_yaxes(title_text=t("district.trend_rank", lang), range=[top + 1.5, 0.5], secondary_y=True,
+                     showgrid=False, dtick=max(1, round(top / 8)))
+    return _base(fig, t("district.trend", lang), height=320,
+                 legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"})
+
+
+def compare_dimensions_figure(df: pl.DataFrame, lang: str) -> go.Figure:
+    """Grouped bars per dimension, one colour per chosen district. Columns: label, then one column per district
+    name (scores)."""
+    if df.height == 0 or df.width < 2:
+        return empty_figure(t("error.nodata", lang))
+    # side and dimension on two lines, so long English names do not run into each other
+    labels = [re.sub(r"\s*·\s*", "<br>", str(x)) for x in df["label"].to_list()]
+    palette = (BLUE, DEMAND_COLOUR, GREEN, "#8e44ad", AMBER, "#16a085", RED, MUTED)
+    fig = go.Figure()
+    for i, name in enumerate(c for c in df.columns if c != "label"):
+        ys = df[name].to_list()
+        fig.add_trace(go.Bar(x=labels, y=ys, name=name, marker_color=palette[i % len(palette)],
+                             text=_fmt_list(ys, lang), textposition="outside", cliponaxis=False,
+                             hovertemplate="%{x}: %{y:.1f}<extra>" + name + "</extra>"))
+    fig.update_yaxes(title_text=t("fig.score", lang), range=[0, 110])
+    fig.update_xaxes(tickangle=0)
+    return _base(fig, t("compare.dimensions", lang), height=420, barmode="group",
+                 legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"})
 
 
 SPARK = "▁▂▃▄▅▆▇█"

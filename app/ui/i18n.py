@@ -159,10 +159,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "district.best": ("最优区", "Best district"),
     "district.indicators": ("指标明细", "Indicators"),
     "district.priorities": ("改进优先项", "Improvement priorities"),
-    "district.priorities_note": (
-        "把该指标提升到最优区水平时，综合得分可提高的分值（按当前权重方案）。",
-        "Composite points gained if this indicator reached the best district's level (under the current profile).",
-    ),
     "district.quarantine": ("本区报送数据的质量问题", "Data-quality issues in this district's submissions"),
     "district.quarantine_none": ("本区报送数据没有被隔离的记录。", "No quarantined rows in this district's submissions."),
     "district.summary": (
@@ -170,6 +166,88 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Composite {score}, rank {rank} of {n}; supply side rank {srank}, demand side rank {drank}.",
     ),
     "district.scorecard": ("评分卡", "Scorecard"),
+    "district.compare_link": ("与其他区对比", "Compare with other districts"),
+    "district.priority_measure": (
+        "优先度 = 权重 × 距目标差距 × 可行性。权重：该指标在综合得分中的实际权重；距目标差距：本区得分与目标值得分之差"
+        "（0–100 分制，已达标为 0）；可行性：已做得比本区好的其他区所占比例（多数区已做到的，本区也能做到；各区都没做到的是"
+        "全市共性问题）。按优先度从高到低排列；“达标可提分”为该指标达到目标值时综合得分可提高的分值。",
+        "Priority = weight × gap to target × feasibility. Weight: the indicator's effective weight in the composite; "
+        "gap: score points between this district and the target (0–100 scale, 0 when the target is met); feasibility: "
+        "the share of the other districts already doing better (what most districts achieve is within reach; what none "
+        "achieves is a city-wide problem). Sorted by priority, highest first; \"gain at target\" is the composite "
+        "points gained if the indicator reached its target.",
+    ),
+    "district.gap_note": (
+        "距目标：↓ 差距表示尚未达到目标值，数值为还差多少（按指标方向，原始单位）；✓ 已达标表示达到或超过目标值。",
+        "Gap to target: ↓ short by how much the district still lacks (in the indicator's own unit, its good "
+        "direction); ✓ met means at or beyond the target.",
+    ),
+    "district.gap_short": ("↓ 差距 {v}", "↓ short by {v}"),
+    "district.gap_met": ("✓ 已达标", "✓ met"),
+    "district.gap_met_by": ("✓ 已达标（超出 {v}）", "✓ met (beyond by {v})"),
+    "district.gap_best_zero": ("全市最优", "best in city"),
+    "district.gap_best_short": ("落后 {v}", "behind by {v}"),
+    "col.priority": ("优先度", "Priority"),
+    "col.weight_eff": ("权重", "Weight"),
+    "col.feasibility": ("可行性", "Feasibility"),
+    "col.gain_target": ("达标可提分", "Gain at target"),
+    "district.trend": ("综合得分与排名走势", "Composite score and rank over time"),
+    "district.trend_score": ("综合得分", "Composite"),
+    "district.trend_rank": ("全市排名", "Rank in city"),
+    "district.quarantine_hidden": (
+        "您的角色只能查看本人所在区的问题数据，无法查看{name}的问题数据明细；如需核对，请联系{name}或评估人员。",
+        "Your role may see only your own district's rejected rows, not {name}'s; ask {name} or an assessor to check.",
+    ),
+    "district.quarantine_more": ("仅显示前 {shown} 条，共 {total} 条；完整清单见“数据质量”页。",
+                                 "Showing the first {shown} of {total}; the full list is on the Data quality page."),
+    "district.reading_title": ("本区解读", "Reading"),
+    "reading.district.head": ("{name}{period}综合得分 {score} 分，全市第 {rank} 名（共 {n} 个区）",
+                              "In {period}, {name} scored {score}, rank {rank} of {n}"),
+    "reading.district.up": ("，较上期上升 {k} 名", ", up {k} place(s) on the previous period"),
+    "reading.district.down": ("，较上期下降 {k} 名", ", down {k} place(s) on the previous period"),
+    "reading.district.same": ("，与上期持平", ", the same as the previous period"),
+    "reading.district.sides": ("。供给侧第 {srank} 名，需求侧第 {drank} 名", ". Supply side rank {srank}, demand side rank {drank}"),
+    "reading.district.supply_ahead": ("，供给明显强于用户感受", ", supply clearly ahead of what users experience"),
+    "reading.district.demand_ahead": ("，用户感受明显好于供给", ", users' experience clearly ahead of supply"),
+    "reading.district.dims": ("。与全市中位数相比，{strong}最强（{sd}），{weak}最弱（{wd}）",
+                              ". Against the city median, {strong} is strongest ({sd}) and {weak} weakest ({wd})"),
+    "reading.district.targets": ("。{met} 项指标已达到目标，{short} 项尚未达标",
+                                 ". {met} indicator(s) meet their target, {short} do not"),
+    "reading.district.priorities": ("；建议优先改进{items}，三项达到目标可使综合得分提高约 {gain} 分",
+                                    "; fix first: {items}; reaching the target on these three would add about {gain} "
+                                    "points to the composite"),
+    "reading.district.end": ("。", "."),
+    "reading.points": ("{v} 分", "{v} points"),
+    # -- compare -----------------------------------------------------------------------------------------------
+    "nav.compare": ("区对比", "Compare"),
+    "compare.title": ("区对比", "Compare districts"),
+    "compare.lead": ("选择两个或更多区，逐维度、逐指标并排比较；链接可直接分享。",
+                     "Choose two or more districts to compare dimension by dimension and indicator by indicator; the "
+                     "link can be shared."),
+    "compare.choose": ("选择要对比的区", "Choose districts to compare"),
+    "compare.need_two": ("请至少选择两个区。", "Choose at least two districts."),
+    "compare.unknown": ("以下区代码不存在，已忽略：{codes}", "Unknown district codes, ignored: {codes}"),
+    "compare.dimensions": ("各维度得分对比", "Dimension scores side by side"),
+    "compare.indicators": ("各指标对比（数值与全市排名）", "Indicators side by side (value and rank in city)"),
+    "compare.best_mark": ("▲ 为所选区中最好", "▲ marks the best of the chosen districts"),
+    "compare.rank_of": ("第 {rank} 名", "#{rank}"),
+    "compare.composite": ("综合得分", "Composite"),
+    # dcc.Dropdown's own words (multi-select)
+    "dropdown.select_all": ("全选", "Select all"),
+    "dropdown.deselect_all": ("全不选", "Deselect all"),
+    "dropdown.selected_count": ("已选 {num_selected} 项", "{num_selected} selected"),
+    "dropdown.search": ("搜索", "Search"),
+    "dropdown.clear_search": ("清除搜索", "Clear search"),
+    "dropdown.clear_selection": ("清除所选", "Clear selection"),
+    "dropdown.no_options_found": ("没有匹配的选项", "No options found"),
+    # -- map ---------------------------------------------------------------------------------------------------
+    "map.colour_by": ("着色依据", "Colour by"),
+    "map.by_score": ("综合得分", "Composite score"),
+    "map.by_rank": ("全市排名", "Rank"),
+    "map.source": ("区界：{source}；简化后绘制，仅示意位置。", "Boundaries: {source}; simplified, for orientation only."),
+    "map.tiles_note": ("无边界数据的区以方块示意：{names}", "Districts without boundaries shown as tiles: {names}"),
+    "map.bad_file": ("配置的区界文件无法使用，改用内置区界：", "The configured boundary file cannot be used; the built-in boundaries are shown:"),
+    "map.rank_axis": ("排名（1 = 最好）", "Rank (1 = best)"),
     # -- weights -----------------------------------------------------------------------------------------------
     "weights.title": ("权重设置", "Weights"),
     "weights.blend": ("需求侧权重（供需混合）", "Demand-side weight (supply/demand blend)"),
@@ -686,6 +764,20 @@ def fmt_pct(x: object, lang: str = DEFAULT_LANG, decimals: int = 1, ratio: bool 
         return t("na", lang)
     v = float(x) * (100 if ratio else 1)  # type: ignore[arg-type]
     return f"{v:.{decimals}f}%"
+
+
+def fmt_count(x: object, lang: str = DEFAULT_LANG) -> str:
+    """A count as people read it: Chinese in 万 from ten thousand and in 亿 from a hundred million ('3,381.1 万',
+    '1.25 亿', '850'); English with thousands separators. A dash when missing."""
+    if not _finite(x):
+        return t("na", lang)
+    v = float(x)  # type: ignore[arg-type]
+    if lang == "zh":
+        if abs(v) >= 100_000_000:
+            return f"{v / 100_000_000:,.2f} 亿"
+        if abs(v) >= 10_000:
+            return f"{v / 10_000:,.1f} 万"
+    return f"{v:,.0f}"
 
 
 def fmt_signed(x: object, lang: str = DEFAULT_LANG, decimals: int = 1) -> str:

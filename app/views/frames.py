@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,7 @@ from app.ui.i18n import fmt_datetime, fmt_int, fmt_interval, pick, t, unit_label
 from app.views.scoring import (Prepared, RankIntervals, Scored, ScoreSource, ScoreView, StoredScores,
                                stored_intervals, stored_scores)
 from app.state import AppContext
+from app.views.priorities import priority_frame
 from etl.ingest.quarantine import filter_quarantine
 from indicators.profile import WeightProfile
 
@@ -184,6 +186,8 @@ class DistrictProfile:
     priorities: pl.DataFrame  # indicator, label, composite_gain, rank_gain, value, new_value
     quarantine: pl.DataFrame
     source: ScoreSource  # the stored run shown, or "computed, not stored" (priorities are always computed)
+    # period, score, rank, supply_rank, demand_rank: the composite and ranks over every period of the shown run
+    trend: pl.DataFrame = dataclasses.field(default_factory=pl.DataFrame)
 
 
 def district_profile(ctx: AppContext, code: str, profile_name: str | None, lang: str,
@@ -259,17 +263,36 @@ def district_profile(ctx: AppContext, code: str, profile_name: str | None, lang:
         })
     indicators = pl.DataFrame(recs)
 
-    pri = res.improvement_priorities(code, period_name, step="best")
+    # weight × gap × feasibility (app/views/priorities.py); the indicator table is sorted by it, highest first
+    pri = priority_frame(res, scored.weights, code, pp)
     labels = {r["indicator"]: r["label"] for r in recs}
+    indicators = (indicators.join(pri.select("indicator", "weight", "gap_points", "feasibility", "priority",
+                                             "composite_gain"), on="indicator", how="left")
+                  .sort(["priority", "composite_gain"], descending=True, nulls_last=True))
     priorities = (
-        pri.filter(pl.col("composite_gain").is_not_null() & (pl.col("composite_gain") > 1e-9))
+        pri.filter(pl.col("priority").is_not_null() & (pl.col("priority") > 1e-9))
         .with_columns(pl.col("indicator").replace_strict(labels, default=pl.col("indicator")).alias("label"))
         .head(8)
     )
+    trend = _trend(ctx, view, u).filter(pl.col("period") <= period_name)  # up to the period shown
     snap = ctx.snapshot()
     q = filter_quarantine(snap.quarantine, districts=[code])
     return DistrictProfile(code, names.get(code, code), period_name, summary, dimensions, indicators,
-                           priorities, q, source)
+                           priorities, q, source, trend)
+
+
+def _trend(ctx: AppContext, view: ScoreView, u: int) -> pl.DataFrame:
+    """The unit's composite and ranks in every period of the view (the district page's trend chart)."""
+    root = ctx.framework.root
+    sides = [s for s in SIDES if view.has(s)]
+    rows = []
+    for p, period in enumerate(view.periods):
+        row: dict[str, Any] = {"period": period, "score": _f(view.node(root, p)[u]),
+                               "rank": _f(view.ranks(root, p)[u])}
+        for s in sides:
+            row[f"{s}_rank"] = _f(view.ranks(s, p)[u])
+        rows.append(row)
+    return pl.DataFrame(rows).with_columns(pl.col("^.*rank$").cast(pl.Int64))
 
 
 def _interval_labels(ctx: AppContext, code: str, period: str, grain: str) -> dict[str, tuple[str | None, str | None]]:

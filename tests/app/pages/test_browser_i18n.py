@@ -175,8 +175,8 @@ def test_refresh_now_reports_completion_and_refreshes_the_screen(page, own_serve
 
 
 # -- the guard: no Latin-only words on the Chinese screens ------------------------------------------------------------
-GUARD_PAGES = ("/", "/district/all", "/district/310115", "/weights", "/weights/history", "/sensitivity",
-               "/data-quality", "/methodology", "/no-such-page")
+GUARD_PAGES = ("/", "/district/all", "/district/310115", "/compare?units=310101,310115", "/weights",
+               "/weights/history", "/sensitivity", "/data-quality", "/methodology", "/no-such-page")
 
 # Words a Chinese reader meets as they are: names of methods and standards, file formats, the product, units.
 ALLOWED_WORDS = {
@@ -194,7 +194,7 @@ TEXTS_JS = """() => {
   while ((n = walker.nextNode())) {
     const el = n.parentElement;
     if (!el || el.closest('script,style,noscript,pre,code,[lang=en],#lang-link,.en,.modebar,' +
-        '[col-id=value],[col-id=original_row],[col-id=column_name]')) continue;
+        '[col-id=value],[col-id=original_row],[col-id=column_name],.raw-data')) continue;
     if (el.closest('[hidden]') || el.offsetParent === null && !el.closest('svg')) continue;
     const s = n.textContent.trim();
     if (s) out.push(s);

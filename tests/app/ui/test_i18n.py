@@ -137,3 +137,11 @@ def test_bilingual_part_splits_the_ingest_messages() -> None:
     assert i18n.bilingual_part(text, "zh").startswith("文件 a.csv")
     assert i18n.bilingual_part(text, "en").startswith("a.csv row 3")
     assert i18n.bilingual_part("km / h", "zh") == "km / h"  # not a pair: left alone
+
+
+def test_counts_read_in_wan_and_yi_in_chinese() -> None:
+    from app.ui.i18n import fmt_count
+
+    assert fmt_count(33_811_200, "zh") == "3,381.1 万" and fmt_count(33_811_200, "en") == "33,811,200"
+    assert fmt_count(125_000_000, "zh") == "1.25 亿" and fmt_count(9_999, "zh") == "9,999"
+    assert fmt_count(None, "zh") == "—"

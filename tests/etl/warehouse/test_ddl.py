@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[3]
 CREATE = re.compile(r"\bCREATE\s+(OR\s+REPLACE\s+)?TABLE\b", re.IGNORECASE)  # TEMP tables are not schema
 # The run history and the assessment editions are separate SQLite files (etl.stores.runs, etl.stores.editions),
 # not warehouse tables.
-NOT_WAREHOUSE = {"etl/stores/runs.py", "etl/stores/editions.py"}
+NOT_WAREHOUSE = {"etl/stores/runs.py", "etl/stores/editions.py", "etl/stores/loop.py", "etl/stores/sensitivity.py"}
 
 
 def _string_constants(path: Path) -> list[tuple[int, str]]:

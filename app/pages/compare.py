@@ -1,0 +1,211 @@
+"""District comparison (区对比): two or more districts side by side, dimension by dimension and indicator by indicator.
+
+The view is its address: `/compare?units=310101,310104&period=2026Q3&profile=user-centred&lang=en` opens the same
+comparison for anyone allowed to view the pages (the same sign-in and role rules as every page; scores only, no
+district's rejected rows). Choosing districts or a period rewrites the address without a reload.
+"""
+
+from __future__ import annotations
+
+import dash
+import polars as pl
+from dash import Input, Output, State, callback, dcc, html
+
+from app.state import get_context
+from app.ui import components as c
+from app.ui import figures, ids
+from app.ui import map as district_map
+from app.ui.i18n import fmt_num, fmt_period_marked, norm_lang, t
+from app.views import frames as views
+from app.views.compare import MAX_UNITS, Comparison, compare, parse_units
+from etl.warehouse.snapshot import DataUnavailable
+from indicators.periods import partial_periods
+
+dash.register_page(__name__, path="/compare", name="区对比 Compare", title="区对比 · 一网通办用户中心绩效指数", order=2)
+
+PREFIX = "compare"
+BODY = f"{PREFIX}-body"
+LANG = f"{PREFIX}-lang"
+UNITS = f"{PREFIX}-units"
+PERIOD = f"{PREFIX}-period"
+MAP = f"{PREFIX}-map"
+MAP_BY = f"{PREFIX}-map-by"
+MAP_CARD = f"{PREFIX}-map-card"
+
+
+def layout(units: str | None = None, lang: str | None = None, period: str | None = None, **_query: str) -> html.Div:
+    lang = norm_lang(lang)
+    ctx = get_context()
+    names = ctx.snapshot().district_names(lang)
+    codes: list[str] = []
+    periods: list[str] = []
+    default = None
+    partial: dict[str, tuple[str, ...]] = {}
+    try:
+        prep = ctx.prepared(ctx.profile(None))
+        codes, periods, default = list(prep.units), list(prep.periods), prep.default_period
+        partial = partial_periods(periods, ctx.snapshot().complete_months)
+    except (DataUnavailable, LookupError):
+        pass
+    chosen = parse_units(units)
+    picker = dcc.Dropdown(
+        id=UNITS, options=[{"label": f"{names.get(u, u)} ({u})", "value": u} for u in codes],
+        value=[u for u in chosen if u in codes][:MAX_UNITS], multi=True, placeholder=t("compare.choose", lang),
+        labels=c.dropdown_labels(lang), className="compare-picker",  # type: ignore[arg-type]  # a TypedDict of str
+    )
+    period_picker = dcc.Dropdown(
+        id=PERIOD, options=[{"label": fmt_period_marked(p, lang, partial), "value": p} for p in reversed(periods)],
+        value=period if period in periods else default, clearable=False, searchable=False, className="period-select",
+    )
+    unknown = [u for u in chosen if u not in codes]
+    return html.Div(
+        [
+            dcc.Store(id=LANG, data=lang),
+            c.page_title(
+                t("compare.title", lang),
+                t("compare.lead", lang) + (" " + t("compare.unknown", lang, codes=("、" if lang == "zh" else ", ").join(unknown)) if unknown else ""),
+                actions=[picker, html.Label(t("period.label", lang), htmlFor=PERIOD, className="inline-label"),
+                         period_picker, c.print_button(PREFIX, lang)],
+            ),
+            c.card(None,
+                   html.Div([html.Span(t("map.colour_by", lang)),
+                             dcc.RadioItems(id=MAP_BY, value="score", inline=True,
+                                            options=[{"label": t("map.by_score", lang), "value": "score"},
+                                                     {"label": t("map.by_rank", lang), "value": "rank"}])],
+                            className="map-controls no-print"),
+                   dcc.Loading(html.Div(id=MAP_CARD), type="dot", delay_show=300)),
+            dcc.Loading(html.Div(id=BODY), type="dot", delay_show=300),
+        ],
+        className="compare print-page",
+    )
+
+
+# The chosen districts and period go into the address bar (no reload), so the comparison can be shared as a link.
+dash.clientside_callback(
+    """function(units, period){
+        const C = window.dash_clientside;
+        const u = new URL(window.location.href);
+        const joined = (units || []).join(',');
+        if(joined){ u.searchParams.set('units', joined); } else { u.searchParams.delete('units'); }
+        if(period){ u.searchParams.set('period', period); }
+        if(u.search === window.location.search){ return C.no_update; }
+        window.history.replaceState(window.history.state, '', u.pathname + u.search + u.hash);
+        return u.search;
+    }""",
+    Output(ids.URL_STATE, "data", allow_duplicate=True), Input(UNITS, "value"), Input(PERIOD, "value"),
+    prevent_initial_call=True,
+)
+
+
+@callback(Output(BODY, "children"), Input(ids.PROFILE_SELECT, "value"), Input(UNITS, "value"),
+          Input(PERIOD, "value"), State(LANG, "data"))
+def render(profile: str | None, units: list[str] | None, period: str | None, lang: str):
+    ctx = get_context()
+    chosen = parse_units(units)
+    if len(chosen) < 2:
+        return c.card(None, html.P(t("compare.need_two", lang), className="note", id=f"{PREFIX}-need-two"))
+    try:
+        cmp = compare(ctx, chosen, profile, lang, period)
+    except (DataUnavailable, LookupError) as e:
+        return c.error_box(lang, t("error.nodata", lang) + f" ({e})")
+    if len(cmp.units) < 2:
+        return c.card(None, html.P(t("compare.need_two", lang), className="note", id=f"{PREFIX}-need-two"))
+    # one column per district, named for the figure's legend
+    wide = cmp.dimensions.select(["label", *[pl.col(f"s_{u}").alias(n) for u, n in zip(cmp.units, cmp.names,
+                                                                                        strict=True)]])
+    return [
+        html.P(views.source_text(cmp.source, lang), id=f"{PREFIX}-source", className="note source-note")
+        if cmp.source is not None else None,
+        c.card(None, _summary_table(cmp, lang), className="compare-card"),
+        c.card(None, c.graph(f"{PREFIX}-dims-fig", figures.compare_dimensions_figure(wide, lang))),
+        c.card(t("compare.dimensions", lang), _dimension_table(cmp, lang), className="compare-card"),
+        c.card(t("compare.indicators", lang), html.P(t("compare.best_mark", lang), className="note"),
+               _indicator_table(cmp, lang), className="compare-card"),
+    ]
+
+
+@callback(Output(MAP_CARD, "children"), Input(ids.PROFILE_SELECT, "value"), Input(PERIOD, "value"),
+          Input(MAP_BY, "value"), Input(UNITS, "value"), State(LANG, "data"))
+def render_map(profile: str | None, period: str | None, by: str | None, units: list[str] | None, lang: str):
+    """Every district coloured by score or rank; the chosen ones outlined. Clicking one adds it to the comparison."""
+    ctx = get_context()
+    try:
+        ov = views.overview(ctx, profile, lang, period)
+    except (DataUnavailable, LookupError) as e:
+        return c.error_box(lang, t("error.nodata", lang) + f" ({e})")
+    return district_map.map_card(ctx.config, ov.table, lang, MAP, by or "score", parse_units(units))
+
+
+@callback(Output(UNITS, "value"), Input(MAP, "clickData"), State(UNITS, "value"), prevent_initial_call=True)
+def add_from_map(click: dict | None, units: list[str] | None):
+    """A click on the map adds that district to the comparison (a second click on a chosen one removes it)."""
+    try:
+        code = click["points"][0]["customdata"]  # type: ignore[index]
+    except (TypeError, KeyError, IndexError):
+        return dash.no_update
+    chosen = parse_units(units)
+    if not code:
+        return dash.no_update
+    if code in chosen:
+        return [u for u in chosen if u != code]
+    return (chosen + [code])[:MAX_UNITS]
+
+
+def _head(cmp: Comparison, first: list[str], lang: str) -> html.Thead:
+    links = [html.Th(dcc.Link(n, href=c.href(f"/district/{u}", lang)), className="num", **{"data-unit": u})
+             for u, n in zip(cmp.units, cmp.names, strict=True)]  # data-unit: a district official's own is marked
+    return html.Thead(html.Tr([html.Th(h) for h in first] + links))
+
+
+def _cell(value: object, rank: object, best: bool, lang: str, decimals: int = 1) -> html.Td:
+    text = fmt_num(value, lang, decimals)
+    if rank is not None:
+        text += f"（{t('compare.rank_of', lang, rank=rank)}）" if lang == "zh" else f" ({t('compare.rank_of', lang, rank=rank)})"
+    return html.Td(("▲ " if best else "") + text, className="num best" if best else "num")
+
+
+def _best(ranks: list[object]) -> object:
+    known = [r for r in ranks if r is not None]
+    return min(known) if len(known) > 1 else None  # type: ignore[type-var]
+
+
+def _summary_table(cmp: Comparison, lang: str) -> html.Table:
+    rows = []
+    for key, value_col, rank_col in (("compare.composite", "score", "rank"), ("col.supply", "supply", "supply_rank"),
+                                     ("col.demand", "demand", "demand_rank")):
+        if value_col not in cmp.summary.columns:
+            continue
+        ranks = cmp.summary[rank_col].to_list()
+        best = _best(ranks)
+        rows.append(html.Tr([html.Th(t(key, lang))] + [
+            _cell(v, r, r == best, lang) for v, r in zip(cmp.summary[value_col].to_list(), ranks, strict=True)]))
+    return html.Table([_head(cmp, [""], lang), html.Tbody(rows)], id=f"{PREFIX}-summary",
+                      className="data-table compare-table")
+
+
+def _dimension_table(cmp: Comparison, lang: str) -> html.Table:
+    rows = []
+    for r in cmp.dimensions.iter_rows(named=True):
+        ranks = [r[f"r_{u}"] for u in cmp.units]
+        best = _best(ranks)
+        rows.append(html.Tr([html.Td(r["label"], className="name")] + [
+            _cell(r[f"s_{u}"], rk, rk == best, lang) for u, rk in zip(cmp.units, ranks, strict=True)],
+            **{"data-node": r["code"]}))
+    return html.Table([_head(cmp, [t("col.dimension", lang)], lang), html.Tbody(rows)], id=f"{PREFIX}-dimensions",
+                      className="data-table compare-table")
+
+
+def _indicator_table(cmp: Comparison, lang: str) -> html.Table:
+    rows = []
+    for r in cmp.indicators.iter_rows(named=True):
+        ranks = [r[f"r_{u}"] for u in cmp.units]
+        best = _best(ranks)
+        dec = int(r["decimals"])
+        rows.append(html.Tr(
+            [html.Td(r["label"], className="name", title=r["indicator"]), html.Td(r["dimension"]),
+             html.Td("↑" if r["direction"] > 0 else "↓", className="centre"), html.Td(r["unit"])]
+            + [_cell(r[f"v_{u}"], rk, rk == best, lang, dec) for u, rk in zip(cmp.units, ranks, strict=True)],
+            **{"data-indicator": r["indicator"]}))
+    first = [t("col.indicator", lang), t("col.dimension", lang), t("col.direction", lang), t("col.unit", lang)]
+    return html.Table([_head(cmp, first, lang), html.Tbody(rows)], id=f"{PREFIX}-indicators",
+                      className="data-table compare-table")
