@@ -13,8 +13,8 @@ from etl.warehouse import connection as warehouse, ddl
 
 ROOT = Path(__file__).resolve().parents[3]
 CREATE = re.compile(r"\bCREATE\s+(OR\s+REPLACE\s+)?TABLE\b", re.IGNORECASE)  # TEMP tables are not schema
-# The run history and the assessment editions are separate SQLite files (etl.stores.runs, etl.stores.editions),
-# not warehouse tables.
+# The run history, the assessment editions, the loop store (targets, ledger, alerts) and the sensitivity results are
+# separate SQLite files beside the warehouse, not warehouse tables.
 NOT_WAREHOUSE = {"etl/stores/runs.py", "etl/stores/editions.py", "etl/stores/loop.py", "etl/stores/sensitivity.py"}
 
 
