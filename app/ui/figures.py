@@ -64,6 +64,25 @@ def empty_figure(message: str, height: int = 240) -> go.Figure:
     return _base(fig, "", height=height)
 
 
+def wrap_label(text: str, width: float = 150.0, size: float = 13.0) -> str:
+    """A long axis label on two or more lines (plotly's <br>), broken at spaces or after '·', so that no line is
+    wider than `width` pixels: English names of indicators otherwise squeeze the plot to nothing."""
+    if text_width(text, size) <= width:
+        return text
+    words = text.replace("·", "· ").split()
+    lines: list[str] = []
+    line = ""
+    for w in words:
+        candidate = f"{line} {w}".strip() if line and not line.endswith("·") else f"{line}{w}"
+        if line and text_width(candidate, size) > width:
+            lines.append(line)
+            line = w
+        else:
+            line = candidate
+    lines.append(line)
+    return "<br>".join(lines)
+
+
 def _fmt_list(values: Sequence[object], lang: str, decimals: int = 1) -> list[str]:
     return [fmt_num(v, lang, decimals) for v in values]
 
@@ -338,7 +357,7 @@ def dimension_compare_figure(df: pl.DataFrame, lang: str, title: str | None = No
     """Grouped bars per dimension: this unit, city median, best unit. Columns: label, this, median, best."""
     if df.height == 0:
         return empty_figure(t("error.nodata", lang))
-    labels = df["label"].to_list()
+    labels = [wrap_label(x, 110) for x in df["label"].to_list()]
     fig = go.Figure()
     for col, key, colour in (("this", "district.this", BLUE), ("median", "district.median", "#95a5a6"),
                              ("best", "district.best", GREEN)):
@@ -346,8 +365,10 @@ def dimension_compare_figure(df: pl.DataFrame, lang: str, title: str | None = No
                              text=_fmt_list(df[col].to_list(), lang), textposition="outside", cliponaxis=False,
                              hovertemplate="%{x}: %{y:.1f}<extra>" + t(key, lang) + "</extra>"))
     fig.update_yaxes(title_text=t("fig.score", lang), range=[0, 110])
-    return _base(fig, title or t("district.dimensions", lang), height=400, barmode="group",
-                 legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"})
+    # the legend on its own line under the title (beside it, a long title and the legend overlap on a narrow card)
+    return _base(fig, title or t("district.dimensions", lang), height=420, barmode="group",
+                 legend={"orientation": "h", "y": 1.0, "x": 0, "xanchor": "left", "yanchor": "bottom"},
+                 margin={"l": 10, "r": 10, "t": 74, "b": 10})
 
 
 def priorities_figure(df: pl.DataFrame, lang: str) -> go.Figure:
@@ -356,10 +377,12 @@ def priorities_figure(df: pl.DataFrame, lang: str) -> go.Figure:
         return empty_figure(t("none", lang), height=200)
     d = df.sort("composite_gain")
     gain = d["composite_gain"].to_list()
-    fig = go.Figure(go.Bar(x=gain, y=d["label"].to_list(), orientation="h", marker_color=AMBER,
+    fig = go.Figure(go.Bar(x=gain, y=[wrap_label(x, 170) for x in d["label"].to_list()], orientation="h",
+                           marker_color=AMBER,
                            text=[fmt_signed(v, lang, 2) for v in gain], textposition="outside",
                            cliponaxis=False, hovertemplate="%{y}: %{x:.2f}<extra></extra>"))
-    fig.update_xaxes(title_text=t("col.gain", lang))
+    top = max([v for v in gain if v is not None] + [0.0])
+    fig.update_xaxes(title_text=t("col.gain", lang), range=[0, top * 1.25 if top > 0 else 1])  # room for the text
     return _base(fig, t("district.priorities", lang), height=max(260, 30 * d.height + 80))
 
 

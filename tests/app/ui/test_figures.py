@@ -221,3 +221,18 @@ def test_heatmap_numbers_fit_their_cells() -> None:
         assert ("3,381.1 万" if lang == "zh" else "33,811,200") in exact  # the hover keeps the exact number
     assert figures.compact_count(33_811_200, "zh") == "3381万"
     assert figures.coverage_text_size(["3381万"], 200) == 0  # too narrow: no numbers rather than spilled ones
+
+
+def test_long_english_labels_wrap_so_the_district_charts_keep_their_plot_area() -> None:
+    label = "Cases actually needing at most one visit"
+    wrapped = figures.wrap_label(label, 170)
+    assert "<br>" in wrapped and wrapped.replace("<br>", " ") == label
+    assert all(figures.text_width(line) <= 170 for line in wrapped.split("<br>"))
+    assert figures.wrap_label("实际办件网办率", 170) == "实际办件网办率"
+    pri = pl.DataFrame({"label": [label, "Mobile availability"], "composite_gain": [3.7, 1.2]})
+    fig = figures.priorities_figure(pri, "en")
+    assert fig.layout.xaxis.range[1] >= 3.7 * 1.2  # the '+3.70' beside the longest bar is not cut
+    dims = pl.DataFrame({"label": ["Supply · technology adaptation"], "this": [40.0], "median": [50.0],
+                         "best": [70.0]})
+    fig = figures.dimension_compare_figure(dims, "en")
+    assert fig.layout.legend.yanchor == "bottom" and fig.layout.legend.x == 0 and fig.layout.margin.t >= 70
