@@ -89,6 +89,11 @@ def test_the_overview_exports_its_ranking_as_a_workbook(page, server_url: str, t
         page.click("#overview-export")
     path = tmp_path / dl.value.suggested_filename
     dl.value.save_as(path)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "export-overview-zh.xlsx").write_bytes(path.read_bytes())  # for review, with the scorecard's
+    card = page.request.get(server_url + "/download/scorecard/310115.xlsx")
+    assert card.ok and openpyxl.load_workbook(io.BytesIO(card.body())).worksheets[0].title == "评分卡"
+    (ARTIFACTS / "export-scorecard-310115-zh.xlsx").write_bytes(card.body())
     book = openpyxl.load_workbook(io.BytesIO(path.read_bytes()))
     assert [ws.title for ws in book.worksheets] == ["封面", "综合排名"]
     ranking = book["综合排名"]
