@@ -250,8 +250,11 @@ def _write_table(book: _Book, ws: Any, top: int, frame: pl.DataFrame, spec: Sequ
     return top + 1 + frame.height
 
 
-def _finite(v: object) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
+def _num(v: object) -> float | None:
+    """The value as a finite float, or None (missing, NaN, not a number)."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v)):
+        return float(v)
+    return None
 
 
 def _write_value(book: _Book, ws: Any, i: int, j: int, c: Col, rec: Mapping[str, Any]) -> str:
@@ -260,15 +263,16 @@ def _write_value(book: _Book, ws: Any, i: int, j: int, c: Col, rec: Mapping[str,
     v = rec.get(c.field)
     kind = c.kind
     if kind == "interval":
-        lo, hi = rec.get("rank_lo"), rec.get("rank_hi")
-        text = f"{int(lo)}–{int(hi)}" if _finite(lo) and _finite(hi) else t("na", lang)
+        lo, hi = _num(rec.get("rank_lo")), _num(rec.get("rank_hi"))
+        text = f"{int(lo)}–{int(hi)}" if lo is not None and hi is not None else t("na", lang)
         book.text(ws, i, j, text, align="center")
         return text
     if kind in ("score", "points", "rank", "count", "raw", "gap_target", "gap_best", "change"):
-        if not _finite(v):
+        num = _num(v)
+        if num is None:
             ws.write_blank(i, j, None, book.fmt())
             return ""
-        x = float(v)
+        x = num
         props: dict[str, Any] = {}
         decimals = int(rec.get("decimals") or 0) if "decimals" in rec else 1
         percent = _is_percent(rec.get("unit"))
@@ -290,11 +294,11 @@ def _write_value(book: _Book, ws: Any, i: int, j: int, c: Col, rec: Mapping[str,
             if percent:  # a % unit's values are percentages (74.7): Excel's % format wants the share
                 x = x / 100.0
             if kind == "gap_target":  # (target − value) × direction: positive = still short, negative = better
-                props["font_color"] = RED if v > 0 else GREEN
-            elif kind == "gap_best" and float(v) == 0:
+                props["font_color"] = RED if num > 0 else GREEN
+            elif kind == "gap_best" and num == 0:
                 props["font_color"] = GREEN  # this district is the best
         ws.write_number(i, j, x, book.fmt(**props))
-        return f"{float(v):,.{max(decimals, 1)}f}" + ("%" if percent else "")
+        return f"{num:,.{max(decimals, 1)}f}" + ("%" if percent else "")
     if v is None or (isinstance(v, float) and math.isnan(v)):
         ws.write_blank(i, j, None, book.fmt())
         return ""
@@ -457,13 +461,15 @@ def overview_xlsx(ov: views.Overview, lang: str, meta: ExportMeta) -> bytes:
 
 
 def _score_text(v: object, lang: str) -> str:
-    if not _finite(v):
+    x = _num(v)
+    if x is None:
         return t("na", lang)
-    return f"{float(v):.1f} 分" if lang == "zh" else f"{float(v):.1f}"  # type: ignore[arg-type]
+    return f"{x:.1f} 分" if lang == "zh" else f"{x:.1f}"
 
 
 def _rank_text(rank: object, n: object, lang: str) -> str:
-    if not _finite(rank):
+    r = _num(rank)
+    if r is None:
         return t("na", lang)
-    return t("export.rank_of", lang, rank=int(rank), n=n)  # type: ignore[arg-type]
+    return t("export.rank_of", lang, rank=int(r), n=n)
 
