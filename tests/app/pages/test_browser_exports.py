@@ -46,9 +46,10 @@ def _print(page, name: str) -> bytes:
     pdf = page.pdf(format="A4", print_background=True)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / f"print-{name}.pdf").write_bytes(pdf)
-    page.set_viewport_size({"width": 718, "height": 1040})  # the A4 content width, for a look at the layout
+    page.evaluate("() => { document.documentElement.style.width = '186mm'; }")  # the A4 content width
     time.sleep(0.5)
-    page.screenshot(path=str(ARTIFACTS / f"print-{name}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"print-{name}.png"), full_page=True)  # a look at the printed layout
+    page.evaluate("() => { document.documentElement.style.width = ''; }")
     return pdf
 
 
