@@ -6,6 +6,7 @@
     app          the reweighting callback, server side and in a browser (needs chromium)
     load         50 simulated users for 60 s against a local server
     etl          files → warehouse → indicator values vs a pandas baseline: `python -m bench.etl --source DIR`
+    pages        every page's first visit in a browser, and the overview's cold first paint (needs chromium)
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import runpy
 import sys
 
 QUICK = ("scoring", "sensitivity")
-ALL = ("scoring", "sensitivity", "montecarlo", "app", "load", "etl")
+ALL = ("scoring", "sensitivity", "montecarlo", "app", "load", "etl", "pages")
 
 
 def main(argv: list[str]) -> int:

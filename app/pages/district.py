@@ -17,7 +17,7 @@ from app.ui import district_table, figures, ids
 from app.web import security
 from etl.stores.roles import Permission
 from app.views import frames as views
-from app.ui.exports import scorecard_xlsx
+from app.ui.exports import export_meta, scorecard_xlsx
 from app.ui.editions import trend_card
 from app.ui.i18n import bilingual_part, fmt_num, fmt_period_marked, norm_lang, t, table_label
 from app.ui.readings_district import district_reading
@@ -233,5 +233,6 @@ def export(n: int, profile: str | None, code: str | None, lang: str, period: str
         dp = _for_viewer(views.district_profile(ctx, code, profile, lang, period))
     except (DataUnavailable, LookupError):  # no data (or an unknown code in a forged request): nothing to send
         return dash.no_update
-    data = scorecard_xlsx(dp, lang, edition_views.showing_line(ctx, ctx.profile(profile).name, dp.source, lang))
+    line = edition_views.showing_line(ctx, ctx.profile(profile).name, dp.source, lang)
+    data = scorecard_xlsx(dp, lang, meta=export_meta(ctx, profile, dp.period, dp.source, lang, line))
     return dcc.send_bytes(data, f"govindex-{code}-{dp.period}.xlsx")

@@ -11,6 +11,7 @@ from app.ui import map as district_map
 from app.ui import uncertainty_parts
 from app.views import frames as views
 from app.ui.editions import trend_card
+from app.ui.exports import export_meta, overview_xlsx
 from app.ui.i18n import fmt_num, fmt_pct, fmt_period_marked, norm_lang, t
 from app.views import editions as edition_views
 from indicators.periods import partial_periods
@@ -25,6 +26,8 @@ LANG = f"{PREFIX}-lang"
 PERIOD = f"{PREFIX}-period"
 MAP = f"{PREFIX}-map"
 QUADRANT = f"{PREFIX}-quadrant"
+EXPORT = f"{PREFIX}-export"
+DOWNLOAD = f"{PREFIX}-download"
 
 
 def layout(lang: str | None = None, period: str | None = None, **_query: str) -> html.Div:
@@ -47,9 +50,12 @@ def layout(lang: str | None = None, period: str | None = None, **_query: str) ->
     return html.Div(
         [
             dcc.Store(id=LANG, data=lang),
+            dcc.Download(id=DOWNLOAD),
             c.page_title(
                 t("overview.title", lang), t("overview.lead", lang),
                 actions=[html.Label(t("period.label", lang), htmlFor=PERIOD, className="inline-label"), selector,
+                         html.Button(t("export.xlsx", lang), id=EXPORT, className="button", n_clicks=0,
+                                     title=t("export.overview", lang)),
                          c.print_button(PREFIX, lang, "print.summary")],
             ),
             dcc.Loading(html.Div(id=BODY, className="overview-body"), type="dot", delay_show=300),
@@ -138,3 +144,19 @@ def open_district(map_click: dict | None, quad_click: dict | None, lang: str):
     if not code:
         return dash.no_update
     return c.href(f"/district/{code}", lang)
+
+
+@callback(Output(DOWNLOAD, "data"), Input(EXPORT, "n_clicks"), State(ids.PROFILE_SELECT, "value"),
+          State(PERIOD, "value"), State(LANG, "data"), prevent_initial_call=True)
+def export(n: int, profile: str | None, period: str | None, lang: str):
+    """The ranking, rank intervals and bands of the period on screen as a workbook with a cover sheet."""
+    if not n:
+        return dash.no_update
+    ctx = get_context()
+    try:
+        ov = views.overview(ctx, profile, lang, period)
+    except (DataUnavailable, LookupError):  # no data: nothing to send
+        return dash.no_update
+    line = edition_views.showing_line(ctx, ov.profile.name, ov.source, lang)
+    data = overview_xlsx(ov, lang, export_meta(ctx, ov.profile.name, ov.period, ov.source, lang, line))
+    return dcc.send_bytes(data, f"govindex-ranking-{ov.period}.xlsx")

@@ -65,6 +65,25 @@ def empty_figure(message: str, height: int = 240) -> go.Figure:
     return _base(fig, "", height=height)
 
 
+def wrap_label(text: str, width: float = 150.0, size: float = 13.0) -> str:
+    """A long axis label on two or more lines (plotly's <br>), broken at spaces or after '·', so that no line is
+    wider than `width` pixels: English names of indicators otherwise squeeze the plot to nothing."""
+    if text_width(text, size) <= width:
+        return text
+    words = text.replace("·", "· ").split()
+    lines: list[str] = []
+    line = ""
+    for w in words:
+        candidate = f"{line} {w}".strip() if line and not line.endswith("·") else f"{line}{w}"
+        if line and text_width(candidate, size) > width:
+            lines.append(line)
+            line = w
+        else:
+            line = candidate
+    lines.append(line)
+    return "<br>".join(lines)
+
+
 def _fmt_list(values: Sequence[object], lang: str, decimals: int = 1) -> list[str]:
     return [fmt_num(v, lang, decimals) for v in values]
 
@@ -91,35 +110,158 @@ def ranking_figure(df: pl.DataFrame, lang: str, title: str | None = None) -> go.
         row=1, col=1,
     )
     if has_iv:
+        # The dot is the district's rank under the profile (the point estimate the bars show), not the Monte Carlo
+        # median: the first-ranked district's dot sits at 1 even when its simulated median is 2. The bar is the
+        # 5–95% interval of the simulated ranks, widened to reach the point estimate when it lies outside.
         lo, hi = d["rank_lo"].to_list(), d["rank_hi"].to_list()
-        mid = d["rank_median"].to_list() if "rank_median" in d.columns else d["rank"].to_list()
+        point = d["rank"].to_list()
+        lo = [min(a, r) if a is not None and r is not None else a for a, r in zip(lo, point, strict=True)]
+        hi = [max(b, r) if b is not None and r is not None else b for b, r in zip(hi, point, strict=True)]
         fig.add_trace(
             go.Scatter(
-                x=mid, y=names, mode="markers", marker={"color": colours, "size": 9},
+                x=point, y=names, mode="markers", marker={"color": colours, "size": 9},
                 error_x={"type": "data", "symmetric": False,
-                         "array": [h - m for h, m in zip(hi, mid, strict=True)],
-                         "arrayminus": [m - lo_ for m, lo_ in zip(mid, lo, strict=True)],
+                         "array": [h - m if h is not None else 0 for h, m in zip(hi, point, strict=True)],
+                         "arrayminus": [m - lo_ if lo_ is not None else 0 for m, lo_ in zip(point, lo, strict=True)],
                          "color": MUTED, "thickness": 2, "width": 4},
                 customdata=np.column_stack([lo, hi]),
                 name=t("col.rank_interval", lang),
-                hovertemplate="%{y}: %{x} [%{customdata[0]}–%{customdata[1]}]<extra></extra>",
+                hovertemplate="%{y}: " + t("fig.rank", lang) + " %{x} [%{customdata[0]}–%{customdata[1]}]"
+                              "<extra></extra>",
             ),
             row=1, col=2,
         )
-        fig.update_xaxes(title_text=t("fig.rank", lang), autorange="reversed", dtick=2, row=1, col=2)
+        fig.update_xaxes(title_text=t("col.rank_interval", lang), autorange="reversed", dtick=2, row=1, col=2)
+        # the district names on the interval chart's own side too, so it reads without the bars beside it
+        fig.update_yaxes(showticklabels=True, side="right", row=1, col=2)
     fig.update_xaxes(title_text=t("fig.score", lang), range=[0, max(100.0, float(cast(float, d["score"].max()) or 0))], row=1, col=1)
     fig.update_yaxes(autorange="reversed", row=1, col=1)
     return _base(fig, title or t("overview.ranking", lang), height=max(360, 28 * d.height + 90), showlegend=False)
+
+
+# Label placement for scatter charts: plotly has no collision avoidance, so each point's label gets the one of eight
+# positions around it that overlaps least with the labels placed so far, the markers and the corner captions, in an
+# estimate of the plot's pixels (the chart's width is not known on the server; a card of the overview is ~560 px).
+PLOT_W, PLOT_H = 520.0, 300.0
+LABEL_H = 17.0
+_POSITIONS = ("top center", "bottom center", "middle right", "middle left", "top right", "top left",
+              "bottom right", "bottom left")
+
+
+def text_width(text: str, size: float = 13.0) -> float:
+    """Estimated pixel width of a label: CJK characters are square, Latin ones about half as wide."""
+    return sum(size if ord(ch) > 0x2E80 else size * 0.6 for ch in text)
+
+
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels, y up
+
+
+def label_box(x: float, y: float, width: float, position: str) -> Box:
+    """The pixel box of a label of `width` at `position` around a marker at (x, y)."""
+    vert, horiz = position.split()
+    gap = 7.0
+    cx = x if horiz == "center" else x + (width / 2 + gap if horiz == "right" else -(width / 2 + gap))
+    cy = y if vert == "middle" else y + (LABEL_H / 2 + gap if vert == "top" else -(LABEL_H / 2 + gap))
+    if vert != "middle" and horiz != "center":  # a diagonal position sits closer to the marker
+        cy -= (gap - 2) if vert == "top" else -(gap - 2)
+    return (cx - width / 2, cy - LABEL_H / 2, cx + width / 2, cy + LABEL_H / 2)
+
+
+def _overlap(a: Box, b: Box) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+def _outside(a: Box, width: float, height: float) -> float:
+    inner = _overlap(a, (0.0, 0.0, width, height))
+    return (a[2] - a[0]) * (a[3] - a[1]) - inner
+
+
+#: farther places for a label when none of the eight next to its marker is free: drawn with a leader line
+_LEADERS = tuple((r * math.cos(a), r * math.sin(a)) for r in (34.0, 52.0, 72.0)
+                 for a in (math.pi / 2, -math.pi / 2, 0.0, math.pi, math.pi / 4, 3 * math.pi / 4, -math.pi / 4,
+                           -3 * math.pi / 4))
+
+Placement = tuple[str, float, float]  # (plotly textposition, 0, 0), or ("leader", dx, dy) for a label with a line
+
+
+def placement_box(x: float, y: float, width: float, place: Placement) -> Box:
+    pos, dx, dy = place
+    if pos != "leader":
+        return label_box(x, y, width, pos)
+    return (x + dx - width / 2, y + dy - LABEL_H / 2, x + dx + width / 2, y + dy + LABEL_H / 2)
+
+
+def place_labels(px: Sequence[float], py: Sequence[float], texts: Sequence[str], obstacles: Sequence[Box] = (),
+                 width: float = PLOT_W, height: float = PLOT_H) -> list[Placement]:
+    """Where each point's label goes so that labels overlap each other, the markers and `obstacles` as little as
+    possible and stay inside the plot: one of the eight places next to the marker, else (in a crowd) a place
+    farther out with a leader line; points in crowded places choose first."""
+    n = len(px)
+    markers = [(x - 6.0, y - 6.0, x + 6.0, y + 6.0) for x, y in zip(px, py, strict=True)]
+    crowd = [sum(1 for j in range(n) if j != i and abs(px[i] - px[j]) < 90 and abs(py[i] - py[j]) < 40)
+             for i in range(n)]
+    placed: list[Box] = []
+    out: list[Placement] = [("top center", 0.0, 0.0)] * n
+    candidates: list[Placement] = [(p, 0.0, 0.0) for p in _POSITIONS] + [("leader", dx, dy) for dx, dy in _LEADERS]
+    for i in sorted(range(n), key=lambda k: (-crowd[k], -py[k])):
+        w = text_width(texts[i])
+        best, best_cost = candidates[0], math.inf
+        for k, cand in enumerate(candidates):
+            box = placement_box(px[i], py[i], w, cand)
+            cost = (sum(_overlap(box, b) for b in placed) * 3
+                    + sum(_overlap(box, m) for j, m in enumerate(markers) if j != i) * 2
+                    + sum(_overlap(box, o) for o in obstacles) * 2
+                    + _outside(box, width, height) * 4 + k * 0.01)  # ties: the nearer places first
+            if cost < best_cost:
+                best, best_cost = cand, cost
+        out[i] = best
+        placed.append(placement_box(px[i], py[i], w, best))
+    return out
+
+
+def _to_px(v: Sequence[float], lo: float, hi: float, size: float) -> list[float]:
+    return [(x - lo) / (hi - lo) * size if hi > lo else size / 2 for x in v]
 
 
 def quadrant_figure(df: pl.DataFrame, lang: str) -> go.Figure:
     """Supply (x) against demand (y) with dashed city-median lines; task-oriented districts in red.
 
     Columns: name, supply, demand, task_oriented (bool); optional unit_code (customdata for click-through).
+    Names are placed around their points to avoid each other (place_labels); the four quadrants are named in the
+    corners, on a white ground, and the labels keep clear of them.
     """
     if df.height == 0:
         return empty_figure(t("error.nodata", lang))
+    df = df.filter(pl.col("supply").is_not_null() & pl.col("demand").is_not_null())
+    if df.height == 0:
+        return empty_figure(t("error.nodata", lang))
     xm, ym = float(df["supply"].median()), float(df["demand"].median())  # type: ignore[arg-type]
+    xs, ys = df["supply"].to_list(), df["demand"].to_list()
+    pad_x = max(2.0, (max(xs) - min(xs)) * 0.14)
+    pad_y = max(2.0, (max(ys) - min(ys)) * 0.16)
+    xr = [min(xs) - pad_x, max(xs) + pad_x]
+    yr = [min(ys) - pad_y, max(ys) + pad_y * 1.6]  # room at the top for the corner captions
+    corners = (
+        (1, 0, "right", "bottom", "quadrant.task", RED),
+        (1, 1, "right", "top", "quadrant.balanced_high", GREEN),
+        (0, 1, "left", "top", "quadrant.user", AMBER),
+        (0, 0, "left", "bottom", "quadrant.low", MUTED),
+    )
+    obstacles: list[Box] = []
+    for cx, cy, _, _, key, _ in corners:
+        w = text_width(t(key, lang), 12) + 8
+        x0 = PLOT_W - w if cx else 0.0
+        y0 = PLOT_H - LABEL_H - 4 if cy else 0.0
+        obstacles.append((x0, y0, x0 + w, y0 + LABEL_H + 4))
+    places = place_labels(_to_px(xs, xr[0], xr[1], PLOT_W), _to_px(ys, yr[0], yr[1], PLOT_H),
+                          df["name"].to_list(), obstacles)
+    leader = [p[0] == "leader" for p in places]
+    df = df.with_columns(pl.Series("_pos", [p[0] if p[0] != "leader" else "top center" for p in places],
+                                   dtype=pl.String),
+                         pl.Series("_label", [("" if lead else n) for n, lead in zip(df["name"].to_list(), leader,
+                                                                                    strict=True)], dtype=pl.String))
     fig = go.Figure()
     task = df["task_oriented"] if "task_oriented" in df.columns else pl.Series([False] * df.height)
     for flag, colour, label in ((False, BLUE, t("col.district", lang)), (True, RED, t("quadrant.task", lang))):
@@ -129,34 +271,30 @@ def quadrant_figure(df: pl.DataFrame, lang: str) -> go.Figure:
         fig.add_trace(
             go.Scatter(
                 x=part["supply"].to_list(), y=part["demand"].to_list(), mode="markers+text",
-                text=part["name"].to_list(), textposition="top center",
+                text=part["_label"].to_list(), textposition=part["_pos"].to_list(), cliponaxis=False,
+                hovertext=part["name"].to_list(),
                 marker={"size": 13 if flag else 11, "color": colour, "line": {"color": "white", "width": 1}},
                 customdata=part["unit_code"].to_list() if "unit_code" in part.columns else None,
                 name=label, textfont={"color": colour if flag else INK},
-                hovertemplate="%{text}<br>" + t("col.supply", lang) + " %{x:.1f}<br>"
+                hovertemplate="%{hovertext}<br>" + t("col.supply", lang) + " %{x:.1f}<br>"
                 + t("col.demand", lang) + " %{y:.1f}<extra></extra>",
             )
         )
+    for r, (pos, dx, dy) in zip(df.iter_rows(named=True), places, strict=True):
+        if pos == "leader":  # a crowd: the name a little farther out, with a thin line to its point
+            fig.add_annotation(x=r["supply"], y=r["demand"], text=r["name"], ax=dx, ay=-dy, showarrow=True,
+                               arrowhead=0, arrowwidth=1, arrowcolor=MUTED, standoff=6, xanchor="center",
+                               yanchor="middle", font={"size": 13, "color": RED if r.get("task_oriented") else INK})
     fig.add_vline(x=xm, line_dash="dash", line_color=MUTED)
     fig.add_hline(y=ym, line_dash="dash", line_color=MUTED)
-    xs, ys = df["supply"].to_list(), df["demand"].to_list()
-    pad_x = max(2.0, (max(xs) - min(xs)) * 0.12)
-    pad_y = max(2.0, (max(ys) - min(ys)) * 0.12)
-    xr = [min(xs) - pad_x, max(xs) + pad_x]
-    yr = [min(ys) - pad_y, max(ys) + pad_y]
-    corners = (
-        (xr[1], yr[0], "right", "bottom", "quadrant.task", RED),
-        (xr[1], yr[1], "right", "top", "quadrant.balanced_high", GREEN),
-        (xr[0], yr[1], "left", "top", "quadrant.user", AMBER),
-        (xr[0], yr[0], "left", "bottom", "quadrant.low", MUTED),
-    )
-    for x, y, xa, ya, key, colour in corners:
-        fig.add_annotation(x=x, y=y, text=t(key, lang), showarrow=False, xanchor=xa, yanchor=ya,
-                           font={"color": colour, "size": 12}, opacity=0.9)
+    for cx, cy, xa, ya, key, colour in corners:
+        fig.add_annotation(x=cx, y=cy, xref="x domain", yref="y domain", text=t(key, lang), showarrow=False,
+                           xanchor=xa, yanchor=ya, font={"color": colour, "size": 12}, bgcolor="white",
+                           opacity=0.95)
     fig.update_xaxes(title_text=t("col.supply", lang) + " " + t("fig.score", lang), range=xr)
     fig.update_yaxes(title_text=t("col.demand", lang) + " " + t("fig.score", lang), range=yr)
     return _base(fig, t("overview.quadrant", lang), height=460, showlegend=True,
-                 legend={"orientation": "h", "y": -0.15})
+                 legend={"orientation": "h", "y": -0.18}, margin={"l": 10, "r": 24, "t": 48, "b": 10})
 
 
 def tile_map_figure(df: pl.DataFrame, lang: str, value_col: str = "score", title: str | None = None) -> go.Figure:
@@ -220,7 +358,7 @@ def dimension_compare_figure(df: pl.DataFrame, lang: str, title: str | None = No
     """Grouped bars per dimension: this unit, city median, best unit. Columns: label, this, median, best."""
     if df.height == 0:
         return empty_figure(t("error.nodata", lang))
-    labels = df["label"].to_list()
+    labels = [wrap_label(x, 110) for x in df["label"].to_list()]
     fig = go.Figure()
     for col, key, colour in (("this", "district.this", BLUE), ("median", "district.median", "#95a5a6"),
                              ("best", "district.best", GREEN)):
@@ -228,8 +366,10 @@ def dimension_compare_figure(df: pl.DataFrame, lang: str, title: str | None = No
                              text=_fmt_list(df[col].to_list(), lang), textposition="outside", cliponaxis=False,
                              hovertemplate="%{x}: %{y:.1f}<extra>" + t(key, lang) + "</extra>"))
     fig.update_yaxes(title_text=t("fig.score", lang), range=[0, 110])
-    return _base(fig, title or t("district.dimensions", lang), height=400, barmode="group",
-                 legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"})
+    # the legend on its own line under the title (beside it, a long title and the legend overlap on a narrow card)
+    return _base(fig, title or t("district.dimensions", lang), height=420, barmode="group",
+                 legend={"orientation": "h", "y": 1.0, "x": 0, "xanchor": "left", "yanchor": "bottom"},
+                 margin={"l": 10, "r": 10, "t": 74, "b": 10})
 
 
 def priorities_figure(df: pl.DataFrame, lang: str) -> go.Figure:
@@ -249,12 +389,14 @@ def priorities_figure(df: pl.DataFrame, lang: str) -> go.Figure:
             for w, g, f, c in zip(d["weight"].to_list(), d["gap_points"].to_list(), d["feasibility"].to_list(),
                                   d["composite_gain"].to_list(), strict=True)
         ]
-    fig = go.Figure(go.Bar(x=value, y=d["label"].to_list(), orientation="h", marker_color=AMBER,
+    fig = go.Figure(go.Bar(x=value, y=[wrap_label(x, 170) for x in d["label"].to_list()], orientation="h", marker_color=AMBER,
                            text=[fmt_num(v, lang, 2) for v in value], textposition="outside", cliponaxis=False,
                            customdata=hover,
                            hovertemplate="%{y}: %{x:.2f}<br>%{customdata}<extra></extra>" if hover
                            else "%{y}: %{x:.2f}<extra></extra>"))
     fig.update_xaxes(title_text=t("col.priority", lang))
+    top = max([v for v in value if v is not None] + [0.0])
+    fig.update_xaxes(range=[0, top * 1.25 if top > 0 else 1])  # room for the text
     return _base(fig, t("district.priorities", lang), height=max(260, 30 * d.height + 80))
 
 
@@ -387,14 +529,20 @@ def rank_comparison_figure(df: pl.DataFrame, lang: str, columns: Sequence[tuple[
     for row in df.iter_rows(named=True):
         ranks = [row[c] for c, _ in columns]
         moved = len(set(ranks)) > 1
-        fig.add_trace(go.Scatter(x=xs, y=ranks, mode="lines+markers+text", text=[row["name"]] + [""] * (len(xs) - 1),
-                                 textposition="middle left", line={"color": RED if moved else LIGHT_BLUE, "width": 2},
+        # the name at both ends, outside the plot area (cliponaxis off), in margins as wide as the longest name
+        text = [f"{row['name']} {ranks[0]}"] + [""] * (len(xs) - 2) + [f"{ranks[-1]} {row['name']}"] \
+            if len(xs) > 1 else [row["name"]]
+        fig.add_trace(go.Scatter(x=xs, y=ranks, mode="lines+markers+text", text=text, cliponaxis=False,
+                                 textposition=["middle left"] + ["middle center"] * (len(xs) - 2)
+                                 + (["middle right"] if len(xs) > 1 else []),
+                                 line={"color": RED if moved else LIGHT_BLUE, "width": 2},
                                  marker={"size": 7}, name=row["name"], showlegend=False,
                                  hovertemplate=row["name"] + ": %{y}<extra>%{x}</extra>"))
-    fig.update_yaxes(autorange="reversed", title_text=t("fig.rank", lang), dtick=1)
+    side = int(max(text_width(f"{n} 16", 13) for n in df["name"].to_list())) + 24
+    fig.update_yaxes(autorange="reversed", showticklabels=False, dtick=1)
     fig.update_xaxes(showgrid=False)
     return _base(fig, t("weights.compare", lang), height=max(380, 24 * df.height + 90),
-                 margin={"l": 90, "r": 20, "t": 48, "b": 10})
+                 margin={"l": side, "r": side, "t": 48, "b": 10})
 
 
 # -- sensitivity ---------------------------------------------------------------------------------------------------
@@ -482,10 +630,36 @@ def tornado_figure(df: pl.DataFrame, base: float, lang: str, unit_name: str = ""
 
 
 # -- data quality and methodology ----------------------------------------------------------------------------------
+COVERAGE_PLOT_W = 1150.0  # the coverage heatmap's plot width on a 1366 px screen (a full-width card)
+
+
+def compact_count(n: float, lang: str) -> str:
+    """A count in at most five narrow characters for a heatmap cell: 812, 8123, 3381万 / 812, 8.1k, 34M."""
+    if lang == "zh":
+        return f"{n:.0f}" if n < 10_000 else f"{n / 10_000:.0f}万" if n < 1e8 else f"{n / 1e8:.1f}亿"
+    if n < 1000:
+        return f"{n:.0f}"
+    if n < 1e6:
+        return f"{n / 1e3:.1f}k" if n < 1e4 else f"{n / 1e3:.0f}k"
+    return f"{n / 1e6:.1f}M" if n < 1e7 else f"{n / 1e6:.0f}M"
+
+
+def coverage_text_size(labels: Sequence[str], n_columns: int, plot_width: float = COVERAGE_PLOT_W,
+                       row_height: float = 26.0) -> int:
+    """The font size at which the widest cell label fits its cell (0: too narrow to print numbers; hover has them)."""
+    widest = max((text_width(s, 1.0) for s in labels if s), default=0.0)
+    if widest == 0:
+        return 0
+    cell = plot_width / max(n_columns, 1) - 4  # a little air on each side
+    size = int(min(11.0, cell / widest, row_height * 0.6))
+    return size if size >= 7 else 0
+
+
 def coverage_figure(df: pl.DataFrame, lang: str) -> go.Figure:
     """Units × indicators heatmap of sample sizes (log colour); blank cells are missing values.
 
-    Columns: name (unit), label (indicator), denominator (may be null), value (null = missing).
+    Columns: name (unit), label (indicator), denominator (may be null), value (null = missing). Cells carry the
+    sample size in short form (3381万) at a font size that fits the cell; the exact number is in the hover.
     """
     if df.height == 0:
         return empty_figure(t("error.nodata", lang))
@@ -494,18 +668,22 @@ def coverage_figure(df: pl.DataFrame, lang: str) -> go.Figure:
     ui, ii = {u: i for i, u in enumerate(units)}, {c: j for j, c in enumerate(inds)}
     z = np.full((len(units), len(inds)), np.nan)
     text = [[""] * len(inds) for _ in units]
+    exact = [[""] * len(inds) for _ in units]
     for u, c, den, val in df.select("name", "label", "denominator", "value").iter_rows():
         if val is None:
             continue
         n = den if den is not None else float("nan")
         z[ui[u], ii[c]] = math.log10(n) if n and n > 0 else 0.0
-        text[ui[u]][ii[c]] = fmt_num(n, lang, 0) if den is not None else "·"
+        text[ui[u]][ii[c]] = compact_count(n, lang) if den is not None else "·"
+        exact[ui[u]][ii[c]] = fmt_num(n, lang, 0) if den is not None else "·"
+    size = coverage_text_size([s for row in text for s in row], len(inds))
     ticks = [v for v in range(0, 8)]
-    fig = go.Figure(go.Heatmap(z=z, x=inds, y=units, text=text, texttemplate="%{text}", textfont={"size": 9},
-                               colorscale="Greens", hoverongaps=False, zmin=0,
+    fig = go.Figure(go.Heatmap(z=z, x=inds, y=units, text=text, customdata=exact,
+                               texttemplate="%{text}" if size else "", textfont={"size": size or 8},
+                               colorscale="Greens", hoverongaps=False, zmin=0, xgap=1, ygap=1,
                                colorbar={"title": {"text": t("col.sample", lang)}, "tickvals": ticks,
-                                         "ticktext": [f"{10 ** v:,}" for v in ticks], "thickness": 12},
-                               hovertemplate="%{y} · %{x}: %{text}<extra></extra>"))
+                                         "ticktext": [compact_count(10 ** v, lang) for v in ticks], "thickness": 12},
+                               hovertemplate="%{y} · %{x}: %{customdata}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(tickangle=-50)
     return _base(fig, t("dq.coverage", lang), height=max(440, 26 * len(units) + 260))

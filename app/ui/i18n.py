@@ -716,6 +716,50 @@ METHODS: dict[str, tuple[str, str]] = {
     "wmedian": ("加权中位数", "weighted median"),
 }
 
+# The exported workbooks (app/ui/exports.py): cover sheet, headers the pages do not have, words for colours.
+MESSAGES.update({
+    "export.overview": ("导出 Excel（排名与区间）", "Export XLSX (ranking and intervals)"),
+    "export.overview_title": ("各区综合排名", "District ranking"),
+    "export.cover": ("封面", "Cover"),
+    "export.ranking_sheet": ("综合排名", "Ranking"),
+    "export.profile": ("权重方案", "Weight profile"),
+    "export.run": ("计算依据", "Scores from"),
+    "export.coverage_label": ("数据覆盖", "Data coverage"),
+    "export.coverage": ("{first}至{last}（{months} 个完整月），{units} 个区；已隔离问题数据 {q} 行",
+                        "{first} to {last} ({months} complete months), {units} districts; {q} rows quarantined"),
+    "export.coverage.none": ("尚无完整月份的数据，{units} 个区；已隔离问题数据 {q} 行",
+                             "No complete month of data yet, {units} districts; {q} rows quarantined"),
+    "export.exported_at": ("导出时间", "Exported at"),
+    "export.colours_label": ("颜色说明", "Colours"),
+    "export.colours": ("绿色表示更好（已达标、排名上升），红色表示更差（未达标、排名下降）；"
+                       "“距目标”为负表示优于目标。",
+                       "Green means better (target met, rank up), red worse (short of target, rank down); a negative "
+                       "gap to target means better than the target."),
+    "export.directions": ("指标方向", "Direction of each indicator"),
+    "export.direction.up": ("↑ 越高越好", "↑ higher is better"),
+    "export.direction.down": ("↓ 越低越好", "↓ lower is better"),
+    "export.yes": ("是", "yes"),
+    "export.no": ("否", "no"),
+    "export.rank_of": ("第 {rank} 名 / 共 {n} 个区", "{rank} of {n}"),
+    "export.quarantine_none": ("本区报送数据中没有您有权查看的隔离记录。",
+                               "No quarantined rows of this district that you may see."),
+    "export.col.rank_lo": ("排名区间下限", "Rank interval low"),
+    "export.col.rank_hi": ("排名区间上限", "Rank interval high"),
+    "export.col.rank_median": ("模拟排名中位数", "Simulated median rank"),
+    "export.col.supply_rank": ("供给侧排名", "Supply-side rank"),
+    "export.col.demand_rank": ("需求侧排名", "Demand-side rank"),
+    "export.col.priority": ("改进优先度", "Improvement priority"),
+    "export.col.n": ("样本量", "Sample size"),
+    "export.col.imputed": ("插补指标数", "Indicators imputed"),
+    "export.col.imputed_flag": ("插补值", "Imputed"),
+    "export.col.best_name": ("最优区", "Best district"),
+    "export.col.rank_gain": ("排名可提升", "Rank places gained"),
+    "export.col.new_rank": ("提升后排名", "Rank after"),
+    "export.col.value_now": ("现值", "Value now"),
+    "export.col.value_then": ("提升后数值", "Value after"),
+    "export.col.bad_value": ("问题值", "Value found"),
+})
+
 
 
 def norm_lang(value: object) -> str:

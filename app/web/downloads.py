@@ -1,8 +1,10 @@
-"""Flask download routes: quarantined rows (a district official gets only their district's), the audit trail, and
-the methodology report (技术报告) generated from a profile's spec."""
+"""Flask download routes: quarantined rows (a district official gets only their district's), the audit trail, the
+methodology report (技术报告) generated from a profile's spec, and the two workbooks a leader forwards (the overview's
+ranking and a district's scorecard, app/ui/exports.py) at addresses that can be shared."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import flask
@@ -10,12 +12,16 @@ from flask import request
 
 from app.web import security
 from app.state import get_context
+from app.ui.exports import XLSX_MIME, export_meta, overview_xlsx, scorecard_xlsx
 from app.ui.i18n import norm_lang, t
+from app.views import editions as edition_views
+from app.views import frames as views
 from app.views.methodology import coverage_from_snapshot, methodology_report_html
 from etl.ingest.quarantine import filter_quarantine
 from etl.safe_export import csv_text
 from etl.stores.audit_trail import AuditError, read_trail, trail_csv, trail_problem
 from etl.stores.profiles import _check_name
+from etl.warehouse.snapshot import DataUnavailable
 from etl.warehouse.panel import read_uncertainty_spec
 from indicators.uncertainty.problem import UncertaintyError, UncertaintySpec
 from indicators.profile import ProfileError
@@ -74,8 +80,49 @@ def methodology_html() -> Any:
     return resp
 
 
+def _xlsx(data: bytes, filename: str) -> flask.Response:
+    resp = flask.Response(data, mimetype=XLSX_MIME)
+    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
+def overview_download() -> Any:
+    """GET /download/overview.xlsx[?profile=NAME&period=P&lang=en]: the ranking with intervals and bands."""
+    security.require("view")
+    ctx = get_context()
+    lang = norm_lang(request.args.get("lang"))
+    try:
+        ov = views.overview(ctx, request.args.get("profile") or None, lang, request.args.get("period") or None)
+    except (DataUnavailable, LookupError) as e:
+        flask.abort(404, description=str(e))
+    line = edition_views.showing_line(ctx, ov.profile.name, ov.source, lang)
+    data = overview_xlsx(ov, lang, export_meta(ctx, ov.profile.name, ov.period, ov.source, lang, line))
+    return _xlsx(data, f"govindex-ranking-{ov.period}.xlsx")
+
+
+def scorecard_download(code: str) -> Any:
+    """GET /download/scorecard/<code>.xlsx[?profile=NAME&period=P&lang=en]: a district's scorecard, with only the
+    quarantined rows this role may see."""
+    security.require("view")
+    ctx = get_context()
+    lang = norm_lang(request.args.get("lang"))
+    profile = request.args.get("profile") or None
+    try:
+        dp = views.district_profile(ctx, code, profile, lang, request.args.get("period") or None)
+    except (DataUnavailable, LookupError) as e:
+        flask.abort(404, description=str(e))
+    dp = dataclasses.replace(dp, quarantine=security.visible_quarantine(dp.quarantine))
+    name = ctx.profile(profile).name
+    line = edition_views.showing_line(ctx, name, dp.source, lang)
+    data = scorecard_xlsx(dp, lang, meta=export_meta(ctx, name, dp.period, dp.source, lang, line))
+    return _xlsx(data, f"govindex-{dp.code}-{dp.period}.xlsx")
+
+
 def install_downloads(app: Any) -> None:
     server: flask.Flask = app.server if hasattr(app, "server") else app
     server.add_url_rule("/download/quarantine.csv", "govindex_quarantine_csv", quarantine_csv)
     server.add_url_rule("/download/audit.csv", "govindex_audit_csv", audit_csv)
     server.add_url_rule("/download/methodology.html", "govindex_methodology_html", methodology_html)
+    server.add_url_rule("/download/overview.xlsx", "govindex_overview_xlsx", overview_download)
+    server.add_url_rule("/download/scorecard/<code>.xlsx", "govindex_scorecard_xlsx", scorecard_download)

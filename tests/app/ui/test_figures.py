@@ -132,3 +132,107 @@ def test_live_ranking_axis_fits_scores_outside_0_100() -> None:
     scores = (df["score"] * 3 - 120).to_list()
     assert lo <= min(scores) and hi >= max(scores)
     assert figures.live_ranking_figure(df, "zh")["layout"]["xaxis"]["range"] == [0, 100]  # the shared layout untouched
+
+
+# -- issue 14, finding 8: charts a leader can read -------------------------------------------------------------------
+def test_the_rank_interval_dot_is_the_point_estimate_and_the_interval_chart_names_the_districts() -> None:
+    """Before: the dot was the Monte Carlo median (the leader's dot sat at 2) and the interval panel had no names."""
+    df = _table().with_columns((pl.col("rank") + 1).clip(1, 16).alias("rank_median"),
+                               pl.col("rank").clip(2, 16).alias("rank_lo"))
+    fig = figures.ranking_figure(df, "zh")
+    iv = fig.data[1]
+    assert list(iv.x) == df.sort("rank")["rank"].to_list()
+    assert iv.x[0] == 1
+    lo = [x - m for x, m in zip(iv.x, iv.error_x.arrayminus, strict=True)]
+    hi = [x + p for x, p in zip(iv.x, iv.error_x.array, strict=True)]
+    assert all(a <= r <= b for a, r, b in zip(lo, iv.x, hi, strict=True))  # the interval reaches the dot
+    assert fig.layout.yaxis2.showticklabels is True and fig.layout.yaxis2.side == "right"
+
+
+def _crowded() -> pl.DataFrame:
+    """The demo's overview: several districts within a point or two of each other (宝山/徐汇) and one at the edge."""
+    names = [n for _, n, _ in DISTRICTS]
+    sup = [62.0, 62.8, 63.1, 61.5, 70.0, 45.0, 44.2, 80.0, 55.0, 56.0, 50.0, 66.0, 35.0, 58.0, 59.0, 90.0]
+    dem = [60.0, 60.5, 59.4, 61.0, 40.0, 75.0, 74.5, 30.0, 55.0, 54.2, 65.0, 68.0, 85.0, 50.0, 49.0, 20.0]
+    return pl.DataFrame({"unit_code": CODES, "name": names, "supply": sup, "demand": dem,
+                         "task_oriented": [s >= 58.5 and d < 59.7 for s, d in zip(sup, dem, strict=True)]})
+
+
+def test_quadrant_labels_do_not_overlap_each_other_or_the_corner_captions_and_stay_inside() -> None:
+    df = _crowded()
+    fig = figures.quadrant_figure(df, "zh")
+    xr, yr = fig.layout.xaxis.range, fig.layout.yaxis.range
+    boxes = []
+    for tr in fig.data:
+        px = figures._to_px(list(tr.x), xr[0], xr[1], figures.PLOT_W)
+        py = figures._to_px(list(tr.y), yr[0], yr[1], figures.PLOT_H)
+        for x, y, name, pos in zip(px, py, tr.text, tr.textposition, strict=True):
+            if name:
+                boxes.append((name, figures.label_box(x, y, figures.text_width(name), pos)))
+        assert tr.cliponaxis is False
+    for a in fig.layout.annotations:  # labels moved out of a crowd, with a leader line
+        if a.showarrow:
+            x = figures._to_px([a.x], xr[0], xr[1], figures.PLOT_W)[0]
+            y = figures._to_px([a.y], yr[0], yr[1], figures.PLOT_H)[0]
+            boxes.append((a.text, figures.placement_box(x, y, figures.text_width(a.text), ("leader", a.ax, -a.ay))))
+    assert sorted(n for n, _ in boxes) == sorted(df["name"].to_list())  # every district is named once
+    for i, (a, box_a) in enumerate(boxes):
+        assert figures._outside(box_a, figures.PLOT_W, figures.PLOT_H) == 0, f"{a} is cut off"
+        for b, box_b in boxes[i + 1:]:
+            assert figures._overlap(box_a, box_b) == 0, f"{a} overlaps {b}"
+    corners = [a for a in fig.layout.annotations if a.xref == "x domain"]
+    assert {a.text for a in corners} == {t(k, "zh") for k in ("quadrant.task", "quadrant.balanced_high",
+                                                              "quadrant.user", "quadrant.low")}
+    assert all(a.bgcolor == "white" for a in corners)
+    for name, box in boxes:  # the captions sit in the corners: no label under them
+        for cx in (0, 1):
+            for cy in (0, 1):
+                w = figures.text_width("供需均强", 12) + 8
+                x0 = figures.PLOT_W - w if cx else 0.0
+                y0 = figures.PLOT_H - figures.LABEL_H - 4 if cy else 0.0
+                assert figures._overlap(box, (x0, y0, x0 + w, y0 + figures.LABEL_H + 4)) == 0, name
+
+
+def test_the_comparison_chart_keeps_whole_names() -> None:
+    """Before: names were cut to '1浦区' (a fixed 90 px margin, text clipped to the plot)."""
+    df = _table().with_columns(pl.col("rank").alias("a"), (17 - pl.col("rank")).alias("b"))
+    fig = figures.rank_comparison_figure(df, "zh", [("a", "甲方案"), ("b", "乙方案")])
+    longest = max(figures.text_width(f"{n} 16", 13) for n in df["name"].to_list())
+    assert fig.layout.margin.l >= longest and fig.layout.margin.r >= longest
+    assert all(tr.cliponaxis is False for tr in fig.data)
+    assert any(tr.text[0].startswith("浦东新区") for tr in fig.data)
+
+
+def test_heatmap_numbers_fit_their_cells() -> None:
+    """Before: '33,811,200' at size 9 in a 29 px cell spilled over its neighbours."""
+    rng = np.random.default_rng(3)
+    recs = [{"name": n, "label": f"指标{j}", "value": 1.0, "denominator": float(rng.choice([36, 8123, 33_811_200]))}
+            for _, n, _ in DISTRICTS for j in range(39)]
+    for lang in ("zh", "en"):
+        fig = figures.coverage_figure(pl.DataFrame(recs), lang)
+        hm = fig.data[0]
+        size = hm.textfont.size
+        labels = {s for row in hm.text for s in row if s}
+        assert max(len(s) for s in labels) <= 5
+        cell = figures.COVERAGE_PLOT_W / 39
+        if hm.texttemplate:
+            assert all(figures.text_width(s, size) <= cell - 2 for s in labels), (lang, size)
+        exact = {s for row in hm.customdata for s in row}
+        assert ("3,381.1 万" if lang == "zh" else "33,811,200") in exact  # the hover keeps the exact number
+    assert figures.compact_count(33_811_200, "zh") == "3381万"
+    assert figures.coverage_text_size(["3381万"], 200) == 0  # too narrow: no numbers rather than spilled ones
+
+
+def test_long_english_labels_wrap_so_the_district_charts_keep_their_plot_area() -> None:
+    label = "Cases actually needing at most one visit"
+    wrapped = figures.wrap_label(label, 170)
+    assert "<br>" in wrapped and wrapped.replace("<br>", " ") == label
+    assert all(figures.text_width(line) <= 170 for line in wrapped.split("<br>"))
+    assert figures.wrap_label("实际办件网办率", 170) == "实际办件网办率"
+    pri = pl.DataFrame({"label": [label, "Mobile availability"], "composite_gain": [3.7, 1.2]})
+    fig = figures.priorities_figure(pri, "en")
+    assert fig.layout.xaxis.range[1] >= 3.7 * 1.2  # the '+3.70' beside the longest bar is not cut
+    dims = pl.DataFrame({"label": ["Supply · technology adaptation"], "this": [40.0], "median": [50.0],
+                         "best": [70.0]})
+    fig = figures.dimension_compare_figure(dims, "en")
+    assert fig.layout.legend.yanchor == "bottom" and fig.layout.legend.x == 0 and fig.layout.margin.t >= 70

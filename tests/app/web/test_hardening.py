@@ -240,14 +240,14 @@ def test_scorecard_xlsx_writes_text_never_formulas(ctx) -> None:
     data = scorecard_xlsx(dataclasses.replace(dp, name="=cmd|' /C calc'!A0", quarantine=q), "zh")
     z = zipfile.ZipFile(io.BytesIO(data))
     sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
-    assert len(sheets) == 5
+    assert len(sheets) == 5  # cover (评分卡), dimensions, indicators, priorities, quarantined rows
     for name in sheets:
         assert b"<f>" not in z.read(name), name  # no formula cell anywhere
     strings = z.read("xl/sharedStrings.xml").decode("utf-8")
     assert '=HYPERLINK("http://evil.example' in strings and "=cmd|" in strings  # kept, as text
     assert 'quotePrefix="1"' in z.read("xl/styles.xml").decode("utf-8")  # and stays text when edited
     back = pl.read_excel(io.BytesIO(data), sheet_id=0)
-    assert back["隔离记录"]["value"].to_list()[0] == evil
+    assert back["隔离记录"]["问题值"].to_list()[0] == evil
 
 
 # -- finding 3: the history page and its export warn about a tampered trail -----------------------------------------

@@ -1,0 +1,179 @@
+"""Benchmark every page's first visit in a browser (issue 16 goal 4, issue 14: the overview's cold first paint).
+
+Run: `OPENBLAS_NUM_THREADS=1 .venv/bin/python -m bench.pages [--db WAREHOUSE] [--repeat 3] [--json OUT]`.
+Without --db a demo warehouse (24 months, as `make serve`) is built with the CLI in a temporary folder.
+
+What is timed: from `page.goto` in a fresh browser context (empty cache, as a new user) until the page is painted:
+no Dash callback pending, every chart drawn by plotly (`.main-svg`), and the page's own content present.
+- "overview, cold": the first request a freshly started server answers (nothing cached in the process);
+- "<page>, first visit": each page's first visit on that server, in a new browser context.
+Baseline, measured in the same command: the app's own "page not found" page in a fresh context (the Dash shell:
+the same scripts, fonts and layout, no data), so the ratio says what the page's data and charts add to the shell.
+Each measure is the median of --repeat servers started afresh (the cold overview needs a new process each time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent / "govindex"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+#: page → (path, a selector that shows its own content)
+PAGES: dict[str, tuple[str, str]] = {
+    "overview": ("/", "#overview-ranking-list li"),
+    "district": ("/district/310115", "#district-summary"),
+    "weights": ("/weights", "#weights-ranking-list li"),
+    "weights history": ("/weights/history", "main h1"),
+    "sensitivity": ("/sensitivity", "main h1"),
+    "data quality": ("/data-quality", "#dq-coverage .main-svg"),
+    "methodology": ("/methodology", "main h1"),
+    "editions": ("/editions", "main h1"),
+}
+SHELL = ("/no-such-page", "main h1")
+BUDGET_S = 1.5  # every page's first visit
+BUDGET_COLD_S = 2.0  # the overview's cold first paint
+
+READY = """(sel) => {
+    if (!document.querySelector(sel)) return false;
+    if (document.querySelector('._dash-loading, [data-dash-is-loading="true"]')) return false;
+    for (const g of document.querySelectorAll('.dash-graph')) {
+        if (g.offsetParent !== null && !g.querySelector('.main-svg')) return false;  // a visible chart not drawn
+    }
+    return true;
+}"""
+
+
+def build_demo(folder: Path, months: int = 24) -> Path:
+    for args in (["demo", "--out", str(folder / "raw"), "--months", str(months), "--seed", "7", "--quiet"],
+                 ["refresh", "--source", str(folder / "raw"), "--db", str(folder / "warehouse.duckdb")]):
+        subprocess.run([str(BIN), *args], check=True, capture_output=True, cwd=folder)
+    return folder / "warehouse.duckdb"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Server:
+    def __init__(self, db: Path, weights: Path) -> None:
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+        self.proc = subprocess.Popen([str(BIN), "serve", "--port", str(port), "--db", str(db), "--weights-dir",
+                                      str(weights), "--no-scheduler"], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, cwd=ROOT, env=env)
+        for _ in range(600):  # /healthz answers once the server listens; it does not warm the page caches
+            try:
+                urllib.request.urlopen(self.url + "/healthz", timeout=2).read()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("the server did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=15)
+
+
+def visit(browser, url: str, selector: str, timeout_ms: float = 60_000) -> float:
+    """Seconds from navigation to painted, in a fresh browser context (empty cache)."""
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = ctx.new_page()
+    try:
+        t0 = time.perf_counter()
+        page.goto(url, wait_until="commit")
+        page.wait_for_function(READY, arg=selector, timeout=timeout_ms, polling=25)
+        return time.perf_counter() - t0
+    finally:
+        ctx.close()
+
+
+def measure(db: Path, weights: Path, repeat: int) -> list[dict]:
+    from playwright.sync_api import sync_playwright
+
+    samples: dict[str, list[float]] = {"overview, cold": [], "shell": []}
+    samples.update({f"{name}, first visit": [] for name in PAGES})
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
+        try:
+            for _ in range(repeat):
+                server = _Server(db, weights)
+                try:
+                    samples["overview, cold"].append(visit(browser, server.url + PAGES["overview"][0],
+                                                           PAGES["overview"][1]))
+                    samples["shell"].append(visit(browser, server.url + SHELL[0], SHELL[1]))
+                finally:
+                    server.stop()
+                server = _Server(db, weights)  # each page's first visit on a new server, shell first
+                try:
+                    visit(browser, server.url + SHELL[0], SHELL[1])
+                    for name, (path, sel) in PAGES.items():
+                        samples[f"{name}, first visit"].append(visit(browser, server.url + path, sel))
+                finally:
+                    server.stop()
+        finally:
+            browser.close()
+    base = statistics.median(samples.pop("shell"))
+    rows = []
+    for measure_name, values in samples.items():
+        now = statistics.median(values)
+        rows.append({"measure": f"page {measure_name} (browser, s)", "now_s": round(now, 3),
+                     "baseline_s": round(base, 3), "ratio": round(now / base, 2),
+                     "budget": BUDGET_COLD_S if measure_name == "overview, cold" else BUDGET_S,
+                     "baseline": "the app's not-found page (Dash shell), first visit",
+                     "samples_s": [round(v, 3) for v in values]})
+    return rows
+
+
+def print_rows(rows: list[dict]) -> None:
+    print(f"{'measure':<46} {'now':>8} {'baseline':>9} {'ratio':>7} {'budget':>7}  ok")
+    for r in rows:
+        ok = "OK" if r["now_s"] <= r["budget"] else "OVER"
+        print(f"{r['measure']:<46} {r['now_s']:>7.2f}s {r['baseline_s']:>8.2f}s {r['ratio']:>6.2f}x "
+              f"{r['budget']:>6.1f}s  {ok}")
+    try:
+        load = os.getloadavg()[0]
+        print(f"load average (1 min) at the end: {load:.2f}")
+    except OSError:
+        pass
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--db", type=Path, help="warehouse to use (default: build the 24-month demo)")
+    ap.add_argument("--repeat", type=int, default=3, help="servers started afresh per measure (median)")
+    ap.add_argument("--json", type=Path, help="also write the rows as JSON")
+    args = ap.parse_args()
+    if not Path("/usr/bin/chromium").exists():
+        print("bench.pages needs Debian's chromium (/usr/bin/chromium)", file=sys.stderr)
+        raise SystemExit(2)
+    with tempfile.TemporaryDirectory(prefix="govindex-bench-pages-") as tmp:
+        folder = Path(tmp)
+        db = args.db or build_demo(folder)
+        weights = folder / "weights"
+        shutil.copytree(ROOT / "weights", weights, ignore=shutil.ignore_patterns("history"))
+        rows = measure(db, weights, args.repeat)
+    print_rows(rows)
+    if args.json:
+        args.json.write_text(json.dumps(rows, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
