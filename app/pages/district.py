@@ -10,7 +10,7 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from app.ui import components as c
-from app.ui import figures, ids
+from app.ui import figures, ids, ledger_panel
 from app.web import security
 from app.views import frames as views
 from app.ui.exports import scorecard_xlsx
@@ -115,6 +115,7 @@ def render(profile: str | None, code: str | None, lang: str):
             className="grid-2",
         ),
         c.card(t("district.indicators", lang), _indicator_grid(dp, lang), className="indicator-card"),
+        ledger_panel.targets_card(dp, lang),  # status against target per indicator, 立项整改 per gap row
         trend_card(edition_views.trend_view(ctx, ctx.profile(profile).name, lang, unit=code), lang, unit=code),
         c.card(t("district.quarantine", lang), _quarantine(dp, lang)),
     ]

@@ -4,12 +4,14 @@ the methodology report (技术报告) generated from a profile's spec."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import flask
 from flask import request
 
 from app.web import security
 from app.state import get_context
+from app.ui import ledger_model
 from app.ui.i18n import norm_lang, t
 from app.views.methodology import coverage_from_snapshot, methodology_report_html
 from etl.ingest.quarantine import filter_quarantine
@@ -74,8 +76,48 @@ def methodology_html() -> Any:
     return resp
 
 
+def ledger_xlsx() -> Any:
+    """GET /download/ledger.xlsx[?district=CODE][&lang=en]: the rectification ledger (整改台账) as a 督查 office files
+    it — one district's, or every district the person may see; an official gets only their own district's."""
+    security.require("view")
+    district = request.args.get("district") or None
+    try:
+        data, filename = ledger_model.ledger_xlsx(get_context(), district, norm_lang(request.args.get("lang")))
+    except ledger_model.LoopError as e:
+        flask.abort(403 if isinstance(e, ledger_model.loop.Forbidden) else 400, description=str(e))
+    return _attachment(data, filename, XLSX)
+
+
+def evidence_file(evidence_id: int) -> Any:
+    """GET /download/evidence/<id>: an evidence file (佐证材料) of an item this person may see, checked against its
+    SHA-256; sent as an attachment under its stored type, never rendered inline."""
+    security.require("view")
+    try:
+        name, kind, data = ledger_model.read_evidence(get_context(), evidence_id)
+    except ledger_model.LoopError as e:
+        flask.abort(403 if isinstance(e, ledger_model.loop.Forbidden) else 404, description=str(e))
+    return _attachment(data, name, EVIDENCE_TYPES.get(kind, "application/octet-stream"))
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EVIDENCE_TYPES = {"pdf": "application/pdf", "png": "image/png", "jpeg": "image/jpeg", "xlsx": XLSX,
+                  "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+
+
+def _attachment(data: bytes, filename: str, mimetype: str) -> flask.Response:
+    resp = flask.Response(data, mimetype=mimetype)
+    ascii_name = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_" for ch in filename) or "file"
+    resp.headers["Content-Disposition"] = (f'attachment; filename="{ascii_name}"; '
+                                           f"filename*=UTF-8''{quote(filename, safe='')}")
+    resp.headers["Cache-Control"] = "private, no-store"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
+
+
 def install_downloads(app: Any) -> None:
     server: flask.Flask = app.server if hasattr(app, "server") else app
     server.add_url_rule("/download/quarantine.csv", "govindex_quarantine_csv", quarantine_csv)
     server.add_url_rule("/download/audit.csv", "govindex_audit_csv", audit_csv)
     server.add_url_rule("/download/methodology.html", "govindex_methodology_html", methodology_html)
+    server.add_url_rule("/download/ledger.xlsx", "govindex_ledger_xlsx", ledger_xlsx)
+    server.add_url_rule("/download/evidence/<int:evidence_id>", "govindex_evidence", evidence_file)
