@@ -25,6 +25,8 @@ CONFIG_ENV = "GOVINDEX_CONFIG"
 RUNS_FILE = "runs.sqlite"  # run history beside the warehouse unless paths.runs_db says otherwise
 USERS_FILE = "users.toml"  # users file beside the warehouse unless users.file says otherwise
 EDITIONS_FILE = "editions.sqlite"  # assessment editions beside the warehouse unless paths.editions_db says otherwise
+LOOP_FILE = "loop.sqlite"  # targets, 整改台账, alerts beside the warehouse unless paths.loop_db says otherwise
+EVIDENCE_DIR = "evidence"  # 佐证材料 files beside the warehouse unless paths.evidence_dir says otherwise
 
 
 class ConfigError(ValueError):
@@ -42,6 +44,11 @@ class PathsConfig(_Strict):
     runs_db: Path | None = Field(default=None, description="run-history SQLite file; default runs.sqlite beside the db")
     editions_db: Path | None = Field(
         default=None, description="assessment editions (SQLite, append-only); default editions.sqlite beside the db")
+    loop_db: Path | None = Field(
+        default=None, description="targets, rectification ledger (整改台账) and alerts (SQLite); default loop.sqlite "
+        "beside the db")
+    evidence_dir: Path | None = Field(
+        default=None, description="folder of ledger evidence files (佐证材料); default evidence/ beside the db")
     inbox: Path = Field(default=Path("data/inbox"), description="folder watched for new raw files")
     archive: Path = Field(default=Path("data/archive"), description="loaded, skipped and rejected inbox files go here")
     weights_dir: Path = Field(
@@ -57,6 +64,14 @@ class PathsConfig(_Strict):
     @property
     def editions_path(self) -> Path:
         return self.editions_db if self.editions_db is not None else self.db.with_name(EDITIONS_FILE)
+
+    @property
+    def loop_path(self) -> Path:
+        return self.loop_db if self.loop_db is not None else self.db.with_name(LOOP_FILE)
+
+    @property
+    def evidence_path(self) -> Path:
+        return self.evidence_dir if self.evidence_dir is not None else self.db.with_name(EVIDENCE_DIR)
 
     @property
     def weights_path(self) -> Path:
@@ -222,6 +237,62 @@ class UsersConfig(_Strict):
     file: Path | None = Field(default=None, description=f"users file; default: {USERS_FILE} beside the db")
 
 
+class LedgerConfig(_Strict):
+    """The rectification ledger (整改台账): evidence limits and the red/amber/green band of targets."""
+
+    evidence_max_mb: float = Field(default=10.0, gt=0, le=1024, description="largest evidence file, in megabytes")
+    evidence_types: tuple[Literal["pdf", "png", "jpeg", "xlsx", "docx"], ...] = Field(
+        default=("pdf", "png", "jpeg", "xlsx", "docx"), min_length=1,
+        description="evidence file types accepted (recognised by content, not by the name's extension)",
+    )
+    amber_band: float = Field(
+        default=0.05, ge=0, le=1,
+        description="amber (黄) when a value misses its target by at most this share of the indicator's goalpost "
+        "span; beyond it red (红)",
+    )
+
+    @field_validator("evidence_types", mode="before")
+    @classmethod
+    def _types(cls, v: Any) -> Any:
+        v = _split_list(v)
+        return [str(t).strip().lower() for t in v] if isinstance(v, (list, tuple)) else v
+
+
+class EmailConfig(_Strict):
+    """Alerts by e-mail through an SMTP server (off while host is empty). User and password come from the
+    environment variables GOVINDEX_SMTP_USER / GOVINDEX_SMTP_PASSWORD, never from the file."""
+
+    host: str = Field(default="", description="SMTP server; empty = no e-mail")
+    port: int = Field(default=587, ge=1, le=65535, description="SMTP port")
+    sender: str = Field(default="", alias="from", description="the From address")
+    starttls: bool = Field(default=True, description="upgrade the connection with STARTTLS before signing in")
+    timeout_seconds: float = Field(default=10.0, gt=0, description="give up on the server after this long")
+    to: tuple[str, ...] = Field(default=(), description="addresses that receive every alert (e.g. the 督查 office)")
+    district_to: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="district code → addresses that receive that district's alerts")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, populate_by_name=True)
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _to(cls, v: Any) -> Any:
+        return _split_list(v)
+
+
+class AlertsConfig(_Strict):
+    """Which alerts are raised after each refresh, and their thresholds."""
+
+    enabled: bool = Field(default=True, description="evaluate the alert rules after each successful refresh")
+    rank_drop: int = Field(default=3, ge=1, le=15, description="a district that drops this many places or more")
+    below_target: bool = Field(default=True, description="an indicator that falls below its target or its band")
+    overdue: bool = Field(default=True, description="a ledger item that becomes overdue (逾期)")
+    missing_share: float = Field(
+        default=0.3, gt=0, le=1, description="a district missing this share of its indicator values or more")
+    quarantine_share: float = Field(
+        default=0.2, gt=0, le=1, description="a district with this share of its rows quarantined or more")
+    email: EmailConfig = Field(default_factory=lambda: EmailConfig.model_validate({}))
+
+
 class Config(_Strict):
     """The whole configuration."""
 
@@ -234,6 +305,8 @@ class Config(_Strict):
     users: UsersConfig = Field(default_factory=lambda: UsersConfig.model_validate({}))
     logging: LoggingConfig = Field(default_factory=lambda: LoggingConfig.model_validate({}))
     warehouse: WarehouseConfig = Field(default_factory=lambda: WarehouseConfig.model_validate({}))
+    ledger: LedgerConfig = Field(default_factory=lambda: LedgerConfig.model_validate({}))
+    alerts: AlertsConfig = Field(default_factory=lambda: AlertsConfig.model_validate({}))
     source: str = Field(default="defaults", description="where the configuration came from (for messages)")
 
     @property
@@ -247,6 +320,8 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "GOVINDEX_DB": ("paths", "db"),
     "GOVINDEX_RUNS_DB": ("paths", "runs_db"),
     "GOVINDEX_EDITIONS_DB": ("paths", "editions_db"),
+    "GOVINDEX_LOOP_DB": ("paths", "loop_db"),
+    "GOVINDEX_EVIDENCE_DIR": ("paths", "evidence_dir"),
     "GOVINDEX_INBOX": ("paths", "inbox"),
     "GOVINDEX_ARCHIVE": ("paths", "archive"),
     "GOVINDEX_WEIGHTS_DIR": ("paths", "weights_dir"),
@@ -277,7 +352,14 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "GOVINDEX_ACCESS_LOG": ("logging", "access_log"),
     "GOVINDEX_DUCKDB_MEMORY_LIMIT": ("warehouse", "memory_limit"),
     "GOVINDEX_DUCKDB_THREADS": ("warehouse", "threads"),
+    "GOVINDEX_EVIDENCE_MAX_MB": ("ledger", "evidence_max_mb"),
+    "GOVINDEX_AMBER_BAND": ("ledger", "amber_band"),
+    "GOVINDEX_ALERTS": ("alerts", "enabled"),
+    "GOVINDEX_ALERT_RANK_DROP": ("alerts", "rank_drop"),
 }
+# SMTP credentials: only ever from the environment (etl/jobs/alerts.py reads them when it sends).
+SMTP_USER_ENV = "GOVINDEX_SMTP_USER"
+SMTP_PASSWORD_ENV = "GOVINDEX_SMTP_PASSWORD"
 
 _SECTIONS: dict[str, type[_Strict]] = {
     "paths": PathsConfig,
@@ -289,6 +371,8 @@ _SECTIONS: dict[str, type[_Strict]] = {
     "users": UsersConfig,
     "logging": LoggingConfig,
     "warehouse": WarehouseConfig,
+    "ledger": LedgerConfig,
+    "alerts": AlertsConfig,
 }
 # Keys holding a path: relative ones in a file are read relative to that file's folder.
 _PATH_KEYS: dict[str, set[str]] = {"paths": set(PathsConfig.model_fields), "users": {"file"}}

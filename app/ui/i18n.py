@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from etl.contract.tables import LOCAL_TZ, TABLES
 from etl.ingest import messages
+from etl.stores import loop as loop_messages
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -656,6 +657,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                          "Role {role} may not publish editions; roles that may: {roles}. Nothing was changed."),
     "edition.err.profile": ("未知的权重方案：{detail}。未作任何更改。", "Unknown weight profile: {detail}. Nothing was changed."),
 }
+# The loop's messages (targets, 整改台账, alerts: "loop.*") live with the store that raises them; t() knows them too.
+MESSAGES.update(loop_messages.MESSAGES)
 
 # Units of the catalogue's indicators, in words a Chinese reader uses ("%" and "分" need no English).
 UNITS: dict[str, tuple[str, str]] = {

@@ -34,6 +34,9 @@ class Permission(StrEnum):
     ALL_QUARANTINE = "all_quarantine"  # every district's quarantined rows (else only the role's own district's)
     SEE_CURRENT = "see_current"  # the current version of each profile (else the published one)
     ALL_DISTRICTS = "all_districts"  # not tied to one district (else the user needs a district code)
+    SET_TARGETS = "set_targets"  # set a district's target (目标值) for an indicator and cycle, with a reason
+    EDIT_LEDGER = "edit_ledger"  # open and update rectification items (整改台账) — only of the user's own district
+    COMMENT_LEDGER = "comment_ledger"  # comment on rectification items (of the user's district, or all districts)
 
 
 @dataclass(frozen=True)
@@ -53,9 +56,11 @@ _EDITOR = frozenset({_P.VIEW, _P.ALL_DISTRICTS, _P.EDIT_WEIGHTS, _P.PUBLISH_WEIG
 
 # The permissions table. Order matters only for display (CLI choices, the demo role switcher).
 ROLE_TABLE: dict[str, RoleSpec] = {
-    Role.LEADER: RoleSpec("领导", "leader", "leaders", _VIEWER | {_P.ALL_QUARANTINE}),
-    Role.ASSESSOR: RoleSpec("评估人员", "assessor", "assessors", _EDITOR),
-    Role.DISTRICT_OFFICIAL: RoleSpec("区级人员", "district official", "district officials", frozenset({_P.VIEW})),
+    Role.LEADER: RoleSpec("领导", "leader", "leaders",
+                          _VIEWER | {_P.ALL_QUARANTINE, _P.SET_TARGETS, _P.COMMENT_LEDGER}),
+    Role.ASSESSOR: RoleSpec("评估人员", "assessor", "assessors", _EDITOR | {_P.SET_TARGETS, _P.COMMENT_LEDGER}),
+    Role.DISTRICT_OFFICIAL: RoleSpec("区级人员", "district official", "district officials",
+                                     frozenset({_P.VIEW, _P.EDIT_LEDGER, _P.COMMENT_LEDGER})),
     Role.ADMIN: RoleSpec("管理员", "administrator", "administrators", frozenset(Permission)),
 }
 # The role the demo (no sign-in, loopback only) starts with: every power, so the whole app can be tried.

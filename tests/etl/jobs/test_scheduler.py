@@ -67,7 +67,7 @@ def test_errors_name_the_file_and_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as e:
         load_config(bad, env={})
     msg = str(e.value)
-    assert f"{bad}: paths.inbx: unknown key (allowed: db, runs_db, editions_db, inbox, archive, weights_dir)" in msg
+    assert f"{bad}: paths.inbx: unknown key (allowed: db, runs_db, editions_db, loop_db, evidence_dir, inbox, archive, weights_dir)" in msg
     assert f"{bad}: schedule.tz: unknown time zone 'Asia/Shangai'" in msg
     assert "schedule.cron" in msg and "'25'" in msg
     with pytest.raises(ConfigError, match=r"environment GOVINDEX_PORT: .*'abc'"):
@@ -88,6 +88,7 @@ def test_example_file_holds_the_defaults_and_docs_list_every_variable() -> None:
     assert example.refresh == base.refresh
     assert (example.app, example.auth, example.users) == (base.app, base.auth, base.users)
     assert (example.logging, example.warehouse) == (base.logging, base.warehouse)
+    assert (example.ledger, example.alerts) == (base.ledger, base.alerts)
     assert example.paths.weights_dir.resolve() == (ROOT / base.paths.weights_dir).resolve()
     docs = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     example_text = (ROOT / "govindex.example.toml").read_text(encoding="utf-8")
