@@ -27,6 +27,7 @@ P = "ledger"
     f"{P}-msg", f"{P}-version", f"{P}-downloads", f"{P}-pending", f"{P}-limit")
 ITEM_TYPE = f"{P}-item"
 SETTABLE = ("open", "in_progress", "done")  # 逾期 follows from the due date; nobody sets it
+HIDDEN = {"display": "none"}
 
 
 def layout(lang: str | None = None, item: str | None = None, district: str | None = None,
@@ -62,7 +63,7 @@ def layout(lang: str | None = None, item: str | None = None, district: str | Non
                        accept=model.evidence_accept(ctx)),
             html.P(id=f"{P}-client-msg", className="status-bad", role="alert"),
         ],
-        className="ledger-form", id=f"{P}-actions", hidden=True,
+        className="ledger-form", id=f"{P}-actions", style=HIDDEN,
     )
     return html.Div(
         [
@@ -80,13 +81,13 @@ def layout(lang: str | None = None, item: str | None = None, district: str | Non
             html.Div(
                 [html.Label(t("ledger.filter.district", lang), htmlFor=DISTRICT, className="inline-label"),
                  dcc.Dropdown(id=DISTRICT, options=d_opts, value=d_value, clearable=False,
-                              disabled=not all_districts, style={"minWidth": "200px"}),
+                              disabled=not all_districts, style={"width": "220px"}),
                  html.Label(t("ledger.filter.status", lang), htmlFor=STATUS, className="inline-label"),
                  dcc.Dropdown(id=STATUS, options=s_opts, value=status if status in model.STATUSES else "all",
-                              clearable=False, searchable=False, style={"minWidth": "160px"}),
+                              clearable=False, searchable=False, style={"width": "160px"}),
                  html.Span(t("ledger.today", lang, date=fmt_datetime(model.today(ctx), lang)), className="note",
                            id=f"{P}-today")],
-                className="title-actions filters"),
+                className="title-actions ledger-filters"),
             html.P(id=COUNT, className="note"),
             html.Div(
                 [c.card(None, html.Div(id=LIST)),
@@ -164,19 +165,19 @@ def select(_clicks: list[int | None]):
     return str(trig["item"]), None
 
 
-@callback(Output(DETAIL, "children"), Output(f"{P}-actions", "hidden"), Output(VERSION, "data"),
+@callback(Output(DETAIL, "children"), Output(f"{P}-actions", "style"), Output(VERSION, "data"),
           Output(NEW_STATUS, "value"), Output(COMMENT_ADD, "disabled"), Output(STATUS_SET, "disabled"),
           Output(UPLOAD, "disabled"),
           Input(SELECTED, "data"), Input(REFRESHED, "data"), State(LANG, "data"))
 def detail(selected: str | None, _refreshed: int, lang: str):
-    none = (html.P(t("ledger.pick", lang), className="note"), True, None, None, True, True, True)
+    none = (html.P(t("ledger.pick", lang), className="note"), HIDDEN, None, None, True, True, True)
     if not selected:
         return none
     ctx = get_context()
     try:
         i = model.item(ctx, selected, lang)
     except model.LoopError as e:
-        return (c.error_box(lang, model.error_text(e, lang)), True, None, None, True, True, True)
+        return (c.error_box(lang, model.error_text(e, lang)), HIDDEN, None, None, True, True, True)
     edit = model.may_open(i.unit)
     comment = model.may_comment(i.unit)
     fields = html.Dl(
@@ -202,7 +203,7 @@ def detail(selected: str | None, _refreshed: int, lang: str):
                      html.H3(t("ledger.evidence", lang)), evidence,
                      html.H3(t("ledger.history", lang)), history], **{"data-item": str(i.item_id)})
     settable = i.status if i.status in SETTABLE else i.stored_status
-    return body, not (edit or comment), i.version, settable, not comment, not edit, not edit
+    return body, (None if edit or comment else HIDDEN), i.version, settable, not comment, not edit, not edit
 
 
 @callback(Output(MSG, "children"), Output(REFRESHED, "data"), Output(COMMENT, "value"),

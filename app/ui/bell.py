@@ -24,8 +24,9 @@ def bell(lang: str = "zh", count: int = 0) -> html.Span:
 
 
 def bell_parts(count: int, lang: str) -> list:
-    """The bell's children: the icon (with a label for screen readers) and the unread count."""
+    """The bell's children: its word (预警 / Alerts; fonts on government PCs often lack an emoji bell), the full
+    phrase for screen readers, and the unread count."""
     shown = "99+" if count > 99 else str(count)
-    return [html.Span("🔔", **{"aria-hidden": "true"}),
+    return [html.Span(t("nav.alerts", lang), **{"aria-hidden": "true"}),
             html.Span(t("alerts.bell", lang, n=count), className="sr-only"),
             html.Span(shown, id=BELL_COUNT, className="bell-count" + ("" if count else " zero"))]
