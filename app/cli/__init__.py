@@ -24,6 +24,9 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("backup", "snapshots"),
     ("backup", "rollback"),
     ("backup", "migrate"),
+    ("alerts", "alerts"),
+    ("target", "target"),
+    ("ledger", "ledger"),
 )
 
 

@@ -6,6 +6,8 @@ What a backup holds (folders inside the backup):
   rename, so the copy is one whole snapshot; a leftover write-ahead log is folded in first);
 - `runs/`: the run history, through SQLite's online backup API;
 - `users/`: the users file;
+- `loop/`: the loop store (targets, 整改台账, alerts; SQLite, through the backup API), then `evidence/`: the ledger's
+  evidence files (immutable, named by SHA-256; copied after the store, so every file the store names is there);
 - `weights/`: the whole weights data folder (saved profiles, their history, the audit trail and its head file),
   copied while holding the audit trail's lock so the trail and its head match;
 - `archive/`: the raw-file archive of the inbox;
@@ -43,13 +45,17 @@ from etl.config import Config
 from etl.jobs.locks import LockHeld
 from etl.jobs.snapshots import SnapshotError, checkpoint_live, refresh_lock, snapshot_dir, wal_path
 from etl.stores import audit_trail
+from etl.stores.loop import SCHEMA_VERSION as LOOP_SCHEMA_VERSION, LoopStore, schema_version as loop_schema_version
 from etl.stores.runs import SCHEMA_VERSION as RUNS_SCHEMA_VERSION, RunStore, schema_version as runs_schema_version
 from etl.stores.users import SCHEMA_VERSION as USERS_SCHEMA_VERSION
 from etl.warehouse import connection as warehouse, migrations
 
 MANIFEST = "manifest.json"
 FORMAT = 1
-SECTIONS: tuple[str, ...] = ("warehouse", "runs", "users", "weights", "archive", "data", "config")
+SECTIONS: tuple[str, ...] = ("warehouse", "runs", "users", "loop", "evidence", "weights", "archive", "data", "config")
+# Sections that hold one file (restored to the configured path itself), and those that hold a folder.
+_FILE_SECTIONS: tuple[str, ...] = ("warehouse", "runs", "users", "loop")
+_DIR_SECTIONS: tuple[str, ...] = ("weights", "archive", "evidence")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 # Beside the warehouse but not state: locks, refresh temp files, SQLite journals (the backup API reads through them).
 _NOT_STATE_SUFFIXES = (".lock", ".wal", "-wal", "-shm", "-journal", ".tmp")
@@ -180,8 +186,10 @@ def _inside(path: Path, folder: Path) -> bool:
 def _other_data(config: Config, db: Path, config_file: Path | None) -> list[Path]:
     """Files beside the warehouse that no other section holds: stores added later (editions, …), found generically."""
     folder = db.parent
-    covered = [config.paths.weights_dir, config.paths.archive, config.paths.inbox, snapshot_dir(db)]
-    named = {db.resolve(), Path(config.paths.runs_path).resolve(), Path(config.users_path).resolve()}
+    covered = [config.paths.weights_dir, config.paths.archive, config.paths.inbox, snapshot_dir(db),
+               config.paths.evidence_path]
+    named = {db.resolve(), Path(config.paths.runs_path).resolve(), Path(config.users_path).resolve(),
+             Path(config.paths.loop_path).resolve()}
     if config_file is not None:
         named.add(config_file.resolve())  # in the config section
     out = []
@@ -211,6 +219,14 @@ def _runs_version(path: Path) -> int:
         con.close()
 
 
+def _loop_version(path: Path) -> int:
+    con = sqlite3.connect(path)
+    try:
+        return loop_schema_version(con)
+    finally:
+        con.close()
+
+
 def _file_state(p: Path) -> tuple[int, int, int]:
     st = p.stat()
     return (st.st_ino, st.st_size, st.st_mtime_ns)
@@ -236,7 +252,7 @@ def _copy_warehouse(db: Path, target: Path, attempts: int = 5) -> None:
 def _known_versions() -> dict[str, int]:
     """The schema version of each store this govindex reads."""
     return {"warehouse": migrations.CURRENT_VERSION, "runs": RUNS_SCHEMA_VERSION, "users": USERS_SCHEMA_VERSION,
-            "audit_trail": audit_trail.SCHEMA_VERSION}
+            "audit_trail": audit_trail.SCHEMA_VERSION, "loop": LOOP_SCHEMA_VERSION}
 
 
 def _users_version(path: Path) -> int:
@@ -306,6 +322,16 @@ def backup(config: Config, dest: str | os.PathLike[str], *, config_file: str | o
         if users.is_file():
             versions["users"] = _users_version(put("users", users, Path(users.name)))
             sources["users"] = str(users.resolve())
+        loop = Path(config.paths.loop_path)
+        if loop.is_file():
+            versions["loop"] = _loop_version(put("loop", loop, Path(loop.name)))
+            sources["loop"] = str(loop.resolve())
+        evidence = Path(config.paths.evidence_path)  # after the store: its files are immutable and written first
+        for p in _files_under(evidence):
+            if not p.name.endswith(_NOT_STATE_SUFFIXES):
+                put("evidence", p, p.relative_to(evidence))
+        if evidence.is_dir():
+            sources["evidence"] = str(evidence.resolve())
         weights = Path(config.paths.weights_dir)
         with _audit_locked(weights):
             for p in _files_under(weights):
@@ -371,7 +397,8 @@ def relocated(config: Config, into: str | os.PathLike[str]) -> Config:
     db = root / Path(config.paths.db).name
     paths = config.paths.model_copy(update={
         "db": db, "runs_db": root / Path(config.paths.runs_path).name, "weights_dir": root / "weights",
-        "archive": root / "archive", "inbox": root / "inbox",
+        "archive": root / "archive", "inbox": root / "inbox", "loop_db": root / Path(config.paths.loop_path).name,
+        "evidence_dir": root / Path(config.paths.evidence_path).name,
     })
     users = config.users.model_copy(update={"file": root / Path(config.users_path).name})
     return config.model_copy(update={"paths": paths, "users": users})
@@ -393,6 +420,7 @@ def _targets(manifest: Manifest, config: Config, into: Path | None) -> dict[str,
     out = {
         "warehouse": db, "runs": Path(config.paths.runs_path), "users": Path(config.users_path),
         "weights": Path(config.paths.weights_dir), "archive": Path(config.paths.archive), "data": db.parent,
+        "loop": Path(config.paths.loop_path), "evidence": Path(config.paths.evidence_path),
     }  # fmt: skip
     if "config" in manifest.sources:
         out["config"] = into if into is not None else Path(manifest.sources["config"]).parent
@@ -432,13 +460,13 @@ def restore(src: str | os.PathLike[str], config: Config, *, into: str | os.PathL
             rel = Path(*parts[1:]) if len(parts) > 1 and parts[0] == section else Path("..")
             if rel.is_absolute() or ".." in rel.parts:
                 raise BackupError(f"the backup's manifest names a file outside its section: {e.path}")
-            dest = base if section in ("warehouse", "runs", "users") else base / rel
+            dest = base if section in _FILE_SECTIONS else base / rel
             if dest.resolve() in dests:
                 raise BackupError(f"two files of the backup restore to {dest}: restore --into an empty folder instead")
             dests.add(dest.resolve())
             if dest.exists():
                 existing.append(dest)
-    if section_dirs := [targets[s] for s in ("weights", "archive") if s in by_section]:
+    if section_dirs := [targets[s] for s in _DIR_SECTIONS if s in by_section]:
         existing += [d for d in section_dirs if d.is_dir() and any(d.iterdir()) and d not in existing]
     if existing and not force:
         raise BackupError("不覆盖已有数据（如需覆盖请加 --force） · refusing to overwrite existing state (use --force; "
@@ -461,14 +489,14 @@ def restore(src: str | os.PathLike[str], config: Config, *, into: str | os.PathL
             moved.append(to)
 
     try:
-        for d in (targets["weights"], targets["archive"]):
+        for d in (targets[s] for s in _DIR_SECTIONS if s in by_section or s in ("weights", "archive")):
             if force and d.is_dir() and any(d.iterdir()):
                 aside(d)
         for section, entries in by_section.items():
             base = targets[section]
             for entry in entries:
                 rel = Path(entry.path).relative_to(section)
-                dest = base if section in ("warehouse", "runs", "users") else base / rel
+                dest = base if section in _FILE_SECTIONS else base / rel
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 tmp = dest.with_name(dest.name + f".restoring-{os.getpid()}")
                 shutil.copy2(folder / entry.path, tmp)
@@ -495,6 +523,8 @@ def restore(src: str | os.PathLike[str], config: Config, *, into: str | os.PathL
         lock.release()
     if "runs" in by_section:
         RunStore(targets["runs"])  # brings an older run history up to date (and refuses a newer one)
+    if "loop" in by_section:
+        LoopStore(targets["loop"], targets["evidence"])  # likewise for the loop store
     return Restored(manifest, written, moved, config)
 
 

@@ -214,7 +214,8 @@ def item_history(store: LoopStore, actor: Actor, item_id: int, *, now: datetime 
                 con.execute("SELECT * FROM ledger_versions WHERE item_id = ? ORDER BY version", (item_id,))]
 
 
-def _sort_key(item: Item) -> tuple[int, date, int]:
+def sort_key(item: Item) -> tuple[int, date, int]:
+    """Overdue first, then open, in progress, done; within each by due date."""
     rank = {"overdue": 0, "open": 1, "in_progress": 2, "done": 3}[item.effective_status]
     return (rank, item.due_date, item.item_id)
 
@@ -229,7 +230,7 @@ def list_items(store: LoopStore, actor: Actor, *, unit_code: str | None = None, 
         items = [(_load(con, int(v["item_id"]), on) if full else _item(heads[v["item_id"]], v, on)) for v in vers]
     items = [i for i in items if may_see(actor, i.unit_code) and (unit_code is None or i.unit_code == unit_code)
              and (status is None or i.effective_status == status)]
-    return sorted(items, key=_sort_key)
+    return sorted(items, key=sort_key)
 
 
 def overdue(store: LoopStore, now: datetime | None = None) -> list[Item]:

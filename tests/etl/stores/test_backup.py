@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
@@ -20,7 +21,7 @@ from app.state import AppContext
 from app.views import frames as views
 from etl.config import Config, load_config
 from etl.jobs.snapshots import refresh_lock
-from etl.stores import audit_trail, backup as backups, runs, users
+from etl.stores import alerts, audit_trail, backup as backups, evidence, ledger, loop, runs, targets, users
 from etl.stores.profiles import load_profile, publish_profile, save_profile
 from etl.stores.runs import list_runs
 from etl.stores.users import add_user, load_users
@@ -196,3 +197,40 @@ def test_restore_refuses_a_manifest_naming_files_outside_their_section(fixture_d
     with pytest.raises(backups.BackupError, match="outside its section"):
         backups.restore(tmp_path / "bk", config, into=tmp_path / "into")
     assert not (tmp_path / "evil.txt").exists() and not (tmp_path / "into" / "evil.txt").exists()
+
+
+def test_the_loop_store_and_its_evidence_go_through_backup_and_restore(fixture_db: Path, tmp_path: Path) -> None:
+    live = tmp_path / "live"
+    live.mkdir()
+    shutil.copy2(fixture_db, live / "warehouse.duckdb")
+    config = _config(live)
+    store = loop.LoopStore.for_config(config)
+    official, leader = loop.Actor("zhang", "district_official", "310104"), loop.Actor("li", "leader")
+    when = datetime(2026, 3, 1, 2, 0, tzinfo=timezone.utc)
+    targets.set_target(store, leader, "310104", "high_freq_full_online_rate", "2026", 90, "区情", now=when)
+    item = ledger.open_item(store, official, "310104", "high_freq_full_online_rate", problem="p", action="a",
+                            owner="o", due_date="2026-04-01", now=when)
+    ref = evidence.attach(store, official, item.item_id, "方案.pdf", b"%PDF-1.4 evidence", now=when)
+    [alert] = alerts.record(store, [alerts.AlertDraft("overdue", "k", "310104", item_id=item.item_id)], now=when)
+    alerts.mark_read(store, leader, [alert.alert_id], now=when)
+
+    manifest = backups.backup(config, tmp_path / "bk")
+    assert {"loop", "evidence"} <= {e.section for e in manifest.files}
+    assert manifest.schema_versions["loop"] == loop.SCHEMA_VERSION
+    assert not any(e.section == "data" and "loop" in e.path for e in manifest.files)  # not also found generically
+
+    done = backups.restore(tmp_path / "bk", config, into=tmp_path / "empty")
+    back = loop.LoopStore.for_config(done.config)
+    assert back.path == tmp_path / "empty" / "loop.sqlite" and back.evidence_dir == tmp_path / "empty" / "evidence"
+    assert loop.verify_events(back) == loop.verify_events(store) == 4  # target, item, evidence, alert
+    assert ledger.get_item(back, leader, item.item_id, now=when) == ledger.get_item(store, leader, item.item_id,
+                                                                                    now=when)
+    assert evidence.read(back, leader, ref.evidence_id) == (ref, b"%PDF-1.4 evidence")
+    assert [a.read for a in alerts.list_alerts(back, leader)] == [True]
+    assert targets.current_targets(back) == targets.current_targets(store)
+
+    with pytest.raises(backups.BackupError, match="refusing to overwrite"):
+        backups.restore(tmp_path / "bk", config)
+    moved = backups.restore(tmp_path / "bk", config, force=True).moved_aside
+    assert {p.name.split(".before-restore-")[0] for p in moved} >= {"loop.sqlite", "evidence"}
+    assert evidence.read(loop.LoopStore.for_config(config), leader, ref.evidence_id)[1] == b"%PDF-1.4 evidence"
