@@ -30,6 +30,7 @@ import polars as pl
 from dash import html
 
 from app.state import AppContext
+from app.ui import ledger_export
 from app.ui.i18n import fmt_datetime, fmt_num, pick, t, unit_label
 from app.web import security
 from etl.stores import alerts as alert_store
@@ -506,3 +507,17 @@ def mark_read(ctx: AppContext, alert_ids: list[str] | None) -> int:
     """Mark this person's alerts read (None: all they see); only their own read state changes."""
     ids = None if alert_ids is None else [_item_id(a) for a in alert_ids]
     return alert_store.mark_read(store(ctx), actor(), ids)
+
+
+# -- the XLSX ledger -----------------------------------------------------------------------------------------------
+def ledger_xlsx(ctx: AppContext, district: str | None, lang: str) -> tuple[bytes, str]:
+    """(workbook, file name) of `district`'s ledger, or of every district this person sees (an official: their
+    own); the store refuses another district's."""
+    who = actor()
+    unit = district or (None if who.may(Permission.ALL_DISTRICTS) else who.district_code)
+    if unit is not None:
+        loop.check_unit(unit)
+    _, vals = values(ctx)
+    when = now(ctx)
+    data = ledger_export.ledger_xlsx_for(store(ctx), who, lang, unit_code=unit, values=vals, now=when)
+    return data, ledger_export.filename(unit, lang, when)
