@@ -4,25 +4,32 @@
 2. that district's official opens a rectification item from the gap row on the district page, then updates it on
    /ledger (status, comment, evidence);
 3. on a server whose clock says a month later (GOVINDEX_TODAY), the leader sees the item overdue, first in the list;
-4. a refresh on data that make a district drop raises an alert: the leader's bell counts it and /alerts lists it.
+4. a refresh on data that make a district drop raises an alert: the leader's bell counts it, /alerts lists it, and
+   marking it read lowers the count.
 
 Screenshots: tests/artifacts/loop-ledger.png (the ledger with the item), loop-ledger-overdue.png, loop-alerts.png.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import shutil
+import subprocess
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
 
+from etl.jobs import alerts as alerts_job
+from etl.stores import alerts as alert_store
 from etl.stores import ledger as ledger_store
 from etl.stores.loop import Actor, LoopStore
 from tests.app.conftest import ARTIFACTS, ROOT
-from tests.conftest import serving
+from tests.conftest import GOVINDEX, run_govindex, serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -138,3 +145,56 @@ def test_the_loop_as_each_role(page, loop_env) -> None:
         assert first.get_attribute("data-status") == "overdue"
         assert "逾期" in first.inner_text()
         _shot(page, "loop-ledger-overdue")
+
+        # 4. a refresh on data that make a mid-table district collapse raises an alert the leader sees
+        run_govindex("alerts", "--evaluate", "--db", str(loop_env["db"]))  # the baseline: ranks as they are
+        ranks = alert_store.load_baseline(store, alerts_job.BASELINE)["ranks"]
+        middle = sorted(ranks, key=lambda u: ranks[u])[len(ranks) // 2]  # room to fall, close neighbours
+        raw = _sink(loop_env, middle)
+        # the threshold is configuration (alerts.rank_drop): outlier treatment (winsorising) caps how far one
+        # district's extreme values move its score, so how many places it falls depends on its neighbours
+        refresh = subprocess.run([str(GOVINDEX), "refresh", "--source", str(raw), "--db", str(loop_env["db"])],
+                                 capture_output=True, text=True, timeout=600, cwd=loop_env["base"],
+                                 env={**os.environ, "GOVINDEX_CONFIG": "", "GOVINDEX_ALERT_RANK_DROP": "1"})
+        assert refresh.returncode == 0, refresh.stdout[-2000:] + refresh.stderr[-2000:]
+        drops = [a for a in alert_store.list_alerts(store, Actor.system()) if a.rule == "rank_drop"]
+        assert [a.unit_code for a in drops] == [middle], [a.to_dict() for a in drops]
+        page.goto(url + "/alerts")
+        _settle(page)
+        page.wait_for_function("() => Number(document.querySelector('#alerts-bell-count').innerText) >= 1",
+                               timeout=30_000)
+        row = page.wait_for_selector(f'#alerts-table tr.unread[data-alert="{drops[0].alert_id}"]', timeout=30_000)
+        assert "下降" in row.inner_text(), row.inner_text()
+        _shot(page, "loop-alerts")
+        before = int(page.inner_text("#alerts-bell-count"))
+        row.query_selector("button").click()
+        page.wait_for_selector(f'#alerts-table tr.alert-row:not(.unread)[data-alert="{drops[0].alert_id}"]',
+                               timeout=15_000)
+        page.goto(url + "/alerts")  # the bell re-reads the count on the next page
+        _settle(page)
+        page.wait_for_function(f"() => Number(document.querySelector('#alerts-bell-count').innerText) === {before - 1}",
+                               timeout=30_000)
+
+
+def _sink(env: dict[str, Path], unit: str) -> Path:
+    """A copy of the demo's raw files that makes `unit` collapse on the demand side: every rating of its cases is
+    非常不满意 (1) and unprompted, and each of its 12345 tickets comes six more times (new ticket ids)."""
+    raw = env["base"] / "raw-sunk"
+    shutil.copytree(env["raw"], raw)
+    cases = pl.concat([pl.read_parquet(f, columns=["case_id", "district_code"]) for f in sorted(raw.glob("case_*"))])
+    own = cases.filter(pl.col("district_code") == unit)["case_id"].to_list()
+    ratings = pl.read_csv(raw / "rating.csv", infer_schema=False)
+    hit = pl.col("case_id").is_in(own)
+    ratings.with_columns(pl.when(hit).then(pl.lit("1")).otherwise(pl.col("level")).alias("level"),
+                         pl.when(hit).then(pl.lit("false")).otherwise(pl.col("prompted")).alias("prompted"),
+                         pl.when(hit).then(pl.lit("none")).otherwise(pl.col("prompt_source")).alias("prompt_source"),
+                         ).write_csv(raw / "rating.csv")
+    for f in sorted(raw.glob("hotline_ticket_*.csv")):  # GB18030, CRLF (data/README.md)
+        head, *body = list(csv.reader(io.StringIO(f.read_bytes().decode("gb18030"))))
+        where, key = head.index("district_code"), head.index("ticket_id")
+        extra = [[f"{r[key]}-X{k}" if j == key else v for j, v in enumerate(r)]
+                 for r in body if len(r) == len(head) and r[where] == unit for k in range(6)]
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\r\n").writerows([head, *body, *extra])
+        f.write_bytes(out.getvalue().encode("gb18030"))
+    return raw
