@@ -96,6 +96,10 @@ def test_the_loop_as_each_role(page, loop_env) -> None:
         page.click("#targets-save")
         page.wait_for_selector("#targets-msg .status-ok", timeout=15_000)
         page.wait_for_selector(f'#targets-table tr[data-unit="{DISTRICT}"][data-indicator="{INDICATOR}"]')
+        page.goto(url + "/")  # the overview counts the district's targets met
+        _settle(page)
+        met = page.wait_for_selector(f'#overview-targets-met li[data-unit="{DISTRICT}"]', timeout=30_000)
+        assert "项达标" in met.inner_text(), met.inner_text()
 
         # 2. the district's official opens an item from the gap row on the district page
         _role(page, url, "district_official")
@@ -110,6 +114,7 @@ def test_the_loop_as_each_role(page, loop_env) -> None:
         page.fill("#ledger-new-action", "停止窗口人员主动邀评，开展服务规范培训")
         page.fill("#ledger-new-owner", "区政务服务中心 王科长")
         page.fill("#ledger-new-due", due.isoformat())
+        _shot(page, "loop-district-open-item")
         page.click("#ledger-new-submit")
         page.wait_for_selector("#ledger-new-done", timeout=15_000)
         page.click("#ledger-new-done")
