@@ -12,12 +12,13 @@ import os
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from etl.contract.tables import LOCAL_TZ
+from etl.contract.tables import DISTRICTS, LOCAL_TZ
 from etl.cron import parse_cron
 
 DEFAULT_CONFIG_FILE = "govindex.toml"
@@ -245,6 +246,9 @@ class LedgerConfig(_Strict):
         default=("pdf", "png", "jpeg", "xlsx", "docx"), min_length=1,
         description="evidence file types accepted (recognised by content, not by the name's extension)",
     )
+    today: date | None = Field(
+        default=None, description="a simulated today (YYYY-MM-DD, Beijing) for demos and tests: overdue items and "
+        "alerts are judged as of this date; unset = the real clock")
     amber_band: float = Field(
         default=0.05, ge=0, le=1,
         description="amber (黄) when a value misses its target by at most this share of the indicator's goalpost "
@@ -277,6 +281,14 @@ class EmailConfig(_Strict):
     @classmethod
     def _to(cls, v: Any) -> Any:
         return _split_list(v)
+
+    @field_validator("district_to")
+    @classmethod
+    def _districts(cls, v: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        unknown = sorted(set(v) - {code for code, _zh, _en in DISTRICTS})
+        if unknown:
+            raise ValueError(f"unknown district code(s) {', '.join(unknown)} (use GB/T 2260 codes, e.g. 310104)")
+        return v
 
 
 class AlertsConfig(_Strict):
@@ -354,6 +366,7 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "GOVINDEX_DUCKDB_THREADS": ("warehouse", "threads"),
     "GOVINDEX_EVIDENCE_MAX_MB": ("ledger", "evidence_max_mb"),
     "GOVINDEX_AMBER_BAND": ("ledger", "amber_band"),
+    "GOVINDEX_TODAY": ("ledger", "today"),
     "GOVINDEX_ALERTS": ("alerts", "enabled"),
     "GOVINDEX_ALERT_RANK_DROP": ("alerts", "rank_drop"),
 }

@@ -26,6 +26,7 @@ def actor_for(config: Config, user: str | None) -> Actor:
     """The Actor for --user NAME (looked up in the users file), else the console operator (administrator)."""
     # local: the stores import polars; `govindex --help` should not
     from etl.stores.loop import Actor as LoopActor
+    from etl.stores.roles import Role
     from etl.stores.users import UserError, load_users
 
     if user is None:
@@ -33,7 +34,7 @@ def actor_for(config: Config, user: str | None) -> Actor:
             name = getpass.getuser()
         except (KeyError, OSError):
             name = "console"
-        return LoopActor(name, "admin", None)
+        return LoopActor(name, str(Role.ADMIN), None)
     try:
         known = load_users(config.users_path) if config.users_path.is_file() else {}
     except UserError as e:

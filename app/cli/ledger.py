@@ -96,3 +96,19 @@ def export(out: Path, district: str | None, lang: str, user: str | None, today: 
     except OSError as e:
         raise click.ClickException(f"cannot write {out}: {e.strerror or e}") from None
     click.echo(f"整改台账已导出 · ledger written to {out}")
+
+
+@ledger.command("verify")
+@config_options
+def verify(config_file: str | None, db_path: str | None) -> None:
+    """Check the loop store's change record (targets, items, comments, evidence, alerts) was not altered; exit 1 if
+    it was."""
+    # local: the stores import polars; `govindex --help` should not
+    from etl.stores.loop import LoopError, LoopStore, verify_events
+
+    config = load(config_file, db=db_path)
+    try:
+        n = verify_events(LoopStore.for_config(config))
+    except LoopError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"变更记录完好，共 {n} 条 · the change record is intact: {n} entries")

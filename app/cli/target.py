@@ -71,3 +71,30 @@ def set_target(district: str, indicator: str, cycle: str, value: str, reason: st
     shown = "catalog" if t.value is None else f"{t.value:g}"
     click.echo(f"目标值已保存（第 {t.version} 版） · target saved (version {t.version}): {district} {indicator} {cycle} = "
                f"{shown}")
+
+
+@target.command("history")
+@click.argument("district")
+@click.argument("indicator")
+@click.argument("cycle")
+@click.option("--json", "as_json", is_flag=True, default=False, help="One JSON object on stdout.")
+@config_options
+def history(district: str, indicator: str, cycle: str, as_json: bool, config_file: str | None,
+            db_path: str | None) -> None:
+    """Every version of DISTRICT's target for INDICATOR in CYCLE: value, who, role, when (Beijing time), why."""
+    # local: the stores import polars; `govindex --help` should not
+    from dataclasses import asdict
+    from app.ui.i18n import fmt_datetime
+    from etl.stores import targets
+    from etl.stores.loop import LoopStore
+
+    config = load(config_file, db=db_path)
+    versions = targets.target_history(LoopStore.for_config(config), district, indicator, cycle)
+    if as_json:
+        click.echo(json.dumps({"status": "ok", "versions": [asdict(v) for v in versions]}, ensure_ascii=False))
+        return
+    if not versions:
+        click.echo("尚未设置，使用目录目标值 · never set: the catalog target holds")
+    for v in versions:
+        shown = "catalog" if v.value is None else f"{v.value:g}"
+        click.echo(f"v{v.version} {shown}  {v.who} ({v.role}) {fmt_datetime(v.at_utc)}: {v.reason}")

@@ -70,7 +70,8 @@ def _unit_name(unit_code: str | None, lang: str) -> str:
 
 
 def filename(unit_code: str | None, lang: str = "zh", now: datetime | None = None) -> str:
-    stamp = to_shanghai(now_utc(now)).strftime("%Y%m%d")
+    d = to_shanghai(now_utc(now)).date()
+    stamp = f"{d.year:04d}{d.month:02d}{d.day:02d}"  # a file name, not a time shown to people
     name = _unit_name(unit_code, lang) if unit_code else ("全市" if lang != "en" else "city")
     base = "整改台账" if lang != "en" else "rectification-ledger"
     return f"{base}_{name.replace(' ', '-')}_{stamp}.xlsx"
@@ -165,7 +166,7 @@ def ledger_xlsx(items: Sequence[ledger.Item], lang: str = "zh", *, unit_code: st
         row: list[tuple[Any, str]] = [(n, "num"), *([(_unit_name(item.unit_code, lang), "text")]
                                                      if unit_code is None else []),
                                       (ind_name, "text"), (item.problem, "text"), (item.action, "text"),
-                                      (item.owner, "text"), (item.due_date.isoformat(), "text"),
+                                      (item.owner, "text"), (fmt_datetime(item.due_date, lang), "text"),
                                       (item.progress, "text"),
                                       (_m(f"loop.status.{item.effective_status}", lang), "status"),
                                       (evidence, "text"), (item.opened_value, "value"), (now_value, "value"),
@@ -199,5 +200,6 @@ def ledger_xlsx_for(store: LoopStore, actor: Actor, lang: str = "zh", *, unit_co
         unit_code = actor.district_code
     if unit_code is not None:
         check_see(actor, unit_code)
+    now = store.clock(now)  # the simulated date (ledger.today) when one is set
     items = ledger.list_items(store, actor, unit_code=unit_code, now=now, full=True)
     return ledger_xlsx(items, lang, unit_code=unit_code, values=values, now=now)

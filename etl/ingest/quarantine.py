@@ -116,6 +116,20 @@ def count_quarantine(db: Path | str | wh.Connection, *, table: str | None = None
             con.close()
 
 
+def count_by_district(db: Path | str | wh.Connection) -> dict[str, int]:
+    """Quarantined rows per district they concern (distinct file and row; whole-file rejections, row 0, left out),
+    counted in the warehouse (the alert rule "data largely quarantined" reads this)."""
+    con = _open(db)
+    try:
+        frame = _select(con, '"district_code", COUNT(DISTINCT ("source_file", "row_number")) '
+                             'FILTER (WHERE "row_number" > 0) AS n', None, None, None,
+                        'WHERE "district_code" IS NOT NULL GROUP BY 1')
+    finally:
+        if con is not db:
+            con.close()
+    return {str(c): int(n) for c, n in frame.iter_rows() if n} if "district_code" in frame.columns else {}
+
+
 def filter_quarantine(frame: pl.DataFrame, *, tables: Collection[str] | None = None,
                       districts: Collection[str] | None = None, checks: Collection[str] | None = None,
                       source_file: str | None = None) -> pl.DataFrame:

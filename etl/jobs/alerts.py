@@ -39,11 +39,11 @@ import polars as pl
 from etl.config import SMTP_PASSWORD_ENV, SMTP_USER_ENV, Config
 from etl.contract import tables
 from etl.contract.catalog import load_catalog
-from etl.ingest.quarantine import list_quarantine
+from etl.ingest.quarantine import count_by_district
 from etl.jobs.refresh_steps import SCORE_GRAIN
 from etl.stores import alerts as alert_store, ledger, targets
 from etl.stores.alerts import Alert, AlertDraft
-from etl.stores.loop import DISTRICT_NAMES, LoopStore, now_utc
+from etl.stores.loop import DISTRICT_NAMES, LoopStore
 from etl.stores.scores import ScoreStoreError, read_ranking
 from etl.warehouse import connection as warehouse
 from indicators.alerts import missing_units, period_words, rank_drops, share_crossings, status_crossings
@@ -65,11 +65,10 @@ class Observation:
 
 
 def _quarantine_shares(con: warehouse.Connection) -> dict[str, tuple[float, int, int]]:
-    present = set(warehouse.table_names(con))
-    q = list_quarantine(con)
-    if q.height == 0:
+    quarantined = count_by_district(con)
+    if not quarantined:
         return {}
-    quarantined = dict(q.filter(pl.col("district_code").is_not_null()).group_by("district_code").len().iter_rows())
+    present = set(warehouse.table_names(con))
     loaded: dict[str, int] = {}
     for name, table in tables.TABLES.items():
         if name in present and name != "district" and any(c.name == "district_code" for c in table.columns):
@@ -244,5 +243,5 @@ def send_email(config: Config, alerts: Sequence[Alert] | None = None, *, env: Ma
             for address, mine in sorted(by_address.items()):
                 smtp.send_message(_message(config, address, mine))
                 sent += 1
-    alert_store.mark_emailed(store, [a.alert_id for a in batch], now=now_utc(now))
+    alert_store.mark_emailed(store, [a.alert_id for a in batch], now=now)
     return sent

@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from etl.stores.loop import (
-    DISTRICT_NAMES, MESSAGES, Actor, LoopStore, NotFound, iso, may_see, message, now_utc, record_event,
+    DISTRICT_NAMES, MESSAGES, Actor, LoopStore, NotFound, iso, may_see, message, record_event,
 )
 from etl.stores.roles import Permission
 
@@ -91,7 +91,7 @@ def _alert(r: Any, read: bool = False) -> Alert:
 def record(store: LoopStore, drafts: Iterable[AlertDraft], *, refresh: str | None = None,
            now: datetime | None = None) -> list[Alert]:
     """Store the drafts not stored before (by dedupe_key); return the new alerts."""
-    at = iso(now_utc(now))
+    at = iso(store.clock(now))
     new: list[int] = []
     system = Actor.system()
     with store.transaction() as con:
@@ -149,7 +149,7 @@ def mark_read(store: LoopStore, actor: Actor, alert_ids: Iterable[int] | None = 
     for i in ids:
         if i not in seen:
             raise NotFound("loop.err.unknown_alert", alert=i)
-    at = iso(now_utc(now))
+    at = iso(store.clock(now))
     n = 0
     with store.transaction() as con:
         for i in ids:
@@ -171,7 +171,7 @@ def save_baseline(store: LoopStore, name: str, payload: Mapping[str, Any], refre
         con.execute("INSERT INTO alert_baseline (name, payload, refresh, at_utc) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT (name) DO UPDATE SET payload = excluded.payload, refresh = excluded.refresh, "
                     "at_utc = excluded.at_utc",
-                    (name, json.dumps(dict(payload), ensure_ascii=False, default=str), refresh, iso(now_utc(now))))
+                    (name, json.dumps(dict(payload), ensure_ascii=False, default=str), refresh, iso(store.clock(now))))
 
 
 def unemailed(store: LoopStore) -> list[Alert]:
@@ -180,7 +180,7 @@ def unemailed(store: LoopStore) -> list[Alert]:
 
 
 def mark_emailed(store: LoopStore, ids: Iterable[int], now: datetime | None = None) -> None:
-    at = iso(now_utc(now))
+    at = iso(store.clock(now))
     with store.transaction() as con:
         for i in ids:
             con.execute("UPDATE alerts SET emailed_at = ? WHERE alert_id = ? AND emailed_at IS NULL", (at, int(i)))

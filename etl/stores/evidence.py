@@ -30,7 +30,7 @@ from pathlib import Path
 
 from etl.stores.ledger import EvidenceRef, item_unit
 from etl.stores.loop import (
-    Actor, BadInput, LoopStore, NotFound, check_edit, check_see, iso, now_utc, record_event,
+    Actor, BadInput, LoopStore, NotFound, check_edit, check_see, iso, record_event,
 )
 
 EXTENSIONS: dict[str, tuple[str, ...]] = {
@@ -129,7 +129,7 @@ def attach(store: LoopStore, actor: Actor, item_id: int, name: str, data: bytes,
     kind, shown = check(store, name, data)
     sha = hashlib.sha256(data).hexdigest()
     _write_blob(store, sha, data)
-    at = iso(now_utc(now))
+    at = iso(store.clock(now))
     with store.transaction() as con:
         cur = con.execute("INSERT INTO evidence (item_id, sha256, name, kind, size_bytes, who, role, at_utc) "
                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (item_id, sha, shown, kind, len(data), actor.name,

@@ -41,7 +41,7 @@ import polars as pl
 from etl.contract.catalog import load_catalog
 from etl.stores.loop import (
     MESSAGES, Actor, BadInput, Conflict, LoopStore, NotFound, check_edit, check_see, check_unit, clean_text, iso, may_comment,
-    may_see, now_utc, record_event, refuse, today,
+    may_see, record_event, refuse, today,
 )
 from indicators.catalog import Catalog
 
@@ -201,13 +201,13 @@ def item_unit(store: LoopStore, item_id: int) -> str:
 def get_item(store: LoopStore, actor: Actor, item_id: int, *, now: datetime | None = None) -> Item:
     check_see(actor, item_unit(store, item_id))
     with store.connect() as con:
-        return _load(con, item_id, today(now))
+        return _load(con, item_id, today(store.clock(now)))
 
 
 def item_history(store: LoopStore, actor: Actor, item_id: int, *, now: datetime | None = None) -> list[Item]:
     """Every version of the item, oldest first (who changed which fields when)."""
     check_see(actor, item_unit(store, item_id))
-    on = today(now)
+    on = today(store.clock(now))
     with store.connect() as con:
         head = con.execute("SELECT * FROM ledger_items WHERE item_id = ?", (item_id,)).fetchone()
         return [_item(head, v, on) for v in
@@ -223,7 +223,7 @@ def sort_key(item: Item) -> tuple[int, date, int]:
 def list_items(store: LoopStore, actor: Actor, *, unit_code: str | None = None, status: str | None = None,
                now: datetime | None = None, full: bool = False) -> list[Item]:
     """The items `actor` may see (optionally of one district / with one effective status), overdue first."""
-    on = today(now)
+    on = today(store.clock(now))
     with store.connect() as con:
         heads = {r["item_id"]: r for r in con.execute("SELECT * FROM ledger_items")}
         vers = con.execute(_LATEST).fetchall()
@@ -292,11 +292,11 @@ def open_item(store: LoopStore, actor: Actor, unit_code: str, indicator_id: str,
     cat = catalog if catalog is not None else load_catalog()
     if indicator_id not in cat:
         raise BadInput("loop.err.unknown_indicator", indicator=indicator_id)
-    on = today(now)
+    on = today(store.clock(now))
     values = {"problem": _clean("problem", problem, on), "action": _clean("action", action, on),
               "owner": _clean("owner", owner, on), "due_date": _due(due_date, on), "status": "open",
               "progress": _clean("progress", progress, on)}
-    at = iso(now_utc(now))
+    at = iso(store.clock(now))
     with store.transaction() as con:
         cur = con.execute("INSERT INTO ledger_items (unit_code, indicator_id, opened_value, opened_period, opened_by,"
                           " opened_role, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -317,8 +317,8 @@ def update_item(store: LoopStore, actor: Actor, item_id: int, base_version: int,
     if unknown:
         raise BadInput("loop.err.unknown_field", field=", ".join(unknown))
     check_edit(actor, item_unit(store, item_id))
-    on = today(now)
-    at = iso(now_utc(now))
+    on = today(store.clock(now))
+    at = iso(store.clock(now))
     with store.transaction() as con:
         current = _load(con, item_id, on, full=False)
         base_row = con.execute("SELECT * FROM ledger_versions WHERE item_id = ? AND version = ?",
@@ -355,7 +355,7 @@ def add_comment(store: LoopStore, actor: Actor, item_id: int, text: str, *, now:
             check_see(actor, unit)
         raise refuse(actor, "comment")
     body = clean_text(text, "comment", limit=4000)
-    at = iso(now_utc(now))
+    at = iso(store.clock(now))
     with store.transaction() as con:
         cur = con.execute("INSERT INTO ledger_comments (item_id, text, who, role, at_utc) VALUES (?, ?, ?, ?, ?)",
                           (item_id, body, actor.name, actor.role, at))

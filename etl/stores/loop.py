@@ -15,6 +15,9 @@ API (shared by etl/stores/targets.py, ledger.py, evidence.py, alerts.py — one 
 - `MESSAGES`: every message of the loop, key → (zh, en) (app/ui/i18n.py takes them into its table).
 - `verify_events(store)`: the hash chain over every change (who, role, when, what) is intact; returns its length.
 - `today(now=None)`: the date in Asia/Shanghai (tests inject `now`).
+- The clock: every function takes `now` (a datetime; tests inject it); when it is None the store's `clock()` gives
+  the time — the real one, or, with `ledger.today` / GOVINDEX_TODAY set (a simulated date for demos and browser
+  tests), that date at the current Beijing time of day. `store.clock(now)` is the one place this is decided.
 
 Schema version: SQLite's `PRAGMA user_version`; `MIGRATIONS` (version → script), each applied in one transaction
 with its version; a file of a later release is refused. Versioned tables are append-only (triggers refuse UPDATE and
@@ -38,7 +41,8 @@ from zoneinfo import ZoneInfo
 from etl.config import Config, LedgerConfig
 from etl.contract.tables import DISTRICTS, LOCAL_TZ
 from etl.errors import EtlError
-from etl.stores.roles import Permission, can, label
+from etl.stores import sqlite as sqlite_store
+from etl.stores.roles import Permission, Role, can, label
 
 DISTRICT_NAMES: dict[str, tuple[str, str]] = {code: (zh, en) for code, zh, en in DISTRICTS}
 SYSTEM = "govindex"  # the name changes made by the refresh job are attributed to
@@ -135,6 +139,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "loop.field.progress": ("进展", "Progress"),
     "loop.field.comment": ("评论", "Comment"),
     "loop.field.reason": ("理由", "Reason"),
+    # red/amber/green against the target (indicators/targets.py)
+    "loop.rag.green": ("达标", "Met"),
+    "loop.rag.amber": ("接近目标", "Near target"),
+    "loop.rag.red": ("未达标", "Missed"),
+    "loop.share_met": ("目标达成率", "Share of targets met"),
+    "loop.target.catalog": ("目录目标值", "catalog target"),
+    "loop.target.set": ("本区目标值", "district target"),
     # statuses (逾期 is derived from the due date, never stored)
     "loop.status.open": ("待整改", "Open"),
     "loop.status.in_progress": ("整改中", "In progress"),
@@ -197,7 +208,7 @@ class Actor:
     @classmethod
     def system(cls) -> Actor:
         """The refresh job (alerts): sees everything, edits nothing."""
-        return cls(SYSTEM, "admin", None)
+        return cls(SYSTEM, str(Role.ADMIN), None)
 
     def may(self, permission: Permission | str) -> bool:
         return can(self.role, permission)
@@ -341,25 +352,16 @@ MIGRATIONS: dict[int, str] = {1: _SCHEMA_1}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
-def schema_version(con: sqlite3.Connection) -> int:
-    return int(con.execute("PRAGMA user_version").fetchone()[0])
+schema_version = sqlite_store.schema_version
 
 
 def migrate(con: sqlite3.Connection, path: str | os.PathLike[str] = "loop store") -> list[int]:
     """Apply the pending MIGRATIONS, each in one transaction with its `user_version`; return the versions applied."""
-    found = schema_version(con)
-    if found > SCHEMA_VERSION:
-        raise LoopError("loop.err.newer", path=str(path), found=found, supported=SCHEMA_VERSION)
-    applied = []
-    for version in sorted(v for v in MIGRATIONS if v > found):
-        try:
-            con.executescript(f"BEGIN IMMEDIATE;\n{MIGRATIONS[version]}\nPRAGMA user_version = {int(version)};\nCOMMIT;")
-        except sqlite3.Error as e:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            raise LoopError("loop.err.broken", path=str(path), detail=f"migration to version {version}: {e}") from e
-        applied.append(version)
-    return applied
+    return sqlite_store.migrate(
+        con, MIGRATIONS,
+        newer=lambda found, supported: LoopError("loop.err.newer", path=str(path), found=found, supported=supported),
+        failed=lambda version, e: LoopError("loop.err.broken", path=str(path),
+                                            detail=f"migration to version {version}: {e}"))
 
 
 class LoopStore:
@@ -370,9 +372,20 @@ class LoopStore:
         self.path = Path(path)
         self.evidence_dir = Path(evidence_dir) if evidence_dir is not None else self.path.with_name("evidence")
         self.ledger = ledger if ledger is not None else LedgerConfig.model_validate({})
+        self.simulated_today: date | None = self.ledger.today
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.connect() as con:
             self.migrated = migrate(con, self.path)
+
+    def clock(self, now: datetime | None = None) -> datetime:
+        """`now` when given; else the current time (UTC) — on the simulated date `ledger.today` when one is set."""
+        if now is not None:
+            return now_utc(now)
+        real = now_utc(None)
+        if self.simulated_today is None:
+            return real
+        local = real.astimezone(ZoneInfo(LOCAL_TZ))
+        return datetime.combine(self.simulated_today, local.timetz()).astimezone(timezone.utc)
 
     @classmethod
     def for_config(cls, config: Config) -> LoopStore:
@@ -380,18 +393,9 @@ class LoopStore:
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
-        try:
-            con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        except sqlite3.Error as e:
-            raise LoopError("loop.err.broken", path=str(self.path), detail=str(e)) from e
-        try:
-            con.row_factory = sqlite3.Row
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=NORMAL")
-            con.execute("PRAGMA foreign_keys=ON")
+        with sqlite_store.open_wal(self.path, lambda e: LoopError("loop.err.broken", path=str(self.path),
+                                                                  detail=str(e))) as con:
             yield con
-        finally:
-            con.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

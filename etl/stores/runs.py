@@ -22,6 +22,7 @@ import polars as pl
 import psutil
 
 from etl.config import RUNS_FILE, Config
+from etl.stores import sqlite as sqlite_store
 
 Trigger = Literal["cron", "manual", "cli", "inbox"]
 Status = Literal["running", "succeeded", "failed", "interrupted"]
@@ -189,18 +190,9 @@ class RunStore:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        try:
-            con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        except sqlite3.Error as e:
-            raise RunStoreError(f"cannot open run history {self.path}: {e}") from e
-        try:
-            con.row_factory = sqlite3.Row
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=NORMAL")
-            con.execute("PRAGMA foreign_keys=ON")
+        with sqlite_store.open_wal(self.path, lambda e: RunStoreError(f"cannot open run history {self.path}: {e}")) \
+                as con:
             yield con
-        finally:
-            con.close()
 
     # --- writing -------------------------------------------------------------------------------------------------
     def start(self, trigger: str, db_path: str | os.PathLike[str], source: str | None = None) -> RunRecord:
@@ -316,30 +308,18 @@ class RunStore:
         return pl.DataFrame(data, schema=RUN_SCHEMA, orient="row")
 
 
-def schema_version(con: sqlite3.Connection) -> int:
-    """The run history's schema version (0: never stamped)."""
-    return int(con.execute("PRAGMA user_version").fetchone()[0])
+schema_version = sqlite_store.schema_version  # the run history's schema version (0: never stamped)
 
 
 def migrate(con: sqlite3.Connection, path: str | os.PathLike[str] = "run history") -> list[int]:
     """Apply the pending MIGRATIONS, each in one transaction with its `user_version`; return the versions applied.
     RunStoreError for a file of a later release."""
-    found = schema_version(con)
-    if found > SCHEMA_VERSION:
-        raise RunStoreError(
-            f"运行记录 {path} 的结构版本为 {found}，高于本程序支持的 {SCHEMA_VERSION}：请升级 govindex · the run history has "
-            f"schema version {found}, newer than the {SCHEMA_VERSION} this govindex knows: upgrade govindex")
-    applied = []
-    for version in sorted(v for v in MIGRATIONS if v > found):
-        try:
-            script = MIGRATIONS[version]
-            con.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {int(version)};\nCOMMIT;")
-        except sqlite3.Error as e:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            raise RunStoreError(f"cannot migrate run history {path} to version {version}: {e}") from e
-        applied.append(version)
-    return applied
+    return sqlite_store.migrate(
+        con, MIGRATIONS,
+        newer=lambda found, supported: RunStoreError(
+            f"运行记录 {path} 的结构版本为 {found}，高于本程序支持的 {supported}：请升级 govindex · the run history has "
+            f"schema version {found}, newer than the {supported} this govindex knows: upgrade govindex"),
+        failed=lambda version, e: RunStoreError(f"cannot migrate run history {path} to version {version}: {e}"))
 
 
 def _record(row: sqlite3.Row) -> RunRecord:

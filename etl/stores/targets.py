@@ -27,7 +27,7 @@ import polars as pl
 
 from etl.contract.catalog import load_catalog
 from etl.stores.loop import (
-    DISTRICT_NAMES, Actor, BadInput, LoopStore, check_unit, clean_text, iso, may_set_targets, now_utc, record_event,
+    DISTRICT_NAMES, Actor, BadInput, LoopStore, check_unit, clean_text, iso, may_set_targets, record_event,
     refuse,
 )
 from indicators.catalog import Catalog
@@ -83,7 +83,7 @@ def set_target(store: LoopStore, actor: Actor, unit_code: str, indicator_id: str
         raise BadInput("loop.err.target_range", value=value, name_zh=ind.name_zh, name_en=ind.name_en,
                        low=f"{low:g}", high="∞" if math.isinf(high) else f"{high:g}", unit=ind.unit)
     why = clean_text(reason, "reason", limit=1000)
-    at = iso(now_utc(now))
+    at = iso(store.clock(now))
     with store.transaction() as con:
         row = con.execute("SELECT MAX(version) FROM targets WHERE unit_code = ? AND indicator_id = ? AND cycle = ?",
                           (unit_code, indicator_id, cycle)).fetchone()
@@ -126,7 +126,7 @@ def effective_targets(store: LoopStore, period: str, catalog: Catalog | None = N
     """The target that holds for `period`, per district × indicator (TARGET_SCHEMA)."""
     cat = _catalog(catalog)
     current = current_targets(store)
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for unit in DISTRICT_NAMES:
         for ind in cat:
             chosen = next((current[(unit, ind.id, c)] for c in cycle_chain(period) if (unit, ind.id, c) in current),

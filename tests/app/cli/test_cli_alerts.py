@@ -87,3 +87,13 @@ def test_ledger_list_and_export_with_a_simulated_date(env: dict[str, str], tmp_p
     assert wb.worksheets[1].cell(4, 8).value == "逾期"
     code, out = _run(env, "ledger", "export", "--out", str(out_file), "--district", "310115", "--user", "zhang")
     assert code == 1 and "无权查看" in out
+
+
+def test_target_history_and_the_change_record_check(env: dict[str, str]) -> None:
+    for value, why in (("90", "区情"), ("92", "领导要求")):
+        assert _run(env, "target", "set", "310104", "high_freq_full_online_rate", "2026", value, "--reason", why,
+                    "--user", "li")[0] == 0
+    code, out = _run(env, "target", "history", "310104", "high_freq_full_online_rate", "2026")
+    assert code == 0 and "v1 90" in out and "v2 92" in out and "领导要求" in out and "（北京时间）" in out
+    code, out = _run(env, "ledger", "verify")
+    assert code == 0 and "5 entries" in out  # the fixture's item and two alerts, and the two targets

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import email as email_lib
 import shutil
+import socket
 import socketserver
 import threading
 from collections.abc import Iterator
@@ -15,9 +16,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from etl.config import Config, load_config
+from etl.config import Config, ConfigError, load_config
 from etl.contract.catalog import load_catalog
+from etl.ingest.quarantine import count_by_district
 from etl.jobs import alerts as job
+from etl.jobs.refresh import refresh
+from etl.jobs.refresh_steps import RefreshContext
 from etl.stores import alerts as alert_store, ledger, targets
 from etl.stores.loop import Actor, LoopStore
 from etl.stores.profiles import SHIPPED_DIR, load_profile
@@ -230,3 +234,65 @@ def test_alerts_are_emailed_to_the_office_and_the_district(cfg: Config, smtp) ->
     assert smtp.auth == ["\x00robot\x00s3cret"]
     assert alert_store.unemailed(store) == [] and job.send_email(config, env={}) == 0
     assert len(smtp.mails) == 2
+
+
+def test_quarantine_is_counted_per_district_in_rows_not_records(cfg: Config) -> None:
+    with warehouse.connection(cfg.paths.db) as con:  # a second failing column of the same row is the same row
+        warehouse.execute(con, "INSERT INTO quarantine SELECT file_id, batch_id, table_name, source_file, row_number, "
+                               "'district_code', check_name, value, reason, original_row, NULL FROM quarantine "
+                               "WHERE row_number = 7")
+    assert count_by_district(cfg.paths.db) == {"310115": 2}
+
+
+def test_a_real_refresh_that_makes_a_district_drop_raises_the_alert_through_its_one_call(cfg: Config,
+                                                                                        tmp_path: Path) -> None:
+    """refresh() → alerts.after_refresh: the first refresh sets the baseline, the next one (the best district's data
+    collapse) stores a rank-drop alert tagged with the refresh's snapshot, seen by the district's official."""
+    config = cfg.model_copy(update={"paths": cfg.paths.model_copy(update={
+        "inbox": tmp_path / "inbox", "archive": tmp_path / "archive"})})
+    sink: dict[str, str] = {}
+
+    def rescore(ctx: RefreshContext) -> str:
+        if sink:
+            period = warehouse.scalar(ctx.connection, "SELECT MAX(period) FROM indicator_values")
+            for d in CAT:
+                bad = d.goalposts.low if d.direction == 1 else d.goalposts.high
+                warehouse.execute(ctx.connection, "UPDATE indicator_values SET value = ? WHERE unit_code = ? "
+                                                  "AND period = ? AND indicator_id = ?", [bad, sink["unit"], period, d.id])
+        score_and_store(ctx.connection, FW, PROFILE, "quarter")
+        return "rescored"
+
+    first = refresh(config, "manual", steps=[rescore])
+    assert first.status == "succeeded"
+    store = LoopStore.for_config(config)
+    base = alert_store.load_baseline(store, job.BASELINE)
+    assert base is not None
+    sink["unit"] = min(base["ranks"], key=lambda u: base["ranks"][u])
+    second = refresh(config, "manual", steps=[rescore])
+    drops = [a for a in alert_store.list_alerts(store, Actor("x", "district_official", sink["unit"]))
+             if a.rule == "rank_drop"]
+    assert [(a.unit_code, a.refresh) for a in drops] == [(sink["unit"], second.snapshot_id)]
+
+
+def test_an_unreachable_mail_server_neither_fails_the_refresh_nor_loses_the_alerts(cfg: Config) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again at once: connections are refused
+    email = type(cfg.alerts.email).model_validate({"host": "127.0.0.1", "port": port, "starttls": False,
+                                                   "to": ["ducha@example.gov.cn"], "timeout_seconds": 2})
+    config = cfg.model_copy(update={"alerts": cfg.alerts.model_copy(update={"email": email})})
+    _sink(config, "310101")  # so the first evaluation has something to say (missing data is alerted at once)
+    with warehouse.connection(config.paths.db) as con:
+        warehouse.execute(con, "UPDATE indicator_values SET value = NULL WHERE unit_code = '310101'")
+
+    class Record:
+        status, id, snapshot_id = "succeeded", 1, "s1"
+
+    job.after_refresh(config, Record())
+    pending = alert_store.unemailed(LoopStore.for_config(config))
+    assert pending and {a.rule for a in pending} >= {"missing"}  # kept for the next try
+
+
+def test_district_addresses_need_known_district_codes() -> None:
+    with pytest.raises(ConfigError, match="unknown district code"):
+        load_config(env={}, overrides={"alerts.email": {"district_to": {"999999": ["x@example.gov.cn"]}}})

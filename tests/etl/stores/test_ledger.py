@@ -3,6 +3,7 @@ date, permissions enforced in the store, concurrent edits lose neither change, a
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from etl.config import load_config
 from etl.contract.catalog import load_catalog
 from etl.stores import ledger, loop
 from etl.stores.loop import Actor, BadInput, Conflict, Forbidden, LoopStore
@@ -184,3 +186,42 @@ def test_the_frame_shows_the_change_since_opening(store: LoopStore) -> None:
     frame = ledger.items_frame(items, values)
     assert frame["change_zh"][0] == "开立时 62.1，现为 71.4" and frame["change_en"][0] == "opened at 62.1, now 71.4"
     assert ledger.items_frame([]).height == 0
+
+
+def test_a_simulated_today_from_config_decides_overdue(tmp_path: Path) -> None:
+    cfg = load_config(env={"GOVINDEX_TODAY": "2026-04-02"}, overrides={"db": str(tmp_path / "w.duckdb")})
+    store = LoopStore.for_config(cfg)
+    assert loop.today(store.clock()) == date(2026, 4, 2)
+    with pytest.raises(BadInput, match="2026-04-01"):  # "today" is the simulated date for due dates too
+        ledger.open_item(store, OFFICIAL, "310104", IND, problem="p", action="a", owner="o", due_date="2026-04-01",
+                         catalog=CAT)
+    item = ledger.open_item(store, OFFICIAL, "310104", IND, problem="p", action="a", owner="o",
+                            due_date="2026-04-05", catalog=CAT)
+    assert item.opened_at.startswith("2026-04-0")
+    later = LoopStore(store.path, ledger=cfg.ledger.model_copy(update={"today": date(2026, 4, 6)}))
+    assert ledger.get_item(later, LEADER, item.item_id).effective_status == "overdue"
+    assert [i.item_id for i in ledger.overdue(later)] == [item.item_id]
+
+
+def _edit_in_process(path: str, actor: Actor, item_id: int, change: dict, go: object) -> None:
+    go.wait()  # type: ignore[attr-defined]
+    ledger.update_item(LoopStore(path), actor, item_id, 1, change, now=NOW)
+
+
+def test_concurrent_edits_from_two_processes_are_merged(store: LoopStore) -> None:
+    item = _open(store)
+    ctx = multiprocessing.get_context("fork")
+    go = ctx.Event()
+    procs = [ctx.Process(target=_edit_in_process, args=(str(store.path), OFFICIAL, item.item_id,
+                                                         {"status": "in_progress"}, go)),
+             ctx.Process(target=_edit_in_process, args=(str(store.path), COLLEAGUE, item.item_id,
+                                                         {"progress": "已召开专题会"}, go))]
+    for p in procs:
+        p.start()
+    go.set()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0]
+    got = ledger.get_item(store, LEADER, item.item_id, now=NOW)
+    assert (got.version, got.status, got.progress) == (3, "in_progress", "已召开专题会")
+    assert loop.verify_events(store) == 3
