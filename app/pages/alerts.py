@@ -55,9 +55,9 @@ def show(_refreshed: int, unread_only: list[str] | None, lang: str):
     body = [
         html.Tr([html.Td(fmt_datetime(a.at, lang)), html.Td(a.kind, className=f"alert-kind {a.severity}"), html.Td(a.message),
                  html.Td(t("alerts.read", lang) if a.read else
-                         html.Button(t("alerts.mark_read", lang), id=mark_button(a.alert_id),
+                         html.Button(t("alerts.mark_read", lang), id=mark_button(str(a.alert_id)),
                                      className="button secondary", n_clicks=0))],
-                className="alert-row" + ("" if a.read else " unread"), **{"data-alert": a.alert_id})
+                className="alert-row" + ("" if a.read else " unread"), **model.attrs({"data-alert": a.alert_id}))
         for a in rows
     ]
     return html.Table([html.Thead(head), html.Tbody(body)], className="loop-table", id=f"{P}-table")

@@ -153,7 +153,7 @@ def _item_button(i: model.ItemView, lang: str, selected: str | None) -> html.But
          html.Div(i.problem, className="li-problem"),
          html.Div(_value_change(i, lang), className="li-meta ledger-change")],
         id={"type": ITEM_TYPE, "item": str(i.item_id)}, className=cls, n_clicks=0,
-        **{"data-item": str(i.item_id), "data-unit": i.unit, "data-status": i.status})
+        **model.attrs({"data-item": str(i.item_id), "data-unit": i.unit, "data-status": i.status}))
 
 
 @callback(Output(SELECTED, "data"), Output(MSG, "children", allow_duplicate=True),
@@ -201,7 +201,7 @@ def detail(selected: str | None, _refreshed: int, lang: str):
                      html.P(_value_change(i, lang), className="ledger-change", id=f"{P}-value-change"), note,
                      html.H3(t("ledger.comments", lang)), comments,
                      html.H3(t("ledger.evidence", lang)), evidence,
-                     html.H3(t("ledger.history", lang)), history], **{"data-item": str(i.item_id)})
+                     html.H3(t("ledger.history", lang)), history], **model.attrs({"data-item": str(i.item_id)}))
     settable = i.status if i.status in SETTABLE else i.stored_status
     return body, (None if edit or comment else HIDDEN), i.version, settable, not comment, not edit, not edit
 

@@ -42,7 +42,7 @@ def layout(lang: str | None = None, district: str | None = None, indicator: str 
             dcc.Dropdown(id=CYCLE, options=[{"label": cy, "value": cy} for cy in cycles],
                          value=cycles[0] if cycles else None, clearable=False, disabled=not editor),
             html.Label(t("targets.value", lang), htmlFor=VALUE, className="inline-label"),
-            dcc.Input(id=VALUE, type="text", inputMode="decimal", disabled=not editor, debounce=False),
+            dcc.Input(id=VALUE, type="text", disabled=not editor, debounce=False),
             html.P(id=HINT, className="note"),
             html.Label(t("targets.reason", lang), htmlFor=REASON, className="inline-label"),
             dcc.Textarea(id=REASON, maxLength=2000, disabled=not editor),
@@ -94,7 +94,7 @@ def show(_refreshed: int, lang: str):
                          className="num"),
                  html.Td(model.rag_chip(r.status, lang)), html.Td(r.reason), html.Td(r.by),
                  html.Td(fmt_datetime(r.at, lang)), html.Td(str(r.version), className="num")],
-                **{"data-unit": r.unit, "data-indicator": r.indicator})
+                **model.attrs({"data-unit": r.unit, "data-indicator": r.indicator}))
         for r in rows
     ]
     return html.Table([html.Thead(html.Tr([html.Th(t(k, lang)) for k in heads])), html.Tbody(body)],

@@ -6,6 +6,8 @@ once a minute, from app/ui/ledger_model.unread_count.
 
 from __future__ import annotations
 
+from typing import Any
+
 from dash import dcc, html
 
 from app.ui.i18n import t
@@ -27,6 +29,7 @@ def bell_parts(count: int, lang: str) -> list:
     """The bell's children: its word (预警 / Alerts; fonts on government PCs often lack an emoji bell), the full
     phrase for screen readers, and the unread count."""
     shown = "99+" if count > 99 else str(count)
-    return [html.Span(t("nav.alerts", lang), **{"aria-hidden": "true"}),
+    hidden: dict[str, Any] = {"aria-hidden": "true"}
+    return [html.Span(t("nav.alerts", lang), **hidden),
             html.Span(t("alerts.bell", lang, n=count), className="sr-only"),
             html.Span(shown, id=BELL_COUNT, className="bell-count" + ("" if count else " zero"))]

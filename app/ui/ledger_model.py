@@ -23,6 +23,7 @@ import threading
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -188,9 +189,14 @@ def share_met(ctx: AppContext, period: str | None = None) -> pl.DataFrame:
     return _share_met(frame)
 
 
+def attrs(mapping: dict[str, Any]) -> dict[str, Any]:
+    """data-*/aria-* attributes for a Dash component (`**attrs({...})`: typed for the components' keyword hints)."""
+    return mapping
+
+
 def rag_chip(status: str | None, lang: str) -> html.Span:
     s = status if status in RAG else "none"
-    return html.Span(t(f"rag.{s}", lang), className=f"rag {s}", **{"data-rag": s})
+    return html.Span(t(f"rag.{s}", lang), className=f"rag {s}", **attrs({"data-rag": s}))
 
 
 def cycle_choices(ctx: AppContext) -> list[str]:

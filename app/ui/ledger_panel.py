@@ -43,7 +43,7 @@ def targets_card(dp, lang: str) -> html.Section:
              html.Td(fmt_signed(gap, lang, dec) if gap is not None else t("na", lang), className="num"),
              html.Td(model.rag_chip(st.status, lang)),
              html.Td(open_button(r["indicator"], lang) if can_open and st.status in ("red", "amber") else None)],
-            **{"data-indicator": r["indicator"], "data-rag": st.status}))
+            **model.attrs({"data-indicator": r["indicator"], "data-rag": st.status})))
     heads = ("col.indicator", "col.value", "col.target", "col.gap_target", "targets.col.status")
     table = html.Table([html.Thead(html.Tr([html.Th(t(k, lang)) for k in heads] + [html.Th("")])),
                         html.Tbody(rows)], className="loop-table", id="district-targets")
@@ -66,14 +66,15 @@ def _dialog(code: str, lang: str) -> html.Div:
                     html.Label(t("ledger.owner", lang), htmlFor=OWNER),
                     dcc.Input(id=OWNER, type="text", maxLength=200),
                     html.Label(t("ledger.due", lang), htmlFor=DUE),
-                    dcc.Input(id=DUE, type="date"),
+                    # the browser's own date picker: dcc.Input renders type="date"; its type hints omit it
+                    dcc.Input(id=DUE, type="date"),  # type: ignore[arg-type]
                 ], className=field),
                 html.Div([html.Button(t("ledger.submit", lang), id=SUBMIT, className="button", n_clicks=0),
                           html.Button(t("ledger.cancel", lang), id=CANCEL, className="button secondary",
                                       n_clicks=0),
                           html.Span(id=MSG, role="status")], className="title-actions"),
             ],
-            className="ledger-dialog-box", role="dialog", **{"aria-modal": "true", "aria-labelledby": TITLE},
+            className="ledger-dialog-box", role="dialog", **model.attrs({"aria-modal": "true", "aria-labelledby": TITLE}),
         ),
         id=DIALOG, className="ledger-dialog hidden",
     )
@@ -95,6 +96,6 @@ def met_card(table, period: str, lang: str) -> html.Section:
                                        className="met-name"),
                               html.Span(className="met-bar", style={"width": f"{round(60 * share)}px"}),
                               html.Span(line, className="met-share")],
-                             **{"data-unit": r["unit_code"]}))
+                             **model.attrs({"data-unit": r["unit_code"]})))
     return c.card(t("targets.met_card", lang), html.Ol(items, className="met-list", id="overview-targets-met"),
                   html.P(t("targets.met_note", lang), className="note"), className="met-card")
