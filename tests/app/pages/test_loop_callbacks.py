@@ -159,6 +159,20 @@ def test_an_official_updates_their_item_and_the_change_is_kept_as_a_new_version(
     assert [(v.version, v.status, v.updated_by) for v in history] == [(1, "open", "dou"), (2, "in_progress", "dou")]
 
 
+def test_concurrent_status_changes_lose_neither_change(loop_app, tmp_path: Path) -> None:
+    """Two officials of the district change the same item from the same version: the second is told in words whose
+    change it conflicts with, and nothing of the first is lost."""
+    app, store = loop_app
+    add_user(tmp_path / "users.toml", "dai", "district_official", PASSWORD, OWN)
+    item = _opened(store)
+    first = _set_status(_login(app, "dou"), item.item_id, "in_progress", item.version)
+    second = _set_status(_login(app, "dai"), item.item_id, "done", item.version)  # saw version 1 too
+    assert first.status_code == 200 and "整改中" in _text(first), _text(first)
+    assert second.status_code == 200 and "冲突" in _text(second) and "dou" in _text(second), _text(second)
+    history = ledger_store.item_history(store, Actor.system(), item.item_id)
+    assert [(v.status, v.updated_by) for v in history] == [("open", "dou"), ("in_progress", "dou")]
+
+
 @pytest.mark.parametrize(("name", "status"), [("lin", 403), ("ana", 403), ("xu", 200)])
 def test_nobody_else_changes_an_items_status(loop_app, name: str, status: int) -> None:
     app, store = loop_app
@@ -330,3 +344,22 @@ def test_the_bell_shows_the_persons_unread_count(loop_app) -> None:
                   [("url", "pathname", "/"), ("url", "search", ""), ("alerts-bell-tick", "n_intervals", 0)])
         assert r.status_code == 200, _text(r)
         assert f'"children":"{n}"' in _text(r).replace(" ", ""), _text(r)
+
+
+@pytest.mark.parametrize(("lang", "words"), [("zh", "立项时 61.0，当前 "), ("en", "opened at 61.0, now ")])
+def test_an_item_shows_its_value_when_opened_and_now(loop_app, lang: str, words: str) -> None:
+    """"opened at 62.1, now 71.4": the value stored when the item was opened beside the live snapshot's value."""
+    app, store = loop_app
+    item = _opened(store)
+    r = _call(_login(app, "lin"),
+              [("ledger-detail", "children"), ("ledger-actions", "style"), ("ledger-version", "data"),
+               ("ledger-new-status", "value"), ("ledger-comment-add", "disabled"), ("ledger-status-set", "disabled"),
+               ("ledger-upload", "disabled")],
+              [("ledger-selected", "data", str(item.item_id)), ("ledger-refreshed", "data", 0)],
+              [("ledger-lang", "data", lang)])
+    assert r.status_code == 200, _text(r)
+    body = r.get_json()["response"]
+    assert words in _text(r), _text(r)
+    # a leader comments but does not change the item: status and upload stay disabled
+    assert body["ledger-comment-add"]["disabled"] is False
+    assert body["ledger-status-set"]["disabled"] is True and body["ledger-upload"]["disabled"] is True
