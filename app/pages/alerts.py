@@ -53,7 +53,8 @@ def show(_refreshed: int, unread_only: list[str] | None, lang: str):
     head = html.Tr([html.Th(t(k, lang)) for k in ("alerts.col.at", "alerts.col.kind", "alerts.col.message")]
                    + [html.Th("")])
     body = [
-        html.Tr([html.Td(fmt_datetime(a.at, lang)), html.Td(a.kind, className=f"alert-kind {a.severity}"), html.Td(a.message),
+        html.Tr([html.Td(fmt_datetime(a.at, lang)), html.Td(a.kind, className=f"alert-kind {a.severity}"),
+                 html.Td(a.message),
                  html.Td(t("alerts.read", lang) if a.read else
                          html.Button(t("alerts.mark_read", lang), id=mark_button(str(a.alert_id)),
                                      className="button secondary", n_clicks=0))],

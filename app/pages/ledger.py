@@ -180,17 +180,18 @@ def detail(selected: str | None, _refreshed: int, lang: str):
         return (c.error_box(lang, model.error_text(e, lang)), HIDDEN, None, None, True, True, True)
     edit = model.may_open(i.unit)
     comment = model.may_comment(i.unit)
+    opened = f"{i.opened_by} · {fmt_datetime(i.opened_at, lang)}"
+    pairs = (("col.district", i.unit_name), ("col.indicator", i.indicator_label), ("ledger.problem", i.problem),
+             ("ledger.action", i.action), ("ledger.owner", i.owner), ("ledger.due", fmt_datetime(i.due, lang)),
+             ("ledger.opened_by", opened))
     fields = html.Dl(
-        [x for k, v in (("col.district", i.unit_name), ("col.indicator", i.indicator_label),
-                        ("ledger.problem", i.problem), ("ledger.action", i.action), ("ledger.owner", i.owner),
-                        ("ledger.due", fmt_datetime(i.due, lang)), ("ledger.opened_by",
-                                                                    f"{i.opened_by} · {fmt_datetime(i.opened_at, lang)}"))
-         for x in (html.Dt(t(k, lang)), html.Dd(v))],
+        [x for k, v in pairs for x in (html.Dt(t(k, lang)), html.Dd(v))],
         className="ledger-fields")
     comments = html.Ul([html.Li([html.Div(f"{x.who} · {fmt_datetime(x.at, lang)}", className="who"), x.text])
                         for x in i.comments], className="ledger-comments", id=f"{P}-comments") if i.comments else None
     evidence = (html.Ul([html.Li([html.A(e.name, href=f"/download/evidence/{e.evidence_id}"),
-                                  f" · {e.size:,} B · SHA-256 {e.sha256[:12]} · {e.who} · {fmt_datetime(e.at, lang)}"])
+                                  f" · {e.size:,} B · SHA-256 {e.sha256[:12]} · {e.who} · "
+                                  f"{fmt_datetime(e.at, lang)}"])
                          for e in i.evidence], className="ledger-evidence", id=f"{P}-evidence")
                 if i.evidence else html.P(t("ledger.evidence_none", lang), className="note"))
     history = html.Ul([html.Li([html.Span(f"{fmt_datetime(h.at, lang)} · {h.who}", className="who"), html.Br(),

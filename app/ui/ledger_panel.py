@@ -74,7 +74,8 @@ def _dialog(code: str, lang: str) -> html.Div:
                                       n_clicks=0),
                           html.Span(id=MSG, role="status")], className="title-actions"),
             ],
-            className="ledger-dialog-box", role="dialog", **model.attrs({"aria-modal": "true", "aria-labelledby": TITLE}),
+            className="ledger-dialog-box", role="dialog",
+            **model.attrs({"aria-modal": "true", "aria-labelledby": TITLE}),
         ),
         id=DIALOG, className="ledger-dialog hidden",
     )

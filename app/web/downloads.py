@@ -77,8 +77,8 @@ def methodology_html() -> Any:
 
 
 def ledger_xlsx() -> Any:
-    """GET /download/ledger.xlsx[?district=CODE][&lang=en]: the rectification ledger (整改台账) as a 督查 office files
-    it — one district's, or every district the person may see; an official gets only their own district's."""
+    """GET /download/ledger.xlsx[?district=CODE][&lang=en]: the rectification ledger (整改台账) as a 督查 office
+    files it — one district's, or every district the person may see; an official gets only their own district's."""
     security.require("view")
     district = request.args.get("district") or None
     try:
