@@ -18,13 +18,11 @@ import base64
 import binascii
 import logging
 import math
-import os
 import threading
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
@@ -40,7 +38,6 @@ from etl.stores import ledger as ledger_store
 from etl.stores import loop
 from etl.stores import targets as target_store
 from etl.stores.loop import LoopError, LoopStore
-from etl.contract.tables import LOCAL_TZ
 from etl.stores.roles import Permission
 from etl.warehouse.snapshot import DataUnavailable
 from indicators.targets import possible_range, share_met as _share_met
@@ -262,21 +259,10 @@ def set_target(ctx: AppContext, unit: str, indicator: str, cycle: str, value: ob
 
 
 # -- the clock -----------------------------------------------------------------------------------------------------
-TODAY_ENV = "GOVINDEX_TODAY"  # YYYY-MM-DD: a simulated date (tests, rehearsals); read here and nowhere else
-
-
-def now(ctx: AppContext) -> datetime | None:
-    """The time the loop's date rules use: None (the real clock, the store's default), or noon Beijing time of the
-    simulated date in GOVINDEX_TODAY, so an item can be seen overdue without waiting."""
-    text = (os.environ.get(TODAY_ENV) or "").strip()
-    if not text:
-        return None
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        log.warning("%s=%r is not a date (YYYY-MM-DD); the real clock is used", TODAY_ENV, text)
-        return None
-    return datetime.combine(day, time(12, 0), tzinfo=ZoneInfo(LOCAL_TZ))
+def now(ctx: AppContext) -> datetime:
+    """The time the loop's date rules use: the store's clock (the real time, or on the simulated date of
+    `ledger.today` / GOVINDEX_TODAY, decided in etl/stores/loop.py and nowhere else)."""
+    return store(ctx).clock()
 
 
 def today(ctx: AppContext) -> date:
