@@ -97,8 +97,19 @@ def show(_refreshed: int, lang: str):
                 **model.attrs({"data-unit": r.unit, "data-indicator": r.indicator}))
         for r in rows
     ]
-    return html.Table([html.Thead(html.Tr([html.Th(t(k, lang)) for k in heads])), html.Tbody(body)],
-                      className="loop-table", id=f"{P}-table")
+    current = html.Table([html.Thead(html.Tr([html.Th(t(k, lang)) for k in heads])), html.Tbody(body)],
+                         className="loop-table", id=f"{P}-table")
+    versions = model.target_versions(get_context(), lang)
+    vheads = ("targets.col.at", "targets.district", "targets.indicator", "targets.cycle", "targets.col.version",
+              "targets.value", "targets.reason", "targets.col.by")
+    vbody = [html.Tr([html.Td(fmt_datetime(v.at, lang)), html.Td(v.unit_name), html.Td(v.indicator_label),
+                      html.Td(v.cycle), html.Td(str(v.version), className="num"),
+                      html.Td(fmt_num(v.value, lang, v.decimals) if v.value is not None
+                              else t("targets.catalog", lang), className="num"),
+                      html.Td(v.reason), html.Td(v.by)]) for v in versions]
+    history = html.Table([html.Thead(html.Tr([html.Th(t(k, lang)) for k in vheads])), html.Tbody(vbody)],
+                         className="loop-table", id=f"{P}-history")
+    return [current, html.H3(t("targets.history", lang)), history]
 
 
 @callback(Output(MSG, "children"), Output(REFRESHED, "data"), Input(SAVE, "n_clicks"), State(DISTRICT, "value"),

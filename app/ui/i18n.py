@@ -501,6 +501,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "targets.col.at": ("设定时间（北京时间）", "Set at (Beijing time)"),
     "targets.col.version": ("版本", "Version"),
     "targets.col.status": ("达标状态", "Status"),
+    "targets.history": ("目标值变更记录（每次设定均保留）", "Every version of the targets (none is overwritten)"),
     "targets.met_card": ("目标达成情况", "Targets met"),
     "targets.met_line": ("{met}/{n} 项达标（{pct}）", "{met} of {n} met ({pct})"),
     "targets.met_note": ("各区达到或优于目标值的指标占比（区级目标优先，否则为目录目标值）。",

@@ -249,6 +249,18 @@ def target_rows(ctx: AppContext, lang: str) -> list[TargetRow]:
     return sorted(rows, key=lambda r: r.at, reverse=True)
 
 
+def target_versions(ctx: AppContext, lang: str) -> list[TargetRow]:
+    """Every version of every target set (the audit of who changed what, when and why), newest first."""
+    names = district_names(ctx, lang)
+    rows = []
+    for unit, ind, cycle in target_store.current_targets(store(ctx)):
+        cat = ctx.catalog.indicator(ind).target if ind in ctx.catalog else None
+        rows += [TargetRow(unit, names.get(unit, unit), ind, indicator_label(ctx, ind, lang), cycle, x.value, cat,
+                           x.reason, x.who, _at(x.at_utc), x.version, decimals(ctx, ind), "none")
+                 for x in target_store.target_history(store(ctx), unit, ind, cycle)]
+    return sorted(rows, key=lambda r: (r.at, r.version), reverse=True)
+
+
 def set_target(ctx: AppContext, unit: str, indicator: str, cycle: str, value: object, reason: str,
                lang: str = "zh") -> TargetRow:
     """A new version of the target (the store refuses a role without SET_TARGETS, an out-of-range value, …)."""

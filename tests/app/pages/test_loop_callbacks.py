@@ -77,6 +77,18 @@ def test_assessors_leaders_and_admins_set_targets(loop_app, name: str) -> None:
     assert (saved.value, saved.who, saved.version) == (90.0, name, 1)
 
 
+def test_a_changed_target_keeps_every_version_with_who_and_why(loop_app) -> None:
+    app, store = loop_app
+    client = _login(app, "ana")
+    assert "第 1 版" in _text(_save_target(client, "90", reason="首次设定 first"))
+    assert "第 2 版" in _text(_save_target(client, "92", reason="上调目标 raised"))
+    r = _call(client, [("targets-list", "children")], [("targets-refreshed", "data", 2)],
+              [("targets-lang", "data", "zh")])
+    text = _text(r)
+    assert r.status_code == 200 and "首次设定 first" in text and "上调目标 raised" in text, text
+    assert [x.value for x in target_store.target_history(store, OWN, INDICATOR, "2026")] == [90.0, 92.0]
+
+
 @pytest.mark.parametrize("name", ["dou", "xu"])
 def test_officials_cannot_set_targets(loop_app, name: str) -> None:
     app, store = loop_app
