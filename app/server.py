@@ -12,7 +12,7 @@ from dash import MATCH, Input, Output, State, dcc, html
 from waitress import serve
 from werkzeug.wrappers import Response as WResponse
 
-from app.ui import components, ids
+from app.ui import bell, components, ids, ledger_model
 from app.web.auth import install_auth
 from app.web.auth_config import AuthConfigError, AuthSettings, is_loopback, resolve_auth
 from app.web.downloads import install_downloads
@@ -118,6 +118,14 @@ def _register_shell_callbacks(app: dash.Dash) -> None:
         if current not in names:
             return get_context().default_profile_name()
         return dash.no_update
+
+    @app.callback(Output(bell.BELL, "children"), Output(bell.BELL, "href"), Output(bell.BELL, "title"),
+                  Input(ids.URL, "pathname"), Input(ids.URL, "search"), Input(bell.BELL_TICK, "n_intervals"))
+    def _bell(_pathname: str | None, search: str | None, _tick: int | None):
+        """The alerts bell: this person's unread count, on every page change and once a minute."""
+        lang = components.lang_from_search(search)
+        n = ledger_model.unread_count(get_context())
+        return bell.bell_parts(n, lang), components.href("/alerts", lang), t("alerts.bell", lang, n=n)
 
     # The chosen profile and period go into the address bar (replaceState: no page reload), so the view can be
     # shared as a link; the store tells the shell to carry them in its links.

@@ -13,7 +13,7 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from app.ui import components as c
-from app.ui import district_table, figures, ids
+from app.ui import district_table, figures, ids, ledger_panel
 from app.web import security
 from etl.stores.roles import Permission
 from app.views import frames as views
@@ -158,6 +158,7 @@ def render(profile: str | None, code: str | None, lang: str, period: str | None 
         ),
         c.card(t("district.indicators", lang), html.P(t("district.gap_note", lang), className="note gap-note"),
                district_table.indicator_table(dp, lang, INDICATORS), className="indicator-card"),
+        ledger_panel.targets_card(dp, lang),  # status against target per indicator, 立项整改 per gap row
         trend_card(edition_views.trend_view(ctx, ctx.profile(profile).name, lang, unit=code), lang, unit=code),
         c.card(t("district.quarantine", lang), _quarantine(dp, lang), id=f"{PREFIX}-quarantine-card"),
     ]

@@ -6,7 +6,7 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from app.ui import components as c
-from app.ui import figures, ids
+from app.ui import figures, ids, ledger_panel
 from app.ui import map as district_map
 from app.ui import uncertainty_parts
 from app.views import frames as views
@@ -105,6 +105,7 @@ def render(profile: str | None, period: str | None, lang: str):
                 c.card(None, c.graph(f"{PREFIX}-movers", figures.movers_figure(ov.movers, lang)), className="span-2"
                        if ov.movers.height == 0 else ""),
                 c.card(t("overview.ranking", lang), _ranking_list(tbl, lang), className="ranking-card"),
+                ledger_panel.met_card(tbl, ov.period, lang),  # share of targets met per district
             ],
             className="grid-2",
         ),

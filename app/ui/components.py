@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlencode
 import dash_ag_grid as dag
 from dash import dcc, html
 
-from app.ui import ids
+from app.ui import bell, ids
 from app.ui.figures import CONFIG
 from app.ui.i18n import MESSAGES, fmt_datetime, norm_lang, t
 
@@ -25,6 +25,8 @@ NAV_ITEMS: tuple[tuple[str, str], ...] = (
     ("/data-quality", "nav.data_quality"),
     ("/methodology", "nav.methodology"),
     ("/editions", "nav.editions"),
+    ("/ledger", "nav.ledger"),
+    ("/targets", "nav.targets"),
 )
 
 # AG Grid's own words (pagination, filters, empty table) in Chinese.
@@ -125,6 +127,7 @@ def header(ctx: AppContext) -> html.Header:
                         className="profile-select",
                     ),
                     dcc.Link(t("lang.switch", "zh"), id=ids.LANG_LINK, href="/?lang=en", className="lang-link"),
+                    bell.bell(),  # the alerts bell; app/server.py fills in the unread count
                 ],
                 className="header-right",
             ),

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 from typing import Any
+from urllib.parse import quote
 
 import flask
 from flask import request
 
 from app.web import security
 from app.state import get_context
+from app.ui import ledger_model
 from app.ui.exports import XLSX_MIME, export_meta, overview_xlsx, scorecard_xlsx
 from app.ui.i18n import norm_lang, t
 from app.views import editions as edition_views
@@ -81,10 +83,7 @@ def methodology_html() -> Any:
 
 
 def _xlsx(data: bytes, filename: str) -> flask.Response:
-    resp = flask.Response(data, mimetype=XLSX_MIME)
-    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
+    return _attachment(data, filename, XLSX_MIME)
 
 
 def overview_download() -> Any:
@@ -119,6 +118,43 @@ def scorecard_download(code: str) -> Any:
     return _xlsx(data, f"govindex-{dp.code}-{dp.period}.xlsx")
 
 
+def ledger_xlsx() -> Any:
+    """GET /download/ledger.xlsx[?district=CODE][&lang=en]: the rectification ledger (整改台账) as a 督查 office
+    files it — one district's, or every district the person may see; an official gets only their own district's."""
+    security.require("view")
+    district = request.args.get("district") or None
+    try:
+        data, filename = ledger_model.ledger_xlsx(get_context(), district, norm_lang(request.args.get("lang")))
+    except ledger_model.LoopError as e:
+        flask.abort(403 if isinstance(e, ledger_model.loop.Forbidden) else 400, description=str(e))
+    return _attachment(data, filename, XLSX_MIME)
+
+
+def evidence_file(evidence_id: int) -> Any:
+    """GET /download/evidence/<id>: an evidence file (佐证材料) of an item this person may see, checked against its
+    SHA-256; sent as an attachment under its stored type, never rendered inline."""
+    security.require("view")
+    try:
+        name, kind, data = ledger_model.read_evidence(get_context(), evidence_id)
+    except ledger_model.LoopError as e:
+        flask.abort(403 if isinstance(e, ledger_model.loop.Forbidden) else 404, description=str(e))
+    return _attachment(data, name, EVIDENCE_TYPES.get(kind, "application/octet-stream"))
+
+
+EVIDENCE_TYPES = {"pdf": "application/pdf", "png": "image/png", "jpeg": "image/jpeg", "xlsx": XLSX_MIME,
+                  "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+
+
+def _attachment(data: bytes, filename: str, mimetype: str) -> flask.Response:
+    resp = flask.Response(data, mimetype=mimetype)
+    ascii_name = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_" for ch in filename) or "file"
+    resp.headers["Content-Disposition"] = (f'attachment; filename="{ascii_name}"; '
+                                           f"filename*=UTF-8''{quote(filename, safe='')}")
+    resp.headers["Cache-Control"] = "private, no-store"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
+
+
 def install_downloads(app: Any) -> None:
     server: flask.Flask = app.server if hasattr(app, "server") else app
     server.add_url_rule("/download/quarantine.csv", "govindex_quarantine_csv", quarantine_csv)
@@ -126,3 +162,5 @@ def install_downloads(app: Any) -> None:
     server.add_url_rule("/download/methodology.html", "govindex_methodology_html", methodology_html)
     server.add_url_rule("/download/overview.xlsx", "govindex_overview_xlsx", overview_download)
     server.add_url_rule("/download/scorecard/<code>.xlsx", "govindex_scorecard_xlsx", scorecard_download)
+    server.add_url_rule("/download/ledger.xlsx", "govindex_ledger_xlsx", ledger_xlsx)
+    server.add_url_rule("/download/evidence/<int:evidence_id>", "govindex_evidence", evidence_file)

@@ -176,7 +176,8 @@ def test_refresh_now_reports_completion_and_refreshes_the_screen(page, own_serve
 
 # -- the guard: no Latin-only words on the Chinese screens ------------------------------------------------------------
 GUARD_PAGES = ("/", "/district/all", "/district/310115", "/compare?units=310101,310115", "/weights",
-               "/weights/history", "/sensitivity", "/data-quality", "/methodology", "/no-such-page")
+               "/weights/history", "/sensitivity", "/data-quality", "/methodology", "/no-such-page", "/ledger",
+               "/targets", "/alerts")
 
 # Words a Chinese reader meets as they are: names of methods and standards, file formats, the product, units.
 ALLOWED_WORDS = {
