@@ -30,7 +30,7 @@ from bench.sensitivity import AGGS, NORMS, govindex_like  # noqa: E402
 from etl.contract.catalog import load_catalog  # noqa: E402
 from indicators.framework import Framework  # noqa: E402
 from indicators.spec import MethodSpec, ModelSpec  # noqa: E402
-from indicators.uncertainty.montecarlo import CompiledTree, run_monte_carlo  # noqa: E402
+from indicators.uncertainty.montecarlo import run_monte_carlo  # noqa: E402
 from indicators.uncertainty.problem import (  # noqa: E402
     BlendRange, DataUncertainty, Inputs, Problem, UncertaintySpec, WeightNoise, build_problem, model_preparer,
 )

@@ -7,7 +7,6 @@ import numpy as np
 import polars as pl
 import pytest
 
-from etl.demo.calendar import make_window
 from etl.demo.districts import TASK_ORIENTED, USER_CENTRED, make_profiles
 from etl.demo.recovery import latent_strengths, recovery
 

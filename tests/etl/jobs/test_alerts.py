@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from etl.config import Config, ConfigError, load_config
