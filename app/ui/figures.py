@@ -183,12 +183,12 @@ _LEADERS = tuple((r * math.cos(a), r * math.sin(a)) for r in (34.0, 52.0, 72.0)
                  for a in (math.pi / 2, -math.pi / 2, 0.0, math.pi, math.pi / 4, 3 * math.pi / 4, -math.pi / 4,
                            -3 * math.pi / 4))
 
-Placement = tuple[str, float, float]  # (plotly textposition, 0, 0), or ("leader", dx, dy) for a label with a line
+Placement = tuple[str, float, float]  # (plotly textposition, 0, 0), or ("callout", dx, dy) for a label with a line
 
 
 def placement_box(x: float, y: float, width: float, place: Placement) -> Box:
     pos, dx, dy = place
-    if pos != "leader":
+    if pos != "callout":
         return label_box(x, y, width, pos)
     return (x + dx - width / 2, y + dy - LABEL_H / 2, x + dx + width / 2, y + dy + LABEL_H / 2)
 
@@ -204,7 +204,7 @@ def place_labels(px: Sequence[float], py: Sequence[float], texts: Sequence[str],
              for i in range(n)]
     placed: list[Box] = []
     out: list[Placement] = [("top center", 0.0, 0.0)] * n
-    candidates: list[Placement] = [(p, 0.0, 0.0) for p in _POSITIONS] + [("leader", dx, dy) for dx, dy in _LEADERS]
+    candidates: list[Placement] = [(p, 0.0, 0.0) for p in _POSITIONS] + [("callout", dx, dy) for dx, dy in _LEADERS]
     for i in sorted(range(n), key=lambda k: (-crowd[k], -py[k])):
         w = text_width(texts[i])
         best, best_cost = candidates[0], math.inf
@@ -257,8 +257,8 @@ def quadrant_figure(df: pl.DataFrame, lang: str) -> go.Figure:
         obstacles.append((x0, y0, x0 + w, y0 + LABEL_H + 4))
     places = place_labels(_to_px(xs, xr[0], xr[1], PLOT_W), _to_px(ys, yr[0], yr[1], PLOT_H),
                           df["name"].to_list(), obstacles)
-    leader = [p[0] == "leader" for p in places]
-    df = df.with_columns(pl.Series("_pos", [p[0] if p[0] != "leader" else "top center" for p in places],
+    leader = [p[0] == "callout" for p in places]
+    df = df.with_columns(pl.Series("_pos", [p[0] if p[0] != "callout" else "top center" for p in places],
                                    dtype=pl.String),
                          pl.Series("_label", [("" if lead else n) for n, lead in zip(df["name"].to_list(), leader,
                                                                                     strict=True)], dtype=pl.String))
@@ -281,7 +281,7 @@ def quadrant_figure(df: pl.DataFrame, lang: str) -> go.Figure:
             )
         )
     for r, (pos, dx, dy) in zip(df.iter_rows(named=True), places, strict=True):
-        if pos == "leader":  # a crowd: the name a little farther out, with a thin line to its point
+        if pos == "callout":  # a crowd: the name a little farther out, with a thin line to its point
             fig.add_annotation(x=r["supply"], y=r["demand"], text=r["name"], ax=dx, ay=-dy, showarrow=True,
                                arrowhead=0, arrowwidth=1, arrowcolor=MUTED, standoff=6, xanchor="center",
                                yanchor="middle", font={"size": 13, "color": RED if r.get("task_oriented") else INK})
@@ -389,14 +389,14 @@ def priorities_figure(df: pl.DataFrame, lang: str) -> go.Figure:
             for w, g, f, c in zip(d["weight"].to_list(), d["gap_points"].to_list(), d["feasibility"].to_list(),
                                   d["composite_gain"].to_list(), strict=True)
         ]
-    fig = go.Figure(go.Bar(x=value, y=[wrap_label(x, 170) for x in d["label"].to_list()], orientation="h", marker_color=AMBER,
+    fig = go.Figure(go.Bar(x=value, y=[wrap_label(x, 170) for x in d["label"].to_list()], orientation="h",
+                           marker_color=AMBER,
                            text=[fmt_num(v, lang, 2) for v in value], textposition="outside", cliponaxis=False,
                            customdata=hover,
                            hovertemplate="%{y}: %{x:.2f}<br>%{customdata}<extra></extra>" if hover
                            else "%{y}: %{x:.2f}<extra></extra>"))
-    fig.update_xaxes(title_text=t("col.priority", lang))
     top = max([v for v in value if v is not None] + [0.0])
-    fig.update_xaxes(range=[0, top * 1.25 if top > 0 else 1])  # room for the text
+    fig.update_xaxes(title_text=t("col.priority", lang), range=[0, top * 1.25 if top > 0 else 1])  # room for text
     return _base(fig, t("district.priorities", lang), height=max(260, 30 * d.height + 80))
 
 

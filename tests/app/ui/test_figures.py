@@ -174,7 +174,7 @@ def test_quadrant_labels_do_not_overlap_each_other_or_the_corner_captions_and_st
         if a.showarrow:
             x = figures._to_px([a.x], xr[0], xr[1], figures.PLOT_W)[0]
             y = figures._to_px([a.y], yr[0], yr[1], figures.PLOT_H)[0]
-            boxes.append((a.text, figures.placement_box(x, y, figures.text_width(a.text), ("leader", a.ax, -a.ay))))
+            boxes.append((a.text, figures.placement_box(x, y, figures.text_width(a.text), ("callout", a.ax, -a.ay))))
     assert sorted(n for n, _ in boxes) == sorted(df["name"].to_list())  # every district is named once
     for i, (a, box_a) in enumerate(boxes):
         assert figures._outside(box_a, figures.PLOT_W, figures.PLOT_H) == 0, f"{a} is cut off"
@@ -229,9 +229,11 @@ def test_long_english_labels_wrap_so_the_district_charts_keep_their_plot_area() 
     assert "<br>" in wrapped and wrapped.replace("<br>", " ") == label
     assert all(figures.text_width(line) <= 170 for line in wrapped.split("<br>"))
     assert figures.wrap_label("实际办件网办率", 170) == "实际办件网办率"
-    pri = pl.DataFrame({"label": [label, "Mobile availability"], "composite_gain": [3.7, 1.2]})
+    pri = pl.DataFrame({"label": [label, "Mobile availability"], "priority": [3.7, 1.2],
+                        "composite_gain": [3.7, 1.2]})
     fig = figures.priorities_figure(pri, "en")
-    assert fig.layout.xaxis.range[1] >= 3.7 * 1.2  # the '+3.70' beside the longest bar is not cut
+    assert fig.layout.xaxis.range[1] >= 3.7 * 1.2  # the '3.70' beside the longest bar is not cut
+    assert any("<br>" in y for y in fig.data[0].y)  # the long name wraps
     dims = pl.DataFrame({"label": ["Supply · technology adaptation"], "this": [40.0], "median": [50.0],
                          "best": [70.0]})
     fig = figures.dimension_compare_figure(dims, "en")
