@@ -1,4 +1,4 @@
-"""`govindex alerts`: the alerts raised after refreshes (提醒), for scripts: list (all or unread, text or --json),
+"""`govindex alerts`: the alerts raised after refreshes (预警), for scripts: list (all or unread, text or --json),
 mark read, evaluate the rules now, e-mail the pending ones.
 
 Who is asking: `--user NAME` (from the users file: that person's role, district and read state); without it the
@@ -61,7 +61,7 @@ def actor_for(config: Config, user: str | None) -> Actor:
 @config_options
 def alerts(user: str | None, unread: bool, as_json: bool, read_ids: tuple[int, ...], read_all: bool, evaluate: bool,
            send: bool, lang: str | None, limit: int, config_file: str | None, db_path: str | None) -> None:
-    """Alerts (提醒) for a user: a district dropping places, indicators falling below target, overdue rectification
+    """Alerts (预警) for a user: a district dropping places, indicators falling below target, overdue rectification
     items, missing or largely quarantined data. Exit 0; a refused action (unknown alert, unknown user) exits 1."""
     # local: the stores and the job import polars and duckdb; `govindex --help` should not
     from etl.jobs import alerts as job
@@ -91,7 +91,7 @@ def alerts(user: str | None, unread: bool, as_json: bool, read_ids: tuple[int, .
     for key, n in notes.items():
         click.echo(f"{key}: {n}")
     if not shown:
-        click.echo("没有提醒 · no alerts")
+        click.echo("没有预警 · no alerts")
     for a in shown:
         mark = " " if a.read else "●"
         langs = (lang,) if lang else ("zh", "en")

@@ -203,7 +203,7 @@ def recipients(config: Config, alert: Alert) -> tuple[str, ...]:
 
 def _message(config: Config, address: str, batch: Sequence[Alert]) -> EmailMessage:
     msg = EmailMessage()
-    msg["Subject"] = f"一网通办绩效指数：{len(batch)} 条新提醒 · govindex: {len(batch)} new alert(s)"
+    msg["Subject"] = f"一网通办绩效指数：{len(batch)} 条新预警 · govindex: {len(batch)} new alert(s)"
     msg["From"] = config.alerts.email.sender
     msg["To"] = address
     msg["Date"] = formatdate(localtime=False)

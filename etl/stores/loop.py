@@ -97,7 +97,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                    "The evidence file '{name}' has an extension that does not match its content "
                                    "({found}). Nothing was changed."),
     "loop.err.evidence_missing": ("佐证材料 {sha} 的文件已不在存储目录中。", "The evidence file {sha} is missing from the store."),
-    "loop.err.unknown_alert": ("没有编号为 {alert} 的提醒。", "There is no alert {alert}."),
+    "loop.err.unknown_alert": ("没有编号为 {alert} 的预警。", "There is no alert {alert}."),
     "loop.err.newer": ("整改台账文件 {path} 的结构版本为 {found}，高于本程序支持的 {supported}：请升级 govindex。",
                        "The loop store {path} has schema version {found}, newer than the {supported} this govindex "
                        "knows: upgrade govindex."),
