@@ -55,7 +55,7 @@ def test_alerts_for_a_user_read_state_and_json(env: dict[str, str]) -> None:
     code, out = _run(env, "alerts", "--user", "li", "--unread")
     assert code == 0 and out.count("●") == 2 and "（北京时间）" in out
     code, out = _run(env, "alerts", "--user", "zhang", "--read", "2")  # 310115's alert: not this user's
-    assert code == 1 and "没有编号为 2 的提醒" in out
+    assert code == 1 and "没有编号为 2 的预警" in out
     code, out = _run(env, "alerts", "--user", "nobody")
     assert code == 1 and "no user 'nobody'" in out
 
