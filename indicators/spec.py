@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -14,6 +14,7 @@ from indicators.impute import IMPUTERS
 from indicators.normalise import NORMALISERS
 from indicators.periods import period_months
 from indicators.registry import MethodError, Registry
+from indicators.reliability import DEFAULT_THRESHOLD as DEFAULT_RELIABILITY
 from indicators.treat import TREATMENTS
 
 
@@ -24,6 +25,10 @@ class MethodSpec(BaseModel):
 
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
+
+
+#: a weight profile's default availability threshold: a node needs two thirds of its children, else it is missing
+PROFILE_AVAILABILITY = 2.0 / 3.0
 
 
 def _m(name: str, **params: Any) -> MethodSpec:
@@ -122,7 +127,13 @@ class ModelSpec(BaseModel):
     reference: tuple[str, str] | None = None
     aggregation: MethodSpec = _m("amean")
     aggregation_overrides: dict[str, MethodSpec] = Field(default_factory=dict)
-    #: minimum share of a node's children that must be present (0 → any non-NaN child is enough)
+    #: empirical-Bayes shrinkage of each value toward its period's city value by its own sampling error
+    #: (indicators.reliability.shrink; needs the values' standard errors): "none" or "empirical_bayes"
+    shrinkage: Literal["none", "empirical_bayes"] = "none"
+    #: indicators whose reliability (signal share of between-unit variance) is below this are flagged
+    reliability_threshold: float = Field(default=DEFAULT_RELIABILITY, ge=0.0, le=1.0)
+    #: minimum share of a node's children that must be present (0 → any non-NaN child is enough; the engine's
+    #: default, as COINr's; weight profiles default to PROFILE_AVAILABILITY)
     availability: float = 0.0
     availability_overrides: dict[str, float] = Field(default_factory=dict)
     #: relative weights within the parent, overriding the framework's
