@@ -33,7 +33,9 @@ import polars as pl
 from scipy import stats
 
 from indicators.framework import Framework
-from indicators.reliability import DEFAULT_THRESHOLD, ReliabilityTable
+from indicators.model import panel_from_long
+from indicators.periods import complete_periods
+from indicators.reliability import DEFAULT_THRESHOLD, ReliabilityTable, reliability_table
 
 Method = Literal["pearson", "spearman"]
 
@@ -306,3 +308,48 @@ def redundant_pairs(framework: Framework, panels: Mapping[str, np.ndarray], thre
                         out[k].append(val)
     return pl.DataFrame(out, schema={"grain": pl.String, "code_a": pl.String, "code_b": pl.String, "r": pl.Float64,
                                      "r_low": pl.Float64, "r_high": pl.Float64, "n_periods": pl.Int64})
+
+
+#: the grains reliability and redundancy are assessed at, finest first (what a stored panel may hold)
+AUDIT_GRAINS = ("quarter", "year")
+
+
+@dataclass(frozen=True)
+class GrainAudit:
+    """The data side of the audit: reliability per indicator and grain, and the pairs carrying the same information."""
+
+    reliability: ReliabilityTable
+    redundant: pl.DataFrame  # redundant_pairs
+
+    def unreliable(self) -> pl.DataFrame:
+        return self.reliability.flagged()
+
+
+def grain_audit(framework: Framework, long: pl.DataFrame, complete_months: Sequence[str] = (),
+                grains: Sequence[str] = AUDIT_GRAINS, threshold: float = DEFAULT_THRESHOLD,
+                collinear: float = 0.9, census: Sequence[str] = ()) -> GrainAudit:
+    """Reliability and redundancy from the indicator values (unit_code, period, grain, indicator_id, value and `se`
+    or numerator/denominator), over the complete periods of each grain (a partial period has smaller samples).
+
+    `census` names indicators counted over a whole inventory (the service-item catalogue, staffing): they have no
+    sampling error, so where no `se` is stored theirs is 0 (a binomial error from their counts would be invented)."""
+    panels: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    raw: dict[str, np.ndarray] = {}
+    for g in grains:
+        sub = long.filter(pl.col("grain") == g) if "grain" in long.columns else long
+        if sub.height == 0:
+            continue
+        periods = sorted(sub["period"].cast(pl.String).unique().to_list())
+        keep = list(complete_periods(periods, complete_months)) if complete_months else periods
+        if not keep:
+            continue
+        sub = sub.filter(pl.col("period").cast(pl.String).is_in(keep))
+        panel = panel_from_long(framework, sub, periods=keep)
+        se = panel.se if panel.se is not None else np.full(panel.values.shape, np.nan)
+        if census and "se" not in sub.columns:
+            cols = [j for j, c in enumerate(framework.indicators) if c in set(census)]
+            se[..., cols] = np.where(np.isfinite(panel.values[..., cols]), 0.0, np.nan)
+        panels[g] = (panel.values, se)
+        raw[g] = panel.values
+    return GrainAudit(reliability_table(panels, framework.indicators, threshold),
+                      redundant_pairs(framework, raw, collinear))

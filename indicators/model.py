@@ -102,8 +102,8 @@ def panel_from_long(
 
 def _se_panel(data: pl.DataFrame, shape: tuple[int, ...], at: tuple[np.ndarray, ...], keep: np.ndarray,
               vals: np.ndarray) -> np.ndarray | None:
-    """Sampling errors laid out like the panel: the `se` column where given, else binomial from numerator and
-    denominator (rates only); None when the frame has neither."""
+    """Sampling errors laid out like the panel: the `se` column when the frame has one, else binomial from
+    numerator and denominator (rates only); None when the frame has neither."""
     have = set(data.columns)
     if "se" not in have and not {"numerator", "denominator"} <= have:
         return None
@@ -113,9 +113,9 @@ def _se_panel(data: pl.DataFrame, shape: tuple[int, ...], at: tuple[np.ndarray, 
             return np.full(data.height, np.nan)
         return data[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
 
-    se = col("se")
-    fallback = binomial_se(vals, col("numerator"), col("denominator"))
-    se = np.where(np.isfinite(se), se, fallback)
+    # the stored `se` is authoritative (a NULL there is a value with no known error); without the column, rates get
+    # their binomial error
+    se = col("se") if "se" in have else binomial_se(vals, col("numerator"), col("denominator"))
     out = np.full(shape, np.nan)
     out[at] = se[keep]
     return out
