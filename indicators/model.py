@@ -187,7 +187,13 @@ def build_normaliser(framework: Framework, spec: ModelSpec) -> Normaliser:
 
 def build_plan(framework: Framework, spec: ModelSpec) -> AggregationPlan:
     methods: dict[str, MethodChoice] = {k: (v.name, v.params) for k, v in spec.aggregation_overrides.items()}
-    avail = {c: spec.availability_overrides.get(c, spec.availability) for c in framework.aggregates}
+    def default(code: str) -> float:
+        if spec.availability_nodes == "dimensions" and not all(
+                framework.node(k).is_indicator for k in framework.children(code)):
+            return 0.0
+        return spec.availability
+
+    avail = {c: spec.availability_overrides.get(c, default(c)) for c in framework.aggregates}
     return AggregationPlan.build(framework, methods, (spec.aggregation.name, spec.aggregation.params), avail)
 
 
@@ -452,3 +458,18 @@ def frozen_spec(result: ScoreResult) -> ModelSpec:
     goalposts = MethodSpec(name="goalposts", params={"goalposts": bounds, "scale": 100.0, "clip": True})
     return spec.model_copy(update={"normalisation": goalposts, "normalisation_overrides": {}, "fit_on": "panel",
                                    "reference": None})
+
+
+def has_composite(framework: Framework, spec: ModelSpec, normalised: np.ndarray,
+                  weights: Mapping[str, float] | None = None) -> np.ndarray:
+    """bool per row of a units × indicators normalised matrix: whether the unit gets a composite under `spec`'s
+    aggregation and availability thresholds (a unit whose data are too thin has none, and is left out of rankings
+    and Monte Carlo runs rather than failing them)."""
+    plan = build_plan(framework, spec)
+    try:
+        out = plan.run(np.asarray(normalised, dtype=float), framework.weights(dict(weights or spec.weights)))
+    except ValueError:  # a domain error of a mean over some unit: the batched engine reports it per sample
+        plan = build_plan(framework, spec.model_copy(update={"aggregation": MethodSpec(name="amean"),
+                                                             "aggregation_overrides": {}}))
+        out = plan.run(np.asarray(normalised, dtype=float), framework.weights(dict(weights or spec.weights)))
+    return np.isfinite(out.values[:, plan.order.index(framework.root)])

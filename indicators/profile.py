@@ -91,16 +91,18 @@ class WeightProfile(_Strict):
     # node the framework counts (a zero framework weight, e.g. a comparison-only indicator, stays 0).
     omitted: Literal["framework", "equal"] = "framework"
     # Missing data is a stated method: [methods.imputation] names it (none = the node averages what is present),
-    # and a node is missing, not an average of what is left, when fewer than `availability` of its children are
-    # present (default two thirds, where the engine's own default is COINr's 0).
-    methods: ModelSpec = Field(default_factory=lambda: ModelSpec(availability=PROFILE_AVAILABILITY))
+    # and a dimension is missing, not an average of what is left, when fewer than `availability` of its indicators
+    # are present (default two thirds of the indicators of each dimension, where the engine's own default is COINr's
+    # 0); the sides and the composite aggregate the dimensions present and show "k of n indicators".
+    methods: ModelSpec = Field(default_factory=lambda: ModelSpec(availability=PROFILE_AVAILABILITY,
+                                                                 availability_nodes="dimensions"))
     derived_from: list[Derivation] = Field(default_factory=list)  # empty = set by hand ("manual")
 
     @field_validator("methods", mode="before")
     @classmethod
     def _default_availability(cls, v: Any) -> Any:
         if isinstance(v, Mapping) and "availability" not in v:
-            return {**v, "availability": PROFILE_AVAILABILITY}
+            return {"availability_nodes": "dimensions", **v, "availability": PROFILE_AVAILABILITY}
         return v
 
     @field_validator("weights")

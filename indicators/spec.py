@@ -135,6 +135,10 @@ class ModelSpec(BaseModel):
     #: minimum share of a node's children that must be present (0 → any non-NaN child is enough; the engine's
     #: default, as COINr's; weight profiles default to PROFILE_AVAILABILITY)
     availability: float = 0.0
+    #: which nodes `availability` applies to: "all" aggregates (COINr), or "dimensions": the nodes whose children are
+    #: indicators ("two thirds of their indicators"); nodes above them then aggregate the dimensions present, and
+    #: every such score shows "k of n indicators". availability_overrides apply either way.
+    availability_nodes: Literal["all", "dimensions"] = "all"
     availability_overrides: dict[str, float] = Field(default_factory=dict)
     #: relative weights within the parent, overriding the framework's
     weights: dict[str, float] = Field(default_factory=dict)

@@ -149,7 +149,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "read.band_item": ("{label} {n} 个区", "{n} {label}"),
     "read.missing": ("{items}的综合得分并非基于全部指标，结论须谨慎。",
                      "The composite of {items} does not rest on every indicator; read it with care."),
-    "read.missing_item": ("{name}（{kn}）", "{name} ({kn})"),
+    "read.missing_item": ("{name}（仅 {kn}）", "{name} (only {kn})"),
+    "read.no_composite": ("{names}本期有实测值的指标不足，没有综合得分，也不参与排名。",
+                          "{names} have too few measured indicators this period for a composite, and are not ranked."),
     "read.shrunk": ("本方案对小样本指标做了经验贝叶斯收缩：数值已向全市水平靠拢（标“收缩”）。",
                     "This profile shrinks small-sample values toward the city level (empirical Bayes, marked 'shrunk')."),
     "mark.shrunk": ("收缩", "shrunk"),
@@ -165,6 +167,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "between-district variance − mean sampling variance (at least 0). The smaller the sample, the "
                      "further it moves; shrunk values are marked 'shrunk' wherever they appear, and the measured value "
                      "is kept."),
+    "mt.avail.dims": ("每个维度至少需要 {share} 的指标有值，否则该维度为缺失（不以其余指标的平均代替）；供给侧、需求侧和综合得分按有值的维度计算。",
+                      "Every dimension needs at least {share} of its indicators present, else it is missing (not the "
+                      "mean of the rest); the sides and the composite aggregate the dimensions present."),
     "mt.k_of_n": ("有缺失的得分标注“k/n 项指标”：n 为该节点计入的指标数（权重为 0 的对照指标不计），k 为其中有实测值（未插补）的项数。",
                   "Scores with gaps are marked 'k of n indicators': n is how many indicators the node counts "
                   "(comparison-only indicators with weight 0 are not counted), k how many of them were measured "
@@ -192,7 +197,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dup.lead": ("各区之间相关系数绝对值 ≥ {threshold} 的指标对（每期跨区相关，取中位数）携带同一信息；权重为 0 的诊断指标不重复计分。",
                  "Pairs of indicators whose correlation across districts (per period, the median) reaches |r| ≥ "
                  "{threshold} carry the same information; diagnostic indicators with weight 0 are not counted twice."),
-    "dup.pair": ("{a} 与 {b}：r = {r}（{grain}）", "{a} and {b}: r = {r} ({grain})"),
+    "dup.pair": ("{a}与{b}：r = {r}（{grain}）", "{a} and {b}: r = {r} ({grain})"),
     "dup.none": ("没有相关系数绝对值 ≥ {threshold} 的指标对。", "No pair of indicators reaches |r| ≥ {threshold}."),
     "source.stored": ("已存储的评分结果：运行 {run}（{time}）。", "Stored results: run {run} ({time})."),
     "source.computed": (

@@ -100,9 +100,10 @@ def ranking_readings(rows: Sequence[Row], lang: str, *, group: int = GROUP,
     the band sentence); `shrunk` adds the shrinkage note.
     """
     ranked = sorted((r for r in rows if r.rank is not None), key=lambda r: r.rank)  # type: ignore[arg-type,return-value]
+    unranked = [r.name for r in rows if r.rank is None]
     out: list[str] = []
     if not ranked:
-        return out
+        return [t("read.no_composite", lang, names=join_names(unranked, lang))] if unranked else out
     n_units = len(ranked)
     g = max(1, min(group, n_units - 1)) if n_units > 1 else 1
     has_iv = all(r.lo is not None and r.hi is not None for r in ranked)
@@ -149,6 +150,8 @@ def ranking_readings(rows: Sequence[Row], lang: str, *, group: int = GROUP,
         items = t("read.sep", lang).join(t("read.missing_item", lang, name=r.name, kn=fmt_k_of_n(r.k, r.n, lang))
                                         for r in thin)
         out.append(t("read.missing", lang, items=items))
+    if unranked:
+        out.append(t("read.no_composite", lang, names=join_names(unranked, lang)))
     if shrunk:
         out.append(t("read.shrunk", lang))
     return out

@@ -29,7 +29,7 @@ from indicators.uncertainty import montecarlo as mc
 from indicators.catalog import Catalog
 from indicators.framework import Framework
 from indicators import outputs
-from indicators.model import ScoreResult, score
+from indicators.model import ScoreResult, has_composite, score
 from indicators.periods import completeness, default_period
 from indicators.profile import WeightProfile
 from indicators.ranking import rank_desc
@@ -403,7 +403,10 @@ def quick_rank_intervals(prep: Prepared, profile: WeightProfile, period: str | N
     overrides = {k: (v.name, dict(v.params)) for k, v in spec.aggregation_overrides.items()}
     methods = tree.methods(overrides, (spec.aggregation.name, dict(spec.aggregation.params)))
     X = prep.normalised[prep.period_index(period)]
-    ev = mc.evaluate(tree, X, W, methods)
+    # units without a composite (too few indicators for the availability threshold) have no rank to vary
+    keep = has_composite(fw, spec, X, profile.resolved_weights(fw))
+    units = tuple(u for u, k in zip(prep.units, keep) if k)
+    ev = mc.evaluate(tree, X[keep], W, methods)
     ok = (ev.domain_step < 0) & np.isfinite(ev.root).all(axis=1)
-    s = mc.summarise(prep.units, ev.root, ok)
-    return RankIntervals(prep.units, s.median_rank, s.rank_low, s.rank_high, s.p_above, s.n_ok, n)
+    s = mc.summarise(units, ev.root, ok)
+    return RankIntervals(units, s.median_rank, s.rank_low, s.rank_high, s.p_above, s.n_ok, n)

@@ -21,6 +21,7 @@ from etl.contract.catalog import load_catalog
 from etl.stores.profiles import load_profile
 from etl.warehouse import connection as warehouse, ddl
 from etl.warehouse.panel import covered_months, default_panel_period, load_indicator_panel, read_uncertainty_spec
+from indicators.model import has_composite
 from indicators.periods import completeness
 from indicators.uncertainty import montecarlo as mc
 from indicators.uncertainty.problem import Inputs, build_problem, model_preparer
@@ -74,7 +75,14 @@ def write_uncertainty_summary(
         prof = load_profile(name, weights_dir)
         if prof.content_hash() in done:
             continue
-        inputs = Inputs(fw, units, prepare, prof.methods, prof.resolved_weights(fw))
+        # a district whose data are too thin for a composite (the profile's availability threshold) has no rank to
+        # vary: it is left out of the Monte Carlo instead of failing it (its page says "k of n indicators")
+        keep = has_composite(fw, prof.methods, prepare(prof.methods), prof.resolved_weights(fw))
+        if not keep.any():
+            continue
+        sub = tuple(u for u, k in zip(units, keep) if k)
+        inputs = Inputs(fw, sub, (lambda m, _k=keep: prepare(m)[_k]) if not keep.all() else prepare, prof.methods,
+                        prof.resolved_weights(fw))
         problem = build_problem(spec, inputs)
         res = mc.run_monte_carlo(problem, spec.samples, np.random.default_rng(spec.seed), spec.sampler)
         run_id = f"{created:%Y%m%dT%H%M%S}-" + hashlib.sha256(

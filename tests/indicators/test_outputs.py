@@ -64,6 +64,13 @@ def test_profile_availability_makes_a_thin_node_missing_not_an_average_of_the_re
     assert strict.values[0, 1, col] == pytest.approx(60.0)  # 2 of 3 is enough
     rows = strict.scores.filter(pl.col("node") == "A").sort("unit_code")
     assert rows["n_observed"].to_list() == [3, 2, 1, 3] and rows["n_indicators"].to_list() == [3] * 4
+    # the threshold is on each dimension's indicators: the composite aggregates the dimensions present (B), and
+    # says 3 of 5; applied to every node instead ("all"), the composite needs both dimensions
+    root = strict.order.index("idx")
+    assert strict.values[0, 2, root] == pytest.approx(55.0)
+    assert strict.scores.filter((pl.col("node") == "idx") & (pl.col("unit_code") == "u3"))["n_observed"].item() == 3
+    every = score(fw, _data(), prof.model_spec(fw).model_copy(update={"availability_nodes": "all"}))
+    assert np.isnan(every.values[0, 2, root])
 
 
 def test_imputed_flag_reaches_every_node_above_an_imputed_indicator() -> None:

@@ -55,7 +55,7 @@ def test_minimal_profile_defaults() -> None:
     p = _p()
     assert p.version == 1 and p.blend is None and p.weights == {} and p.method == "manual"
     # a profile's nodes need two thirds of their children (the engine's own default stays COINr's 0)
-    assert p.methods == ModelSpec(availability=2 / 3)
+    assert p.methods == ModelSpec(availability=2 / 3, availability_nodes="dimensions")
     assert _p(methods={"imputation": {"name": "none"}}).methods.availability == pytest.approx(2 / 3)
     assert _p(methods={"availability": 0.0}).methods.availability == 0.0
 

@@ -63,10 +63,12 @@ def test_ties_missing_intervals_bands_and_k_of_n() -> None:
     assert zh[0] == "本期没有排名区间，名次之差是否可靠无法判断。"
     assert "黄浦和松江得分相同，并列第 1 名。" in zh
     assert "按绝对分档：优秀 0 个区、良好 0 个区、一般 2 个区、较差 1 个区。" in zh
-    assert "黄浦（8/9 项指标）的综合得分并非基于全部指标，结论须谨慎。" in zh
+    assert "黄浦（仅 8/9 项指标）的综合得分并非基于全部指标，结论须谨慎。" in zh
     en = ranking_readings(rows, "en", band_order=("excellent", "good", "fair", "poor"))
-    assert "Huang" not in " ".join(en) and "黄浦 (8 of 9 indicators)" in en[-1]
-    assert ranking_readings([], "zh") == [] and ranking_readings([Row("x", None)], "zh") == []
+    assert "黄浦 (only 8 of 9 indicators)" in en[-2]
+    assert zh[-1] == "无分区本期有实测值的指标不足，没有综合得分，也不参与排名。"
+    assert ranking_readings([], "zh") == []
+    assert ranking_readings([Row("甲", None)], "zh") == ["甲本期有实测值的指标不足，没有综合得分，也不参与排名。"]
 
 
 def test_a_tied_first_place_is_not_a_clear_lead() -> None:
