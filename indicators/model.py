@@ -187,13 +187,7 @@ def build_normaliser(framework: Framework, spec: ModelSpec) -> Normaliser:
 
 def build_plan(framework: Framework, spec: ModelSpec) -> AggregationPlan:
     methods: dict[str, MethodChoice] = {k: (v.name, v.params) for k, v in spec.aggregation_overrides.items()}
-    def default(code: str) -> float:
-        if spec.availability_nodes == "dimensions" and not all(
-                framework.node(k).is_indicator for k in framework.children(code)):
-            return 0.0
-        return spec.availability
-
-    avail = {c: spec.availability_overrides.get(c, default(c)) for c in framework.aggregates}
+    avail = spec.node_availability(framework)
     return AggregationPlan.build(framework, methods, (spec.aggregation.name, spec.aggregation.params), avail)
 
 

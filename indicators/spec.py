@@ -211,6 +211,17 @@ class ModelSpec(BaseModel):
         if self.fit_on != "panel" and not isinstance(self.fit_on, str):
             raise ValueError("fit_on must be 'panel' or a period label")
 
+    def node_availability(self, framework: Any) -> dict[str, float]:
+        """Each aggregate node's availability threshold: its override, else `availability` where it applies (every
+        aggregate, or with availability_nodes = "dimensions" only the nodes whose children are all indicators), else
+        0. The one resolution the scoring engine and the Monte Carlo engine both use."""
+        out = {}
+        for code in framework.aggregates:
+            applies = self.availability_nodes == "all" or all(
+                framework.node(k).is_indicator for k in framework.children(code))
+            out[code] = float(self.availability_overrides.get(code, self.availability if applies else 0.0))
+        return out
+
     def to_json(self) -> str:
         """Canonical JSON (sorted keys) — what a scoring run stores next to its results."""
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":"))

@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from indicators.aggregate import AGGREGATORS
+from indicators.aggregate import AGGREGATORS, AVAILABILITY_TOL
 from indicators.framework import Framework
 from indicators.model import panel_from_long, panel_from_matrix, score
 from indicators.normalise import NORMALISERS
@@ -396,7 +396,9 @@ def _compile(spec: UncertaintySpec, inputs: Inputs, issues: list[Issue]) -> Prob
     agg_sets = {-1: _methods_for(tree, inputs.model, None)}
     for a_i, alt in enumerate(spec.aggregation):
         agg_sets[a_i] = _methods_for(tree, inputs.model, alt)
-    thresholds = tuple(float(inputs.model.availability_overrides.get(s.code, inputs.model.availability))
+    # the scoring engine's thresholds (ModelSpec.node_availability), with its slack (aggregate.AVAILABILITY_TOL)
+    avail = inputs.model.node_availability(fw)
+    thresholds = tuple(max(avail.get(s.code, 0.0) - AVAILABILITY_TOL, 0.0) if avail.get(s.code, 0.0) > 0 else 0.0
                        for s in tree.steps)
     # Domain: a geometric/harmonic mean (or p <= 0) over a non-positive normalised value fails those samples.
     for a_i, methods in agg_sets.items():
