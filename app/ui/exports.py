@@ -9,6 +9,7 @@ import xlsxwriter
 
 from app.views import frames as views
 from app.ui.i18n import t
+from app.ui.readings import fmt_k_of_n
 from etl.safe_export import write_sheet
 
 
@@ -23,6 +24,7 @@ def scorecard_xlsx(dp: views.DistrictProfile, lang: str, edition_line: str | Non
         t("col.district", lang): [dp.name], t("col.code", lang): [dp.code], t("col.period", lang): [dp.period],
         t("col.score", lang): [s["score"]], t("col.rank", lang): [s["rank"]],
         t("col.supply", lang): [s.get("supply")], t("col.demand", lang): [s.get("demand")],
+        t("col.k_of_n", lang): [fmt_k_of_n(s.get("n_observed"), s.get("n_indicators"), lang)],
     })
     if edition_line:
         summary = summary.with_columns(pl.lit(edition_line).alias(t("editions.export.line", lang)))

@@ -154,6 +154,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                           "{names} have too few measured indicators this period for a composite, and are not ranked."),
     "read.shrunk": ("本方案对小样本指标做了经验贝叶斯收缩：数值已向全市水平靠拢（标“收缩”）。",
                     "This profile shrinks small-sample values toward the city level (empirical Bayes, marked 'shrunk')."),
+    "col.k_of_n": ("有实测值的指标", "Indicators measured"),
     "mark.shrunk": ("收缩", "shrunk"),
     "mark.imputed": ("插补", "imputed"),
     "mt.shrink.none": ("不做收缩：各区数值按实测值计分；小样本的抽样误差见信度与排名区间。",

@@ -215,7 +215,8 @@ def district_profile(ctx: AppContext, code: str, profile_name: str | None, lang:
     names = ctx.snapshot().district_names(lang)
     table = ranking_table(ctx, view, p, lang)
     row = table.filter(pl.col("unit_code") == code).row(0, named=True)
-    summary = {k: row.get(k) for k in ("score", "rank", "supply", "demand", "supply_rank", "demand_rank")}
+    summary = {k: row.get(k) for k in ("score", "rank", "supply", "demand", "supply_rank", "demand_rank",
+                                       "n_observed", "n_indicators")}  # k of n: app.ui.readings.fmt_k_of_n
     summary["n"] = len(view.units)
 
     dims = [c for c in fw.aggregates if c != fw.root]

@@ -145,6 +145,10 @@ def test_district_profile_and_xlsx_export(ctx) -> None:
     data = scorecard_xlsx(dp, "en")
     sheets = pl.read_excel(io.BytesIO(data), sheet_id=0)
     assert "Indicators" in sheets and sheets["Indicators"].height == dp.indicators.height
+    # "k of n indicators" beside the composite: every counted indicator of the fixture is measured
+    n = sum(1 for w in ctx.framework.effective_weights(ctx.profile(None).resolved_weights(ctx.framework)) if w > 0)
+    assert dp.summary["n_observed"] == dp.summary["n_indicators"] == n
+    assert sheets["Scorecard"]["Indicators measured"].to_list() == [f"{n} of {n} indicators"]
 
 
 def test_job_registry_progress_cancel_and_cache() -> None:
