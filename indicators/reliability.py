@@ -39,18 +39,25 @@ def _present(x: np.ndarray, se: np.ndarray) -> np.ndarray:
     return np.isfinite(x) & np.isfinite(se) & (se >= 0)
 
 
+def _moments(x: np.ndarray, se: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per period and indicator over units with a value and an error: (present mask, n, mean, between-unit
+    variance s² (ddof = 1), mean sampling variance v̄); NaN where undefined."""
+    ok = _present(x, se)
+    n = ok.sum(axis=1)
+    with np.errstate(all="ignore"):
+        mean = np.where(ok, x, 0.0).sum(axis=1) / n
+        s2 = np.where(ok, (x - mean[:, None, :]) ** 2, 0.0).sum(axis=1) / (n - 1)
+        v = np.where(ok, se**2, 0.0).sum(axis=1) / n
+    return ok, n, mean, s2, v
+
+
 def period_reliability(x: np.ndarray, se: np.ndarray) -> np.ndarray:
     """R per period and indicator: x, se are periods × units × indicators → periods × indicators (NaN where fewer
     than MIN_UNITS units have both, or the values do not vary)."""
     x = np.asarray(x, dtype=float)
     se = np.asarray(se, dtype=float)
-    ok = _present(x, se)
-    n = ok.sum(axis=1)
-    xs = np.where(ok, x, 0.0)
+    _ok, n, _mean, s2, v = _moments(x, se)
     with np.errstate(all="ignore"):
-        mean = xs.sum(axis=1) / n
-        s2 = np.where(ok, (x - mean[:, None, :]) ** 2, 0.0).sum(axis=1) / (n - 1)
-        v = np.where(ok, se**2, 0.0).sum(axis=1) / n
         r = 1.0 - v / s2
     valid = (n >= MIN_UNITS) & (s2 > 0)
     return np.where(valid, np.clip(r, 0.0, 1.0), np.nan)
@@ -147,13 +154,10 @@ def shrink(x: np.ndarray, se: np.ndarray) -> Shrunk:
         x, se = x[None], se[None]
     if x.shape != se.shape or x.ndim != 3:
         raise ValueError(f"values and standard errors must have the same shape, got {x.shape} and {se.shape}")
-    ok = _present(x, se)
-    n = ok.sum(axis=1)
+    ok, n, mean, s2, v = _moments(x, se)
     var = np.where(ok, se**2, 0.0)
     with np.errstate(all="ignore"):
-        mean = np.where(ok, x, 0.0).sum(axis=1) / n
-        s2 = np.where(ok, (x - mean[:, None, :]) ** 2, 0.0).sum(axis=1) / (n - 1)
-        tau2 = np.maximum(s2 - var.sum(axis=1) / n, 0.0)
+        tau2 = np.maximum(s2 - v, 0.0)
         prec = np.where(ok, 1.0 / (tau2[:, None, :] + var), 0.0)
         psum = prec.sum(axis=1)
         # all-zero variances and no signal: every unit is its own exact value; fall back to the plain mean
