@@ -137,6 +137,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
                               "so the order should not be read as a result."),
     "read.bottom_group": ("{names}在 95% 以上的模拟中均处于后 {k} 名，应优先关注。",
                           "{names} are in the bottom {k} in over 95% of the simulations: they need attention first."),
+    "read.bottom_one": ("{names}在 95% 以上的模拟中均处于后 {k} 名，应优先关注。",
+                        "{names} is in the bottom {k} in over 95% of the simulations: it needs attention first."),
+    "read.no_composite_one": ("{names}本期有实测值的指标不足，没有综合得分，也不参与排名。",
+                              "{names} has too few measured indicators this period for a composite, and is not ranked."),
     "read.tie": ("{names}得分相同，并列第 {rank} 名。", "{names} have the same score and share rank {rank}."),
     "read.width": ("排名区间的中位宽度为 {w} 个名次：相邻名次之间的差距多在不确定性范围之内，宜看档次和区间，不宜只看名次。",
                    "The median rank interval spans {w} places: most neighbouring places differ by less than the "

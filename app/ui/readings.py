@@ -102,8 +102,9 @@ def ranking_readings(rows: Sequence[Row], lang: str, *, group: int = GROUP,
     ranked = sorted((r for r in rows if r.rank is not None), key=lambda r: r.rank)  # type: ignore[arg-type,return-value]
     unranked = [r.name for r in rows if r.rank is None]
     out: list[str] = []
+    no_composite = "read.no_composite" if len(unranked) > 1 else "read.no_composite_one"
     if not ranked:
-        return [t("read.no_composite", lang, names=join_names(unranked, lang))] if unranked else out
+        return [t(no_composite, lang, names=join_names(unranked, lang))] if unranked else out
     n_units = len(ranked)
     g = max(1, min(group, n_units - 1)) if n_units > 1 else 1
     has_iv = all(r.lo is not None and r.hi is not None for r in ranked)
@@ -133,7 +134,8 @@ def ranking_readings(rows: Sequence[Row], lang: str, *, group: int = GROUP,
                              others=join_names([r.name for r in rivals[:3]], lang)))
         bottom = [r for r in ranked if r.lo is not None and r.lo >= n_units - g + 1]
         if bottom and n_units > 2 * g:
-            out.append(t("read.bottom_group", lang, names=join_names([r.name for r in bottom], lang), k=g))
+            key = "read.bottom_group" if len(bottom) > 1 else "read.bottom_one"
+            out.append(t(key, lang, names=join_names([r.name for r in bottom], lang), k=g))
         widths = sorted(r.hi - r.lo + 1 for r in ranked)  # places an interval spans (第 1–3 名: three)  # type: ignore[operator]
         w = widths[len(widths) // 2] if len(widths) % 2 else (widths[len(widths) // 2 - 1] + widths[len(widths) // 2]) / 2
         key = "read.width" if w >= WIDE else "read.width_narrow"
@@ -147,11 +149,11 @@ def ranking_readings(rows: Sequence[Row], lang: str, *, group: int = GROUP,
         out.append(t("read.bands", lang, items=items))
     thin = [r for r in ranked if incomplete(r.k, r.n)]
     if thin:
-        items = t("read.sep", lang).join(t("read.missing_item", lang, name=r.name, kn=fmt_k_of_n(r.k, r.n, lang))
-                                        for r in thin)
+        items = join_names([t("read.missing_item", lang, name=r.name, kn=fmt_k_of_n(r.k, r.n, lang))
+                            for r in thin], lang)
         out.append(t("read.missing", lang, items=items))
     if unranked:
-        out.append(t("read.no_composite", lang, names=join_names(unranked, lang)))
+        out.append(t(no_composite, lang, names=join_names(unranked, lang)))
     if shrunk:
         out.append(t("read.shrunk", lang))
     return out

@@ -91,3 +91,16 @@ def test_every_reading_is_filled_in(lang: str) -> None:
     rows = _rows([(1, 2), (1, 3), (2, 4), (3, 5), (4, 6), (5, 7), (6, 8), (7, 8)])
     for s in ranking_readings(rows, lang, shrunk=True):
         assert "{" not in s and s.strip()
+
+
+def test_english_agrees_with_one_name_or_several() -> None:
+    rows = _rows([(1, 1), (2, 3), (2, 4), (3, 5), (4, 6), (5, 8), (6, 8), (8, 8)],
+                 ["Minhang", "Huangpu", "Songjiang", "Qingpu", "Fengxian", "Jiading", "Baoshan", "Yangpu"])
+    rows[6] = Row("Baoshan", 7, 60.0, 5, 8)
+    rows += [Row("Chongming", None), Row("Jinshan", 8, k=30, n=37), Row("Putuo", 7, k=36, n=37)]
+    en = ranking_readings(rows[:8] + rows[8:9], "en")
+    assert "Yangpu is in the bottom 3 in over 95% of the simulations: it needs attention first." in en
+    assert en[-1] == "Chongming has too few measured indicators this period for a composite, and is not ranked."
+    thin = ranking_readings([Row("Jinshan", 1, k=30, n=37), Row("Putuo", 2, k=36, n=37)], "en")
+    assert thin[-1] == ("The composite of Jinshan (only 30 of 37 indicators) and Putuo (only 36 of 37 indicators) "
+                        "does not rest on every indicator; read it with care.")
