@@ -115,7 +115,10 @@ def quadrant_figure(df: pl.DataFrame, lang: str) -> go.Figure:
     """Supply (x) against demand (y) with dashed city-median lines; task-oriented districts in red.
 
     Columns: name, supply, demand, task_oriented (bool); optional unit_code (customdata for click-through).
+    A district without a supply or a demand score (too few indicators measured) has no point.
     """
+    if df.height and {"supply", "demand"} <= set(df.columns):
+        df = df.filter(pl.col("supply").is_not_null() & pl.col("demand").is_not_null())
     if df.height == 0:
         return empty_figure(t("error.nodata", lang))
     xm, ym = float(df["supply"].median()), float(df["demand"].median())  # type: ignore[arg-type]

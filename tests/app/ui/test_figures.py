@@ -132,3 +132,14 @@ def test_live_ranking_axis_fits_scores_outside_0_100() -> None:
     scores = (df["score"] * 3 - 120).to_list()
     assert lo <= min(scores) and hi >= max(scores)
     assert figures.live_ranking_figure(df, "zh")["layout"]["xaxis"]["range"] == [0, 100]  # the shared layout untouched
+
+
+def test_quadrant_leaves_out_a_district_without_a_side_score() -> None:
+    """Under a profile's availability threshold a district can lack its demand score (too few indicators measured);
+    the quadrant draws the others instead of failing the whole overview."""
+    df = _table().with_columns(pl.when(pl.col("rank") == 1).then(None).otherwise(pl.col("demand")).alias("demand"))
+    fig = figures.quadrant_figure(df, "zh")
+    drawn = {name for tr in fig.data for name in tr.text}
+    assert len(drawn) == df.height - 1
+    nothing = figures.quadrant_figure(df.with_columns(pl.lit(None, dtype=pl.Float64).alias("demand")), "zh")
+    assert isinstance(nothing, go.Figure)
