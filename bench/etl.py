@@ -6,7 +6,8 @@ rating-based indicator of the catalog (18 of them: rates, medians, gaps, the rat
 onboarding parity), by district × month and × quarter: pandas read_parquet/read_csv of the columns it needs, merge,
 groupby, each indicator following its catalog SQL, including the right-censoring rules at the data end ({data_end}:
 midnight after the last day with an event in any event table, events after the run's start ignored as govindex's
-"not after the load time" check does) and the NULL rule (denominator missing, zero or below min_denominator). It
+"not after the load time" check does) and the NULL rule (denominator missing or zero; cells govindex leaves out
+under the precision rule, missing_reason 'imprecise', are counted apart, not compared). It
 validates nothing, dedupes nothing, loads nothing and builds no full grid, and it skips the catalog's other
 indicators, so it does strictly less work than govindex and the ratio is conservative. Its values are compared cell by
 cell with ours (they differ only where govindex quarantined or skipped duplicate rows that the raw-file script counts).
@@ -149,7 +150,7 @@ def _gap(df: pd.DataFrame, when: str, in_a: pd.Series, ok_a: pd.Series, in_b: pd
 
 
 def compute(
-    source: Path, scale: dict[str, float], min_den: dict[str, float], now: pd.Timestamp
+    source: Path, scale: dict[str, float], now: pd.Timestamp
 ) -> tuple[pd.DataFrame, int, pd.Timestamp]:
     """All case/rating indicators at month and quarter grain; (long frame, rows read, last day of the data)."""
     cases = _frames(source, "case", CASE_COLS)
@@ -181,7 +182,10 @@ def compute(
 
     sub = cases[cases["submitted_at"].notna()]
     closed = cases[(cases["status"] == "closed") & cases["closed_at"].notna()]
-    promised = closed[closed["promised_due_at"].notna()]
+    # On-time completion and the processing-time ratio: cases by the period of their promised deadline, deadlines
+    # before data_end; a case still open past its deadline is late.
+    promised = cases[cases["promised_due_at"].notna() & ~cases["status"].isin(["rejected", "withdrawn"])
+                     & (cases["promised_due_at"] < data_end)]
     timed = promised[promised["accepted_at"].notna() & (promised["promised_due_at"] > promised["accepted_at"])]
     # Right-censoring: count only what is knowable by data_end (see each indicator's description in the catalog).
     online_started = cases[cases["channel"].isin(ONLINE) & (cases["started_at"] <= data_end - pd.Timedelta(days=3))]
@@ -204,7 +208,8 @@ def compute(
     for grain in ("month", "quarter"):
         s = scale
         out += [
-            _rate(promised, "closed_at", promised["closed_at"] <= promised["promised_due_at"], grain, "ontime_completion_rate", s["ontime_completion_rate"]),
+            _rate(promised, "promised_due_at", promised["closed_at"].notna() & (promised["closed_at"] <= promised["promised_due_at"]),
+                  grain, "ontime_completion_rate", s["ontime_completion_rate"]),
             _rate(bundled, "submitted_at", bundled["via_bundle"], grain, "one_thing_case_share", s["one_thing_case_share"]),
             _rate(with_item, "submitted_at", pd.Series(depth), grain, "online_depth_score", s["online_depth_score"]),
             _rate(sub, "submitted_at", sub["materials_via_sharing_n"], grain, "data_substitution_rate", s["data_substitution_rate"],
@@ -220,14 +225,17 @@ def compute(
             _rate(bad, "rated_at", bad["rectified_at"].notna() & (bad["rectified_at"] <= bad["due_at"]), grain,
                   "bad_rating_closure_rate", s["bad_rating_closure_rate"]),
             _gap(person, "submitted_at", person["age_band"].isin(YOUNGER), person["channel"].isin(ONLINE),
-                 person["age_band"].isin(OLDER), person["channel"].isin(ONLINE), grain, "elderly_digital_gap", min_den["elderly_digital_gap"]),
+                 person["age_band"].isin(OLDER), person["channel"].isin(ONLINE), grain, "elderly_digital_gap", 1),
             _gap(rated, "rated_at", rated["prompted"], rated["level"] >= 4, ~rated["prompted"], rated["level"] >= 4,
-                 grain, "prompt_bias_gap", min_den["prompt_bias_gap"]),
+                 grain, "prompt_bias_gap", 1),
         ]  # fmt: skip
-        # processing_time_ratio: median of (closed − accepted) / (due − accepted); numerator = late cases
-        t = timed.assign(period=_period(timed["closed_at"], grain),
-                         r=(timed["closed_at"] - timed["accepted_at"]) / (timed["promised_due_at"] - timed["accepted_at"]),
-                         late=timed["closed_at"] > timed["promised_due_at"])  # fmt: skip
+        # processing_time_ratio: median of (closed − accepted) / (due − accepted) by the deadline's period; a case
+        # open at the period's end (or data_end) counts up to then; numerator = cases with a ratio above 1
+        pe = timed["promised_due_at"].dt.to_period("M" if grain == "month" else "Q").dt.end_time.dt.normalize() + pd.Timedelta(days=1)
+        stop = pe.where(pe < data_end, data_end)
+        done = timed["closed_at"].where(timed["closed_at"].notna() & (timed["closed_at"] < stop), stop)
+        r = (done - timed["accepted_at"]) / (timed["promised_due_at"] - timed["accepted_at"])
+        t = timed.assign(period=_period(timed["promised_due_at"], grain), r=r, late=r > 1)  # fmt: skip
         ptr = t.groupby(["district_code", "period"], as_index=False).agg(
             value=("r", "median"), numerator=("late", "sum"), denominator=("late", "size"))
         out.append(ptr.rename(columns={"district_code": "unit_code"}).assign(indicator_id="processing_time_ratio", grain=grain))
@@ -237,24 +245,26 @@ def compute(
         hc = pd.concat([c_n, t_n], axis=1, join="outer").loc[c_n.index].fillna({"numerator": 0}).reset_index()
         hc["value"] = hc["numerator"] / hc["denominator"] * scale["hotline_service_complaint_rate"]
         out.append(hc.rename(columns={"district_code": "unit_code"}).assign(indicator_id="hotline_service_complaint_rate", grain=grain))
-        out.append(_parity(cases, items, first_day, last_day, grain, min_den["person_item_onboarding_parity"]))
+        out.append(_parity(cases, items, first_day, last_day, grain))
     frame = pd.concat(out, ignore_index=True)
-    # The runner's NULL rule, for every form: no value unless the denominator is present, > 0 and >= min_denominator.
-    md = frame["indicator_id"].map(min_den).astype(float)
-    ok = frame["denominator"].notna() & (frame["denominator"] > 0) & (frame["denominator"] >= md)
+    # The runner's NULL rule, for every form: no value unless the denominator is present and > 0.
+    ok = frame["denominator"].notna() & (frame["denominator"] > 0)
     frame["value"] = frame["value"].where(ok)
     return frame, rows_read, last_day
 
 
-def _parity(cases: pd.DataFrame, items: pd.DataFrame, first_day: pd.Timestamp, last_day: pd.Timestamp, grain: str,
-            min_den: float) -> pd.DataFrame:  # fmt: skip
-    """person_item_onboarding_parity: 100 × min(r, 1/r), r = onboarded share of person-facing items ÷ enterprise-facing."""
-    facing = (cases["applicant_type"] == "person").groupby(cases["item_code"]).mean().ge(0.5).rename("person_facing")
-    it = items[items["in_basic_catalog"]].merge(facing, left_on="item_code", right_index=True)
+def _parity(cases: pd.DataFrame, items: pd.DataFrame, first_day: pd.Timestamp, last_day: pd.Timestamp,
+            grain: str) -> pd.DataFrame:  # fmt: skip
+    """person_item_onboarding_parity: 100 × min(r, 1/r), r = onboarded share of person-facing items ÷ enterprise-facing;
+    an item's facing from the cases started by the period's end."""
     months = pd.period_range(first_day, last_day, freq="M" if grain == "month" else "Q")  # the grid's periods
     rows = []
+    min_den = 1
     for p in months:
         end = p.end_time.normalize()
+        known = cases[cases["started_at"] < end + pd.Timedelta(days=1)]
+        facing = (known["applicant_type"] == "person").groupby(known["item_code"]).mean().ge(0.5).rename("person_facing")
+        it = items[items["in_basic_catalog"]].merge(facing, left_on="item_code", right_index=True)
         label = p.strftime("%Y-%m") if grain == "month" else f"{p.year}Q{p.quarter}"
         live = it["onboarded"] & (it["onboarded_on"] <= end)
         g = pd.DataFrame({"unit_code": it["district_code"], "n_p": it["person_facing"], "k_p": it["person_facing"] & live,
@@ -272,12 +282,12 @@ def run_baseline(source: Path, out: Path) -> dict[str, Any]:
     global pd  # imported here, not at the top: the govindex child must not pay for (or hold) pandas
     import pandas as pd
 
-    from etl.contract.catalog import load_catalog  # the catalog only supplies each indicator's scale and min_denominator
+    from etl.contract.catalog import load_catalog  # the catalog only supplies each indicator's scale
 
     cat = load_catalog()
     t0 = time.perf_counter()
     now = pd.Timestamp.now()  # the "load time" after which an event is a defect
-    frame, rows_read, last_day = compute(source, {d.id: d.scale for d in cat}, {d.id: d.min_denominator for d in cat}, now)
+    frame, rows_read, last_day = compute(source, {d.id: d.scale for d in cat}, now)
     total = time.perf_counter() - t0
     cols = ["unit_code", "period", "grain", "indicator_id", "value", "numerator", "denominator"]
     frame[cols].astype({"unit_code": str, "period": str}).to_parquet(out, index=False)
@@ -293,7 +303,9 @@ def agreement(db: Path, baseline: Path) -> dict[str, Any]:
 
     from etl.warehouse import connection as wh
 
-    ours = wh.query(db, "SELECT unit_code, period, grain, indicator_id, value FROM indicator_values")
+    ours = wh.query(db, "SELECT unit_code, period, grain, indicator_id, value, missing_reason FROM indicator_values")
+    imprecise = ours.filter(pl.col("missing_reason") == "imprecise").height  # the precision rule: not compared
+    ours = ours.filter(pl.col("missing_reason").fill_null("") != "imprecise").drop("missing_reason")
     last = wh.query(db, "SELECT CAST(max(last_day) AS VARCHAR) AS d FROM data_coverage")["d"][0]
     theirs = pl.read_parquet(baseline).select(
         "unit_code", "period", "grain", "indicator_id", pl.col("value").fill_nan(None).alias("b")
@@ -309,6 +321,7 @@ def agreement(db: Path, baseline: Path) -> dict[str, Any]:
         "one_null_by_indicator": dict(one_null.group_by("indicator_id").len().sort("indicator_id").iter_rows()),
         "far_by_indicator": dict(j.filter(rel > 0.01).group_by("indicator_id").len().sort("indicator_id").iter_rows()),
         "ours_last_day": last,
+        "ours_imprecise_not_compared": imprecise,
     }
 
 

@@ -19,7 +19,18 @@ DIMENSIONS = ("value", "institution", "technology", "environment")
 GRAINS = ("month", "quarter", "year")
 # Placeholders the runner expands in formula SQL (see indicators/catalog/README.md).
 PLACEHOLDER = re.compile(r"\{([a-z_]+)(?:\((.+?)\))?\}")
-KNOWN_PLACEHOLDERS = ("period", "min_denominator", "grain", "data_end")
+KNOWN_PLACEHOLDERS = ("period", "grain", "data_end")
+
+#: How each formula's 95% interval and standard error are computed (indicators/catalog/README.md, "Intervals"):
+INTERVAL_METHODS: dict[str, str] = {
+    "wilson": "binomial proportion k of n: Wilson score interval",
+    "poisson": "count of events per exposure: Poisson interval (Byar's approximation to the exact one)",
+    "design": "weighted survey mean or share: linearised design-based SE, Kish effective n",
+    "agresti_caffo": "difference of two proportions: Agresti–Caffo adjusted interval",
+    "exact": "median: distribution-free order-statistic interval",
+    "delta": "ratio of sums over units (or a mean of a per-unit score): delta-method SE of the ratio estimator",
+    "none": "census of a register or roster, not a sample: no sampling error",
+}
 
 FRAMEWORK_FILE = "framework.toml"
 INDICATORS_FILE = "indicators.toml"
@@ -70,6 +81,20 @@ def check_goalposts_source(text: str) -> str:
     return text.strip()
 
 
+def _sum_arg(expr: str) -> str | None:
+    """The argument of a bare `sum(<arg>)` (its parentheses balanced, nothing after it), else None."""
+    m = re.fullmatch(r"\s*sum\((.*)\)\s*", expr, re.IGNORECASE | re.DOTALL)
+    if m is None:
+        return None
+    depth = 0
+    for ch in m.group(1):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth < 0:
+            return None  # `sum(a) + sum(b)`: the first ')' closes sum before the end
+    return m.group(1) if depth == 0 else None
+
+
 class SqlDef(_Strict):
     """A formula: either the rate form (from/where/unit/period + numerator/denominator expressions) or a query."""
 
@@ -103,6 +128,14 @@ class SqlDef(_Strict):
     def is_query(self) -> bool:
         return self.query is not None
 
+    def ratio_terms(self) -> tuple[str, str] | None:
+        """(y, x): the per-row expressions of a rate form `sum(y) / sum(x)` (x = '1' for count(*)), or None."""
+        if self.is_query or self.numerator is None or self.denominator is None:
+            return None
+        y = _sum_arg(self.numerator)
+        x = "1" if re.fullmatch(r"\s*count\(\s*\*\s*\)\s*", self.denominator, re.IGNORECASE) else _sum_arg(self.denominator)
+        return None if y is None or x is None else (y, x)
+
     def texts(self) -> Iterator[str]:
         for t in (self.query, self.from_, self.where, self.unit, self.period, self.numerator, self.denominator):
             if t:
@@ -129,8 +162,15 @@ class IndicatorDef(_Strict):
     decimals: int = Field(default=1, ge=0, le=6)
     source: str = Field(min_length=1)
     tables: tuple[str, ...] = Field(min_length=1)
-    min_denominator: float = Field(default=0, ge=0)
     scale: float = Field(default=1.0, gt=0)
+    #: how the 95% interval and SE are computed (INTERVAL_METHODS)
+    interval: Literal["wilson", "poisson", "design", "agresti_caffo", "exact", "delta", "none"]
+    #: precision rule: a value whose 95% interval half-width (in `unit`) exceeds this is stored as NULL with
+    #: missing_reason 'imprecise'; required unless interval = "none" (a census has no sampling error)
+    max_half_width: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    #: the value waits for outcomes (deadlines, ratings, callbacks) known only after the period: a later data end
+    #: can still change a period's value (see {data_end}); every other formula uses nothing after its period
+    waits_for_outcomes: bool = False
     sql: SqlDef
 
     @field_validator("name_zh", "name_en", "description_zh", "description_en", "unit", "source")
@@ -145,6 +185,42 @@ class IndicatorDef(_Strict):
     def _goalposts_source(cls, v: str) -> str:
         return check_goalposts_source(v)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_min_denominator(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "min_denominator" in data:
+            raise ValueError(
+                "'min_denominator' was replaced by the precision rule: give 'max_half_width' (the largest 95% "
+                "interval half-width, in the indicator's unit, at which the value is still shown) and 'interval'"
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _precision_rule(self) -> IndicatorDef:
+        if self.interval == "none":
+            if self.max_half_width is not None:
+                raise ValueError("max_half_width applies to sampled values; interval = 'none' (a census) takes none")
+            return self
+        if self.max_half_width is None:
+            raise ValueError(
+                f"interval = {self.interval!r} needs 'max_half_width': the largest 95% interval half-width, in "
+                f"{self.unit!r}, at which the value is still shown (default rule: a quarter of the goalposts' "
+                "range, see indicators/catalog/README.md)"
+            )
+        span = self.goalposts.high - self.goalposts.low
+        if self.max_half_width > span:
+            raise ValueError(
+                f"max_half_width = {self.max_half_width} is wider than the goalposts' whole range ({span}): "
+                "it would never apply"
+            )
+        if self.interval == "delta" and not self.sql.is_query and self.sql.ratio_terms() is None:
+            raise ValueError(
+                "interval = 'delta' on a rate form needs numerator = 'sum(<per-row y>)' and denominator = "
+                "'sum(<per-row x>)' or 'count(*)' (the runner sums y², xy and x² beside them); got numerator "
+                f"{self.sql.numerator!r}, denominator {self.sql.denominator!r}"
+            )
+        return self
+
     @model_validator(mode="after")
     def _placeholders_known(self) -> IndicatorDef:
         for text in self.sql.texts():
@@ -152,7 +228,7 @@ class IndicatorDef(_Strict):
                 if m.group(1) not in KNOWN_PLACEHOLDERS:
                     raise ValueError(
                         f"unknown placeholder {m.group(0)!r} in sql; allowed: {{period(expr)}}, "
-                        "{min_denominator}, {grain}, {data_end}"
+                        "{grain}, {data_end}"
                     )
                 if m.group(1) != "period" and m.group(2):
                     raise ValueError(f"placeholder {m.group(0)!r} takes no argument; write {{{m.group(1)}}}")

@@ -21,8 +21,13 @@ from rich.table import Table
               help="Volume multiplier: 1.0 is about 400,000 cases over 24 months; 25 is about 10 million.")
 @click.option("--end-month", default="2026-10", show_default=True,
               help="Last month generated (YYYY-MM); fixed by default so the output does not depend on today.")
+@click.option("--supply-demand-corr", "supply_demand_corr", default=0.3, show_default=True,
+              type=click.FloatRange(-1.0, 1.0),
+              help="Correlation of the districts' latent supply and demand strengths (the three named districts "
+                   "keep their roles); bench/demo_recovery.py measures how well the pillars recover them.")
 @click.option("--quiet", is_flag=True, help="Print only the summary table, not per-month progress.")
-def demo(out_dir: str, months: int, seed: int, scale: float, end_month: str, quiet: bool) -> None:
+def demo(out_dir: str, months: int, seed: int, scale: float, end_month: str, supply_demand_corr: float,
+         quiet: bool) -> None:
     """Generate the demo raw tables (16 Shanghai districts) with realistic quirks and known defects.
 
     Writes CSV (UTF-8, UTF-8 with BOM, GB18030), one XLSX and monthly Parquet files named so that each maps to its
@@ -35,7 +40,8 @@ def demo(out_dir: str, months: int, seed: int, scale: float, end_month: str, qui
     t0 = time.perf_counter()
     try:
         report = generate(Path(out_dir), months=months, seed=seed, scale=scale, end_month=end_month,
-                          progress=None if quiet else (lambda msg: console.print(f"[dim]{msg}[/dim]")))
+                          progress=None if quiet else (lambda msg: console.print(f"[dim]{msg}[/dim]")),
+                          supply_demand_corr=supply_demand_corr)
     except DemoConfigError as e:
         raise click.ClickException(str(e)) from e
     elapsed = time.perf_counter() - t0

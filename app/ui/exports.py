@@ -8,9 +8,25 @@ import polars as pl
 import xlsxwriter
 
 from app.views import frames as views
-from app.ui.i18n import t
+from app.ui.i18n import interval_method_label, missing_reason_label, t
 from app.ui.readings import fmt_k_of_n
 from etl.safe_export import write_sheet
+
+
+def interval_columns(indicators: pl.DataFrame, lang: str) -> list[pl.Expr]:
+    """The n, 95% interval, interval method and missing reason of each indicator value, as export columns (empty
+    for a profile built before indicator values carried them); for every export of indicator values."""
+    if "ci_low" not in indicators.columns:
+        return []
+    return [
+        pl.col("n").alias(t("col.n", lang)),
+        pl.col("ci_low").alias(t("col.ci_low", lang)),
+        pl.col("ci_high").alias(t("col.ci_high", lang)),
+        pl.col("interval_method").map_elements(lambda m: interval_method_label(m, lang), return_dtype=pl.String)
+        .alias(t("col.interval_method", lang)),
+        pl.col("missing_reason").map_elements(lambda r: missing_reason_label(r, lang), return_dtype=pl.String)
+        .alias(t("col.missing_reason", lang)),
+    ]
 
 
 def scorecard_xlsx(dp: views.DistrictProfile, lang: str, edition_line: str | None = None) -> bytes:
@@ -39,6 +55,7 @@ def scorecard_xlsx(dp: views.DistrictProfile, lang: str, edition_line: str | Non
         pl.col("score").alias(t("col.ind_score", lang)), pl.col("rank").alias(t("col.ind_rank", lang)),
         pl.col("gap_best").alias(t("col.gap_best", lang)), pl.col("gap_target").alias(t("col.gap_target", lang)),
         pl.col("sample").alias(t("col.sample", lang)),
+        *interval_columns(dp.indicators, lang),
     )
     pri = dp.priorities.select(
         pl.col("label").alias(t("col.indicator", lang)), pl.col("composite_gain").alias(t("col.gain", lang)),

@@ -74,6 +74,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "col.target": ("目标值", "Target"),
     "col.trend": ("趋势", "Trend"),
     "col.sample": ("样本量", "Sample size"),
+    "col.n": ("样本量（有效）", "Observations (effective n)"),
+    "col.ci_low": ("95% 区间下限", "95% interval, low"),
+    "col.ci_high": ("95% 区间上限", "95% interval, high"),
+    "col.interval": ("数值与 95% 区间", "Value and 95% interval"),
+    "col.interval_method": ("区间计算方法", "Interval method"),
+    "col.missing_reason": ("缺失原因", "Why it is missing"),
+    "interval.text": ("{value}（95% 区间 {low}–{high}，样本量 {n}）", "{value} (95% interval {low}–{high}, n = {n})"),
+    "interval.census": ("{value}（全量统计，无抽样误差）", "{value} (a census: no sampling error)"),
+    "interval.missing": ("不显示：{reason}", "not shown: {reason}"),
+    "interval.missing_with": ("不显示：{reason}（95% 区间 {low}–{high}，样本量 {n}）",
+                              "not shown: {reason} (95% interval {low}–{high}, n = {n})"),
+    "missing_reason.no_cases": ("本期无办件或样本", "no cases or responses in the period"),
+    "missing_reason.imprecise": ("样本太少，95% 区间过宽", "too few observations: the 95% interval is too wide"),
+    "missing_reason.not_applicable": ("本期不适用", "not applicable in the period"),
+    "interval_method.wilson": ("比例的威尔逊区间", "Wilson interval of a proportion"),
+    "interval_method.poisson": ("事件数的泊松区间", "Poisson interval of an event count"),
+    "interval_method.design": ("加权调查的设计区间（有效样本量）", "design-based interval of a weighted survey (effective n)"),
+    "interval_method.agresti_caffo": ("两个比例之差的调整区间", "adjusted interval of a difference of two proportions"),
+    "interval_method.exact": ("中位数的次序统计量区间", "order-statistic interval of a median"),
+    "interval_method.delta": ("比率的德尔塔法区间", "delta-method interval of a ratio"),
+    "interval_method.none": ("全量统计，无抽样误差", "a census: no sampling error"),
     "col.direction": ("方向", "Direction"),
     "col.weight": ("权重", "Weight"),
     "col.eff_weight": ("有效权重", "Effective weight"),
@@ -804,6 +825,37 @@ def trigger_label(value: object, lang: str = DEFAULT_LANG) -> str:
     """What started a refresh run (cron, manual, cli, inbox) in words."""
     key = f"trigger.{str(value or '').strip().lower()}"
     return t(key, lang) if key in MESSAGES else str(value or "")
+
+
+def missing_reason_label(reason: object, lang: str = DEFAULT_LANG) -> str:
+    """Why an indicator value is missing (indicator_values.missing_reason) in words; '' when it is not missing."""
+    key = f"missing_reason.{str(reason or '').strip()}"
+    return t(key, lang) if key in MESSAGES else str(reason or "")
+
+
+def interval_method_label(method: object, lang: str = DEFAULT_LANG) -> str:
+    """How a value's 95% interval is computed (indicator_values.interval_method) in words."""
+    key = f"interval_method.{str(method or '').strip()}"
+    return t(key, lang) if key in MESSAGES else str(method or "")
+
+
+def fmt_interval(value: object, ci_low: object, ci_high: object, n: object, lang: str = DEFAULT_LANG, *,
+                 decimals: int = 1, method: object = None, reason: object = None) -> str:
+    """A value with its 95% interval and n, for tables and hover texts: '72.4（95% 区间 65.1–79.0，样本量 54）';
+    a census as such; a missing value with its reason (and the interval when known, so a reader sees why)."""
+    def num(x: object) -> str:
+        return fmt_num(x, lang, decimals)
+
+    if not _finite(value):
+        why = missing_reason_label(reason or "no_cases", lang)
+        if _finite(ci_low) and _finite(ci_high):
+            return t("interval.missing_with", lang, reason=why, low=num(ci_low), high=num(ci_high), n=fmt_num(n, lang, 0))
+        return t("interval.missing", lang, reason=why)
+    if str(method or "") == "none":
+        return t("interval.census", lang, value=num(value))
+    if not (_finite(ci_low) and _finite(ci_high)):
+        return num(value)
+    return t("interval.text", lang, value=num(value), low=num(ci_low), high=num(ci_high), n=fmt_num(n, lang, 0))
 
 
 def unit_label(unit: object, lang: str = DEFAULT_LANG) -> str:

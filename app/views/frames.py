@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from app.ui.i18n import fmt_datetime, fmt_int, pick, t, unit_label
+from app.ui.i18n import fmt_datetime, fmt_int, fmt_interval, pick, t, unit_label
 from app.views.scoring import (Prepared, RankIntervals, Scored, ScoreSource, ScoreView, StoredScores,
                                stored_intervals, stored_scores)
 from app.state import AppContext
@@ -239,6 +239,7 @@ def district_profile(ctx: AppContext, code: str, profile_name: str | None, lang:
     )
     ii = {c: j for j, c in enumerate(prep.indicators)}
     raw_p = prep.result.raw[pp]
+    labels_of = _interval_labels(ctx, code, period_name, prep.grain)
     recs = []
     trend_map = dict(zip(trends["node"].to_list(), trends["trend"].to_list(), strict=True))
     for r in by_period.iter_rows(named=True):
@@ -266,6 +267,7 @@ def district_profile(ctx: AppContext, code: str, profile_name: str | None, lang:
             "trend": [None if x is None or not np.isfinite(x) else float(x) for x in trend_map.get(ind, [])],
             "sample": _f(prep.denominators[pp, up, j]),
             "imputed": r["imputed"],
+            **interval_fields(prep, pp, up, j, labels_of.get(ind, (None, None)), value, d.decimals if d else 1, lang),
         })
     indicators = pl.DataFrame(recs)
 
@@ -280,6 +282,27 @@ def district_profile(ctx: AppContext, code: str, profile_name: str | None, lang:
     q = filter_quarantine(snap.quarantine, districts=[code])
     return DistrictProfile(code, names.get(code, code), period_name, summary, dimensions, indicators,
                            priorities, q, source)
+
+
+def _interval_labels(ctx: AppContext, code: str, period: str, grain: str) -> dict[str, tuple[str | None, str | None]]:
+    """indicator → (interval_method, missing_reason) of one district and period, from the snapshot's values."""
+    v = ctx.snapshot().values
+    if "interval_method" not in v.columns:
+        return {}
+    rows = v.filter((pl.col("unit_code") == code) & (pl.col("period") == period) & (pl.col("grain") == grain))
+    return {i: (m, r) for i, m, r in rows.select("indicator_id", "interval_method", "missing_reason").iter_rows()}
+
+
+def interval_fields(prep: Any, p: int, u: int, j: int, labels: tuple[str | None, str | None], value: object,
+                    decimals: int, lang: str) -> dict[str, Any]:
+    """n, ci_low, ci_high, se, interval_method, missing_reason of one cell, and `interval_text` (the value with its
+    95% interval and n, or why it is missing) for a table cell or a hover text (app.ui.i18n.fmt_interval)."""
+    panel = getattr(prep, "intervals", {}) or {}
+    nums = {c: _f(panel[c][p, u, j]) if c in panel else None for c in ("n", "ci_low", "ci_high", "se")}
+    method, reason = labels
+    text = fmt_interval(_f(value), nums["ci_low"], nums["ci_high"], nums["n"], lang, decimals=decimals,
+                        method=method, reason=reason)
+    return {**nums, "interval_method": method, "missing_reason": reason, "interval_text": text}
 
 
 def _f(x: object) -> float | None:

@@ -24,7 +24,7 @@ from typing import Protocol
 import numpy as np
 import polars as pl
 
-from etl.warehouse.snapshot import DataUnavailable, Snapshot
+from etl.warehouse.snapshot import INTERVAL_COLUMNS, DataUnavailable, Snapshot
 from indicators.uncertainty import montecarlo as mc
 from indicators.catalog import Catalog
 from indicators.framework import Framework
@@ -132,6 +132,9 @@ class Prepared:
     numerators: np.ndarray  # periods × units × indicators
     denominators: np.ndarray
     default_period: str  # the latest period the data cover completely (a partial edge quarter is not chosen)
+    #: periods × units × indicators panels of the values' n, ci_low, ci_high and se (indicator_values; NaN where
+    #: unknown), for hover texts, tables and a data-uncertainty Monte Carlo
+    intervals: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
     @property
     def framework(self) -> Framework:
@@ -200,7 +203,9 @@ def prepare(snapshot: Snapshot, catalog: Catalog, framework: Framework, spec: Mo
     num = _panel(long, "numerator", framework, units, periods)
     den = _panel(long, "denominator", framework, units, periods)
     default = default_period(periods, snapshot.complete_months) or periods[-1]
-    return Prepared(result=result, grain=g, numerators=num, denominators=den, default_period=default)
+    intervals = {c: _panel(long, c, framework, units, periods) for c in INTERVAL_COLUMNS if c in long.columns}
+    return Prepared(result=result, grain=g, numerators=num, denominators=den, default_period=default,
+                    intervals=intervals)
 
 
 def _panel(long: pl.DataFrame, column: str, framework: Framework, units: tuple[str, ...],

@@ -52,14 +52,25 @@ class Profiles:
         return w / w.sum()
 
 
-def make_profiles(rng: np.random.Generator) -> Profiles:
-    """Draw the latent profiles; the three named districts get their roles on top of the draw."""
+SUPPLY_DEMAND_CORR = 0.3  # default correlation of the latent supply and demand draws (before the named roles)
+
+
+def make_profiles(rng: np.random.Generator, supply_demand_corr: float = SUPPLY_DEMAND_CORR) -> Profiles:
+    """Draw the latent profiles; the three named districts get their roles on top of the draw.
+
+    `supply_demand_corr` (−1…1) is the correlation of the latent supply and demand draws: whether districts that
+    build supply also serve users well is a question the index should answer from the data, not one the demo
+    settles in advance (the named roles are set on top of the draw)."""
+    if not -1.0 <= supply_demand_corr <= 1.0:
+        raise ValueError(f"supply_demand_corr must be between -1 and 1, got {supply_demand_corr}")
     codes = np.array([c for c, _, _ in DISTRICTS])
     n = len(codes)
     pop = np.array([_POPULATION[c][0] for c in codes], dtype=np.int64)
     old_share = np.array([_POPULATION[c][1] for c in codes])
-    supply = np.clip(rng.normal(0.0, 0.45, n), -0.8, 0.8)
-    demand = 0.3 * supply + rng.normal(0.0, 0.4, n)
+    z_s, z_d = rng.normal(0.0, 1.0, n), rng.normal(0.0, 1.0, n)
+    supply = np.clip(0.45 * z_s, -0.8, 0.8)
+    rho = supply_demand_corr
+    demand = 0.42 * (rho * z_s + np.sqrt(1.0 - rho * rho) * z_d)
     demand = np.clip(demand - demand.mean(), -0.8, 0.8)  # centred, so the named roles stand out
     supply_trend = rng.uniform(0.1, 0.45, n)  # most districts improve steadily
     demand_trend = rng.uniform(0.05, 0.35, n)

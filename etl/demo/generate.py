@@ -12,7 +12,7 @@ from etl.demo import plan
 from etl.demo.calendar import make_window
 from etl.demo.cases import base_daily, make_cases
 from etl.demo.defects import Injector
-from etl.demo.districts import district_frame, make_profiles
+from etl.demo.districts import SUPPLY_DEMAND_CORR, district_frame, make_profiles
 from etl.demo.errors import DemoConfigError
 from etl.demo.hotline import make_hotline
 from etl.demo.items import make_catalogue
@@ -29,6 +29,7 @@ CASE_CARRYOVER = 3  # cases exported again at the top of the next month's file
 
 # Independent random streams, so changing one table's recipe leaves the others' bytes unchanged.
 _S_PROFILES, _S_ITEMS, _S_SURVEY, _S_CASES, _S_RATINGS, _S_HOTLINE, _S_KIOSK, _S_STAFF, _S_DEFECTS = range(1, 10)
+PROFILE_STREAM = _S_PROFILES  # the latent profiles' stream: etl.demo.recovery redraws them from (seed, it)
 
 
 def generate(
@@ -38,8 +39,12 @@ def generate(
     scale: float = 1.0,
     end_month: str = "2026-10",
     progress: Callable[[str], None] | None = None,
+    supply_demand_corr: float = SUPPLY_DEMAND_CORR,
 ) -> GenerationReport:
-    """Write the demo raw tables into out_dir (replacing earlier table files there) and return the accounting."""
+    """Write the demo raw tables into out_dir (replacing earlier table files there) and return the accounting.
+    `supply_demand_corr` is the correlation of the districts' latent supply and demand strengths."""
+    if not -1.0 <= supply_demand_corr <= 1.0:
+        raise DemoConfigError(f"supply-demand correlation must be between -1 and 1, got {supply_demand_corr}")
     if not scale > 0:
         raise DemoConfigError(f"scale must be positive, got {scale}")
     if seed < 0:
@@ -59,7 +64,7 @@ def generate(
     defects: list[DefectRecord] = []
 
     # Load inputs: the latent world.
-    profiles = make_profiles(rng(_S_PROFILES))
+    profiles = make_profiles(rng(_S_PROFILES), supply_demand_corr)
     cat = make_catalogue(rng(_S_ITEMS), profiles, window)
     w.write("district", to_text(district_frame(profiles)))
     items, recs = plan.service_item(rng(_S_DEFECTS, 0), LAYOUT["service_item"].file("service_item"),
@@ -130,6 +135,6 @@ def generate(
     files = w.files
     rows = {t: sum(f.rows for f in files if f.table == t) for t in TABLES}
     report = GenerationReport(seed=seed, months=months, scale=scale, end_month=end_month, files=files, rows=rows,
-                              defects=defects)
+                              defects=defects, supply_demand_corr=supply_demand_corr)
     report.write(out_dir)
     return report

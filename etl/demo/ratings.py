@@ -11,6 +11,8 @@ from etl.demo.districts import Profiles
 
 _GOOD_COMMENTS = np.array(["办事效率高", "工作人员很耐心", "一次办成，点赞", "流程清楚", "不用跑腿，方便", "服务热情"])
 _MID_COMMENTS = np.array(["等候时间有点长", "材料要求说明不够清楚", "系统有点卡", "还可以"])
+STAFF_PROMPT_RATE = 0.4  # staff ask for a rating at the counter / beside the kiosk for 40% of the cases they serve
+SMS_ANSWER_RATE = 0.05  # share of the remaining closed cases that answer the SMS invitation
 _BAD_COMMENTS = np.array(["自助机卡顿，页面丢失要重新提交", "来回跑了好几次", "材料要求前后不一致", "窗口人员态度差",
                           "网上办到一半办不下去", "说好即办却等了很久", "打电话没人接"])
 
@@ -20,30 +22,36 @@ def make_ratings(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(rating, bad_rating_followup) for the closed cases of one month's case frame."""
     t = window.position(month)
-    closed = cases.filter(pl.col("status") == "closed").select("case_id", "district_code", "channel", "closed_at")
+    closed = cases.filter(pl.col("status") == "closed").select("case_id", "district_code", "channel", "closed_at",
+                                                                "assisted")
     code_idx = {c: i for i, c in enumerate(profiles.codes.tolist())}
     dist = closed["district_code"].replace_strict(code_idx, return_dtype=pl.Int64).to_numpy()
     s, dd = profiles.supply_at(t)[dist], profiles.demand_at(t)[dist]
     case_ch = closed["channel"].to_numpy()
     n = len(closed)
-    rated = rng.random(n) < np.clip(0.86 + 0.06 * dd + 0.04 * t, 0.7, 0.98)
     online = np.isin(case_ch, ("pc", "app"))
-
-    # Unprompted ratings are few (3–8%) and clearly less glowing; prompted ones are almost all 5s.
-    unprompted = rng.random(n) < np.clip(0.05 + 0.02 * dd + 0.01 * t, 0.02, 0.08)
+    # Few closed cases are rated (the study: "评价反馈的条数并不多"); the city publishes no participation rate, so these
+    # are assumptions giving about 15% of closed cases a rating: most of them asked for by staff where staff are
+    # present, some answering an SMS invitation, a few volunteered.
+    #  - staff prompt only where staff are: counter and proxy cases, and kiosk cases a helper assisted (never pc/app);
+    #  - an SMS invitation reaches every other closed case, online ones included; SMS_ANSWER_RATE of them answer;
+    #  - unprompted ratings come from users who want to say something, more where demand is served well.
+    staffed = np.isin(case_ch, ("window", "proxy")) | ((case_ch == "kiosk") & closed["assisted"].to_numpy())
     u = rng.random(n)
-    source = np.where(unprompted, "none", np.where(online, np.where(u < 0.75, "sms_invite", "staff"),
-                                                   np.where(u < 0.93, "staff", "sms_invite")))
+    p_unprompted = np.clip(0.025 + 0.012 * dd + 0.005 * t, 0.01, 0.05)
+    p_staff = np.where(staffed, STAFF_PROMPT_RATE, 0.0)
+    unprompted = u < p_unprompted
+    by_staff = ~unprompted & (u < p_unprompted + p_staff)
+    by_sms = ~unprompted & ~by_staff & (rng.random(n) < SMS_ANSWER_RATE)
+    rated = unprompted | by_staff | by_sms
+    source = np.where(unprompted, "none", np.where(by_staff, "staff", "sms_invite"))
     u = rng.random(n)
-    channel = np.where(
-        online,
-        np.where(source == "sms_invite", np.where(u < 0.7, "sms", case_ch), case_ch),
-        np.where(case_ch == "kiosk", "kiosk", np.where(source == "sms_invite", "sms",
-                                                        np.where(u < 0.5, "pad", "window"))),
-    )
+    channel = np.where(source == "sms_invite", "sms", np.where(
+        online, case_ch, np.where(case_ch == "kiosk", "kiosk", np.where(u < 0.5, "pad", "window"))))
     good_unprompted = np.clip(0.91 + 0.05 * dd, 0.86, 0.95)
-    p_good = np.where(unprompted, good_unprompted, 0.9993)
-    p_bad = np.where(unprompted, (1 - good_unprompted) * 0.55, 0.0003)
+    # Staff asking face to face get almost only top marks; an SMS answered at home is a little more candid.
+    p_good = np.select([unprompted, source == "sms_invite"], [good_unprompted, np.full(n, 0.97)], 0.9993)
+    p_bad = np.select([unprompted, source == "sms_invite"], [(1 - good_unprompted) * 0.55, np.full(n, 0.012)], 0.0003)
     u = rng.random(n)
     level = np.where(u < p_good, np.where(rng.random(n) < np.where(unprompted, 0.7, 0.95), 5, 4),
                      np.where(u < p_good + p_bad, np.where(rng.random(n) < 0.5, 1, 2), 3)).astype(np.int64)

@@ -45,6 +45,7 @@ class GenerationReport(BaseModel):
     files: list[FileRecord]
     rows: dict[str, int]  # table -> rows written (valid + duplicates + invalid)
     defects: list[DefectRecord]
+    supply_demand_corr: float = 0.3  # the latent supply–demand correlation drawn with (reports before it: 0.3)
 
     def count(self, table: str | None = None, kind: str | None = None, file: str | None = None) -> int:
         """Injected rows matching the filters."""

@@ -90,8 +90,11 @@ _JOB_TABLES: tuple[TableDef, ...] = (
     ), "etl.ingest.files", "rows replaced by a corrected re-submission"),
     TableDef("indicator_values", _cols(
         "unit_code VARCHAR NOT NULL, period VARCHAR NOT NULL, grain VARCHAR NOT NULL, indicator_id VARCHAR NOT NULL,"
-        " value DOUBLE, numerator DOUBLE, denominator DOUBLE"
-    ), "etl.warehouse.indicator_values", "indicator values per unit, period and grain (rebuilt by every refresh)"),
+        " value DOUBLE, numerator DOUBLE, denominator DOUBLE, n DOUBLE, ci_low DOUBLE, ci_high DOUBLE, se DOUBLE,"
+        " interval_method VARCHAR, missing_reason VARCHAR"
+    ), "etl.warehouse.indicator_values",
+        "indicator values per unit, period and grain, with n, 95% interval, SE, interval method and why a value is "
+        "missing (rebuilt by every refresh)"),
     # The data span the values were computed over (one row; none for an empty warehouse).
     TableDef("data_coverage", _cols("first_day DATE NOT NULL, last_day DATE NOT NULL"),
              "etl.warehouse.indicator_values", "the data span indicator_values was computed over"),

@@ -1,8 +1,11 @@
 """Run the catalog's indicator SQL over the warehouse into the long `indicator_values` table (a full grid).
 
-Every district × period × indicator × grain gets a row; a value that cannot be computed (no denominator, or one
-below the indicator's min_denominator) is NULL, never zero and never absent. One DuckDB query per indicator per
-grain: the grid, the formula and the NULL rule are all expressed in SQL so ~10M cases stay vectorised.
+Every district × period × indicator × grain gets a row; a value that cannot be computed (no denominator, no value,
+or a 95% interval wider than the catalog's max_half_width) is NULL, never zero and never absent, and
+missing_reason says why. Each row carries n, the 95% interval (ci_low, ci_high) and the SE by the catalog's
+`interval` method (indicators/catalog/README.md, "Intervals"). One DuckDB query per indicator per grain: the grid,
+the formula, the interval, the precision rule and the NULL rule are all expressed in SQL so ~10M cases stay
+vectorised.
 
 Shared work is done once per run: rate-form indicators over event dates are summed by month once and rolled up to
 quarters, and the rating → case join that several rating indicators open their FROM with is materialised once as a
@@ -26,7 +29,10 @@ from indicators.catalog import PLACEHOLDER, Catalog, IndicatorDef
 
 GRAINS = ("month", "quarter", "year")
 TABLE = "indicator_values"
-COLUMNS = ("unit_code", "period", "grain", "indicator_id", "value", "numerator", "denominator")
+COLUMNS = (
+    "unit_code", "period", "grain", "indicator_id", "value", "numerator", "denominator",
+    "n", "ci_low", "ci_high", "se", "interval_method", "missing_reason",
+)
 SCHEMA: dict[str, pl.DataType] = {
     "unit_code": pl.String(),
     "period": pl.String(),
@@ -35,6 +41,15 @@ SCHEMA: dict[str, pl.DataType] = {
     "value": pl.Float64(),
     "numerator": pl.Float64(),
     "denominator": pl.Float64(),
+    # n: observations the value rests on (Kish effective n for weighted survey means); ci_low, ci_high: the 95%
+    # interval and se: the standard error, on the value's own scale, by the catalog's `interval` method (also
+    # kept when the precision rule NULLs the value); missing_reason: NULL when value is present.
+    "n": pl.Float64(),
+    "ci_low": pl.Float64(),
+    "ci_high": pl.Float64(),
+    "se": pl.Float64(),
+    "interval_method": pl.String(),
+    "missing_reason": pl.String(),
 }
 # The data span the values were computed over (one row; none for an empty warehouse): readers decide from it which
 # periods are complete (indicators.periods.complete_months), since a period label alone says nothing about coverage.
@@ -68,7 +83,7 @@ def data_end_sql(last_day: date | None) -> str:
 
 
 def expand(sql: str, grain: str, d: IndicatorDef, last_day: date | None) -> str:
-    """Replace {period(expr)}, {min_denominator}, {grain} and {data_end} in one SQL text.
+    """Replace {period(expr)}, {grain} and {data_end} in one SQL text.
 
     `last_day` is the last day of the data span (see data_span): {data_end} is midnight after it.
     """
@@ -79,8 +94,6 @@ def expand(sql: str, grain: str, d: IndicatorDef, last_day: date | None) -> str:
             return period_sql(arg, grain)
         if name == "data_end":
             return data_end_sql(last_day)
-        if name == "min_denominator":
-            return repr(float(d.min_denominator))
         if name == "grain":
             return f"'{grain}'"
         raise IndicatorSQLError(f"indicator {d.id!r}: unknown placeholder {m.group(0)!r}")
@@ -89,14 +102,23 @@ def expand(sql: str, grain: str, d: IndicatorDef, last_day: date | None) -> str:
 
 
 def formula_sql(d: IndicatorDef, grain: str, last_day: date | None) -> str:
-    """The indicator's formula as one SELECT returning unit_code, period, numerator, denominator [, value]."""
+    """The indicator's formula as one SELECT returning unit_code, period, numerator, denominator [, value, …].
+
+    A rate form with interval = 'delta' also returns Σy², Σxy, Σx² and the row count (ss_yy, ss_xy, ss_xx, n) of
+    its `sum(y) / sum(x)`, additive like the sums themselves, for the ratio estimator's standard error."""
     s = d.sql
     if s.query is not None:
         return expand(s.query, grain, d, last_day)
     where = f"\nWHERE {s.where}" if s.where else ""
+    moments = ""
+    terms = s.ratio_terms() if d.interval == "delta" else None
+    if terms is not None:
+        y, x = (f"CAST(({t}) AS DOUBLE)" for t in terms)
+        moments = (f",\n       sum({y} * {y}) AS ss_yy, sum({y} * {x}) AS ss_xy, sum({x} * {x}) AS ss_xx,"
+                   " CAST(count(*) AS DOUBLE) AS n")
     q = (
         f"SELECT {s.unit} AS unit_code, {s.period} AS period,\n"
-        f"       {s.numerator} AS numerator,\n       {s.denominator} AS denominator\n"
+        f"       {s.numerator} AS numerator,\n       {s.denominator} AS denominator{moments}\n"
         f"FROM {s.from_}{where}\nGROUP BY 1, 2"
     )
     return expand(q, grain, d, last_day)
@@ -224,20 +246,100 @@ def _pick_formula(con: warehouse.Connection, d: IndicatorDef, formula: str, shar
 
 
 # -- running ------------------------------------------------------------------------------------------------------
-def _indicator_query(d: IndicatorDef, grain: str, formula: str, has_value: bool) -> str:
-    """Grid (units × periods) LEFT JOIN formula, with the NULL rule applied in SQL."""
-    ok = f"f.denominator IS NOT NULL AND f.denominator > 0 AND f.denominator >= {float(d.min_denominator)!r}"
-    value = "f.value" if has_value else f"f.numerator / f.denominator * {float(d.scale)!r}"
+Z95 = 1.959963984540054  # the standard normal 0.975 quantile: every interval is a 95% interval
+# Optional columns a formula may return beside unit_code, period, numerator, denominator (README: "Intervals").
+OPTIONAL_COLUMNS = ("value", "n", "se", "ci_low", "ci_high", "ss_yy", "ss_xy", "ss_xx", "missing_reason")
+MOMENTS = ("ss_yy", "ss_xy", "ss_xx", "n")  # additive: Σy², Σxy, Σx² and the number of units, for a ratio's SE
+#: why a value is NULL (labels: app.ui.i18n 'missing_reason.<code>')
+MISSING_REASONS = ("no_cases", "imprecise", "not_applicable")
+
+
+def _f(x: float) -> str:
+    return repr(float(x))
+
+
+def _interval_sql(d: IndicatorDef, cols: set[str]) -> dict[str, str]:
+    """SQL for the raw value (_v), n (_n), standard error (_se) and 95% interval (_lo, _hi) of one indicator, over
+    the grid row `f` (the formula's columns). All on the value's own scale."""
+    num, den, scale, z = "f.numerator", "f.denominator", _f(d.scale), _f(Z95)
+    ok = f"({den} IS NOT NULL AND {den} > 0)"
+    v = "f.value" if "value" in cols else f"{num} / {den} * {scale}"
+    out = {"_v": f"CASE WHEN {ok} THEN {v} END", "_n": f"f.n" if "n" in cols else den}
+    m = d.interval
+    if m == "wilson":
+        p, n = f"({num} / {den})", den
+        zz = _f(Z95 * Z95)
+        centre = f"(({p} + {zz} / (2 * {n})) / (1 + {zz} / {n}))"
+        hw = f"({z} * sqrt(greatest({p} * (1 - {p}), 0) / {n} + {zz} / (4 * {n} * {n})) / (1 + {zz} / {n}))"
+        lo, hi, se = f"({centre} - {hw}) * {scale}", f"({centre} + {hw}) * {scale}", f"{hw} * {scale} / {z}"
+    elif m == "poisson":  # Byar's approximation to the exact (Garwood) interval of a Poisson count k over exposure E
+        k, e = num, den
+        lo = (f"CASE WHEN {k} = 0 THEN 0 ELSE {k} * pow(1 - 1 / (9 * {k}) - {z} / (3 * sqrt({k})), 3) END "
+              f"/ {e} * {scale}")
+        hi = f"({k} + 1) * pow(1 - 1 / (9 * ({k} + 1)) + {z} / (3 * sqrt({k} + 1)), 3) / {e} * {scale}"
+        se = f"(({hi}) - ({lo})) / (2 * {z})"
+    elif m == "none":
+        lo = hi = "_v"
+        se = "CASE WHEN _v IS NOT NULL THEN 0.0 END"
+    else:
+        if m == "delta" and set(MOMENTS) <= cols:
+            r = f"({num} / {den})"
+            var = (f"f.n / (f.n - 1) * (f.ss_yy - 2 * {r} * f.ss_xy + {r} * {r} * f.ss_xx) / ({den} * {den})")
+            se = f"CASE WHEN f.n > 1 THEN sqrt(greatest({var}, 0)) * {scale} END"
+        elif "se" in cols:
+            se = "f.se"
+        elif {"ci_low", "ci_high"} <= cols:
+            se = f"(f.ci_high - f.ci_low) / (2 * {z})"
+        else:
+            raise IndicatorSQLError(
+                f"indicator {d.id!r}: interval = {m!r} needs its formula to return se (or ci_low and ci_high"
+                + (", or ss_yy, ss_xy, ss_xx and n" if m == "delta" else "") + ")"
+            )
+        lo = "f.ci_low" if "ci_low" in cols else f"_v - {z} * ({se})"
+        hi = "f.ci_high" if "ci_high" in cols else f"_v + {z} * ({se})"
+        if d.unit in ("%", "0-100") and "ci_low" not in cols:  # a share or an index cannot leave 0–100
+            lo, hi = (f"CASE WHEN ({b}) IS NOT NULL THEN {f}({b}, {e}) END"
+                      for b, f, e in ((lo, "greatest", "0.0"), (hi, "least", "100.0")))
+    out.update(_se=se, _lo=lo, _hi=hi)
+    return out
+
+
+def _indicator_query(d: IndicatorDef, grain: str, formula: str, cols: list[str]) -> str:
+    """Grid (units × periods) LEFT JOIN formula, with the interval, the precision rule and the NULL rule in SQL."""
+    have = set(cols)
+    x = _interval_sql(d, have)
+    extra = "".join(f", f.{c}" for c in cols if c not in ("unit_code", "period"))
+    if d.max_half_width is None:
+        imprecise = "false"
+    else:
+        imprecise = f"(_se IS NULL OR (_hi - _lo) / 2 > {_f(d.max_half_width)})"
+    reason = "f.missing_reason" if "missing_reason" in have else "NULL"
     return f"""
 WITH f AS (
 {formula}
+), g AS (
+    SELECT u.unit_code AS _u, p.period AS _p{extra}
+    FROM _iv_units u CROSS JOIN periods p
+    LEFT JOIN f ON f.unit_code = u.unit_code AND f.period = p.period
+), v AS (
+    SELECT *, CAST({x["_v"]} AS DOUBLE) AS _v, CAST({x["_n"]} AS DOUBLE) AS _n FROM g f
+), e AS (
+    SELECT *, CAST({x["_se"]} AS DOUBLE) AS _se, CAST({x["_lo"]} AS DOUBLE) AS _lo, CAST({x["_hi"]} AS DOUBLE) AS _hi
+    FROM v f
+), r AS (
+    SELECT *, (_v IS NOT NULL AND {imprecise}) AS _imprecise FROM e f
 )
-SELECT u.unit_code, p.period, '{grain}' AS grain, '{d.id}' AS indicator_id,
-       CAST(CASE WHEN {ok} THEN {value} END AS DOUBLE) AS value,
+SELECT _u AS unit_code, _p AS period, '{grain}' AS grain, '{d.id}' AS indicator_id,
+       CASE WHEN NOT _imprecise THEN _v END AS value,
        CAST(f.numerator AS DOUBLE) AS numerator,
-       CAST(f.denominator AS DOUBLE) AS denominator
-FROM _iv_units u CROSS JOIN periods p
-LEFT JOIN f ON f.unit_code = u.unit_code AND f.period = p.period
+       CAST(f.denominator AS DOUBLE) AS denominator,
+       _n AS n, _lo AS ci_low, _hi AS ci_high, _se AS se,
+       '{d.interval}' AS interval_method,
+       CASE WHEN _imprecise THEN 'imprecise' WHEN _v IS NOT NULL THEN NULL
+            WHEN {reason} IS NOT NULL THEN {reason}
+            WHEN f.denominator IS NULL OR f.denominator = 0 THEN 'no_cases'
+            ELSE 'not_applicable' END AS missing_reason
+FROM r f
 """
 
 
@@ -251,18 +353,18 @@ def _columns_of(con: warehouse.Connection, d: IndicatorDef, formula: str) -> lis
 def _check_columns(d: IndicatorDef, cols: list[str]) -> None:
     need = {"unit_code", "period", "numerator", "denominator"}
     missing = need - set(cols)
-    extra = set(cols) - need - {"value"}
+    extra = set(cols) - need - set(OPTIONAL_COLUMNS)
     if missing or extra:
         raise IndicatorSQLError(
-            f"indicator {d.id!r}: its SQL must return unit_code, period, numerator, denominator [, value]; "
-            f"missing: {sorted(missing)}, unexpected: {sorted(extra)}"
+            f"indicator {d.id!r}: its SQL must return unit_code, period, numerator, denominator [, "
+            f"{', '.join(OPTIONAL_COLUMNS)}]; missing: {sorted(missing)}, unexpected: {sorted(extra)}"
         )
 
 
 def _run_grid(con: warehouse.Connection, d: IndicatorDef, grain: str, formula: str, n_grid: int) -> pl.DataFrame:
     cols = _columns_of(con, d, formula)
     _check_columns(d, cols)
-    q = _indicator_query(d, grain, formula, has_value="value" in cols)
+    q = _indicator_query(d, grain, formula, cols)
     try:
         out = con.sql(q).pl()
     except duckdb.Error as e:
@@ -316,24 +418,32 @@ def _monthly_sums(
     formula = formula_sql(d, "month", last_day)
     _check_columns(d, _columns_of(con, d, formula))
     formula = _pick_formula(con, d, formula, shared)
+    cols = ", ".join(_rolled_columns(con, d, formula))
     try:
-        return con.sql(f"SELECT unit_code, period, numerator, denominator FROM ({formula})").pl()
+        return con.sql(f"SELECT unit_code, period, {cols} FROM ({formula})").pl()
     except duckdb.Error as e:
         raise IndicatorSQLError(f"indicator {d.id!r} (month): {e}\nSQL:\n{formula}") from None
+
+
+def _rolled_columns(con: warehouse.Connection, d: IndicatorDef, formula: str) -> list[str]:
+    """The additive columns of a rolled-up formula: numerator, denominator and, for a ratio's SE, its moments."""
+    have = set(_columns_of(con, d, formula))
+    return ["numerator", "denominator", *(c for c in MOMENTS if c in have)]
 
 
 def _run_rolled(
     con: warehouse.Connection, d: IndicatorDef, grain: str, monthly: pl.DataFrame, n_grid: int
 ) -> pl.DataFrame:
     con.register("_iv_monthly", monthly.to_arrow())
+    sums = [c for c in monthly.columns if c not in ("unit_code", "period")]
     try:
         if grain == "month":
-            formula = "SELECT unit_code, period, numerator, denominator FROM _iv_monthly"
+            formula = f"SELECT unit_code, period, {', '.join(sums)} FROM _iv_monthly"
         else:
             label = _MONTH_TO_QUARTER if grain == "quarter" else _MONTH_TO_YEAR
             formula = (
-                f"SELECT unit_code, {label} AS period, sum(numerator) AS numerator, "
-                "sum(denominator) AS denominator FROM _iv_monthly GROUP BY 1, 2"
+                f"SELECT unit_code, {label} AS period, {', '.join(f'sum({c}) AS {c}' for c in sums)} "
+                "FROM _iv_monthly GROUP BY 1, 2"
             )
         return _run_grid(con, d, grain, formula, n_grid)
     finally:

@@ -64,9 +64,30 @@ def _blank_rows_and_resubmissions(con: Any) -> None:
         con.sql(f"ALTER TABLE {quote(table)} ADD COLUMN IF NOT EXISTS {quote(column)} {spec}")
 
 
+# Version 3: every indicator value carries its n, 95% interval, SE, interval method and missing reason.
+_V3_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("indicator_values", "n", "DOUBLE"),
+    ("indicator_values", "ci_low", "DOUBLE"),
+    ("indicator_values", "ci_high", "DOUBLE"),
+    ("indicator_values", "se", "DOUBLE"),
+    ("indicator_values", "interval_method", "VARCHAR"),
+    ("indicator_values", "missing_reason", "VARCHAR"),
+)
+
+
+def _indicator_uncertainty(con: Any) -> None:
+    """Version 3: indicator_values.n, ci_low, ci_high, se, interval_method, missing_reason (NULL until the next
+    refresh recomputes the values; a warehouse without the table gets it from that refresh)."""
+    if "indicator_values" not in _tables(con):
+        return
+    for table, column, spec in _V3_COLUMNS:
+        con.sql(f"ALTER TABLE {quote(table)} ADD COLUMN IF NOT EXISTS {quote(column)} {spec}")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "raw tables of the contract and the ingest bookkeeping tables", _baseline),
     Migration(2, "ingest_files.rows_blank, quarantine.resolved_by_file_id", _blank_rows_and_resubmissions),
+    Migration(3, "indicator_values.n, ci_low, ci_high, se, interval_method, missing_reason", _indicator_uncertainty),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 
@@ -97,6 +118,8 @@ def _missing_columns(con: Any) -> list[str]:
     """Columns of later versions missing from tables that exist (what an unversioned file would need)."""
     present = _tables(con)
     missing = []
+    # (v3's indicator_values columns are not asked of an unversioned file: readers fill them with NULL when absent,
+    # and a bare file a test or a tool wrote need not carry them)
     for table, column, _spec in _V2_COLUMNS:
         if table in present:
             cols = con.sql(

@@ -31,6 +31,9 @@ from etl.warehouse.panel import covered_months_in
 
 # Quarantined rows kept in memory; a pathological file could quarantine millions, the page only needs a window.
 QUARANTINE_CAP = 200_000
+# indicator_values' uncertainty columns (etl.warehouse.indicator_values.SCHEMA): numbers, then labels
+INTERVAL_COLUMNS = ("n", "ci_low", "ci_high", "se")
+INTERVAL_LABELS = ("interval_method", "missing_reason")
 
 FileKey = tuple[int, int]
 
@@ -56,7 +59,8 @@ class Snapshot:
     key: FileKey | None
     loaded_at: datetime
     districts: pl.DataFrame  # district_code, name_zh, name_en, population, pop_60plus
-    values: pl.DataFrame  # unit_code, period, grain, indicator_id, value, numerator, denominator
+    values: pl.DataFrame  # unit_code, period, grain, indicator_id, value, numerator, denominator, n, ci_low, ci_high,
+    # se, interval_method, missing_reason
     quarantine: pl.DataFrame  # etl.ingest.quarantine.COLUMNS (with the district each row concerns), capped
     quarantine_total: int
     files: pl.DataFrame  # ingest_files
@@ -139,7 +143,8 @@ def _empty_snapshot(path: str, key: FileKey | None) -> Snapshot:
         districts=pl.DataFrame(schema={"district_code": pl.String, "name_zh": pl.String, "name_en": pl.String}),
         values=pl.DataFrame(
             schema={"unit_code": pl.String, "period": pl.String, "grain": pl.String, "indicator_id": pl.String,
-                    "value": pl.Float64, "numerator": pl.Float64, "denominator": pl.Float64}
+                    "value": pl.Float64, "numerator": pl.Float64, "denominator": pl.Float64,
+                    **{c: pl.Float64 for c in INTERVAL_COLUMNS}, **{c: pl.String for c in INTERVAL_LABELS}}
         ),
         quarantine=empty_quarantine(),
         quarantine_total=0,
@@ -166,10 +171,15 @@ def load_snapshot(path: str | Path) -> Snapshot:
         districts = q('SELECT * FROM "district" ORDER BY district_code') if "district" in present else snap.districts
         values = snap.values
         if "indicator_values" in present:
+            have = set(warehouse.query(con, "SELECT * FROM indicator_values LIMIT 0").columns)
+            extra = "".join(  # n, interval, SE, method and missing reason (NULL on a file that predates them)
+                f", CAST({c if c in have else 'NULL'} AS {'DOUBLE' if c in INTERVAL_COLUMNS else 'VARCHAR'}) AS {c}"
+                for c in (*INTERVAL_COLUMNS, *INTERVAL_LABELS)
+            )
             values = q(
                 "SELECT CAST(unit_code AS VARCHAR) AS unit_code, CAST(period AS VARCHAR) AS period, "
                 "CAST(grain AS VARCHAR) AS grain, indicator_id, CAST(value AS DOUBLE) AS value, "
-                "CAST(numerator AS DOUBLE) AS numerator, CAST(denominator AS DOUBLE) AS denominator "
+                f"CAST(numerator AS DOUBLE) AS numerator, CAST(denominator AS DOUBLE) AS denominator{extra} "
                 "FROM indicator_values ORDER BY unit_code, period, indicator_id"
             )
         total = count_quarantine(con)

@@ -195,7 +195,8 @@ def test_data_end_placeholder_known_and_takes_no_argument(raw: tuple[dict, dict]
 def test_censoring_indicators_use_data_end_and_say_so(catalog: Catalog) -> None:
     """The indicators whose latest period would otherwise be right-censored wait for a knowable outcome, and their
     descriptions say so in both languages."""
-    for code in ("hotline_ontime_rate", "bad_rating_closure_rate", "rating_coverage_rate", "online_completion_rate"):
+    for code in ("hotline_ontime_rate", "bad_rating_closure_rate", "rating_coverage_rate", "online_completion_rate",
+                 "hotline_resolution_rate", "hotline_satisfaction_rate", "ontime_completion_rate"):
         d = catalog.indicator(code)
         assert "{data_end}" in "\n".join(d.sql.texts()), code
         assert "数据截止" in d.description_zh and "end of the data" in d.description_en, code
@@ -235,3 +236,53 @@ def test_missing_or_broken_file(tmp_path: Path) -> None:
     (tmp_path / "framework.toml").write_text("[[node]\n", encoding="utf-8")
     with pytest.raises(CatalogError, match="not valid TOML"):
         load_catalog(tmp_path)
+
+
+# -- intervals and the precision rule (issue 13 items 1 and 3) ----------------------------------------------------
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"max_half_width": -1}, r"#1 .*key 'max_half_width'.*greater than 0"),
+        ({"max_half_width": 0}, r"key 'max_half_width'.*greater than 0"),
+        ({"max_half_width": "wide"}, r"key 'max_half_width'"),
+        ({"max_half_width": float("nan")}, r"key 'max_half_width'"),
+        ({"max_half_width": float("inf")}, r"key 'max_half_width'"),
+        ({"max_half_width": 500}, r"wider than the goalposts' whole range"),
+        ({"interval": "wald"}, r"key 'interval'.*'wilson'"),
+        ({"interval": "wilson", "max_half_width": None}, r"interval = 'wilson' needs 'max_half_width'"),
+        ({"interval": "none", "max_half_width": 5}, r"interval = 'none' \(a census\) takes none"),
+        ({"min_denominator": 30}, r"'min_denominator' was replaced by the precision rule.*max_half_width"),
+        ({"interval": "delta", "max_half_width": 10}, r"interval = 'delta' on a rate form needs numerator = 'sum"),
+    ],
+)
+def test_malformed_interval_or_threshold_is_named(raw: tuple[dict, dict], changes: dict, expected: str) -> None:
+    """Entry #1 (high_freq_full_online_rate: a census, goalposts 20–100, numerator count(*) FILTER …)."""
+    fw, ind = copy.deepcopy(raw)
+    entry = ind["indicator"][0]
+    for k, v in changes.items():
+        if v is None:
+            entry.pop(k, None)
+        else:
+            entry[k] = v
+    if "interval" not in changes and "max_half_width" in changes:
+        entry["interval"] = "wilson"
+    with pytest.raises(CatalogError, match=expected):
+        Catalog.from_dicts(fw, ind)
+
+
+def test_every_indicator_names_its_interval_and_sampled_ones_a_threshold(catalog: Catalog) -> None:
+    from indicators.catalog import INTERVAL_METHODS
+
+    by_method: dict[str, list[str]] = {}
+    for d in catalog:
+        by_method.setdefault(d.interval, []).append(d.id)
+        assert d.interval in INTERVAL_METHODS
+        assert (d.max_half_width is None) == (d.interval == "none"), d.id
+        if d.max_half_width is not None:  # the documented default: a quarter of the goalposts' range
+            assert d.max_half_width == pytest.approx((d.goalposts.high - d.goalposts.low) / 4), d.id
+    # proportions Wilson, weighted survey means design-based, medians exact, gaps Agresti–Caffo
+    assert {"unprompted_satisfaction", "hotline_ontime_rate", "bad_rating_closure_rate"} <= set(by_method["wilson"])
+    assert set(by_method["design"]) == {"csat_index", "trust_index", "voluntary_use_share"}
+    assert by_method["exact"] == ["processing_time_ratio"]
+    assert set(by_method["agresti_caffo"]) == {"prompt_bias_gap", "elderly_digital_gap"}
+    assert by_method["poisson"] == ["hotline_service_complaint_rate"]

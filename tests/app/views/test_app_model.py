@@ -229,3 +229,37 @@ def test_a_derivation_is_saved_only_while_the_weights_still_follow_it(ctx) -> No
     moved = dict(w, **{kids[0]: w[kids[0]] * 2})  # a slider moved after the allocation
     dropped = reweight.profile_from_controls(base, moved, "ahp-dropped", "审核员", "预算分配", "zh", [d])
     assert dropped.derived_from == []
+
+
+def test_district_indicators_carry_n_interval_and_missing_reason_into_the_export(
+    fixture_db: Path, weights_dir: Path, tmp_path: Path
+) -> None:
+    """Issue 13 item 1: every indicator value shows its n and 95% interval (or why it is missing) in the district
+    view model and the XLSX scorecard. The synthetic values get interval columns: n = denominator, interval value
+    ± 2, and one value made imprecise."""
+    from app.state import AppContext
+    from app.ui.exports import scorecard_xlsx
+    from tests.app.conftest import app_config
+
+    db = tmp_path / "w.duckdb"
+    shutil.copy(fixture_db, db)
+    with warehouse.connection(db) as con:
+        for col, typ in (("n", "DOUBLE"), ("ci_low", "DOUBLE"), ("ci_high", "DOUBLE"), ("se", "DOUBLE"),
+                         ("interval_method", "VARCHAR"), ("missing_reason", "VARCHAR")):
+            con.sql(f"ALTER TABLE indicator_values ADD COLUMN {col} {typ}")
+        con.sql("UPDATE indicator_values SET n = denominator, ci_low = value - 2, ci_high = value + 2, se = 2 / 1.96,"
+                " interval_method = 'wilson'")
+        con.sql("UPDATE indicator_values SET value = NULL, missing_reason = 'imprecise' "
+                "WHERE unit_code = '310115' AND indicator_id = 'unprompted_satisfaction'")
+    ctx = AppContext.create(app_config(db, weights_dir, rank_samples=50))
+    dp = views.district_profile(ctx, "310115", None, "zh")
+    row = dp.indicators.filter(pl.col("indicator") == "hotline_ontime_rate").row(0, named=True)
+    assert row["ci_low"] == pytest.approx(row["value"] - 2) and row["n"] == row["sample"]
+    assert row["interval_text"].startswith(f"{row['value']:.1f}（95% 区间 ") and "样本量" in row["interval_text"]
+    gone = dp.indicators.filter(pl.col("indicator") == "unprompted_satisfaction").row(0, named=True)
+    assert gone["missing_reason"] == "imprecise" and gone["interval_text"].startswith("不显示：样本太少")
+    sheet = pl.read_excel(io.BytesIO(scorecard_xlsx(dp, "en")), sheet_name="Indicators")
+    for col in ("Observations (effective n)", "95% interval, low", "95% interval, high", "Interval method",
+                "Why it is missing"):
+        assert col in sheet.columns, col
+    assert "too few observations" in " ".join(str(x) for x in sheet["Why it is missing"].to_list())

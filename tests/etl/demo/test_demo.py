@@ -177,11 +177,36 @@ def test_ratings_are_prompted_and_glowing_unprompted_ones_less_so(out: Path, rep
     good = level >= 4
     raw = good.mean()
     unprompted_good = good.filter(~prompted).mean()
-    assert raw > 0.99  # type: ignore[operator]
+    assert raw > 0.97  # type: ignore[operator]  # (with few ratings, unprompted ones weigh more than before)
     assert unprompted_good <= raw - 0.05  # type: ignore[operator]
-    cases = _load(out, "case")
+    cases = _valid(_load(out, "case"), report, "case")
     closed = cases.filter(pl.col("status") == "closed")
-    assert len(r) / len(closed) > 0.7  # ratings for most closed cases
+    # Few closed cases are rated (the study: 评价反馈的条数并不多; the generator assumes about 15%), not 89%.
+    assert 0.08 < len(r) / len(closed) < 0.25
+
+
+def test_staff_prompt_only_where_staff_are_and_sms_is_its_own_source(out: Path, report: GenerationReport) -> None:
+    """Staff-prompted ratings only for counter and proxy cases and kiosk cases a helper assisted, never pc/app;
+    SMS invitations are their own prompt source, answered by SMS."""
+    r = _valid(_load(out, "rating"), report, "rating")
+    c = _valid(_load(out, "case"), report, "case").select("case_id", pl.col("channel").alias("case_channel"),
+                                                          "assisted")
+    j = r.join(c, on="case_id")
+    staff = j.filter(pl.col("prompt_source") == "staff")
+    assert staff.height > 0
+    assert not staff["case_channel"].is_in(list(ONLINE_CHANNELS)).any()
+    kiosk = staff.filter(pl.col("case_channel") == "kiosk")
+    assert kiosk["assisted"].cast(pl.String).str.to_lowercase().eq("true").all()
+    sms = j.filter(pl.col("prompt_source") == "sms_invite")
+    assert sms.height > 0 and (sms["channel"] == "sms").all()
+    assert sms["case_channel"].is_in(list(ONLINE_CHANNELS)).any()
+
+
+def test_most_cases_are_submitted_online_late_in_the_window(out: Path, report: GenerationReport) -> None:
+    """Shanghai reported 83.97% of cases submitted online (2022); the demo's 2025–26 cases are about that."""
+    c = _valid(_load(out, "case"), report, "case").filter(pl.col("submitted_at").is_not_null())
+    share = c["channel"].is_in(list(ONLINE_CHANNELS)).mean()
+    assert 0.78 <= share <= 0.9  # type: ignore[operator]
 
 
 def test_elderly_take_up_online_channels_less(out: Path, report: GenerationReport) -> None:

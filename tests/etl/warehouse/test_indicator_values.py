@@ -4,9 +4,9 @@ Fixture: districts A (310101) and B (310104) with a handful of rows per table in
 (310105) with no data at all. The data span ends on 2025-02-23 (the last event: rating r11), so {data_end} is
 2025-02-24 00:00: outcomes not knowable by then (deadlines still ahead, cases closed too recently to be rated,
 applications started too recently to tell abandoned from in progress) are left out. Every expected number below
-is worked out by hand in the comments, independently of the SQL. The hand computation uses min_denominator = 1
-(the fixture is far smaller than the real thresholds); a separate test checks the real thresholds turn small
-samples into NULL.
+is worked out by hand in the comments, independently of the SQL. The hand computation switches the precision rule
+off (the fixture is far smaller than any real sample); separate tests check the intervals by hand and that the real
+thresholds turn imprecise values into NULL with missing_reason 'imprecise'.
 """
 
 from __future__ import annotations
@@ -241,13 +241,19 @@ def con() -> Iterator[warehouse.Connection]:
     c.close()
 
 
-def _with_min(catalog: Catalog, n: float) -> Catalog:
-    return Catalog(catalog.nodes, tuple(i.model_copy(update={"min_denominator": n}) for i in catalog), catalog.source)
+def _loose(catalog: Catalog, half_width: float | None = None) -> Catalog:
+    """The catalog with every sampled indicator's precision threshold set to `half_width` (default None: no rule;
+    only a hand-built catalog can have that, the catalog model requires a threshold)."""
+    return Catalog(
+        catalog.nodes,
+        tuple(i if i.interval == "none" else i.model_copy(update={"max_half_width": half_width}) for i in catalog),
+        catalog.source,
+    )
 
 
 @pytest.fixture(scope="module")
 def values(con: warehouse.Connection, catalog: Catalog) -> pl.DataFrame:
-    return compute_indicator_values(con, _with_min(catalog, 1))
+    return compute_indicator_values(con, _loose(catalog))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -257,11 +263,13 @@ def values(con: warehouse.Connection, catalog: Catalog) -> pl.DataFrame:
 EXPECTED: dict[str, dict[tuple[str, str], float]] = {
     # high-freq basic items: A = {A1 full, A2 partial} → 1 of 2 at every period end; B = {B1 partial} → 0 of 1.
     "high_freq_full_online_rate": {(A, J): 50.0, (A, F): 50.0, (A, Q): 50.0, (B, J): 0.0, (B, F): 0.0, (B, Q): 0.0},
-    # Facing from cases: A1, A2, A4, B2 person-facing; A3, B1 enterprise (b1, b4, b5 of b1, b2, b4, b5). Basic items
-    # only. Parity = 100 × lower onboarded share ÷ higher one. A: persons {A1, A2} 1/2 (Jan), 2/2 (Feb, Q1) vs the
-    # never-onboarded enterprise item A3 0/1 → 0 throughout. B: person B2 onboarded 03-15, enterprise B1 onboarded
-    # → Jan, Feb: 0/1 vs 1/1 → 0; Q1: 1/1 vs 1/1 → 100 (equal treatment).
-    "person_item_onboarding_parity": {(A, J): 0.0, (A, F): 0.0, (A, Q): 0.0, (B, J): 0.0, (B, F): 0.0, (B, Q): 100.0},
+    # Facing from the cases started by the period's end (never later ones); basic items only. Parity = 100 × lower
+    # onboarded share ÷ higher one. A: A1, A2 person-facing, A3 enterprise from January on: persons {A1, A2} 1/2
+    # (Jan), 2/2 (Feb, Q1) vs the never-onboarded A3 0/1 → 0 throughout. B by 31 Jan: B1 has b1 (enterprise) and b2
+    # (person) → half persons → person-facing; B2 has no case yet → unclassified: no enterprise item → NULL
+    # (no_cases). By 28 Feb: B1 {b1, b4, b5 enterprise, b2 person} → enterprise; B2 {b3 person} → person-facing:
+    # 0/1 (B2 onboarded 03-15) vs 1/1 → 0; Q1 (to 31 Mar): 1/1 vs 1/1 → 100 (equal treatment).
+    "person_item_onboarding_parity": {(A, J): 0.0, (A, F): 0.0, (A, Q): 0.0, (B, F): 0.0, (B, Q): 100.0},
     # high-freq onboarded: A Jan {A1 bundled} 1/1; Feb & Q1 {A1, A2} 1/2; B {B1 unbundled} 0/1.
     "high_freq_bundle_rate": {(A, J): 100.0, (A, F): 50.0, (A, Q): 50.0, (B, J): 0.0, (B, F): 0.0, (B, Q): 0.0},
     # basic: A {A1, A2, A3}: Jan 1/3, Feb 2/3 (A2 on 02-10); B {B1, B2}: 1/2 until B2 on 03-15, Q1 2/2.
@@ -278,13 +286,14 @@ EXPECTED: dict[str, dict[tuple[str, str], float]] = {
     "immediate_item_rate": {(A, J): 0.0, (A, F): 100 / 3, (A, Q): 100 / 3, (B, J): 0.0, (B, F): 0.0, (B, Q): 0.0},
     # legal > 0: A {A1 20→10, A4 30→12} (10+18)/50 (A2 has legal 0); B Jan {B1 20→20} 0/20; Q1 {+B2 10→4} 6/30.
     "time_limit_compression": {(A, J): 56.0, (A, F): 56.0, (A, Q): 56.0, (B, J): 0.0, (B, F): 0.0, (B, Q): 20.0},
-    # closed with due, by closing month: A Jan {a1 ok, a2 late, a3 ok} 2/3; Feb {a4, a6, a8 ok} 3/3; Q1 5/6.
+    # cases by the month of their promised deadline, deadline before the data end 02-24 00:00 (a7 due 02-28 and a8
+    # due 02-24 12:00 are not yet due): A Jan {a1 ok, a2 late, a3 ok} 2/3; Feb {a4, a6 ok} 2/2; Q1 4/5.
     # B Jan {b1 ok, b2 late} 1/2; Feb {b3 ok} 1/1; Q1 2/3.
-    "ontime_completion_rate": {(A, J): 200 / 3, (A, F): 100.0, (A, Q): 500 / 6, (B, J): 50.0, (B, F): 100.0, (B, Q): 200 / 3},
-    # (closed-accepted)/(due-accepted): a1 48h/240h=.2, a2 240/120=2, a3 1/2=.5 → median .5;
-    # a4 13d/15d, a6 15min/20min=.75, a8 48/96=.5 → median .75; Q1 {.2,.5,.5,.75,.867,2} → (.5+.75)/2.
-    # b1 10d/20d=.5, b2 20/10=2 → 1.25; b3 24h/96h=.25; Q1 {.25,.5,2} → .5.
-    "processing_time_ratio": {(A, J): 0.5, (A, F): 0.75, (A, Q): 0.625, (B, J): 1.25, (B, F): 0.25, (B, Q): 0.5},
+    "ontime_completion_rate": {(A, J): 200 / 3, (A, F): 100.0, (A, Q): 80.0, (B, J): 50.0, (B, F): 100.0, (B, Q): 200 / 3},
+    # (closed-accepted)/(due-accepted) by the month of the deadline (a7, a8 not yet due): a1 48h/240h=.2, a2
+    # 240/120=2, a3 1/2=.5 → median .5; a4 13d/15d=.8667, a6 15min/20min=.75 → median .8083; Q1
+    # {.2,.5,.75,.867,2} → .75. b1 10d/20d=.5, b2 20/10=2 → 1.25; b3 24h/96h=.25; Q1 {.25,.5,2} → .5.
+    "processing_time_ratio": {(A, J): 0.5, (A, F): (0.75 + 13 / 15) / 2, (A, Q): 0.75, (B, J): 1.25, (B, F): 0.25, (B, Q): 0.5},
     # submitted cases of bundled items (A1, A4): A Jan {a1 yes, a2 no} 1/2; Feb {a7 no, a8 yes} 1/2; B none → NULL.
     "one_thing_case_share": {(A, J): 50.0, (A, F): 50.0, (A, Q): 50.0},
     # depth at submission: A Jan a1 100, a2 100, a3 0 (A2 not yet on), a4 0 → 200/4; Feb a6 50, a7 100, a8 100
@@ -295,9 +304,10 @@ EXPECTED: dict[str, dict[tuple[str, str], float]] = {
     # shared/(submitted+shared): A Jan (2+1+0+0)/(2+2+2+5)=3/11; Feb (1+0+2)/(2+1+2)=3/5; Q1 6/16.
     # B Jan (0+1)/(3+3)=1/6; Feb 1/1; Q1 2/7.
     "data_substitution_rate": {(A, J): 300 / 11, (A, F): 60.0, (A, Q): 37.5, (B, J): 100 / 6, (B, F): 100.0, (B, Q): 200 / 7},
-    # device-days × 8 h: A Jan K1 (1 h down) + K2 = 54000/57600; Feb K1 (10 h down, capped 8) + K2 = 28800/57600;
-    # Q1 82800/115200. B Jan K9 28800/28800; Feb no events → NULL.
-    "kiosk_availability": {(A, J): 93.75, (A, F): 50.0, (A, Q): 71.875, (B, J): 100.0, (B, Q): 100.0},
+    # scheduled device-days (centre_staffing.kiosk_count) × 8 h: A Jan CA1 01-10 2 kiosks: K1 (1 h down) + K2 =
+    # 54000/57600; Feb CA1 02-03 4 kiosks: K1 (10 h down, capped 8) 0 + K2 28800 + two that logged nothing 0 =
+    # 28800/115200; Q1 82800/172800. CA2 has no kiosks. B Jan CB1 1 kiosk, K9 28800/28800; Feb no schedule → NULL.
+    "kiosk_availability": {(A, J): 93.75, (A, F): 25.0, (A, Q): 8280000 / 172800, (B, J): 100.0, (B, Q): 100.0},
     # sessions per (device, session): A Jan K1/S1 error, K1/S2 ok, K2/S1 lag → 2/3; Feb K1/S3 ok, K2/S4 reload
     # → 1/2; Q1 3/5. B: no sessions → NULL.
     "kiosk_session_failure_rate": {(A, J): 200 / 3, (A, F): 50.0, (A, Q): 60.0},
@@ -313,8 +323,10 @@ EXPECTED: dict[str, dict[tuple[str, str], float]] = {
     "unprompted_satisfaction": {(A, J): 50.0, (A, F): 0.0, (A, Q): 25.0, (B, F): 50.0, (B, Q): 50.0},
     # all ratings ≥ 4: A Jan {r1, r3, r4 of 4} 3/4; Feb {r5, r6, r11} 0/3; Q1 3/7. B Jan {r8} 1/1; Feb 1/2; Q1 2/3.
     "raw_good_rate": {(A, J): 75.0, (A, F): 0.0, (A, Q): 300 / 7, (B, J): 100.0, (B, F): 50.0, (B, Q): 200 / 3},
-    # gov tickets with callback: A Jan {t1 满意, t2 不满意} 1/2; Feb {t5 基本满意} 1/1; Q1 2/3. B: t6 no callback.
-    "hotline_satisfaction_rate": {(A, J): 50.0, (A, F): 100.0, (A, Q): 200 / 3},
+    # gov tickets mature by the data end 02-24 00:00 (deadline + 15 days passed), with a callback: A Jan {t1 满意
+    # (01-03 + 20 d), t2 不满意 (01-15 + 20 d = 02-04)} 1/2; Feb {t5 基本满意, but 02-11 + 17 d = 02-28: not
+    # mature} → NULL; Q1 1/2. B: t6 no callback.
+    "hotline_satisfaction_rate": {(A, J): 50.0, (A, Q): 50.0},
     # csat (x-1)*25 weighted: A Jan (100*1 + 50*2)/3; Feb 0*0.5/0.5; Q1 200/3.5. B Feb 75.
     "csat_index": {(A, J): 200 / 3, (A, F): 0.0, (A, Q): 200 / 3.5, (B, F): 75.0, (B, Q): 75.0},
     # both trust and ease: A Jan s1 (4.5-1)*25 = 87.5 w1, s2 (2.5-1)*25 = 37.5 w2 → 162.5/3; Feb none; B s5 87.5.
@@ -325,7 +337,8 @@ EXPECTED: dict[str, dict[tuple[str, str], float]] = {
     # 01-25 ≤ due 01-31} 1/1; Feb {r6 due 02-23 18:00, rectified 20:00: late} 0/1 — r11 has no follow-up, so its
     # deadline is 15 days after 02-23 09:00, after the data end: not counted yet; Q1 1/2. B: r9's appeal upheld.
     "bad_rating_closure_rate": {(A, J): 100.0, (A, F): 0.0, (A, Q): 50.0},
-    # gov, closed, resolved known: A Jan {t1 yes, t2 no} 1/2; Feb {t4 open, t5 unknown} → NULL; B Jan {t6} 1/1.
+    # gov, mature (deadline + 15 days passed by 02-24 00:00), closed, resolved known: A Jan {t1 yes, t2 no} 1/2;
+    # Feb {t4, t5, t8, t9 not mature} → NULL; B Jan {t6 (01-05 + 20 d)} 1/1.
     "hotline_resolution_rate": {(A, J): 50.0, (A, Q): 50.0, (B, J): 100.0, (B, Q): 100.0},
     # gov, deadline past by the data end 02-24 00:00, closed within it: A Jan {t1 3d ≤ 5, t2 5d ≤ 5} 2/2; Feb {t4
     # open past its 02-20 deadline, t5 2d ≤ 2} 1/2 — t8 (open) and t9 (closed early) are due after the data end, so
@@ -366,14 +379,14 @@ EXPECTED: dict[str, dict[tuple[str, str], float]] = {
 EXPECTED_COUNTS: dict[tuple[str, str, str], tuple[float | None, float | None]] = {
     ("actual_online_case_rate", A, J): (2, 4),
     ("item_coverage_rate", A, J): (1, 3),
-    ("processing_time_ratio", A, Q): (1, 6),  # cases closed late, cases
+    ("processing_time_ratio", A, Q): (1, 5),  # cases late (ratio above 1), cases due
     ("prompt_bias_gap", A, Q): (None, 7),  # numerator NULL, denominator = ratings compared
     ("prompt_bias_gap", B, J): (None, 1),  # value NULL (no unprompted), sample still reported
     ("person_item_onboarding_parity", A, J): (None, 3),  # numerator NULL, items counted
     ("voluntary_use_share", A, F): (0, 1),
     ("assist_staff_ratio", A, J): (2.5, 250),
     ("hotline_service_complaint_rate", B, F): (0, 1),
-    ("kiosk_availability", A, F): (28800, 57600),
+    ("kiosk_availability", A, F): (28800, 115200),
     ("bad_rating_closure_rate", A, F): (0, 1),  # r11 not yet due
     ("hotline_ontime_rate", A, F): (1, 2),  # t8, t9 not yet due (not 2/4, and not 2/3 either)
     ("rating_coverage_rate", A, F): (1, 2),  # a8 closed too recently to be rated
@@ -415,7 +428,10 @@ def test_numerators_and_denominators(values: pl.DataFrame) -> None:
 
 
 def test_grid_is_complete(values: pl.DataFrame, catalog: Catalog) -> None:
-    assert values.columns == ["unit_code", "period", "grain", "indicator_id", "value", "numerator", "denominator"]
+    assert values.columns == [
+        "unit_code", "period", "grain", "indicator_id", "value", "numerator", "denominator",
+        "n", "ci_low", "ci_high", "se", "interval_method", "missing_reason",
+    ]
     assert values.height == 3 * 4 * len(catalog)  # 3 districts × (2 months + 1 quarter + 1 year)
     assert values.select("unit_code", "period", "indicator_id").is_duplicated().sum() == 0
     months = values.filter(pl.col("grain") == "month")
@@ -447,7 +463,7 @@ def test_year_adds_up_months_and_rolls_up_like_direct_year_sql(
     year roll-up gives exactly what the formula computes directly at year grain."""
     from etl.warehouse.indicator_values import _run_one, periods_frame, rolls_up
 
-    cat = _with_min(catalog, 1)
+    cat = _loose(catalog)
     for ind in cat:
         if not rolls_up(ind):
             continue
@@ -469,18 +485,25 @@ def test_year_adds_up_months_and_rolls_up_like_direct_year_sql(
         con.unregister("_iv_units")
 
 
-def test_min_denominator_nulls_small_samples(con: warehouse.Connection, catalog: Catalog) -> None:
+def test_precision_rule_nulls_imprecise_values_and_keeps_why(con: warehouse.Connection, catalog: Catalog) -> None:
+    """A value whose 95% half-width exceeds the catalog's max_half_width is NULL with missing_reason 'imprecise';
+    n and the interval stay so a reader sees why. Wilson for k = 1 of n = 2 (z² = 3.8415): centre
+    (0.5 + z²/4) / (1 + z²/2) = 0.5, half-width z·√(0.25/2 + z²/16) / (1 + z²/2) = 1.96·0.6042 / 2.9207 = 0.40547."""
     real = compute_indicator_values(con, catalog, grains=("month",))
-    row = _cell(real, "unprompted_satisfaction", A, J)  # 2 unprompted ratings < 30
-    assert (row["value"], row["numerator"], row["denominator"]) == (None, 1, 2)
-    row = _cell(real, "elderly_digital_gap", A, J)  # groups of 1 and 2 < 30
-    assert row["value"] is None and row["denominator"] == 3
-    row = _cell(real, "item_coverage_rate", B, J)  # 2 items < 5
-    assert row["value"] is None and row["denominator"] == 2
-    # A threshold of exactly the sample size keeps the value.
-    loose = compute_indicator_values(con, _with_min(catalog, 4), grains=("month",))
-    assert _cell(loose, "actual_online_case_rate", A, J)["value"] == pytest.approx(50.0)
-    assert _cell(loose, "actual_online_case_rate", A, F)["value"] is None  # 3 cases < 4
+    row = _cell(real, "unprompted_satisfaction", A, J)  # 1 good of 2 unprompted ratings: ± 40.5 pp > 10 pp
+    assert (row["value"], row["numerator"], row["denominator"], row["n"]) == (None, 1, 2, 2)
+    assert row["missing_reason"] == "imprecise" and row["interval_method"] == "wilson"
+    assert (row["ci_low"], row["ci_high"]) == (pytest.approx(9.453121, abs=1e-5), pytest.approx(90.546879, abs=1e-5))
+    row = _cell(real, "item_coverage_rate", B, J)  # a census of 2 items: exact, no precision rule
+    assert (row["value"], row["se"], row["ci_low"], row["ci_high"], row["missing_reason"]) == (50.0, 0.0, 50.0, 50.0, None)
+    row = _cell(real, "one_thing_case_share", B, J)  # nothing to count
+    assert row["value"] is None and row["missing_reason"] == "no_cases" and row["n"] is None
+    # A threshold of exactly the half-width keeps the value; a hair below drops it.
+    hw = 40.54687904
+    assert _cell(compute_indicator_values(con, _loose(catalog, hw + 1e-6), grains=("month",)),
+                 "unprompted_satisfaction", A, J)["value"] == pytest.approx(50.0)
+    assert _cell(compute_indicator_values(con, _loose(catalog, hw - 1e-6), grains=("month",)),
+                 "unprompted_satisfaction", A, J)["missing_reason"] == "imprecise"
 
 
 @pytest.mark.slow
@@ -510,7 +533,7 @@ def test_rolled_up_quarters_equal_direct_quarter_sql(con: warehouse.Connection, 
     """The runner's month → quarter roll-up gives exactly what the formula computes directly at quarter grain."""
     from etl.warehouse.indicator_values import _run_one, periods_frame, rolls_up
 
-    cat = _with_min(catalog, 1)
+    cat = _loose(catalog)
     rolled = compute_indicator_values(con, cat, grains=("quarter",))
     periods = periods_frame(date(2025, 1, 1), date(2025, 2, 28), "quarter")
     con.register("_iv_units", pl.DataFrame({"unit_code": [A, B, C]}).to_arrow())
@@ -536,7 +559,7 @@ def test_non_additive_rate_formulas_are_computed_per_quarter_not_rolled_up(
 
     base = catalog.indicator("actual_online_case_rate")
     sql = base.sql.model_copy(update={"numerator": "count(DISTINCT item_code)"})
-    distinct = base.model_copy(update={"id": "distinct_items_per_case", "sql": sql, "min_denominator": 1})
+    distinct = base.model_copy(update={"id": "distinct_items_per_case", "sql": sql, "max_half_width": None})
     assert not rolls_up(distinct)
     for expr in ("avg(visits_actual) * count(*)", "max(visits_actual)", "median(visits_actual)"):
         assert not rolls_up(base.model_copy(update={"sql": base.sql.model_copy(update={"numerator": expr})})), expr
@@ -551,7 +574,7 @@ def test_non_additive_rate_formulas_are_computed_per_quarter_not_rolled_up(
 def test_data_end_decides_which_outcomes_count(con: warehouse.Connection, catalog: Catalog) -> None:
     """With the data running to 31 March instead ({data_end} 2025-04-01 00:00), the outcomes left out above become
     knowable and count, failures included: the rule waits for an outcome, it does not drop bad news."""
-    got = compute_indicator_values(con, _with_min(catalog, 1), grains=("month",),
+    got = compute_indicator_values(con, _loose(catalog), grains=("month",),
                                    span=(date(2025, 1, 1), date(2025, 3, 31)))
     counts = {
         ("hotline_ontime_rate", A): (2, 4),  # t4 late, t5 on time, t8 still open (late), t9 on time
@@ -608,3 +631,153 @@ def test_empty_warehouse_records_no_coverage(tmp_path: Path, catalog: Catalog) -
     write_indicator_values(db, catalog)
     assert warehouse.query(db, "SELECT count(*) AS n FROM data_coverage")["n"].item() == 0
     assert covered_months(db) == ()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Intervals by hand (issue 13 item 1): one cell per method, numbers worked out in the comments.
+# ---------------------------------------------------------------------------------------------------------------
+Z = 1.959963984540054
+
+
+def test_intervals_by_hand(values: pl.DataFrame) -> None:
+    # wilson, unprompted_rating_share B Jan: k = 0 of n = 1 → centre (0 + z²/2)/(1 + z²) = 1.9207/4.8415 = 0.39672,
+    # half-width z·√(0 + z²/4)/(1 + z²) = z²/2/(1 + z²) = 0.39672 → [0, 79.34]; se = half-width / z.
+    row = _cell(values, "unprompted_rating_share", B, J)
+    hw = Z * Z / 2 / (1 + Z * Z)
+    assert (row["n"], row["ci_low"], row["ci_high"], row["se"]) == (
+        1, pytest.approx(0, abs=1e-9), pytest.approx(200 * hw), pytest.approx(100 * hw / Z))
+    # poisson (Byar), hotline_service_complaint_rate B Jan: k = 1 ticket per E = 2 cases × 10,000:
+    # low = 1 · (1 − 1/9 − z/3)³ / 2 · 10⁴ = 0.235568³ · 5000 = 65.36; high = 2 · (1 − 1/18 + z/(3√2))³ / 2 · 10⁴
+    # = 1.406413³ · 10⁴ = 27818.4.
+    row = _cell(values, "hotline_service_complaint_rate", B, J)
+    lo, hi = (1 - 1 / 9 - Z / 3) ** 3 * 5000, (1 - 1 / 18 + Z / (3 * 2 ** 0.5)) ** 3 * 10000
+    assert (row["ci_low"], row["ci_high"]) == (pytest.approx(lo), pytest.approx(hi))
+    assert lo == pytest.approx(65.36, abs=0.01) and hi == pytest.approx(27818.4, abs=1)
+    # design, csat_index A Jan: s1 w 1 x 100, s2 w 2 x 50; m = 200/3; Σw²(x − m)² = 33.33² + 4 · 16.67² = 2222.2;
+    # × k/(k − 1) = 2 → 4444.4; √ = 66.67; ÷ Σw 3 → se 22.22. Kish n = 3² / (1 + 4) = 1.8.
+    row = _cell(values, "csat_index", A, J)
+    assert (row["n"], row["se"], row["interval_method"]) == (pytest.approx(1.8), pytest.approx(200 / 9), "design")
+    assert (row["ci_low"], row["ci_high"]) == (pytest.approx(200 / 3 - Z * 200 / 9), pytest.approx(100.0))  # capped
+    # agresti_caffo, prompt_bias_gap A Jan: prompted 2 good of 2, unprompted 1 of 2 → value 50 pp; adjusted
+    # a1 = 3/4, a2 = 2/4; var = .75·.25/4 + .5·.5/4 = 0.109375 → se 33.07 pp; [25 − z·33.07, 25 + z·33.07].
+    row = _cell(values, "prompt_bias_gap", A, J)
+    se = 100 * 0.109375 ** 0.5
+    assert (row["value"], row["se"]) == (50.0, pytest.approx(se))
+    assert (row["ci_low"], row["ci_high"]) == (pytest.approx(25 - Z * se), pytest.approx(25 + Z * se))
+    # exact (order statistics), processing_time_ratio A Q1: k = 5 sorted {.2, .5, .75, .867, 2}; ranks
+    # floor(2.5 − z·√5/2) = floor(0.309) → 1 (at least 1) and ceil(3.5 + 2.191) = 6 → 5 (at most k) → [0.2, 2].
+    row = _cell(values, "processing_time_ratio", A, Q)
+    assert (row["ci_low"], row["ci_high"], row["n"]) == (pytest.approx(0.2), pytest.approx(2.0), 5)
+    # delta (ratio estimator over scheduled device-days), kiosk_availability A Jan: y = {25200, 28800} s, x = 28800
+    # each; R = 0.9375; residuals ∓1800; var = n/(n−1) · Σ(y − Rx)² / (Σx)² = 2 · 6.48e6 / 57600² → se 6.25 pp.
+    row = _cell(values, "kiosk_availability", A, J)
+    assert (row["n"], row["se"]) == (2, pytest.approx(6.25))
+    assert (row["ci_low"], row["ci_high"]) == (pytest.approx(93.75 - Z * 6.25), pytest.approx(100.0))
+    # none: a census of items, no sampling error
+    row = _cell(values, "item_coverage_rate", A, J)
+    assert (row["se"], row["ci_low"], row["ci_high"], row["interval_method"]) == (
+        0.0, pytest.approx(100 / 3), pytest.approx(100 / 3), "none")
+
+
+def test_rolled_up_delta_moments_equal_a_direct_run(values: pl.DataFrame) -> None:
+    """data_substitution_rate (sum over cases of shared ÷ sum of submitted + shared) rolls up months into the
+    quarter with its moments. A Q1 cases (submitted, shared): a1 (0, 2), a2 (1, 1), a3 (2, 0), a4 (5, 0), a6 (1, 1),
+    a7 (1, 0), a8 (0, 2): y = shared, x = total → Σy 6, Σx 16, R = .375; residuals y − Rx: 1.25, .25, −.75,
+    −1.875, .25, −.375, 1.25 → Σ² = 1.5625 + .0625 + .5625 + 3.515625 + .0625 + .140625 + 1.5625 = 7.46875;
+    var = 7/6 · 7.46875 / 16² = 0.034037 → se 18.449 pp."""
+    row = _cell(values, "data_substitution_rate", A, Q)
+    assert (row["value"], row["n"]) == (37.5, 7)
+    assert row["se"] == pytest.approx(100 * (7 / 6 * 7.46875 / 256) ** 0.5)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Definitions fixed at the root (issue 13 item 7)
+# ---------------------------------------------------------------------------------------------------------------
+def _fixture_plus(sql: str) -> warehouse.Connection:
+    c = warehouse.connect(":memory:")
+    _fill(c)
+    c.sql(sql)
+    return c
+
+
+def test_a_case_open_past_its_deadline_counts_as_late(catalog: Catalog) -> None:
+    """a9 (A, accepted 01-26 10:00, promised 01-30 10:00) is still open at the data end. Counted by closing date it
+    would never count at all; by deadline cohort it is late in January. On-time A Jan: {a1 ok, a2 late, a3 ok, a9
+    late} 2/4 = 50% (not 2/3). Processing-time ratio: a9 runs until the end of January (02-01 00:00): 134 h of 96 h
+    = 1.3958 → Jan {.2, .5, 1.3958, 2} median (.5 + 1.3958)/2 = 0.9479 (not .5); February is unchanged."""
+    con = _fixture_plus(
+        "INSERT INTO \"case\" VALUES ('a9', 'A1', '310101', NULL, 'pc', 'person', '30-44', TIMESTAMP '2025-01-26 09:00',"
+        " TIMESTAMP '2025-01-26 09:30', TIMESTAMP '2025-01-26 10:00', NULL, TIMESTAMP '2025-01-30 10:00', 'accepted',"
+        " 0, 0, 0, false, false)"
+    )
+    try:
+        cat = Catalog(catalog.nodes, tuple(_loose(catalog).indicator(i) for i in
+                                           ("ontime_completion_rate", "processing_time_ratio")), catalog.source)
+        got = compute_indicator_values(con, cat, grains=("month",))
+    finally:
+        con.close()
+    row = _cell(got, "ontime_completion_rate", A, J)
+    assert (row["value"], row["numerator"], row["denominator"]) == (50.0, 2, 4)
+    assert _cell(got, "processing_time_ratio", A, J)["value"] == pytest.approx((0.5 + 134 / 96) / 2)
+    assert _cell(got, "processing_time_ratio", A, F)["value"] == pytest.approx((0.75 + 13 / 15) / 2)
+
+
+def test_hotline_outcomes_wait_until_the_ticket_is_mature(con: warehouse.Connection, catalog: Catalog) -> None:
+    """A ticket counts once its deadline + 15 days (time to close and call back) has passed by the data end. With
+    data to 02-23, February's A tickets (t4, t5, t8, t9) are not mature: resolution and satisfaction are NULL rather
+    than computed from the few early closers. With data to 31 March they are: satisfaction {t5 基本满意} 1/1; still
+    open t4 and t8 are not counted as unresolved (no outcome recorded) and t5/t9 have none → resolution NULL."""
+    cat = _loose(catalog)
+    early = compute_indicator_values(con, cat, grains=("month",))
+    late = compute_indicator_values(con, cat, grains=("month",), span=(date(2025, 1, 1), date(2025, 3, 31)))
+    for ind in ("hotline_satisfaction_rate", "hotline_resolution_rate"):
+        assert _cell(early, ind, A, F)["value"] is None, ind
+        assert catalog.indicator(ind).waits_for_outcomes
+        assert _cell(early, ind, A, J)["value"] == _cell(late, ind, A, J)["value"] == 50.0  # mature: unchanged
+    assert _cell(late, "hotline_satisfaction_rate", A, F)["value"] == 100.0
+    assert _cell(late, "hotline_resolution_rate", A, F)["value"] is None
+
+
+# The state of knowledge at the end of January: events after it are unknown, outcomes after it not yet happened.
+_AS_OF_JAN = """
+DELETE FROM bad_rating_followup WHERE rating_id IN (SELECT rating_id FROM rating WHERE rated_at >= TIMESTAMP '{t}');
+UPDATE bad_rating_followup SET callback_at = NULL WHERE callback_at >= TIMESTAMP '{t}';
+UPDATE bad_rating_followup SET rectified_at = NULL WHERE rectified_at >= TIMESTAMP '{t}';
+DELETE FROM rating WHERE rated_at >= TIMESTAMP '{t}';
+DELETE FROM "case" WHERE started_at >= TIMESTAMP '{t}' AND case_id NOT IN (SELECT case_id FROM rating);
+UPDATE "case" SET closed_at = NULL, status = 'accepted' WHERE closed_at >= TIMESTAMP '{t}';
+UPDATE "case" SET accepted_at = NULL, status = 'submitted' WHERE accepted_at >= TIMESTAMP '{t}';
+UPDATE "case" SET submitted_at = NULL, status = 'abandoned' WHERE submitted_at >= TIMESTAMP '{t}';
+DELETE FROM hotline_ticket WHERE created_at >= TIMESTAMP '{t}';
+UPDATE hotline_ticket SET closed_at = NULL, resolved = NULL, callback_result = NULL WHERE closed_at >= TIMESTAMP '{t}';
+DELETE FROM survey_response WHERE surveyed_on >= DATE '{t}';
+DELETE FROM kiosk_event WHERE ts >= TIMESTAMP '{t}';
+DELETE FROM centre_staffing WHERE date >= DATE '{t}';
+UPDATE service_item SET onboarded = false, onboarded_on = NULL WHERE onboarded_on >= DATE '{t}';
+"""
+
+
+def test_no_indicator_uses_information_from_after_its_period(catalog: Catalog) -> None:
+    """January computed from what was known at the end of January equals January computed from all the data, for
+    every indicator except those the catalog marks waits_for_outcomes (their value waits for deadlines, ratings and
+    callbacks that fall after the period, by design). Before the fix, onboarding parity classified items by all
+    their cases, later ones included (B1: person-facing on January's cases, enterprise on February's)."""
+    cat = _loose(catalog)
+    full = compute_indicator_values(_fixture_plus("SELECT 1"), cat, grains=("month",))
+    con = _fixture_plus(_AS_OF_JAN.format(t="2025-02-01"))
+    try:
+        known = compute_indicator_values(con, cat, grains=("month",), span=(date(2025, 1, 1), date(2025, 1, 31)))
+    finally:
+        con.close()
+    waiting = {d.id for d in catalog if d.waits_for_outcomes}
+    assert waiting >= {"hotline_satisfaction_rate", "hotline_resolution_rate", "rating_coverage_rate"}
+    leaks = []
+    for d in catalog:
+        if d.id in waiting:
+            continue
+        for unit in (A, B, C):
+            a, b = _cell(full, d.id, unit, J), _cell(known, d.id, unit, J)
+            if any(a[k] != pytest.approx(b[k]) if a[k] is not None and b[k] is not None else a[k] != b[k]
+                   for k in ("value", "numerator", "denominator")):
+                leaks.append((d.id, unit, a["value"], b["value"]))
+    assert leaks == []

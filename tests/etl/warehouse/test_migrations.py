@@ -120,3 +120,26 @@ def test_govindex_migrate_swaps_in_a_migrated_copy_and_keeps_the_old_file(old_db
     r = CliRunner().invoke(main, ["migrate", "--db", str(old_db)])
     assert r.exit_code == 0 and "up to date" in r.output
     shutil.rmtree(tmp_path / "warehouse.duckdb.snapshots")
+
+
+def test_version_3_gives_indicator_values_their_n_interval_and_missing_reason(old_db: Path, tmp_path: Path) -> None:
+    """The previous release's indicator_values lack n, ci_low, ci_high, se, interval_method and missing_reason:
+    a reader refuses the file (it names `govindex migrate`), a writable open adds them (NULL until the next refresh
+    recomputes the values), and a warehouse without indicator_values is left for the refresh to create it."""
+    added = {"n", "ci_low", "ci_high", "se", "interval_method", "missing_reason"}
+    con = duckdb.connect(str(old_db), read_only=True)
+    try:
+        assert not added & _columns(con, "indicator_values")
+    finally:
+        con.close()
+    with pytest.raises(warehouse.SchemaMismatch, match="govindex migrate"):
+        warehouse.connect(old_db, read_only=True)
+    with warehouse.connection(old_db) as con:
+        assert added <= _columns(con, "indicator_values")
+        assert warehouse.scalar(con, "SELECT count(*) FROM indicator_values WHERE se IS NULL") == 6
+        assert migrations.history(con)[-1][0] == 3
+    bare = tmp_path / "bare.duckdb"
+    c = duckdb.connect(str(bare))
+    c.close()
+    with warehouse.connection(bare) as con:
+        assert migrations.version(con) == migrations.CURRENT_VERSION
