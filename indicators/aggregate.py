@@ -21,6 +21,10 @@ from indicators.framework import Framework
 from indicators.registry import Registry
 
 
+#: shares are compared with this slack, so a threshold of 2/3 written as 0.6667 still admits 2 of 3 children
+AVAILABILITY_TOL = 1e-3
+
+
 class AggregationError(ValueError):
     """An aggregation cannot be computed for a node and unit (e.g. geometric mean of a zero); names both."""
 
@@ -252,7 +256,7 @@ class AggregationPlan:
                 raise AggregationError(f"node {step.node!r}, unit {unit}: {what}", node=step.node, unit=unit,
                                        row=row, child=e.child, value=e.value) from None
             if step.threshold > 0:
-                low = availability_share(V, w) < step.threshold
+                low = availability_share(V, w) < step.threshold - AVAILABILITY_TOL
                 val = np.where(low, np.nan, val)
                 flags[:, step.col] = low
             out[:, step.col] = val

@@ -12,10 +12,14 @@ Conventions (documented because an assessor will defend them):
   at n-2 so at least one residual degree of freedom remains) - with 16 units a spline or LOESS would have too few
   points per window, and a cubic captures the monotone and mildly curved relations a composite produces. The
   eta^2 are then normalised to sum to 1 and set against each indicator's nominal effective weight.
-- Flags, per pair of indicators with the same parent node (values after direction is applied): r > `collinear`
-  (default 0.9) marks collinearity (double counting); r < `negative` (default -0.4, COINr's get_corr_flags default)
-  marks a trade-off that an arithmetic mean hides. A pair with r < -0.9 is flagged negative, not collinear: once
-  directions are applied, strong opposition is a trade-off, not redundancy.
+- Flags (values after direction is applied): every pair of indicators, under the same parent or not, with
+  |r| >= `collinear` (default 0.9) is flagged collinear: the same information counted twice (r = +1: one indicator
+  added twice; r = -1: one cancelling the other, e.g. a gap computed from another indicator). Within a parent,
+  r < `negative` (default -0.4, COINr's get_corr_flags default) otherwise marks a trade-off that an arithmetic mean
+  hides. `redundant_pairs` applies the collinearity rule over a panel, per grain: the median over periods of the
+  cross-unit correlation (per period, so a common trend over time is not mistaken for shared information).
+- Reliability (indicators.reliability): per indicator and grain, the signal share of between-unit variance; the
+  report carries the table when the caller gives the sampling errors.
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ import polars as pl
 from scipy import stats
 
 from indicators.framework import Framework
+from indicators.model import panel_from_long
+from indicators.periods import complete_periods
+from indicators.reliability import DEFAULT_THRESHOLD, ReliabilityTable, reliability_table
 
 Method = Literal["pearson", "spearman"]
 
@@ -131,6 +138,19 @@ class AuditReport:
     dimensions: pl.DataFrame
     importance: pl.DataFrame
     flags: pl.DataFrame
+    #: indicator, grain, reliability, low, high, n_periods (indicators.reliability.reliability_table); None when the
+    #: audit was not given sampling errors
+    reliability: pl.DataFrame | None = None
+    #: the reliability threshold the flags below use
+    reliability_threshold: float = 0.7
+
+    def unreliable(self) -> pl.DataFrame:
+        """Indicators below the reliability threshold at their finest grain, with the grain at which they become
+        reliable (null when none does)."""
+        if self.reliability is None:
+            return pl.DataFrame(schema={"indicator": pl.String, "grain": pl.String, "reliability": pl.Float64,
+                                        "reliable_at": pl.String})
+        return ReliabilityTable(self.reliability, self.reliability_threshold).flagged()
 
 
 def _matrix(codes: Sequence[str], values: Mapping[str, np.ndarray], n_units: int) -> np.ndarray:
@@ -190,6 +210,7 @@ def audit(
     flag_method: Method = "pearson",
     eta_degree: int = 3,
     methods: Sequence[Method] = ("pearson", "spearman"),
+    reliability: ReliabilityTable | None = None,
 ) -> AuditReport:
     """Audit one scoring: `values` maps every node code to its per-unit values (normalised indicators, aggregates).
 
@@ -234,16 +255,101 @@ def audit(
     })
 
     flag_rows: dict[str, list[object]] = {k: [] for k in ("parent", "code_a", "code_b", "r", "n", "flag")}
-    for agg in framework.aggregates:
-        kids = [c for c in framework.children(agg) if framework.node(c).is_indicator]
-        for i, a in enumerate(kids):
-            for b in kids[i + 1:]:
-                r, n = pair_correlation(x[:, col[a]], x[:, col[b]], flag_method)
-                kind = "collinear" if np.isfinite(r) and r > collinear else (
-                    "negative" if np.isfinite(r) and r < negative else None)
-                if kind:
-                    for k, v in zip(flag_rows, (agg, a, b, r, n, kind), strict=True):
-                        flag_rows[k].append(v)
+    for i, a in enumerate(inds):
+        for b in inds[i + 1:]:
+            pa, pb = framework.node(a).parent, framework.node(b).parent
+            r, n = pair_correlation(x[:, col[a]], x[:, col[b]], flag_method)
+            if not np.isfinite(r):
+                continue
+            kind = "collinear" if abs(r) >= collinear else ("negative" if pa == pb and r < negative else None)
+            if kind:
+                parent = pa if pa == pb else _common_ancestor(framework, a, b)
+                for k, val in zip(flag_rows, (parent, a, b, r, n, kind), strict=True):
+                    flag_rows[k].append(val)
     flags = pl.DataFrame(flag_rows, schema={"parent": pl.String, "code_a": pl.String, "code_b": pl.String,
                                             "r": pl.Float64, "n": pl.Int64, "flag": pl.String})
-    return AuditReport(correlation_table(framework, values, n_units, methods), dimensions, importance, flags)
+    rel = reliability.rows if reliability is not None else None
+    thr = reliability.threshold if reliability is not None else DEFAULT_THRESHOLD
+    return AuditReport(correlation_table(framework, values, n_units, methods), dimensions, importance, flags, rel,
+                       thr)
+
+
+def _common_ancestor(framework: Framework, a: str, b: str) -> str | None:
+    up = framework.ancestors(b)
+    return next((c for c in framework.ancestors(a) if c in up), None)
+
+
+def redundant_pairs(framework: Framework, panels: Mapping[str, np.ndarray], threshold: float = 0.9,
+                    method: Method = "pearson", min_units: int = 5) -> pl.DataFrame:
+    """Pairs of indicators carrying the same information, per grain: `panels` maps grain → raw values periods ×
+    units × indicators (framework.indicators order). Per period, the cross-unit correlation of the direction-applied
+    values (pairwise complete, at least `min_units` units); a pair is flagged when the median over periods has
+    |r| >= threshold. Columns: grain, code_a, code_b, r (median), r_low, r_high, n_periods."""
+    inds = framework.indicators
+    d = framework.directions()
+    out: dict[str, list[object]] = {k: [] for k in ("grain", "code_a", "code_b", "r", "r_low", "r_high",
+                                                    "n_periods")}
+    for grain, X in panels.items():
+        Y = np.asarray(X, dtype=float) * d
+        if Y.ndim != 3 or Y.shape[2] != len(inds):
+            raise AuditError(f"grain {grain!r}: expected periods × units × {len(inds)} indicators, got {Y.shape}")
+        for i in range(len(inds)):
+            for j in range(i + 1, len(inds)):
+                rs = []
+                for p in range(Y.shape[0]):
+                    r, n = pair_correlation(Y[p, :, i], Y[p, :, j], method)
+                    if n >= min_units and np.isfinite(r):
+                        rs.append(r)
+                if not rs:
+                    continue
+                med = float(np.median(rs))
+                if abs(med) >= threshold:
+                    for k, val in zip(out, (grain, inds[i], inds[j], med, min(rs), max(rs), len(rs)), strict=True):
+                        out[k].append(val)
+    return pl.DataFrame(out, schema={"grain": pl.String, "code_a": pl.String, "code_b": pl.String, "r": pl.Float64,
+                                     "r_low": pl.Float64, "r_high": pl.Float64, "n_periods": pl.Int64})
+
+
+#: the grains reliability and redundancy are assessed at, finest first (what a stored panel may hold)
+AUDIT_GRAINS = ("quarter", "year")
+
+
+@dataclass(frozen=True)
+class GrainAudit:
+    """The data side of the audit: reliability per indicator and grain, and the pairs carrying the same information."""
+
+    reliability: ReliabilityTable
+    redundant: pl.DataFrame  # redundant_pairs
+
+    def unreliable(self) -> pl.DataFrame:
+        return self.reliability.flagged()
+
+
+def grain_audit(framework: Framework, long: pl.DataFrame, complete_months: Sequence[str] = (),
+                grains: Sequence[str] = AUDIT_GRAINS, threshold: float = DEFAULT_THRESHOLD,
+                collinear: float = 0.9, census: Sequence[str] = ()) -> GrainAudit:
+    """Reliability and redundancy from the indicator values (unit_code, period, grain, indicator_id, value and `se`
+    or numerator/denominator), over the complete periods of each grain (a partial period has smaller samples).
+
+    `census` names indicators counted over a whole inventory (the service-item catalogue, staffing): they have no
+    sampling error, so where no `se` is stored theirs is 0 (a binomial error from their counts would be invented)."""
+    panels: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    raw: dict[str, np.ndarray] = {}
+    for g in grains:
+        sub = long.filter(pl.col("grain") == g) if "grain" in long.columns else long
+        if sub.height == 0:
+            continue
+        periods = sorted(sub["period"].cast(pl.String).unique().to_list())
+        keep = list(complete_periods(periods, complete_months)) if complete_months else periods
+        if not keep:
+            continue
+        sub = sub.filter(pl.col("period").cast(pl.String).is_in(keep))
+        panel = panel_from_long(framework, sub, periods=keep)
+        se = panel.se if panel.se is not None else np.full(panel.values.shape, np.nan)
+        if census and "se" not in sub.columns:
+            cols = [j for j, c in enumerate(framework.indicators) if c in set(census)]
+            se[..., cols] = np.where(np.isfinite(panel.values[..., cols]), 0.0, np.nan)
+        panels[g] = (panel.values, se)
+        raw[g] = panel.values
+    return GrainAudit(reliability_table(panels, framework.indicators, threshold),
+                      redundant_pairs(framework, raw, collinear))

@@ -30,6 +30,7 @@ from indicators.impute import impute
 from indicators.normalise import (NORMALISERS, ColumnNormaliser, GoalpostNormaliser, MinMaxNormaliser, Normaliser,
                                   make_normaliser)
 from indicators.periods import in_window, period_months, window_months
+from indicators.reliability import binomial_se, shrink
 from indicators.spec import MethodSpec, ModelSpec
 from indicators.treat import treat
 
@@ -44,6 +45,9 @@ class Panel:
     units: tuple[str, ...]
     periods: tuple[str, ...]
     warnings: tuple[str, ...] = ()
+    #: each value's sampling error (same shape; NaN where unknown): the frame's `se`, else a rate's binomial error
+    #: from `numerator` / `denominator` (indicators.reliability.binomial_se); None when the data carry neither
+    se: np.ndarray | None = None
 
 
 def panel_from_long(
@@ -91,7 +95,30 @@ def panel_from_long(
     keep = (uu >= 0) & (pp >= 0)
     vals = df["value"].to_numpy()
     X[pp[keep], uu[keep], jj[keep]] = vals[keep]
-    return Panel(X, u, p, tuple(warnings))
+    se = _se_panel(data.filter(pl.col("indicator_id").cast(pl.String).is_in(list(codes))), X.shape,
+                   (pp[keep], uu[keep], jj[keep]), keep, vals)
+    return Panel(X, u, p, tuple(warnings), se)
+
+
+def _se_panel(data: pl.DataFrame, shape: tuple[int, ...], at: tuple[np.ndarray, ...], keep: np.ndarray,
+              vals: np.ndarray) -> np.ndarray | None:
+    """Sampling errors laid out like the panel: the `se` column when the frame has one, else binomial from
+    numerator and denominator (rates only); None when the frame has neither."""
+    have = set(data.columns)
+    if "se" not in have and not {"numerator", "denominator"} <= have:
+        return None
+
+    def col(name: str) -> np.ndarray:
+        if name not in have:
+            return np.full(data.height, np.nan)
+        return data[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+
+    # the stored `se` is authoritative (a NULL there is a value with no known error); without the column, rates get
+    # their binomial error
+    se = col("se") if "se" in have else binomial_se(vals, col("numerator"), col("denominator"))
+    out = np.full(shape, np.nan)
+    out[at] = se[keep]
+    return out
 
 
 def panel_from_matrix(
@@ -160,7 +187,7 @@ def build_normaliser(framework: Framework, spec: ModelSpec) -> Normaliser:
 
 def build_plan(framework: Framework, spec: ModelSpec) -> AggregationPlan:
     methods: dict[str, MethodChoice] = {k: (v.name, v.params) for k, v in spec.aggregation_overrides.items()}
-    avail = {c: spec.availability_overrides.get(c, spec.availability) for c in framework.aggregates}
+    avail = spec.node_availability(framework)
     return AggregationPlan.build(framework, methods, (spec.aggregation.name, spec.aggregation.params), avail)
 
 
@@ -194,7 +221,7 @@ class ScoreResult:
     units: tuple[str, ...]
     periods: tuple[str, ...]
     order: tuple[str, ...]  # node columns: indicators, then aggregates bottom-up
-    raw: np.ndarray
+    raw: np.ndarray  # as observed (before shrinkage)
     imputed: np.ndarray  # bool: value was filled by imputation
     filled: np.ndarray  # raw values after imputation, before treatment
     treated: np.ndarray  # values after imputation and treatment (the normaliser's input)
@@ -208,6 +235,8 @@ class ScoreResult:
     plan: AggregationPlan
     weights: dict[str, float]
     warnings: tuple[str, ...] = ()
+    #: bool like raw: the value was moved toward the city value by empirical-Bayes shrinkage (spec.shrinkage)
+    shrunk: np.ndarray | None = None
 
     @property
     def cache(self) -> ScoringCache:
@@ -271,6 +300,15 @@ def score(
     X = panel.values
     n_p, n_u, n_i = X.shape
 
+    # shrink toward the city value (before imputation: a filled value has no sampling error of its own)
+    shrunk = np.zeros(X.shape, dtype=bool)
+    if spec.shrinkage == "empirical_bayes":
+        if panel.se is None or not np.isfinite(panel.se).any():
+            raise ScoringError("empirical-Bayes shrinkage needs each value's sampling error (column se, or numerator "
+                               "and denominator of rates); the data have none")
+        sh = shrink(X, panel.se)
+        X, shrunk = sh.values, sh.shrunk
+
     # impute
     grp = None
     if groups is not None:
@@ -314,10 +352,10 @@ def score(
     agg = plan.run(N, weights, labels)
     return ScoreResult(
         framework=framework, spec=spec, units=panel.units, periods=panel.periods, order=plan.order,
-        raw=X, imputed=imp_flags, filled=imp_values, treated=treated, treat_flags=tflags, treat_details=details,
+        raw=panel.values, imputed=imp_flags, filled=imp_values, treated=treated, treat_flags=tflags, treat_details=details,
         normaliser=normaliser, fit_rows=fit_rows, complete=full, values=agg.values.reshape(n_p, n_u, -1),
         below_threshold=agg.below_threshold.reshape(n_p, n_u, -1), plan=plan, weights=weights,
-        warnings=panel.warnings,
+        warnings=panel.warnings, shrunk=shrunk,
     )
 
 
@@ -414,3 +452,18 @@ def frozen_spec(result: ScoreResult) -> ModelSpec:
     goalposts = MethodSpec(name="goalposts", params={"goalposts": bounds, "scale": 100.0, "clip": True})
     return spec.model_copy(update={"normalisation": goalposts, "normalisation_overrides": {}, "fit_on": "panel",
                                    "reference": None})
+
+
+def has_composite(framework: Framework, spec: ModelSpec, normalised: np.ndarray,
+                  weights: Mapping[str, float] | None = None) -> np.ndarray:
+    """bool per row of a units × indicators normalised matrix: whether the unit gets a composite under `spec`'s
+    aggregation and availability thresholds (a unit whose data are too thin has none, and is left out of rankings
+    and Monte Carlo runs rather than failing them)."""
+    plan = build_plan(framework, spec)
+    try:
+        out = plan.run(np.asarray(normalised, dtype=float), framework.weights(dict(weights or spec.weights)))
+    except ValueError:  # a domain error of a mean over some unit: the batched engine reports it per sample
+        plan = build_plan(framework, spec.model_copy(update={"aggregation": MethodSpec(name="amean"),
+                                                             "aggregation_overrides": {}}))
+        out = plan.run(np.asarray(normalised, dtype=float), framework.weights(dict(weights or spec.weights)))
+    return np.isfinite(out.values[:, plan.order.index(framework.root)])

@@ -12,6 +12,11 @@ Definitions (documented for assessors):
   times w·s / Σ(w·s) over the present children. For arithmetic means this is exactly effective weight × normalised
   value (contributions sum to the composite). For geometric/harmonic/power/median nodes the same proportional rule is
   used as an accounting convention: contributions still sum to the composite, but are not marginal effects.
+- imputed / n_observed / n_indicators: an indicator is imputed when the profile's missing-data method filled it;
+  an aggregate is imputed when any indicator it counts (positive effective weight below it) was. n_indicators is how
+  many indicators a node counts, n_observed how many of them were observed (present and not imputed) for the unit
+  and period: the "k of n indicators" every table shows (`coverage`). Zero-weight indicators (comparison only) are
+  not counted.
 - effective weights: nominal = product of normalised weights along the path (Framework.effective_weights);
   contribution_share = Σ contributions / Σ composite over all unit-periods (the indicator's realised share).
 """
@@ -19,7 +24,7 @@ Definitions (documented for assessors):
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -28,6 +33,8 @@ import polars as pl
 
 from indicators.errors import ScoringError
 from indicators.ranking import rank_desc
+
+from indicators.framework import Framework
 
 if TYPE_CHECKING:
     from indicators.model import ScoreResult
@@ -92,8 +99,9 @@ def scores_frame(r: ScoreResult) -> pl.DataFrame:
     labels_en = np.array([*r.spec.bands.labels_en, None], dtype=object)
     treat = np.zeros(V.shape, dtype=np.int8)
     treat[..., :n_i] = r.treat_flags
-    imputed = np.zeros(V.shape, dtype=bool)
-    imputed[..., :n_i] = r.imputed
+    observed = ~np.isnan(r.raw) & ~r.imputed
+    k_obs, n_ind = coverage(fw, r.order, r.weights, observed)
+    imputed = imputed_nodes(fw, r.order, r.weights, r.imputed)
     level = np.array([fw.level(c) for c in r.order])
     P, U, N = np.meshgrid(np.arange(n_p), np.arange(n_u), np.arange(n_n), indexing="ij")
 
@@ -119,8 +127,54 @@ def scores_frame(r: ScoreResult) -> pl.DataFrame:
             "imputed": imputed.reshape(-1),
             "treatment": [TREAT_LABELS[int(t)] for t in treat.reshape(-1)],
             "below_threshold": r.below_threshold.reshape(-1),
+            "shrunk": _node_flags(r.shrunk, V.shape),
+            "n_observed": k_obs.reshape(-1),
+            "n_indicators": np.broadcast_to(n_ind, V.shape).reshape(-1),
         }
     )
+
+
+def _node_flags(flags: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
+    out = np.zeros(shape, dtype=bool)
+    if flags is not None:
+        out[..., : flags.shape[-1]] = flags
+    return out.reshape(-1)
+
+
+def counted_indicators(framework: Framework, order: Sequence[str], weights: Mapping[str, float]) -> np.ndarray:
+    """bool nodes × indicators: which indicators each node (in `order`) counts: its descendants (itself, for an
+    indicator) with a positive effective weight, i.e. every relative weight on the path from the node down is > 0."""
+    inds = framework.indicators
+    col = {c: j for j, c in enumerate(inds)}
+    w = framework.weights(dict(weights))
+    out = np.zeros((len(order), len(inds)), dtype=bool)
+    for i, node in enumerate(order):
+        if node in col:
+            out[i, col[node]] = w.get(node, 1.0) > 0 or node == framework.root
+            continue
+        for c in framework.descendant_indicators(node):
+            path, cur = True, c
+            while cur != node and cur is not None:
+                path = path and w.get(cur, 0.0) > 0
+                cur = framework.node(cur).parent
+            out[i, col[c]] = path
+    return out
+
+
+def coverage(framework: Framework, order: Sequence[str], weights: Mapping[str, float],
+             observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(k, n): k = periods × units × nodes, how many of the indicators each node counts were observed; n = per
+    node, how many it counts. `observed` is bool periods × units × indicators (present and not imputed)."""
+    M = counted_indicators(framework, order, weights)
+    k = np.asarray(observed, dtype=np.int64) @ M.T.astype(np.int64)
+    return k, M.sum(axis=1).astype(np.int64)
+
+
+def imputed_nodes(framework: Framework, order: Sequence[str], weights: Mapping[str, float],
+                  imputed: np.ndarray) -> np.ndarray:
+    """bool periods × units × nodes: an indicator filled by imputation, or an aggregate counting one that was."""
+    M = counted_indicators(framework, order, weights)
+    return (np.asarray(imputed, dtype=np.int64) @ M.T.astype(np.int64)) > 0
 
 
 def contribution_matrix(r: ScoreResult) -> np.ndarray:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from indicators.framework import Framework, FrameworkError
 
-from indicators.spec import ModelSpec  # H4's method choices; the profile's [methods] table is one
+from indicators.spec import PROFILE_AVAILABILITY, ModelSpec  # the profile's [methods] table is one
 
 SUPPLY, DEMAND = "supply", "demand"  # the two nodes a blend sets
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -90,8 +90,20 @@ class WeightProfile(_Strict):
     # What a node the profile does not list weighs: the framework's (catalog's) default, or "equal": 1 for every
     # node the framework counts (a zero framework weight, e.g. a comparison-only indicator, stays 0).
     omitted: Literal["framework", "equal"] = "framework"
-    methods: ModelSpec = Field(default_factory=ModelSpec)
+    # Missing data is a stated method: [methods.imputation] names it (none = the node averages what is present),
+    # and a dimension is missing, not an average of what is left, when fewer than `availability` of its indicators
+    # are present (default two thirds of the indicators of each dimension, where the engine's own default is COINr's
+    # 0); the sides and the composite aggregate the dimensions present and show "k of n indicators".
+    methods: ModelSpec = Field(default_factory=lambda: ModelSpec(availability=PROFILE_AVAILABILITY,
+                                                                 availability_nodes="dimensions"))
     derived_from: list[Derivation] = Field(default_factory=list)  # empty = set by hand ("manual")
+
+    @field_validator("methods", mode="before")
+    @classmethod
+    def _default_availability(cls, v: Any) -> Any:
+        if isinstance(v, Mapping) and "availability" not in v:
+            return {"availability_nodes": "dimensions", **v, "availability": PROFILE_AVAILABILITY}
+        return v
 
     @field_validator("weights")
     @classmethod

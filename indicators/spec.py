@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -14,6 +14,7 @@ from indicators.impute import IMPUTERS
 from indicators.normalise import NORMALISERS
 from indicators.periods import period_months
 from indicators.registry import MethodError, Registry
+from indicators.reliability import DEFAULT_THRESHOLD as DEFAULT_RELIABILITY
 from indicators.treat import TREATMENTS
 
 
@@ -24,6 +25,10 @@ class MethodSpec(BaseModel):
 
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
+
+
+#: a weight profile's default availability threshold: a node needs two thirds of its children, else it is missing
+PROFILE_AVAILABILITY = 2.0 / 3.0
 
 
 def _m(name: str, **params: Any) -> MethodSpec:
@@ -122,8 +127,18 @@ class ModelSpec(BaseModel):
     reference: tuple[str, str] | None = None
     aggregation: MethodSpec = _m("amean")
     aggregation_overrides: dict[str, MethodSpec] = Field(default_factory=dict)
-    #: minimum share of a node's children that must be present (0 → any non-NaN child is enough)
+    #: empirical-Bayes shrinkage of each value toward its period's city value by its own sampling error
+    #: (indicators.reliability.shrink; needs the values' standard errors): "none" or "empirical_bayes"
+    shrinkage: Literal["none", "empirical_bayes"] = "none"
+    #: indicators whose reliability (signal share of between-unit variance) is below this are flagged
+    reliability_threshold: float = Field(default=DEFAULT_RELIABILITY, ge=0.0, le=1.0)
+    #: minimum share of a node's children that must be present (0 → any non-NaN child is enough; the engine's
+    #: default, as COINr's; weight profiles default to PROFILE_AVAILABILITY)
     availability: float = 0.0
+    #: which nodes `availability` applies to: "all" aggregates (COINr), or "dimensions": the nodes whose children are
+    #: indicators ("two thirds of their indicators"); nodes above them then aggregate the dimensions present, and
+    #: every such score shows "k of n indicators". availability_overrides apply either way.
+    availability_nodes: Literal["all", "dimensions"] = "all"
     availability_overrides: dict[str, float] = Field(default_factory=dict)
     #: relative weights within the parent, overriding the framework's
     weights: dict[str, float] = Field(default_factory=dict)
@@ -195,6 +210,17 @@ class ModelSpec(BaseModel):
                                  f"{kind} of the framework")
         if self.fit_on != "panel" and not isinstance(self.fit_on, str):
             raise ValueError("fit_on must be 'panel' or a period label")
+
+    def node_availability(self, framework: Any) -> dict[str, float]:
+        """Each aggregate node's availability threshold: its override, else `availability` where it applies (every
+        aggregate, or with availability_nodes = "dimensions" only the nodes whose children are all indicators), else
+        0. The one resolution the scoring engine and the Monte Carlo engine both use."""
+        out = {}
+        for code in framework.aggregates:
+            applies = self.availability_nodes == "all" or all(
+                framework.node(k).is_indicator for k in framework.children(code))
+            out[code] = float(self.availability_overrides.get(code, self.availability if applies else 0.0))
+        return out
 
     def to_json(self) -> str:
         """Canonical JSON (sorted keys) — what a scoring run stores next to its results."""

@@ -157,12 +157,16 @@ def score_files(imeta: Path, idata: Path, out: Path, normalise: str, aggregate: 
 @click.option("--profile", default=None,
               help="Warehouse mode: weight profile name (shipped or saved in paths.weights_dir; default: equal).")
 @click.option("--grain", default="quarter", show_default=True, help="Warehouse mode: period grain of indicator values.")
+@click.option("--audit", "with_audit", is_flag=True,
+              help="Warehouse mode: also print the data audit: reliability per indicator at quarterly and annual grain "
+                   "(flagged below the profile's threshold, with the grain at which each becomes reliable) and the "
+                   "pairs of indicators with |r| >= 0.9 (double counting).")
 @config_options
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON object on stdout (warehouse mode: the stored run and its ranking).")
 def score(
     imeta: Path | None, idata: Path | None, out: Path | None, normalise: str, aggregate: str, treat: str,
-    profile: str | None, grain: str, config_file: str | None, db_path: str | None, as_json: bool,
+    profile: str | None, grain: str, with_audit: bool, config_file: str | None, db_path: str | None, as_json: bool,
 ) -> None:
     """Score units with a hierarchical composite-indicator model (COINr semantics).
 
@@ -181,10 +185,11 @@ def score(
             else:
                 click.echo(f"scored {n} units → {out}")
             return
-        score_warehouse(profile, load(config_file, db=db_path), grain, as_json=as_json)
+        score_warehouse(profile, load(config_file, db=db_path), grain, as_json=as_json, with_audit=with_audit)
 
 
-def score_warehouse(profile_name: str | None, config: Config, grain: str, *, as_json: bool = False) -> None:
+def score_warehouse(profile_name: str | None, config: Config, grain: str, *, as_json: bool = False,
+                    with_audit: bool = False) -> None:
     """Warehouse mode: catalog framework + named profile → score indicator_values → score_runs / scores."""
     # imported here: file mode needs neither the warehouse nor the catalog
     from etl.contract.catalog import load_catalog
@@ -209,15 +214,61 @@ def score_warehouse(profile_name: str | None, config: Config, grain: str, *, as_
         raise click.ClickException(str(e)) from None
     for w in run.warnings:
         click.echo(f"warning: {w}", err=True)
+    audit = _audit(path, fw, prof.methods.reliability_threshold) if with_audit else None
     if as_json:
         period, ranking = _ranking(path, run.run_id, fw)
-        emit({"status": "ok", "mode": "warehouse", "run_id": run.run_id, "profile": prof.name, "grain": grain,
-              "db": str(path), "n_units": run.n_units, "n_periods": run.n_periods, "n_rows": run.n_rows,
-              "warnings": list(run.warnings), "period": period, "ranking": ranking.to_dicts()})
+        out = {"status": "ok", "mode": "warehouse", "run_id": run.run_id, "profile": prof.name, "grain": grain,
+               "db": str(path), "n_units": run.n_units, "n_periods": run.n_periods, "n_rows": run.n_rows,
+               "warnings": list(run.warnings), "period": period, "ranking": ranking.to_dicts()}
+        if audit is not None:
+            out["audit"] = {"reliability_threshold": audit.reliability.threshold,
+                            "reliability": audit.reliability.rows.to_dicts(),
+                            "unreliable": audit.unreliable().to_dicts(), "collinear": audit.redundant.to_dicts()}
+        emit(out)
         return
     click.echo(f"run {run.run_id}: {run.n_units} units × {run.n_periods} periods ({grain}), {run.n_rows} score rows "
                f"stored in {path}")
     _print_ranking(path, run.run_id, fw, prof.title_zh or prof.name)
+    if audit is not None:
+        _print_audit(audit, fw)
+
+
+def _audit(path: Path, fw: Framework, threshold: float) -> Any:
+    """The data audit of the warehouse (reliability, double counting)."""
+    # local: slow to import (scipy, pandera or duckdb); only the warehouse mode needs it
+    from app.views.methodology import census_indicators
+    from etl.contract.catalog import load_catalog
+    from etl.stores.scores import read_audit
+
+    return read_audit(path, fw, census_indicators(load_catalog()), threshold)
+
+
+def _print_audit(audit: Any, fw: Framework) -> None:
+    """Reliability per indicator and grain (flagged rows first), then the pairs with |r| >= 0.9."""
+    flagged = {r["indicator"]: r for r in audit.unreliable().iter_rows(named=True)}
+    wide = audit.reliability.wide()
+    grains = [c for c in wide.columns if c != "indicator"]
+    table = Table(title=f"信度 reliability (阈值 threshold {audit.reliability.threshold:g})", title_justify="left")
+    table.add_column("指标 indicator")
+    for g in grains:
+        table.add_column({"quarter": "季度 quarter", "year": "年度 year", "month": "月度 month"}.get(g, g),
+                         justify="right")
+    table.add_column("结论 verdict")
+    rows = sorted(wide.iter_rows(named=True), key=lambda r: r["indicator"] not in flagged)
+    for r in rows:
+        if all(r[g] is None for g in grains):
+            continue
+        f = flagged.get(r["indicator"])
+        verdict = "" if f is None else (f"可靠于 reliable at {f['reliable_at']}" if f["reliable_at"]
+                                        else "各粒度均不可靠 not reliable at any grain")
+        name = fw.node(r["indicator"]).name_zh or r["indicator"]
+        table.add_row(f"{name} {r['indicator']}", *["—" if r[g] is None else f"{r[g]:.2f}" for g in grains], verdict)
+    Console().print(table)
+    red = audit.redundant
+    click.echo(f"重复计分 double counting (|r| >= 0.9 across districts, per period, median): {red.height} pair(s)")
+    for r in red.sort(["grain", "r"], descending=[False, True]).iter_rows(named=True):
+        click.echo(f"  {r['grain']}: {r['code_a']} ~ {r['code_b']}  r = {r['r']:.2f} "
+                   f"({r['r_low']:.2f}–{r['r_high']:.2f}, {r['n_periods']} periods)")
 
 
 def _ranking(path: Path, run_id: str, fw: Framework) -> tuple[str, pl.DataFrame]:

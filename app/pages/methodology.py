@@ -9,7 +9,8 @@ from dash import Input, Output, State, callback, dcc, html
 from app.ui import components as c
 from app.ui import figures, ids
 from app.views import frames as views
-from app.views.methodology import formula_text, method_text
+from app.views.methodology import (data_audit, formula_text, method_text, redundancy_lines, reliability_lines,
+                                   reliability_rows)
 from app.ui.i18n import fmt_datetime, fmt_pct, norm_lang, pick, t
 from app.state import get_context
 
@@ -76,8 +77,38 @@ def render(profile_name: str | None, lang: str):
                   for sec in rules],
                 html.A(t("rpt.download", lang), href=report, target="_blank", id=f"{PREFIX}-report"),
             ),
+            _audit_card(profile, lang),
         ],
         className="grid-2",
+    )
+
+
+def _audit_card(profile, lang: str) -> html.Div:
+    """Reliability per indicator and grain (flagged below the profile's threshold, with the grain at which each
+    becomes reliable) and the double-counting check, from the snapshot's values."""
+    ctx = get_context()
+    thr = profile.methods.reliability_threshold
+    audit = ctx.memo(("data-audit", ctx.snapshot().key, thr),
+                     lambda: data_audit(ctx.snapshot(), ctx.framework, ctx.catalog, thr))
+    if audit is None or audit.reliability.rows["reliability"].is_null().all():
+        return c.card(t("rel.title", lang), html.P(t("rel.nodata", lang)), className="span-2")
+    flags = reliability_lines(audit, ctx.catalog, lang)
+    head, rows = reliability_rows(audit, ctx.catalog, lang)
+    pairs = redundancy_lines(audit, ctx.catalog, lang)
+    return c.card(
+        t("rel.title", lang),
+        html.P(t("rel.lead", lang, threshold=f"{thr:g}")),
+        html.Ul([html.Li(x) for x in flags], id=f"{PREFIX}-rel-flags") if flags
+        else html.P(t("rel.none", lang, threshold=f"{thr:g}")),
+        html.Details([html.Summary(t("rel.title", lang)),
+                      html.Table([html.Thead(html.Tr([html.Th(h) for h in head])),
+                                  html.Tbody([html.Tr([html.Td(v) for v in r]) for r in rows])],
+                                 className="table")]),
+        html.H3(t("dup.title", lang)),
+        html.P(t("dup.lead", lang, threshold="0.9")),
+        html.Ul([html.Li(x) for x in pairs], id=f"{PREFIX}-dup-pairs") if pairs
+        else html.P(t("dup.none", lang, threshold="0.9")),
+        className="span-2", id=f"{PREFIX}-audit",
     )
 
 

@@ -6,7 +6,7 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from app.ui import components as c
-from app.ui import figures, ids, ledger_panel
+from app.ui import figures, ids, ledger_panel, readings
 from app.ui import map as district_map
 from app.ui import uncertainty_parts
 from app.views import frames as views
@@ -90,6 +90,7 @@ def render(profile: str | None, period: str | None, lang: str):
         className="kpis",
     )
     return [
+        _readings(ov, lang),
         html.P(views.source_text(ov.source, lang), id=f"{PREFIX}-source",
                className="note source-note" + ("" if ov.source.stored else " warn")),
         html.P(edition_views.showing_line(ctx, ov.profile.name, ov.source, lang), id=f"{PREFIX}-edition",
@@ -114,6 +115,30 @@ def render(profile: str | None, period: str | None, lang: str):
     ]
 
 
+def _readings(ov: views.Overview, lang: str) -> html.Div:
+    """What a leader should conclude, generated from the numbers shown below (app.ui.readings)."""
+    bands = ov.profile.methods.bands
+    labels = bands.labels_en if lang == "en" else bands.labels_zh
+    records = ov.table.to_dicts()
+    if bands.method == "absolute":
+        for r in records:
+            r["band"] = readings.absolute_band(r.get("score"), bands.cuts, labels)
+    sentences = readings.ranking_readings(
+        readings.rows_from_table(records), lang, band_order=labels if bands.method == "absolute" else (),
+        shrunk=ov.profile.methods.shrinkage != "none")
+    return html.Div([html.H2(t("read.title", lang)), html.Ul([html.Li(s) for s in sentences])],
+                    id=f"{PREFIX}-readings", className="card readings")
+
+
+def _k_of_n_badge(r: dict, lang: str) -> html.Span | None:
+    """'7/9 项指标' beside a composite that does not rest on every indicator it counts."""
+    k, n = r.get("n_observed"), r.get("n_indicators")
+    if not readings.incomplete(k, n):
+        return None
+    return html.Span(readings.fmt_k_of_n(k, n, lang), className="badge warn k-of-n",
+                     title=t("read.k_of_n.title", lang, k=k, n=n))
+
+
 def _ranking_list(tbl, lang: str) -> html.Ol:
     """The ranking as text too: readable when printed, and what the browser tests read."""
     items = []
@@ -126,6 +151,7 @@ def _ranking_list(tbl, lang: str) -> html.Ol:
              dcc.Link(r["name"], href=c.href(f"/district/{r['unit_code']}", lang), className="rank-name"),
              html.Span(fmt_num(r["score"], lang), className="rank-score"),
              html.Span(iv, className="rank-iv"),
+             _k_of_n_badge(r, lang),
              html.Span(t("quadrant.task", lang), className="badge warn") if r.get("task_oriented") else None],
             **{"data-unit": r["unit_code"]}, className="rank-item",
         ))

@@ -29,6 +29,7 @@ from app.ui.figures import sparkline_text
 from app.ui.i18n import (bilingual_part, check_label, fmt_datetime, fmt_int, fmt_period, interval_method_label,
                          missing_reason_label, pick, t, table_label, unit_label)
 from app.views import frames as views
+from app.ui.readings import fmt_k_of_n
 from app.views.methodology import coverage_from_snapshot
 from etl.safe_export import is_formula_text
 from etl.warehouse.snapshot import DataUnavailable
@@ -410,6 +411,7 @@ def scorecard_xlsx(dp: views.DistrictProfile, lang: str, edition_line: str | Non
         (t("col.rank", lang), _rank_text(s.get("rank"), n, lang)),
         (t("col.supply", lang), f"{_score_text(s.get('supply'), lang)} · {_rank_text(s.get('supply_rank'), n, lang)}"),
         (t("col.demand", lang), f"{_score_text(s.get('demand'), lang)} · {_rank_text(s.get('demand_rank'), n, lang)}"),
+        (t("col.k_of_n", lang), fmt_k_of_n(s.get("n_observed"), s.get("n_indicators"), lang)),
     ]
     title = f"{t('app.title', lang)} · {t('district.scorecard', lang)} · {dp.name}"
     _cover(book, t("district.scorecard", lang), title, facts, meta)

@@ -231,7 +231,10 @@ def quadrant_figure(df: pl.DataFrame, lang: str) -> go.Figure:
     Columns: name, supply, demand, task_oriented (bool); optional unit_code (customdata for click-through).
     Names are placed around their points to avoid each other (place_labels); the four quadrants are named in the
     corners, on a white ground, and the labels keep clear of them.
+    A district without a supply or a demand score (too few indicators measured) has no point.
     """
+    if df.height and {"supply", "demand"} <= set(df.columns):
+        df = df.filter(pl.col("supply").is_not_null() & pl.col("demand").is_not_null())
     if df.height == 0:
         return empty_figure(t("error.nodata", lang))
     df = df.filter(pl.col("supply").is_not_null() & pl.col("demand").is_not_null())

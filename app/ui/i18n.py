@@ -138,6 +138,94 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "排名区间来自已存储的不确定性分析（{n} 次有效抽样，运行 {run}）。",
         "Rank intervals from the stored uncertainty analysis ({n} successful samples, run {run}).",
     ),
+    # -- h13s: plain-language readings (app.ui.readings), k of n indicators, shrinkage, reliability ------------------
+    "read.title": ("结论要点", "What the numbers say"),
+    "read.sep": ("、", ", "),
+    "read.and": ("和", " and "),
+    "read.rank_iv": ("第 {lo}–{hi} 名", "ranks {lo}–{hi}"),
+    "read.rank_one": ("第 {lo} 名", "rank {lo}"),
+    "read.k_of_n": ("{k}/{n} 项指标", "{k} of {n} indicators"),
+    "read.k_of_n.title": ("得分基于 {n} 项指标中有实测值的 {k} 项；其余缺失（或经插补），结论须谨慎。",
+                          "The score rests on the {k} of {n} indicators that were measured; the rest are missing (or "
+                          "imputed), so read it with care."),
+    "read.leader_clear": ("{name}在 95% 以上的模拟中均居第一，领先地位稳固。",
+                          "{name} is first in over 95% of the simulations: a secure lead."),
+    "read.top_group": ("{names}在 95% 以上的模拟中位列前 {k} 名，彼此难分先后。",
+                       "{names} are in the top {k} in over 95% of the simulations, and cannot be told apart."),
+    "read.top_one_of_group": ("{name}在 95% 以上的模拟中位列前 {k} 名，但第一名并不确定。",
+                              "{name} is in the top {k} in over 95% of the simulations, but first place is not settled."),
+    "read.leader_uncertain": ("第一名{name}的排名区间为{iv}，与{others}重叠：名次之差在不确定性范围之内，不宜据此排先后。",
+                              "The leader, {name}, spans {iv}, overlapping {others}: the gap is within the uncertainty, "
+                              "so the order should not be read as a result."),
+    "read.bottom_group": ("{names}在 95% 以上的模拟中均处于后 {k} 名，应优先关注。",
+                          "{names} are in the bottom {k} in over 95% of the simulations: they need attention first."),
+    "read.bottom_one": ("{names}在 95% 以上的模拟中均处于后 {k} 名，应优先关注。",
+                        "{names} is in the bottom {k} in over 95% of the simulations: it needs attention first."),
+    "read.no_composite_one": ("{names}本期有实测值的指标不足，没有综合得分，也不参与排名。",
+                              "{names} has too few measured indicators this period for a composite, and is not ranked."),
+    "read.tie": ("{names}得分相同，并列第 {rank} 名。", "{names} have the same score and share rank {rank}."),
+    "read.width": ("排名区间的中位宽度为 {w} 个名次：相邻名次之间的差距多在不确定性范围之内，宜看档次和区间，不宜只看名次。",
+                   "The median rank interval spans {w} places: most neighbouring places differ by less than the "
+                   "uncertainty, so read bands and intervals, not single places."),
+    "read.width_narrow": ("排名区间的中位宽度为 {w} 个名次：多数名次是稳定的。",
+                          "The median rank interval spans {w} places: most places are stable."),
+    "read.no_intervals": ("本期没有排名区间，名次之差是否可靠无法判断。",
+                          "There are no rank intervals for this period, so whether places differ reliably cannot be told."),
+    "read.bands": ("按绝对分档：{items}。", "By absolute band: {items}."),
+    "read.band_item": ("{label} {n} 个区", "{n} {label}"),
+    "read.missing": ("{items}的综合得分并非基于全部指标，结论须谨慎。",
+                     "The composite of {items} does not rest on every indicator; read it with care."),
+    "read.missing_item": ("{name}（仅 {kn}）", "{name} (only {kn})"),
+    "read.no_composite": ("{names}本期有实测值的指标不足，没有综合得分，也不参与排名。",
+                          "{names} have too few measured indicators this period for a composite, and are not ranked."),
+    "read.shrunk": ("本方案对小样本指标做了经验贝叶斯收缩：数值已向全市水平靠拢（标“收缩”）。",
+                    "This profile shrinks small-sample values toward the city level (empirical Bayes, marked 'shrunk')."),
+    "col.k_of_n": ("有实测值的指标", "Indicators measured"),
+    "mark.shrunk": ("收缩", "shrunk"),
+    "mark.imputed": ("插补", "imputed"),
+    "mt.shrink.none": ("不做收缩：各区数值按实测值计分；小样本的抽样误差见信度与排名区间。",
+                       "No shrinkage: every value is scored as measured; the sampling error of small samples shows in "
+                       "reliability and the rank intervals."),
+    "mt.shrink.eb": ("经验贝叶斯收缩：每个数值按其自身抽样误差向本期全市水平（各区按精度加权的平均）靠拢，"
+                     "x̃ = m + B(x − m)，B = τ²/(τ² + se²)，τ² = 区间方差 − 平均抽样方差（不小于 0）。样本越小，靠拢越多；"
+                     "收缩后的数值处处标注“收缩”，实测值仍保留。",
+                     "Empirical-Bayes shrinkage: every value moves toward the period's city level (the districts' "
+                     "precision-weighted mean) by its own sampling error, x̃ = m + B(x − m), B = τ²/(τ² + se²), τ² = "
+                     "between-district variance − mean sampling variance (at least 0). The smaller the sample, the "
+                     "further it moves; shrunk values are marked 'shrunk' wherever they appear, and the measured value "
+                     "is kept."),
+    "mt.avail.dims": ("每个维度至少需要 {share} 的指标有值，否则该维度为缺失（不以其余指标的平均代替）；供给侧、需求侧和综合得分按有值的维度计算。",
+                      "Every dimension needs at least {share} of its indicators present, else it is missing (not the "
+                      "mean of the rest); the sides and the composite aggregate the dimensions present."),
+    "mt.k_of_n": ("有缺失的得分标注“k/n 项指标”：n 为该节点计入的指标数（权重为 0 的对照指标不计），k 为其中有实测值（未插补）的项数。",
+                  "Scores with gaps are marked 'k of n indicators': n is how many indicators the node counts "
+                  "(comparison-only indicators with weight 0 are not counted), k how many of them were measured "
+                  "(not imputed)."),
+    "rel.title": ("指标信度", "Indicator reliability"),
+    "rel.lead": ("信度 = 区间方差中不是抽样噪声的比例：每期 1 − 平均抽样方差 ÷ 各区数值的方差（不小于 0），取各完整期的中位数；"
+                 "低于 {threshold} 的指标不宜单独据以排名，并注明在哪一时间粒度达到可靠。",
+                 "Reliability = the share of between-district variance that is not sampling noise: per period, "
+                 "1 − mean sampling variance ÷ variance of the districts' values (at least 0), the median over the "
+                 "complete periods; indicators below {threshold} should not rank districts on their own, and the grain "
+                 "at which they become reliable is given."),
+    "rel.flag": ("{name}：{grain}信度 {r}，{verdict}", "{name}: {grain} reliability {r}, {verdict}"),
+    "rel.reliable_at": ("按{grain}汇总后可靠", "reliable at the {grain} grain"),
+    "rel.never": ("各时间粒度均不可靠", "not reliable at any grain"),
+    "rel.none": ("所有指标的信度均达到 {threshold}。", "Every indicator reaches a reliability of {threshold}."),
+    "rel.nodata": ("数据中没有抽样误差，无法计算信度。", "The data carry no sampling errors: reliability cannot be computed."),
+    "rel.col.indicator": ("指标", "Indicator"),
+    "rel.col.quarter": ("季度", "Quarterly"),
+    "rel.col.year": ("年度", "Annual"),
+    "rel.col.month": ("月度", "Monthly"),
+    "grain.quarter": ("季度", "quarter"),
+    "grain.year": ("年度", "year"),
+    "grain.month": ("月度", "month"),
+    "dup.title": ("重复计分检查", "Double counting"),
+    "dup.lead": ("各区之间相关系数绝对值 ≥ {threshold} 的指标对（每期跨区相关，取中位数）携带同一信息；权重为 0 的诊断指标不重复计分。",
+                 "Pairs of indicators whose correlation across districts (per period, the median) reaches |r| ≥ "
+                 "{threshold} carry the same information; diagnostic indicators with weight 0 are not counted twice."),
+    "dup.pair": ("{a}与{b}：r = {r}（{grain}）", "{a} and {b}: r = {r} ({grain})"),
+    "dup.none": ("没有相关系数绝对值 ≥ {threshold} 的指标对。", "No pair of indicators reaches |r| ≥ {threshold}."),
     "source.stored": ("已存储的评分结果：运行 {run}（{time}）。", "Stored results: run {run} ({time})."),
     "source.computed": (
         "尚未存储的计算结果：当前数据快照中没有此权重方案的已存储评分（例如方案在最近一次刷新之后保存），"
@@ -489,10 +577,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "mt.avail.share": ("一个节点至少需要 {share} 的子项有值，否则为缺失。",
                        "A node needs at least {share} of its children present, else it is missing."),
     "mt.missing.none": (
-        "缺失数据不插补。样本量低于指标最小分母的值记为缺失（不记为零）；缺失子项不参与上级聚合，其权重在同一上级下有值的子项间按比例重新分配。",
+        "缺失数据不插补。样本量低于指标最小分母的值记为缺失（不记为零）；缺失子项不参与上级聚合，其权重在同一上级下有值的子项间按比例重新分配"
+        "（即以其余子项的平均代替，须满足下述有值比例）。",
         "Missing data are not imputed. A value whose sample is below the indicator's minimum denominator is missing "
         "(never zero); a missing child is left out of its parent's aggregate and its weight is re-spread over the "
-        "present siblings.",
+        "present siblings (in effect the mean of the others, as long as the availability threshold below is met).",
     ),
     "mt.missing.imputed": (
         "缺失数据以 {method}（{desc}）插补，插补值均有标记；样本量低于指标最小分母的值先记为缺失。不完整期不作为完整期插补的来源。",
@@ -810,6 +899,7 @@ METHODS: dict[str, tuple[str, str]] = {
     "group_mean": ("组内均值插补", "group mean"),
     "within_parent": ("同维度相对位置插补", "within-parent position"),
     "locf": ("沿用上期值", "last observation carried forward"),
+    "worst": ("最差观测值插补", "worst observed"),
     "coinr_default": ("缩尾后必要时取对数（COINr 默认）", "winsorise, else log (COINr default)"),
     "minmax": ("最小-最大归一化", "min–max"),
     "zscore": ("标准分数（z 分数）", "z-score"),

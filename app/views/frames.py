@@ -45,7 +45,7 @@ class Overview:
     profile: WeightProfile
     period: str
     previous: str | None
-    table: pl.DataFrame  # unit_code, name, score, rank, supply, demand, supply_rank, demand_rank, task_oriented, band, rank_lo, rank_hi, rank_median
+    table: pl.DataFrame  # unit_code, name, score, rank, supply, demand, supply_rank, demand_rank, task_oriented, band, n_observed, n_indicators, rank_lo, rank_hi, rank_median
     movers: pl.DataFrame  # unit_code, name, rank, prev_rank, change
     intervals: RankIntervals | None
     periods: tuple[str, ...]
@@ -121,7 +121,18 @@ def ranking_table(ctx: AppContext, scored: ScoreView, p: int, lang: str) -> pl.D
         cols["gap"] = _floats("gap", s - d)
     else:
         cols["task_oriented"] = pl.Series("task_oriented", [False] * len(units), dtype=pl.Boolean)
+    cols.update(_coverage_columns(scored, ctx.framework.root, p, order))
     return pl.DataFrame(list(cols.values()))
+
+
+def _coverage_columns(scored: ScoreView, root: str, p: int, order: np.ndarray) -> dict[str, pl.Series]:
+    """n_observed / n_indicators of the composite ("k of n indicators", app.ui.readings.fmt_k_of_n)."""
+    try:
+        k, n = scored.coverage(root, p)
+    except LookupError:  # a view read without its framework: no coverage to show
+        return {}
+    return {"n_observed": pl.Series("n_observed", k[order], dtype=pl.Int64),
+            "n_indicators": pl.Series("n_indicators", [n] * len(order), dtype=pl.Int64)}
 
 
 def _floats(name: str, values: np.ndarray) -> pl.Series:
@@ -208,7 +219,8 @@ def district_profile(ctx: AppContext, code: str, profile_name: str | None, lang:
     names = ctx.snapshot().district_names(lang)
     table = ranking_table(ctx, view, p, lang)
     row = table.filter(pl.col("unit_code") == code).row(0, named=True)
-    summary = {k: row.get(k) for k in ("score", "rank", "supply", "demand", "supply_rank", "demand_rank")}
+    summary = {k: row.get(k) for k in ("score", "rank", "supply", "demand", "supply_rank", "demand_rank",
+                                       "n_observed", "n_indicators")}  # k of n: app.ui.readings.fmt_k_of_n
     summary["n"] = len(view.units)
 
     dims = [c for c in fw.aggregates if c != fw.root]

@@ -17,12 +17,14 @@ import polars as pl
 from app.ui.i18n import fmt_int, pick, t
 from etl.warehouse.snapshot import Snapshot
 from indicators.aggregate import AGGREGATORS
+from indicators.audit import GrainAudit, grain_audit
 from indicators.catalog import Catalog, IndicatorDef
 from indicators.framework import Framework
 from indicators.impute import IMPUTERS
 from indicators.normalise import NORMALISERS
 from indicators.periods import complete_periods, partial_periods
 from indicators.profile import WeightProfile
+from indicators.reliability import DEFAULT_THRESHOLD as DEFAULT_RELIABILITY
 from indicators.spec import BandSpec, MethodSpec, ModelSpec
 from indicators.treat import TREATMENTS
 from indicators.uncertainty.problem import UncertaintySpec
@@ -121,8 +123,8 @@ def _aggregation(spec: ModelSpec, profile: WeightProfile | None, framework: Fram
     if spec.aggregation_overrides:
         items = "; ".join(f"{code}: {_method_label(m)}" for code, m in sorted(spec.aggregation_overrides.items()))
         out.append(t("mt.agg.overrides", lang, items=items))
-    out.append(t("mt.avail.share", lang, share=f"{spec.availability:.0%}") if spec.availability > 0
-               else t("mt.avail.any", lang))
+    key = "mt.avail.dims" if spec.availability_nodes == "dimensions" else "mt.avail.share"
+    out.append(t(key, lang, share=f"{spec.availability:.0%}") if spec.availability > 0 else t("mt.avail.any", lang))
     return tuple(out)
 
 
@@ -130,11 +132,78 @@ def _missing(spec: ModelSpec, lang: str) -> tuple[str, ...]:
     imp = spec.imputation
     first = (t("mt.missing.none", lang) if imp.name == "none"
              else t("mt.missing.imputed", lang, method=_method_label(imp), desc=IMPUTERS.get(imp.name).doc))
+    shrink = t("mt.shrink.eb", lang) if spec.shrinkage == "empirical_bayes" else t("mt.shrink.none", lang)
     tr = spec.treatment
     second = (t("mt.treat.none", lang) if tr.name == "none" and not spec.treatment_overrides
               else t("mt.treat.method", lang, method=_method_label(tr), desc=TREATMENTS.get(tr.name).doc,
                      by=t(f"mt.treat.by.{spec.treat_by}", lang)))
-    return (first, second)
+    return (first, t("mt.k_of_n", lang), shrink, second)
+
+
+# -- the data audit: reliability and double counting ------------------------------------------------------------------
+#: source tables that are inventories (the whole service-item catalogue, staffing rosters): indicators counted over
+#: them have no sampling error
+INVENTORY_TABLES = frozenset({"service_item", "centre_staffing"})
+
+
+def census_indicators(catalog: Catalog) -> tuple[str, ...]:
+    """Indicators computed only from inventory tables (no sampling error when the warehouse stores none)."""
+    return tuple(d.id for d in catalog if set(d.tables) <= INVENTORY_TABLES)
+
+
+def data_audit(snapshot: Snapshot, framework: Framework, catalog: Catalog,
+               threshold: float = DEFAULT_RELIABILITY) -> GrainAudit | None:
+    """Reliability per indicator and grain (quarter, year) and the pairs carrying the same information, from the
+    snapshot's indicator values over complete periods; None when the snapshot holds no values."""
+    if snapshot.values.height == 0:
+        return None
+    return grain_audit(framework, snapshot.values, snapshot.complete_months, threshold=threshold,
+                       census=census_indicators(catalog))
+
+
+def _indicator_name(catalog: Catalog, code: str, lang: str) -> str:
+    if code not in catalog:
+        return code
+    d = catalog.indicator(code)
+    return pick(d.name_zh, d.name_en, lang)
+
+
+def reliability_lines(audit: GrainAudit, catalog: Catalog, lang: str) -> list[str]:
+    """One sentence per indicator below the threshold at its finest grain, with the grain at which it becomes
+    reliable (or that none does)."""
+    lines = []
+    for r in audit.unreliable().iter_rows(named=True):
+        verdict = (t("rel.reliable_at", lang, grain=t(f"grain.{r['reliable_at']}", lang)) if r["reliable_at"]
+                   else t("rel.never", lang))
+        lines.append(t("rel.flag", lang, name=_indicator_name(catalog, r["indicator"], lang),
+                       grain=t(f"grain.{r['grain']}", lang), r=f"{r['reliability']:.2f}", verdict=verdict))
+    return lines
+
+
+def redundancy_lines(audit: GrainAudit, catalog: Catalog, lang: str, grain: str = "quarter") -> list[str]:
+    """The pairs with |r| at or above the threshold at `grain` (strongest first)."""
+    red = audit.redundant.filter(pl.col("grain") == grain).sort(pl.col("r").abs(), descending=True)
+    return [t("dup.pair", lang, a=_indicator_name(catalog, r["code_a"], lang),
+              b=_indicator_name(catalog, r["code_b"], lang), r=f"{r['r']:.2f}", grain=t(f"grain.{grain}", lang))
+            for r in red.iter_rows(named=True)]
+
+
+def reliability_rows(audit: GrainAudit, catalog: Catalog, lang: str) -> tuple[list[str], list[list[str]]]:
+    """The reliability table (indicator × grain) as header and rows of text, the indicators below the threshold
+    first."""
+    wide = audit.reliability.wide()
+    grains = [c for c in wide.columns if c != "indicator"]
+    head = [t("rel.col.indicator", lang), *[t(f"rel.col.{g}", lang) for g in grains]]
+    thr = audit.reliability.threshold
+    rows = []
+    for r in wide.iter_rows(named=True):
+        vals = [r[g] for g in grains]
+        if all(v is None for v in vals):
+            continue
+        rows.append((vals[0] is None or vals[0] >= thr, [_indicator_name(catalog, r["indicator"], lang),
+                                                         *[t("na", lang) if v is None else f"{v:.2f}" for v in vals]]))
+    rows.sort(key=lambda x: x[0])
+    return head, [r for _, r in rows]
 
 
 def band_cuts_text(bands: BandSpec, lang: str) -> str:
@@ -306,6 +375,25 @@ def _uncertainty_section(spec: UncertaintySpec | None, lang: str) -> str:
     return "".join(out)
 
 
+def _audit_section(audit: GrainAudit | None, catalog: Catalog, lang: str) -> str:
+    """Reliability per indicator and grain, the indicators below the threshold, and the double-counting check."""
+    out = [f"<h2>{_e(t('rel.title', lang))}</h2>"]
+    if audit is None or audit.reliability.rows["reliability"].is_null().all():
+        return out[0] + f"<p>{_e(t('rel.nodata', lang))}</p>"
+    thr = f"{audit.reliability.threshold:g}"
+    out.append(f"<p>{_e(t('rel.lead', lang, threshold=thr))}</p>")
+    flags = reliability_lines(audit, catalog, lang)
+    out.append("<ul class='rel-flags'>" + "".join(f"<li>{_e(x)}</li>" for x in flags) + "</ul>" if flags
+               else f"<p>{_e(t('rel.none', lang, threshold=thr))}</p>")
+    head, rows = reliability_rows(audit, catalog, lang)
+    out.append(_table(head, rows, numeric=tuple(range(1, len(head)))))
+    out.append(f"<h2>{_e(t('dup.title', lang))}</h2><p>{_e(t('dup.lead', lang, threshold='0.9'))}</p>")
+    pairs = redundancy_lines(audit, catalog, lang)
+    out.append("<ul class='dup-pairs'>" + "".join(f"<li>{_e(x)}</li>" for x in pairs) + "</ul>" if pairs
+               else f"<p>{_e(t('dup.none', lang, threshold='0.9'))}</p>")
+    return "".join(out)
+
+
 def _partial_label(months: Sequence[str], lang: str) -> str:
     return t("period.partial", lang, months=", ".join(months)) if months else t("period.partial_none", lang)
 
@@ -330,7 +418,7 @@ def _coverage_section(coverage: Coverage, lang: str) -> str:
 
 def methodology_report_html(framework: Framework, profile: WeightProfile, catalog: Catalog, coverage: Coverage,
                             lang: str = "zh", *, uncertainty: UncertaintySpec | None = None,
-                            cycle: str = "year") -> str:
+                            cycle: str = "year", audit: GrainAudit | None = None) -> str:
     """The technical report (技术报告) as one self-contained HTML page that prints to A4 from the browser."""
     spec = profile.model_spec(framework)
     sections = method_text(spec, framework, lang, profile=profile, cycle=cycle)
@@ -344,6 +432,7 @@ def methodology_report_html(framework: Framework, profile: WeightProfile, catalo
         _weights_section(profile, lang),
         _method_section(sections, lang),
         _uncertainty_section(uncertainty, lang),
+        _audit_section(audit, catalog, lang),
         _coverage_section(coverage, lang),
     ])
     return (f"<!DOCTYPE html><html lang='{'en' if lang == 'en' else 'zh-CN'}'><head><meta charset='utf-8'>"

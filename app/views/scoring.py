@@ -28,7 +28,8 @@ from etl.warehouse.snapshot import INTERVAL_COLUMNS, DataUnavailable, Snapshot
 from indicators.uncertainty import montecarlo as mc
 from indicators.catalog import Catalog
 from indicators.framework import Framework
-from indicators.model import ScoreResult, score
+from indicators import outputs
+from indicators.model import ScoreResult, has_composite, score
 from indicators.periods import completeness, default_period
 from indicators.profile import WeightProfile
 from indicators.ranking import rank_desc
@@ -69,6 +70,15 @@ class ScoreView(Protocol):
 
     def ranks(self, code: str | None = None, period: int = -1) -> np.ndarray: ...
 
+    def coverage(self, code: str | None = None, period: int = -1) -> tuple[np.ndarray, int]: ...
+
+
+def _coverage(framework: Framework, order: tuple[str, ...], weights: Mapping[str, float], observed: np.ndarray,
+              code: str, period: int) -> tuple[np.ndarray, int]:
+    """k per unit (indicators observed, not imputed) and n (indicators counted) of node `code` in one period."""
+    M = outputs.counted_indicators(framework, (code,), weights)[0]
+    return observed[period][:, M].sum(axis=1).astype(np.int64), int(M.sum())
+
 
 @dataclass(frozen=True)
 class Scored:
@@ -102,6 +112,11 @@ class Scored:
         """The rank rule (indicators.ranking.rank_desc): 1 = best, ties share the best rank, no score → NaN."""
         v = self.node(code or self.prepared.framework.root, period)
         return rank_desc(v)
+
+    def coverage(self, code: str | None = None, period: int = -1) -> tuple[np.ndarray, int]:
+        """(k per unit, n): how many of the indicators `code` counts under these weights were observed."""
+        fw = self.prepared.framework
+        return _coverage(fw, self.prepared.order, self.weights, self.prepared.observed, code or fw.root, period)
 
     def result(self) -> ScoreResult:
         """The engine's result object with these weights, for its output tables (scores, priorities, ...)."""
@@ -144,6 +159,16 @@ class Prepared:
     @cached_property
     def col(self) -> dict[str, int]:
         return {c: i for i, c in enumerate(self.result.order)}
+
+    @cached_property
+    def observed(self) -> np.ndarray:
+        """bool periods × units × indicators: a value was measured (present and not filled by imputation)."""
+        return ~np.isnan(self.result.raw) & ~self.result.imputed
+
+    @property
+    def shrinks(self) -> bool:
+        """The values were moved toward the city value by empirical-Bayes shrinkage (the profile's option)."""
+        return self.result.spec.shrinkage != "none"
 
     @cached_property
     def normalised(self) -> np.ndarray:
@@ -224,6 +249,11 @@ class StoredScores:
     rank_values: np.ndarray  # as stored (NaN where the run left a unit unranked)
     rows: pl.DataFrame  # the run's rows of the `scores` table
     default_period: str
+    framework: Framework | None = None
+    weights: Mapping[str, float] = dataclasses.field(default_factory=dict)  # the run's resolved weights
+    #: bool periods × units × indicators: the indicator was measured (a stored value, not imputed)
+    observed: np.ndarray | None = None
+    shrinks: bool = False  # the run's spec shrinks values toward the city value (empirical Bayes)
 
     @cached_property
     def col(self) -> dict[str, int]:
@@ -245,6 +275,12 @@ class StoredScores:
         if period is None or period not in self.periods:
             return self.periods.index(self.default_period)
         return self.periods.index(period)
+
+    def coverage(self, code: str | None = None, period: int = -1) -> tuple[np.ndarray, int]:
+        """(k per unit, n) from the run's stored indicator rows (a value that is not imputed counts as observed)."""
+        if self.framework is None or self.observed is None:
+            raise LookupError("this stored run was read without its framework")
+        return _coverage(self.framework, self.order, self.weights, self.observed, code or self.root, period)
 
     @property
     def source(self) -> ScoreSource:
@@ -284,8 +320,29 @@ def stored_scores(snapshot: Snapshot, framework: Framework, profile: WeightProfi
     values[at] = index["score"].to_numpy()
     ranks[at] = index["rank"].to_numpy()
     default = default_period(periods, snapshot.complete_months) or periods[-1]
-    return StoredScores(str(run["run_id"]), run["created_at"].replace(tzinfo=timezone.utc), str(run["profile_name"]), g, framework.root, units,
-                        periods, order, values, ranks, rows, default)
+    observed = _stored_observed(rows, framework, periods, units)
+    return StoredScores(str(run["run_id"]), run["created_at"].replace(tzinfo=timezone.utc), str(run["profile_name"]),
+                        g, framework.root, units, periods, order, values, ranks, rows, default, framework,
+                        profile.resolved_weights(framework), observed,
+                        profile.methods.shrinkage != "none")  # the run is matched by the profile's content
+
+
+def _stored_observed(rows: pl.DataFrame, framework: Framework, periods: tuple[str, ...],
+                     units: tuple[str, ...]) -> np.ndarray:
+    """bool periods × units × indicators from a run's indicator rows: a raw value that was not imputed."""
+    inds = framework.indicators
+    out = np.zeros((len(periods), len(units), len(inds)), dtype=bool)
+    ind = rows.filter(pl.col("node").is_in(list(inds)))
+    if ind.height == 0:
+        return out
+    at = ind.select(
+        pl.col("period").replace_strict({p: i for i, p in enumerate(periods)}, return_dtype=pl.Int64),
+        pl.col("unit_code").replace_strict({u: i for i, u in enumerate(units)}, return_dtype=pl.Int64),
+        pl.col("node").replace_strict({c: i for i, c in enumerate(inds)}, return_dtype=pl.Int64),
+        (pl.col("raw_value").is_not_null() & ~pl.col("imputed").fill_null(False)).alias("obs"),
+    )
+    out[at["period"].to_numpy(), at["unit_code"].to_numpy(), at["node"].to_numpy()] = at["obs"].to_numpy()
+    return out
 
 
 def stored_intervals(snapshot: Snapshot, stored: StoredScores, profile: WeightProfile,
@@ -351,7 +408,10 @@ def quick_rank_intervals(prep: Prepared, profile: WeightProfile, period: str | N
     overrides = {k: (v.name, dict(v.params)) for k, v in spec.aggregation_overrides.items()}
     methods = tree.methods(overrides, (spec.aggregation.name, dict(spec.aggregation.params)))
     X = prep.normalised[prep.period_index(period)]
-    ev = mc.evaluate(tree, X, W, methods)
+    # units without a composite (too few indicators for the availability threshold) have no rank to vary
+    keep = has_composite(fw, spec, X, profile.resolved_weights(fw))
+    units = tuple(u for u, k in zip(prep.units, keep) if k)
+    ev = mc.evaluate(tree, X[keep], W, methods)
     ok = (ev.domain_step < 0) & np.isfinite(ev.root).all(axis=1)
-    s = mc.summarise(prep.units, ev.root, ok)
-    return RankIntervals(prep.units, s.median_rank, s.rank_low, s.rank_high, s.p_above, s.n_ok, n)
+    s = mc.summarise(units, ev.root, ok)
+    return RankIntervals(units, s.median_rank, s.rank_low, s.rank_high, s.p_above, s.n_ok, n)

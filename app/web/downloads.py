@@ -18,7 +18,7 @@ from app.ui.exports import XLSX_MIME, export_meta, overview_xlsx, scorecard_xlsx
 from app.ui.i18n import norm_lang, t
 from app.views import editions as edition_views
 from app.views import frames as views
-from app.views.methodology import coverage_from_snapshot, methodology_report_html
+from app.views.methodology import coverage_from_snapshot, data_audit, methodology_report_html
 from etl.ingest.quarantine import filter_quarantine
 from etl.safe_export import csv_text
 from etl.stores.audit_trail import AuditError, read_trail, trail_csv, trail_problem
@@ -75,8 +75,11 @@ def methodology_html() -> Any:
         uncertainty: UncertaintySpec | None = read_uncertainty_spec()
     except UncertaintyError:
         uncertainty = None
+    audit = ctx.memo(("data-audit", ctx.snapshot().key, profile.methods.reliability_threshold),
+                     lambda: data_audit(ctx.snapshot(), ctx.framework, ctx.catalog,
+                                        profile.methods.reliability_threshold))
     text = methodology_report_html(ctx.framework, profile, ctx.catalog, coverage, lang, uncertainty=uncertainty,
-                                   cycle=ctx.config.refresh.cycle)
+                                   cycle=ctx.config.refresh.cycle, audit=audit)
     resp = flask.Response(text, mimetype="text/html")
     resp.headers["Cache-Control"] = "private, no-store"
     return resp

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import dataclasses
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -26,6 +27,7 @@ from etl.stores.profiles import load_profile
 from etl.warehouse import connection as warehouse, ddl
 from indicators.framework import Framework
 from etl.warehouse.panel import covered_months, default_panel_period, load_indicator_panel, read_uncertainty_spec
+from indicators.model import has_composite
 from indicators.periods import completeness
 from indicators.uncertainty import montecarlo as mc
 from indicators.uncertainty.problem import (
@@ -103,7 +105,15 @@ def write_uncertainty_summary(
         p_hash = part_hash(prof.content_hash(), part)
         if p_hash in done:
             continue
-        inputs = Inputs(fw, units, prepare, prof.methods, prof.resolved_weights(fw), data=data)
+        # a district whose data are too thin for a composite (the profile's availability threshold) has no rank to
+        # vary: it is left out of the Monte Carlo instead of failing it (its page says "k of n indicators")
+        keep = has_composite(fw, prof.methods, prepare(prof.methods), prof.resolved_weights(fw))
+        if not keep.any():
+            continue
+        sub = tuple(u for u, k in zip(units, keep) if k)
+        sub_data = data if data is None or keep.all() else dataclasses.replace(data, se=data.se[keep])
+        inputs = Inputs(fw, sub, prepare if keep.all() else prepare.only(keep), prof.methods,
+                        prof.resolved_weights(fw), data=sub_data)
         part_spec = parts[part]
         problem = build_problem(part_spec, inputs)
         res = mc.run_monte_carlo(problem, spec.samples, np.random.default_rng(spec.seed), spec.sampler)

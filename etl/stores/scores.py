@@ -8,6 +8,7 @@ Tables: `score_runs` (one row per run) and `scores` (run_id, unit_code, period, 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,7 +19,9 @@ from etl.warehouse import connection as warehouse, ddl
 from etl.errors import EtlError
 from etl.warehouse.panel import covered_months_in
 from etl.warehouse.snapshot import data_snapshot_id
+from indicators.audit import GrainAudit, grain_audit
 from indicators.framework import Framework
+from indicators.reliability import DEFAULT_THRESHOLD as DEFAULT_RELIABILITY
 from indicators.model import score
 from indicators.periods import completeness, default_period
 from indicators.profile import WeightProfile
@@ -30,7 +33,7 @@ SCORE_COLUMNS = (
 
 
 __all__ = ["SCORES_DDL", "SCORE_COLUMNS", "SCORE_RUNS_DDL", "ScoreStoreError", "StoredRun", "data_snapshot_id",
-           "read_ranking", "read_values", "score_and_store"]
+           "read_audit", "read_ranking", "read_values", "score_and_store"]
 
 
 class ScoreStoreError(EtlError):
@@ -134,3 +137,16 @@ def read_ranking(db_path: str | Path, run_id: str, framework: Framework,
     else:
         out = out.with_columns(pl.lit("").alias("name_zh"))
     return chosen, out.sort("rank", nulls_last=True)
+
+
+def read_audit(db_path: str | Path, framework: Framework, census: Sequence[str] = (),
+               threshold: float = DEFAULT_RELIABILITY) -> GrainAudit:
+    """The data audit of the warehouse's indicator values (every grain, complete periods): reliability per indicator
+    and grain, and the pairs with |r| >= 0.9 (indicators.audit.grain_audit). `census` names indicators counted over
+    a whole inventory (no sampling error when no `se` is stored)."""
+    with warehouse.connection(db_path, read_only=True) as con:
+        if "indicator_values" not in set(warehouse.table_names(con)):
+            raise ScoreStoreError("the warehouse has no indicator_values table yet (run `govindex refresh` first)")
+        values = warehouse.query(con, "SELECT * FROM indicator_values")
+        months = covered_months_in(con)
+    return grain_audit(framework, values, months, threshold=threshold, census=census)

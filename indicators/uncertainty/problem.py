@@ -19,6 +19,8 @@ weights are applied by the batched engine in indicators.uncertainty.montecarlo.
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -28,7 +30,7 @@ import polars as pl
 from scipy import special
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from indicators.aggregate import AGGREGATORS
+from indicators.aggregate import AGGREGATORS, AVAILABILITY_TOL
 from indicators.framework import Framework
 from indicators.model import panel_from_long, panel_from_matrix, score
 from indicators.normalise import NORMALISERS
@@ -523,7 +525,9 @@ def _compile(spec: UncertaintySpec, inputs: Inputs, issues: list[Issue]) -> Prob
     agg_sets = {-1: _methods_for(tree, inputs.model, None)}
     for a_i, alt in enumerate(spec.aggregation):
         agg_sets[a_i] = _methods_for(tree, inputs.model, alt)
-    thresholds = tuple(float(inputs.model.availability_overrides.get(s.code, inputs.model.availability))
+    # the scoring engine's thresholds (ModelSpec.node_availability), with its slack (aggregate.AVAILABILITY_TOL)
+    avail = inputs.model.node_availability(fw)
+    thresholds = tuple(max(avail.get(s.code, 0.0) - AVAILABILITY_TOL, 0.0) if avail.get(s.code, 0.0) > 0 else 0.0
                        for s in tree.steps)
     # Domain: a geometric/harmonic mean (or p != 1) over a non-positive normalised value would fail those samples.
     # An alternative aggregation of the spec is evaluated, as COINr does for its geometric alternative, on the
@@ -645,7 +649,9 @@ def model_preparer(framework: Framework, data: Any, *, units: Sequence[str] | No
 class PanelPreparer:
     """The Preparer of `model_preparer`: the scoring engine's impute -> treat -> normalise on a panel, returning the
     scored period's normalised matrix; `raw` is that period's raw matrix and `with_raw` the same preparer with it
-    replaced (the data factor re-runs the whole pipeline on drawn values, fitted normalisations refitted too)."""
+    replaced (the data factor re-runs the whole pipeline on drawn values, fitted normalisations refitted too).
+    `rows` (from `only`): the units kept (e.g. those with a composite); the pipeline still runs on every unit, so
+    fitted normalisations are the engine's, and only the kept rows are returned and drawn."""
 
     framework: Framework
     values: np.ndarray  # periods x units x indicators, raw
@@ -654,23 +660,32 @@ class PanelPreparer:
     p_idx: int
     groups: Mapping[str, Any] | None = None
     complete: Sequence[str] | None = None
+    rows: np.ndarray | None = None  # boolean mask over units
 
     @property
     def raw(self) -> np.ndarray:
-        return self.values[self.p_idx]
+        raw = self.values[self.p_idx]
+        return raw if self.rows is None else raw[self.rows]
+
+    def only(self, keep: np.ndarray) -> PanelPreparer:
+        """The same preparer returning (and drawing) only the units where `keep` is true."""
+        return dataclasses.replace(self, rows=np.asarray(keep, bool))
 
     def with_raw(self, raw: np.ndarray) -> PanelPreparer:
         values = self.values.copy()
-        values[self.p_idx] = raw
-        return PanelPreparer(self.framework, values, self.units, self.periods, self.p_idx, self.groups,
-                             self.complete)
+        if self.rows is None:
+            values[self.p_idx] = raw
+        else:
+            values[self.p_idx, self.rows] = raw
+        return dataclasses.replace(self, values=values)
 
     def __call__(self, model: ModelSpec) -> np.ndarray:
         plain = model.model_copy(update={"aggregation": MethodSpec(name="amean"), "aggregation_overrides": {},
                                          "availability": 0.0, "availability_overrides": {}})
         res = score(self.framework, self.values, plain, units=self.units, periods=self.periods, groups=self.groups,
                     complete=self.complete)
-        return np.asarray(res.values[self.p_idx, :, : len(self.framework.indicators)])
+        out = np.asarray(res.values[self.p_idx, :, : len(self.framework.indicators)])
+        return out if self.rows is None else out[self.rows]
 
 
 PROPORTION_UNITS = {"%": 100.0}  # unit -> the top of its range (a share of 0..top)

@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 
 from indicators.audit import (
+    redundant_pairs,
     AuditError, audit, correlation_matrix, correlation_table, cronbach_alpha, eta_squared, pair_correlation,
     pca_first_share,
 )
@@ -81,7 +82,7 @@ def _values(fw: Framework) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(9)
     n = 16
     a1 = rng.normal(size=n)
-    v = {"a1": a1, "a2": a1 + rng.normal(scale=0.05, size=n), "a3": -a1 + rng.normal(scale=0.5, size=n),
+    v = {"a1": a1, "a2": a1 + rng.normal(scale=0.05, size=n), "a3": -a1 + rng.normal(scale=1.0, size=n),
          "b1": rng.normal(size=n), "b2": rng.normal(size=n)}
     v["A"] = (v["a1"] + v["a2"] + v["a3"]) / 3
     v["B"] = (v["b1"] + v["b2"]) / 2
@@ -123,3 +124,36 @@ def test_correlation_table_covers_levels_and_matches_pairs() -> None:
     assert row["b_is_ancestor_of_a"] is True
     with pytest.raises(AuditError, match="no values given for node"):
         correlation_table(fw, {k: x for k, x in v.items() if k != "B"}, 16)
+
+
+def test_audit_flags_the_same_information_across_parents_and_with_either_sign() -> None:
+    """|r| >= 0.9 is double counting wherever the pair sits: r = -1 (a gap computed from another indicator, as
+    prompt_bias_gap from unprompted satisfaction) and a pair under different parents are both flagged collinear."""
+    fw = _fw()
+    v = _values(fw)
+    v["b2"] = -v["b1"]  # one cancels the other
+    v["a2"] = v["b1"] * 2 + 1  # under A, the same information as b1 under B
+    v["A"] = (v["a1"] + v["a2"] + v["a3"]) / 3
+    v["B"] = (v["b1"] + v["b2"]) / 2
+    v["idx"] = 0.25 * v["A"] + 0.75 * v["B"]
+    rep = audit(fw, v, fw.effective_weights(), n_units=16)
+    flags = {(r["code_a"], r["code_b"]): (r["flag"], r["parent"]) for r in rep.flags.iter_rows(named=True)}
+    assert flags[("b1", "b2")] == ("collinear", "B")
+    assert flags[("a2", "b1")] == ("collinear", "idx")
+
+
+def test_redundant_pairs_per_period_ignores_a_shared_trend() -> None:
+    """Two unrelated indicators that both rise over time correlate when periods are pooled; per period (across
+    units) they do not, so only the pair that shares information period by period is flagged."""
+    fw = _fw()
+    rng = np.random.default_rng(3)
+    P, U = 6, 16
+    trend = np.arange(P)[:, None] * 10.0
+    a1 = trend + rng.normal(size=(P, U))
+    X = np.stack([a1, a1 + rng.normal(scale=0.05, size=(P, U)), trend + rng.normal(size=(P, U)),
+                  trend + rng.normal(size=(P, U)), rng.normal(size=(P, U))], axis=2)
+    pooled = np.corrcoef(X[..., 0].ravel(), X[..., 2].ravel())[0, 1]
+    assert pooled > 0.9  # what a pooled correlation would flag
+    out = redundant_pairs(fw, {"quarter": X}, threshold=0.9)
+    assert out.select("code_a", "code_b").rows() == [("a1", "a2")]
+    assert out["n_periods"].item() == P and out["r"].item() > 0.99

@@ -36,3 +36,21 @@ def test_within_parent_uses_direction_adjusted_positions() -> None:
     X = np.array([[1.0, 30.0], [2.0, 20.0], [nan, 10.0], [3.0, 20.0]])
     res = impute(X, "within_parent", framework=fw)
     assert res.values[2, 0] > 2.0 and res.imputed[2, 0]
+
+
+def test_worst_observed_takes_the_worst_value_of_the_period_by_direction() -> None:
+    fw = Framework.from_nodes(
+        [Node("r", None), Node("up", "r", is_indicator=True), Node("down", "r", is_indicator=True, direction=-1)]
+    )
+    P = np.array([
+        [[80.0, 5.0], [nan, 9.0], [60.0, nan]],  # period 1: worst 'up' is 60, worst 'down' (lower is better) is 9
+        [[90.0, 2.0], [nan, 3.0], [nan, nan]],  # period 2: its own worst, not period 1's
+    ])
+    res = impute(P, "worst", framework=fw)
+    assert res.values[0, 1, 0] == 60.0 and res.values[0, 2, 1] == 9.0
+    assert res.values[1, 1, 0] == 90.0 and res.values[1, 2, 1] == 3.0 and res.values[1, 2, 0] == 90.0
+    assert res.imputed[0, 1, 0] and not res.imputed[0, 0, 0]
+    allnan = impute(np.array([[[nan, 1.0]], [[nan, 2.0]]]), "worst", framework=fw)
+    assert np.isnan(allnan.values[:, 0, 0]).all() and not allnan.imputed[:, 0, 0].any()
+    with pytest.raises(ImputationError, match="framework"):
+        impute(P, "worst")

@@ -54,7 +54,10 @@ def _p(**changes: Any) -> WeightProfile:
 def test_minimal_profile_defaults() -> None:
     p = _p()
     assert p.version == 1 and p.blend is None and p.weights == {} and p.method == "manual"
-    assert p.methods == ModelSpec()
+    # a profile's nodes need two thirds of their children (the engine's own default stays COINr's 0)
+    assert p.methods == ModelSpec(availability=2 / 3, availability_nodes="dimensions")
+    assert _p(methods={"imputation": {"name": "none"}}).methods.availability == pytest.approx(2 / 3)
+    assert _p(methods={"availability": 0.0}).methods.availability == 0.0
 
 
 def test_unknown_top_level_key_names_file_key_and_allowed_keys() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tests.conftest import COINR_ASEM as REF
+from tests.conftest import COINR_ASEM as REF, run_govindex
 
 ROOT = Path(__file__).parents[3]
 GOVINDEX = str(Path(sys.executable).parent / "govindex")
@@ -107,3 +109,21 @@ def test_missing_file_and_partial_options(tmp_path: Path) -> None:
 def test_help_text() -> None:
     p = subprocess.run([GOVINDEX, "score", "--help"], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0 and "--normalise" in p.stdout and "COINr" in p.stdout
+
+
+def test_warehouse_score_with_audit_prints_reliability_and_double_counting(fixture_db: Path, tmp_path: Path) -> None:
+    """`govindex score --audit`: the data audit beside the stored run: reliability per indicator at quarterly and
+    annual grain with the unreliable ones and the grain at which they become reliable, and the |r| >= 0.9 pairs."""
+    db = Path(shutil.copy(fixture_db, tmp_path / "w.duckdb"))
+    out = json.loads(run_govindex("score", "--db", str(db), "--profile", "user-centred", "--audit", "--json",
+                                  cwd=tmp_path).stdout)
+    audit = out["audit"]
+    assert audit["reliability_threshold"] == 0.7
+    rel = pl.DataFrame(audit["reliability"])
+    assert {"indicator", "grain", "reliability"} <= set(rel.columns) and "quarter" in rel["grain"].to_list()
+    assert rel["reliability"].drop_nulls().is_between(0, 1).all()
+    for r in audit["unreliable"]:
+        assert r["reliability"] < 0.7 and r["reliable_at"] in (None, "year")
+    assert all(abs(p["r"]) >= 0.9 for p in audit["collinear"])
+    text = run_govindex("score", "--db", str(db), "--profile", "user-centred", "--audit", cwd=tmp_path).stdout
+    assert "信度 reliability" in text and "重复计分 double counting" in text

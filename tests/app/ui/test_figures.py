@@ -238,3 +238,14 @@ def test_long_english_labels_wrap_so_the_district_charts_keep_their_plot_area() 
                          "best": [70.0]})
     fig = figures.dimension_compare_figure(dims, "en")
     assert fig.layout.legend.yanchor == "bottom" and fig.layout.legend.x == 0 and fig.layout.margin.t >= 70
+
+
+def test_quadrant_leaves_out_a_district_without_a_side_score() -> None:
+    """Under a profile's availability threshold a district can lack its demand score (too few indicators measured);
+    the quadrant draws the others instead of failing the whole overview."""
+    df = _table().with_columns(pl.when(pl.col("rank") == 1).then(None).otherwise(pl.col("demand")).alias("demand"))
+    fig = figures.quadrant_figure(df, "zh")
+    drawn = {name for tr in fig.data for name in tr.hovertext}
+    assert len(drawn) == df.height - 1
+    nothing = figures.quadrant_figure(df.with_columns(pl.lit(None, dtype=pl.Float64).alias("demand")), "zh")
+    assert isinstance(nothing, go.Figure)

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import polars as pl
 import pytest
 
@@ -145,6 +146,12 @@ def test_district_profile_and_xlsx_export(ctx) -> None:
     data = scorecard_xlsx(dp, "en")
     sheets = pl.read_excel(io.BytesIO(data), sheet_id=0)
     assert "Indicators" in sheets and sheets["Indicators"].height == dp.indicators.height
+    # "k of n indicators" beside the composite: every counted indicator of the fixture is measured
+    n = sum(1 for w in ctx.framework.effective_weights(ctx.profile(None).resolved_weights(ctx.framework)) if w > 0)
+    assert dp.summary["n_observed"] == dp.summary["n_indicators"] == n
+    cover = openpyxl.load_workbook(io.BytesIO(data))["Scorecard"]
+    facts = {r[0]: r[1] for r in cover.iter_rows(min_col=1, max_col=2, values_only=True) if r[0]}
+    assert facts["Indicators measured"] == f"{n} of {n} indicators"
 
 
 def test_job_registry_progress_cancel_and_cache() -> None:

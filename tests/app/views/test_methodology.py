@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
+import polars as pl
 import pytest
 
-from app.views.methodology import Coverage, band_cuts_text, method_text, methodology_report_html
+from app.views.methodology import (Coverage, band_cuts_text, data_audit, method_text, methodology_report_html,
+                                   redundancy_lines, reliability_lines)
 from app.ui.i18n import t
 from app.web.auth import AuthSettings
 from etl.contract.catalog import load_catalog
@@ -121,3 +125,53 @@ def test_changing_a_profiles_normalisation_changes_the_page_and_the_report(fixtu
         assert "参照期 2024Q1–2024Q2 内的完整期，拟合一次后冻结" in shown
     assert "各指标按指标目录中固定的目标值区间" not in after_page and "各指标按指标目录中固定的目标值区间" in before_page
     assert after_report != before_report
+
+
+def test_missing_data_rules_state_k_of_n_and_shrinkage_from_the_spec(catalog) -> None:
+    fw = catalog.framework()
+    prof = load_profile("user-centred", SHIPPED_DIR)
+    plain = _text(method_text(prof.model_spec(fw), fw, "zh", profile=prof))["missing"]
+    assert t("mt.k_of_n", "zh") in plain and t("mt.shrink.none", "zh") in plain
+    assert "三分之二" not in plain  # the availability share is stated once, in the aggregation rules
+    agg = _text(method_text(prof.model_spec(fw), fw, "zh", profile=prof))["aggregation"]
+    assert "每个维度至少需要 67% 的指标有值" in agg
+    shrunk = _with_methods(prof, shrinkage="empirical_bayes")
+    text = _text(method_text(shrunk.model_spec(fw), fw, "en", profile=shrunk))["missing"]
+    assert "Empirical-Bayes shrinkage" in text and t("mt.shrink.none", "en") not in text
+
+
+def _audit_values(fw) -> pl.DataFrame:
+    """16 districts, four quarters and their year: a noisy sampled rate (30 answers a quarter), a census rate over
+    the item catalogue, and the prompt gap computed from unprompted satisfaction (the same information)."""
+    rng = np.random.default_rng(4)
+    truth = rng.uniform(0.6, 0.8, 16)
+    rows = []
+    for q, period in enumerate(["2025Q1", "2025Q2", "2025Q3", "2025Q4", "2025"]):
+        grain, n = ("year", 2000) if period == "2025" else ("quarter", 30)
+        for u in range(16):
+            k = rng.binomial(n, truth[u])
+            sat = 100 * k / n
+            rows += [(f"u{u:02d}", period, grain, "hotline_satisfaction_rate", sat, float(k), float(n)),
+                     (f"u{u:02d}", period, grain, "item_coverage_rate", 50 + 2 * ((7 * u) % 16), 10.0, 20.0),
+                     (f"u{u:02d}", period, grain, "unprompted_satisfaction", 60 + u + q, None, None),
+                     (f"u{u:02d}", period, grain, "prompt_bias_gap", 40 - u - q, None, None)]
+    return pl.DataFrame(rows, schema=["unit_code", "period", "grain", "indicator_id", "value", "numerator",
+                                      "denominator"], orient="row")
+
+
+def test_reliability_and_double_counting_are_flagged_on_the_page_data_and_in_the_report(catalog) -> None:
+    fw = catalog.framework()
+    snap = SimpleNamespace(values=_audit_values(fw), complete_months=tuple(f"2025-{m:02d}" for m in range(1, 13)))
+    audit = data_audit(snap, fw, catalog)
+    rel = {(r["indicator"], r["grain"]): r["reliability"] for r in audit.reliability.rows.iter_rows(named=True)}
+    assert rel[("hotline_satisfaction_rate", "quarter")] < 0.7 <= rel[("hotline_satisfaction_rate", "year")]
+    assert rel[("item_coverage_rate", "quarter")] == 1.0  # a census of the catalogue has no sampling error
+    lines = reliability_lines(audit, catalog, "zh")
+    name = catalog.indicator("hotline_satisfaction_rate").name_zh
+    assert lines == [f"{name}：季度信度 {rel[('hotline_satisfaction_rate', 'quarter')]:.2f}，按年度汇总后可靠"]
+    pairs = redundancy_lines(audit, catalog, "zh")
+    assert len(pairs) == 1 and "r = 1.00" in pairs[0]
+    prof = load_profile("user-centred", SHIPPED_DIR)
+    html_zh = methodology_report_html(fw, prof, catalog, Coverage(), "zh", audit=audit)
+    assert "指标信度" in html_zh and "按年度汇总后可靠" in html_zh and "重复计分检查" in html_zh
+    assert "数据中没有抽样误差" in methodology_report_html(fw, prof, catalog, Coverage(), "zh")

@@ -172,3 +172,41 @@ def test_the_weights_page_labels_its_live_ranking_a_what_if(fixture_db: Path, we
         for lang in ("zh", "en"):
             assert t("weights.whatif", lang) in str(layout(lang=lang))
     assert t("weights.whatif", "zh").startswith("假设情景")
+
+
+def test_k_of_n_indicators_from_the_stored_run_equals_the_live_one(fixture_db: Path, tmp_path: Path,
+                                                                   weights_dir: Path) -> None:
+    """Missing values are visible: a district with two indicators removed reads "n-2 of n" from the stored run (its
+    indicator rows) and from the live what-if alike, and the composite's `imputed` flag is stored for a worst-observed
+    profile."""
+    db = _copy(fixture_db, tmp_path)
+    with warehouse.connection(db) as con:
+        unit = con.sql("SELECT min(unit_code) FROM indicator_values").fetchall()[0][0]
+        con.execute("UPDATE indicator_values SET value = NULL WHERE unit_code = ? AND indicator_id IN "
+                    "('bad_rating_closure_rate', 'hotline_resolution_rate')", [unit])
+    fw = load_catalog().framework()
+    prof = load_profile("user-centred", weights_dir)
+    worst = WeightProfile.from_dict({**prof.to_dict(), "name": "worst-case",
+                                     "methods": {**prof.to_dict()["methods"], "imputation": {"name": "worst"}}})
+    save_profile(worst, weights_dir)
+    for p in (prof, worst):
+        score_and_store(db, fw, p)
+    ctx = _ctx(db, weights_dir)
+    stored = views.stored_for(ctx, prof)
+    assert stored is not None
+    k, n = stored.coverage(fw.root, stored.period_index(None))
+    i = stored.units.index(unit)
+    live = views.scored_for(ctx, prof)[1]
+    live_k, live_n = live.coverage(fw.root, live.period_index(stored.default_period))
+    assert (int(k[i]), n) == (n - 2, n) and (int(live_k[i]), live_n) == (n - 2, n)
+    assert n == sum(1 for w in fw.effective_weights(prof.resolved_weights(fw)) if w > 0)
+    tbl = views.overview(ctx, "user-centred", "zh").table
+    row = tbl.filter(pl.col("unit_code") == unit).row(0, named=True)
+    assert (row["n_observed"], row["n_indicators"]) == (n - 2, n)
+    # the worst-observed run stores its imputed flags up the tree; imputed cells do not count as observed
+    rows = warehouse.query(db, "SELECT node, imputed FROM scores WHERE run_id = ? AND unit_code = ? AND period = ?",
+                           [_run_id(db, "worst-case"), unit, stored.default_period])
+    flagged = set(rows.filter(pl.col("imputed"))["node"].to_list())
+    assert {"bad_rating_closure_rate", "hotline_resolution_rate", "demand_institution", "demand", fw.root} <= flagged
+    wk, _ = views.stored_for(ctx, worst).coverage(fw.root, stored.period_index(None))
+    assert int(wk[i]) == n - 2

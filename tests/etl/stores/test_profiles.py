@@ -94,8 +94,10 @@ def test_save_new_profile_then_new_versions_keep_history(wdir: Path) -> None:
     v2 = save_profile(mine.with_weights({"supply_value": 2.0}), wdir)
     assert v2.version == 2
     assert profile_versions("assessor-a", wdir) == [1, 2]
-    assert load_profile("assessor-a", wdir).weights == {"raw_good_rate": 0.0, "supply_value": 2.0}
-    assert load_profile_version("assessor-a", 1, wdir).weights == {"raw_good_rate": 0.0}
+    # the shipped profile's own comparison-only and diagnostic indicators stay at 0
+    assert load_profile("assessor-a", wdir).weights == {"raw_good_rate": 0.0, "prompt_bias_gap": 0.0,
+                                                         "supply_value": 2.0}
+    assert load_profile_version("assessor-a", 1, wdir).weights == {"raw_good_rate": 0.0, "prompt_bias_gap": 0.0}
     # saving identical content writes nothing new
     again = save_profile(mine.with_weights({"supply_value": 2.0}), wdir)
     assert again.version == 2 and profile_versions("assessor-a", wdir) == [1, 2]

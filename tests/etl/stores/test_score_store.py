@@ -83,3 +83,35 @@ def test_stored_ranking_is_the_engines_ranking(db: Path) -> None:
     assert ranking["rank"].to_list() == list(range(1, len(expected) + 1))
     assert set(ranking.columns) >= {"index", "supply", "demand", "band", "name_zh"}
     np.testing.assert_allclose(ranking["index"].to_numpy(), np.sort(comp)[::-1], atol=1e-9)
+
+
+@pytest.mark.slow
+def test_huangpus_place_on_the_full_demo_depends_on_the_missing_data_method(
+        warehouses: Warehouses, tmp_path: Path) -> None:
+    """The issue's demo finding, on the demo `make serve` builds (24 months, scale 1): 黄浦's bad-rating closure is
+    missing in the latest complete quarter (missing, not zero), and its place moves by two or more ranks between the
+    shipped method (none: its thin dimension is missing, the side averages the others) and the worst-observed
+    alternative; the worst-observed run stores its imputed flags up the tree. The shipped profile states the method,
+    and the alternative is one named option away."""
+    db = warehouses.demo(tmp_path, months=24, scale=1.0)
+    fw = load_catalog().framework()
+    prof = load_profile("user-centred")
+    data = prof.to_dict()
+    worst = type(prof).from_dict({**data, "name": "user-centred-worst",
+                                  "methods": {**data["methods"], "imputation": {"name": "worst"}}})
+    runs = {p.name: score_and_store(db, fw, p, "quarter").run_id for p in (prof, worst)}
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        period = read_ranking(db, runs["user-centred"], fw)[0]
+        value = con.sql("SELECT value FROM indicator_values WHERE grain = 'quarter' AND unit_code = '310101' AND "
+                        "period = ? AND indicator_id = 'bad_rating_closure_rate'", params=[period]).fetchall()
+        ranks = {name: con.sql("SELECT rank FROM scores WHERE run_id = ? AND unit_code = '310101' AND period = ? AND "
+                               "node = ?", params=[run, period, fw.root]).fetchall()[0][0]
+                 for name, run in runs.items()}
+        imputed = con.sql("SELECT node FROM scores WHERE run_id = ? AND unit_code = '310101' AND period = ? AND "
+                          "imputed", params=[runs["user-centred-worst"], period]).pl()["node"].to_list()
+    finally:
+        con.close()
+    assert value == [] or value[0][0] is None  # missing, not zero
+    assert abs(ranks["user-centred"] - ranks["user-centred-worst"]) >= 2, ranks
+    assert {"bad_rating_closure_rate", "demand_institution", "demand", fw.root} <= set(imputed)

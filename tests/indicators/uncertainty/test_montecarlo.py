@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from indicators.aggregate import AggregationError, aggregate_tree, node_order
-from indicators.model import score
+from indicators.model import build_plan, has_composite, score
 from indicators.uncertainty.montecarlo import CompiledTree, MonteCarloError, RankError, RankTally, effective_weights_batch, evaluate, power_mean, ranks_desc, ranks_desc_sorted, run_monte_carlo, summarise
 from indicators.spec import MethodSpec, ModelSpec
 from indicators.uncertainty.problem import BlendRange, UncertaintyError, UncertaintySpec, WeightNoise, build_problem, check
@@ -436,3 +436,22 @@ def test_progress_is_reported_per_chunk_and_an_exception_from_it_stops_the_run()
     with pytest.raises(Stop):
         run_monte_carlo(problem, 5000, np.random.default_rng(0), chunk=1024, progress=stop)
     assert len(seen) == 1
+
+
+def test_profile_availability_is_the_scoring_engines_in_the_monte_carlo() -> None:
+    """A profile's two-thirds threshold on each dimension's indicators (written 0.667): 2 of 3 present is enough,
+    and the sides/composite aggregate the dimensions present. The Monte Carlo's nominal composite equals the scoring
+    engine's for every unit (it read the threshold for every node, and without the engine's slack, so 2 of 3 failed)."""
+    fw = two_sided()
+    X = raw_data(fw)
+    X[3, fw.indicators.index("demand_value_0")] = np.nan  # 2 of 3 present in demand_value
+    X[5, [fw.indicators.index(f"supply_value_{k}") for k in range(2)]] = np.nan  # 1 of 3: supply_value missing
+    model = ModelSpec(availability=0.667, availability_nodes="dimensions")
+    problem = build_problem(UncertaintySpec(samples=16, weight_noise=[]), inputs_for(fw, X, model))
+    plan = build_plan(fw, model)
+    prepared = inputs_for(fw, X, model).prepare(model)
+    engine = plan.run(prepared, fw.weights()).values[:, plan.order.index(fw.root)]
+    assert np.isfinite(engine).all() and has_composite(fw, model, prepared).all()
+    nominal = problem.nominal_nodes()[fw.root]
+    np.testing.assert_allclose(nominal, engine, atol=1e-9)
+    assert model.node_availability(fw)["supply_value"] == 0.667 and model.node_availability(fw)["supply"] == 0.0
