@@ -153,7 +153,8 @@ def counted_indicators(framework: Framework, order: Sequence[str], weights: Mapp
             out[i, col[node]] = w.get(node, 1.0) > 0 or node == framework.root
             continue
         for c in framework.descendant_indicators(node):
-            path, cur = True, c
+            path = True
+            cur: str | None = c
             while cur != node and cur is not None:
                 path = path and w.get(cur, 0.0) > 0
                 cur = framework.node(cur).parent

@@ -152,7 +152,8 @@ def add_from_map(click: dict | None, units: list[str] | None):
 
 
 def _head(cmp: Comparison, first: list[str], lang: str) -> html.Thead:
-    links = [html.Th(dcc.Link(n, href=c.href(f"/district/{u}", lang)), className="num", **{"data-unit": u})
+    links = [html.Th(dcc.Link(n, href=c.href(f"/district/{u}", lang)), className="num",
+                     **{"data-unit": u})  # type: ignore[arg-type]  # a data-* attribute: dash takes it by keyword
              for u, n in zip(cmp.units, cmp.names, strict=True)]  # data-unit: a district official's own is marked
     return html.Thead(html.Tr([html.Th(h) for h in first] + links))
 

@@ -83,7 +83,7 @@ def render(profile_name: str | None, lang: str):
     )
 
 
-def _audit_card(profile, lang: str) -> html.Div:
+def _audit_card(profile, lang: str) -> html.Section:
     """Reliability per indicator and grain (flagged below the profile's threshold, with the grain at which each
     becomes reliable) and the double-counting check, from the snapshot's values."""
     ctx = get_context()

@@ -136,7 +136,8 @@ def ranking_readings(rows: Sequence[Row], lang: str, *, group: int = GROUP,
         if bottom and n_units > 2 * g:
             key = "read.bottom_group" if len(bottom) > 1 else "read.bottom_one"
             out.append(t(key, lang, names=join_names([r.name for r in bottom], lang), k=g))
-        widths = sorted(r.hi - r.lo + 1 for r in ranked)  # places an interval spans (第 1–3 名: three)  # type: ignore[operator]
+        # places an interval spans (第 1–3 名: three); has_iv: every row has both ends
+        widths = sorted(int(r.hi or 0) - int(r.lo or 0) + 1 for r in ranked)
         w = widths[len(widths) // 2] if len(widths) % 2 else (widths[len(widths) // 2 - 1] + widths[len(widths) // 2]) / 2
         key = "read.width" if w >= WIDE else "read.width_narrow"
         out.append(t(key, lang, w=f"{w:g}"))

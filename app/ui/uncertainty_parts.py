@@ -19,7 +19,7 @@ PREFIX = "iv-parts"
 SWITCH, STORE, GRAPH, NOTE = f"{PREFIX}-switch", f"{PREFIX}-store", f"{PREFIX}-graph", f"{PREFIX}-note"
 
 
-def card(snapshot: Snapshot, table: pl.DataFrame, stored_run: str | None, lang: str) -> html.Div:
+def card(snapshot: Snapshot, table: pl.DataFrame, stored_run: str | None, lang: str) -> html.Section:
     """table: the overview's ranking (unit_code, name, rank); stored_run: the uncertainty run its intervals came
     from (None when computed live)."""
     parts = part_intervals(snapshot, stored_run)

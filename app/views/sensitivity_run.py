@@ -177,11 +177,13 @@ def to_json(res: SensitivityResult, data_key: list[Any] | None = None) -> str:
 
 def from_json(text: str) -> SensitivityResult:
     d = json.loads(text)
-    frames = {f: pl.DataFrame(d[f], schema={c: getattr(pl, t) for c, t in d["schemas"][f].items()}) for f in _FRAMES}
+    frames: dict[str, Any] = {f: pl.DataFrame(d[f], schema={c: getattr(pl, t) for c, t in d["schemas"][f].items()})
+                              for f in _FRAMES}
+    arrays: dict[str, Any] = {f: np.array(d[f], dtype=float) for f in _ARRAYS}
     return SensitivityResult(
         units=tuple(d["units"]), period=d["period"], n=int(d["n"]), n_ok=int(d["n_ok"]), failures=d["failures"],
         factors=tuple(d["factors"]), sobol_evaluations=int(d["sobol_evaluations"]),
-        sobol_failed=int(d["sobol_failed"]), **{f: np.array(d[f], dtype=float) for f in _ARRAYS}, **frames)
+        sobol_failed=int(d["sobol_failed"]), **arrays, **frames)
 
 
 def run_stored(ctx: AppContext, profile: WeightProfile, spec: UncertaintySpec, job: JobContext | None = None

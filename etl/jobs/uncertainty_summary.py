@@ -31,7 +31,7 @@ from indicators.model import has_composite
 from indicators.periods import completeness
 from indicators.uncertainty import montecarlo as mc
 from indicators.uncertainty.problem import (
-    DataUncertainty, Inputs, UncertaintySpec, build_problem, data_uncertainty_from_long, model_preparer,
+    DataUncertainty, Inputs, PanelPreparer, UncertaintySpec, build_problem, data_uncertainty_from_long, model_preparer,
 )
 
 PARTS = ("both", "method", "data")  # the stored parts of the rank intervals; "both" is the default
@@ -112,7 +112,9 @@ def write_uncertainty_summary(
             continue
         sub = tuple(u for u, k in zip(units, keep) if k)
         sub_data = data if data is None or keep.all() else dataclasses.replace(data, se=data.se[keep])
-        inputs = Inputs(fw, sub, prepare if keep.all() else prepare.only(keep), prof.methods,
+        rows = prepare if keep.all() else (prepare.only(keep) if isinstance(prepare, PanelPreparer)
+                                           else (lambda m, _k=keep: prepare(m)[_k]))
+        inputs = Inputs(fw, sub, rows, prof.methods,
                         prof.resolved_weights(fw), data=sub_data)
         part_spec = parts[part]
         problem = build_problem(part_spec, inputs)

@@ -356,11 +356,11 @@ class Problem:
         # one integer code per discrete combination: loop over the combinations present, never over samples
         n_agg = len(self.agg_sets) + 1
         n_data = (next(iter(self.data_tensors.values())).shape[0] if self.data_tensors else 0) + 1
-        d_arr = np.full(S, -1) if data is None else np.asarray(data)
+        d_arr: np.ndarray = np.full(S, -1) if data is None else np.asarray(data)
         code = (((norm + 1) * 2 + imp.astype(int)) * n_agg + (agg + 1)) * n_data + (d_arr + 1)
         present = np.flatnonzero(np.bincount(code))
-        for c in present:
-            c, d_i = divmod(int(c), n_data)
+        for code_c in present:
+            c, d_i = divmod(int(code_c), n_data)
             d_i -= 1
             n_i, i_i, a_i = c // n_agg // 2 - 1, (c // n_agg) % 2, c % n_agg - 1
             # one combination (weights-only runs): take every row as a view, no gather/scatter copies
