@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -106,13 +106,21 @@ def load_order_key(item: tuple[Path, str]) -> tuple[int, str]:
 
 
 def ingest_folder(
-    source: Path, db_path: Path | str | wh.Connection, *, now: dt.datetime | None = None, chunk_rows: int = readers.CHUNK_ROWS
+    source: Path,
+    db_path: Path | str | wh.Connection,
+    *,
+    now: dt.datetime | None = None,
+    chunk_rows: int = readers.CHUNK_ROWS,
+    checksums: Mapping[str, tuple[str, int]] | None = None,
 ) -> IngestReport:
-    """Ingest every CSV/XLSX/Parquet file under `source` into the warehouse at `db_path`."""
+    """Ingest every CSV/XLSX/Parquet file under `source` into the warehouse at `db_path`.
+
+    `checksums` (resolved path → (sha256, size)) are digests the caller already has (the refresh's manifest), so
+    those files are not read once more just to checksum them."""
     found, ignored = discover(Path(source))
     if not found:
         raise SourceNotFoundError(f"no CSV, XLSX or Parquet file in {source}")
-    report = _ingest(found, db_path, now=now, source=str(source), chunk_rows=chunk_rows)
+    report = _ingest(found, db_path, now=now, source=str(source), chunk_rows=chunk_rows, checksums=checksums)
     report.ignored = ignored
     return report
 
@@ -133,7 +141,13 @@ def ingest_files(
 
 
 def _ingest(
-    items: Sequence[tuple[Path, str]], db_path: Path | str | wh.Connection, *, now: dt.datetime | None, source: str | None, chunk_rows: int
+    items: Sequence[tuple[Path, str]],
+    db_path: Path | str | wh.Connection,
+    *,
+    now: dt.datetime | None,
+    source: str | None,
+    chunk_rows: int,
+    checksums: Mapping[str, tuple[str, int]] | None = None,
 ) -> IngestReport:
     load_time = _naive_local(now) if now is not None else local_now()
     with wh.connection(db_path) as con:  # an open connection (the refresh's) is used as is and left open
@@ -151,7 +165,8 @@ def _ingest(
         schema_cache: dict[str, schemas.TableSchema] = {}
         state = OpenRecords.read(con)
         for path, name in sorted(items, key=load_order_key):
-            report.files.append(_ingest_one(con, path, name, batch_id, load_time, schema_cache, chunk_rows, state))
+            known = checksums.get(str(path.resolve())) if checksums else None
+            report.files.append(_ingest_one(con, path, name, batch_id, load_time, schema_cache, chunk_rows, state, known))
         status = "ok" if report.processed else "failed"
         wh.execute(
             con,
@@ -173,12 +188,13 @@ def _ingest_one(
     schema_cache: dict[str, schemas.TableSchema],
     chunk_rows: int,
     state: OpenRecords,
+    known: tuple[str, int] | None = None,
 ) -> FileReport:
     started = local_now()
     file_id = int(wh.scalar(con, 'SELECT coalesce(max("file_id"), 0) + 1 FROM "ingest_files"'))
     rep = FileReport(path=str(path.resolve()), name=name, table=tables.table_for_file(path.name), file_id=file_id)
     try:
-        rep.sha256, rep.size = readers.checksum(path)
+        rep.sha256, rep.size = known if known is not None else readers.checksum(path)
     except OSError as e:
         msg = messages.file_message("cannot_read", file=name, detail=e.strerror or type(e).__name__)
         return _finish(con, rep, batch_id, started, "rejected", msg, state, check="cannot_read")

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from etl.config import Config
 from etl.jobs import inbox as inbox_mod
-from etl.jobs import snapshots
+from etl.jobs import refresh_manifest, snapshots
 from etl.jobs.locks import FileLock, LockHeld
 from etl.jobs.refresh_steps import (
     DEFAULT_STEPS, SCORE_GRAIN, IndicatorValuesResult, IngestResult, RefreshContext, RefreshError, ScoresResult, Step,
@@ -241,15 +241,26 @@ def _run_locked(
     step_log: list[dict[str, Any]] = []
     plan: inbox_mod.InboxPlan | None = None
     current = "prepare"
+    # Only the default steps are known to depend on nothing but the manifest's inputs (tests inject others).
+    default_steps = tuple(steps) == DEFAULT_STEPS
+    manifest = refresh_manifest.Manifest.read(db)
+    inputs = ""
     try:
         if src_path is None:
             plan = inbox_mod.plan_inbox(
                 Path(config.paths.inbox), store.loaded_checksums(), config.refresh.inbox_settle_seconds
             )
-            if plan.load:
-                staging = db.with_name(f"{db.name}{BUILDING_INFIX}{run.id}.inbox")
-                ctx.source = inbox_mod.stage(plan.load, staging)
-                ctx.inbox_files = [ctx.source / f.name for f in plan.load]
+        if default_steps:
+            t0 = time.perf_counter()
+            inputs = refresh_manifest.inputs_digest(config)
+            verdict = refresh_manifest.check(db, manifest, src_path, plan is None or plan.empty, inputs)
+            ctx.checksums = dict(verdict.checksums)
+            if verdict.unchanged:
+                return _keep_live(store, run.id, db, verdict, time.perf_counter() - t0, manifest)
+        if plan is not None and plan.load:
+            staging = db.with_name(f"{db.name}{BUILDING_INFIX}{run.id}.inbox")
+            ctx.source = inbox_mod.stage(plan.load, staging)
+            ctx.inbox_files = [ctx.source / f.name for f in plan.load]
         db.parent.mkdir(parents=True, exist_ok=True)
         if db.exists():
             _checkpoint_live(db)
@@ -316,11 +327,35 @@ def _run_locked(
             )
             raise
     _remove(stale_build_files(db))
+    if default_steps:  # the live snapshot is now the one these inputs built: the next refresh may keep it
+        manifest.snapshot_id, manifest.inputs = ctx.snapshot_id, inputs
+        manifest.keep_only(ctx.checksums)
+        manifest.write(db)
     record = store.finish(
         run.id, "succeeded", warning, snapshot_id=ctx.snapshot_id, snapshot_path=str(db), steps=step_log, **ctx.counts
     )
     log.info("refresh run #%d succeeded in %.1f s: snapshot %s (%s)", run.id, record.duration_s or 0.0,
              ctx.snapshot_id, "; ".join(f"{e['name']} {e['status']}" for e in step_log))
+    return record
+
+
+def _keep_live(
+    store: RunStore, run_id: int, db: Path, verdict: refresh_manifest.Verdict, seconds: float,
+    manifest: refresh_manifest.Manifest,
+) -> RunRecord:
+    """Nothing new: record the run as succeeded with one step saying so, the live snapshot untouched."""
+    manifest.keep_only(verdict.checksums)
+    manifest.write(db)  # the checksum cache may have learnt new timestamps (a file touched but not changed)
+    note = (
+        f"nothing new since snapshot {verdict.live_snapshot}: {verdict.files} file(s) already loaded; catalog, weight"
+        " profiles and settings unchanged; the live snapshot is kept (no rebuild)"
+    )
+    step = {"name": "unchanged", "status": "skipped", "note": note, "seconds": round(seconds, 3)}
+    record = store.finish(
+        run_id, "succeeded", None, snapshot_id=verdict.live_snapshot, snapshot_path=str(db), steps=[step],
+        files_skipped=verdict.files,
+    )
+    log.info("refresh run #%d: %s", run_id, note)
     return record
 
 
