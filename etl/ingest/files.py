@@ -164,9 +164,12 @@ def _ingest(
         report = IngestReport(batch_id, wh.database_file(con))
         schema_cache: dict[str, schemas.TableSchema] = {}
         state = OpenRecords.read(con)
-        for path, name in sorted(items, key=load_order_key):
-            known = checksums.get(str(path.resolve())) if checksums else None
-            report.files.append(_ingest_one(con, path, name, batch_id, load_time, schema_cache, chunk_rows, state, known))
+        with wh.deferred_checkpoints(con):
+            for path, name in sorted(items, key=load_order_key):
+                known = checksums.get(str(path.resolve())) if checksums else None
+                report.files.append(
+                    _ingest_one(con, path, name, batch_id, load_time, schema_cache, chunk_rows, state, known)
+                )
         status = "ok" if report.processed else "failed"
         wh.execute(
             con,
@@ -232,7 +235,7 @@ def _ingest_one(
         msg = messages.file_message("unexpected", file=name, error=type(e).__name__)
         return _finish(con, rep, batch_id, started, "rejected", msg, state, check="unexpected")
     finally:
-        con.sql(f"DROP TABLE IF EXISTS {wh.quote(STAGE)}")
+        Stage.clear(con)
         con.sql(f"DROP TABLE IF EXISTS {wh.quote(DUP_KEYS)}")
     status = "partial" if rep.rows_quarantined else "loaded"
     return _finish(con, rep, batch_id, started, status, rep.message, state)
@@ -327,8 +330,7 @@ def _load(
     ts = schema_cache.get(src.table)
     if ts is None:
         ts = schema_cache[src.table] = schemas.build_schema(table, load_time=load_time, unique_key=False)
-    cols = ", ".join(f"{wh.quote(c.name)} {wh.SQL_TYPES[c.dtype]}" for c in table.columns)
-    con.sql(f'CREATE TEMP TABLE {wh.quote(STAGE)} ({cols}, "_row" BIGINT)')
+    staged: list[pl.DataFrame] = []  # the typed rows that passed every check, chunk by chunk
     notes: list[tuple[str, str]] = []
     failures_seen: list[pl.DataFrame] = []
     refs: list[pl.DataFrame] = []  # a resubmission's rows: (_row, the quarantined row it corrects)
@@ -366,8 +368,10 @@ def _load(
             good = typed.frame
         if readers.RESUBMIT in chunk.frame.columns:
             refs.append(chunk.frame.select(readers.ROW, readers.RESUBMIT).filter(pl.col(readers.ROW).is_in(good[readers.ROW].implode())))
-        wh.insert_frame(con, STAGE, good)
-    _dedupe_and_load(con, table, rep, ctx)
+        staged.append(good)
+    schema = {**wh.polars_schema(table), readers.ROW: pl.Int64()}
+    stage = Stage(con, pl.concat(staged, rechunk=False) if staged else pl.DataFrame(schema=schema))
+    _dedupe_and_load(con, table, rep, ctx, stage)
     rep.rows_resolved = resolve_named(con, rep, pl.concat(refs)) if refs else 0
     if table.name in state.tables:
         rep.rows_resolved += resolve_earlier(con, table, rep, STAGE)
@@ -390,13 +394,50 @@ def _load(
 
 
 # --------------------------------------------------------------------------------------------- dedupe + load
+class Stage:
+    """A file's rows that passed every check, held as one polars frame and shown to SQL as the view STAGE (arrow,
+    zero-copy), so they are written once, into the target table, instead of into a temp table first. Rows the
+    dedupe drops are filtered out of the frame and the view re-registered."""
+
+    def __init__(self, con: wh.Connection, frame: pl.DataFrame) -> None:
+        self.con, self.frame = con, frame
+        self._show()
+
+    def _show(self) -> None:
+        self.clear(self.con)
+        self.con.register(STAGE, self.frame.to_arrow())
+
+    @staticmethod
+    def clear(con: wh.Connection) -> None:
+        """Remove the view (no-op when there is none)."""
+        con.unregister(STAGE)
+
+    @property
+    def height(self) -> int:
+        return self.frame.height
+
+    def drop(self, rows: pl.Series) -> int:
+        """Drop the rows whose `_row` is in `rows`; returns how many were dropped."""
+        if rows.len() == 0:
+            return 0
+        before = self.frame.height
+        self.frame = self.frame.filter(~pl.col(readers.ROW).is_in(rows.implode()))
+        self._show()
+        return before - self.frame.height
+
+    def drop_where(self, sql: str) -> int:
+        """Drop the rows a query (selecting `_row` from the view) returns; returns how many were dropped."""
+        return self.drop(wh.query(self.con, sql)[readers.ROW])
+
+
 def key_json_sql(quoted_key: Sequence[str], alias: str) -> str:
     """SQL for a row's key as JSON ({"col": value, ...}), reading the quoted key columns from table alias `alias`."""
     return "to_json(struct_pack(" + ", ".join(f"{k} := {alias}.{k}" for k in quoted_key) + "))"
 
 
-def _dedupe_and_load(con: wh.Connection, table: tables.Table, rep: FileReport, ctx: Ctx) -> None:
-    """Within-file duplicates, then duplicates/conflicts against the warehouse, then the insert (all in SQL)."""
+def _dedupe_and_load(con: wh.Connection, table: tables.Table, rep: FileReport, ctx: Ctx, st: Stage) -> None:
+    """Within-file duplicates, then duplicates/conflicts against the warehouse, then the insert (in SQL over the
+    stage view; dropped rows are filtered out of the stage frame)."""
     file_id, batch_id, tname, name, sheet = ctx
     stage, target = wh.quote(STAGE), wh.quote(table.name)
     key = [wh.quote(k) for k in table.primary_key]
@@ -443,25 +484,21 @@ def _dedupe_and_load(con: wh.Connection, table: tables.Table, rep: FileReport, c
             )  # fmt: skip
             write_quarantine(con, records)
             rep.rows_quarantined += records.height
-            with wh.registered(con, "_govindex_conflicts", conflicts.select("_row")) as view:
-                wh.execute(con, f'DELETE FROM {stage} WHERE "_row" IN (SELECT "_row" FROM {view})')
+            st.drop(conflicts["_row"])
         # 2. Identical copies within the file: keep the first, count the rest.
-        before = wh.row_count(con, STAGE)
-        wh.execute(
-            con,
-            f'DELETE FROM {stage} WHERE "_row" IN (SELECT "_row" FROM (SELECT s."_row", row_number() OVER '
-            f'(PARTITION BY {", ".join("s." + k for k in key)} ORDER BY s."_row") AS n FROM {dup_rows} AS s) WHERE n > 1)',
+        rep.rows_duplicate += st.drop_where(
+            f'SELECT "_row" FROM (SELECT s."_row", row_number() OVER '
+            f'(PARTITION BY {", ".join("s." + k for k in key)} ORDER BY s."_row") AS n FROM {dup_rows} AS s) WHERE n > 1'
         )
-        rep.rows_duplicate += before - wh.row_count(con, STAGE)
     wh.execute(con, f"DROP TABLE IF EXISTS {dup}")
     # 3. Identical to a warehouse row: duplicate.
-    before = wh.row_count(con, STAGE)
-    overlap = before and wh.row_count(con, table.name) and int(
+    overlap = st.height and wh.row_count(con, table.name) and int(
         wh.scalar(con, f"SELECT count(*) FROM {stage} AS s WHERE EXISTS (SELECT 1 FROM {target} AS t WHERE {on})")
     )
     if overlap:
-        wh.execute(con, f"DELETE FROM {stage} AS s WHERE EXISTS (SELECT 1 FROM {target} AS t WHERE {on} AND {same})")
-        rep.rows_duplicate += before - wh.row_count(con, STAGE)
+        rep.rows_duplicate += st.drop_where(
+            f'SELECT s."_row" FROM {stage} AS s WHERE EXISTS (SELECT 1 FROM {target} AS t WHERE {on} AND {same})'
+        )
         # 4. Same key, different content: this (later) file supersedes the warehouse row.
         n_conf = int(wh.scalar(con, f"SELECT count(*) FROM {stage} AS s JOIN {target} AS t ON {on}"))
         if n_conf:
@@ -474,5 +511,6 @@ def _dedupe_and_load(con: wh.Connection, table: tables.Table, rep: FileReport, c
             )
             wh.execute(con, f"DELETE FROM {target} AS t WHERE EXISTS (SELECT 1 FROM {stage} AS s WHERE {on})")
             rep.rows_superseded += n_conf
-    rep.rows_loaded = wh.row_count(con, STAGE)
-    wh.execute(con, f"INSERT INTO {target} ({all_cols}) SELECT {all_cols} FROM {stage}")
+    rep.rows_loaded = st.height
+    if st.height:
+        wh.execute(con, f"INSERT INTO {target} ({all_cols}) SELECT {all_cols} FROM {stage}")
