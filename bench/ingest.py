@@ -100,7 +100,7 @@ def rows(quick: bool) -> list[BenchRow]:
     out: list[BenchRow] = []
     for scale in ((0.5,) if quick else (5.0, 25.0)):
         source = bench_data.demo(scale)
-        floors, ours = measure(source, repeat=1 if quick or scale > 5 else 3)
+        floors, ours = measure(source, repeat=1)
         f = statistics.median(r["seconds"] for r in floors)
         o = statistics.median(r["seconds"] for r in ours)
         n = int(ours[0]["rows"])

@@ -328,15 +328,29 @@ def _run_locked(
             raise
     _remove(stale_build_files(db))
     if default_steps:  # the live snapshot is now the one these inputs built: the next refresh may keep it
-        manifest.snapshot_id, manifest.inputs = ctx.snapshot_id, inputs
-        manifest.keep_only(ctx.checksums)
-        manifest.write(db)
+        _write_manifest(db, manifest, ctx.snapshot_id, inputs, ctx.checksums)
     record = store.finish(
         run.id, "succeeded", warning, snapshot_id=ctx.snapshot_id, snapshot_path=str(db), steps=step_log, **ctx.counts
     )
     log.info("refresh run #%d succeeded in %.1f s: snapshot %s (%s)", run.id, record.duration_s or 0.0,
              ctx.snapshot_id, "; ".join(f"{e['name']} {e['status']}" for e in step_log))
     return record
+
+
+def _write_manifest(
+    db: Path, manifest: refresh_manifest.Manifest, snapshot_id: str, inputs: str, checksums: dict[str, tuple[str, int]]
+) -> None:
+    """Record what the new live snapshot was built from; when that cannot be read, leave no manifest (the next
+    refresh then rebuilds: never skip on a guess)."""
+    try:
+        manifest.ingests = refresh_manifest.live_state(db).ingests
+    except warehouse.WarehouseError as e:
+        log.warning("could not read %s back for the refresh manifest: %s", db, e)
+        refresh_manifest.manifest_path(db).unlink(missing_ok=True)
+        return
+    manifest.snapshot_id, manifest.inputs = snapshot_id, inputs
+    manifest.keep_only(checksums)
+    manifest.write(db)
 
 
 def _keep_live(

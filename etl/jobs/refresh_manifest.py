@@ -86,6 +86,7 @@ class Manifest:
     snapshot_id: str | None = None
     inputs: str | None = None
     files: dict[str, list[object]] = field(default_factory=dict)  # path → [size, mtime_ns, ctime_ns, sha256]
+    ingests: str | None = None  # the live file's ingest log mark (a `govindex ingest` straight into it moves it)
 
     @classmethod
     def read(cls, db: Path) -> Manifest:
@@ -95,7 +96,7 @@ class Manifest:
             raw = json.loads(p.read_text(encoding="utf-8"))
             if raw.get("version") != VERSION:
                 return cls()
-            return cls(raw.get("snapshot_id"), raw.get("inputs"), dict(raw.get("files") or {}))
+            return cls(raw.get("snapshot_id"), raw.get("inputs"), dict(raw.get("files") or {}), raw.get("ingests"))
         except (OSError, ValueError, AttributeError):
             return cls()
 
@@ -103,7 +104,8 @@ class Manifest:
         """Write atomically (temp file + os.replace); a failure is logged, never fails the refresh."""
         p = manifest_path(db)
         tmp = p.with_name(p.name + ".tmp")
-        body = {"version": VERSION, "snapshot_id": self.snapshot_id, "inputs": self.inputs, "files": self.files}
+        body = {"version": VERSION, "snapshot_id": self.snapshot_id, "inputs": self.inputs, "files": self.files,
+                "ingests": self.ingests}  # fmt: skip
         try:
             tmp.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
             os.replace(tmp, p)
@@ -142,19 +144,29 @@ class Verdict:
     files: int = 0
 
 
-def _live_snapshot_and_files(db: Path) -> tuple[str | None, set[tuple[str, str | None]]]:
-    # A read-only look at the live file: its snapshot id and the (sha256, table) of every file loaded into it.
+@dataclass(frozen=True)
+class LiveState:
+    """What the live file says about itself: its snapshot, its ingest log mark, the files loaded into it."""
+
+    snapshot_id: str | None
+    ingests: str | None
+    loaded: frozenset[tuple[str, str | None]]  # (sha256, table) of every file loaded or partly loaded
+
+
+def live_state(db: Path) -> LiveState:
+    """A read-only look at the live file (WarehouseError when it cannot be opened)."""
     with warehouse.connection(db, read_only=True) as con:
         names = warehouse.table_names(con)
         if "snapshot_info" not in names or "indicator_values" not in names:
-            return None, set()
+            return LiveState(None, None, frozenset())
         sid = warehouse.scalar(
             con, 'SELECT "snapshot_id" FROM "snapshot_info" WHERE "finished_at" IS NOT NULL ORDER BY "started_at" DESC LIMIT 1'
         )
+        mark = warehouse.scalar(con, "SELECT count(*) || ':' || coalesce(max(file_id), 0) FROM ingest_files")
         rows = warehouse.query(
             con, "SELECT DISTINCT sha256, table_name FROM ingest_files WHERE status IN ('loaded', 'partial')"
         )
-    return (None if sid is None else str(sid)), {(r[0], r[1]) for r in rows.iter_rows()}
+    return LiveState(None if sid is None else str(sid), str(mark), frozenset((r[0], r[1]) for r in rows.iter_rows()))
 
 
 def check(db: Path, manifest: Manifest, source: Path | None, inbox_empty: bool, inputs: str) -> Verdict:
@@ -178,13 +190,15 @@ def check(db: Path, manifest: Manifest, source: Path | None, inbox_empty: bool, 
     if manifest.inputs != inputs:
         return Verdict(False, "catalog, weight profiles, settings or version changed", None, checksums)
     try:
-        live, loaded = _live_snapshot_and_files(db)
+        live = live_state(db)
     except warehouse.WarehouseError as e:
         return Verdict(False, f"cannot read the live warehouse: {e}", None, checksums)
-    if live is None or live != manifest.snapshot_id:
-        return Verdict(False, "the live snapshot is not the one the last refresh built", live, checksums)
+    if live.snapshot_id is None or live.snapshot_id != manifest.snapshot_id:
+        return Verdict(False, "the live snapshot is not the one the last refresh built", live.snapshot_id, checksums)
+    if live.ingests != manifest.ingests:
+        return Verdict(False, "files were ingested into the live warehouse since", live.snapshot_id, checksums)
     for p in paths:
         sha, _ = checksums[str(p.resolve())]
-        if (sha, tables.table_for_file(p.name)) not in loaded:
-            return Verdict(False, f"new or changed file {p.name}", live, checksums)
-    return Verdict(True, "nothing new", live, checksums, files=len(paths))
+        if (sha, tables.table_for_file(p.name)) not in live.loaded:
+            return Verdict(False, f"new or changed file {p.name}", live.snapshot_id, checksums)
+    return Verdict(True, "nothing new", live.snapshot_id, checksums, files=len(paths))

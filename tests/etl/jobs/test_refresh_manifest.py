@@ -102,7 +102,7 @@ def test_nothing_new_reads_no_file_whose_timestamps_are_unchanged(
     assert [s["name"] for s in rec.steps] == ["unchanged"] and read == []
 
 
-@pytest.mark.parametrize("change", ["new_file", "changed_file", "profile", "rollback", "no_manifest"])
+@pytest.mark.parametrize("change", ["new_file", "changed_file", "profile", "rollback", "no_manifest", "direct_ingest"])
 def test_anything_new_makes_the_refresh_rebuild(built: dict[str, Any], tmp_path: Path, change: str) -> None:
     db, src = copy_of(built, tmp_path)
     cfg = config_for(db)
@@ -122,6 +122,10 @@ def test_anything_new_makes_the_refresh_rebuild(built: dict[str, Any], tmp_path:
         assert [s["name"] for s in refresh(cfg, "cli", src).steps][0] == "ingest"
         extra.unlink()
         snapshots.rollback(cfg)
+    elif change == "direct_ingest":  # `govindex ingest` straight into the live file: its values are stale now
+        extra = tmp_path / "hotline_ticket_2099-02.csv"
+        extra.write_bytes(header)
+        ingest_files_mod.ingest_files([extra], db)
     elif change == "no_manifest":
         refresh_manifest.manifest_path(db).unlink()
     rec = refresh(cfg, "cli", src)
