@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from etl.config import Config, load_config
+from etl.config import Config
 from etl.ingest import files as ingest_files_mod
 from etl.ingest import readers
 from etl.jobs import refresh_manifest, snapshots
@@ -18,21 +18,12 @@ from etl.jobs.refresh import refresh
 from etl.stores.profiles import list_profiles, load_profile, save_profile
 from etl.warehouse import connection as warehouse
 from tests.conftest import Warehouses
+from tests.etl.jobs.test_refresh import config_for as refresh_config
 
 
-def config_for(db: Path, **overrides: Any) -> Config:
-    return load_config(
-        env={},
-        overrides={
-            "db": str(db),
-            "inbox": str(db.parent / "inbox"),
-            "archive": str(db.parent / "archive"),
-            "weights_dir": str(db.parent / "weights"),
-            "uncertainty_samples": 100,
-            "inbox_settle_seconds": 0,
-            **overrides,
-        },
-    )
+def config_for(db: Path) -> Config:
+    """test_refresh's settings, with a weights folder of its own beside the warehouse."""
+    return refresh_config(db, weights_dir=str(db.parent / "weights"), uncertainty_samples=100)
 
 
 @pytest.fixture(scope="module")
