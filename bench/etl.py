@@ -395,7 +395,7 @@ GOALS = {5.0: 3.0, 25.0: 5.0}
 def rows(quick: bool) -> list[BenchRow]:
     """The `python -m bench all` convention: files → indicator values, govindex against the pandas baseline."""
     out: list[BenchRow] = []
-    for scale in ((0.5,) if quick else (5.0, 25.0)):
+    for scale in ((0.2,) if quick else (5.0, 25.0)):
         source = bench_data.demo(scale)
         with tempfile.TemporaryDirectory() as tmp:
             db = Path(tmp) / "bench.duckdb"

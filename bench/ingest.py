@@ -98,7 +98,7 @@ def measure(source: Path, repeat: int = 1) -> tuple[list[dict[str, Any]], list[d
 
 def rows(quick: bool) -> list[BenchRow]:
     out: list[BenchRow] = []
-    for scale in ((0.5,) if quick else (5.0, 25.0)):
+    for scale in ((0.2,) if quick else (5.0, 25.0)):
         source = bench_data.demo(scale)
         floors, ours = measure(source, repeat=1)
         f = statistics.median(r["seconds"] for r in floors)
