@@ -61,6 +61,8 @@ log = logging.getLogger(__name__)
 LOCAL_TZ = ZoneInfo(tables.LOCAL_TZ)
 STAGE = "_govindex_stage"
 DUP_KEYS = "_govindex_dup_keys"
+# A file's checked rows are kept in memory up to this size, spilled into a temp table beyond (see Stage).
+STAGE_MEMORY_BYTES = 256 << 20
 # The check name a whole-file rejection is quarantined under (row_number 0), by the error's class.
 REJECTION_CHECKS: dict[type[RejectedFileError], str] = {
     UnknownTableError: "unknown_table", UnsupportedFormatError: "unsupported_format", EmptyFileError: "empty_file",
@@ -330,7 +332,7 @@ def _load(
     ts = schema_cache.get(src.table)
     if ts is None:
         ts = schema_cache[src.table] = schemas.build_schema(table, load_time=load_time, unique_key=False)
-    staged: list[pl.DataFrame] = []  # the typed rows that passed every check, chunk by chunk
+    stage = Stage(con, table)  # the typed rows that passed every check, chunk by chunk
     notes: list[tuple[str, str]] = []
     failures_seen: list[pl.DataFrame] = []
     refs: list[pl.DataFrame] = []  # a resubmission's rows: (_row, the quarantined row it corrects)
@@ -368,10 +370,8 @@ def _load(
             good = typed.frame
         if readers.RESUBMIT in chunk.frame.columns:
             refs.append(chunk.frame.select(readers.ROW, readers.RESUBMIT).filter(pl.col(readers.ROW).is_in(good[readers.ROW].implode())))
-        staged.append(good)
-    schema = {**wh.polars_schema(table), readers.ROW: pl.Int64()}
-    stage = Stage(con, pl.concat(staged, rechunk=False) if staged else pl.DataFrame(schema=schema))
-    _dedupe_and_load(con, table, rep, ctx, stage)
+        stage.append(good)
+    _dedupe_and_load(con, table, rep, ctx, stage.show())
     rep.rows_resolved = resolve_named(con, rep, pl.concat(refs)) if refs else 0
     if table.name in state.tables:
         rep.rows_resolved += resolve_earlier(con, table, rep, STAGE)
@@ -395,38 +395,73 @@ def _load(
 
 # --------------------------------------------------------------------------------------------- dedupe + load
 class Stage:
-    """A file's rows that passed every check, held as one polars frame and shown to SQL as the view STAGE (arrow,
-    zero-copy), so they are written once, into the target table, instead of into a temp table first. Rows the
-    dedupe drops are filtered out of the frame and the view re-registered."""
+    """A file's rows that passed every check, shown to SQL as STAGE for the dedupe and the final insert.
 
-    def __init__(self, con: wh.Connection, frame: pl.DataFrame) -> None:
-        self.con, self.frame = con, frame
-        self._show()
+    A file of up to STAGE_MEMORY_BYTES is held as polars frames and shown as an arrow view (zero-copy), so its rows
+    are written once, into the target table; rows the dedupe drops are filtered out and the view re-registered.
+    A larger file (the scale-25 rating export: 8M rows) spills into a temp table as it is read, chunk by chunk,
+    inside DuckDB's memory limit, so the ingest's peak memory stays bounded whatever the file's size.
+    """
+
+    def __init__(self, con: wh.Connection, table: tables.Table) -> None:
+        self.con, self.table = con, table
+        self.frames: list[pl.DataFrame] = []
+        self.size = 0
+        self.spilled = False
+
+    def append(self, frame: pl.DataFrame) -> None:
+        if self.spilled:
+            wh.insert_frame(self.con, STAGE, frame)
+            return
+        self.frames.append(frame)
+        self.size += frame.estimated_size()
+        if self.size > STAGE_MEMORY_BYTES:
+            cols = ", ".join(f"{wh.quote(c.name)} {wh.SQL_TYPES[c.dtype]}" for c in self.table.columns)
+            self.con.sql(f'CREATE TEMP TABLE {wh.quote(STAGE)} ({cols}, "_row" BIGINT)')
+            for f in self.frames:
+                wh.insert_frame(self.con, STAGE, f)
+            self.frames, self.spilled = [], True
+
+    def show(self) -> Stage:
+        """Make STAGE readable (after the last append)."""
+        if not self.spilled:
+            self._show()
+        return self
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        schema = {**wh.polars_schema(self.table), readers.ROW: pl.Int64()}
+        return pl.concat(self.frames, rechunk=False) if self.frames else pl.DataFrame(schema=schema)
 
     def _show(self) -> None:
-        self.clear(self.con)
+        self.con.unregister(STAGE)
         self.con.register(STAGE, self.frame.to_arrow())
 
     @staticmethod
     def clear(con: wh.Connection) -> None:
-        """Remove the view (no-op when there is none)."""
+        """Remove the view or the temp table (no-op when there is none)."""
         con.unregister(STAGE)
+        con.sql(f"DROP TABLE IF EXISTS {wh.quote(STAGE)}")
 
     @property
     def height(self) -> int:
-        return self.frame.height
+        return wh.row_count(self.con, STAGE) if self.spilled else sum(f.height for f in self.frames)
 
     def drop(self, rows: pl.Series) -> int:
         """Drop the rows whose `_row` is in `rows`; returns how many were dropped."""
         if rows.len() == 0:
             return 0
-        before = self.frame.height
-        self.frame = self.frame.filter(~pl.col(readers.ROW).is_in(rows.implode()))
-        self._show()
-        return before - self.frame.height
+        before = self.height
+        if self.spilled:
+            with wh.registered(self.con, "_govindex_drop", rows.rename(readers.ROW).to_frame()) as view:
+                wh.execute(self.con, f'DELETE FROM {wh.quote(STAGE)} WHERE "_row" IN (SELECT "_row" FROM {view})')
+        else:
+            self.frames = [self.frame.filter(~pl.col(readers.ROW).is_in(rows.implode()))]
+            self._show()
+        return before - self.height
 
     def drop_where(self, sql: str) -> int:
-        """Drop the rows a query (selecting `_row` from the view) returns; returns how many were dropped."""
+        """Drop the rows a query (selecting `_row` from STAGE) returns; returns how many were dropped."""
         return self.drop(wh.query(self.con, sql)[readers.ROW])
 
 
