@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from bench import BenchRow, budget_row
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent / "govindex"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
@@ -160,6 +162,26 @@ def main() -> None:
         shutil.copytree(ROOT / "weights", weights, ignore=shutil.ignore_patterns("history"))
         server_side(db, weights, args.changes)
         browser_round_trip(db, weights, args.presses)
+
+
+def rows(quick: bool) -> list[BenchRow]:
+    """The `python -m bench all` convention: the reweight callback's server time against a full engine run per
+    change, and (full mode) the browser round trip."""
+    with tempfile.TemporaryDirectory(prefix="govindex-bench-app-") as tmp:
+        folder = Path(tmp)
+        db = _build_demo(folder)
+        weights = folder / "weights"
+        shutil.copytree(ROOT / "weights", weights, ignore=shutil.ignore_patterns("history"))
+        ours, base = server_side(db, weights, 20 if quick else 200)
+        out = [budget_row("app", "weights page: reweight callback, server side", ours, 100, "ms",
+                          note=f"median of the callback body (model, ranking, 2 figures); a full engine run per "
+                               f"change (model part only) takes {base:.1f} ms")]  # fmt: skip
+        if not quick:
+            browser = browser_round_trip(db, weights, 15)
+            if browser is not None:
+                out.append(BenchRow("app", "weights page: key press → ranking re-rendered, in chromium", browser, "ms",
+                                    note="median of 15 presses"))  # fmt: skip
+    return out
 
 
 if __name__ == "__main__":

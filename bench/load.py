@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import BenchRow, budget_row
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent / "govindex"
 PAGES = ("/", "/weights", "/district/310104", "/sensitivity", "/data-quality", "/methodology")
@@ -184,7 +186,8 @@ class User(threading.Thread):
         self.finished = True
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, summary: dict[str, float] | None = None) -> int:
+    """Run the load test and print its table; `summary`, when given, receives the headline numbers."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--users", type=int, default=50, help="concurrent simulated users")
     ap.add_argument("--seconds", type=float, default=60.0, help="how long the users keep going")
@@ -242,11 +245,26 @@ def main(argv: list[str] | None = None) -> int:
         if stuck:
             print(f"{stuck} user(s) did not finish (a request hung or the thread failed): counted as errors")
             errors += stuck
+        if summary is not None:
+            summary.update(worst_p95_ms=worst, errors=errors, requests=total, wall_s=wall, users=args.users)
         verdict = "within" if worst < 300 and errors == 0 else "OVER"
         print(f"budget: p95 < 300 ms and zero errors → worst p95 {worst:.1f} ms, {errors} errors: {verdict} budget")
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def rows(quick: bool) -> list[BenchRow]:
+    """The `python -m bench all` convention: the worst p95 latency of the load test (none in --quick mode)."""
+    if quick:
+        return []
+    summary: dict[str, float] = {}
+    main([], summary)
+    note = f"{int(summary['users'])} users, {int(summary['requests'])} requests in {summary['wall_s']:.0f} s, {int(summary['errors'])} errors"
+    row = budget_row("load", "worst p95 latency of page/content/reweight requests", summary["worst_p95_ms"], 300, "ms",
+                     note=note)  # fmt: skip
+    row.ok = bool(row.ok) and summary["errors"] == 0
+    return [row]
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench import ROOT, BenchRow, budget_row
+
 BIN = Path(sys.executable).parent / "govindex"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
@@ -140,6 +141,22 @@ def measure(db: Path, weights: Path, repeat: int) -> list[dict]:
                      "baseline": "the app's not-found page (Dash shell), first visit",
                      "samples_s": [round(v, 3) for v in values]})
     return rows
+
+
+def rows(quick: bool = False) -> list[BenchRow]:
+    """`python -m bench all` rows (bench/__main__.py's convention): each page's first visit and the overview's cold
+    paint against their budgets, with the shell's first visit measured in the same run as the reference. Quick: a
+    6-month demo and one server per measure; full: the 24-month demo (what `make serve` shows) and three."""
+    if not Path("/usr/bin/chromium").exists():
+        return [BenchRow("pages", "(skipped: no /usr/bin/chromium)", float("nan"))]
+    with tempfile.TemporaryDirectory(prefix="govindex-bench-pages-") as tmp:
+        folder = Path(tmp)
+        db = build_demo(folder, months=6 if quick else 24)
+        weights = folder / "weights"
+        shutil.copytree(ROOT / "weights", weights, ignore=shutil.ignore_patterns("history"))
+        measured = measure(db, weights, 1 if quick else 3)
+    return [budget_row("pages", r["measure"], r["now_s"], r["budget"], reference=r["baseline_s"], kind="reference",
+                       note=r["baseline"]) for r in measured]
 
 
 def print_rows(rows: list[dict]) -> None:

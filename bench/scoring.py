@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from bench import BenchRow, budget_row
 from indicators.framework import Framework, Node
 from indicators.model import reaggregate, score
 from indicators.spec import MethodSpec, ModelSpec
@@ -97,7 +98,9 @@ def naive_pipeline(fw: Framework, df: pl.DataFrame) -> dict[tuple[str, str], flo
     return out
 
 
-def main() -> None:
+def measure(quick: bool = False) -> list[tuple[str, float, float, float, str]]:
+    """(name, seconds, budget, baseline seconds, baseline name) per measure; `quick` times fewer repeats."""
+    q = 3 if quick else 1  # divide the repeats
     rng = np.random.default_rng(20240601)
     fw = synthetic_framework()
     spec = ModelSpec(treatment=MethodSpec(name="coinr_default"), imputation=MethodSpec(name="mean"))
@@ -105,35 +108,44 @@ def main() -> None:
 
     # 1. full pipeline, 16 districts × 24 months
     df16 = synthetic_long(fw, 16, 24, rng)
-    t_pipe = timeit(lambda: score(fw, df16, spec).scores, repeat=5)
-    t_naive = timeit(lambda: naive_pipeline(fw, df16), repeat=3)
+    t_pipe = timeit(lambda: score(fw, df16, spec).scores, repeat=max(1, 5 // q))
+    t_naive = timeit(lambda: naive_pipeline(fw, df16), repeat=max(1, 3 // q))
     lines.append(("full pipeline 16×24×32 (impute, treat, normalise, aggregate, score table)", t_pipe,
                   BUDGET_PIPELINE_S, t_naive, "naive Python loop (min-max + means only)"))
 
     # 2. re-aggregation from cached normalised values
     res16 = score(fw, df16, spec)
     new_w = {**res16.weights, "supply": 0.4, "demand": 0.6, "supply_value_1": 3.0}
-    t_re16 = timeit(lambda: reaggregate(res16.cache, new_w), repeat=50)
-    t_rescore16 = timeit(lambda: score(fw, df16, spec.model_copy(update={"weights": new_w})), repeat=5)
+    t_re16 = timeit(lambda: reaggregate(res16.cache, new_w), repeat=max(1, 50 // q))
+    t_rescore16 = timeit(lambda: score(fw, df16, spec.model_copy(update={"weights": new_w})), repeat=max(1, 5 // q))
     lines.append(("re-aggregate 16 units × 24 months", t_re16, BUDGET_REAGG_16_S, t_rescore16, "full re-score"))
 
     df2844 = synthetic_long(fw, 2844, 1, rng)
     res2844 = score(fw, df2844, spec)
-    t_re2844 = timeit(lambda: reaggregate(res2844.cache, new_w), repeat=30)
-    t_rescore2844 = timeit(lambda: score(fw, df2844, spec.model_copy(update={"weights": new_w})), repeat=3)
+    t_re2844 = timeit(lambda: reaggregate(res2844.cache, new_w), repeat=max(1, 30 // q))
+    t_rescore2844 = timeit(lambda: score(fw, df2844, spec.model_copy(update={"weights": new_w})), repeat=max(1, 3 // q))
     lines.append(("re-aggregate 2,844 units × 1 period", t_re2844, BUDGET_REAGG_2844_S, t_rescore2844,
                   "full re-score"))
     fast = reaggregate(res2844.cache, new_w)
     slow = score(fw, df2844, spec.model_copy(update={"weights": new_w})).values
     assert np.allclose(fast, slow, equal_nan=True), "re-aggregation disagrees with a full re-score"
+    return lines
 
+
+def rows(quick: bool) -> list[BenchRow]:
+    """The `python -m bench all` convention: one row per measure (budget in seconds, baseline beside it)."""
+    return [budget_row("scoring", name, t, budget, reference=base, kind="baseline", note=f"baseline: {base_name}")
+            for name, t, budget, base, base_name in measure(quick)]  # fmt: skip
+
+
+def main() -> None:
+    lines = measure()
     print(f"{'benchmark':<78} {'time':>10} {'budget':>9} {'t/budget':>9} {'baseline':>10} {'speed-up':>9}")
     for name, t, budget, base, base_name in lines:
         print(f"{name:<78} {t * 1e3:>8.2f}ms {budget * 1e3:>7.0f}ms {t / budget:>9.3f} {base * 1e3:>8.1f}ms "
               f"{base / t:>8.1f}x  ({base_name})")
     ok = all(t <= budget for _, t, budget, _, _ in lines)
     print("all within budget" if ok else "SOME BUDGETS EXCEEDED")
-
 
 if __name__ == "__main__":
     main()

@@ -31,6 +31,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
+from bench import BenchRow, baseline_row  # noqa: E402
 from indicators.framework import Framework, Node  # noqa: E402
 from indicators.model import score  # noqa: E402
 from indicators.uncertainty.montecarlo import ranks_desc, run_monte_carlo  # noqa: E402
@@ -144,6 +145,39 @@ def main() -> None:
     base4 = _pipeline_per_sample(p4, Xa, 200)
     _line(f"COINr ASEM {len(units)} x {len(fa.indicators)}, weights + norm/agg", 10_000, _ours(p4, 10_000), base4,
           None)
+
+
+def rows(quick: bool) -> list[BenchRow]:
+    """The `python -m bench all` convention: ours (CPU s) against the per-sample pipeline re-run (extrapolated)."""
+    weights_only = UncertaintySpec(weight_noise=(WeightNoise(level=1), WeightNoise(level=2)),
+                                   blend=BlendRange(demand=(0.3, 0.7)))
+    full = UncertaintySpec(weight_noise=(WeightNoise(level=1), WeightNoise(level=2, distribution="dirichlet")),
+                           blend=BlendRange(demand=(0.3, 0.7)), normalisation=NORMS, aggregation=AGGS,
+                           drop_indicators=True)
+    n, base_n, repeats = (20_000, 60, 1) if quick else (100_000, 300, 3)
+    fw, X = govindex_like()
+    out: list[BenchRow] = []
+    for label, spec, budget in (("16 x 32, weights + blend", weights_only, 1.0),
+                                ("16 x 32, weights + blend + norm/agg/drop choices", full, None)):  # fmt: skip
+        p = _problem(fw, X, spec)
+        _ours(p, 1000, repeats=1)  # warm-up
+        per_sample = _pipeline_per_sample(p, X, base_n)
+        cpu, wall = _ours(p, n, repeats)
+        note = f"CPU s (wall {wall:.3f} s); baseline = score() per sample x {n:,} (from {base_n} samples)"
+        row = baseline_row("sensitivity", f"Monte Carlo {label}, {n:,} samples", cpu, per_sample * n, 1000.0, note)
+        if budget is not None:
+            row.budget += f" and < {budget:g} s"
+            row.ok = bool(row.ok) and cpu < budget
+        out.append(row)
+    if not quick:
+        fa, Xa, units = asem()
+        asem_spec = UncertaintySpec(weight_noise=(WeightNoise(level=1), WeightNoise(level=2), WeightNoise(level=3)))
+        p3 = _problem(fa, Xa, asem_spec, units)
+        base3 = _pipeline_per_sample(p3, Xa, 200)
+        cpu, wall = _ours(p3, 10_000)
+        out.append(baseline_row("sensitivity", f"Monte Carlo COINr ASEM {len(units)} x {len(fa.indicators)}, 10,000 samples",
+                                cpu, base3 * 10_000, None, f"CPU s (wall {wall:.3f} s)"))  # fmt: skip
+    return out
 
 
 if __name__ == "__main__":

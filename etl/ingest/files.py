@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -61,6 +61,8 @@ log = logging.getLogger(__name__)
 LOCAL_TZ = ZoneInfo(tables.LOCAL_TZ)
 STAGE = "_govindex_stage"
 DUP_KEYS = "_govindex_dup_keys"
+# A file's checked rows are kept in memory up to this size, spilled into a temp table beyond (see Stage).
+STAGE_MEMORY_BYTES = 256 << 20
 # The check name a whole-file rejection is quarantined under (row_number 0), by the error's class.
 REJECTION_CHECKS: dict[type[RejectedFileError], str] = {
     UnknownTableError: "unknown_table", UnsupportedFormatError: "unsupported_format", EmptyFileError: "empty_file",
@@ -106,13 +108,21 @@ def load_order_key(item: tuple[Path, str]) -> tuple[int, str]:
 
 
 def ingest_folder(
-    source: Path, db_path: Path | str | wh.Connection, *, now: dt.datetime | None = None, chunk_rows: int = readers.CHUNK_ROWS
+    source: Path,
+    db_path: Path | str | wh.Connection,
+    *,
+    now: dt.datetime | None = None,
+    chunk_rows: int = readers.CHUNK_ROWS,
+    checksums: Mapping[str, tuple[str, int]] | None = None,
 ) -> IngestReport:
-    """Ingest every CSV/XLSX/Parquet file under `source` into the warehouse at `db_path`."""
+    """Ingest every CSV/XLSX/Parquet file under `source` into the warehouse at `db_path`.
+
+    `checksums` (resolved path → (sha256, size)) are digests the caller already has (the refresh's manifest), so
+    those files are not read once more just to checksum them."""
     found, ignored = discover(Path(source))
     if not found:
         raise SourceNotFoundError(f"no CSV, XLSX or Parquet file in {source}")
-    report = _ingest(found, db_path, now=now, source=str(source), chunk_rows=chunk_rows)
+    report = _ingest(found, db_path, now=now, source=str(source), chunk_rows=chunk_rows, checksums=checksums)
     report.ignored = ignored
     return report
 
@@ -133,7 +143,13 @@ def ingest_files(
 
 
 def _ingest(
-    items: Sequence[tuple[Path, str]], db_path: Path | str | wh.Connection, *, now: dt.datetime | None, source: str | None, chunk_rows: int
+    items: Sequence[tuple[Path, str]],
+    db_path: Path | str | wh.Connection,
+    *,
+    now: dt.datetime | None,
+    source: str | None,
+    chunk_rows: int,
+    checksums: Mapping[str, tuple[str, int]] | None = None,
 ) -> IngestReport:
     load_time = _naive_local(now) if now is not None else local_now()
     with wh.connection(db_path) as con:  # an open connection (the refresh's) is used as is and left open
@@ -150,8 +166,12 @@ def _ingest(
         report = IngestReport(batch_id, wh.database_file(con))
         schema_cache: dict[str, schemas.TableSchema] = {}
         state = OpenRecords.read(con)
-        for path, name in sorted(items, key=load_order_key):
-            report.files.append(_ingest_one(con, path, name, batch_id, load_time, schema_cache, chunk_rows, state))
+        with wh.deferred_checkpoints(con):
+            for path, name in sorted(items, key=load_order_key):
+                known = checksums.get(str(path.resolve())) if checksums else None
+                report.files.append(
+                    _ingest_one(con, path, name, batch_id, load_time, schema_cache, chunk_rows, state, known)
+                )
         status = "ok" if report.processed else "failed"
         wh.execute(
             con,
@@ -173,12 +193,13 @@ def _ingest_one(
     schema_cache: dict[str, schemas.TableSchema],
     chunk_rows: int,
     state: OpenRecords,
+    known: tuple[str, int] | None = None,
 ) -> FileReport:
     started = local_now()
     file_id = int(wh.scalar(con, 'SELECT coalesce(max("file_id"), 0) + 1 FROM "ingest_files"'))
     rep = FileReport(path=str(path.resolve()), name=name, table=tables.table_for_file(path.name), file_id=file_id)
     try:
-        rep.sha256, rep.size = readers.checksum(path)
+        rep.sha256, rep.size = known if known is not None else readers.checksum(path)
     except OSError as e:
         msg = messages.file_message("cannot_read", file=name, detail=e.strerror or type(e).__name__)
         return _finish(con, rep, batch_id, started, "rejected", msg, state, check="cannot_read")
@@ -216,7 +237,7 @@ def _ingest_one(
         msg = messages.file_message("unexpected", file=name, error=type(e).__name__)
         return _finish(con, rep, batch_id, started, "rejected", msg, state, check="unexpected")
     finally:
-        con.sql(f"DROP TABLE IF EXISTS {wh.quote(STAGE)}")
+        Stage.clear(con)
         con.sql(f"DROP TABLE IF EXISTS {wh.quote(DUP_KEYS)}")
     status = "partial" if rep.rows_quarantined else "loaded"
     return _finish(con, rep, batch_id, started, status, rep.message, state)
@@ -311,8 +332,7 @@ def _load(
     ts = schema_cache.get(src.table)
     if ts is None:
         ts = schema_cache[src.table] = schemas.build_schema(table, load_time=load_time, unique_key=False)
-    cols = ", ".join(f"{wh.quote(c.name)} {wh.SQL_TYPES[c.dtype]}" for c in table.columns)
-    con.sql(f'CREATE TEMP TABLE {wh.quote(STAGE)} ({cols}, "_row" BIGINT)')
+    stage = Stage(con, table)  # the typed rows that passed every check, chunk by chunk
     notes: list[tuple[str, str]] = []
     failures_seen: list[pl.DataFrame] = []
     refs: list[pl.DataFrame] = []  # a resubmission's rows: (_row, the quarantined row it corrects)
@@ -350,8 +370,8 @@ def _load(
             good = typed.frame
         if readers.RESUBMIT in chunk.frame.columns:
             refs.append(chunk.frame.select(readers.ROW, readers.RESUBMIT).filter(pl.col(readers.ROW).is_in(good[readers.ROW].implode())))
-        wh.insert_frame(con, STAGE, good)
-    _dedupe_and_load(con, table, rep, ctx)
+        stage.append(good)
+    _dedupe_and_load(con, table, rep, ctx, stage.show())
     rep.rows_resolved = resolve_named(con, rep, pl.concat(refs)) if refs else 0
     if table.name in state.tables:
         rep.rows_resolved += resolve_earlier(con, table, rep, STAGE)
@@ -374,13 +394,85 @@ def _load(
 
 
 # --------------------------------------------------------------------------------------------- dedupe + load
+class Stage:
+    """A file's rows that passed every check, shown to SQL as STAGE for the dedupe and the final insert.
+
+    A file of up to STAGE_MEMORY_BYTES is held as polars frames and shown as an arrow view (zero-copy), so its rows
+    are written once, into the target table; rows the dedupe drops are filtered out and the view re-registered.
+    A larger file (the scale-25 rating export: 8M rows) spills into a temp table as it is read, chunk by chunk,
+    inside DuckDB's memory limit, so the ingest's peak memory stays bounded whatever the file's size.
+    """
+
+    def __init__(self, con: wh.Connection, table: tables.Table) -> None:
+        self.con, self.table = con, table
+        self.frames: list[pl.DataFrame] = []
+        self.size = 0
+        self.spilled = False
+
+    def append(self, frame: pl.DataFrame) -> None:
+        if self.spilled:
+            wh.insert_frame(self.con, STAGE, frame)
+            return
+        self.frames.append(frame)
+        self.size += int(frame.estimated_size())
+        if self.size > STAGE_MEMORY_BYTES:
+            cols = ", ".join(f"{wh.quote(c.name)} {wh.SQL_TYPES[c.dtype]}" for c in self.table.columns)
+            self.con.sql(f'CREATE TEMP TABLE {wh.quote(STAGE)} ({cols}, "_row" BIGINT)')
+            for f in self.frames:
+                wh.insert_frame(self.con, STAGE, f)
+            self.frames, self.spilled = [], True
+
+    def show(self) -> Stage:
+        """Make STAGE readable (after the last append)."""
+        if not self.spilled:
+            self._show()
+        return self
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        schema = {**wh.polars_schema(self.table), readers.ROW: pl.Int64()}
+        return pl.concat(self.frames, rechunk=False) if self.frames else pl.DataFrame(schema=schema)
+
+    def _show(self) -> None:
+        self.con.unregister(STAGE)
+        self.con.register(STAGE, self.frame.to_arrow())
+
+    @staticmethod
+    def clear(con: wh.Connection) -> None:
+        """Remove the view or the temp table (no-op when there is none)."""
+        con.unregister(STAGE)
+        con.sql(f"DROP TABLE IF EXISTS {wh.quote(STAGE)}")
+
+    @property
+    def height(self) -> int:
+        return wh.row_count(self.con, STAGE) if self.spilled else sum(f.height for f in self.frames)
+
+    def drop(self, rows: pl.Series) -> int:
+        """Drop the rows whose `_row` is in `rows`; returns how many were dropped."""
+        if rows.len() == 0:
+            return 0
+        before = self.height
+        if self.spilled:
+            with wh.registered(self.con, "_govindex_drop", rows.rename(readers.ROW).to_frame()) as view:
+                wh.execute(self.con, f'DELETE FROM {wh.quote(STAGE)} WHERE "_row" IN (SELECT "_row" FROM {view})')
+        else:
+            self.frames = [self.frame.filter(~pl.col(readers.ROW).is_in(rows.implode()))]
+            self._show()
+        return before - self.height
+
+    def drop_where(self, sql: str) -> int:
+        """Drop the rows a query (selecting `_row` from STAGE) returns; returns how many were dropped."""
+        return self.drop(wh.query(self.con, sql)[readers.ROW])
+
+
 def key_json_sql(quoted_key: Sequence[str], alias: str) -> str:
     """SQL for a row's key as JSON ({"col": value, ...}), reading the quoted key columns from table alias `alias`."""
     return "to_json(struct_pack(" + ", ".join(f"{k} := {alias}.{k}" for k in quoted_key) + "))"
 
 
-def _dedupe_and_load(con: wh.Connection, table: tables.Table, rep: FileReport, ctx: Ctx) -> None:
-    """Within-file duplicates, then duplicates/conflicts against the warehouse, then the insert (all in SQL)."""
+def _dedupe_and_load(con: wh.Connection, table: tables.Table, rep: FileReport, ctx: Ctx, st: Stage) -> None:
+    """Within-file duplicates, then duplicates/conflicts against the warehouse, then the insert (in SQL over the
+    stage view; dropped rows are filtered out of the stage frame)."""
     file_id, batch_id, tname, name, sheet = ctx
     stage, target = wh.quote(STAGE), wh.quote(table.name)
     key = [wh.quote(k) for k in table.primary_key]
@@ -427,25 +519,21 @@ def _dedupe_and_load(con: wh.Connection, table: tables.Table, rep: FileReport, c
             )  # fmt: skip
             write_quarantine(con, records)
             rep.rows_quarantined += records.height
-            with wh.registered(con, "_govindex_conflicts", conflicts.select("_row")) as view:
-                wh.execute(con, f'DELETE FROM {stage} WHERE "_row" IN (SELECT "_row" FROM {view})')
+            st.drop(conflicts["_row"])
         # 2. Identical copies within the file: keep the first, count the rest.
-        before = wh.row_count(con, STAGE)
-        wh.execute(
-            con,
-            f'DELETE FROM {stage} WHERE "_row" IN (SELECT "_row" FROM (SELECT s."_row", row_number() OVER '
-            f'(PARTITION BY {", ".join("s." + k for k in key)} ORDER BY s."_row") AS n FROM {dup_rows} AS s) WHERE n > 1)',
+        rep.rows_duplicate += st.drop_where(
+            f'SELECT "_row" FROM (SELECT s."_row", row_number() OVER '
+            f'(PARTITION BY {", ".join("s." + k for k in key)} ORDER BY s."_row") AS n FROM {dup_rows} AS s) WHERE n > 1'
         )
-        rep.rows_duplicate += before - wh.row_count(con, STAGE)
     wh.execute(con, f"DROP TABLE IF EXISTS {dup}")
     # 3. Identical to a warehouse row: duplicate.
-    before = wh.row_count(con, STAGE)
-    overlap = before and wh.row_count(con, table.name) and int(
+    overlap = st.height and wh.row_count(con, table.name) and int(
         wh.scalar(con, f"SELECT count(*) FROM {stage} AS s WHERE EXISTS (SELECT 1 FROM {target} AS t WHERE {on})")
     )
     if overlap:
-        wh.execute(con, f"DELETE FROM {stage} AS s WHERE EXISTS (SELECT 1 FROM {target} AS t WHERE {on} AND {same})")
-        rep.rows_duplicate += before - wh.row_count(con, STAGE)
+        rep.rows_duplicate += st.drop_where(
+            f'SELECT s."_row" FROM {stage} AS s WHERE EXISTS (SELECT 1 FROM {target} AS t WHERE {on} AND {same})'
+        )
         # 4. Same key, different content: this (later) file supersedes the warehouse row.
         n_conf = int(wh.scalar(con, f"SELECT count(*) FROM {stage} AS s JOIN {target} AS t ON {on}"))
         if n_conf:
@@ -458,5 +546,6 @@ def _dedupe_and_load(con: wh.Connection, table: tables.Table, rep: FileReport, c
             )
             wh.execute(con, f"DELETE FROM {target} AS t WHERE EXISTS (SELECT 1 FROM {stage} AS s WHERE {on})")
             rep.rows_superseded += n_conf
-    rep.rows_loaded = wh.row_count(con, STAGE)
-    wh.execute(con, f"INSERT INTO {target} ({all_cols}) SELECT {all_cols} FROM {stage}")
+    rep.rows_loaded = st.height
+    if st.height:
+        wh.execute(con, f"INSERT INTO {target} ({all_cols}) SELECT {all_cols} FROM {stage}")

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from etl.config import Config
 from etl.jobs import inbox as inbox_mod
-from etl.jobs import alerts as alerts_job, snapshots
+from etl.jobs import alerts as alerts_job, refresh_manifest, snapshots
 from etl.jobs.locks import FileLock, LockHeld
 from etl.jobs.refresh_steps import (
     DEFAULT_STEPS, SCORE_GRAIN, IndicatorValuesResult, IngestResult, RefreshContext, RefreshError, ScoresResult, Step,
@@ -241,15 +241,26 @@ def _run_locked(
     step_log: list[dict[str, Any]] = []
     plan: inbox_mod.InboxPlan | None = None
     current = "prepare"
+    # Only the default steps are known to depend on nothing but the manifest's inputs (tests inject others).
+    default_steps = tuple(steps) == DEFAULT_STEPS
+    manifest = refresh_manifest.Manifest.read(db)
+    inputs = ""
     try:
         if src_path is None:
             plan = inbox_mod.plan_inbox(
                 Path(config.paths.inbox), store.loaded_checksums(), config.refresh.inbox_settle_seconds
             )
-            if plan.load:
-                staging = db.with_name(f"{db.name}{BUILDING_INFIX}{run.id}.inbox")
-                ctx.source = inbox_mod.stage(plan.load, staging)
-                ctx.inbox_files = [ctx.source / f.name for f in plan.load]
+        if default_steps:
+            t0 = time.perf_counter()
+            inputs = refresh_manifest.inputs_digest(config)
+            verdict = refresh_manifest.check(db, manifest, src_path, plan is None or plan.empty, inputs)
+            ctx.checksums = dict(verdict.checksums)
+            if verdict.unchanged:
+                return _keep_live(store, run.id, db, verdict, time.perf_counter() - t0, manifest)
+        if plan is not None and plan.load:
+            staging = db.with_name(f"{db.name}{BUILDING_INFIX}{run.id}.inbox")
+            ctx.source = inbox_mod.stage(plan.load, staging)
+            ctx.inbox_files = [ctx.source / f.name for f in plan.load]
         db.parent.mkdir(parents=True, exist_ok=True)
         if db.exists():
             _checkpoint_live(db)
@@ -316,12 +327,50 @@ def _run_locked(
             )
             raise
     _remove(stale_build_files(db))
+    if default_steps:  # the live snapshot is now the one these inputs built: the next refresh may keep it
+        _write_manifest(db, manifest, ctx.snapshot_id, inputs, ctx.checksums)
     record = store.finish(
         run.id, "succeeded", warning, snapshot_id=ctx.snapshot_id, snapshot_path=str(db), steps=step_log, **ctx.counts
     )
     log.info("refresh run #%d succeeded in %.1f s: snapshot %s (%s)", run.id, record.duration_s or 0.0,
              ctx.snapshot_id, "; ".join(f"{e['name']} {e['status']}" for e in step_log))
     alerts_job.after_refresh(config, record)  # alerts for the people concerned (never fails the refresh)
+    return record
+
+
+def _write_manifest(
+    db: Path, manifest: refresh_manifest.Manifest, snapshot_id: str, inputs: str, checksums: dict[str, tuple[str, int]]
+) -> None:
+    """Record what the new live snapshot was built from; when that cannot be read, leave no manifest (the next
+    refresh then rebuilds: never skip on a guess)."""
+    try:
+        manifest.ingests = refresh_manifest.live_state(db).ingests
+    except warehouse.WarehouseError as e:
+        log.warning("could not read %s back for the refresh manifest: %s", db, e)
+        refresh_manifest.manifest_path(db).unlink(missing_ok=True)
+        return
+    manifest.snapshot_id, manifest.inputs = snapshot_id, inputs
+    manifest.keep_only(checksums)
+    manifest.write(db)
+
+
+def _keep_live(
+    store: RunStore, run_id: int, db: Path, verdict: refresh_manifest.Verdict, seconds: float,
+    manifest: refresh_manifest.Manifest,
+) -> RunRecord:
+    """Nothing new: record the run as succeeded with one step saying so, the live snapshot untouched."""
+    manifest.keep_only(verdict.checksums)
+    manifest.write(db)  # the checksum cache may have learnt new timestamps (a file touched but not changed)
+    note = (
+        f"nothing new since snapshot {verdict.live_snapshot}: {verdict.files} file(s) already loaded; catalog, weight"
+        " profiles and settings unchanged; the live snapshot is kept (no rebuild)"
+    )
+    step = {"name": "unchanged", "status": "skipped", "note": note, "seconds": round(seconds, 3)}
+    record = store.finish(
+        run_id, "succeeded", None, snapshot_id=verdict.live_snapshot, snapshot_path=str(db), steps=[step],
+        files_skipped=verdict.files,
+    )
+    log.info("refresh run #%d: %s", run_id, note)
     return record
 
 

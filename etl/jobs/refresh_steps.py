@@ -142,6 +142,7 @@ class RefreshContext:
     rejected_files: dict[str, str] = field(default_factory=dict)  # file name → reason (file-level ingest rejection)
     unchanged_files: dict[str, str] = field(default_factory=dict)  # file name → why the ingest skipped it
     results: list[Any] = field(default_factory=list)  # StepResult of each step that returned one, in order
+    checksums: dict[str, tuple[str, int]] = field(default_factory=dict)  # path → (sha256, size) already computed
     con: warehouse.Connection | None = None  # opened by the refresh once the snapshot file exists; closed at the seal
 
     @property
@@ -169,7 +170,7 @@ def step_ingest(ctx: RefreshContext) -> IngestResult:
     if ctx.inbox_files is not None:  # the staged inbox: exactly the planned files, by name
         report = ingest_files(ctx.inbox_files, ctx.connection)
     else:
-        report = ingest_folder(ctx.source, ctx.connection)
+        report = ingest_folder(ctx.source, ctx.connection, checksums=ctx.checksums)
     return _count_ingest(ctx, report)
 
 

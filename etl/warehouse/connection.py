@@ -219,6 +219,20 @@ def transaction(con: Connection) -> Iterator[Connection]:
     con.sql("COMMIT")
 
 
+@contextmanager
+def deferred_checkpoints(con: Connection) -> Iterator[Connection]:
+    """Within the block, a COMMIT does not checkpoint (DuckDB checkpoints at commit once the write-ahead log passes
+    `checkpoint_threshold`, 16 MB by default: an ingest committing file by file rewrote the database file after
+    nearly every file, a quarter of its time). Every commit is still durable (in the WAL); the caller checkpoints
+    once at the end. The previous threshold is restored on the way out."""
+    previous = scalar(con, "SELECT current_setting('checkpoint_threshold')")
+    con.sql("SET checkpoint_threshold = '1TB'")
+    try:
+        yield con
+    finally:
+        con.sql(f"SET checkpoint_threshold = '{previous}'")
+
+
 def missing_values(con: Connection, table: str, column: str, values: pl.Series) -> pl.Series:
     """The distinct `values` that do not occur in table.column (an anti-join in DuckDB, no Python key sets)."""
     if values.len() == 0:

@@ -1,0 +1,34 @@
+"""Demo data for the benchmarks: `govindex demo --scale N` folders, made once and cached.
+
+The cache folder is $GOVINDEX_BENCH_DATA (default /tmp/govindex-bench); a folder is reused when its
+_demo_report.json exists (the generator writes it last), so an interrupted generation is redone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from bench import ROOT
+
+BIN = Path(sys.executable).parent / "govindex"
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("GOVINDEX_BENCH_DATA", "/tmp/govindex-bench"))
+
+
+def demo(scale: float, months: int = 24) -> Path:
+    """The raw files of `govindex demo --scale scale --months months` (generated on first use)."""
+    folder = cache_dir() / f"demo-{scale:g}-{months}"
+    if (folder / "_demo_report.json").is_file():
+        return folder
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([str(BIN), "demo", "--out", str(folder), "--scale", f"{scale:g}", "--months", str(months),
+                    "--quiet"], check=True, capture_output=True, cwd=ROOT)  # fmt: skip
+    return folder

@@ -1,0 +1,139 @@
+"""Ingest benchmark: govindex's ingest (read, decode, cast, validate, dedupe, quarantine, load, account) against the
+loader's floor measured in the same run: DuckDB loading the same files as plain tables (`CREATE TABLE AS SELECT *`,
+CSV read as text; a GB18030 CSV transcoded to UTF-8 first, since DuckDB's CSV reader has no GB18030; the XLSX read
+with fastexcel), one table per file, into a new database file, checkpointed. Both sides run in their own child
+process (wall time and peak RSS per side).
+
+Run: `OPENBLAS_NUM_THREADS=1 .venv/bin/python -m bench.ingest [--scale 5] [--repeat 1]` (the demo is generated and
+cached on first use, see bench.data). Goal (issue 16): within 1.5x the floor, peak RSS under 4 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import BenchRow, budget_row, floor_row, load_average
+from bench import data as bench_data
+
+MAX_RATIO = 1.5
+PEAK_GB = 4.0
+
+
+def _peak_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def run_floor(source: Path, db: Path) -> dict[str, Any]:
+    import duckdb
+    import fastexcel
+
+    from etl.ingest.files import discover
+
+    t0 = time.perf_counter()
+    con = duckdb.connect(str(db))
+    rows = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (path, _) in enumerate(discover(source)[0]):
+            t = f"t{i}"
+            suffix = path.suffix.lower()
+            if suffix == ".parquet":
+                con.sql(f"CREATE TABLE {t} AS SELECT * FROM read_parquet('{path}')")
+            elif suffix == ".xlsx":
+                frame = fastexcel.read_excel(path).load_sheet(0).to_arrow()
+                con.register("_x", frame)
+                con.sql(f"CREATE TABLE {t} AS SELECT * FROM _x")
+                con.unregister("_x")
+            else:
+                opts = "all_varchar = true, header = true, delim = ',', quote = '\"', escape = '\"', strict_mode = false"
+                sql = f"CREATE TABLE {t} AS SELECT * FROM read_csv('{{}}', {opts}, null_padding = true)"
+                try:
+                    con.sql(sql.format(path))
+                except duckdb.Error:  # not UTF-8: GB18030, the other encoding the demo writes; transcode first
+                    utf8 = Path(tmp) / f"{i}.csv"
+                    utf8.write_text(path.read_bytes().decode("gb18030"), encoding="utf-8")
+                    con.sql(sql.format(utf8))
+            rows += con.sql(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+    con.sql("CHECKPOINT")
+    con.close()
+    return {"seconds": time.perf_counter() - t0, "rows": rows, "peak_gb": _peak_gb()}
+
+
+def run_ours(source: Path, db: Path) -> dict[str, Any]:
+    from etl.ingest.files import ingest_folder
+
+    t0 = time.perf_counter()
+    report = ingest_folder(source, db)
+    return {"seconds": time.perf_counter() - t0, "rows": report.rows_in, "peak_gb": _peak_gb(),
+            "loaded": report.rows_loaded, "files": len(report.files)}  # fmt: skip
+
+
+def _child(phase: str, source: Path, db: Path) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "bench.ingest", "--phase", phase, "--source", str(source), "--db", str(db)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{phase} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(source: Path, repeat: int = 1) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(floor runs, govindex runs), interleaved floor/ours so both see the same load."""
+    floors, ours = [], []
+    with tempfile.TemporaryDirectory(prefix="govindex-bench-ingest-") as tmp:
+        for k in range(repeat):
+            floors.append(_child("floor", source, Path(tmp) / f"floor{k}.duckdb"))
+            ours.append(_child("ours", source, Path(tmp) / f"ours{k}.duckdb"))
+            for f in Path(tmp).iterdir():
+                f.unlink()
+    return floors, ours
+
+
+def rows(quick: bool) -> list[BenchRow]:
+    out: list[BenchRow] = []
+    for scale in ((0.2,) if quick else (5.0, 25.0)):
+        source = bench_data.demo(scale)
+        floors, ours = measure(source, repeat=1)
+        f = statistics.median(r["seconds"] for r in floors)
+        o = statistics.median(r["seconds"] for r in ours)
+        n = int(ours[0]["rows"])
+        runs = f"median of {len(ours)}" if len(ours) > 1 else "one run"
+        out.append(floor_row("ingest", f"ingest demo --scale {scale:g} ({n:,} rows, {ours[0]['files']} files)", o, f,
+                             MAX_RATIO, f"{runs}; floor = DuckDB CREATE TABLE AS from the same files"))  # fmt: skip
+        peak = max(r["peak_gb"] for r in ours)
+        out.append(budget_row("ingest", f"ingest --scale {scale:g} peak RSS", peak, PEAK_GB, "GB",
+                              max(r["peak_gb"] for r in floors), "floor"))  # fmt: skip
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", type=float, default=5.0)
+    ap.add_argument("--source", type=Path, help="folder of raw files (default: the cached demo of --scale)")
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--phase", choices=("floor", "ours"), help=argparse.SUPPRESS)
+    ap.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.phase:
+        print(json.dumps((run_floor if args.phase == "floor" else run_ours)(args.source, args.db)))
+        return
+    source = args.source or bench_data.demo(args.scale)
+    before = load_average()
+    floors, ours = measure(source, args.repeat)
+    print(f"load average before {before}, after {load_average()}")
+    for label, runs in (("floor (DuckDB CTAS)", floors), ("govindex ingest", ours)):
+        secs = ", ".join(f"{r['seconds']:.1f}" for r in runs)
+        print(f"  {label:<20} {secs} s   peak RSS {max(r['peak_gb'] for r in runs):.2f} GB   {runs[0]['rows']:,} rows")
+    ratio = statistics.median(r["seconds"] for r in ours) / statistics.median(r["seconds"] for r in floors)
+    print(f"ratio govindex/floor = {ratio:.2f}x (goal <= {MAX_RATIO}x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""How the ingest writes: one checkpoint per batch (not one per file's commit), rows written once (file → target)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from etl.contract import tables
+from etl.ingest import files as ingest
+from etl.jobs import snapshots
+from etl.warehouse import connection as warehouse
+from tests.conftest import Warehouses
+
+
+@pytest.fixture(scope="module")
+def source(warehouses: Warehouses) -> Path:
+    return warehouses.demo_sources(months=3, scale=0.05)
+
+
+def test_commits_of_a_batch_do_not_checkpoint_file_by_file(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "w.duckdb"
+    wal = snapshots.wal_path(db)
+    sizes: list[int] = []
+    real_finish = ingest._finish
+
+    def finish(*args: object, **kwargs: object) -> object:
+        sizes.append(wal.stat().st_size if wal.exists() else 0)  # after the file's COMMIT
+        return real_finish(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest, "_finish", finish)
+    con = warehouse.connect(db)
+    try:
+        warehouse.execute(con, "SET checkpoint_threshold = '1KB'")  # any commit would checkpoint
+        setting = warehouse.scalar(con, "SELECT current_setting('checkpoint_threshold')")
+        report = ingest.ingest_folder(source, con)
+        assert report.rows_loaded > 0
+        # Each file's commit only appended to the WAL (durable); nothing was folded into the file in between.
+        assert sizes == sorted(sizes) and sizes[-1] > sizes[0] > 0, sizes
+        assert not wal.exists() or wal.stat().st_size == 0  # the one checkpoint at the end of the batch
+        assert warehouse.scalar(con, "SELECT current_setting('checkpoint_threshold')") == setting  # restored
+    finally:
+        con.close()
+
+
+def test_rows_go_from_the_file_to_the_table_without_a_temp_table(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    statements: list[str] = []
+    real = warehouse.execute
+
+    def spy(con: warehouse.Connection, sql: str, params: object = None) -> None:
+        statements.append(sql)
+        real(con, sql, params)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(warehouse, "execute", spy)
+    src = tmp_path / "src"
+    shutil.copytree(source, src)
+    report = ingest.ingest_folder(src, tmp_path / "w.duckdb")
+    assert report.rows_loaded > 0
+    into_stage = [s for s in statements if f'INTO "{ingest.STAGE}"' in s or f'TABLE "{ingest.STAGE}"' in s]
+    assert into_stage == [], into_stage[:3]
+
+
+def test_a_large_file_spills_its_stage_to_disk_with_the_same_result(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file above STAGE_MEMORY_BYTES is staged in a temp table (bounded memory); every table ends up the same."""
+    now = ingest.local_now()
+
+    def build(db: Path) -> dict[str, list[tuple[object, ...]]]:
+        report = ingest.ingest_folder(source, db, now=now)  # the same load time: messages quote it
+        assert report.rows_loaded > 0 and report.rows_duplicate > 0 and report.rows_quarantined > 0
+        with warehouse.connection(db, read_only=True) as con:
+            out = {}
+            for t in (*tables.TABLES, "quarantine", "superseded"):
+                cols = [c for c in warehouse.query(con, f"SELECT * FROM {warehouse.quote(t)} LIMIT 0").columns
+                        if c not in ("started_at", "finished_at", "superseded_at")]  # fmt: skip
+                sel = ", ".join(warehouse.quote(c) for c in cols)
+                out[t] = sorted(warehouse.query(con, f"SELECT {sel} FROM {warehouse.quote(t)}").rows(), key=repr)
+            out["ingest_files"] = warehouse.query(
+                con, "SELECT file_name, rows_in, rows_loaded, rows_quarantined, rows_duplicate, rows_superseded, "
+                "rows_blank, status FROM ingest_files ORDER BY file_id").rows()  # fmt: skip
+        return out
+
+    in_memory = build(tmp_path / "a.duckdb")
+    monkeypatch.setattr(ingest, "STAGE_MEMORY_BYTES", 0)  # every file spills
+    spilled_tables: list[str] = []
+    real_append = ingest.Stage.append
+
+    def append(self: ingest.Stage, frame: object) -> None:
+        real_append(self, frame)  # type: ignore[arg-type]
+        if self.spilled:
+            spilled_tables.append(self.table.name)
+
+    monkeypatch.setattr(ingest.Stage, "append", append)
+    assert build(tmp_path / "b.duckdb") == in_memory
+    assert set(spilled_tables) >= {"case", "rating"}
