@@ -11,7 +11,6 @@ Run: `OPENBLAS_NUM_THREADS=1 .venv/bin/python -m bench.refresh [--scale 25]`.
 from __future__ import annotations
 
 import argparse
-import shutil
 import tempfile
 import time
 from pathlib import Path
