@@ -11,9 +11,10 @@ import dash
 import polars as pl
 from dash import Input, Output, State, callback, dcc, html
 
-from app.state import get_context
+from app.state import AppContext, get_context
 from app.ui import components as c
 from app.ui import figures, ids
+from app.ui import ledger_model as loop_model
 from app.ui import map as district_map
 from app.ui.i18n import fmt_num, fmt_period_marked, norm_lang, t
 from app.views import frames as views
@@ -120,7 +121,8 @@ def render(profile: str | None, units: list[str] | None, period: str | None, lan
         c.card(None, c.graph(f"{PREFIX}-dims-fig", figures.compare_dimensions_figure(wide, lang))),
         c.card(t("compare.dimensions", lang), _dimension_table(cmp, lang), className="compare-card"),
         c.card(t("compare.indicators", lang), html.P(t("compare.best_mark", lang), className="note"),
-               _indicator_table(cmp, lang), className="compare-card"),
+               html.P([t("compare.rag_note", lang), " ", t("rag.legend", lang)], className="note"),
+               _indicator_table(cmp, lang, rag_statuses(ctx, cmp)), className="compare-card"),
     ]
 
 
@@ -158,11 +160,33 @@ def _head(cmp: Comparison, first: list[str], lang: str) -> html.Thead:
     return html.Thead(html.Tr([html.Th(h) for h in first] + links))
 
 
-def _cell(value: object, rank: object, best: bool, lang: str, decimals: int = 1) -> html.Td:
+def _cell(value: object, rank: object, best: bool, lang: str, decimals: int = 1, *, hover: str | None = None,
+          shrunk: bool = False, status: str | None = None) -> html.Td:
+    """A value with its rank among all districts (▲ the best of those chosen). An indicator's cell also has its
+    hover (the value with its 95% interval and n, or why it is missing), the 收缩 mark when the profile shrank it,
+    and its red/amber/green chip against the target."""
     text = fmt_num(value, lang, decimals)
     if rank is not None:
         text += f"（{t('compare.rank_of', lang, rank=rank)}）" if lang == "zh" else f" ({t('compare.rank_of', lang, rank=rank)})"
-    return html.Td(("▲ " if best else "") + text, className="num best" if best else "num")
+    parts: list = [("▲ " if best else "") + text]
+    if shrunk:
+        parts.append(html.Span(t("mark.shrunk", lang), className="mark shrunk"))
+    if status in ("red", "amber", "green"):
+        parts.append(loop_model.rag_chip(status, lang))
+    return html.Td(parts if len(parts) > 1 else parts[0], className="num best" if best else "num", title=hover or None,
+                   **loop_model.attrs({"data-rag": status} if status else {}))
+
+
+def rag_statuses(ctx: AppContext, cmp: Comparison) -> dict[tuple[str, str], str]:
+    """(unit, indicator) → red/amber/green against the target at the compared period (the district page's rules:
+    indicators/targets.py through the loop store), read once for all the chosen districts."""
+    if cmp.period is None:
+        return {}
+    _, frame = loop_model.status_frame(ctx, cmp.period)
+    if frame.height == 0 or "status" not in frame.columns:
+        return {}
+    hit = frame.filter(pl.col("unit_code").is_in(list(cmp.units)) & pl.col("status").is_not_null())
+    return {(u, i): s for u, i, s in hit.select("unit_code", "indicator_id", "status").iter_rows()}
 
 
 def _best(ranks: list[object]) -> object:
@@ -196,16 +220,19 @@ def _dimension_table(cmp: Comparison, lang: str) -> html.Table:
                       className="data-table compare-table")
 
 
-def _indicator_table(cmp: Comparison, lang: str) -> html.Table:
+def _indicator_table(cmp: Comparison, lang: str, statuses: dict[tuple[str, str], str] | None = None) -> html.Table:
     rows = []
+    statuses = statuses or {}
     for r in cmp.indicators.iter_rows(named=True):
         ranks = [r[f"r_{u}"] for u in cmp.units]
         best = _best(ranks)
         dec = int(r["decimals"])
+        ind = r["indicator"]
         rows.append(html.Tr(
-            [html.Td(r["label"], className="name", title=r["indicator"]), html.Td(r["dimension"]),
+            [html.Td(r["label"], className="name", title=ind), html.Td(r["dimension"]),
              html.Td("↑" if r["direction"] > 0 else "↓", className="centre"), html.Td(r["unit"])]
-            + [_cell(r[f"v_{u}"], rk, rk == best, lang, dec) for u, rk in zip(cmp.units, ranks, strict=True)],
+            + [_cell(r[f"v_{u}"], rk, rk == best, lang, dec, hover=r.get(f"i_{u}"), shrunk=bool(r.get(f"sh_{u}")),
+                     status=statuses.get((u, ind))) for u, rk in zip(cmp.units, ranks, strict=True)],
             **{"data-indicator": r["indicator"]}))
     first = [t("col.indicator", lang), t("col.dimension", lang), t("col.direction", lang), t("col.unit", lang)]
     return html.Table([_head(cmp, first, lang), html.Tbody(rows)], id=f"{PREFIX}-indicators",

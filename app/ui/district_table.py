@@ -12,7 +12,7 @@ import math
 from dash import html
 
 from app.ui import figures
-from app.ui.i18n import fmt_count, fmt_num, fmt_signed, t
+from app.ui.i18n import fmt_count, fmt_num, fmt_signed, missing_reason_label, t
 from app.views import frames as views
 
 
@@ -36,17 +36,46 @@ def gap_best_text(gap: float | None, decimals: int, lang: str) -> str:
     return t("district.gap_best_short", lang, v=fmt_num(gap, lang, decimals))
 
 
+def interval_line(r: dict, decimals: int, lang: str) -> str:
+    """The line under a value: '95% 区间 65.1–79.0', '全量统计，无抽样误差', or '' when the interval is unknown."""
+    if r.get("interval_method") == "none":
+        return t("interval.census_short", lang)
+    lo, hi = r.get("ci_low"), r.get("ci_high")
+    if lo is None or hi is None:
+        return ""
+    return t("interval.short", lang, low=fmt_num(lo, lang, decimals), high=fmt_num(hi, lang, decimals))
+
+
+def missing_text(r: dict, lang: str) -> str:
+    """Why a value is missing, in words ('样本太少，95% 区间过宽'); no stated reason reads as no cases in the period."""
+    return missing_reason_label(r.get("missing_reason") or "no_cases", lang)
+
+
 def indicator_rows(dp: views.DistrictProfile, lang: str) -> list[dict]:
-    """The indicator table's rows as display text, highest priority first (the XLSX and the page read the same)."""
+    """The indicator table's rows as display text, highest priority first (the XLSX and the page read the same).
+
+    A value carries its 95% interval (`interval`), its n (`sample`: the interval's n, else the denominator) and the
+    full `interval_text` for its hover; a missing value carries its reason (`missing`) instead of a bare dash; a
+    value the profile shrank toward the city level is `shrunk` (with the scored value in `shrunk_title`)."""
     rows = []
     for r in dp.indicators.iter_rows(named=True):
         dec = int(r["decimals"])
+        value = r["value"]
+        shrunk = bool(r.get("shrunk"))
+        n = r.get("n") if r.get("n") is not None else r["sample"]
         rows.append({
             "indicator": r["indicator"],
             "label": r["label"],
             "side": t(f"side.{r['side']}", lang) if r["side"] else "",
             "dimension": r["dimension"],
-            "value": fmt_num(r["value"], lang, dec),
+            "value": fmt_num(value, lang, dec) if value is not None else None,
+            "missing": missing_text(r, lang) if value is None else None,
+            "interval": interval_line(r, dec, lang) if value is not None else "",
+            "interval_text": r.get("interval_text") or "",
+            "shrunk": shrunk,
+            "shrunk_mark": t("mark.shrunk", lang) if shrunk else "",
+            "shrunk_title": t("mark.shrunk_title", lang, v=fmt_num(r.get("shrunk_value"), lang, dec),
+                              raw=fmt_num(value, lang, dec)) if shrunk else None,
             "unit": r["unit"],
             "target": fmt_num(r.get("target"), lang, dec),
             "score": fmt_num(r["score"], lang),
@@ -57,7 +86,7 @@ def indicator_rows(dp: views.DistrictProfile, lang: str) -> list[dict]:
             "priority": fmt_num(r.get("priority"), lang, 2),
             "gain": fmt_signed(r.get("composite_gain"), lang, 2) if r.get("composite_gain") else t("na", lang),
             "trend": figures.sparkline_text(r["trend"]),
-            "sample": fmt_count(r["sample"], lang),
+            "sample": fmt_count(n, lang),
             "direction": "↑" if r["direction"] > 0 else "↓",
         })
     return rows
@@ -89,11 +118,28 @@ def indicator_row(row: dict, weak_rank: int) -> html.Tr:
     for field, _, cls in INDICATOR_COLUMNS:
         value = row.get(field)
         text = "—" if value is None or value == "" and field != "side" else str(value)
+        if field == "value":
+            cells.append(value_cell(row, cls))
+            continue
         if field == "gap_target":
             cls = f"{cls} {'short' if row['short'] else 'met'}"
         cells.append(html.Td(text, className=cls, title=row["indicator"] if field == "label" else None))
     weak = row.get("rank") is not None and row["rank"] > weak_rank
     return html.Tr(cells, className="row-weak" if weak else None, **{"data-indicator": row["indicator"]})
+
+
+def value_cell(row: dict, cls: str) -> html.Td:
+    """The value with a 收缩 mark when the profile shrank it and its 95% interval on a line below; a missing value
+    reads as its reason. The hover (title) is the full text: value, interval and n, or why it is missing."""
+    if row.get("value") is None:
+        return html.Td(html.Span(row.get("missing") or "—", className="missing-reason"), className=f"{cls} missing",
+                       title=row.get("interval_text") or None)
+    parts: list = [row["value"]]
+    if row.get("shrunk"):
+        parts.append(html.Span(row["shrunk_mark"], className="mark shrunk", title=row.get("shrunk_title")))
+    if row.get("interval"):
+        parts += [html.Br(), html.Span(row["interval"], className="ci")]
+    return html.Td(parts, className=cls, title=row.get("interval_text") or None)
 
 
 def indicator_table(dp: views.DistrictProfile, lang: str, table_id: str = "district-indicators") -> html.Table:

@@ -75,6 +75,9 @@ INDICATOR_COLS: tuple[Col, ...] = (
     Col("interval_method", "col.interval_method", "interval_method"),
     Col("missing_reason", "col.missing_reason", "missing_reason"),
     Col("imputed", "export.col.imputed_flag", "flag"),
+    # only with a profile that shrinks (the view model has these fields then): which values were shrunk toward the
+    # city level and the value scored
+    Col("shrunk", "export.col.shrunk_flag", "flag"), Col("shrunk_value", "export.col.shrunk_value", "raw"),
 )
 DIMENSION_COLS: tuple[Col, ...] = (
     Col("label", "col.dimension"), Col("this", "district.this", "score"), Col("median", "district.median", "score"),

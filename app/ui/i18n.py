@@ -84,6 +84,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "interval.text": ("{value}（95% 区间 {low}–{high}，样本量 {n}）", "{value} (95% interval {low}–{high}, n = {n})"),
     "interval.census": ("{value}（全量统计，无抽样误差）", "{value} (a census: no sampling error)"),
     "interval.missing": ("不显示：{reason}", "not shown: {reason}"),
+    # the district table's line under a value (the n stands in its own column beside it)
+    "interval.short": ("95% 区间 {low}–{high}", "95% interval {low}–{high}"),
+    "interval.census_short": ("全量统计，无抽样误差", "a census: no sampling error"),
     "interval.missing_with": ("不显示：{reason}（95% 区间 {low}–{high}，样本量 {n}）",
                               "not shown: {reason} (95% interval {low}–{high}, n = {n})"),
     "missing_reason.no_cases": ("本期无办件或样本", "no cases or responses in the period"),
@@ -182,6 +185,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                     "This profile shrinks small-sample values toward the city level (empirical Bayes, marked 'shrunk')."),
     "col.k_of_n": ("有实测值的指标", "Indicators measured"),
     "mark.shrunk": ("收缩", "shrunk"),
+    "mark.shrunk_title": ("计分采用向全市水平收缩后的数值 {v}（实测值 {raw}）",
+                          "scored with the value shrunk toward the city level, {v} (measured {raw})"),
     "mark.imputed": ("插补", "imputed"),
     "mt.shrink.none": ("不做收缩：各区数值按实测值计分；小样本的抽样误差见信度与排名区间。",
                        "No shrinkage: every value is scored as measured; the sampling error of small samples shows in "
@@ -320,6 +325,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "compare.best_mark": ("▲ 为所选区中最好", "▲ marks the best of the chosen districts"),
     "compare.rank_of": ("第 {rank} 名", "#{rank}"),
     "compare.composite": ("综合得分", "Composite"),
+    "compare.rag_note": ("各指标数值后的色块为对照目标值的达标状态（区级目标优先，否则为目录目标值）。",
+                         "The chip after each value is its status against the target (the district's own target, "
+                         "else the catalogue's)."),
     # dcc.Dropdown's own words (multi-select)
     "dropdown.select_all": ("全选", "Select all"),
     "dropdown.deselect_all": ("全不选", "Deselect all"),
@@ -951,6 +959,8 @@ MESSAGES.update({
     "export.col.n": ("样本量", "Sample size"),
     "export.col.imputed": ("插补指标数", "Indicators imputed"),
     "export.col.imputed_flag": ("插补值", "Imputed"),
+    "export.col.shrunk_flag": ("收缩值（向全市水平收缩后计分）", "Shrunk (scored after shrinkage toward the city level)"),
+    "export.col.shrunk_value": ("计分采用的收缩值", "Value scored after shrinkage"),
     "export.col.best_name": ("最优区", "Best district"),
     "export.col.rank_gain": ("排名可提升", "Rank places gained"),
     "export.col.new_rank": ("提升后排名", "Rank after"),
@@ -1134,13 +1144,13 @@ def fmt_interval(value: object, ci_low: object, ci_high: object, n: object, lang
     if not _finite(value):
         why = missing_reason_label(reason or "no_cases", lang)
         if _finite(ci_low) and _finite(ci_high):
-            return t("interval.missing_with", lang, reason=why, low=num(ci_low), high=num(ci_high), n=fmt_num(n, lang, 0))
+            return t("interval.missing_with", lang, reason=why, low=num(ci_low), high=num(ci_high), n=fmt_count(n, lang))
         return t("interval.missing", lang, reason=why)
     if str(method or "") == "none":
         return t("interval.census", lang, value=num(value))
     if not (_finite(ci_low) and _finite(ci_high)):
         return num(value)
-    return t("interval.text", lang, value=num(value), low=num(ci_low), high=num(ci_high), n=fmt_num(n, lang, 0))
+    return t("interval.text", lang, value=num(value), low=num(ci_low), high=num(ci_high), n=fmt_count(n, lang))
 
 
 def unit_label(unit: object, lang: str = DEFAULT_LANG) -> str:

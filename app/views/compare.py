@@ -36,7 +36,9 @@ class Comparison:
     period: str | None
     summary: pl.DataFrame  # unit_code, name, score, rank, supply, demand, supply_rank, demand_rank
     dimensions: pl.DataFrame  # code, label, then per unit: s_<code> (score), r_<code> (rank)
-    indicators: pl.DataFrame  # indicator, label, side, unit, direction, decimals, then v_/r_<code> per unit
+    #: indicator, label, side, unit, direction, decimals, then per unit: v_ (value), r_ (rank), i_ (the value with
+    #: its 95% interval and n, or why it is missing: the cell's hover) and, with a profile that shrinks, sh_ (shrunk)
+    indicators: pl.DataFrame
     source: ScoreSource | None
 
 
@@ -66,7 +68,10 @@ def compare(ctx: AppContext, codes: Sequence[str], profile_name: str | None, lan
     order = {c: i for i, c in enumerate(ctx.framework.indicators)}  # framework order: same rows for everyone
     inds = base.with_columns(pl.col("indicator").replace_strict(order, default=len(order)).alias("_o")).sort("_o")
     for dp in profiles:
+        extra = [pl.col(src).alias(f"{pre}_{dp.code}") for src, pre in (("interval_text", "i"), ("shrunk", "sh"))
+                 if src in dp.indicators.columns]
         inds = inds.join(dp.indicators.select("indicator", pl.col("value").alias(f"v_{dp.code}"),
-                                              pl.col("rank").alias(f"r_{dp.code}")), on="indicator", how="left")
+                                              pl.col("rank").alias(f"r_{dp.code}"), *extra),
+                         on="indicator", how="left")
     return Comparison(tuple(known), tuple(dp.name for dp in profiles), unknown, profiles[0].period, summary, dims,
                       inds.drop("_o"), source)

@@ -243,6 +243,9 @@ def district_profile(ctx: AppContext, code: str, profile_name: str | None, lang:
     )
     ii = {c: j for j, c in enumerate(prep.indicators)}
     raw_p = prep.result.raw[pp]
+    # which values the engine moved toward the city value (empirical-Bayes shrinkage), and the value it scored
+    shrunk_p = prep.result.shrunk[pp] if prep.shrinks and prep.result.shrunk is not None else None
+    filled_p = prep.result.filled[pp]
     labels_of = _interval_labels(ctx, code, period_name, prep.grain)
     recs = []
     trend_map = dict(zip(trends["node"].to_list(), trends["trend"].to_list(), strict=True))
@@ -271,6 +274,9 @@ def district_profile(ctx: AppContext, code: str, profile_name: str | None, lang:
             "trend": [None if x is None or not np.isfinite(x) else float(x) for x in trend_map.get(ind, [])],
             "sample": _f(prep.denominators[pp, up, j]),
             "imputed": r["imputed"],
+            # only when the profile shrinks: the table marks a shrunk value and the XLSX has the columns then
+            **({"shrunk": bool(shrunk_p[up, j]), "shrunk_value": _f(filled_p[up, j]) if shrunk_p[up, j] else None}
+               if shrunk_p is not None else {}),
             **interval_fields(prep, pp, up, j, labels_of.get(ind, (None, None)), value, d.decimals if d else 1, lang),
         })
     indicators = pl.DataFrame(recs)

@@ -92,6 +92,9 @@ _NOTES = {
     Permission.RUN_SENSITIVITY: ("运行敏感性分析", "run sensitivity analyses"),
     Permission.REFRESH: ("刷新数据", "refresh the data"),
     Permission.MANAGE_USERS: ("管理用户", "manage users"),
+    Permission.SET_TARGETS: ("设定各区指标目标值", "set districts' targets"),
+    Permission.EDIT_LEDGER: ("立项和更新整改事项", "open and update rectification items"),
+    Permission.COMMENT_LEDGER: ("评论整改事项", "comment on rectification items"),
 }
 
 

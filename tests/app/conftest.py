@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from etl.config import Config, load_config
+from etl.warehouse import connection as warehouse
 from tests.conftest import serving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,3 +70,33 @@ def page(browser):
     pg.errors = errors  # type: ignore[attr-defined]
     yield pg
     context.close()
+
+
+def with_intervals(src: Path, dst: Path, *, se: float = 2 / 1.96,
+                   missing: tuple[str, str, str] | None = ("310115", "unprompted_satisfaction", "imprecise")) -> Path:
+    """A copy of the warehouse `src` at `dst` whose indicator values carry issue 13's interval columns: n =
+    denominator, the 95% interval value ± 1.96·se (Wilson), and one value (unit, indicator) made missing for a
+    stated reason. The synthetic warehouse predates these columns."""
+    shutil.copy(src, dst)
+    with warehouse.connection(dst) as con:
+        have = {r[0] for r in con.sql("SELECT column_name FROM information_schema.columns "
+                                      "WHERE table_name = 'indicator_values'").fetchall()}
+        for col, typ in (("n", "DOUBLE"), ("ci_low", "DOUBLE"), ("ci_high", "DOUBLE"), ("se", "DOUBLE"),
+                         ("interval_method", "VARCHAR"), ("missing_reason", "VARCHAR")):
+            if col not in have:
+                con.sql(f"ALTER TABLE indicator_values ADD COLUMN {col} {typ}")
+        con.sql(f"UPDATE indicator_values SET n = denominator, ci_low = value - 1.96 * {se}, "
+                f"ci_high = value + 1.96 * {se}, se = {se}, interval_method = 'wilson'")
+        if missing is not None:
+            unit, indicator, reason = missing
+            con.execute("UPDATE indicator_values SET value = NULL, missing_reason = ? WHERE unit_code = ? AND "
+                        "indicator_id = ?", [reason, unit, indicator])
+    return dst
+
+
+def shrinking_profile(weights_dir: Path, name: str = "user-centred") -> None:
+    """Switch the profile `name` in a test's copy of the profiles to empirical-Bayes shrinkage."""
+    path = weights_dir / f"{name}.toml"
+    text = path.read_text(encoding="utf-8")
+    assert 'shrinkage = "none"' in text, path
+    path.write_text(text.replace('shrinkage = "none"', 'shrinkage = "empirical_bayes"', 1), encoding="utf-8")
