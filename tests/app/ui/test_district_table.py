@@ -80,9 +80,12 @@ def test_each_value_shows_its_interval_and_n_and_a_missing_value_its_reason(inte
     assert "收缩" not in _text(district.indicator_table(dp, "zh"))  # this profile does not shrink
 
 
-def test_a_large_n_reads_in_wan_in_the_hover() -> None:
-    text = fmt_interval(72.44, 70.0, 75.0, 33_811_200, "zh")
-    assert text == "72.4（95% 区间 70.0–75.0，样本量 3,381.1 万）"
+def test_n_in_the_hover_reads_as_the_count_formatter_gives_it() -> None:
+    """n is a count: 万 from ten thousand and 亿 from a hundred million, like the table's n column."""
+    assert fmt_interval(72.44, 70.0, 75.0, 56_000, "zh") == "72.4（95% 区间 70.0–75.0，样本量 5.6 万）"
+    assert fmt_interval(72.44, 70.0, 75.0, 125_000_000, "zh").endswith("样本量 1.25 亿）")
+    assert fmt_interval(None, 70.0, 75.0, 56_000, "zh", reason="imprecise").endswith("样本量 5.6 万）")
+    assert fmt_interval(72.44, 70.0, 75.0, 56_000, "en") == "72.4 (95% interval 70.0–75.0, n = 56,000)"
 
 
 def test_a_shrunk_value_is_marked_in_the_table_and_the_scorecard(interval_db: Path, weights_dir: Path) -> None:

@@ -99,3 +99,26 @@ def test_no_role_names_written_out_in_app_or_etl() -> None:
             if isinstance(node, ast.Constant) and node.value in names:
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
     assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("perm, zh, en", [
+    (Permission.SET_TARGETS, "设定各区指标目标值", "set districts' targets"),
+    (Permission.EDIT_LEDGER, "立项和更新整改事项", "open and update rectification items"),
+    (Permission.COMMENT_LEDGER, "评论整改事项", "comment on rectification items"),
+])
+def test_the_loop_permissions_say_who_may_act(perm: Permission, zh: str, en: str) -> None:
+    """A control refused for SET_TARGETS, EDIT_LEDGER or COMMENT_LEDGER says what it would do and which roles may
+    (from the table), not the generic 您的角色无权执行此操作。"""
+    allowed = roles_mod.roles_with(perm)
+    assert allowed
+    assert security.refusal_note(perm, "zh") == f"只有{roles_mod.labels(allowed, 'zh')}可以{zh}。"
+    assert security.refusal_note(perm, "en") == f"Only {roles_mod.labels(allowed, 'en')} can {en}."
+
+
+def test_every_action_a_role_can_be_refused_has_its_own_note() -> None:
+    """Each permission that names an action (not how data are seen) has a note in both languages."""
+    seeing = {Permission.VIEW, Permission.ALL_QUARANTINE, Permission.SEE_CURRENT, Permission.ALL_DISTRICTS}
+    generic = {security.refusal_note(Permission.VIEW, lang) for lang in ("zh", "en")}
+    for perm in set(Permission) - seeing:
+        for lang in ("zh", "en"):
+            assert security.refusal_note(perm, lang) not in generic, (perm, lang)
