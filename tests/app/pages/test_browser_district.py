@@ -95,6 +95,31 @@ def test_sample_sizes_read_in_wan_not_long_digit_runs(page, server_url: str) -> 
     assert any(s.endswith("万") for s in samples), samples  # the kiosk sessions run into the millions
 
 
+def test_each_value_shows_its_95_percent_interval_and_n_in_chinese(page, server_url: str) -> None:
+    """Issue 13 item 1: under each value its 95% interval, its n in the 样本量 column (万 when large), the full text
+    on hover; a missing value says why instead of a bare dash."""
+    _open(page, f"{server_url}/district/{DISTRICT}")
+    cells = page.eval_on_selector_all(
+        "#district-indicators tbody tr",
+        "rows => rows.map(r => ({value: r.children[4].innerText.trim(), title: r.children[4].title || '',"
+        " ci: (r.children[4].querySelector('.ci') || {}).innerText || '', n: r.children[13].innerText.trim()}))")
+    census = [c for c in cells if c["ci"] == "全量统计，无抽样误差"]  # a census has no sampling error
+    assert all(c["title"].endswith("（全量统计，无抽样误差）") for c in census), census
+    shown = [c for c in cells if c["ci"] and c not in census]
+    assert len(shown) >= len(cells) // 2, cells
+    for c in shown:
+        assert re.fullmatch(r"95% 区间 [\d.,]+( 万)?–[\d.,]+( 万)?", c["ci"]), c
+        assert re.search(r"（95% 区间 .+，样本量 [\d.,]+( 万| 亿)?）$", c["title"]), c
+        n = re.search(r"样本量 ([\d.,]+( 万| 亿)?)）$", c["title"]).group(1)
+        assert c["n"] == n, c  # the n column and the hover agree
+    for c in cells:
+        assert c["value"] != "—", c  # a missing value reads as its reason
+        if c["title"].startswith("不显示："):
+            assert c["value"] == c["title"][len("不显示："):].split("（")[0], c
+    _shot(page, "district-intervals-zh")
+    assert page.errors == [], page.errors
+
+
 def test_the_quality_table_renders_without_scrolling_and_prints(page, server_url: str) -> None:
     _open(page, f"{server_url}/district/{DISTRICT}")
     # not scrolled: the rows are in the page already (a virtualised grid was blank here until scrolled to)
