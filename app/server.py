@@ -82,6 +82,7 @@ def _register_shell_callbacks(app: dash.Dash) -> None:
         Output(ids.PROFILE_LABEL, "children"),
         Output(ids.FOOTER, "children"),
         Output(ids.PROFILE_SELECT, "options"),
+        Output(ids.PROFILE_SELECT, "labels"),
         Input(ids.URL, "pathname"),
         Input(ids.URL, "search"),
         Input(ids.PROFILES_VERSION, "data"),
@@ -102,6 +103,7 @@ def _register_shell_callbacks(app: dash.Dash) -> None:
             t("profile.label", lang),
             components.footer_content(ctx, lang),
             components.profile_options(ctx, lang),
+            components.dropdown_labels(lang),
         )
 
     @app.callback(

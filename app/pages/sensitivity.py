@@ -59,7 +59,7 @@ def layout(lang: str | None = None, **_query: str) -> html.Div:
                 html.P(security.refusal_note("run_sensitivity", lang) if _locked() else t("sens.status.idle", lang),
                        id=STATUS, role="status"),
                 html.Div([html.Label(t("sens.tornado_unit", lang), htmlFor=UNIT, className="inline-label"),
-                          dcc.Dropdown(id=UNIT, options=[{"label": t("sens.output_shift", lang), "value": ""}]
+                          dcc.Dropdown(labels=c.dropdown_labels(lang), id=UNIT, options=[{"label": t("sens.output_shift", lang), "value": ""}]
                                        + [{"label": names[u], "value": u} for u in units], value="",
                                        clearable=False)]),
             ),

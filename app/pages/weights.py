@@ -71,7 +71,7 @@ def layout(lang: str | None = None, **_query: str) -> html.Div:
                     c.card(
                         f"{t('weights.ahp', lang)} · {t('weights.budget', lang)}",
                         html.Div([html.Label(t("weights.ahp_scope", lang), htmlFor=SCOPE, className="inline-label"),
-                                  dcc.Dropdown(id=SCOPE, options=[{"label": views.node_label(ctx, s, lang), "value": s}
+                                  dcc.Dropdown(labels=c.dropdown_labels(lang), id=SCOPE, options=[{"label": views.node_label(ctx, s, lang), "value": s}
                                                                   for s in scopes],
                                                value="demand" if "demand" in scopes else (scopes[0] if scopes else None),
                                                clearable=False)]),
@@ -79,7 +79,7 @@ def layout(lang: str | None = None, **_query: str) -> html.Div:
                     ),
                     c.card(
                         t("weights.compare", lang),
-                        dcc.Dropdown(id=COMPARE, multi=True, placeholder=t("weights.compare_with", lang)),
+                        dcc.Dropdown(labels=c.dropdown_labels(lang), id=COMPARE, multi=True, placeholder=t("weights.compare_with", lang)),
                         c.graph(COMPARE_FIG),
                         html.Div(id=COMPARE_TABLE),
                     ),
@@ -207,7 +207,7 @@ def ahp_editor(scope: str | None, lang: str):
         cells: list[html.Th | html.Td] = [html.Th(lab)]
         for j in range(len(kids)):
             if j > i:
-                cells.append(html.Td(dcc.Dropdown(id={"type": "ahp", "i": i, "j": j}, options=opts, value=1,
+                cells.append(html.Td(dcc.Dropdown(labels=c.dropdown_labels(lang), id={"type": "ahp", "i": i, "j": j}, options=opts, value=1,
                                                   clearable=False, searchable=False, style={"minWidth": "70px"})))
             else:
                 cells.append(html.Td("1" if i == j else "", id={"type": "ahp-low", "i": i, "j": j}))

@@ -162,3 +162,4 @@ def test_a_partial_edition_is_flagged_wherever_it_shows(app_env) -> None:
     assert wide.height == 16 and all(partial in cell for cell in wide["2025"].to_list())
     listing = views.editions_table(app_env["ctx"], "zh")
     assert partial in listing["status"][0] and listing["partial"][0] == "2025-11, 2025-12"
+    assert listing["cycle"][0] == "2025年"  # a cycle reads as a period, not as its code
