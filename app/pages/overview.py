@@ -42,7 +42,7 @@ def layout(lang: str | None = None, period: str | None = None, **_query: str) ->
         partial = partial_periods(periods, ctx.snapshot().complete_months)
     except (DataUnavailable, LookupError):
         pass
-    selector = dcc.Dropdown(labels=c.dropdown_labels(lang), 
+    selector = c.dropdown(lang,
         id=PERIOD, options=[{"label": fmt_period_marked(p, lang, partial), "value": p} for p in reversed(periods)],
         value=period if period in periods else default, clearable=False,
         searchable=False, className="period-select",

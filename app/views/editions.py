@@ -39,7 +39,8 @@ def editions_table(ctx: AppContext, lang: str) -> pl.DataFrame:
     rows = []
     for e in reversed(all_editions(ctx)):
         rows.append({
-            "edition_id": e.edition_id, "cycle": fmt_period(e.cycle, lang), "profile": f"{e.profile_name} v{e.profile_version}",
+            "edition_id": e.edition_id, "cycle": fmt_period(e.cycle, lang),
+            "profile": f"{e.profile_name} v{e.profile_version}",
             "status": status_label(e, lang), "status_key": e.status,
             "created": f"{e.created_by} · {fmt_datetime(e.created_at, lang)}",
             "published": (f"{e.published_by} · {fmt_datetime(e.published_at, lang)} · {e.published_reason}"
