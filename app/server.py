@@ -12,7 +12,7 @@ from dash import MATCH, Input, Output, State, dcc, html
 from waitress import serve
 from werkzeug.wrappers import Response as WResponse
 
-from app.ui import bell, components, ids, ledger_model
+from app.ui import bell, components, ids, ledger_model, overview_figures
 from app.web.auth import install_auth
 from app.web.auth_config import AuthConfigError, AuthSettings, is_loopback, resolve_auth
 from app.web.downloads import install_downloads
@@ -162,6 +162,13 @@ def _district_index() -> WResponse:
     return flask.redirect("/district/all" + (f"?{query}" if query else ""), code=302)
 
 
+def warm(ctx: AppContext) -> None:
+    """Fill what a first visitor would otherwise wait for, before the server listens: the default profile's model
+    and rank intervals (AppContext.warm) and the default overview's charts (app.ui.overview_figures.warm)."""
+    ctx.warm()
+    overview_figures.warm(ctx)
+
+
 def run(config: Config, *, debug: bool = False, threads: int = 8, auth: AuthSettings | None = None) -> None:
     """Serve the app on `config.server`: waitress (threads) normally, the Dash dev server only with `debug`
     (loopback only).
@@ -176,7 +183,7 @@ def run(config: Config, *, debug: bool = False, threads: int = 8, auth: AuthSett
     if auth is None:
         auth = resolve_auth(config)
     app = create_app(config, auth=auth)
-    get_context().warm()
+    warm(get_context())
     if debug:
         # Dash's dev tools and reloader, but never Werkzeug's interactive console: it sits in front of sign-in
         app.run(host=host, port=port, debug=True, use_debugger=False)
