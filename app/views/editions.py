@@ -124,7 +124,7 @@ def trend_view(ctx: AppContext, profile_name: str, lang: str, unit: str | None =
     if table.height:
         table = table.with_columns(pl.col("unit_code").replace_strict(names, default=pl.col("unit_code"))
                                    .alias("name"))
-    notes = tuple(t("editions.trend.method", lang, cycle=c, what="; ".join(m)) for c, m in method.items() if m)
+    notes = tuple(t("editions.trend.method", lang, cycle=fmt_period(c, lang), what="; ".join(m)) for c, m in method.items() if m)
     cycles = tuple(sorted(table["cycle"].unique().to_list())) if table.height else ()
     return TrendView(table, notes, cycles)
 
