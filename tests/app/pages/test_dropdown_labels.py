@@ -16,6 +16,7 @@ from flask import g
 from app.ui.components import DROPDOWN_LABELS, dropdown_labels
 from app.web.security import Identity
 from tests.app.conftest import app_config
+from tests.app.web.test_roles import _call, _client, role_app  # noqa: F401 - role_app is a fixture
 
 APP = Path(__file__).resolve().parents[3] / "app"
 
@@ -80,3 +81,16 @@ def test_every_pages_dropdowns_speak_chinese(pages) -> None:
     for name in ("overview", "district", "data_quality", "ledger", "targets", "weights", "sensitivity", "history",
                  "editions"):
         assert seen.get(name, 0) > 0, f"no dropdown found on {name}: the walk did not reach it ({seen})"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_headers_profile_switcher_follows_the_language(role_app, lang: str) -> None:
+    """The header is built once in Chinese; the shell callback gives the switcher the words of the page's language."""
+    outputs = [("nav", "children"), ("lang-link", "children"), ("lang-link", "href"), ("app-title", "children"),
+               ("profile-label", "children"), ("footer", "children"), ("profile-select", "options"),
+               ("profile-select", "labels")]
+    r = _call(_client(role_app, "assessor"), outputs,
+              [("url", "pathname", "/"), ("url", "search", f"?lang={lang}"), ("profiles-version", "data", 0),
+               ("url-state", "data", None), ("snapshot-version", "data", 0)])
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert r.get_json()["response"]["profile-select"]["labels"] == dropdown_labels(lang)
