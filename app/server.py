@@ -12,7 +12,7 @@ from dash import MATCH, Input, Output, State, dcc, html
 from waitress import serve
 from werkzeug.wrappers import Response as WResponse
 
-from app.ui import bell, components, ids, ledger_model
+from app.ui import bell, components, ids, ledger_model, overview_figures
 from app.web.auth import install_auth
 from app.web.auth_config import AuthConfigError, AuthSettings, is_loopback, resolve_auth
 from app.web.downloads import install_downloads
@@ -82,6 +82,7 @@ def _register_shell_callbacks(app: dash.Dash) -> None:
         Output(ids.PROFILE_LABEL, "children"),
         Output(ids.FOOTER, "children"),
         Output(ids.PROFILE_SELECT, "options"),
+        Output(ids.PROFILE_SELECT, "labels"),
         Input(ids.URL, "pathname"),
         Input(ids.URL, "search"),
         Input(ids.PROFILES_VERSION, "data"),
@@ -102,6 +103,7 @@ def _register_shell_callbacks(app: dash.Dash) -> None:
             t("profile.label", lang),
             components.footer_content(ctx, lang),
             components.profile_options(ctx, lang),
+            components.dropdown_labels(lang),
         )
 
     @app.callback(
@@ -160,6 +162,13 @@ def _district_index() -> WResponse:
     return flask.redirect("/district/all" + (f"?{query}" if query else ""), code=302)
 
 
+def warm(ctx: AppContext) -> None:
+    """Fill what a first visitor would otherwise wait for, before the server listens: the default profile's model
+    and rank intervals (AppContext.warm) and the default overview's charts (app.ui.overview_figures.warm)."""
+    ctx.warm()
+    overview_figures.warm(ctx)
+
+
 def run(config: Config, *, debug: bool = False, threads: int = 8, auth: AuthSettings | None = None) -> None:
     """Serve the app on `config.server`: waitress (threads) normally, the Dash dev server only with `debug`
     (loopback only).
@@ -174,7 +183,7 @@ def run(config: Config, *, debug: bool = False, threads: int = 8, auth: AuthSett
     if auth is None:
         auth = resolve_auth(config)
     app = create_app(config, auth=auth)
-    get_context().warm()
+    warm(get_context())
     if debug:
         # Dash's dev tools and reloader, but never Werkzeug's interactive console: it sits in front of sign-in
         app.run(host=host, port=port, debug=True, use_debugger=False)

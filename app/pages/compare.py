@@ -54,7 +54,7 @@ def layout(units: str | None = None, lang: str | None = None, period: str | None
         value=[u for u in chosen if u in codes][:MAX_UNITS], multi=True, placeholder=t("compare.choose", lang),
         labels=c.dropdown_labels(lang), className="compare-picker",  # type: ignore[arg-type]  # a TypedDict of str
     )
-    period_picker = dcc.Dropdown(
+    period_picker = dcc.Dropdown(labels=c.dropdown_labels(lang),
         id=PERIOD, options=[{"label": fmt_period_marked(p, lang, partial), "value": p} for p in reversed(periods)],
         value=period if period in periods else default, clearable=False, searchable=False, className="period-select",
     )

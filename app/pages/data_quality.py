@@ -63,15 +63,15 @@ def _body(lang: str) -> list:
             t("dq.quarantine", lang),
             html.Div(
                 [
-                    dcc.Dropdown(id=F_TABLE, options=[{"label": table_label(x, lang), "value": x}
-                                                      for x in opts("table_name")], multi=True,
-                                 placeholder=t("dq.filter_table", lang)),
-                    dcc.Dropdown(id=F_DISTRICT, options=[{"label": names.get(d, d), "value": d}
-                                                         for d in opts("district_code")],
-                                 multi=True, placeholder=t("dq.filter_district", lang)),
-                    dcc.Dropdown(id=F_REASON, options=[{"label": check_label(x, lang), "value": x}
-                                                       for x in opts("check_name")], multi=True,
-                                 placeholder=t("dq.filter_reason", lang)),
+                    c.dropdown(lang, id=F_TABLE, options=[{"label": table_label(x, lang), "value": x}
+                                                    for x in opts("table_name")], multi=True,
+                               placeholder=t("dq.filter_table", lang)),
+                    c.dropdown(lang, id=F_DISTRICT, options=[{"label": names.get(d, d), "value": d}
+                                                       for d in opts("district_code")],
+                               multi=True, placeholder=t("dq.filter_district", lang)),
+                    c.dropdown(lang, id=F_REASON, options=[{"label": check_label(x, lang), "value": x}
+                                                     for x in opts("check_name")], multi=True,
+                               placeholder=t("dq.filter_reason", lang)),
                     html.Button(t("export.csv", lang), id=CSV_BUTTON, className="button", n_clicks=0),
                 ],
                 className="filters no-print",

@@ -60,12 +60,12 @@ def layout(code: str | None = None, lang: str | None = None, period: str | None 
     except (DataUnavailable, LookupError):
         pass
     known = code in units
-    chooser = dcc.Dropdown(
+    chooser = c.dropdown(lang,
         id=CHOOSER, options=[{"label": f"{names.get(u, u)} ({u})", "value": u} for u in units],
         value=code if known else None, placeholder=t("district.choose", lang), clearable=False,
         className="district-select",
     )
-    period_picker = dcc.Dropdown(
+    period_picker = c.dropdown(lang,
         id=PERIOD, options=[{"label": fmt_period_marked(p, lang, partial), "value": p} for p in reversed(periods)],
         value=period if period in periods else default, clearable=False, searchable=False, className="period-select",
     )

@@ -40,7 +40,7 @@ def layout(lang: str | None = None, **_query: str) -> html.Div:
             c.card(
                 t("editions.publish", lang),
                 html.Div([
-                    dcc.Dropdown(id=PUB_ID, clearable=False, disabled=not editor),
+                    c.dropdown(lang, id=PUB_ID, clearable=False, disabled=not editor),
                     dcc.Textarea(id=PUB_REASON, placeholder=t("editions.publish.reason", lang), disabled=not editor,
                                  maxLength=2000),
                 ], className="save-form"),
@@ -53,7 +53,7 @@ def layout(lang: str | None = None, **_query: str) -> html.Div:
                 t("editions.diff", lang),
                 html.Div([
                     html.Div([html.Label(t(f"editions.diff.{k}", lang), htmlFor=i, className="inline-label"),
-                              dcc.Dropdown(id=i, clearable=False)], style={"flex": "1", "minWidth": "260px"})
+                              c.dropdown(lang, id=i, clearable=False)], style={"flex": "1", "minWidth": "260px"})
                     for k, i in (("a", DIFF_A), ("b", DIFF_B))
                 ], className="filters", style={"display": "flex", "gap": "1rem", "flexWrap": "wrap"}),
                 html.Div(id=DIFF),

@@ -47,9 +47,9 @@ def layout(lang: str | None = None, profile: str | None = None, **_query: str) -
             c.page_title(_t("title", lang), _t("lead", lang)),
             c.card(None, html.Div([
                 html.Label(_t("profile", lang), htmlFor=PROFILE, className="inline-label"),
-                dcc.Dropdown(id=PROFILE, options=[{"label": title, "value": n}
-                                                  for n, title in ctx.profile_titles(lang).items()], value=chosen,
-                             clearable=False),
+                c.dropdown(lang, id=PROFILE, options=[{"label": title, "value": n}
+                                                for n, title in ctx.profile_titles(lang).items()], value=chosen,
+                           clearable=False),
                 html.A(_t("export", lang), id=EXPORT, className="button secondary", href="#"),
             ], className="filters")),
             c.card(_t("versions", lang), html.Div(id=VERSIONS)),
@@ -57,7 +57,7 @@ def layout(lang: str | None = None, profile: str | None = None, **_query: str) -
                 _t("publish", lang),
                 html.P(_t("publish_note", lang), className="note"),
                 html.Div([
-                    dcc.Dropdown(id=PUB_VERSION, clearable=False, disabled=not editor),
+                    c.dropdown(lang, id=PUB_VERSION, clearable=False, disabled=not editor),
                     dcc.Textarea(id=PUB_RATIONALE, placeholder=_t("rationale", lang), disabled=not editor,
                                  maxLength=2000),
                 ], className="save-form"),

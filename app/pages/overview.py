@@ -6,9 +6,9 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from app.ui import components as c
-from app.ui import figures, ids, ledger_panel, readings
+from app.ui import ids, ledger_panel, readings
 from app.ui import map as district_map
-from app.ui import uncertainty_parts
+from app.ui import overview_figures
 from app.views import frames as views
 from app.ui.editions import trend_card
 from app.ui.exports import export_meta, overview_xlsx
@@ -42,7 +42,7 @@ def layout(lang: str | None = None, period: str | None = None, **_query: str) ->
         partial = partial_periods(periods, ctx.snapshot().complete_months)
     except (DataUnavailable, LookupError):
         pass
-    selector = dcc.Dropdown(
+    selector = c.dropdown(lang,
         id=PERIOD, options=[{"label": fmt_period_marked(p, lang, partial), "value": p} for p in reversed(periods)],
         value=period if period in periods else default, clearable=False,
         searchable=False, className="period-select",
@@ -76,6 +76,7 @@ def render(profile: str | None, period: str | None, lang: str):
     task = tbl.filter(tbl["task_oriented"])
     blend = ov.profile.resolved_weights(ctx.framework)
     mc_note = views.intervals_text(ov.intervals, lang)
+    charts = overview_figures.parts(ctx, ov, lang)  # built once per snapshot, profile, period and language
     kpis = html.Div(
         [
             c.kpi(t("overview.kpi.leader", lang), leader["name"], fmt_num(leader["score"], lang)),
@@ -98,19 +99,19 @@ def render(profile: str | None, period: str | None, lang: str):
         kpis,
         html.Div(
             [
-                c.card(None, c.graph(f"{PREFIX}-ranking", figures.ranking_figure(tbl, lang)),
+                c.card(None, c.graph(f"{PREFIX}-ranking", charts.ranking),
                        html.P(mc_note, className="note"), className="span-2"),
-                c.card(None, c.graph(QUADRANT, figures.quadrant_figure(tbl, lang)),
+                c.card(None, c.graph(QUADRANT, charts.quadrant),
                        html.P(t("overview.quadrant_note", lang), className="note")),
                 c.card(None, *district_map.map_card(ctx.config, tbl, lang, MAP)),
-                c.card(None, c.graph(f"{PREFIX}-movers", figures.movers_figure(ov.movers, lang)), className="span-2"
+                c.card(None, c.graph(f"{PREFIX}-movers", charts.movers), className="span-2"
                        if ov.movers.height == 0 else ""),
                 c.card(t("overview.ranking", lang), _ranking_list(tbl, lang), className="ranking-card"),
                 ledger_panel.met_card(tbl, ov.period, lang),  # share of targets met per district
             ],
             className="grid-2",
         ),
-        uncertainty_parts.card(ctx.snapshot(), tbl, ov.intervals.stored_run if ov.intervals else None, lang),
+        charts.uncertainty,
         trend_card(edition_views.trend_view(ctx, ov.profile.name, lang), lang),
     ]
 

@@ -59,9 +59,9 @@ def layout(lang: str | None = None, **_query: str) -> html.Div:
                 html.P(security.refusal_note("run_sensitivity", lang) if _locked() else t("sens.status.idle", lang),
                        id=STATUS, role="status"),
                 html.Div([html.Label(t("sens.tornado_unit", lang), htmlFor=UNIT, className="inline-label"),
-                          dcc.Dropdown(id=UNIT, options=[{"label": t("sens.output_shift", lang), "value": ""}]
-                                       + [{"label": names[u], "value": u} for u in units], value="",
-                                       clearable=False)]),
+                          c.dropdown(lang, id=UNIT, options=[{"label": t("sens.output_shift", lang), "value": ""}]
+                                     + [{"label": names[u], "value": u} for u in units], value="",
+                                     clearable=False)]),
             ),
             dcc.Loading(html.Div(id=RESULTS), type="dot", delay_show=300),
         ],

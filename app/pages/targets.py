@@ -9,7 +9,7 @@ from dash import Input, Output, State, callback, dcc, html
 from app.state import get_context
 from app.ui import components as c
 from app.ui import ledger_model as model
-from app.ui.i18n import fmt_datetime, fmt_num, norm_lang, pick, t
+from app.ui.i18n import fmt_datetime, fmt_num, fmt_period, norm_lang, pick, t
 from app.web import security
 from etl.stores.roles import Permission
 from etl.warehouse.snapshot import DataUnavailable
@@ -33,14 +33,14 @@ def layout(lang: str | None = None, district: str | None = None, indicator: str 
     form = html.Div(
         [
             html.Label(t("targets.district", lang), htmlFor=DISTRICT, className="inline-label"),
-            dcc.Dropdown(id=DISTRICT, options=[{"label": f"{n} ({u})", "value": u} for u, n in names.items()],
-                         value=district if district in names else None, disabled=not editor),
+            c.dropdown(lang, id=DISTRICT, options=[{"label": f"{n} ({u})", "value": u} for u, n in names.items()],
+                       value=district if district in names else None, disabled=not editor),
             html.Label(t("targets.indicator", lang), htmlFor=INDICATOR, className="inline-label"),
-            dcc.Dropdown(id=INDICATOR, options=inds, value=indicator if indicator in ctx.catalog else None,
-                         disabled=not editor),
+            c.dropdown(lang, id=INDICATOR, options=inds, value=indicator if indicator in ctx.catalog else None,
+                       disabled=not editor),
             html.Label(t("targets.cycle", lang), htmlFor=CYCLE, className="inline-label"),
-            dcc.Dropdown(id=CYCLE, options=[{"label": cy, "value": cy} for cy in cycles],
-                         value=cycles[0] if cycles else None, clearable=False, disabled=not editor),
+            c.dropdown(lang, id=CYCLE, options=[{"label": fmt_period(cy, lang), "value": cy} for cy in cycles],
+                       value=cycles[0] if cycles else None, clearable=False, disabled=not editor),
             html.Label(t("targets.value", lang), htmlFor=VALUE, className="inline-label"),
             dcc.Input(id=VALUE, type="text", disabled=not editor, debounce=False),
             html.P(id=HINT, className="note"),
@@ -88,7 +88,7 @@ def show(_refreshed: int, lang: str):
     heads = ("targets.district", "targets.indicator", "targets.cycle", "targets.value", "targets.catalog",
              "targets.col.status", "targets.reason", "targets.col.by", "targets.col.at", "targets.col.version")
     body = [
-        html.Tr([html.Td(r.unit_name), html.Td(r.indicator_label), html.Td(r.cycle),
+        html.Tr([html.Td(r.unit_name), html.Td(r.indicator_label), html.Td(fmt_period(r.cycle, lang)),
                  html.Td(fmt_num(r.value, lang, r.decimals), className="num"),
                  html.Td(fmt_num(r.catalog, lang, r.decimals) if r.catalog is not None else t("na", lang),
                          className="num"),
@@ -103,7 +103,7 @@ def show(_refreshed: int, lang: str):
     vheads = ("targets.col.at", "targets.district", "targets.indicator", "targets.cycle", "targets.col.version",
               "targets.value", "targets.reason", "targets.col.by")
     vbody = [html.Tr([html.Td(fmt_datetime(v.at, lang)), html.Td(v.unit_name), html.Td(v.indicator_label),
-                      html.Td(v.cycle), html.Td(str(v.version), className="num"),
+                      html.Td(fmt_period(v.cycle, lang)), html.Td(str(v.version), className="num"),
                       html.Td(fmt_num(v.value, lang, v.decimals) if v.value is not None
                               else t("targets.catalog", lang), className="num"),
                       html.Td(v.reason), html.Td(v.by)]) for v in versions]

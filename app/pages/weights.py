@@ -71,15 +71,16 @@ def layout(lang: str | None = None, **_query: str) -> html.Div:
                     c.card(
                         f"{t('weights.ahp', lang)} · {t('weights.budget', lang)}",
                         html.Div([html.Label(t("weights.ahp_scope", lang), htmlFor=SCOPE, className="inline-label"),
-                                  dcc.Dropdown(id=SCOPE, options=[{"label": views.node_label(ctx, s, lang), "value": s}
-                                                                  for s in scopes],
-                                               value="demand" if "demand" in scopes else (scopes[0] if scopes else None),
-                                               clearable=False)]),
+                                  c.dropdown(lang, id=SCOPE,
+                                             options=[{"label": views.node_label(ctx, s, lang), "value": s}
+                                                      for s in scopes],
+                                             value="demand" if "demand" in scopes else (scopes[0] if scopes else None),
+                                             clearable=False)]),
                         html.Div(id=AHP_BOX),
                     ),
                     c.card(
                         t("weights.compare", lang),
-                        dcc.Dropdown(id=COMPARE, multi=True, placeholder=t("weights.compare_with", lang)),
+                        c.dropdown(lang, id=COMPARE, multi=True, placeholder=t("weights.compare_with", lang)),
                         c.graph(COMPARE_FIG),
                         html.Div(id=COMPARE_TABLE),
                     ),
@@ -207,8 +208,8 @@ def ahp_editor(scope: str | None, lang: str):
         cells: list[html.Th | html.Td] = [html.Th(lab)]
         for j in range(len(kids)):
             if j > i:
-                cells.append(html.Td(dcc.Dropdown(id={"type": "ahp", "i": i, "j": j}, options=opts, value=1,
-                                                  clearable=False, searchable=False, style={"minWidth": "70px"})))
+                cells.append(html.Td(c.dropdown(lang, id={"type": "ahp", "i": i, "j": j}, options=opts, value=1,
+                                                clearable=False, searchable=False, style={"minWidth": "70px"})))
             else:
                 cells.append(html.Td("1" if i == j else "", id={"type": "ahp-low", "i": i, "j": j}))
         rows.append(html.Tr(cells))

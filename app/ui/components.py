@@ -118,6 +118,7 @@ def header(ctx: AppContext) -> html.Header:
                                className="profile-label"),
                     dcc.Dropdown(
                         id=ids.PROFILE_SELECT,
+                        labels=dropdown_labels("zh"),
                         options=profile_options(ctx, "zh"),
                         value=ctx.default_profile_name(),
                         clearable=False,
@@ -151,10 +152,17 @@ DROPDOWN_LABELS = ("select_all", "deselect_all", "selected_count", "search", "cl
                    "no_options_found")
 
 
-def dropdown_labels(lang: str) -> dict[str, str]:
+def dropdown_labels(lang: str) -> dcc.Dropdown.Labels:
     """dcc.Dropdown's own words ("3 selected", "Select all", ...) in the page's language (its `labels` prop); the
-    `{num_selected}` placeholder is left for the component to fill."""
-    return {k: MESSAGES[f"dropdown.{k}"][1 if lang == "en" else 0] for k in DROPDOWN_LABELS}
+    `{num_selected}` placeholder is left for the component to fill. Every dropdown people use takes it, most
+    through `dropdown` below (tests/app/pages/test_dropdown_labels.py)."""
+    words = {k: MESSAGES[f"dropdown.{k}"][1 if lang == "en" else 0] for k in DROPDOWN_LABELS}
+    return dcc.Dropdown.Labels(**words)  # type: ignore[typeddict-item]  # the keys are DROPDOWN_LABELS
+
+
+def dropdown(lang: str, **props: Any) -> dcc.Dropdown:
+    """A dcc.Dropdown whose own words ("已选 3 项", "全选", "没有匹配的选项") are in the page's language."""
+    return dcc.Dropdown(labels=dropdown_labels(lang), **props)
 
 
 def profile_options(ctx: AppContext, lang: str) -> list[dict[str, str]]:

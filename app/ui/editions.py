@@ -8,7 +8,7 @@ from typing import Any
 from dash import html
 
 from app.ui import components as c
-from app.ui.i18n import fmt_num, t
+from app.ui.i18n import fmt_num, fmt_period, t
 from app.views.editions import TrendView, overview_trend_frame
 
 TREND = "editions-trend"
@@ -22,11 +22,12 @@ def trend_card(view: TrendView, lang: str, unit: str | None = None) -> html.Sect
         body = [html.P(t("editions.trend.none", lang), className="note")]
     elif unit is None:
         frame = overview_trend_frame(view, lang)
-        cols = [c.col("name", "col.district", lang)] + [{"field": cy, "headerName": cy} for cy in view.cycles]
+        cols = [c.col("name", "col.district", lang)] + [{"field": cy, "headerName": fmt_period(cy, lang)}
+                                                       for cy in view.cycles]
         body = [c.grid(f"{TREND}-grid", frame.to_dicts(), cols, lang, height="auto")]
     else:
         heads = ("editions.col.cycle", "col.score", "col.supply", "col.demand", "col.rank")
-        rows = [html.Tr([html.Td(r["cycle"] + (f" ({t('editions.trend.partial', lang)})" if r["partial"] else "")),
+        rows = [html.Tr([html.Td(fmt_period(r["cycle"], lang) + (f" ({t('editions.trend.partial', lang)})" if r["partial"] else "")),
                          html.Td(fmt_num(r["composite"], lang)), html.Td(fmt_num(r.get("supply"), lang)),
                          html.Td(fmt_num(r.get("demand"), lang)), html.Td(f"#{r['rank']}")])
                 for r in view.table.sort("cycle").iter_rows(named=True)]

@@ -1039,8 +1039,19 @@ def fmt_signed(x: object, lang: str = DEFAULT_LANG, decimals: int = 1) -> str:
     return f"{float(x):+.{decimals}f}"  # type: ignore[arg-type]
 
 
+_ZH_QUARTERS = {1: "一", 2: "二", 3: "三", 4: "四"}
+
+
+def _quarter(year: str, q: int, lang: str) -> str | None:
+    """'2026年第三季度' / '2026 Q3'; None for a quarter number that is not 1–4."""
+    if q not in _ZH_QUARTERS:
+        return None
+    return f"{year}年第{_ZH_QUARTERS[q]}季度" if lang == "zh" else f"{year} Q{q}"
+
+
 def fmt_period(period: object, lang: str = DEFAULT_LANG) -> str:
-    """'2024-03' → '2024年3月' / 'Mar 2024'; '2024-Q1' → '2024年第1季度' / '2024 Q1'; other strings as given."""
+    """'2024-03' → '2024年3月' / 'Mar 2024'; '2024-Q1' and '2024Q1' → '2024年第一季度' / '2024 Q1' (Chinese numerals for
+    quarters, as official documents write them); '2024' → '2024年'; other strings as given."""
     if isinstance(period, (date, datetime)):
         period = period.strftime("%Y-%m")
     s = str(period or "")
@@ -1048,13 +1059,13 @@ def fmt_period(period: object, lang: str = DEFAULT_LANG) -> str:
     if len(s) >= 7 and s[4] == "-" and s[:4].isdigit():
         rest = s[5:]
         if rest.upper().startswith("Q") and rest[1:].isdigit():
-            return f"{s[:4]}年第{int(rest[1:])}季度" if lang == "zh" else f"{s[:4]} Q{int(rest[1:])}"
+            return _quarter(s[:4], int(rest[1:]), lang) or s
         if rest[:2].isdigit() and (len(rest) == 2 or rest[2] == "-"):
             m = int(rest[:2])
             if 1 <= m <= 12:
                 return f"{s[:4]}年{m}月" if lang == "zh" else f"{months[m - 1]} {s[:4]}"
     if len(s) == 6 and s[:4].isdigit() and s[4] in "Qq" and s[5].isdigit():  # '2024Q1' (the warehouse's form)
-        return f"{s[:4]}年第{s[5]}季度" if lang == "zh" else f"{s[:4]} Q{s[5]}"
+        return _quarter(s[:4], int(s[5]), lang) or s
     if len(s) == 4 and s.isdigit():
         return f"{s}年" if lang == "zh" else s
     return s

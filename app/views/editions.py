@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from app.state import AppContext
-from app.ui.i18n import fmt_datetime, fmt_num, t
+from app.ui.i18n import fmt_datetime, fmt_num, fmt_period, t
 from app.views.scoring import ScoreSource
 from etl.stores import editions as store
 from etl.warehouse.snapshot import DataUnavailable
@@ -39,14 +39,15 @@ def editions_table(ctx: AppContext, lang: str) -> pl.DataFrame:
     rows = []
     for e in reversed(all_editions(ctx)):
         rows.append({
-            "edition_id": e.edition_id, "cycle": e.cycle, "profile": f"{e.profile_name} v{e.profile_version}",
+            "edition_id": e.edition_id, "cycle": fmt_period(e.cycle, lang),
+            "profile": f"{e.profile_name} v{e.profile_version}",
             "status": status_label(e, lang), "status_key": e.status,
             "created": f"{e.created_by} · {fmt_datetime(e.created_at, lang)}",
             "published": (f"{e.published_by} · {fmt_datetime(e.published_at, lang)} · {e.published_reason}"
                           if e.published_by else "—"),
             "supersedes": f"{e.supersedes}: {e.reason}" if e.supersedes else "—",
             "snapshot": e.data_snapshot_id, "spec": e.spec_hash,
-            "source": f"{e.source_grain} ({', '.join(e.periods)})",
+            "source": f"{e.source_grain} ({', '.join(fmt_period(p, lang) for p in e.periods)})",
             "partial": ", ".join(e.missing_months) if e.partial else "—",
         })
     cols = ["edition_id", "cycle", "profile", "status", "status_key", "created", "published", "supersedes",
@@ -100,7 +101,7 @@ def showing_line(ctx: AppContext, profile_name: str, source: ScoreSource, lang: 
     eds = store.published_by_cycle(store_path(ctx), profile_name)
     if eds:
         e = eds[-1]
-        published = t("editions.showing.latest", lang, edition=e.edition_id, cycle=e.cycle,
+        published = t("editions.showing.latest", lang, edition=e.edition_id, cycle=fmt_period(e.cycle, lang),
                       when=fmt_datetime(e.published_at, lang) if e.published_at else "—", who=e.published_by or "—")
     else:
         published = t("editions.showing.none", lang)
@@ -123,7 +124,7 @@ def trend_view(ctx: AppContext, profile_name: str, lang: str, unit: str | None =
     if table.height:
         table = table.with_columns(pl.col("unit_code").replace_strict(names, default=pl.col("unit_code"))
                                    .alias("name"))
-    notes = tuple(t("editions.trend.method", lang, cycle=c, what="; ".join(m)) for c, m in method.items() if m)
+    notes = tuple(t("editions.trend.method", lang, cycle=fmt_period(c, lang), what="; ".join(m)) for c, m in method.items() if m)
     cycles = tuple(sorted(table["cycle"].unique().to_list())) if table.height else ()
     return TrendView(table, notes, cycles)
 

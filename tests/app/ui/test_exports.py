@@ -55,7 +55,7 @@ def test_the_scorecard_opens_on_a_cover_with_title_period_profile_edition_time_c
     cells = {str(c.value) for row in cover.iter_rows() for c in row if c.value is not None}
     text = "\n".join(cells)
     assert "浦东新区" in cover["A1"].value and t("app.title", "zh") in cover["A1"].value
-    assert fmt_period(dp.period, "zh") in cells and "Q" not in fmt_period(dp.period, "zh")  # 2024年第4季度, not 2024Q4
+    assert fmt_period(dp.period, "zh") in cells and "Q" not in fmt_period(dp.period, "zh")  # 2024年第四季度, not 2024Q4
     assert ctx.profile(None).title_zh in cells
     assert "评估版本 E-2025-1" in cells
     assert re.search(r"\d{4}年\d{2}月\d{2}日 \d{2}:\d{2}（北京时间）", text), "no export time in Beijing time"

@@ -8,12 +8,15 @@ import string
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from app.ui import i18n
+from app.ui.figures import district_trend_figure
 from app.ui.i18n import MESSAGES, fmt_num, fmt_pct, fmt_period, norm_lang, t
 from etl.contract.catalog import load_catalog
 from indicators.aggregate import AGGREGATORS
+from indicators.alerts import period_words
 from indicators.impute import IMPUTERS
 from indicators.normalise import NORMALISERS
 from indicators.treat import TREATMENTS
@@ -57,9 +60,22 @@ def test_number_and_period_formats() -> None:
     assert fmt_num(1_234_567, "zh", 1) == "123.5 万"
     assert fmt_num(None, "en") == "—" and fmt_num(float("nan"), "zh") == "—"
     assert fmt_pct(0.256, "en") == "25.6%"
-    assert fmt_period("2026Q3", "zh") == "2026年第3季度" and fmt_period("2026Q3", "en") == "2026 Q3"
+    assert fmt_period("2026Q3", "zh") == "2026年第三季度" and fmt_period("2026Q3", "en") == "2026 Q3"
     assert fmt_period("2026-05", "zh") == "2026年5月" and fmt_period("2026-05", "en") == "May 2026"
     assert i18n.pick("区", "", "en") == "区"  # falls back to the language that exists
+
+
+# -- issue 14: periods read as 2026年第三季度 (Chinese numerals), whatever form the label comes in ------------------
+@pytest.mark.parametrize("label", ["2026Q3", "2026-Q3", "2026q3", "2026-q3"])
+def test_every_period_formatter_writes_chinese_quarter_numerals(label: str) -> None:
+    assert fmt_period(label, "zh") == "2026年第三季度" and fmt_period(label, "en") == "2026 Q3"
+    assert i18n.fmt_period_marked(label, "zh", {}) == "2026年第三季度"
+    assert i18n.fmt_period_marked(label, "zh", {label: ("2026-07",)}).startswith("2026年第三季度 · ")
+    fig = district_trend_figure(pl.DataFrame({"period": [label], "score": [50.0], "rank": [3]}), "zh", 16)
+    assert list(fig.data[0].x) == ["2026年第三季度"]
+    assert period_words("2026Q3")[0] == "2026年第三季度"
+    assert [fmt_period(f"2026Q{q}", "zh")[5:] for q in range(1, 5)] == ["第一季度", "第二季度", "第三季度", "第四季度"]
+    assert fmt_period("2026Q5", "zh") == "2026Q5"  # not a quarter: shown as given, never 第五季度
 
 
 # -- issue 14 finding 3: one time format, Beijing time, labelled --------------------------------------------------

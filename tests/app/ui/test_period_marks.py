@@ -18,10 +18,10 @@ from tests.app.conftest import app_config
 def test_partial_periods_carry_the_mark_and_their_months() -> None:
     months = ["2026-07", "2026-08", "2026-09", "2026-10"]
     partial = partial_periods(["2026Q3", "2026Q4", "2027Q1"], months)
-    assert fmt_period_marked("2026Q3", "zh", partial) == "2026年第3季度"
-    assert fmt_period_marked("2026Q4", "zh", partial) == "2026年第4季度 · 不完整期：2026-10"
+    assert fmt_period_marked("2026Q3", "zh", partial) == "2026年第三季度"
+    assert fmt_period_marked("2026Q4", "zh", partial) == "2026年第四季度 · 不完整期：2026-10"
     assert fmt_period_marked("2026Q4", "en", partial) == "2026 Q4 · partial period: 2026-10"
-    assert fmt_period_marked("2027Q1", "zh", partial) == "2027年第1季度 · 不完整期：不足一个月"
+    assert fmt_period_marked("2027Q1", "zh", partial) == "2027年第一季度 · 不完整期：不足一个月"
 
 
 @pytest.mark.slow
@@ -34,7 +34,7 @@ def test_the_overview_period_picker_marks_partial_quarters(demo_env: dict[str, P
         page = layout(lang="zh")
     text = json.dumps(page.to_plotly_json(), ensure_ascii=False,
                       default=lambda o: o.to_plotly_json() if hasattr(o, "to_plotly_json") else str(o))
-    labels = re.findall(r'"label": "(\d{4}年第\d季度[^"]*)"', text)
+    labels = re.findall(r'"label": "(\d{4}年第[一二三四]季度[^"]*)"', text)
     # the demo covers May to October 2026: Q2 and Q4 are partial, Q3 is whole and the default
-    assert labels == ["2026年第4季度 · 不完整期：2026-10", "2026年第3季度", "2026年第2季度 · 不完整期：2026-05, 2026-06"]
+    assert labels == ["2026年第四季度 · 不完整期：2026-10", "2026年第三季度", "2026年第二季度 · 不完整期：2026-05, 2026-06"]
     assert '"value": "2026Q3"' in text

@@ -29,7 +29,7 @@ def _dp(rank_before: int = 9) -> DistrictProfile:
 
 def test_the_reading_says_rank_change_sides_dimensions_targets_and_what_to_fix_first() -> None:
     zh = district_reading(_dp(), "zh")
-    assert zh.startswith("浦东新区2026年第3季度综合得分 52.1 分，全市第 7 名（共 16 个区），较上期上升 2 名")
+    assert zh.startswith("浦东新区2026年第三季度综合得分 52.1 分，全市第 7 名（共 16 个区），较上期上升 2 名")
     assert "供给侧第 2 名，需求侧第 12 名，供给明显强于用户感受" in zh
     assert "价值引领最强（+8.9 分）" in zh and "制度革新最弱（-16.9 分）" in zh  # against the median, sides left out
     assert "2 项指标已达到目标，1 项尚未达标" in zh
@@ -46,4 +46,4 @@ def test_the_reading_says_a_fall_and_leaves_out_what_it_does_not_know() -> None:
     bare = DistrictProfile(dp.code, dp.name, dp.period, {"score": None, "rank": None, "n": 16}, pl.DataFrame(),
                            pl.DataFrame(), pl.DataFrame(), pl.DataFrame(), ScoreSource())
     text = district_reading(bare, "zh")
-    assert text == "浦东新区2026年第3季度综合得分 — 分，全市第 — 名（共 16 个区）。"
+    assert text == "浦东新区2026年第三季度综合得分 — 分，全市第 — 名（共 16 个区）。"

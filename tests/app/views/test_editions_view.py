@@ -14,6 +14,7 @@ import dash
 import pytest
 from flask import g
 
+from app.ui.editions import trend_card
 from app.ui.i18n import t
 from app.views import editions as views
 from etl.contract.catalog import load_catalog
@@ -92,6 +93,10 @@ def test_year_on_year_shows_each_published_cycle_and_method_changes(app_env) -> 
     assert view.method_notes == ()  # same method both years
     wide = views.overview_trend_frame(views.trend_view(ctx, "user-centred", "zh"), "zh")
     assert wide.height == 16 and set(wide.columns) == {"name", "2024", "2025"}
+    shown = str(trend_card(views.trend_view(ctx, "user-centred", "zh"), "zh"))  # cycles read as periods
+    assert "'headerName': '2025年'" in shown and "'headerName': '2025'" not in shown
+    table = str(trend_card(view, "zh", unit="310101"))
+    assert "2024年" in table and "2025年" in table
 
 
 def test_the_editions_page_lists_diffs_and_publishes_for_allowed_roles_only(app_env) -> None:
@@ -162,3 +167,4 @@ def test_a_partial_edition_is_flagged_wherever_it_shows(app_env) -> None:
     assert wide.height == 16 and all(partial in cell for cell in wide["2025"].to_list())
     listing = views.editions_table(app_env["ctx"], "zh")
     assert partial in listing["status"][0] and listing["partial"][0] == "2025-11, 2025-12"
+    assert listing["cycle"][0] == "2025年"  # a cycle reads as a period, not as its code
