@@ -161,6 +161,8 @@ def render(profile: str | None, code: str | None, lang: str, period: str | None 
         ledger_panel.targets_card(dp, lang),  # status against target per indicator, 立项整改 per gap row
         trend_card(edition_views.trend_view(ctx, ctx.profile(profile).name, lang, unit=code), lang, unit=code),
         c.card(t("district.quarantine", lang), _quarantine(dp, lang), id=f"{PREFIX}-quarantine-card"),
+        html.P(t("district.quarantine_print", lang, n=dp.quarantine.height), className="note print-only",
+               id=f"{PREFIX}-quarantine-print"),
     ]
 
 

@@ -111,7 +111,10 @@ def poll(_n: int | None, job_id: str | None, unit: str | None, lang: str, profil
             return dash.no_update, dash.no_update, True, _locked(), True, dash.no_update
         if last is None:
             return t("sens.status.idle", lang), {"width": "0%"}, True, _locked(), True, None
-        return t("sens.status.stored", lang), {"width": "100%"}, True, _locked(), True, results(last, unit or "", lang)
+        shown = t("sens.status.stored", lang)
+        if _locked():  # a role that may not run one still reads why, beside the stored result
+            shown = f"{shown} {security.refusal_note('run_sensitivity', lang)}"
+        return shown, {"width": "100%"}, True, _locked(), True, results(last, unit or "", lang)
     width = {"width": f"{job.progress * 100:.0f}%"}
     if job.active:
         key = "sens.status.running" if job.status == "running" else "sens.status.queued"

@@ -22,6 +22,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "app.title": ("一网通办 用户中心绩效指数", "One-Stop Service User-Centred Performance Index"),
     "app.subtitle": ("上海市 16 区 · 供给侧与需求侧综合评价", "Shanghai's 16 districts · supply and demand side evaluation"),
     "nav.overview": ("总览", "Overview"),
+    "district.quarantine_print": ("本区被隔离的问题数据 {n} 条，明细见 XLSX 评分卡的“问题数据”工作表。",
+                                  "{n} rejected rows of this district: listed in the XLSX scorecard's rejected-rows sheet."),
     "nav.district": ("区画像", "District profile"),
     "nav.weights": ("权重", "Weights"),
     "nav.sensitivity": ("敏感性", "Sensitivity"),

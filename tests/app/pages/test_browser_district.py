@@ -128,9 +128,9 @@ def test_the_quality_table_renders_without_scrolling_and_prints(page, server_url
     assert rows.count() >= 1 and rows.first.inner_text().strip(), page.inner_text("#district-quarantine-card")
     page.emulate_media(media="print")
     time.sleep(0.3)
-    assert page.locator("#district-quarantine").is_visible()
-    box = page.locator("#district-quarantine").bounding_box()
-    assert box is not None and box["height"] > 20
+    # the one-page A4 scorecard leaves the rows to the XLSX and says how many there are (never a blank grid)
+    note = page.locator("#district-quarantine-print")
+    assert note.is_visible() and any(ch.isdigit() for ch in note.inner_text())
     assert page.locator("#district-indicators tbody tr").count() >= 20
     pdf = page.pdf(format="A4")
     assert pdf[:4] == b"%PDF" and len(pdf) > 20_000

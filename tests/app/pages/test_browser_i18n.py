@@ -46,7 +46,7 @@ def test_the_district_link_opens_the_district_index(page, server_url: str) -> No
 def test_old_district_address_redirects_and_keeps_the_language(page, server_url: str) -> None:
     page.goto(server_url + "/district?lang=en")
     _settle(page)
-    assert page.url.endswith("/district/all?lang=en")
+    assert "/district/all?lang=en" in page.url  # (the period the page shows follows in the URL)
     assert "Pudong" in page.inner_text("body")
 
 
