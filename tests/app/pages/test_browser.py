@@ -16,6 +16,7 @@ from etl.stores.profiles import load_profile
 from indicators.model import score
 from etl.warehouse.panel import covered_months
 from indicators.periods import default_period
+from tests.app.pages.browser_steps import settle as _settle
 from tests.app.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -30,11 +31,6 @@ PAGES = {
     "editions": ("/editions", ("尚无评估版本", "No editions yet")),
 }
 
-
-def _settle(page) -> None:
-    page.wait_for_load_state("networkidle")
-    page.wait_for_function("() => !document.querySelector('._dash-loading')", timeout=30_000)
-    time.sleep(0.4)
 
 
 def _screenshot(page, name: str) -> None:

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from tests.app.pages.browser_steps import settle as _settle
 from tests.app.conftest import ARTIFACTS
 from tests.app.pages.test_browser_roles import _switch_role
 
@@ -16,11 +17,6 @@ pytestmark = pytest.mark.browser
 DISTRICT = "310115"  # 浦东新区: the demo's district official's own district in _switch_role
 OTHER = "310104"  # 徐汇区
 
-
-def _settle(page) -> None:
-    page.wait_for_load_state("networkidle")
-    page.wait_for_function("() => !document.querySelector('._dash-loading')", timeout=30_000)
-    time.sleep(0.4)
 
 
 def _open(page, url: str, ready: str = "#district-indicators") -> None:

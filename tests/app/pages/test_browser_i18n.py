@@ -15,15 +15,11 @@ from pathlib import Path
 import pytest
 
 from etl.contract.catalog import load_catalog
+from tests.app.pages.browser_steps import settle as _settle
 from tests.conftest import serving
 
 pytestmark = pytest.mark.browser
 
-
-def _settle(page) -> None:
-    page.wait_for_load_state("networkidle")
-    page.wait_for_function("() => !document.querySelector('._dash-loading')", timeout=30_000)
-    time.sleep(0.4)
 
 
 def _wait_url(page, pattern: str, timeout: int = 15_000) -> None:

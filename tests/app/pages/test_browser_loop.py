@@ -17,7 +17,6 @@ import io
 import os
 import shutil
 import subprocess
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from etl.jobs import alerts as alerts_job
 from etl.stores import alerts as alert_store
 from etl.stores import ledger as ledger_store
 from etl.stores.loop import Actor, LoopStore
+from tests.app.pages.browser_steps import settle as _settle, switch_role
 from tests.app.conftest import ARTIFACTS, ROOT
 from tests.conftest import GOVINDEX, run_govindex, serving
 
@@ -56,20 +56,9 @@ def _serve(env: dict[str, Path], name: str, today: date | None = None):
                    env={**environ, "OPENBLAS_NUM_THREADS": "1", "GOVINDEX_CONFIG": "", **extra})
 
 
-def _settle(page) -> None:
-    page.wait_for_load_state("networkidle")
-    page.wait_for_function("() => !document.querySelector('._dash-loading')", timeout=30_000)
-    time.sleep(0.2)
-
 
 def _role(page, url: str, role: str) -> None:
-    page.goto(url + "/")
-    page.wait_for_selector(".auth-bar.demo #demo-role")
-    page.select_option("#demo-role", role)
-    if role == "district_official":
-        page.select_option("#demo-district", DISTRICT)
-    page.click(".auth-bar.demo button[type=submit]")
-    page.wait_for_selector(f'.auth-bar .auth-who[data-role="{role}"]', timeout=15_000)
+    switch_role(page, url, role, DISTRICT)
 
 
 def _pick(page, dropdown: str, text: str) -> None:

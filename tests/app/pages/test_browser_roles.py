@@ -7,7 +7,6 @@ context alone: the session server's other tests keep the demo's default role.
 from __future__ import annotations
 
 import re
-import time
 
 import polars as pl
 import pytest
@@ -34,22 +33,13 @@ PAGE_TEXT = {  # a piece of real content each page must show, per language
     "/weights/history": ("权重历史与发布", "Weight history and publication"),
 }
 
+from tests.app.pages.browser_steps import settle as _settle, switch_role
 
-def _settle(page) -> None:
-    page.wait_for_load_state("networkidle")
-    page.wait_for_function("() => !document.querySelector('._dash-loading')", timeout=30_000)
-    time.sleep(0.2)
 
 
 def _switch_role(page, server_url: str, role: str) -> None:
     """As a person does it: pick the role (and district) in the demo banner and press 切换 Switch."""
-    page.goto(server_url + "/")
-    page.wait_for_selector(".auth-bar.demo #demo-role")
-    page.select_option("#demo-role", role)
-    if role == "district_official":
-        page.select_option("#demo-district", DISTRICT)
-    page.click(".auth-bar.demo button[type=submit]")
-    page.wait_for_selector(f'.auth-bar .auth-who[data-role="{role}"]', timeout=15_000)
+    switch_role(page, server_url, role, DISTRICT)
     who = page.inner_text(".auth-bar .auth-who")
     assert all(label in who for label in ROLE_LABEL[role]), who
     if role == "district_official":

@@ -7,17 +7,13 @@ import time
 
 import pytest
 
+from tests.app.pages.browser_steps import settle as _settle
 from tests.app.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
 DISABLED_GREY = "rgb(149, 165, 166)"
 
-
-def _settle(page) -> None:
-    page.wait_for_load_state("networkidle")
-    page.wait_for_function("() => !document.querySelector('._dash-loading')", timeout=30_000)
-    time.sleep(0.4)
 
 
 def _done(page) -> None:
