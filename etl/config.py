@@ -311,6 +311,19 @@ class AlertsConfig(_Strict):
     email: EmailConfig = Field(default_factory=lambda: EmailConfig.model_validate({}))
 
 
+class HaochapingConfig(_Strict):
+    """好差评 rules that differ by locality; unset keys take the indicator catalog's defaults."""
+
+    callback_working_days: int | None = Field(
+        default=None, ge=1, le=30,
+        description="a bad rating must be called back within this many working days (local rules: 5–15); unset = "
+        "the catalog's default (bad_rating_callback_rate, params.callback_working_days)")
+
+    def params(self) -> dict[str, int]:
+        """The indicator formula parameters set here ({param(name)} in the catalog SQL), the unset ones left out."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
 class Config(_Strict):
     """The whole configuration."""
 
@@ -325,6 +338,7 @@ class Config(_Strict):
     warehouse: WarehouseConfig = Field(default_factory=lambda: WarehouseConfig.model_validate({}))
     ledger: LedgerConfig = Field(default_factory=lambda: LedgerConfig.model_validate({}))
     alerts: AlertsConfig = Field(default_factory=lambda: AlertsConfig.model_validate({}))
+    haochaping: HaochapingConfig = Field(default_factory=lambda: HaochapingConfig.model_validate({}))
     source: str = Field(default="defaults", description="where the configuration came from (for messages)")
 
     @property
@@ -394,6 +408,7 @@ _SECTIONS: dict[str, type[_Strict]] = {
     "warehouse": WarehouseConfig,
     "ledger": LedgerConfig,
     "alerts": AlertsConfig,
+    "haochaping": HaochapingConfig,
 }
 # Keys holding a path: relative ones in a file are read relative to that file's folder.
 _PATH_KEYS: dict[str, set[str]] = {"paths": set(PathsConfig.model_fields), "users": {"file"}}

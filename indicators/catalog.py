@@ -19,7 +19,7 @@ DIMENSIONS = ("value", "institution", "technology", "environment")
 GRAINS = ("month", "quarter", "year")
 # Placeholders the runner expands in formula SQL (see indicators/catalog/README.md).
 PLACEHOLDER = re.compile(r"\{([a-z_]+)(?:\((.+?)\))?\}")
-KNOWN_PLACEHOLDERS = ("period", "grain", "data_end")
+KNOWN_PLACEHOLDERS = ("period", "grain", "data_end", "param")
 
 #: How each formula's 95% interval and standard error are computed (indicators/catalog/README.md, "Intervals"):
 INTERVAL_METHODS: dict[str, str] = {
@@ -171,6 +171,9 @@ class IndicatorDef(_Strict):
     #: the value waits for outcomes (deadlines, ratings, callbacks) known only after the period: a later data end
     #: can still change a period's value (see {data_end}); every other formula uses nothing after its period
     waits_for_outcomes: bool = False
+    #: named integer parameters of the formula with the catalog's defaults (e.g. callback_working_days = 5); the SQL
+    #: reads one as {param(name)}; configuration may override it per run (etl.config, [haochaping])
+    params: dict[str, int] = Field(default_factory=dict)
     sql: SqlDef
 
     @field_validator("name_zh", "name_en", "description_zh", "description_en", "unit", "source")
@@ -228,8 +231,15 @@ class IndicatorDef(_Strict):
                 if m.group(1) not in KNOWN_PLACEHOLDERS:
                     raise ValueError(
                         f"unknown placeholder {m.group(0)!r} in sql; allowed: {{period(expr)}}, "
-                        "{grain}, {data_end}"
+                        "{grain}, {data_end}, {param(name)}"
                     )
+                if m.group(1) == "param":
+                    if m.group(2) not in self.params:
+                        raise ValueError(
+                            f"placeholder {m.group(0)!r} names no parameter of this indicator; declared params: "
+                            f"{', '.join(sorted(self.params)) or 'none'} (add params = {{ {m.group(2)} = <default> }})"
+                        )
+                    continue
                 if m.group(1) != "period" and m.group(2):
                     raise ValueError(f"placeholder {m.group(0)!r} takes no argument; write {{{m.group(1)}}}")
                 if m.group(1) == "period" and not m.group(2):

@@ -56,6 +56,11 @@ def _iff(a: pl.Expr, b: pl.Expr) -> pl.Expr:
     return a == b
 
 
+def _only_on(columns: tuple[str, ...], channels: tuple[str, ...]) -> pl.Expr:
+    """The columns are all empty unless the row's channel is one of `channels` (GB/T 39734 sub-dimensions)."""
+    return pl.col("channel").is_in(list(channels)) | pl.all_horizontal([pl.col(c).is_null() for c in columns])
+
+
 RULES: dict[str, dict[str, Rule]] = {
     "district": {
         "pop_60plus <= population": Rule(
@@ -101,6 +106,22 @@ RULES: dict[str, dict[str, Rule]] = {
             "prompt_source_consistent",
             ("prompted", "prompt_source"),
             _iff(pl.col("prompt_source") == "none", pl.col("prompted").not_()),
+        ),
+        "online sub-dimensions (online_efficiency, guide_accuracy, convenience, usability) only on channels pc, app": Rule(
+            "online_subdimensions_online_only",
+            ("channel", *tables.ONLINE_SUBDIMENSIONS),
+            _only_on(tables.ONLINE_SUBDIMENSIONS, tables.RATING_ONLINE_CHANNELS),
+        ),
+        "offline sub-dimensions (service_efficiency, service_quality, service_attitude) only on channels window, "
+        "kiosk, pad": Rule(
+            "offline_subdimensions_offline_only",
+            ("channel", *tables.OFFLINE_SUBDIMENSIONS),
+            _only_on(tables.OFFLINE_SUBDIMENSIONS, tables.RATING_OFFLINE_CHANNELS),
+        ),
+        "invite_channel is empty exactly when invited_at is empty": Rule(
+            "invite_channel_iff_invited_at",
+            ("invited_at", "invite_channel"),
+            _iff(pl.col("invite_channel").is_null(), pl.col("invited_at").is_null()),
         ),
     },
     "hotline_ticket": {

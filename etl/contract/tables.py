@@ -43,6 +43,12 @@ ELDERLY_AGE_BANDS = ("60-69", "70+")
 CASE_STATUSES = ("abandoned", "submitted", "accepted", "closed", "rejected", "withdrawn")
 RATING_CHANNELS = ("pc", "app", "window", "kiosk", "sms", "pad")
 PROMPT_SOURCES = ("staff", "sms_invite", "none")
+# GB/T 39734-2020 sub-dimensions of a rating (整体满意度 is `level`), by the kind of channel it is given on.
+RATING_ONLINE_CHANNELS = ("pc", "app")
+RATING_OFFLINE_CHANNELS = ("window", "kiosk", "pad")
+ONLINE_SUBDIMENSIONS = ("online_efficiency", "guide_accuracy", "convenience", "usability")
+OFFLINE_SUBDIMENSIONS = ("service_efficiency", "service_quality", "service_attitude")
+INVITE_CHANNELS = ("sms", "app_push")
 FOLLOWUP_OUTCOMES = ("rectified", "explained", "unresolved")
 CALLBACK_RESULTS = ("满意", "基本满意", "不满意")
 HOTLINE_CATEGORIES = ("政务服务", "市场监管", "城市管理", "住房保障", "交通出行", "社会保障", "其他")
@@ -194,19 +200,41 @@ CASE = Table(
 RATING = Table(
     "rating",
     "好差评",
-    "好差评 ratings of closed cases, with whether staff or an invitation prompted them.",
+    "好差评 ratings of closed cases (GB/T 39735-2020 record: channel, time, level, sub-dimensions, invitation). Who "
+    "prompted a rating is derived by stated rules (etl.warehouse.derived, view rating_prompt), not read from a flag.",
     (
         _c("rating_id", "str", "rating identifier"),
         _c("case_id", "str", "case rated", references="case.case_id"),
         _c("channel", "str", "where the rating was given", allowed=RATING_CHANNELS),
         _c("rated_at", "datetime", "when the rating was given"),
-        _c("level", "int", "rating: 5 非常满意 … 1 非常不满意", allowed=(1, 2, 3, 4, 5)),
-        _c("prompted", "bool", "the rating was prompted by staff or an invitation"),
-        _c("prompt_source", "str", "who prompted it", allowed=PROMPT_SOURCES),
+        _c("level", "int", "整体满意度 overall rating: 5 非常满意 … 1 非常不满意", allowed=(1, 2, 3, 4, 5)),
+        _c("prompted", "bool", "legacy: a hand-kept 'prompted' flag; the real system has none, so it is loaded for "
+           "compatibility and unused by indicators (see rating_prompt)", nullable=True),
+        _c("prompt_source", "str", "legacy: who prompted it, by hand; loaded, unused by indicators", nullable=True,
+           allowed=PROMPT_SOURCES),
         _c("comment", "str", "free-text comment", nullable=True),
+        # GB/T 39734-2020 sub-dimensions, 1–5 like `level`; online channels (pc, app) …
+        _c("online_efficiency", "int", "办事效率 (online): 1–5", nullable=True, allowed=(1, 2, 3, 4, 5)),
+        _c("guide_accuracy", "int", "指南精确度 (online): 1–5", nullable=True, allowed=(1, 2, 3, 4, 5)),
+        _c("convenience", "int", "办事便捷度 (online): 1–5", nullable=True, allowed=(1, 2, 3, 4, 5)),
+        _c("usability", "int", "平台操作性 (online): 1–5", nullable=True, allowed=(1, 2, 3, 4, 5)),
+        # … and offline channels (window, kiosk, pad)
+        _c("service_efficiency", "int", "服务效率 (offline): 1–5", nullable=True, allowed=(1, 2, 3, 4, 5)),
+        _c("service_quality", "int", "服务水平 (offline): 1–5", nullable=True, allowed=(1, 2, 3, 4, 5)),
+        _c("service_attitude", "int", "服务态度 (offline): 1–5", nullable=True, allowed=(1, 2, 3, 4, 5)),
+        # The invitation the 好差评 system sent (SMS or app push) before the rating, when one was sent.
+        _c("invited_at", "datetime", "when an invitation to rate was sent; empty when none", nullable=True),
+        _c("invite_channel", "str", "how the invitation was sent; empty when none", nullable=True,
+           allowed=INVITE_CHANNELS),
     ),
     ("rating_id",),
-    ("prompt_source is 'none' exactly when prompted is false",),
+    (
+        "prompt_source is 'none' exactly when prompted is false",
+        "online sub-dimensions (online_efficiency, guide_accuracy, convenience, usability) only on channels pc, app",
+        "offline sub-dimensions (service_efficiency, service_quality, service_attitude) only on channels window, "
+        "kiosk, pad",
+        "invite_channel is empty exactly when invited_at is empty",
+    ),
     event_time="rated_at",
 )
 

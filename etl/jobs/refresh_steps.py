@@ -203,7 +203,7 @@ def step_indicator_values(ctx: RefreshContext) -> IndicatorValuesResult:
     scheduler sees a non-zero exit) instead of swapping in an empty snapshot.
     """
     before = _values_digest(ctx.connection)
-    frame = write_indicator_values(ctx.connection, load_catalog())
+    frame = write_indicator_values(ctx.connection, load_catalog(), params=ctx.config.haochaping.params())
     if frame.height == 0:
         raise RefreshError(
             "no indicator values could be computed: the warehouse holds no raw data"

@@ -16,6 +16,8 @@ written, so the catalog's SQL stays the definition.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -23,12 +25,14 @@ import duckdb
 import polars as pl
 
 from etl.contract import tables
-from etl.warehouse import connection as warehouse, ddl
+from etl.warehouse import connection as warehouse, ddl, derived
+from etl.warehouse.workdays import workdays_frame
 from etl.errors import EtlError
 from indicators.catalog import PLACEHOLDER, Catalog, IndicatorDef
 
 GRAINS = ("month", "quarter", "year")
 TABLE = "indicator_values"
+WORKDAYS = "workdays"  # relation workdays(day, is_workday, workday_no, official): etl.warehouse.workdays
 COLUMNS = (
     "unit_code", "period", "grain", "indicator_id", "value", "numerator", "denominator",
     "n", "ci_low", "ci_high", "se", "interval_method", "missing_reason",
@@ -83,15 +87,21 @@ def data_end_sql(last_day: date | None) -> str:
 
 
 def expand(sql: str, grain: str, d: IndicatorDef, last_day: date | None) -> str:
-    """Replace {period(expr)}, {grain} and {data_end} in one SQL text.
+    """Replace {period(expr)}, {grain}, {data_end} and {param(name)} in one SQL text.
 
-    `last_day` is the last day of the data span (see data_span): {data_end} is midnight after it.
+    `last_day` is the last day of the data span (see data_span): {data_end} is midnight after it. {param(name)} is
+    the indicator's parameter (IndicatorDef.params: the catalog's default, or the configuration's value set by
+    `with_params`), an integer literal.
     """
 
     def sub(m: re.Match[str]) -> str:
         name, arg = m.group(1), m.group(2)
         if name == "period":
             return period_sql(arg, grain)
+        if name == "param":
+            if arg not in d.params:
+                raise IndicatorSQLError(f"indicator {d.id!r}: {m.group(0)} names no parameter of the indicator")
+            return str(int(d.params[arg]))
         if name == "data_end":
             return data_end_sql(last_day)
         if name == "grain":
@@ -251,7 +261,8 @@ Z95 = 1.959963984540054  # the standard normal 0.975 quantile: every interval is
 OPTIONAL_COLUMNS = ("value", "n", "se", "ci_low", "ci_high", "ss_yy", "ss_xy", "ss_xx", "missing_reason")
 MOMENTS = ("ss_yy", "ss_xy", "ss_xx", "n")  # additive: Σy², Σxy, Σx² and the number of units, for a ratio's SE
 #: why a value is NULL (labels: app.ui.i18n 'missing_reason.<code>')
-MISSING_REASONS = ("no_cases", "imprecise", "not_applicable")
+MISSING_REASONS = ("no_cases", "imprecise", "not_applicable", "not_recorded")
+# not_recorded: the data hold cases for the formula but not the columns it needs (an older export without them)
 
 
 def _f(x: float) -> str:
@@ -450,18 +461,47 @@ def _run_rolled(
         con.unregister("_iv_monthly")
 
 
+def with_params(catalog: Catalog, params: Mapping[str, int] | None) -> Catalog:
+    """The catalog with each indicator's {param(name)} defaults replaced by `params` (configuration) where given."""
+    if not params:
+        return catalog
+    changed = tuple(
+        d.model_copy(update={"params": {k: int(params.get(k, v)) for k, v in d.params.items()}})
+        if any(k in params for k in d.params) else d
+        for d in catalog
+    )
+    return Catalog(catalog.nodes, changed, catalog.source)
+
+
+@contextmanager
+def formula_relations(con: warehouse.Connection, first: date | None, last: date | None) -> Iterator[None]:
+    """The relations every formula may read besides the raw tables and `periods`: the working-day calendar
+    `workdays(day, is_workday, workday_no, official)` over the data span (etl.warehouse.workdays) and the derived
+    views (etl.warehouse.derived: rating_prompt). Plain relations, so the same SQL runs on Spark."""
+    con.register(WORKDAYS, workdays_frame(first, last).to_arrow())
+    derived.create_views(con)
+    try:
+        yield
+    finally:
+        derived.drop_views(con)
+        con.unregister(WORKDAYS)
+
+
 def compute_indicator_values(
     con_or_db_path: warehouse.Connection | str | Path,
     catalog: Catalog,
     grains: tuple[str, ...] | list[str] = GRAINS,
     *,
     span: tuple[date, date] | None = None,
+    params: Mapping[str, int] | None = None,
 ) -> pl.DataFrame:
     """Every indicator for every district (table `district`) × period × grain, periods spanning the data's months.
 
     Columns: unit_code, period, grain, indicator_id, value, numerator, denominator. A path is opened read-only.
     `span` (first day, last day) overrides the data span: the periods and {data_end} (midnight after the last day).
+    `params` overrides the catalog's formula parameters by name (configuration: callback_working_days, …).
     """
+    catalog = with_params(catalog, params)
     for g in grains:
         if g not in GRAINS:
             raise IndicatorSQLError(f"unknown grain {g!r}; allowed: {', '.join(GRAINS)}")
@@ -479,6 +519,8 @@ def _compute(
     frames: list[pl.DataFrame] = []
     monthly: dict[str, pl.DataFrame] = {}  # rolled-up indicators: raw tables scanned once, not once per grain
     con.register("_iv_units", units.to_arrow())
+    relations = formula_relations(con, first, last)
+    relations.__enter__()
     shared = SharedJoin(con, catalog) if units.height and first is not None else None
     try:
         for grain in grains:
@@ -497,6 +539,7 @@ def _compute(
                 con.unregister("periods")
     finally:
         con.unregister("_iv_units")
+        relations.__exit__(None, None, None)
         if shared is not None:
             shared.close()
     if not frames:
@@ -517,13 +560,15 @@ def write_indicator_values(
     db_path: str | Path | warehouse.Connection,
     catalog: Catalog,
     grains: tuple[str, ...] | list[str] = GRAINS,
+    *,
+    params: Mapping[str, int] | None = None,
 ) -> pl.DataFrame:
     """(Re)build the warehouse tables `indicator_values` and `data_coverage` (the data span used: first_day,
     last_day; no row for an empty warehouse) in one transaction and return the values written."""
     with warehouse.connection(db_path) as con:
         first, last = data_span(con)
         span = (first, last) if first is not None and last is not None else None
-        frame = compute_indicator_values(con, catalog, grains, span=span)
+        frame = compute_indicator_values(con, catalog, grains, span=span, params=params)
         coverage = pl.DataFrame(
             {"first_day": [first] if span else [], "last_day": [last] if span else []},
             schema={"first_day": pl.Date(), "last_day": pl.Date()},

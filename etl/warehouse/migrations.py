@@ -84,10 +84,35 @@ def _indicator_uncertainty(con: Any) -> None:
         con.sql(f"ALTER TABLE {quote(table)} ADD COLUMN IF NOT EXISTS {quote(column)} {spec}")
 
 
+def _contract_columns(con: Any) -> None:
+    """Version 4: the raw tables catch up with the contract: every nullable contract column a raw table lacks is
+    added (rating's GB/T 39734 sub-dimensions and invitation, issue 18), and a column the contract now allows to be
+    empty loses its NOT NULL (rating.prompted, rating.prompt_source). Generic, so a later contract column that is
+    nullable needs no code of its own; a new NOT NULL column still does (DuckDB cannot add one)."""
+    present = _tables(con)
+    for name in tables.load_order():
+        if name not in present:
+            continue
+        rows = con.sql(
+            "SELECT column_name, is_nullable FROM information_schema.columns WHERE table_schema = 'main' "
+            "AND table_name = ?",
+            params=[name],
+        ).fetchall()
+        have = {r[0]: r[1] == "YES" for r in rows}
+        for c in tables.TABLES[name].columns:
+            if c.name not in have:
+                if c.nullable:
+                    con.sql(f"ALTER TABLE {quote(name)} ADD COLUMN IF NOT EXISTS {quote(c.name)} {ddl.SQL_TYPES[c.dtype]}")
+            elif c.nullable and not have[c.name]:
+                con.sql(f"ALTER TABLE {quote(name)} ALTER COLUMN {quote(c.name)} DROP NOT NULL")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "raw tables of the contract and the ingest bookkeeping tables", _baseline),
     Migration(2, "ingest_files.rows_blank, quarantine.resolved_by_file_id", _blank_rows_and_resubmissions),
     Migration(3, "indicator_values.n, ci_low, ci_high, se, interval_method, missing_reason", _indicator_uncertainty),
+    Migration(4, "raw tables catch up with the contract's nullable columns (rating sub-dimensions, invitation)",
+              _contract_columns),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 

@@ -22,7 +22,7 @@ import pytest
 from etl.contract import tables
 from etl.warehouse import connection as warehouse
 from etl.contract.catalog import load_catalog
-from etl.warehouse.indicator_values import compute_indicator_values, write_indicator_values
+from etl.warehouse.indicator_values import compute_indicator_values, formula_relations, write_indicator_values
 from indicators.catalog import Catalog
 
 A, B, C = "310101", "310104", "310105"
@@ -86,6 +86,14 @@ RATINGS = [
     ("r9", "b2", "pc", "02-01 09:00", 1, False),  # case closed in January, rated in February
     ("r10", "b3", "app", "02-05 09:00", 4, False),
 ]
+
+# GB/T 39734 sub-dimensions recorded on some ratings (the others, and all of B's, record none: an older export)
+RATING_SUBDIMENSIONS: dict[str, dict[str, int]] = {
+    "r1": {"online_efficiency": 4, "guide_accuracy": 5, "convenience": 3, "usability": 4},
+    "r2": {"online_efficiency": 2},
+    "r3": {"service_efficiency": 5, "service_quality": 5, "service_attitude": 4},
+    "r6": {"service_efficiency": 1, "service_quality": 2, "service_attitude": 1},
+}
 
 # rating, callback, due, rectified, outcome, appeal_upheld  (r11 has no follow-up record)
 FOLLOWUPS = [
@@ -185,6 +193,9 @@ def _frames() -> dict[str, list[dict[str, Any]]]:
             {
                 "rating_id": r[0], "case_id": r[1], "channel": r[2], "rated_at": dt(r[3]), "level": r[4],
                 "prompted": r[5], "prompt_source": "staff" if r[5] else "none", "comment": None,
+                **{c: RATING_SUBDIMENSIONS.get(r[0], {}).get(c) for c in (*tables.ONLINE_SUBDIMENSIONS,
+                                                                          *tables.OFFLINE_SUBDIMENSIONS)},
+                "invited_at": None, "invite_channel": None,
             }
             for r in RATINGS
         ],
@@ -318,9 +329,10 @@ EXPECTED: dict[str, dict[tuple[str, str], float]] = {
     "offline_fallback_coverage": {(A, J): 100.0, (A, F): 50.0, (A, Q): 50.0, (B, J): 0.0, (B, F): 0.0, (B, Q): 0.0},
     # helpers per 10 kiosks, centre-days with kiosks: A Jan CA1 2/2; Feb CA1 2/4; Q1 4/6 (CA2 has none). B Jan 0/1.
     "kiosk_help_staffing": {(A, J): 10.0, (A, F): 5.0, (A, Q): 40 / 6, (B, J): 0.0, (B, Q): 0.0},
-    # unprompted, level ≥ 4, by rated month: A Jan {r1 5, r2 2} 1/2; Feb {r5 3, r11 2} 0/2; Q1 1/4.
-    # B Jan none → NULL; Feb {r9 1, r10 4} 1/2; Q1 1/2.
-    "unprompted_satisfaction": {(A, J): 50.0, (A, F): 0.0, (A, Q): 25.0, (B, F): 50.0, (B, Q): 50.0},
+    # without staff present (rating_prompt: window/pad ratings r3, r6, r8 are staff_present; r4 by SMS is invited,
+    # the rest self-initiated), level ≥ 4, by rated month: A Jan {r1 5, r2 2, r4 4} 2/3; Feb {r5 3, r11 2} 0/2;
+    # Q1 2/5. B Jan none → NULL; Feb {r9 1, r10 4} 1/2; Q1 1/2.
+    "unprompted_satisfaction": {(A, J): 200 / 3, (A, F): 0.0, (A, Q): 40.0, (B, F): 50.0, (B, Q): 50.0},
     # all ratings ≥ 4: A Jan {r1, r3, r4 of 4} 3/4; Feb {r5, r6, r11} 0/3; Q1 3/7. B Jan {r8} 1/1; Feb 1/2; Q1 2/3.
     "raw_good_rate": {(A, J): 75.0, (A, F): 0.0, (A, Q): 300 / 7, (B, J): 100.0, (B, F): 50.0, (B, Q): 200 / 3},
     # gov tickets mature by the data end 02-24 00:00 (deadline + 15 days passed), with a callback: A Jan {t1 满意
@@ -359,12 +371,14 @@ EXPECTED: dict[str, dict[tuple[str, str], float]] = {
     "online_rate_60plus": {(A, J): 50.0, (A, F): 0.0, (A, Q): 25.0, (B, F): 100.0, (B, Q): 100.0},
     # closed by 02-17 00:00 (7 days before the data end) with ≥ 1 rating, by closing month: A Jan {a1, a2, a3} 3/3;
     # Feb {a4 none, a6} 1/2 (a8 closed 02-22: too recent); Q1 4/5. B Jan {b1, b2 (rated in Feb)} 2/2; Feb {b3} 1/1.
-    "rating_coverage_rate": {(A, J): 100.0, (A, F): 50.0, (A, Q): 80.0, (B, J): 100.0, (B, F): 100.0, (B, Q): 100.0},
-    # unprompted / ratings: A Jan 2/4; Feb 2/3; Q1 4/7. B Jan 0/1; Feb 2/2; Q1 2/3.
-    "unprompted_rating_share": {(A, J): 50.0, (A, F): 200 / 3, (A, Q): 400 / 7, (B, J): 0.0, (B, F): 100.0, (B, Q): 200 / 3},
+    # (only ratings without staff present count: b1's only rating r8 was given at the window → B Jan 1/2, Q1 2/3)
+    "rating_coverage_rate": {(A, J): 100.0, (A, F): 50.0, (A, Q): 80.0, (B, J): 50.0, (B, F): 100.0, (B, Q): 200 / 3},
+    # without staff present / ratings: A Jan {r1, r2, r4} 3/4; Feb {r5, r11} 2/3; Q1 5/7. B Jan 0/1; Feb 2/2; Q1 2/3.
+    "unprompted_rating_share": {(A, J): 75.0, (A, F): 200 / 3, (A, Q): 500 / 7, (B, J): 0.0, (B, F): 100.0, (B, Q): 200 / 3},
     # good rate prompted − unprompted: A Jan 2/2 − 1/2 = 50 pp; Feb 0/1 − 0/2 = 0; Q1 2/3 − 1/4.
     # B Jan no unprompted, Feb no prompted → NULL; Q1 1/1 − 1/2 = 50.
-    "prompt_bias_gap": {(A, J): 50.0, (A, F): 0.0, (A, Q): 200 / 3 - 25, (B, Q): 50.0},
+    # (staff present {r3 5, r6 1, r8 5} against the rest: A Jan 1/1 − 2/3; Feb 0/1 − 0/2; Q1 1/2 − 2/5 = 10)
+    "prompt_bias_gap": {(A, J): 100 / 3, (A, F): 0.0, (A, Q): 10.0, (B, Q): 50.0},
     # gov tickets per 10k submitted cases: A Jan 2/4; Feb {t4, t5, t8, t9} 4/3; Q1 6/7. B Jan 1/2; Feb 0/1 (a true
     # zero); Q1 1/3.
     "hotline_service_complaint_rate": {
@@ -373,6 +387,26 @@ EXPECTED: dict[str, dict[tuple[str, str], float]] = {
     # persons, online share under 60 − 60+: A Jan {a1 pc} 1/1 − {a2 app, a3 window} 1/2 = 50; Feb {a6 app} 1/1 −
     # {a7, a8} 0/2 = 100; Q1 2/2 − 1/4 = 75. B Jan no 60+, Feb no under-60 → NULL; Q1 {b2} 1/1 − {b3} 1/1 = 0.
     "elderly_digital_gap": {(A, J): 50.0, (A, F): 100.0, (A, Q): 75.0, (B, Q): 0.0},
+    # bad ratings (≤ 2, appeal not upheld) whose 5th working day after the rating is past by the last data day
+    # (Sun 02-23): r2 (Tue 01-21; 5th working day Mon 01-27, Sun 01-26 being an adjusted workday) called back 01-22,
+    # 1 working day → on time: A Jan 1/1, Q1 1/1. r6 (Sat 02-22) and r11 (Sun 02-23) are due 02-28: not yet
+    # counted → A Feb NULL. B: r9's appeal was upheld → NULL.
+    "bad_rating_callback_rate": {(A, J): 100.0, (A, Q): 100.0},
+    # by the channel the rating was given on: online {pc, app}: A Jan {r1 5, r2 2}; Feb {r5 3, r11 2}; B Feb
+    # {r9 1, r10 4}. Offline {window, kiosk, pad}: A Jan {r3 5}; Feb {r6 1}; B Jan {r8 5}. r4 (sms) is neither.
+    "good_rate_online": {(A, J): 50.0, (A, F): 0.0, (A, Q): 25.0, (B, F): 50.0, (B, Q): 50.0},
+    "good_rate_offline": {(A, J): 100.0, (A, F): 0.0, (A, Q): 50.0, (B, J): 100.0, (B, Q): 100.0},
+    "bad_rate_online": {(A, J): 50.0, (A, F): 50.0, (A, Q): 50.0, (B, F): 50.0, (B, Q): 50.0},
+    "bad_rate_offline": {(A, J): 0.0, (A, F): 100.0, (A, Q): 50.0, (B, J): 0.0, (B, Q): 0.0},
+    # sub-dimension means over the ratings that record them (RATING_SUBDIMENSIONS); the other cells are NULL:
+    # B's ratings and A's February online ratings record none ('not_recorded', checked below).
+    "subdim_online_efficiency": {(A, J): 3.0, (A, Q): 3.0},  # r1 4, r2 2
+    "subdim_guide_accuracy": {(A, J): 5.0, (A, Q): 5.0},
+    "subdim_convenience": {(A, J): 3.0, (A, Q): 3.0},
+    "subdim_usability": {(A, J): 4.0, (A, Q): 4.0},
+    "subdim_service_efficiency": {(A, J): 5.0, (A, F): 1.0, (A, Q): 3.0},  # r3 5, r6 1
+    "subdim_service_quality": {(A, J): 5.0, (A, F): 2.0, (A, Q): 3.5},
+    "subdim_service_attitude": {(A, J): 4.0, (A, F): 1.0, (A, Q): 2.5},
 }
 
 # A few (numerator, denominator) pairs, worked out above, including the query-form conventions.
@@ -393,6 +427,8 @@ EXPECTED_COUNTS: dict[tuple[str, str, str], tuple[float | None, float | None]] =
     ("online_completion_rate", B, F): (1, 2),  # b5 started too recently
     ("trust_index", A, F): (None, None),  # no row at all → NULL, not zero
     ("one_thing_case_share", B, J): (None, None),
+    ("bad_rating_callback_rate", A, F): (None, None),  # r6, r11 not yet due: no row
+    ("subdim_service_attitude", A, Q): (5, 2),  # sum of scores, ratings recording it
 }
 
 
@@ -477,9 +513,10 @@ def test_year_adds_up_months_and_rolls_up_like_direct_year_sql(
     con.register("_iv_units", pl.DataFrame({"unit_code": [A, B, C]}).to_arrow())
     con.register("periods", periods_frame(date(2025, 1, 1), date(2025, 2, 28), "year").to_arrow())
     try:
-        for ind in [i for i in cat if rolls_up(i)]:
-            direct = _run_one(con, ind, "year", 3, last_day=date(2025, 2, 23)).sort("unit_code")
-            assert direct.equals(rolled.filter(pl.col("indicator_id") == ind.id).sort("unit_code")), ind.id
+        with formula_relations(con, date(2025, 1, 3), date(2025, 2, 23)):
+            for ind in [i for i in cat if rolls_up(i)]:
+                direct = _run_one(con, ind, "year", 3, last_day=date(2025, 2, 23)).sort("unit_code")
+                assert direct.equals(rolled.filter(pl.col("indicator_id") == ind.id).sort("unit_code")), ind.id
     finally:
         con.unregister("periods")
         con.unregister("_iv_units")
@@ -490,7 +527,7 @@ def test_precision_rule_nulls_imprecise_values_and_keeps_why(con: warehouse.Conn
     n and the interval stay so a reader sees why. Wilson for k = 1 of n = 2 (z² = 3.8415): centre
     (0.5 + z²/4) / (1 + z²/2) = 0.5, half-width z·√(0.25/2 + z²/16) / (1 + z²/2) = 1.96·0.6042 / 2.9207 = 0.40547."""
     real = compute_indicator_values(con, catalog, grains=("month",))
-    row = _cell(real, "unprompted_satisfaction", A, J)  # 1 good of 2 unprompted ratings: ± 40.5 pp > 10 pp
+    row = _cell(real, "unprompted_satisfaction", B, F)  # 1 good of 2 unprompted ratings: ± 40.5 pp > 10 pp
     assert (row["value"], row["numerator"], row["denominator"], row["n"]) == (None, 1, 2, 2)
     assert row["missing_reason"] == "imprecise" and row["interval_method"] == "wilson"
     assert (row["ci_low"], row["ci_high"]) == (pytest.approx(9.453121, abs=1e-5), pytest.approx(90.546879, abs=1e-5))
@@ -501,9 +538,9 @@ def test_precision_rule_nulls_imprecise_values_and_keeps_why(con: warehouse.Conn
     # A threshold of exactly the half-width keeps the value; a hair below drops it.
     hw = 40.54687904
     assert _cell(compute_indicator_values(con, _loose(catalog, hw + 1e-6), grains=("month",)),
-                 "unprompted_satisfaction", A, J)["value"] == pytest.approx(50.0)
+                 "unprompted_satisfaction", B, F)["value"] == pytest.approx(50.0)
     assert _cell(compute_indicator_values(con, _loose(catalog, hw - 1e-6), grains=("month",)),
-                 "unprompted_satisfaction", A, J)["missing_reason"] == "imprecise"
+                 "unprompted_satisfaction", B, F)["missing_reason"] == "imprecise"
 
 
 @pytest.mark.slow
@@ -541,9 +578,10 @@ def test_rolled_up_quarters_equal_direct_quarter_sql(con: warehouse.Connection, 
     try:
         ids = [i for i in cat if rolls_up(i)]
         assert len(ids) >= 15
-        for ind in ids:
-            direct = _run_one(con, ind, "quarter", 3, last_day=date(2025, 2, 23)).sort("unit_code")
-            assert direct.equals(rolled.filter(pl.col("indicator_id") == ind.id).sort("unit_code")), ind.id
+        with formula_relations(con, date(2025, 1, 3), date(2025, 2, 23)):
+            for ind in ids:
+                direct = _run_one(con, ind, "quarter", 3, last_day=date(2025, 2, 23)).sort("unit_code")
+                assert direct.equals(rolled.filter(pl.col("indicator_id") == ind.id).sort("unit_code")), ind.id
     finally:
         con.unregister("periods")
         con.unregister("_iv_units")
@@ -580,6 +618,8 @@ def test_data_end_decides_which_outcomes_count(con: warehouse.Connection, catalo
         ("hotline_ontime_rate", A): (2, 4),  # t4 late, t5 on time, t8 still open (late), t9 on time
         ("bad_rating_closure_rate", A): (0, 2),  # r6 late, r11 without follow-up: not rectified
         ("rating_coverage_rate", A): (2, 3),  # a4 unrated, a6 and a8 rated
+        # r6 (Sat 02-22) called back Sun 02-23: 0 working days; r11 has no follow-up record: not called back
+        ("bad_rating_callback_rate", A): (1, 2),
         ("online_completion_rate", B): (1, 3),  # b3 submitted, b4 and b5 abandoned
     }
     for (indicator, unit), (num, den) in counts.items():
@@ -658,12 +698,13 @@ def test_intervals_by_hand(values: pl.DataFrame) -> None:
     row = _cell(values, "csat_index", A, J)
     assert (row["n"], row["se"], row["interval_method"]) == (pytest.approx(1.8), pytest.approx(200 / 9), "design")
     assert (row["ci_low"], row["ci_high"]) == (pytest.approx(200 / 3 - Z * 200 / 9), pytest.approx(100.0))  # capped
-    # agresti_caffo, prompt_bias_gap A Jan: prompted 2 good of 2, unprompted 1 of 2 → value 50 pp; adjusted
-    # a1 = 3/4, a2 = 2/4; var = .75·.25/4 + .5·.5/4 = 0.109375 → se 33.07 pp; [25 − z·33.07, 25 + z·33.07].
+    # agresti_caffo, prompt_bias_gap A Jan: staff present 1 good of 1, without staff 2 of 3 → value 100/3 pp;
+    # adjusted a1 = 2/3, a2 = 3/5; var = (2/3)(1/3)/3 + (3/5)(2/5)/5 = 2/27 + 6/125 → se 34.94 pp; centre
+    # 100 (2/3 − 3/5) = 20/3: [20/3 − z·se, 20/3 + z·se].
     row = _cell(values, "prompt_bias_gap", A, J)
-    se = 100 * 0.109375 ** 0.5
-    assert (row["value"], row["se"]) == (50.0, pytest.approx(se))
-    assert (row["ci_low"], row["ci_high"]) == (pytest.approx(25 - Z * se), pytest.approx(25 + Z * se))
+    se = 100 * (2 / 27 + 6 / 125) ** 0.5
+    assert (row["value"], row["se"]) == (pytest.approx(100 / 3), pytest.approx(se))
+    assert (row["ci_low"], row["ci_high"]) == (pytest.approx(20 / 3 - Z * se), pytest.approx(20 / 3 + Z * se))
     # exact (order statistics), processing_time_ratio A Q1: k = 5 sorted {.2, .5, .75, .867, 2}; ranks
     # floor(2.5 − z·√5/2) = floor(0.309) → 1 (at least 1) and ceil(3.5 + 2.191) = 6 → 5 (at most k) → [0.2, 2].
     row = _cell(values, "processing_time_ratio", A, Q)
