@@ -130,7 +130,7 @@ def test_the_wheel_ships_the_profiles_and_declares_what_it_needs(built: Built) -
 
 #: runtime dependencies used through another library rather than imported, and why they are still needed
 INDIRECT = {"orjson": "plotly's JSON engine ('auto') serialises figures with it when it is installed"}
-IMPORT_NAMES = {"dash-ag-grid": "dash_ag_grid", "tomli-w": "tomli_w"}
+IMPORT_NAMES = {"dash-ag-grid": "dash_ag_grid", "tomli-w": "tomli_w", "chinesecalendar": "chinese_calendar"}
 
 
 def test_no_runtime_dependency_is_unused() -> None:
