@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from etl.contract import tables
 from etl.demo.calendar import DAY_S, Month, Window
 from etl.demo.columns import col, dt
 from etl.demo.districts import Profiles
@@ -13,6 +14,8 @@ _GOOD_COMMENTS = np.array(["办事效率高", "工作人员很耐心", "一次�
 _MID_COMMENTS = np.array(["等候时间有点长", "材料要求说明不够清楚", "系统有点卡", "还可以"])
 STAFF_PROMPT_RATE = 0.4  # staff ask for a rating at the counter / beside the kiosk for 40% of the cases they serve
 SMS_ANSWER_RATE = 0.05  # share of the remaining closed cases that answer the SMS invitation
+APP_PUSH_SHARE = 0.5  # online cases invited by an app push (answered in the app) rather than by SMS
+SUBDIMENSION_SKIP_RATE = 0.1  # ratings that skip the optional GB/T 39734 sub-dimension questions
 _BAD_COMMENTS = np.array(["自助机卡顿，页面丢失要重新提交", "来回跑了好几次", "材料要求前后不一致", "窗口人员态度差",
                           "网上办到一半办不下去", "说好即办却等了很久", "打电话没人接"])
 
@@ -46,8 +49,15 @@ def make_ratings(
     rated = unprompted | by_staff | by_sms
     source = np.where(unprompted, "none", np.where(by_staff, "staff", "sms_invite"))
     u = rng.random(n)
-    channel = np.where(source == "sms_invite", "sms", np.where(
-        online, case_ch, np.where(case_ch == "kiosk", "kiosk", np.where(u < 0.5, "pad", "window"))))
+    # Where the rating is given (what the 好差评 system records, from which etl.warehouse.derived derives the prompt
+    # type): staff ask at the counter (window evaluator or pad) or beside the kiosk; an online case's invitation is
+    # an app push half the time (answered in the app), otherwise an SMS (answered by SMS); a volunteer rates on the
+    # channel of an online case, and on the app or the website later for a case done at a centre.
+    app_push = online & (rng.random(n) < APP_PUSH_SHARE)
+    volunteer_ch = np.where(online, case_ch, np.where(u < 0.7, "app", "pc"))
+    staff_ch = np.where(case_ch == "kiosk", "kiosk", np.where(u < 0.5, "pad", "window"))
+    channel = np.select([source == "sms_invite", source == "staff"],
+                        [np.where(app_push, "app", "sms"), staff_ch], volunteer_ch)
     good_unprompted = np.clip(0.91 + 0.05 * dd, 0.86, 0.95)
     # Staff asking face to face get almost only top marks; an SMS answered at home is a little more candid.
     p_good = np.select([unprompted, source == "sms_invite"], [good_unprompted, np.full(n, 0.97)], 0.9993)
@@ -62,6 +72,11 @@ def make_ratings(
     closed_s = (closed["closed_at"].cast(pl.Int64).to_numpy() // 1_000_000)
     rated_at = closed_s + delay
     keep = rated & (rated_at <= window.end_s)
+    # The system sends its invitation some minutes after closure, always before the answer.
+    invited_at = closed_s + (delay * rng.uniform(0.02, 0.3, n)).astype(np.int64)
+    invite_channel = np.where(app_push, "app_push", "sms")
+    not_invited = source != "sms_invite"
+    subdims = _subdimensions(rng, level, channel, s, dd)
     comment = np.select(
         [level >= 4, level == 3],
         [_GOOD_COMMENTS[rng.integers(0, len(_GOOD_COMMENTS), n)], _MID_COMMENTS[rng.integers(0, len(_MID_COMMENTS), n)]],
@@ -79,10 +94,37 @@ def make_ratings(
             col("prompted", ~unprompted, pl.Boolean),
             col("prompt_source", source, pl.Utf8),
             col("comment", comment, pl.Utf8, null=~has_comment),
+            *subdims,
+            dt("invited_at", invited_at, null=not_invited),
+            col("invite_channel", invite_channel, pl.Utf8, null=not_invited),
         ]
     ).filter(pl.Series(keep))
     rating = rating.sort("rated_at", "rating_id")
     return rating, _followups(rng, t, window, profiles, rating, code_idx, closed)
+
+
+def _subdimensions(
+    rng: np.random.Generator, level: np.ndarray, channel: np.ndarray, s: np.ndarray, dd: np.ndarray
+) -> list[pl.Series]:
+    """GB/T 39734-2020 sub-dimension scores (1–5) of each rating: online ones on pc/app, offline ones at the
+    window, pad or kiosk, none on SMS. No published figures exist for them (Shanghai reports only the overall
+    好评率, 99.96% real-name good in 2022), so these are assumptions: each score is the overall level moved by at
+    most one step, mostly not at all (people rate the parts as they rate the whole, so the scores correlate with
+    `level`), slightly lower where the district's supply (guide, platform) or service (counter) is weak; about one
+    rating in ten skips the optional sub-dimension questions."""
+    n = len(level)
+    online = np.isin(channel, tables.RATING_ONLINE_CHANNELS)
+    offline = np.isin(channel, tables.RATING_OFFLINE_CHANNELS)
+    skipped = rng.random(n) < SUBDIMENSION_SKIP_RATE
+    out = []
+    for names, where, strength in ((tables.ONLINE_SUBDIMENSIONS, online, s), (tables.OFFLINE_SUBDIMENSIONS, offline, dd)):
+        for _name in names:
+            u = rng.random(n)
+            p_down = np.clip(0.12 - 0.06 * strength, 0.03, 0.25)
+            step = np.where(u < p_down, -1, np.where(u > 1 - 0.08, 1, 0))
+            score = np.clip(level + step, 1, 5).astype(np.int64)
+            out.append(col(_name, score, pl.Int64, null=~where | skipped))
+    return out
 
 
 def _followups(

@@ -14,7 +14,8 @@ import pytest
 
 from etl.demo import REPORT_FILE, DemoConfigError, GenerationReport, generate
 from etl.demo.defects import UNKNOWN_DISTRICT
-from etl.contract.tables import ELDERLY_AGE_BANDS, ONLINE_CHANNELS, TABLES, table_for_file
+from etl.contract.tables import (ELDERLY_AGE_BANDS, OFFLINE_SUBDIMENSIONS, ONLINE_CHANNELS, ONLINE_SUBDIMENSIONS, TABLES,
+                                 table_for_file)
 
 pytestmark = pytest.mark.slow  # generates the demo twice through the CLI
 
@@ -198,8 +199,30 @@ def test_staff_prompt_only_where_staff_are_and_sms_is_its_own_source(out: Path, 
     kiosk = staff.filter(pl.col("case_channel") == "kiosk")
     assert kiosk["assisted"].cast(pl.String).str.to_lowercase().eq("true").all()
     sms = j.filter(pl.col("prompt_source") == "sms_invite")
-    assert sms.height > 0 and (sms["channel"] == "sms").all()
+    assert sms.height > 0 and sms["channel"].is_in(["sms", "app"]).all()  # SMS answered by SMS, app push in the app
     assert sms["case_channel"].is_in(list(ONLINE_CHANNELS)).any()
+    # What the real system records of an invitation: when and how it was sent, always before the answer.
+    assert sms["invited_at"].null_count() == 0 and sms["invite_channel"].is_in(["sms", "app_push"]).all()
+    assert (sms["invited_at"] <= sms["rated_at"]).all()  # text timestamps 'YYYY-MM-DD HH:MM:SS' order as times
+    assert j.filter(pl.col("prompt_source") != "sms_invite")["invited_at"].null_count() == j.height - sms.height
+
+
+def test_rating_subdimensions_follow_the_channel_and_the_level(out: Path, report: GenerationReport) -> None:
+    """GB/T 39734 sub-dimensions: online ones only on pc/app, offline ones only at window/pad/kiosk, none by SMS;
+    each within one step of the overall level, mostly equal to it (they correlate)."""
+    r = _valid(_load(out, "rating"), report, "rating")
+    online_ch = r["channel"].is_in(["pc", "app"])
+    offline_ch = r["channel"].is_in(["window", "kiosk", "pad"])
+    level = r["level"].cast(pl.Int64)
+    for names, where in ((ONLINE_SUBDIMENSIONS, online_ch), (OFFLINE_SUBDIMENSIONS, offline_ch)):
+        for name in names:
+            v = r[name].cast(pl.Int64)
+            assert v.filter(~where).null_count() == (~where).sum(), name  # never on the other kind of channel
+            recorded = v.filter(where).is_not_null().mean()
+            assert 0.8 < recorded < 0.97, (name, recorded)  # about one rating in ten skips them
+            both = pl.DataFrame({"v": v, "level": level}).drop_nulls()
+            assert (both["v"] - both["level"]).abs().max() <= 1, name
+            assert (both["v"] == both["level"]).mean() > 0.7, name  # type: ignore[operator]
 
 
 def test_most_cases_are_submitted_online_late_in_the_window(out: Path, report: GenerationReport) -> None:
