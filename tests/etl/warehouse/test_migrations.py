@@ -137,9 +137,32 @@ def test_version_3_gives_indicator_values_their_n_interval_and_missing_reason(ol
     with warehouse.connection(old_db) as con:
         assert added <= _columns(con, "indicator_values")
         assert warehouse.scalar(con, "SELECT count(*) FROM indicator_values WHERE se IS NULL") == 6
-        assert migrations.history(con)[-1][0] == 3
+        assert 3 in [v for v, _at, _about in migrations.history(con)]
     bare = tmp_path / "bare.duckdb"
     c = duckdb.connect(str(bare))
     c.close()
     with warehouse.connection(bare) as con:
         assert migrations.version(con) == migrations.CURRENT_VERSION
+
+
+def test_version_4_adds_the_contracts_nullable_columns_and_drops_not_null_where_now_optional(old_db: Path) -> None:
+    """The previous release's rating table lacks the GB/T 39734 sub-dimensions and the invitation, and holds the
+    legacy prompted / prompt_source as NOT NULL: a writable open adds the columns (NULL for the old rows) and lets
+    the legacy ones be empty, so an export without them loads into an old warehouse too."""
+    from etl.contract import tables
+
+    new = {*tables.ONLINE_SUBDIMENSIONS, *tables.OFFLINE_SUBDIMENSIONS, "invited_at", "invite_channel"}
+    con = duckdb.connect(str(old_db), read_only=True)
+    try:
+        assert not new & _columns(con, "rating")
+    finally:
+        con.close()
+    with warehouse.connection(old_db) as con:
+        assert new <= _columns(con, "rating")
+        nullable = dict(con.sql("SELECT column_name, is_nullable FROM information_schema.columns "
+                                "WHERE table_name = 'rating'").fetchall())
+        assert nullable["prompted"] == nullable["prompt_source"] == "YES"
+        assert nullable["rating_id"] == "NO"
+        con.sql("INSERT INTO rating (rating_id, case_id, channel, rated_at, level) "
+                "VALUES ('rx', 'cx', 'app', TIMESTAMP '2026-01-01 10:00:00', 5)")
+
