@@ -53,11 +53,10 @@ def make_ratings(
     # type): staff ask at the counter (window evaluator or pad) or beside the kiosk; an online case's invitation is
     # an app push half the time (answered in the app), otherwise an SMS (answered by SMS); a volunteer rates on the
     # channel of an online case, and on the app or the website later for a case done at a centre.
-    app_push = online & (rng.random(n) < APP_PUSH_SHARE)
+    # (The app-push draw comes after the level draws below, so adding it left the levels' random stream as it was.)
     volunteer_ch = np.where(online, case_ch, np.where(u < 0.7, "app", "pc"))
     staff_ch = np.where(case_ch == "kiosk", "kiosk", np.where(u < 0.5, "pad", "window"))
-    channel = np.select([source == "sms_invite", source == "staff"],
-                        [np.where(app_push, "app", "sms"), staff_ch], volunteer_ch)
+    channel = np.select([source == "sms_invite", source == "staff"], ["sms", staff_ch], volunteer_ch)
     good_unprompted = np.clip(0.91 + 0.05 * dd, 0.86, 0.95)
     # Staff asking face to face get almost only top marks; an SMS answered at home is a little more candid.
     p_good = np.select([unprompted, source == "sms_invite"], [good_unprompted, np.full(n, 0.97)], 0.9993)
@@ -72,6 +71,8 @@ def make_ratings(
     closed_s = (closed["closed_at"].cast(pl.Int64).to_numpy() // 1_000_000)
     rated_at = closed_s + delay
     keep = rated & (rated_at <= window.end_s)
+    app_push = online & (source == "sms_invite") & (rng.random(n) < APP_PUSH_SHARE)
+    channel = np.where(app_push, "app", channel)
     # The system sends its invitation some minutes after closure, always before the answer.
     invited_at = closed_s + (delay * rng.uniform(0.02, 0.3, n)).astype(np.int64)
     invite_channel = np.where(app_push, "app_push", "sms")

@@ -13,7 +13,9 @@ from etl.contract import tables
 LOAD_TIME = dt.datetime(2026, 1, 1, 12, 0, 0)
 
 CASE_HEADER = [c.name for c in tables.CASE.columns]
-RATING_HEADER = [c.name for c in tables.RATING.columns]
+# The rating files of this corpus are in the older export format, without the GB/T 39734 sub-dimensions and the
+# invitation (nullable, read as empty): the blank-line cases below count its 8 columns.
+RATING_HEADER = [c.name for c in tables.RATING.columns][:8]
 
 
 def case_row(case_id: str, **over: str) -> dict[str, str]:
