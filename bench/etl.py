@@ -85,10 +85,11 @@ def run_ours(source: Path, db: Path) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------- pandas baseline
 ONLINE = ["pc", "app"]
 OLDER, YOUNGER = ["60-69", "70+"], ["18-29", "30-44", "45-59"]
-CASE_COLS = ["case_id", "item_code", "district_code", "channel", "applicant_type", "age_band", "started_at",
+CASE_COLS = ["case_id", "item_code", "district_code", "centre_id", "channel", "applicant_type", "age_band", "started_at",
              "submitted_at", "accepted_at", "closed_at", "promised_due_at", "status", "visits_actual",
              "materials_submitted_n", "materials_via_sharing_n", "via_bundle"]  # fmt: skip
-RATING_COLS = ["rating_id", "case_id", "rated_at", "level", "prompted"]
+RATING_COLS = ["rating_id", "case_id", "channel", "rated_at", "level"]
+STAFF_WINDOW_MINUTES = 30  # etl.warehouse.derived.STAFF_WINDOW_MINUTES: kiosk ratings with staff present
 # Event tables whose dates span the data (as etl.warehouse.indicator_values.SPAN_COLUMNS): {data_end} is midnight after the last.
 SPAN_COLUMNS = {"case": "started_at", "rating": "rated_at", "hotline_ticket": "created_at",
                 "survey_response": "surveyed_on", "kiosk_event": "ts", "centre_staffing": "date"}  # fmt: skip
@@ -162,7 +163,6 @@ def compute(
     cases["via_bundle"] = _bool(cases["via_bundle"])
     ratings = _frames(source, "rating", RATING_COLS)
     ratings["rated_at"] = pd.to_datetime(ratings["rated_at"], errors="coerce")
-    ratings["prompted"] = _bool(ratings["prompted"])
     ratings["level"] = pd.to_numeric(ratings["level"], errors="coerce")
     items = _frames(source, "service_item", ["item_code", "district_code", "in_basic_catalog", "onboarded",
                                               "onboarded_on", "online_depth", "bundle_id"])  # fmt: skip
@@ -177,7 +177,11 @@ def compute(
     hot["created_at"] = pd.to_datetime(hot["created_at"], errors="coerce")
     rows_read = len(cases) + len(ratings) + len(items) + len(follow) + len(hot)
     # {data_end} needs the last event date of every event table, the ones no indicator here reads included.
-    others = [_frames(source, t, [SPAN_COLUMNS[t]])[SPAN_COLUMNS[t]] for t in ("survey_response", "kiosk_event", "centre_staffing")]
+    others = [_frames(source, t, [SPAN_COLUMNS[t]])[SPAN_COLUMNS[t]] for t in ("survey_response", "kiosk_event")]
+    staffing = _frames(source, "centre_staffing", ["centre_id", "date", "staff_n"])
+    staffing["date"] = pd.to_datetime(staffing["date"], errors="coerce")
+    staffing["staff_n"] = pd.to_numeric(staffing["staff_n"], errors="coerce")
+    others.append(staffing["date"])
     rows_read += sum(len(o) for o in others)
     first_day, last_day = _span([cases["started_at"], ratings["rated_at"], hot["created_at"], *others], now)
     data_end = last_day + pd.Timedelta(days=1)  # midnight after the last day: the first instant not covered
@@ -200,12 +204,20 @@ def compute(
     live = with_item["onboarded"] & with_item["onboarded_on"].notna() & (
         with_item["onboarded_on"] <= with_item["submitted_at"].dt.normalize())
     depth = np.where(live, with_item["online_depth"].map({"full": 100, "partial": 50}).fillna(0), 0)
-    rated = ratings.merge(cases[["case_id", "district_code"]], on="case_id", how="inner")
-    unprompted = rated[~rated["prompted"]]
+    rated = ratings.merge(cases[["case_id", "district_code", "centre_id", "closed_at"]], on="case_id", how="inner")
+    # The prompt type's first rule, written again in pandas (etl.warehouse.derived.rating_prompt): staff present at
+    # the counter (window, pad), or at a kiosk within 30 minutes of a centre case's completion on a staffed day.
+    staffed = staffing.loc[staffing["staff_n"] > 0, ["centre_id", "date"]].drop_duplicates().assign(on_duty=True)
+    on_duty = (rated[["centre_id"]].assign(date=rated["rated_at"].dt.normalize())
+               .merge(staffed, on=["centre_id", "date"], how="left")["on_duty"].fillna(False).astype(bool).values)
+    at_kiosk = ((rated["channel"] == "kiosk") & rated["centre_id"].notna() & (rated["rated_at"] >= rated["closed_at"])
+                & (rated["rated_at"] <= rated["closed_at"] + pd.Timedelta(minutes=STAFF_WINDOW_MINUTES)) & on_duty)
+    rated["staff"] = rated["channel"].isin(["window", "pad"]) | at_kiosk
+    unprompted = rated[~rated["staff"]]
     bad = rated[rated["level"] <= 2].merge(follow, on="rating_id", how="left")
     bad = bad[~bad["appeal_upheld"].fillna(False).astype(bool)
               & (bad["due_at"].fillna(bad["rated_at"] + pd.Timedelta(days=15)) <= data_end)]  # fmt: skip
-    covered = rated_closed["case_id"].isin(ratings["case_id"].unique())
+    covered = rated_closed["case_id"].isin(unprompted["case_id"].unique())
 
     out: list[pd.DataFrame] = []
     for grain in ("month", "quarter"):
@@ -224,12 +236,12 @@ def compute(
             _rate(rated_closed, "closed_at", covered, grain, "rating_coverage_rate", s["rating_coverage_rate"]),
             _rate(unprompted, "rated_at", unprompted["level"] >= 4, grain, "unprompted_satisfaction", s["unprompted_satisfaction"]),
             _rate(rated, "rated_at", rated["level"] >= 4, grain, "raw_good_rate", s["raw_good_rate"]),
-            _rate(rated, "rated_at", ~rated["prompted"], grain, "unprompted_rating_share", s["unprompted_rating_share"]),
+            _rate(rated, "rated_at", ~rated["staff"], grain, "unprompted_rating_share", s["unprompted_rating_share"]),
             _rate(bad, "rated_at", bad["rectified_at"].notna() & (bad["rectified_at"] <= bad["due_at"]), grain,
                   "bad_rating_closure_rate", s["bad_rating_closure_rate"]),
             _gap(person, "submitted_at", person["age_band"].isin(YOUNGER), person["channel"].isin(ONLINE),
                  person["age_band"].isin(OLDER), person["channel"].isin(ONLINE), grain, "elderly_digital_gap", 1),
-            _gap(rated, "rated_at", rated["prompted"], rated["level"] >= 4, ~rated["prompted"], rated["level"] >= 4,
+            _gap(rated, "rated_at", rated["staff"], rated["level"] >= 4, ~rated["staff"], rated["level"] >= 4,
                  grain, "prompt_bias_gap", 1),
         ]  # fmt: skip
         # processing_time_ratio: median of (closed − accepted) / (due − accepted) by the deadline's period; a case

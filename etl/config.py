@@ -318,6 +318,10 @@ class HaochapingConfig(_Strict):
         default=None, ge=1, le=30,
         description="a bad rating must be called back within this many working days (local rules: 5–15); unset = "
         "the catalog's default (bad_rating_callback_rate, params.callback_working_days)")
+    rectification_working_days: int | None = Field(
+        default=None, ge=1, le=30,
+        description="a bad rating must be rectified within this many working days at the latest (local rules: "
+        "5–15); unset = the catalog's default (bad_rating_closure_rate, params.rectification_working_days)")
 
     def params(self) -> dict[str, int]:
         """The indicator formula parameters set here ({param(name)} in the catalog SQL), the unset ones left out."""
