@@ -107,12 +107,12 @@ RATINGS = [
     ("b4", "c6", "window", "2025-01-23 11:00", 2, None, None, "staff_present"),
 ]
 
-# rating, callback_at — working days from the rating day:
+# rating, callback_at — working days from the rating day —, rectified_at (every due_at: 28 Feb 18:00, a lax one)
 FOLLOWUPS = [
-    ("b1", "2025-02-06 09:00"),  # Thu 23 Jan → 24, 26, 27 Jan, 5, 6 Feb: 5 working days (14 calendar days)
-    ("b2", "2025-02-07 09:00"),  # Fri 24 Jan → 26, 27 Jan, 5, 6, 7 Feb: 5
-    ("b3", "2025-02-08 09:00"),  # Fri 24 Jan → … 7, 8 Feb (Saturday, worked): 6 — late for N = 5
-    ("b4", None),  # no callback
+    ("b1", "2025-02-06 09:00", "2025-02-19 09:00"),  # Thu 23 Jan → 24, 26, 27 Jan, 5, 6 Feb: 5 working days
+    ("b2", "2025-02-07 09:00", "2025-02-20 09:00"),  # Fri 24 Jan → 26, 27 Jan, 5, 6, 7 Feb: 5
+    ("b3", "2025-02-08 09:00", None),  # Fri 24 Jan → … 7, 8 Feb (Saturday, worked): 6 — late for N = 5
+    ("b4", None, None),  # no callback
 ]
 
 
@@ -143,7 +143,8 @@ def _frames() -> dict[str, pl.DataFrame]:
             for r, c, ch, at, lv, inv, ich, _ in RATINGS]),
         "bad_rating_followup": frame("bad_rating_followup", [{
             "rating_id": r, "callback_at": _t(cb) if cb else None, "due_at": _t("2025-02-28 18:00"),
-            "outcome": "explained"} for r, cb in FOLLOWUPS]),
+            "rectified_at": _t(fix) if fix else None, "outcome": "rectified" if fix else "explained"}
+            for r, cb, fix in FOLLOWUPS]),
         "centre_staffing": frame("centre_staffing", [
             {"centre_id": "CA1", "district_code": A, "date": date(2025, 3, 3), "role": "window", "fte_hours": 8.0,
              "staff_n": 1, "visitors": 50, "kiosk_count": 1},
@@ -209,6 +210,22 @@ def test_callback_waits_until_the_nth_working_day_has_passed(con: warehouse.Conn
     got = _value(compute_indicator_values(con, cat, grains=("month",), span=(date(2025, 1, 1), date(2025, 2, 6))),
                  "bad_rating_callback_rate", "2025-01")
     assert (got["numerator"], got["denominator"]) == (1, 2)  # 23 Jan's ratings are due (6 Feb): b1 on time, b4 not
+
+
+def test_rectification_deadline_is_never_later_than_the_rules_working_days(
+    con: warehouse.Connection, catalog: Catalog
+) -> None:
+    """The records give a lax deadline (28 Feb); the rule's 15 working days end on 19 Feb for b1 (Thu 23 Jan: 24,
+    26, 27 Jan, then 5–8 Feb with Saturday the 8th worked, 10–14, 17–19 Feb) and on 20 Feb for b2, b3 (Fri 24 Jan).
+    b1 rectified 19 Feb 09:00 and b2 20 Feb 09:00: on time; b3, b4 never → 2/4. With 14 working days both are a
+    day late → 0/4."""
+    cat = _only(catalog, "bad_rating_closure_rate")
+    got = _value(compute_indicator_values(con, cat, grains=("month",)), "bad_rating_closure_rate", "2025-01")
+    assert (got["numerator"], got["denominator"]) == (2, 4)
+    params = HaochapingConfig(rectification_working_days=14).params()
+    got = _value(compute_indicator_values(con, cat, grains=("month",), params=params), "bad_rating_closure_rate",
+                 "2025-01")
+    assert (got["numerator"], got["denominator"]) == (0, 4)
 
 
 def test_unprompted_indicators_use_the_derived_type(con: warehouse.Connection, catalog: Catalog) -> None:
