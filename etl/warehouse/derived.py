@@ -21,6 +21,8 @@ register the same text as a temporary view.
 
 from __future__ import annotations
 
+import duckdb
+
 from etl.warehouse import connection as warehouse
 
 PROMPT_TYPES = ("staff_present", "invited", "self_initiated")
@@ -50,11 +52,17 @@ VIEWS: dict[str, str] = {RATING_PROMPT: RATING_PROMPT_SQL}
 
 
 def create_views(con: warehouse.Connection) -> None:
-    """Create every derived relation as a temporary view on `con` (over the raw tables as they are)."""
+    """Create every derived relation on `con` over the raw tables as they are: a temporary table, computed once per
+    run (rating_prompt joins ratings to ~10M cases, and four formulas read it), or a temporary view where temporary
+    storage is not available."""
     for name, sql in VIEWS.items():
-        con.sql(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
+        try:
+            con.sql(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        except duckdb.Error:
+            con.sql(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
 
 
 def drop_views(con: warehouse.Connection) -> None:
     for name in VIEWS:
-        con.sql(f"DROP VIEW IF EXISTS {name}")
+        kind = con.sql("SELECT table_type FROM information_schema.tables WHERE table_name = ?", params=[name]).fetchall()
+        con.sql(f"DROP {'VIEW' if kind and kind[0][0] == 'VIEW' else 'TABLE'} IF EXISTS {name}")
