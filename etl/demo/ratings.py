@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 
 from etl.contract import tables
-from etl.demo.calendar import DAY_S, Month, Window, centre_open
+from etl.demo.calendar import DAY_S, Month, Window
 from etl.demo.columns import col, dt
 from etl.demo.districts import Profiles
 
@@ -26,7 +26,7 @@ def make_ratings(
     """(rating, bad_rating_followup) for the closed cases of one month's case frame."""
     t = window.position(month)
     closed = cases.filter(pl.col("status") == "closed").select("case_id", "district_code", "channel", "closed_at",
-                                                                "assisted", "centre_id")
+                                                                "assisted")
     code_idx = {c: i for i, c in enumerate(profiles.codes.tolist())}
     dist = closed["district_code"].replace_strict(code_idx, return_dtype=pl.Int64).to_numpy()
     s, dd = profiles.supply_at(t)[dist], profiles.demand_at(t)[dist]
@@ -40,13 +40,6 @@ def make_ratings(
     #  - an SMS invitation reaches every other closed case, online ones included; SMS_ANSWER_RATE of them answer;
     #  - unprompted ratings come from users who want to say something, more where demand is served well.
     staffed = np.isin(case_ch, ("window", "proxy")) | ((case_ch == "kiosk") & closed["assisted"].to_numpy())
-    # … and only on a day the centre is open with staff on duty (centre_staffing has a row for it): a case a kiosk
-    # closes on a Sunday has nobody beside it.
-    main = dict(zip(profiles.centres["centre_id"].to_list(), profiles.centres["main"].to_list(), strict=True))
-    day = (closed["closed_at"].cast(pl.Int64).to_numpy() // 1_000_000 // DAY_S).astype("datetime64[D]")
-    is_main = (closed["centre_id"].replace_strict(main, default=False, return_dtype=pl.Boolean).fill_null(False)
-               .to_numpy().astype(bool))
-    staffed &= np.where(is_main, centre_open(day, True), centre_open(day, False))
     u = rng.random(n)
     p_unprompted = np.clip(0.025 + 0.012 * dd + 0.005 * t, 0.01, 0.05)
     p_staff = np.where(staffed, STAFF_PROMPT_RATE, 0.0)
