@@ -84,10 +84,33 @@ def _indicator_uncertainty(con: Any) -> None:
         con.sql(f"ALTER TABLE {quote(table)} ADD COLUMN IF NOT EXISTS {quote(column)} {spec}")
 
 
+def _contract_columns(con: Any) -> None:
+    """Version 4: the nullable columns the contract added to existing raw tables since they were created
+    (service_item.catalogue_code, case.applicant_district_code, hotline_ticket.first_response_at and .reopened);
+    older rows read them as NULL, so the indicators built on them are missing, never zero. Reads the contract as it
+    stands, so a later migration that calls it again picks up columns added after this one."""
+    present = _tables(con)
+    for name in tables.load_order():
+        if name not in present:
+            continue
+        have = {
+            r[0]
+            for r in con.sql(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ?",
+                params=[name],
+            ).fetchall()
+        }
+        for col in tables.TABLES[name].columns:
+            if col.name not in have and col.nullable:
+                con.sql(f"ALTER TABLE {quote(name)} ADD COLUMN IF NOT EXISTS {quote(col.name)} {ddl.SQL_TYPES[col.dtype]}")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "raw tables of the contract and the ingest bookkeeping tables", _baseline),
     Migration(2, "ingest_files.rows_blank, quarantine.resolved_by_file_id", _blank_rows_and_resubmissions),
     Migration(3, "indicator_values.n, ci_low, ci_high, se, interval_method, missing_reason", _indicator_uncertainty),
+    Migration(4, "nullable raw-table columns added to the contract (catalogue code, applicant district, 12345 "
+                 "first response and reopened)", _contract_columns),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 

