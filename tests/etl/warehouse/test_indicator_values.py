@@ -822,3 +822,40 @@ def test_no_indicator_uses_information_from_after_its_period(catalog: Catalog) -
                    for k in ("value", "numerator", "denominator")):
                 leaks.append((d.id, unit, a["value"], b["value"]))
     assert leaks == []
+
+
+def test_standardisation_by_hand(catalog: Catalog) -> None:
+    """C's entries make CAT-1 and CAT-2 city-wide items (3 districts each). Norms are lower medians: CAT-1 materials
+    {A1 0, B1 3, C1 0} → 0, limits {10, 20, 10} → 10; CAT-2 materials {A2 2, B2 0, C2 2} → 2, limits {0, 4, 4} → 4.
+    A: A1 at the norm, A2 not (its 0-day limit is shorter than the norm: a departure too) → 1/2 = 50%; B: B1 (3
+    materials, 20 days) and B2 (0 materials) both depart → 0%; C: both at the norm → 100%. A3 has no code and A4 is
+    outside the basic catalogue: neither counts. The same in every period (a snapshot of the register)."""
+    cols = ", ".join((*tables.SERVICE_ITEM.column_names[:21], "catalogue_code"))
+    rows = ", ".join(
+        f"('{code}', '事项{code}', '{C}', '部门', true, true, DATE '2024-01-01', 20, {limit}, '承诺', 1, 'full', true, "
+        f"{materials}, 5, NULL, 10, 10, false, true, false, '{cat}')"
+        for code, cat, limit, materials in (("C1", "CAT-1", 10, 0), ("C2", "CAT-2", 4, 2))
+    )
+    con = _fixture_plus(f"INSERT INTO service_item ({cols}) VALUES {rows}")
+    try:
+        got = compute_indicator_values(con, _loose(catalog), grains=("month", "quarter"))
+        for unit, want, counts in ((A, 50.0, (1, 2)), (B, 0.0, (0, 2)), (C, 100.0, (2, 2))):
+            for period in (J, F, Q):
+                cell = _cell(got, "item_standardisation_rate", unit, period)
+                assert cell["value"] == pytest.approx(want), (unit, period)
+                assert (cell["numerator"], cell["denominator"]) == counts
+        # an older export: the register has no catalogue codes → NULL with its reason, never 0
+        con.sql("UPDATE service_item SET catalogue_code = NULL")
+        old = compute_indicator_values(con, _loose(catalog), grains=("month",))
+        for unit in (A, B, C):
+            cell = _cell(old, "item_standardisation_rate", unit, J)
+            assert (cell["value"], cell["missing_reason"]) == (None, "not_recorded"), unit
+    finally:
+        con.close()
+
+
+def test_without_a_city_norm_standardisation_is_not_applicable(values: pl.DataFrame) -> None:
+    for unit in (A, B):
+        cell = _cell(values, "item_standardisation_rate", unit, J)
+        assert (cell["value"], cell["missing_reason"]) == (None, "not_applicable"), unit
+    assert _cell(values, "item_standardisation_rate", C, J)["missing_reason"] == "no_cases"  # no items at all
