@@ -34,6 +34,7 @@ INTERVAL_METHODS: dict[str, str] = {
 
 FRAMEWORK_FILE = "framework.toml"
 INDICATORS_FILE = "indicators.toml"
+RETIRED_FILE = "retired.toml"
 
 
 class CatalogError(ValueError):
@@ -155,6 +156,12 @@ class IndicatorDef(_Strict):
     side: Literal["supply", "demand"]
     dimension: Literal["value", "institution", "technology", "environment"]
     weight: float = Field(default=1.0, ge=0)
+    #: "scored" (default) or "context": computed, stored and shown with a note, never weighted, aggregated, sampled
+    #: by the Monte Carlo or ranked (README, "Roles and retired indicators"); a context indicator states why
+    role: Literal["scored", "context"] = "scored"
+    #: why an indicator is context, not a target (required with role = "context"), Chinese and English
+    context_note_zh: str | None = None
+    context_note_en: str | None = None
     goalposts: Goalposts
     #: where the goalposts come from (see GOALPOST_SOURCES): reviewed, so scores hold across years
     goalposts_source: str = Field(min_length=1)
@@ -194,6 +201,19 @@ class IndicatorDef(_Strict):
                 "interval half-width, in the indicator's unit, at which the value is still shown) and 'interval'"
             )
         return data
+
+    @model_validator(mode="after")
+    def _role(self) -> IndicatorDef:
+        notes = (self.context_note_zh, self.context_note_en)
+        if self.role == "context":
+            if "weight" in self.model_fields_set and self.weight != 0:
+                raise ValueError(f"role = 'context' takes no weight (it is never aggregated); drop weight = {self.weight}")
+            if not all(n and n.strip() for n in notes):
+                raise ValueError("role = 'context' needs context_note_zh and context_note_en: why it is shown, "
+                                 "not scored")
+        elif any(n is not None for n in notes):
+            raise ValueError("context_note_zh/context_note_en apply only to role = 'context'")
+        return self
 
     @model_validator(mode="after")
     def _precision_rule(self) -> IndicatorDef:
@@ -255,6 +275,20 @@ class NodeDef(_Strict):
     aggregation: str | None = None
 
 
+class RetiredDef(_Strict):
+    """An indicator taken out of the catalog (retired.toml): when, why, and what replaces it, if anything."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    retired_in: str = Field(min_length=1)  # the catalog change that retired it, e.g. "issue 18"
+    reason_zh: str = Field(min_length=1)
+    reason_en: str = Field(min_length=1)
+    replaced_by: tuple[str, ...] = ()
+
+
+class _RetiredFile(_Strict):
+    retired: tuple[RetiredDef, ...] = ()
+
+
 class _FrameworkFile(_Strict):
     version: str = "1"
     node: tuple[NodeDef, ...] = Field(min_length=1)
@@ -293,6 +327,7 @@ def _model_for(loc: tuple[Any, ...]) -> type[BaseModel] | None:
         ("indicator",): IndicatorDef,
         ("indicator", "sql"): SqlDef,
         ("indicator", "goalposts"): Goalposts,
+        ("retired",): RetiredDef,
         ("node",): NodeDef,
     }
     return table.get(tuple(path[:-1]))
@@ -318,17 +353,21 @@ def _format(error: ValidationError, file: str, data: Mapping[str, Any]) -> str:
 class Catalog:
     """The validated catalog: aggregate nodes (root → sides → dimensions) and indicators, in file order."""
 
-    def __init__(self, nodes: tuple[NodeDef, ...], indicators: tuple[IndicatorDef, ...], source: str = "") -> None:
+    def __init__(self, nodes: tuple[NodeDef, ...], indicators: tuple[IndicatorDef, ...], source: str = "",
+                 retired: tuple[RetiredDef, ...] = ()) -> None:
         self.nodes = nodes
         self.indicators = indicators
         self.source = source
+        self.retired = retired
         self._by_id = {d.id: d for d in indicators}
         self._nodes_by_code = {n.code: n for n in nodes}
 
     # -- construction -------------------------------------------------------------------------------------------
     @classmethod
-    def from_dicts(cls, framework: Mapping[str, Any], indicators: Mapping[str, Any], source: str = "") -> Catalog:
-        """Validate parsed TOML: `framework` holds [[node]] entries, `indicators` holds [[indicator]] entries.
+    def from_dicts(cls, framework: Mapping[str, Any], indicators: Mapping[str, Any], source: str = "",
+                   retired: Mapping[str, Any] | None = None) -> Catalog:
+        """Validate parsed TOML: `framework` holds [[node]] entries, `indicators` holds [[indicator]] entries,
+        `retired` (optional) the [[retired]] entries of retired.toml.
 
         `source` is the catalog directory (or any label); errors name `<source>/framework.toml` or
         `<source>/indicators.toml`, the entry and the key.
@@ -343,7 +382,25 @@ class Catalog:
             ind = _IndicatorsFile.model_validate(dict(indicators))
         except ValidationError as e:
             raise CatalogError(_format(e, ind_file, indicators)) from None
-        cat = cls(fw.node, ind.indicator, source)
+        ret_file = f"{source.rstrip('/')}/{RETIRED_FILE}" if source else RETIRED_FILE
+        try:
+            ret = _RetiredFile.model_validate(dict(retired or {}))
+        except ValidationError as e:
+            raise CatalogError(_format(e, ret_file, retired or {})) from None
+        cat = cls(fw.node, ind.indicator, source, ret.retired)
+        live = {d.id for d in ind.indicator}
+        seen_retired: set[str] = set()
+        for r in ret.retired:
+            if r.id in live:
+                raise CatalogError(f"{ret_file}: [[retired]] id {r.id!r} is still an indicator in {ind_file}; "
+                                   "remove it there or here")
+            if r.id in seen_retired:
+                raise CatalogError(f"{ret_file}: duplicate [[retired]] id {r.id!r}")
+            seen_retired.add(r.id)
+            gone = [x for x in r.replaced_by if x not in live]
+            if gone:
+                raise CatalogError(f"{ret_file}: [[retired]] {r.id!r}: replaced_by names unknown indicator(s) "
+                                   f"{', '.join(gone)}")
         cat._check(fw_file, ind_file)
         return cat
 
@@ -396,6 +453,10 @@ class Catalog:
         except KeyError:
             raise CatalogError(f"unknown node {code!r}") from None
 
+    def retired_reason(self, indicator_id: str) -> RetiredDef | None:
+        """The retirement record of an indicator no longer in the catalog, or None."""
+        return next((r for r in self.retired if r.id == indicator_id), None)
+
     def in_dimension(self, side: str, dimension: str) -> tuple[IndicatorDef, ...]:
         return tuple(d for d in self.indicators if d.side == side and d.dimension == dimension)
 
@@ -416,7 +477,7 @@ class Catalog:
             Node(
                 code=d.id,
                 parent=d.parent,
-                weight=d.weight,
+                weight=0.0 if d.role == "context" else d.weight,
                 direction=d.direction,
                 name_zh=d.name_zh,
                 name_en=d.name_en,
@@ -424,7 +485,8 @@ class Catalog:
                 unit=d.unit,
                 target=d.target,
                 goalposts=(d.goalposts.low, d.goalposts.high),
+                role=d.role,
             )
             for d in self.indicators
         ]
-        return Framework.from_nodes(nodes)
+        return Framework.from_nodes(nodes, retired={r.id: r.reason_en for r in self.retired})

@@ -31,6 +31,14 @@ class Node:
     unit: str = ""
     target: float | None = None
     goalposts: tuple[float, float] | None = None  # (low, high) in raw units, for goalpost normalisation
+    #: "scored" (aggregated, weighted, ranked) or "context": an indicator computed, stored and shown beside the
+    #: others with a note, but never weighted: its weight is 0 whatever a profile says, so it takes no part in the
+    #: aggregation, the weights pages, the Monte Carlo or the ranking (ROLES)
+    role: str = "scored"
+
+
+#: an indicator's role in the framework (indicators/catalog/README.md, "Roles and retired indicators")
+ROLES = ("scored", "context")
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,9 @@ class Framework:
     """A validated tree. Indicators are the leaves; aggregates are ordered bottom-up (children before parents)."""
 
     nodes: tuple[Node, ...]
+    #: indicators taken out of the framework, code -> why (English; the catalog's retired.toml): a profile or an
+    #: edition that still names one loads, its weight dropped with a note, instead of failing as an unknown code
+    retired: Mapping[str, str] = field(default_factory=dict, compare=False)
     _by_code: dict[str, Node] = field(init=False, repr=False, compare=False)
     _children: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
 
@@ -53,6 +64,13 @@ class Framework:
         for n in self.nodes:
             if n.direction not in (1, -1):
                 raise FrameworkError(f"node {n.code!r}: direction must be 1 or -1, got {n.direction!r}")
+            if n.role not in ROLES:
+                raise FrameworkError(f"node {n.code!r}: role must be one of {', '.join(ROLES)}, got {n.role!r}")
+            if n.role == "context" and not n.is_indicator:
+                raise FrameworkError(f"node {n.code!r}: only an indicator can have role 'context', not an aggregate")
+            if n.role == "context" and n.weight != 0:
+                raise FrameworkError(f"node {n.code!r}: a context indicator takes no weight (weight must be 0, "
+                                     f"got {n.weight!r})")
             if not np.isfinite(n.weight) or n.weight < 0:
                 raise FrameworkError(f"node {n.code!r}: weight must be a non-negative number, got {n.weight!r}")
             if n.parent is not None:
@@ -90,8 +108,12 @@ class Framework:
 
     # -- construction -------------------------------------------------------------------------------------------
     @classmethod
-    def from_nodes(cls, nodes: Iterable[Node]) -> Framework:
-        return cls(tuple(nodes))
+    def from_nodes(cls, nodes: Iterable[Node], retired: Mapping[str, str] | None = None) -> Framework:
+        nodes = tuple(nodes)
+        clash = sorted(set(retired or {}) & {n.code for n in nodes})
+        if clash:
+            raise FrameworkError(f"retired indicator(s) still in the framework: {', '.join(clash)}")
+        return cls(nodes, dict(retired or {}))
 
     @classmethod
     def from_imeta(cls, imeta: pl.DataFrame) -> Framework:
@@ -139,6 +161,7 @@ class Framework:
         rows = [
             [n.code, n.parent, n.weight, n.direction, n.is_indicator, n.aggregation, n.target,
              list(n.goalposts) if n.goalposts else None]
+            + ([n.role] if n.role != "scored" else [])  # the default adds nothing: older hashes stay valid
             for n in self.nodes
         ]
         return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:16]
@@ -165,8 +188,25 @@ class Framework:
         """Indicator codes in declaration order: the column order of every units × indicators matrix."""
         return tuple(n.code for n in self.nodes if n.is_indicator)
 
+    @property
+    def context_indicators(self) -> tuple[str, ...]:
+        """Indicators with role 'context': shown with a note, never weighted, aggregated or ranked."""
+        return tuple(n.code for n in self.nodes if n.is_indicator and n.role == "context")
+
+    @property
+    def scored_indicators(self) -> tuple[str, ...]:
+        """Indicators with role 'scored', in declaration order."""
+        return tuple(n.code for n in self.nodes if n.is_indicator and n.role != "context")
+
+    def is_context(self, code: str) -> bool:
+        return self.node(code).role == "context"
+
     def children(self, code: str) -> tuple[str, ...]:
         return self._children[self.node(code).code]
+
+    def weighted_children(self, code: str) -> tuple[str, ...]:
+        """The children a weight can be given to: all of them but the context indicators."""
+        return tuple(k for k in self.children(code) if self._by_code[k].role != "context")
 
     def depth(self, code: str) -> int:
         """Distance from the root (root = 0)."""
@@ -210,8 +250,8 @@ class Framework:
         for code, value in (overrides or {}).items():
             if code not in self._by_code:
                 raise FrameworkError(f"weight given for unknown node {code!r}")
-            if self._by_code[code].parent is None:
-                continue
+            if self._by_code[code].parent is None or self._by_code[code].role == "context":
+                continue  # a context indicator stays at 0 whatever is asked (profiles report it, see profile.notes)
             if not np.isfinite(value) or value < 0:
                 raise FrameworkError(f"node {code!r}: weight must be a non-negative number, got {value!r}")
             w[code] = float(value)

@@ -34,6 +34,28 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ProfileNote(BaseModel):
+    """Something a profile says that the framework no longer takes, reported instead of refused so older saved
+    profiles and editions still load: a weight on a context indicator (kept at 0) or a code of a retired indicator
+    (dropped). `reason` is the catalog's why (English; retired) or empty (context)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    kind: Literal["context", "retired"]
+    where: str  # "weights" or the [methods] key naming it
+    reason: str = ""
+
+    def text(self) -> str:
+        if self.kind == "context":
+            return (f"{self.code}: a context indicator (shown, never weighted); the profile's weight for it is "
+                    "not used")
+        return f"{self.code}: retired from the catalog ({self.reason}); the profile's {self.where} entry is dropped"
+
+
+_CODE_KEYED = ("treatment_overrides", "normalisation_overrides", "aggregation_overrides", "availability_overrides")
+
+
 class Rationale(_Strict):
     """Why these weights: Chinese and/or English text (at least one)."""
 
@@ -148,10 +170,37 @@ class WeightProfile(_Strict):
             return {c: (1.0 if w > 0 else 0.0) for c, w in defaults.items()}
         return defaults
 
+    def notes(self, framework: Framework) -> list[ProfileNote]:
+        """What this profile names that `framework` no longer takes: weights on context indicators (kept at 0) and
+        codes of retired indicators in [weights] or [methods] (dropped). Empty for a profile that fits."""
+        out: list[ProfileNote] = []
+        for code, w in self.weights.items():
+            if code in framework and framework.is_context(code) and w != 0:
+                out.append(ProfileNote(code=code, kind="context", where="weights"))
+            elif code not in framework and code in framework.retired:
+                out.append(ProfileNote(code=code, kind="retired", where="weights", reason=framework.retired[code]))
+        for key in _CODE_KEYED:
+            for code in getattr(self.methods, key):
+                if code not in framework and code in framework.retired:
+                    out.append(ProfileNote(code=code, kind="retired", where=f"methods.{key}",
+                                           reason=framework.retired[code]))
+        return out
+
+    def _own(self, framework: Framework) -> dict[str, float]:
+        """overrides() without the codes of retired indicators (reported by notes())."""
+        return {c: w for c, w in self.overrides().items() if not (c not in framework and c in framework.retired)}
+
+    def _methods_for(self, framework: Framework) -> ModelSpec:
+        """[methods] without the codes of retired indicators (reported by notes())."""
+        drop = {key: {c: v for c, v in getattr(self.methods, key).items()
+                      if not (c not in framework and c in framework.retired)} for key in _CODE_KEYED}
+        return self.methods.model_copy(update=drop)
+
     def missing_nodes(self, framework: Framework) -> tuple[str, ...]:
         """Non-root nodes the profile does not set: they weigh per `omitted` (framework default or 1)."""
-        own = self.overrides()
-        return tuple(c for c in framework.codes if c != framework.root and c not in own)
+        own = self._own(framework)
+        return tuple(c for c in framework.codes if c != framework.root and c not in own
+                     and not framework.node(c).role == "context")
 
     def validate_against(self, framework: Framework, *, complete: bool = False) -> None:
         """Raise ProfileError naming the node if this profile does not fit `framework`.
@@ -159,7 +208,7 @@ class WeightProfile(_Strict):
         Omitted nodes are allowed (they weigh per `omitted`), unless `complete=True`.
         """
         where = f"profile {self.name!r}"
-        unknown = [c for c in self.weights if c not in framework]
+        unknown = [c for c in self.weights if c not in framework and c not in framework.retired]
         if unknown:
             hints = []
             for c in unknown:
@@ -179,7 +228,7 @@ class WeightProfile(_Strict):
             if ps is None or ps != pd_:
                 raise ProfileError(f"{where}: [blend] needs 'supply' and 'demand' to be siblings under one parent")
         merged = self._base(framework)
-        merged.update(self.overrides())
+        merged.update({c: (0.0 if framework.is_context(c) else w) for c, w in self._own(framework).items()})
         for parent in framework.aggregates:
             kids = framework.children(parent)
             if sum(merged[k] for k in kids) <= 0:
@@ -187,7 +236,7 @@ class WeightProfile(_Strict):
                     f"{where}: the weights of the children of node {parent!r} ({', '.join(kids)}) are all zero"
                 )
         try:
-            self.methods.validate_for(framework)
+            self._methods_for(framework).validate_for(framework)
         except ValueError as e:
             raise ProfileError(f"{where}: [methods] {e}") from None
         if complete:
@@ -203,7 +252,7 @@ class WeightProfile(_Strict):
         """
         self.validate_against(framework)
         try:
-            raw = framework.weights({**self._base(framework), **self.overrides()})
+            raw = framework.weights({**self._base(framework), **self._own(framework)})
         except FrameworkError as e:  # pragma: no cover - validate_against catches these first
             raise ProfileError(f"profile {self.name!r}: {e}") from None
         out: dict[str, float] = {}
@@ -221,7 +270,7 @@ class WeightProfile(_Strict):
 
     def model_spec(self, framework: Framework) -> ModelSpec:
         """The scoring engine's specification: this profile's methods with its resolved weights filled in."""
-        return self.methods.model_copy(update={"weights": self.resolved_weights(framework)})
+        return self._methods_for(framework).model_copy(update={"weights": self.resolved_weights(framework)})
 
     # -- changes ----------------------------------------------------------------------------------------------------
     def with_weights(self, updates: Mapping[str, float], derivation: Derivation | None = None) -> WeightProfile:

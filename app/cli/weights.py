@@ -164,7 +164,7 @@ def _derive(method: str, fw: Any, node: str, matrix: str | None, allocations: st
 
     kept: dict[str, Any] = {}
     if method == "equal":
-        return equal_weights(fw.children(node)), kept
+        return equal_weights(fw.weighted_children(node)), kept
     if method == "ahp":
         if not matrix:
             raise click.UsageError("--method ahp needs --matrix FILE.csv (a pairwise comparison matrix)")
@@ -185,7 +185,7 @@ def _derive(method: str, fw: Any, node: str, matrix: str | None, allocations: st
         kept.update({"source": "warehouse indicator_values", "period": period})
     else:
         raise click.UsageError(f"--method {method} needs --data FILE.csv (units × indicators) or --db WAREHOUSE")
-    wanted = list(fw.descendant_indicators(node))
+    wanted = [c for c in fw.descendant_indicators(node) if not fw.is_context(c)]  # context ones take no weight
     missing = [c for c in wanted if c not in codes]
     if missing:
         raise click.ClickException(f"the data lack indicator(s) under {node!r}: {', '.join(missing)}")

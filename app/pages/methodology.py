@@ -134,11 +134,17 @@ def _build_definitions(lang: str) -> html.Section:
                     html.Span(f"{t('col.target', lang)}: {d.target:g}" if d.target is not None else ""),
                 ], className="meta"),
                 html.P(pick(d.description_zh, d.description_en, lang)),
+                *([html.P(t("role.context_note", lang, why=pick(d.context_note_zh, d.context_note_en, lang)),
+                          className="role-note")] if d.role == "context" else []),
                 html.Div([html.Span(f"{t('col.source', lang)}: {d.source}")], className="meta"),
                 html.Div([html.Span(f"{t('col.goalposts_source', lang)}: {d.goalposts_source}")], className="meta"),
                 html.Details([html.Summary(t("col.formula", lang)), html.Pre(formula_text(d))]),
             ],
             className="indicator-def", id=f"{PREFIX}-def-{d.id}",
         ))
+    if ctx.catalog.retired:
+        items.append(html.Div([html.H3(t("retired.title", lang)), html.Ul([
+            html.Li(t("retired.line", lang, id=r.id, when=r.retired_in, why=pick(r.reason_zh, r.reason_en, lang)))
+            for r in ctx.catalog.retired])], className="indicator-def", id=f"{PREFIX}-retired"))
     return c.card(f"{t('method.indicators', lang)} ({len(fw.indicators)})", *items)
 

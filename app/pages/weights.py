@@ -39,7 +39,7 @@ SLIDER, SHARE = "wslider", "wshare"
 def layout(lang: str | None = None, **_query: str) -> html.Div:
     lang = norm_lang(lang)
     ctx = get_context()
-    scopes = [a for a in ctx.framework.aggregates if 2 <= len(ctx.framework.children(a)) <= 15
+    scopes = [a for a in ctx.framework.aggregates if 2 <= len(ctx.framework.weighted_children(a)) <= 15
               and a != ctx.framework.root]
     return html.Div(
         [
@@ -134,6 +134,9 @@ def controls(profile_name: str | None, _reset: int, lang: str):
     w = profile.resolved_weights(ctx.framework)
     dims, groups = reweight.slider_nodes(ctx)
     parts: list = []
+    notes = reweight.profile_notes(ctx, profile, lang)
+    if notes:  # an older profile naming a context or retired indicator loads; say what is not used
+        parts.append(html.Ul([html.Li(n) for n in notes], className="profile-notes", role="note"))
     if reweight.blend_nodes_present(ctx):
         parts.append(html.Div([
             html.Label(t("weights.blend", lang), htmlFor=BLEND, className="wlabel"),
@@ -199,7 +202,7 @@ def ahp_editor(scope: str | None, lang: str):
     ctx = get_context()
     if not scope:
         return None
-    kids = ctx.framework.children(scope)
+    kids = ctx.framework.weighted_children(scope)
     labels = [views.node_label(ctx, k, lang) for k in kids]
     opts = [{"label": reweight.saaty_label(v), "value": v} for v in reweight.SAATY]
     head = html.Tr([html.Th("")] + [html.Th(lab) for lab in labels])
@@ -241,7 +244,7 @@ def ahp_live(values: list, cell_ids: list, low_ids: list, scope: str | None, lan
     ctx = get_context()
     if not scope:
         return dash.no_update, [dash.no_update] * len(low_ids)
-    kids = ctx.framework.children(scope)
+    kids = ctx.framework.weighted_children(scope)
     res = reweight.ahp_from_cells(kids, _cells(values, cell_ids))
     a = res["matrix"]
     low = ["1" if d["i"] == d["j"] else reweight.saaty_label(a[d["i"]][d["j"]]) for d in low_ids]
@@ -270,7 +273,7 @@ def apply_derived(_a: int, _b: int, ahp_values, ahp_ids, points, budget_ids, sli
     ctx = get_context()
     if not scope:
         return dash.no_update, dash.no_update
-    kids = list(ctx.framework.children(scope))
+    kids = list(ctx.framework.weighted_children(scope))
     try:
         if dash.ctx.triggered_id == AHP_APPLY:
             res = reweight.ahp_from_cells(kids, _cells(ahp_values, ahp_ids))

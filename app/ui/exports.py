@@ -152,14 +152,17 @@ def directions_frame(ctx: AppContext, lang: str) -> pl.DataFrame:
         node = ctx.framework.node(code)
         rows.append({"label": pick(d.name_zh, d.name_en, lang) if d else code, "indicator": code,
                      "side": views.side_of(ctx, code), "direction": node.direction,
-                     "unit": unit_label(d.unit if d else node.unit, lang)})
+                     "unit": unit_label(d.unit if d else node.unit, lang),
+                     # a context indicator is exported with its note: shown, never scored
+                     "role": (t("role.context_note", lang, why=pick(d.context_note_zh, d.context_note_en, lang))
+                              if d is not None and d.role == "context" else t("role.scored", lang))})
     return pl.DataFrame(rows, schema={"label": pl.String, "indicator": pl.String, "side": pl.String,
-                                      "direction": pl.Int64, "unit": pl.String})
+                                      "direction": pl.Int64, "unit": pl.String, "role": pl.String})
 
 
 DIRECTION_COLS: tuple[Col, ...] = (
     Col("label", "col.indicator"), Col("indicator", "col.code", "code"), Col("side", "col.side", "side"),
-    Col("direction", "col.direction", "direction"), Col("unit", "col.unit"),
+    Col("direction", "col.direction", "direction"), Col("unit", "col.unit"), Col("role", "col.role"),
 )
 
 

@@ -972,6 +972,23 @@ MESSAGES.update({
     "export.col.bad_value": ("问题值", "Value found"),
 })
 
+# Indicator roles and retired indicators (indicators/catalog/README.md, "Roles and retired indicators").
+MESSAGES.update({
+    "role.scored": ("计分", "scored"),
+    "role.context": ("背景指标（不计分）", "context (not scored)"),
+    "role.context_note": ("背景指标：计算并显示，但不参与加权、合成、蒙特卡洛与排名。{why}",
+                          "Context indicator: computed and shown, never weighted, aggregated, simulated or ranked. {why}"),
+    "col.role": ("角色", "Role"),
+    "retired.title": ("已退役指标", "Retired indicators"),
+    "retired.line": ("{id}（{when}退役）：{why}", "{id} (retired in {when}): {why}"),
+    "profile.note.context": ("方案为背景指标 {code} 设定的权重不予采用（背景指标不计分）。",
+                             "The profile's weight for context indicator {code} is not used (context indicators are "
+                             "not scored)."),
+    "profile.note.retired": ("方案中的 {code} 已从指标目录退役（{why}），其 {where} 设定已忽略。",
+                             "{code} in the profile was retired from the catalog ({why}); its {where} entry is "
+                             "ignored."),
+})
+
 
 
 def norm_lang(value: object) -> str:

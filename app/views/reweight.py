@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 
 from app.ui import figures
+from app.ui.i18n import pick, t
 from app.views import frames as views
 from app.state import AppContext
 from indicators.framework import FrameworkError
@@ -45,8 +46,21 @@ def slider_nodes(ctx: AppContext) -> tuple[list[str], dict[str, list[str]]]:
     tops = set(fw.children(fw.root))
     dims = [c for c in fw.aggregates if c != fw.root and c not in tops] if blend_nodes_present(ctx) else \
         [c for c in fw.aggregates if c != fw.root]
-    groups = {d: [k for k in fw.children(d) if fw.node(k).is_indicator] for d in dims}
+    groups = {d: [k for k in fw.weighted_children(d) if fw.node(k).is_indicator] for d in dims}  # no context ones
     return dims, groups
+
+
+def profile_notes(ctx: AppContext, profile: WeightProfile, lang: str) -> list[str]:
+    """What the profile names that the framework no longer takes (context weights, retired codes), for people."""
+    out = []
+    for n in profile.notes(ctx.framework):
+        if n.kind == "context":
+            out.append(t("profile.note.context", lang, code=views.node_label(ctx, n.code, lang)))
+        else:
+            r = ctx.catalog.retired_reason(n.code)
+            why = pick(r.reason_zh, r.reason_en, lang) if r is not None else n.reason
+            out.append(t("profile.note.retired", lang, code=n.code, why=why, where=n.where))
+    return out
 
 
 def weights_from_controls(blend: float | None, codes: Sequence[str], values: Sequence[float | None],

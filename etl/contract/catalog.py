@@ -8,7 +8,7 @@ from pathlib import Path
 
 import indicators
 from etl.contract import tables
-from indicators.catalog import FRAMEWORK_FILE, INDICATORS_FILE, Catalog, CatalogError
+from indicators.catalog import FRAMEWORK_FILE, INDICATORS_FILE, RETIRED_FILE, Catalog, CatalogError
 
 __all__ = ["CatalogError", "default_catalog_dir", "load_catalog"]
 
@@ -52,10 +52,12 @@ def _check_tables(catalog: Catalog, ind_file: Path) -> None:
 
 
 def load_catalog(directory: Path | None = None) -> Catalog:
-    """Read framework.toml and indicators.toml from `directory` (default: indicators/catalog/) and validate them."""
+    """Read framework.toml, indicators.toml and (when present) retired.toml from `directory` (default:
+    indicators/catalog/) and validate them."""
     d = Path(directory) if directory is not None else default_catalog_dir()
     framework = _read_toml(d / FRAMEWORK_FILE)
     indicators_ = _read_toml(d / INDICATORS_FILE)
-    catalog = Catalog.from_dicts(framework, indicators_, source=str(d))
+    retired = _read_toml(d / RETIRED_FILE) if (d / RETIRED_FILE).is_file() else None
+    catalog = Catalog.from_dicts(framework, indicators_, source=str(d), retired=retired)
     _check_tables(catalog, d / INDICATORS_FILE)
     return catalog

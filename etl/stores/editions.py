@@ -343,12 +343,15 @@ def _num(x: Any) -> float | None:
     return v if np.isfinite(v) else None
 
 
-def frozen_spec(spec: ModelSpec, reference: Edition) -> ModelSpec:
+def frozen_spec(spec: ModelSpec, reference: Edition, framework: Framework | None = None) -> ModelSpec:
     """`spec` with normalisation replaced by the reference edition's bounds as fixed goalposts (one scale for both).
 
-    Only bounds of min-max with l = 0 or of goalposts can be frozen this way (the same map within the bounds)."""
+    Only bounds of min-max with l = 0 or of goalposts can be frozen this way (the same map within the bounds).
+    With `framework`, bounds of indicators it no longer has (retired since) are left out (see dropped_bounds)."""
     goalposts, scale = {}, None
     for code, b in reference.bounds.items():
+        if framework is not None and code not in framework:
+            continue
         method, params = b.get("method"), b.get("params", {})
         ok = (method == "minmax" and float(params.get("l", 0.0)) == 0.0) or method == "goalposts"
         if not ok or b.get("low") is None or not b["high"] > b["low"]:
@@ -363,6 +366,18 @@ def frozen_spec(spec: ModelSpec, reference: Edition) -> ModelSpec:
         goalposts[code] = [b["low"], b["high"]]
     norm = MethodSpec(name="goalposts", params={"goalposts": goalposts, "scale": scale or 100.0})
     return spec.model_copy(update={"normalisation": norm, "normalisation_overrides": {}, "fit_on": "panel"})
+
+
+def dropped_bounds(reference: Edition, framework: Framework) -> list[str]:
+    """One line per indicator of the reference edition that `framework` no longer has: why its bounds are unused."""
+    out = []
+    for code in reference.bounds:
+        if code not in framework:
+            why = framework.retired.get(code)
+            out.append(f"reference edition {reference.edition_id}: indicator {code} "
+                       + (f"was retired from the catalog ({why}); " if why else "is not in the framework; ")
+                       + "its frozen bounds are not used")
+    return out
 
 
 # -- create / publish ----------------------------------------------------------------------------------------------
@@ -419,12 +434,14 @@ def create_edition(
     spec = profile.model_spec(framework)
     if spec.fit_on != "panel":
         spec = spec.model_copy(update={"fit_on": "panel"})  # one period: the cycle itself
+    dropped: list[str] = []
     if ref is not None:
-        spec = frozen_spec(spec, ref)
+        spec = frozen_spec(spec, ref, framework)
+        dropped = dropped_bounds(ref, framework)
     result = score(framework, data.frame, spec)
     rows = result.scores.filter(pl.col("period") == cycle)
     bounds = fitted_bounds(result.normaliser, framework.indicators, spec)
-    warnings = list(result.warnings)
+    warnings = dropped + list(result.warnings)
     intervals = _rank_intervals(framework, data.frame, cycle, spec, profile, mc_samples, mc_seed, warnings)
     root = framework.root
     rows = rows.join(intervals.with_columns(pl.lit(root).alias("node")), on=["unit_code", "node"], how="left")

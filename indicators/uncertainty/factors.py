@@ -211,7 +211,7 @@ class DropFactor(_Discrete):
         s.drop = self.index(cols) - 1
 
     def one_at_a_time(self, tree: CompiledTree, w0: np.ndarray) -> Iterator[OneSetting]:
-        for code in tree.framework.indicators:
+        for code in tree.framework.scored_indicators:  # a context indicator weighs 0: dropping it changes nothing
             w = w0.copy()
             w[tree.slot_of[code]] = 0.0
             yield OneSetting(f"without {code}", w)
@@ -255,7 +255,7 @@ def apply_drops(s: Settings, tree: CompiledTree) -> None:
     """Zero the weight of each sample's dropped indicator (after every factor has set its weights)."""
     has = s.drop >= 0
     if has.any():
-        ind_slots = np.array([tree.slot_of[c] for c in tree.framework.indicators])
+        ind_slots = np.array([tree.slot_of[c] for c in tree.framework.scored_indicators])  # the drop factor's choices
         s.Wt[ind_slots[s.drop[has]], np.flatnonzero(has)] = 0.0
 
 

@@ -475,7 +475,7 @@ def _compile(spec: UncertaintySpec, inputs: Inputs, issues: list[Issue]) -> Prob
             issues.append(Issue("warning", "imputation", "the profile imputes nothing ('none'): switching imputation "
                                                          "off changes nothing"))
     if spec.drop_indicators:
-        add("drop", "drop", 1, choices=("none", *fw.indicators))
+        add("drop", "drop", 1, choices=("none", *fw.scored_indicators))  # context ones weigh 0
     draws: np.ndarray | None = None
     if spec.data:
         prep, du = inputs.prepare, inputs.data

@@ -260,6 +260,11 @@ def pca_weights(x: np.ndarray | Sequence[Sequence[float]], codes: Sequence[str])
 
 
 # -- from derived weights to a profile's relative weights ----------------------------------------------------------
+def scored_descendants(framework: Framework, node: str) -> tuple[str, ...]:
+    """The indicators under `node` that take weight (context indicators left out)."""
+    return tuple(i for i in framework.descendant_indicators(node) if not framework.is_context(i))
+
+
 def relative_weights_for_node(framework: Framework, node: str, weights: Mapping[str, float]) -> dict[str, float]:
     """Turn derived weights into relative node weights for the subtree of `node`.
 
@@ -269,20 +274,20 @@ def relative_weights_for_node(framework: Framework, node: str, weights: Mapping[
     """
     framework.node(node)
     keys = set(weights)
-    kids = framework.children(node)
+    kids = framework.weighted_children(node)  # context indicators take no weight
     if keys == set(kids):
         return {k: float(weights[k]) for k in kids}
-    inds = framework.descendant_indicators(node)
+    inds = scored_descendants(framework, node)
     if keys == set(inds):
         out: dict[str, float] = {}
         stack = list(kids)
         while stack:
             c = stack.pop()
-            out[c] = float(sum(weights[i] for i in framework.descendant_indicators(c)))
+            out[c] = float(sum(weights[i] for i in scored_descendants(framework, c)))
             if not framework.node(c).is_indicator:
-                stack.extend(framework.children(c))
+                stack.extend(framework.weighted_children(c))
         for parent in [node, *(c for c in out if not framework.node(c).is_indicator)]:
-            sibs = framework.children(parent)
+            sibs = framework.weighted_children(parent)
             if sum(out[s] for s in sibs) <= 0:
                 raise WeightingError(f"node {parent!r}: the derived weights of all its children are zero")
         return {c: out[c] for c in framework.codes if c in out}

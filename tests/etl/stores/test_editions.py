@@ -238,3 +238,37 @@ def test_the_year_grain_is_used_when_the_warehouse_has_it(env) -> None:
     assert ed.source_grain == "year" and ed.periods == ("2025",)
     quarter = _create(env, "2024")
     assert quarter.source_grain == "quarter-mean"
+
+
+# -- a retired indicator: editions that name it still load, and serve as a reference --------------------------------
+def _framework_without(indicator_id: str):
+    """The shipped catalog with one indicator retired (its block removed, a [[retired]] entry added)."""
+    import tomllib
+
+    from etl.contract.catalog import default_catalog_dir
+    from indicators.catalog import Catalog
+
+    d = default_catalog_dir()
+    fw, ind = (tomllib.loads((d / f).read_text(encoding="utf-8")) for f in ("framework.toml", "indicators.toml"))
+    ind["indicator"] = [e for e in ind["indicator"] if e["id"] != indicator_id]
+    retired = {"retired": [{"id": indicator_id, "retired_in": "test", "reason_zh": "饱和", "reason_en": "saturated"}]}
+    return Catalog.from_dicts(fw, ind, retired=retired).framework()
+
+
+def test_an_edition_naming_a_retired_indicator_still_loads_and_can_be_the_reference(env) -> None:
+    old = _create(env, "2024")
+    assert "high_freq_bundle_rate" in old.bounds
+    fw2 = _framework_without("high_freq_bundle_rate")
+    # the stored edition is read as stored: its results and bounds still hold the retired indicator
+    again = store.get_edition(env["store"], old.edition_id)
+    assert "high_freq_bundle_rate" in again.bounds
+    assert "high_freq_bundle_rate" in set(store.results(env["store"], old.edition_id)["node"])
+    # a new edition on the catalog without it, frozen on the old edition's scale, is created with a warning
+    new = store.create_edition(env["db"], env["store"], fw2, PROFILE, "2025", who="tester", mc_samples=SAMPLES,
+                               reference=old.edition_id).edition
+    assert "high_freq_bundle_rate" not in new.bounds
+    assert any("high_freq_bundle_rate" in w and "retired" in w for w in new.warnings)
+    table, method = store.trend(env["store"], fw2, "equal")
+    assert table.height == 0 or set(table["cycle"]) <= {"2024", "2025"}
+    d = store.diff_editions(env["store"], old.edition_id, new.edition_id)
+    assert "framework" in d.method
