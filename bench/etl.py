@@ -173,7 +173,7 @@ def compute(
     for c in ("due_at", "rectified_at"):
         follow[c] = pd.to_datetime(follow[c], errors="coerce")
     follow["appeal_upheld"] = follow["appeal_upheld"].astype(str).str.lower().isin(["true", "1"])
-    hot = _frames(source, "hotline_ticket", ["created_at", "district_code", "gov_service_related"])
+    hot = _frames(source, "hotline_ticket", ["created_at", "district_code", "category", "item_code"])
     hot["created_at"] = pd.to_datetime(hot["created_at"], errors="coerce")
     rows_read = len(cases) + len(ratings) + len(items) + len(follow) + len(hot)
     # {data_end} needs the last event date of every event table, the ones no indicator here reads included.
@@ -185,7 +185,8 @@ def compute(
     rows_read += sum(len(o) for o in others)
     first_day, last_day = _span([cases["started_at"], ratings["rated_at"], hot["created_at"], *others], now)
     data_end = last_day + pd.Timedelta(days=1)  # midnight after the last day: the first instant not covered
-    hot = hot[_bool(hot["gov_service_related"])]
+    # the city centre's rule (catalog README): category 政务服务 or a linked service item, not the district's flag
+    hot = hot[(hot["category"] == "政务服务") | (hot["item_code"].notna() & (hot["item_code"].astype(str) != ""))]
 
     sub = cases[cases["submitted_at"].notna()]
     closed = cases[(cases["status"] == "closed") & cases["closed_at"].notna()]

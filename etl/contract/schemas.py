@@ -126,6 +126,12 @@ RULES: dict[str, dict[str, Rule]] = {
     },
     "hotline_ticket": {
         "created_at <= closed_at": Rule("created_le_closed", ("created_at", "closed_at"), _ordered("created_at", "closed_at")),
+        "created_at <= first_response_at <= closed_at where present": Rule(
+            "first_response_in_order",
+            ("created_at", "first_response_at", "closed_at"),
+            # only the pairs with first_response_at: created_at <= closed_at is its own rule (one failure, not two)
+            _ordered("created_at", "first_response_at") & _ordered("first_response_at", "closed_at"),
+        ),
     },
     "survey_response": {
         "reason_for_use is empty exactly when uses_platform is false": Rule(

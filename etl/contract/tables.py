@@ -60,6 +60,9 @@ ONLINE_DEPTHS = ("full", "partial", "none")
 APPLICANT_TYPES = ("person", "enterprise")
 
 DISTRICT_CODE_PATTERN = r"^31\d{4}$"
+# A city-wide catalogue code (市级政务服务事项目录编码): upper-case letters, digits and hyphens, 4–40 characters
+# (national 基本编码 are digits; the demo's are SHC-bbvv).
+CATALOGUE_CODE_PATTERN = r"^[0-9A-Z][0-9A-Z-]{3,39}$"
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,9 @@ SERVICE_ITEM = Table(
         _c("high_freq", "bool", "high-frequency item"),
         _c("offline_path", "bool", "has an offline or proxy (代办) path"),
         _c("elder_version", "bool", "has an elder-friendly (适老化) version"),
+        _c("catalogue_code", "str", "city-wide catalogue code (市级事项目录编码): every district's entry for the same "
+           "item shares it, while item_code stays per district; empty in older exports", nullable=True,
+           pattern=CATALOGUE_CODE_PATTERN),
     ),
     ("item_code",),
     (
@@ -187,6 +193,9 @@ CASE = Table(
         _c("materials_via_sharing_n", "int", "materials obtained by e-licence or data sharing", unit="materials", min=0),
         _c("assisted", "bool", "staff helped (帮办) with the application"),
         _c("via_bundle", "bool", "handled as part of a 一件事 bundle"),
+        _c("applicant_district_code", "str", "applicant's district (户籍或居住地); differs from district_code when "
+           "the case was handled elsewhere under 全市通办; empty when unknown or in older exports", nullable=True,
+           references="district.district_code"),
     ),
     ("case_id",),
     (
@@ -261,16 +270,23 @@ HOTLINE_TICKET = Table(
         _c("ticket_id", "str", "ticket identifier"),
         _c("created_at", "datetime", "ticket created"),
         _c("district_code", "str", "district assigned", references="district.district_code"),
-        _c("category", "str", "ticket category (Chinese)", allowed=HOTLINE_CATEGORIES),
-        _c("gov_service_related", "bool", "about government services (政务服务诉求)"),
-        _c("item_code", "str", "service item concerned, when known", nullable=True),
+        _c("category", "str", "ticket category (Chinese), set by the city hotline centre at dispatch",
+           allowed=HOTLINE_CATEGORIES),
+        _c("gov_service_related", "bool", "the district's own flag: about government services (政务服务诉求); no "
+           "indicator uses it (the centre's category and item_code decide: catalog README)"),
+        _c("item_code", "str", "service item concerned, linked by the city hotline centre; empty when none",
+           nullable=True),
         _c("deadline_days", "int", "handling deadline", unit="days", min=0),
         _c("closed_at", "datetime", "ticket closed", nullable=True),
         _c("resolved", "bool", "resolved and confirmed by the caller", nullable=True),
         _c("callback_result", "str", "callback satisfaction", nullable=True, allowed=CALLBACK_RESULTS),
+        _c("first_response_at", "datetime", "when the district signed for (签收) the ticket the city centre "
+           "dispatched; empty when not yet signed for or in older exports", nullable=True),
+        _c("reopened", "bool", "the city centre sent the ticket back for rework (发回重办) at least once; empty "
+           "while open or in older exports", nullable=True),
     ),
     ("ticket_id",),
-    ("created_at <= closed_at",),
+    ("created_at <= closed_at", "created_at <= first_response_at <= closed_at where present"),
     event_time="created_at",
 )
 

@@ -15,6 +15,11 @@ ONLINE_ITEM_PULL = 4.0
 _AGE_YOUNG = np.array(["18-29", "30-44", "45-59"])
 _AGE_OLD = np.array(["60-69", "70+"])
 # Online applications arrive all day with a morning and an evening peak; counters work office hours.
+# 全市通办: the share of offline applications (window, kiosk, proxy) made in a district other than the applicant's.
+# No published Shanghai share (reports count 通办 items, not cases); the demo assumes commuters make it about 12% in
+# the seven central districts, where people work, and about 5% elsewhere, ±2 points by district.
+_CENTRAL = ("310101", "310104", "310105", "310106", "310107", "310109", "310110")
+_CROSS_CENTRAL, _CROSS_OUTER, _CROSS_SD = 0.12, 0.05, 0.02
 _ONLINE_HOUR_W = np.array([1, .5, .3, .2, .2, .3, .8, 2, 4, 6, 7, 6.5, 5, 5.5, 6, 6, 5.5, 5, 5, 6, 6.5, 5.5, 4, 2])
 
 
@@ -120,6 +125,7 @@ def make_cases(
     via_bundle = cat.bundled[item] & (rng.random(n) < np.clip(0.45 + 0.25 * s + 0.15 * t, 0.1, 0.95))
 
     centre = _pick_centres(rng, profiles, dist)
+    applicant_district = _applicant_districts(rng.spawn(1)[0], profiles, dist, online | enterprise)
     order = np.lexsort((rng.random(n), started))
     frame = pl.DataFrame(
         [
@@ -141,9 +147,27 @@ def make_cases(
             col("materials_via_sharing_n", via_share[order].astype(np.int64), pl.Int64),
             col("assisted", assisted[order], pl.Boolean),
             col("via_bundle", via_bundle[order], pl.Boolean),
+            col("applicant_district_code", applicant_district[order], pl.Utf8),
         ]
     )
     return frame
+
+
+def _applicant_districts(
+    rng: np.random.Generator, profiles: Profiles, dist: np.ndarray, at_home: np.ndarray
+) -> np.ndarray:
+    """The applicant's district of every case: the handling district, except for the 全市通办 share of offline
+    personal applications, whose applicants come from another district in proportion to its size. Online and
+    enterprise applications are handled where the applicant (or the enterprise's registration) is. A child
+    generator (rng.spawn) keeps the other columns' draws as they were."""
+    codes = profiles.codes
+    central = np.isin(codes.astype(str), _CENTRAL)
+    p = np.clip(np.where(central, _CROSS_CENTRAL, _CROSS_OUTER) + rng.normal(0, _CROSS_SD, len(codes)), 0.01, 0.3)
+    cross = ~at_home & (rng.random(len(dist)) < p[dist])
+    size = profiles.size_share / profiles.size_share.sum()
+    other = rng.choice(len(codes), size=len(dist), p=size)
+    other = np.where(other == dist, (other + 1) % len(codes), other)  # another district, never the handling one
+    return codes[np.where(cross, other, dist)].astype(str)
 
 
 def _pick_centres(rng: np.random.Generator, profiles: Profiles, dist: np.ndarray) -> np.ndarray:

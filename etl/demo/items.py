@@ -69,11 +69,29 @@ class Catalogue:
     offsets: np.ndarray  # items of district d are rows offsets[d]:offsets[d+1]
 
 
+def catalogue_code(base: int, variant: int) -> str:
+    """The city-wide catalogue code of a (base item, variant): the same in every district, e.g. SHC-0100."""
+    return f"SHC-{base + 1:02d}{variant:02d}"
+
+
+# How often a district's entry of a catalogue item keeps the city norm (its materials and promised limit), by
+# supply strength s: 0.6 + 0.12·s ± 0.1 (district effect), within 0.3–0.92. No published figure: the study reports
+# that the same item is handled differently by district and even by hall; this makes roughly a quarter to a half of
+# the entries depart from the norm, the stronger reformers somewhat less (their changes become the city's norm).
+_STD_BASE, _STD_SUPPLY, _STD_SD = 0.6, 0.12, 0.1
+
+
 def make_catalogue(rng: np.random.Generator, profiles: Profiles, window: Window) -> Catalogue:
     """150–300 items per district; strong-supply districts onboard more, deeper, with fewer materials."""
     start_day = int(window.start.astype(np.int64))
     end_day = int(window.end_exclusive.astype(np.int64)) - 1
     combos = [(b, v) for b in range(len(_BASE)) for v in range(len(_VARIANTS))]
+    # The city-wide norm of every catalogue item (an average district, s = 0), drawn from a child generator so the
+    # main stream (and every other table) stays as it was before the norms existed.
+    norm_rng = rng.spawn(1)[0]
+    norm = _city_norms(norm_rng, combos)
+    std_level = np.clip(_STD_BASE + _STD_SUPPLY * profiles.supply + norm_rng.normal(0, _STD_SD, len(profiles.codes)),
+                        0.3, 0.92)
     parts: list[pl.DataFrame] = []
     meta: dict[str, list[np.ndarray]] = {k: [] for k in ("district_idx", "popularity", "enterprise", "online_from",
                                                          "depth", "bundled")}
@@ -111,6 +129,13 @@ def make_catalogue(rng: np.random.Generator, profiles: Profiles, window: Window)
         baseline = rng.integers(2, 12, n)
         required = np.round(baseline * rng.uniform(0.25 - 0.1 * s, 0.8 - 0.2 * s, n)).astype(np.int64)
         required = np.where(rng.random(n) < np.clip(0.12 + 0.12 * s, 0.0, 0.4), 0, np.clip(required, 0, baseline))
+        # Entries that keep the city norm take its materials and promised limit (and so its 即办/承诺 kind).
+        at_norm = norm_rng.random(n) < std_level[d]
+        immediate = np.where(at_norm, norm["immediate"][pick], immediate)
+        promised = np.where(at_norm, norm["promised"][pick], promised)
+        legal = np.maximum(legal, promised)
+        baseline = np.where(at_norm, norm["baseline"][pick], baseline)
+        required = np.where(at_norm, norm["required"][pick], required)
         visits = np.where(depth == 0, 0, np.where(rng.random(n) < 0.85 + 0.1 * s, 1, 2))
         guide_req = rng.integers(18, 26, n)
         guide_missing = rng.binomial(guide_req, np.clip(0.06 - 0.04 * s, 0.003, 0.15))
@@ -144,6 +169,7 @@ def make_catalogue(rng: np.random.Generator, profiles: Profiles, window: Window)
                     "high_freq": high_freq,
                     "offline_path": offline_path,
                     "elder_version": elder,
+                    "catalogue_code": [catalogue_code(int(b), int(v)) for b, v in zip(base, var, strict=True)],
                 }
             ).with_columns(
                 pl.when(pl.col("onboarded")).then(pl.col("onboarded_on")).otherwise(None).alias("onboarded_on")
@@ -171,6 +197,22 @@ def make_catalogue(rng: np.random.Generator, profiles: Profiles, window: Window)
         bundled=np.concatenate(meta["bundled"]),
         offsets=np.array(offsets),
     )
+
+
+def _city_norms(rng: np.random.Generator, combos: list[tuple[int, int]]) -> dict[str, np.ndarray]:
+    """Per catalogue item (index into `combos`): the city norm's 即办 flag, promised limit, baseline and required
+    materials, drawn as an average district (s = 0) would draw its own."""
+    m = len(combos)
+    base = np.array([b for b, _v in combos])
+    var = np.array([v for _b, v in combos])
+    legal = np.array([_BASE[b][4] for b in base], dtype=np.int64)
+    legal = np.where(var == 0, legal, np.maximum(legal - 3 * (legal > 5), 0))
+    immediate = (legal == 0) | (rng.random(m) < 0.18)
+    promised = np.where(immediate, 0, np.maximum(np.round(legal * rng.uniform(0.3, 0.85, m)), 1)).astype(np.int64)
+    baseline = rng.integers(2, 12, m)
+    required = np.clip(np.round(baseline * rng.uniform(0.25, 0.8, m)).astype(np.int64), 0, baseline)
+    required = np.where(rng.random(m) < 0.12, 0, required)
+    return {"immediate": immediate, "promised": promised, "baseline": baseline, "required": required}
 
 
 def _probs(p: list[float]) -> np.ndarray:

@@ -86,7 +86,8 @@ def _indicator_uncertainty(con: Any) -> None:
 
 def _contract_columns(con: Any) -> None:
     """Version 4: the raw tables catch up with the contract: every nullable contract column a raw table lacks is
-    added (rating's GB/T 39734 sub-dimensions and invitation, issue 18), and a column the contract now allows to be
+    added (issue 18: rating's GB/T 39734 sub-dimensions and invitation, service_item.catalogue_code,
+    case.applicant_district_code, hotline_ticket.first_response_at and .reopened), and a column the contract now allows to be
     empty loses its NOT NULL (rating.prompted, rating.prompt_source). Generic, so a later contract column that is
     nullable needs no code of its own; a new NOT NULL column still does (DuckDB cannot add one)."""
     present = _tables(con)
@@ -111,7 +112,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "raw tables of the contract and the ingest bookkeeping tables", _baseline),
     Migration(2, "ingest_files.rows_blank, quarantine.resolved_by_file_id", _blank_rows_and_resubmissions),
     Migration(3, "indicator_values.n, ci_low, ci_high, se, interval_method, missing_reason", _indicator_uncertainty),
-    Migration(4, "raw tables catch up with the contract's nullable columns (rating sub-dimensions, invitation)",
+    Migration(4, "raw tables catch up with the contract's nullable columns (rating sub-dimensions, invitation, "
+                 "catalogue code, applicant district, 12345 first response and reopened)",
               _contract_columns),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version

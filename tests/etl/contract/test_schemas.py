@@ -62,3 +62,28 @@ def test_reference_failures_use_the_lookup() -> None:
     frame = pl.DataFrame({"rating_id": ["R1", "R2"], "case_id": ["C1", "C404"], ROW: [2, 3]})
     got = schemas.reference_failures(frame, tables.RATING, lambda t, c, v: v.filter(v != "C1"))
     assert got.select(ROW, "column", "check", "value").rows() == [(3, "case_id", "reference", "C404")]
+
+
+def test_new_issue_18_columns_are_checked() -> None:
+    """A catalogue code off the pattern and a sign-for time outside the ticket's life are caught, one failure per
+    broken rule (created_at <= closed_at stays its own rule); empty values (older exports) pass."""
+    t = dt.datetime
+    frame = pl.DataFrame(
+        {"ticket_id": ["T1", "T2", "T3", "T4"],
+         "created_at": [t(2025, 1, 2, 9), t(2025, 1, 2, 9), t(2025, 1, 2, 9), t(2025, 1, 2, 9)],
+         "district_code": ["310101"] * 4, "category": ["政务服务"] * 4, "gov_service_related": [True] * 4,
+         "item_code": [None] * 4, "deadline_days": [5] * 4,
+         "closed_at": [t(2025, 1, 3, 9), t(2025, 1, 3, 9), t(2025, 1, 3, 9), None],
+         "resolved": [True] * 4, "callback_result": [None] * 4,
+         "first_response_at": [t(2025, 1, 2, 10), t(2025, 1, 2, 8), t(2025, 1, 4, 9), None],
+         "reopened": [False, None, True, None], ROW: [2, 3, 4, 5]},
+        schema_overrides={"item_code": pl.String, "callback_result": pl.String, "deadline_days": pl.Int64,
+                          "closed_at": pl.Datetime("us"), "first_response_at": pl.Datetime("us"),
+                          "reopened": pl.Boolean, ROW: pl.Int64},
+    )  # fmt: skip
+    got = schemas.validate(frame, schemas.SCHEMAS["hotline_ticket"]).sort(ROW)
+    assert got.select(ROW, "check").rows() == [(3, "first_response_in_order"), (4, "first_response_in_order")]
+    items = pl.DataFrame({"catalogue_code": ["SHC-0100", "shc 1", None]})
+    pattern = tables.SERVICE_ITEM.column("catalogue_code").pattern
+    assert pattern is not None
+    assert items["catalogue_code"].str.contains(pattern).to_list() == [True, False, None]

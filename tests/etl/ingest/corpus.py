@@ -25,6 +25,7 @@ def case_row(case_id: str, **over: str) -> dict[str, str]:
         "submitted_at": "2025-03-01 09:10:00", "accepted_at": "2025-03-01 10:00:00", "closed_at": "2025-03-03 10:00:00",
         "promised_due_at": "2025-03-10 10:00:00", "status": "closed", "visits_actual": "0",
         "materials_submitted_n": "3", "materials_via_sharing_n": "1", "assisted": "false", "via_bundle": "true",
+        "applicant_district_code": "310101",
     }  # fmt: skip
     row.update(over)
     return row
@@ -49,7 +50,8 @@ def item_rows() -> list[dict[str, str]]:
             "onboarded_on": "2024-01-05", "legal_limit_days": "20", "promised_limit_days": "5", "case_kind": "承诺",
             "required_visits": "0", "online_depth": "full", "mobile_enabled": "true", "materials_required_n": "3",
             "materials_baseline_n": "6", "bundle_id": "", "guide_elements_present": "10",
-            "guide_elements_required": "12", "high_freq": "true", "offline_path": "true", "elder_version": "false"}  # fmt: skip
+            "guide_elements_required": "12", "high_freq": "true", "offline_path": "true", "elder_version": "false",
+            "catalogue_code": "SHC-0100"}  # fmt: skip
     return [
         {**base, "item_code": "IT001", "name": "个体工商户设立登记"},
         {**base, "item_code": "IT002", "name": "居住证办理", "district_code": "310104"},

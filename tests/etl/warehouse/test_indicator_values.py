@@ -113,7 +113,24 @@ TICKETS = [
     ("t7", "02-07 09:00", B, "交通出行", False, 5, "02-08 09:00", True, "满意"),
     ("t8", "02-20 09:00", A, "政务服务", True, 10, None, None, None),  # open, deadline 03-02: after the data end
     ("t9", "02-21 09:00", A, "政务服务", True, 5, "02-23 09:00", None, None),  # closed, deadline 02-26: same
+    # The city centre classed t10 as 政务服务 though the district's own flag says no: it counts (the rule, catalog
+    # README); t11 the district flagged, but the centre classed it 社会保障 with no service item: it does not.
+    ("t10", "01-25 09:00", A, "政务服务", False, 5, "01-28 09:00", True, "满意"),
+    ("t11", "01-26 09:00", A, "社会保障", True, 5, "01-29 09:00", False, "不满意"),
 ]
+# ticket → (item_code the centre linked, first response 签收, reopened 发回重办); t5 (社会保障) names item A2, so
+# the centre's classification makes it a government-service ticket.
+TICKET_EXTRA: dict[str, tuple[str | None, str | None, bool | None]] = {
+    "t1": (None, "01-03 10:00", False), "t2": (None, "01-15 13:00", True), "t3": (None, "01-20 09:30", False),
+    "t4": (None, "02-10 12:00", None), "t5": ("A2", "02-11 10:30", False), "t6": (None, "01-05 09:15", False),
+    "t7": (None, None, None), "t8": (None, None, None), "t9": (None, "02-21 11:00", False),
+    "t10": (None, "01-25 12:00", False), "t11": (None, "01-26 10:00", True),
+}
+# City-wide catalogue codes: CAT-1 and CAT-2 are handled by A and B only (no city norm: fewer than 3 districts);
+# test_standardisation_by_hand adds C's entries. A3 has none, A4 (not in the basic catalogue) its own.
+ITEM_CATALOGUE = {"A1": "CAT-1", "B1": "CAT-1", "A2": "CAT-2", "B2": "CAT-2", "A4": "CAT-4"}
+# The applicant's district (全市通办 when it differs); a7's is unknown. Cases not listed: their own district.
+CASE_APPLICANT: dict[str, str | None] = {"a3": B, "a7": None, "b1": A}
 
 # response, surveyed_on, district, weight, age, uses, reason, csat, trust, ease
 SURVEY = [
@@ -175,6 +192,7 @@ def _frames() -> dict[str, list[dict[str, Any]]]:
                 "online_depth": i[8], "mobile_enabled": i[9], "materials_required_n": i[10],
                 "materials_baseline_n": i[11], "bundle_id": i[12], "guide_elements_present": i[13],
                 "guide_elements_required": i[14], "high_freq": i[15], "offline_path": i[16], "elder_version": i[17],
+                "catalogue_code": ITEM_CATALOGUE.get(i[0]),
             }
             for i in ITEMS
         ],
@@ -186,6 +204,7 @@ def _frames() -> dict[str, list[dict[str, Any]]]:
                 "accepted_at": _opt(dt, c[8]), "closed_at": _opt(dt, c[9]), "promised_due_at": _opt(dt, c[10]),
                 "status": c[11], "visits_actual": c[12], "materials_submitted_n": c[13],
                 "materials_via_sharing_n": c[14], "assisted": c[3] == "proxy", "via_bundle": c[15],
+                "applicant_district_code": CASE_APPLICANT.get(c[0], c[2]),
             }
             for c in CASES
         ],
@@ -209,8 +228,9 @@ def _frames() -> dict[str, list[dict[str, Any]]]:
         "hotline_ticket": [
             {
                 "ticket_id": t[0], "created_at": dt(t[1]), "district_code": t[2], "category": t[3],
-                "gov_service_related": t[4], "item_code": None, "deadline_days": t[5], "closed_at": _opt(dt, t[6]),
-                "resolved": t[7], "callback_result": t[8],
+                "gov_service_related": t[4], "item_code": TICKET_EXTRA[t[0]][0], "deadline_days": t[5],
+                "closed_at": _opt(dt, t[6]), "resolved": t[7], "callback_result": t[8],
+                "first_response_at": _opt(dt, TICKET_EXTRA[t[0]][1]), "reopened": TICKET_EXTRA[t[0]][2],
             }
             for t in TICKETS
         ],
@@ -335,10 +355,11 @@ EXPECTED: dict[str, dict[tuple[str, str], float]] = {
     "unprompted_satisfaction": {(A, J): 200 / 3, (A, F): 0.0, (A, Q): 40.0, (B, F): 50.0, (B, Q): 50.0},
     # all ratings ≥ 4: A Jan {r1, r3, r4 of 4} 3/4; Feb {r5, r6, r11} 0/3; Q1 3/7. B Jan {r8} 1/1; Feb 1/2; Q1 2/3.
     "raw_good_rate": {(A, J): 75.0, (A, F): 0.0, (A, Q): 300 / 7, (B, J): 100.0, (B, F): 50.0, (B, Q): 200 / 3},
-    # gov tickets mature by the data end 02-24 00:00 (deadline + 15 days passed), with a callback: A Jan {t1 满意
-    # (01-03 + 20 d), t2 不满意 (01-15 + 20 d = 02-04)} 1/2; Feb {t5 基本满意, but 02-11 + 17 d = 02-28: not
-    # mature} → NULL; Q1 1/2. B: t6 no callback.
-    "hotline_satisfaction_rate": {(A, J): 50.0, (A, Q): 50.0},
+    # gov tickets (the centre's class: 政务服务 or an item named) mature by the data end 02-24 00:00 (deadline + 15
+    # days passed), with a callback: A Jan {t1 满意 (01-03 + 20 d), t2 不满意 (01-15 + 20 d = 02-04), t10 满意
+    # (02-14); not t11, flagged by the district only} 2/3; Feb {t5 基本满意, but 02-11 + 17 d = 02-28: not mature}
+    # → NULL; Q1 2/3. B: t6 no callback.
+    "hotline_satisfaction_rate": {(A, J): 200 / 3, (A, Q): 200 / 3},
     # csat (x-1)*25 weighted: A Jan (100*1 + 50*2)/3; Feb 0*0.5/0.5; Q1 200/3.5. B Feb 75.
     "csat_index": {(A, J): 200 / 3, (A, F): 0.0, (A, Q): 200 / 3.5, (B, F): 75.0, (B, Q): 75.0},
     # both trust and ease: A Jan s1 (4.5-1)*25 = 87.5 w1, s2 (2.5-1)*25 = 37.5 w2 → 162.5/3; Feb none; B s5 87.5.
@@ -349,13 +370,13 @@ EXPECTED: dict[str, dict[tuple[str, str], float]] = {
     # 01-25 ≤ due 01-31} 1/1; Feb {r6 due 02-23 18:00, rectified 20:00: late} 0/1 — r11 has no follow-up, so its
     # deadline is 15 days after 02-23 09:00, after the data end: not counted yet; Q1 1/2. B: r9's appeal upheld.
     "bad_rating_closure_rate": {(A, J): 100.0, (A, F): 0.0, (A, Q): 50.0},
-    # gov, mature (deadline + 15 days passed by 02-24 00:00), closed, resolved known: A Jan {t1 yes, t2 no} 1/2;
-    # Feb {t4, t5, t8, t9 not mature} → NULL; B Jan {t6 (01-05 + 20 d)} 1/1.
-    "hotline_resolution_rate": {(A, J): 50.0, (A, Q): 50.0, (B, J): 100.0, (B, Q): 100.0},
-    # gov, deadline past by the data end 02-24 00:00, closed within it: A Jan {t1 3d ≤ 5, t2 5d ≤ 5} 2/2; Feb {t4
-    # open past its 02-20 deadline, t5 2d ≤ 2} 1/2 — t8 (open) and t9 (closed early) are due after the data end, so
-    # neither counts yet; Q1 3/4. B Jan {t6 3d ≤ 5} 1/1; Feb: t7 not gov → NULL.
-    "hotline_ontime_rate": {(A, J): 100.0, (A, F): 50.0, (A, Q): 75.0, (B, J): 100.0, (B, Q): 100.0},
+    # gov, mature (deadline + 15 days passed by 02-24 00:00), closed, resolved known: A Jan {t1 yes, t2 no, t10
+    # yes; t11 not gov} 2/3; Feb {t4, t5, t8, t9 not mature} → NULL; B Jan {t6 (01-05 + 20 d)} 1/1.
+    "hotline_resolution_rate": {(A, J): 200 / 3, (A, Q): 200 / 3, (B, J): 100.0, (B, Q): 100.0},
+    # gov, deadline past by the data end 02-24 00:00, closed within it: A Jan {t1 3d ≤ 5, t2 5d ≤ 5, t10 3d ≤ 5}
+    # 3/3; Feb {t4 open past its 02-20 deadline, t5 2d ≤ 2} 1/2 — t8 (open) and t9 (closed early) are due after the
+    # data end, so neither counts yet; Q1 4/5. B Jan {t6 3d ≤ 5} 1/1; Feb: t7 not gov → NULL.
+    "hotline_ontime_rate": {(A, J): 100.0, (A, F): 50.0, (A, Q): 80.0, (B, J): 100.0, (B, Q): 100.0},
     # closed, visits ≤ 1: A Jan {a1 0, a2 0, a3 1} 3/3; Feb {a4 2, a6 0, a8 1} 2/3; Q1 5/6. B Jan {b1 2, b2 0} 1/2;
     # Feb {b3 0} 1/1; Q1 2/3.
     "realised_one_visit_rate": {(A, J): 100.0, (A, F): 200 / 3, (A, Q): 500 / 6, (B, J): 50.0, (B, F): 100.0, (B, Q): 200 / 3},
@@ -379,10 +400,10 @@ EXPECTED: dict[str, dict[tuple[str, str], float]] = {
     # B Jan no unprompted, Feb no prompted → NULL; Q1 1/1 − 1/2 = 50.
     # (staff present {r3 5, r6 1, r8 5} against the rest: A Jan 1/1 − 2/3; Feb 0/1 − 0/2; Q1 1/2 − 2/5 = 10)
     "prompt_bias_gap": {(A, J): 100 / 3, (A, F): 0.0, (A, Q): 10.0, (B, Q): 50.0},
-    # gov tickets per 10k submitted cases: A Jan 2/4; Feb {t4, t5, t8, t9} 4/3; Q1 6/7. B Jan 1/2; Feb 0/1 (a true
-    # zero); Q1 1/3.
+    # gov tickets per 10k submitted cases: A Jan {t1, t2, t10} 3/4; Feb {t4, t5, t8, t9} 4/3; Q1 7/7. B Jan 1/2;
+    # Feb 0/1 (a true zero); Q1 1/3.
     "hotline_service_complaint_rate": {
-        (A, J): 5000.0, (A, F): 40000 / 3, (A, Q): 60000 / 7, (B, J): 5000.0, (B, F): 0.0, (B, Q): 10000 / 3,
+        (A, J): 7500.0, (A, F): 40000 / 3, (A, Q): 10000.0, (B, J): 5000.0, (B, F): 0.0, (B, Q): 10000 / 3,
     },
     # persons, online share under 60 − 60+: A Jan {a1 pc} 1/1 − {a2 app, a3 window} 1/2 = 50; Feb {a6 app} 1/1 −
     # {a7, a8} 0/2 = 100; Q1 2/2 − 1/4 = 75. B Jan no 60+, Feb no under-60 → NULL; Q1 {b2} 1/1 − {b3} 1/1 = 0.
@@ -407,6 +428,19 @@ EXPECTED: dict[str, dict[tuple[str, str], float]] = {
     "subdim_service_efficiency": {(A, J): 5.0, (A, F): 1.0, (A, Q): 3.0},  # r3 5, r6 1
     "subdim_service_quality": {(A, J): 5.0, (A, F): 2.0, (A, Q): 3.5},
     "subdim_service_attitude": {(A, J): 4.0, (A, F): 1.0, (A, Q): 2.5},
+    # No catalogue code is handled by 3 districts in the base fixture: no city norm → NULL ('not_applicable');
+    # test_standardisation_by_hand adds C's entries and works it out.
+    "item_standardisation_rate": {},
+    # offline cases submitted, applicant's district known, another than the handling one: A Jan {a3 (from B) yes,
+    # a4 no} 1/2; Feb {a7 unknown: left out, a8 no} 0/1; Q1 1/3. B Jan {b1 (from A)} 1/1; Feb none offline; Q1 1/1.
+    "cross_district_case_share": {(A, J): 50.0, (A, F): 0.0, (A, Q): 100 / 3, (B, J): 100.0, (B, Q): 100.0},
+    # gov (centre's class), closed, mature by 02-24 00:00, reopened recorded: A Jan {t1 no, t2 yes, t10 no; t11
+    # (reopened) not gov} 1/3; Feb {t5, t9 not mature, t4 open} → NULL; Q1 1/3. B Jan {t6 no} 0/1; Q1 0/1.
+    "hotline_reopened_rate": {(A, J): 100 / 3, (A, Q): 100 / 3, (B, J): 0.0, (B, Q): 0.0},
+    # gov tickets created by 02-22 00:00 (2 days before the data end), hours to 签收: A Jan {t1 1, t2 4, t10 3}
+    # median 3; Feb {t4 2, t5 0.5, t9 2, t8 unsigned and open: 02-24 00:00 − 02-20 09:00 = 87} median 2; Q1
+    # {0.5, 1, 2, 2, 3, 4, 87} median 2. B Jan {t6 0.25}; Feb t7 not gov → NULL; Q1 0.25.
+    "hotline_first_response_hours": {(A, J): 3.0, (A, F): 2.0, (A, Q): 2.0, (B, J): 0.25, (B, Q): 0.25},
 }
 
 # A few (numerator, denominator) pairs, worked out above, including the query-form conventions.
@@ -429,6 +463,10 @@ EXPECTED_COUNTS: dict[tuple[str, str, str], tuple[float | None, float | None]] =
     ("one_thing_case_share", B, J): (None, None),
     ("bad_rating_callback_rate", A, F): (None, None),  # r6, r11 not yet due: no row
     ("subdim_service_attitude", A, Q): (5, 2),  # sum of scores, ratings recording it
+    ("cross_district_case_share", A, F): (0, 1),  # a7's applicant district unknown: not in the denominator
+    ("hotline_reopened_rate", A, J): (1, 3),
+    ("hotline_first_response_hours", A, F): (None, 4),  # median: numerator NULL, tickets in the sample
+    ("item_standardisation_rate", A, J): (0, 0),  # two codes, each in 2 districts only: no norm
 }
 
 
@@ -747,7 +785,9 @@ def test_a_case_open_past_its_deadline_counts_as_late(catalog: Catalog) -> None:
     late} 2/4 = 50% (not 2/3). Processing-time ratio: a9 runs until the end of January (02-01 00:00): 134 h of 96 h
     = 1.3958 → Jan {.2, .5, 1.3958, 2} median (.5 + 1.3958)/2 = 0.9479 (not .5); February is unchanged."""
     con = _fixture_plus(
-        "INSERT INTO \"case\" VALUES ('a9', 'A1', '310101', NULL, 'pc', 'person', '30-44', TIMESTAMP '2025-01-26 09:00',"
+        # the columns of the fixture's time (named: later contract columns are NULL)
+        f"INSERT INTO \"case\" ({', '.join(tables.CASE.column_names[:18])}) VALUES "
+        "('a9', 'A1', '310101', NULL, 'pc', 'person', '30-44', TIMESTAMP '2025-01-26 09:00',"
         " TIMESTAMP '2025-01-26 09:30', TIMESTAMP '2025-01-26 10:00', NULL, TIMESTAMP '2025-01-30 10:00', 'accepted',"
         " 0, 0, 0, false, false)"
     )
@@ -774,7 +814,8 @@ def test_hotline_outcomes_wait_until_the_ticket_is_mature(con: warehouse.Connect
     for ind in ("hotline_satisfaction_rate", "hotline_resolution_rate"):
         assert _cell(early, ind, A, F)["value"] is None, ind
         assert catalog.indicator(ind).waits_for_outcomes
-        assert _cell(early, ind, A, J)["value"] == _cell(late, ind, A, J)["value"] == 50.0  # mature: unchanged
+        # mature: unchanged
+        assert _cell(early, ind, A, J)["value"] == _cell(late, ind, A, J)["value"] == pytest.approx(200 / 3)
     assert _cell(late, "hotline_satisfaction_rate", A, F)["value"] == 100.0
     assert _cell(late, "hotline_resolution_rate", A, F)["value"] is None
 
@@ -822,3 +863,40 @@ def test_no_indicator_uses_information_from_after_its_period(catalog: Catalog) -
                    for k in ("value", "numerator", "denominator")):
                 leaks.append((d.id, unit, a["value"], b["value"]))
     assert leaks == []
+
+
+def test_standardisation_by_hand(catalog: Catalog) -> None:
+    """C's entries make CAT-1 and CAT-2 city-wide items (3 districts each). Norms are lower medians: CAT-1 materials
+    {A1 0, B1 3, C1 0} → 0, limits {10, 20, 10} → 10; CAT-2 materials {A2 2, B2 0, C2 2} → 2, limits {0, 4, 4} → 4.
+    A: A1 at the norm, A2 not (its 0-day limit is shorter than the norm: a departure too) → 1/2 = 50%; B: B1 (3
+    materials, 20 days) and B2 (0 materials) both depart → 0%; C: both at the norm → 100%. A3 has no code and A4 is
+    outside the basic catalogue: neither counts. The same in every period (a snapshot of the register)."""
+    cols = ", ".join((*tables.SERVICE_ITEM.column_names[:21], "catalogue_code"))
+    rows = ", ".join(
+        f"('{code}', '事项{code}', '{C}', '部门', true, true, DATE '2024-01-01', 20, {limit}, '承诺', 1, 'full', true, "
+        f"{materials}, 5, NULL, 10, 10, false, true, false, '{cat}')"
+        for code, cat, limit, materials in (("C1", "CAT-1", 10, 0), ("C2", "CAT-2", 4, 2))
+    )
+    con = _fixture_plus(f"INSERT INTO service_item ({cols}) VALUES {rows}")
+    try:
+        got = compute_indicator_values(con, _loose(catalog), grains=("month", "quarter"))
+        for unit, want, counts in ((A, 50.0, (1, 2)), (B, 0.0, (0, 2)), (C, 100.0, (2, 2))):
+            for period in (J, F, Q):
+                cell = _cell(got, "item_standardisation_rate", unit, period)
+                assert cell["value"] == pytest.approx(want), (unit, period)
+                assert (cell["numerator"], cell["denominator"]) == counts
+        # an older export: the register has no catalogue codes → NULL with its reason, never 0
+        con.sql("UPDATE service_item SET catalogue_code = NULL")
+        old = compute_indicator_values(con, _loose(catalog), grains=("month",))
+        for unit in (A, B, C):
+            cell = _cell(old, "item_standardisation_rate", unit, J)
+            assert (cell["value"], cell["missing_reason"]) == (None, "not_recorded"), unit
+    finally:
+        con.close()
+
+
+def test_without_a_city_norm_standardisation_is_not_applicable(values: pl.DataFrame) -> None:
+    for unit in (A, B):
+        cell = _cell(values, "item_standardisation_rate", unit, J)
+        assert (cell["value"], cell["missing_reason"]) == (None, "not_applicable"), unit
+    assert _cell(values, "item_standardisation_rate", C, J)["missing_reason"] == "no_cases"  # no items at all

@@ -166,3 +166,23 @@ def test_version_4_adds_the_contracts_nullable_columns_and_drops_not_null_where_
         con.sql("INSERT INTO rating (rating_id, case_id, channel, rated_at, level) "
                 "VALUES ('rx', 'cx', 'app', TIMESTAMP '2026-01-01 10:00:00', 5)")
 
+def test_version_4_adds_the_contract_columns_older_raw_tables_lack(old_db: Path) -> None:
+    """Issue 18: the previous release's raw tables lack service_item.catalogue_code, case.applicant_district_code,
+    hotline_ticket.first_response_at and .reopened; a writable open adds them (NULL for the old rows, so the
+    indicators built on them are missing with reason 'not_recorded', never zero) and keeps the rows."""
+    added = {"service_item": {"catalogue_code"}, "case": {"applicant_district_code"},
+             "hotline_ticket": {"first_response_at", "reopened"}}
+    con = duckdb.connect(str(old_db), read_only=True)
+    try:
+        before = {t: _columns(con, t) for t in added}
+        rows = {t: con.sql(f'SELECT count(*) FROM "{t}"').fetchall()[0][0] for t in added}
+    finally:
+        con.close()
+    assert all(not cols & before[t] for t, cols in added.items())
+    with warehouse.connection(old_db) as con:
+        for t, cols in added.items():
+            assert cols <= _columns(con, t), t
+            assert warehouse.scalar(con, f'SELECT count(*) FROM "{t}"') == rows[t]
+            for c in cols:
+                assert warehouse.scalar(con, f'SELECT count({c}) FROM "{t}"') == 0
+        assert 4 in [v for v, _at, _about in migrations.history(con)]
