@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from etl.ingest import cast, messages, mojibake, readers
+from etl.ingest import cast, messages, mojibake, readers, sequences
 from etl.contract import schemas, tables
 from etl.warehouse import connection as wh
 from etl.ingest.accounting import FileReport, IngestReport
@@ -371,6 +371,8 @@ def _load(
         if readers.RESUBMIT in chunk.frame.columns:
             refs.append(chunk.frame.select(readers.ROW, readers.RESUBMIT).filter(pl.col(readers.ROW).is_in(good[readers.ROW].implode())))
         stage.append(good)
+    if table.across_rows:  # rules across rows (a case's steps) need the whole file: checked once it is staged
+        _check_sequences(con, table, rep, ctx, stage.show(), failures_seen)
     _dedupe_and_load(con, table, rep, ctx, stage.show())
     rep.rows_resolved = resolve_named(con, rep, pl.concat(refs)) if refs else 0
     if table.name in state.tables:
@@ -391,6 +393,24 @@ def _load(
     if q_all is not None and q_all.height:
         notes.insert(0, summarise(q_all, rep.rows_quarantined, src.name))
     rep.message = messages.join_notes(notes)
+
+
+def _check_sequences(
+    con: wh.Connection, table: tables.Table, rep: FileReport, ctx: Ctx, st: Stage, seen: list[pl.DataFrame]
+) -> None:
+    """Quarantine the staged rows that break a rule across rows (etl.ingest.sequences) and drop them from the stage.
+
+    The quarantined row's `original_row` is the row as checked (typed values written as text)."""
+    fails = sequences.failures(con, table, STAGE)
+    if fails.height == 0:
+        return
+    rows = fails[readers.ROW].unique()
+    with wh.registered(con, "_govindex_seq_rows", rows.to_frame()) as view:
+        raw = wh.query(con, f'SELECT * FROM {wh.quote(STAGE)} WHERE "_row" IN (SELECT "_row" FROM {view})')
+    q = failure_records(fails, raw, ctx)
+    write_quarantine(con, q)
+    seen.append(q.select("row_number", "column_name", "check_name", "value"))
+    rep.rows_quarantined += st.drop(rows)
 
 
 # --------------------------------------------------------------------------------------------- dedupe + load
