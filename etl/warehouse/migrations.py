@@ -84,10 +84,17 @@ def _indicator_uncertainty(con: Any) -> None:
         con.sql(f"ALTER TABLE {quote(table)} ADD COLUMN IF NOT EXISTS {quote(column)} {spec}")
 
 
+def _new_raw_tables(con: Any) -> None:
+    """Version 4: the raw tables added to the contract since (case_event, queue_ticket; CREATE … IF NOT EXISTS for
+    every contract table, so a table added later needs no code here — an older export simply leaves it empty)."""
+    ddl.create(con, *tables.load_order())
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "raw tables of the contract and the ingest bookkeeping tables", _baseline),
     Migration(2, "ingest_files.rows_blank, quarantine.resolved_by_file_id", _blank_rows_and_resubmissions),
     Migration(3, "indicator_values.n, ci_low, ci_high, se, interval_method, missing_reason", _indicator_uncertainty),
+    Migration(4, "raw tables added to the contract: case_event, queue_ticket", _new_raw_tables),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 
