@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from etl.contract.tables import EVENT_CHANNELS
 from etl.demo.calendar import DAY_S, Window
 from etl.demo.columns import col, dt
 from etl.demo.districts import Profiles
@@ -27,6 +28,8 @@ SLOTS = ("received", "correction_requested", "resubmitted", "correction_requeste
          "accepted", "withdrawn", "decided", "delivered")  # fmt: skip
 _CORRECTION_REASONS = np.array(["材料不齐全", "材料不符合法定形式", "申请表信息填写有误", "缺少签字或盖章", "证明材料已过期"])
 _RETURN_REASONS = np.array(["不属于本部门受理范围", "补正逾期未提交", "申请人不符合申请条件"])
+_REASONS = np.concatenate([_CORRECTION_REASONS, _RETURN_REASONS])
+_CHANNELS_SORTED = np.array(sorted(EVENT_CHANNELS))
 
 
 def make_case_events(
@@ -80,39 +83,48 @@ def make_case_events(
         np.ones(n, bool), k >= 1, (k >= 1) & ~(lapsed & (k == 1)), k >= 2, (k >= 2) & ~lapsed, rejected, has_acc,
         withdrawn & has_acc, clo >= 0, (clo >= 0) & (delivered_at < end),
     ], axis=1)  # fmt: skip
-    resubmit_ch = np.where(online, channel, "window")
-    deliver_ch = np.where(online, channel, np.where(by_post, "post", "window"))
-    chans = np.stack([channel, _full(n, "internal"), resubmit_ch, _full(n, "internal"), resubmit_ch,
-                      _full(n, "internal"), _full(n, "internal"), channel, _full(n, "internal"), deliver_ch], axis=1)
-    reasons = np.full((n, len(SLOTS)), "", dtype=_CORRECTION_REASONS.dtype)
-    reasons[:, 1] = _CORRECTION_REASONS[rng.integers(0, len(_CORRECTION_REASONS), n)]
-    reasons[:, 3] = _CORRECTION_REASONS[rng.integers(0, len(_CORRECTION_REASONS), n)]
-    reasons[:, 5] = np.where(lapsed, _RETURN_REASONS[1], _RETURN_REASONS[np.where(rng.random(n) < 0.6, 0, 2)])
+    # Strings are built in polars by gathering from small vocabularies (numpy unicode → polars is slow).
+    ch_code = np.searchsorted(_CHANNELS_SORTED, channel)
+    internal, window_, post = (int(np.searchsorted(_CHANNELS_SORTED, x)) for x in ("internal", "window", "post"))
+    resubmit_ch = np.where(online, ch_code, window_)
+    deliver_ch = np.where(online, ch_code, np.where(by_post, post, window_))
+    ones = np.ones(n, np.int64)
+    chans = np.stack([ch_code, internal * ones, resubmit_ch, internal * ones, resubmit_ch, internal * ones,
+                      internal * ones, ch_code, internal * ones, deliver_ch], axis=1)
+    reasons = np.full((n, len(SLOTS)), -1, dtype=np.int64)  # index into _REASONS, -1 = none
+    reasons[:, 1] = rng.integers(0, len(_CORRECTION_REASONS), n)
+    reasons[:, 3] = rng.integers(0, len(_CORRECTION_REASONS), n)
+    reasons[:, 5] = len(_CORRECTION_REASONS) + np.where(lapsed, 1, np.where(rng.random(n) < 0.6, 0, 2))
     office = np.array([False, True, False, True, False, True, True, False, True, False])
-    staff = np.char.add(np.char.add("S", c["district_code"].to_numpy().astype(str)),
-                        np.char.add("-", np.char.zfill(rng.integers(1, 40, n).astype(str), 2)))
+    staff_no = rng.integers(1, 40, n)
 
     ci, si = np.nonzero(present)  # row-major: cases in order, steps in slot order within each case
     seq = (np.cumsum(present, axis=1) * present)[ci, si]
-    dept = c["dept"].to_numpy()
-    return pl.DataFrame(
+    r = reasons[ci, si]
+    gi = pl.Series(ci)
+    frame = pl.DataFrame(
         [
-            col("case_id", c["case_id"].to_numpy()[ci], pl.Utf8),
+            c["case_id"].gather(gi),
             col("seq", seq.astype(np.int64), pl.Int64),
-            col("event", np.array(SLOTS)[si], pl.Utf8),
+            pl.Series("event", SLOTS).gather(pl.Series(si)),
             dt("event_at", times[ci, si]),
-            col("channel", chans[ci, si], pl.Utf8),
-            col("dept", dept[ci], pl.Utf8),
-            col("actor_id", staff[ci], pl.Utf8, null=~office[si]),
-            col("reason", reasons[ci, si], pl.Utf8, null=reasons[ci, si] == ""),
+            pl.Series("channel", _CHANNELS_SORTED.tolist()).gather(pl.Series(chans[ci, si])),
+            c["dept"].gather(gi),
+            c["district_code"].gather(gi).alias("_d"),
+            col("_staff", staff_no[ci], pl.Int64),
+            col("_office", office[si], pl.Boolean),
+            pl.Series("reason", _REASONS.tolist()).gather(pl.Series(np.where(r < 0, 0, r))),
+            col("_no_reason", r < 0, pl.Boolean),
         ]
+    )
+    return frame.select(
+        "case_id", "seq", "event", "event_at", "channel", "dept",
+        pl.when(pl.col("_office")).then(pl.concat_str(pl.lit("S"), "_d", pl.lit("-"),
+                                                      pl.col("_staff").cast(pl.Utf8).str.zfill(2))).alias("actor_id"),
+        pl.when(~pl.col("_no_reason")).then(pl.col("reason")).alias("reason"),
     )
 
 
 def _seconds(s: pl.Series) -> np.ndarray:
     """Seconds since 1970 of a datetime column, -1 where empty."""
     return (s.dt.epoch("s").fill_null(-1)).to_numpy().astype(np.int64)
-
-
-def _full(n: int, value: str) -> np.ndarray:
-    return np.full(n, value)
