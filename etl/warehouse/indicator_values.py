@@ -522,7 +522,7 @@ def absent_tables(con: warehouse.Connection) -> set[str]:
     present = set(warehouse.table_names(con))
     out = set()
     for name in tables.TABLES:
-        if name not in present or con.sql(f"SELECT 1 FROM {warehouse.quote(name)} LIMIT 1").fetchone() is None:
+        if name not in present or not con.sql(f"SELECT 1 FROM {warehouse.quote(name)} LIMIT 1").fetchall():
             out.add(name)
     return out
 
