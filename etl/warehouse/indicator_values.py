@@ -164,12 +164,17 @@ def periods_frame(first: date | None, last: date | None, grain: str) -> pl.DataF
 
 
 def data_span(con: warehouse.Connection) -> tuple[date | None, date | None]:
-    """First and last day with an event in any event table (None, None for an empty warehouse)."""
+    """First and last day with an event in any event table (None, None for an empty warehouse; a table the
+    warehouse does not have, from before it was added to the contract, holds no event)."""
+    present = set(warehouse.table_names(con))
     parts = " UNION ALL ".join(
         f"SELECT min(CAST({warehouse.quote(c)} AS DATE)) AS lo, max(CAST({warehouse.quote(c)} AS DATE)) AS hi "
         f"FROM {warehouse.quote(t)}"
         for t, c in tables.span_columns()
+        if t in present
     )
+    if not parts:
+        return None, None
     rows = con.sql(f"SELECT min(lo), max(hi) FROM ({parts})").fetchall()
     lo, hi = rows[0]
     return lo, hi

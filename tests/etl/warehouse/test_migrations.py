@@ -137,7 +137,7 @@ def test_version_3_gives_indicator_values_their_n_interval_and_missing_reason(ol
     with warehouse.connection(old_db) as con:
         assert added <= _columns(con, "indicator_values")
         assert warehouse.scalar(con, "SELECT count(*) FROM indicator_values WHERE se IS NULL") == 6
-        assert migrations.history(con)[-1][0] == 3
+        assert 3 in [v for v, _at, _about in migrations.history(con)]
     bare = tmp_path / "bare.duckdb"
     c = duckdb.connect(str(bare))
     c.close()
