@@ -902,6 +902,9 @@ UNITS: dict[str, tuple[str, str]] = {
     "FTE per 1k visitors": ("人（全职当量）/千名访客", "FTE per 1k visitors"),
     "per 10k cases": ("件/万件", "per 10k cases"),
     "staff per 10 kiosks": ("人/10 台自助终端", "staff per 10 kiosks"),
+    "per 100 cases": ("次/百件", "per 100 cases"),
+    "days": ("日（日历日）", "calendar days"),
+    "min": ("分钟", "min"),
 }
 
 # Method names of the registries (indicators/{impute,treat,normalise,aggregate}.py) as people read them.
