@@ -7,9 +7,9 @@ the case out until the missing step arrives (a later file fills the gap and is c
 
 A broken pair quarantines the row of this file (a row already in the warehouse stays): the later step when both
 are in the file, the step of the file when its neighbour is already loaded. One record names the file, the row, the
-column (event or event_at), the value, the case and the neighbouring step. Rows of a key repeated in the file are
-judged by its first copy; every copy shares the verdict. The check runs in one SQL query over the file's checked
-rows (the STAGE) and the warehouse's steps of the same cases, so it costs one window pass per file.
+column (event or event_at), the value, the case and the neighbouring step. The check runs once the file's own
+repeated keys are settled (identical copies skipped, conflicting ones quarantined), in one SQL query over the
+file's checked rows (the STAGE) and the warehouse's steps of the same cases: a hash join of each step with the next.
 """
 
 from __future__ import annotations
@@ -45,47 +45,49 @@ def _allowed_sql(prev: str, cur: str) -> str:
     return f"(CASE {arms} ELSE false END)"
 
 
-def _next_list_sql(prev: str) -> str:
-    arms = " ".join(f"WHEN {prev} = '{a}' THEN '{', '.join(nxt) or '—'}'" for a, nxt in NEXT.items())
-    return f"(CASE {arms} END)"
-
-
 def failures(con: wh.Connection, table: tables.Table, stage: str) -> pl.DataFrame:
-    """Sequence failures of the rows in `stage` (with `_row`): _row, column, check, value, detail (FAILURE_SCHEMA)."""
+    """Sequence failures of the rows in `stage` (with `_row`; its keys unique, i.e. after the file's own
+    duplicates are settled): _row, column, check, value, detail (FAILURE_SCHEMA).
+
+    One hash join pairs each step with the next one of its case (in the file or already loaded); only the broken
+    pairs come back, and the messages' details are built for those few rows."""
     if table.name not in SEQUENCES:
         return pl.DataFrame(schema=schemas.FAILURE_SCHEMA)
-    g, o, e, t = (wh.quote(c) for c in SEQUENCES[table.name])
+    group, order, step, time = SEQUENCES[table.name]
+    g, o, e, t = (wh.quote(c) for c in (group, order, step, time))
     st, target = wh.quote(stage), wh.quote(table.name)
-    step = f"{g} || ' #' || CAST({o} AS VARCHAR) || ' ' || {e} || ' @ ' || strftime({t}, '%Y-%m-%d %H:%M:%S')"
     q = f"""
-WITH s AS (
-    SELECT {g}, {o}, {e}, {t}, "_row" AS _row FROM {st}
-    QUALIFY row_number() OVER (PARTITION BY {g}, {o} ORDER BY "_row") = 1
-), w AS (
-    SELECT {g}, {o}, {e}, {t}, CAST(NULL AS BIGINT) AS _row FROM {target} AS x
-    WHERE x.{g} IN (SELECT {g} FROM s) AND NOT EXISTS (SELECT 1 FROM s WHERE s.{g} = x.{g} AND s.{o} = x.{o})
-), a AS (SELECT * FROM s UNION ALL SELECT * FROM w), l AS (
-    SELECT *, {step} AS _me,
-           lag({o}) OVER k AS p_o, lag({e}) OVER k AS p_e, lag({t}) OVER k AS p_t, lag({step}) OVER k AS p_step,
-           lead({o}) OVER k AS n_o, lead({e}) OVER k AS n_e, lead({t}) OVER k AS n_t, lead("_row") OVER k AS n_row,
-           lead({step}) OVER k AS n_step
-    FROM a WINDOW k AS (PARTITION BY {g} ORDER BY {o})
-), f AS (
-    SELECT _row, '{SEQUENCES[table.name][2]}' AS column, 'sequence_first' AS check, {e} AS value, {g} AS detail
-    FROM l WHERE _row IS NOT NULL AND {o} = 1 AND {e} <> '{FIRST}'
-    UNION ALL
-    SELECT _row, '{SEQUENCES[table.name][2]}', 'sequence_step', {e}, p_step || ' → ' || {_next_list_sql("p_e")}
-    FROM l WHERE _row IS NOT NULL AND p_o = {o} - 1 AND NOT {_allowed_sql("p_e", e)}
-    UNION ALL
-    SELECT _row, '{SEQUENCES[table.name][3]}', 'sequence_time', strftime({t}, '%Y-%m-%d %H:%M:%S'), p_step
-    FROM l WHERE _row IS NOT NULL AND p_o = {o} - 1 AND {_allowed_sql("p_e", e)} AND {t} < p_t
-    UNION ALL
-    SELECT _row, '{SEQUENCES[table.name][2]}', 'sequence_next', {e}, n_step
-    FROM l WHERE _row IS NOT NULL AND n_row IS NULL AND n_o = {o} + 1
-      AND (NOT {_allowed_sql(e, "n_e")} OR n_t < {t})
-)
-SELECT x."_row", f.column, f.check, f.value, f.detail
-FROM f JOIN s ON s._row = f._row JOIN {st} AS x ON x.{g} = s.{g} AND x.{o} = s.{o}
+WITH s AS (SELECT {g} AS g, {o} AS o, {e} AS e, {t} AS t, "_row" AS r FROM {st}),
+w AS (  -- the steps of the same cases already loaded (a row of the file replaces the one with its key)
+    SELECT x.{g} AS g, x.{o} AS o, x.{e} AS e, x.{t} AS t, CAST(NULL AS BIGINT) AS r FROM {target} AS x
+    WHERE x.{g} IN (SELECT g FROM s) AND NOT EXISTS (SELECT 1 FROM s WHERE s.g = x.{g} AND s.o = x.{o})
+),
+a AS (SELECT * FROM s UNION ALL SELECT * FROM w)
+SELECT a.g, a.o AS o1, a.e AS e1, a.t AS t1, a.r AS r1, b.o AS o2, b.e AS e2, b.t AS t2, b.r AS r2,
+       {_allowed_sql("a.e", "b.e")} AS ok
+FROM a JOIN a AS b ON b.g = a.g AND b.o = a.o + 1
+WHERE (a.r IS NOT NULL OR b.r IS NOT NULL) AND (NOT {_allowed_sql("a.e", "b.e")} OR b.t < a.t)
+UNION ALL
+SELECT g, NULL, NULL, NULL, NULL, o, e, t, r, NULL FROM s WHERE o = 1 AND e <> '{FIRST}'
 """
-    out = wh.query(con, q)
-    return out.rename({"_row": readers.ROW}).cast(schemas.FAILURE_SCHEMA)  # type: ignore[arg-type]
+    bad = wh.query(con, q)
+    if bad.height == 0:
+        return pl.DataFrame(schema=schemas.FAILURE_SCHEMA)
+    out = []
+    for p in bad.iter_rows(named=True):
+        if p["ok"] is None:  # step 1 is not `received`
+            out.append((p["r2"], step, "sequence_first", p["e2"], p["g"]))
+        elif p["r2"] is not None:  # the later step is this file's: it cannot follow the one before
+            prev = _step(p["g"], p["o1"], p["e1"], p["t1"])
+            if not p["ok"]:
+                out.append((p["r2"], step, "sequence_step", p["e2"], f"{prev} → {', '.join(NEXT[p['e1']]) or '—'}"))
+            else:
+                out.append((p["r2"], time, "sequence_time", f"{p['t2']:%Y-%m-%d %H:%M:%S}", prev))
+        else:  # this file's step does not fit the next one, already loaded
+            out.append((p["r1"], step, "sequence_next", p["e1"], _step(p["g"], p["o2"], p["e2"], p["t2"])))
+    return pl.DataFrame(out, schema=schemas.FAILURE_SCHEMA, orient="row")
+
+
+def _step(case: str, seq: int, event: str, at: object) -> str:
+    """A neighbouring step as messages name it: 'C…-0001 #2 received @ 2025-03-04 10:00:00'."""
+    return f"{case} #{seq} {event} @ {at:%Y-%m-%d %H:%M:%S}"  # type: ignore[str-format]
