@@ -95,6 +95,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "missing_reason.imprecise": ("样本太少，95% 区间过宽", "too few observations: the 95% interval is too wide"),
     "missing_reason.not_applicable": ("本期不适用", "not applicable in the period"),
     "missing_reason.not_recorded": ("数据未记录（导出中没有该列）", "not recorded: the export lacks the column it needs"),
+    "missing_reason.no_source": ("数据未提供此指标所需的表（如旧版导出没有办件过程或取号排队文件）",
+                                 "the data hold no rows of a table this indicator needs (e.g. an older export "
+                                 "without case-event or hall-queue files)"),
     "interval_method.wilson": ("比例的威尔逊区间", "Wilson interval of a proportion"),
     "interval_method.poisson": ("事件数的泊松区间", "Poisson interval of an event count"),
     "interval_method.design": ("加权调查的设计区间（有效样本量）", "design-based interval of a weighted survey (effective n)"),
@@ -900,6 +903,9 @@ UNITS: dict[str, tuple[str, str]] = {
     "FTE per 1k visitors": ("人（全职当量）/千名访客", "FTE per 1k visitors"),
     "per 10k cases": ("件/万件", "per 10k cases"),
     "staff per 10 kiosks": ("人/10 台自助终端", "staff per 10 kiosks"),
+    "per 100 cases": ("次/百件", "per 100 cases"),
+    "days": ("日（日历日）", "calendar days"),
+    "min": ("分钟", "min"),
 }
 
 # Method names of the registries (indicators/{impute,treat,normalise,aggregate}.py) as people read them.

@@ -71,6 +71,9 @@ def _table(t: Table) -> list[str]:
         )
     if t.rules:
         out += ["", "Rules:", ""] + [f"- `{r}`" for r in t.rules]
+    if t.across_rows:
+        out += ["", "Rules across rows (a broken step is quarantined, naming the neighbouring step):", ""]
+        out += [f"- {r}" for r in t.across_rows]
     return out + [""]
 
 

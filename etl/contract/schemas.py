@@ -133,6 +133,23 @@ RULES: dict[str, dict[str, Rule]] = {
             _ordered("created_at", "first_response_at") & _ordered("first_response_at", "closed_at"),
         ),
     },
+    "queue_ticket": {
+        "issued_at <= called_at <= finished_at where present": Rule(
+            "queue_times_in_order",
+            ("issued_at", "called_at", "finished_at"),
+            _ordered("issued_at", "called_at", "finished_at"),
+        ),
+        "finished_at requires called_at": Rule(
+            "finished_requires_called",
+            ("called_at", "finished_at"),
+            pl.col("finished_at").is_null() | pl.col("called_at").is_not_null(),
+        ),
+        "abandoned exactly when finished_at is empty": Rule(
+            "abandoned_iff_not_finished",
+            ("abandoned", "finished_at"),
+            _iff(pl.col("abandoned"), pl.col("finished_at").is_null()),
+        ),
+    },
     "survey_response": {
         "reason_for_use is empty exactly when uses_platform is false": Rule(
             "reason_iff_user",

@@ -58,6 +58,12 @@ STAFF_ROLES = ("window", "guide", "assist")
 CASE_KINDS = ("即办", "承诺")
 ONLINE_DEPTHS = ("full", "partial", "none")
 APPLICANT_TYPES = ("person", "enterprise")
+# Steps of a case's history (办件过程): 收件, 补正告知, 补正提交, 退件 (不予受理), 受理, 办结 (决定), 送达, 撤回.
+CASE_EVENTS = (
+    "received", "correction_requested", "resubmitted", "returned", "accepted", "decided", "delivered", "withdrawn",
+)  # fmt: skip
+# Where a step happened: the applicant's channels, post (邮寄送达) or the back office (internal).
+EVENT_CHANNELS = ("pc", "app", "window", "kiosk", "proxy", "post", "internal")
 
 DISTRICT_CODE_PATTERN = r"^31\d{4}$"
 # A city-wide catalogue code (市级政务服务事项目录编码): upper-case letters, digits and hyphens, 4–40 characters
@@ -93,6 +99,8 @@ class Table:
     rules: tuple[str, ...] = field(default_factory=tuple)
     # The event-time column whose months span the data (indicator periods, coverage); None for snapshot tables.
     event_time: str | None = None
+    # Rules across the rows of one group (e.g. the steps of one case), in words; enforced in etl.ingest.sequences.
+    across_rows: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         names = {c.name for c in self.columns}
@@ -350,6 +358,60 @@ CENTRE_STAFFING = Table(
     event_time="date",
 )
 
+CASE_EVENT = Table(
+    "case_event",
+    "办件过程",
+    "One step of a case's history (办件过程信息): received, 补正 requested and resubmitted, 退件, accepted, decided, "
+    "delivered or withdrawn, with its time and channel. Steps are numbered per case in the order the system "
+    "recorded them.",
+    (
+        _c("case_id", "str", "case the step belongs to", references="case.case_id"),
+        _c("seq", "int", "step number within the case (环节序号), 1 for the first", unit="steps", min=1),
+        _c("event", "str", "the step: received 收件, correction_requested 补正告知, resubmitted 补正提交, returned "
+           "退件/不予受理, accepted 受理, decided 办结, delivered 送达, withdrawn 撤回", allowed=CASE_EVENTS),
+        _c("event_at", "datetime", "when the step happened (local time, Asia/Shanghai)"),
+        _c("channel", "str", "where the step happened (internal: the back office)", allowed=EVENT_CHANNELS),
+        _c("dept", "str", "department that handled the step (办理部门)", nullable=True),
+        _c("actor_id", "str", "staff member or system that recorded the step (pseudonymised)", nullable=True),
+        _c("reason", "str", "what must be corrected (补正内容) or why it was returned (退件理由)", nullable=True),
+    ),
+    ("case_id", "seq"),
+    event_time="event_at",
+    across_rows=(
+        "per case, step 1 is received",
+        "per case, each step may follow the one numbered before it: received → correction_requested, accepted, "
+        "returned or withdrawn; correction_requested → resubmitted, returned or withdrawn; resubmitted → "
+        "correction_requested, accepted, returned or withdrawn; accepted → decided or withdrawn; decided → delivered; "
+        "returned, delivered and withdrawn end the case",
+        "per case, event_at does not go back in time from one step to the next",
+    ),
+)
+
+QUEUE_TICKET = Table(
+    "queue_ticket",
+    "取号排队",
+    "Hall queue tickets (取号排队叫号): when a visitor took a number, was called and was finished, or left unserved.",
+    (
+        _c("ticket_id", "str", "ticket identifier (queue system serial, unique across days)"),
+        _c("ticket_no", "str", "number printed on the ticket, e.g. A023 (repeats each day)", nullable=True),
+        _c("centre_id", "str", "service centre (hall)"),
+        _c("district_code", "str", "district of the centre", references="district.district_code"),
+        _c("service_type", "str", "queue the ticket was taken for (业务类别)", nullable=True),
+        _c("issued_at", "datetime", "number taken (取号)"),
+        _c("called_at", "datetime", "number called to a window (叫号); empty when never called", nullable=True),
+        _c("finished_at", "datetime", "service at the window finished (办结); empty when not served", nullable=True),
+        _c("abandoned", "bool", "not served: the visitor left before the call or missed it (过号/弃号)"),
+        _c("case_id", "str", "case started at the window, when one was", nullable=True),
+    ),
+    ("ticket_id",),
+    (
+        "issued_at <= called_at <= finished_at where present",
+        "finished_at requires called_at",
+        "abandoned exactly when finished_at is empty",
+    ),
+    event_time="issued_at",
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -362,6 +424,8 @@ TABLES: dict[str, Table] = {
         SURVEY_RESPONSE,
         KIOSK_EVENT,
         CENTRE_STAFFING,
+        CASE_EVENT,
+        QUEUE_TICKET,
     )
 }
 

@@ -14,9 +14,11 @@ from etl.demo.cases import base_daily, make_cases
 from etl.demo.defects import Injector
 from etl.demo.districts import SUPPLY_DEMAND_CORR, district_frame, make_profiles
 from etl.demo.errors import DemoConfigError
+from etl.demo.events import make_case_events
 from etl.demo.hotline import make_hotline
 from etl.demo.items import make_catalogue
 from etl.demo.kiosk import make_kiosk
+from etl.demo.queue import make_queue
 from etl.demo.ratings import make_ratings
 from etl.demo.report import REPORT_FILE, DefectRecord, GenerationReport
 from etl.demo.staffing import make_staffing
@@ -29,6 +31,7 @@ CASE_CARRYOVER = 3  # cases exported again at the top of the next month's file
 
 # Independent random streams, so changing one table's recipe leaves the others' bytes unchanged.
 _S_PROFILES, _S_ITEMS, _S_SURVEY, _S_CASES, _S_RATINGS, _S_HOTLINE, _S_KIOSK, _S_STAFF, _S_DEFECTS = range(1, 10)
+_S_EVENTS, _S_QUEUE = 10, 11  # appended: the streams above keep their numbers
 PROFILE_STREAM = _S_PROFILES  # the latent profiles' stream: etl.demo.recovery redraws them from (seed, it)
 
 
@@ -125,6 +128,17 @@ def generate(
             st, recs = plan.staffing(d, LAYOUT["centre_staffing"].file("centre_staffing"), st)
             defects += recs
         w.write("centre_staffing", st)
+        events = make_case_events(rng(_S_EVENTS, i), cases, window, profiles, window.position(m),
+                                  cat.frame.select("item_code", "dept"))
+        if i == mid:
+            events, recs = plan.case_event(d, LAYOUT["case_event"].file("case_event", m.label), events)
+            defects += recs
+        w.write("case_event", events, m.label)
+        queue = to_text(make_queue(rng(_S_QUEUE, i), m, window, profiles, cases))
+        if i == mid:
+            queue, recs = plan.queue_ticket(d, LAYOUT["queue_ticket"].file("queue_ticket", m.label), queue)
+            defects += recs
+        w.write("queue_ticket", queue, m.label)
         say(f"{m.label}: {len(case_out):,} cases, {len(rt):,} ratings, {len(kiosk):,} kiosk events")
 
     survey = make_survey(rng(_S_SURVEY), window, profiles, scale)

@@ -104,3 +104,28 @@ def survey(rng: np.random.Generator, file: str, df: pl.DataFrame) -> Result:
     inj.extra("out_of_range", 2, {"age": 150})
     inj.extra("missing_required", 2, {"district_code": None})
     return inj.finish()
+
+
+def case_event(rng: np.random.Generator, file: str, df: pl.DataFrame) -> Result:
+    """Typed Parquet. Broken steps are made in place (nothing references case_event); each breaks one step only."""
+    inj = Injector(rng, "case_event", file, df)
+    inj.extra("broken_reference", 3, {"case_id": fresh_ids("C999912-")}, new_key=False)
+    inj.extra("bad_enum", 2, {"event": "approved"})
+    # a last step that cannot follow the decision (decided → accepted): quarantined; the case's history is then
+    # incomplete until a corrected row arrives. Last steps only, so no later step is judged against a broken one.
+    inj.inplace("sequence_step", 3, {"event": "accepted"}, where=pl.col("event") == "delivered")
+    # a delivery dated a month before the decision it delivers
+    inj.inplace("sequence_time", 3, {"event_at": lambda r: r["event_at"] - _dt.timedelta(days=30)},
+                where=pl.col("event") == "delivered")
+    inj.duplicate(3)
+    return inj.finish()
+
+
+def queue_ticket(rng: np.random.Generator, file: str, text: pl.DataFrame) -> Result:
+    inj = Injector(rng, "queue_ticket", file, text)
+    inj.extra("unknown_district", 2, {"district_code": UNKNOWN_DISTRICT})
+    inj.extra("called_before_issued", 2, {"called_at": shift_text_datetime("issued_at", -3600)},
+              where=pl.col("called_at").is_not_null())
+    inj.extra("unparseable_date", 2, {"issued_at": "2025-02-30 09:00:00"})
+    inj.duplicate(3)
+    return inj.finish()

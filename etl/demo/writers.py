@@ -36,6 +36,8 @@ LAYOUT: dict[str, Layout] = {
     "survey_response": Layout("xlsx", "binary", False),
     "kiosk_event": Layout("parquet", "binary", True),
     "centre_staffing": Layout("csv", "utf-8-sig", False),
+    "case_event": Layout("parquet", "binary", True),
+    "queue_ticket": Layout("csv", "utf-8", True),
 }
 
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"

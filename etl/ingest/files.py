@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from etl.ingest import cast, messages, mojibake, readers
+from etl.ingest import cast, messages, mojibake, readers, sequences
 from etl.contract import schemas, tables
 from etl.warehouse import connection as wh
 from etl.ingest.accounting import FileReport, IngestReport
@@ -371,7 +371,7 @@ def _load(
         if readers.RESUBMIT in chunk.frame.columns:
             refs.append(chunk.frame.select(readers.ROW, readers.RESUBMIT).filter(pl.col(readers.ROW).is_in(good[readers.ROW].implode())))
         stage.append(good)
-    _dedupe_and_load(con, table, rep, ctx, stage.show())
+    _dedupe_and_load(con, table, rep, ctx, stage.show(), failures_seen)
     rep.rows_resolved = resolve_named(con, rep, pl.concat(refs)) if refs else 0
     if table.name in state.tables:
         rep.rows_resolved += resolve_earlier(con, table, rep, STAGE)
@@ -391,6 +391,24 @@ def _load(
     if q_all is not None and q_all.height:
         notes.insert(0, summarise(q_all, rep.rows_quarantined, src.name))
     rep.message = messages.join_notes(notes)
+
+
+def _check_sequences(
+    con: wh.Connection, table: tables.Table, rep: FileReport, ctx: Ctx, st: Stage, seen: list[pl.DataFrame]
+) -> None:
+    """Quarantine the staged rows that break a rule across rows (etl.ingest.sequences) and drop them from the stage.
+
+    The quarantined row's `original_row` is the row as checked (typed values written as text)."""
+    fails = sequences.failures(con, table, STAGE)
+    if fails.height == 0:
+        return
+    rows = fails[readers.ROW].unique()
+    with wh.registered(con, "_govindex_seq_rows", rows.to_frame()) as view:
+        raw = wh.query(con, f'SELECT * FROM {wh.quote(STAGE)} WHERE "_row" IN (SELECT "_row" FROM {view})')
+    q = failure_records(fails, raw, ctx)
+    write_quarantine(con, q)
+    seen.append(q.select("row_number", "column_name", "check_name", "value"))
+    rep.rows_quarantined += st.drop(rows)
 
 
 # --------------------------------------------------------------------------------------------- dedupe + load
@@ -470,7 +488,9 @@ def key_json_sql(quoted_key: Sequence[str], alias: str) -> str:
     return "to_json(struct_pack(" + ", ".join(f"{k} := {alias}.{k}" for k in quoted_key) + "))"
 
 
-def _dedupe_and_load(con: wh.Connection, table: tables.Table, rep: FileReport, ctx: Ctx, st: Stage) -> None:
+def _dedupe_and_load(
+    con: wh.Connection, table: tables.Table, rep: FileReport, ctx: Ctx, st: Stage, seen: list[pl.DataFrame] | None = None
+) -> None:
     """Within-file duplicates, then duplicates/conflicts against the warehouse, then the insert (in SQL over the
     stage view; dropped rows are filtered out of the stage frame)."""
     file_id, batch_id, tname, name, sheet = ctx
@@ -526,6 +546,9 @@ def _dedupe_and_load(con: wh.Connection, table: tables.Table, rep: FileReport, c
             f'(PARTITION BY {", ".join("s." + k for k in key)} ORDER BY s."_row") AS n FROM {dup_rows} AS s) WHERE n > 1'
         )
     wh.execute(con, f"DROP TABLE IF EXISTS {dup}")
+    # 2b. Rules across rows (a case's steps) need the whole file with its keys settled: checked here.
+    if table.across_rows:
+        _check_sequences(con, table, rep, ctx, st, seen if seen is not None else [])
     # 3. Identical to a warehouse row: duplicate.
     overlap = st.height and wh.row_count(con, table.name) and int(
         wh.scalar(con, f"SELECT count(*) FROM {stage} AS s WHERE EXISTS (SELECT 1 FROM {target} AS t WHERE {on})")

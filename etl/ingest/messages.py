@@ -71,6 +71,23 @@ CELL_KINDS: dict[str, Kind] = {
                      "Latin-1, or it holds the replacement character �)",
                      "请从源系统重新导出（UTF-8 或 GB18030），或按原文更正", "export it again from the source system "
                      "(UTF-8 or GB18030) or retype the original text"),
+    # Rules across the rows of one case (etl.ingest.sequences): {detail} names the case, the neighbouring step
+    # ("C…-0001 #2 received @ 2025-03-04 10:00:00") and, for sequence_step, the steps allowed after it.
+    "sequence_first": Kind("首步不是收件", "first step not received", "是办件 {detail} 的第 1 步，但第 1 步须为 received（收件）",
+                           "is step 1 of case {detail}, but step 1 must be received",
+                           "请核对该办件的步骤编号（seq），补上收件步骤后重新提交",
+                           "check the case's step numbers (seq), add its received step and submit again"),
+    "sequence_step": Kind("步骤顺序不符", "step out of order", "不能接在同一办件的上一步 {detail} 之后（→ 后为允许的下一步）",
+                          "cannot follow the case's previous step {detail} (after →: the steps allowed next)",
+                          "请核对该办件各步骤的顺序和编号（seq），更正后重新提交",
+                          "check the order and numbering (seq) of the case's steps, correct them and submit again"),
+    "sequence_time": Kind("步骤时间倒退", "step earlier than the previous one", "早于同一办件的上一步 {detail}",
+                          "is earlier than the case's previous step {detail}",
+                          "请核对该步骤的时间（event_at）", "check the step's time (event_at)"),
+    "sequence_next": Kind("与已载入的下一步不衔接", "does not fit the next step loaded",
+                          "与同一办件已载入的下一步 {detail} 不衔接（顺序或时间不符）",
+                          "does not fit the case's next step already loaded, {detail} (order or time)",
+                          "请核对该办件各步骤后重新提交", "check the case's steps and submit again"),
 }  # fmt: skip
 
 # Whole-file outcomes (a rejected file, or the header cannot be found). Templates see the facts passed by name.

@@ -174,12 +174,17 @@ def periods_frame(first: date | None, last: date | None, grain: str) -> pl.DataF
 
 
 def data_span(con: warehouse.Connection) -> tuple[date | None, date | None]:
-    """First and last day with an event in any event table (None, None for an empty warehouse)."""
+    """First and last day with an event in any event table (None, None for an empty warehouse; a table the
+    warehouse does not have, from before it was added to the contract, holds no event)."""
+    present = set(warehouse.table_names(con))
     parts = " UNION ALL ".join(
         f"SELECT min(CAST({warehouse.quote(c)} AS DATE)) AS lo, max(CAST({warehouse.quote(c)} AS DATE)) AS hi "
         f"FROM {warehouse.quote(t)}"
         for t, c in tables.span_columns()
+        if t in present
     )
+    if not parts:
+        return None, None
     rows = con.sql(f"SELECT min(lo), max(hi) FROM ({parts})").fetchall()
     lo, hi = rows[0]
     return lo, hi
@@ -261,8 +266,9 @@ Z95 = 1.959963984540054  # the standard normal 0.975 quantile: every interval is
 OPTIONAL_COLUMNS = ("value", "n", "se", "ci_low", "ci_high", "ss_yy", "ss_xy", "ss_xx", "missing_reason")
 MOMENTS = ("ss_yy", "ss_xy", "ss_xx", "n")  # additive: Σy², Σxy, Σx² and the number of units, for a ratio's SE
 #: why a value is NULL (labels: app.ui.i18n 'missing_reason.<code>')
-MISSING_REASONS = ("no_cases", "imprecise", "not_applicable", "not_recorded")
-# not_recorded: the data hold cases for the formula but not the columns it needs (an older export without them)
+MISSING_REASONS = ("no_cases", "imprecise", "not_applicable", "not_recorded", "no_source")
+# not_recorded: the data hold cases for the formula but not the columns it needs (an older export without them);
+# no_source: a table the formula needs holds no row at all (an older export without that file)
 
 
 def _f(x: float) -> str:
@@ -518,6 +524,7 @@ def _compute(
     first, last = span if span is not None else data_span(con)
     frames: list[pl.DataFrame] = []
     monthly: dict[str, pl.DataFrame] = {}  # rolled-up indicators: raw tables scanned once, not once per grain
+    absent = absent_tables(con)
     con.register("_iv_units", units.to_arrow())
     relations = formula_relations(con, first, last)
     relations.__enter__()
@@ -529,7 +536,9 @@ def _compute(
             try:
                 n_grid = units.height * periods.height
                 for d in catalog:
-                    if rolls_up(d) and n_grid:
+                    if absent & set(d.tables):
+                        frames.append(_no_source_grid(units, periods, grain, d))
+                    elif rolls_up(d) and n_grid:
                         if d.id not in monthly:
                             monthly[d.id] = _monthly_sums(con, d, shared, last)
                         frames.append(_run_rolled(con, d, grain, monthly[d.id], n_grid))
@@ -554,6 +563,27 @@ def _compute(
         .sort("_g", "_i", "unit_code", "period")
         .drop("_g", "_i")
     )
+
+
+def absent_tables(con: warehouse.Connection) -> set[str]:
+    """Raw tables of the contract that hold no row (or do not exist, in a warehouse older than the table): an older
+    export without them. Their indicators are missing with reason 'no_source', never computed as zero."""
+    present = set(warehouse.table_names(con))
+    out = set()
+    for name in tables.TABLES:
+        if name not in present or not con.sql(f"SELECT 1 FROM {warehouse.quote(name)} LIMIT 1").fetchall():
+            out.add(name)
+    return out
+
+
+def _no_source_grid(units: pl.DataFrame, periods: pl.DataFrame, grain: str, d: IndicatorDef) -> pl.DataFrame:
+    """Every unit × period of an indicator whose data were not delivered: value NULL, missing_reason 'no_source'."""
+    grid = units.join(periods.select("period"), how="cross")
+    return grid.select(
+        "unit_code", "period", pl.lit(grain).alias("grain"), pl.lit(d.id).alias("indicator_id"),
+        *(pl.lit(None, SCHEMA[c]).alias(c) for c in ("value", "numerator", "denominator", "n", "ci_low", "ci_high", "se")),
+        pl.lit(d.interval).alias("interval_method"), pl.lit("no_source").alias("missing_reason"),
+    ).cast(SCHEMA)  # type: ignore[arg-type]
 
 
 def write_indicator_values(

@@ -106,6 +106,10 @@ def _contract_columns(con: Any) -> None:
                     con.sql(f"ALTER TABLE {quote(name)} ADD COLUMN IF NOT EXISTS {quote(c.name)} {ddl.SQL_TYPES[c.dtype]}")
             elif c.nullable and not have[c.name]:
                 con.sql(f"ALTER TABLE {quote(name)} ALTER COLUMN {quote(c.name)} DROP NOT NULL")
+def _new_raw_tables(con: Any) -> None:
+    """Version 5: the raw tables added to the contract since (case_event, queue_ticket; CREATE … IF NOT EXISTS for
+    every contract table, so a table added later needs no code here — an older export simply leaves it empty)."""
+    ddl.create(con, *tables.load_order())
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -115,6 +119,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "raw tables catch up with the contract's nullable columns (rating sub-dimensions, invitation, "
                  "catalogue code, applicant district, 12345 first response and reopened)",
               _contract_columns),
+    Migration(5, "raw tables added to the contract: case_event, queue_ticket", _new_raw_tables),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 

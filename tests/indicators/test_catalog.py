@@ -283,6 +283,7 @@ def test_every_indicator_names_its_interval_and_sampled_ones_a_threshold(catalog
     # proportions Wilson, weighted survey means design-based, medians exact, gaps Agresti–Caffo
     assert {"unprompted_satisfaction", "hotline_ontime_rate", "bad_rating_closure_rate"} <= set(by_method["wilson"])
     assert set(by_method["design"]) == {"csat_index", "trust_index", "voluntary_use_share"}
-    assert set(by_method["exact"]) == {"processing_time_ratio", "hotline_first_response_hours"}
+    assert set(by_method["exact"]) == {"processing_time_ratio", "hotline_first_response_hours", "net_processing_days",
+                                       "hall_wait_median", "hall_wait_p90"}
     assert set(by_method["agresti_caffo"]) == {"prompt_bias_gap", "elderly_digital_gap"}
-    assert by_method["poisson"] == ["hotline_service_complaint_rate"]
+    assert by_method["poisson"] == ["hotline_service_complaint_rate", "correction_rounds_rate"]

@@ -176,6 +176,38 @@ STAFFING = [
     ("CB1", B, "01-20", "window", 8.0, 1, 80, 1),
 ]
 
+# case, seq, event, event_at (case_event). Every step lies on or before the data end; a8 has a gap (its step 2 was
+# quarantined), so it is left out; a7 is still open (no outcome); b-cases mirror the case table's times.
+CASE_EVENTS = [
+    ("a1", 1, "received", "01-05 09:10"), ("a1", 2, "accepted", "01-05 10:00"), ("a1", 3, "decided", "01-07 10:00"),
+    ("a1", 4, "delivered", "01-07 10:30"),
+    ("a2", 1, "received", "01-10 08:30"), ("a2", 2, "correction_requested", "01-10 08:35"),
+    ("a2", 3, "resubmitted", "01-10 08:55"), ("a2", 4, "accepted", "01-10 09:00"), ("a2", 5, "decided", "01-20 09:00"),
+    ("a3", 1, "received", "01-12 09:30"), ("a3", 2, "accepted", "01-12 10:00"), ("a3", 3, "decided", "01-12 11:00"),
+    ("a4", 1, "received", "01-20 09:00"), ("a4", 2, "correction_requested", "01-20 10:00"),
+    ("a4", 3, "resubmitted", "01-20 16:00"), ("a4", 4, "correction_requested", "01-20 17:00"),
+    ("a4", 5, "resubmitted", "01-21 08:00"), ("a4", 6, "accepted", "01-21 09:00"), ("a4", 7, "decided", "02-03 09:00"),
+    ("a6", 1, "received", "02-12 10:05"), ("a6", 2, "accepted", "02-12 10:10"), ("a6", 3, "decided", "02-12 10:25"),
+    ("a7", 1, "received", "02-15 09:20"), ("a7", 2, "accepted", "02-15 10:00"),
+    ("a8", 1, "received", "02-20 09:30"), ("a8", 3, "accepted", "02-20 12:00"), ("a8", 4, "decided", "02-22 12:00"),
+    ("b1", 1, "received", "01-08 09:00"), ("b1", 2, "accepted", "01-08 10:00"), ("b1", 3, "decided", "01-18 10:00"),
+    ("b2", 1, "received", "01-09 09:30"), ("b2", 2, "correction_requested", "01-09 09:40"),
+    ("b2", 3, "resubmitted", "01-09 09:50"), ("b2", 4, "accepted", "01-09 10:00"), ("b2", 5, "decided", "01-29 10:00"),
+    ("b3", 1, "received", "02-03 09:30"), ("b3", 2, "accepted", "02-03 10:00"), ("b3", 3, "decided", "02-04 10:00"),
+    ("b3", 4, "delivered", "02-04 11:00"),
+]
+
+# ticket, district, issued, called, finished (queue_ticket; abandoned exactly when finished is empty)
+QUEUE = [
+    ("q1", A, "01-10 09:00", "01-10 09:10", "01-10 09:20"),  # waited 10 min
+    ("q2", A, "01-10 09:05", "01-10 09:35", "01-10 09:50"),  # 30
+    ("q3", A, "01-10 09:10", "01-10 09:14", "01-10 09:30"),  # 4
+    ("q4", A, "01-10 09:20", None, None),  # left before the call: no wait known
+    ("q5", A, "01-10 09:30", "01-10 09:32", None),  # called after 2 min, absent (过号): the wait is known
+    ("q6", A, "02-03 09:00", "02-03 09:06", "02-03 09:16"),  # 6
+    ("q7", B, "01-20 10:00", "01-20 10:15", "01-20 10:30"),  # 15
+]
+
 
 def _opt(f: Any, v: Any) -> Any:
     return None if v is None else f(v)
@@ -250,6 +282,17 @@ def _frames() -> dict[str, list[dict[str, Any]]]:
             for e in KIOSK
         ],
         "centre_staffing": [dict(zip(tables.CENTRE_STAFFING.column_names, (*s[:2], d(s[2]), *s[3:]), strict=True)) for s in STAFFING],
+        "case_event": [
+            {"case_id": e[0], "seq": e[1], "event": e[2], "event_at": dt(e[3]), "channel": "internal", "dept": None,
+             "actor_id": None, "reason": None}
+            for e in CASE_EVENTS
+        ],
+        "queue_ticket": [
+            {"ticket_id": q[0], "ticket_no": None, "centre_id": "CA1" if q[1] == A else "CB1", "district_code": q[1],
+             "service_type": None, "issued_at": dt(q[2]), "called_at": _opt(dt, q[3]), "finished_at": _opt(dt, q[4]),
+             "abandoned": q[4] is None, "case_id": None}
+            for q in QUEUE
+        ],
     }
 
 
@@ -441,6 +484,29 @@ EXPECTED: dict[str, dict[tuple[str, str], float]] = {
     # median 3; Feb {t4 2, t5 0.5, t9 2, t8 unsigned and open: 02-24 00:00 − 02-20 09:00 = 87} median 2; Q1
     # {0.5, 1, 2, 2, 3, 4, 87} median 2. B Jan {t6 0.25}; Feb t7 not gov → NULL; Q1 0.25.
     "hotline_first_response_hours": {(A, J): 3.0, (A, F): 2.0, (A, Q): 2.0, (B, J): 0.25, (B, Q): 0.25},
+    # Case histories, by the month of the outcome (decided or returned); a7 open, a8 has a gap (step 2 missing):
+    # both left out. A Jan {a1 first time, a2 one 补正, a3 first time} 2/3; Feb {a4 two 补正, a6} 1/2; Q1 3/5.
+    # B Jan {b1, b2 one 补正} 1/2; Feb {b3} 1/1; Q1 2/3.
+    "first_time_completion_rate": {
+        (A, J): 200 / 3, (A, F): 50.0, (A, Q): 60.0, (B, J): 50.0, (B, F): 100.0, (B, Q): 200 / 3,
+    },
+    # 补正 rounds per 100 cases of the same cohorts: A Jan 1/3, Feb 2/2, Q1 3/5; B Jan 1/2, Feb 0/1, Q1 1/3.
+    "correction_rounds_rate": {
+        (A, J): 100 / 3, (A, F): 100.0, (A, Q): 60.0, (B, J): 50.0, (B, F): 0.0, (B, Q): 100 / 3,
+    },
+    # received → decided minus the applicant's time, in days: a1 2 d 50 min; a2 10 d 30 min − 20 min; a3 90 min;
+    # a4 14 d − (6 h + 15 h); a6 20 min; b1 10 d 1 h; b2 20 d 30 min − 10 min; b3 1 d 30 min. Medians by the month
+    # of the decision: A Jan {a3, a1, a2} → a1; Feb {a6, a4} → their mean; Q1 {a6, a3, a1, a2, a4} → a1.
+    "net_processing_days": {
+        (A, J): 2 + 50 / 1440, (A, F): (20 / 1440 + 13 + 3 / 24) / 2, (A, Q): 2 + 50 / 1440,
+        (B, J): (10 + 1 / 24 + 20 + 20 / 1440) / 2, (B, F): 1 + 30 / 1440, (B, Q): 10 + 1 / 24,
+    },
+    # waits of called tickets (q4 never called: out; q5 called but absent: in). A Jan {2, 4, 10, 30} median 7;
+    # Feb {6}; Q1 {2, 4, 6, 10, 30} → 6. B Jan {15}; Q1 {15}.
+    "hall_wait_median": {(A, J): 7.0, (A, F): 6.0, (A, Q): 6.0, (B, J): 15.0, (B, Q): 15.0},
+    # 90th percentile, linear interpolation at rank 1 + 0.9 (k − 1): A Jan 1 + 2.7 → 10 + 0.7 × 20 = 24; Feb 6;
+    # Q1 1 + 3.6 → 10 + 0.6 × 20 = 22. B 15.
+    "hall_wait_p90": {(A, J): 24.0, (A, F): 6.0, (A, Q): 22.0, (B, J): 15.0, (B, Q): 15.0},
 }
 
 # A few (numerator, denominator) pairs, worked out above, including the query-form conventions.
@@ -467,6 +533,9 @@ EXPECTED_COUNTS: dict[tuple[str, str, str], tuple[float | None, float | None]] =
     ("hotline_reopened_rate", A, J): (1, 3),
     ("hotline_first_response_hours", A, F): (None, 4),  # median: numerator NULL, tickets in the sample
     ("item_standardisation_rate", A, J): (0, 0),  # two codes, each in 2 districts only: no norm
+    ("first_time_completion_rate", A, F): (1, 2),  # a7 open, a8 incomplete: not counted
+    ("correction_rounds_rate", A, Q): (3, 5),
+    ("hall_wait_median", A, J): (None, 4),  # q4 never called
 }
 
 
@@ -836,6 +905,10 @@ DELETE FROM survey_response WHERE surveyed_on >= DATE '{t}';
 DELETE FROM kiosk_event WHERE ts >= TIMESTAMP '{t}';
 DELETE FROM centre_staffing WHERE date >= DATE '{t}';
 UPDATE service_item SET onboarded = false, onboarded_on = NULL WHERE onboarded_on >= DATE '{t}';
+DELETE FROM case_event WHERE event_at >= TIMESTAMP '{t}';
+DELETE FROM queue_ticket WHERE issued_at >= TIMESTAMP '{t}';
+UPDATE queue_ticket SET finished_at = NULL, abandoned = true WHERE finished_at >= TIMESTAMP '{t}';
+UPDATE queue_ticket SET called_at = NULL WHERE called_at >= TIMESTAMP '{t}';
 """
 
 

@@ -1,0 +1,118 @@
+"""Rules across rows: a case's steps (case_event) are checked as a sequence, in the file and against the warehouse;
+a broken step is quarantined with the file, row, column, value and the neighbouring step; every row accounted for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from etl.contract import tables
+from etl.ingest import files as ingest
+from etl.ingest import sequences
+from etl.warehouse import connection as warehouse
+
+NOW = ingest.dt.datetime(2026, 1, 1, 12, 0, 0)
+
+
+def _frame(table: str, rows: list[dict[str, object]]) -> pl.DataFrame:
+    cols = tables.TABLES[table].column_names
+    return pl.DataFrame([{c: r.get(c) for c in cols} for r in rows], schema={c: pl.String for c in cols})
+
+
+def _base(folder: Path) -> None:
+    """One district, one item and cases C1…C6 (closed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _frame("district", [dict(district_code="310101", name_zh="黄浦区", name_en="Huangpu", population="100",
+                             pop_60plus="30")]).write_csv(folder / "district.csv")
+    _frame("service_item", [dict(
+        item_code="I1", name="事项", district_code="310101", dept="局", in_basic_catalog="true", onboarded="true",
+        onboarded_on="2024-01-01", legal_limit_days="20", promised_limit_days="5", case_kind="承诺",
+        required_visits="0", online_depth="full", mobile_enabled="true", materials_required_n="3",
+        materials_baseline_n="5", guide_elements_present="10", guide_elements_required="10", high_freq="true",
+        offline_path="true", elder_version="true")]).write_csv(folder / "service_item.csv")
+    _frame("case", [dict(
+        case_id=f"C{i}", item_code="I1", district_code="310101", channel="pc", applicant_type="person",
+        age_band="30-44", started_at="2025-03-01 09:00:00", submitted_at="2025-03-01 09:10:00",
+        accepted_at="2025-03-03 09:00:00", closed_at="2025-03-05 09:00:00", promised_due_at="2025-03-10 09:00:00",
+        status="closed", visits_actual="0", materials_submitted_n="3", materials_via_sharing_n="0", assisted="false",
+        via_bundle="false") for i in range(1, 7)]).write_csv(folder / "case.csv")
+
+
+def _events(rows: list[tuple[str, int, str, str]]) -> pl.DataFrame:
+    return _frame("case_event", [dict(case_id=c, seq=str(s), event=e, event_at=f"2025-03-0{t}", channel="internal")
+                                 for c, s, e, t in rows])
+
+
+FIRST = [
+    ("C1", 1, "received", "1 09:10:00"), ("C1", 2, "correction_requested", "1 15:00:00"),  # rows 2, 3
+    ("C1", 3, "resubmitted", "2 10:00:00"), ("C1", 4, "accepted", "3 09:00:00"),  # rows 4, 5
+    ("C1", 5, "decided", "5 09:00:00"), ("C1", 6, "delivered", "5 10:00:00"),  # rows 6, 7
+    ("C2", 1, "received", "1 09:10:00"), ("C2", 2, "resubmitted", "2 09:00:00"),  # rows 8, 9: 9 is out of order
+    ("C2", 3, "accepted", "3 09:00:00"),  # row 10: loaded after the gap
+    ("C3", 1, "accepted", "3 09:00:00"),  # row 11: step 1 must be received
+    ("C4", 1, "received", "1 09:10:00"), ("C4", 2, "accepted", "1 09:00:00"),  # rows 12, 13: 13 goes back in time
+    ("C5", 2, "decided", "5 09:00:00"),  # row 14: step 1 not (yet) known, loaded
+    ("C6", 1, "received", "1 09:10:00"), ("C6", 1, "received", "1 09:10:00"),  # rows 15, 16: identical copies
+]
+
+
+def _load(folder: Path, db: Path) -> ingest.IngestReport:
+    return ingest.ingest_folder(folder, db, now=NOW)
+
+
+def test_broken_steps_are_quarantined_with_their_neighbour_and_the_rest_load(tmp_path: Path) -> None:
+    src, db = tmp_path / "src", tmp_path / "w.duckdb"
+    _base(src)
+    _events(FIRST).write_csv(src / "case_event_2025-03.csv")
+    report = _load(src, db)
+    rep = next(f for f in report.files if f.table == "case_event")
+    assert (rep.rows_in, rep.rows_loaded, rep.rows_quarantined, rep.rows_duplicate) == (15, 11, 3, 1)
+    with warehouse.connection(db, read_only=True) as con:
+        q = warehouse.query(con, 'SELECT row_number, column_name, check_name, value, reason FROM quarantine '
+                                 "WHERE table_name = 'case_event' ORDER BY row_number")
+    assert q.select("row_number", "column_name", "check_name", "value").rows() == [
+        (9, "event", "sequence_step", "resubmitted"),
+        (11, "event", "sequence_first", "accepted"),
+        (13, "event_at", "sequence_time", "2025-03-01 09:00:00"),
+    ]
+    reason = q["reason"][0]
+    assert "case_event_2025-03.csv" in reason and "row 9" in reason and "'resubmitted'" in reason
+    assert "C2 #1 received @ 2025-03-01 09:10:00 → correction_requested, accepted, returned, withdrawn" in reason
+    assert "第 9 行" in reason  # Chinese first
+
+
+def test_a_later_file_is_checked_against_the_steps_already_loaded(tmp_path: Path) -> None:
+    src, db = tmp_path / "src", tmp_path / "w.duckdb"
+    _base(src)
+    _events(FIRST).write_csv(src / "case_event_2025-03.csv")
+    _load(src, db)
+    later = tmp_path / "later"
+    later.mkdir()
+    _events([
+        ("C1", 7, "accepted", "6 09:00:00"),  # row 2: nothing may follow delivered
+        ("C5", 1, "received", "1 09:10:00"),  # row 3: its next step (decided, loaded) cannot follow received
+        ("C4", 2, "accepted", "1 10:00:00"),  # row 4: C4's step 2 corrected (resolves the first file's row 13)
+    ]).write_csv(later / "case_event_2025-03b.csv")
+    report = _load(later, db)
+    rep = report.files[0]
+    assert (rep.rows_in, rep.rows_loaded, rep.rows_quarantined, rep.rows_resolved) == (3, 1, 2, 1)
+    with warehouse.connection(db, read_only=True) as con:
+        q = warehouse.query(con, "SELECT row_number, check_name, reason FROM quarantine "
+                                 "WHERE source_file = 'case_event_2025-03b.csv' ORDER BY row_number")
+    assert q.select("row_number", "check_name").rows() == [(2, "sequence_step"), (3, "sequence_next")]
+    assert "C5 #2 decided @ 2025-03-05 09:00:00" in q["reason"][1]
+
+
+def test_every_step_has_its_successors_and_every_successor_is_a_step() -> None:
+    assert set(sequences.NEXT) == set(tables.CASE_EVENTS)
+    assert all(set(n) <= set(tables.CASE_EVENTS) for n in sequences.NEXT.values())
+    assert sequences.FIRST in tables.CASE_EVENTS
+    assert set(sequences.SEQUENCES) == {n for n, t in tables.TABLES.items() if t.across_rows}
+
+
+@pytest.mark.parametrize("table", ["case_event", "queue_ticket"])
+def test_new_tables_have_a_primary_key_and_an_event_time(table: str) -> None:
+    t = tables.TABLES[table]
+    assert t.primary_key and t.event_time
