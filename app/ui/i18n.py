@@ -94,6 +94,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "missing_reason.no_cases": ("本期无办件或样本", "no cases or responses in the period"),
     "missing_reason.imprecise": ("样本太少，95% 区间过宽", "too few observations: the 95% interval is too wide"),
     "missing_reason.not_applicable": ("本期不适用", "not applicable in the period"),
+    "missing_reason.not_recorded": ("数据未记录此项（较早的导出没有该列）",
+                                    "not recorded in the data (an older export without this column)"),
     "interval_method.wilson": ("比例的威尔逊区间", "Wilson interval of a proportion"),
     "interval_method.poisson": ("事件数的泊松区间", "Poisson interval of an event count"),
     "interval_method.design": ("加权调查的设计区间（有效样本量）", "design-based interval of a weighted survey (effective n)"),

@@ -251,7 +251,7 @@ Z95 = 1.959963984540054  # the standard normal 0.975 quantile: every interval is
 OPTIONAL_COLUMNS = ("value", "n", "se", "ci_low", "ci_high", "ss_yy", "ss_xy", "ss_xx", "missing_reason")
 MOMENTS = ("ss_yy", "ss_xy", "ss_xx", "n")  # additive: Σy², Σxy, Σx² and the number of units, for a ratio's SE
 #: why a value is NULL (labels: app.ui.i18n 'missing_reason.<code>')
-MISSING_REASONS = ("no_cases", "imprecise", "not_applicable")
+MISSING_REASONS = ("no_cases", "imprecise", "not_applicable", "not_recorded")
 
 
 def _f(x: float) -> str:
