@@ -361,7 +361,7 @@ def effective_weights(ctx: AppContext, weights: dict[str, float], lang: str) -> 
         "label": [node_label(ctx, c, lang) for c in fw.indicators],
         "weight": eff,
         "side": [side_of(ctx, c) for c in fw.indicators],
-    })
+    }).filter(pl.col("indicator").is_in(list(fw.scored_indicators)))  # context indicators take no weight
 
 
 def sunburst_frame(ctx: AppContext, weights: dict[str, float], lang: str) -> pl.DataFrame:
