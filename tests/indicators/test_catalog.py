@@ -302,7 +302,8 @@ def test_every_indicator_names_its_interval_and_sampled_ones_a_threshold(catalog
     # proportions Wilson, weighted survey means design-based, medians exact, gaps Agresti–Caffo
     assert {"unprompted_satisfaction", "hotline_ontime_rate", "bad_rating_closure_rate"} <= set(by_method["wilson"])
     assert set(by_method["design"]) == {"csat_index", "trust_index", "voluntary_use_share", "access_60plus",
-                                        "digital_skill_60plus", "trust_60plus", "elderly_satisfaction"}
+                                        "digital_skill_60plus", "trust_60plus", "elderly_satisfaction",
+                                        "access_under60", "digital_skill_under60", "trust_under60"}
     assert by_method["exact"] == ["processing_time_ratio"]
     assert set(by_method["agresti_caffo"]) == {"prompt_bias_gap", "elderly_digital_gap"}
     assert by_method["poisson"] == ["hotline_service_complaint_rate"]

@@ -22,7 +22,7 @@ from tests.etl.warehouse import test_indicator_values as base
 
 A, B, J, F, Q = base.A, base.B, base.J, base.F, base.Q
 IDS = ("access_60plus", "digital_skill_60plus", "trust_60plus", "elderly_satisfaction", "elderly_success_rate",
-       "elicence_use_rate")
+       "elicence_use_rate", "access_under60", "digital_skill_under60", "trust_under60")
 
 # respondent → has a smartphone or internet at home
 ACCESS = {"s1": True, "s2": True, "s3": None, "s4": False, "s5": True}
@@ -60,6 +60,11 @@ EXPECTED: dict[str, dict[tuple[str, str], float]] = {
     # submitted cases recording y: A Jan a1 1/2, a2 1/2, a3 0/2, a4 0/5 → 2/11; Feb a6 0/2, a7 0/1, a8 2/2 → 2/5;
     # Q1 4/16. B Jan b1 0/3, b2 1/3 → 1/6; Feb b3 does not record it → NULL (not_recorded); Q1 1/6.
     "elicence_use_rate": {(A, J): 200 / 11, (A, F): 40.0, (A, Q): 25.0, (B, J): 100 / 6, (B, Q): 100 / 6},
+    # by age group, under 60: s1 (A Jan, access) → 100; s3 (A Feb) did not answer → NULL; Q1 s1 only → 100;
+    # s5 (B Feb, access) → 100.
+    "access_under60": {(A, J): 100.0, (A, Q): 100.0, (B, F): 100.0, (B, Q): 100.0},
+    "digital_skill_under60": {(A, J): 0.0, (A, F): 0.0, (A, Q): 0.0, (B, F): 0.0, (B, Q): 0.0},
+    "trust_under60": {(A, J): 100.0, (A, F): 0.0, (A, Q): 40.0, (B, F): 100.0, (B, Q): 100.0},
 }
 
 

@@ -377,6 +377,11 @@ EXPECTED: dict[str, dict[tuple[str, str], float]] = {
     # a7, a8 (Feb) and b3 (02-03) are too recent to judge.
     "elderly_success_rate": {(A, J): 100.0, (A, Q): 100.0},
     "elicence_use_rate": {},
+    # the under-60 comparison group: s1 (30, A Jan, w 1, trust 4), s3 (50, A Feb, w 1.5, trust 2), s5 (40, B Feb, w 1,
+    # trust 5); skill 3 for all → 0; trust ≥ 4: A Jan 100, Feb 0, Q1 (1·100 + 1.5·0)/2.5 = 40; B Feb and Q1 100.
+    "access_under60": {},
+    "digital_skill_under60": {(A, J): 0.0, (A, F): 0.0, (A, Q): 0.0, (B, F): 0.0, (B, Q): 0.0},
+    "trust_under60": {(A, J): 100.0, (A, F): 0.0, (A, Q): 40.0, (B, F): 100.0, (B, Q): 100.0},
 }
 
 # A few (numerator, denominator) pairs, worked out above, including the query-form conventions.
