@@ -185,7 +185,7 @@ class AppContext:
         """The normalised tensor for the current snapshot under the profile's method choices (cached)."""
         profile = profile or self.profile(None)
         snap = self.snapshot()
-        spec = profile.methods
+        spec = profile.methods_for(self.framework)  # without codes of retired indicators (see profile.notes)
         key = (snap.key, spec.fingerprint())
         return self._prepared.get(key, lambda: prepare(snap, self.catalog, self.framework, spec))
 

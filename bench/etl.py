@@ -2,8 +2,8 @@
 
 Each side runs in its own child process (so wall time, CPU time and peak RSS are measured per side, DuckDB included)
 on the same files in the same run. The baseline is what a straightforward analyst script does for EVERY case- and
-rating-based indicator of the catalog (18 of them: rates, medians, gaps, the rating coverage and the person/enterprise
-onboarding parity), by district × month and × quarter: pandas read_parquet/read_csv of the columns it needs, merge,
+rating-based indicator of the catalog (17 of them: rates, medians, gaps and the rating coverage; the person/enterprise
+onboarding parity it also computed was retired in issue 18), by district × month and × quarter: pandas read_parquet/read_csv of the columns it needs, merge,
 groupby, each indicator following its catalog SQL, including the right-censoring rules at the data end ({data_end}:
 midnight after the last day with an event in any event table, events after the run's start ignored as govindex's
 "not after the load time" check does) and the NULL rule (denominator missing or zero; cells govindex leaves out
@@ -261,36 +261,11 @@ def compute(
         hc = pd.concat([c_n, t_n], axis=1, join="outer").loc[c_n.index].fillna({"numerator": 0}).reset_index()
         hc["value"] = hc["numerator"] / hc["denominator"] * scale["hotline_service_complaint_rate"]
         out.append(hc.rename(columns={"district_code": "unit_code"}).assign(indicator_id="hotline_service_complaint_rate", grain=grain))
-        out.append(_parity(cases, items, first_day, last_day, grain))
     frame = pd.concat(out, ignore_index=True)
     # The runner's NULL rule, for every form: no value unless the denominator is present and > 0.
     ok = frame["denominator"].notna() & (frame["denominator"] > 0)
     frame["value"] = frame["value"].where(ok)
     return frame, rows_read, last_day
-
-
-def _parity(cases: pd.DataFrame, items: pd.DataFrame, first_day: pd.Timestamp, last_day: pd.Timestamp,
-            grain: str) -> pd.DataFrame:  # fmt: skip
-    """person_item_onboarding_parity: 100 × min(r, 1/r), r = onboarded share of person-facing items ÷ enterprise-facing;
-    an item's facing from the cases started by the period's end."""
-    months = pd.period_range(first_day, last_day, freq="M" if grain == "month" else "Q")  # the grid's periods
-    rows = []
-    min_den = 1
-    for p in months:
-        end = p.end_time.normalize()
-        known = cases[cases["started_at"] < end + pd.Timedelta(days=1)]
-        facing = (known["applicant_type"] == "person").groupby(known["item_code"]).mean().ge(0.5).rename("person_facing")
-        it = items[items["in_basic_catalog"]].merge(facing, left_on="item_code", right_index=True)
-        label = p.strftime("%Y-%m") if grain == "month" else f"{p.year}Q{p.quarter}"
-        live = it["onboarded"] & (it["onboarded_on"] <= end)
-        g = pd.DataFrame({"unit_code": it["district_code"], "n_p": it["person_facing"], "k_p": it["person_facing"] & live,
-                          "n_e": ~it["person_facing"], "k_e": ~it["person_facing"] & live}).groupby("unit_code").sum()  # fmt: skip
-        ok = (g["n_p"] >= min_den) & (g["n_e"] >= min_den) & ((g["k_p"] > 0) | (g["k_e"] > 0))
-        share_p, share_e = g["k_p"] / g["n_p"], g["k_e"] / g["n_e"]
-        v = 100.0 * np.minimum(share_p, share_e) / np.maximum(share_p, share_e)
-        rows.append(pd.DataFrame({"unit_code": g.index, "period": label, "value": v.where(ok).values,
-                                  "numerator": np.nan, "denominator": (g["n_p"] + g["n_e"]).astype(float).values}))  # fmt: skip
-    return pd.concat(rows, ignore_index=True).assign(indicator_id="person_item_onboarding_parity", grain=grain)
 
 
 def run_baseline(source: Path, out: Path) -> dict[str, Any]:

@@ -190,7 +190,7 @@ class WeightProfile(_Strict):
         """overrides() without the codes of retired indicators (reported by notes())."""
         return {c: w for c, w in self.overrides().items() if not (c not in framework and c in framework.retired)}
 
-    def _methods_for(self, framework: Framework) -> ModelSpec:
+    def methods_for(self, framework: Framework) -> ModelSpec:
         """[methods] without the codes of retired indicators (reported by notes())."""
         drop = {key: {c: v for c, v in getattr(self.methods, key).items()
                       if not (c not in framework and c in framework.retired)} for key in _CODE_KEYED}
@@ -236,7 +236,7 @@ class WeightProfile(_Strict):
                     f"{where}: the weights of the children of node {parent!r} ({', '.join(kids)}) are all zero"
                 )
         try:
-            self._methods_for(framework).validate_for(framework)
+            self.methods_for(framework).validate_for(framework)
         except ValueError as e:
             raise ProfileError(f"{where}: [methods] {e}") from None
         if complete:
@@ -270,7 +270,7 @@ class WeightProfile(_Strict):
 
     def model_spec(self, framework: Framework) -> ModelSpec:
         """The scoring engine's specification: this profile's methods with its resolved weights filled in."""
-        return self._methods_for(framework).model_copy(update={"weights": self.resolved_weights(framework)})
+        return self.methods_for(framework).model_copy(update={"weights": self.resolved_weights(framework)})
 
     # -- changes ----------------------------------------------------------------------------------------------------
     def with_weights(self, updates: Mapping[str, float], derivation: Derivation | None = None) -> WeightProfile:

@@ -63,9 +63,12 @@ def indicator_rows(dp: views.DistrictProfile, lang: str) -> list[dict]:
         value = r["value"]
         shrunk = bool(r.get("shrunk"))
         n = r.get("n") if r.get("n") is not None else r["sample"]
+        context = r.get("role") == "context"
         rows.append({
             "indicator": r["indicator"],
-            "label": r["label"],
+            # a context indicator is marked, its note in the hover: shown, never scored
+            "label": f"{r['label']}{t('mark.context', lang)}" if context else r["label"],
+            "context_note": t("role.context_note", lang, why=r.get("role_note") or "") if context else None,
             "side": t(f"side.{r['side']}", lang) if r["side"] else "",
             "dimension": r["dimension"],
             "value": fmt_num(value, lang, dec) if value is not None else None,
@@ -123,7 +126,8 @@ def indicator_row(row: dict, weak_rank: int) -> html.Tr:
             continue
         if field == "gap_target":
             cls = f"{cls} {'short' if row['short'] else 'met'}"
-        cells.append(html.Td(text, className=cls, title=row["indicator"] if field == "label" else None))
+        title = (row.get("context_note") or row["indicator"]) if field == "label" else None
+        cells.append(html.Td(text, className=cls, title=title))
     weak = row.get("rank") is not None and row["rank"] > weak_rank
     return html.Tr(cells, className="row-weak" if weak else None, **{"data-indicator": row["indicator"]})
 

@@ -981,6 +981,7 @@ MESSAGES.update({
 # Indicator roles and retired indicators (indicators/catalog/README.md, "Roles and retired indicators").
 MESSAGES.update({
     "role.scored": ("计分", "scored"),
+    "mark.context": ("（背景指标）", " (context)"),
     "role.context": ("背景指标（不计分）", "context (not scored)"),
     "role.context_note": ("背景指标：计算并显示，但不参与加权、合成、蒙特卡洛与排名。{why}",
                           "Context indicator: computed and shown, never weighted, aggregated, simulated or ranked. {why}"),

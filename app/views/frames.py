@@ -266,6 +266,9 @@ def district_profile(ctx: AppContext, code: str, profile_name: str | None, lang:
             "unit": unit_label(d.unit if d else fw.node(ind).unit, lang),
             "decimals": d.decimals if d else 1,
             "direction": direction,
+            # a context indicator is shown with its note, never weighted (indicators/catalog/README.md, "Roles")
+            "role": fw.node(ind).role,
+            "role_note": (pick(d.context_note_zh, d.context_note_en, lang) or "") if d is not None else "",
             "score": r["score"],
             "rank": r["rank"],
             "gap_best": _f((best_raw - value) * direction) if np.isfinite(value) else None,
@@ -358,7 +361,7 @@ def effective_weights(ctx: AppContext, weights: dict[str, float], lang: str) -> 
         "label": [node_label(ctx, c, lang) for c in fw.indicators],
         "weight": eff,
         "side": [side_of(ctx, c) for c in fw.indicators],
-    })
+    }).filter(pl.col("indicator").is_in(list(fw.scored_indicators)))  # context indicators take no weight
 
 
 def sunburst_frame(ctx: AppContext, weights: dict[str, float], lang: str) -> pl.DataFrame:

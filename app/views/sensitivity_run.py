@@ -107,7 +107,7 @@ def run(ctx: AppContext, profile: WeightProfile, spec: UncertaintySpec, job: Job
     prepare, units = model_preparer(fw, long, periods=periods, period=period,
                                     complete=completeness(periods, snap.complete_months))
     errors = standard_errors(snap.path, fw, g, period, units) if spec.data else None
-    inputs = Inputs(framework=fw, units=units, prepare=prepare, model=profile.methods,
+    inputs = Inputs(framework=fw, units=units, prepare=prepare, model=profile.methods_for(fw),
                     weights=profile.resolved_weights(fw), data=errors)
     problem = build_problem(spec, inputs)
     progress(0.25)

@@ -100,6 +100,11 @@ RULES: dict[str, dict[str, Rule]] = {
             ("status", "closed_at"),
             (pl.col("status") != "closed") | pl.col("closed_at").is_not_null(),
         ),
+        "materials_via_elicence_n <= materials_via_sharing_n": Rule(
+            "elicence_le_sharing",
+            ("materials_via_elicence_n", "materials_via_sharing_n"),
+            pl.col("materials_via_elicence_n") <= pl.col("materials_via_sharing_n"),
+        ),
     },
     "rating": {
         "prompt_source is 'none' exactly when prompted is false": Rule(

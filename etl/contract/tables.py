@@ -204,12 +204,16 @@ CASE = Table(
         _c("applicant_district_code", "str", "applicant's district (户籍或居住地); differs from district_code when "
            "the case was handled elsewhere under 全市通办; empty when unknown or in older exports", nullable=True,
            references="district.district_code"),
+        _c("materials_via_elicence_n", "int", "of the materials obtained instead of submitted, those provided by "
+           "electronic licence (电子证照); empty when not recorded (older exports)", unit="materials", nullable=True,
+           min=0),
     ),
     ("case_id",),
     (
         "started_at <= submitted_at <= accepted_at <= closed_at where present",
         "status 'abandoned' exactly when submitted_at is empty",
         "status 'closed' requires closed_at",
+        "materials_via_elicence_n <= materials_via_sharing_n",
     ),
     event_time="started_at",
 )
@@ -315,6 +319,8 @@ SURVEY_RESPONSE = Table(
         _c("trust", "int", "trust 1–5", nullable=True, allowed=(1, 2, 3, 4, 5)),
         _c("ease", "int", "ease of use 1–5", nullable=True, allowed=(1, 2, 3, 4, 5)),
         _c("digital_skill", "int", "self-rated digital skill 1–5", nullable=True, allowed=(1, 2, 3, 4, 5)),
+        _c("internet_access", "bool", "has a smartphone or internet access at home (接入, the first level of the "
+           "digital divide); empty when not asked (older exports)", nullable=True),
     ),
     ("response_id",),
     ("reason_for_use is empty exactly when uses_platform is false",),

@@ -107,14 +107,15 @@ def write_uncertainty_summary(
             continue
         # a district whose data are too thin for a composite (the profile's availability threshold) has no rank to
         # vary: it is left out of the Monte Carlo instead of failing it (its page says "k of n indicators")
-        keep = has_composite(fw, prof.methods, prepare(prof.methods), prof.resolved_weights(fw))
+        methods = prof.methods_for(fw)  # without codes of retired indicators (reported by prof.notes)
+        keep = has_composite(fw, methods, prepare(methods), prof.resolved_weights(fw))
         if not keep.any():
             continue
         sub = tuple(u for u, k in zip(units, keep) if k)
         sub_data = data if data is None or keep.all() else dataclasses.replace(data, se=data.se[keep])
         rows = prepare if keep.all() else (prepare.only(keep) if isinstance(prepare, PanelPreparer)
                                            else (lambda m, _k=keep: prepare(m)[_k]))
-        inputs = Inputs(fw, sub, rows, prof.methods,
+        inputs = Inputs(fw, sub, rows, methods,
                         prof.resolved_weights(fw), data=sub_data)
         part_spec = parts[part]
         problem = build_problem(part_spec, inputs)

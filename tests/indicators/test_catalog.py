@@ -22,7 +22,11 @@ REQUIRED = (
     "voluntary_use_share",
     "elderly_digital_gap",
     "kiosk_session_failure_rate",
-    "assist_staff_ratio",
+    "access_60plus",
+    "digital_skill_60plus",
+    "trust_60plus",
+    "elderly_success_rate",
+    "elicence_use_rate",
 )
 
 
@@ -196,16 +200,31 @@ def test_censoring_indicators_use_data_end_and_say_so(catalog: Catalog) -> None:
     """The indicators whose latest period would otherwise be right-censored wait for a knowable outcome, and their
     descriptions say so in both languages."""
     for code in ("hotline_ontime_rate", "bad_rating_closure_rate", "rating_coverage_rate", "online_completion_rate",
-                 "hotline_resolution_rate", "hotline_satisfaction_rate", "ontime_completion_rate"):
+                 "hotline_resolution_rate", "hotline_satisfaction_rate", "ontime_completion_rate",
+                 "elderly_success_rate"):
         d = catalog.indicator(code)
         assert "{data_end}" in "\n".join(d.sql.texts()), code
         assert "数据截止" in d.description_zh and "end of the data" in d.description_en, code
 
 
-def test_onboarding_parity_is_an_index_that_peaks_at_equality(catalog: Catalog) -> None:
-    d = catalog.indicator("person_item_onboarding_parity")
-    assert (d.unit, d.direction, d.goalposts.high, d.target) == ("0-100", 1, 100, 100)
-    assert "min(r, 1/r)" in d.description_en and "min(r, 1/r)" in d.description_zh
+def test_saturated_and_input_only_indicators_are_retired_with_a_reason(catalog: Catalog) -> None:
+    """Issue 18: the saturated onboarding parity and the two staffing input ratios are out of the catalog, each with
+    why, in both languages, and what measures the aim now."""
+    for code in ("person_item_onboarding_parity", "assist_staff_ratio", "kiosk_help_staffing"):
+        assert code not in catalog
+        r = catalog.retired_reason(code)
+        assert r is not None and r.reason_zh and r.reason_en and r.replaced_by, code
+        assert all(x in catalog for x in r.replaced_by)
+    assert "aturated" in catalog.retired_reason("person_item_onboarding_parity").reason_en
+    assert "−0.22" in catalog.retired_reason("assist_staff_ratio").reason_en
+
+
+def test_time_and_visit_reductions_count_high_frequency_items_by_case_volume(catalog: Catalog) -> None:
+    for code in ("max_one_visit_rate", "time_limit_compression"):
+        d = catalog.indicator(code)
+        sql = d.sql.query or ""
+        assert "s.high_freq" in sql and "v.k" in sql and '"case"' in sql, code
+        assert "高频" in d.description_zh and "weighted by the cases" in d.description_en, code
 
 
 def test_missing_parent_dimension(raw: tuple[dict, dict]) -> None:
@@ -282,7 +301,9 @@ def test_every_indicator_names_its_interval_and_sampled_ones_a_threshold(catalog
             assert d.max_half_width == pytest.approx((d.goalposts.high - d.goalposts.low) / 4), d.id
     # proportions Wilson, weighted survey means design-based, medians exact, gaps Agresti–Caffo
     assert {"unprompted_satisfaction", "hotline_ontime_rate", "bad_rating_closure_rate"} <= set(by_method["wilson"])
-    assert set(by_method["design"]) == {"csat_index", "trust_index", "voluntary_use_share"}
+    assert set(by_method["design"]) == {"csat_index", "trust_index", "voluntary_use_share", "access_60plus",
+                                        "digital_skill_60plus", "trust_60plus", "elderly_satisfaction",
+                                        "access_under60", "digital_skill_under60", "trust_under60"}
     assert set(by_method["exact"]) == {"processing_time_ratio", "hotline_first_response_hours", "net_processing_days",
                                        "hall_wait_median", "hall_wait_p90"}
     assert set(by_method["agresti_caffo"]) == {"prompt_bias_gap", "elderly_digital_gap"}

@@ -194,3 +194,13 @@ def test_every_retired_indicator_is_in_the_readme_table() -> None:
     rows = {line.split("|")[1].strip().strip("`") for line in section.splitlines()
             if line.startswith("| `")}
     assert rows == {r.id for r in cat.retired}
+
+
+def test_the_readme_lists_every_indicator_with_its_standard() -> None:
+    cat = load_catalog()
+    readme = (Path(default_catalog_dir()) / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Indicators and their standards", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("|")[1].strip().strip("`"): line for line in section.splitlines() if line.startswith("| `")}
+    assert set(rows) == set(cat.ids)
+    for d in cat:
+        assert d.role in rows[d.id] and rows[d.id].rstrip(" |").split("|")[-1].strip(), d.id  # role and a standard

@@ -35,3 +35,17 @@ def test_a_profile_naming_a_retired_indicator_gets_the_catalog_s_reason(ctx, mon
     [en] = reweight.profile_notes(ctx, p, "en")
     assert "gone_rate" in zh and "已饱和" in zh and "退役" in zh
     assert "gone_rate" in en and "saturated" in en and "retired" in en
+
+
+def test_the_district_table_marks_a_context_indicator_and_says_why(ctx) -> None:
+    from app.ui import district_table
+    from app.views import frames as views
+
+    dp = views.district_profile(ctx, "310115", None, "zh")
+    rows = {r["indicator"]: r for r in district_table.indicator_rows(dp, "zh")}
+    ctx_row, scored = rows["online_rate_60plus"], rows["item_coverage_rate"]
+    assert ctx_row["label"].endswith("（背景指标）") and "保证线下的适老服务" in ctx_row["context_note"]
+    assert scored["context_note"] is None and not scored["label"].endswith("（背景指标）")
+    tr = district_table.indicator_row(ctx_row, 12)
+    label_cell = tr.children[[f for f, _, _ in district_table.INDICATOR_COLUMNS].index("label")]
+    assert label_cell.title == ctx_row["context_note"]

@@ -27,6 +27,8 @@ def case_row(case_id: str, **over: str) -> dict[str, str]:
         "materials_submitted_n": "3", "materials_via_sharing_n": "1", "assisted": "false", "via_bundle": "true",
         "applicant_district_code": "310101",
     }  # fmt: skip
+    # nullable columns the contract added later: empty, as in an older export (the case is still valid)
+    row.update({c.name: "" for c in tables.CASE.columns if c.nullable and c.name not in row})
     row.update(over)
     return row
 

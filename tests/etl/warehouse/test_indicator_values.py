@@ -337,29 +337,25 @@ def values(con: warehouse.Connection, catalog: Catalog) -> pl.DataFrame:
 EXPECTED: dict[str, dict[tuple[str, str], float]] = {
     # high-freq basic items: A = {A1 full, A2 partial} → 1 of 2 at every period end; B = {B1 partial} → 0 of 1.
     "high_freq_full_online_rate": {(A, J): 50.0, (A, F): 50.0, (A, Q): 50.0, (B, J): 0.0, (B, F): 0.0, (B, Q): 0.0},
-    # Facing from the cases started by the period's end (never later ones); basic items only. Parity = 100 × lower
-    # onboarded share ÷ higher one. A: A1, A2 person-facing, A3 enterprise from January on: persons {A1, A2} 1/2
-    # (Jan), 2/2 (Feb, Q1) vs the never-onboarded A3 0/1 → 0 throughout. B by 31 Jan: B1 has b1 (enterprise) and b2
-    # (person) → half persons → person-facing; B2 has no case yet → unclassified: no enterprise item → NULL
-    # (no_cases). By 28 Feb: B1 {b1, b4, b5 enterprise, b2 person} → enterprise; B2 {b3 person} → person-facing:
-    # 0/1 (B2 onboarded 03-15) vs 1/1 → 0; Q1 (to 31 Mar): 1/1 vs 1/1 → 100 (equal treatment).
-    "person_item_onboarding_parity": {(A, J): 0.0, (A, F): 0.0, (A, Q): 0.0, (B, F): 0.0, (B, Q): 100.0},
     # high-freq onboarded: A Jan {A1 bundled} 1/1; Feb & Q1 {A1, A2} 1/2; B {B1 unbundled} 0/1.
     "high_freq_bundle_rate": {(A, J): 100.0, (A, F): 50.0, (A, Q): 50.0, (B, J): 0.0, (B, F): 0.0, (B, Q): 0.0},
     # basic: A {A1, A2, A3}: Jan 1/3, Feb 2/3 (A2 on 02-10); B {B1, B2}: 1/2 until B2 on 03-15, Q1 2/2.
     "item_coverage_rate": {(A, J): 100 / 3, (A, F): 200 / 3, (A, Q): 200 / 3, (B, J): 50.0, (B, F): 50.0, (B, Q): 100.0},
     # onboarded: A Jan {A1 8/10, A4 10/10} 18/20; Feb {+A2 6/10} 24/30; B Jan {B1 6/10}, Q1 {+B2 10/10} 16/20.
     "guide_accuracy_rate": {(A, J): 90.0, (A, F): 80.0, (A, Q): 80.0, (B, J): 60.0, (B, F): 60.0, (B, Q): 80.0},
-    # visits ≤ 1: A Jan {A1 0, A4 2} 1/2; Feb {+A2 1} 2/3; B Jan {B1 2} 0/1; Q1 {+B2 0} 1/2.
-    "max_one_visit_rate": {(A, J): 50.0, (A, F): 200 / 3, (A, Q): 200 / 3, (B, J): 0.0, (B, F): 0.0, (B, Q): 50.0},
+    # high-freq onboarded items weighted by the cases submitted in the period: A1 (visits 0) has a1, a2 in Jan, a8 in
+    # Feb (a5 abandoned); A2 (visits 1, on 02-10) has a6 in Feb → A Jan 2/2, Feb 2/2, Q1 4/4. B1 (visits 2) has b1,
+    # b2 in Jan and none submitted in Feb (b4, b5 abandoned) → Jan 0/2, Feb NULL (no_cases), Q1 0/2.
+    "max_one_visit_rate": {(A, J): 100.0, (A, F): 100.0, (A, Q): 100.0, (B, J): 0.0, (B, Q): 0.0},
     # zero materials: A Jan {A1 0, A4 1} 1/2; Feb {+A2 2} 1/3; B Jan {B1 3} 0/1; Q1 {+B2 0} 1/2.
     "zero_material_item_rate": {(A, J): 50.0, (A, F): 100 / 3, (A, Q): 100 / 3, (B, J): 0.0, (B, F): 0.0, (B, Q): 50.0},
     # 1 - req/base: A Jan (3+2 - 0-1)/5 = 4/5; Feb (3+4+2 - 0-2-1)/9 = 6/9; B Jan 0/3; Q1 (3+1 - 3-0)/4 = 1/4.
     "material_reduction_rate": {(A, J): 80.0, (A, F): 600 / 9, (A, Q): 600 / 9, (B, J): 0.0, (B, F): 0.0, (B, Q): 25.0},
     # 即办: A Jan {A1, A4 承诺} 0/2; Feb {+A2 即办} 1/3; B {B1}, {B1, B2} all 承诺 → 0.
     "immediate_item_rate": {(A, J): 0.0, (A, F): 100 / 3, (A, Q): 100 / 3, (B, J): 0.0, (B, F): 0.0, (B, Q): 0.0},
-    # legal > 0: A {A1 20→10, A4 30→12} (10+18)/50 (A2 has legal 0); B Jan {B1 20→20} 0/20; Q1 {+B2 10→4} 6/30.
-    "time_limit_compression": {(A, J): 56.0, (A, F): 56.0, (A, Q): 56.0, (B, J): 0.0, (B, F): 0.0, (B, Q): 20.0},
+    # high-freq onboarded, legal > 0, weighted by submitted cases k: A1 (20→10) k = 2 (Jan), 1 (Feb), 3 (Q1) →
+    # 10k/20k = 50% (A2 has legal 0, A4 is not high-frequency); B1 (20→20) k = 2 in Jan → 0/40, none in Feb → NULL.
+    "time_limit_compression": {(A, J): 50.0, (A, F): 50.0, (A, Q): 50.0, (B, J): 0.0, (B, Q): 0.0},
     # cases by the month of their promised deadline, deadline before the data end 02-24 00:00 (a7 due 02-28 and a8
     # due 02-24 12:00 are not yet due): A Jan {a1 ok, a2 late, a3 ok} 2/3; Feb {a4, a6 ok} 2/2; Q1 4/5.
     # B Jan {b1 ok, b2 late} 1/2; Feb {b3 ok} 1/1; Q1 2/3.
@@ -385,13 +381,8 @@ EXPECTED: dict[str, dict[tuple[str, str], float]] = {
     # sessions per (device, session): A Jan K1/S1 error, K1/S2 ok, K2/S1 lag → 2/3; Feb K1/S3 ok, K2/S4 reload
     # → 1/2; Q1 3/5. B: no sessions → NULL.
     "kiosk_session_failure_rate": {(A, J): 200 / 3, (A, F): 50.0, (A, Q): 60.0},
-    # (guide+assist h)/8 per 1000 visitors (once per centre-day): A Jan CA1 12/8 + CA2 8/8 = 2.5 / 250 → 10;
-    # Feb CA1 12/8 = 1.5 / 100 → 15; Q1 4/350*1000. B Jan 0/80 → 0.
-    "assist_staff_ratio": {(A, J): 10.0, (A, F): 15.0, (A, Q): 4000 / 350, (B, J): 0.0, (B, Q): 0.0},
     # high-freq onboarded with offline & elder: A Jan {A1 yes} 1/1; Feb {A1, A2 no elder} 1/2; B {B1 no} 0/1.
     "offline_fallback_coverage": {(A, J): 100.0, (A, F): 50.0, (A, Q): 50.0, (B, J): 0.0, (B, F): 0.0, (B, Q): 0.0},
-    # helpers per 10 kiosks, centre-days with kiosks: A Jan CA1 2/2; Feb CA1 2/4; Q1 4/6 (CA2 has none). B Jan 0/1.
-    "kiosk_help_staffing": {(A, J): 10.0, (A, F): 5.0, (A, Q): 40 / 6, (B, J): 0.0, (B, Q): 0.0},
     # without staff present (rating_prompt: window/pad ratings r3, r6, r8 are staff_present; r4 by SMS is invited,
     # the rest self-initiated), level ≥ 4, by rated month: A Jan {r1 5, r2 2, r4 4} 2/3; Feb {r5 3, r11 2} 0/2;
     # Q1 2/5. B Jan none → NULL; Feb {r9 1, r10 4} 1/2; Q1 1/2.
@@ -507,6 +498,24 @@ EXPECTED: dict[str, dict[tuple[str, str], float]] = {
     # 90th percentile, linear interpolation at rank 1 + 0.9 (k − 1): A Jan 1 + 2.7 → 10 + 0.7 × 20 = 24; Feb 6;
     # Q1 1 + 3.6 → 10 + 0.6 × 20 = 22. B 15.
     "hall_wait_p90": {(A, J): 24.0, (A, F): 6.0, (A, Q): 22.0, (B, J): 15.0, (B, Q): 15.0},
+    # -- issue 18 (inclusion, e-licence); the fixture is an older export: no internet_access, no e-licence count, so
+    # those two are NULL everywhere ('not_recorded' where there are respondents or cases; see the test below).
+    "access_60plus": {},
+    # respondents 60+: A Jan s2 (65, w 2), Feb s4 (70, w 0.5); digital_skill is 3 for everyone → none proficient.
+    "digital_skill_60plus": {(A, J): 0.0, (A, F): 0.0, (A, Q): 0.0},
+    # trust ≥ 4: s2 trust 3 → 0; s4 did not answer → Feb NULL (no_cases); Q1 s2 only → 0.
+    "trust_60plus": {(A, J): 0.0, (A, Q): 0.0},
+    # csat (x−1)*25 weighted: s2 csat 3 → 50; s4 csat 1 → 0; Q1 (2*50 + 0.5*0)/2.5 = 40.
+    "elderly_satisfaction": {(A, J): 50.0, (A, F): 0.0, (A, Q): 40.0},
+    # 60+ persons' cases started before 01-25 00:00 (30 days before the data end): A {a2 closed, a3 closed} 2/2;
+    # a7, a8 (Feb) and b3 (02-03) are too recent to judge.
+    "elderly_success_rate": {(A, J): 100.0, (A, Q): 100.0},
+    "elicence_use_rate": {},
+    # the under-60 comparison group: s1 (30, A Jan, w 1, trust 4), s3 (50, A Feb, w 1.5, trust 2), s5 (40, B Feb, w 1,
+    # trust 5); skill 3 for all → 0; trust ≥ 4: A Jan 100, Feb 0, Q1 (1·100 + 1.5·0)/2.5 = 40; B Feb and Q1 100.
+    "access_under60": {},
+    "digital_skill_under60": {(A, J): 0.0, (A, F): 0.0, (A, Q): 0.0, (B, F): 0.0, (B, Q): 0.0},
+    "trust_under60": {(A, J): 100.0, (A, F): 0.0, (A, Q): 40.0, (B, F): 100.0, (B, Q): 100.0},
 }
 
 # A few (numerator, denominator) pairs, worked out above, including the query-form conventions.
@@ -516,9 +525,9 @@ EXPECTED_COUNTS: dict[tuple[str, str, str], tuple[float | None, float | None]] =
     ("processing_time_ratio", A, Q): (1, 5),  # cases late (ratio above 1), cases due
     ("prompt_bias_gap", A, Q): (None, 7),  # numerator NULL, denominator = ratings compared
     ("prompt_bias_gap", B, J): (None, 1),  # value NULL (no unprompted), sample still reported
-    ("person_item_onboarding_parity", A, J): (None, 3),  # numerator NULL, items counted
+    ("time_limit_compression", A, Q): (30, 60),  # Σk(legal − promised), Σk·legal over a1, a2, a8
     ("voluntary_use_share", A, F): (0, 1),
-    ("assist_staff_ratio", A, J): (2.5, 250),
+    ("access_60plus", A, J): (None, 0),  # respondents there, the column not recorded
     ("hotline_service_complaint_rate", B, F): (0, 1),
     ("kiosk_availability", A, F): (28800, 115200),
     ("bad_rating_closure_rate", A, F): (0, 1),  # r11 not yet due
@@ -973,3 +982,13 @@ def test_without_a_city_norm_standardisation_is_not_applicable(values: pl.DataFr
         cell = _cell(values, "item_standardisation_rate", unit, J)
         assert (cell["value"], cell["missing_reason"]) == (None, "not_applicable"), unit
     assert _cell(values, "item_standardisation_rate", C, J)["missing_reason"] == "no_cases"  # no items at all
+
+
+def test_an_older_export_without_the_new_columns_gives_not_recorded_never_zero(values: pl.DataFrame) -> None:
+    """internet_access and materials_via_elicence_n are absent (NULL) in this fixture: where there are respondents
+    aged 60+ or submitted cases the value is NULL with 'not_recorded'; where there are none, 'no_cases'."""
+    for indicator, unit, period in (("access_60plus", A, J), ("access_60plus", A, F), ("elicence_use_rate", A, J),
+                                    ("elicence_use_rate", B, F)):
+        row = _cell(values, indicator, unit, period)
+        assert row["value"] is None and row["missing_reason"] == "not_recorded", (indicator, unit, period, row)
+    assert _cell(values, "access_60plus", B, J)["missing_reason"] == "no_cases"  # no respondent aged 60+
