@@ -22,6 +22,20 @@ REGRESSING = "310116"  # Jinshan: gets worse over the window
 
 
 @dataclass(frozen=True)
+class Density:
+    """How many records each unit gets whatever its size: the national demo keeps 2,844 units small on disk."""
+
+    items: tuple[int, int] = (150, 300)  # service items per unit, smallest to largest unit
+    survey_per_wave: int = 160  # survey responses per unit and wave at scale 1
+    street_centres: tuple[int, int] = (3, 8)  # street-level service centres beside the unit's main centre
+    kiosks: tuple[int, int] = (1, 6)  # self-service kiosks per centre
+
+
+SHANGHAI_DENSITY = Density()
+NATIONAL_DENSITY = Density(items=(12, 24), survey_per_wave=12, street_centres=(0, 0), kiosks=(1, 1))
+
+
+@dataclass(frozen=True)
 class Profiles:
     """One entry per scored unit, in unit-table order; strengths are roughly in [-1, 1]."""
 
@@ -35,6 +49,7 @@ class Profiles:
     elderly_gap: np.ndarray  # drop in online take-up for applicants aged 60+ (share points)
     centres: pl.DataFrame  # centre_id, district_idx, main, kiosk_count, assist_base, visitors_base
     table: pl.DataFrame = field(default_factory=pl.DataFrame)  # the unit table written as `district`
+    density: Density = SHANGHAI_DENSITY
 
     def supply_at(self, t: float) -> np.ndarray:
         return self.supply + self.supply_trend * t
@@ -59,7 +74,7 @@ def unit_table(rows: list[dict[str, object]]) -> pl.DataFrame:
 
 
 def make_profiles(rng: np.random.Generator, supply_demand_corr: float = SUPPLY_DEMAND_CORR,
-                  units: pl.DataFrame | None = None) -> Profiles:
+                  units: pl.DataFrame | None = None, density: Density = SHANGHAI_DENSITY) -> Profiles:
     """Draw the latent profiles of the scored units of `units` (the unit table; default Shanghai's 16 districts);
     the three named districts get their roles on top of the draw when they are among them.
 
@@ -98,22 +113,25 @@ def make_profiles(rng: np.random.Generator, supply_demand_corr: float = SUPPLY_D
         supply_trend=supply_trend,
         demand_trend=demand_trend,
         elderly_gap=elderly_gap,
-        centres=_make_centres(rng, codes, pop, supply),
+        centres=_make_centres(rng, codes, pop, supply, density.street_centres, density.kiosks),
         table=table,
+        density=density,
     )
 
 
-def _make_centres(rng: np.random.Generator, codes: np.ndarray, pop: np.ndarray, supply: np.ndarray) -> pl.DataFrame:
+def _make_centres(rng: np.random.Generator, codes: np.ndarray, pop: np.ndarray, supply: np.ndarray,
+                  streets: tuple[int, int] = SHANGHAI_DENSITY.street_centres,
+                  kiosks_per: tuple[int, int] = SHANGHAI_DENSITY.kiosks) -> pl.DataFrame:
     """One main administrative service centre per district plus street-level community centres."""
     rows: dict[str, list] = {k: [] for k in ("centre_id", "district_idx", "main", "kiosk_count", "assist_base",
                                              "visitors_base")}
     for d, code in enumerate(codes):
-        n_street = int(np.clip(round(2 + pop[d] / 450_000), 3, 8))
+        n_street = int(np.clip(round(2 + pop[d] / 450_000), *streets))
         for k in range(n_street + 1):
             main = k == 0
             # Staffing at the self-service area: 1 to 6 帮办 assistants (the paper saw 1, 3, 4 and 6).
             assist = int(np.clip(np.round(3.0 + 1.8 * supply[d] + (1.0 if main else -0.5) + rng.normal(0, 0.8)), 1, 6))
-            kiosks = int(np.clip(np.round(2.5 + 1.5 * supply[d] + (1.5 if main else 0) + rng.normal(0, 0.7)), 1, 6))
+            kiosks = int(np.clip(np.round(2.5 + 1.5 * supply[d] + (1.5 if main else 0) + rng.normal(0, 0.7)), *kiosks_per))
             visitors = float(rng.uniform(350, 900) if main else rng.uniform(60, 220)) * (pop[d] / 1.5e6) ** 0.3
             rows["centre_id"].append(f"{code}-C{k:02d}")
             rows["district_idx"].append(d)
