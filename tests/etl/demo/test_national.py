@@ -62,3 +62,27 @@ def test_the_national_demo_refreshes_and_scores_at_both_levels(tmp_path: Path) -
     assert sorted(top["unit_code"].to_list()) == ["110000", "120000", "130000"]
     assert top["score"].is_not_null().all() and sorted(top["rank"].to_list()) == [1, 2, 3]
     assert tree.children("130000") == tuple(sorted(tree.children("130000")))
+
+
+def test_the_cut_down_options_need_national() -> None:
+    from click.testing import CliRunner
+
+    from app.cli import main
+
+    res = CliRunner().invoke(main, ["demo", "--provinces", "2", "--out", "/nonexistent/never"])
+    assert res.exit_code == 2 and "--provinces and --counties go with --national" in res.output
+
+
+@pytest.mark.slow
+def test_govindex_demo_national_writes_provinces_and_counties(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from app.cli import main
+
+    res = CliRunner().invoke(main, ["demo", "--national", "--provinces", "2", "--counties", "3", "--months", "1",
+                                    "--scale", "0.2", "--out", str(tmp_path), "--quiet"])
+    assert res.exit_code == 0, res.output
+    raw = (tmp_path / "district.csv").read_bytes()  # the demo writes this file in GB18030, as some exports are
+    units = pl.read_csv(raw.decode("gb18030").encode(), infer_schema_length=0)
+    assert units.filter(pl.col("level") == "province")["district_code"].to_list() == ["110000", "120000"]
+    assert units.filter(pl.col("level") == "county").height == 6
