@@ -97,9 +97,10 @@ def level_values(values: pl.DataFrame, units: Units, level: str | int, additive:
     leaves = values.filter(pl.col("unit_code").is_in(list(codes)))
     if codes <= set(units.leaves()):
         return leaves
-    rolled = roll_up(values, units, additive).filter(pl.col("unit_code").is_in(list(codes)))
-    return pl.concat([leaves.select(rolled.drop("method").columns).cast(dict(rolled.drop("method").schema)),
-                      rolled.drop("method")]) if leaves.height else rolled.drop("method")
+    rolled = roll_up(values, units, additive).filter(pl.col("unit_code").is_in(list(codes))).drop("method")
+    if leaves.height == 0:
+        return rolled
+    return pl.concat([leaves.select(rolled.columns).cast(rolled.schema), rolled])  # type: ignore[arg-type]
 
 
 def compare_levels(scores: pl.DataFrame, units: Units, parent: str) -> pl.DataFrame:

@@ -52,7 +52,7 @@ def demo(out_dir: str, months: int | None, seed: int, scale: float, end_month: s
         raise click.UsageError("--provinces and --counties go with --national")
     try:
         if national:
-            from etl.demo.national import generate_national
+            from etl.demo.national import generate_national  # local: only --national needs it
 
             report = generate_national(Path(out_dir), months=months or 3, seed=seed, scale=scale,
                                        end_month=end_month or "2026-09", provinces=provinces, counties=counties,

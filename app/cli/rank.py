@@ -33,6 +33,7 @@ def rank(level: str | None, by: str, parent: str | None, group: str | None, top:
          db_path: str | None) -> None:
     """Score every unit of a level and rank it within its peer group or parent (排名：同类组/上级内), e.g.
     `govindex rank --level county --within peer_group --parent 130000 --top 10`."""
+    # local: slow to import (duckdb, pandera, scipy); `govindex --help` needs none of it
     from etl.contract.catalog import load_catalog
     from etl.stores.levels import LevelError, score_level
     from etl.stores.profiles import load_profile
