@@ -65,7 +65,7 @@ def rank(level: str | None, by: str, parent: str | None, group: str | None, top:
             emit({"ok": True, "period": chosen, "level": level, "within": by, "units": rows.height,
                   "rows": shown.to_dicts()})
             return
-    t = Table(title=f"{level or 'units'} · {chosen} · rank within {by} ({rows.height} units)")
+    t = Table(title=f"排名 ranking · {level or '评估单元 units'} · {chosen} · 组内 within {by} · {rows.height} 个单元 units")
     for name in ("rank", "unit_code", "name_zh", "score", "group", "rank_in_group"):
         t.add_column(name, justify="right" if name in ("rank", "score", "rank_in_group") else "left")
     for r in shown.iter_rows(named=True):

@@ -3,6 +3,7 @@ refreshed (ingest, indicator values, scores) and scored at the county and the pr
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -62,6 +63,17 @@ def test_the_national_demo_refreshes_and_scores_at_both_levels(tmp_path: Path) -
     assert sorted(top["unit_code"].to_list()) == ["110000", "120000", "130000"]
     assert top["score"].is_not_null().all() and sorted(top["rank"].to_list()) == [1, 2, 3]
     assert tree.children("130000") == tuple(sorted(tree.children("130000")))
+    from click.testing import CliRunner
+
+    from app.cli import main
+
+    res = CliRunner().invoke(main, ["rank", "--db", str(db), "--level", "county", "--within", "peer_group",
+                                    "--parent", "120000", "--top", "2", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    ranks = [r["rank"] for r in out["rows"]]
+    assert out["units"] == 6 and len(ranks) == 2 and ranks == sorted(ranks)
+    assert all(r["unit_code"].startswith("12") for r in out["rows"])
 
 
 def test_the_cut_down_options_need_national() -> None:
