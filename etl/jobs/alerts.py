@@ -44,9 +44,9 @@ from etl.jobs.refresh_steps import SCORE_GRAIN
 from etl.stores import alerts as alert_store, ledger, targets
 from etl.stores.alerts import Alert, AlertDraft
 from etl.stores.loop import LoopStore
-from etl.warehouse.units import scored_units
 from etl.stores.scores import ScoreStoreError, read_ranking
 from etl.warehouse import connection as warehouse
+from etl.warehouse.units import scored_units
 from indicators.alerts import missing_units, period_words, rank_drops, share_crossings, status_crossings
 from indicators.catalog import Catalog
 

@@ -8,7 +8,8 @@ API (shared by etl/stores/targets.py, ledger.py, evidence.py, alerts.py — one 
   inside `BEGIN IMMEDIATE` (writers queue, never interleave).
 - `Actor(name, role, district_code=None)`: who does something; every state-changing call takes one and checks it
   against the role table (etl/stores/roles.py) HERE, so neither a UI callback nor the CLI can bypass it.
-  `Actor.system()` is the refresh job. `may_see(actor, unit)`, `may_edit(actor, unit)`, `may_comment(actor, unit)`,
+  `Actor.system()` is the refresh job. `may_see(actor, unit, units)` (an official sees their unit and, given the unit
+  table `store.units()`, every unit under it), `may_edit(actor, unit)`, `may_comment(actor, unit, units)`,
   `may_set_targets(actor)`.
 - `LoopError` (and `Forbidden`, `NotFound`, `BadInput`, `Conflict`): a refusal. `.key` and `.params` name a message
   of `MESSAGES` (zh, en); `.message(lang)` renders it; str() is "中文 · English". A refused call changes nothing.
