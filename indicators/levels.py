@@ -32,12 +32,10 @@ def roll_up(values: pl.DataFrame, units: Units, additive: Collection[str] = ()) 
     """Indicator values of every parent unit, from the values of the units under it (deepest parents first, so a
     province rolls up from its cities' rolled-up values, and pooled sums stay exact at every level).
 
-    `values`: unit_code, period, indicator_id, value, numerator, denominator (more key columns such as `grain` are
-    kept as keys). `additive`: the indicators whose numerator and denominator are sums over records. Returns the
+    `values`: unit_code, period, indicator_id, value, numerator, denominator, and `grain` when several grains are
+    mixed (other columns are left out). `additive`: the indicators whose numerator and denominator are sums over records. Returns the
     parents' rows with the same columns plus `method` (pooled | weighted_mean)."""
-    extra_keys = [c for c in values.columns if c not in ("unit_code", "value", "numerator", "denominator", "method",
-                                                         *_KEYS) and values[c].dtype == pl.String]
-    keys = [*extra_keys, *_KEYS]
+    keys = [*(["grain"] if "grain" in values.columns else []), *_KEYS]  # other columns are dropped
     cols = ["unit_code", *keys, "value", "numerator", "denominator"]
     frame = values.select(cols).with_columns(pl.col("value", "numerator", "denominator").cast(pl.Float64))
     parents = [u.code for u in units if units.children(u.code)]

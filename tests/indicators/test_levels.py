@@ -59,3 +59,11 @@ def test_compare_levels_sets_a_parents_score_beside_its_childrens() -> None:
     c = compare_levels(scores, UNITS, "130100").row(0, named=True)
     assert c["parent_score"] == 40.0 and c["children_mean"] == 50.0 and c["children_n"] == 2
     assert c["children_weighted_mean"] == pytest.approx((70 * 1000 + 30 * 3000) / 4000)
+
+
+def test_grains_roll_up_apart_and_other_columns_are_left_out() -> None:
+    both = pl.concat([VALUES.with_columns(pl.lit("quarter").alias("grain"), pl.lit("wilson").alias("interval_method")),
+                      VALUES.with_columns(pl.lit("year").alias("grain"), pl.lit("exact").alias("interval_method"))])
+    r = roll_up(both, UNITS, additive={"rate"})
+    assert "interval_method" not in r.columns
+    assert r.filter((pl.col("unit_code") == "130000") & (pl.col("indicator_id") == "rate")).height == 2
