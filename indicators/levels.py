@@ -1,6 +1,6 @@
 """Levels: a parent's indicator values from its children's records, so every level is scored from its own data.
 
-The rule (decided here, documented in docs/methodology.md "Levels and peer groups"): raw records attach to the
+The rule (decided here, documented in docs/units.md "Levels"): raw records attach to the
 units with nothing under them; a parent's indicator value is the value of the same formula over all its
 descendants' records. For a rate whose numerator and denominator are sums over records (the catalog's additive
 rates, etl.warehouse.indicator_values.rolls_up) that is exact: Σ numerators / Σ denominators, times the rate's
