@@ -10,6 +10,7 @@
     ingest       the ingest vs DuckDB loading the same files as plain tables (the loader's floor)
     refresh      a refresh with nothing new, and with one new month, vs a full rebuild
     pages        every page's first visit in a browser, and the overview's cold first paint (needs chromium)
+    national     the national demo (2,844 units) refreshed vs Shanghai's at equal volume; scores at two levels
 
 The convention (plug a new bench module in by adding its name to ALL below):
 - the module `bench/<name>.py` defines `rows(quick: bool) -> list[bench.BenchRow]`: one row per measure with the
@@ -41,7 +42,7 @@ from typing import Any
 from bench import ROOT, BenchRow, load_average, machine
 
 QUICK = ("scoring", "sensitivity")
-ALL = ("scoring", "sensitivity", "montecarlo", "ingest", "refresh", "etl", "app", "load", "pages")
+ALL = ("scoring", "sensitivity", "montecarlo", "ingest", "refresh", "etl", "app", "load", "pages", "national")
 RESULTS = ROOT / "bench" / "results"
 
 

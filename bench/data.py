@@ -32,3 +32,18 @@ def demo(scale: float, months: int = 24) -> Path:
     subprocess.run([str(BIN), "demo", "--out", str(folder), "--scale", f"{scale:g}", "--months", str(months),
                     "--quiet"], check=True, capture_output=True, cwd=ROOT)  # fmt: skip
     return folder
+
+
+def national(scale: float, months: int = 3, provinces: int | None = None, counties: int | None = None) -> Path:
+    """The raw files of `govindex demo --national` (2,844 counties, or a cut-down one), generated on first use."""
+    folder = cache_dir() / f"national-{scale:g}-{months}-{provinces or 31}-{counties or 'all'}"
+    if (folder / "_demo_report.json").is_file():
+        return folder
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    cut = [*(["--provinces", str(provinces)] if provinces else []), *(["--counties", str(counties)] if counties else [])]
+    subprocess.run([str(BIN), "demo", "--national", "--out", str(folder), "--scale", f"{scale:g}", "--months",
+                    str(months), "--end-month", "2026-09", "--quiet", *cut], check=True, capture_output=True,
+                   cwd=ROOT)  # fmt: skip
+    return folder

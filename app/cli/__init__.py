@@ -27,6 +27,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("alerts", "alerts"),
     ("target", "target"),
     ("ledger", "ledger"),
+    ("rank", "rank"),
 )
 
 

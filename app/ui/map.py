@@ -215,11 +215,12 @@ def boundaries_for(config: Config) -> Boundaries:
 
 
 def map_figure(df: pl.DataFrame, lang: str, by: str = "score", boundaries: Boundaries | None = None,
-               title: str | None = None, highlight: Collection[str] = ()) -> go.Figure:
+               title: str | None = None, highlight: Collection[str] = (),
+               parent_of: Mapping[str, str | None] | None = None) -> go.Figure:
     """The districts as filled shapes coloured by `by` ("score": darker = higher; "rank": darker = better), named
     at their centre with value and rank; clicking a district gives its code as customdata; `highlight`ed districts
-    are outlined. Columns: unit_code, name, score, rank. Units without a boundary are tiles below the map; none with
-    a boundary: the tile grid."""
+    are outlined. Columns: unit_code, name, score, rank. Units without a boundary are tiles below the map (grouped
+    by `parent_of`, the unit table's parents, when given); none with a boundary: the tile grid."""
     if df.height == 0:
         return figures.empty_figure(t("error.nodata", lang))
     b = boundaries if boundaries is not None else load_boundaries()
@@ -244,7 +245,7 @@ def map_figure(df: pl.DataFrame, lang: str, by: str = "score", boundaries: Bound
             x_min, x_max = min(x_min, float(poly[0][:, 0].min()) * kx), max(x_max, float(poly[0][:, 0].max()) * kx)
             y_min = min(y_min, float(poly[0][:, 1].min()))
     missing = [c for c in codes if not b.has(c)]
-    tiles = tile_positions(missing, layout={})
+    tiles = tile_positions(missing, layout={}, parent_of=parent_of)
     size = (x_max - x_min) / 8 if math.isfinite(x_max) else 1.0
     for code, name, score, rank, v in zip(codes, names, scores, ranks, values, strict=True):
         share = 0.5 if v is None or not math.isfinite(v) else (v - lo) / span

@@ -7,7 +7,7 @@ works for any set of units.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 # code -> (column, row); row 0 is the top (north). Chongming is the island at the top, Pudong to the east of the
 # Huangpu river, Jinshan in the south-west, the nine central districts clustered in the middle.
@@ -31,14 +31,23 @@ SHANGHAI_TILES: dict[str, tuple[int, int]] = {
 }
 
 
-def tile_positions(codes: Sequence[str], layout: dict[str, tuple[int, int]] | None = None) -> dict[str, tuple[int, int]]:
-    """Position for every code: the hand-made layout where known, then a 5-wide grid under it for the rest."""
+def tile_positions(codes: Sequence[str], layout: dict[str, tuple[int, int]] | None = None,
+                   parent_of: Mapping[str, str | None] | None = None) -> dict[str, tuple[int, int]]:
+    """Position for every code: the hand-made layout where known, then a 5-wide grid under it for the rest. Given
+    `parent_of` (the unit table's parents, indicators.units.Units.parent), the rest are grouped by parent, each
+    parent's units starting a new row, so a province's counties stay together."""
     layout = SHANGHAI_TILES if layout is None else layout
     out = {c: layout[c] for c in codes if c in layout}
     rest = [c for c in codes if c not in layout]
-    if rest:
-        top = (max(r for _, r in out.values()) + 1) if out else 0
-        width = 5
-        for i, c in enumerate(rest):
+    if not rest:
+        return out
+    top = (max(r for _, r in out.values()) + 1) if out else 0
+    width = 5
+    groups: dict[str | None, list[str]] = {}
+    for c in rest:
+        groups.setdefault(parent_of.get(c) if parent_of is not None else None, []).append(c)
+    for members in groups.values():
+        for i, c in enumerate(members):
             out[c] = (i % width, top + i // width)
+        top += (len(members) + width - 1) // width
     return out

@@ -12,7 +12,7 @@ from etl.demo import plan
 from etl.demo.calendar import make_window
 from etl.demo.cases import base_daily, make_cases
 from etl.demo.defects import Injector
-from etl.demo.districts import SUPPLY_DEMAND_CORR, district_frame, make_profiles
+from etl.demo.districts import SHANGHAI_DENSITY, SUPPLY_DEMAND_CORR, Density, district_frame, make_profiles
 from etl.demo.errors import DemoConfigError
 from etl.demo.events import make_case_events
 from etl.demo.hotline import make_hotline
@@ -43,9 +43,13 @@ def generate(
     end_month: str = "2026-10",
     progress: Callable[[str], None] | None = None,
     supply_demand_corr: float = SUPPLY_DEMAND_CORR,
+    units: pl.DataFrame | None = None,
+    density: Density = SHANGHAI_DENSITY,
 ) -> GenerationReport:
     """Write the demo raw tables into out_dir (replacing earlier table files there) and return the accounting.
-    `supply_demand_corr` is the correlation of the districts' latent supply and demand strengths."""
+    `supply_demand_corr` is the correlation of the districts' latent supply and demand strengths. `units`: the
+    unit table (default Shanghai's 16 districts; etl.demo.national for the national demo), `density` how many
+    records each unit gets whatever its size."""
     if not -1.0 <= supply_demand_corr <= 1.0:
         raise DemoConfigError(f"supply-demand correlation must be between -1 and 1, got {supply_demand_corr}")
     if not scale > 0:
@@ -67,7 +71,7 @@ def generate(
     defects: list[DefectRecord] = []
 
     # Load inputs: the latent world.
-    profiles = make_profiles(rng(_S_PROFILES), supply_demand_corr)
+    profiles = make_profiles(rng(_S_PROFILES), supply_demand_corr, units, density)
     cat = make_catalogue(rng(_S_ITEMS), profiles, window)
     w.write("district", to_text(district_frame(profiles)))
     items, recs = plan.service_item(rng(_S_DEFECTS, 0), LAYOUT["service_item"].file("service_item"),

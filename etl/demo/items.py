@@ -98,8 +98,9 @@ def make_catalogue(rng: np.random.Generator, profiles: Profiles, window: Window)
     offsets = [0]
     for d, code in enumerate(profiles.codes):
         s = float(profiles.supply[d])
-        n = int(np.clip(round(150 + 150 * (profiles.population[d] / profiles.population.max()) ** 0.5
-                              + rng.normal(0, 15)), 150, 300))
+        lo, hi = profiles.density.items
+        n = int(np.clip(round(lo + (hi - lo) * (profiles.population[d] / profiles.population.max()) ** 0.5
+                              + rng.normal(0, 15 * (hi - lo) / 150)), lo, hi))
         pick = np.sort(rng.choice(len(combos), size=n, replace=False))
         base = np.array([combos[k][0] for k in pick])
         var = np.array([combos[k][1] for k in pick])

@@ -43,7 +43,7 @@ def _access(wave: str, age: np.ndarray, uses: np.ndarray, demand: np.ndarray) ->
 
 def make_survey(rng: np.random.Generator, window: Window, profiles: Profiles, scale: float) -> pl.DataFrame:
     """All survey responses of the window; sample size per district and wave grows gently with scale."""
-    per = int(round(160 * float(np.clip(scale, 0.4, 2.0))))
+    per = int(round(profiles.density.survey_per_wave * float(np.clip(scale, 0.4, 2.0))))
     frames = []
     for wave, days, t in waves(window):
         nd = len(profiles.codes)

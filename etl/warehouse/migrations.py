@@ -86,7 +86,7 @@ def _indicator_uncertainty(con: Any) -> None:
 
 def _contract_columns(con: Any) -> None:
     """Version 4: the raw tables catch up with the contract: every nullable contract column a raw table lacks is
-    added (issue 18: rating's GB/T 39734 sub-dimensions and invitation, service_item.catalogue_code,
+    added (issue 20: the unit table's level, parent_code and peer_group; issue 18: rating's GB/T 39734 sub-dimensions and invitation, service_item.catalogue_code,
     case.applicant_district_code, hotline_ticket.first_response_at and .reopened), and a column the contract now allows to be
     empty loses its NOT NULL (rating.prompted, rating.prompt_source). Generic, so a later contract column that is
     nullable needs no code of its own; a new NOT NULL column still does (DuckDB cannot add one)."""
@@ -106,6 +106,8 @@ def _contract_columns(con: Any) -> None:
                     con.sql(f"ALTER TABLE {quote(name)} ADD COLUMN IF NOT EXISTS {quote(c.name)} {ddl.SQL_TYPES[c.dtype]}")
             elif c.nullable and not have[c.name]:
                 con.sql(f"ALTER TABLE {quote(name)} ALTER COLUMN {quote(c.name)} DROP NOT NULL")
+
+
 def _new_raw_tables(con: Any) -> None:
     """Version 5: the raw tables added to the contract since (case_event, queue_ticket; CREATE … IF NOT EXISTS for
     every contract table, so a table added later needs no code here — an older export simply leaves it empty)."""
@@ -116,7 +118,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "raw tables of the contract and the ingest bookkeeping tables", _baseline),
     Migration(2, "ingest_files.rows_blank, quarantine.resolved_by_file_id", _blank_rows_and_resubmissions),
     Migration(3, "indicator_values.n, ci_low, ci_high, se, interval_method, missing_reason", _indicator_uncertainty),
-    Migration(4, "raw tables catch up with the contract's nullable columns (rating sub-dimensions, invitation, "
+    Migration(4, "raw tables catch up with the contract's nullable columns (unit level, parent and peer group; "
+                 "rating sub-dimensions, invitation, "
                  "catalogue code, applicant district, 12345 first response and reopened)",
               _contract_columns),
     Migration(5, "raw tables added to the contract: case_event, queue_ticket", _new_raw_tables),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -22,8 +23,9 @@ WHEN = datetime(2026, 3, 1, 2, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture()
-def env(tmp_path: Path) -> dict[str, str]:
+def env(tmp_path: Path, units_db: Path) -> dict[str, str]:
     db = tmp_path / "warehouse.duckdb"
+    shutil.copy(units_db, db)  # the unit table names the districts (etl.warehouse.units)
     config = load_config(env={}, overrides={"db": str(db)})
     add_user(config.users_path, "zhang", "district_official", "a long password 123", district_code="310104")
     add_user(config.users_path, "li", "leader", "a long password 123")

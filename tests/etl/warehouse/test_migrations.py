@@ -166,6 +166,7 @@ def test_version_4_adds_the_contracts_nullable_columns_and_drops_not_null_where_
         con.sql("INSERT INTO rating (rating_id, case_id, channel, rated_at, level) "
                 "VALUES ('rx', 'cx', 'app', TIMESTAMP '2026-01-01 10:00:00', 5)")
 
+
 def test_version_4_adds_the_contract_columns_older_raw_tables_lack(old_db: Path) -> None:
     """Issue 18: the previous release's raw tables lack service_item.catalogue_code, case.applicant_district_code,
     hotline_ticket.first_response_at and .reopened; a writable open adds them (NULL for the old rows, so the
@@ -186,3 +187,21 @@ def test_version_4_adds_the_contract_columns_older_raw_tables_lack(old_db: Path)
             for c in cols:
                 assert warehouse.scalar(con, f'SELECT count({c}) FROM "{t}"') == 0
         assert 4 in [v for v, _at, _about in migrations.history(con)]
+
+
+def test_version_4_gives_the_unit_table_levels_parents_and_peer_groups(old_db: Path) -> None:
+    """A previous release's `district` table lacks level, parent_code and peer_group: a writable open adds them,
+    empty (a flat set of units), and the units read back with their names."""
+    from etl.warehouse.units import read_units
+
+    added = {"level", "parent_code", "peer_group"}
+    con = duckdb.connect(str(old_db), read_only=True)
+    try:
+        assert not added & _columns(con, "district")
+    finally:
+        con.close()
+    with warehouse.connection(old_db) as con:
+        assert added <= _columns(con, "district")
+        units = read_units(con)
+    assert len(units) == 3 and all(u.parent_code is None and u.peer_group is None for u in units)
+    assert units.children(None) == units.codes
