@@ -9,7 +9,7 @@ import polars as pl
 from dash import ALL, Input, Output, State, callback, dcc, html
 
 from app.ui import components as c
-from app.ui import figures, ids
+from app.ui import figures, ids, many_units
 from app.views import reweight, frames as views
 from app.web import security
 from app.ui.i18n import fmt_num, norm_lang, t
@@ -188,7 +188,8 @@ def live(blend: float | None, values: list, slider_ids: list, profile_name: str 
     items = [html.Li([html.Span(str(row["rank"]), className="rank-no"), html.Span(row["name"], className="rank-name"),
                       html.Span(fmt_num(row["score"], lang), className="rank-score")],
                      **{"data-unit": row["unit_code"]}, className="rank-item")
-             for row in r.table.iter_rows(named=True)]
+             for row in (many_units.top_bottom(r.table)[0] if many_units.is_many(r.table.height)
+                         else r.table).iter_rows(named=True)]  # at many units: the two ends, as the chart
     return (items, r.ranking, r.effective, r.shares, t("weights.server_ms", lang, ms=f"{r.ms:.1f}"), r.weights, None,
             True)
 
@@ -320,7 +321,8 @@ def compare(current: dict | None, others: list | None, lang: str, profile_name: 
     ]
     rows = base.to_dicts()
     return (figures.rank_comparison_figure(base, lang, columns),
-            c.grid(f"{P}-compare-grid", rows, grid_cols, lang, height="auto") if len(columns) > 1 else None)
+            c.grid(f"{P}-compare-grid", rows, grid_cols, lang,
+                   height=420 if many_units.is_many(len(rows)) else "auto") if len(columns) > 1 else None)
 
 
 def profile_slug(title: str, existing: list[str] | set[str]) -> str:

@@ -562,11 +562,19 @@ def live_ranking_figure(df: pl.DataFrame, lang: str) -> FigureDict:
     if df.height == 0:
         return empty_figure(t("error.nodata", lang)).to_plotly_json()  # type: ignore[no-any-return]
     d = df.sort("rank")
+    total, hidden = d.height, 0
+    if many_units.is_many(total):  # the two ends of the live ranking; the rest is in no chart
+        d, hidden = many_units.top_bottom(d, many_units.TOP_N)
     scores = d["score"].to_list()
     trace = {"hovertemplate": "%{y}: %{x:.2f}<extra></extra>", "marker": {"color": BLUE}, "orientation": "h",
              "text": [f"{r}. {fmt_num(s, lang)}" for r, s in zip(d["rank"].to_list(), scores, strict=True)],
-             "textposition": "auto", "x": scores, "y": d["name"].to_list(), "type": "bar"}
+             "textposition": "auto", "x": scores, "y": _unit_labels(d, ranked=hidden > 0), "type": "bar"}
     fig = _figure_dict(trace, _live_layout("ranking", lang, max(360, 24 * d.height + 80)))
+    if hidden:
+        note = many_units.top_bottom_note(total, many_units.TOP_N, hidden, lang)
+        title = fig["layout"].get("title") or {}
+        fig["layout"]["title"] = {**title, "text": f"{title.get('text', '')}<br><sup>{note}</sup>"}
+        fig["layout"]["margin"] = {**fig["layout"].get("margin", {}), "t": 70}
     present = [s for s in scores if s is not None and s == s]
     if present and (min(present) < 0 or max(present) > 100):  # z-score or rank profiles: fit the axis to the data
         lo, hi = min(0.0, min(present)), max(present)
@@ -592,6 +600,9 @@ def rank_comparison_figure(df: pl.DataFrame, lang: str, columns: Sequence[tuple[
     """Bump chart: each unit's rank under several profiles. `columns` is (frame column, axis label)."""
     if df.height == 0 or not columns:
         return empty_figure(t("none", lang))
+    total, hidden = df.height, 0
+    if many_units.is_many(total):  # one line per unit: the two ends of the first ranking, not 2,844 lines
+        df, hidden = many_units.top_bottom(df, many_units.TOP_N, by=columns[0][0])
     fig = go.Figure()
     xs = [label for _, label in columns]
     for row in df.iter_rows(named=True):
@@ -607,10 +618,13 @@ def rank_comparison_figure(df: pl.DataFrame, lang: str, columns: Sequence[tuple[
                                  marker={"size": 7}, name=row["name"], showlegend=False,
                                  hovertemplate=row["name"] + ": %{y}<extra>%{x}</extra>"))
     side = int(max(text_width(f"{n} 16", 13) for n in df["name"].to_list())) + 24
-    fig.update_yaxes(autorange="reversed", showticklabels=False, dtick=1)
+    fig.update_yaxes(autorange="reversed", showticklabels=False, dtick=1 if total <= 30 else None)
     fig.update_xaxes(showgrid=False)
-    return _base(fig, t("weights.compare", lang), height=max(380, 24 * df.height + 90),
-                 margin={"l": side, "r": side, "t": 48, "b": 10})
+    title = t("weights.compare", lang)
+    if hidden:
+        title += "<br><sup>" + many_units.top_bottom_note(total, many_units.TOP_N, hidden, lang) + "</sup>"
+    return _base(fig, title, height=max(380, 24 * df.height + 90),
+                 margin={"l": side, "r": side, "t": 70 if hidden else 48, "b": 10})
 
 
 # -- sensitivity ---------------------------------------------------------------------------------------------------

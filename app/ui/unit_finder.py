@@ -55,8 +55,8 @@ def finder(table: pl.DataFrame, lang: str, source: dict[str, Any]) -> html.Div:
     """Search, filters and the grid. `table`: the overview's table with parent and peer group
     (app.ui.many_units.with_units); `source`: what the callback passes to `load` to get it again."""
     dd_common = {"clearable": False, "searchable": True, "className": "unit-filter"}
-    controls: list[Any] = [dcc.Input(id=SEARCH, type="search", debounce=True, placeholder=t("many.search", lang),
-                                     className="unit-search", **{"aria-label": t("many.search", lang)})]
+    controls: list[Any] = [html.Label(t("many.search", lang), htmlFor=SEARCH, className="inline-label"),
+                           dcc.Input(id=SEARCH, type="search", debounce=True, className="unit-search")]
     for fid, col, key in ((PARENT, "parent", "many.parent"), (PEER, "peer_group", "many.peer")):
         # always in the layout (the callback needs its inputs); hidden when no unit has a value for it
         shown = bool((table[col] != "").any())
