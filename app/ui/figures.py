@@ -753,6 +753,15 @@ def coverage_figure(df: pl.DataFrame, lang: str) -> go.Figure:
     if df.height == 0:
         return empty_figure(t("error.nodata", lang))
     units = list(dict.fromkeys(df["name"].to_list()))
+    title = t("dq.coverage", lang)
+    if many_units.is_many(len(units)):  # 2,844 rows say nothing: the units with the most missing values first
+        shown = 2 * many_units.TOP_N
+        gaps = (df.group_by("name", maintain_order=True).agg(pl.col("value").is_null().sum().alias("m"),
+                                                             pl.col("denominator").min().alias("d"))
+                .sort(["m", "d"], descending=[True, False], nulls_last=True).head(shown))
+        title += "<br><sup>" + t("many.coverage_note", lang, n=shown, total=f"{len(units):,}") + "</sup>"
+        units = gaps["name"].to_list()
+        df = df.filter(pl.col("name").is_in(units))
     inds = list(dict.fromkeys(df["label"].to_list()))
     ui, ii = {u: i for i, u in enumerate(units)}, {c: j for j, c in enumerate(inds)}
     z = np.full((len(units), len(inds)), np.nan)
@@ -775,7 +784,7 @@ def coverage_figure(df: pl.DataFrame, lang: str) -> go.Figure:
                                hovertemplate="%{y} · %{x}: %{customdata}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(tickangle=-50)
-    return _base(fig, t("dq.coverage", lang), height=max(440, 26 * len(units) + 260))
+    return _base(fig, title, height=max(440, 26 * len(units) + 260))
 
 
 def sunburst_figure(df: pl.DataFrame, lang: str) -> go.Figure:
