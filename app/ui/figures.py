@@ -684,6 +684,11 @@ def pairwise_figure(names: Sequence[str], prob: np.ndarray, lang: str) -> go.Fig
     """Heatmap of P(row ranks above column), units in nominal rank order."""
     if len(names) == 0:
         return empty_figure(t("sens.status.idle", lang))
+    title = t("sens.pairwise", lang)
+    if many_units.is_many(len(names)):  # n² cells: the leading units only (names come in nominal rank order)
+        keep = 2 * many_units.TOP_N
+        title += "<br><sup>" + t("many.pairwise_note", lang, n=keep, total=f"{len(names):,}") + "</sup>"
+        names, prob = list(names)[:keep], np.asarray(prob)[:keep, :keep]
     p = np.asarray(prob, dtype=float).copy()
     np.fill_diagonal(p, np.nan)
     text = [[("" if i == j else f"{p[i, j]:.2f}") for j in range(len(names))] for i in range(len(names))]
@@ -693,7 +698,7 @@ def pairwise_figure(names: Sequence[str], prob: np.ndarray, lang: str) -> go.Fig
                                hovertemplate="P(%{y} > %{x}) = %{z:.2f}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(tickangle=-45)
-    return _base(fig, t("sens.pairwise", lang), height=max(420, 30 * len(names) + 140))
+    return _base(fig, title, height=max(420, 30 * len(names) + 140))
 
 
 def tornado_figure(df: pl.DataFrame, base: float, lang: str, unit_name: str = "") -> go.Figure:

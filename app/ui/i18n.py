@@ -981,6 +981,7 @@ MESSAGES.update({
     "many.peer": ("同类组", "Peer group"),
     "many.all": ("全部", "All"),
     "many.shown": ("当前显示 {n} 个。", "{n} shown."),
+    "many.pairwise_note": ("排名最前的 {n} 个单位（共 {total} 个）", "the {n} leading units (of {total})"),
     "many.coverage_note": ("缺失值最多（样本量最小）的 {n} 个单位（共 {total} 个）",
                            "the {n} units with the most missing values and smallest samples (of {total})"),
     "many.table_note": ("共 {total} 个单位；表格可滚动、排序，输入名称或代码即可查找。",

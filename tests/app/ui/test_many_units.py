@@ -130,6 +130,7 @@ def test_no_chart_draws_thousands_of_labels() -> None:
         "live": figures.live_ranking_figure(tbl, "zh"),
         "compare": figures.rank_comparison_figure(rank_cols, "zh", [("r0", "A"), ("r1", "B")]),
         "coverage": figures.coverage_figure(cov, "zh"),
+        "pairwise": figures.pairwise_figure(tbl.sort("rank")["name"].to_list(), np.full((N, N), 0.5), "zh"),
     }
     for name, fig in built.items():
         data = fig["data"] if isinstance(fig, dict) else fig.to_plotly_json()["data"]
