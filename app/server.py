@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from werkzeug.wrappers import Response as WResponse
 
 from app.ui import bell, components, ids, ledger_model, many_units, overview_figures
 from app.web.auth import install_auth
-from app.web.auth_config import AuthConfigError, AuthSettings, is_loopback, resolve_auth
+from app.web.auth_config import AuthConfigError, AuthSettings, demo_settings, is_loopback, resolve_auth
 from app.web.downloads import install_downloads
 from app.web.plotly_bundle import install_plotly_bundles
 from app.web.health import install_access_log, install_health
@@ -49,6 +51,9 @@ def create_app(config: Config, *, auth: AuthSettings | None = None) -> dash.Dash
     # the navigation's 区画像 and any old link to /district land on the index of all districts, query kept
     app.server.add_url_rule("/district", "govindex_district_index", _district_index)
     app.server.add_url_rule("/district/", "govindex_district_index_slash", _district_index)
+    auth = auth if auth is not None else demo_settings()
+    if auth.warehouse is None:  # the units officials belong to: this app's warehouse's unit table
+        auth = dataclasses.replace(auth, warehouse=config.paths.db, code_pattern=config.units.code_pattern)
     install_auth(app, auth)
     install_downloads(app)
     install_plotly_bundles(app, lambda: many_units.unit_count(get_context().snapshot()), many_units.MANY)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
@@ -18,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from etl.contract.tables import DISTRICTS, LOCAL_TZ
+from etl.contract.tables import LOCAL_TZ, UNIT_CODE_PATTERN
 from etl.cron import parse_cron
 
 DEFAULT_CONFIG_FILE = "govindex.toml"
@@ -244,6 +245,25 @@ class UsersConfig(_Strict):
     file: Path | None = Field(default=None, description=f"users file; default: {USERS_FILE} beside the db")
 
 
+class UnitsConfig(_Strict):
+    """The scored units: their codes (the units themselves are data, the warehouse's `district` table)."""
+
+    code_pattern: str | None = Field(
+        default=None, description="regular expression unit codes must match instead of GB/T 2260's six digits under "
+        "a province prefix (a deployer's own codes, e.g. ^31\\d{7}$ for streets); empty: GB/T 2260")
+
+    @field_validator("code_pattern")
+    @classmethod
+    def _pattern(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        try:
+            re.compile(v)
+        except re.error as e:
+            raise ValueError(f"not a regular expression: {v!r} ({e})") from e
+        return v
+
+
 class LedgerConfig(_Strict):
     """The rectification ledger (整改台账): evidence limits and the red/amber/green band of targets."""
 
@@ -291,9 +311,10 @@ class EmailConfig(_Strict):
     @field_validator("district_to")
     @classmethod
     def _districts(cls, v: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-        unknown = sorted(set(v) - {code for code, _zh, _en in DISTRICTS})
-        if unknown:
-            raise ValueError(f"unknown district code(s) {', '.join(unknown)} (use GB/T 2260 codes, e.g. 310104)")
+        # The units are data (the warehouse's unit table), not known here: a code is checked for its shape only.
+        bad = sorted(code for code in v if not re.fullmatch(UNIT_CODE_PATTERN, code))
+        if bad:
+            raise ValueError(f"unknown district code(s) {', '.join(bad)}: not unit codes (use GB/T 2260 codes, e.g. 310104)")
         return v
 
 
@@ -324,6 +345,7 @@ class Config(_Strict):
     logging: LoggingConfig = Field(default_factory=lambda: LoggingConfig.model_validate({}))
     warehouse: WarehouseConfig = Field(default_factory=lambda: WarehouseConfig.model_validate({}))
     ledger: LedgerConfig = Field(default_factory=lambda: LedgerConfig.model_validate({}))
+    units: UnitsConfig = Field(default_factory=lambda: UnitsConfig.model_validate({}))
     alerts: AlertsConfig = Field(default_factory=lambda: AlertsConfig.model_validate({}))
     source: str = Field(default="defaults", description="where the configuration came from (for messages)")
 
@@ -393,6 +415,7 @@ _SECTIONS: dict[str, type[_Strict]] = {
     "logging": LoggingConfig,
     "warehouse": WarehouseConfig,
     "ledger": LedgerConfig,
+    "units": UnitsConfig,
     "alerts": AlertsConfig,
 }
 # Keys holding a path: relative ones in a file are read relative to that file's folder.

@@ -29,6 +29,7 @@ import polars as pl
 import pytest
 
 from etl.contract import tables
+from etl.demo.units import DISTRICTS as DEMO_DISTRICTS
 from etl.contract.catalog import load_catalog
 from etl.warehouse import connection as warehouse
 
@@ -40,7 +41,7 @@ GOVINDEX = Path(sys.executable).parent / "govindex"
 # Districts strong on supply but weak on demand (the study's "task-oriented" pattern) and the reverse.
 TASK_ORIENTED = ("310115", "310104", "310112")
 USER_LED = ("310151", "310120")
-DISTRICT_CODES = tuple(c for c, _, _ in tables.DISTRICTS)
+DISTRICT_CODES = tuple(c for c, _, _ in DEMO_DISTRICTS)
 
 
 def _quarters(first: str, n: int) -> list[str]:
@@ -73,7 +74,7 @@ def build_synthetic_warehouse(path: Path, quarters: int = 4, seed: int = 7, firs
                                         "denominator"], orient="row")
     districts = pl.DataFrame(
         [(c, zh, en, int(rng.integers(300_000, 5_000_000)), int(rng.integers(50_000, 900_000)))
-         for c, zh, en in tables.DISTRICTS],
+         for c, zh, en in DEMO_DISTRICTS],
         schema=["district_code", "name_zh", "name_en", "population", "pop_60plus"], orient="row",
     )
     now = datetime(2025, 3, 1, 2, 0)
@@ -244,3 +245,16 @@ def demo_env(warehouses: Warehouses, tmp_path_factory: pytest.TempPathFactory) -
     weights = base / "weights"
     shutil.copytree(ROOT / "weights", weights, ignore=shutil.ignore_patterns("history"))
     return {"db": db, "weights": weights, "base": base, "raw": warehouses.demo_sources()}
+
+
+@pytest.fixture(scope="session")
+def units_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse holding only the default demo's unit table (Shanghai's 16 districts, two peer groups): the
+    units the stores name and check (etl.warehouse.units)."""
+    from etl.demo.districts import unit_table
+    from etl.demo.units import shanghai_rows
+
+    path = tmp_path_factory.mktemp("units") / "warehouse.duckdb"
+    with warehouse.connection(path) as con:
+        warehouse.insert_frame(con, "district", unit_table(shanghai_rows()))
+    return path

@@ -11,6 +11,7 @@ import click
 
 from app.cli.options import config_options, load
 from etl.stores.users import ROLES, UserError, add_user, check_name, check_role, load_users, remove_user
+from etl.warehouse.units import units_at
 
 F = TypeVar("F", bound=Callable[..., Any])
 _users_file_option = click.option(
@@ -48,10 +49,14 @@ def add(name: str, role: str, district: str | None, password_stdin: bool, replac
         users_file: str | None, config_file: str | None, db_path: str | None) -> None:
     """Add user NAME with a role; the password is asked twice (or read from stdin) and stored as a salted hash."""
 
-    path = _path(users_file, config_file, db_path)
+    config = load(config_file, db=db_path, **{"users.file": users_file})
+    path = config.users_path
+    known = units_at(config.paths.db)  # the warehouse's unit table; None before the first refresh (shape only)
+    codes = known.codes if known is not None else None
+    pattern = config.units.code_pattern
     try:  # check before asking for a password
         check_name(name)
-        check_role(role, district)
+        check_role(role, district, codes, pattern)
     except UserError as e:
         raise click.ClickException(str(e)) from None
     if password_stdin:
@@ -59,7 +64,7 @@ def add(name: str, role: str, district: str | None, password_stdin: bool, replac
     else:
         password = click.prompt("password 密码", hide_input=True, confirmation_prompt="repeat 再次输入")
     try:
-        u = add_user(path, name, role, password, district, replace=replace)
+        u = add_user(path, name, role, password, district, replace=replace, units=codes, code_pattern=pattern)
     except UserError as e:
         raise click.ClickException(str(e)) from None
     where = f" (district {u.district_code})" if u.district_code else ""

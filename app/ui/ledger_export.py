@@ -15,7 +15,7 @@ API:
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +26,7 @@ from app.ui.i18n import fmt_datetime, to_shanghai
 from etl.contract.catalog import load_catalog
 from etl.safe_export import is_formula_text
 from etl.stores import ledger
-from etl.stores.loop import DISTRICT_NAMES, MESSAGES, Actor, LoopStore, check_see, now_utc, today
+from etl.stores.loop import MESSAGES, Actor, LoopStore, check_see, now_utc, today
 from etl.stores.roles import Permission
 from indicators.catalog import Catalog
 
@@ -62,17 +62,18 @@ def _m(key: str, lang: str) -> str:
     return en if lang == "en" else zh
 
 
-def _unit_name(unit_code: str | None, lang: str) -> str:
+def _unit_name(unit_code: str | None, lang: str, names: Mapping[str, tuple[str, str]] | None = None) -> str:
     if unit_code is None:
         return _w("city", lang)
-    zh, en = DISTRICT_NAMES.get(unit_code, (unit_code, unit_code))
+    zh, en = (names or {}).get(unit_code, (unit_code, unit_code))
     return en if lang == "en" else zh
 
 
-def filename(unit_code: str | None, lang: str = "zh", now: datetime | None = None) -> str:
+def filename(unit_code: str | None, lang: str = "zh", now: datetime | None = None,
+             names: Mapping[str, tuple[str, str]] | None = None) -> str:
     d = to_shanghai(now_utc(now)).date()
     stamp = f"{d.year:04d}{d.month:02d}{d.day:02d}"  # a file name, not a time shown to people
-    name = _unit_name(unit_code, lang) if unit_code else ("全市" if lang != "en" else "city")
+    name = _unit_name(unit_code, lang, names) if unit_code else ("全市" if lang != "en" else "city")
     base = "整改台账" if lang != "en" else "rectification-ledger"
     return f"{base}_{name.replace(' ', '-')}_{stamp}.xlsx"
 
@@ -85,8 +86,8 @@ def _text(ws: Any, r: int, c: int, value: Any, fmt: Any, quoted: Any) -> None:
 
 def ledger_xlsx(items: Sequence[ledger.Item], lang: str = "zh", *, unit_code: str | None = None,
                 values: pl.DataFrame | None = None, catalog: Catalog | None = None,
-                now: datetime | None = None) -> bytes:
-    """The workbook (see the module docstring)."""
+                now: datetime | None = None, names: Mapping[str, tuple[str, str]] | None = None) -> bytes:
+    """The workbook (see the module docstring); `names`: code → (Chinese, English) of the units (the unit table)."""
     cat = catalog if catalog is not None else load_catalog()
     when = now_utc(now)
     on = today(when)
@@ -111,7 +112,7 @@ def ledger_xlsx(items: Sequence[ledger.Item], lang: str = "zh", *, unit_code: st
 
     seq = wb.add_format({"border": 1, "valign": "top", "align": "center"})
     late = wb.add_format({"border": 1, "valign": "top", "font_color": "#C00000", "bold": True})
-    unit_text = _unit_name(unit_code, lang)
+    unit_text = _unit_name(unit_code, lang, names)
     title = f"{unit_text if unit_code else ''}{_w('title', lang)}" if lang != "en" else \
         f"{_w('title', lang)} — {unit_text}"
 
@@ -163,7 +164,7 @@ def ledger_xlsx(items: Sequence[ledger.Item], lang: str = "zh", *, unit_code: st
                              f"{e.name} (SHA-256 {e.sha256[:12]})" for e in item.evidence) or _w("none", lang)
         comments = "\n".join(f"{fmt_datetime(c.at_utc, lang)} {c.who}: {c.text}" for c in item.comments)
         now_value = current.get((item.unit_code, item.indicator_id))
-        row: list[tuple[Any, str]] = [(n, "num"), *([(_unit_name(item.unit_code, lang), "text")]
+        row: list[tuple[Any, str]] = [(n, "num"), *([(_unit_name(item.unit_code, lang, names), "text")]
                                                      if unit_code is None else []),
                                       (ind_name, "text"), (item.problem, "text"), (item.action, "text"),
                                       (item.owner, "text"), (fmt_datetime(item.due_date, lang), "text"),
@@ -199,7 +200,7 @@ def ledger_xlsx_for(store: LoopStore, actor: Actor, lang: str = "zh", *, unit_co
     if unit_code is None and not actor.may(Permission.ALL_DISTRICTS):
         unit_code = actor.district_code
     if unit_code is not None:
-        check_see(actor, unit_code)
+        check_see(actor, unit_code, store.units())
     now = store.clock(now)  # the simulated date (ledger.today) when one is set
     items = ledger.list_items(store, actor, unit_code=unit_code, now=now, full=True)
-    return ledger_xlsx(items, lang, unit_code=unit_code, values=values, now=now)
+    return ledger_xlsx(items, lang, unit_code=unit_code, values=values, now=now, names=store.unit_names())

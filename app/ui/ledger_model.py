@@ -88,7 +88,7 @@ def district_names(ctx: AppContext, lang: str) -> dict[str, str]:
     try:
         return ctx.snapshot().district_names(lang)
     except DataUnavailable:
-        return {code: (en if lang == "en" else zh) for code, (zh, en) in loop.DISTRICT_NAMES.items()}
+        return {code: (en if lang == "en" else zh) for code, (zh, en) in store(ctx).unit_names().items()}
 
 
 def indicator_label(ctx: AppContext, indicator: str, lang: str) -> str:
@@ -520,8 +520,8 @@ def ledger_xlsx(ctx: AppContext, district: str | None, lang: str) -> tuple[bytes
     who = actor()
     unit = district or (None if who.may(Permission.ALL_DISTRICTS) else who.district_code)
     if unit is not None:
-        loop.check_unit(unit)
+        loop.check_unit(unit, store(ctx).units())
     _, vals = values(ctx)
     when = now(ctx)
     data = ledger_export.ledger_xlsx_for(store(ctx), who, lang, unit_code=unit, values=vals, now=when)
-    return data, ledger_export.filename(unit, lang, when)
+    return data, ledger_export.filename(unit, lang, when, store(ctx).unit_names())

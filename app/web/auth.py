@@ -30,6 +30,7 @@ import ipaddress
 import logging
 import secrets
 import threading
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -45,7 +46,7 @@ from app.web.auth_config import (
 from app.web.headers import install_headers
 from app.web.security import Identity
 from app.web.sessions import Session, SessionStore, Throttle
-from etl.contract.tables import DISTRICTS
+from etl.warehouse.units import units_at
 from etl.stores.roles import Permission, can, is_role
 from etl.stores.users import ROLE_LABELS, ROLES, UserError, authenticate, check_role, load_users
 
@@ -60,7 +61,17 @@ PUBLIC_PATHS = frozenset({"/login", "/healthz", "/readyz"})
 PROBE_PATHS = frozenset({"/healthz", "/readyz"})  # health probes: answered to any Host name (app/web/health.py)
 DASH_UPDATE = "/_dash-update-component"
 DEMO_DISTRICT = "310104"  # 徐汇区: the district a demo district official gets unless another is chosen
-DISTRICT_NAMES = {code: (zh, en) for code, zh, en in DISTRICTS}
+
+
+def unit_names(settings: AuthSettings) -> dict[str, tuple[str, str]]:
+    """code → (Chinese, English) of every unit of the warehouse's unit table ({} before the first refresh)."""
+    units = units_at(settings.warehouse) if settings.warehouse is not None else None
+    return units.name_pairs() if units is not None else {}
+
+
+def _first(names: Mapping[str, tuple[str, str]], default: str) -> str:
+    """The demo official's unit: `default` (徐汇区 in the Shanghai demo) when it is a unit, else the first unit."""
+    return default if default in names or not names else next(iter(names))
 
 
 def _dash_body_ok(body: Any) -> bool:
@@ -135,19 +146,25 @@ def _role_options(selected: str) -> str:
                    f'{ROLE_LABELS[r][1]}</option>' for r in ROLES)
 
 
-def _district_options(selected: str | None) -> str:
-    return "".join(f'<option value="{c}"{" selected" if c == selected else ""}>{zh} · {en}</option>'
-                   for c, (zh, en) in DISTRICT_NAMES.items())
+def _district_options(selected: str | None, names: Mapping[str, tuple[str, str]]) -> str:
+    options = dict(names)
+    if not options and selected:  # no unit table yet: the one code at hand
+        options = {selected: (selected, selected)}
+    return "".join(f'<option value="{_e(c)}"{" selected" if c == selected else ""}>{_e(zh)} · {_e(en)}</option>'
+                   for c, (zh, en) in options.items())
 
 
-def auth_bar(ident: Identity | None, sess: Session | None, mode: str) -> str:
-    """The strip above the app: the demo banner with a role switcher, or who is signed in with a sign-out button."""
+def auth_bar(ident: Identity | None, sess: Session | None, mode: str,
+             names: Mapping[str, tuple[str, str]] | None = None) -> str:
+    """The strip above the app: the demo banner with a role switcher, or who is signed in with a sign-out button.
+    `names`: code → (Chinese, English) of the units (the unit table; etl.warehouse.units)."""
     if ident is None:
         return ""
+    names = names or {}
     zh, en = ROLE_LABELS.get(ident.role, (ident.role, ident.role))
     where = ""
     if ident.district_code:
-        dzh, den = DISTRICT_NAMES.get(ident.district_code, (ident.district_code, ident.district_code))
+        dzh, den = names.get(ident.district_code, (ident.district_code, ident.district_code))
         where = f' · <span class="auth-district">{_e(dzh)} {_e(den)}</span>'
     highlight = (f'<link rel="stylesheet" href="/auth/highlight.css?d={_e(ident.district_code)}">'
                  if ident.district_code else "")
@@ -160,7 +177,7 @@ def auth_bar(ident: Identity | None, sess: Session | None, mode: str) -> str:
 <input type="hidden" name="csrf_token" value="{token}">
 <label for="demo-role">角色 Role</label><select id="demo-role" name="role">{_role_options(ident.role)}</select>
 <label for="demo-district">区 District</label><select id="demo-district" name="district">
-{_district_options(ident.district_code or DEMO_DISTRICT)}</select>
+{_district_options(ident.district_code or _first(names, DEMO_DISTRICT), names)}</select>
 <button type="submit">切换 Switch</button></form>
 <span class="auth-who" data-role="{_e(ident.role)}">{_e(zh)} · {_e(en)}{where}</span></div>"""
     logout = ""
@@ -251,7 +268,8 @@ class Auth:
         try:
             if not name or len(name) > 128:
                 raise UserError(f"the proxy sent no usable {USER_HEADER} header")
-            role, district = check_role(role, district)
+            known = unit_names(self.settings)
+            role, district = check_role(role, district, tuple(known) or None, self.settings.code_pattern)
         except UserError as e:
             return error_page(401, "代理未提供有效的用户身份。", f"The sign-on proxy did not identify you: {e}")
         return Identity(name=name, role=role, district_code=district, source="proxy")
@@ -398,7 +416,9 @@ class Auth:
         tied = is_role(role) and not can(role, Permission.ALL_DISTRICTS)  # a role tied to one district
         district = request.form.get("district") if tied else None
         try:
-            role, district = check_role(role, district or (DEMO_DISTRICT if tied else None))
+            names = unit_names(self.settings)
+            role, district = check_role(role, district or (_first(names, DEMO_DISTRICT) if tied else None),
+                                        tuple(names) or None, self.settings.code_pattern)
         except UserError as e:
             return error_page(400, "无效的角色或区。", str(e))
         sess: Session = g.govindex_session
@@ -408,7 +428,7 @@ class Auth:
 
     def highlight_css(self) -> flask.Response:
         ident: Identity | None = g.get("govindex_identity")
-        code = ident.district_code if ident and ident.district_code in DISTRICT_NAMES else None
+        code = ident.district_code if ident and ident.district_code in unit_names(self.settings) else None
         css = ""
         if code:  # a known code only: nothing from the request reaches the stylesheet
             css = (f'.rank-item[data-unit="{code}"], [data-unit="{code}"] {{ background: #fff4d6; '
@@ -437,7 +457,7 @@ def install_auth(app: Any, settings: AuthSettings | None = None) -> Auth:
 
         def interpolate_index(**kwargs: Any) -> str:
             index = original(**kwargs)
-            bar = auth_bar(g.get("govindex_identity"), g.get("govindex_session"), settings.mode)
+            bar = auth_bar(g.get("govindex_identity"), g.get("govindex_session"), settings.mode, unit_names(settings))
             return index.replace("<body>", "<body>\n" + bar, 1) if bar else index
 
         app.interpolate_index = interpolate_index

@@ -41,6 +41,10 @@ class AuthSettings:
     # Host header values (host[:port], lower case) this server answers to; () = loopback names on any port (tests,
     # the demo built without a port). Built by `resolve_auth` from the bind and the configured public origins.
     allowed_hosts: tuple[str, ...] = ()
+    # The warehouse whose unit table names the units officials belong to (etl.warehouse.units), and the deployer's
+    # unit-code pattern ([units] code_pattern; None: GB/T 2260).
+    warehouse: Path | None = None
+    code_pattern: str | None = None
 
 
 def is_loopback(host: str) -> bool:
@@ -91,6 +95,8 @@ def resolve_auth(config: Config) -> AuthSettings:
         "secure_cookies": cfg.secure_cookies,
         "allowed_origins": cfg.allowed_origins,
         "max_upload_bytes": int(cfg.max_upload_mb * 1024 * 1024),
+        "warehouse": config.paths.db,
+        "code_pattern": config.units.code_pattern,
     }
     wanted = cfg.mode
     if wanted == "proxy":

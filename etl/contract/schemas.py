@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandera.polars as pa
 import polars as pl
@@ -60,6 +60,9 @@ RULES: dict[str, dict[str, Rule]] = {
     "district": {
         "pop_60plus <= population": Rule(
             "pop60_le_population", ("pop_60plus", "population"), pl.col("pop_60plus") <= pl.col("population")
+        ),
+        "parent_code differs from district_code": Rule(
+            "parent_not_self", ("district_code", "parent_code"), pl.col("parent_code") != pl.col("district_code")
         ),
     },
     "service_item": {
@@ -151,6 +154,7 @@ def _column(col: tables.Column, load_time: dt.datetime | None, unique: bool) -> 
             POLARS_TYPES[col.dtype],
             checks=checks,
             nullable=col.nullable,
+            required=not col.nullable,  # an optional column may be absent (read as empty by the ingest)
             unique=unique,
             description=description,
             title=col.name,
@@ -170,17 +174,22 @@ class TableSchema:
 
 
 def build_schema(
-    table: tables.Table, *, load_time: dt.datetime | None = None, unique_key: bool = True
+    table: tables.Table, *, load_time: dt.datetime | None = None, unique_key: bool = True,
+    code_pattern: str | None = None,
 ) -> TableSchema:
     """The pandera schema of one raw table, from the contract.
 
     `load_time` adds "not after the load time" checks; `unique_key=False` leaves the primary key to the ingest's
     dedupe rules (identical duplicates skipped, conflicts quarantined or superseding) instead of failing every copy.
+    `code_pattern` replaces the GB/T 2260 pattern of unit-code columns (a deployer's own codes, `[units]
+    code_pattern`).
     """
     single_key = unique_key and len(table.primary_key) == 1
     cols: dict[str, pa.Column] = {}
     meta: dict[str, list[tuple[str, str | None]]] = {}
     for c in table.columns:
+        if code_pattern is not None and c.pattern == tables.UNIT_CODE_PATTERN:
+            c = replace(c, pattern=code_pattern)
         cols[c.name], meta[c.name] = _column(c, load_time, single_key and c.name == table.primary_key[0])
     rules = [RULES[table.name][text] for text in table.rules]
     checks = [pa.Check(_rule_check(r), name=r.code) for r in rules]
@@ -198,7 +207,10 @@ def build_schema(
 
 def _rule_check(rule: Rule) -> Callable[[object], pl.LazyFrame]:
     def check(data: object) -> pl.LazyFrame:
-        return data.lazyframe.select(rule.expr.fill_null(True).alias(rule.code))  # type: ignore[attr-defined]
+        lf: pl.LazyFrame = data.lazyframe  # type: ignore[attr-defined]
+        if not set(rule.columns) <= set(lf.collect_schema().names()):  # an optional column absent: nothing to check
+            return lf.select(pl.lit(True).alias(rule.code))
+        return lf.select(rule.expr.fill_null(True).alias(rule.code))
 
     return check
 

@@ -16,26 +16,6 @@ from dataclasses import dataclass, field
 # The data's and the people's time zone: naive datetimes in the raw tables are local time here.
 LOCAL_TZ = "Asia/Shanghai"
 
-# Shanghai's 16 districts (GB/T 2260 codes).
-DISTRICTS: tuple[tuple[str, str, str], ...] = (
-    ("310101", "黄浦区", "Huangpu"),
-    ("310104", "徐汇区", "Xuhui"),
-    ("310105", "长宁区", "Changning"),
-    ("310106", "静安区", "Jing'an"),
-    ("310107", "普陀区", "Putuo"),
-    ("310109", "虹口区", "Hongkou"),
-    ("310110", "杨浦区", "Yangpu"),
-    ("310112", "闵行区", "Minhang"),
-    ("310113", "宝山区", "Baoshan"),
-    ("310114", "嘉定区", "Jiading"),
-    ("310115", "浦东新区", "Pudong"),
-    ("310116", "金山区", "Jinshan"),
-    ("310117", "松江区", "Songjiang"),
-    ("310118", "青浦区", "Qingpu"),
-    ("310120", "奉贤区", "Fengxian"),
-    ("310151", "崇明区", "Chongming"),
-)
-
 CHANNELS = ("pc", "app", "window", "kiosk", "proxy")
 ONLINE_CHANNELS = ("pc", "app")
 AGE_BANDS = ("18-29", "30-44", "45-59", "60-69", "70+")
@@ -53,7 +33,16 @@ CASE_KINDS = ("即办", "承诺")
 ONLINE_DEPTHS = ("full", "partial", "none")
 APPLICANT_TYPES = ("person", "enterprise")
 
-DISTRICT_CODE_PATTERN = r"^31\d{4}$"
+# A GB/T 2260 administrative-division code: six digits under a real province-level prefix (11 Beijing … 65 Xinjiang,
+# 71 Taiwan, 81 Hong Kong, 82 Macao). The units are data (the `district` table), not constants: any city, province
+# or the whole country loads; a deployer with codes of their own (streets, centres) sets `[units] code_pattern`.
+GBT2260_PROVINCES: tuple[str, ...] = (
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
+    "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82",
+)
+UNIT_CODE_PATTERN = r"^(?:" + "|".join(GBT2260_PROVINCES) + r")\d{4}$"
+DISTRICT_CODE_PATTERN = UNIT_CODE_PATTERN  # the name before units were data; kept for callers of that release
+UNIT_LEVELS = ("country", "province", "city", "district", "county", "street", "centre")
 
 
 @dataclass(frozen=True)
@@ -108,19 +97,30 @@ def _c(name: str, dtype: str, description: str, **kw: object) -> Column:
     return Column(name, dtype, description, **kw)  # type: ignore[arg-type]
 
 
+# The unit table. It keeps its name `district` and the `district_code` column of every raw table, so the files and
+# exports of the Shanghai release load unchanged; the columns added with units-as-data (level, parent_code,
+# peer_group) are optional, and a file without them loads as a flat set of units (etl.warehouse.units).
 DISTRICT = Table(
     "district",
-    "区",
-    "Shanghai's districts: the units that are scored.",
+    "区（评估单元）",
+    "The units that are scored (Shanghai's districts in the demo; any hierarchy: city → district → street, "
+    "province → city → county), with their parent and peer group.",
     (
-        _c("district_code", "str", "GB/T 2260 district code", pattern=DISTRICT_CODE_PATTERN),
+        _c("district_code", "str", "unit code: GB/T 2260 six digits, or the deployer's ([units] code_pattern)",
+           pattern=UNIT_CODE_PATTERN),
         _c("name_zh", "str", "Chinese name"),
         _c("name_en", "str", "English name"),
         _c("population", "int", "resident population", unit="persons", min=0),
         _c("pop_60plus", "int", "residents aged 60 and over", unit="persons", min=0),
+        _c("level", "str", "level of the unit in its hierarchy; empty: a unit of the scored level",
+           nullable=True, allowed=UNIT_LEVELS),
+        _c("parent_code", "str", "code of the unit this one belongs to (a city, a province); empty at the top",
+           nullable=True, pattern=UNIT_CODE_PATTERN),
+        _c("peer_group", "str", "group of comparable units it is ranked within (e.g. 中心城区, 郊区); empty: none",
+           nullable=True),
     ),
     ("district_code",),
-    ("pop_60plus <= population",),
+    ("pop_60plus <= population", "parent_code differs from district_code"),
 )
 
 SERVICE_ITEM = Table(

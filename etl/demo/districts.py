@@ -1,23 +1,19 @@
-"""Latent district profiles (supply and demand strengths, trends, gaps) and their service centres."""
+"""Latent unit profiles (supply and demand strengths, trends, gaps) and their service centres.
+
+The units are the demo's unit table (`district`): Shanghai's 16 districts by default (etl.demo.units), or any
+table of units (the national demo's 31 provinces over 2,844 counties, etl.demo.national). Records attach to the
+units with no unit under them; parents (provinces) are rows of the table only.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
 
-from etl.contract.tables import DISTRICTS
-
-# Resident population and share aged 60+ (2020 census, rounded): district size drives every volume.
-_POPULATION: dict[str, tuple[int, float]] = {
-    "310101": (662_030, 0.36), "310104": (1_113_078, 0.27), "310105": (693_051, 0.31),
-    "310106": (975_707, 0.32), "310107": (1_239_252, 0.31), "310109": (757_498, 0.37),
-    "310110": (1_242_548, 0.32), "310112": (2_653_489, 0.19), "310113": (2_235_218, 0.24),
-    "310114": (1_834_258, 0.18), "310115": (5_681_512, 0.22), "310116": (822_776, 0.30),
-    "310117": (1_909_713, 0.16), "310118": (1_271_424, 0.19), "310120": (1_140_872, 0.24),
-    "310151": (637_921, 0.40),
-}
+from etl.contract.tables import DISTRICT
+from etl.demo.units import shanghai_rows
 
 # Named roles, fixed whatever the seed, so the demo always tells the paper's story.
 TASK_ORIENTED = "310112"  # Minhang: strong supply (targets met), weak demand (users not served)
@@ -27,7 +23,7 @@ REGRESSING = "310116"  # Jinshan: gets worse over the window
 
 @dataclass(frozen=True)
 class Profiles:
-    """One entry per district, in DISTRICTS order; strengths are roughly in [-1, 1]."""
+    """One entry per scored unit, in unit-table order; strengths are roughly in [-1, 1]."""
 
     codes: np.ndarray
     population: np.ndarray
@@ -38,6 +34,7 @@ class Profiles:
     demand_trend: np.ndarray
     elderly_gap: np.ndarray  # drop in online take-up for applicants aged 60+ (share points)
     centres: pl.DataFrame  # centre_id, district_idx, main, kiosk_count, assist_base, visitors_base
+    table: pl.DataFrame = field(default_factory=pl.DataFrame)  # the unit table written as `district`
 
     def supply_at(self, t: float) -> np.ndarray:
         return self.supply + self.supply_trend * t
@@ -55,18 +52,29 @@ class Profiles:
 SUPPLY_DEMAND_CORR = 0.3  # default correlation of the latent supply and demand draws (before the named roles)
 
 
-def make_profiles(rng: np.random.Generator, supply_demand_corr: float = SUPPLY_DEMAND_CORR) -> Profiles:
-    """Draw the latent profiles; the three named districts get their roles on top of the draw.
+def unit_table(rows: list[dict[str, object]]) -> pl.DataFrame:
+    """The `district` table of unit rows, in the contract's column order and types."""
+    types = {"str": pl.String, "int": pl.Int64}
+    return pl.DataFrame(rows, schema={c.name: types[c.dtype] for c in DISTRICT.columns})
+
+
+def make_profiles(rng: np.random.Generator, supply_demand_corr: float = SUPPLY_DEMAND_CORR,
+                  units: pl.DataFrame | None = None) -> Profiles:
+    """Draw the latent profiles of the scored units of `units` (the unit table; default Shanghai's 16 districts);
+    the three named districts get their roles on top of the draw when they are among them.
 
     `supply_demand_corr` (−1…1) is the correlation of the latent supply and demand draws: whether districts that
     build supply also serve users well is a question the index should answer from the data, not one the demo
     settles in advance (the named roles are set on top of the draw)."""
     if not -1.0 <= supply_demand_corr <= 1.0:
         raise ValueError(f"supply_demand_corr must be between -1 and 1, got {supply_demand_corr}")
-    codes = np.array([c for c, _, _ in DISTRICTS])
+    table = unit_table(shanghai_rows()) if units is None else units
+    parents = set(table["parent_code"].drop_nulls().to_list())
+    scored = table.filter(~pl.col("district_code").is_in(list(parents)))
+    codes = np.array(scored["district_code"].to_list())
     n = len(codes)
-    pop = np.array([_POPULATION[c][0] for c in codes], dtype=np.int64)
-    old_share = np.array([_POPULATION[c][1] for c in codes])
+    pop = scored["population"].to_numpy().astype(np.int64)
+    old_share = scored["pop_60plus"].to_numpy() / np.maximum(pop, 1)
     z_s, z_d = rng.normal(0.0, 1.0, n), rng.normal(0.0, 1.0, n)
     supply = np.clip(0.45 * z_s, -0.8, 0.8)
     rho = supply_demand_corr
@@ -75,21 +83,23 @@ def make_profiles(rng: np.random.Generator, supply_demand_corr: float = SUPPLY_D
     supply_trend = rng.uniform(0.1, 0.45, n)  # most districts improve steadily
     demand_trend = rng.uniform(0.05, 0.35, n)
     i = {c: k for k, c in enumerate(codes)}
-    supply[i[TASK_ORIENTED]], demand[i[TASK_ORIENTED]] = 0.9, -0.75
-    supply[i[USER_CENTRED]], demand[i[USER_CENTRED]] = -0.45, 0.85
-    supply_trend[i[REGRESSING]], demand_trend[i[REGRESSING]] = -0.7, -0.6
+    if {TASK_ORIENTED, USER_CENTRED, REGRESSING} <= set(i):
+        supply[i[TASK_ORIENTED]], demand[i[TASK_ORIENTED]] = 0.9, -0.75
+        supply[i[USER_CENTRED]], demand[i[USER_CENTRED]] = -0.45, 0.85
+        supply_trend[i[REGRESSING]], demand_trend[i[REGRESSING]] = -0.7, -0.6
     # The gap is wider where the district does little for its elderly (demand) and where many are old.
     elderly_gap = np.clip(0.34 - 0.05 * demand + 0.2 * (old_share - 0.27) + rng.normal(0, 0.015, n), 0.27, 0.42)
     return Profiles(
         codes=codes,
         population=pop,
-        pop_60plus=np.round(pop * old_share).astype(np.int64),
+        pop_60plus=scored["pop_60plus"].to_numpy().astype(np.int64),
         supply=supply,
         demand=demand,
         supply_trend=supply_trend,
         demand_trend=demand_trend,
         elderly_gap=elderly_gap,
         centres=_make_centres(rng, codes, pop, supply),
+        table=table,
     )
 
 
@@ -116,13 +126,5 @@ def _make_centres(rng: np.random.Generator, codes: np.ndarray, pop: np.ndarray, 
 
 
 def district_frame(p: Profiles) -> pl.DataFrame:
-    """The district table."""
-    return pl.DataFrame(
-        {
-            "district_code": [c for c, _, _ in DISTRICTS],
-            "name_zh": [z for _, z, _ in DISTRICTS],
-            "name_en": [e for _, _, e in DISTRICTS],
-            "population": p.population,
-            "pop_60plus": p.pop_60plus,
-        }
-    )
+    """The district (unit) table."""
+    return p.table

@@ -114,15 +114,18 @@ def ingest_folder(
     now: dt.datetime | None = None,
     chunk_rows: int = readers.CHUNK_ROWS,
     checksums: Mapping[str, tuple[str, int]] | None = None,
+    code_pattern: str | None = None,
 ) -> IngestReport:
     """Ingest every CSV/XLSX/Parquet file under `source` into the warehouse at `db_path`.
 
     `checksums` (resolved path → (sha256, size)) are digests the caller already has (the refresh's manifest), so
-    those files are not read once more just to checksum them."""
+    those files are not read once more just to checksum them. `code_pattern`: the deployer's unit codes
+    (`[units] code_pattern`) instead of GB/T 2260's."""
     found, ignored = discover(Path(source))
     if not found:
         raise SourceNotFoundError(f"no CSV, XLSX or Parquet file in {source}")
-    report = _ingest(found, db_path, now=now, source=str(source), chunk_rows=chunk_rows, checksums=checksums)
+    report = _ingest(found, db_path, now=now, source=str(source), chunk_rows=chunk_rows, checksums=checksums,
+                     code_pattern=code_pattern)
     report.ignored = ignored
     return report
 
@@ -133,13 +136,14 @@ def ingest_files(
     *,
     now: dt.datetime | None = None,
     chunk_rows: int = readers.CHUNK_ROWS,
+    code_pattern: str | None = None,
 ) -> IngestReport:
     """Ingest the given files (named by their file name in messages)."""
     items = [(Path(p), Path(p).name) for p in paths]
     missing = [str(p) for p, _ in items if not p.is_file()]
     if missing:
         raise SourceNotFoundError(f"no such file: {', '.join(missing)}")
-    return _ingest(items, db_path, now=now, source=None, chunk_rows=chunk_rows)
+    return _ingest(items, db_path, now=now, source=None, chunk_rows=chunk_rows, code_pattern=code_pattern)
 
 
 def _ingest(
@@ -150,6 +154,7 @@ def _ingest(
     source: str | None,
     chunk_rows: int,
     checksums: Mapping[str, tuple[str, int]] | None = None,
+    code_pattern: str | None = None,
 ) -> IngestReport:
     load_time = _naive_local(now) if now is not None else local_now()
     with wh.connection(db_path) as con:  # an open connection (the refresh's) is used as is and left open
@@ -164,7 +169,9 @@ def _ingest(
             [batch_id, source, load_time, started, "running"],
         )
         report = IngestReport(batch_id, wh.database_file(con))
-        schema_cache: dict[str, schemas.TableSchema] = {}
+        schema_cache: dict[str, schemas.TableSchema] = {
+            t: schemas.build_schema(tables.TABLES[t], load_time=load_time, unique_key=False, code_pattern=code_pattern)
+            for t in tables.TABLES if code_pattern is not None}
         state = OpenRecords.read(con)
         with wh.deferred_checkpoints(con):
             for path, name in sorted(items, key=load_order_key):

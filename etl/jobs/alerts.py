@@ -43,7 +43,8 @@ from etl.ingest.quarantine import count_by_district
 from etl.jobs.refresh_steps import SCORE_GRAIN
 from etl.stores import alerts as alert_store, ledger, targets
 from etl.stores.alerts import Alert, AlertDraft
-from etl.stores.loop import DISTRICT_NAMES, LoopStore
+from etl.stores.loop import LoopStore
+from etl.warehouse.units import scored_units
 from etl.stores.scores import ScoreStoreError, read_ranking
 from etl.warehouse import connection as warehouse
 from indicators.alerts import missing_units, period_words, rank_drops, share_crossings, status_crossings
@@ -62,9 +63,10 @@ class Observation:
     ranks: dict[str, int]
     values: pl.DataFrame  # unit_code, indicator_id, value (the period's)
     quarantine: dict[str, tuple[float, int, int]]  # unit_code -> (share, rows quarantined, rows in all)
+    units: tuple[str, ...] = ()  # the scored units of the unit table (etl.warehouse.units.scored_units)
 
 
-def _quarantine_shares(con: warehouse.Connection) -> dict[str, tuple[float, int, int]]:
+def _quarantine_shares(con: warehouse.Connection, units: frozenset[str]) -> dict[str, tuple[float, int, int]]:
     quarantined = count_by_district(con)
     if not quarantined:
         return {}
@@ -76,7 +78,7 @@ def _quarantine_shares(con: warehouse.Connection) -> dict[str, tuple[float, int,
                                                 'GROUP BY 1').iter_rows():
                 loaded[code] = loaded.get(code, 0) + int(n)
     return {u: (n / (n + loaded.get(u, 0)), int(n), int(n + loaded.get(u, 0))) for u, n in quarantined.items()
-            if u in DISTRICT_NAMES}
+            if u in units}
 
 
 def observe(config: Config, profile: str | None = None) -> Observation | None:
@@ -95,7 +97,8 @@ def observe(config: Config, profile: str | None = None) -> Observation | None:
         if runs.height == 0:
             return None
         run_id, grain = runs.row(0)
-        shares = _quarantine_shares(con)
+        scored = tuple(scored_units(con)["unit_code"].to_list())  # the units of the unit table that are scored
+        shares = _quarantine_shares(con, frozenset(scored))
     try:
         period, ranking = read_ranking(db, run_id, fw)
     except ScoreStoreError:
@@ -104,7 +107,7 @@ def observe(config: Config, profile: str | None = None) -> Observation | None:
         values = warehouse.query(con, "SELECT unit_code, indicator_id, value FROM indicator_values "
                                       "WHERE grain = ? AND period = ?", [grain, period])
     ranks = {u: int(r) for u, r in ranking.select("unit_code", "rank").iter_rows() if r is not None}
-    return Observation(run_id, period, ranks, values, shares)
+    return Observation(run_id, period, ranks, values, shares, scored)
 
 
 def _fmt(x: Any, decimals: int = 1) -> str:
@@ -150,9 +153,9 @@ def evaluate(config: Config, *, refresh: str | None = None, now: datetime | None
                             "target": _fmt(row["target"], d.decimals),
                             "previous": _fmt(old_values.get(_status_key(unit, ind)), d.decimals),
                             "period_zh": pzh, "period_en": pen}))
-        per_unit: dict[str, list[float | None]] = {u: [] for u in DISTRICT_NAMES}
+        per_unit: dict[str, list[float | None]] = {u: [] for u in obs.units}
         got = {(u, i): v for u, i, v in obs.values.iter_rows()}
-        for unit in DISTRICT_NAMES:
+        for unit in obs.units:
             per_unit[unit] = [got.get((unit, ind.id)) for ind in cat]
         for unit, missing, total in missing_units(per_unit, rules.missing_share):
             drafts.append(AlertDraft("missing", f"missing:{obs.period}:{unit}", unit, severity="warning",

@@ -168,9 +168,10 @@ def step_ingest(ctx: RefreshContext) -> IngestResult:
     if ctx.source is None:
         raise StepSkipped("no new files")
     if ctx.inbox_files is not None:  # the staged inbox: exactly the planned files, by name
-        report = ingest_files(ctx.inbox_files, ctx.connection)
+        report = ingest_files(ctx.inbox_files, ctx.connection, code_pattern=ctx.config.units.code_pattern)
     else:
-        report = ingest_folder(ctx.source, ctx.connection, checksums=ctx.checksums)
+        report = ingest_folder(ctx.source, ctx.connection, checksums=ctx.checksums,
+                               code_pattern=ctx.config.units.code_pattern)
     return _count_ingest(ctx, report)
 
 

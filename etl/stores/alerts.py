@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from etl.stores.loop import (
-    DISTRICT_NAMES, MESSAGES, Actor, LoopStore, NotFound, iso, may_see, message, record_event,
+    MESSAGES, Actor, LoopStore, NotFound, iso, may_see, message, record_event,
 )
 from etl.stores.roles import Permission
+from indicators.units import Units
 
 RULES: tuple[str, ...] = ("rank_drop", "below_target", "below_band", "overdue", "missing", "quarantined")
 SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
@@ -70,7 +71,9 @@ class Alert:
 
 
 def _params(a: Alert | AlertDraft) -> dict[str, Any]:
-    zh, en = DISTRICT_NAMES.get(a.unit_code or "", ("全市", "the city"))
+    # The unit's names are stored with the alert when it is recorded (`record`, from the unit table); an alert
+    # about the whole city has none.
+    zh, en = ("全市", "the city") if not a.unit_code else (a.unit_code, a.unit_code)
     return {"unit_zh": zh, "unit_en": en, **dict(a.params)}
 
 
@@ -94,10 +97,14 @@ def record(store: LoopStore, drafts: Iterable[AlertDraft], *, refresh: str | Non
     at = iso(store.clock(now))
     new: list[int] = []
     system = Actor.system()
+    names = store.unit_names()
     with store.transaction() as con:
         for d in drafts:
             if d.rule not in RULES:
                 raise ValueError(f"unknown alert rule {d.rule!r}")
+            if d.unit_code in names and "unit_zh" not in d.params:  # the unit's names as they were then
+                zh, en = names[d.unit_code]
+                d = replace(d, params={"unit_zh": zh, "unit_en": en, **dict(d.params)})
             cur = con.execute(
                 "INSERT OR IGNORE INTO alerts (dedupe_key, rule, unit_code, indicator_id, item_id, severity, params,"
                 " refresh, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -113,8 +120,8 @@ def record(store: LoopStore, drafts: Iterable[AlertDraft], *, refresh: str | Non
     return [_alert(r) for r in rows]
 
 
-def _visible(actor: Actor, unit: str | None) -> bool:
-    return may_see(actor, unit) if unit is not None else actor.may(Permission.ALL_DISTRICTS)
+def _visible(actor: Actor, unit: str | None, units: Units | None = None) -> bool:
+    return may_see(actor, unit, units) if unit is not None else actor.may(Permission.ALL_DISTRICTS)
 
 
 def list_alerts(store: LoopStore, actor: Actor, *, unread: bool = False, limit: int = 200) -> list[Alert]:
@@ -123,7 +130,8 @@ def list_alerts(store: LoopStore, actor: Actor, *, unread: bool = False, limit: 
         rows = con.execute(
             "SELECT a.*, (SELECT 1 FROM alert_reads r WHERE r.alert_id = a.alert_id AND r.user = ?) AS is_read "
             "FROM alerts a ORDER BY a.alert_id DESC", (actor.name,)).fetchall()
-    out = [_alert(r, bool(r["is_read"])) for r in rows if _visible(actor, r["unit_code"])]
+    units = store.units()
+    out = [_alert(r, bool(r["is_read"])) for r in rows if _visible(actor, r["unit_code"], units)]
     if unread:
         out = [a for a in out if not a.read]
     return out[: max(0, int(limit))]

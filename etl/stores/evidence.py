@@ -146,7 +146,7 @@ def read(store: LoopStore, actor: Actor, evidence_id: int) -> tuple[EvidenceRef,
         r = con.execute("SELECT * FROM evidence WHERE evidence_id = ?", (int(evidence_id),)).fetchone()
     if r is None:
         raise NotFound("loop.err.evidence_missing", sha=str(evidence_id))
-    check_see(actor, item_unit(store, int(r["item_id"])))
+    check_see(actor, item_unit(store, int(r["item_id"])), store.units())
     ref = EvidenceRef(r["evidence_id"], r["item_id"], r["sha256"], r["name"], r["kind"], r["size_bytes"], r["who"],
                       r["role"], r["at_utc"])
     path = blob_path(store, ref.sha256)

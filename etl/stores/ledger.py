@@ -199,14 +199,14 @@ def item_unit(store: LoopStore, item_id: int) -> str:
 
 
 def get_item(store: LoopStore, actor: Actor, item_id: int, *, now: datetime | None = None) -> Item:
-    check_see(actor, item_unit(store, item_id))
+    check_see(actor, item_unit(store, item_id), store.units())
     with store.connect() as con:
         return _load(con, item_id, today(store.clock(now)))
 
 
 def item_history(store: LoopStore, actor: Actor, item_id: int, *, now: datetime | None = None) -> list[Item]:
     """Every version of the item, oldest first (who changed which fields when)."""
-    check_see(actor, item_unit(store, item_id))
+    check_see(actor, item_unit(store, item_id), store.units())
     on = today(store.clock(now))
     with store.connect() as con:
         head = con.execute("SELECT * FROM ledger_items WHERE item_id = ?", (item_id,)).fetchone()
@@ -228,7 +228,8 @@ def list_items(store: LoopStore, actor: Actor, *, unit_code: str | None = None, 
         heads = {r["item_id"]: r for r in con.execute("SELECT * FROM ledger_items")}
         vers = con.execute(_LATEST).fetchall()
         items = [(_load(con, int(v["item_id"]), on) if full else _item(heads[v["item_id"]], v, on)) for v in vers]
-    items = [i for i in items if may_see(actor, i.unit_code) and (unit_code is None or i.unit_code == unit_code)
+    units = store.units()
+    items = [i for i in items if may_see(actor, i.unit_code, units) and (unit_code is None or i.unit_code == unit_code)
              and (status is None or i.effective_status == status)]
     return sorted(items, key=sort_key)
 
@@ -287,8 +288,9 @@ def open_item(store: LoopStore, actor: Actor, unit_code: str, indicator_id: str,
               opened_period: str | None = None, catalog: Catalog | None = None,
               now: datetime | None = None) -> Item:
     """Open an item (version 1, status open) for `actor`'s own district; refused, changing nothing, otherwise."""
-    check_unit(unit_code)
-    check_edit(actor, unit_code)
+    units = store.units()
+    check_unit(unit_code, units)
+    check_edit(actor, unit_code, units)
     cat = catalog if catalog is not None else load_catalog()
     if indicator_id not in cat:
         raise BadInput("loop.err.unknown_indicator", indicator=indicator_id)
@@ -350,9 +352,10 @@ def update_item(store: LoopStore, actor: Actor, item_id: int, base_version: int,
 def add_comment(store: LoopStore, actor: Actor, item_id: int, text: str, *, now: datetime | None = None) -> Comment:
     """Append a comment (kept as text — HTML and formula-looking text are never interpreted)."""
     unit = item_unit(store, item_id)
-    if not may_comment(actor, unit):
-        if not may_see(actor, unit):
-            check_see(actor, unit)
+    units = store.units()
+    if not may_comment(actor, unit, units):
+        if not may_see(actor, unit, units):
+            check_see(actor, unit, units)
         raise refuse(actor, "comment")
     body = clean_text(text, "comment", limit=4000)
     at = iso(store.clock(now))

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -39,12 +40,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from etl.config import Config, LedgerConfig
-from etl.contract.tables import DISTRICTS, LOCAL_TZ
+from etl.contract.tables import LOCAL_TZ, UNIT_CODE_PATTERN
 from etl.errors import EtlError
 from etl.stores import sqlite as sqlite_store
 from etl.stores.roles import Permission, Role, can, label
+from etl.warehouse.units import units_at
+from indicators.units import Units
 
-DISTRICT_NAMES: dict[str, tuple[str, str]] = {code: (zh, en) for code, zh, en in DISTRICTS}
 SYSTEM = "govindex"  # the name changes made by the refresh job are attributed to
 
 # -- messages ------------------------------------------------------------------------------------------------------
@@ -214,14 +216,21 @@ class Actor:
         return can(self.role, permission)
 
 
-def _unit_names(unit: str | None) -> dict[str, str]:
-    zh, en = DISTRICT_NAMES.get(unit or "", (unit or "—", unit or "—"))
-    return {"zh": zh, "en": en}
+def _unit_names(unit: str | None, units: Units | None = None) -> dict[str, str]:
+    u = units.get(unit) if units is not None and unit else None
+    if u is None:
+        return {"zh": unit or "—", "en": unit or "—"}
+    return {"zh": u.name_zh, "en": u.name_en}
 
 
-def may_see(actor: Actor, unit: str) -> bool:
-    """Whether `actor` sees `unit`'s targets, items and alerts: every district with ALL_DISTRICTS, else their own."""
-    return actor.may(Permission.VIEW) and (actor.may(Permission.ALL_DISTRICTS) or actor.district_code == unit)
+def may_see(actor: Actor, unit: str, units: Units | None = None) -> bool:
+    """Whether `actor` sees `unit`'s targets, items and alerts: every unit with ALL_DISTRICTS, else their own unit
+    and, given the unit table (`units`), every unit under it (a city's official sees its districts)."""
+    if not actor.may(Permission.VIEW):
+        return False
+    if actor.may(Permission.ALL_DISTRICTS) or actor.district_code == unit:
+        return True
+    return units is not None and actor.district_code is not None and units.within(actor.district_code, unit)
 
 
 def may_edit(actor: Actor, unit: str) -> bool:
@@ -230,9 +239,9 @@ def may_edit(actor: Actor, unit: str) -> bool:
     return actor.may(Permission.EDIT_LEDGER) and actor.district_code is not None and actor.district_code == unit
 
 
-def may_comment(actor: Actor, unit: str) -> bool:
+def may_comment(actor: Actor, unit: str, units: Units | None = None) -> bool:
     """Whether `actor` may comment on `unit`'s items: COMMENT_LEDGER and sight of the district."""
-    return actor.may(Permission.COMMENT_LEDGER) and may_see(actor, unit)
+    return actor.may(Permission.COMMENT_LEDGER) and may_see(actor, unit, units)
 
 
 def may_set_targets(actor: Actor) -> bool:
@@ -246,24 +255,26 @@ def refuse(actor: Actor, what: str) -> Forbidden:
                      what_zh=zh, what_en=en)
 
 
-def check_edit(actor: Actor, unit: str) -> None:
+def check_edit(actor: Actor, unit: str, units: Units | None = None) -> None:
     """Raise Forbidden unless `actor` may open or change `unit`'s items."""
     if not actor.may(Permission.EDIT_LEDGER):
         raise refuse(actor, "edit")
     if not may_edit(actor, unit):
-        u, own = _unit_names(unit), _unit_names(actor.district_code)
+        u, own = _unit_names(unit, units), _unit_names(actor.district_code, units)
         raise Forbidden("loop.err.other_district", unit=unit, unit_zh=u["zh"], unit_en=u["en"],
                         own_zh=own["zh"], own_en=own["en"])
 
 
-def check_see(actor: Actor, unit: str) -> None:
-    if not may_see(actor, unit):
-        u = _unit_names(unit)
+def check_see(actor: Actor, unit: str, units: Units | None = None) -> None:
+    if not may_see(actor, unit, units):
+        u = _unit_names(unit, units)
         raise Forbidden("loop.err.unseen_district", unit=unit, unit_zh=u["zh"], unit_en=u["en"])
 
 
-def check_unit(unit: str) -> str:
-    if unit not in DISTRICT_NAMES:
+def check_unit(unit: str, units: Units | None = None) -> str:
+    """`unit` when it is a unit of the unit table (`units`; without one, when it has a unit code's shape)."""
+    known = unit in units if units is not None else bool(re.fullmatch(UNIT_CODE_PATTERN, str(unit)))
+    if not known:
         raise BadInput("loop.err.unknown_unit", unit=unit)
     return unit
 
@@ -368,8 +379,10 @@ class LoopStore:
     """The loop store file and the evidence folder beside it, with the ledger limits of the configuration."""
 
     def __init__(self, path: str | os.PathLike[str], evidence_dir: str | os.PathLike[str] | None = None,
-                 ledger: LedgerConfig | None = None) -> None:
+                 ledger: LedgerConfig | None = None, warehouse: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path)
+        # the warehouse whose unit table names the units (etl.warehouse.units); default: the one beside this file
+        self.warehouse = Path(warehouse) if warehouse is not None else None
         self.evidence_dir = Path(evidence_dir) if evidence_dir is not None else self.path.with_name("evidence")
         self.ledger = ledger if ledger is not None else LedgerConfig.model_validate({})
         self.simulated_today: date | None = self.ledger.today
@@ -389,7 +402,16 @@ class LoopStore:
 
     @classmethod
     def for_config(cls, config: Config) -> LoopStore:
-        return cls(config.paths.loop_path, config.paths.evidence_path, config.ledger)
+        return cls(config.paths.loop_path, config.paths.evidence_path, config.ledger, config.paths.db)
+
+    def units(self) -> Units | None:
+        """The unit table of the warehouse (None before its first refresh, or when the store has no warehouse)."""
+        return units_at(self.warehouse) if self.warehouse is not None else None
+
+    def unit_names(self) -> dict[str, tuple[str, str]]:
+        """code → (Chinese, English) of every unit ({} without a unit table)."""
+        units = self.units()
+        return units.name_pairs() if units is not None else {}
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:

@@ -19,6 +19,7 @@ API:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,7 +28,7 @@ import polars as pl
 
 from etl.contract.catalog import load_catalog
 from etl.stores.loop import (
-    DISTRICT_NAMES, Actor, BadInput, LoopStore, check_unit, clean_text, iso, may_set_targets, record_event,
+    Actor, BadInput, LoopStore, check_unit, clean_text, iso, may_set_targets, record_event,
     refuse,
 )
 from indicators.catalog import Catalog
@@ -70,7 +71,7 @@ def set_target(store: LoopStore, actor: Actor, unit_code: str, indicator_id: str
     """Set (a new version of) a target; see the module docstring for what is refused."""
     if not may_set_targets(actor):
         raise refuse(actor, "targets")
-    check_unit(unit_code)
+    check_unit(unit_code, store.units())
     cat = _catalog(catalog)
     if indicator_id not in cat:
         raise BadInput("loop.err.unknown_indicator", indicator=indicator_id)
@@ -107,6 +108,12 @@ def target_history(store: LoopStore, unit_code: str, indicator_id: str, cycle: s
     return [_target(r) for r in rows]
 
 
+def _units_of(store: LoopStore, current: Mapping[tuple[str, str, str], Target]) -> list[str]:
+    """The units targets are looked up for: the unit table's, else the units targets were set for."""
+    units = store.units()
+    return list(units.codes) if units is not None else sorted({u for u, _i, _c in current})
+
+
 def current_targets(store: LoopStore) -> dict[tuple[str, str, str], Target]:
     with store.connect() as con:
         rows = con.execute(
@@ -127,7 +134,7 @@ def effective_targets(store: LoopStore, period: str, catalog: Catalog | None = N
     cat = _catalog(catalog)
     current = current_targets(store)
     rows: list[tuple[Any, ...]] = []
-    for unit in DISTRICT_NAMES:
+    for unit in _units_of(store, current):
         for ind in cat:
             chosen = next((current[(unit, ind.id, c)] for c in cycle_chain(period) if (unit, ind.id, c) in current),
                           None)

@@ -25,18 +25,17 @@ import secrets
 import tempfile
 import tomllib
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import tomli_w
 
-from etl.contract.tables import DISTRICTS
+from etl.contract.tables import UNIT_CODE_PATTERN
 from etl.stores.roles import Permission, can, is_role, label, roles
 
 ROLES: tuple[str, ...] = roles()  # the permissions table (etl/stores/roles.py) is the one place roles are defined
 ROLE_LABELS: dict[str, tuple[str, str]] = {r: (label(r, "zh"), label(r, "en")) for r in ROLES}  # (Chinese, English)
-DISTRICT_CODES: frozenset[str] = frozenset(code for code, _zh, _en in DISTRICTS)
 # scrypt cost: n=2**14, r=8 takes ~16 MB and ~50 ms: slow for guessing, fine for a login.
 SCRYPT_N, SCRYPT_R, SCRYPT_P, HASH_LEN = 2**14, 8, 1, 32
 MIN_PASSWORD = 8
@@ -76,16 +75,25 @@ def check_name(name: str) -> str:
     return name
 
 
-def check_role(role: str, district_code: str | None) -> tuple[str, str | None]:
-    """A known role; district officials need a known district code, the others must not have one."""
+def check_role(role: str, district_code: str | None, units: Collection[str] | None = None,
+               code_pattern: str | None = None) -> tuple[str, str | None]:
+    """A known role; district officials need a unit code, the others must not have one.
+
+    The units are data (the warehouse's unit table, etl.warehouse.units): given `units` (their codes), the code must
+    be one of them; without (no warehouse yet, or a users file read at sign-in) it must have a unit code's shape —
+    GB/T 2260, or `code_pattern` (`[units] code_pattern`)."""
     if not is_role(role):
         raise UserError(f"unknown role {role!r}; roles: {', '.join(roles())}")
     role = str(role)
     if not can(role, Permission.ALL_DISTRICTS):
         if not district_code:
             raise UserError(f"a {role} needs a district code (e.g. --district 310104)")
-        if district_code not in DISTRICT_CODES:
-            raise UserError(f"unknown district code {district_code!r}; known: {', '.join(sorted(DISTRICT_CODES))}")
+        if units is not None and district_code not in units:
+            shown = sorted(units)
+            more = f" … ({len(shown)} units)" if len(shown) > 20 else ""
+            raise UserError(f"unknown district code {district_code!r}; known: {', '.join(shown[:20])}{more}")
+        if units is None and not re.fullmatch(code_pattern or UNIT_CODE_PATTERN, str(district_code)):
+            raise UserError(f"unknown district code {district_code!r}: not a unit code (GB/T 2260, e.g. 310104)")
         return role, district_code
     if district_code:
         tied = " or ".join(r for r in roles() if not can(r, Permission.ALL_DISTRICTS))
@@ -198,10 +206,12 @@ def save_users(path: str | os.PathLike[str], users: Mapping[str, User]) -> None:
 
 
 def add_user(path: str | os.PathLike[str], name: str, role: str, password: str,
-             district_code: str | None = None, *, replace: bool = False) -> User:
-    """Add (or with replace=True, reset) a user; returns the stored user."""
+             district_code: str | None = None, *, replace: bool = False, units: Collection[str] | None = None,
+             code_pattern: str | None = None) -> User:
+    """Add (or with replace=True, reset) a user; returns the stored user. `units`: the codes of the unit table
+    (etl.warehouse.units.units_at), when there is one."""
     check_name(name)
-    role, district = check_role(role, district_code)
+    role, district = check_role(role, district_code, units, code_pattern)
     users = load_users(path)
     if name in users and not replace:
         raise UserError(f"user {name!r} already exists (remove it first, or use --replace to reset it)")

@@ -24,6 +24,7 @@ import polars as pl
 
 from etl.contract import tables
 from etl.warehouse import connection as warehouse, ddl
+from etl.warehouse.units import scored_units
 from etl.errors import EtlError
 from indicators.catalog import PLACEHOLDER, Catalog, IndicatorDef
 
@@ -474,7 +475,7 @@ def compute_indicator_values(
 def _compute(
     con: warehouse.Connection, catalog: Catalog, grains: tuple[str, ...], span: tuple[date, date] | None
 ) -> pl.DataFrame:
-    units = con.sql('SELECT DISTINCT district_code AS unit_code FROM "district" ORDER BY 1').pl()
+    units = scored_units(con)  # the leaves of the unit table; parents roll up (indicators.levels)
     first, last = span if span is not None else data_span(con)
     frames: list[pl.DataFrame] = []
     monthly: dict[str, pl.DataFrame] = {}  # rolled-up indicators: raw tables scanned once, not once per grain

@@ -84,10 +84,27 @@ def _indicator_uncertainty(con: Any) -> None:
         con.sql(f"ALTER TABLE {quote(table)} ADD COLUMN IF NOT EXISTS {quote(column)} {spec}")
 
 
+# Version 4: units are data — the unit table (`district`) names each unit's level, parent and peer group.
+_V4_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("district", "level", "VARCHAR"),
+    ("district", "parent_code", "VARCHAR"),
+    ("district", "peer_group", "VARCHAR"),
+)
+
+
+def _unit_hierarchy(con: Any) -> None:
+    """Version 4: district.level, parent_code, peer_group (empty for the units loaded before: a flat set)."""
+    if "district" not in _tables(con):
+        return
+    for table, column, spec in _V4_COLUMNS:
+        con.sql(f"ALTER TABLE {quote(table)} ADD COLUMN IF NOT EXISTS {quote(column)} {spec}")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "raw tables of the contract and the ingest bookkeeping tables", _baseline),
     Migration(2, "ingest_files.rows_blank, quarantine.resolved_by_file_id", _blank_rows_and_resubmissions),
     Migration(3, "indicator_values.n, ci_low, ci_high, se, interval_method, missing_reason", _indicator_uncertainty),
+    Migration(4, "district.level, parent_code, peer_group (units as data)", _unit_hierarchy),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import polars as pl
 
-from etl.contract import tables as contract
 from etl.ingest.quarantine import count_quarantine, list_quarantine
 from etl.ingest.quarantine import empty as empty_quarantine
 from etl.warehouse import connection as warehouse
 from etl.warehouse.panel import covered_months_in
+from indicators.units import Units
 
 # Quarantined rows kept in memory; a pathological file could quarantine millions, the page only needs a window.
 QUARANTINE_CAP = 200_000
@@ -36,6 +36,18 @@ INTERVAL_COLUMNS = ("n", "ci_low", "ci_high", "se")
 INTERVAL_LABELS = ("interval_method", "missing_reason")
 
 FileKey = tuple[int, int]
+_UNITS: dict[int, tuple[pl.DataFrame, Units]] = {}  # id of a snapshot's district frame → its Units (built once)
+
+
+def _units_of(districts: pl.DataFrame) -> Units:
+    hit = _UNITS.get(id(districts))
+    if hit is not None and hit[0] is districts:
+        return hit[1]
+    units = Units.from_frame(districts) if "district_code" in districts.columns else Units(())
+    if len(_UNITS) > 8:
+        _UNITS.clear()
+    _UNITS[id(districts)] = (districts, units)
+    return units
 
 
 class DataUnavailable(RuntimeError):
@@ -87,11 +99,17 @@ class Snapshot:
         return sorted(self.values["period"].cast(pl.String).unique().to_list())
 
     def district_names(self, lang: str) -> dict[str, str]:
-        col = "name_en" if lang == "en" else "name_zh"
-        names = dict(zip(self.districts["district_code"].to_list(), self.districts[col].to_list(), strict=True))
-        for code, zh, en in contract.DISTRICTS:  # fallback when the district table is empty or partial
-            names.setdefault(code, en if lang == "en" else zh)
+        """code → name of every unit of the unit table, and of every unit with values but no row there (its code)."""
+        names = self.units.names(lang)
+        if self.values.height:
+            for code in self.values["unit_code"].unique().sort().to_list():
+                names.setdefault(code, code)  # a unit missing from the unit table is shown by its code
         return names
+
+    @property
+    def units(self) -> Units:
+        """The unit table as a hierarchy (levels, parents, peer groups): indicators.units.Units."""
+        return _units_of(self.districts)
 
 
 def data_snapshot_id(con: warehouse.Connection) -> str:

@@ -12,7 +12,7 @@ import shutil
 import polars as pl
 import pytest
 
-from etl.contract.tables import DISTRICTS as NAMES
+from etl.demo.units import DISTRICTS as NAMES
 from etl.warehouse import connection as warehouse
 from tests.conftest import DISTRICT_CODES as DISTRICTS, Warehouses
 

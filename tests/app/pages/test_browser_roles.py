@@ -14,7 +14,7 @@ import pytest
 from etl.warehouse import snapshot as queries
 from app.web.security import refusal_note
 from etl.warehouse import connection as warehouse
-from etl.contract.tables import DISTRICTS
+from etl.demo.units import DISTRICTS
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ import polars as pl
 from app.ui import figures
 from app.ui.i18n import t
 from app.ui.tiles import SHANGHAI_TILES, tile_positions
-from etl.contract.tables import DISTRICTS
+from etl.demo.units import DISTRICTS
 
 CODES = [c for c, _, _ in DISTRICTS]
 

@@ -25,8 +25,8 @@ EXPORTED = datetime(2026, 4, 2, 1, 30, tzinfo=timezone.utc)  # 09:30 Beijing tim
 
 
 @pytest.fixture()
-def store(tmp_path: Path) -> LoopStore:
-    s = LoopStore(tmp_path / "loop.sqlite")
+def store(tmp_path: Path, units_db: Path) -> LoopStore:
+    s = LoopStore(tmp_path / "loop.sqlite", warehouse=units_db)
     a = ledger.open_item(s, XUHUI, "310104", "high_freq_full_online_rate", problem="全程网办率偏低",
                          action="=HYPERLINK(\"http://evil\",\"点我\")", owner="张三", due_date="2026-06-30",
                          opened_value=62.1, catalog=CAT, now=OPENED)
@@ -84,5 +84,7 @@ def test_an_official_cannot_export_another_district(store: LoopStore) -> None:
 
 
 def test_filename() -> None:
-    assert filename("310104", "zh", EXPORTED) == "整改台账_徐汇区_20260402.xlsx"
+    names = {"310104": ("徐汇区", "Xuhui")}  # the unit table's names (LoopStore.unit_names)
+    assert filename("310104", "zh", EXPORTED, names) == "整改台账_徐汇区_20260402.xlsx"
+    assert filename("310104", "zh", EXPORTED) == "整改台账_310104_20260402.xlsx"  # no unit table: the code
     assert filename(None, "en", EXPORTED) == "rectification-ledger_city_20260402.xlsx"

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from app.ui import map as district_map
-from etl.contract.tables import DISTRICTS
+from etl.demo.units import DISTRICTS
 
 CODES = [c for c, _, _ in DISTRICTS]
 

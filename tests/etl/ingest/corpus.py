@@ -9,6 +9,7 @@ import polars as pl
 import xlsxwriter
 
 from etl.contract import tables
+from etl.demo.units import DISTRICTS as DEMO_DISTRICTS
 
 LOAD_TIME = dt.datetime(2026, 1, 1, 12, 0, 0)
 
@@ -76,8 +77,9 @@ def build(folder: Path) -> dict[str, tuple[str, int, int, int, int, int]]:
     expected: dict[str, tuple[str, int, int, int, int, int]] = {}
     # district: plain UTF-8
     dist = [{"district_code": c, "name_zh": zh, "name_en": en, "population": "1000000", "pop_60plus": "300000"}
-            for c, zh, en in tables.DISTRICTS]  # fmt: skip
-    (folder / "district.csv").write_text(_csv(dist, list(tables.DISTRICT.column_names)), encoding="utf-8")
+            for c, zh, en in DEMO_DISTRICTS]  # fmt: skip
+    # the columns of the Shanghai release (no level, parent_code, peer_group): old unit files keep loading
+    (folder / "district.csv").write_text(_csv(dist, list(dist[0])), encoding="utf-8")
     expected["district.csv"] = ("loaded", 16, 16, 0, 0, 0)
     # service items: GB18030 (Chinese names must survive)
     (folder / "service_item_gb.csv").write_bytes(

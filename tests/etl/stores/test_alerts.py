@@ -17,8 +17,8 @@ LEADER2 = Actor("sun", "leader")
 
 
 @pytest.fixture()
-def store(tmp_path: Path) -> LoopStore:
-    return LoopStore(tmp_path / "loop.sqlite")
+def store(tmp_path: Path, units_db: Path) -> LoopStore:
+    return LoopStore(tmp_path / "loop.sqlite", warehouse=units_db)
 
 
 def _drafts() -> list[AlertDraft]:

@@ -29,8 +29,8 @@ NOW = datetime(2026, 2, 28, 16, 30, tzinfo=timezone.utc)
 
 
 @pytest.fixture()
-def store(tmp_path: Path) -> LoopStore:
-    return LoopStore(tmp_path / "loop.sqlite")
+def store(tmp_path: Path, units_db: Path) -> LoopStore:
+    return LoopStore(tmp_path / "loop.sqlite", warehouse=units_db)
 
 
 def _open(store: LoopStore, actor: Actor = OFFICIAL, **kw: object) -> ledger.Item:

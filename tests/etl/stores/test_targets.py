@@ -19,8 +19,8 @@ OFFICIAL = Actor("zhang", "district_official", "310104")
 
 
 @pytest.fixture()
-def store(tmp_path: Path) -> LoopStore:
-    return LoopStore(tmp_path / "loop.sqlite")
+def store(tmp_path: Path, units_db: Path) -> LoopStore:
+    return LoopStore(tmp_path / "loop.sqlite", warehouse=units_db)
 
 
 def _all_rows(store: LoopStore) -> int:

@@ -158,7 +158,7 @@ def _opt(f: Any, v: Any) -> Any:
 
 def _frames() -> dict[str, list[dict[str, Any]]]:
     return {
-        "district": [dict(zip(tables.DISTRICT.column_names, r, strict=True)) for r in DISTRICTS],
+        "district": [dict(zip(tables.DISTRICT.column_names[:5], r, strict=True)) for r in DISTRICTS],
         "service_item": [
             {
                 "item_code": i[0], "name": f"事项{i[0]}", "district_code": i[1], "dept": "部门",
