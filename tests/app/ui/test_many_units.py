@@ -12,7 +12,7 @@ import pytest
 from app.ui import figures, many_units
 from app.ui import map as district_map
 from app.ui.map import Boundaries
-from etl.contract.tables import DISTRICTS
+from etl.demo.units import DISTRICTS
 from tests.app.many_units_warehouse import SHARED_NAME, unit_table
 
 N = 2844
