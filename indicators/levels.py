@@ -98,7 +98,7 @@ def level_values(values: pl.DataFrame, units: Units, level: str | int, additive:
     if codes <= set(units.leaves()):
         return leaves
     rolled = roll_up(values, units, additive).filter(pl.col("unit_code").is_in(list(codes)))
-    return pl.concat([leaves.select(rolled.drop("method").columns).cast(dict(rolled.drop("method").schema)),
+    return pl.concat([leaves.select(rolled.drop("method").columns).cast(rolled.drop("method").schema),
                       rolled.drop("method")]) if leaves.height else rolled.drop("method")
 
 
