@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.conftest import ROOT
+from tests.app.conftest import ARTIFACTS, ROOT
 from tests.app.many_units_warehouse import SHARED_NAME, build
 from tests.app.pages.browser_steps import settle
 from tests.conftest import serving
@@ -72,6 +72,8 @@ def test_overview_at_many_units_searches_filters_and_draws_no_thousand_labels(pa
     # the map: no tile grid of thousands of squares
     assert page.locator("#overview-map g.heatmaplayer").count() == 0
     assert page.errors == [], page.errors
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "overview-many-units.png"), full_page=True)
 
 
 @pytest.mark.parametrize("path, graph", [("/weights", "weights-ranking-fig"), ("/data-quality", "dq-coverage")])
