@@ -14,10 +14,11 @@ from dash import MATCH, Input, Output, State, dcc, html
 from waitress import serve
 from werkzeug.wrappers import Response as WResponse
 
-from app.ui import bell, components, ids, ledger_model, overview_figures
+from app.ui import bell, components, ids, ledger_model, many_units, overview_figures
 from app.web.auth import install_auth
 from app.web.auth_config import AuthConfigError, AuthSettings, demo_settings, is_loopback, resolve_auth
 from app.web.downloads import install_downloads
+from app.web.plotly_bundle import install_plotly_bundles
 from app.web.health import install_access_log, install_health
 from app.ui.i18n import norm_lang, t
 from app.state import AppContext, get_context, set_context
@@ -55,6 +56,7 @@ def create_app(config: Config, *, auth: AuthSettings | None = None) -> dash.Dash
         auth = dataclasses.replace(auth, warehouse=config.paths.db, code_pattern=config.units.code_pattern)
     install_auth(app, auth)
     install_downloads(app)
+    install_plotly_bundles(app, lambda: many_units.unit_count(get_context().snapshot()), many_units.MANY)
     install_health(app.server, get_context)
     if config.logging.access_log:
         install_access_log(app.server)

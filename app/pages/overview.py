@@ -6,7 +6,7 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from app.ui import components as c
-from app.ui import ids, ledger_panel, readings
+from app.ui import ids, ledger_panel, many_units, readings, unit_finder
 from app.ui import map as district_map
 from app.ui import overview_figures
 from app.views import frames as views
@@ -77,11 +77,15 @@ def render(profile: str | None, period: str | None, lang: str):
     blend = ov.profile.resolved_weights(ctx.framework)
     mc_note = views.intervals_text(ov.intervals, lang)
     charts = overview_figures.parts(ctx, ov, lang)  # built once per snapshot, profile, period and language
+    many = many_units.is_many(tbl.height)
+    if many:  # parent and peer group for the finder's filters and the map's fallback
+        tbl = many_units.with_units(tbl, ctx.snapshot().districts, lang)
+    task_names = task["name"].to_list()
     kpis = html.Div(
         [
             c.kpi(t("overview.kpi.leader", lang), leader["name"], fmt_num(leader["score"], lang)),
             c.kpi(t("overview.kpi.task", lang), str(task.height),
-                  "、".join(task["name"].to_list()) if lang == "zh" else ", ".join(task["name"].to_list()),
+                  None if many else "、".join(task_names) if lang == "zh" else ", ".join(task_names),
                   tone="warn" if task.height else ""),
             c.kpi(t("overview.kpi.blend", lang), fmt_pct(blend.get("demand"), lang, 0),
                   (ov.profile.title_en if lang == "en" else ov.profile.title_zh)),
@@ -102,12 +106,18 @@ def render(profile: str | None, period: str | None, lang: str):
                 c.card(None, c.graph(f"{PREFIX}-ranking", charts.ranking),
                        html.P(mc_note, className="note"), className="span-2"),
                 c.card(None, c.graph(QUADRANT, charts.quadrant),
-                       html.P(t("overview.quadrant_note", lang), className="note")),
+                       html.P(t("overview.quadrant_note", lang), className="note"),
+                       html.P(t("many.quadrant_note", lang, total=f"{tbl.height:,}"), className="note")
+                       if many else None),
                 c.card(None, *district_map.map_card(ctx.config, tbl, lang, MAP)),
                 c.card(None, c.graph(f"{PREFIX}-movers", charts.movers), className="span-2"
                        if ov.movers.height == 0 else ""),
-                c.card(t("overview.ranking", lang), _ranking_list(tbl, lang), className="ranking-card"),
-                ledger_panel.met_card(tbl, ov.period, lang),  # share of targets met per district
+                c.card(t("overview.ranking", lang),
+                       unit_finder.finder(tbl, lang, {"profile": profile, "period": ov.period, "lang": lang})
+                       if many else _ranking_list(tbl, lang),
+                       className="ranking-card span-2" if many else "ranking-card"),
+                # share of targets met per district (at many units: the two ends of the ranking)
+                ledger_panel.met_card(many_units.top_bottom(tbl)[0] if many else tbl, ov.period, lang),
             ],
             className="grid-2",
         ),
@@ -157,6 +167,22 @@ def _ranking_list(tbl, lang: str) -> html.Ol:
             **{"data-unit": r["unit_code"]}, className="rank-item",
         ))
     return html.Ol(items, id=f"{PREFIX}-ranking-list", className="rank-list")
+
+
+@callback(Output(unit_finder.GRID, "rowData"), Output(unit_finder.NOTE, "children"),
+          Input(unit_finder.SEARCH, "value"), Input(unit_finder.PARENT, "value"), Input(unit_finder.PEER, "value"),
+          State(unit_finder.STORE, "data"), prevent_initial_call=True)
+def filter_units(query: str | None, parent: str | None, peer: str | None, source: dict):
+    """The many-unit ranking grid: units of one parent and/or peer group, or whose name or code holds the search."""
+    lang = norm_lang(source.get("lang"))
+    ctx = get_context()
+    try:
+        ov = views.overview(ctx, source.get("profile"), lang, source.get("period"))
+    except (DataUnavailable, LookupError):
+        return dash.no_update, dash.no_update
+    table = many_units.with_units(ov.table, ctx.snapshot().districts, lang)
+    shown = many_units.filtered(table, parent, peer, query)
+    return unit_finder.rows(shown, lang), unit_finder.note(table.height, shown.height, lang)
 
 
 @callback(Output(ids.URL, "href", allow_duplicate=True), Input(MAP, "clickData"), Input(QUADRANT, "clickData"),

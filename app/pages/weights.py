@@ -6,10 +6,10 @@ import re
 
 import dash
 import polars as pl
-from dash import ALL, Input, Output, State, callback, dcc, html
+from dash import ALL, MATCH, Input, Output, State, callback, dcc, html
 
 from app.ui import components as c
-from app.ui import figures, ids
+from app.ui import figures, ids, many_units
 from app.views import reweight, frames as views
 from app.web import security
 from app.ui.i18n import fmt_num, norm_lang, t
@@ -34,6 +34,9 @@ NAME, AUTHOR, RATIONALE, SAVE, SAVE_MSG, DERIVED = (f"{P}-name", f"{P}-author", 
                                                     f"{P}-save-msg", f"{P}-derived")
 TITLE, TITLE_EN, INVALID = f"{P}-title", f"{P}-title-en", f"{P}-invalid"
 SLIDER, SHARE = "wslider", "wshare"
+# The indicator sliders of a dimension are drawn when its group is first opened (first paint: ~40 sliders fewer on
+# arrival); weights set for indicators whose sliders are not drawn yet (AHP, budget) wait in PENDING.
+GROUP, GROUP_BODY, PENDING = "wgroup", "wgroup-body", f"{P}-pending"
 
 
 def layout(lang: str | None = None, **_query: str) -> html.Div:
@@ -125,7 +128,8 @@ def _slider(code: str, value: float, label: str, lang: str) -> html.Div:
 @callback(Output(CONTROLS, "children"), Input(ids.PROFILE_SELECT, "value"), Input(RESET, "n_clicks"),
           State(LANG, "data"))
 def controls(profile_name: str | None, _reset: int, lang: str):
-    """The controls, set from the profile (re-rendered on profile switch and on reset)."""
+    """The controls, set from the profile (re-rendered on profile switch and on reset), with nothing pending: the
+    PENDING store is part of them, so the live ranking waits for them as for the sliders."""
     ctx = get_context()
     try:
         profile = ctx.profile(profile_name)
@@ -133,7 +137,7 @@ def controls(profile_name: str | None, _reset: int, lang: str):
         return c.error_box(lang, str(e))
     w = profile.resolved_weights(ctx.framework)
     dims, groups = reweight.slider_nodes(ctx)
-    parts: list = []
+    parts: list = [dcc.Store(id=PENDING, data={})]
     notes = reweight.profile_notes(ctx, profile, lang)
     if notes:  # an older profile naming a context or retired indicator loads; say what is not used
         parts.append(html.Ul([html.Li(n) for n in notes], className="profile-notes", role="note"))
@@ -149,11 +153,28 @@ def controls(profile_name: str | None, _reset: int, lang: str):
     parts += [_slider(d, w[d], views.node_label(ctx, d, lang), lang) for d in dims]
     for d in dims:
         parts.append(html.Details(
-            [html.Summary(views.node_label(ctx, d, lang))]
-            + [_slider(i, w[i], views.node_label(ctx, i, lang), lang) for i in groups[d]],
+            [html.Summary(views.node_label(ctx, d, lang), id={"type": GROUP, "node": d}, n_clicks=0),
+             html.Div(id={"type": GROUP_BODY, "node": d})],
             className="weight-group",
         ))
     return parts
+
+
+@callback(Output({"type": GROUP_BODY, "node": MATCH}, "children"), Input({"type": GROUP, "node": MATCH}, "n_clicks"),
+          State({"type": GROUP_BODY, "node": MATCH}, "children"), State({"type": GROUP, "node": MATCH}, "id"),
+          State(CURRENT, "data"), State(ids.PROFILE_SELECT, "value"), State(LANG, "data"), prevent_initial_call=True)
+def open_group(n: int | None, drawn, group: dict, current: dict | None, profile_name: str | None, lang: str):
+    """A dimension's indicator sliders, drawn when its group is first opened, at the weights in force (the live
+    ones, with any pending AHP or budget result), then kept."""
+    if not n or drawn:
+        return dash.no_update
+    ctx = get_context()
+    try:
+        w = current or ctx.profile(profile_name).resolved_weights(ctx.framework)
+    except LookupError:
+        return dash.no_update
+    _dims, groups = reweight.slider_nodes(ctx)
+    return [_slider(i, w.get(i, 0.0), views.node_label(ctx, i, lang), lang) for i in groups.get(group["node"], [])]
 
 
 def zero_weight_nodes(blend: float | None, codes: list, values: list, profile_name: str | None) -> list[str]:
@@ -168,12 +189,16 @@ def zero_weight_nodes(blend: float | None, codes: list, values: list, profile_na
     Output(LIST, "children"), Output(RANK_FIG, "figure"), Output(EFF_FIG, "figure"),
     Output({"type": SHARE, "node": ALL}, "children"), Output(TIMING, "children"), Output(CURRENT, "data"),
     Output(INVALID, "children"), Output(INVALID, "hidden"),
-    Input(BLEND, "value"), Input({"type": SLIDER, "node": ALL}, "value"),
+    Input(BLEND, "value"), Input({"type": SLIDER, "node": ALL}, "value"), Input(PENDING, "data"),
     State({"type": SLIDER, "node": ALL}, "id"), State(ids.PROFILE_SELECT, "value"), State(LANG, "data"),
 )
-def live(blend: float | None, values: list, slider_ids: list, profile_name: str | None, lang: str):
+def live(blend: float | None, values: list, pending: dict | None, slider_ids: list, profile_name: str | None,
+         lang: str):
     ctx = get_context()
-    codes = [s["node"] for s in slider_ids]
+    shown = [s["node"] for s in slider_ids]
+    # weights of sliders not drawn yet (a closed group) that AHP or the budget set: the sliders drawn win
+    waiting = {k: v for k, v in (pending or {}).items() if k not in shown}
+    codes, values = [*shown, *waiting], [*values, *waiting.values()]
     try:
         r = reweight.recompute(ctx, profile_name, blend, codes, values, None, lang)
     except reweight.WeightsInvalid:
@@ -184,16 +209,17 @@ def live(blend: float | None, values: list, slider_ids: list, profile_name: str 
             nodes = nodes.replace("”、“", "', '")
         msg = t("weights.invalid", lang, nodes=nodes)
         blank = figures.empty_figure(t("stale.badge", lang))
-        return ([], blank, blank, ["—"] * len(codes), "", None, msg, False)
+        return ([], blank, blank, ["—"] * len(shown), "", None, msg, False)
     except (DataUnavailable, LookupError) as e:
         return (c.error_box(lang, f"{t('error.nodata', lang)} ({e})"), figures.empty_figure(""),
-                figures.empty_figure(""), [""] * len(codes), "", None, None, True)
+                figures.empty_figure(""), [""] * len(shown), "", None, None, True)
     items = [html.Li([html.Span(str(row["rank"]), className="rank-no"), html.Span(row["name"], className="rank-name"),
                       html.Span(fmt_num(row["score"], lang), className="rank-score")],
                      **{"data-unit": row["unit_code"]}, className="rank-item")
-             for row in r.table.iter_rows(named=True)]
-    return (items, r.ranking, r.effective, r.shares, t("weights.server_ms", lang, ms=f"{r.ms:.1f}"), r.weights, None,
-            True)
+             for row in (many_units.top_bottom(r.table)[0] if many_units.is_many(r.table.height)
+                         else r.table).iter_rows(named=True)]  # at many units: the two ends, as the chart
+    return (items, r.ranking, r.effective, r.shares[:len(shown)], t("weights.server_ms", lang, ms=f"{r.ms:.1f}"),
+            r.weights, None, True)
 
 
 # -- AHP and budget ------------------------------------------------------------------------------------------------
@@ -260,19 +286,20 @@ def budget_total(points: list, lang: str):
 
 
 @callback(
-    Output({"type": SLIDER, "node": ALL}, "value"), Output(DERIVED, "data"),
+    Output({"type": SLIDER, "node": ALL}, "value"), Output(DERIVED, "data"), Output(PENDING, "data"),
     Input(AHP_APPLY, "n_clicks"), Input(BUDGET_APPLY, "n_clicks"),
     State({"type": "ahp", "i": ALL, "j": ALL}, "value"), State({"type": "ahp", "i": ALL, "j": ALL}, "id"),
     State({"type": "budget", "node": ALL}, "value"), State({"type": "budget", "node": ALL}, "id"),
     State({"type": SLIDER, "node": ALL}, "value"), State({"type": SLIDER, "node": ALL}, "id"),
-    State(SCOPE, "value"), State(DERIVED, "data"), prevent_initial_call=True,
+    State(SCOPE, "value"), State(DERIVED, "data"), State(PENDING, "data"), prevent_initial_call=True,
 )
 def apply_derived(_a: int, _b: int, ahp_values, ahp_ids, points, budget_ids, slider_values, slider_ids, scope,
-                  derived):
-    """Put AHP or budget weights into the sliders of the scope's children (the blend slider for the sides)."""
+                  derived, pending=None):
+    """Put AHP or budget weights into the sliders of the scope's children (the blend slider for the sides); those
+    whose sliders are not drawn yet (a closed group) wait in PENDING, which the live ranking reads too."""
     ctx = get_context()
     if not scope:
-        return dash.no_update, dash.no_update
+        return dash.no_update, dash.no_update, dash.no_update
     kids = list(ctx.framework.weighted_children(scope))
     try:
         if dash.ctx.triggered_id == AHP_APPLY:
@@ -284,10 +311,12 @@ def apply_derived(_a: int, _b: int, ahp_values, ahp_ids, points, budget_ids, sli
             d = Derivation(method="budget", node=scope, codes=kids, weights=res["weights"],
                            inputs={"points": res["points"]})
     except WeightingError:
-        return dash.no_update, dash.no_update
+        return dash.no_update, dash.no_update, dash.no_update
     new = [round(res["weights"][s["node"]], 4) if s["node"] in res["weights"] else v
            for s, v in zip(slider_ids, slider_values, strict=True)]
-    return new, [*(derived or []), d.model_dump(mode="json")]
+    drawn = {s["node"] for s in slider_ids}
+    waiting = {**(pending or {}), **{k: round(v, 4) for k, v in res["weights"].items() if k not in drawn}}
+    return new, [*(derived or []), d.model_dump(mode="json")], waiting
 
 
 # -- compare and save ----------------------------------------------------------------------------------------------
@@ -323,7 +352,8 @@ def compare(current: dict | None, others: list | None, lang: str, profile_name: 
     ]
     rows = base.to_dicts()
     return (figures.rank_comparison_figure(base, lang, columns),
-            c.grid(f"{P}-compare-grid", rows, grid_cols, lang, height="auto") if len(columns) > 1 else None)
+            c.grid(f"{P}-compare-grid", rows, grid_cols, lang,
+                   height=420 if many_units.is_many(len(rows)) else "auto") if len(columns) > 1 else None)
 
 
 def profile_slug(title: str, existing: list[str] | set[str]) -> str:

@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
+from app.ui import many_units
 from app.ui.i18n import fmt_num, fmt_period, fmt_signed, t
 from app.ui.tiles import tile_positions
 
@@ -97,7 +98,10 @@ def ranking_figure(df: pl.DataFrame, lang: str, title: str | None = None) -> go.
     if df.height == 0:
         return empty_figure(t("error.nodata", lang))
     d = df.sort("rank")
-    names = d["name"].to_list()
+    total, hidden = d.height, 0
+    if many_units.is_many(total):  # 2,844 bars cannot be read: the two ends, and a note of what lies between
+        d, hidden = many_units.top_bottom(d, many_units.TOP_N)
+    names = _unit_labels(d, ranked=hidden > 0)
     colours = [RED if x else BLUE for x in (d["task_oriented"] if "task_oriented" in d.columns else [False] * d.height)]
     has_iv = "rank_lo" in d.columns and d["rank_lo"].null_count() < d.height
     fig = make_subplots(rows=1, cols=2 if has_iv else 1, shared_yaxes=True, horizontal_spacing=0.03,
@@ -131,12 +135,37 @@ def ranking_figure(df: pl.DataFrame, lang: str, title: str | None = None) -> go.
             ),
             row=1, col=2,
         )
-        fig.update_xaxes(title_text=t("col.rank_interval", lang), autorange="reversed", dtick=2, row=1, col=2)
+        fig.update_xaxes(title_text=t("col.rank_interval", lang), autorange="reversed",
+                         dtick=2 if total <= 30 else None, row=1, col=2)
         # the district names on the interval chart's own side too, so it reads without the bars beside it
         fig.update_yaxes(showticklabels=True, side="right", row=1, col=2)
     fig.update_xaxes(title_text=t("fig.score", lang), range=[0, max(100.0, float(cast(float, d["score"].max()) or 0))], row=1, col=1)
     fig.update_yaxes(autorange="reversed", row=1, col=1)
-    return _base(fig, title or t("overview.ranking", lang), height=max(360, 28 * d.height + 90), showlegend=False)
+    title = title or t("overview.ranking", lang)
+    if hidden:
+        _mark_gap(fig, many_units.TOP_N, hidden, lang)
+        title += "<br><sup>" + many_units.top_bottom_note(total, many_units.TOP_N, hidden, lang) + "</sup>"
+    return _base(fig, title, height=max(360, 28 * d.height + 90), showlegend=False,
+                 **({"margin": {"l": 10, "r": 10, "t": 70, "b": 10}} if hidden else {}))
+
+
+def _unit_labels(d: pl.DataFrame, ranked: bool = False) -> list[str]:
+    """Category labels of the units on a chart: unique (a name shared by two units gets its code), and with the
+    rank in front when the chart shows only the two ends of a long ranking."""
+    names = d["name"].to_list()
+    if "unit_code" in d.columns:
+        names = many_units.unique_labels(names, d["unit_code"].cast(pl.String).to_list())
+    if ranked and "rank" in d.columns:
+        names = [f"{r} · {n}" for r, n in zip(d["rank"].to_list(), names, strict=True)]
+    return names
+
+
+def _mark_gap(fig: go.Figure, n: int, hidden: int, lang: str) -> None:
+    """A dashed line between the top and the bottom `n` of a category axis (reversed: first at the top), named."""
+    fig.add_hline(y=n - 0.5, line_dash="dot", line_color=MUTED, line_width=1)
+    fig.add_annotation(x=1, xref="paper", y=n - 0.5, text=t("many.gap", lang, hidden=f"{hidden:,}"),
+                       showarrow=False, xanchor="right", yanchor="bottom", font={"size": 11, "color": MUTED},
+                       bgcolor="white")
 
 
 # Label placement for scatter charts: plotly has no collision avoidance, so each point's label gets the one of eight
@@ -252,6 +281,8 @@ def quadrant_figure(df: pl.DataFrame, lang: str) -> go.Figure:
         (0, 1, "left", "top", "quadrant.user", AMBER),
         (0, 0, "left", "bottom", "quadrant.low", MUTED),
     )
+    if many_units.is_many(df.height):
+        return _quadrant_gl(df, lang, xm, ym, xr, yr, corners)
     obstacles: list[Box] = []
     for cx, cy, _, _, key, _ in corners:
         w = text_width(t(key, lang), 12) + 8
@@ -288,6 +319,35 @@ def quadrant_figure(df: pl.DataFrame, lang: str) -> go.Figure:
             fig.add_annotation(x=r["supply"], y=r["demand"], text=r["name"], ax=dx, ay=-dy, showarrow=True,
                                arrowhead=0, arrowwidth=1, arrowcolor=MUTED, standoff=6, xanchor="center",
                                yanchor="middle", font={"size": 13, "color": RED if r.get("task_oriented") else INK})
+    fig.add_vline(x=xm, line_dash="dash", line_color=MUTED)
+    fig.add_hline(y=ym, line_dash="dash", line_color=MUTED)
+    for cx, cy, xa, ya, key, colour in corners:
+        fig.add_annotation(x=cx, y=cy, xref="x domain", yref="y domain", text=t(key, lang), showarrow=False,
+                           xanchor=xa, yanchor=ya, font={"color": colour, "size": 12}, bgcolor="white",
+                           opacity=0.95)
+    fig.update_xaxes(title_text=t("col.supply", lang) + " " + t("fig.score", lang), range=xr)
+    fig.update_yaxes(title_text=t("col.demand", lang) + " " + t("fig.score", lang), range=yr)
+    return _base(fig, t("overview.quadrant", lang), height=460, showlegend=True,
+                 legend={"orientation": "h", "y": -0.18}, margin={"l": 10, "r": 24, "t": 48, "b": 10})
+
+
+def _quadrant_gl(df: pl.DataFrame, lang: str, xm: float, ym: float, xr: list[float], yr: list[float],
+                 corners: tuple) -> go.Figure:
+    """The quadrant at many units: WebGL points (Scattergl), no labels (names on hover), same medians, corners and
+    colours as the 16-district chart."""
+    fig = go.Figure()
+    task = df["task_oriented"] if "task_oriented" in df.columns else pl.Series([False] * df.height)
+    for flag, colour, label in ((False, BLUE, t("many.col.unit", lang)), (True, RED, t("quadrant.task", lang))):
+        part = df.filter(task == flag)
+        if part.height == 0:
+            continue
+        fig.add_trace(go.Scattergl(
+            x=part["supply"].to_list(), y=part["demand"].to_list(), mode="markers",
+            hovertext=part["name"].to_list(), name=label,
+            customdata=part["unit_code"].to_list() if "unit_code" in part.columns else None,
+            marker={"size": 6, "color": colour, "opacity": 0.7},
+            hovertemplate="%{hovertext}<br>" + t("col.supply", lang) + " %{x:.1f}<br>"
+            + t("col.demand", lang) + " %{y:.1f}<extra></extra>"))
     fig.add_vline(x=xm, line_dash="dash", line_color=MUTED)
     fig.add_hline(y=ym, line_dash="dash", line_color=MUTED)
     for cx, cy, xa, ya, key, colour in corners:
@@ -341,19 +401,24 @@ def movers_figure(df: pl.DataFrame, lang: str) -> go.Figure:
     if df.height == 0:
         return empty_figure(t("overview.movers_none", lang))
     d = df.sort(["change", "name"], descending=[False, False])
+    title = t("overview.movers", lang)
+    if many_units.is_many(d.height):  # the biggest moves at each end, not 2,844 bars
+        total = d.height
+        d = pl.concat([d.head(many_units.TOP_N), d.tail(many_units.TOP_N)])
+        title += "<br><sup>" + t("many.movers_note", lang, n=many_units.TOP_N, total=f"{total:,}") + "</sup>"
     ch = d["change"].to_list()
     colours = [GREEN if c > 0 else RED if c < 0 else GRID for c in ch]
     hover = None
     if "prev_rank" in d.columns and "rank" in d.columns:
         hover = [f"{p} → {r}" for p, r in zip(d["prev_rank"].to_list(), d["rank"].to_list(), strict=True)]
     fig = go.Figure(
-        go.Bar(x=ch, y=d["name"].to_list(), orientation="h", marker_color=colours,
+        go.Bar(x=ch, y=_unit_labels(d), orientation="h", marker_color=colours,
                text=[f"{c:+d}" if c else "0" for c in ch], textposition="outside", cliponaxis=False,
                customdata=hover, hovertemplate="%{y}: %{customdata}<extra></extra>" if hover else None)
     )
     m = max([abs(c) for c in ch] + [1])
     fig.update_xaxes(title_text=t("col.change", lang), range=[-m - 1, m + 1], dtick=1 if m <= 6 else None)
-    return _base(fig, t("overview.movers", lang), height=max(300, 22 * d.height + 90))
+    return _base(fig, title, height=max(300, 22 * d.height + 90))
 
 
 # -- district ------------------------------------------------------------------------------------------------------
@@ -497,11 +562,19 @@ def live_ranking_figure(df: pl.DataFrame, lang: str) -> FigureDict:
     if df.height == 0:
         return empty_figure(t("error.nodata", lang)).to_plotly_json()  # type: ignore[no-any-return]
     d = df.sort("rank")
+    total, hidden = d.height, 0
+    if many_units.is_many(total):  # the two ends of the live ranking; the rest is in no chart
+        d, hidden = many_units.top_bottom(d, many_units.TOP_N)
     scores = d["score"].to_list()
     trace = {"hovertemplate": "%{y}: %{x:.2f}<extra></extra>", "marker": {"color": BLUE}, "orientation": "h",
              "text": [f"{r}. {fmt_num(s, lang)}" for r, s in zip(d["rank"].to_list(), scores, strict=True)],
-             "textposition": "auto", "x": scores, "y": d["name"].to_list(), "type": "bar"}
+             "textposition": "auto", "x": scores, "y": _unit_labels(d, ranked=hidden > 0), "type": "bar"}
     fig = _figure_dict(trace, _live_layout("ranking", lang, max(360, 24 * d.height + 80)))
+    if hidden:
+        note = many_units.top_bottom_note(total, many_units.TOP_N, hidden, lang)
+        title = fig["layout"].get("title") or {}
+        fig["layout"]["title"] = {**title, "text": f"{title.get('text', '')}<br><sup>{note}</sup>"}
+        fig["layout"]["margin"] = {**fig["layout"].get("margin", {}), "t": 70}
     present = [s for s in scores if s is not None and s == s]
     if present and (min(present) < 0 or max(present) > 100):  # z-score or rank profiles: fit the axis to the data
         lo, hi = min(0.0, min(present)), max(present)
@@ -527,6 +600,9 @@ def rank_comparison_figure(df: pl.DataFrame, lang: str, columns: Sequence[tuple[
     """Bump chart: each unit's rank under several profiles. `columns` is (frame column, axis label)."""
     if df.height == 0 or not columns:
         return empty_figure(t("none", lang))
+    total, hidden = df.height, 0
+    if many_units.is_many(total):  # one line per unit: the two ends of the first ranking, not 2,844 lines
+        df, hidden = many_units.top_bottom(df, many_units.TOP_N, by=columns[0][0])
     fig = go.Figure()
     xs = [label for _, label in columns]
     for row in df.iter_rows(named=True):
@@ -542,10 +618,13 @@ def rank_comparison_figure(df: pl.DataFrame, lang: str, columns: Sequence[tuple[
                                  marker={"size": 7}, name=row["name"], showlegend=False,
                                  hovertemplate=row["name"] + ": %{y}<extra>%{x}</extra>"))
     side = int(max(text_width(f"{n} 16", 13) for n in df["name"].to_list())) + 24
-    fig.update_yaxes(autorange="reversed", showticklabels=False, dtick=1)
+    fig.update_yaxes(autorange="reversed", showticklabels=False, dtick=1 if total <= 30 else None)
     fig.update_xaxes(showgrid=False)
-    return _base(fig, t("weights.compare", lang), height=max(380, 24 * df.height + 90),
-                 margin={"l": side, "r": side, "t": 48, "b": 10})
+    title = t("weights.compare", lang)
+    if hidden:
+        title += "<br><sup>" + many_units.top_bottom_note(total, many_units.TOP_N, hidden, lang) + "</sup>"
+    return _base(fig, title, height=max(380, 24 * df.height + 90),
+                 margin={"l": side, "r": side, "t": 70 if hidden else 48, "b": 10})
 
 
 # -- sensitivity ---------------------------------------------------------------------------------------------------
@@ -557,7 +636,10 @@ def rank_interval_figure(df: pl.DataFrame, lang: str) -> go.Figure:
     if df.height == 0:
         return empty_figure(t("sens.status.idle", lang))
     d = df.sort("rank")
-    names = d["name"].to_list()
+    total, hidden = d.height, 0
+    if many_units.is_many(total):  # the two ends of the ranking, not 2,844 labelled rows
+        d, hidden = many_units.top_bottom(d, many_units.TOP_N)
+    names = _unit_labels(d, ranked=hidden > 0)
     med = d["rank_median"].to_list()
     fig = go.Figure()
     fig.add_trace(go.Scatter(
@@ -571,9 +653,13 @@ def rank_interval_figure(df: pl.DataFrame, lang: str) -> go.Figure:
                              marker={"symbol": "diamond-open", "size": 11, "color": RED, "line": {"width": 2}},
                              hovertemplate="%{y}: %{x}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title_text=t("fig.rank", lang), autorange="reversed", dtick=1)
-    return _base(fig, t("sens.rank_intervals", lang), height=max(380, 26 * d.height + 90),
-                 legend={"orientation": "h", "y": -0.12})
+    fig.update_xaxes(title_text=t("fig.rank", lang), autorange="reversed", dtick=1 if total <= 30 else None)
+    title = t("sens.rank_intervals", lang)
+    if hidden:
+        _mark_gap(fig, many_units.TOP_N, hidden, lang)
+        title += "<br><sup>" + many_units.top_bottom_note(total, many_units.TOP_N, hidden, lang) + "</sup>"
+    return _base(fig, title, height=max(380, 26 * d.height + 90), legend={"orientation": "h", "y": -0.12},
+                 **({"margin": {"l": 10, "r": 10, "t": 70, "b": 10}} if hidden else {}))
 
 
 def sobol_figure(df: pl.DataFrame, lang: str) -> go.Figure:
@@ -598,6 +684,11 @@ def pairwise_figure(names: Sequence[str], prob: np.ndarray, lang: str) -> go.Fig
     """Heatmap of P(row ranks above column), units in nominal rank order."""
     if len(names) == 0:
         return empty_figure(t("sens.status.idle", lang))
+    title = t("sens.pairwise", lang)
+    if many_units.is_many(len(names)):  # n² cells: the leading units only (names come in nominal rank order)
+        keep = 2 * many_units.TOP_N
+        title += "<br><sup>" + t("many.pairwise_note", lang, n=keep, total=f"{len(names):,}") + "</sup>"
+        names, prob = list(names)[:keep], np.asarray(prob)[:keep, :keep]
     p = np.asarray(prob, dtype=float).copy()
     np.fill_diagonal(p, np.nan)
     text = [[("" if i == j else f"{p[i, j]:.2f}") for j in range(len(names))] for i in range(len(names))]
@@ -607,7 +698,7 @@ def pairwise_figure(names: Sequence[str], prob: np.ndarray, lang: str) -> go.Fig
                                hovertemplate="P(%{y} > %{x}) = %{z:.2f}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(tickangle=-45)
-    return _base(fig, t("sens.pairwise", lang), height=max(420, 30 * len(names) + 140))
+    return _base(fig, title, height=max(420, 30 * len(names) + 140))
 
 
 def tornado_figure(df: pl.DataFrame, base: float, lang: str, unit_name: str = "") -> go.Figure:
@@ -667,6 +758,15 @@ def coverage_figure(df: pl.DataFrame, lang: str) -> go.Figure:
     if df.height == 0:
         return empty_figure(t("error.nodata", lang))
     units = list(dict.fromkeys(df["name"].to_list()))
+    title = t("dq.coverage", lang)
+    if many_units.is_many(len(units)):  # 2,844 rows say nothing: the units with the most missing values first
+        shown = 2 * many_units.TOP_N
+        gaps = (df.group_by("name", maintain_order=True).agg(pl.col("value").is_null().sum().alias("m"),
+                                                             pl.col("denominator").min().alias("d"))
+                .sort(["m", "d"], descending=[True, False], nulls_last=True).head(shown))
+        title += "<br><sup>" + t("many.coverage_note", lang, n=shown, total=f"{len(units):,}") + "</sup>"
+        units = gaps["name"].to_list()
+        df = df.filter(pl.col("name").is_in(units))
     inds = list(dict.fromkeys(df["label"].to_list()))
     ui, ii = {u: i for i, u in enumerate(units)}, {c: j for j, c in enumerate(inds)}
     z = np.full((len(units), len(inds)), np.nan)
@@ -689,7 +789,7 @@ def coverage_figure(df: pl.DataFrame, lang: str) -> go.Figure:
                                hovertemplate="%{y} · %{x}: %{customdata}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(tickangle=-50)
-    return _base(fig, t("dq.coverage", lang), height=max(440, 26 * len(units) + 260))
+    return _base(fig, title, height=max(440, 26 * len(units) + 260))
 
 
 def sunburst_figure(df: pl.DataFrame, lang: str) -> go.Figure:

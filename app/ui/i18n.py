@@ -994,6 +994,35 @@ MESSAGES.update({
     "profile.note.retired": ("方案中的 {code} 已从指标目录退役（{why}），其 {where} 设定已忽略。",
                              "{code} in the profile was retired from the catalog ({why}); its {where} entry is "
                              "ignored."),
+# Pages at many units (app/ui/many_units.py): top/bottom N, search and filters, the map's fallback.
+MESSAGES.update({
+    "many.top_bottom": ("前 {n} 名与后 {n} 名（共 {total} 个单位，中间 {hidden} 个未画出，见下方排名表）",
+                        "top {n} and bottom {n} (of {total} units; the {hidden} between are in the table below)"),
+    "many.gap": ("⋯ 中间 {hidden} 个 ⋯", "⋯ {hidden} more ⋯"),
+    "many.search": ("搜索单位（名称或代码）", "Search units (name or code)"),
+    "many.parent": ("上级单位", "Parent unit"),
+    "many.peer": ("同类组", "Peer group"),
+    "many.all": ("全部", "All"),
+    "many.shown": ("当前显示 {n} 个。", "{n} shown."),
+    "many.pairwise_note": ("排名最前的 {n} 个单位（共 {total} 个）", "the {n} leading units (of {total})"),
+    "many.coverage_note": ("缺失值最多（样本量最小）的 {n} 个单位（共 {total} 个）",
+                           "the {n} units with the most missing values and smallest samples (of {total})"),
+    "many.table_note": ("共 {total} 个单位；表格可滚动、排序，输入名称或代码即可查找。",
+                        "{total} units; the table scrolls and sorts, and finds a unit by name or code."),
+    "many.quadrant_note": ("共 {total} 个单位，每点一个单位（WebGL 绘制，不标名称；悬停看名称，点击进入该单位）。",
+                           "{total} units, one point each (drawn with WebGL, unlabelled; hover for the name, click to "
+                           "open the unit)."),
+    "many.map_none": ("这 {total} 个单位没有可用的边界数据，地图不画方块示意；请在配置 app.map_geojson 中提供县级边界"
+                      " GeoJSON。下图按上级单位汇总得分分布。",
+                      "None of these {total} units has a boundary, so no tile grid is drawn; give county-level "
+                      "boundaries as GeoJSON in app.map_geojson. The chart shows the scores by parent unit."),
+    "many.by_parent": ("各上级单位的得分分布", "Scores by parent unit"),
+    "many.no_parent": ("（无上级单位）", "(no parent)"),
+    "many.map_partial": ("另有 {n} 个单位没有边界数据，未画出。", "{n} more units have no boundary and are not drawn."),
+    "many.movers_note": ("升降最多的前 {n} 个单位（共 {total} 个）", "the {n} biggest moves up and down (of {total} units)"),
+    "col.parent": ("上级单位", "Parent"),
+    "col.peer_group": ("同类组", "Peer group"),
+    "many.col.unit": ("参评单位", "Unit"),
 })
 
 

@@ -28,7 +28,7 @@ import polars as pl
 from dash import html
 
 from app.ui import components as c
-from app.ui import figures
+from app.ui import figures, many_units
 from app.ui.i18n import fmt_num, t
 from app.ui.tiles import tile_positions
 from etl.config import Config
@@ -317,17 +317,107 @@ def map_card(config: Config, table: pl.DataFrame, lang: str, graph_id: str, by: 
         b = load_boundaries()
     key = (b.source_en, id(b.polygons), lang, by, tuple(sorted(highlight)),
            *(tuple(table[col].to_list()) for col in ("unit_code", "name", "score", "rank")))
+    many = many_units.is_many(table.height)
     fig = _FIGURES.get(key)
     if fig is None:  # building ~20 validated traces costs ~0.1 s: once per data, language and choice
-        fig = map_figure(table, lang, by, b, highlight=highlight)
+        fig = (many_map_figure(table, lang, by, b, highlight=highlight) if many
+               else map_figure(table, lang, by, b, highlight=highlight))
         with _FIGURES_LOCK:  # the server's threads share the memo
             if len(_FIGURES) >= 64:
                 _FIGURES.pop(next(iter(_FIGURES)))
             _FIGURES[key] = fig
     missing = [n for code, n in zip(table["unit_code"].to_list(), table["name"].to_list(), strict=True)
                if not b.has(code)]
+    if many:  # no list of thousands of names: how many are not drawn, or why there is no map at all
+        if len(missing) == table.height:
+            notes.append(html.P(t("many.map_none", lang, total=f"{table.height:,}"), className="note warn map-none"))
+        else:
+            notes.append(html.P(t("map.source", lang, source=b.source(lang)), className="note map-source"))
+            if missing:
+                notes.append(html.P(t("many.map_partial", lang, n=f"{len(missing):,}"), className="note"))
+        return [c.graph(graph_id, fig), *notes]
     notes.append(html.P(t("map.source", lang, source=b.source(lang)), className="note map-source"))
     if missing:
         notes.append(html.P(t("map.tiles_note", lang, names="、".join(missing) if lang == "zh" else ", ".join(missing)),
                             className="note"))
     return [c.graph(graph_id, fig), *notes]
+
+
+# -- many units ----------------------------------------------------------------------------------------------------
+CLASSES = 7  # colour classes of the many-unit map: one trace per class, not one per unit
+
+
+def many_map_figure(df: pl.DataFrame, lang: str, by: str = "score", boundaries: Boundaries | None = None,
+                    title: str | None = None, highlight: Collection[str] = ()) -> go.Figure:
+    """The map at many units (county level): the units with a boundary filled in `CLASSES` colour classes (one
+    trace per class, unnamed; a name, value and rank on hover over an invisible point at each unit's centre, which
+    clicks through). Units without a boundary are left out (the card says how many); with none at all, the scores
+    by parent unit (box per parent) stand in for the map: a tile grid of thousands of squares says nothing."""
+    if df.height == 0:
+        return figures.empty_figure(t("error.nodata", lang))
+    b = boundaries if boundaries is not None else load_boundaries()
+    drawn = df.filter(pl.col("unit_code").cast(pl.String).is_in([c for c in df["unit_code"].to_list() if b.has(c)]))
+    if drawn.height == 0:
+        return by_parent_figure(df, lang)
+    values = drawn["rank" if by == "rank" else "score"].to_list()
+    known = [v for v in values if v is not None and math.isfinite(v)]
+    lo, hi = (min(known), max(known)) if known else (0.0, 1.0)
+    span = hi - lo if hi > lo else 1.0
+    codes = drawn["unit_code"].to_list()
+    lat0 = float(np.mean([b.polygons[c][0][0][:, 1].mean() for c in codes]))
+    kx = math.cos(math.radians(lat0))
+    classes: list[tuple[list[float | None], list[float | None]]] = [([], []) for _ in range(CLASSES)]
+    cx, cy, hover = [], [], []
+    for code, name, score, rank, v in zip(codes, drawn["name"].to_list(), drawn["score"].to_list(),
+                                          drawn["rank"].to_list(), values, strict=True):
+        share = 0.5 if v is None or not math.isfinite(v) else (v - lo) / span
+        k = min(CLASSES - 1, int((1 - share if by == "rank" else share) * CLASSES))
+        xs, ys = classes[k]
+        polys = b.polygons[code]
+        for poly in polys:
+            for ring in poly:
+                xs += (ring[:, 0] * kx).tolist() + [None]
+                ys += ring[:, 1].tolist() + [None]
+        main = max(polys, key=lambda p: ring_area(p[0]))[0]
+        cx.append(float(main[:, 0].mean()) * kx)
+        cy.append(float(main[:, 1].mean()))
+        hover.append(f"{name}<br>{fmt_num(score, lang)}" + (f" · #{rank}" if rank is not None else ""))
+    fig = go.Figure()
+    for k, (xs, ys) in enumerate(classes):
+        if xs:
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", fill="toself", hoverinfo="skip", showlegend=False,
+                                     fillcolor=_colour(figures.SCORE_SCALE, (k + 0.5) / CLASSES),
+                                     line={"color": "white", "width": 0.3}))
+    fig.add_trace(go.Scatter(x=cx, y=cy, mode="markers", customdata=codes, hovertext=hover, hoverinfo="text",
+                             marker={"size": 6, "opacity": 0}, showlegend=False, name="units"))
+    hl = [i for i, code in enumerate(codes) if code in highlight]
+    if hl:
+        fig.add_trace(go.Scatter(x=[cx[i] for i in hl], y=[cy[i] for i in hl], mode="markers", hoverinfo="skip",
+                                 marker={"size": 10, "color": "rgba(0,0,0,0)", "line": {"color": figures.INK,
+                                                                                         "width": 2}},
+                                 showlegend=False))
+    fig.add_trace(go.Scatter(
+        x=[cx[0]], y=[cy[0]], mode="markers", hoverinfo="skip", showlegend=False,
+        marker={"size": 0.1, "opacity": 0, "color": [lo], "cmin": lo, "cmax": hi if hi > lo else lo + 1,
+                "colorscale": figures.SCORE_SCALE, "reversescale": by == "rank", "showscale": True,
+                "colorbar": {"title": {"text": t("map.rank_axis" if by == "rank" else "fig.score", lang)},
+                             "thickness": 12}}))
+    fig.update_xaxes(visible=False, showgrid=False)
+    fig.update_yaxes(visible=False, showgrid=False, scaleanchor="x", scaleratio=1)
+    return figures._base(fig, title or t("overview.map", lang), height=520, hovermode="closest",
+                         margin={"l": 4, "r": 4, "t": 48, "b": 4})
+
+
+def by_parent_figure(df: pl.DataFrame, lang: str) -> go.Figure:
+    """Scores by parent unit, one box per parent (its median first), when no unit has a boundary to draw.
+    Columns: unit_code, name, score; optional parent (app.ui.many_units.with_units)."""
+    parent = (df["parent"] if "parent" in df.columns else pl.Series([""] * df.height)).fill_null("")
+    d = df.with_columns(parent.replace("", t("many.no_parent", lang)).alias("_parent"))
+    order = (d.group_by("_parent").agg(pl.col("score").median().alias("m")).sort("m", descending=True,
+                                                                                  nulls_last=True)["_parent"])
+    fig = go.Figure(go.Box(x=d["score"].to_list(), y=d["_parent"].to_list(), orientation="h", boxpoints=False,
+                           marker_color=figures.BLUE, line={"width": 1}, name=t("fig.score", lang)))
+    fig.update_yaxes(categoryorder="array", categoryarray=order.to_list(), autorange="reversed")
+    fig.update_xaxes(title_text=t("fig.score", lang))
+    return figures._base(fig, t("many.by_parent", lang), height=max(360, 18 * order.len() + 100),
+                         showlegend=False)
