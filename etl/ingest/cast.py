@@ -193,8 +193,8 @@ def cast_frame(raw: pl.DataFrame, table: tables.Table) -> CastResult:
     text = [c for c in table.columns if c.name in raw.columns and raw.schema[c.name] == pl.String]
     exprs: list[pl.Expr] = []
     for col in text:
-        cleaned = _clean_expr(col.name, col.nullable)
-        exprs += [cleaned.alias(f"_c_{col.name}"), _first_pass(cleaned, col.dtype).cast(POLARS_TYPES[col.dtype]).alias(col.name)]
+        clean = _clean_expr(col.name, col.nullable)
+        exprs += [clean.alias(f"_c_{col.name}"), _first_pass(clean, col.dtype).cast(POLARS_TYPES[col.dtype]).alias(col.name)]
     first = raw.select(*exprs) if exprs else pl.DataFrame()
     gaps = first.select(
         [(pl.col(c.name).is_null() & pl.col(f"_c_{c.name}").is_not_null()).any().alias(c.name) for c in text]
