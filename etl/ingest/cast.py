@@ -159,46 +159,8 @@ def cast_column(s: pl.Series, dtype: str, nullable: bool = True, cleaned: pl.Ser
     return _from_typed(s, dtype).alias(s.name)
 
 
-def _clean_expr(name: str, nullable: bool) -> pl.Expr:
-    """`_clean` as an expression."""
-    t = pl.col(name).str.strip_chars()
-    return pl.when(t.is_in(_NULL_VARIANTS if nullable else [""])).then(None).otherwise(t)
-
-
-def _first_pass(c: pl.Expr, dtype: str) -> pl.Expr:
-    """The first attempt `_from_string` makes on every value (the canonical format, the plain cast), as an
-    expression; a value it leaves null while present is a gap, for `_from_string` to finish."""
-    if dtype == "str":
-        return c
-    if dtype == "int":
-        return c.cast(pl.Int64, strict=False)
-    if dtype == "float":
-        f = c.cast(pl.Float64, strict=False)
-        return pl.when(f.is_finite().fill_null(True)).then(f).otherwise(None)
-    if dtype == "bool":
-        return c.str.to_lowercase().replace_strict(_BOOL_MAP, default=None, return_dtype=pl.Boolean)
-    if dtype == "date":
-        return c.str.to_date(DATE_FORMATS[0], strict=False)
-    if dtype == "datetime":
-        return c.str.to_datetime(DATETIME_FORMATS[0], strict=False, time_unit="us")
-    raise ValueError(f"unknown contract dtype {dtype!r}")
-
-
 def cast_frame(raw: pl.DataFrame, table: tables.Table) -> CastResult:
-    """Cast every contract column of a raw chunk; absent (nullable) columns become null columns.
-
-    Text columns are cleaned and cast in ONE polars pass with each dtype's first attempt (the canonical format);
-    only a column where that left a present value unparsed (another date format, "12.0", a bad value) goes through
-    the rest of `cast_column` on that column, so the result is `cast_column`'s, column by column."""
-    text = [c for c in table.columns if c.name in raw.columns and raw.schema[c.name] == pl.String]
-    exprs: list[pl.Expr] = []
-    for col in text:
-        clean = _clean_expr(col.name, col.nullable)
-        exprs += [clean.alias(f"_c_{col.name}"), _first_pass(clean, col.dtype).cast(POLARS_TYPES[col.dtype]).alias(col.name)]
-    first = raw.select(*exprs) if exprs else pl.DataFrame()
-    gaps = first.select(
-        [(pl.col(c.name).is_null() & pl.col(f"_c_{c.name}").is_not_null()).any().alias(c.name) for c in text]
-    ).row(0, named=True) if text and raw.height else {}
+    """Cast every contract column of a raw chunk; absent (nullable) columns become null columns."""
     columns: list[pl.Series] = []
     failures: list[pl.DataFrame] = []
     for col in table.columns:
@@ -206,16 +168,9 @@ def cast_frame(raw: pl.DataFrame, table: tables.Table) -> CastResult:
             columns.append(pl.Series(col.name, [None] * raw.height, dtype=POLARS_TYPES[col.dtype]))
             continue
         src = raw[col.name]
-        if src.dtype == pl.String:
-            cleaned = first[f"_c_{col.name}"].alias(col.name)
-            if not gaps.get(col.name):
-                columns.append(first[col.name])  # every present value parsed at the first attempt: no failure
-                continue
-            typed = cast_column(src, col.dtype, col.nullable, cleaned)
-            present = cleaned.is_not_null()
-        else:
-            typed = cast_column(src, col.dtype, col.nullable)
-            present = src.is_not_null()
+        cleaned = _clean(src, col.nullable) if src.dtype == pl.String else None
+        typed = cast_column(src, col.dtype, col.nullable, cleaned)
+        present = cleaned.is_not_null() if cleaned is not None else src.is_not_null()
         bad = typed.is_null() & present
         if bad.any():
             failures.append(
