@@ -281,8 +281,9 @@ def validate_fast(frame: pl.DataFrame, ts: TableSchema) -> pl.DataFrame:
             value = pl.concat_str(
                 [pl.lit(f"{c}=") + pl.col(c).map_batches(_as_text, return_dtype=pl.String).fill_null("empty")
                  for c in rule.columns], separator=", ")  # fmt: skip
-            part = sel.select(pl.col(ROW), pl.lit(", ".join(rule.columns)).alias("column"), pl.lit(rule.code).alias("check"),
-                              value.alias("value"), pl.lit(_rule_text(ts.table, rule)).alias("detail"))  # fmt: skip
+            part = sel.select(pl.col(ROW), pl.lit(", ".join(rule.columns)).alias("column"),
+                              pl.lit(rule.code).alias("check"), value.alias("value"),
+                              pl.lit(_rule_text(ts.table, rule)).alias("detail"))  # fmt: skip
         else:
             code, why = ("not_nullable", None) if num < 0 else ts.column_meta[column][num]
             value = pl.lit(None, pl.String) if num < 0 else pl.col(column).cast(pl.String)

@@ -39,7 +39,8 @@ def is_garbled(values: pl.Series) -> pl.Series:
 def failures(raw: pl.DataFrame, table: tables.Table) -> pl.DataFrame:
     """One failure row (_row, column, check, value, detail) per garbled cell of the table's text columns."""
     out: list[pl.DataFrame] = []
-    text = [c.name for c in table.columns if c.dtype == "str" and c.name in raw.columns and raw.schema[c.name] == pl.String]
+    text = [c.name for c in table.columns
+            if c.dtype == "str" and c.name in raw.columns and raw.schema[c.name] == pl.String]  # fmt: skip
     if not text or raw.height == 0:
         return pl.DataFrame(schema=FAILURE_SCHEMA)
     # Every pattern needs a non-ASCII character: codes, dates and enums (nearly all cells) skip the regex. Which
