@@ -994,6 +994,8 @@ MESSAGES.update({
     "profile.note.retired": ("方案中的 {code} 已从指标目录退役（{why}），其 {where} 设定已忽略。",
                              "{code} in the profile was retired from the catalog ({why}); its {where} entry is "
                              "ignored."),
+})
+
 # Pages at many units (app/ui/many_units.py): top/bottom N, search and filters, the map's fallback.
 MESSAGES.update({
     "many.top_bottom": ("前 {n} 名与后 {n} 名（共 {total} 个单位，中间 {hidden} 个未画出，见下方排名表）",

@@ -6,12 +6,14 @@ written in words in each Table.rules are implemented here as polars expressions 
 one). Cross-table references (Column.references) are checked against the warehouse by `reference_failures`, through
 a lookup the caller passes in, so this module never touches DuckDB.
 
-`validate` runs the schema with lazy=True on a collected frame and turns pandera's failure_cases into one failure
-row per (row, column, check): _row, column, check, value, detail. `check` is a check name of the message catalogue
-(etl.ingest.messages: allowed, min, max, pattern, not_after_load_time, not_nullable, unique_key, reference, or a
-cross-column rule's code, all of kind 'rule'); `detail` is the rule's parameter the message shows (the allowed
-values, the bound with its unit, the pattern, the load time, the key, the rule text, the referenced column). No
-message text is written here.
+`validate` evaluates the schema's checks in one polars pass (`validate_fast`: pandera collects once per check and
+column, ~140 collects per chunk, which made it the ingest's largest cost after the load itself); pandera stays the
+declared schema, runs when the key's uniqueness is asked for, and is the reference the one-pass checks are tested
+against (`validate_pandera`, tests/etl/contract/test_schemas.py). Either gives one failure row per (row, column,
+check): _row, column, check, value, detail. `check` is a check name of the message catalogue (etl.ingest.messages:
+allowed, min, max, pattern, not_after_load_time, not_nullable, unique_key, reference, or a cross-column rule's
+code, all of kind 'rule'); `detail` is the rule's parameter the message shows (the allowed values, the bound with
+its unit, the pattern, the load time, the key, the rule text, the referenced column). No message text is written here.
 """
 
 from __future__ import annotations
@@ -177,26 +179,37 @@ def _fmt_allowed(values: tuple[object, ...]) -> str:
     return ", ".join(str(v) for v in values)
 
 
-def _column(col: tables.Column, load_time: dt.datetime | None, unique: bool) -> tuple[pa.Column, list[tuple[str, str | None]]]:
-    """The pandera Column of a contract column and (check name, detail for its message) per check, in check order."""
+def _column(
+    col: tables.Column, load_time: dt.datetime | None, unique: bool
+) -> tuple[pa.Column, list[tuple[str, str | None]], list[pl.Expr]]:
+    """The pandera Column of a contract column, (check name, detail for its message) per check, and per check the
+    same test as a polars expression (true or null where the value passes), all in check order."""
     checks: list[pa.Check] = []
     meta: list[tuple[str, str | None]] = []
+    ok: list[pl.Expr] = []
+    c = pl.col(col.name)
     if col.allowed is not None:
         checks.append(pa.Check.isin(list(col.allowed)))
         meta.append(("allowed", _fmt_allowed(col.allowed)))
+        ok.append(c.is_in(list(col.allowed)))
     if col.min is not None:
         checks.append(pa.Check.ge(col.min))
         meta.append(("min", f"{col.min:g}" + (f" {col.unit}" if col.unit else "")))
+        ok.append(c >= col.min)
     if col.max is not None:
         checks.append(pa.Check.le(col.max))
         meta.append(("max", f"{col.max:g}" + (f" {col.unit}" if col.unit else "")))
+        ok.append(c <= col.max)
     if col.pattern is not None:
         checks.append(pa.Check.str_matches(col.pattern))
         meta.append(("pattern", col.pattern))
+        # pandera's str_matches: a match at the start of the value
+        ok.append(c.str.contains(col.pattern if col.pattern.startswith("^") else f"^{col.pattern}"))
     if load_time is not None and col.dtype in ("date", "datetime") and not is_deadline(col.name):
         limit: dt.date | dt.datetime = load_time if col.dtype == "datetime" else load_time.date()
         checks.append(pa.Check.le(limit))
         meta.append(("not_after_load_time", f"{load_time:%Y-%m-%d %H:%M:%S}"))
+        ok.append(c <= pl.lit(limit, dtype=POLARS_TYPES[col.dtype]))
     description = col.description + (f" [{col.unit}]" if col.unit else "")
     return (
         pa.Column(
@@ -209,6 +222,7 @@ def _column(col: tables.Column, load_time: dt.datetime | None, unique: bool) -> 
             title=col.name,
         ),
         meta,
+        ok,
     )
 
 
@@ -220,6 +234,8 @@ class TableSchema:
     schema: pa.DataFrameSchema
     column_meta: dict[str, list[tuple[str, str | None]]]
     rules: list[Rule]
+    column_ok: dict[str, list[pl.Expr]]  # per column, each check of column_meta as a polars expression
+    unique_key: bool = False  # the primary key is checked for uniqueness (pandera then validates; see `validate`)
 
 
 def build_schema(
@@ -236,10 +252,11 @@ def build_schema(
     single_key = unique_key and len(table.primary_key) == 1
     cols: dict[str, pa.Column] = {}
     meta: dict[str, list[tuple[str, str | None]]] = {}
+    ok: dict[str, list[pl.Expr]] = {}
     for c in table.columns:
         if code_pattern is not None and c.pattern == tables.UNIT_CODE_PATTERN:
             c = replace(c, pattern=code_pattern)
-        cols[c.name], meta[c.name] = _column(c, load_time, single_key and c.name == table.primary_key[0])
+        cols[c.name], meta[c.name], ok[c.name] = _column(c, load_time, single_key and c.name == table.primary_key[0])
     rules = [RULES[table.name][text] for text in table.rules]
     checks = [pa.Check(_rule_check(r), name=r.code) for r in rules]
     schema = pa.DataFrameSchema(
@@ -251,7 +268,7 @@ def build_schema(
         title=table.title_zh,
         description=table.description,
     )
-    return TableSchema(table, schema, meta, rules)
+    return TableSchema(table, schema, meta, rules, ok, unique_key)
 
 
 def _rule_check(rule: Rule) -> Callable[[object], pl.LazyFrame]:
@@ -278,7 +295,79 @@ def _value(v: object) -> str | None:
 
 
 def validate(frame: pl.DataFrame, ts: TableSchema) -> pl.DataFrame:
-    """Failures of a typed frame (with `_row`) against a table schema: one row per (row, column, check)."""
+    """Failures of a typed frame (with `_row`) against a table schema: one row per (row, column, check).
+
+    The schema's checks are evaluated in one polars pass (`validate_fast`); pandera runs only when the key's
+    uniqueness is asked for (`unique_key=True`, not the ingest's case), and in the tests as the reference the fast
+    pass must agree with (tests/etl/contract/test_schemas.py)."""
+    if ts.unique_key:
+        return validate_pandera(frame, ts)
+    return validate_fast(frame, ts)
+
+
+def _failure_masks(ts: TableSchema) -> list[tuple[str, int, pl.Expr]]:
+    """(column or '' for a rule, check number, expression true where the row FAILS), in pandera's order."""
+    out: list[tuple[str, int, pl.Expr]] = []
+    for col in ts.table.columns:
+        if not col.nullable:
+            out.append((col.name, -1, pl.col(col.name).is_null()))
+        out += [(col.name, i, ~e.fill_null(True)) for i, e in enumerate(ts.column_ok[col.name])]
+    out += [("", i, ~r.expr.fill_null(True)) for i, r in enumerate(ts.rules)]
+    return out
+
+
+def validate_fast(frame: pl.DataFrame, ts: TableSchema) -> pl.DataFrame:
+    """`validate` without pandera: every check of the schema as one boolean column of ONE select (pandera collects
+    once per check and column: ~140 collects per chunk, the ingest's largest cost after the load itself). A chunk
+    with no failure (nearly all) costs that one pass; the failing rows alone are then turned into records, with
+    the same check names, details and values (the value as polars writes it as text, as pandera reports it)."""
+    masks = _failure_masks(ts)
+    if frame.height == 0 or not masks:
+        return pl.DataFrame(schema=FAILURE_SCHEMA)
+    absent = [c for c in ts.table.columns if c.name not in frame.columns]
+    if any(not c.nullable for c in absent):  # a required column missing: pandera's schema-level message says so
+        return validate_pandera(frame, ts)
+    if absent:  # an optional column an older export lacks reads as empty, as pandera (required=False) treats it
+        frame = frame.with_columns(pl.lit(None, POLARS_TYPES[c.dtype]).alias(c.name) for c in absent)
+    names = [f"_f{i}" for i in range(len(masks))]
+    flags = frame.select(pl.col(ROW), *(m.alias(n) for (_, _, m), n in zip(masks, names)))
+    bad = flags.filter(pl.any_horizontal(names))
+    if bad.height == 0:
+        return pl.DataFrame(schema=FAILURE_SCHEMA)
+    rows = frame.join(bad.select(ROW), on=ROW, how="semi", maintain_order="left")
+    bad = bad.join(rows.select(ROW), on=ROW, how="semi", maintain_order="left")  # same order as `rows`
+    parts: list[pl.DataFrame] = []
+    for (column, num, _), n in zip(masks, names):
+        hit = bad[n]
+        if not hit.any():
+            continue
+        sel = rows.filter(hit)
+        if column == "":
+            rule = ts.rules[num]
+            value = pl.concat_str(
+                [pl.lit(f"{c}=") + pl.col(c).map_batches(_as_text, return_dtype=pl.String).fill_null("empty")
+                 for c in rule.columns], separator=", ")  # fmt: skip
+            part = sel.select(pl.col(ROW), pl.lit(", ".join(rule.columns)).alias("column"),
+                              pl.lit(rule.code).alias("check"), value.alias("value"),
+                              pl.lit(_rule_text(ts.table, rule)).alias("detail"))  # fmt: skip
+        else:
+            code, why = ("not_nullable", None) if num < 0 else ts.column_meta[column][num]
+            value = pl.lit(None, pl.String) if num < 0 else pl.col(column).cast(pl.String)
+            part = sel.select(pl.col(ROW), pl.lit(column).alias("column"), pl.lit(code).alias("check"),
+                              value.alias("value"), pl.lit(why, pl.String).alias("detail"))  # fmt: skip
+        parts.append(part.cast(FAILURE_SCHEMA))  # type: ignore[arg-type]
+    return pl.concat(parts)
+
+
+def _as_text(s: pl.Series) -> pl.Series:
+    """Values as `_value` writes them (date-times to the second, booleans as true/false)."""
+    if isinstance(s.dtype, pl.Datetime):
+        return s.dt.strftime("%Y-%m-%d %H:%M:%S")
+    return s.cast(pl.String)
+
+
+def validate_pandera(frame: pl.DataFrame, ts: TableSchema) -> pl.DataFrame:
+    """`validate` by pandera itself (the declared schema): the reference the fast pass is tested against."""
     try:
         ts.schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as e:

@@ -460,7 +460,7 @@ class Stage:
 
     def _show(self) -> None:
         self.con.unregister(STAGE)
-        self.con.register(STAGE, self.frame.to_arrow())
+        self.con.register(STAGE, wh.arrow_view(self.frame))
 
     @staticmethod
     def clear(con: wh.Connection) -> None:

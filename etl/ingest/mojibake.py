@@ -39,14 +39,20 @@ def is_garbled(values: pl.Series) -> pl.Series:
 def failures(raw: pl.DataFrame, table: tables.Table) -> pl.DataFrame:
     """One failure row (_row, column, check, value, detail) per garbled cell of the table's text columns."""
     out: list[pl.DataFrame] = []
-    for col in table.columns:
-        if col.dtype != "str" or col.name not in raw.columns or raw.schema[col.name] != pl.String:
+    text = [c.name for c in table.columns
+            if c.dtype == "str" and c.name in raw.columns and raw.schema[c.name] == pl.String]  # fmt: skip
+    if not text or raw.height == 0:
+        return pl.DataFrame(schema=FAILURE_SCHEMA)
+    # Every pattern needs a non-ASCII character: codes, dates and enums (nearly all cells) skip the regex. Which
+    # columns hold any is found for all of them in one pass.
+    any_wide = raw.select(
+        [(pl.col(c).str.len_bytes() != pl.col(c).str.len_chars()).fill_null(False).any().alias(c) for c in text]
+    ).row(0, named=True)
+    for name in text:
+        if not any_wide[name]:
             continue
-        values = raw[col.name]
-        # Every pattern needs a non-ASCII character: codes, dates and enums (nearly all cells) skip the regex.
+        values = raw[name]
         wide = (values.str.len_bytes() != values.str.len_chars()).fill_null(False)
-        if not wide.any():
-            continue
         rows, candidates = raw[ROW].filter(wide), values.filter(wide)
         bad = is_garbled(candidates)
         if not bad.any():
@@ -56,7 +62,7 @@ def failures(raw: pl.DataFrame, table: tables.Table) -> pl.DataFrame:
             pl.DataFrame(
                 {
                     ROW: rows.filter(bad),
-                    "column": [col.name] * n,
+                    "column": [name] * n,
                     "check": [CHECK] * n,
                     "value": candidates.filter(bad),
                     "detail": pl.Series([None] * n, dtype=pl.String),

@@ -187,10 +187,16 @@ def row_count(con: Connection, table: str) -> int:
     return int(scalar(con, f"SELECT count(*) FROM {quote(table)}"))
 
 
+def arrow_view(frame: pl.DataFrame) -> Any:
+    """The frame as arrow for DuckDB to read, text as arrow string views: polars' own layout, so nothing is copied
+    (the default, large_string, copies every string: a tenth of a second per 2M values)."""
+    return frame.to_arrow(compat_level=pl.CompatLevel.newest())
+
+
 @contextmanager
 def registered(con: Connection, name: str, frame: pl.DataFrame) -> Iterator[str]:
     """Expose a polars frame to SQL as view `name` for the duration of the block (zero-copy via arrow)."""
-    con.register(name, frame.to_arrow())
+    con.register(name, arrow_view(frame))
     try:
         yield quote(name)
     finally:
