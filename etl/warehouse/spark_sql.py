@@ -1,0 +1,84 @@
+"""Translate the catalog's DuckDB SQL into Spark SQL with sqlglot, plus the few rewrites translation cannot do.
+
+The catalog is the one source of every formula (written for DuckDB); the Spark engine runs its translation. sqlglot
+maps most of DuckDB onto Spark by itself (strftime → date_format, list → collect_list, 1-based → 0-based array
+subscripts, // → DIV, FILTER, GROUP BY ALL). Two DuckDB functions have no Spark twin that sqlglot knows of; they are
+rewritten on the syntax tree (a rule per function, not per indicator, so a new formula using them works too):
+
+- `epoch(x)`: seconds since 1970 of a timestamp, or the seconds of an interval `a - b` (DuckDB keeps the fraction).
+  sqlglot writes Spark's UNIX_TIMESTAMP, which takes no interval and drops the fraction; the rewrite computes
+  (unix_micros(a) - unix_micros(b)) / 1e6, or unix_micros(x) / 1e6 for a timestamp.
+- `to_days(n)`: an interval of n days, which Spark builds with make_dt_interval(n).
+
+A formula that sqlglot cannot parse or translate raises SparkTranslationError naming what failed.
+"""
+
+from __future__ import annotations
+
+import sqlglot
+from sqlglot import exp
+
+from etl.errors import EtlError
+
+READ = "duckdb"
+WRITE = "spark"
+
+
+class SparkTranslationError(EtlError):
+    """DuckDB SQL that sqlglot could not turn into Spark SQL; the message shows the SQL and the reason."""
+
+
+def _micros(e: exp.Expression) -> exp.Expression:
+    return exp.func("unix_micros", exp.cast(e, exp.DataType.build("timestamp", dialect=WRITE)))
+
+
+def _is_interval(e: exp.Expression) -> bool:
+    return isinstance(e, (exp.Interval, exp.ToDays)) or (
+        isinstance(e, exp.Anonymous) and e.name.lower() in ("make_dt_interval", "to_days"))
+
+
+def _epoch(node: exp.TimeToUnix) -> exp.Expression:
+    """epoch(a - b) (an interval between two timestamps) or epoch(ts), in seconds with the fraction kept."""
+    arg = node.this
+    while isinstance(arg, exp.Paren):
+        arg = arg.this
+    if isinstance(arg, exp.Sub) and not _is_interval(arg.expression):
+        seconds = exp.Sub(this=_micros(arg.this), expression=_micros(arg.expression))
+    else:
+        seconds = _micros(arg)
+    return exp.Paren(this=exp.Div(this=exp.Paren(this=seconds), expression=exp.Literal.number("1000000.0")))
+
+
+def _to_days(node: exp.ToDays) -> exp.Expression:
+    return exp.func("make_dt_interval", node.this)
+
+
+def _rewrite(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.TimeToUnix):
+        return _epoch(node)
+    if isinstance(node, exp.ToDays):
+        return _to_days(node)
+    return node
+
+
+#: the rewrites applied before sqlglot writes Spark SQL: DuckDB function → what it becomes (docs and tests)
+REWRITES = {
+    "epoch(a - b)": "(unix_micros(a) - unix_micros(b)) / 1e6",
+    "epoch(ts)": "unix_micros(ts) / 1e6",
+    "to_days(n)": "make_dt_interval(n)",
+}
+
+
+def to_spark(sql: str) -> str:
+    """The Spark SQL of one DuckDB statement (the catalog's dialect)."""
+    try:
+        statements = sqlglot.parse(sql, read=READ)
+    except sqlglot.errors.ParseError as e:
+        raise SparkTranslationError(f"sqlglot cannot parse this DuckDB SQL: {e}\nSQL:\n{sql}") from None
+    if len(statements) != 1 or statements[0] is None:
+        raise SparkTranslationError(f"expected one SQL statement, got {len(statements)}\nSQL:\n{sql}")
+    tree = statements[0].transform(_rewrite)
+    try:
+        return tree.sql(dialect=WRITE, unsupported_level=sqlglot.ErrorLevel.RAISE)
+    except sqlglot.errors.UnsupportedError as e:
+        raise SparkTranslationError(f"sqlglot cannot write this as Spark SQL: {e}\nSQL:\n{sql}") from None
