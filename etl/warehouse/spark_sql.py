@@ -10,6 +10,9 @@ rewritten on the syntax tree (a rule per function, not per indicator, so a new f
   (unix_micros(a) - unix_micros(b)) / 1e6, or unix_micros(x) / 1e6 for a timestamp.
 - `to_days(n)`: an interval of n days, which Spark builds with make_dt_interval(n).
 
+And one check: a list subscript whose integer type sqlglot cannot see is refused (it would not be shifted from
+DuckDB's 1-based to Spark's 0-based subscripts and would read the wrong element without an error).
+
 A formula that sqlglot cannot parse or translate raises SparkTranslationError naming what failed.
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.optimizer.annotate_types import annotate_types
 
 from etl.errors import EtlError
 
@@ -53,7 +57,25 @@ def _to_days(node: exp.ToDays) -> exp.Expression:
     return exp.func("make_dt_interval", node.this)
 
 
+def _check_subscript(node: exp.Bracket) -> None:
+    """DuckDB lists count from 1, Spark arrays from 0. sqlglot shifts a subscript only when it can tell it is an
+    integer (a literal, a CAST … AS BIGINT); any other subscript would silently read the next element on Spark."""
+    if len(node.expressions) != 1:
+        return
+    idx = node.expressions[0]
+    if isinstance(idx, exp.Literal):
+        return  # an integer literal (already shifted) or a struct key
+    typed = annotate_types(idx.copy(), dialect=READ).type
+    if typed is None or typed.this not in exp.DataType.INTEGER_TYPES:
+        raise SparkTranslationError(
+            f"the list subscript [{idx.sql(dialect=READ)}] has no known integer type, so it cannot be shifted from "
+            "DuckDB's 1-based to Spark's 0-based subscripts: write it as [CAST(… AS BIGINT)]"
+        )
+
+
 def _rewrite(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.Bracket):
+        _check_subscript(node)
     if isinstance(node, exp.TimeToUnix):
         return _epoch(node)
     if isinstance(node, exp.ToDays):
