@@ -13,6 +13,9 @@ rewritten on the syntax tree (a rule per function, not per indicator, so a new f
 And one check: a list subscript whose integer type sqlglot cannot see is refused (it would not be shifted from
 DuckDB's 1-based to Spark's 0-based subscripts and would read the wrong element without an error).
 
+And a literal with a fraction (0.5, 100.0, 1.96) is a DOUBLE on Spark: Spark reads it as a DECIMAL and keeps a
+DECIMAL's few digits through a division ((k + 1.0) / (n + 2) to 6 places), where DuckDB divides in DOUBLE.
+
 A formula that sqlglot cannot parse or translate raises SparkTranslationError naming what failed.
 """
 
@@ -50,7 +53,7 @@ def _epoch(node: exp.TimeToUnix) -> exp.Expression:
         seconds = exp.Sub(this=_micros(arg.this), expression=_micros(arg.expression))
     else:
         seconds = _micros(arg)
-    return exp.Paren(this=exp.Div(this=exp.Paren(this=seconds), expression=exp.Literal.number("1000000.0")))
+    return exp.Paren(this=exp.Div(this=exp.Paren(this=seconds), expression=_double(exp.Literal.number("1000000.0"))))
 
 
 def _to_days(node: exp.ToDays) -> exp.Expression:
@@ -73,7 +76,17 @@ def _check_subscript(node: exp.Bracket) -> None:
         )
 
 
+def _is_fraction(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Literal) and not node.is_string and any(ch in node.this for ch in ".eE")
+
+
+def _double(node: exp.Literal) -> exp.Expression:
+    return exp.Cast(this=node, to=exp.DataType.build("double"))
+
+
 def _rewrite(node: exp.Expression) -> exp.Expression:
+    if _is_fraction(node) and not isinstance(node.parent, exp.Cast):
+        return _double(node)  # type: ignore[arg-type]
     if isinstance(node, exp.Bracket):
         _check_subscript(node)
     if isinstance(node, exp.TimeToUnix):
@@ -88,6 +101,7 @@ REWRITES = {
     "epoch(a - b)": "(unix_micros(a) - unix_micros(b)) / 1e6",
     "epoch(ts)": "unix_micros(ts) / 1e6",
     "to_days(n)": "make_dt_interval(n)",
+    "0.5 (a literal with a fraction)": "CAST(0.5 AS DOUBLE)",
 }
 
 

@@ -52,7 +52,14 @@ def test_to_days_becomes_a_day_time_interval() -> None:
 
 
 def test_the_rewrites_are_documented() -> None:
-    assert set(REWRITES) == {"epoch(a - b)", "epoch(ts)", "to_days(n)"}
+    assert set(REWRITES) == {"epoch(a - b)", "epoch(ts)", "to_days(n)", "0.5 (a literal with a fraction)"}
+
+
+def test_a_literal_with_a_fraction_is_a_double_not_a_decimal() -> None:
+    # Spark keeps (k + 1.0) / (n + 2) as a DECIMAL with 6 places; DuckDB divides in DOUBLE
+    sql = to_spark("SELECT (k + 1.0) / (n + 2), 1.96 * x, 2 * y, 1e-3 FROM t").upper()
+    assert sql.count("AS DOUBLE)") == 3 and "CAST(2 AS" not in sql
+    assert to_spark("SELECT CAST(0.5 AS DOUBLE) FROM t").upper().count("CAST(") == 1
 
 
 def test_duckdb_subscripts_are_one_based_and_sparks_zero_based() -> None:
