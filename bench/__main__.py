@@ -41,7 +41,7 @@ from typing import Any
 from bench import ROOT, BenchRow, load_average, machine
 
 QUICK = ("scoring", "sensitivity")
-ALL = ("scoring", "sensitivity", "montecarlo", "ingest", "refresh", "etl", "app", "load", "pages")
+ALL = ("scoring", "sensitivity", "montecarlo", "ingest", "refresh", "etl", "app", "load", "pages", "engines")
 RESULTS = ROOT / "bench" / "results"
 
 
