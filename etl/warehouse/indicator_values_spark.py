@@ -85,7 +85,9 @@ def indicator_frame(spark: SparkSession, d: IndicatorDef, grain: str, last_day: 
 def _collect(frame: DataFrame) -> pl.DataFrame:
     """Run one query and bring its rows back through Arrow, typed as indicator_values."""
     table: Any = frame.toArrow()
-    return pl.from_arrow(table).cast(iv.SCHEMA)  # type: ignore[union-attr,arg-type]
+    out = pl.from_arrow(table)
+    assert isinstance(out, pl.DataFrame)
+    return out.cast(iv.SCHEMA)  # type: ignore[arg-type]
 
 
 def compute_on_spark(

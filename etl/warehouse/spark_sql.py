@@ -36,7 +36,7 @@ class SparkTranslationError(EtlError):
 
 
 def _micros(e: exp.Expression) -> exp.Expression:
-    return exp.func("unix_micros", exp.cast(e, exp.DataType.build("timestamp", dialect=WRITE)))
+    return exp.Anonymous(this="unix_micros", expressions=[exp.Cast(this=e, to=exp.DataType.build("timestamp"))])
 
 
 def _is_interval(e: exp.Expression) -> bool:
@@ -49,15 +49,16 @@ def _epoch(node: exp.TimeToUnix) -> exp.Expression:
     arg = node.this
     while isinstance(arg, exp.Paren):
         arg = arg.this
+    seconds: exp.Expression
     if isinstance(arg, exp.Sub) and not _is_interval(arg.expression):
         seconds = exp.Sub(this=_micros(arg.this), expression=_micros(arg.expression))
     else:
         seconds = _micros(arg)
-    return exp.Paren(this=exp.Div(this=exp.Paren(this=seconds), expression=_double(exp.Literal.number("1000000.0"))))
+    return exp.Paren(this=exp.Div(this=exp.Paren(this=seconds), expression=_double(exp.Literal(this="1000000.0", is_string=False))))
 
 
 def _to_days(node: exp.ToDays) -> exp.Expression:
-    return exp.func("make_dt_interval", node.this)
+    return exp.Anonymous(this="make_dt_interval", expressions=[node.this])
 
 
 def _check_subscript(node: exp.Bracket) -> None:
