@@ -104,28 +104,31 @@ def compute_on_spark(
     at a time)."""
     first, last = span
     register_tables(spark, exported)
+    planned: list[tuple[str, IndicatorDef, int, DataFrame]] = []
+    with ThreadPoolExecutor(max(1, parallel)) as pool:
+        for grain in grains:
+            relations = iv.grid_relations(units, first, last, grain)
+            register_relations(spark, relations)
+            n_grid = units.height * relations["periods"].height
+            if not n_grid:
+                continue
+            # Analysed now, while this grain's relations are registered: a DataFrame keeps the plan it resolved, so
+            # the next grain's `periods` does not change it. Analysis runs in the JVM, several at once.
+            frames_ = pool.map(lambda d, g=grain: indicator_frame(spark, d, g, last), list(catalog))
+            planned += [(grain, d, n_grid, f) for d, f in zip(catalog, frames_)]
+        # Each query is a small job; several at once keep the cores (or the cluster) busy between their stages.
+        results = list(pool.map(lambda p: _collect(p[3]), planned))
     frames: list[pl.DataFrame] = []
-    for grain in grains:
-        relations = iv.grid_relations(units, first, last, grain)
-        register_relations(spark, relations)
-        n_grid = units.height * relations["periods"].height
-        if not n_grid:
-            continue
-        queries = [indicator_frame(spark, d, grain, last) for d in catalog]
-        # Each query is a small job; run several at once so the cluster (or local cores) stays busy between stages.
-        with ThreadPoolExecutor(max(1, parallel)) as pool:
-            results = list(pool.map(_collect, queries))
-        for d, out in zip(catalog, results):
-            if out.height != n_grid:
-                raise iv.IndicatorSQLError(
-                    f"indicator {d.id!r} ({grain}): its SQL returned more than one row for some (unit_code, period): "
-                    f"{out.height} rows for a grid of {n_grid}"
-                )
-        out = pl.concat(results) if results else pl.DataFrame(schema=iv.SCHEMA)
-        if run is not None:
-            run.queries += len(queries)
-            run.rows += out.height
+    for (grain, d, n_grid, _f), out in zip(planned, results):
+        if out.height != n_grid:
+            raise iv.IndicatorSQLError(
+                f"indicator {d.id!r} ({grain}): its SQL returned more than one row for some (unit_code, period): "
+                f"{out.height} rows for a grid of {n_grid}"
+            )
         frames.append(out)
+    if run is not None:
+        run.queries += len(planned)
+        run.rows += sum(f.height for f in frames)
     return iv.order_frame(frames, catalog, grains)
 
 
