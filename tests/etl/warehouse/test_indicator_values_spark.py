@@ -155,3 +155,15 @@ def test_an_indicator_that_does_not_run_on_spark_is_named(spark: Any, demo_db: P
     broken = d.model_copy(update={"sql": d.sql.model_copy(update={"numerator": "count(no_such_column)"})})
     with warehouse.connection(demo_db, read_only=True) as con, pytest.raises(IndicatorSQLError, match=d.id):
         SparkEngine(spark, tmp_path / "pq")(con, [broken], ("year",), span=(date(2025, 1, 1), date(2025, 3, 31)))
+
+
+def test_the_refresh_step_builds_the_spark_engine_from_configuration(spark: Any, tmp_path: Path) -> None:
+    # last in this file: the configured session settings (e.g. 8 shuffle partitions) apply to the shared session
+    from etl.config import load_config
+    from etl.jobs.refresh_steps import indicator_engine
+
+    db = tmp_path / "w.duckdb"
+    config = load_config(None, env={}, overrides={"engine.indicators": "spark", "paths.db": str(db)})
+    engine = indicator_engine(config)
+    assert isinstance(engine, SparkEngine) and engine.spark is spark
+    assert engine.parquet_dir == tmp_path / "w.duckdb.parquet" and engine.parallel == config.spark.parallel_queries
