@@ -21,11 +21,16 @@ A formula that sqlglot cannot parse or translate raises SparkTranslationError na
 
 from __future__ import annotations
 
+import logging
+
 import sqlglot
 from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 
 from etl.errors import EtlError
+
+# sqlglot logs every subscript shift at INFO ("Applying array index offset"): noise in a refresh's log
+logging.getLogger("sqlglot").setLevel(logging.WARNING)
 
 READ = "duckdb"
 WRITE = "spark"
