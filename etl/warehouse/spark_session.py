@@ -8,6 +8,7 @@ address, and the web UI is off.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import TYPE_CHECKING
 
@@ -59,4 +60,6 @@ def spark_session(cfg: SparkConfig) -> SparkSession:
     except Exception as e:  # py4j's and Java's launch errors have no common type
         raise SparkUnavailable(f"Spark could not start ({cfg.master}): {e}") from None
     spark.sparkContext.setLogLevel("ERROR")
+    # py4j logs every gateway connection it opens and closes at INFO: noise in a refresh's log
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     return spark
