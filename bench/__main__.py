@@ -42,7 +42,8 @@ from typing import Any
 from bench import ROOT, BenchRow, load_average, machine
 
 QUICK = ("scoring", "sensitivity")
-ALL = ("scoring", "sensitivity", "montecarlo", "ingest", "refresh", "etl", "app", "load", "pages", "national")
+ALL = ("scoring", "sensitivity", "montecarlo", "ingest", "refresh", "etl", "app", "load", "pages", "national",
+       "engines")
 RESULTS = ROOT / "bench" / "results"
 
 

@@ -239,6 +239,31 @@ class WarehouseConfig(_Strict):
     threads: int = Field(default=0, ge=0, le=256, description="DuckDB worker threads; 0 = one per CPU core")
 
 
+class EngineConfig(_Strict):
+    """Which engine runs the indicator stage (docs/scale.md: what runs where)."""
+
+    indicators: Literal["duckdb", "spark"] = Field(
+        default="duckdb", description="duckdb: in process, one machine; spark: Apache Spark ([spark], govindex[spark])"
+    )
+
+
+class SparkConfig(_Strict):
+    """The Spark engine: where it runs and where the cleaned tables are exported to as Parquet."""
+
+    master: str = Field(default="local[*]", min_length=1,
+                        description="Spark master URL: local[*] (this machine), spark://host:7077, yarn, k8s://…")
+    driver_memory: str = Field(default="1g", pattern=r"^[0-9]+[kmgt]?$", description="spark.driver.memory, e.g. 1g")
+    local_ip: str = Field(default="127.0.0.1", min_length=1,
+                          description="address the driver binds to (SPARK_LOCAL_IP)")
+    shuffle_partitions: int = Field(default=8, ge=1, le=100_000,
+                                    description="spark.sql.shuffle.partitions (small for one machine, ~2-3× cores)")
+    parallel_queries: int = Field(default=4, ge=1, le=256,
+                                  description="indicator queries submitted to Spark at once (small jobs overlap)")
+    parquet_dir: Path | None = Field(
+        default=None, description="folder of the Parquet export Spark reads; default: <db>.parquet beside the db"
+    )
+
+
 class UsersConfig(_Strict):
     """The users file of sign-in mode `users` (managed with `govindex user`)."""
 
@@ -365,6 +390,8 @@ class Config(_Strict):
     units: UnitsConfig = Field(default_factory=lambda: UnitsConfig.model_validate({}))
     alerts: AlertsConfig = Field(default_factory=lambda: AlertsConfig.model_validate({}))
     haochaping: HaochapingConfig = Field(default_factory=lambda: HaochapingConfig.model_validate({}))
+    engine: EngineConfig = Field(default_factory=lambda: EngineConfig.model_validate({}))
+    spark: SparkConfig = Field(default_factory=lambda: SparkConfig.model_validate({}))
     source: str = Field(default="defaults", description="where the configuration came from (for messages)")
 
     @property
@@ -417,6 +444,11 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "GOVINDEX_TODAY": ("ledger", "today"),
     "GOVINDEX_ALERTS": ("alerts", "enabled"),
     "GOVINDEX_ALERT_RANK_DROP": ("alerts", "rank_drop"),
+    "GOVINDEX_ENGINE": ("engine", "indicators"),
+    "GOVINDEX_SPARK_MASTER": ("spark", "master"),
+    "GOVINDEX_SPARK_DRIVER_MEMORY": ("spark", "driver_memory"),
+    "GOVINDEX_SPARK_LOCAL_IP": ("spark", "local_ip"),
+    "GOVINDEX_SPARK_PARQUET_DIR": ("spark", "parquet_dir"),
 }
 # SMTP credentials: only ever from the environment (etl/jobs/alerts.py reads them when it sends).
 SMTP_USER_ENV = "GOVINDEX_SMTP_USER"
@@ -436,9 +468,12 @@ _SECTIONS: dict[str, type[_Strict]] = {
     "units": UnitsConfig,
     "alerts": AlertsConfig,
     "haochaping": HaochapingConfig,
+    "engine": EngineConfig,
+    "spark": SparkConfig,
 }
 # Keys holding a path: relative ones in a file are read relative to that file's folder.
-_PATH_KEYS: dict[str, set[str]] = {"paths": set(PathsConfig.model_fields), "users": {"file"}}
+_PATH_KEYS: dict[str, set[str]] = {"paths": set(PathsConfig.model_fields), "users": {"file"},
+                                   "spark": {"parquet_dir"}}
 
 
 def _config_file(path: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path | None:

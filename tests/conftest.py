@@ -20,6 +20,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from typing import Any
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -258,3 +259,18 @@ def units_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with warehouse.connection(path) as con:
         warehouse.insert_frame(con, "district", unit_table(shanghai_rows()))
     return path
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One local SparkSession for the whole test session (skipped without pyspark or Java): small memory, bound to
+    127.0.0.1, one shuffle partition (the test data are tiny; per-partition tasks would dominate)."""
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("the Spark engine needs a Java 17 runtime")
+    from etl.config import SparkConfig  # local: only the Spark tests need the session
+    from etl.warehouse.spark_session import spark_session
+
+    session = spark_session(SparkConfig(master="local[2]", driver_memory="1g", shuffle_partitions=1))
+    yield session
+    session.stop()

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import warnings
 
 import click
+
+# With govindex[spark] installed, pandera imports pyspark.pandas, which warns about pandas 3 on every command; govindex
+# never uses pyspark.pandas (the Spark engine reads Arrow), so the warning says nothing to a person running a command.
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
 # (module under app.cli, click command attribute). Each module holds one command; add new ones here.
 COMMANDS: tuple[tuple[str, str], ...] = (

@@ -37,8 +37,16 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 )
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON object on stdout: the run record (status, counts, steps, error).")
+@click.option(
+    "--engine",
+    type=click.Choice(["duckdb", "spark"]),
+    default=None,
+    help="Engine of the indicator stage (default from configuration [engine] indicators: duckdb). spark runs the "
+         "catalog's SQL on Apache Spark ([spark] master; needs govindex[spark] and Java 17).",
+)
 def refresh(
-    source: str | None, db_path: str | None, config_file: str | None, wait: float | None, as_json: bool
+    source: str | None, db_path: str | None, config_file: str | None, wait: float | None, as_json: bool,
+    engine: str | None,
 ) -> None:
     """Refresh the warehouse now: ingest → indicator values → scores for every profile → uncertainty summary.
 
@@ -51,7 +59,7 @@ def refresh(
     from etl.jobs.refresh import RefreshBusy, RefreshError, refresh as run_refresh
 
     with json_errors(as_json):
-        config = load(config_file, db=db_path)
+        config = load(config_file, db=db_path, **{"engine.indicators": engine})
         warehouse_for_writing(config.paths.db)  # builds the warehouse if need be, but never its folder
         signal.signal(signal.SIGTERM, _terminate)
         signal.signal(signal.SIGINT, _terminate)

@@ -21,7 +21,7 @@ from etl.jobs.uncertainty_summary import UncertaintyRun, write_uncertainty_summa
 from etl.stores.profiles import SHIPPED_DIR, list_profiles, load_profile, load_published
 from etl.stores.scores import data_snapshot_id, score_and_store
 from etl.warehouse import connection as warehouse
-from etl.warehouse.indicator_values import write_indicator_values
+from etl.warehouse.indicator_values import Compute, write_indicator_values
 from indicators.errors import ScoringError
 from indicators.profile import ProfileError
 
@@ -204,13 +204,28 @@ def step_indicator_values(ctx: RefreshContext) -> IndicatorValuesResult:
     scheduler sees a non-zero exit) instead of swapping in an empty snapshot.
     """
     before = _values_digest(ctx.connection)
-    frame = write_indicator_values(ctx.connection, load_catalog(), params=ctx.config.haochaping.params())
+    frame = write_indicator_values(ctx.connection, load_catalog(), params=ctx.config.haochaping.params(),
+                                   compute=indicator_engine(ctx.config))
     if frame.height == 0:
         raise RefreshError(
             "no indicator values could be computed: the warehouse holds no raw data"
             " (give a folder with --source, or put files in the inbox)"
         )
     return IndicatorValuesResult(frame.height, before is not None and before == _values_digest(ctx.connection))
+
+
+def indicator_engine(config: Config) -> Compute | None:
+    """The configured engine of the indicator stage ([engine] indicators): None = DuckDB in process, or Spark."""
+    if config.engine.indicators != "spark":
+        return None
+    # local: pyspark is the optional extra govindex[spark]; a DuckDB refresh never loads it
+    from etl.warehouse.indicator_values_spark import SparkEngine
+    from etl.warehouse.spark_session import spark_session
+
+    cfg, db = config.spark, config.paths.db
+    # beside the live warehouse, not the snapshot being built: one export, replaced table by table on each refresh
+    parquet_dir = cfg.parquet_dir or db.with_name(db.name + ".parquet")
+    return SparkEngine(spark_session(cfg), parquet_dir, cfg.parallel_queries)
 
 
 def _values_digest(con: warehouse.Connection) -> str | None:

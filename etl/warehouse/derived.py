@@ -49,6 +49,8 @@ LEFT JOIN (SELECT DISTINCT centre_id, "date" FROM centre_staffing WHERE staff_n 
 
 #: every derived relation: name → SELECT (read by etl.warehouse.indicator_values; a Spark runner can reuse them)
 VIEWS: dict[str, str] = {RATING_PROMPT: RATING_PROMPT_SQL}
+#: the raw tables the derived relations read (an engine that copies tables, like Spark, needs them all)
+SOURCE_TABLES: tuple[str, ...] = ("rating", "case", "centre_staffing")
 
 
 def create_views(con: warehouse.Connection) -> None:

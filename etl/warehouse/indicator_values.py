@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 import polars as pl
@@ -518,40 +519,25 @@ def compute_indicator_values(
         return _compute(con, catalog, tuple(grains), span)
 
 
-def _compute(
-    con: warehouse.Connection, catalog: Catalog, grains: tuple[str, ...], span: tuple[date, date] | None
-) -> pl.DataFrame:
-    units = scored_units(con)  # the leaves of the unit table; parents roll up (indicators.levels)
-    first, last = span if span is not None else data_span(con)
-    frames: list[pl.DataFrame] = []
-    monthly: dict[str, pl.DataFrame] = {}  # rolled-up indicators: raw tables scanned once, not once per grain
-    absent = absent_tables(con)
-    con.register("_iv_units", units.to_arrow())
-    relations = formula_relations(con, first, last)
-    relations.__enter__()
-    shared = SharedJoin(con, catalog) if units.height and first is not None else None
-    try:
-        for grain in grains:
-            periods = periods_frame(first, last, grain)
-            con.register("periods", periods.to_arrow())
-            try:
-                n_grid = units.height * periods.height
-                for d in catalog:
-                    if absent & set(d.tables):
-                        frames.append(_no_source_grid(units, periods, grain, d))
-                    elif rolls_up(d) and n_grid:
-                        if d.id not in monthly:
-                            monthly[d.id] = _monthly_sums(con, d, shared, last)
-                        frames.append(_run_rolled(con, d, grain, monthly[d.id], n_grid))
-                    else:
-                        frames.append(_run_one(con, d, grain, n_grid, shared, last_day=last))
-            finally:
-                con.unregister("periods")
-    finally:
-        con.unregister("_iv_units")
-        relations.__exit__(None, None, None)
-        if shared is not None:
-            shared.close()
+def units_frame(con: warehouse.Connection) -> pl.DataFrame:
+    """unit_code of every unit the grid covers, sorted: the leaves of the unit table (etl.warehouse.units; parents
+    roll up, indicators.levels). The same for both engines."""
+    return scored_units(con)
+
+
+def grid_relations(
+    units: pl.DataFrame, first: date | None, last: date | None, grain: str
+) -> dict[str, pl.DataFrame]:
+    """The relations a run registers beside the warehouse tables for one grain, by name: `_iv_units` (the grid's
+    units), `periods` (period, period_start, period_end) and the working-day calendar `workdays(day, is_workday,
+    workday_no, official)` over the data span (etl.warehouse.workdays). Both engines (DuckDB here, Spark in
+    indicator_values_spark) register exactly these, so a relation added here reaches every formula on both; the
+    derived relations over raw tables (etl.warehouse.derived) are created by each engine from their one SQL text."""
+    return {"_iv_units": units, "periods": periods_frame(first, last, grain), WORKDAYS: workdays_frame(first, last)}
+
+
+def order_frame(frames: list[pl.DataFrame], catalog: Catalog, grains: tuple[str, ...]) -> pl.DataFrame:
+    """The per-indicator frames as one, in grain order, catalog order, then unit_code and period."""
     if not frames:
         return pl.DataFrame(schema=SCHEMA)
     order = {d.id: i for i, d in enumerate(catalog)}
@@ -577,7 +563,7 @@ def absent_tables(con: warehouse.Connection) -> set[str]:
     return out
 
 
-def _no_source_grid(units: pl.DataFrame, periods: pl.DataFrame, grain: str, d: IndicatorDef) -> pl.DataFrame:
+def no_source_grid(units: pl.DataFrame, periods: pl.DataFrame, grain: str, d: IndicatorDef) -> pl.DataFrame:
     """Every unit × period of an indicator whose data were not delivered: value NULL, missing_reason 'no_source'."""
     grid = units.join(periods.select("period"), how="cross")
     return grid.select(
@@ -587,19 +573,66 @@ def _no_source_grid(units: pl.DataFrame, periods: pl.DataFrame, grain: str, d: I
     ).cast(SCHEMA)  # type: ignore[arg-type]
 
 
+def _compute(
+    con: warehouse.Connection, catalog: Catalog, grains: tuple[str, ...], span: tuple[date, date] | None
+) -> pl.DataFrame:
+    units = units_frame(con)
+    first, last = span if span is not None else data_span(con)
+    frames: list[pl.DataFrame] = []
+    monthly: dict[str, pl.DataFrame] = {}  # rolled-up indicators: raw tables scanned once, not once per grain
+    absent = absent_tables(con)
+    shared = SharedJoin(con, catalog) if units.height and first is not None else None
+    derived.create_views(con)
+    try:
+        for grain in grains:
+            relations = grid_relations(units, first, last, grain)
+            for name, rel in relations.items():
+                con.register(name, rel.to_arrow())
+            try:
+                n_grid = units.height * relations["periods"].height
+                for d in catalog:
+                    if absent & set(d.tables):
+                        frames.append(no_source_grid(units, relations["periods"], grain, d))
+                    elif rolls_up(d) and n_grid:
+                        if d.id not in monthly:
+                            monthly[d.id] = _monthly_sums(con, d, shared, last)
+                        frames.append(_run_rolled(con, d, grain, monthly[d.id], n_grid))
+                    else:
+                        frames.append(_run_one(con, d, grain, n_grid, shared, last_day=last))
+            finally:
+                for name in relations:
+                    con.unregister(name)
+    finally:
+        derived.drop_views(con)
+        if shared is not None:
+            shared.close()
+    return order_frame(frames, catalog, grains)
+
+
+class Compute(Protocol):
+    """An engine's indicator stage: compute_indicator_values here, or indicator_values_spark's on Spark."""
+
+    def __call__(
+        self, con: warehouse.Connection, catalog: Catalog, grains: tuple[str, ...] | list[str], *,
+        span: tuple[date, date] | None,
+    ) -> pl.DataFrame: ...
+
+
 def write_indicator_values(
     db_path: str | Path | warehouse.Connection,
     catalog: Catalog,
     grains: tuple[str, ...] | list[str] = GRAINS,
     *,
     params: Mapping[str, int] | None = None,
+    compute: Compute | None = None,
 ) -> pl.DataFrame:
     """(Re)build the warehouse tables `indicator_values` and `data_coverage` (the data span used: first_day,
-    last_day; no row for an empty warehouse) in one transaction and return the values written."""
+    last_day; no row for an empty warehouse) in one transaction and return the values written. `compute` is the
+    engine (default: DuckDB, compute_indicator_values); the tables written are the same whichever runs."""
     with warehouse.connection(db_path) as con:
         first, last = data_span(con)
         span = (first, last) if first is not None and last is not None else None
-        frame = compute_indicator_values(con, catalog, grains, span=span, params=params)
+        frame = (compute or compute_indicator_values)(con, with_params(catalog, params), grains, span=span)
         coverage = pl.DataFrame(
             {"first_day": [first] if span else [], "last_day": [last] if span else []},
             schema={"first_day": pl.Date(), "last_day": pl.Date()},

@@ -89,6 +89,7 @@ def test_example_file_holds_the_defaults_and_docs_list_every_variable() -> None:
     assert (example.app, example.auth, example.users) == (base.app, base.auth, base.users)
     assert (example.logging, example.warehouse) == (base.logging, base.warehouse)
     assert (example.ledger, example.alerts) == (base.ledger, base.alerts)
+    assert (example.engine, example.spark) == (base.engine, base.spark)
     assert example.paths.weights_dir.resolve() == (ROOT / base.paths.weights_dir).resolve()
     docs = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     example_text = (ROOT / "govindex.example.toml").read_text(encoding="utf-8")

@@ -1,0 +1,108 @@
+"""The indicator stage on DuckDB and on Spark local, side by side in one run, on the same warehouse.
+
+For each demo scale (quick: 0.2 over 6 months; full: 5 and 25 over 24 months) the demo's files are ingested once into
+a DuckDB warehouse; then the indicator stage runs on DuckDB (compute_indicator_values, in process) and on Spark
+local[*] (export to partitioned Parquet + the translated SQL; the JVM's start-up is measured apart and left out).
+The DuckDB time is the reference: a Spark row's ratio is how many times DuckDB's time Spark takes on one machine.
+The cells are compared too (the note says how many differ beyond floating point: it must be 0).
+
+Which engine where (docs/scale.md): on one machine DuckDB wins at every scale a city produces (Spark pays a fixed
+cost per query and per stage); Spark is for data that no longer fits one machine's disk or time window: the
+national scale, on a cluster, where the same SQL runs unchanged.
+
+Run: OPENBLAS_NUM_THREADS=1 .venv/bin/python -m bench.engines [--quick] [--scale 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import BenchRow
+from bench import data as bench_data
+
+
+def _differences(a: Any, b: Any) -> int:
+    """Cells (of value, numerator, denominator, n, ci_low, ci_high, se, missing_reason) that differ beyond 1e-9."""
+    keys = ["unit_code", "period", "grain", "indicator_id"]
+    joined = a.join(b, on=keys, how="full", suffix="_b", coalesce=True, nulls_equal=True)
+    bad = 0
+    for row in joined.iter_rows(named=True):
+        for c in ("value", "numerator", "denominator", "n", "ci_low", "ci_high", "se"):
+            x, y = row[c], row[f"{c}_b"]
+            if (x is None) != (y is None) or (x is not None and not math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9)):
+                bad += 1
+        bad += row["missing_reason"] != row["missing_reason_b"]
+    return bad
+
+
+def measure(scale: float, months: int) -> dict[str, Any]:
+    """Ingest the demo at `scale`, then time the indicator stage on both engines."""
+    # local: heavy imports (duckdb, pyspark) only when the bench runs
+    from etl.config import SparkConfig
+    from etl.contract.catalog import load_catalog
+    from etl.ingest.files import ingest_folder
+    from etl.warehouse import connection as warehouse
+    from etl.warehouse.indicator_values import GRAINS, compute_indicator_values
+    from etl.warehouse.indicator_values_spark import SparkEngine
+    from etl.warehouse.spark_session import spark_session
+
+    source = bench_data.demo(scale, months)
+    catalog = load_catalog()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.duckdb"
+        report = ingest_folder(source, db)
+        t0 = time.perf_counter()
+        spark = spark_session(SparkConfig())
+        t_start = time.perf_counter() - t0
+        with warehouse.connection(db, read_only=True) as con:
+            t0 = time.perf_counter()
+            duck = compute_indicator_values(con, catalog)
+            t_duck = time.perf_counter() - t0
+            engine = SparkEngine(spark, Path(tmp) / "parquet")
+            t0 = time.perf_counter()
+            on_spark = engine(con, catalog, GRAINS, span=None)
+            t_spark = time.perf_counter() - t0
+        export_bytes = sum(t.bytes for t in engine.run.exported)
+        spark.stop()
+    return {"scale": scale, "months": months, "rows_in": report.rows_in, "cells": duck.height,
+            "duckdb_s": t_duck, "spark_s": t_spark, "spark_start_s": t_start, "parquet_mb": export_bytes / 1e6,
+            "queries": engine.run.queries, "differ": _differences(duck, on_spark)}
+
+
+def _row(m: dict[str, Any]) -> BenchRow:
+    ratio = m["spark_s"] / m["duckdb_s"] if m["duckdb_s"] else float("nan")
+    note = (f"{m['rows_in']:,} rows in, {m['cells']:,} cells; DuckDB {m['duckdb_s']:.1f} s, Spark local "
+            f"{m['spark_s']:.1f} s ({m['queries']} queries; JVM start {m['spark_start_s']:.1f} s apart); Parquet "
+            f"{m['parquet_mb']:.1f} MB; {m['differ']} cell(s) differ; use "
+            + ("DuckDB" if ratio > 1 else "Spark") + " on one machine at this scale")
+    return BenchRow("engines", f"indicator stage on Spark local vs DuckDB, demo --scale {m['scale']:g}",
+                    m["spark_s"], "s", m["duckdb_s"], "reference", "0 cells differ", m["differ"] == 0, note)
+
+
+def rows(quick: bool) -> list[BenchRow]:
+    """The `python -m bench all` convention: one row per scale, Spark's time with DuckDB's as the reference."""
+    plan = ((0.2, 6),) if quick else ((5.0, 24), (25.0, 24))
+    return [_row(measure(scale, months)) for scale, months in plan]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--scale", type=float, action="append", help="demo scale(s) instead of 5 and 25")
+    parser.add_argument("--months", type=int, default=24)
+    args = parser.parse_args()
+    plan = [(s, args.months) for s in args.scale] if args.scale else (
+        [(0.2, 6)] if args.quick else [(5.0, 24), (25.0, 24)])
+    for scale, months in plan:
+        m = measure(scale, months)
+        r = _row(m)
+        print(f"scale {scale:g}: {r.note}; Spark/DuckDB = {r.ratio:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""The Spark engine against the DuckDB engine: every indicator of the catalog, every cell, on the demo warehouse.
+
+The catalog is iterated, so an indicator (or a relation in grid_relations) added later is covered without a change
+here. One SparkSession serves the test session (tests/conftest.py `spark`); the Spark tests are marked slow.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+import pytest
+
+from etl.contract.catalog import load_catalog
+from etl.warehouse import connection as warehouse
+from etl.warehouse.indicator_values import (
+    COLUMNS, COVERAGE_TABLE, TABLE, IndicatorSQLError, compute_indicator_values, write_indicator_values,
+)
+from indicators.catalog import Catalog
+
+# slow: the conformance run is 117 small Spark jobs (39 indicators × 3 grains), minutes on two busy cores
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::FutureWarning"), pytest.mark.timeout(1800)]
+pytest.importorskip("pyspark")
+pytest.importorskip("sqlglot")
+
+from etl.warehouse.indicator_values_spark import SparkEngine  # noqa: E402
+from etl.warehouse.spark_sql import to_spark  # noqa: E402
+
+KEYS = ("unit_code", "period", "grain", "indicator_id")
+NUMBERS = ("value", "numerator", "denominator", "n", "ci_low", "ci_high", "se")
+TEXTS = ("interval_method", "missing_reason")
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)  # floating point only: sums in another order
+
+
+def cell_differences(expected: pl.DataFrame, got: pl.DataFrame) -> list[str]:
+    """Every cell where `got` differs from `expected` (keys missing on either side included), as readable lines."""
+    out: list[str] = []
+    e, g = expected.select(COLUMNS), got.select(COLUMNS)
+    joined = e.join(g, on=list(KEYS), how="full", suffix="_spark", coalesce=True, nulls_equal=True)
+    for row in joined.iter_rows(named=True):
+        where = "/".join(str(row[k]) for k in KEYS)
+        for c in (*NUMBERS, *TEXTS):
+            a, b = row[c], row[f"{c}_spark"]
+            ok = _same(a, b) if c in NUMBERS else a == b
+            if not ok:
+                out.append(f"{where} {c}: duckdb {a!r}, spark {b!r}")
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo_db(warehouses: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return warehouses.demo(tmp_path_factory.mktemp("spark-demo"))  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def on_both(demo_db: Path, spark: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The DuckDB engine's values, and the Spark engine's as written back into a copy of the warehouse."""
+    catalog = load_catalog()
+    duck = compute_indicator_values(demo_db, catalog)
+    folder = tmp_path_factory.mktemp("spark-run")
+    copy = folder / "warehouse.duckdb"
+    shutil.copy2(demo_db, copy)
+    engine = SparkEngine(spark, folder / "parquet")
+    returned = write_indicator_values(copy, catalog, compute=engine)
+    with warehouse.connection(copy, read_only=True) as con:
+        stored = con.sql(f"SELECT * FROM {TABLE}").pl()
+        coverage = con.sql(f"SELECT * FROM {COVERAGE_TABLE}").fetchall()
+    with warehouse.connection(demo_db, read_only=True) as con:
+        duck_coverage = con.sql(f"SELECT * FROM {COVERAGE_TABLE}").fetchall()
+    return {"catalog": catalog, "duckdb": duck, "returned": returned, "stored": stored, "engine": engine,
+            "coverage": (duck_coverage, coverage)}
+
+
+def test_every_indicator_agrees_cell_for_cell_with_duckdb(on_both: dict[str, Any]) -> None:
+    duck, stored = on_both["duckdb"], on_both["stored"]
+    catalog: Catalog = on_both["catalog"]
+    assert set(stored["indicator_id"].unique()) == {d.id for d in catalog}  # every indicator of the catalog
+    assert stored.height == duck.height > 0
+    diffs = cell_differences(duck, stored)
+    assert not diffs, f"{len(diffs)} cell(s) differ, e.g.:\n" + "\n".join(diffs[:40])
+    # the demo exercises the interesting cases, so agreeing means something
+    assert duck["value"].null_count() > 0 and duck["missing_reason"].drop_nulls().n_unique() >= 2
+    assert duck.filter(pl.col("interval_method") != "none")["ci_low"].drop_nulls().len() > 0
+
+
+def test_the_spark_engine_writes_back_what_the_duckdb_engine_writes(on_both: dict[str, Any]) -> None:
+    returned, stored = on_both["returned"], on_both["stored"]
+    assert stored.columns == list(COLUMNS) and returned.columns == list(COLUMNS)
+    assert stored.schema == on_both["duckdb"].schema
+    assert returned.equals(on_both["duckdb"].select(COLUMNS)) or not cell_differences(on_both["duckdb"], returned)
+    assert returned.select(KEYS).equals(on_both["duckdb"].select(KEYS))  # same row order
+    duck_coverage, coverage = on_both["coverage"]
+    assert coverage == duck_coverage and coverage
+
+
+def test_the_run_exports_every_table_the_catalog_reads(on_both: dict[str, Any]) -> None:
+    run = on_both["engine"].run
+    catalog: Catalog = on_both["catalog"]
+    exported = {t.name for t in run.exported}
+    assert {t for d in catalog for t in d.tables} <= exported
+    assert run.queries == 3 * len(list(catalog))  # one per indicator per grain
+    case = next(t for t in run.exported if t.name == "case")
+    assert case.partitioned_by == "_month" and case.rows > 0 and case.bytes > 0
+
+
+def test_cell_differences_sees_a_changed_value_a_missing_row_and_a_changed_reason() -> None:
+    base = pl.DataFrame({
+        "unit_code": ["a", "b"], "period": ["2025Q1"] * 2, "grain": ["quarter"] * 2, "indicator_id": ["x"] * 2,
+        "value": [1.0, None], "numerator": [1.0, 0.0], "denominator": [1.0, 0.0], "n": [1.0, 0.0],
+        "ci_low": [0.5, None], "ci_high": [1.5, None], "se": [0.1, None], "interval_method": ["wilson"] * 2,
+        "missing_reason": [None, "no_cases"],
+    })
+    assert cell_differences(base, base) == []
+    assert cell_differences(base, base.with_columns(pl.col("value") * (1 + 1e-12))) == []
+    assert len(cell_differences(base, base.with_columns(pl.col("value") + 1e-6))) == 1
+    # a missing row: every cell that is not NULL on the other side (value, ci_low, ci_high, se are NULL there)
+    assert len(cell_differences(base, base.head(1))) == len(NUMBERS) + len(TEXTS) - 4
+    assert len(cell_differences(base, base.with_columns(pl.lit("imprecise").alias("missing_reason")))) == 2
+
+
+# -- the rewrites, executed: Spark's answer equals DuckDB's -------------------------------------------------------
+REWRITE_CASES = [
+    ("epoch(TIMESTAMP '2025-03-01 10:00:01.250' - TIMESTAMP '2025-03-01 10:00:00')", 1.25),
+    ("epoch(TIMESTAMP '2025-03-02 00:00:00' - TIMESTAMP '2025-03-01 00:00:00') / "
+     "epoch(TIMESTAMP '2025-03-05 00:00:00' - TIMESTAMP '2025-03-01 00:00:00')", 0.25),
+    ("epoch(TIMESTAMP '1970-01-02 00:00:00.5')", 86400.5),
+    ("CAST(TIMESTAMP '2025-02-27 08:00:00' + to_days(3) AS VARCHAR)", "2025-03-02 08:00:00"),
+    ("TIMESTAMP '2025-02-27 08:00:00' + to_days(2) <= TIMESTAMP '2025-03-01 08:00:00'", True),
+    ("list_sort([3, 1, 2])[CAST(2 AS BIGINT)]", 2),
+]
+
+
+@pytest.mark.parametrize("expr,answer", REWRITE_CASES, ids=[c[0][:40] for c in REWRITE_CASES])
+def test_a_rewritten_function_gives_on_spark_what_it_gives_on_duckdb(spark: Any, expr: str, answer: Any) -> None:
+    sql = f"SELECT {expr} AS x"
+    assert duckdb.sql(sql).fetchall()[0] == (answer,)
+    assert spark.sql(to_spark(sql)).collect()[0][0] == answer
+
+
+def test_an_indicator_that_does_not_run_on_spark_is_named(spark: Any, demo_db: Path, tmp_path: Path) -> None:
+    catalog = load_catalog()
+    d = next(iter(catalog))
+    broken = d.model_copy(update={"sql": d.sql.model_copy(update={"numerator": "count(no_such_column)"})})
+    with warehouse.connection(demo_db, read_only=True) as con, pytest.raises(IndicatorSQLError, match=d.id):
+        SparkEngine(spark, tmp_path / "pq")(con, [broken], ("year",), span=(date(2025, 1, 1), date(2025, 3, 31)))
+
+
+def test_the_refresh_step_builds_the_spark_engine_from_configuration(spark: Any, tmp_path: Path) -> None:
+    # last in this file: the configured session settings (e.g. 8 shuffle partitions) apply to the shared session
+    from etl.config import load_config
+    from etl.jobs.refresh_steps import indicator_engine
+
+    db = tmp_path / "w.duckdb"
+    config = load_config(None, env={}, overrides={"engine.indicators": "spark", "paths.db": str(db)})
+    engine = indicator_engine(config)
+    assert isinstance(engine, SparkEngine) and engine.spark is spark
+    assert engine.parquet_dir == tmp_path / "w.duckdb.parquet" and engine.parallel == config.spark.parallel_queries
