@@ -122,7 +122,7 @@ def _frames() -> dict[str, pl.DataFrame]:
         return pl.DataFrame([{c: r.get(c) for c in schema} for r in rows], schema=schema, orient="row")
 
     return {
-        "district": frame("district", [dict(zip(tables.DISTRICT.column_names, (A, "黄浦区", "Huangpu", 100, 30),
+        "district": frame("district", [dict(zip(tables.DISTRICT.column_names[:5], (A, "黄浦区", "Huangpu", 100, 30),
                                                 strict=True))]),
         "service_item": frame("service_item", [{
             "item_code": "I1", "name": "事项", "district_code": A, "dept": "部门", "in_basic_catalog": True,
