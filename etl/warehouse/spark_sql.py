@@ -90,6 +90,15 @@ def _double(node: exp.Literal) -> exp.Expression:
     return exp.Cast(this=node, to=exp.DataType.build("double"))
 
 
+def _quantile_disc(node: exp.PercentileDisc) -> exp.Expression:
+    """DuckDB's quantile_disc(x, q) as the standard ordered-set aggregate Spark has (3.4+): percentile_disc(q) WITHIN
+    GROUP (ORDER BY x). sqlglot's own Spark output would be percentile_approx, an estimate: never for a published
+    value. Both return the smallest x whose cumulative share reaches q (for q = 0.5 the lower median)."""
+    order = exp.Order(expressions=[exp.Ordered(this=node.this.copy(), nulls_first=False)])
+    return exp.WithinGroup(this=exp.Anonymous(this="percentile_disc", expressions=[node.expression.copy()]),
+                           expression=order)
+
+
 def _rewrite(node: exp.Expression) -> exp.Expression:
     if _is_fraction(node) and not isinstance(node.parent, exp.Cast):
         return _double(node)  # type: ignore[arg-type]
@@ -99,6 +108,8 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return _epoch(node)
     if isinstance(node, exp.ToDays):
         return _to_days(node)
+    if isinstance(node, exp.PercentileDisc) and node.expression is not None and not isinstance(node.parent, exp.WithinGroup):
+        return _quantile_disc(node)
     return node
 
 
@@ -107,6 +118,7 @@ REWRITES = {
     "epoch(a - b)": "(unix_micros(a) - unix_micros(b)) / 1e6",
     "epoch(ts)": "unix_micros(ts) / 1e6",
     "to_days(n)": "make_dt_interval(n)",
+    "quantile_disc(x, q)": "percentile_disc(q) WITHIN GROUP (ORDER BY x)",
     "0.5 (a literal with a fraction)": "CAST(0.5 AS DOUBLE)",
 }
 

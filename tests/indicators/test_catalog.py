@@ -94,7 +94,7 @@ def test_sql_runs_on_an_empty_warehouse(catalog: Catalog) -> None:
     con = warehouse.connect(":memory:")
     assert compute_indicator_values(con, catalog).height == 0  # no districts, no periods
     # With a district and a span but no other rows, every formula runs and gives an all-NULL value grid.
-    con.sql("INSERT INTO district VALUES ('310101', '黄浦区', 'Huangpu', 1, 0)")
+    con.sql("INSERT INTO district (district_code, name_zh, name_en, population, pop_60plus) VALUES ('310101', '黄浦区', 'Huangpu', 1, 0)")
     out = compute_indicator_values(con, catalog, span=(date(2025, 1, 1), date(2025, 2, 28)))
     assert out.height == len(catalog) * (2 + 1 + 1)  # two months, a quarter, a year
     assert out["value"].null_count() == out.height

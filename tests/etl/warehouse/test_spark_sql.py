@@ -52,7 +52,14 @@ def test_to_days_becomes_a_day_time_interval() -> None:
 
 
 def test_the_rewrites_are_documented() -> None:
-    assert set(REWRITES) == {"epoch(a - b)", "epoch(ts)", "to_days(n)", "0.5 (a literal with a fraction)"}
+    assert set(REWRITES) == {"epoch(a - b)", "epoch(ts)", "to_days(n)", "quantile_disc(x, q)",
+                             "0.5 (a literal with a fraction)"}
+
+
+def test_quantile_disc_becomes_the_exact_ordered_set_aggregate_never_an_approximation() -> None:
+    sql = to_spark("SELECT quantile_disc(materials_required_n, 0.5) AS m FROM service_item GROUP BY 1").upper()
+    assert "PERCENTILE_DISC(" in sql and "WITHIN GROUP (ORDER BY MATERIALS_REQUIRED_N" in sql
+    assert "APPROX" not in sql and "QUANTILE_DISC" not in sql
 
 
 def test_a_literal_with_a_fraction_is_a_double_not_a_decimal() -> None:
