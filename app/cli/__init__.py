@@ -6,6 +6,8 @@ import importlib
 
 import click
 
+from app.cli.options import configure_early_logging
+
 # (module under app.cli, click command attribute). Each module holds one command; add new ones here.
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("demo", "demo"),
@@ -50,6 +52,7 @@ def main() -> None:
 
     Turns one-stop government service records into indicators, district composite scores and a web app.
     """
+    configure_early_logging()  # before the sub-command's local imports, whose warnings then follow [logging]
 
 
 for _module, _attr in COMMANDS:
