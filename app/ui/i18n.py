@@ -906,6 +906,7 @@ UNITS: dict[str, tuple[str, str]] = {
     "per 100 cases": ("次/百件", "per 100 cases"),
     "days": ("日（日历日）", "calendar days"),
     "min": ("分钟", "min"),
+    "hours": ("小时", "hours"),
 }
 
 # Method names of the registries (indicators/{impute,treat,normalise,aggregate}.py) as people read them.
