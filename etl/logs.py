@@ -2,7 +2,9 @@
 
 `configure_logging(config.logging)` is called once per process where the Config is built (`app.cli.options.load`,
 `app.server.create_app`), so no command hard-codes a level. JSON lines carry time (UTC, ISO 8601), level, logger
-and message, plus the fields an access-log record adds (method, path, status, ms, user).
+and message, plus the fields an access-log record adds (method, path, status, ms, user). Python warnings (a library's
+FutureWarning at import, say) go through the same handler as logger "py.warnings", so with format = json every line
+on stderr is JSON.
 """
 
 from __future__ import annotations
@@ -42,7 +44,9 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(cfg: LoggingConfig) -> None:
-    """Set the root logger's level and one stderr handler in the configured format (calling it again replaces it)."""
+    """Set the root logger's level and one stderr handler in the configured format (calling it again replaces it);
+    Python warnings are logged through it (logger "py.warnings") instead of printed as bare text."""
+    logging.captureWarnings(True)
     root = logging.getLogger()
     for h in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(h)

@@ -7,6 +7,8 @@ import warnings
 
 import click
 
+from app.cli.options import configure_early_logging
+
 # With govindex[spark] installed, pandera imports pyspark.pandas, which warns about pandas 3 on every command; govindex
 # never uses pyspark.pandas (the Spark engine reads Arrow), so the warning says nothing to a person running a command.
 warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
@@ -56,6 +58,7 @@ def main() -> None:
 
     Turns one-stop government service records into indicators, district composite scores and a web app.
     """
+    configure_early_logging()  # before the sub-command's local imports, whose warnings then follow [logging]
 
 
 for _module, _attr in COMMANDS:

@@ -54,3 +54,14 @@ def apply_process_settings(config: Config) -> None:
 
     configure_logging(config.logging)
     warehouse.configure(config.warehouse.memory_limit, config.warehouse.threads)
+
+
+def configure_early_logging() -> None:
+    """Logging from $GOVINDEX_CONFIG (or ./govindex.toml) and GOVINDEX_* before a command imports its heavy modules,
+    so what those imports warn (a library's FutureWarning, say) is already a line in the configured format; the
+    command's own `load` sets it again with its --config. A bad configuration is left for that `load` to report."""
+    try:
+        config = load_config()
+    except ConfigError:
+        return
+    configure_logging(config.logging)

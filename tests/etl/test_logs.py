@@ -19,6 +19,7 @@ def restore_root() -> Iterator[None]:
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    logging.captureWarnings(False)  # configure_logging turned it on: give the next test warnings as they were
 
 
 def test_json_lines_at_the_configured_level(restore_root: None, capsys: pytest.CaptureFixture[str]) -> None:
@@ -42,3 +43,20 @@ def test_bad_logging_and_warehouse_values_are_refused() -> None:
         load_config(env={"GOVINDEX_DUCKDB_MEMORY_LIMIT": "lots"})
     cfg = load_config(env={"GOVINDEX_DUCKDB_MEMORY_LIMIT": "4GB", "GOVINDEX_DUCKDB_THREADS": "2"})
     assert (cfg.warehouse.memory_limit, cfg.warehouse.threads) == ("4GB", 2)
+
+
+def test_python_warnings_are_json_lines_too(restore_root: None, capsys: pytest.CaptureFixture[str]) -> None:
+    """A library's warning (pyspark's FutureWarning about pandas 3 when pandera imports it) is one JSON line like
+    every other, not bare text that breaks a reader of format = json."""
+    import warnings
+
+    cfg = load_config(env={"GOVINDEX_LOG_FORMAT": "json", "GOVINDEX_LOG_LEVEL": "info"})
+    configure_logging(cfg.logging)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn("库版本不受支持 unsupported version", FutureWarning, stacklevel=1)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert lines, "the warning must be logged"
+    objs = [json.loads(line) for line in lines]  # every line JSON
+    assert any(o["logger"] == "py.warnings" and o["level"] == "WARNING" and "unsupported version" in o["message"]
+               for o in objs)

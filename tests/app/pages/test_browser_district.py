@@ -87,8 +87,12 @@ def test_composite_and_rank_trend_and_a_generated_reading(page, server_url: str)
 def test_sample_sizes_read_in_wan_not_long_digit_runs(page, server_url: str) -> None:
     _open(page, f"{server_url}/district/{DISTRICT}")
     samples = _column(page, 13)
-    assert samples and not any(re.search(r"\d{1,3}(,\d{3}){2,}", s) for s in samples), samples
-    assert any(s.endswith("万") for s in samples), samples  # the kiosk sessions run into the millions
+    assert samples and all(re.fullmatch(r"[\d.,]+( 万| 亿)?|—?", s) for s in samples), samples
+    # no count of ten thousand or more written out in digits: from 1 万 up it reads in 万 (or 亿). Since issue 18
+    # retired assist_staff_ratio (n = visitors, 10–18 万 a quarter) no demo n reaches 1 万 a quarter; the 万 and 亿
+    # forms themselves are pinned in tests/app/ui/test_district_table.py
+    plain = [float(s.replace(",", "")) for s in samples if s and not s.endswith(("万", "亿")) and s != "—"]
+    assert all(v < 10_000 for v in plain), samples
 
 
 def test_each_value_shows_its_95_percent_interval_and_n_in_chinese(page, server_url: str) -> None:
@@ -104,7 +108,7 @@ def test_each_value_shows_its_95_percent_interval_and_n_in_chinese(page, server_
     shown = [c for c in cells if c["ci"] and c not in census]
     assert len(shown) >= len(cells) // 2, cells
     for c in shown:
-        assert re.fullmatch(r"95% 区间 [\d.,]+( 万)?–[\d.,]+( 万)?", c["ci"]), c
+        assert re.fullmatch(r"95% 区间 -?[\d.,]+( 万)?–-?[\d.,]+( 万)?", c["ci"]), c  # a gap (pp) may be below 0
         assert re.search(r"（95% 区间 .+，样本量 [\d.,]+( 万| 亿)?）$", c["title"]), c
         n = re.search(r"样本量 ([\d.,]+( 万| 亿)?)）$", c["title"]).group(1)
         assert c["n"] == n, c  # the n column and the hover agree
