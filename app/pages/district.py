@@ -163,7 +163,16 @@ def render(profile: str | None, code: str | None, lang: str, period: str | None 
         c.card(t("district.quarantine", lang), _quarantine(dp, lang), id=f"{PREFIX}-quarantine-card"),
         html.P(t("district.quarantine_print", lang, n=dp.quarantine.height), className="note print-only",
                id=f"{PREFIX}-quarantine-print"),
+        html.P(t("district.context_print", lang, n=_context_count(dp)), className="note print-only",
+               id=f"{PREFIX}-context-print"),
     ]
+
+
+def _context_count(dp: views.DistrictProfile) -> int:
+    """How many context indicators (shown, not scored) the table holds: the A4 print leaves them to screen and XLSX."""
+    if "role" not in dp.indicators.columns:
+        return 0
+    return dp.indicators["role"].to_list().count("context")
 
 
 def _for_viewer(dp: views.DistrictProfile) -> views.DistrictProfile:

@@ -66,6 +66,7 @@ def indicator_rows(dp: views.DistrictProfile, lang: str) -> list[dict]:
         context = r.get("role") == "context"
         rows.append({
             "indicator": r["indicator"],
+            "context": context,
             # a context indicator is marked, its note in the hover: shown, never scored
             "label": f"{r['label']}{t('mark.context', lang)}" if context else r["label"],
             "context_note": t("role.context_note", lang, why=r.get("role_note") or "") if context else None,
@@ -129,7 +130,8 @@ def indicator_row(row: dict, weak_rank: int) -> html.Tr:
         title = (row.get("context_note") or row["indicator"]) if field == "label" else None
         cells.append(html.Td(text, className=cls, title=title))
     weak = row.get("rank") is not None and row["rank"] > weak_rank
-    return html.Tr(cells, className="row-weak" if weak else None, **{"data-indicator": row["indicator"]})
+    classes = " ".join(c for c, on in (("row-weak", weak), ("row-context", row.get("context"))) if on)
+    return html.Tr(cells, className=classes or None, **{"data-indicator": row["indicator"]})
 
 
 def value_cell(row: dict, cls: str) -> html.Td:

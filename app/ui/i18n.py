@@ -24,6 +24,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav.overview": ("总览", "Overview"),
     "district.quarantine_print": ("本区被隔离的问题数据 {n} 条，明细见 XLSX 评分卡的“问题数据”工作表。",
                                   "{n} rejected rows of this district: listed in the XLSX scorecard's rejected-rows sheet."),
+    "district.context_print": ("背景指标 {n} 项（计算并显示、不计分）列在屏幕上的指标表和 XLSX 评分卡中，本页只打印计分指标。",
+                               "{n} context indicators (shown, not scored) are in the on-screen table and the XLSX "
+                               "scorecard; this page prints the scored ones."),
     "nav.district": ("区画像", "District profile"),
     "nav.weights": ("权重", "Weights"),
     "nav.sensitivity": ("敏感性", "Sensitivity"),
