@@ -90,13 +90,15 @@ def _double(node: exp.Literal) -> exp.Expression:
     return exp.Cast(this=node, to=exp.DataType.build("double"))
 
 
-def _quantile_disc(node: exp.PercentileDisc) -> exp.Expression:
-    """DuckDB's quantile_disc(x, q) as the standard ordered-set aggregate Spark has (3.4+): percentile_disc(q) WITHIN
-    GROUP (ORDER BY x). sqlglot's own Spark output would be percentile_approx, an estimate: never for a published
-    value. Both return the smallest x whose cumulative share reaches q (for q = 0.5 the lower median)."""
+def _quantile(node: exp.PercentileDisc | exp.PercentileCont) -> exp.Expression:
+    """DuckDB's quantile_disc(x, q) / quantile_cont(x, q) as the standard ordered-set aggregates Spark has (3.4+):
+    percentile_disc(q) / percentile_cont(q) WITHIN GROUP (ORDER BY x). sqlglot's own Spark output would be
+    percentile_approx (an estimate: never for a published value) or a two-argument call Spark refuses. disc: the
+    smallest x whose cumulative share reaches q (for q = 0.5 the lower median); cont: linear interpolation between
+    the order statistics, as DuckDB computes it."""
+    name = "percentile_disc" if isinstance(node, exp.PercentileDisc) else "percentile_cont"
     order = exp.Order(expressions=[exp.Ordered(this=node.this.copy(), nulls_first=False)])
-    return exp.WithinGroup(this=exp.Anonymous(this="percentile_disc", expressions=[node.expression.copy()]),
-                           expression=order)
+    return exp.WithinGroup(this=exp.Anonymous(this=name, expressions=[node.expression.copy()]), expression=order)
 
 
 def _rewrite(node: exp.Expression) -> exp.Expression:
@@ -108,8 +110,9 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return _epoch(node)
     if isinstance(node, exp.ToDays):
         return _to_days(node)
-    if isinstance(node, exp.PercentileDisc) and node.expression is not None and not isinstance(node.parent, exp.WithinGroup):
-        return _quantile_disc(node)
+    if (isinstance(node, (exp.PercentileDisc, exp.PercentileCont)) and node.expression is not None
+            and not isinstance(node.parent, exp.WithinGroup)):
+        return _quantile(node)
     return node
 
 
@@ -119,6 +122,7 @@ REWRITES = {
     "epoch(ts)": "unix_micros(ts) / 1e6",
     "to_days(n)": "make_dt_interval(n)",
     "quantile_disc(x, q)": "percentile_disc(q) WITHIN GROUP (ORDER BY x)",
+    "quantile_cont(x, q)": "percentile_cont(q) WITHIN GROUP (ORDER BY x)",
     "0.5 (a literal with a fraction)": "CAST(0.5 AS DOUBLE)",
 }
 

@@ -52,7 +52,7 @@ def test_to_days_becomes_a_day_time_interval() -> None:
 
 
 def test_the_rewrites_are_documented() -> None:
-    assert set(REWRITES) == {"epoch(a - b)", "epoch(ts)", "to_days(n)", "quantile_disc(x, q)",
+    assert set(REWRITES) == {"epoch(a - b)", "epoch(ts)", "to_days(n)", "quantile_disc(x, q)", "quantile_cont(x, q)",
                              "0.5 (a literal with a fraction)"}
 
 
@@ -60,6 +60,8 @@ def test_quantile_disc_becomes_the_exact_ordered_set_aggregate_never_an_approxim
     sql = to_spark("SELECT quantile_disc(materials_required_n, 0.5) AS m FROM service_item GROUP BY 1").upper()
     assert "PERCENTILE_DISC(" in sql and "WITHIN GROUP (ORDER BY MATERIALS_REQUIRED_N" in sql
     assert "APPROX" not in sql and "QUANTILE_DISC" not in sql
+    cont = to_spark("SELECT quantile_cont(wait_min, 0.9) AS p FROM queue_ticket GROUP BY 1").upper()
+    assert "PERCENTILE_CONT(" in cont and "WITHIN GROUP (ORDER BY WAIT_MIN" in cont and "QUANTILE" not in cont
 
 
 def test_a_literal_with_a_fraction_is_a_double_not_a_decimal() -> None:
