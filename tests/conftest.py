@@ -29,7 +29,6 @@ import numpy as np
 import polars as pl
 import pytest
 
-from etl.contract import tables
 from etl.demo.units import DISTRICTS as DEMO_DISTRICTS
 from etl.contract.catalog import load_catalog
 from etl.warehouse import connection as warehouse

@@ -17,7 +17,6 @@ from __future__ import annotations
 import polars as pl
 
 from etl.contract import schemas, tables
-from etl.ingest import readers
 from etl.warehouse import connection as wh
 
 # The steps allowed right after each step (补正 happens before acceptance; 退件 ends a case that was not accepted).
