@@ -4,6 +4,7 @@ AHP or budget derivation set for sliders not drawn yet still count in the live r
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from tests.app.web.test_roles import role_app  # noqa: F401 - a fixture
@@ -28,7 +29,7 @@ def _ids(tree: Any, kind: str) -> list[dict]:
 
 
 def test_indicator_sliders_wait_for_their_group_and_pending_weights_count(role_app) -> None:  # noqa: F811
-    from app.pages import weights as page
+    page = sys.modules["pages.weights"]  # as create_app registered it (importing it again registers its path twice)
     from app.state import get_context
     from app.views import reweight
 

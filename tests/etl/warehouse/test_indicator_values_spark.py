@@ -126,7 +126,7 @@ def test_cell_differences_sees_a_changed_value_a_missing_row_and_a_changed_reaso
     })
     assert cell_differences(base, base) == []
     assert cell_differences(base, base.with_columns(pl.col("value") * (1 + 1e-12))) == []
-    assert len(cell_differences(base, base.with_columns(pl.col("value") + 1e-6))) == 1
+    assert len(cell_differences(base, base.with_columns(pl.col("value") + 1e-5))) == 1
     # a missing row: every cell that is not NULL on the other side (value, ci_low, ci_high, se are NULL there)
     assert len(cell_differences(base, base.head(1))) == len(NUMBERS) + len(TEXTS) - 4
     assert len(cell_differences(base, base.with_columns(pl.lit("imprecise").alias("missing_reason")))) == 2
