@@ -49,6 +49,7 @@ def layout(lang: str | None = None, **_query: str) -> html.Div:
             dcc.Store(id=LANG, data=lang),
             dcc.Store(id=CURRENT),
             dcc.Store(id=DERIVED, data=[]),
+            dcc.Store(id=PENDING, data={}),  # always in the layout: the callbacks that write it must find it
             c.page_title(t("weights.title", lang), None,
                          actions=[dcc.Link("历史与发布" if lang != "en" else "History & publication",
                                            href=c.href("/weights/history", lang), className="button secondary"),
@@ -125,19 +126,19 @@ def _slider(code: str, value: float, label: str, lang: str) -> html.Div:
     )
 
 
-@callback(Output(CONTROLS, "children"), Input(ids.PROFILE_SELECT, "value"), Input(RESET, "n_clicks"),
-          State(LANG, "data"))
+@callback(Output(CONTROLS, "children"), Output(PENDING, "data"), Input(ids.PROFILE_SELECT, "value"),
+          Input(RESET, "n_clicks"), State(LANG, "data"))
 def controls(profile_name: str | None, _reset: int, lang: str):
-    """The controls, set from the profile (re-rendered on profile switch and on reset), with nothing pending: the
-    PENDING store is part of them, so the live ranking waits for them as for the sliders."""
+    """The controls, set from the profile (re-rendered on profile switch and on reset), with nothing pending (the
+    PENDING store is emptied with them, so the live ranking waits for them as for the sliders)."""
     ctx = get_context()
     try:
         profile = ctx.profile(profile_name)
     except LookupError as e:
-        return c.error_box(lang, str(e))
+        return c.error_box(lang, str(e)), {}
     w = profile.resolved_weights(ctx.framework)
     dims, groups = reweight.slider_nodes(ctx)
-    parts: list = [dcc.Store(id=PENDING, data={})]
+    parts: list = []
     notes = reweight.profile_notes(ctx, profile, lang)
     if notes:  # an older profile naming a context or retired indicator loads; say what is not used
         parts.append(html.Ul([html.Li(n) for n in notes], className="profile-notes", role="note"))
@@ -157,7 +158,7 @@ def controls(profile_name: str | None, _reset: int, lang: str):
              html.Div(id={"type": GROUP_BODY, "node": d})],
             className="weight-group",
         ))
-    return parts
+    return parts, {}
 
 
 @callback(Output({"type": GROUP_BODY, "node": MATCH}, "children"), Input({"type": GROUP, "node": MATCH}, "n_clicks"),
@@ -286,7 +287,7 @@ def budget_total(points: list, lang: str):
 
 
 @callback(
-    Output({"type": SLIDER, "node": ALL}, "value"), Output(DERIVED, "data"), Output(PENDING, "data"),
+    Output({"type": SLIDER, "node": ALL}, "value"), Output(DERIVED, "data"), Output(PENDING, "data", allow_duplicate=True),
     Input(AHP_APPLY, "n_clicks"), Input(BUDGET_APPLY, "n_clicks"),
     State({"type": "ahp", "i": ALL, "j": ALL}, "value"), State({"type": "ahp", "i": ALL, "j": ALL}, "id"),
     State({"type": "budget", "node": ALL}, "value"), State({"type": "budget", "node": ALL}, "id"),

@@ -35,7 +35,8 @@ def test_indicator_sliders_wait_for_their_group_and_pending_weights_count(role_a
 
     ctx = get_context()
     dims, groups = reweight.slider_nodes(ctx)
-    parts = page.controls(None, 0, "zh")
+    parts, pending = page.controls(None, 0, "zh")
+    assert pending == {}  # nothing pending after a (re)render
     drawn = [i["node"] for i in _ids(parts, page.SLIDER)]
     assert sorted(drawn) == sorted(dims)  # no indicator slider on arrival
     assert sorted(i["node"] for i in _ids(parts, page.GROUP)) == sorted(dims)
