@@ -95,7 +95,7 @@ def test_the_controls_render_empties_the_pending_store(role_app) -> None:  # noq
         assert pending == {}
         assert page.PENDING not in _ids(parts)  # the store is the page's, not one of the controls
 
-    # as the browser calls it, after an AHP result left weights pending
+    # as the browser calls it when the reset button is pressed
     client = _client(role_app, "district_official")
     r = _call(client, [(page.CONTROLS, "children"), (page.PENDING, "data")],
               [("profile-select", "value", None), (page.RESET, "n_clicks", 1)], [(page.LANG, "data", "zh")],
