@@ -23,27 +23,24 @@ def cache_dir() -> Path:
 
 def demo(scale: float, months: int = 24) -> Path:
     """The raw files of `govindex demo --scale scale --months months` (generated on first use)."""
-    folder = cache_dir() / f"demo-{scale:g}-{months}"
-    if (folder / "_demo_report.json").is_file():
-        return folder
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([str(BIN), "demo", "--out", str(folder), "--scale", f"{scale:g}", "--months", str(months),
-                    "--quiet"], check=True, capture_output=True, cwd=ROOT)  # fmt: skip
-    return folder
+    return _cached_demo(f"demo-{scale:g}-{months}", ["--scale", f"{scale:g}", "--months", str(months)])
 
 
 def national(scale: float, months: int = 3, provinces: int | None = None, counties: int | None = None) -> Path:
     """The raw files of `govindex demo --national` (2,844 counties, or a cut-down one), generated on first use."""
-    folder = cache_dir() / f"national-{scale:g}-{months}-{provinces or 31}-{counties or 'all'}"
+    cut = [*(["--provinces", str(provinces)] if provinces else []), *(["--counties", str(counties)] if counties else [])]
+    return _cached_demo(f"national-{scale:g}-{months}-{provinces or 31}-{counties or 'all'}",
+                        ["--national", "--scale", f"{scale:g}", "--months", str(months), "--end-month", "2026-09", *cut])
+
+
+def _cached_demo(name: str, args: list[str]) -> Path:
+    """`govindex demo --out <cache>/name args`, run once: a folder with its report is kept, a half-written one redone."""
+    folder = cache_dir() / name
     if (folder / "_demo_report.json").is_file():
         return folder
     if folder.exists():
         shutil.rmtree(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    cut = [*(["--provinces", str(provinces)] if provinces else []), *(["--counties", str(counties)] if counties else [])]
-    subprocess.run([str(BIN), "demo", "--national", "--out", str(folder), "--scale", f"{scale:g}", "--months",
-                    str(months), "--end-month", "2026-09", "--quiet", *cut], check=True, capture_output=True,
+    subprocess.run([str(BIN), "demo", "--out", str(folder), *args, "--quiet"], check=True, capture_output=True,
                    cwd=ROOT)  # fmt: skip
     return folder

@@ -75,7 +75,8 @@ def wrap_label(text: str, width: float = 150.0, size: float = 13.0) -> str:
     lines: list[str] = []
     line = ""
     for w in words:
-        candidate = f"{line} {w}".strip() if line and not line.endswith("·") else f"{line}{w}"
+        # after a '·' written without a space ("供给·技术") the next word follows it directly; after " · " a space
+        candidate = f"{line}{w}" if not line or (line.endswith("·") and "· " not in text) else f"{line} {w}"
         if line and text_width(candidate, size) > width:
             lines.append(line)
             line = w
@@ -83,6 +84,24 @@ def wrap_label(text: str, width: float = 150.0, size: float = 13.0) -> str:
             line = candidate
     lines.append(line)
     return "<br>".join(lines)
+
+
+def short_label(text: str, width: float = 150.0, size: float = 13.0, lines: int = 1) -> str:
+    """`wrap_label` kept to `lines` lines, the last one cut at a word with '…' where the name is longer: labels of
+    charts printed on A4 (the full name stays in the hover and the table)."""
+    parts = wrap_label(text, width, size).split("<br>")
+    if len(parts) <= lines and all(text_width(p, size) <= width for p in parts):
+        return "<br>".join(parts)
+    head = parts[:min(lines, len(parts)) - 1]
+    words = " ".join(parts[len(head):]).split()
+    last = words[0]
+    for w in words[1:]:
+        if text_width(f"{last} {w}…", size) > width:
+            break
+        last = f"{last} {w}"
+    while len(last) > 1 and text_width(last + "…", size) > width:  # one word wider than the line: cut it
+        last = last[:-1]
+    return "<br>".join(head + [last.rstrip(" ·,") + "…"])
 
 
 def _fmt_list(values: Sequence[object], lang: str, decimals: int = 1) -> list[str]:
@@ -266,9 +285,6 @@ def quadrant_figure(df: pl.DataFrame, lang: str) -> go.Figure:
         df = df.filter(pl.col("supply").is_not_null() & pl.col("demand").is_not_null())
     if df.height == 0:
         return empty_figure(t("error.nodata", lang))
-    df = df.filter(pl.col("supply").is_not_null() & pl.col("demand").is_not_null())
-    if df.height == 0:
-        return empty_figure(t("error.nodata", lang))
     xm, ym = float(df["supply"].median()), float(df["demand"].median())  # type: ignore[arg-type]
     xs, ys = df["supply"].to_list(), df["demand"].to_list()
     pad_x = max(2.0, (max(xs) - min(xs)) * 0.14)
@@ -319,16 +335,7 @@ def quadrant_figure(df: pl.DataFrame, lang: str) -> go.Figure:
             fig.add_annotation(x=r["supply"], y=r["demand"], text=r["name"], ax=dx, ay=-dy, showarrow=True,
                                arrowhead=0, arrowwidth=1, arrowcolor=MUTED, standoff=6, xanchor="center",
                                yanchor="middle", font={"size": 13, "color": RED if r.get("task_oriented") else INK})
-    fig.add_vline(x=xm, line_dash="dash", line_color=MUTED)
-    fig.add_hline(y=ym, line_dash="dash", line_color=MUTED)
-    for cx, cy, xa, ya, key, colour in corners:
-        fig.add_annotation(x=cx, y=cy, xref="x domain", yref="y domain", text=t(key, lang), showarrow=False,
-                           xanchor=xa, yanchor=ya, font={"color": colour, "size": 12}, bgcolor="white",
-                           opacity=0.95)
-    fig.update_xaxes(title_text=t("col.supply", lang) + " " + t("fig.score", lang), range=xr)
-    fig.update_yaxes(title_text=t("col.demand", lang) + " " + t("fig.score", lang), range=yr)
-    return _base(fig, t("overview.quadrant", lang), height=460, showlegend=True,
-                 legend={"orientation": "h", "y": -0.18}, margin={"l": 10, "r": 24, "t": 48, "b": 10})
+    return _quadrant_frame(fig, lang, xm, ym, xr, yr, corners)
 
 
 def _quadrant_gl(df: pl.DataFrame, lang: str, xm: float, ym: float, xr: list[float], yr: list[float],
@@ -348,6 +355,13 @@ def _quadrant_gl(df: pl.DataFrame, lang: str, xm: float, ym: float, xr: list[flo
             marker={"size": 6, "color": colour, "opacity": 0.7},
             hovertemplate="%{hovertext}<br>" + t("col.supply", lang) + " %{x:.1f}<br>"
             + t("col.demand", lang) + " %{y:.1f}<extra></extra>"))
+    return _quadrant_frame(fig, lang, xm, ym, xr, yr, corners)
+
+
+def _quadrant_frame(fig: go.Figure, lang: str, xm: float, ym: float, xr: list[float], yr: list[float],
+                    corners: tuple) -> go.Figure:
+    """What both quadrant charts (labelled points, WebGL points at many units) draw around their points: the dashed
+    city-median lines, the four quadrants named in the corners on a white ground, the axes and the layout."""
     fig.add_vline(x=xm, line_dash="dash", line_color=MUTED)
     fig.add_hline(y=ym, line_dash="dash", line_color=MUTED)
     for cx, cy, xa, ya, key, colour in corners:
@@ -426,13 +440,17 @@ def dimension_compare_figure(df: pl.DataFrame, lang: str, title: str | None = No
     """Grouped bars per dimension: this unit, city median, best unit. Columns: label, this, median, best."""
     if df.height == 0:
         return empty_figure(t("error.nodata", lang))
-    labels = [wrap_label(x, 110) for x in df["label"].to_list()]
+    names = df["label"].to_list()
+    x = list(range(len(names)))  # positions, named by the ticks: two names cut alike stay two bars
     fig = go.Figure()
     for col, key, colour in (("this", "district.this", BLUE), ("median", "district.median", "#95a5a6"),
                              ("best", "district.best", GREEN)):
-        fig.add_trace(go.Bar(x=labels, y=df[col].to_list(), name=t(key, lang), marker_color=colour,
+        fig.add_trace(go.Bar(x=x, y=df[col].to_list(), name=t(key, lang), marker_color=colour,
                              text=_fmt_list(df[col].to_list(), lang), textposition="outside", cliponaxis=False,
-                             hovertemplate="%{x}: %{y:.1f}<extra>" + t(key, lang) + "</extra>"))
+                             hovertext=names, hovertemplate="%{hovertext}: %{y:.1f}<extra>" + t(key, lang) + "</extra>"))
+    # one line per name, upright (turned on a narrow A4 card, two lines or a slant overlap their neighbours)
+    fig.update_xaxes(tickmode="array", tickvals=x, ticktext=[short_label(n, 200) for n in names], tickangle=-90,
+                     tickfont={"size": 10})
     fig.update_yaxes(title_text=t("fig.score", lang), range=[0, 110])
     # the legend on its own line under the title (beside it, a long title and the legend overlap on a narrow card)
     return _base(fig, title or t("district.dimensions", lang), height=420, barmode="group",
@@ -457,12 +475,15 @@ def priorities_figure(df: pl.DataFrame, lang: str) -> go.Figure:
             for w, g, f, c in zip(d["weight"].to_list(), d["gap_points"].to_list(), d["feasibility"].to_list(),
                                   d["composite_gain"].to_list(), strict=True)
         ]
-    fig = go.Figure(go.Bar(x=value, y=[wrap_label(x, 170) for x in d["label"].to_list()], orientation="h",
-                           marker_color=AMBER,
+    names = d["label"].to_list()
+    y = list(range(len(names)))  # positions, named by the ticks: two names cut alike stay two bars
+    ticks = [short_label(n, 200) for n in names]  # one line a bar: a row of the A4 print holds no more
+    fig = go.Figure(go.Bar(x=value, y=y, orientation="h", marker_color=AMBER,
                            text=[fmt_num(v, lang, 2) for v in value], textposition="outside", cliponaxis=False,
-                           customdata=hover,
-                           hovertemplate="%{y}: %{x:.2f}<br>%{customdata}<extra></extra>" if hover
-                           else "%{y}: %{x:.2f}<extra></extra>"))
+                           customdata=hover, hovertext=names,
+                           hovertemplate="%{hovertext}: %{x:.2f}<br>%{customdata}<extra></extra>" if hover
+                           else "%{hovertext}: %{x:.2f}<extra></extra>"))
+    fig.update_yaxes(tickmode="array", tickvals=y, ticktext=ticks, tickfont={"size": 10})  # fits a row in print
     top = max([v for v in value if v is not None] + [0.0])
     fig.update_xaxes(title_text=t("col.priority", lang), range=[0, top * 1.25 if top > 0 else 1])  # room for text
     return _base(fig, t("district.priorities", lang), height=max(260, 30 * d.height + 80))

@@ -38,7 +38,7 @@ import polars as pl
 
 from etl.ingest import cast, messages, mojibake, readers, sequences
 from etl.contract import schemas, tables
-from etl.warehouse import connection as wh
+from etl.warehouse import connection as wh, ddl
 from etl.ingest.accounting import FileReport, IngestReport
 from etl.ingest.rejects import (
     QUARANTINE_SCHEMA, Ctx, failure_records, resolve_earlier, resolve_named, row_failures, structural_records,
@@ -441,7 +441,7 @@ class Stage:
         self.frames.append(frame)
         self.size += int(frame.estimated_size())
         if self.size > STAGE_MEMORY_BYTES:
-            cols = ", ".join(f"{wh.quote(c.name)} {wh.SQL_TYPES[c.dtype]}" for c in self.table.columns)
+            cols = ", ".join(f"{wh.quote(c.name)} {ddl.SQL_TYPES[c.dtype]}" for c in self.table.columns)
             self.con.sql(f'CREATE TEMP TABLE {wh.quote(STAGE)} ({cols}, "_row" BIGINT)')
             for f in self.frames:
                 wh.insert_frame(self.con, STAGE, f)

@@ -21,7 +21,7 @@ import polars as pl
 from etl.config import WarehouseConfig
 from etl.contract import tables
 from etl.warehouse import ddl, migrations
-from etl.warehouse.ddl import SQL_TYPES, quote
+from etl.warehouse.ddl import quote
 
 Connection = duckdb.DuckDBPyConnection
 

@@ -60,6 +60,30 @@ CHARTS_FIT = """() => Array.from(document.querySelectorAll('.print-page .js-plot
                 return [g.id || g.parentElement.id, g._fullLayout.width, inner]; })"""
 
 
+# Tick labels of the printed charts, as drawn: [chart, axis, text, left, top, right, bottom] and the chart's svg box
+TICK_BOXES = """() => Array.from(document.querySelectorAll('.print-page .js-plotly-plot'))
+    .filter(g => g.offsetParent !== null && g.querySelector('.main-svg'))
+    .map(g => { const svg = g.querySelector('.main-svg').getBoundingClientRect();
+                const ticks = [];
+                g.querySelectorAll('.xaxislayer-above, .yaxislayer-above').forEach((layer, i) =>
+                    layer.querySelectorAll('text').forEach(t => { const r = t.getBoundingClientRect();
+                        if (r.width > 0) ticks.push([i, t.textContent, r.left, r.top, r.right, r.bottom]); }));
+                return [g.id || g.parentElement.id, [svg.left, svg.top, svg.right, svg.bottom], ticks]; })"""
+
+
+def crowded_ticks(charts: list) -> list[str]:
+    """Tick labels that overlap another of the same axis or are cut at the chart's edge (1 px of slack)."""
+    out = []
+    for gid, (sl, st, sr, sb), ticks in charts:
+        for k, (axis, text, left, top, right, bottom) in enumerate(ticks):
+            if left < sl - 1 or right > sr + 1 or top < st - 1 or bottom > sb + 1:
+                out.append(f"{gid}: {text!r} is cut at the chart's edge")
+            for axis2, text2, l2, t2, r2, b2 in ticks[k + 1:]:
+                if axis2 == axis and min(right, r2) - max(left, l2) > 1 and min(bottom, b2) - max(top, t2) > 1:
+                    out.append(f"{gid}: {text!r} overlaps {text2!r}")
+    return out
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_the_a4_scorecard_prints_on_one_page_with_every_scored_indicator(page, server_url: str, lang: str) -> None:
     _open(page, f"{server_url}/district/310115" + ("?lang=en" if lang == "en" else ""), "#district-summary")
@@ -69,6 +93,13 @@ def test_the_a4_scorecard_prints_on_one_page_with_every_scored_indicator(page, s
     page.emulate_media(media="print")
     printed = page.evaluate("() => [...document.querySelectorAll('#district-indicators tbody tr')]"
                             ".filter(r => r.offsetHeight > 0).length")
+    # the charts as printed (laid out at the paper's width): no tick label overlaps another or is cut
+    page.evaluate("() => { document.documentElement.style.width = '186mm'; }")
+    time.sleep(0.5)
+    charts = page.evaluate(TICK_BOXES)
+    page.evaluate("() => { document.documentElement.style.width = ''; }")
+    assert len(charts) >= 2 and all(ticks for _, _, ticks in charts)  # the priority and dimension charts were read
+    assert not crowded_ticks(charts), crowded_ticks(charts)
     page.emulate_media(media="screen")
     # every scored indicator is on the page; the context ones (shown, not scored) are on screen and in the XLSX,
     # and a print-only line says how many

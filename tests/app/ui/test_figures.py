@@ -223,7 +223,7 @@ def test_heatmap_numbers_fit_their_cells() -> None:
     assert figures.coverage_text_size(["3381万"], 200) == 0  # too narrow: no numbers rather than spilled ones
 
 
-def test_long_english_labels_wrap_so_the_district_charts_keep_their_plot_area() -> None:
+def test_long_english_labels_keep_the_district_charts_plot_area() -> None:
     label = "Cases actually needing at most one visit"
     wrapped = figures.wrap_label(label, 170)
     assert "<br>" in wrapped and wrapped.replace("<br>", " ") == label
@@ -233,11 +233,31 @@ def test_long_english_labels_wrap_so_the_district_charts_keep_their_plot_area() 
                         "composite_gain": [3.7, 1.2]})
     fig = figures.priorities_figure(pri, "en")
     assert fig.layout.xaxis.range[1] >= 3.7 * 1.2  # the '3.70' beside the longest bar is not cut
-    assert any("<br>" in y for y in fig.data[0].y)  # the long name wraps
+    ticks = list(fig.layout.yaxis.ticktext)
+    assert ticks[-1] == figures.short_label(label, 200) and "<br>" not in ticks[-1]  # one line (top bar: the last)
+    assert list(fig.data[0].hovertext) == [label, "Mobile availability"][::-1]  # the full name in the hover
     dims = pl.DataFrame({"label": ["Supply · technology adaptation"], "this": [40.0], "median": [50.0],
                          "best": [70.0]})
     fig = figures.dimension_compare_figure(dims, "en")
+    assert list(fig.layout.xaxis.ticktext) == ["Supply · technology…"]  # one line, cut at a word
+    assert list(fig.data[0].hovertext) == ["Supply · technology adaptation"]  # the whole name in the hover
     assert fig.layout.legend.yanchor == "bottom" and fig.layout.legend.x == 0 and fig.layout.margin.t >= 70
+
+
+def test_print_labels_keep_to_their_lines_and_say_they_are_cut() -> None:
+    """A4 print (issue 14): a name longer than its lines is cut at a word with '…'; names cut alike stay two bars."""
+    long = "Offline fallback and elder-friendly coverage of the high-frequency items"
+    one = figures.short_label(long, 130)
+    assert "<br>" not in one and one.endswith("…") and long.startswith(one[:-1])
+    assert figures.text_width(one) <= 130
+    two = figures.short_label(long, 170, lines=2)
+    assert two.count("<br>") == 1 and two.endswith("…")
+    assert all(figures.text_width(line) <= 170 for line in two.split("<br>"))
+    assert figures.short_label("Mobile availability", 160) == "Mobile availability"
+    assert figures.short_label("Supercalifragilisticexpialidocious", 60).endswith("…")
+    pri = pl.DataFrame({"label": [long, long + " (case-weighted)"], "priority": [2.0, 1.0]})
+    fig = figures.priorities_figure(pri, "en")
+    assert len(set(fig.data[0].y)) == 2 and len(set(fig.layout.yaxis.ticktext)) == 1  # two bars, cut alike
 
 
 def test_quadrant_leaves_out_a_district_without_a_side_score() -> None:

@@ -53,3 +53,12 @@ def test_every_registered_table_can_be_created() -> None:
 def test_an_unknown_table_is_refused() -> None:
     with pytest.raises(ddl.DDLError, match="not_a_table"):
         ddl.create_statement("not_a_table")
+
+
+def test_sql_types_have_one_home() -> None:
+    """SQL_TYPES lives in etl.warehouse.ddl; the connection module no longer re-exports it (importers take it from
+    its home, so a second name for it cannot drift)."""
+    from etl.warehouse import connection, ddl
+
+    assert "SQL_TYPES" not in vars(connection)
+    assert ddl.SQL_TYPES["str"]
