@@ -288,9 +288,15 @@ def map_figure(df: pl.DataFrame, lang: str, by: str = "score", boundaries: Bound
         marker={"size": 22, "opacity": 0}, textposition="middle center",
         textfont={"size": 11, "color": ["white" if d else figures.INK for d in dark]}, showlegend=False,
         name="labels"))
-    # a colour bar for the scale (an invisible marker trace carries it)
+    return _scale_and_frame(fig, cx[0], cy[0], lo, hi, by, lang, title)
+
+
+def _scale_and_frame(fig: go.Figure, x: float, y: float, lo: float, hi: float, by: str, lang: str,
+                     title: str | None) -> go.Figure:
+    """What both boundary maps end with: a colour bar for the scale (an invisible marker trace at (x, y) carries
+    it), hidden axes at one scale and the map's layout."""
     fig.add_trace(go.Scatter(
-        x=[cx[0]], y=[cy[0]], mode="markers", hoverinfo="skip", showlegend=False,
+        x=[x], y=[y], mode="markers", hoverinfo="skip", showlegend=False,
         marker={"size": 0.1, "opacity": 0, "color": [lo], "cmin": lo, "cmax": hi if hi > lo else lo + 1,
                 "colorscale": figures.SCORE_SCALE, "reversescale": by == "rank", "showscale": True,
                 "colorbar": {"title": {"text": t("map.rank_axis" if by == "rank" else "fig.score", lang)},
@@ -396,16 +402,7 @@ def many_map_figure(df: pl.DataFrame, lang: str, by: str = "score", boundaries: 
                                  marker={"size": 10, "color": "rgba(0,0,0,0)", "line": {"color": figures.INK,
                                                                                          "width": 2}},
                                  showlegend=False))
-    fig.add_trace(go.Scatter(
-        x=[cx[0]], y=[cy[0]], mode="markers", hoverinfo="skip", showlegend=False,
-        marker={"size": 0.1, "opacity": 0, "color": [lo], "cmin": lo, "cmax": hi if hi > lo else lo + 1,
-                "colorscale": figures.SCORE_SCALE, "reversescale": by == "rank", "showscale": True,
-                "colorbar": {"title": {"text": t("map.rank_axis" if by == "rank" else "fig.score", lang)},
-                             "thickness": 12}}))
-    fig.update_xaxes(visible=False, showgrid=False)
-    fig.update_yaxes(visible=False, showgrid=False, scaleanchor="x", scaleratio=1)
-    return figures._base(fig, title or t("overview.map", lang), height=520, hovermode="closest",
-                         margin={"l": 4, "r": 4, "t": 48, "b": 4})
+    return _scale_and_frame(fig, cx[0], cy[0], lo, hi, by, lang, title)
 
 
 def by_parent_figure(df: pl.DataFrame, lang: str) -> go.Figure:
