@@ -15,7 +15,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from app.cli.options import config_options, load
+from app.cli.options import config_options, load, period_text
 from app.cli.paths import warehouse_for_reading
 from app.ui.i18n import t
 from etl.config import Config
@@ -73,7 +73,7 @@ def create(cycle: str, profile_name: str | None, reference: str | None, allow_pa
         raise click.ClickException(str(e)) from None
     ed = made.edition
     flag = f" PARTIAL (missing {', '.join(ed.missing_months)}) · 不完整期" if ed.partial else ""
-    click.echo(f"created draft edition {ed.edition_id}: cycle {ed.cycle}, {prof.name} v{ed.profile_version}, "
+    click.echo(f"created draft edition {ed.edition_id}: cycle {period_text(ed.cycle)}, {prof.name} v{ed.profile_version}, "
                f"{ed.n_units} units, values from {ed.source_grain} ({', '.join(ed.periods)}), data snapshot "
                f"{ed.data_snapshot_id}, in {made.seconds:.1f} s → {config.paths.editions_path}{flag}")
     for w in ed.warnings:
@@ -95,7 +95,7 @@ def publish(edition_id: str, who: str, reason: str, config_file: str | None, db_
                                    live_snapshot=_live_snapshot(config), weights_dir=config.paths.weights_dir)
     except store.EditionError as e:
         raise _fail(e) from None
-    click.echo(f"published {ed.edition_id} (cycle {ed.cycle}) by {ed.published_by} at {ed.published_at} · 已发布")
+    click.echo(f"published {ed.edition_id} (cycle {period_text(ed.cycle)}) by {ed.published_by} at {ed.published_at} · 已发布")
 
 
 def _role_of(config: Config, who: str) -> str | None:
@@ -158,7 +158,7 @@ def show(edition_id: str, config_file: str | None, db_path: str | None) -> None:
         ed = store.get_edition(config.paths.editions_path, edition_id)
     except store.EditionError as e:
         raise _fail(e) from None
-    click.echo(f"{ed.edition_id}  [{ed.status}]  cycle {ed.cycle}  profile {ed.profile_name} v{ed.profile_version} "
+    click.echo(f"{ed.edition_id}  [{ed.status}]  cycle {period_text(ed.cycle)}  profile {ed.profile_name} v{ed.profile_version} "
                f"({ed.profile_hash[:12]})")
     click.echo(f"  framework {ed.framework_hash}  spec {ed.spec_hash}  data snapshot {ed.data_snapshot_id}  "
                f"values from {ed.source_grain} ({', '.join(ed.periods)})")
@@ -188,7 +188,7 @@ def _print_results(config: Config, ed: store.Edition) -> None:
     nodes = [fw.root, *fw.children(fw.root)]
     wide = rows.filter(rows["node"].is_in(nodes)).pivot(on="node", index="unit_code", values="score")
     root = rows.filter(rows["node"] == fw.root).select("unit_code", "rank", "rank_low", "rank_high", "band")
-    table = Table(title=f"{ed.edition_id} · {ed.cycle}" + (" · 不完整期 partial" if ed.partial else ""),
+    table = Table(title=f"{ed.edition_id} · {period_text(ed.cycle)}" + (" · 不完整期 partial" if ed.partial else ""),
                   title_justify="left")
     for col in ("名次 rank", "区 unit", *(fw.node(n).name_zh or n for n in nodes), "排名区间 interval", "等级 band"):
         table.add_column(col)
@@ -214,7 +214,7 @@ def diff(a: str, b: str, all_nodes: bool, config_file: str | None, db_path: str 
     except store.EditionError as e:
         raise _fail(e) from None
     click.echo(f"{a} → {b}")
-    click.echo(f"  data:   {'moved (snapshot ' + d.a.data_snapshot_id + ' → ' + d.b.data_snapshot_id + ', cycle ' + d.a.cycle + ' → ' + d.b.cycle + ')' if d.data_changed else 'same snapshot and cycle'}")
+    click.echo(f"  data:   {'moved (snapshot ' + d.a.data_snapshot_id + ' → ' + d.b.data_snapshot_id + ', cycle ' + period_text(d.a.cycle) + ' → ' + period_text(d.b.cycle) + ')' if d.data_changed else 'same snapshot and cycle'}")
     click.echo(f"  method: {'moved: ' + '; '.join(d.method) if d.method else 'same'}")
     if d.bounds:
         click.echo(f"  normalisation bounds moved for {len(d.bounds)} indicator(s): {', '.join(d.bounds)}"

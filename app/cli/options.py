@@ -65,3 +65,11 @@ def configure_early_logging() -> None:
     except ConfigError:
         return
     configure_logging(config.logging)
+
+
+def period_text(period: object) -> str:
+    """A period as operators read it: '2026年第三季度 (2026 Q3)' for the warehouse's '2026Q3' (the pages' formatter)."""
+    from app.ui.i18n import fmt_period  # local: the CLI's start-up does not load the UI's catalogue
+
+    zh, en = fmt_period(period, "zh"), fmt_period(period, "en")
+    return zh if zh == en else f"{zh} ({en})"

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.cli.jsonout import Busy, emit, json_errors
-from app.cli.options import config_options, load
+from app.cli.options import config_options, load, period_text
 from app.cli.paths import warehouse_for_reading
 from etl.config import Config
 from etl.safe_export import csv_safe
@@ -282,7 +282,7 @@ def _ranking(path: Path, run_id: str, fw: Framework) -> tuple[str, pl.DataFrame]
 def _print_ranking(path: Path, run_id: str, fw: Framework, title: str) -> None:
     """The stored run's ranking for the latest complete period: what a person checks first."""
     period, ranking = _ranking(path, run_id, fw)
-    table = Table(title=f"{title} · {period}", title_justify="left")
+    table = Table(title=f"{title} · {period_text(period)}", title_justify="left")
     table.add_column("名次 rank", justify="right")
     table.add_column("区 unit")
     nodes = [("index", fw.node(fw.root))] + [(c, fw.node(c)) for c in fw.children(fw.root)]

@@ -17,7 +17,7 @@ from etl.stores.profiles import load_profile
 from indicators.periods import completeness
 from indicators.profile import ProfileError
 
-from app.cli.options import config_options, load
+from app.cli.options import config_options, load, period_text
 from etl.safe_export import csv_safe
 
 SPEC_HELP = "Uncertainty spec TOML (default: weights/uncertainty/default.toml; see that file for every key)."
@@ -202,6 +202,6 @@ def sensitivity(profile: str, spec_path: Path | None, samples: int | None, sobol
     except OSError as e:
         raise click.ClickException(f"cannot write to {out}: {e.strerror or e}") from None
     n_fail = int((~res.ok).sum())
-    click.echo(f"{len(units)} units, period {chosen}: {spec.samples:,} Monte Carlo samples ({n_fail:,} failed, by "
+    click.echo(f"{len(units)} units, period {period_text(chosen)}: {spec.samples:,} Monte Carlo samples ({n_fail:,} failed, by "
                f"reason in failures.csv), Sobol N={spec.sobol_samples} over {len(problem.factors)} factors, "
                f"{seconds:.1f} s → {out}")

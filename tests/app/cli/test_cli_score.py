@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -127,3 +128,5 @@ def test_warehouse_score_with_audit_prints_reliability_and_double_counting(fixtu
     assert all(abs(p["r"]) >= 0.9 for p in audit["collinear"])
     text = run_govindex("score", "--db", str(db), "--profile", "user-centred", "--audit", cwd=tmp_path).stdout
     assert "信度 reliability" in text and "重复计分 double counting" in text
+    # the ranking's title names the period as people read it, not the warehouse's code
+    assert re.search(r"\d{4}年第[一二三四]季度 \(\d{4} Q\d\)", text) and not re.search(r"· \d{4}Q\d", text), text[:600]

@@ -36,7 +36,7 @@ def test_writes_every_table_and_is_reproducible(db: Path, tmp_path: Path) -> Non
     args = ["--db", str(db), "--samples", "2000", "--sobol-samples", "64", "--seed", "5", "--profile", "user-centred"]
     a, b = _run(*args, "--out", str(tmp_path / "a")), _run(*args, "--out", str(tmp_path / "b"))
     assert a.returncode == 0, a.stderr
-    assert "16 units, period 2025Q3" in a.stdout
+    assert "16 units, period 2025年第三季度 (2025 Q3)" in a.stdout
     for name in TABLES:
         csv = pl.read_csv(tmp_path / "a" / f"{name}.csv")
         assert pl.read_parquet(tmp_path / "a" / f"{name}.parquet").shape == csv.shape
