@@ -10,9 +10,9 @@ from typing import Any
 from tests.app.web.test_roles import role_app  # noqa: F401 - a fixture
 
 
-def _ids(tree: Any, kind: str) -> list[dict]:
-    """The dict ids of `kind` in a Dash component tree."""
-    out: list[dict] = []
+def component_ids(tree: Any) -> list[Any]:
+    """The ids of every component in a Dash component tree (string or dict; components without one left out)."""
+    out: list[Any] = []
     stack = [tree]
     while stack:
         node = stack.pop()
@@ -20,12 +20,17 @@ def _ids(tree: Any, kind: str) -> list[dict]:
             stack.extend(node)
             continue
         cid = getattr(node, "id", None)
-        if isinstance(cid, dict) and cid.get("type") == kind:
+        if cid is not None:
             out.append(cid)
         kids = getattr(node, "children", None)
         if kids is not None:
             stack.append(kids)
     return out
+
+
+def _ids(tree: Any, kind: str) -> list[dict]:
+    """The dict ids of `kind` in a Dash component tree."""
+    return [i for i in component_ids(tree) if isinstance(i, dict) and i.get("type") == kind]
 
 
 def test_indicator_sliders_wait_for_their_group_and_pending_weights_count(role_app) -> None:  # noqa: F811

@@ -15,27 +15,13 @@ import pytest
 from flask import g
 
 from app.web.security import Identity
+from tests.app.pages.test_weights_lazy_groups import component_ids
 from tests.app.web.test_roles import ROLE_USERS, _call, _client, role_app  # noqa: F401 - role_app is a fixture
 
 
 def _ids(tree: Any) -> set[str]:
     """The ids of every component in a Dash component tree: string ids as they are, pattern-matching ids by type."""
-    out: set[str] = set()
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (list, tuple)):
-            stack.extend(node)
-            continue
-        cid = getattr(node, "id", None)
-        if isinstance(cid, str):
-            out.add(cid)
-        elif isinstance(cid, dict):
-            out.add(cid["type"])
-        kids = getattr(node, "children", None)
-        if kids is not None:
-            stack.append(kids)
-    return out
+    return {i["type"] if isinstance(i, dict) else i for i in component_ids(tree)}
 
 
 def _first_render(app, role: str, lang: str) -> set[str]:
