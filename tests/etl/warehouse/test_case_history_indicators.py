@@ -29,17 +29,22 @@ def catalog() -> Catalog:
     return _loose(load_catalog())
 
 
+def _values_after(sql: str, catalog: Catalog) -> pl.DataFrame:
+    """The monthly indicator values of the fixture warehouse after `sql` (the connection closed afterwards)."""
+    con = _fixture_plus(sql)
+    try:
+        return compute_indicator_values(con, catalog, grains=("month",))
+    finally:
+        con.close()
+
+
 def _reasons(values: pl.DataFrame, ids: tuple[str, ...]) -> set[tuple[object, object]]:
     return set(values.filter(pl.col("indicator_id").is_in(ids)).select("value", "missing_reason").unique().rows())
 
 
 def test_without_the_new_files_their_indicators_are_missing_with_a_reason(catalog: Catalog) -> None:
-    full = compute_indicator_values(_fixture_plus("SELECT 1"), catalog, grains=("month",))
-    con = _fixture_plus("DELETE FROM case_event; DELETE FROM queue_ticket")
-    try:
-        old = compute_indicator_values(con, catalog, grains=("month",))
-    finally:
-        con.close()
+    full = _values_after("SELECT 1", catalog)
+    old = _values_after("DELETE FROM case_event; DELETE FROM queue_ticket", catalog)
     assert _reasons(old, NEW) == {(None, "no_source")}
     assert old.height == full.height  # the grid stays complete
     others = [d.id for d in catalog if d.id not in NEW]
@@ -49,38 +54,27 @@ def test_without_the_new_files_their_indicators_are_missing_with_a_reason(catalo
 
 
 def test_one_missing_table_leaves_the_other_tables_indicators_alone(catalog: Catalog) -> None:
-    con = _fixture_plus("DELETE FROM queue_ticket")
-    try:
-        v = compute_indicator_values(con, catalog, grains=("month",))
-    finally:
-        con.close()
+    v = _values_after("DELETE FROM queue_ticket", catalog)
     assert _reasons(v, QUEUE) == {(None, "no_source")}
     assert _cell(v, "first_time_completion_rate", A, J)["value"] == pytest.approx(200 / 3)
 
 
 def test_a_warehouse_without_the_tables_at_all_is_no_source_not_an_error(catalog: Catalog) -> None:
-    con = _fixture_plus("DROP TABLE case_event; DROP TABLE queue_ticket")
-    try:
-        v = compute_indicator_values(con, catalog, grains=("month",))
-    finally:
-        con.close()
+    v = _values_after("DROP TABLE case_event; DROP TABLE queue_ticket", catalog)
     assert _reasons(v, NEW) == {(None, "no_source")}
 
 
 def test_a_returned_case_is_not_done_first_time(catalog: Catalog) -> None:
     """A case returned (退件) after a 补正 nobody answered: an outcome, not done first time, one correction round."""
-    con = _fixture_plus(
+    v = _values_after(
         """INSERT INTO "case" SELECT * REPLACE ('a9' AS case_id, 'rejected' AS status, NULL AS accepted_at,
                NULL AS closed_at, NULL AS promised_due_at) FROM "case" WHERE case_id = 'a6';
            INSERT INTO case_event VALUES
                ('a9', 1, 'received', TIMESTAMP '2025-02-12 10:05:00', 'app', NULL, NULL, NULL),
                ('a9', 2, 'correction_requested', TIMESTAMP '2025-02-12 11:00:00', 'internal', NULL, NULL, '材料不齐全'),
-               ('a9', 3, 'returned', TIMESTAMP '2025-02-20 11:00:00', 'internal', NULL, NULL, '补正逾期未提交')"""
+               ('a9', 3, 'returned', TIMESTAMP '2025-02-20 11:00:00', 'internal', NULL, NULL, '补正逾期未提交')""",
+        catalog,
     )
-    try:
-        v = compute_indicator_values(con, catalog, grains=("month",))
-    finally:
-        con.close()
     ftc = _cell(v, "first_time_completion_rate", A, F)
     assert (ftc["numerator"], ftc["denominator"]) == (1, 3)  # a6 of {a4, a6, a9}
     rounds = _cell(v, "correction_rounds_rate", A, F)
