@@ -402,11 +402,11 @@ def run_monte_carlo(
 # -- tables ---------------------------------------------------------------------------------------------------------
 def rank_table(res: MonteCarloResult) -> pl.DataFrame:
     """Per unit: nominal score/rank, median rank, rank interval, mean rank, score quantiles; sorted by nominal rank."""
-    sm = res.summary
+    sm = res.summary  # P(rank 1) is the rank histogram's first column: not the U x U cumulative table (p_rank_at_most)
     cols: dict[str, Any] = {
         "unit": list(res.units), "nominal_score": res.nominal_scores, "nominal_rank": res.nominal_ranks,
         "median_rank": sm.median_rank, "rank_low": sm.rank_low, "rank_high": sm.rank_high,
-        "mean_rank": sm.mean_rank, "p_top1": sm.p_rank_at_most[:, 0] if sm.n_ok else np.full(len(res.units), np.nan),
+        "mean_rank": sm.mean_rank, "p_top1": sm.rank_counts[:, 0] / sm.n_ok if sm.n_ok else np.full(len(res.units), np.nan),
     }
     for q, row in zip(sm.quantile_levels, sm.score_quantiles, strict=True):
         cols[f"score_q{round(q * 100):02d}"] = row
