@@ -191,10 +191,10 @@ class RankTally:
     @property
     def p_above(self) -> np.ndarray:
         """P(score_a > score_b) over the tallied samples; NaN in the rows not tallied (see `pairwise`)."""
-        p = self.wins / max(self.n, 1)
-        if self.pairwise_rows.size < self.n_units:
-            p = np.full((self.n_units, self.n_units), np.nan)
-            p[self.pairwise_rows] = self.wins[self.pairwise_rows] / max(self.n, 1)
+        if self.pairwise_rows.size == self.n_units:
+            return self.wins / max(self.n, 1)
+        p = np.full((self.n_units, self.n_units), np.nan)  # (the U x U division of every row is not done for none)
+        p[self.pairwise_rows] = self.wins[self.pairwise_rows] / max(self.n, 1)
         return p
 
 

