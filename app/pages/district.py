@@ -15,7 +15,6 @@ from dash import Input, Output, State, callback, dcc, html
 from app.ui import components as c
 from app.ui import district_table, figures, ids, ledger_panel
 from app.web import security
-from etl.stores.roles import Permission
 from app.views import frames as views
 from app.ui.exports import export_meta, scorecard_xlsx
 from app.ui.editions import trend_card
@@ -177,16 +176,15 @@ def _context_count(dp: views.DistrictProfile) -> int:
 
 def _for_viewer(dp: views.DistrictProfile) -> views.DistrictProfile:
     """The profile with only the quarantined rows this request's role may see (an official of another district
-    sees none of this district's rows), for the page and the export alike."""
-    return dataclasses.replace(dp, quarantine=security.visible_quarantine(dp.quarantine))
+    sees none of this district's rows; a province's official sees its counties'), for the page and the export alike."""
+    units = get_context().snapshot().units
+    return dataclasses.replace(dp, quarantine=security.visible_quarantine(dp.quarantine, units))
 
 
 def may_see_quarantine(code: str) -> bool:
-    """Whether this request's role may see `code`'s quarantined rows (all districts' or its own district's)."""
-    ident = security.current_identity()
-    if ident is None:
-        return False
-    return ident.may(Permission.ALL_QUARANTINE) or ident.district_code == code
+    """Whether this request's role may see `code`'s quarantined rows (all districts', or its own unit's and those
+    of the units under it)."""
+    return security.sees_unit(code, get_context().snapshot().units)
 
 
 def _quarantine(dp: views.DistrictProfile, lang: str):
