@@ -48,11 +48,14 @@ def unit_count(snapshot: Any) -> int:
 
 
 def top_bottom(df: pl.DataFrame, n: int = TOP_N, by: str = "rank") -> tuple[pl.DataFrame, int]:
-    """The first and last `n` rows by `by` (ascending) and how many rows lie between them (0: all rows kept)."""
+    """The first and last `n` rows by `by` (ascending) and how many rows are left out (0: all rows kept). Rows
+    without a `by` (units without a composite score) are never the "last": the ends are of the ranked rows."""
     d = df.sort(by, nulls_last=True)
     if d.height <= 2 * n:
         return d, 0
-    return pl.concat([d.head(n), d.tail(n)]), d.height - 2 * n
+    ranked = d.filter(pl.col(by).is_not_null())
+    ends = ranked if ranked.height <= 2 * n else pl.concat([ranked.head(n), ranked.tail(n)])
+    return ends, d.height - ends.height
 
 
 def unique_labels(names: list[str], codes: list[str]) -> list[str]:

@@ -54,6 +54,18 @@ def test_top_bottom_keeps_both_ends_and_counts_what_lies_between() -> None:
     assert small.height == 16 and none == 0
 
 
+def test_top_bottom_ends_are_of_the_ranked_units_not_the_unscored() -> None:
+    """The real national demo has counties without a composite score (rank null): the bottom end is the worst
+    ranked units, not the unranked ones (the weights page printed "None" as their rank)."""
+    tbl = _table(N).with_columns(pl.when(pl.col("rank") > N - 50).then(None).otherwise(pl.col("rank")).alias("rank"))
+    part, hidden = many_units.top_bottom(tbl, 10)
+    assert part["rank"].to_list() == [*range(1, 11), *range(N - 59, N - 49)]
+    assert hidden == N - 20
+    few = tbl.with_columns(pl.when(pl.col("rank") > 15).then(None).otherwise(pl.col("rank")).alias("rank"))
+    part, hidden = many_units.top_bottom(few, 10)
+    assert part["rank"].to_list() == list(range(1, 16)) and hidden == N - 15
+
+
 def test_unique_labels_add_the_code_only_to_shared_names() -> None:
     assert many_units.unique_labels(["朝阳区", "海淀区", "朝阳区"], ["110105", "110108", "220104"]) == \
         ["朝阳区（110105）", "海淀区", "朝阳区（220104）"]
