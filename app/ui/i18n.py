@@ -1033,6 +1033,8 @@ MESSAGES.update({
     "col.parent": ("上级单位", "Parent"),
     "col.peer_group": ("同类组", "Peer group"),
     "many.col.unit": ("参评单位", "Unit"),
+    "many.col.rank_peer": ("同类组内排名", "Rank in peer group"),
+    "many.col.rank_parent": ("上级单位内排名", "Rank in parent unit"),
 })
 
 

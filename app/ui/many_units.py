@@ -18,6 +18,8 @@ from typing import Any
 import polars as pl
 
 from app.ui.i18n import fmt_int, t
+from indicators.peers import rank_within
+from indicators.units import Units
 
 #: more units than this and the pages switch to their many-unit forms (Shanghai has 16 districts)
 MANY = 40
@@ -84,11 +86,28 @@ def with_units(table: pl.DataFrame, units: pl.DataFrame, lang: str) -> pl.DataFr
              if "peer_group" in cols else {})
     codes = table["unit_code"].cast(pl.String).to_list()
     parent = [parents.get(c) or "" for c in codes]
-    return table.with_columns(
+    out = table.with_columns(
         pl.Series("parent", [names.get(p) or p for p in parent], dtype=pl.String),
         pl.Series("parent_code", parent, dtype=pl.String),
         pl.Series("peer_group", [peers.get(c) or "" for c in codes], dtype=pl.String),
     )
+    return with_group_ranks(out, units) if "score" in table.columns else out
+
+
+def with_group_ranks(table: pl.DataFrame, units: pl.DataFrame) -> pl.DataFrame:
+    """`table` (unit_code, score, …) with `rank_peer` and `rank_parent`: the unit's rank within its peer group and
+    within its parent unit as 'k/n' (indicators.peers.rank_within; empty where the unit has no group or score)."""
+    hierarchy = Units.from_frame(units)
+    scores = table.select(pl.col("unit_code").cast(pl.String), pl.col("score").cast(pl.Float64))
+    out = table
+    for by, col in (("peer_group", "rank_peer"), ("parent", "rank_parent")):
+        r = rank_within(scores, hierarchy, by)
+        text = {u: f"{k}/{n}" if k is not None and n else ""
+                for u, k, n in zip(r["unit_code"].to_list(), r["rank_in_group"].to_list(), r["n_in_group"].to_list(),
+                                   strict=True)}
+        out = out.with_columns(pl.Series(col, [text.get(str(u), "") for u in table["unit_code"].to_list()],
+                                         dtype=pl.String))
+    return out
 
 
 def filter_options(values: list[str], lang: str) -> list[dict[str, str]]:

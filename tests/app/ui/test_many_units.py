@@ -186,3 +186,17 @@ def test_figures_of_the_cartesian_pages_are_drawable_by_the_cartesian_bundle(n: 
         assert n > many_units.MANY
     else:
         assert types <= CARTESIAN_TRACES, types - CARTESIAN_TRACES
+
+
+def test_with_units_gives_the_rank_within_the_peer_group_and_within_the_parent() -> None:
+    counties = unit_table(N)
+    provinces = pl.DataFrame({"district_code": counties["parent_code"].unique(maintain_order=True)}).with_columns(
+        pl.col("district_code").alias("name_zh"), pl.lit("province").alias("level"))
+    tbl = many_units.with_units(_table(N), pl.concat([provinces, counties], how="diagonal"), "zh")
+    beijing = tbl.filter(pl.col("parent_code") == "110000").sort("rank")
+    assert beijing.height == 92
+    assert beijing["rank_parent"].to_list() == [f"{k}/92" for k in range(1, 93)]
+    peer = tbl.filter(pl.col("peer_group") == tbl["peer_group"][0]).sort("rank")
+    assert peer["rank_peer"].to_list() == [f"{k}/{peer.height}" for k in range(1, peer.height + 1)]
+    no_score = many_units.with_units(_table(16).drop("score"), unit_table(16), "zh")
+    assert "rank_peer" not in no_score.columns
