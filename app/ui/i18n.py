@@ -1035,6 +1035,19 @@ MESSAGES.update({
     "many.col.unit": ("参评单位", "Unit"),
     "many.col.rank_peer": ("同类组内排名", "Rank in peer group"),
     "many.col.rank_parent": ("上级单位内排名", "Rank in parent unit"),
+    "levels.lead": ("{name}下辖 {n} 个参评单位，按综合得分排名；点击名称进入该单位。",
+                    "{n} units under {name}, ranked by composite score; click a name to open one."),
+    "levels.n": ("有得分的下辖单位", "Units with a score"),
+    "levels.mean": ("下辖单位平均得分", "Mean score of its units"),
+    "levels.weighted": ("按人口加权平均", "Population-weighted mean"),
+    "levels.range": ("最低 – 最高", "Lowest – highest"),
+    "levels.note": ("上级单位本身不单独计分：以上是下辖单位综合得分的汇总，不等于用汇总数据计算的得分（见方法说明）。",
+                    "A parent unit has no composite score of its own: these summarise its units' scores, which is "
+                    "not the score its pooled records would give (see the methodology)."),
+    "levels.index": ("参评单位较多：先选上级单位，再在其下辖单位中选择。卡片下方为下辖单位平均得分。",
+                     "Many units: pick a parent unit first, then one of its units. Each card shows its units' mean "
+                     "score."),
+    "levels.card_n": ("下辖 {n} 个单位", "{n} units"),
 })
 
 
