@@ -142,9 +142,9 @@ def render(profile: str | None, code: str | None, lang: str, period: str | None 
     points = t("reading.points", lang, v=fmt_num(s["score"], lang))
     kpis = html.Div(
         [
-            c.kpi(t("col.score", lang), points, f"#{s['rank']} / {s['n']}"),
-            c.kpi(t("col.supply", lang), fmt_num(s.get("supply"), lang), f"#{s.get('supply_rank')}"),
-            c.kpi(t("col.demand", lang), fmt_num(s.get("demand"), lang), f"#{s.get('demand_rank')}",
+            c.kpi(t("col.score", lang), points, f"{_place(s['rank'], lang)} / {s['n']}"),
+            c.kpi(t("col.supply", lang), fmt_num(s.get("supply"), lang), _place(s.get("supply_rank"), lang)),
+            c.kpi(t("col.demand", lang), fmt_num(s.get("demand"), lang), _place(s.get("demand_rank"), lang),
                   tone="warn" if (s.get("supply_rank") or 0) < (s.get("demand_rank") or 0) - 3 else ""),
             c.kpi(t("col.period", lang),
                   fmt_period_marked(dp.period, lang, partial_periods([dp.period], get_context().snapshot().complete_months))),
@@ -178,6 +178,11 @@ def render(profile: str | None, code: str | None, lang: str, period: str | None 
         html.P(t("district.context_print", lang, n=_context_count(dp)), className="note print-only",
                id=f"{PREFIX}-context-print"),
     ]
+
+
+def _place(rank: object, lang: str) -> str:
+    """'#12', or the missing-value dash for a unit without that score (a county with no demand-side value)."""
+    return f"#{rank}" if rank is not None else t("na", lang)
 
 
 def _context_count(dp: views.DistrictProfile) -> int:
