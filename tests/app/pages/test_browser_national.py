@@ -54,8 +54,9 @@ def test_every_page_opens_on_the_national_demo(page, national_url: str, name: st
     sep = "&" if "?" in path else "?"
     text = _open(page, national_url + path + (f"{sep}lang=en" if lang == "en" else ""), ready)
     assert words[lang == "en"] in text
-    assert not re.search(r"\bNaN\b|\bNone\b|\bnull\b|\bundefined\b", text), \
-        re.findall(r".{0,60}\b(?:NaN|None|null|undefined)\b.{0,20}", text)[:3]
+    # (a quarantined row's original JSON may hold null: that is the raw record, shown as received)
+    missing = re.compile(r'\bNaN\b|\bNone\b|(?<!":)\bnull\b|\bundefined\b')
+    assert not missing.search(text), [text[max(0, m.start() - 60):m.end() + 20] for m in missing.finditer(text)][:3]
     # no chart draws a label per unit, and no list an item per unit
     ticks = page.evaluate("() => Math.max(0, ...Array.from(document.querySelectorAll('.main-svg'))"
                           ".map(s => s.querySelectorAll('.xtick, .ytick, .textpoint').length))")
