@@ -62,7 +62,7 @@ def parent_body(table: pl.DataFrame, districts: pl.DataFrame, units: Units, pare
         kpis,
         html.P(t("levels.note", lang), className="note"),
         c.grid(grid_id, rows, unit_finder.columns(lang, kids), lang, height=460),
-    ], **{"data-parent": parent})
+    ])
 
 
 def parent_index(table: pl.DataFrame, units: Units, lang: str, period: str | None) -> html.Div:
