@@ -54,7 +54,7 @@ def _body(lang: str) -> list:
     ctx = get_context()
     snap = ctx.snapshot()
     names = snap.district_names(lang)
-    q = security.visible_quarantine(snap.quarantine)  # a district official sees only their district's rows
+    q = security.visible_quarantine(snap.quarantine, snap.units)  # an official: their unit's and its units' rows
     opts = lambda col: sorted(x for x in q[col].unique().to_list() if x) if q.height else []  # noqa: E731
     return [
         _refresh_card(ctx.runs_path, snap, lang),
@@ -195,7 +195,7 @@ def refresh_now(n_clicks: int, _ticks: int, lang: str, version: int | None = Non
 
 def _visible_quarantine_total(snap: Snapshot) -> int:
     """All quarantined rows for those who may see them all; a district official's own rows otherwise."""
-    visible = security.visible_quarantine(snap.quarantine)
+    visible = security.visible_quarantine(snap.quarantine, snap.units)
     return snap.quarantine_total if visible.height == snap.quarantine.height else visible.height
 
 
@@ -235,7 +235,7 @@ def _quarantine_columns(lang: str) -> list[dict]:
 def quarantine_rows(tables: list | None, districts: list | None, checks: list | None, lang: str):
     snap = get_context().snapshot()
     names = snap.district_names(lang)
-    visible = security.visible_quarantine(snap.quarantine)
+    visible = security.visible_quarantine(snap.quarantine, snap.units)
     q = filter_quarantine(visible, tables=tables, districts=districts, checks=checks)
     shown = q.head(QUARANTINE_PAGE)
     rows = shown.with_columns(
@@ -255,7 +255,8 @@ def quarantine_csv(n: int, tables: list | None, districts: list | None, checks: 
     if not n:
         return dash.no_update
     # the same rows the role may see on screen, filtered on the server (the request's own filters cannot widen it)
-    q = filter_quarantine(security.visible_quarantine(get_context().snapshot().quarantine), tables=tables,
+    snap = get_context().snapshot()
+    q = filter_quarantine(security.visible_quarantine(snap.quarantine, snap.units), tables=tables,
                           districts=districts, checks=checks)
     # UTF-8 with BOM so Excel on Chinese Windows opens the Chinese reasons correctly
     data = "\ufeff" + security.csv_safe(q).write_csv()

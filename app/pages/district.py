@@ -13,9 +13,8 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from app.ui import components as c
-from app.ui import district_table, figures, ids, ledger_panel
+from app.ui import district_table, figures, ids, ledger_panel, many_units, unit_levels
 from app.web import security
-from etl.stores.roles import Permission
 from app.views import frames as views
 from app.ui.exports import export_meta, scorecard_xlsx
 from app.ui.editions import trend_card
@@ -33,6 +32,7 @@ PREFIX = "district"
 BODY = f"{PREFIX}-body"
 LANG = f"{PREFIX}-lang"
 CODE = f"{PREFIX}-code"
+PARENT = f"{PREFIX}-parent"
 CHOOSER = f"{PREFIX}-chooser"
 PERIOD = f"{PREFIX}-period"
 COMPARE = f"{PREFIX}-compare"
@@ -60,6 +60,8 @@ def layout(code: str | None = None, lang: str | None = None, period: str | None 
     except (DataUnavailable, LookupError):
         pass
     known = code in units
+    hierarchy = ctx.snapshot().units
+    parent = code if not known and code and code in hierarchy and hierarchy.children(code) else None
     chooser = c.dropdown(lang,
         id=CHOOSER, options=[{"label": f"{names.get(u, u)} ({u})", "value": u} for u in units],
         value=code if known else None, placeholder=t("district.choose", lang), clearable=False,
@@ -69,16 +71,18 @@ def layout(code: str | None = None, lang: str | None = None, period: str | None 
         id=PERIOD, options=[{"label": fmt_period_marked(p, lang, partial), "value": p} for p in reversed(periods)],
         value=period if period in periods else default, clearable=False, searchable=False, className="period-select",
     )
-    title = names.get(code or "", code or "") if known else t("district.title", lang)
+    title = names.get(code or "", code or "") if known or parent else t("district.title", lang)
     compare_href = c.with_query("/compare", None, units=code, lang=lang, period=period) if known else None
     return html.Div(
         [
             dcc.Store(id=LANG, data=lang),
             dcc.Store(id=CODE, data=code if known else None),
+            dcc.Store(id=PARENT, data=parent),  # a parent unit: roll-up and drill-down (app.ui.unit_levels)
             dcc.Download(id=DOWNLOAD),
             c.page_title(
-                f"{t('district.title', lang)} · {title}" if known else title,
-                None if known else (t("error.unknown_district", lang, code=code) if code and code != "all" else None),
+                f"{t('district.title', lang)} · {title}" if known or parent else title,
+                None if known or parent else (t("error.unknown_district", lang, code=code)
+                                              if code and code != "all" else None),
                 actions=[chooser,
                          html.Label(t("period.label", lang), htmlFor=PERIOD, className="inline-label"),
                          period_picker,
@@ -117,9 +121,17 @@ dash.clientside_callback(
 
 
 @callback(Output(BODY, "children"), Input(ids.PROFILE_SELECT, "value"), State(CODE, "data"), State(LANG, "data"),
-          Input(PERIOD, "value"))
-def render(profile: str | None, code: str | None, lang: str, period: str | None = None):
+          Input(PERIOD, "value"), State(PARENT, "data"))
+def render(profile: str | None, code: str | None, lang: str, period: str | None = None, parent: str | None = None):
     ctx = get_context()
+    if parent:
+        try:
+            ov = views.overview(ctx, profile, lang, period)
+        except (DataUnavailable, LookupError) as e:
+            return c.error_box(lang, t("error.nodata", lang) + f" ({e})")
+        snap = ctx.snapshot()
+        return unit_levels.parent_body(ov.table, snap.districts, snap.units, parent, lang, ov.period,
+                                       f"{PREFIX}-children")
     if not code:
         return _index(profile, lang, period)
     try:
@@ -130,9 +142,9 @@ def render(profile: str | None, code: str | None, lang: str, period: str | None 
     points = t("reading.points", lang, v=fmt_num(s["score"], lang))
     kpis = html.Div(
         [
-            c.kpi(t("col.score", lang), points, f"#{s['rank']} / {s['n']}"),
-            c.kpi(t("col.supply", lang), fmt_num(s.get("supply"), lang), f"#{s.get('supply_rank')}"),
-            c.kpi(t("col.demand", lang), fmt_num(s.get("demand"), lang), f"#{s.get('demand_rank')}",
+            c.kpi(t("col.score", lang), points, f"{_place(s['rank'], lang)} / {s['n']}"),
+            c.kpi(t("col.supply", lang), fmt_num(s.get("supply"), lang), _place(s.get("supply_rank"), lang)),
+            c.kpi(t("col.demand", lang), fmt_num(s.get("demand"), lang), _place(s.get("demand_rank"), lang),
                   tone="warn" if (s.get("supply_rank") or 0) < (s.get("demand_rank") or 0) - 3 else ""),
             c.kpi(t("col.period", lang),
                   fmt_period_marked(dp.period, lang, partial_periods([dp.period], get_context().snapshot().complete_months))),
@@ -168,6 +180,11 @@ def render(profile: str | None, code: str | None, lang: str, period: str | None 
     ]
 
 
+def _place(rank: object, lang: str) -> str:
+    """'#12', or the missing-value dash for a unit without that score (a county with no demand-side value)."""
+    return f"#{rank}" if rank is not None else t("na", lang)
+
+
 def _context_count(dp: views.DistrictProfile) -> int:
     """How many context indicators (shown, not scored) the table holds: the A4 print leaves them to screen and XLSX."""
     if "role" not in dp.indicators.columns:
@@ -177,16 +194,15 @@ def _context_count(dp: views.DistrictProfile) -> int:
 
 def _for_viewer(dp: views.DistrictProfile) -> views.DistrictProfile:
     """The profile with only the quarantined rows this request's role may see (an official of another district
-    sees none of this district's rows), for the page and the export alike."""
-    return dataclasses.replace(dp, quarantine=security.visible_quarantine(dp.quarantine))
+    sees none of this district's rows; a province's official sees its counties'), for the page and the export alike."""
+    units = get_context().snapshot().units
+    return dataclasses.replace(dp, quarantine=security.visible_quarantine(dp.quarantine, units))
 
 
 def may_see_quarantine(code: str) -> bool:
-    """Whether this request's role may see `code`'s quarantined rows (all districts' or its own district's)."""
-    ident = security.current_identity()
-    if ident is None:
-        return False
-    return ident.may(Permission.ALL_QUARANTINE) or ident.district_code == code
+    """Whether this request's role may see `code`'s quarantined rows (all districts', or its own unit's and those
+    of the units under it)."""
+    return security.sees_unit(code, get_context().snapshot().units)
 
 
 def _quarantine(dp: views.DistrictProfile, lang: str):
@@ -221,6 +237,9 @@ def _index(profile: str | None, lang: str, period: str | None = None):
         ov = views.overview(ctx, profile, lang, period)
     except (DataUnavailable, LookupError) as e:
         return c.error_box(lang, t("error.nodata", lang) + f" ({e})")
+    hierarchy = ctx.snapshot().units
+    if many_units.is_many(ov.table.height) and any(hierarchy.children(u) for u in hierarchy.children(None)):
+        return unit_levels.parent_index(ov.table, hierarchy, lang, ov.period)  # not 2,844 cards: the parents
     cards = [
         dcc.Link(
             html.Div([html.Div(f"#{r['rank']}", className="kpi-label"), html.Div(r["name"], className="kpi-value"),

@@ -42,9 +42,11 @@ def layout(lang: str | None = None, item: str | None = None, district: str | Non
         d_opts = [{"label": t("ledger.filter.all", lang), "value": "all"}] + [
             {"label": n, "value": u} for u, n in names.items()]
         d_value = district if district in names else "all"
-    else:
-        d_opts = [{"label": names.get(own or "", own or ""), "value": own or ""}]
-        d_value = own or ""
+    else:  # their own unit and, for a province's official, its counties (the store shows them their items)
+        seen = model.own_units(ctx) or (own or "",)
+        d_opts = ([{"label": t("ledger.filter.all", lang), "value": "all"}] if len(seen) > 1 else []) + [
+            {"label": names.get(u, u), "value": u} for u in seen]
+        d_value = district if district in seen else ("all" if len(seen) > 1 else own or "")
     s_opts = [{"label": t("ledger.filter.all", lang), "value": "all"}] + [
         {"label": model.status_text(s, lang), "value": s} for s in model.STATUSES]
     upload_note = t("ledger.upload", lang, types=model.evidence_types_text(ctx), mb=model.evidence_max_mb(ctx))
@@ -179,7 +181,7 @@ def detail(selected: str | None, _refreshed: int, lang: str):
     except model.LoopError as e:
         return (c.error_box(lang, model.error_text(e, lang)), HIDDEN, None, None, True, True, True)
     edit = model.may_open(i.unit)
-    comment = model.may_comment(i.unit)
+    comment = model.may_comment(ctx, i.unit)
     opened = f"{i.opened_by} · {fmt_datetime(i.opened_at, lang)}"
     pairs = (("col.district", i.unit_name), ("col.indicator", i.indicator_label), ("ledger.problem", i.problem),
              ("ledger.action", i.action), ("ledger.owner", i.owner), ("ledger.due", fmt_datetime(i.due, lang)),

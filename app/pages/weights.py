@@ -214,7 +214,8 @@ def live(blend: float | None, values: list, pending: dict | None, slider_ids: li
     except (DataUnavailable, LookupError) as e:
         return (c.error_box(lang, f"{t('error.nodata', lang)} ({e})"), figures.empty_figure(""),
                 figures.empty_figure(""), [""] * len(shown), "", None, None, True)
-    items = [html.Li([html.Span(str(row["rank"]), className="rank-no"), html.Span(row["name"], className="rank-name"),
+    items = [html.Li([html.Span(str(row["rank"]) if row["rank"] is not None else t("na", lang),
+                                                 className="rank-no"), html.Span(row["name"], className="rank-name"),
                       html.Span(fmt_num(row["score"], lang), className="rank-score")],
                      **{"data-unit": row["unit_code"]}, className="rank-item")
              for row in (many_units.top_bottom(r.table)[0] if many_units.is_many(r.table.height)

@@ -188,6 +188,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "read.missing": ("{items}的综合得分并非基于全部指标，结论须谨慎。",
                      "The composite of {items} does not rest on every indicator; read it with care."),
     "read.missing_item": ("{name}（仅 {kn}）", "{name} (only {kn})"),
+    "read.more": ("{names}等 {n} 个单位", "{names} and {n} more"),
+    "read.ties_more": ("另有 {n} 组共 {units} 个单位得分相同、名次并列（见下方表格）。",
+                       "{n} more groups of {units} units in all share a rank (see the table below)."),
     "read.no_composite": ("{names}本期有实测值的指标不足，没有综合得分，也不参与排名。",
                           "{names} have too few measured indicators this period for a composite, and are not ranked."),
     "read.shrunk": ("本方案对小样本指标做了经验贝叶斯收缩：数值已向全市水平靠拢（标“收缩”）。",
@@ -1030,6 +1033,21 @@ MESSAGES.update({
     "col.parent": ("上级单位", "Parent"),
     "col.peer_group": ("同类组", "Peer group"),
     "many.col.unit": ("参评单位", "Unit"),
+    "many.col.rank_peer": ("同类组内排名", "Rank in peer group"),
+    "many.col.rank_parent": ("上级单位内排名", "Rank in parent unit"),
+    "levels.lead": ("{name}下辖 {n} 个参评单位，按综合得分排名；点击名称进入该单位。",
+                    "{n} units under {name}, ranked by composite score; click a name to open one."),
+    "levels.n": ("有得分的下辖单位", "Units with a score"),
+    "levels.mean": ("下辖单位平均得分", "Mean score of its units"),
+    "levels.weighted": ("按人口加权平均", "Population-weighted mean"),
+    "levels.range": ("最低 – 最高", "Lowest – highest"),
+    "levels.note": ("上级单位本身不单独计分：以上是下辖单位综合得分的汇总，不等于用汇总数据计算的得分（见方法说明）。",
+                    "A parent unit has no composite score of its own: these summarise its units' scores, which is "
+                    "not the score its pooled records would give (see the methodology)."),
+    "levels.index": ("参评单位较多：先选上级单位，再在其下辖单位中选择。卡片下方为下辖单位平均得分。",
+                     "Many units: pick a parent unit first, then one of its units. Each card shows its units' mean "
+                     "score."),
+    "levels.card_n": ("下辖 {n} 个单位", "{n} units"),
 })
 
 

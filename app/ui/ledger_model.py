@@ -79,9 +79,23 @@ def may_open(unit: str) -> bool:
     return ident is not None and loop.may_edit(loop.Actor(ident.name, ident.role, ident.district_code), unit)
 
 
-def may_comment(unit: str) -> bool:
+def may_comment(ctx: AppContext, unit: str) -> bool:
+    """Whether this request's person may comment on `unit`'s items: their own unit's and, by the unit table, those
+    of every unit under it (a province's official comments on its counties' items), as the store decides."""
     ident = security.current_identity()
-    return ident is not None and loop.may_comment(loop.Actor(ident.name, ident.role, ident.district_code), unit)
+    return ident is not None and loop.may_comment(loop.Actor(ident.name, ident.role, ident.district_code), unit,
+                                                  store(ctx).units())
+
+
+def own_units(ctx: AppContext) -> tuple[str, ...]:
+    """The units whose items this request's official sees: their own and, by the unit table, every unit under it
+    (a province's official: the province and its counties); () for nobody or a role without a unit."""
+    ident = security.current_identity()
+    own = ident.district_code if ident is not None else None
+    if not own:
+        return ()
+    units = store(ctx).units()
+    return (units.subtree(own) if units is not None else ()) or (own,)
 
 
 def district_names(ctx: AppContext, lang: str) -> dict[str, str]:

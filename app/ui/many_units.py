@@ -18,6 +18,8 @@ from typing import Any
 import polars as pl
 
 from app.ui.i18n import fmt_int, t
+from indicators.peers import rank_within
+from indicators.units import Units
 
 #: more units than this and the pages switch to their many-unit forms (Shanghai has 16 districts)
 MANY = 40
@@ -48,11 +50,14 @@ def unit_count(snapshot: Any) -> int:
 
 
 def top_bottom(df: pl.DataFrame, n: int = TOP_N, by: str = "rank") -> tuple[pl.DataFrame, int]:
-    """The first and last `n` rows by `by` (ascending) and how many rows lie between them (0: all rows kept)."""
+    """The first and last `n` rows by `by` (ascending) and how many rows are left out (0: all rows kept). Rows
+    without a `by` (units without a composite score) are never the "last": the ends are of the ranked rows."""
     d = df.sort(by, nulls_last=True)
     if d.height <= 2 * n:
         return d, 0
-    return pl.concat([d.head(n), d.tail(n)]), d.height - 2 * n
+    ranked = d.filter(pl.col(by).is_not_null())
+    ends = ranked if ranked.height <= 2 * n else pl.concat([ranked.head(n), ranked.tail(n)])
+    return ends, d.height - ends.height
 
 
 def unique_labels(names: list[str], codes: list[str]) -> list[str]:
@@ -81,11 +86,28 @@ def with_units(table: pl.DataFrame, units: pl.DataFrame, lang: str) -> pl.DataFr
              if "peer_group" in cols else {})
     codes = table["unit_code"].cast(pl.String).to_list()
     parent = [parents.get(c) or "" for c in codes]
-    return table.with_columns(
+    out = table.with_columns(
         pl.Series("parent", [names.get(p) or p for p in parent], dtype=pl.String),
         pl.Series("parent_code", parent, dtype=pl.String),
         pl.Series("peer_group", [peers.get(c) or "" for c in codes], dtype=pl.String),
     )
+    return with_group_ranks(out, units) if "score" in table.columns else out
+
+
+def with_group_ranks(table: pl.DataFrame, units: pl.DataFrame) -> pl.DataFrame:
+    """`table` (unit_code, score, …) with `rank_peer` and `rank_parent`: the unit's rank within its peer group and
+    within its parent unit as 'k/n' (indicators.peers.rank_within; empty where the unit has no group or score)."""
+    hierarchy = Units.from_frame(units)
+    scores = table.select(pl.col("unit_code").cast(pl.String), pl.col("score").cast(pl.Float64))
+    out = table
+    for by, col in (("peer_group", "rank_peer"), ("parent", "rank_parent")):
+        r = rank_within(scores, hierarchy, by)
+        text = {u: f"{k}/{n}" if k is not None and n else ""
+                for u, k, n in zip(r["unit_code"].to_list(), r["rank_in_group"].to_list(), r["n_in_group"].to_list(),
+                                   strict=True)}
+        out = out.with_columns(pl.Series(col, [text.get(str(u), "") for u in table["unit_code"].to_list()],
+                                         dtype=pl.String))
+    return out
 
 
 def filter_options(values: list[str], lang: str) -> list[dict[str, str]]:

@@ -22,6 +22,10 @@ from app.ui.i18n import t
 GROUP = 3
 #: a median interval spanning at least this many places says "read bands and intervals, not single places"
 WIDE = 3
+#: at most this many names in one reading, and this many tie readings: at 2,844 units a sentence names a few and
+#: counts the rest (the grid below lists them all)
+NAMES = 6
+TIES = 3
 
 
 def _ok(x: object) -> bool:
@@ -34,6 +38,14 @@ def join_names(names: Sequence[str], lang: str) -> str:
     if len(names) <= 1:
         return names[0] if names else ""
     return t("read.sep", lang).join(names[:-1]) + t("read.and", lang) + names[-1]
+
+
+def join_few(names: Sequence[str], lang: str, limit: int = NAMES) -> str:
+    """`join_names` of at most `limit` names; more are counted: '甲、乙等 2,840 个单位' / 'A, B and 2,840 more'."""
+    names = [n for n in names if n]
+    if len(names) <= limit:
+        return join_names(names, lang)
+    return t("read.more", lang, names=t("read.sep", lang).join(names[:limit]), n=f"{len(names) - limit:,}")
 
 
 def fmt_rank_interval(lo: object, hi: object, lang: str) -> str:
@@ -104,7 +116,7 @@ def ranking_readings(rows: Sequence[Row], lang: str, *, group: int = GROUP,
     out: list[str] = []
     no_composite = "read.no_composite" if len(unranked) > 1 else "read.no_composite_one"
     if not ranked:
-        return [t(no_composite, lang, names=join_names(unranked, lang))] if unranked else out
+        return [t(no_composite, lang, names=join_few(unranked, lang))] if unranked else out
     n_units = len(ranked)
     g = max(1, min(group, n_units - 1)) if n_units > 1 else 1
     has_iv = all(r.lo is not None and r.hi is not None for r in ranked)
@@ -124,25 +136,27 @@ def ranking_readings(rows: Sequence[Row], lang: str, *, group: int = GROUP,
         else:
             top = [r for r in ranked if r.hi is not None and r.hi <= g]
             if len(top) >= 2:
-                out.append(t("read.top_group", lang, names=join_names([r.name for r in top], lang), k=g))
+                out.append(t("read.top_group", lang, names=join_few([r.name for r in top], lang), k=g))
             elif len(top) == 1:
                 out.append(t("read.top_one_of_group", lang, name=top[0].name, k=g))
             rivals = [r for r in ranked[1:] if _overlap(leader, r) and r.lo is not None and r.lo <= 1]
             if rivals and len(top) < 2:
                 out.append(t("read.leader_uncertain", lang, name=leader.name,
                              iv=fmt_rank_interval(leader.lo, leader.hi, lang),
-                             others=join_names([r.name for r in rivals[:3]], lang)))
+                             others=join_few([r.name for r in rivals[:3]], lang)))
         bottom = [r for r in ranked if r.lo is not None and r.lo >= n_units - g + 1]
         if bottom and n_units > 2 * g:
             key = "read.bottom_group" if len(bottom) > 1 else "read.bottom_one"
-            out.append(t(key, lang, names=join_names([r.name for r in bottom], lang), k=g))
+            out.append(t(key, lang, names=join_few([r.name for r in bottom], lang), k=g))
         # places an interval spans (第 1–3 名: three); has_iv: every row has both ends
         widths = sorted(int(r.hi or 0) - int(r.lo or 0) + 1 for r in ranked)
         w = widths[len(widths) // 2] if len(widths) % 2 else (widths[len(widths) // 2 - 1] + widths[len(widths) // 2]) / 2
         key = "read.width" if w >= WIDE else "read.width_narrow"
         out.append(t(key, lang, w=f"{w:g}"))
-    for rank, rs in ties:
-        out.append(t("read.tie", lang, names=join_names([r.name for r in rs], lang), rank=rank))
+    for rank, rs in ties[:TIES]:
+        out.append(t("read.tie", lang, names=join_few([r.name for r in rs], lang), rank=rank))
+    if len(ties) > TIES:
+        out.append(t("read.ties_more", lang, n=len(ties) - TIES, units=sum(len(rs) for _, rs in ties[TIES:])))
 
     if band_order:
         counts = {b: sum(1 for r in ranked if r.band == b) for b in band_order}
@@ -150,11 +164,11 @@ def ranking_readings(rows: Sequence[Row], lang: str, *, group: int = GROUP,
         out.append(t("read.bands", lang, items=items))
     thin = [r for r in ranked if incomplete(r.k, r.n)]
     if thin:
-        items = join_names([t("read.missing_item", lang, name=r.name, kn=fmt_k_of_n(r.k, r.n, lang))
+        items = join_few([t("read.missing_item", lang, name=r.name, kn=fmt_k_of_n(r.k, r.n, lang))
                             for r in thin], lang)
         out.append(t("read.missing", lang, items=items))
     if unranked:
-        out.append(t(no_composite, lang, names=join_names(unranked, lang)))
+        out.append(t(no_composite, lang, names=join_few(unranked, lang)))
     if shrunk:
         out.append(t("read.shrunk", lang))
     return out

@@ -32,6 +32,7 @@ def rows(table: pl.DataFrame, lang: str) -> list[dict[str, Any]]:
             "rank": r.get("rank"), "unit_code": r["unit_code"],
             "name": f"[{r['name']}]({c.href('/district/' + str(r['unit_code']), lang)})",
             "parent": r.get("parent") or "", "peer_group": r.get("peer_group") or "",
+            "rank_peer": r.get("rank_peer") or "", "rank_parent": r.get("rank_parent") or "",
             "score": r.get("score"), "supply": r.get("supply"), "demand": r.get("demand"),
             "interval": f"{int(lo)}–{int(hi)}" if lo is not None and hi is not None else "",
         })
@@ -46,6 +47,9 @@ def columns(lang: str, table: pl.DataFrame) -> list[dict[str, Any]]:
         cols.append(c.col("parent", "col.parent", lang))
     if table.height and (table["peer_group"] != "").any():
         cols.append(c.col("peer_group", "col.peer_group", lang))
+    for col, key in (("rank_peer", "many.col.rank_peer"), ("rank_parent", "many.col.rank_parent")):
+        if col in table.columns and (table[col] != "").any():  # rank within the peer group / the parent unit
+            cols.append(c.col(col, key, lang, maxWidth=130, sortable=False))
     cols += [c.num_col("score", "col.score", lang), c.num_col("supply", "col.supply", lang),
              c.num_col("demand", "col.demand", lang), c.col("interval", "col.rank_interval", lang, sortable=False)]
     return cols

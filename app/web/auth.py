@@ -43,10 +43,12 @@ from werkzeug.wrappers import Response as WResponse  # what flask.redirect retur
 from app.web.auth_config import (
     DISTRICT_HEADER, HOSTLIKE, LOOPBACK_NAMES, ROLE_HEADER, USER_HEADER, AuthSettings, demo_settings, host_of,
 )
+from app.web import unit_picker
 from app.web.headers import install_headers
 from app.web.security import Identity
 from app.web.sessions import Session, SessionStore, Throttle
 from etl.warehouse.units import units_at
+from indicators.units import Units
 from etl.stores.roles import Permission, can, is_role
 from etl.stores.users import ROLE_LABELS, ROLES, UserError, authenticate, check_role, load_users
 
@@ -61,6 +63,11 @@ PUBLIC_PATHS = frozenset({"/login", "/healthz", "/readyz"})
 PROBE_PATHS = frozenset({"/healthz", "/readyz"})  # health probes: answered to any Host name (app/web/health.py)
 DASH_UPDATE = "/_dash-update-component"
 DEMO_DISTRICT = "310104"  # 徐汇区: the district a demo district official gets unless another is chosen
+
+
+def units_of(settings: AuthSettings) -> Units | None:
+    """The warehouse's unit table (None before the first refresh): the demo picker groups by it."""
+    return units_at(settings.warehouse) if settings.warehouse is not None else None
 
 
 def unit_names(settings: AuthSettings) -> dict[str, tuple[str, str]]:
@@ -146,18 +153,11 @@ def _role_options(selected: str) -> str:
                    f'{ROLE_LABELS[r][1]}</option>' for r in ROLES)
 
 
-def _district_options(selected: str | None, names: Mapping[str, tuple[str, str]]) -> str:
-    options = dict(names)
-    if not options and selected:  # no unit table yet: the one code at hand
-        options = {selected: (selected, selected)}
-    return "".join(f'<option value="{_e(c)}"{" selected" if c == selected else ""}>{_e(zh)} · {_e(en)}</option>'
-                   for c, (zh, en) in options.items())
-
-
 def auth_bar(ident: Identity | None, sess: Session | None, mode: str,
-             names: Mapping[str, tuple[str, str]] | None = None) -> str:
+             names: Mapping[str, tuple[str, str]] | None = None, units: Units | None = None) -> str:
     """The strip above the app: the demo banner with a role switcher, or who is signed in with a sign-out button.
-    `names`: code → (Chinese, English) of the units (the unit table; etl.warehouse.units)."""
+    `names`: code → (Chinese, English) of the units (the unit table; etl.warehouse.units); `units`: that table as
+    a hierarchy, for the picker at national scale (app.web.unit_picker)."""
     if ident is None:
         return ""
     names = names or {}
@@ -177,7 +177,8 @@ def auth_bar(ident: Identity | None, sess: Session | None, mode: str,
 <input type="hidden" name="csrf_token" value="{token}">
 <label for="demo-role">角色 Role</label><select id="demo-role" name="role">{_role_options(ident.role)}</select>
 <label for="demo-district">区 District</label><select id="demo-district" name="district">
-{_district_options(ident.district_code or _first(names, DEMO_DISTRICT), names)}</select>
+{unit_picker.options(ident.district_code or _first(names, DEMO_DISTRICT), names, units)}</select>
+{unit_picker.search_field(names, units)}
 <button type="submit">切换 Switch</button></form>
 <span class="auth-who" data-role="{_e(ident.role)}">{_e(zh)} · {_e(en)}{where}</span></div>"""
     logout = ""
@@ -415,6 +416,17 @@ class Auth:
         role = request.form.get("role", "")
         tied = is_role(role) and not can(role, Permission.ALL_DISTRICTS)  # a role tied to one district
         district = request.form.get("district") if tied else None
+        query = (request.form.get("unit_q") or "").strip()[:40]
+        if tied and query:  # the picker's search at national scale: one match switches, several are listed
+            names, units = unit_names(self.settings), units_of(self.settings)
+            found = unit_picker.find(query, names)
+            if len(found) != 1:
+                sess_: Session = g.govindex_session
+                return page("选择单位", "Pick a unit",
+                            unit_picker.matches_body(query, found, role, sess_.csrf, names, units,
+                                                     _safe_next(urlsplit(request.referrer or "/").path)),
+                            200 if found else 404)
+            district = found[0]
         try:
             names = unit_names(self.settings)
             role, district = check_role(role, district or (_first(names, DEMO_DISTRICT) if tied else None),
@@ -424,6 +436,8 @@ class Auth:
         sess: Session = g.govindex_session
         sess.identity = replace(sess.identity, role=role, district_code=district)
         back = urlsplit(request.referrer or "/")  # the same page with its query (?lang=en, profile, period)
+        if request.form.get("next"):  # from the picker's page of matches: the page the search was made on
+            return redirect(_safe_next(request.form.get("next")))
         return redirect(_safe_next(back.path + (f"?{back.query}" if back.query else "")) or "/")
 
     def highlight_css(self) -> flask.Response:
@@ -457,7 +471,8 @@ def install_auth(app: Any, settings: AuthSettings | None = None) -> Auth:
 
         def interpolate_index(**kwargs: Any) -> str:
             index = original(**kwargs)
-            bar = auth_bar(g.get("govindex_identity"), g.get("govindex_session"), settings.mode, unit_names(settings))
+            bar = auth_bar(g.get("govindex_identity"), g.get("govindex_session"), settings.mode, unit_names(settings),
+                           units_of(settings))
             return index.replace("<body>", "<body>\n" + bar, 1) if bar else index
 
         app.interpolate_index = interpolate_index

@@ -39,7 +39,8 @@ def _csv(text: str, filename: str) -> flask.Response:
 def quarantine_csv() -> flask.Response:
     """GET /download/quarantine.csv[?table=T]: the quarantined rows this role may see, formulas neutralised."""
     security.require("view")
-    q = security.visible_quarantine(get_context().snapshot().quarantine)
+    snap = get_context().snapshot()
+    q = security.visible_quarantine(snap.quarantine, snap.units)
     table = request.args.get("table")
     if table:
         q = filter_quarantine(q, tables=[table])  # compared as a value, never spliced into SQL
@@ -114,7 +115,7 @@ def scorecard_download(code: str) -> Any:
         dp = views.district_profile(ctx, code, profile, lang, request.args.get("period") or None)
     except (DataUnavailable, LookupError) as e:
         flask.abort(404, description=str(e))
-    dp = dataclasses.replace(dp, quarantine=security.visible_quarantine(dp.quarantine))
+    dp = dataclasses.replace(dp, quarantine=security.visible_quarantine(dp.quarantine, ctx.snapshot().units))
     name = ctx.profile(profile).name
     line = edition_views.showing_line(ctx, name, dp.source, lang)
     data = scorecard_xlsx(dp, lang, meta=export_meta(ctx, name, dp.period, dp.source, lang, line))

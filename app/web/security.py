@@ -17,6 +17,7 @@ from werkzeug.exceptions import Forbidden
 from etl.ingest.quarantine import for_viewer
 from etl.stores.roles import Permission, can, label, labels, roles_with
 from etl import safe_export
+from indicators.units import Units
 
 
 @dataclass(frozen=True)
@@ -75,13 +76,26 @@ def may(action: Permission | str) -> bool:
     return ident is not None and ident.may(action)
 
 
-def visible_quarantine(frame: pl.DataFrame, ident: Identity | None = None) -> pl.DataFrame:
+def visible_quarantine(frame: pl.DataFrame, units: Units | None, ident: Identity | None = None) -> pl.DataFrame:
     """Quarantined rows the identity may see: all for roles with ALL_QUARANTINE; the others only their own
-    district's rows (rows without a district are not theirs); nobody signed in sees none."""
+    unit's rows and those of every unit under it in the unit table `units` (the snapshot's: a province's official
+    sees its counties'; rows without a district are not theirs); nobody signed in sees none."""
     ident = ident if ident is not None else current_identity()
     if ident is None:
         return frame.clear()
-    return for_viewer(frame, all_districts=ident.may(Permission.ALL_QUARANTINE), district_code=ident.district_code)
+    return for_viewer(frame, all_districts=ident.may(Permission.ALL_QUARANTINE), district_code=ident.district_code,
+                      units=units)
+
+
+def sees_unit(code: str, units: Units | None, ident: Identity | None = None) -> bool:
+    """Whether the identity sees `code`'s own records (quarantined rows): every unit with ALL_QUARANTINE, else
+    their own unit and, given the unit table `units`, every unit under it."""
+    ident = ident if ident is not None else current_identity()
+    if ident is None:
+        return False
+    if ident.may(Permission.ALL_QUARANTINE) or ident.district_code == code:
+        return True
+    return units is not None and ident.district_code is not None and units.within(ident.district_code, code)
 
 
 # What each refused action would have done, as the end of "only <roles> can …".

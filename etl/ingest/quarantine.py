@@ -16,6 +16,7 @@ import polars as pl
 
 from etl.contract import tables
 from etl.warehouse import connection as wh
+from indicators.units import Units
 
 # Columns of a quarantine read, in order (the stored columns plus the district the row concerns).
 COLUMNS = ("batch_id", "table_name", "source_file", "row_number", "column_name", "check_name", "value", "reason",
@@ -148,11 +149,14 @@ def filter_quarantine(frame: pl.DataFrame, *, tables: Collection[str] | None = N
     return frame
 
 
-def for_viewer(frame: pl.DataFrame, *, all_districts: bool, district_code: str | None) -> pl.DataFrame:
+def for_viewer(frame: pl.DataFrame, *, all_districts: bool, district_code: str | None,
+               units: Units | None = None) -> pl.DataFrame:
     """What one viewer may see: every row when they may see all districts' rows, else only rows of their own
-    district (rows without a district are nobody's); a viewer with neither sees none."""
+    unit and, given the unit table (`units`), of every unit under it (a province's official sees its counties'
+    rows); rows without a district are nobody's; a viewer with neither sees none."""
     if all_districts:
         return frame
     if not district_code or "district_code" not in frame.columns:
         return frame.clear()
-    return frame.filter(pl.col("district_code") == district_code)
+    seen = (units.subtree(district_code) if units is not None else ()) or (district_code,)
+    return frame.filter(pl.col("district_code").is_in(list(seen)))

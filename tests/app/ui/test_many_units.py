@@ -54,6 +54,18 @@ def test_top_bottom_keeps_both_ends_and_counts_what_lies_between() -> None:
     assert small.height == 16 and none == 0
 
 
+def test_top_bottom_ends_are_of_the_ranked_units_not_the_unscored() -> None:
+    """The real national demo has counties without a composite score (rank null): the bottom end is the worst
+    ranked units, not the unranked ones (the weights page printed "None" as their rank)."""
+    tbl = _table(N).with_columns(pl.when(pl.col("rank") > N - 50).then(None).otherwise(pl.col("rank")).alias("rank"))
+    part, hidden = many_units.top_bottom(tbl, 10)
+    assert part["rank"].to_list() == [*range(1, 11), *range(N - 59, N - 49)]
+    assert hidden == N - 20
+    few = tbl.with_columns(pl.when(pl.col("rank") > 15).then(None).otherwise(pl.col("rank")).alias("rank"))
+    part, hidden = many_units.top_bottom(few, 10)
+    assert part["rank"].to_list() == list(range(1, 16)) and hidden == N - 15
+
+
 def test_unique_labels_add_the_code_only_to_shared_names() -> None:
     assert many_units.unique_labels(["朝阳区", "海淀区", "朝阳区"], ["110105", "110108", "220104"]) == \
         ["朝阳区（110105）", "海淀区", "朝阳区（220104）"]
@@ -174,3 +186,17 @@ def test_figures_of_the_cartesian_pages_are_drawable_by_the_cartesian_bundle(n: 
         assert n > many_units.MANY
     else:
         assert types <= CARTESIAN_TRACES, types - CARTESIAN_TRACES
+
+
+def test_with_units_gives_the_rank_within_the_peer_group_and_within_the_parent() -> None:
+    counties = unit_table(N)
+    provinces = pl.DataFrame({"district_code": counties["parent_code"].unique(maintain_order=True)}).with_columns(
+        pl.col("district_code").alias("name_zh"), pl.lit("province").alias("level"))
+    tbl = many_units.with_units(_table(N), pl.concat([provinces, counties], how="diagonal"), "zh")
+    beijing = tbl.filter(pl.col("parent_code") == "110000").sort("rank")
+    assert beijing.height == 92
+    assert beijing["rank_parent"].to_list() == [f"{k}/92" for k in range(1, 93)]
+    peer = tbl.filter(pl.col("peer_group") == tbl["peer_group"][0]).sort("rank")
+    assert peer["rank_peer"].to_list() == [f"{k}/{peer.height}" for k in range(1, peer.height + 1)]
+    no_score = many_units.with_units(_table(16).drop("score"), unit_table(16), "zh")
+    assert "rank_peer" not in no_score.columns

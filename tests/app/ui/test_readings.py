@@ -104,3 +104,23 @@ def test_english_agrees_with_one_name_or_several() -> None:
     thin = ranking_readings([Row("Jinshan", 1, k=30, n=37), Row("Putuo", 2, k=36, n=37)], "en")
     assert thin[-1] == ("The composite of Jinshan (only 30 of 37 indicators) and Putuo (only 36 of 37 indicators) "
                         "does not rest on every indicator; read it with care.")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_readings_at_national_scale_name_a_few_and_count_the_rest(lang: str) -> None:
+    """The real national demo (2,844 counties, few records each) has dozens of tied places and hundreds of scores
+    on a few indicators: the readings stay a few short sentences, naming some units and counting the others."""
+    rows = []
+    for i in range(2844):
+        rank = 1 + (i // 20) * 20 if i < 600 else i + 1  # 30 groups of 20 tied units, then distinct places
+        rows.append(Row(f"第{i + 1}县", rank, 90 - i / 100, max(1, rank - 200), rank + 200, None,
+                        12 if i % 3 == 0 else 45, 45))
+    rows += [Row(f"无分{i}", None) for i in range(50)]
+    out = ranking_readings(rows, lang)
+    assert len(out) <= 10, out
+    assert all(len(s) < 400 for s in out), max(out, key=len)
+    text = "\n".join(out)
+    assert ("等 14 个单位" if lang == "zh" else "and 14 more") in text  # a tie of 20 names 6
+    assert ("另有 27 组共 540 个单位" if lang == "zh" else "27 more groups of 540 units") in text
+    assert ("等 942 个单位" if lang == "zh" else "and 942 more") in text  # 948 thin scores name 6
+    assert ("等 44 个单位" if lang == "zh" else "and 44 more") in text  # 50 without a composite name 6

@@ -33,7 +33,7 @@ def _checks(role: str, district: str | None) -> dict[str, object]:
             except security.Refused:
                 required = False
             out[perm] = (security.may(perm), required)
-        out["quarantine"] = security.visible_quarantine(QUARANTINE).height
+        out["quarantine"] = security.visible_quarantine(QUARANTINE, None).height
         out["published"] = security.sees_published()
         return out
 

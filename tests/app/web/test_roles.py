@@ -214,7 +214,8 @@ def test_district_page_shows_quarantined_rows_only_to_those_who_may_see_them(rol
             client.get("/_dash-dependencies")
             r = _call(client, [("district-body", "children")], [("profile-select", "value", "user-centred"),
                                                                  ("district-period", "value", None)],
-                      [("district-code", "data", "310115"), ("district-lang", "data", "en")])
+                      [("district-code", "data", "310115"), ("district-lang", "data", "en"),
+                       ("district-parent", "data", None)])
             assert r.status_code == 200
             body = r.get_data(as_text=True)
             r = _call(client, [("district-download", "data")], [("district-export", "n_clicks", 1)],

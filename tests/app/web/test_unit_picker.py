@@ -1,0 +1,55 @@
+"""The demo banner's unit picker (app.web.unit_picker): Shanghai's 16 districts one plain list; the national demo's
+2,875 units grouped (the 31 provinces, then the current province's counties) with a search by name or code."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from app.web import unit_picker
+from etl.demo.districts import unit_table
+from etl.demo.national import national_rows
+from etl.demo.units import shanghai_rows
+from indicators.units import Units
+
+NATIONAL = Units.from_frame(unit_table(national_rows(np.random.default_rng(7))))
+SHANGHAI = Units.from_frame(unit_table(shanghai_rows()))
+
+
+def test_shanghai_stays_one_plain_list_without_search() -> None:
+    names = SHANGHAI.name_pairs()
+    html = unit_picker.options("310115", names, SHANGHAI)
+    assert html.count("<option") == 16 and "<optgroup" not in html
+    assert 'value="310115" selected' in html
+    assert unit_picker.search_field(names, SHANGHAI) == ""
+
+
+def test_national_scale_lists_the_provinces_and_the_current_provinces_units() -> None:
+    names = NATIONAL.name_pairs()
+    assert len(names) == 2875
+    html = unit_picker.options("110101", names, NATIONAL)
+    groups = re.findall(r'<optgroup label="([^"]*)">(.*?)</optgroup>', html)
+    assert len(groups) == 2
+    assert groups[0][1].count("<option") == 31
+    beijing = len(NATIONAL.children("110000"))
+    assert groups[1][1].count("<option") == beijing and "北京" in groups[1][0]
+    assert html.count("<option") == 31 + beijing < 300
+    assert 'value="110101" selected' in html
+    assert 'id="demo-unit-search"' in unit_picker.search_field(names, NATIONAL)
+
+
+def test_search_by_code_by_name_and_by_part_and_the_page_of_matches_groups_by_parent() -> None:
+    names = NATIONAL.name_pairs()
+    assert unit_picker.find("110101", names) == ["110101"]
+    assert unit_picker.find(names["110000"][0], names) == ["110000"]
+    assert unit_picker.find("beijing district 1", names) == ["110101"]
+    part = unit_picker.find("北京第1", names)
+    assert len(part) > 1 and all(c.startswith("11") for c in part)
+    body = unit_picker.matches_body("北京第1", part, "district_official", "tok", names, NATIONAL, "/ledger")
+    assert body.count("<form") == len(part) and body.count('name="next" value="/ledger"') == len(part)
+    assert "北京" in re.search(r'<h2 class="unit-group">(.*?)</h2>', body).group(1)
+    many = unit_picker.find("县", names)
+    assert len(many) > unit_picker.MAX_MATCHES
+    assert unit_picker.matches_body("县", many, "r", "t", names, NATIONAL).count("<form") == unit_picker.MAX_MATCHES
+    assert "No unit" in unit_picker.matches_body("火星", [], "r", "t", names, NATIONAL)
