@@ -7,9 +7,9 @@ node, or a what-if) and the unit table (Snapshot.units) and returns the rows a p
 
 from __future__ import annotations
 
-from typing import Any
-
 import polars as pl
+
+from app.state import AppContext
 
 from etl.errors import EtlError
 from etl.stores.levels import score_level
@@ -63,13 +63,13 @@ def unit_ranking(scores: pl.DataFrame, units: Units, *, by: str = "peer_group", 
     return out.select(cols)
 
 
-def province_scores(ctx: Any, profile: WeightProfile, period: str) -> pl.DataFrame | None:
+def province_scores(ctx: AppContext, profile: WeightProfile, period: str) -> pl.DataFrame | None:
     """The province level's scores for `period` (unit_code, name_zh, name_en, score, rank), each province scored
     from its own rolled-up values (etl.stores.levels); None when the unit table has no province level. Computed
     once per snapshot, profile and period."""
     def compute() -> pl.DataFrame | None:
         try:
-            table, _ = score_level(ctx.config.db, ctx.framework, profile, ctx.prepared(profile).grain, "province",
+            table, _ = score_level(ctx.config.paths.db, ctx.framework, profile, ctx.prepared(profile).grain, "province",
                                    "all")
         except (EtlError, LookupError, ValueError):
             return None
