@@ -130,7 +130,7 @@ def render(profile: str | None, period: str | None, lang: str):
     ]
 
 
-def _map_card(ctx, ov: views.Overview, tbl, lang: str) -> html.Div:
+def _map_card(ctx, ov: views.Overview, tbl, lang: str) -> html.Section:
     """The districts' map; at national scale the provinces, with a drop-down (and a click) to drill into one. The
     drop-down is always in the layout (hidden when there is nothing to choose) so the map's click callback always
     has its outputs."""
