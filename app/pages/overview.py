@@ -8,8 +8,10 @@ from dash import Input, Output, State, callback, dcc, html
 from app.ui import components as c
 from app.ui import ids, ledger_panel, many_units, readings, unit_finder
 from app.ui import map as district_map
+from app.ui import national_map
 from app.ui import overview_figures
 from app.views import frames as views
+from app.views.units import province_scores
 from app.ui.editions import trend_card
 from app.ui.exports import export_meta, overview_xlsx
 from app.ui.i18n import fmt_num, fmt_pct, fmt_period_marked, norm_lang, t
@@ -25,6 +27,8 @@ BODY = f"{PREFIX}-body"
 LANG = f"{PREFIX}-lang"
 PERIOD = f"{PREFIX}-period"
 MAP = f"{PREFIX}-map"
+MAP_BOX = f"{PREFIX}-map-box"  # the map and its notes (redrawn when the national map drills into a province)
+MAP_PROVINCE = f"{PREFIX}-map-province"  # the national map's extent: the whole country or one province
 QUADRANT = f"{PREFIX}-quadrant"
 EXPORT = f"{PREFIX}-export"
 DOWNLOAD = f"{PREFIX}-download"
@@ -109,7 +113,7 @@ def render(profile: str | None, period: str | None, lang: str):
                        html.P(t("overview.quadrant_note", lang), className="note"),
                        html.P(t("many.quadrant_note", lang, total=f"{tbl.height:,}"), className="note")
                        if many else None),
-                c.card(None, *district_map.map_card(ctx.config, tbl, lang, MAP)),
+                _map_card(ctx, ov, tbl, lang),
                 c.card(None, c.graph(f"{PREFIX}-movers", charts.movers), className="span-2"
                        if ov.movers.height == 0 else ""),
                 c.card(t("overview.ranking", lang),
@@ -124,6 +128,33 @@ def render(profile: str | None, period: str | None, lang: str):
         charts.uncertainty,
         trend_card(edition_views.trend_view(ctx, ov.profile.name, lang), lang),
     ]
+
+
+def _map_card(ctx, ov: views.Overview, tbl, lang: str) -> html.Section:
+    """The districts' map; at national scale the provinces, with a drop-down (and a click) to drill into one. The
+    drop-down is always in the layout (hidden when there is nothing to choose) so the map's click callback always
+    has its outputs."""
+    if many_units.is_many(tbl.height) and national_map.is_national(tbl):
+        rolled = province_scores(ctx, ov.profile, ov.period)
+        return c.card(None, national_map.controls(tbl, rolled, lang, MAP_PROVINCE),
+                      html.Div(national_map.body(tbl, rolled, lang, MAP), id=MAP_BOX))
+    return c.card(None, html.Div(c.dropdown(lang, id=MAP_PROVINCE, options=[], value=None), hidden=True),
+                  html.Div(district_map.map_card(ctx.config, tbl, lang, MAP), id=MAP_BOX))
+
+
+@callback(Output(MAP_BOX, "children"), Input(MAP_PROVINCE, "value"), State(ids.PROFILE_SELECT, "value"),
+          State(PERIOD, "value"), State(LANG, "data"), prevent_initial_call=True)
+def drill(province: str | None, profile: str | None, period: str | None, lang: str):
+    """The national map of the province chosen (or clicked), or of the whole country."""
+    ctx = get_context()
+    try:
+        ov = views.overview(ctx, profile, lang, period)
+    except (DataUnavailable, LookupError):
+        return dash.no_update
+    if not national_map.is_national(ov.table):
+        return dash.no_update
+    rolled = province_scores(ctx, ov.profile, ov.period)
+    return national_map.body(ov.table, rolled, lang, MAP, national_map.choice(province))
 
 
 def _readings(ov: views.Overview, lang: str) -> html.Div:
@@ -185,32 +216,19 @@ def filter_units(query: str | None, parent: str | None, peer: str | None, source
     return unit_finder.rows(shown, lang), unit_finder.note(table.height, shown.height, lang)
 
 
-@callback(Output(ids.URL, "href", allow_duplicate=True), Input(MAP, "clickData"), Input(QUADRANT, "clickData"),
-          State(LANG, "data"), prevent_initial_call=True)
+@callback(Output(ids.URL, "href", allow_duplicate=True), Output(MAP_PROVINCE, "value"), Input(MAP, "clickData"),
+          Input(QUADRANT, "clickData"), State(LANG, "data"), prevent_initial_call=True)
 def open_district(map_click: dict | None, quad_click: dict | None, lang: str):
-    """Clicking a tile or a quadrant point opens that district's profile."""
+    """Clicking a tile or a quadrant point opens that district's profile; clicking a province on the national map
+    draws its county-level units."""
     trig = dash.ctx.triggered_id
     click = map_click if trig == MAP else quad_click
     try:
         code = click["points"][0]["customdata"]  # type: ignore[index]
     except (TypeError, KeyError, IndexError):
-        return dash.no_update
+        return dash.no_update, dash.no_update
     if not code:
-        return dash.no_update
-    return c.href(f"/district/{code}", lang)
-
-
-@callback(Output(DOWNLOAD, "data"), Input(EXPORT, "n_clicks"), State(ids.PROFILE_SELECT, "value"),
-          State(PERIOD, "value"), State(LANG, "data"), prevent_initial_call=True)
-def export(n: int, profile: str | None, period: str | None, lang: str):
-    """The ranking, rank intervals and bands of the period on screen as a workbook with a cover sheet."""
-    if not n:
-        return dash.no_update
-    ctx = get_context()
-    try:
-        ov = views.overview(ctx, profile, lang, period)
-    except (DataUnavailable, LookupError):  # no data: nothing to send
-        return dash.no_update
-    line = edition_views.showing_line(ctx, ov.profile.name, ov.source, lang)
-    data = overview_xlsx(ov, lang, export_meta(ctx, ov.profile.name, ov.period, ov.source, lang, line))
-    return dcc.send_bytes(data, f"govindex-ranking-{ov.period}.xlsx")
+        return dash.no_update, dash.no_update
+    if trig == MAP and national_map.is_province(code):
+        return dash.no_update, code
+    return c.href(f"/district/{code}", lang), dash.no_update

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import polars as pl
 
+from app.state import AppContext
+
+from etl.errors import EtlError
+from etl.stores.levels import score_level
 from indicators.peers import rank_within
+from indicators.profile import WeightProfile
 from indicators.ranking import rank_desc
 from indicators.units import Units
 
@@ -56,3 +61,18 @@ def unit_ranking(scores: pl.DataFrame, units: Units, *, by: str = "peer_group", 
     cols = ["unit_code", "name_zh", "name_en", "parent_code", "parent_zh", "parent_en", "score", "rank", "group",
             "rank_in_group", "n_in_group"]
     return out.select(cols)
+
+
+def province_scores(ctx: AppContext, profile: WeightProfile, period: str) -> pl.DataFrame | None:
+    """The province level's scores for `period` (unit_code, name_zh, name_en, score, rank), each province scored
+    from its own rolled-up values (etl.stores.levels); None when the unit table has no province level. Computed
+    once per snapshot, profile and period."""
+    def compute() -> pl.DataFrame | None:
+        try:
+            table, _ = score_level(ctx.config.paths.db, ctx.framework, profile, ctx.prepared(profile).grain, "province",
+                                   "all")
+        except (EtlError, LookupError, ValueError):
+            return None
+        return table.filter(pl.col("period") == period).select("unit_code", "name_zh", "name_en", "score", "rank")
+
+    return ctx.memo(("province-scores", ctx.snapshot().key, profile.content_hash(), period), compute)

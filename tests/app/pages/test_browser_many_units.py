@@ -56,7 +56,7 @@ def test_overview_at_many_units_searches_filters_and_draws_no_thousand_labels(pa
     page.fill("#units-search", SHARED_NAME)
     page.press("#units-search", "Enter")
     page.wait_for_function("() => document.querySelectorAll('#units-grid .ag-center-cols-container .ag-row')"
-                           ".length === 2", timeout=20_000)
+                           ".length === 2", timeout=20_000, polling=250)
     codes = sorted(page.locator("#units-grid .ag-center-cols-container [col-id=unit_code]").all_inner_texts())
     assert codes == ["110101", "220101"]
     # filter by parent: Beijing's 92 units only (the search cleared)
@@ -84,4 +84,25 @@ def test_chart_pages_at_many_units_show_the_ends_only(page, many_url: str, path:
     assert page.locator("li.rank-item").count() <= 40
     assert "<sup>" not in page.inner_text(f"#{graph}")  # the note is rendered, not printed as markup
     assert page.locator(f"#{graph} .gtitle").count() >= 1
+    assert page.errors == [], page.errors
+
+
+def _map_title(page) -> str:
+    return str(page.evaluate("() => document.querySelector('#overview-map .gtitle').textContent"))
+
+
+def test_the_national_map_draws_the_provinces(page, many_url: str) -> None:
+    """Issue 14/20.3: at national scale the map is the 31 provinces (31 names at most, not 2,844); the drill-down
+    into a province (drop-down or click) is covered by tests/app/ui/test_national_map.py at the figure level."""
+    page.goto(many_url + "/")
+    page.wait_for_selector("#overview-map .main-svg", timeout=90_000)
+    settle(page)
+    assert "各省" in _map_title(page)
+    assert page.locator("#overview-map g.textpoint").count() <= 31  # province names, not one per unit
+    shapes = page.evaluate("() => document.getElementById('overview-map').querySelector('.js-plotly-plot').data"
+                           ".filter(t => t.fill === 'toself').length")
+    assert shapes == 31
+    assert "中位数" in page.inner_text(".map-method")  # the synthetic warehouse has no province level
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "overview-national-map.png"), full_page=True)
     assert page.errors == [], page.errors

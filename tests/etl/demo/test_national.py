@@ -33,6 +33,24 @@ def test_the_full_unit_table_has_2844_counties_under_31_provinces() -> None:
     assert {r["peer_group"] for r in counties} == {"市辖区", "县", "县级市"}
 
 
+def test_the_county_level_units_are_the_real_ones_with_their_gbt2260_codes_and_kinds() -> None:
+    rows = national_rows(np.random.default_rng(1))
+    counties = {str(r["district_code"]): r for r in rows if r["level"] == "county"}
+    for code, zh, _, n, _, _ in PROVINCES:  # each province keeps the demo's count of units
+        assert sum(c[:2] == code for c in counties) == n, zh
+    assert counties["110101"]["name_zh"] == "东城区" and counties["110101"]["name_en"] == "Dongcheng District"
+    assert counties["310115"]["name_zh"] == "浦东新区" and counties["310115"]["peer_group"] == "市辖区"
+    assert counties["130181"]["name_zh"] == "辛集市" and counties["130181"]["peer_group"] == "县级市"
+    assert counties["150121"]["name_zh"] == "土默特左旗" and counties["150121"]["peer_group"] == "县"
+    assert counties["220104"]["name_zh"] == "朝阳区" and counties["220104"]["name_en"] == "Chaoyang District"
+    assert not any(c.endswith("00") for c in counties)  # prefecture-level cities without counties are left out
+    names = [str(r["name_zh"]) for r in counties.values()]
+    assert all(r["peer_group"] == ("市辖区" if str(r["name_zh"]).endswith("区") else "县级市"
+                                   if str(r["name_zh"]).endswith("市") else "县") for r in counties.values()
+               if not str(r["name_zh"]).endswith(("特区", "林区")))
+    assert len(set(names)) < len(names)  # real names repeat across provinces (朝阳区 in Beijing and Changchun)
+
+
 @pytest.mark.slow
 def test_the_national_demo_refreshes_and_scores_at_both_levels(tmp_path: Path) -> None:
     src, db = tmp_path / "national", tmp_path / "warehouse.duckdb"
