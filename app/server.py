@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response as WResponse
 from app.ui import bell, components, ids, ledger_model, many_units, overview_figures
 from app.web.auth import install_auth
 from app.web.auth_config import AuthConfigError, AuthSettings, demo_settings, is_loopback, resolve_auth
+from app.web import initial_page
 from app.web.downloads import install_downloads
 from app.web.plotly_bundle import install_plotly_bundles
 from app.web.health import install_access_log, install_health
@@ -66,14 +67,17 @@ def create_app(config: Config, *, auth: AuthSettings | None = None) -> dash.Dash
 def _shell() -> html.Div:
     """The page frame; evaluated per request so the profile list reflects saved profiles."""
     ctx = get_context()
+    # the requested page rendered in (app/web/initial_page.py), and both Locations preset to its address, so
+    # neither reports it again on mount
+    container, pathname, search = initial_page.page_container(dash.get_app())
     return html.Div(
         [
-            dcc.Location(id=ids.URL, refresh="callback-nav"),
+            dcc.Location(id=ids.URL, refresh="callback-nav", pathname=pathname, search=search),
             dcc.Store(id=ids.PROFILES_VERSION, data=0),
             dcc.Store(id=ids.URL_STATE),
             dcc.Store(id=ids.SNAPSHOT_VERSION, data=0),
             components.header(ctx),
-            html.Main(dash.page_container, className="page"),
+            html.Main(container, className="page"),
             html.Footer(id=ids.FOOTER, className="footer no-print"),
         ],
         className="shell",
