@@ -22,6 +22,7 @@ from app.web.downloads import install_downloads
 from app.web.plotly_bundle import install_plotly_bundles
 from app.web.health import install_access_log, install_health
 from app.ui.i18n import norm_lang, t
+from app.views.methodology import snapshot_audit
 from app.state import AppContext, get_context, set_context
 from etl.config import Config, ServerConfig
 
@@ -76,7 +77,7 @@ def _shell() -> html.Div:
             dcc.Store(id=ids.PROFILES_VERSION, data=0),
             dcc.Store(id=ids.URL_STATE),
             dcc.Store(id=ids.SNAPSHOT_VERSION, data=0),
-            components.header(ctx),
+            components.header(ctx, search),
             html.Main(container, className="page"),
             html.Footer(id=ids.FOOTER, className="footer no-print"),
         ],
@@ -121,9 +122,12 @@ def _register_shell_callbacks(app: dash.Dash) -> None:
         Output(ids.PROFILE_SELECT, "value"),
         Input(ids.URL, "search"),
         State(ids.PROFILE_SELECT, "value"),
+        prevent_initial_call=True,
     )
     def _profile_from_url(search: str | None, current: str | None):
-        """`?profile=name` in a shared link selects that profile."""
+        """`?profile=name` in a shared link selects that profile. Not at load: the header is drawn on it already
+        (components.header), and an initial call here would hold back every page callback that reads the picker
+        until it answered — and, answering no_update, keep them from firing at all."""
         wanted = components.query_param(search, "profile")
         names = get_context().profile_names()
         if wanted and wanted in names and wanted != current:
@@ -178,6 +182,10 @@ def warm(ctx: AppContext) -> None:
     and rank intervals (AppContext.warm) and the default overview's charts (app.ui.overview_figures.warm)."""
     ctx.warm()
     overview_figures.warm(ctx)
+    try:  # the methodology page's data audit (reliability by grain, redundant pairs) for the default profile
+        snapshot_audit(ctx, ctx.profile(None).methods.reliability_threshold)
+    except Exception as e:  # an empty or broken warehouse is shown on the pages, not fatal at start-up
+        log.warning("could not warm the data audit: %s", e)
 
 
 def run(config: Config, *, debug: bool = False, threads: int = 8, auth: AuthSettings | None = None) -> None:
