@@ -1,12 +1,16 @@
 """Benchmark every page's first visit in a browser (issue 16 goal 4, issue 14: the overview's cold first paint).
 
-Run: `OPENBLAS_NUM_THREADS=1 .venv/bin/python -m bench.pages [--db WAREHOUSE] [--repeat 3] [--json OUT]`.
-Without --db a demo warehouse (24 months, as `make serve`) is built with the CLI in a temporary folder.
+Run: `OPENBLAS_NUM_THREADS=1 .venv/bin/python -m bench.pages [--db WAREHOUSE] [--repeat 3] [--json OUT]
+[--against OTHER_CHECKOUT]`. Without --db a demo warehouse (24 months, as `make serve`) is built with the CLI in a
+temporary folder. With --against (e.g. /work/main) that checkout's server is measured in the same command, rounds
+alternating, and each row gains its time and the ratio now/against: on a loaded machine only such a ratio means much.
 
 What is timed: from `page.goto` in a fresh browser context (empty cache, as a new user) until the page is painted:
 no Dash callback pending, every chart drawn by plotly (`.main-svg`), and the page's own content present.
 - "overview, cold": the first request a freshly started server answers (nothing cached in the process);
-- "<page>, first visit": each page's first visit on that server, in a new browser context.
+- "<page>, first visit": each page's first visit on that server, in a new browser context, until its own content
+  (the selector in PAGES: what its layout or first callbacks fill, not the title) is there and no callback request
+  is in flight.
 Baseline, measured in the same command: the app's own "page not found" page in a fresh context (the Dash shell:
 the same scripts, fonts and layout, no data), so the ratio says what the page's data and charts add to the shell.
 Each measure is the median of --repeat servers started afresh (the cold overview needs a new process each time).
