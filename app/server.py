@@ -17,10 +17,12 @@ from werkzeug.wrappers import Response as WResponse
 from app.ui import bell, components, ids, ledger_model, many_units, overview_figures
 from app.web.auth import install_auth
 from app.web.auth_config import AuthConfigError, AuthSettings, demo_settings, is_loopback, resolve_auth
+from app.web import initial_page
 from app.web.downloads import install_downloads
 from app.web.plotly_bundle import install_plotly_bundles
 from app.web.health import install_access_log, install_health
 from app.ui.i18n import norm_lang, t
+from app.views.methodology import snapshot_audit
 from app.state import AppContext, get_context, set_context
 from etl.config import Config, ServerConfig
 
@@ -66,14 +68,17 @@ def create_app(config: Config, *, auth: AuthSettings | None = None) -> dash.Dash
 def _shell() -> html.Div:
     """The page frame; evaluated per request so the profile list reflects saved profiles."""
     ctx = get_context()
+    # the requested page rendered in (app/web/initial_page.py), and both Locations preset to its address, so
+    # neither reports it again on mount
+    container, pathname, search = initial_page.page_container(dash.get_app())
     return html.Div(
         [
-            dcc.Location(id=ids.URL, refresh="callback-nav"),
+            dcc.Location(id=ids.URL, refresh="callback-nav", pathname=pathname, search=search),
             dcc.Store(id=ids.PROFILES_VERSION, data=0),
             dcc.Store(id=ids.URL_STATE),
             dcc.Store(id=ids.SNAPSHOT_VERSION, data=0),
-            components.header(ctx),
-            html.Main(dash.page_container, className="page"),
+            components.header(ctx, search),
+            html.Main(container, className="page"),
             html.Footer(id=ids.FOOTER, className="footer no-print"),
         ],
         className="shell",
@@ -117,9 +122,12 @@ def _register_shell_callbacks(app: dash.Dash) -> None:
         Output(ids.PROFILE_SELECT, "value"),
         Input(ids.URL, "search"),
         State(ids.PROFILE_SELECT, "value"),
+        prevent_initial_call=True,
     )
     def _profile_from_url(search: str | None, current: str | None):
-        """`?profile=name` in a shared link selects that profile."""
+        """`?profile=name` in a shared link selects that profile. Not at load: the header is drawn on it already
+        (components.header), and an initial call here would hold back every page callback that reads the picker
+        until it answered — and, answering no_update, keep them from firing at all."""
         wanted = components.query_param(search, "profile")
         names = get_context().profile_names()
         if wanted and wanted in names and wanted != current:
@@ -174,6 +182,10 @@ def warm(ctx: AppContext) -> None:
     and rank intervals (AppContext.warm) and the default overview's charts (app.ui.overview_figures.warm)."""
     ctx.warm()
     overview_figures.warm(ctx)
+    try:  # the methodology page's data audit (reliability by grain, redundant pairs) for the default profile
+        snapshot_audit(ctx, ctx.profile(None).methods.reliability_threshold)
+    except Exception as e:  # an empty or broken warehouse is shown on the pages, not fatal at start-up
+        log.warning("could not warm the data audit: %s", e)
 
 
 def run(config: Config, *, debug: bool = False, threads: int = 8, auth: AuthSettings | None = None) -> None:

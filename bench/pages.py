@@ -1,12 +1,16 @@
 """Benchmark every page's first visit in a browser (issue 16 goal 4, issue 14: the overview's cold first paint).
 
-Run: `OPENBLAS_NUM_THREADS=1 .venv/bin/python -m bench.pages [--db WAREHOUSE] [--repeat 3] [--json OUT]`.
-Without --db a demo warehouse (24 months, as `make serve`) is built with the CLI in a temporary folder.
+Run: `OPENBLAS_NUM_THREADS=1 .venv/bin/python -m bench.pages [--db WAREHOUSE] [--repeat 3] [--json OUT]
+[--against OTHER_CHECKOUT]`. Without --db a demo warehouse (24 months, as `make serve`) is built with the CLI in a
+temporary folder. With --against (e.g. /work/main) that checkout's server is measured in the same command, rounds
+alternating, and each row gains its time and the ratio now/against: on a loaded machine only such a ratio means much.
 
 What is timed: from `page.goto` in a fresh browser context (empty cache, as a new user) until the page is painted:
 no Dash callback pending, every chart drawn by plotly (`.main-svg`), and the page's own content present.
 - "overview, cold": the first request a freshly started server answers (nothing cached in the process);
-- "<page>, first visit": each page's first visit on that server, in a new browser context.
+- "<page>, first visit": each page's first visit on that server, in a new browser context, until its own content
+  (the selector in PAGES: what its layout or first callbacks fill, not the title) is there and no callback request
+  is in flight.
 Baseline, measured in the same command: the app's own "page not found" page in a fresh context (the Dash shell:
 the same scripts, fonts and layout, no data), so the ratio says what the page's data and charts add to the shell.
 Each measure is the median of --repeat servers started afresh (the cold overview needs a new process each time).
@@ -32,23 +36,41 @@ BIN = Path(sys.executable).parent / "govindex"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 
-#: page → (path, a selector that shows its own content)
+#: page → (path, a selector that shows its own content: what its first callbacks or its layout fill, not the title)
 PAGES: dict[str, tuple[str, str]] = {
     "overview": ("/", "#overview-ranking-list li"),
     "district": ("/district/310115", "#district-summary"),
+    "district index": ("/district/all", "#district-body > *"),
+    "compare": ("/compare", "#compare-body > *"),
     "weights": ("/weights", "#weights-ranking-list li"),
-    "weights history": ("/weights/history", "main h1"),
+    "weights history": ("/weights/history", "#hist-versions > *"),
     "sensitivity": ("/sensitivity", "main h1"),
     "data quality": ("/data-quality", "#dq-coverage .main-svg"),
-    "methodology": ("/methodology", "main h1"),
-    "editions": ("/editions", "main h1"),
+    "methodology": ("/methodology", "#method-sunburst .main-svg"),
+    "editions": ("/editions", "#editions-list > *"),
+    "ledger": ("/ledger", "#ledger-list > *"),
+    "targets": ("/targets", "#targets-list > *"),
+    "alerts": ("/alerts", "#alerts-list > *"),
 }
 SHELL = ("/no-such-page", "main h1")
 BUDGET_S = 1.5  # every page's first visit
 BUDGET_COLD_S = 2.0  # the overview's cold first paint
 
+#: counts the Dash callback requests in flight (READY waits for none), installed before the page's scripts run
+INFLIGHT = """(() => {
+    window.__govindexInflight = 0;
+    const f = window.fetch;
+    window.fetch = function (url) {
+        const cb = String(url && url.url || url).indexOf('_dash-update-component') >= 0;
+        if (!cb) return f.apply(this, arguments);
+        window.__govindexInflight += 1;
+        return f.apply(this, arguments).finally(() => { window.__govindexInflight -= 1; });
+    };
+})();"""
+
 READY = """(sel) => {
     if (!document.querySelector(sel)) return false;
+    if (window.__govindexInflight) return false;  // a callback still on its way: its answer may change the page
     if (document.querySelector('._dash-loading, [data-dash-is-loading="true"]')) return false;
     for (const g of document.querySelectorAll('.dash-graph')) {
         if (g.offsetParent !== null && !g.querySelector('.main-svg')) return false;  // a visible chart not drawn
@@ -73,13 +95,16 @@ def _free_port() -> int:
 
 
 class _Server:
-    def __init__(self, db: Path, weights: Path) -> None:
+    """`govindex serve` of the code under `root` (this checkout by default): the package comes from `root` through
+    PYTHONPATH, not from wherever the environment's editable install points, so two checkouts can be compared."""
+
+    def __init__(self, db: Path, weights: Path, root: Path = ROOT) -> None:
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-        self.proc = subprocess.Popen([str(BIN), "serve", "--port", str(port), "--db", str(db), "--weights-dir",
-                                      str(weights), "--no-scheduler"], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, cwd=ROOT, env=env)
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(root)}
+        self.proc = subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()", "serve", "--port",
+                                      str(port), "--db", str(db), "--weights-dir", str(weights), "--no-scheduler"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=root, env=env)
         for _ in range(600):  # /healthz answers once the server listens; it does not warm the page caches
             try:
                 urllib.request.urlopen(self.url + "/healthz", timeout=2).read()
@@ -96,6 +121,7 @@ class _Server:
 def visit(browser, url: str, selector: str, timeout_ms: float = 60_000) -> float:
     """Seconds from navigation to painted, in a fresh browser context (empty cache)."""
     ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    ctx.add_init_script(INFLIGHT)
     page = ctx.new_page()
     try:
         t0 = time.perf_counter()
@@ -106,40 +132,59 @@ def visit(browser, url: str, selector: str, timeout_ms: float = 60_000) -> float
         ctx.close()
 
 
-def measure(db: Path, weights: Path, repeat: int) -> list[dict]:
+def _one_round(browser, db: Path, weights: Path, root: Path, samples: dict[str, list[float]]) -> None:
+    """One server started afresh for the cold overview and the shell, another for every page's first visit."""
+    server = _Server(db, weights, root)
+    try:
+        samples["overview, cold"].append(visit(browser, server.url + PAGES["overview"][0], PAGES["overview"][1]))
+        samples["shell"].append(visit(browser, server.url + SHELL[0], SHELL[1]))
+    finally:
+        server.stop()
+    server = _Server(db, weights, root)  # each page's first visit on a new server, shell first
+    try:
+        visit(browser, server.url + SHELL[0], SHELL[1])
+        for name, (path, sel) in PAGES.items():
+            samples[f"{name}, first visit"].append(visit(browser, server.url + path, sel))
+    finally:
+        server.stop()
+
+
+def _samples() -> dict[str, list[float]]:
+    return {"overview, cold": [], "shell": [], **{f"{name}, first visit": [] for name in PAGES}}
+
+
+def measure(db: Path, weights: Path, repeat: int, against: Path | None = None) -> list[dict]:
+    """Median of `repeat` rounds per measure. With `against` (another checkout of govindex, e.g. main), that code's
+    server is measured in the same command, rounds alternating (A B, B A, …) so both meet the same load; each row
+    then carries its time and the ratio this/against."""
     from playwright.sync_api import sync_playwright
 
-    samples: dict[str, list[float]] = {"overview, cold": [], "shell": []}
-    samples.update({f"{name}, first visit": [] for name in PAGES})
+    mine, theirs = _samples(), _samples()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
         try:
-            for _ in range(repeat):
-                server = _Server(db, weights)
-                try:
-                    samples["overview, cold"].append(visit(browser, server.url + PAGES["overview"][0],
-                                                           PAGES["overview"][1]))
-                    samples["shell"].append(visit(browser, server.url + SHELL[0], SHELL[1]))
-                finally:
-                    server.stop()
-                server = _Server(db, weights)  # each page's first visit on a new server, shell first
-                try:
-                    visit(browser, server.url + SHELL[0], SHELL[1])
-                    for name, (path, sel) in PAGES.items():
-                        samples[f"{name}, first visit"].append(visit(browser, server.url + path, sel))
-                finally:
-                    server.stop()
+            for i in range(repeat):
+                order = [(ROOT, mine)] if against is None else \
+                    [(ROOT, mine), (against, theirs)][:: 1 if i % 2 == 0 else -1]
+                for root, samples in order:
+                    _one_round(browser, db, weights, root, samples)
         finally:
             browser.close()
-    base = statistics.median(samples.pop("shell"))
+    base = statistics.median(mine.pop("shell"))
+    their_base = statistics.median(theirs.pop("shell")) if against is not None else None
     rows = []
-    for measure_name, values in samples.items():
+    for measure_name, values in mine.items():
         now = statistics.median(values)
-        rows.append({"measure": f"page {measure_name} (browser, s)", "now_s": round(now, 3),
-                     "baseline_s": round(base, 3), "ratio": round(now / base, 2),
-                     "budget": BUDGET_COLD_S if measure_name == "overview, cold" else BUDGET_S,
-                     "baseline": "the app's not-found page (Dash shell), first visit",
-                     "samples_s": [round(v, 3) for v in values]})
+        row = {"measure": f"page {measure_name} (browser, s)", "now_s": round(now, 3),
+               "baseline_s": round(base, 3), "ratio": round(now / base, 2),
+               "budget": BUDGET_COLD_S if measure_name == "overview, cold" else BUDGET_S,
+               "baseline": "the app's not-found page (Dash shell), first visit",
+               "samples_s": [round(v, 3) for v in values]}
+        if against is not None:
+            then = statistics.median(theirs[measure_name])
+            row.update({"against_s": round(then, 3), "against_shell_s": their_base, "vs_against": round(now / then, 2),
+                        "against_samples_s": [round(v, 3) for v in theirs[measure_name]]})
+        rows.append(row)
     return rows
 
 
@@ -160,11 +205,14 @@ def rows(quick: bool = False) -> list[BenchRow]:
 
 
 def print_rows(rows: list[dict]) -> None:
-    print(f"{'measure':<46} {'now':>8} {'baseline':>9} {'ratio':>7} {'budget':>7}  ok")
+    ab = any("against_s" in r for r in rows)
+    print(f"{'measure':<46} {'now':>8} {'baseline':>9} {'ratio':>7} {'budget':>7}  ok"
+          + (f" {'against':>9} {'now/against':>11}" if ab else ""))
     for r in rows:
         ok = "OK" if r["now_s"] <= r["budget"] else "OVER"
         print(f"{r['measure']:<46} {r['now_s']:>7.2f}s {r['baseline_s']:>8.2f}s {r['ratio']:>6.2f}x "
-              f"{r['budget']:>6.1f}s  {ok}")
+              f"{r['budget']:>6.1f}s  {ok:<4}"
+              + (f" {r['against_s']:>8.2f}s {r['vs_against']:>10.2f}x" if ab else ""))
     try:
         load = os.getloadavg()[0]
         print(f"load average (1 min) at the end: {load:.2f}")
@@ -177,6 +225,8 @@ def main() -> None:
     ap.add_argument("--db", type=Path, help="warehouse to use (default: build the 24-month demo)")
     ap.add_argument("--repeat", type=int, default=3, help="servers started afresh per measure (median)")
     ap.add_argument("--json", type=Path, help="also write the rows as JSON")
+    ap.add_argument("--against", type=Path, help="another checkout (e.g. /work/main) measured in the same command, "
+                    "rounds alternating; rows gain its time and the ratio now/against")
     args = ap.parse_args()
     if not Path("/usr/bin/chromium").exists():
         print("bench.pages needs Debian's chromium (/usr/bin/chromium)", file=sys.stderr)
@@ -186,7 +236,7 @@ def main() -> None:
         db = args.db or build_demo(folder)
         weights = folder / "weights"
         shutil.copytree(ROOT / "weights", weights, ignore=shutil.ignore_patterns("history"))
-        rows = measure(db, weights, args.repeat)
+        rows = measure(db, weights, args.repeat, args.against.resolve() if args.against else None)
     print_rows(rows)
     if args.json:
         args.json.write_text(json.dumps(rows, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -9,7 +9,7 @@ from dash import Input, Output, State, callback, dcc, html
 from app.ui import components as c
 from app.ui import figures, ids
 from app.views import frames as views
-from app.views.methodology import (data_audit, formula_text, method_text, redundancy_lines, reliability_lines,
+from app.views.methodology import (formula_text, snapshot_audit, method_text, redundancy_lines, reliability_lines,
                                    reliability_rows)
 from app.ui.i18n import fmt_datetime, fmt_pct, norm_lang, pick, t
 from app.state import get_context
@@ -88,8 +88,7 @@ def _audit_card(profile, lang: str) -> html.Section:
     becomes reliable) and the double-counting check, from the snapshot's values."""
     ctx = get_context()
     thr = profile.methods.reliability_threshold
-    audit = ctx.memo(("data-audit", ctx.snapshot().key, thr),
-                     lambda: data_audit(ctx.snapshot(), ctx.framework, ctx.catalog, thr))
+    audit = snapshot_audit(ctx, thr)
     if audit is None or audit.reliability.rows["reliability"].is_null().all():
         return c.card(t("rel.title", lang), html.P(t("rel.nodata", lang)), className="span-2")
     flags = reliability_lines(audit, ctx.catalog, lang)

@@ -5,16 +5,22 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import dash
+import flask
 from dash import dcc, html
 
 from app.ui import components as c
 from app.ui.i18n import norm_lang, t
+from app.web import initial_page
 
 dash.register_page(__name__, path="/404", name="页面不存在 Page not found", title="页面不存在 · 一网通办用户中心绩效指数")
 
 
 def _requested_path() -> str:
-    """The path the browser asked for, from the router callback's inputs (empty outside a callback)."""
+    """The path the browser asked for, from the router callback's inputs, or the one the first layout response
+    renders (app/web/initial_page.py); empty otherwise."""
+    rendered = getattr(flask.g, initial_page.REQUESTED_PATH, None) if flask.has_request_context() else None
+    if isinstance(rendered, str):
+        return rendered
     try:
         inputs = dash.ctx.inputs
     except Exception:  # noqa: BLE001 - no callback context (a direct call in a test): no path to name

@@ -102,7 +102,11 @@ def shared_href(path: str, search: str | None, **updates: str | None) -> str:
 
 
 # -- shell ---------------------------------------------------------------------------------------------------------
-def header(ctx: AppContext) -> html.Header:
+def header(ctx: AppContext, search: str | None = None) -> html.Header:
+    """The shell's header; the profile picker already on the profile a shared link names (`search`: the address's
+    query, when the first layout response knows it), so no callback has to set it before the page can draw."""
+    wanted = query_param(search, "profile")
+    chosen = wanted if wanted and wanted in ctx.profile_names() else ctx.default_profile_name()
     return html.Header(
         [
             html.Div(
@@ -120,7 +124,7 @@ def header(ctx: AppContext) -> html.Header:
                         id=ids.PROFILE_SELECT,
                         labels=dropdown_labels("zh"),
                         options=profile_options(ctx, "zh"),
-                        value=ctx.default_profile_name(),
+                        value=chosen,
                         clearable=False,
                         searchable=False,
                         persistence=True,

@@ -8,6 +8,8 @@ catalog, coverage[, uncertainty spec]) so a stored edition's spec can be rendere
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +30,9 @@ from indicators.reliability import DEFAULT_THRESHOLD as DEFAULT_RELIABILITY
 from indicators.spec import BandSpec, MethodSpec, ModelSpec
 from indicators.treat import TREATMENTS
 from indicators.uncertainty.problem import UncertaintySpec
+
+if TYPE_CHECKING:
+    from app.state import AppContext
 
 
 @dataclass(frozen=True)
@@ -159,6 +164,13 @@ def data_audit(snapshot: Snapshot, framework: Framework, catalog: Catalog,
         return None
     return grain_audit(framework, snapshot.values, snapshot.complete_months, threshold=threshold,
                        census=census_indicators(catalog))
+
+
+def snapshot_audit(ctx: AppContext, threshold: float) -> GrainAudit | None:
+    """`data_audit` of the context's snapshot at `threshold`, computed once per snapshot (app.server.warm fills the
+    default profile's at start-up: it was most of a first visit's wait on the methodology page)."""
+    return ctx.memo(("data-audit", ctx.snapshot().key, threshold),
+                    lambda: data_audit(ctx.snapshot(), ctx.framework, ctx.catalog, threshold))
 
 
 def _indicator_name(catalog: Catalog, code: str, lang: str) -> str:

@@ -1,0 +1,59 @@
+"""Every page's first visit in a real browser: the page comes with the first layout response, so no callback asks
+Dash's router for it, and no callback is sent twice (issue 14: first paint; issue 16 goal 4).
+
+Measured on main before the change (54c38df), in the browser: every page's first load sent the router callback
+(`_pages_content.children`) one round trip after the layout, and then the page's own callbacks — the shell's
+header callback went twice (at load, and again when the shell's Location reported the address on mount), and the
+methodology, district and compare bodies waited for the profile picker's URL callback to answer first. Now the
+page's callbacks go in the first batch."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.app.pages.browser_steps import settle
+
+pytestmark = pytest.mark.browser
+
+#: every page the app has (dash.page_registry), and the not-found page
+PATHS = ["/", "/district/310115", "/district/all", "/compare", "/weights", "/weights/history", "/sensitivity",
+         "/data-quality", "/methodology", "/editions", "/ledger", "/targets", "/alerts", "/no-such-page"]
+#: most callback requests a first load may send: the weights page's 10 (header, bell, its controls, ranking,
+#: comparisons and the charts they feed) is the most of any page now; main sent 13 there
+MAX_CALLBACKS = 10
+
+
+def _outputs(request) -> str | None:
+    if "_dash-update-component" not in request.url:
+        return None
+    try:
+        return str(json.loads(request.post_data or "{}").get("output"))
+    except ValueError:
+        return "?"
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_first_visit_asks_no_router_and_sends_each_callback_once(page, server_url: str, path: str) -> None:
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(o) if (o := _outputs(r)) is not None else None)
+    page.goto(server_url + path + "?lang=en")
+    settle(page, pause=0.8)
+    assert not [o for o in sent if "_pages_content" in o], f"{path}: the router sent for the page: {sent}"
+    twice = sorted({o for o in sent if sent.count(o) > 1})
+    assert not twice, f"{path}: sent more than once: {twice}"
+    assert len(sent) <= MAX_CALLBACKS, f"{path}: {len(sent)} callbacks: {sent}"
+    assert page.errors == [], page.errors
+
+
+def test_a_shared_links_profile_draws_the_page_on_that_profile(page, server_url: str) -> None:
+    """The picker is no longer set by a callback at load: the first layout draws it, and the page, on the link's
+    profile (the default here is user-centred)."""
+    page.goto(server_url + "/methodology")
+    settle(page)
+    default_title = page.locator("#method-profile-title").inner_text()
+    page.goto(server_url + "/methodology?profile=supply-led")
+    settle(page)
+    assert page.locator("#method-profile-title").inner_text() not in ("", default_title)
+    assert "profile=supply-led" in page.url
