@@ -19,8 +19,8 @@ from tests.app.pages.browser_steps import settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 N = 2844
-PROVINCE, COUNTY = "110000", "110101"  # Beijing and its first district in the national demo (national_rows)
-NAMES = {PROVINCE: ("北京", "Beijing"), COUNTY: ("北京第1市辖区", "Beijing district 1")}
+PROVINCE, COUNTY = "110000", "110101"  # Beijing and its 东城区 (national_rows: real GB/T 2260 units)
+NAMES = {PROVINCE: ("北京", "Beijing"), COUNTY: ("东城区", "Dongcheng District")}
 
 # path → (a selector drawn once the page's data is on screen, words the page must show in zh and en)
 PAGES = {
