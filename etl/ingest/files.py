@@ -485,9 +485,9 @@ class Stage:
             self._show()
         return before - self.height
 
-    def drop_where(self, sql: str) -> int:
+    def drop_where(self, sql: str, params: Sequence[object] | None = None) -> int:
         """Drop the rows a query (selecting `_row` from STAGE) returns; returns how many were dropped."""
-        return self.drop(wh.query(self.con, sql)[readers.ROW])
+        return self.drop(wh.query(self.con, sql, params)[readers.ROW])
 
 
 def key_json_sql(quoted_key: Sequence[str], alias: str) -> str:
@@ -556,25 +556,28 @@ def _dedupe_and_load(
     # 2b. Rules across rows (a case's steps) need the whole file with its keys settled: checked here.
     if table.across_rows:
         _check_sequences(con, table, rep, ctx, st, seen if seen is not None else [])
-    # 3. Identical to a warehouse row: duplicate.
-    overlap = st.height and wh.row_count(con, table.name) and int(
-        wh.scalar(con, f"SELECT count(*) FROM {stage} AS s WHERE EXISTS (SELECT 1 FROM {target} AS t WHERE {on})")
+    # 3. Identical to a warehouse row: duplicate. The warehouse is read only within the range of the file's first
+    # key column (wh.value_range: its row groups outside it are skipped, the result is the same).
+    span = wh.value_range(con, stage, key[0]) if st.height and wh.row_count(con, table.name) else []
+    on_t = f"{on} AND t.{key[0]} BETWEEN ? AND ?"
+    overlap = bool(span) and int(
+        wh.scalar(con, f"SELECT count(*) FROM {stage} AS s WHERE EXISTS (SELECT 1 FROM {target} AS t WHERE {on_t})", span)
     )
     if overlap:
         rep.rows_duplicate += st.drop_where(
-            f'SELECT s."_row" FROM {stage} AS s WHERE EXISTS (SELECT 1 FROM {target} AS t WHERE {on} AND {same})'
+            f'SELECT s."_row" FROM {stage} AS s WHERE EXISTS (SELECT 1 FROM {target} AS t WHERE {on_t} AND {same})', span
         )
         # 4. Same key, different content: this (later) file supersedes the warehouse row.
-        n_conf = int(wh.scalar(con, f"SELECT count(*) FROM {stage} AS s JOIN {target} AS t ON {on}"))
+        n_conf = int(wh.scalar(con, f"SELECT count(*) FROM {stage} AS s JOIN {target} AS t ON {on_t}", span))
         if n_conf:
             wh.execute(
                 con,
                 f'INSERT INTO "superseded" SELECT ?, {key_json_sql(key, "t")}, to_json(struct_pack('
                 + ", ".join(f"{wh.quote(c)} := t.{wh.quote(c)}" for c in table.column_names)
-                + f'))::VARCHAR, ?, ?, s."_row", ? FROM {stage} AS s JOIN {target} AS t ON {on}',
-                [table.name, file_id, name, local_now()],
+                + f'))::VARCHAR, ?, ?, s."_row", ? FROM {stage} AS s JOIN {target} AS t ON {on_t}',
+                [table.name, file_id, name, local_now(), *span],
             )
-            wh.execute(con, f"DELETE FROM {target} AS t WHERE EXISTS (SELECT 1 FROM {stage} AS s WHERE {on})")
+            wh.execute(con, f"DELETE FROM {target} AS t WHERE EXISTS (SELECT 1 FROM {stage} AS s WHERE {on_t})", span)
             rep.rows_superseded += n_conf
     rep.rows_loaded = st.height
     if st.height:

@@ -59,7 +59,7 @@ def failures(con: wh.Connection, table: tables.Table, stage: str) -> pl.DataFram
 WITH s AS (SELECT {g} AS g, {o} AS o, {e} AS e, {t} AS t, "_row" AS r FROM {st}),
 w AS (  -- the steps of the same cases already loaded (a row of the file replaces the one with its key)
     SELECT x.{g} AS g, x.{o} AS o, x.{e} AS e, x.{t} AS t, CAST(NULL AS BIGINT) AS r FROM {target} AS x
-    WHERE x.{g} IN (SELECT g FROM s) AND NOT EXISTS (SELECT 1 FROM s WHERE s.g = x.{g} AND s.o = x.{o})
+    WHERE x.{g} BETWEEN ? AND ? AND x.{g} IN (SELECT g FROM s) AND NOT EXISTS (SELECT 1 FROM s WHERE s.g = x.{g} AND s.o = x.{o})
 ),
 a AS (SELECT * FROM s UNION ALL SELECT * FROM w)
 SELECT a.g, a.o AS o1, a.e AS e1, a.t AS t1, a.r AS r1, b.o AS o2, b.e AS e2, b.t AS t2, b.r AS r2,
@@ -69,7 +69,7 @@ WHERE (a.r IS NOT NULL OR b.r IS NOT NULL) AND (NOT {_allowed_sql("a.e", "b.e")}
 UNION ALL
 SELECT g, NULL, NULL, NULL, NULL, o, e, t, r, NULL FROM s WHERE o = 1 AND e <> '{FIRST}'
 """
-    bad = wh.query(con, q)
+    bad = wh.query(con, q, wh.value_range(con, st, g))  # the warehouse read within the file's cases (zonemaps)
     if bad.height == 0:
         return pl.DataFrame(schema=schemas.FAILURE_SCHEMA)
     out = []
