@@ -3,6 +3,7 @@ a broken step is quarantined with the file, row, column, value and the neighbour
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -116,3 +117,58 @@ def test_every_step_has_its_successors_and_every_successor_is_a_step() -> None:
 def test_new_tables_have_a_primary_key_and_an_event_time(table: str) -> None:
     t = tables.TABLES[table]
     assert t.primary_key and t.event_time
+
+
+def _row_groups_read(con: warehouse.Connection, out: Path, table: str, run: object) -> tuple[int, int]:
+    """(row groups scanned, row groups in the table) by the scans of `table` in the last query `run` sends
+    (DuckDB's JSON profile)."""
+    con.sql("SET enable_profiling = 'json'")
+    con.sql(f"SET profiling_output = '{out}'")
+    try:
+        run()  # type: ignore[operator]
+    finally:
+        con.sql("RESET enable_profiling")
+    scans: list[dict[str, object]] = []
+
+    def walk(node: dict[str, object]) -> None:
+        info = node.get("extra_info") or {}
+        if node.get("type") == "TABLE_SCAN" and str(info.get("Table", "")).replace('"', "").endswith(f".{table}"):  # type: ignore[union-attr]
+            scans.append(node)
+        for child in node.get("children", []):  # type: ignore[attr-defined]
+            walk(child)
+
+    for root in json.loads(out.read_text())["operator"]:
+        walk(root)
+    assert scans, f"no scan of {table}"
+    return sum(int(s["row_groups_scanned"]) for s in scans), sum(int(s["total_row_groups_to_scan"]) for s in scans)  # type: ignore[call-overload]
+
+
+def test_the_checks_against_the_warehouse_read_only_the_row_groups_of_the_files_key_range(tmp_path: Path) -> None:
+    """A file's cases are looked up in the warehouse within their own key range (zonemap-pruned), not by a scan of
+    every row group of case_event and case for each file: 300k older steps sit in row groups the check skips."""
+    src, db = tmp_path / "src", tmp_path / "w.duckdb"
+    _base(src)
+    _events(FIRST[:6]).write_csv(src / "case_event_2025-03.csv")
+    _load(src, db)
+    n = 300_000  # older cases "A…" (sorting before "C…"), loaded month by month: they fill row groups of their own
+    with warehouse.connection(db) as con:
+        cols = ", ".join(f'"{c}"' for c in tables.TABLES["case"].column_names if c != "case_id")
+        con.sql(f"""INSERT INTO "case" SELECT printf('A%07d', i) AS "case_id", {cols}
+                    FROM range({n}) AS r(i), (SELECT * EXCLUDE ("case_id") FROM "case" WHERE "case_id" = 'C1')""")
+        con.sql(f"""INSERT INTO "case_event" SELECT printf('A%07d', i), 1, 'received', TIMESTAMP '2025-02-01', 'internal',
+                    NULL, NULL, NULL FROM range({n}) AS r(i)""")
+        con.sql("CHECKPOINT")
+        stage = _frame("case_event", [dict(case_id="C1", seq="7", event="delivered", event_at="2025-03-06 09:00:00",
+                                           channel="internal")])
+        typed = stage.with_columns(pl.col("seq").cast(pl.Int64), pl.col("event_at").str.to_datetime(),
+                                   pl.lit(2, pl.Int64).alias("_row"))
+        with warehouse.registered(con, "_stage", typed):
+            scanned, total = _row_groups_read(
+                con, tmp_path / "seq.json", "case_event",
+                lambda: sequences.failures(con, tables.TABLES["case_event"], "_stage"))  # fmt: skip
+            assert total >= 3 and scanned < total / 2, (scanned, total)
+        scanned, total = _row_groups_read(
+            con, tmp_path / "ref.json", "case",
+            lambda: warehouse.missing_values(con, "case", "case_id", pl.Series(["C1", "C2", "Z9"])))  # fmt: skip
+        assert total >= 3 and scanned < total / 2, (scanned, total)
+        assert warehouse.missing_values(con, "case", "case_id", pl.Series(["C1", "A0000007", "Z9", "B1"])).sort().to_list() == ["B1", "Z9"]
