@@ -406,7 +406,7 @@ def _check_sequences(
     """Quarantine the staged rows that break a rule across rows (etl.ingest.sequences) and drop them from the stage.
 
     The quarantined row's `original_row` is the row as checked (typed values written as text)."""
-    fails = sequences.failures(con, table, STAGE)
+    fails = sequences.failures(con, table, STAGE, None if st.spilled else st.frame)
     if fails.height == 0:
         return
     rows = fails[readers.ROW].unique()

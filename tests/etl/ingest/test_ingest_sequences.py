@@ -172,3 +172,36 @@ def test_the_checks_against_the_warehouse_read_only_the_row_groups_of_the_files_
             lambda: warehouse.missing_values(con, "case", "case_id", pl.Series(["C1", "C2", "Z9"])))  # fmt: skip
         assert total >= 3 and scanned < total / 2, (scanned, total)
         assert warehouse.missing_values(con, "case", "case_id", pl.Series(["C1", "A0000007", "Z9", "B1"])).sort().to_list() == ["B1", "Z9"]
+
+
+def test_the_polars_pairing_finds_exactly_the_broken_pairs_of_the_sql_join(tmp_path: Path) -> None:
+    """A file held in memory has its steps paired in polars, a spilled one by the SQL join: the same broken pairs
+    (file and warehouse steps, gaps, wrong order, time going back, a wrong first step) on random histories."""
+    import random
+
+    rnd = random.Random(16)
+    events = list(sequences.NEXT)
+    t0 = ingest.dt.datetime(2025, 3, 1)
+
+    def steps(cases: range, first_seq: int) -> list[dict[str, object]]:
+        return [dict(case_id=f"C{c:03d}", seq=s, event=rnd.choice(events), channel="internal",
+                     event_at=t0 + ingest.dt.timedelta(hours=rnd.randint(0, 50)))
+                for c in cases for s in range(first_seq, first_seq + rnd.randint(0, 4)) if rnd.random() < 0.85]  # fmt: skip
+
+    cols = tables.TABLES["case_event"].column_names
+    with warehouse.connection(tmp_path / "w.duckdb") as con:
+        loaded = pl.DataFrame(steps(range(0, 300), 1)).select([pl.col(c) if c in ("case_id", "seq", "event", "event_at",
+                                                                                   "channel") else pl.lit(None, pl.String).alias(c) for c in cols])  # fmt: skip
+        warehouse.insert_frame(con, "case_event", loaded)
+        # this file: new steps of the same and of other cases, some replacing a loaded step (same key)
+        stage = pl.DataFrame(steps(range(150, 450), 1) + steps(range(0, 300, 3), 3)).unique(["case_id", "seq"], keep="first")
+        stage = stage.with_columns(pl.int_range(2, stage.height + 2, dtype=pl.Int64).alias("_row"))
+        table = tables.TABLES["case_event"]
+        with warehouse.registered(con, "_stage", stage):
+            sql = sequences.broken_pairs_sql(con, table, "_stage")
+            fast = sequences.broken_pairs(con, table, "_stage", stage)
+            both = sequences.failures(con, table, "_stage"), sequences.failures(con, table, "_stage", stage)
+    key = ["g", "o1", "o2", "r1", "r2"]
+    assert sql.height > 50 and {None, True, False} <= set(sql["ok"].to_list())
+    assert fast.cast(sql.schema).sort(key, nulls_last=True).equals(sql.sort(key, nulls_last=True))  # type: ignore[arg-type]
+    assert both[0].sort(both[0].columns).equals(both[1].sort(both[1].columns))
