@@ -433,8 +433,10 @@ class Stage:
         self.frames: list[pl.DataFrame] = []
         self.size = 0
         self.spilled = False
+        self._unique_key: bool | None = None  # no two rows share a key (found by may_repeat)
 
     def append(self, frame: pl.DataFrame) -> None:
+        self._unique_key = None
         if self.spilled:
             wh.insert_frame(self.con, STAGE, frame)
             return
@@ -485,6 +487,15 @@ class Stage:
             self._show()
         return before - self.height
 
+    def may_repeat(self, key: Sequence[str]) -> bool:
+        """False when no two rows share a key (checked in polars for a file held in memory, the common case: a hash of
+        the key columns, without a temp table); True when they may (a spilled stage is checked in SQL)."""
+        if self.spilled:
+            return True
+        if self._unique_key is None:
+            self._unique_key = self.frame.select(pl.struct(list(key)).n_unique()).item() == self.height
+        return not self._unique_key
+
     def drop_where(self, sql: str, params: Sequence[object] | None = None) -> int:
         """Drop the rows a query (selecting `_row` from STAGE) returns; returns how many were dropped."""
         return self.drop(wh.query(self.con, sql, params)[readers.ROW])
@@ -514,8 +525,10 @@ def _dedupe_and_load(
     # Keys repeated within the file, found by one hash aggregate on the key alone (most files have none, and then
     # steps 1-2 are skipped); the content comparisons below only touch the rows of those keys.
     dup = wh.quote(DUP_KEYS)
-    wh.execute(con, f"CREATE OR REPLACE TEMP TABLE {dup} AS SELECT {key_list} FROM {stage} GROUP BY {key_list} HAVING count(*) > 1")
-    if wh.row_count(con, DUP_KEYS):
+    repeats = st.may_repeat(table.primary_key)
+    if repeats:
+        wh.execute(con, f"CREATE OR REPLACE TEMP TABLE {dup} AS SELECT {key_list} FROM {stage} GROUP BY {key_list} HAVING count(*) > 1")
+    if repeats and wh.row_count(con, DUP_KEYS):
         dup_rows = f"(SELECT s.* FROM {stage} AS s SEMI JOIN {dup} AS t ON {on})"
         # 1. Keys repeated within the file: conflicting (contents differ) → quarantine every copy.
         conflicts = wh.query(
