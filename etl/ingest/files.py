@@ -573,6 +573,8 @@ def _dedupe_and_load(
     # key column (wh.value_range: its row groups outside it are skipped, the result is the same).
     span = wh.value_range(con, stage, key[0]) if st.height and wh.row_count(con, table.name) else []
     on_t = f"{on} AND t.{key[0]} BETWEEN ? AND ?"
+    if span and not wh.scalar(con, f"SELECT EXISTS (SELECT 1 FROM {target} AS t WHERE t.{key[0]} BETWEEN ? AND ?)", span):
+        span = []  # no warehouse row in the file's key range (a new month): nothing to compare, no join
     overlap = bool(span) and int(
         wh.scalar(con, f"SELECT count(*) FROM {stage} AS s WHERE EXISTS (SELECT 1 FROM {target} AS t WHERE {on_t})", span)
     )

@@ -205,3 +205,30 @@ def test_the_polars_pairing_finds_exactly_the_broken_pairs_of_the_sql_join(tmp_p
     assert sql.height > 50 and {None, True, False} <= set(sql["ok"].to_list())
     assert fast.cast(sql.schema).sort(key, nulls_last=True).equals(sql.sort(key, nulls_last=True))  # type: ignore[arg-type]
     assert both[0].sort(both[0].columns).equals(both[1].sort(both[1].columns))
+
+
+def test_a_file_of_new_keys_is_not_joined_with_the_warehouse_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The duplicate/supersede comparison with the warehouse is skipped when no loaded row falls in the file's key
+    range (a new month's cases); a file that does overlap is still compared (and supersedes)."""
+    src, db = tmp_path / "src", tmp_path / "w.duckdb"
+    _base(src)
+    _load(src, db)
+    joins: list[str] = []
+    for name in ("scalar", "query"):
+        real = getattr(warehouse, name)
+
+        def spy(con: object, sql: str, params: object = None, real: object = real) -> object:
+            if 'EXISTS (SELECT 1 FROM "case" AS t WHERE s.' in sql or 'JOIN "case" AS t ON' in sql:
+                joins.append(sql)
+            return real(con, sql, params)  # type: ignore[operator]
+
+        monkeypatch.setattr(warehouse, name, spy)
+    new = pl.read_csv(src / "case.csv", infer_schema=False).with_columns(pl.col("case_id").str.replace("C", "D"))
+    (tmp_path / "new").mkdir()
+    new.write_csv(tmp_path / "new" / "case_2.csv")
+    assert ingest.ingest_folder(tmp_path / "new", db, now=NOW).rows_loaded == 6
+    assert joins == []
+    (tmp_path / "fix").mkdir()
+    new.head(1).with_columns(pl.lit("3").alias("visits_actual")).write_csv(tmp_path / "fix" / "case_3.csv")
+    assert ingest.ingest_folder(tmp_path / "fix", db, now=NOW).files[0].rows_superseded == 1
+    assert joins
