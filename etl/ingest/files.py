@@ -406,7 +406,7 @@ def _check_sequences(
     """Quarantine the staged rows that break a rule across rows (etl.ingest.sequences) and drop them from the stage.
 
     The quarantined row's `original_row` is the row as checked (typed values written as text)."""
-    fails = sequences.failures(con, table, STAGE)
+    fails = sequences.failures(con, table, STAGE, None if st.spilled else st.frame)
     if fails.height == 0:
         return
     rows = fails[readers.ROW].unique()
@@ -433,8 +433,10 @@ class Stage:
         self.frames: list[pl.DataFrame] = []
         self.size = 0
         self.spilled = False
+        self._unique_key: bool | None = None  # no two rows share a key (found by may_repeat)
 
     def append(self, frame: pl.DataFrame) -> None:
+        self._unique_key = None
         if self.spilled:
             wh.insert_frame(self.con, STAGE, frame)
             return
@@ -485,9 +487,18 @@ class Stage:
             self._show()
         return before - self.height
 
-    def drop_where(self, sql: str) -> int:
+    def may_repeat(self, key: Sequence[str]) -> bool:
+        """False when no two rows share a key (checked in polars for a file held in memory, the common case: a hash of
+        the key columns, without a temp table); True when they may (a spilled stage is checked in SQL)."""
+        if self.spilled:
+            return True
+        if self._unique_key is None:
+            self._unique_key = self.frame.select(pl.struct(list(key)).n_unique()).item() == self.height
+        return not self._unique_key
+
+    def drop_where(self, sql: str, params: Sequence[object] | None = None) -> int:
         """Drop the rows a query (selecting `_row` from STAGE) returns; returns how many were dropped."""
-        return self.drop(wh.query(self.con, sql)[readers.ROW])
+        return self.drop(wh.query(self.con, sql, params)[readers.ROW])
 
 
 def key_json_sql(quoted_key: Sequence[str], alias: str) -> str:
@@ -514,8 +525,10 @@ def _dedupe_and_load(
     # Keys repeated within the file, found by one hash aggregate on the key alone (most files have none, and then
     # steps 1-2 are skipped); the content comparisons below only touch the rows of those keys.
     dup = wh.quote(DUP_KEYS)
-    wh.execute(con, f"CREATE OR REPLACE TEMP TABLE {dup} AS SELECT {key_list} FROM {stage} GROUP BY {key_list} HAVING count(*) > 1")
-    if wh.row_count(con, DUP_KEYS):
+    repeats = st.may_repeat(table.primary_key)
+    if repeats:
+        wh.execute(con, f"CREATE OR REPLACE TEMP TABLE {dup} AS SELECT {key_list} FROM {stage} GROUP BY {key_list} HAVING count(*) > 1")
+    if repeats and wh.row_count(con, DUP_KEYS):
         dup_rows = f"(SELECT s.* FROM {stage} AS s SEMI JOIN {dup} AS t ON {on})"
         # 1. Keys repeated within the file: conflicting (contents differ) → quarantine every copy.
         conflicts = wh.query(
@@ -556,25 +569,30 @@ def _dedupe_and_load(
     # 2b. Rules across rows (a case's steps) need the whole file with its keys settled: checked here.
     if table.across_rows:
         _check_sequences(con, table, rep, ctx, st, seen if seen is not None else [])
-    # 3. Identical to a warehouse row: duplicate.
-    overlap = st.height and wh.row_count(con, table.name) and int(
-        wh.scalar(con, f"SELECT count(*) FROM {stage} AS s WHERE EXISTS (SELECT 1 FROM {target} AS t WHERE {on})")
+    # 3. Identical to a warehouse row: duplicate. The warehouse is read only within the range of the file's first
+    # key column (wh.value_range: its row groups outside it are skipped, the result is the same).
+    span = wh.value_range(con, stage, key[0]) if st.height and wh.row_count(con, table.name) else []
+    on_t = f"{on} AND t.{key[0]} BETWEEN ? AND ?"
+    if span and not wh.scalar(con, f"SELECT EXISTS (SELECT 1 FROM {target} AS t WHERE t.{key[0]} BETWEEN ? AND ?)", span):
+        span = []  # no warehouse row in the file's key range (a new month): nothing to compare, no join
+    overlap = bool(span) and int(
+        wh.scalar(con, f"SELECT count(*) FROM {stage} AS s WHERE EXISTS (SELECT 1 FROM {target} AS t WHERE {on_t})", span)
     )
     if overlap:
         rep.rows_duplicate += st.drop_where(
-            f'SELECT s."_row" FROM {stage} AS s WHERE EXISTS (SELECT 1 FROM {target} AS t WHERE {on} AND {same})'
+            f'SELECT s."_row" FROM {stage} AS s WHERE EXISTS (SELECT 1 FROM {target} AS t WHERE {on_t} AND {same})', span
         )
         # 4. Same key, different content: this (later) file supersedes the warehouse row.
-        n_conf = int(wh.scalar(con, f"SELECT count(*) FROM {stage} AS s JOIN {target} AS t ON {on}"))
+        n_conf = int(wh.scalar(con, f"SELECT count(*) FROM {stage} AS s JOIN {target} AS t ON {on_t}", span))
         if n_conf:
             wh.execute(
                 con,
                 f'INSERT INTO "superseded" SELECT ?, {key_json_sql(key, "t")}, to_json(struct_pack('
                 + ", ".join(f"{wh.quote(c)} := t.{wh.quote(c)}" for c in table.column_names)
-                + f'))::VARCHAR, ?, ?, s."_row", ? FROM {stage} AS s JOIN {target} AS t ON {on}',
-                [table.name, file_id, name, local_now()],
+                + f'))::VARCHAR, ?, ?, s."_row", ? FROM {stage} AS s JOIN {target} AS t ON {on_t}',
+                [table.name, file_id, name, local_now(), *span],
             )
-            wh.execute(con, f"DELETE FROM {target} AS t WHERE EXISTS (SELECT 1 FROM {stage} AS s WHERE {on})")
+            wh.execute(con, f"DELETE FROM {target} AS t WHERE EXISTS (SELECT 1 FROM {stage} AS s WHERE {on_t})", span)
             rep.rows_superseded += n_conf
     rep.rows_loaded = st.height
     if st.height:

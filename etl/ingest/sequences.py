@@ -44,14 +44,65 @@ def _allowed_sql(prev: str, cur: str) -> str:
     return f"(CASE {arms} ELSE false END)"
 
 
-def failures(con: wh.Connection, table: tables.Table, stage: str) -> pl.DataFrame:
+def failures(con: wh.Connection, table: tables.Table, stage: str, frame: pl.DataFrame | None = None) -> pl.DataFrame:
     """Sequence failures of the rows in `stage` (with `_row`; its keys unique, i.e. after the file's own
     duplicates are settled): _row, column, check, value, detail (FAILURE_SCHEMA).
 
-    One hash join pairs each step with the next one of its case (in the file or already loaded); only the broken
-    pairs come back, and the messages' details are built for those few rows."""
+    Each step is paired with the next one of its case (in the file or already loaded); only the broken pairs come
+    back, and the messages' details are built for those few rows. `frame`, when given, holds the stage's rows (a
+    file held in memory): the pairs are then found by one sort in polars and only the warehouse's steps of the same
+    cases are read by SQL; otherwise (a spilled stage) by one SQL query (`broken_pairs_sql`), with the same result."""
     if table.name not in SEQUENCES:
         return pl.DataFrame(schema=schemas.FAILURE_SCHEMA)
+    bad = broken_pairs_sql(con, table, stage) if frame is None else broken_pairs(con, table, stage, frame)
+    return _records(table, bad)
+
+
+def broken_pairs(con: wh.Connection, table: tables.Table, stage: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """broken_pairs_sql's rows, found in polars from the stage's rows `frame` (its keys unique): the steps of the
+    file and the warehouse's other steps of the same cases, sorted by case and step, each paired with the row
+    after it when that is the next step of the same case."""
+    group, order, step, time = SEQUENCES[table.name]
+    g, o, t = (wh.quote(c) for c in (group, order, time))
+    st, target = wh.quote(stage), wh.quote(table.name)
+    names = {group: "g", order: "o", step: "e", time: "t"}
+    s = frame.select([pl.col(c).alias(n) for c, n in names.items()] + [pl.col("_row").alias("r")])
+    # The warehouse's other steps of the file's cases: none at all, without a join, when no loaded case falls in
+    # the file's range of case ids (a new month's cases; the range check reads zonemaps only).
+    span = [s["g"].min(), s["g"].max()]
+    within = f"FROM {target} AS x WHERE x.{g} BETWEEN ? AND ?"
+    loaded = wh.query(
+        con,
+        f"SELECT x.{g} AS g, x.{o} AS o, x.{wh.quote(step)} AS e, x.{t} AS t, CAST(NULL AS BIGINT) AS r "
+        f"{within} AND x.{g} IN (SELECT {g} FROM {st}) "
+        f"AND NOT EXISTS (SELECT 1 FROM {st} AS s WHERE s.{g} = x.{g} AND s.{o} = x.{o})",
+        span,
+    ) if s.height and wh.scalar(con, f"SELECT EXISTS (SELECT 1 {within})", span) else s.clear()  # fmt: skip
+    a = pl.concat([s, loaded.cast(s.schema)]) if loaded.height else s  # type: ignore[arg-type]
+    allowed = [f"{before}\x00{after}" for before, afters in NEXT.items() for after in afters]
+    following = [pl.col(c).shift(-1).alias(f"{c}2") for c in ("g", "o", "e", "t", "r")]
+    pairs = (
+        a.lazy()
+        .sort("g", "o")
+        .with_columns(following)
+        .filter((pl.col("g2") == pl.col("g")) & (pl.col("o2") == pl.col("o") + 1))
+        .filter(pl.col("r").is_not_null() | pl.col("r2").is_not_null())
+        .with_columns(pl.concat_str("e", "e2", separator="\x00").is_in(allowed).alias("ok"))
+        .filter(~pl.col("ok") | (pl.col("t2") < pl.col("t")))
+        .select("g", pl.col("o").alias("o1"), pl.col("e").alias("e1"), pl.col("t").alias("t1"), pl.col("r").alias("r1"),
+                "o2", "e2", "t2", "r2", "ok")
+    )  # fmt: skip
+    first = s.lazy().filter((pl.col("o") == 1) & (pl.col("e") != FIRST)).select(
+        "g", *(pl.lit(None, a.schema[c]).alias(f"{c}1") for c in ("o", "e", "t", "r")),
+        pl.col("o").alias("o2"), pl.col("e").alias("e2"), pl.col("t").alias("t2"), pl.col("r").alias("r2"),
+        pl.lit(None, pl.Boolean).alias("ok"),
+    )  # fmt: skip
+    return pl.concat([pairs, first]).collect()
+
+
+def broken_pairs_sql(con: wh.Connection, table: tables.Table, stage: str) -> pl.DataFrame:
+    """The broken pairs (g, o1, e1, t1, r1, o2, e2, t2, r2, ok) of the rows in `stage`, by one SQL query: a hash
+    join of each step with the next; a wrong first step comes as a pair with an empty first half and ok null."""
     group, order, step, time = SEQUENCES[table.name]
     g, o, e, t = (wh.quote(c) for c in (group, order, step, time))
     st, target = wh.quote(stage), wh.quote(table.name)
@@ -59,7 +110,7 @@ def failures(con: wh.Connection, table: tables.Table, stage: str) -> pl.DataFram
 WITH s AS (SELECT {g} AS g, {o} AS o, {e} AS e, {t} AS t, "_row" AS r FROM {st}),
 w AS (  -- the steps of the same cases already loaded (a row of the file replaces the one with its key)
     SELECT x.{g} AS g, x.{o} AS o, x.{e} AS e, x.{t} AS t, CAST(NULL AS BIGINT) AS r FROM {target} AS x
-    WHERE x.{g} IN (SELECT g FROM s) AND NOT EXISTS (SELECT 1 FROM s WHERE s.g = x.{g} AND s.o = x.{o})
+    WHERE x.{g} BETWEEN ? AND ? AND x.{g} IN (SELECT g FROM s) AND NOT EXISTS (SELECT 1 FROM s WHERE s.g = x.{g} AND s.o = x.{o})
 ),
 a AS (SELECT * FROM s UNION ALL SELECT * FROM w)
 SELECT a.g, a.o AS o1, a.e AS e1, a.t AS t1, a.r AS r1, b.o AS o2, b.e AS e2, b.t AS t2, b.r AS r2,
@@ -69,7 +120,12 @@ WHERE (a.r IS NOT NULL OR b.r IS NOT NULL) AND (NOT {_allowed_sql("a.e", "b.e")}
 UNION ALL
 SELECT g, NULL, NULL, NULL, NULL, o, e, t, r, NULL FROM s WHERE o = 1 AND e <> '{FIRST}'
 """
-    bad = wh.query(con, q)
+    return wh.query(con, q, wh.value_range(con, st, g))  # the warehouse read within the file's cases (zonemaps)
+
+
+def _records(table: tables.Table, bad: pl.DataFrame) -> pl.DataFrame:
+    """Failure rows (FAILURE_SCHEMA) of broken pairs, with the neighbouring step named in the detail."""
+    _, _, step, time = SEQUENCES[table.name]
     if bad.height == 0:
         return pl.DataFrame(schema=schemas.FAILURE_SCHEMA)
     out = []

@@ -239,16 +239,29 @@ def deferred_checkpoints(con: Connection) -> Iterator[Connection]:
         con.sql(f"SET checkpoint_threshold = '{previous}'")
 
 
+def value_range(con: Connection, relation: str, column: str) -> list[Any]:
+    """[min, max] of a column of a table or view (quoted names), as parameters for a BETWEEN.
+
+    An equality join `s.k = t.k` only matches rows of t whose k lies within s.k's range, so adding
+    `t.k BETWEEN ? AND ?` with these bounds changes no result; but DuckDB prunes t's row groups by their min/max
+    (zonemaps) on a constant range, and the tables are loaded month by month, so a probe of this month's keys reads
+    a sliver of a large table instead of all of it (the hash joins scanned every row group of case_event per file)."""
+    row = con.sql(f"SELECT min({column}), max({column}) FROM {relation}").fetchall()
+    return [row[0][0], row[0][1]]
+
+
 def missing_values(con: Connection, table: str, column: str, values: pl.Series) -> pl.Series:
-    """The distinct `values` that do not occur in table.column (an anti-join in DuckDB, no Python key sets)."""
+    """The distinct `values` that do not occur in table.column (an anti-join in DuckDB, no Python key sets; the
+    table is read only within the values' range, see value_range)."""
     if values.len() == 0:
         return values
     frame = pl.DataFrame({"v": values.unique()})
     with registered(con, "_govindex_values", frame) as view:
+        col = f"t.{quote(column)}"
         out = _run(
             con,
             f"SELECT v FROM {view} AS x WHERE NOT EXISTS "
-            f"(SELECT 1 FROM {quote(table)} AS t WHERE t.{quote(column)} = x.v)",
-            None,
+            f"(SELECT 1 FROM {quote(table)} AS t WHERE {col} = x.v AND {col} BETWEEN ? AND ?)",
+            value_range(con, view, "v"),
         )
     return out["v"] if out.height else values.clear()

@@ -3,6 +3,7 @@ a broken step is quarantined with the file, row, column, value and the neighbour
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -116,3 +117,118 @@ def test_every_step_has_its_successors_and_every_successor_is_a_step() -> None:
 def test_new_tables_have_a_primary_key_and_an_event_time(table: str) -> None:
     t = tables.TABLES[table]
     assert t.primary_key and t.event_time
+
+
+def _row_groups_read(con: warehouse.Connection, out: Path, table: str, run: object) -> tuple[int, int]:
+    """(row groups scanned, row groups in the table) by the scans of `table` in the last query `run` sends
+    (DuckDB's JSON profile)."""
+    con.sql("SET enable_profiling = 'json'")
+    con.sql(f"SET profiling_output = '{out}'")
+    try:
+        run()  # type: ignore[operator]
+    finally:
+        con.sql("RESET enable_profiling")
+    scans: list[dict[str, object]] = []
+
+    def walk(node: dict[str, object]) -> None:
+        info = node.get("extra_info") or {}
+        if node.get("type") == "TABLE_SCAN" and str(info.get("Table", "")).replace('"', "").endswith(f".{table}"):  # type: ignore[union-attr]
+            scans.append(node)
+        for child in node.get("children", []):  # type: ignore[attr-defined]
+            walk(child)
+
+    for root in json.loads(out.read_text())["operator"]:
+        walk(root)
+    assert scans, f"no scan of {table}"
+    return sum(int(s["row_groups_scanned"]) for s in scans), sum(int(s["total_row_groups_to_scan"]) for s in scans)  # type: ignore[call-overload]
+
+
+def test_the_checks_against_the_warehouse_read_only_the_row_groups_of_the_files_key_range(tmp_path: Path) -> None:
+    """A file's cases are looked up in the warehouse within their own key range (zonemap-pruned), not by a scan of
+    every row group of case_event and case for each file: 300k older steps sit in row groups the check skips."""
+    src, db = tmp_path / "src", tmp_path / "w.duckdb"
+    _base(src)
+    _events(FIRST[:6]).write_csv(src / "case_event_2025-03.csv")
+    _load(src, db)
+    n = 300_000  # older cases "A…" (sorting before "C…"), loaded month by month: they fill row groups of their own
+    with warehouse.connection(db) as con:
+        cols = ", ".join(f'"{c}"' for c in tables.TABLES["case"].column_names if c != "case_id")
+        con.sql(f"""INSERT INTO "case" SELECT printf('A%07d', i) AS "case_id", {cols}
+                    FROM range({n}) AS r(i), (SELECT * EXCLUDE ("case_id") FROM "case" WHERE "case_id" = 'C1')""")
+        con.sql(f"""INSERT INTO "case_event" SELECT printf('A%07d', i), 1, 'received', TIMESTAMP '2025-02-01', 'internal',
+                    NULL, NULL, NULL FROM range({n}) AS r(i)""")
+        con.sql("CHECKPOINT")
+        stage = _frame("case_event", [dict(case_id="C1", seq="7", event="delivered", event_at="2025-03-06 09:00:00",
+                                           channel="internal")])
+        typed = stage.with_columns(pl.col("seq").cast(pl.Int64), pl.col("event_at").str.to_datetime(),
+                                   pl.lit(2, pl.Int64).alias("_row"))
+        with warehouse.registered(con, "_stage", typed):
+            scanned, total = _row_groups_read(
+                con, tmp_path / "seq.json", "case_event",
+                lambda: sequences.failures(con, tables.TABLES["case_event"], "_stage"))  # fmt: skip
+            assert total >= 3 and scanned < total / 2, (scanned, total)
+        scanned, total = _row_groups_read(
+            con, tmp_path / "ref.json", "case",
+            lambda: warehouse.missing_values(con, "case", "case_id", pl.Series(["C1", "C2", "Z9"])))  # fmt: skip
+        assert total >= 3 and scanned < total / 2, (scanned, total)
+        assert warehouse.missing_values(con, "case", "case_id", pl.Series(["C1", "A0000007", "Z9", "B1"])).sort().to_list() == ["B1", "Z9"]
+
+
+def test_the_polars_pairing_finds_exactly_the_broken_pairs_of_the_sql_join(tmp_path: Path) -> None:
+    """A file held in memory has its steps paired in polars, a spilled one by the SQL join: the same broken pairs
+    (file and warehouse steps, gaps, wrong order, time going back, a wrong first step) on random histories."""
+    import random
+
+    rnd = random.Random(16)
+    events = list(sequences.NEXT)
+    t0 = ingest.dt.datetime(2025, 3, 1)
+
+    def steps(cases: range, first_seq: int) -> list[dict[str, object]]:
+        return [dict(case_id=f"C{c:03d}", seq=s, event=rnd.choice(events), channel="internal",
+                     event_at=t0 + ingest.dt.timedelta(hours=rnd.randint(0, 50)))
+                for c in cases for s in range(first_seq, first_seq + rnd.randint(0, 4)) if rnd.random() < 0.85]  # fmt: skip
+
+    cols = tables.TABLES["case_event"].column_names
+    with warehouse.connection(tmp_path / "w.duckdb") as con:
+        loaded = pl.DataFrame(steps(range(0, 300), 1)).select([pl.col(c) if c in ("case_id", "seq", "event", "event_at",
+                                                                                   "channel") else pl.lit(None, pl.String).alias(c) for c in cols])  # fmt: skip
+        warehouse.insert_frame(con, "case_event", loaded)
+        # this file: new steps of the same and of other cases, some replacing a loaded step (same key)
+        stage = pl.DataFrame(steps(range(150, 450), 1) + steps(range(0, 300, 3), 3)).unique(["case_id", "seq"], keep="first")
+        stage = stage.with_columns(pl.int_range(2, stage.height + 2, dtype=pl.Int64).alias("_row"))
+        table = tables.TABLES["case_event"]
+        with warehouse.registered(con, "_stage", stage):
+            sql = sequences.broken_pairs_sql(con, table, "_stage")
+            fast = sequences.broken_pairs(con, table, "_stage", stage)
+            both = sequences.failures(con, table, "_stage"), sequences.failures(con, table, "_stage", stage)
+    key = ["g", "o1", "o2", "r1", "r2"]
+    assert sql.height > 50 and {None, True, False} <= set(sql["ok"].to_list())
+    assert fast.cast(sql.schema).sort(key, nulls_last=True).equals(sql.sort(key, nulls_last=True))  # type: ignore[arg-type]
+    assert both[0].sort(both[0].columns).equals(both[1].sort(both[1].columns))
+
+
+def test_a_file_of_new_keys_is_not_joined_with_the_warehouse_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The duplicate/supersede comparison with the warehouse is skipped when no loaded row falls in the file's key
+    range (a new month's cases); a file that does overlap is still compared (and supersedes)."""
+    src, db = tmp_path / "src", tmp_path / "w.duckdb"
+    _base(src)
+    _load(src, db)
+    joins: list[str] = []
+    for name in ("scalar", "query"):
+        real = getattr(warehouse, name)
+
+        def spy(con: object, sql: str, params: object = None, real: object = real) -> object:
+            if 'EXISTS (SELECT 1 FROM "case" AS t WHERE s.' in sql or 'JOIN "case" AS t ON' in sql:
+                joins.append(sql)
+            return real(con, sql, params)  # type: ignore[operator]
+
+        monkeypatch.setattr(warehouse, name, spy)
+    new = pl.read_csv(src / "case.csv", infer_schema=False).with_columns(pl.col("case_id").str.replace("C", "D"))
+    (tmp_path / "new").mkdir()
+    new.write_csv(tmp_path / "new" / "case_2.csv")
+    assert ingest.ingest_folder(tmp_path / "new", db, now=NOW).rows_loaded == 6
+    assert joins == []
+    (tmp_path / "fix").mkdir()
+    new.head(1).with_columns(pl.lit("3").alias("visits_actual")).write_csv(tmp_path / "fix" / "case_3.csv")
+    assert ingest.ingest_folder(tmp_path / "fix", db, now=NOW).files[0].rows_superseded == 1
+    assert joins

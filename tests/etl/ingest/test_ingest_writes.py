@@ -99,3 +99,24 @@ def test_a_large_file_spills_its_stage_to_disk_with_the_same_result(
     monkeypatch.setattr(ingest.Stage, "append", append)
     assert build(tmp_path / "b.duckdb") == in_memory
     assert set(spilled_tables) >= {"case", "rating"}
+
+
+def test_repeated_keys_are_looked_for_in_sql_only_in_files_that_repeat_a_key(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file held in memory whose keys are all distinct (nearly every file) is not grouped by key in SQL: its
+    rows' keys are counted in polars; only a file that repeats a key gets the temp table of repeated keys."""
+    grouped: list[str] = []
+    real = warehouse.execute
+
+    def spy(con: warehouse.Connection, sql: str, params: object = None) -> None:
+        if f"TABLE {warehouse.quote(ingest.DUP_KEYS)}" in sql and sql.startswith("CREATE"):
+            grouped.append(sql)
+        real(con, sql, params)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(warehouse, "execute", spy)
+    report = ingest.ingest_folder(source, tmp_path / "w.duckdb")
+    loaded = [f for f in report.files if f.status in ("loaded", "partial")]
+    repeating = [f for f in loaded if f.rows_duplicate or f.rows_quarantined]
+    assert len(loaded) > len(repeating) and report.rows_duplicate > 0
+    assert 1 <= len(grouped) <= len(repeating), (len(grouped), len(repeating), len(loaded))
