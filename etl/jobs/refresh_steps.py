@@ -347,6 +347,7 @@ def step_uncertainty(ctx: RefreshContext) -> UncertaintyResult:
         seed=ctx.config.refresh.seed,
         snapshot_id=ctx.snapshot_id,
         skip_existing=_values_unchanged(ctx),
+        reuse=True,  # a summary whose inputs a new month did not reach stands (uncertainty_summary.inputs_digest)
     )
     return UncertaintyResult(tuple(runs), n, len(names) - len({r.profile_name for r in runs}))
 

@@ -52,9 +52,11 @@ def _copy(built: dict[str, Any], tmp_path: Path) -> tuple[Path, Path]:
 
 
 def _refresh(db: Path, src: Path) -> str:
+    """The notes of the indicator values and uncertainty steps, as one text."""
     rec = refresh(config_for(db), "cli", src)
     assert rec.status == "succeeded", rec.error
-    return next(s["note"] for s in rec.steps if s["name"] == "indicator_values")
+    notes = {s["name"]: s.get("note") or "" for s in rec.steps}
+    return notes["indicator_values"] + " | uncertainty: " + notes["uncertainty"]
 
 
 def _reference(db: Path, tmp_path: Path) -> Path:
@@ -123,6 +125,8 @@ def test_one_new_month_computes_only_what_it_reaches_and_equals_a_full_rebuild(
     assert note.split("; ", 1)[1].startswith("incremental"), note
     kept = int(note.split(" kept")[0].rsplit(", ", 1)[1])
     assert kept > 0, note  # the earlier months' cells were not recomputed
+    # the new month starts a partial quarter: the summaries of the last complete one read the same inputs
+    assert "unchanged" in note.split("uncertainty: ")[1], note
     _assert_same_as_full(db, tmp_path)
 
 
