@@ -72,8 +72,8 @@ class IndicatorValuesResult:
     detail: str = ""  # how they were computed (incremental: cells bounded, indicators computed whole and why)
 
     def note(self) -> str:
-        return (f"{self.rows} indicator value row(s)" + (", unchanged" if self.unchanged else "")
-                + (f"; {self.detail}" if self.detail else ""))
+        return (f"{self.rows} indicator value row(s)" + (f"; {self.detail}" if self.detail else "")
+                + (", unchanged" if self.unchanged else ""))
 
 
 @dataclass(frozen=True)
