@@ -20,7 +20,7 @@ from etl.ingest.files import ingest_files, ingest_folder
 from etl.jobs.uncertainty_summary import UncertaintyRun, write_uncertainty_summary
 from etl.stores.profiles import SHIPPED_DIR, list_profiles, load_profile, load_published
 from etl.stores.scores import data_snapshot_id, score_and_store
-from etl.warehouse import connection as warehouse
+from etl.warehouse import connection as warehouse, incremental
 from etl.warehouse.indicator_values import Compute, write_indicator_values
 from indicators.errors import ScoringError
 from indicators.profile import ProfileError
@@ -69,9 +69,11 @@ class IndicatorValuesResult:
 
     rows: int
     unchanged: bool
+    detail: str = ""  # how they were computed (incremental: cells bounded, indicators computed whole and why)
 
     def note(self) -> str:
-        return f"{self.rows} indicator value row(s)" + (", unchanged" if self.unchanged else "")
+        return (f"{self.rows} indicator value row(s)" + (f"; {self.detail}" if self.detail else "")
+                + (", unchanged" if self.unchanged else ""))
 
 
 @dataclass(frozen=True)
@@ -204,14 +206,20 @@ def step_indicator_values(ctx: RefreshContext) -> IndicatorValuesResult:
     scheduler sees a non-zero exit) instead of swapping in an empty snapshot.
     """
     before = _values_digest(ctx.connection)
-    frame = write_indicator_values(ctx.connection, load_catalog(), params=ctx.config.haochaping.params(),
-                                   compute=indicator_engine(ctx.config))
+    engine, detail = indicator_engine(ctx.config), ""
+    if engine is None:  # DuckDB: only the cells the new data can reach (etl.warehouse.incremental)
+        frame, detail = incremental.write_values(ctx.connection, load_catalog(),
+                                                 params=ctx.config.haochaping.params())
+    else:
+        frame = write_indicator_values(ctx.connection, load_catalog(), params=ctx.config.haochaping.params(),
+                                       compute=engine)
     if frame.height == 0:
         raise RefreshError(
             "no indicator values could be computed: the warehouse holds no raw data"
             " (give a folder with --source, or put files in the inbox)"
         )
-    return IndicatorValuesResult(frame.height, before is not None and before == _values_digest(ctx.connection))
+    return IndicatorValuesResult(frame.height, before is not None and before == _values_digest(ctx.connection),
+                                 detail)
 
 
 def indicator_engine(config: Config) -> Compute | None:
@@ -339,6 +347,7 @@ def step_uncertainty(ctx: RefreshContext) -> UncertaintyResult:
         seed=ctx.config.refresh.seed,
         snapshot_id=ctx.snapshot_id,
         skip_existing=_values_unchanged(ctx),
+        reuse=True,  # a summary whose inputs a new month did not reach stands (uncertainty_summary.inputs_digest)
     )
     return UncertaintyResult(tuple(runs), n, len(names) - len({r.profile_name for r in runs}))
 

@@ -77,11 +77,14 @@ def write_uncertainty_summary(
     spec_path: str | Path | None = None,
     now: datetime | None = None,
     skip_existing: bool = False,
+    reuse: bool = False,
 ) -> list[UncertaintyRun]:
     """Run the default uncertainty analysis for each profile on the latest complete period and append it to the warehouse.
 
     With `skip_existing` (the caller knows the indicator values did not change), a profile whose stored run has the
-    same profile content, spec, grain and period is not run again (its numbers would be identical).
+    same profile content, spec, grain and period is not run again (its numbers would be identical). With `reuse`
+    (an incremental refresh), neither is one whose latest stored run read the same inputs (`inputs_digest`: the
+    values of the complete periods, the scored period's values and standard errors, the framework, the code).
     """
     # score_runs/uncertainty_runs.created_at hold UTC (TIMESTAMP without zone): pages convert to Beijing time
     created = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(tzinfo=None)
@@ -92,12 +95,15 @@ def write_uncertainty_summary(
     frame = load_indicator_panel(db_path, fw, grain)
     period = default_panel_period(db_path, frame)
     periods = sorted(frame["period"].unique().to_list())
-    prepare, units = model_preparer(fw, frame, period=period,
-                                    complete=completeness(periods, covered_months(db_path)))
+    prepare, units = model_preparer(fw, frame, period=period, complete=completeness(periods, covered_months(db_path)))
     data = standard_errors(db_path, fw, grain, period, units)
     parts = part_specs(spec, data is not None)
     spec_json = spec.model_dump_json()
     done = _existing(db_path, spec_json, grain, period) if skip_existing else set()
+    complete = completeness(periods, covered_months(db_path))
+    digest = inputs_digest(frame, complete, period, units, data, spec_json, grain, fw)
+    if reuse:
+        done |= _same_inputs(db_path, spec_json, grain, period, digest)
     runs, run_rows, rank_frames = [], [], []
     cache = DrawCache()  # the data draws and their prepared matrices, shared by every profile and part below
     for name, part in ((n, p) for n in profile_names for p in parts):
@@ -147,7 +153,54 @@ def write_uncertainty_summary(
             ranks_all = pl.concat(rank_frames, how="vertical_relaxed")
             present = [c for c in rank_cols if c in ranks_all.columns]
             warehouse.insert_frame(con, "uncertainty_ranks", ranks_all.select(present))
+            con.sql(f"CREATE TABLE IF NOT EXISTS {INPUTS_TABLE} (run_id VARCHAR NOT NULL, inputs VARCHAR NOT NULL)")
+            warehouse.insert_frame(con, INPUTS_TABLE, pl.DataFrame({"run_id": [r["run_id"] for r in run_rows],
+                                                                    "inputs": [digest] * len(run_rows)}))
     return runs
+
+
+#: run_id → the digest of what the run read (inputs_digest): an incremental refresh keeps a run whose inputs stand
+INPUTS_TABLE = "uncertainty_inputs"
+
+
+def _code_digest() -> bytes:
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    for p in sorted(Path(mc.__file__).parents[1].rglob("*.py")):  # the indicators package: scoring and Monte Carlo
+        h.update(p.read_bytes())
+    return h.digest()
+
+
+def inputs_digest(frame: pl.DataFrame, complete: tuple[str, ...] | None, period: str, units: tuple[str, ...],
+                  data: DataUncertainty | None, spec_json: str, grain: str, fw: Framework) -> str:
+    """What a summary of `period` reads: the scoring engine fits on complete periods only and scores each period
+    by itself (indicators.model), so the values of the complete periods and of the scored one, its standard
+    errors, the units, the framework, the spec and the code; a partial period's values are not read."""
+    keep = set(complete) | {period} if complete is not None else set(frame["period"].cast(pl.String).to_list())
+    rows = frame.filter(pl.col("period").cast(pl.String).is_in(sorted(keep)))
+    h = hashlib.sha256(_code_digest())
+    h.update(rows.sort(rows.columns).write_csv().encode())
+    h.update(json.dumps([sorted(complete) if complete is not None else None, period, list(units), spec_json, grain,
+                         fw.fingerprint()]).encode())
+    if data is not None:
+        for a in (data.se, data.lower, data.upper, data.proportion):
+            h.update(b"-" if a is None else np.ascontiguousarray(a, dtype=np.float64).tobytes())
+    return h.hexdigest()
+
+
+def _same_inputs(db_path: str | Path | warehouse.Connection, spec_json: str, grain: str, period: str,
+                 digest: str) -> set[str]:
+    """Profile hashes whose latest stored run (this spec, grain and period) read exactly these inputs."""
+    with warehouse.connection(db_path) as con:
+        if not {"uncertainty_runs", INPUTS_TABLE} <= set(warehouse.table_names(con)):
+            return set()
+        rows = warehouse.query(
+            con,
+            "SELECT r.profile_hash, i.inputs FROM (SELECT *, row_number() OVER (PARTITION BY profile_hash "
+            "ORDER BY created_at DESC, run_id DESC) AS n FROM uncertainty_runs WHERE spec_json = ? AND grain = ? "
+            f"AND period = ?) r LEFT JOIN {INPUTS_TABLE} i USING (run_id) WHERE r.n = 1",
+            [spec_json, grain, period],
+        )
+    return {h for h, i in rows.iter_rows() if i == digest}
 
 
 def standard_errors(db_path: str | Path | warehouse.Connection, fw: Framework, grain: str, period: str,

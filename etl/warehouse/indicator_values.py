@@ -33,6 +33,8 @@ from etl.errors import EtlError
 from indicators.catalog import PLACEHOLDER, Catalog, IndicatorDef
 
 GRAINS = ("month", "quarter", "year")
+#: (indicator id, grain) → the periods to compute; a pair not named is computed whole (incremental refresh)
+Plan = Mapping[tuple[str, str], frozenset[str]]
 TABLE = "indicator_values"
 WORKDAYS = "workdays"  # relation workdays(day, is_workday, workday_no, official): etl.warehouse.workdays
 COLUMNS = (
@@ -404,8 +406,10 @@ def _run_one(
     shared: SharedJoin | None = None,
     *,
     last_day: date | None,
+    periods: frozenset[str] | None = None,
 ) -> pl.DataFrame:
-    return _run_grid(con, d, grain, _pick_formula(con, d, formula_sql(d, grain, last_day), shared), n_grid)
+    formula = formula_sql(d, grain, last_day)
+    return _run_grid(con, d, grain, _only_periods(_pick_formula(con, d, formula, shared), periods), n_grid)
 
 
 # Aggregates whose value over a quarter is not the sum of their monthly values (count(DISTINCT …) included).
@@ -431,17 +435,28 @@ _MONTH_TO_YEAR = "substr(period, 1, 4)"
 
 
 def _monthly_sums(
-    con: warehouse.Connection, d: IndicatorDef, shared: SharedJoin | None, last_day: date | None
+    con: warehouse.Connection, d: IndicatorDef, shared: SharedJoin | None, last_day: date | None,
+    months: frozenset[str] | None = None,
 ) -> pl.DataFrame:
-    """One scan of the raw tables: the formula's (unit_code, period, numerator, denominator) at month grain."""
+    """One scan of the raw tables: the formula's (unit_code, period, numerator, denominator) at month grain (only
+    the `months` given, when given: an incremental refresh)."""
     formula = formula_sql(d, "month", last_day)
     _check_columns(d, _columns_of(con, d, formula))
-    formula = _pick_formula(con, d, formula, shared)
+    formula = _only_periods(_pick_formula(con, d, formula, shared), months)
     cols = ", ".join(_rolled_columns(con, d, formula))
     try:
         return con.sql(f"SELECT unit_code, period, {cols} FROM ({formula})").pl()
     except duckdb.Error as e:
         raise IndicatorSQLError(f"indicator {d.id!r} (month): {e}\nSQL:\n{formula}") from None
+
+
+def _only_periods(formula: str, periods: frozenset[str] | None) -> str:
+    """The formula's rows of those periods only (None: all): a filter on its group key, which DuckDB pushes below
+    the aggregate, so an incremental refresh does not aggregate periods it keeps."""
+    if periods is None:
+        return formula
+    labels = ", ".join("'" + p.replace("'", "''") + "'" for p in sorted(periods)) or "NULL"
+    return f"SELECT * FROM (\n{formula}\n) AS _only WHERE period IN ({labels})"
 
 
 def _rolled_columns(con: warehouse.Connection, d: IndicatorDef, formula: str) -> list[str]:
@@ -502,21 +517,24 @@ def compute_indicator_values(
     *,
     span: tuple[date, date] | None = None,
     params: Mapping[str, int] | None = None,
+    plan: Plan | None = None,
 ) -> pl.DataFrame:
     """Every indicator for every district (table `district`) × period × grain, periods spanning the data's months.
 
     Columns: unit_code, period, grain, indicator_id, value, numerator, denominator. A path is opened read-only.
     `span` (first day, last day) overrides the data span: the periods and {data_end} (midnight after the last day).
     `params` overrides the catalog's formula parameters by name (configuration: callback_working_days, …).
+    `plan` (incremental refresh, etl.warehouse.incremental) computes only the periods it names per (indicator,
+    grain); pairs it does not name are computed whole.
     """
     catalog = with_params(catalog, params)
     for g in grains:
         if g not in GRAINS:
             raise IndicatorSQLError(f"unknown grain {g!r}; allowed: {', '.join(GRAINS)}")
     if isinstance(con_or_db_path, duckdb.DuckDBPyConnection):
-        return _compute(con_or_db_path, catalog, tuple(grains), span)
+        return _compute(con_or_db_path, catalog, tuple(grains), span, plan)
     with warehouse.connection(con_or_db_path, read_only=True) as con:
-        return _compute(con, catalog, tuple(grains), span)
+        return _compute(con, catalog, tuple(grains), span, plan)
 
 
 def units_frame(con: warehouse.Connection) -> pl.DataFrame:
@@ -573,8 +591,23 @@ def no_source_grid(units: pl.DataFrame, periods: pl.DataFrame, grain: str, d: In
     ).cast(SCHEMA)  # type: ignore[arg-type]
 
 
+def month_in(month: str, grain: str) -> str:
+    """The label of the `grain` period holding month 'YYYY-MM'."""
+    if grain == "month":
+        return month
+    return month[:4] if grain == "year" else f"{month[:4]}Q{(int(month[5:7]) + 2) // 3}"
+
+
+def _plan_months(plan: Plan | None, d: IndicatorDef, grains: tuple[str, ...], months: list[str]) -> frozenset[str] | None:
+    """The months whose monthly sums a rolled-up indicator needs under `plan` (None: every month)."""
+    if plan is None or any((d.id, g) not in plan for g in grains):
+        return None
+    return frozenset(m for m in months if any(month_in(m, g) in plan[(d.id, g)] for g in grains))
+
+
 def _compute(
-    con: warehouse.Connection, catalog: Catalog, grains: tuple[str, ...], span: tuple[date, date] | None
+    con: warehouse.Connection, catalog: Catalog, grains: tuple[str, ...], span: tuple[date, date] | None,
+    plan: Plan | None = None,
 ) -> pl.DataFrame:
     units = units_frame(con)
     first, last = span if span is not None else data_span(con)
@@ -582,6 +615,7 @@ def _compute(
     monthly: dict[str, pl.DataFrame] = {}  # rolled-up indicators: raw tables scanned once, not once per grain
     absent = absent_tables(con)
     shared = SharedJoin(con, catalog) if units.height and first is not None else None
+    all_months = periods_frame(first, last, "month")["period"].to_list()
     derived.create_views(con)
     try:
         for grain in grains:
@@ -589,16 +623,26 @@ def _compute(
             for name, rel in relations.items():
                 con.register(name, rel.to_arrow())
             try:
-                n_grid = units.height * relations["periods"].height
                 for d in catalog:
+                    only = None if plan is None else plan.get((d.id, grain))
+                    periods = relations["periods"]
+                    if only is not None:
+                        if not only:
+                            continue
+                        periods = periods.filter(pl.col("period").is_in(sorted(only)))
+                        con.register("periods", periods.to_arrow())
+                    n_grid = units.height * periods.height
                     if absent & set(d.tables):
-                        frames.append(no_source_grid(units, relations["periods"], grain, d))
+                        frames.append(no_source_grid(units, periods, grain, d))
                     elif rolls_up(d) and n_grid:
                         if d.id not in monthly:
-                            monthly[d.id] = _monthly_sums(con, d, shared, last)
+                            need = _plan_months(plan, d, grains, all_months)
+                            monthly[d.id] = _monthly_sums(con, d, shared, last, need)
                         frames.append(_run_rolled(con, d, grain, monthly[d.id], n_grid))
                     else:
-                        frames.append(_run_one(con, d, grain, n_grid, shared, last_day=last))
+                        frames.append(_run_one(con, d, grain, n_grid, shared, last_day=last, periods=only))
+                    if only is not None:
+                        con.register("periods", relations["periods"].to_arrow())
             finally:
                 for name in relations:
                     con.unregister(name)
@@ -633,18 +677,28 @@ def write_indicator_values(
         first, last = data_span(con)
         span = (first, last) if first is not None and last is not None else None
         frame = (compute or compute_indicator_values)(con, with_params(catalog, params), grains, span=span)
-        coverage = pl.DataFrame(
-            {"first_day": [first] if span else [], "last_day": [last] if span else []},
-            schema={"first_day": pl.Date(), "last_day": pl.Date()},
-        )
         with warehouse.transaction(con):
-            con.sql(f"DROP TABLE IF EXISTS {TABLE}")
-            ddl.create(con, TABLE)
-            warehouse.insert_frame(con, TABLE, frame)
-            con.sql(f"DROP TABLE IF EXISTS {COVERAGE_TABLE}")
-            ddl.create(con, COVERAGE_TABLE)
-            warehouse.insert_frame(con, COVERAGE_TABLE, coverage)
+            store_values(con, frame, span)
     return frame
+
+
+#: what the stored values were computed from (etl.warehouse.incremental); a full write leaves none
+STATE_TABLE = "indicator_values_state"
+
+
+def store_values(con: warehouse.Connection, frame: pl.DataFrame, span: tuple[date, date] | None) -> None:
+    """Replace `indicator_values` and `data_coverage` (inside the caller's transaction)."""
+    coverage = pl.DataFrame(
+        {"first_day": [span[0]] if span else [], "last_day": [span[1]] if span else []},
+        schema={"first_day": pl.Date(), "last_day": pl.Date()},
+    )
+    con.sql(f"DROP TABLE IF EXISTS {TABLE}")
+    ddl.create(con, TABLE)
+    warehouse.insert_frame(con, TABLE, frame)
+    con.sql(f"DROP TABLE IF EXISTS {COVERAGE_TABLE}")
+    ddl.create(con, COVERAGE_TABLE)
+    warehouse.insert_frame(con, COVERAGE_TABLE, coverage)
+    con.sql(f"DROP TABLE IF EXISTS {STATE_TABLE}")
 
 
 def read_data_coverage(con: warehouse.Connection) -> tuple[date, date] | None:

@@ -1,0 +1,260 @@
+"""Incremental indicator values: recompute only the (indicator, grain, period) cells a change of the raw data can
+reach, keep every other row of the snapshot's `indicator_values` as it is.
+
+Beside the values, `indicator_values_state` (one JSON row) records what they were computed from: the code of the
+indicator stage, each indicator's definition, the units, the data span, and per raw table a digest of its rows by
+month — the month of the row's earliest date (any DATE/TIMESTAMP column). The next refresh compares:
+
+- anything global differs (code, grains, units, an old period missing from the new grid, no state) → everything is
+  computed (`plan` returns None);
+- per indicator and grain, computed whole when: its definition changed; its formula text reads the data end (a
+  `{data_end}` that moved: outcomes still maturing, open cases past their deadline — the catalog's
+  `waits_for_outcomes` indicators and every other formula whose SQL changes with the span); it reads the working-day
+  calendar while the span moved; it has a window function (`OVER (`: a row may see other periods);
+- otherwise (the catalog's rule: a formula that does not wait for outcomes uses nothing after its period) a period
+  can change only when a row it reads changed with a date on or before the period's end: the cells computed are the
+  new periods and the old periods ending on or after the earliest month of any changed row of a table the formula
+  reads (its declared `tables`, every contract table its SQL names, and the tables of a derived view it reads).
+
+A table's month digests are re-read only when its ingest log (`ingest_files`: count, last file id) moved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from etl.contract import tables
+from etl.warehouse import connection as warehouse, derived, workdays
+from etl.warehouse import indicator_values as iv
+from indicators.catalog import Catalog, IndicatorDef
+
+STATE_TABLE = iv.STATE_TABLE
+VERSION = 1
+NO_DATE = "none"  # month key of rows without any date: a change there reaches every period
+_WINDOW = re.compile(r"\bover\s*\(", re.IGNORECASE)
+#: the raw tables each derived view reads (etl.warehouse.derived)
+DERIVED_TABLES = {derived.RATING_PROMPT: ("rating", "case", "centre_staffing")}
+
+
+def _code_digest() -> str:
+    h = hashlib.sha256()
+    for mod in (iv, derived, workdays):
+        h.update(Path(str(mod.__file__)).read_bytes())
+    h.update(Path(__file__).read_bytes())
+    return h.hexdigest()
+
+
+def _text(d: IndicatorDef) -> str:
+    return "\n".join(t for t in d.sql.texts() if t)
+
+
+def reads(d: IndicatorDef) -> frozenset[str]:
+    """The raw tables an indicator's value can depend on (declared, named in its SQL, behind a derived view)."""
+    text = _text(d)
+    out = set(d.tables)
+    for name in tables.TABLES:
+        pattern = r'"case"' if name == "case" else rf"\b{re.escape(name)}\b"
+        if re.search(pattern, text, re.IGNORECASE):
+            out.add(name)
+    for view, under in DERIVED_TABLES.items():
+        if re.search(rf"\b{view}\b", text):
+            out.update(under)
+    return frozenset(out)
+
+
+def _ingest_marks(con: warehouse.Connection) -> dict[str, str]:
+    if "ingest_files" not in warehouse.table_names(con):
+        return {}
+    rows = con.sql("SELECT table_name, count(*) || ':' || coalesce(max(file_id), 0) FROM ingest_files GROUP BY 1")
+    return {str(t): str(m) for t, m in rows.fetchall()}
+
+
+def month_digests(con: warehouse.Connection, table: str) -> dict[str, str]:
+    """Rows of a raw table by the month of their earliest date: month → 'count:hash sum'."""
+    cols = con.sql(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+        params=[table],
+    ).fetchall()
+    if not cols:
+        return {}
+    every = ", ".join(warehouse.quote(c) for c, _ in cols)
+    dates = [f"CAST({warehouse.quote(c)} AS DATE)" for c, t in cols if t.upper().startswith(("DATE", "TIMESTAMP"))]
+    month = f"coalesce(strftime(least({', '.join(dates)}), '%Y-%m'), '{NO_DATE}')" if dates else f"'{NO_DATE}'"
+    rows = con.sql(
+        f"SELECT {month} AS m, count(*) || ':' || sum(hash({every})::HUGEINT) FROM {warehouse.quote(table)} GROUP BY 1"
+    ).fetchall()
+    return {str(m): str(v) for m, v in rows}
+
+
+def current_state(
+    con: warehouse.Connection, catalog: Catalog, grains: tuple[str, ...], span: tuple[date, date] | None,
+    previous: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """What the values about to be computed rest on (see the module docstring)."""
+    present = set(warehouse.table_names(con))
+    marks = _ingest_marks(con)
+    old_tables = (previous or {}).get("tables", {})
+    tabs: dict[str, Any] = {}
+    for name in tables.TABLES:
+        if name not in present:
+            continue
+        old = old_tables.get(name)
+        mark = marks.get(name, "0:0")
+        if old is not None and old.get("mark") == mark:
+            tabs[name] = old
+        else:
+            tabs[name] = {"mark": mark, "months": month_digests(con, name)}
+    units = iv.units_frame(con)
+    return {
+        "version": VERSION,
+        "code": _code_digest(),
+        "grains": list(grains),
+        "span": [span[0].isoformat(), span[1].isoformat()] if span else None,
+        "units": hashlib.sha256("\n".join(units["unit_code"].cast(pl.String).to_list()).encode()).hexdigest(),
+        "defs": {d.id: hashlib.sha256(d.model_dump_json().encode()).hexdigest() for d in catalog},
+        "tables": tabs,
+    }
+
+
+def read_state(con: warehouse.Connection) -> dict[str, Any] | None:
+    if STATE_TABLE not in warehouse.table_names(con) or "indicator_values" not in warehouse.table_names(con):
+        return None
+    rows = con.sql(f"SELECT state FROM {STATE_TABLE}").fetchall()
+    if len(rows) != 1:
+        return None
+    try:
+        state = json.loads(rows[0][0])
+    except ValueError:
+        return None
+    return state if isinstance(state, dict) and state.get("version") == VERSION else None
+
+
+def write_state(con: warehouse.Connection, state: dict[str, Any]) -> None:
+    con.sql(f"CREATE OR REPLACE TABLE {STATE_TABLE} (state VARCHAR NOT NULL)")
+    con.execute(f"INSERT INTO {STATE_TABLE} VALUES (?)", [json.dumps(state, sort_keys=True)])
+
+
+def _span(state: dict[str, Any]) -> tuple[date, date] | None:
+    s = state.get("span")
+    return (date.fromisoformat(s[0]), date.fromisoformat(s[1])) if s else None
+
+
+def changed_from(old: dict[str, Any], new: dict[str, Any]) -> dict[str, date]:
+    """Per raw table whose rows changed: the first day of the earliest month holding a changed row (date.min when
+    a changed row has no date, or the table appeared or went)."""
+    out: dict[str, date] = {}
+    for name in set(old["tables"]) | set(new["tables"]):
+        a, b = old["tables"].get(name), new["tables"].get(name)
+        if a is None or b is None:
+            out[name] = date.min
+            continue
+        ma, mb = a["months"], b["months"]
+        if bool(ma) != bool(mb):  # empty ↔ not: its indicators were (or become) 'no_source' in every period
+            out[name] = date.min
+            continue
+        diff = [m for m in set(ma) | set(mb) if ma.get(m) != mb.get(m)]
+        if not diff:
+            continue
+        out[name] = date.min if NO_DATE in diff else min(date(int(m[:4]), int(m[5:7]), 1) for m in diff)
+    return out
+
+
+def plan(catalog: Catalog, old: dict[str, Any] | None, new: dict[str, Any]) -> tuple[iv.Plan | None, list[str]]:
+    """The periods to compute per (indicator, grain), or None for everything; and the indicators computed whole
+    (with why), for the refresh's note."""
+    if old is None:
+        return None, ["no record of what the stored values were computed from"]
+    for key in ("version", "code", "grains", "units"):
+        if old.get(key) != new.get(key):
+            return None, [f"{key} changed"]
+    span0, span1 = _span(old), _span(new)
+    if span0 is None or span1 is None:
+        return None, ["no data span"]
+    changed = changed_from(old, new)
+    out: dict[tuple[str, str], frozenset[str]] = {}
+    whole: list[str] = []
+    for g in new["grains"]:
+        p0 = iv.periods_frame(*span0, g)
+        p1 = iv.periods_frame(*span1, g)
+        if not set(p0["period"]) <= set(p1["period"]):
+            return None, [f"the {g} periods shrank"]
+        ends = dict(zip(p1["period"].to_list(), p1["period_end"].to_list()))
+        fresh = set(p1["period"]) - set(p0["period"])
+        for d in catalog:
+            why = _whole(d, g, old, new, span0, span1)
+            if why:
+                if why not in whole:
+                    whole.append(why)
+                continue
+            since = [changed[t] for t in reads(d) if t in changed]
+            first = min(since) if since else None
+            out[(d.id, g)] = frozenset(fresh | {p for p, e in ends.items() if first is not None and e >= first})
+    return out, whole
+
+
+def _whole(d: IndicatorDef, grain: str, old: dict[str, Any], new: dict[str, Any],
+           span0: tuple[date, date], span1: tuple[date, date]) -> str | None:
+    """Why an indicator must be computed whole at a grain (None: its periods can be bounded)."""
+    if old["defs"].get(d.id) != new["defs"].get(d.id):
+        return f"{d.id} (definition changed)"
+    if iv.formula_sql(d, grain, span0[1]) != iv.formula_sql(d, grain, span1[1]):
+        return f"{d.id} (reads the data end)"
+    text = _text(d)
+    if re.search(rf"\b{iv.WORKDAYS}\b", text) and span0 != span1:
+        return f"{d.id} (working-day calendar over a moved span)"
+    if _WINDOW.search(text):
+        return f"{d.id} (window function)"
+    return None
+
+
+def merge(old_values: pl.DataFrame, computed: pl.DataFrame, p: iv.Plan, catalog: Catalog,
+          grains: tuple[str, ...]) -> pl.DataFrame:
+    """The stored rows of planned (indicator, grain) pairs outside their computed periods, plus the computed rows,
+    in the order a full computation writes them."""
+    planned = pl.DataFrame(
+        [(i, g) for (i, g) in p], schema={"indicator_id": pl.String(), "grain": pl.String()}, orient="row"
+    )
+    touched = pl.DataFrame(
+        [(i, g, per) for (i, g), ps in p.items() for per in ps],
+        schema={"indicator_id": pl.String(), "grain": pl.String(), "period": pl.String()}, orient="row",
+    )
+    kept = (old_values.cast(iv.SCHEMA)  # type: ignore[arg-type]
+            .join(planned, on=["indicator_id", "grain"], how="semi")
+            .join(touched, on=["indicator_id", "grain", "period"], how="anti")
+            .select(list(iv.SCHEMA)))
+    return iv.order_frame([computed.select(list(iv.SCHEMA)), kept], catalog, grains)
+
+
+def write_values(
+    con: warehouse.Connection, catalog: Catalog, grains: tuple[str, ...] = iv.GRAINS, *,
+    params: dict[str, int] | None = None,
+) -> tuple[pl.DataFrame, str]:
+    """(Re)build `indicator_values` and `data_coverage` as `write_indicator_values` does (DuckDB engine), computing
+    only the cells `plan` bounds and keeping the stored rows of the others; record the state for the next run.
+    Returns the values written and a note (what was computed whole, and why)."""
+    cat = iv.with_params(catalog, params)
+    first, last = iv.data_span(con)
+    span = (first, last) if first is not None and last is not None else None
+    old = read_state(con)
+    new = current_state(con, cat, tuple(grains), span, old)
+    p, whole = plan(cat, old, new)
+    if p is None:
+        frame = iv.compute_indicator_values(con, cat, grains, span=span)
+        note = "computed whole: " + "; ".join(whole)
+    else:
+        computed = iv.compute_indicator_values(con, cat, grains, span=span, plan=p)
+        frame = merge(con.sql(f"SELECT * FROM {iv.TABLE}").pl(), computed, p, cat, tuple(grains))
+        cells = sum(len(v) for v in p.values())
+        note = (f"incremental: {cells} (indicator, grain, period) cells bounded, {computed.height} rows computed, "
+                f"{frame.height - computed.height} kept" + (f"; computed whole: {', '.join(whole)}" if whole else ""))
+    with warehouse.transaction(con):
+        iv.store_values(con, frame, span)
+        write_state(con, new)
+    return frame, note

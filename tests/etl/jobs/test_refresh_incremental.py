@@ -1,0 +1,195 @@
+"""An incremental refresh (issue 16.2) writes exactly what a full rebuild over the same raw data writes: indicator
+values, data coverage, scores and uncertainty summaries, cell by cell — after a new month, after a re-submission
+that supersedes rows of an old month, and after late outcomes of a maturing period."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from etl.contract.catalog import load_catalog
+from etl.jobs.refresh import refresh
+from etl.jobs.refresh_steps import RefreshContext, step_scores, step_uncertainty
+from etl.warehouse import connection as warehouse, incremental
+from etl.warehouse.indicator_values import write_indicator_values
+from tests.conftest import Warehouses
+from tests.etl.jobs.test_refresh_manifest import config_for
+
+KEY = ["unit_code", "period", "grain", "indicator_id"]
+
+
+@pytest.fixture(scope="module")
+def months_split(tmp_path_factory: pytest.TempPathFactory, warehouses: Warehouses) -> dict[str, Any]:
+    """A warehouse refreshed from a small demo without its last month, and that month's files held back."""
+    raw = warehouses.demo_sources(months=4, scale=0.05)
+    base = tmp_path_factory.mktemp("incremental")
+    src = base / "src"
+    src.mkdir()
+    months = sorted({p.stem.rsplit("_", 1)[-1] for p in raw.glob("case_*.parquet")})
+    held = [p for p in raw.iterdir() if p.stem.endswith(f"_{months[-1]}")]
+    for p in raw.iterdir():
+        if p.is_file() and p not in held and not p.name.startswith("_"):
+            shutil.copy(p, src / p.name)
+    (base / "w").mkdir()
+    db = base / "w" / "warehouse.duckdb"
+    (db.parent / "weights").mkdir()
+    first = refresh(config_for(db), "cli", src)
+    assert first.status == "succeeded", first.error
+    return {"src": src, "db": db, "held": held, "months": months}
+
+
+def _copy(built: dict[str, Any], tmp_path: Path) -> tuple[Path, Path]:
+    w = tmp_path / "w"
+    shutil.copytree(built["db"].parent, w, ignore=shutil.ignore_patterns("*.lock"))
+    src = tmp_path / "src"
+    shutil.copytree(built["src"], src)
+    return w / built["db"].name, src
+
+
+def _refresh(db: Path, src: Path) -> str:
+    """The notes of the indicator values and uncertainty steps, as one text."""
+    rec = refresh(config_for(db), "cli", src)
+    assert rec.status == "succeeded", rec.error
+    notes = {s["name"]: s.get("note") or "" for s in rec.steps}
+    return notes["indicator_values"] + " | uncertainty: " + notes["uncertainty"]
+
+
+def _reference(db: Path, tmp_path: Path) -> Path:
+    """A copy of the refreshed warehouse whose values, scores and summaries are recomputed in full."""
+    ref = tmp_path / "reference" / db.name
+    ref.parent.mkdir()
+    shutil.copy(db, ref)
+    cfg = config_for(db)
+    ctx = RefreshContext(config=cfg, run_id=0, trigger="cli", snapshot_id="reference", db_path=ref, live_path=ref,
+                         source=None, started_at=datetime.now(timezone.utc))  # fmt: skip
+    ctx.con = warehouse.connect(ref)
+    try:
+        write_indicator_values(ctx.con, load_catalog(), params=cfg.haochaping.params())
+        ctx.results.append(step_scores(ctx))
+        step_uncertainty(ctx)
+    finally:
+        ctx.con.close()
+    return ref
+
+
+def _tables(db: Path) -> dict[str, pl.DataFrame]:
+    """Everything the refresh derives, keyed without run ids and times: the latest run of each (profile, grain)."""
+    with warehouse.connection(db, read_only=True) as con:
+        values = con.sql("SELECT * FROM indicator_values ORDER BY ALL").pl()
+        coverage = con.sql("SELECT * FROM data_coverage").pl()
+        scores = con.sql(
+            "WITH latest AS (SELECT run_id FROM (SELECT run_id, row_number() OVER (PARTITION BY profile_hash, "
+            "framework_hash, grain ORDER BY created_at DESC, run_id DESC) AS n FROM score_runs) WHERE n = 1) "
+            "SELECT r.profile_hash, r.grain, s.* EXCLUDE (run_id) FROM scores s JOIN score_runs r USING (run_id) "
+            "WHERE s.run_id IN (SELECT run_id FROM latest) ORDER BY ALL"
+        ).pl()
+        ranks = con.sql(
+            "WITH latest AS (SELECT run_id FROM (SELECT run_id, row_number() OVER (PARTITION BY profile_hash, grain "
+            "ORDER BY created_at DESC, run_id DESC) AS n FROM uncertainty_runs) WHERE n = 1) "
+            "SELECT r.profile_hash, r.grain, r.period, r.samples_ok, k.* EXCLUDE (run_id) FROM uncertainty_ranks k "
+            "JOIN uncertainty_runs r USING (run_id) WHERE k.run_id IN (SELECT run_id FROM latest) ORDER BY ALL"
+        ).pl()
+    return {"indicator_values": values, "data_coverage": coverage, "scores": scores, "uncertainty_ranks": ranks}
+
+
+def _assert_same_as_full(db: Path, tmp_path: Path) -> None:
+    got, want = _tables(db), _tables(_reference(db, tmp_path))
+    for name in want:
+        a, b = got[name], want[name]
+        assert a.height == b.height and a.height > 0, f"{name}: {a.height} rows, a full rebuild {b.height}"
+        if not a.equals(b):
+            diff = a.join(b, how="anti", on=a.columns, nulls_equal=True)
+            raise AssertionError(f"{name} differs from a full rebuild in {diff.height} row(s):\n{diff.head(8)}")
+
+
+def _write_rows(db: Path, sql: str, dest: Path) -> int:
+    """Rows of the warehouse (a query over it) written as a Parquet file: a re-submission."""
+    with warehouse.connection(db, read_only=True) as con:
+        n = int(warehouse.scalar(con, f"SELECT count(*) FROM ({sql})"))
+        con.sql(f"COPY ({sql}) TO '{dest}' (FORMAT PARQUET)")
+    return n
+
+
+def test_one_new_month_computes_only_what_it_reaches_and_equals_a_full_rebuild(
+    months_split: dict[str, Any], tmp_path: Path
+) -> None:
+    db, src = _copy(months_split, tmp_path)
+    for p in months_split["held"]:
+        shutil.copy(p, src / p.name)
+    note = _refresh(db, src)
+    assert note.split("; ", 1)[1].startswith("incremental"), note
+    kept = int(note.split(" kept")[0].rsplit(", ", 1)[1])
+    assert kept > 0, note  # the earlier months' cells were not recomputed
+    # the new month starts a partial quarter: the summaries of the last complete one read the same inputs
+    assert "unchanged" in note.split("uncertainty: ")[1], note
+    _assert_same_as_full(db, tmp_path)
+
+
+def test_a_resubmission_superseding_rows_of_an_old_month_equals_a_full_rebuild(
+    months_split: dict[str, Any], tmp_path: Path
+) -> None:
+    db, src = _copy(months_split, tmp_path)
+    first = months_split["months"][0]
+    n = _write_rows(
+        db,
+        "SELECT * REPLACE (materials_submitted_n + 1 AS materials_submitted_n, "
+        "CASE WHEN channel = 'pc' THEN 'app' WHEN channel = 'app' THEN 'pc' ELSE channel END AS channel) "
+        f"FROM \"case\" WHERE strftime(submitted_at, '%Y-%m') = '{first}' AND materials_submitted_n IS NOT NULL "
+        "ORDER BY case_id LIMIT 60",
+        src / f"case_{first}_fix.parquet",
+    )
+    assert n > 0
+    note = _refresh(db, src)
+    assert "incremental" in note, note
+    with warehouse.connection(db, read_only=True) as con:
+        assert warehouse.scalar(con, "SELECT sum(rows_superseded) FROM ingest_files WHERE file_name LIKE '%_fix%'")
+    _assert_same_as_full(db, tmp_path)
+
+
+def test_late_outcomes_of_a_maturing_period_equal_a_full_rebuild(
+    months_split: dict[str, Any], tmp_path: Path
+) -> None:
+    db, src = _copy(months_split, tmp_path)
+    m = months_split["months"][-2]
+    n = _write_rows(
+        db,
+        "SELECT * REPLACE (created_at + INTERVAL 3 DAY AS closed_at, true AS resolved, "
+        "coalesce(callback_result, (SELECT max(callback_result) FROM hotline_ticket)) AS callback_result) "
+        f"FROM hotline_ticket WHERE strftime(created_at, '%Y-%m') = '{m}' AND closed_at IS NULL",
+        src / f"hotline_ticket_{m}_late.parquet",
+    )
+    assert n > 0
+    note = _refresh(db, src)
+    assert "incremental" in note, note
+    _assert_same_as_full(db, tmp_path)
+
+
+def test_the_plan_bounds_periods_by_the_earliest_changed_month_and_computes_data_end_formulas_whole() -> None:
+    catalog = load_catalog()
+    d = next(d for d in catalog if d.id == "hotline_resolution_rate")  # waits for outcomes: reads {data_end}
+    plain = next(d for d in catalog if d.id == "actual_online_case_rate")  # cases by their own month
+    base = {"version": incremental.VERSION, "code": "c", "grains": ["month", "quarter"], "units": "u",
+            "defs": {d.id: "a", plain.id: "b"}}  # fmt: skip
+    old = {**base, "span": ["2025-01-01", "2025-05-31"],
+           "tables": {"case": {"mark": "1:1", "months": {"2025-01": "1:1", "2025-04": "2:2"}},
+                      "hotline_ticket": {"mark": "1:1", "months": {"2025-01": "1:1"}}}}  # fmt: skip
+    new = {**base, "span": ["2025-01-01", "2025-06-30"],
+           "tables": {"case": {"mark": "2:2", "months": {"2025-01": "1:1", "2025-04": "3:3", "2025-06": "1:1"}},
+                      "hotline_ticket": {"mark": "1:1", "months": {"2025-01": "1:1"}}}}  # fmt: skip
+    sub = type(catalog)(catalog.nodes, (d, plain), catalog.source)
+    p, whole = incremental.plan(sub, old, new)
+    assert p is not None
+    assert p[(plain.id, "month")] == {"2025-04", "2025-05", "2025-06"}
+    assert p[(plain.id, "quarter")] == {"2025Q2"}
+    assert (d.id, "month") not in p and any(d.id in w for w in whole)
+    # a row without a date changed: every period
+    new["tables"]["case"]["months"]["none"] = "1:1"
+    p, _ = incremental.plan(sub, old, new)
+    assert p is not None and p[(plain.id, "month")] == {f"2025-0{i}" for i in range(1, 7)}
+    assert incremental.plan(sub, None, new)[0] is None
+    assert incremental.plan(sub, old, {**new, "units": "other"})[0] is None
