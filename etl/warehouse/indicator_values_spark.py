@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import reduce
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,13 +40,26 @@ class SparkRun:
     rows: int = 0
 
 
-def register_tables(spark: SparkSession, exported: Iterable[ExportedTable]) -> None:
-    """Each exported table as a Spark temp view of its own name, without the partition column."""
+def register_tables(spark: SparkSession, exported: Iterable[ExportedTable], cached: list[DataFrame] | None = None
+                    ) -> None:
+    """Each exported table as a Spark temp view of its own name, without the partition column. With `cached` (a
+    list the caller unpersists after the run), each view is persisted and the DataFrame appended: every formula of
+    every grain then reads the table from Spark's columnar cache (memory, spilling to local disk), not from Parquet."""
     for t in exported:
         df = spark.read.parquet(str(t.path))
         if PARTITION_COLUMN in df.columns:
             df = df.drop(PARTITION_COLUMN)
+        if cached is not None:
+            df = _persisted(df, cached)
         df.createOrReplaceTempView(t.name)
+
+
+def _persisted(df: DataFrame, cached: list[DataFrame]) -> DataFrame:
+    from pyspark import StorageLevel  # local: pyspark is the optional extra govindex[spark]
+
+    out = df.persist(StorageLevel.MEMORY_AND_DISK)
+    cached.append(out)
+    return out
 
 
 def register_relations(spark: SparkSession, relations: dict[str, pl.DataFrame]) -> None:
@@ -54,11 +68,15 @@ def register_relations(spark: SparkSession, relations: dict[str, pl.DataFrame]) 
         spark.createDataFrame(frame.to_arrow()).createOrReplaceTempView(name)
 
 
-def register_derived(spark: SparkSession) -> None:
+def register_derived(spark: SparkSession, cached: list[DataFrame] | None = None) -> None:
     """The derived relations over the raw tables (etl.warehouse.derived: rating_prompt), from their one SQL text
-    translated to Spark SQL, as temp views: the formulas read them as they do on DuckDB."""
+    translated to Spark SQL, as temp views: the formulas read them as they do on DuckDB. With `cached`, each is
+    persisted like the tables (register_tables): its join runs once per run, not once per formula and grain."""
     for name, sql in derived.VIEWS.items():
-        spark.sql(f"CREATE OR REPLACE TEMP VIEW {name} AS {to_spark(sql)}")
+        df = spark.sql(to_spark(sql))
+        if cached is not None:
+            df = _persisted(df, cached)
+        df.createOrReplaceTempView(name)
 
 
 def _spark_sql(spark: SparkSession, d: IndicatorDef, grain: str, sql: str) -> DataFrame:
@@ -89,6 +107,17 @@ def indicator_frame(spark: SparkSession, d: IndicatorDef, grain: str, last_day: 
     return _spark_sql(spark, d, grain, iv._indicator_query(d, grain, f"SELECT * FROM {view}", cols))
 
 
+def _collect_chunk(chunk: list[tuple[str, IndicatorDef, int, DataFrame]]) -> list[pl.DataFrame]:
+    """Run the chunk's queries as one (their union) and split the rows back by grain and indicator, in chunk order;
+    an indicator that returned no row gets an empty frame (its grid check then fails, naming it)."""
+    frame = reduce(lambda a, b: a.unionByName(b), (p[3] for p in chunk))
+    out = _collect(frame)
+    if len(chunk) == 1:
+        return [out]
+    parts = out.partition_by("grain", "indicator_id", as_dict=True)
+    return [parts.get((grain, d.id), out.clear()) for grain, d, _n, _f in chunk]
+
+
 def _collect(frame: DataFrame) -> pl.DataFrame:
     """Run one query and bring its rows back through Arrow, typed as indicator_values."""
     table: Any = frame.toArrow()
@@ -107,12 +136,28 @@ def compute_on_spark(
     run: SparkRun | None = None,
     parallel: int = 4,
     absent: frozenset[str] | set[str] = frozenset(),
+    cache: bool = True,
+    batch: int = 1,
 ) -> pl.DataFrame:
     """Every indicator × unit × period × grain from Parquet tables already exported, on `spark` (`parallel` queries
-    at a time)."""
+    at a time). `cache`: the tables and derived relations are read once into Spark's cache (register_tables)."""
+    cached: list[DataFrame] = []
+    try:
+        return _compute(spark, exported, units, catalog, grains, span, run, parallel, absent,
+                        cached if cache else None, batch)
+    finally:
+        for df in cached:  # the session outlives the run (a scheduler's process): give its memory back
+            df.unpersist()
+
+
+def _compute(
+    spark: SparkSession, exported: list[ExportedTable], units: pl.DataFrame, catalog: Catalog,
+    grains: tuple[str, ...], span: tuple[date | None, date | None], run: SparkRun | None, parallel: int,
+    absent: frozenset[str] | set[str], cached: list[DataFrame] | None, batch: int,
+) -> pl.DataFrame:
     first, last = span
-    register_tables(spark, exported)
-    register_derived(spark)
+    register_tables(spark, exported, cached)
+    register_derived(spark, cached)
     planned: list[tuple[str, IndicatorDef, int, DataFrame]] = []
     skipped: list[pl.DataFrame] = []
     with ThreadPoolExecutor(max(1, parallel)) as pool:
@@ -131,7 +176,9 @@ def compute_on_spark(
             frames_ = pool.map(lambda d, g=grain: indicator_frame(spark, d, g, last), runnable)
             planned += [(grain, d, n_grid, f) for d, f in zip(runnable, frames_)]
         # Each query is a small job; several at once keep the cores (or the cluster) busy between their stages.
-        results = list(pool.map(lambda p: _collect(p[3]), planned))
+        # `batch` queries go as one job (their union): fewer round trips and result transfers per run.
+        chunks = [planned[i:i + max(1, batch)] for i in range(0, len(planned), max(1, batch))]
+        results = [out for outs in pool.map(_collect_chunk, chunks) for out in outs]
     frames: list[pl.DataFrame] = list(skipped)
     for (grain, d, n_grid, _f), out in zip(planned, results):
         if out.height != n_grid:
@@ -160,6 +207,8 @@ class SparkEngine:
     parquet_dir: Path | None = None
     parallel: int = 4
     run: SparkRun = field(default_factory=SparkRun)
+    cache: bool = True
+    batch: int = 1
 
     def __call__(
         self, con: warehouse.Connection, catalog: Catalog, grains: tuple[str, ...] | list[str], *,
@@ -173,4 +222,5 @@ class SparkEngine:
         self.run = SparkRun(exported=export_tables(con, dest, extra=[*(t for d in catalog for t in d.tables),
                                                                           *derived.SOURCE_TABLES]))
         return compute_on_spark(self.spark, self.run.exported, iv.units_frame(con), catalog, tuple(grains),
-                                first_last, self.run, self.parallel, absent=iv.absent_tables(con))
+                                first_last, self.run, self.parallel, absent=iv.absent_tables(con), cache=self.cache,
+                                batch=self.batch)
