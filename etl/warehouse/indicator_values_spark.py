@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import reduce
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -107,17 +106,6 @@ def indicator_frame(spark: SparkSession, d: IndicatorDef, grain: str, last_day: 
     return _spark_sql(spark, d, grain, iv._indicator_query(d, grain, f"SELECT * FROM {view}", cols))
 
 
-def _collect_chunk(chunk: list[tuple[str, IndicatorDef, int, DataFrame]]) -> list[pl.DataFrame]:
-    """Run the chunk's queries as one (their union) and split the rows back by grain and indicator, in chunk order;
-    an indicator that returned no row gets an empty frame (its grid check then fails, naming it)."""
-    frame = reduce(lambda a, b: a.unionByName(b), (p[3] for p in chunk))
-    out = _collect(frame)
-    if len(chunk) == 1:
-        return [out]
-    parts = out.partition_by("grain", "indicator_id", as_dict=True)
-    return [parts.get((grain, d.id), out.clear()) for grain, d, _n, _f in chunk]
-
-
 def _collect(frame: DataFrame) -> pl.DataFrame:
     """Run one query and bring its rows back through Arrow, typed as indicator_values."""
     table: Any = frame.toArrow()
@@ -137,14 +125,13 @@ def compute_on_spark(
     parallel: int = 4,
     absent: frozenset[str] | set[str] = frozenset(),
     cache: bool = True,
-    batch: int = 1,
 ) -> pl.DataFrame:
     """Every indicator × unit × period × grain from Parquet tables already exported, on `spark` (`parallel` queries
     at a time). `cache`: the tables and derived relations are read once into Spark's cache (register_tables)."""
     cached: list[DataFrame] = []
     try:
         return _compute(spark, exported, units, catalog, grains, span, run, parallel, absent,
-                        cached if cache else None, batch)
+                        cached if cache else None)
     finally:
         for df in cached:  # the session outlives the run (a scheduler's process): give its memory back
             df.unpersist()
@@ -153,7 +140,7 @@ def compute_on_spark(
 def _compute(
     spark: SparkSession, exported: list[ExportedTable], units: pl.DataFrame, catalog: Catalog,
     grains: tuple[str, ...], span: tuple[date | None, date | None], run: SparkRun | None, parallel: int,
-    absent: frozenset[str] | set[str], cached: list[DataFrame] | None, batch: int,
+    absent: frozenset[str] | set[str], cached: list[DataFrame] | None,
 ) -> pl.DataFrame:
     first, last = span
     register_tables(spark, exported, cached)
@@ -176,9 +163,7 @@ def _compute(
             frames_ = pool.map(lambda d, g=grain: indicator_frame(spark, d, g, last), runnable)
             planned += [(grain, d, n_grid, f) for d, f in zip(runnable, frames_)]
         # Each query is a small job; several at once keep the cores (or the cluster) busy between their stages.
-        # `batch` queries go as one job (their union): fewer round trips and result transfers per run.
-        chunks = [planned[i:i + max(1, batch)] for i in range(0, len(planned), max(1, batch))]
-        results = [out for outs in pool.map(_collect_chunk, chunks) for out in outs]
+        results = list(pool.map(lambda p: _collect(p[3]), planned))
     frames: list[pl.DataFrame] = list(skipped)
     for (grain, d, n_grid, _f), out in zip(planned, results):
         if out.height != n_grid:
@@ -208,7 +193,6 @@ class SparkEngine:
     parallel: int = 4
     run: SparkRun = field(default_factory=SparkRun)
     cache: bool = True
-    batch: int = 1
 
     def __call__(
         self, con: warehouse.Connection, catalog: Catalog, grains: tuple[str, ...] | list[str], *,
@@ -222,5 +206,4 @@ class SparkEngine:
         self.run = SparkRun(exported=export_tables(con, dest, extra=[*(t for d in catalog for t in d.tables),
                                                                           *derived.SOURCE_TABLES]))
         return compute_on_spark(self.spark, self.run.exported, iv.units_frame(con), catalog, tuple(grains),
-                                first_last, self.run, self.parallel, absent=iv.absent_tables(con), cache=self.cache,
-                                batch=self.batch)
+                                first_last, self.run, self.parallel, absent=iv.absent_tables(con), cache=self.cache)
