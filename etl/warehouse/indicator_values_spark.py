@@ -39,13 +39,26 @@ class SparkRun:
     rows: int = 0
 
 
-def register_tables(spark: SparkSession, exported: Iterable[ExportedTable]) -> None:
-    """Each exported table as a Spark temp view of its own name, without the partition column."""
+def register_tables(spark: SparkSession, exported: Iterable[ExportedTable], cached: list[DataFrame] | None = None
+                    ) -> None:
+    """Each exported table as a Spark temp view of its own name, without the partition column. With `cached` (a
+    list the caller unpersists after the run), each view is persisted and the DataFrame appended: every formula of
+    every grain then reads the table from Spark's columnar cache (memory, spilling to local disk), not from Parquet."""
     for t in exported:
         df = spark.read.parquet(str(t.path))
         if PARTITION_COLUMN in df.columns:
             df = df.drop(PARTITION_COLUMN)
+        if cached is not None:
+            df = _persisted(df, cached)
         df.createOrReplaceTempView(t.name)
+
+
+def _persisted(df: DataFrame, cached: list[DataFrame]) -> DataFrame:
+    from pyspark import StorageLevel  # local: pyspark is the optional extra govindex[spark]
+
+    out = df.persist(StorageLevel.MEMORY_AND_DISK)
+    cached.append(out)
+    return out
 
 
 def register_relations(spark: SparkSession, relations: dict[str, pl.DataFrame]) -> None:
@@ -54,11 +67,15 @@ def register_relations(spark: SparkSession, relations: dict[str, pl.DataFrame]) 
         spark.createDataFrame(frame.to_arrow()).createOrReplaceTempView(name)
 
 
-def register_derived(spark: SparkSession) -> None:
+def register_derived(spark: SparkSession, cached: list[DataFrame] | None = None) -> None:
     """The derived relations over the raw tables (etl.warehouse.derived: rating_prompt), from their one SQL text
-    translated to Spark SQL, as temp views: the formulas read them as they do on DuckDB."""
+    translated to Spark SQL, as temp views: the formulas read them as they do on DuckDB. With `cached`, each is
+    persisted like the tables (register_tables): its join runs once per run, not once per formula and grain."""
     for name, sql in derived.VIEWS.items():
-        spark.sql(f"CREATE OR REPLACE TEMP VIEW {name} AS {to_spark(sql)}")
+        df = spark.sql(to_spark(sql))
+        if cached is not None:
+            df = _persisted(df, cached)
+        df.createOrReplaceTempView(name)
 
 
 def _spark_sql(spark: SparkSession, d: IndicatorDef, grain: str, sql: str) -> DataFrame:
@@ -107,12 +124,27 @@ def compute_on_spark(
     run: SparkRun | None = None,
     parallel: int = 4,
     absent: frozenset[str] | set[str] = frozenset(),
+    cache: bool = True,
 ) -> pl.DataFrame:
     """Every indicator × unit × period × grain from Parquet tables already exported, on `spark` (`parallel` queries
-    at a time)."""
+    at a time). `cache`: the tables and derived relations are read once into Spark's cache (register_tables)."""
+    cached: list[DataFrame] = []
+    try:
+        return _compute(spark, exported, units, catalog, grains, span, run, parallel, absent,
+                        cached if cache else None)
+    finally:
+        for df in cached:  # the session outlives the run (a scheduler's process): give its memory back
+            df.unpersist()
+
+
+def _compute(
+    spark: SparkSession, exported: list[ExportedTable], units: pl.DataFrame, catalog: Catalog,
+    grains: tuple[str, ...], span: tuple[date | None, date | None], run: SparkRun | None, parallel: int,
+    absent: frozenset[str] | set[str], cached: list[DataFrame] | None,
+) -> pl.DataFrame:
     first, last = span
-    register_tables(spark, exported)
-    register_derived(spark)
+    register_tables(spark, exported, cached)
+    register_derived(spark, cached)
     planned: list[tuple[str, IndicatorDef, int, DataFrame]] = []
     skipped: list[pl.DataFrame] = []
     with ThreadPoolExecutor(max(1, parallel)) as pool:
@@ -160,6 +192,7 @@ class SparkEngine:
     parquet_dir: Path | None = None
     parallel: int = 4
     run: SparkRun = field(default_factory=SparkRun)
+    cache: bool = True
 
     def __call__(
         self, con: warehouse.Connection, catalog: Catalog, grains: tuple[str, ...] | list[str], *,
@@ -173,4 +206,4 @@ class SparkEngine:
         self.run = SparkRun(exported=export_tables(con, dest, extra=[*(t for d in catalog for t in d.tables),
                                                                           *derived.SOURCE_TABLES]))
         return compute_on_spark(self.spark, self.run.exported, iv.units_frame(con), catalog, tuple(grains),
-                                first_last, self.run, self.parallel, absent=iv.absent_tables(con))
+                                first_last, self.run, self.parallel, absent=iv.absent_tables(con), cache=self.cache)

@@ -169,3 +169,32 @@ def test_the_refresh_step_builds_the_spark_engine_from_configuration(spark: Any,
     engine = indicator_engine(config)
     assert isinstance(engine, SparkEngine) and engine.spark is spark
     assert engine.parquet_dir == tmp_path / "w.duckdb.parquet" and engine.parallel == config.spark.parallel_queries
+
+
+def test_every_query_reads_the_tables_and_rating_prompt_from_the_cache_which_is_released_after(
+    spark: Any, demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The formulas of a run read the same few tables (and the rating ⋈ case join of rating_prompt) once per formula
+    # and grain: read once into Spark's cache, not again from Parquet (nor the join again) in every query.
+    from etl.warehouse import indicator_values_spark as ivs
+
+    catalog = [d for d in load_catalog() if d.id in ("unprompted_satisfaction", "rating_coverage_rate")]
+    assert len(catalog) == 2
+    leaves: list[list[str]] = []  # per query, the optimised plan's leaves: a Parquet scan is a LogicalRelation
+    collect = ivs._collect
+
+    def seen(frame: Any) -> pl.DataFrame:
+        found = frame._jdf.queryExecution().optimizedPlan().collectLeaves()
+        leaves.append([found.apply(i).nodeName() for i in range(found.size())])
+        return collect(frame)
+
+    monkeypatch.setattr(ivs, "_collect", seen)
+    persistent = spark.sparkContext._jsc.getPersistentRDDs().size()
+    with warehouse.connection(demo_db, read_only=True) as con:
+        out = SparkEngine(spark, tmp_path / "pq")(con, catalog, ("month",), span=(date(2025, 1, 1), date(2025, 3, 31)))
+    assert out.height > 0 and len(leaves) == 2
+    for names in leaves:
+        # rating, case and rating_prompt (whose join reads centre_staffing) from the cache; the grid's relations
+        # (units, periods) are local
+        assert "InMemoryRelation" in names and "LogicalRelation" not in names, names
+    assert spark.sparkContext._jsc.getPersistentRDDs().size() == persistent  # released: the session outlives a run
