@@ -153,7 +153,7 @@ def write_uncertainty_summary(
             ranks_all = pl.concat(rank_frames, how="vertical_relaxed")
             present = [c for c in rank_cols if c in ranks_all.columns]
             warehouse.insert_frame(con, "uncertainty_ranks", ranks_all.select(present))
-            con.sql(f"CREATE TABLE IF NOT EXISTS {INPUTS_TABLE} (run_id VARCHAR NOT NULL, inputs VARCHAR NOT NULL)")
+            ddl.create(con, INPUTS_TABLE)
             warehouse.insert_frame(con, INPUTS_TABLE, pl.DataFrame({"run_id": [r["run_id"] for r in run_rows],
                                                                     "inputs": [digest] * len(run_rows)}))
     return runs

@@ -98,6 +98,9 @@ _JOB_TABLES: tuple[TableDef, ...] = (
     # The data span the values were computed over (one row; none for an empty warehouse).
     TableDef("data_coverage", _cols("first_day DATE NOT NULL, last_day DATE NOT NULL"),
              "etl.warehouse.indicator_values", "the data span indicator_values was computed over"),
+    TableDef("indicator_values_state", _cols("state VARCHAR NOT NULL"), "etl.warehouse.incremental",
+             "what indicator_values was computed from (code, definitions, units, span, per-table month digests; one "
+             "JSON row), so the next refresh computes only the cells a change can reach"),
     TableDef("score_runs", _cols(
         "run_id VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, profile_name VARCHAR NOT NULL,"
         " profile_hash VARCHAR NOT NULL, framework_hash VARCHAR NOT NULL, spec_json VARCHAR NOT NULL,"
@@ -121,6 +124,8 @@ _JOB_TABLES: tuple[TableDef, ...] = (
         " median_rank DOUBLE, rank_low DOUBLE, rank_high DOUBLE, mean_rank DOUBLE, p_top1 DOUBLE,"
         " score_q05 DOUBLE, score_q25 DOUBLE, score_q50 DOUBLE, score_q75 DOUBLE, score_q95 DOUBLE"
     ), "etl.jobs.uncertainty_summary", "rank intervals per unit of each stored summary"),
+    TableDef("uncertainty_inputs", _cols("run_id VARCHAR NOT NULL, inputs VARCHAR NOT NULL"),
+             "etl.jobs.uncertainty_summary", "the digest of what each stored summary read, so an unchanged one is kept"),
     TableDef("snapshot_info", _cols(
         "snapshot_id VARCHAR NOT NULL, run_id BIGINT NOT NULL, trigger VARCHAR NOT NULL,"
         " started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ"

@@ -31,7 +31,7 @@ from typing import Any
 import polars as pl
 
 from etl.contract import tables
-from etl.warehouse import connection as warehouse, derived, workdays
+from etl.warehouse import connection as warehouse, ddl, derived, workdays
 from etl.warehouse import indicator_values as iv
 from indicators.catalog import Catalog, IndicatorDef
 
@@ -137,7 +137,8 @@ def read_state(con: warehouse.Connection) -> dict[str, Any] | None:
 
 
 def write_state(con: warehouse.Connection, state: dict[str, Any]) -> None:
-    con.sql(f"CREATE OR REPLACE TABLE {STATE_TABLE} (state VARCHAR NOT NULL)")
+    con.sql(f"DROP TABLE IF EXISTS {STATE_TABLE}")
+    ddl.create(con, STATE_TABLE)
     con.execute(f"INSERT INTO {STATE_TABLE} VALUES (?)", [json.dumps(state, sort_keys=True)])
 
 
