@@ -232,3 +232,19 @@ def open_district(map_click: dict | None, quad_click: dict | None, lang: str):
     if trig == MAP and national_map.is_province(code):
         return dash.no_update, code
     return c.href(f"/district/{code}", lang), dash.no_update
+
+
+@callback(Output(DOWNLOAD, "data"), Input(EXPORT, "n_clicks"), State(ids.PROFILE_SELECT, "value"),
+          State(PERIOD, "value"), State(LANG, "data"), prevent_initial_call=True)
+def export(n: int, profile: str | None, period: str | None, lang: str):
+    """The ranking, rank intervals and bands of the period on screen as a workbook with a cover sheet."""
+    if not n:
+        return dash.no_update
+    ctx = get_context()
+    try:
+        ov = views.overview(ctx, profile, lang, period)
+    except (DataUnavailable, LookupError):  # no data: nothing to send
+        return dash.no_update
+    line = edition_views.showing_line(ctx, ov.profile.name, ov.source, lang)
+    data = overview_xlsx(ov, lang, export_meta(ctx, ov.profile.name, ov.period, ov.source, lang, line))
+    return dcc.send_bytes(data, f"govindex-ranking-{ov.period}.xlsx")
