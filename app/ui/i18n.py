@@ -1049,9 +1049,9 @@ MESSAGES.update({
     "levels.mean": ("下辖单位平均得分", "Mean score of its units"),
     "levels.weighted": ("按人口加权平均", "Population-weighted mean"),
     "levels.range": ("最低 – 最高", "Lowest – highest"),
-    "levels.note": ("上级单位本身不单独计分：以上是下辖单位综合得分的汇总，不等于用汇总数据计算的得分（见方法说明）。",
-                    "A parent unit has no composite score of its own: these summarise its units' scores, which is "
-                    "not the score its pooled records would give (see the methodology)."),
+    "levels.note": ("以上是下辖单位综合得分的汇总，不等于用本级汇总数据计算的得分（总览地图按后者着色；见方法说明）。",
+                    "These summarise its units' scores, which is not the score its pooled records give (the overview "
+                    "map is coloured by the latter; see the methodology)."),
     "levels.index": ("参评单位较多：先选上级单位，再在其下辖单位中选择。卡片下方为下辖单位平均得分。",
                      "Many units: pick a parent unit first, then one of its units. Each card shows its units' mean "
                      "score."),

@@ -1,5 +1,6 @@
 """Roll up and drill down between levels on the district page (issue 20): a parent unit (a province over its
-counties) has no composite score of its own — the refresh scores the units the records attach to — so its page
+counties) has no stored composite of its own — the refresh scores the units the records attach to; its pooled
+score is a view (etl.stores.levels.score_level: `govindex rank`, the overview's province map) — so its page
 summarises its units' scores (count, mean, population-weighted mean, lowest and highest) and lists them ranked
 within it, each a link to its own page; at many units the page index lists the parents, not 2,844 cards.
 
