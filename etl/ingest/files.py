@@ -237,7 +237,9 @@ def _ingest_one(
         _zero(rep)
         check = next((c for k, c in REJECTION_CHECKS.items() if isinstance(e, k)), "rejected")
         return _finish(con, rep, batch_id, started, "rejected", str(e), state, check=check)
-    except Exception as e:  # a file nobody foresaw must not stop the batch: reject it, loudly, and go on
+    except BaseException as e:  # a file nobody foresaw must not stop the batch: reject it, loudly, and go on
+        if not _is_file_failure(e):
+            raise
         _zero(rep)
         # The library's text (temp paths, internals) goes to the log for the administrator, not to the clerk.
         log.exception("unexpected error while ingesting %s", name)
@@ -248,6 +250,13 @@ def _ingest_one(
         con.sql(f"DROP TABLE IF EXISTS {wh.quote(DUP_KEYS)}")
     status = "partial" if rep.rows_quarantined else "loaded"
     return _finish(con, rep, batch_id, started, status, rep.message, state)
+
+
+def _is_file_failure(e: BaseException) -> bool:
+    """An error that belongs to the file being read, not to the process: any Exception, and a Rust panic from a
+    pyo3 reader (polars, fastexcel), which Python sees as a BaseException named PanicException. Interrupts and
+    exits still stop the batch."""
+    return isinstance(e, Exception) or type(e).__name__ == "PanicException"
 
 
 @dataclass

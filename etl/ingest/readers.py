@@ -311,7 +311,7 @@ def _record_numbers(start: int, n: int, invalid: list[StructuralFailure]) -> np.
 def _parquet_chunks(src: SourceFile, chunk_rows: int) -> Iterator[Chunk]:
     try:
         pf = pq.ParquetFile(src.path)
-    except (pa.ArrowException, OSError) as e:
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as e:  # a damaged footer can hold non-UTF-8 names
         raise ParseError(messages.file_message("parse_parquet", file=src.name)) from e
     header = list(pf.schema_arrow.names)
     names, absent = resolve_columns(src, header)
@@ -320,7 +320,7 @@ def _parquet_chunks(src: SourceFile, chunk_rows: int) -> Iterator[Chunk]:
     start = 0
     try:
         for batch in _parquet_batches(src, pf, chunk_rows, list(rename)):
-            frame = pl.from_arrow(batch) if isinstance(batch, pa.RecordBatch) else batch
+            frame = pl.from_arrow(batch)
             assert isinstance(frame, pl.DataFrame)
             frame = frame.rename(rename).with_columns(
                 pl.int_range(start + 2, start + 2 + frame.height, dtype=pl.Int64).alias(ROW)
@@ -328,7 +328,8 @@ def _parquet_chunks(src: SourceFile, chunk_rows: int) -> Iterator[Chunk]:
             start += frame.height
             frame, blank = drop_blank(frame)
             yield Chunk(frame, [], absent, blank)
-    except (pa.ArrowException, OSError) as e:
+    except (pa.ArrowException, OSError, UnicodeDecodeError, pl.exceptions.PanicException) as e:
+        # a panic here is polars refusing bytes pyarrow let through (a damaged file), not a bug to propagate
         raise ParseError(messages.file_message("parse_parquet", file=src.name)) from e
     if start == 0:
         yield Chunk(pl.DataFrame({**{n: pl.Series(n, [], pl.String) for n in rename.values()}, ROW: pl.Series([], dtype=pl.Int64)}), [], absent)
@@ -336,18 +337,12 @@ def _parquet_chunks(src: SourceFile, chunk_rows: int) -> Iterator[Chunk]:
 
 def _parquet_batches(
     src: SourceFile, pf: pq.ParquetFile, chunk_rows: int, columns: list[str]
-) -> Iterator[pa.RecordBatch | pl.DataFrame]:
+) -> Iterator[pa.RecordBatch]:
     """A Parquet file's record batches (chunk_rows at most), every string byte checked as UTF-8.
 
-    A file of up to chunk_rows rows is read by polars' own reader in one go (a quarter of pyarrow's CPU for the
-    same file, and it refuses invalid UTF-8 itself); a larger one is streamed batch by batch through pyarrow."""
-    plain = all(not pa.types.is_dictionary(f.type) for f in pf.schema_arrow if f.name in columns)
-    if pf.metadata.num_rows <= chunk_rows and plain:
-        try:
-            yield pl.read_parquet(src.path, columns=columns)
-        except pl.exceptions.PolarsError as e:
-            raise ParseError(messages.file_message("parse_parquet", file=src.name)) from e
-        return
+    Always pyarrow's reader, never polars' own: on a damaged file polars' reader can panic, or ask for an
+    exabyte of memory and abort the whole process (a length field flipped in a page header), where pyarrow raises
+    an error the ingest turns into a rejection naming the file."""
     for batch in pf.iter_batches(batch_size=chunk_rows, columns=columns):
         # Parquet does not guarantee valid UTF-8 in string columns (a damaged file can hold any bytes), and
         # polars would keep them and crash the first time a value reaches Python: check every byte here.
