@@ -452,10 +452,15 @@ def dimension_compare_figure(df: pl.DataFrame, lang: str, title: str | None = No
     fig.update_xaxes(tickmode="array", tickvals=x, ticktext=[short_label(n, 200) for n in names], tickangle=-90,
                      tickfont={"size": 10})
     fig.update_yaxes(title_text=t("fig.score", lang), range=[0, 110])
-    # the legend on its own line under the title (beside it, a long title and the legend overlap on a narrow card)
-    return _base(fig, title or t("district.dimensions", lang), height=420, barmode="group",
-                 legend={"orientation": "h", "y": 1.0, "x": 0, "xanchor": "left", "yanchor": "bottom"},
-                 margin={"l": 10, "r": 10, "t": 74, "b": 10})
+    # the legend under the title, both placed from the figure's top edge: anchored to the plot instead, a legend
+    # that wraps to two rows on a narrow (A4) card grew upwards over the title
+    height = 420
+    fig = _base(fig, title or t("district.dimensions", lang), height=height, barmode="group",
+                legend={"orientation": "h", "yref": "container", "y": 1 - 34 / height, "x": 0, "xanchor": "left",
+                        "yanchor": "top"},
+                margin={"l": 10, "r": 10, "t": 96, "b": 10})
+    fig.update_layout(title={"yref": "container", "y": 1 - 8 / height, "yanchor": "top"})
+    return fig
 
 
 def priorities_figure(df: pl.DataFrame, lang: str) -> go.Figure:

@@ -71,6 +71,20 @@ TICK_BOXES = """() => Array.from(document.querySelectorAll('.print-page .js-plot
                 return [g.id || g.parentElement.id, [svg.left, svg.top, svg.right, svg.bottom], ticks]; })"""
 
 
+# Each printed chart's title and legend as drawn: [chart, title box or None, legend box or None]
+TITLE_LEGEND = """() => Array.from(document.querySelectorAll('.print-page .js-plotly-plot'))
+    .filter(g => g.offsetParent !== null && g.querySelector('.main-svg'))
+    .map(g => { const box = el => { if (!el) return null; const r = el.getBoundingClientRect();
+                                    return r.width > 0 ? [r.left, r.top, r.right, r.bottom] : null; };
+                return [g.id || g.parentElement.id, box(g.querySelector('.gtitle')), box(g.querySelector('.legend'))]; })"""
+
+
+def title_over_legend(charts: list) -> list[str]:
+    """Charts whose legend is drawn over their title (1 px of slack)."""
+    return [f"{gid}: the legend {lg} overlaps the title {ti}" for gid, ti, lg in charts
+            if ti and lg and min(ti[2], lg[2]) - max(ti[0], lg[0]) > 1 and min(ti[3], lg[3]) - max(ti[1], lg[1]) > 1]
+
+
 def crowded_ticks(charts: list) -> list[str]:
     """Tick labels that overlap another of the same axis or are cut at the chart's edge (1 px of slack)."""
     out = []
@@ -97,9 +111,12 @@ def test_the_a4_scorecard_prints_on_one_page_with_every_scored_indicator(page, s
     page.evaluate("() => { document.documentElement.style.width = '186mm'; }")
     time.sleep(0.5)
     charts = page.evaluate(TICK_BOXES)
+    titles = page.evaluate(TITLE_LEGEND)
     page.evaluate("() => { document.documentElement.style.width = ''; }")
     assert len(charts) >= 2 and all(ticks for _, _, ticks in charts)  # the priority and dimension charts were read
     assert not crowded_ticks(charts), crowded_ticks(charts)
+    assert any(lg for _, _, lg in titles), titles  # the dimension chart's legend was read
+    assert not title_over_legend(titles), title_over_legend(titles)
     page.emulate_media(media="screen")
     # every scored indicator is on the page; the context ones (shown, not scored) are on screen and in the XLSX,
     # and a print-only line says how many
