@@ -379,6 +379,8 @@ def run_monte_carlo(
     exact count or a quantile of all scores; only the BLAS product's last bit may depend on the chunk size.
     `pairwise` (RankTally's): which units get P(A above B) rows; default every pair up to PAIRWISE_MAX_UNITS units.
     `progress(fraction done)` is called after every chunk (a cancellable job raises from it to stop the run).
+    A unit without a composite under a sample's choices is unranked in that sample, which still counts (see
+    Problem.evaluate_settings, `unranked`); `MonteCarloResult.unranked()` says how often, per unit.
     """
     if n < 1:
         raise MonteCarloError(f"need at least one sample, got {n}")
