@@ -199,11 +199,13 @@ class RankTally:
             self._wins[a] += np.count_nonzero(r[:, a : a + 1] < r, axis=0)
 
     def _add_partial(self, scores: np.ndarray, present: np.ndarray) -> None:
-        """Rows with some units unscored: rank_desc per row (missing ones unranked), histogram of the ranked
-        entries, pairwise wins among units both scored (a comparison with NaN is false) and their counts."""
+        """Rows with some units unscored: ranks with the missing ones put below every scored unit (-inf: the rank
+        rule counts only units strictly above, so a scored unit's rank is the same as among the scored alone),
+        histogram of the scored entries only, pairwise wins among units both scored (a comparison with NaN is
+        false) and their counts."""
         self.n += scores.shape[0]
         self.unranked += np.count_nonzero(~present, axis=0)
-        r = rank_desc(scores, axis=1)
+        r = ranks_desc_sorted(np.where(present, scores, -np.inf))
         s_i, u_i = np.nonzero(present)
         np.add.at(self.rank_counts.reshape(-1), u_i * self.n_units + r[s_i, u_i].astype(np.intp) - 1, 1)
         if self.pairwise_rows.size:
