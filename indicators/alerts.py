@@ -10,8 +10,12 @@ API (each returns plain tuples, sorted, so results are deterministic):
   sets the baseline; it does not alarm).
 - `missing_units(values, share) -> [(unit, missing, total)]`: units lacking `share` or more of their indicator
   values (value null or NaN) — `values` maps unit → list of values.
-- `share_crossings(before, after, share) -> [(unit, share_after)]`: units whose share (e.g. of quarantined rows)
-  reached `share` while it was below it before (or unknown).
+- `missing_counts(values) -> {unit: (missing, total)}`: per unit, its missing values among the indicators that
+  some unit has (an indicator no unit has is a gap of the whole source, not of any one unit's data).
+- `share_crossings(before, after, share) -> [(unit, share_after)]`: units whose share (e.g. of quarantined rows,
+  or of missing values) reached `share` while it was below it before. A unit without a previous share is skipped:
+  with no earlier state there is no change to alert on (a first evaluation sets the baseline; the caller passes 0
+  for a unit known to have had none).
 - `period_words(period) -> (zh, en)`: '2026Q3' → ('2026年第三季度', '2026 Q3'); '2026' → ('2026年', '2026').
 """
 
@@ -60,11 +64,19 @@ def missing_units(values: Mapping[str, Sequence[float | None]], share: float) ->
     return sorted(out)
 
 
+def missing_counts(values: Mapping[str, Sequence[float | None]]) -> dict[str, tuple[int, int]]:
+    lists = list(values.values())
+    width = max((len(v) for v in lists), default=0)
+    held = [any(j < len(v) and not _missing(v[j]) for v in lists) for j in range(width)]
+    return {unit: (sum(1 for j, v in enumerate(vals) if held[j] and _missing(v)), sum(held[: len(vals)]))
+            for unit, vals in values.items()}
+
+
 def share_crossings(before: Mapping[str, float], after: Mapping[str, float], share: float) -> list[tuple[str, float]]:
     out = []
     for unit, now in after.items():
         prev = before.get(unit)
-        if now >= share - 1e-12 and (prev is None or prev < share - 1e-12):
+        if prev is not None and now >= share - 1e-12 and prev < share - 1e-12:
             out.append((unit, float(now)))
     return sorted(out)
 

@@ -7,13 +7,18 @@ rank is missing (NaN here, NULL in the `scores` table) and it does not count aga
 ranked units keep ranks 1..k whatever the others lack.
 
 `ranks_desc` is the same rule, vectorised for Monte Carlo samples: it takes sample rows that are all finite (a
-failed sample must be left out by the caller, it raises RankError otherwise) and returns small integers. For up to PAIRWISE_MAX_UNITS units that count is cheaper than sorting each
+failed sample must be left out by the caller, it raises RankError otherwise) and returns small integers.
+`RankTally` also takes sample rows in which some units have no score (no composite under that sample's choices, as
+COINr leaves them NA): such a unit is unranked in that sample, the others are ranked among themselves by the same
+rule, and every per-unit summary is over the samples in which the unit has a rank. For up to PAIRWISE_MAX_UNITS units that count is cheaper than sorting each
 row (numpy sorts row by row with a per-row overhead), and the same comparisons give the pairwise P(A above B) for
 free. Every Monte Carlo summary is then an integer count (rank histogram, pairwise wins), so samples can be tallied chunk by
 chunk (bounded memory, data in cache) and the result is exact whatever the chunking.
 """
 
 from __future__ import annotations
+
+import warnings
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -141,11 +146,27 @@ class RankTally:
         self._above = np.empty((n_units, c) if small else (0, 0), dtype=np.uint8)
         self._lanes = np.zeros((n_units, n_units, c) if small else (0, 0, 0), dtype=np.uint8)
         self._pending = 0
+        # per unit: tallied samples in which it had no score (unranked there); per pairwise row: samples in which
+        # the unit or the other one had none (allocated at the first such sample)
+        self.unranked = np.zeros(n_units, dtype=np.int64)
+        self._pair_absent: np.ndarray | None = None
+
+    @property
+    def n_ranked(self) -> np.ndarray:
+        """Per unit: tallied samples in which it has a rank."""
+        return self.n - self.unranked
 
     def add(self, scores: np.ndarray) -> None:
-        """Tally successful samples (rows, finite)."""
+        """Tally successful samples (rows). A non-finite entry is a unit without a score in that sample: it is
+        unranked there and the sample's other units are ranked among themselves (the module's rank rule)."""
         scores = np.asarray(scores, dtype=float)
-        _check_finite(scores)
+        present = np.isfinite(scores)
+        if not present.all():
+            full = present.all(axis=1)
+            if full.any():
+                self.add(scores[full])
+            self._add_partial(scores[~full], present[~full])
+            return
         self.n += scores.shape[0]
         if self.n_units > PAIRWISE_MAX_UNITS or self.pairwise_rows.size < self.n_units:
             self._add_sorted(scores)
@@ -177,6 +198,23 @@ class RankTally:
         for a in self.pairwise_rows:
             self._wins[a] += np.count_nonzero(r[:, a : a + 1] < r, axis=0)
 
+    def _add_partial(self, scores: np.ndarray, present: np.ndarray) -> None:
+        """Rows with some units unscored: ranks with the missing ones put below every scored unit (-inf: the rank
+        rule counts only units strictly above, so a scored unit's rank is the same as among the scored alone),
+        histogram of the scored entries only, pairwise wins among units both scored (a comparison with NaN is
+        false) and their counts."""
+        self.n += scores.shape[0]
+        self.unranked += np.count_nonzero(~present, axis=0)
+        r = ranks_desc_sorted(np.where(present, scores, -np.inf))
+        s_i, u_i = np.nonzero(present)
+        np.add.at(self.rank_counts.reshape(-1), u_i * self.n_units + r[s_i, u_i].astype(np.intp) - 1, 1)
+        if self.pairwise_rows.size:
+            if self._pair_absent is None:
+                self._pair_absent = np.zeros((self.n_units, self.n_units), dtype=np.int64)
+            for a in self.pairwise_rows:
+                self._wins[a] += np.count_nonzero(scores[:, a : a + 1] > scores, axis=0)
+                self._pair_absent[a] += np.count_nonzero(~present[:, a : a + 1] | ~present, axis=0)
+
     def _fold(self) -> None:
         self._wins += self._lanes.sum(axis=2, dtype=np.int64)
         self._lanes[...] = 0
@@ -190,7 +228,15 @@ class RankTally:
 
     @property
     def p_above(self) -> np.ndarray:
-        """P(score_a > score_b) over the tallied samples; NaN in the rows not tallied (see `pairwise`)."""
+        """P(score_a > score_b) over the tallied samples in which both have a score; NaN in the rows not tallied
+        (see `pairwise`) and for pairs never both scored."""
+        if self._pair_absent is not None:
+            rows = self.pairwise_rows
+            both = self.n - self._pair_absent[rows]
+            p = np.full((self.n_units, self.n_units), np.nan)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                p[rows] = np.where(both > 0, self.wins[rows] / np.maximum(both, 1), np.nan)
+            return p
         if self.pairwise_rows.size == self.n_units:
             return self.wins / max(self.n, 1)
         p = np.full((self.n_units, self.n_units), np.nan)  # (the U x U division of every row is not done for none)
@@ -225,17 +271,30 @@ class RankSummary:
     score_quantiles: np.ndarray  # (len(qs), U)
     quantile_levels: tuple[float, ...]
     p_above: np.ndarray  # (U, U): P(score_a > score_b); NaN rows where the pairwise tally was not asked for
+    # (U,): samples in which each unit has a rank (n_ok for all when every unit was scored in every sample)
+    n_ranked: np.ndarray | None = None
+
+    @property
+    def ranked(self) -> np.ndarray:
+        """Per unit: the successful samples in which it has a rank (the denominators of its summaries)."""
+        return np.full(len(self.units), self.n_ok, dtype=np.int64) if self.n_ranked is None else self.n_ranked
 
     @property
     def p_rank_at_most(self) -> np.ndarray:
-        """(U, U): P(rank <= k) for k = 1..U (column k-1)."""
-        return np.cumsum(self.rank_counts, axis=1) / max(self.n_ok, 1)
+        """(U, U): P(rank <= k) for k = 1..U (column k-1), over the samples in which the unit has a rank."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.cumsum(self.rank_counts, axis=1) / np.where(self.ranked > 0, self.ranked, np.nan)[:, None]
 
 
 def score_quantiles(good: np.ndarray, qs: Sequence[float]) -> np.ndarray:
     """np.quantile(good, qs, axis=0), exactly: sort each unit's column once (numpy's vectorised sort beats a
     partition at several order statistics), then numpy's default (linear) interpolation read off the sorted columns
-    (np.quantile would copy and select again per level)."""
+    (np.quantile would copy and select again per level). A unit without a score in some samples (NaN): the
+    quantiles of the samples in which it has one (np.nanquantile; NaN when it has none)."""
+    if np.isnan(good).any():
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a unit never scored: all-NaN column -> NaN
+            return np.atleast_2d(np.nanquantile(good, list(qs), axis=0))
     srt = np.sort(good.T, axis=1)
     n = srt.shape[1]
     out = np.empty((len(qs), srt.shape[0]))
@@ -261,11 +320,14 @@ def summary_from_tally(
         return RankSummary(tuple(units), 0, np.zeros((U, U), dtype=np.int64), nan, nan, nan, nan,
                            np.full((len(qs), U), np.nan), tuple(qs), np.full((U, U), np.nan))
     counts = tally.rank_counts
-    mean_rank = (counts @ np.arange(1, U + 1, dtype=np.int64)) / n  # exact integer sum, as ranks.mean() gives
-    median, low, high = (r.astype(float) for r in rank_quantiles(counts, (0.5, *interval)))
+    ranked = tally.n_ranked
+    with np.errstate(invalid="ignore", divide="ignore"):  # exact integer sum, as ranks.mean() gives
+        mean_rank = (counts @ np.arange(1, U + 1, dtype=np.int64)) / np.where(ranked > 0, ranked, np.nan)
+    median, low, high = (np.where(ranked > 0, r.astype(float), np.nan)
+                         for r in rank_quantiles(counts, (0.5, *interval)))
     return RankSummary(
         tuple(units), n, counts, median, low, high,
-        mean_rank, score_quantiles(good, qs), tuple(qs), tally.p_above,
+        mean_rank, score_quantiles(good, qs), tuple(qs), tally.p_above, ranked.copy(),
     )
 
 

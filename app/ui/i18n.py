@@ -821,6 +821,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "alerts.col.at": ("时间（北京时间）", "When (Beijing time)"),
     "alerts.col.kind": ("类型", "Kind"),
     "alerts.col.message": ("内容", "Message"),
+    "alerts.col.state": ("状态", "State"),
+    "alerts.unread": ("未读", "Unread"),
+    "alerts.mark_selected": ("所选标为已读", "Mark selected as read"),
+    "alerts.select_first": ("请先在表格中勾选预警。", "Tick alerts in the table first."),
+    "alerts.many_note": ("共 {total} 条预警，当前显示 {n} 条；表格可滚动、排序，可按名称或代码查找、按上级单位或同类组筛选，"
+                         "勾选后可批量标为已读。",
+                         "{total} alerts, {n} shown; the table scrolls and sorts, search by name or code, filter by "
+                         "parent unit or peer group, tick rows to mark them read together."),
     # -- assessment editions (pages/editions.py, the edition line on the overview, district page and exports) ---------
     "nav.editions": ("评估版本", "Editions"),
     "editions.title": ("评估版本", "Assessment editions"),

@@ -502,9 +502,9 @@ class AlertView:
     severity: str
 
 
-def alerts(ctx: AppContext, lang: str, *, unread: bool = False) -> list[AlertView]:
-    """The alerts that concern this person (their district's, or every district's), newest first."""
-    found = alert_store.list_alerts(store(ctx), actor(), unread=unread)
+def alerts(ctx: AppContext, lang: str, *, unread: bool = False, limit: int = 200) -> list[AlertView]:
+    """The alerts that concern this person (their district's, or every district's), newest first (`limit` of them)."""
+    found = alert_store.list_alerts(store(ctx), actor(), unread=unread, limit=limit)
     return [AlertView(a.alert_id, _at(a.created_at), alert_store.rule_label(a.rule, lang), a.unit_code,
                       alert_store.text(a, lang), a.read, a.severity) for a in found]
 

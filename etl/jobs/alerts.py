@@ -5,8 +5,11 @@ them when an SMTP server is configured.
 What is compared: the stored score run of the default profile (`app.default_profile`; quarterly grain) — its
 ranking in the latest complete period, and each district × indicator's red/amber/green status against the targets
 that hold for that period — with the baseline the previous evaluation saved in the loop store. The loop store
-outlives snapshots, so the comparison does not depend on old snapshot files being kept. A first evaluation only
-records the baseline for ranks and statuses; overdue items, missing data and quarantine are alerted at once.
+outlives snapshots, so the comparison does not depend on old snapshot files being kept. Every per-unit rule alerts
+on a change against that stored state: ranks, statuses, the share of missing indicator values (among the indicators
+some unit has) and of quarantined rows. A first evaluation, or a unit the baseline does not know, only records the
+baseline (with no earlier state there is no change to alert on: the national demo's first refresh alerted every one
+of its 2,844 counties for missing data); overdue items are alerted at once.
 
 Idempotent per refresh: every alert carries a dedupe key (rank and status changes: the refresh's snapshot id;
 overdue: item and due date; missing data: district and period; quarantine: district and refresh), so evaluating
@@ -47,7 +50,7 @@ from etl.stores.loop import LoopStore
 from etl.stores.scores import ScoreStoreError, read_ranking
 from etl.warehouse import connection as warehouse
 from etl.warehouse.units import scored_units
-from indicators.alerts import missing_units, period_words, rank_drops, share_crossings, status_crossings
+from indicators.alerts import missing_counts, period_words, rank_drops, share_crossings, status_crossings
 from indicators.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -153,22 +156,25 @@ def evaluate(config: Config, *, refresh: str | None = None, now: datetime | None
                             "target": _fmt(row["target"], d.decimals),
                             "previous": _fmt(old_values.get(_status_key(unit, ind)), d.decimals),
                             "period_zh": pzh, "period_en": pen}))
-        per_unit: dict[str, list[float | None]] = {u: [] for u in obs.units}
         got = {(u, i): v for u, i, v in obs.values.iter_rows()}
-        for unit in obs.units:
-            per_unit[unit] = [got.get((unit, ind.id)) for ind in cat]
-        for unit, missing, total in missing_units(per_unit, rules.missing_share):
+        counts = missing_counts({unit: [got.get((unit, ind.id)) for ind in cat] for unit in obs.units})
+        missing_now = {u: m / n for u, (m, n) in counts.items() if n}
+        known = set(base.get("units", ()))  # the units the last evaluation saw: their earlier state is stored
+        before_missing = {u: v for u, v in base.get("missing", {}).items() if u in known}
+        for unit, _share in share_crossings(before_missing, missing_now, rules.missing_share):
+            missing, total = counts[unit]
             drafts.append(AlertDraft("missing", f"missing:{obs.period}:{unit}", unit, severity="warning",
                                      params={"missing": missing, "total": total, "period_zh": pzh,
                                              "period_en": pen}))
         shares = {u: s for u, (s, _q, _n) in obs.quarantine.items()}
-        for unit, share in share_crossings(base.get("quarantine", {}), shares, rules.quarantine_share):
+        before_quarantine = {u: float(base.get("quarantine", {}).get(u, 0.0)) for u in known}
+        for unit, share in share_crossings(before_quarantine, shares, rules.quarantine_share):
             _s, n_q, n_all = obs.quarantine[unit]
             drafts.append(AlertDraft("quarantined", f"quarantined:{tag}:{unit}", unit, severity="warning",
                                      params={"share": f"{share:.0%}", "quarantined": n_q, "rows": n_all}))
         values = {_status_key(u, i): v for u, i, v in obs.values.iter_rows()}
         baseline = {"run_id": obs.run_id, "period": obs.period, "ranks": obs.ranks, "status": now_status,
-                    "values": values, "quarantine": shares}
+                    "values": values, "quarantine": shares, "missing": missing_now, "units": list(obs.units)}
     else:
         baseline = None
     if rules.overdue:

@@ -114,7 +114,10 @@ def write_uncertainty_summary(
         if p_hash in done:
             continue
         # a district whose data are too thin for a composite (the profile's availability threshold) has no rank to
-        # vary: it is left out of the Monte Carlo instead of failing it (its page says "k of n indicators")
+        # vary: it is left out of the Monte Carlo instead of failing it (its page says "k of n indicators"). One
+        # that has a nominal composite but loses it under some sample's choices (a county standing on one dimension
+        # at exactly two thirds, one of whose indicators the drop factor leaves out) is unranked in those samples
+        # only; its rank interval is over the samples in which it has a composite (run_monte_carlo, COINr's NA)
         methods = prof.methods_for(fw)  # without codes of retired indicators (reported by prof.notes)
         keep = has_composite(fw, methods, prepare(methods), prof.resolved_weights(fw))
         if not keep.any():

@@ -344,6 +344,12 @@ class MonteCarloResult:
         counts = np.bincount(self.reasons[self.reasons >= 0], minlength=len(self.reason_labels))
         return {lab: int(c) for lab, c in zip(self.reason_labels, counts, strict=True) if c}
 
+    def unranked(self) -> dict[str, int]:
+        """Per unit without a composite in some successful samples: in how many (it is unranked there; its rank
+        interval is over the others, and the samples count)."""
+        missing = self.summary.n_ok - self.summary.ranked
+        return {self.units[i]: int(missing[i]) for i in np.flatnonzero(missing)}
+
 
 _PASS_BYTES = 4 << 20  # one pass's design rows + weights + scores: about the two cores' L2 caches
 # When even 512 samples of scores overflow the caches (many units: 2,844 counties take 23 KB a sample), cache
@@ -373,6 +379,8 @@ def run_monte_carlo(
     exact count or a quantile of all scores; only the BLAS product's last bit may depend on the chunk size.
     `pairwise` (RankTally's): which units get P(A above B) rows; default every pair up to PAIRWISE_MAX_UNITS units.
     `progress(fraction done)` is called after every chunk (a cancellable job raises from it to stop the run).
+    A unit without a composite under a sample's choices is unranked in that sample, which still counts (see
+    Problem.evaluate_settings, `unranked`); `MonteCarloResult.unranked()` says how often, per unit.
     """
     if n < 1:
         raise MonteCarloError(f"need at least one sample, got {n}")
@@ -384,7 +392,7 @@ def run_monte_carlo(
     start = 0
     for u in uniform_chunks(n, max(problem.n_columns, 1), rng, sampler, chunk):
         stop = start + u.shape[0]
-        s, r = problem.evaluate_drawn(problem.draw(u), out=scores[start:stop])
+        s, r = problem.evaluate_drawn(problem.draw(u), out=scores[start:stop], unranked=True)
         reasons[start:stop] = r
         tally.add(s if (r < 0).all() else s[r < 0])
         start = stop
@@ -406,11 +414,17 @@ def rank_table(res: MonteCarloResult) -> pl.DataFrame:
     cols: dict[str, Any] = {
         "unit": list(res.units), "nominal_score": res.nominal_scores, "nominal_rank": res.nominal_ranks,
         "median_rank": sm.median_rank, "rank_low": sm.rank_low, "rank_high": sm.rank_high,
-        "mean_rank": sm.mean_rank, "p_top1": sm.rank_counts[:, 0] / sm.n_ok if sm.n_ok else np.full(len(res.units), np.nan),
+        "mean_rank": sm.mean_rank, "p_top1": _per_ranked(sm.rank_counts[:, 0], sm.ranked),
     }
     for q, row in zip(sm.quantile_levels, sm.score_quantiles, strict=True):
         cols[f"score_q{round(q * 100):02d}"] = row
     return pl.DataFrame(cols).sort("nominal_rank")
+
+
+def _per_ranked(counts: np.ndarray, ranked: np.ndarray) -> np.ndarray:
+    """counts / samples in which the unit has a rank; NaN for a unit never ranked."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ranked > 0, counts / np.maximum(ranked, 1), np.nan)
 
 
 def p_rank_table(res: MonteCarloResult) -> pl.DataFrame:

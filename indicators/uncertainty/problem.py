@@ -357,16 +357,24 @@ class Problem:
         s = self.draw(u)
         return s.Wt.T, s.norm, s.imp, s.agg
 
-    def evaluate_drawn(self, s: Settings, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        return self.evaluate_settings(s.Wt.T, s.norm, s.imp, s.agg, out=out, data=s.data)
+    def evaluate_drawn(self, s: Settings, out: np.ndarray | None = None, unranked: bool = False
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        return self.evaluate_settings(s.Wt.T, s.norm, s.imp, s.agg, out=out, data=s.data, unranked=unranked)
 
     # -- evaluation ----------------------------------------------------------------------------------------------
     def evaluate_settings(
         self, W: np.ndarray, norm: np.ndarray, imp: np.ndarray, agg: np.ndarray, out: np.ndarray | None = None,
-        data: np.ndarray | None = None,
+        data: np.ndarray | None = None, unranked: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Composite scores (S x U) and failure reasons (S,; -1 = ok) for explicit settings (scores into `out`);
-        `data`: each sample's data draw (-1 or None = the observed values)."""
+        `data`: each sample's data draw (-1 or None = the observed values).
+
+        A unit without a composite under a sample's choices (an alternative leaves too few of its indicators for
+        an availability threshold, e.g. a dropped indicator in a dimension of two): by default the sample fails
+        with that reason (what Sobol indices and the tornado need: every unit's rank in every row). With
+        `unranked` (the Monte Carlo rank summaries) the sample stands with that unit's score NaN, as COINr leaves
+        it NA: the unit is unranked in that sample and the others are ranked among themselves. A sample with no
+        composite for any unit fails either way."""
         S, U = W.shape[0], len(self.units)
         scores = np.empty((S, U)) if out is None else out  # every row is written below or failed (set to NaN)
         reasons = np.full(S, -1, dtype=int)
@@ -394,7 +402,7 @@ class Problem:
             ev = evaluate(self.tree, X, W[rows], methods, self.thresholds)
             scores[rows] = ev.root
             dom = ev.domain_step >= 0
-            bad = ~dom & ~np.isfinite(ev.root).all(axis=1)
+            bad = ~dom & (~np.isfinite(ev.root).any(axis=1) if unranked else ~np.isfinite(ev.root).all(axis=1))
             if dom.any() or bad.any():
                 at = np.arange(S)[rows]
                 for step_i in np.unique(ev.domain_step[dom]):
@@ -407,7 +415,8 @@ class Problem:
                         sel = at[np.flatnonzero(bad)[first == u_i]]
                         why = ("too few weighted children present for an availability threshold, or no data"
                                if any(t > 0 for t in self.thresholds) else "no data present")
-                        reasons[sel] = self._reason(f"no composite for unit {self.units[u_i]!r} ({why})")
+                        who = "any unit" if unranked else f"unit {self.units[u_i]!r}"
+                        reasons[sel] = self._reason(f"no composite for {who} ({why})")
         failed = reasons >= 0
         if failed.any():
             scores[failed] = np.nan

@@ -17,12 +17,14 @@ from tests.conftest import serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 N = 2844
+SERVED: dict[str, Path] = {}  # the module server's warehouse (its loop store lies beside it)
 
 
 @pytest.fixture(scope="module")
 def many_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     base = tmp_path_factory.mktemp("many-units")
     db = build(base / "national.duckdb", N)
+    SERVED["db"] = db
     weights = base / "weights"
     shutil.copytree(ROOT / "weights", weights, ignore=shutil.ignore_patterns("history"))
     args = ["--db", str(db), "--weights-dir", str(weights), "--no-scheduler"]
@@ -105,4 +107,36 @@ def test_the_national_map_draws_the_provinces(page, many_url: str) -> None:
     assert "中位数" in page.inner_text(".map-method")  # the synthetic warehouse has no province level
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "overview-national-map.png"), full_page=True)
+    assert page.errors == [], page.errors
+
+
+def test_alerts_at_many_units_are_a_virtualised_grid_with_filters(page, many_url: str) -> None:
+    """An alert per unit (what the national demo's first refresh stored before alerts needed an earlier state):
+    the page shows a virtualised grid with every alert, filters by parent unit, not thousands of rows."""
+    from etl.config import load_config
+    from etl.stores import alerts as alert_store
+    from etl.stores.loop import LoopStore
+    from tests.app.many_units_warehouse import unit_table
+
+    store = LoopStore.for_config(load_config(env={}, overrides={"db": str(SERVED["db"])}))
+    codes = unit_table(N)["district_code"].to_list()
+    alert_store.record(store, [alert_store.AlertDraft("missing", f"browser:{u}", u, params={
+        "missing": 20, "total": 49, "period_zh": "2025年第二季度", "period_en": "2025 Q2"}) for u in codes])
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.goto(many_url + "/alerts")
+    page.wait_for_selector("#alerts-grid .ag-row", timeout=60_000)
+    settle(page)
+    assert 0 < page.locator("#alerts-grid .ag-center-cols-container .ag-row").count() < 200
+    assert page.locator("tr").count() < 50 and page.locator("button").count() < 60
+    assert f"{N:,}" in page.inner_text("#alerts-many-note")
+    page.click("#alerts-parent")
+    page.keyboard.type("110000")  # Beijing's 92 county-level units
+    page.keyboard.press("Enter")
+    try:
+        page.wait_for_function("() => (document.querySelector('#alerts-many-note') || {}).innerText.includes('92')",
+                               timeout=20_000, polling=250)
+    finally:
+        page.screenshot(path=str(ARTIFACTS / "alerts-many.png"), full_page=True)
+    shown = page.locator("#alerts-grid .ag-center-cols-container [col-id=parent]").all_inner_texts()
+    assert shown and set(shown) == {"110000"}
     assert page.errors == [], page.errors

@@ -63,10 +63,16 @@ def _sink(config: Config, unit: str, factor: float = 0.0) -> None:
 
 
 def test_a_first_evaluation_sets_the_baseline_without_alarming_on_changes(cfg: Config) -> None:
+    period = _latest_period(cfg)
+    with warehouse.connection(cfg.paths.db) as con:  # a district missing all its data, one all quarantined (fixture)
+        warehouse.execute(con, "UPDATE indicator_values SET value = NULL WHERE unit_code = '310101' AND period = ?",
+                          [period])
     new = job.evaluate(cfg, refresh="r1")
-    assert {a.rule for a in new} <= {"missing", "quarantined"}  # states, not changes
+    assert new == []  # no earlier state to compare with: nothing changed, nothing to alert (states are recorded)
     base = alert_store.load_baseline(LoopStore.for_config(cfg), job.BASELINE)
-    assert base is not None and len(base["ranks"]) == 16 and base["period"] == _latest_period(cfg)
+    assert base is not None and len(base["ranks"]) == 16 and base["period"] == period
+    assert base["missing"]["310101"] == 1.0 and len(base["units"]) == 16
+    assert job.evaluate(cfg, refresh="r2") == []  # the same states again: still no change
 
 
 def test_a_refresh_that_makes_a_district_drop_raises_rank_and_band_alerts_once(cfg: Config) -> None:
@@ -123,13 +129,18 @@ def test_overdue_items_alert_once_on_a_simulated_date(cfg: Config) -> None:
     assert [a for a in job.evaluate(cfg, refresh="r3", now=later) if a.rule == "overdue"] == []
 
 
-def test_missing_and_quarantined_districts_are_alerted(cfg: Config) -> None:
+def test_missing_and_quarantined_districts_are_alerted_when_they_cross_the_share(cfg: Config) -> None:
     period = _latest_period(cfg)
+    cfg2 = cfg.model_copy(update={"alerts": cfg.alerts.model_copy(update={"quarantine_share": 0.5})})
+    with warehouse.connection(cfg.paths.db) as con:  # the earlier state: 310115's rows not quarantined yet
+        quarantined = warehouse.query(con, "SELECT * FROM quarantine")
+        warehouse.execute(con, "DELETE FROM quarantine")
+    assert job.evaluate(cfg2, refresh="r1") == []
     with warehouse.connection(cfg.paths.db) as con:
         warehouse.execute(con, "UPDATE indicator_values SET value = NULL WHERE unit_code = '310101' AND period = ?",
                           [period])
-    cfg2 = cfg.model_copy(update={"alerts": cfg.alerts.model_copy(update={"quarantine_share": 0.5})})
-    new = job.evaluate(cfg2, refresh="r1")
+        warehouse.insert_frame(con, "quarantine", quarantined)
+    new = job.evaluate(cfg2, refresh="r2")
     missing = [a for a in new if a.rule == "missing"]
     assert [a.unit_code for a in missing] == ["310101"] and missing[0].params["missing"] == len(CAT)
     # the fixture's two quarantined case rows are all the rows 310115 has: 100%
@@ -280,7 +291,8 @@ def test_an_unreachable_mail_server_neither_fails_the_refresh_nor_loses_the_aler
     email = type(cfg.alerts.email).model_validate({"host": "127.0.0.1", "port": port, "starttls": False,
                                                    "to": ["ducha@example.gov.cn"], "timeout_seconds": 2})
     config = cfg.model_copy(update={"alerts": cfg.alerts.model_copy(update={"email": email})})
-    _sink(config, "310101")  # so the first evaluation has something to say (missing data is alerted at once)
+    job.evaluate(config, refresh="s0")  # the earlier state
+    _sink(config, "310101")  # so the next evaluation has something to say
     with warehouse.connection(config.paths.db) as con:
         warehouse.execute(con, "UPDATE indicator_values SET value = NULL WHERE unit_code = '310101'")
 

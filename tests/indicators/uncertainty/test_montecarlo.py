@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 import pytest
 from scipy import stats
 
 from indicators.aggregate import AggregationError, aggregate_tree, node_order
 from indicators.model import build_plan, has_composite, score
-from indicators.uncertainty.montecarlo import CompiledTree, MonteCarloError, RankError, RankTally, effective_weights_batch, evaluate, power_mean, ranks_desc, ranks_desc_sorted, run_monte_carlo, summarise
+from indicators.ranking import rank_desc
+from indicators.uncertainty.montecarlo import CompiledTree, MonteCarloError, RankError, RankTally, effective_weights_batch, evaluate, power_mean, rank_table, ranks_desc, ranks_desc_sorted, run_monte_carlo, summarise
 from indicators.spec import MethodSpec, ModelSpec
-from indicators.uncertainty.problem import BlendRange, UncertaintyError, UncertaintySpec, WeightNoise, build_problem, check
+from indicators.uncertainty.problem import BlendRange, Problem, UncertaintyError, UncertaintySpec, WeightNoise, build_problem, check
+from indicators.uncertainty.factors import apply_drops
+from indicators.uncertainty.sampling import uniform_chunks
 from tests.indicators.uncertainty.uncertainty_fixtures import inputs_for, raw_data, reference_problem, two_sided
 
 
@@ -115,13 +119,13 @@ def test_monte_carlo_summaries_and_seed() -> None:
     assert sm.score_quantiles[2] == pytest.approx(np.quantile(r1.scores, 0.5, axis=0))
 
 
-def test_failures_are_counted_by_reason_never_dropped() -> None:
-    *_, problem = reference_problem()  # availability thresholds + dropped indicators: some samples have no composite
+def test_samples_are_counted_never_dropped_and_a_unit_without_a_composite_is_unranked_in_them() -> None:
+    *_, problem = reference_problem()  # availability thresholds + dropped indicators: some units have no composite
     res = run_monte_carlo(problem, 1000, np.random.default_rng(0))
-    fails = res.failures()
-    assert fails and sum(fails.values()) + res.summary.n_ok == 1000
-    assert all("no composite for unit" in k for k in fails)
-    assert np.isnan(res.scores[~res.ok]).all() and np.isfinite(res.scores[res.ok]).all()
+    assert sum(res.failures().values()) + res.summary.n_ok == 1000 and res.ok.all()
+    missing = np.isnan(res.scores)
+    assert res.unranked() == {res.units[u]: int(missing[:, u].sum()) for u in np.flatnonzero(missing.any(axis=0))}
+    assert res.unranked() and np.array_equal(res.summary.ranked, 1000 - missing.sum(axis=0))
 
 
 def test_a_geometric_alternative_over_zeros_runs_on_the_1_100_scale_instead_of_failing() -> None:
@@ -196,18 +200,34 @@ def test_summarise_with_no_successful_sample() -> None:
 
 # -- the fast rank/summary paths against a straightforward reference ----------------------------------------------
 def _reference_summary(scores: np.ndarray, ok: np.ndarray, qs=(0.05, 0.25, 0.5, 0.75, 0.95)) -> dict:
-    """Per-sample scipy min-ranks, then counts, quantiles, means and pairwise comparisons, the obvious way."""
+    """Per-sample scipy min-ranks of the units scored in it (a NaN score is unranked in that sample), then counts,
+    quantiles, means and pairwise comparisons over the samples where each unit (pair) has a score, the obvious way."""
     good = scores[ok]
-    ranks = np.array([stats.rankdata(-row, method="min") for row in good]).astype(int)
+    ranks = np.full(good.shape, np.nan)
+    for s, row in enumerate(good):
+        has = np.isfinite(row)
+        ranks[s, has] = stats.rankdata(-row[has], method="min")
     U = scores.shape[1]
     counts = np.array([[np.sum(ranks[:, u] == r + 1) for r in range(U)] for u in range(U)])
+
+    def col(u: int) -> np.ndarray:
+        return ranks[np.isfinite(ranks[:, u]), u]
+
+    def q(level: float) -> np.ndarray:
+        return np.array([np.quantile(col(u), level, method="inverted_cdf") if col(u).size else np.nan
+                         for u in range(U)])
+
+    def above(a: int, b: int) -> float:
+        both = np.isfinite(good[:, a]) & np.isfinite(good[:, b])
+        return float(np.mean(good[both, a] > good[both, b])) if both.any() else np.nan
+
     return {
-        "ranks": ranks, "counts": counts, "mean": ranks.mean(axis=0),
-        "median": np.quantile(ranks, 0.5, axis=0, method="inverted_cdf"),
-        "low": np.quantile(ranks, 0.05, axis=0, method="inverted_cdf"),
-        "high": np.quantile(ranks, 0.95, axis=0, method="inverted_cdf"),
-        "p_above": np.array([[np.mean(good[:, a] > good[:, b]) for b in range(U)] for a in range(U)]),
-        "score_q": np.quantile(good, list(qs), axis=0),
+        "ranks": ranks, "counts": counts, "mean": np.array([col(u).mean() if col(u).size else np.nan
+                                                            for u in range(U)]),
+        "median": q(0.5), "low": q(0.05), "high": q(0.95),
+        "p_above": np.array([[above(a, b) for b in range(U)] for a in range(U)]),
+        "score_q": np.array([[np.quantile(good[np.isfinite(good[:, u]), u], lv) if np.isfinite(good[:, u]).any()
+                              else np.nan for u in range(U)] for lv in qs]),
     }
 
 
@@ -234,6 +254,87 @@ def test_fast_ranks_and_summary_equal_the_reference_with_ties_and_failed_rows(n_
         assert np.array_equal(got, ref[key])
     assert np.array_equal(sm.p_above, ref["p_above"])
     assert np.array_equal(sm.score_quantiles, ref["score_q"])
+
+
+@pytest.mark.parametrize("n_units", [2, 7, 51, 130])  # 130 > PAIRWISE_MAX_UNITS: the sorting fallback
+def test_a_unit_without_a_score_in_a_sample_is_unranked_there_and_the_others_are_ranked_among_themselves(
+        n_units: int) -> None:
+    """Issue 16 goal 3 (COINr's practice): a successful sample may leave some unit without a composite; it is
+    unranked in that sample, the others keep ranks 1..k by the one rank rule, and each unit's summaries are over
+    the samples in which it has a rank (pairs: in which both have one). Chunking changes nothing."""
+    rng = np.random.default_rng(n_units)
+    S = 600 if n_units < 100 else 120
+    scores = rng.integers(0, 6, (S, n_units)).astype(float)  # ties in most rows
+    scores[rng.random((S, n_units)) < 0.08] = np.nan  # scattered units without a score
+    scores[::7, 0] = np.nan  # one unit often unscored
+    scores[4] = np.nan  # a sample that scored no unit at all: still counted, ranks nobody
+    ok = np.ones(S, dtype=bool)
+    ok[[1, 9]] = False
+    scores[9, :] = 1e9  # a failed row's values must not count
+    ref = _reference_summary(scores, ok)
+    sm = summarise(tuple(map(str, range(n_units))), scores, ok)
+    assert sm.n_ok == ok.sum()
+    assert np.array_equal(sm.ranked, np.isfinite(scores[ok]).sum(axis=0))
+    assert np.array_equal(sm.rank_counts, ref["counts"])
+    assert np.array_equal(sm.rank_counts.sum(axis=1), sm.ranked)
+    np.testing.assert_allclose(sm.mean_rank, ref["mean"], rtol=1e-12)
+    for got, key in ((sm.median_rank, "median"), (sm.rank_low, "low"), (sm.rank_high, "high")):
+        np.testing.assert_array_equal(got, ref[key])
+    np.testing.assert_array_equal(sm.p_above, ref["p_above"])
+    np.testing.assert_allclose(sm.score_quantiles, ref["score_q"], rtol=1e-12)
+    np.testing.assert_allclose(sm.p_rank_at_most[:, -1], 1.0)
+    tally = RankTally(n_units, True)  # in chunks, some all-finite: the same counts
+    good = scores[ok]
+    for start in range(0, len(good), 64):
+        tally.add(good[start : start + 64])
+    assert np.array_equal(tally.rank_counts, sm.rank_counts) and np.array_equal(tally.n_ranked, sm.ranked)
+    np.testing.assert_array_equal(tally.p_above, ref["p_above"])
+
+
+def _thin_unit_problem(n_units: int = 16) -> tuple[Problem, int]:
+    """The national demo's case (a county such as 450902 with most indicators missing): unit d03 has no supply
+    indicator and, on the demand side, only 2 of demand_value's 3 (the two-thirds availability of the profiles,
+    dimensions only). Its nominal composite stands on that one dimension; dropping one of its two indicators
+    leaves 1 of 2, below two thirds, so under that choice d03 has no composite."""
+    fw = two_sided()
+    X = raw_data(fw, n_units)
+    u = 3
+    X[u, [j for j, c in enumerate(fw.indicators) if not c.startswith("demand_value") or c == "demand_value_0"]] = np.nan
+    model = ModelSpec(availability=0.667, availability_nodes="dimensions")
+    spec = UncertaintySpec(weight_noise=(WeightNoise(level=1),), drop_indicators=True,
+                           normalisation=(MethodSpec(name="minmax", params={"l": 1, "u": 100}),
+                                          MethodSpec(name="zscore", params={"m": 50, "s": 10})))
+    return build_problem(spec, inputs_for(fw, X, model)), u
+
+
+def test_a_unit_without_a_composite_under_an_alternative_no_longer_fails_the_sample() -> None:
+    """The uncertainty summary on the national demo failed whole samples because one thin unit had no composite
+    when an indicator it relies on was dropped. Now the sample counts and that unit is unranked in it only."""
+    problem, u = _thin_unit_problem()
+    assert np.isfinite(problem.nominal_scores()).all()  # the nominal run scores d03: it is not excluded up front
+    res = run_monte_carlo(problem, 2048, np.random.default_rng(5))
+    drops = problem.draw(np.asarray(next(iter(uniform_chunks(2048, problem.n_columns, np.random.default_rng(5),
+                                                                "sobol", 2048))))).drop
+    lost = np.isin(drops, [problem.tree.framework.scored_indicators.index(c)
+                           for c in ("demand_value_1", "demand_value_2")])
+    assert res.failures() == {} and res.ok.all() and res.summary.n_ok == 2048
+    assert 0.02 < lost.mean() < 0.1 and np.array_equal(np.isnan(res.scores[:, u]), lost)
+    assert np.isfinite(np.delete(res.scores, u, axis=1)).all()
+    assert res.unranked() == {"d03": int(lost.sum())}
+    assert res.summary.ranked[u] == 2048 - lost.sum() and (np.delete(res.summary.ranked, u) == 2048).all()
+    # in the samples without d03 the others hold ranks 1..15; d03's interval is over the samples it is in
+    assert np.array_equal(res.summary.rank_counts.sum(axis=0)[-1], (~lost).sum())
+    table = rank_table(res)
+    row = table.filter(pl.col("unit") == "d03").row(0, named=True)
+    ref = _reference_summary(res.scores, res.ok)
+    assert row["median_rank"] == ref["median"][u] and row["rank_high"] == ref["high"][u]
+    assert row["p_top1"] == pytest.approx(ref["counts"][u, 0] / (~lost).sum())
+    # the Sobol/tornado evaluations, which need every unit in every row, still flag such a sample with its reason
+    st = problem.draw(np.full((1, problem.n_columns), 0.5))
+    st.drop[:] = problem.tree.framework.scored_indicators.index("demand_value_1")
+    apply_drops(st, problem.tree)  # the dropped indicator's weight 0, as draw() sets it
+    _, reasons = problem.evaluate_drawn(st)
+    assert "no composite for unit 'd03'" in problem.reason_labels[reasons[0]]
 
 
 def test_rank_tally_is_exact_across_chunks_and_lane_folds() -> None:
@@ -268,13 +369,13 @@ def test_chunked_design_is_the_whole_design(sampler: str) -> None:
 
 
 def test_monte_carlo_results_do_not_depend_on_the_chunk_size() -> None:
-    *_, problem = reference_problem()  # availability thresholds and dropped indicators: failed samples
+    *_, problem = reference_problem()  # availability thresholds and dropped indicators: units without a composite
     a = run_monte_carlo(problem, 3000, np.random.default_rng(3), chunk=512)
     b = run_monte_carlo(problem, 3000, np.random.default_rng(3), chunk=4096)
-    assert a.failures() == b.failures() and 0 < sum(a.failures().values()) < 3000
+    assert a.failures() == b.failures() and a.unranked() == b.unranked() and 0 < sum(a.unranked().values()) < 3000
     assert np.array_equal(a.ok, b.ok)
     np.testing.assert_allclose(a.scores, b.scores, rtol=1e-13)  # BLAS may round the last bit by block size
-    assert np.array_equal(ranks_desc(a.scores[a.ok]), ranks_desc(b.scores[b.ok]))
+    np.testing.assert_array_equal(rank_desc(a.scores, axis=1), rank_desc(b.scores, axis=1))
     assert np.array_equal(a.summary.rank_counts, b.summary.rank_counts)
     assert np.array_equal(a.summary.p_above, b.summary.p_above)
     ref = _reference_summary(a.scores, a.ok)
@@ -402,10 +503,9 @@ def test_dropped_and_reference_indicators_equal_the_engine_score_per_sample() ->
             assert "availability threshold" in problem.reason_labels[reasons[s]]
     assert len(u) // 2 < n_ok < len(u) and n_below > len(u) - n_ok  # some nodes below threshold, some composites
     mc = run_monte_carlo(problem, 2000, np.random.default_rng(1))
-    fails = mc.failures()
-    assert mc.summary.n_ok + sum(fails.values()) == 2000 and mc.summary.n_ok > 1000
-    why = "(too few weighted children present for an availability threshold, or no data)"
-    assert f"no composite for unit 'd07' {why}" in fails and all(k.endswith(why) for k in fails)
+    # the Monte Carlo keeps those samples: the unit without a composite is unranked in them, the others ranked
+    assert mc.failures() == {} and mc.summary.n_ok == 2000
+    assert "d07" in mc.unranked() and 0 < mc.unranked()["d07"] < 1000
 
 
 def test_dirichlet_noise_keeps_a_zero_weight_at_zero() -> None:
