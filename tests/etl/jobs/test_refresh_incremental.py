@@ -193,3 +193,41 @@ def test_the_plan_bounds_periods_by_the_earliest_changed_month_and_computes_data
     assert p is not None and p[(plain.id, "month")] == {f"2025-0{i}" for i in range(1, 7)}
     assert incremental.plan(sub, None, new)[0] is None
     assert incremental.plan(sub, old, {**new, "units": "other"})[0] is None
+
+
+def test_an_outcome_window_bounds_the_maturing_periods_and_outcomes_in_other_rows_are_computed_whole() -> None:
+    """`outcome_window_days` W (catalog): a moved data end reaches the periods ending within W + 1 days of the earlier
+    data end, a changed row those ending within W days before its month. A formula waiting for outcomes in other rows
+    (a rating of a case closed months before) without a window is computed whole whenever a table it reads changed,
+    even when the data end stays; one waiting in its own row (a rate form over one table) is bounded as any other."""
+    catalog = load_catalog()
+    ids = ("online_completion_rate", "elderly_success_rate", "rating_coverage_rate", "hotline_resolution_rate")
+    defs = tuple(catalog.indicator(i) for i in ids)
+    online, elderly, coverage, hotline = defs
+    assert (online.outcome_window_days, elderly.outcome_window_days, coverage.outcome_window_days) == (3, 30, None)
+    sub = type(catalog)(catalog.nodes, defs, catalog.source)
+    tabs = {"case": {"mark": "1:1", "months": {"2025-01": "1:1", "2025-04": "2:2"}},
+            "rating": {"mark": "1:1", "months": {"2025-01": "1:1"}},
+            "hotline_ticket": {"mark": "1:1", "months": {"2025-01": "1:1", "2025-04": "1:1"}}}  # fmt: skip
+    old = {"version": incremental.VERSION, "code": "c", "grains": ["month"], "units": "u",
+           "defs": {d.id: d.id for d in defs}, "span": ["2025-01-01", "2025-05-31"], "tables": tabs}  # fmt: skip
+    # only the data end moved (a month of files for other tables): W days back from the earlier data end, less a day
+    p, whole = incremental.plan(sub, old, {**old, "span": ["2025-01-01", "2025-06-30"]})
+    assert p is not None
+    assert p[(online.id, "month")] == {"2025-05", "2025-06"}  # ends on or after 05-27
+    assert p[(elderly.id, "month")] == {"2025-04", "2025-05", "2025-06"}  # ends on or after 04-30
+    assert (coverage.id, "month") not in p and (hotline.id, "month") not in p  # read the data end, no window
+    # the data end stays, cases of April changed: W days before April for the windowed ones; the ratings of cases
+    # closed before April may be among them → rating coverage whole; the hotline did not change → nothing
+    cases = {**tabs, "case": {"mark": "2:2", "months": {"2025-01": "1:1", "2025-04": "3:3"}}}
+    p, whole = incremental.plan(sub, old, {**old, "tables": cases})
+    assert p is not None
+    assert p[(online.id, "month")] == {"2025-03", "2025-04", "2025-05"}  # ends on or after 03-29
+    assert p[(elderly.id, "month")] == {"2025-03", "2025-04", "2025-05"}  # ends on or after 03-02
+    assert (coverage.id, "month") not in p and any(coverage.id in w and "later rows" in w for w in whole)
+    assert p[(hotline.id, "month")] == frozenset()
+    # a ticket of April changed, the data end stays: its own row, its own period on
+    tickets = {**tabs, "hotline_ticket": {"mark": "2:2", "months": {"2025-01": "1:1", "2025-04": "2:2"}}}
+    p, _ = incremental.plan(sub, old, {**old, "tables": tickets})
+    assert p is not None and p[(hotline.id, "month")] == {"2025-04", "2025-05"}
+    assert p[(coverage.id, "month")] == frozenset()  # reads no hotline table
