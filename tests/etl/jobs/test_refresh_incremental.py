@@ -231,3 +231,80 @@ def test_an_outcome_window_bounds_the_maturing_periods_and_outcomes_in_other_row
     p, _ = incremental.plan(sub, old, {**old, "tables": tickets})
     assert p is not None and p[(hotline.id, "month")] == {"2025-04", "2025-05"}
     assert p[(coverage.id, "month")] == frozenset()  # reads no hotline table
+
+
+def _last_day(db: Path) -> str:
+    with warehouse.connection(db, read_only=True) as con:
+        return str(warehouse.scalar(con, "SELECT last_day FROM data_coverage"))
+
+
+def test_late_ratings_of_cases_closed_months_before_equal_a_full_rebuild(
+    months_split: dict[str, Any], tmp_path: Path
+) -> None:
+    """Ratings given on the last day of the data for cases closed two months before: the data end stays, the rating
+    table changes only in its last month, yet rating coverage of the cases' month changes (it waits for outcomes in
+    other rows). Before the fix that month kept its stored value."""
+    db, src = _copy(months_split, tmp_path)
+    m, last = months_split["months"][-3], _last_day(db)
+    n = _write_rows(
+        db,
+        "SELECT r.* REPLACE ('late-' || c.case_id AS rating_id, c.case_id AS case_id, 'app' AS channel, "
+        f"TIMESTAMP '{last} 10:00:00' AS rated_at, CAST(NULL AS TIMESTAMP) AS invited_at, "
+        "CAST(NULL AS VARCHAR) AS invite_channel) "
+        "FROM (SELECT * FROM rating WHERE channel = 'app' ORDER BY rating_id LIMIT 1) r CROSS JOIN "
+        f"(SELECT case_id FROM \"case\" WHERE status = 'closed' AND strftime(closed_at, '%Y-%m') = '{m}' "
+        "AND case_id NOT IN (SELECT case_id FROM rating) ORDER BY case_id LIMIT 80) c",
+        src / "rating_late.parquet",
+    )
+    assert n > 0
+    note = _refresh(db, src)
+    assert "incremental" in note and "rating_coverage_rate (waits for outcomes in later rows)" in note, note
+    assert _last_day(db) == last
+    _assert_same_as_full(db, tmp_path)
+
+
+def test_a_data_end_moved_by_late_tickets_bounds_the_windowed_formulas_and_equals_a_full_rebuild(
+    months_split: dict[str, Any], tmp_path: Path
+) -> None:
+    """Tickets of the last loaded days re-dated 50 days later move the data end into a new month: the formulas
+    that read it with an outcome window (online completion 3 days, elderly success 30, on-time completion and
+    processing time 0) recompute only the periods their window reaches, and the result equals a full rebuild (a
+    window too short for its formula — e.g. elderly success at 0 days — leaves a month stale and fails here)."""
+    db, src = _copy(months_split, tmp_path)
+    last = _last_day(db)
+    n = _write_rows(
+        db,
+        "SELECT * REPLACE ('later-' || ticket_id AS ticket_id, created_at + INTERVAL 50 DAY AS created_at, "
+        "closed_at + INTERVAL 50 DAY AS closed_at, first_response_at + INTERVAL 50 DAY AS first_response_at) "
+        "FROM hotline_ticket WHERE created_at >= (SELECT max(created_at) FROM hotline_ticket) - INTERVAL 10 DAY",
+        src / "hotline_ticket_later.parquet",
+    )
+    assert n > 0
+    note = _refresh(db, src)
+    assert "incremental" in note, note
+    assert _last_day(db) > last
+    whole = note.split("computed whole: ", 1)[-1].split(" | ")[0]
+    assert "hotline_resolution_rate (reads the data end)" in whole, note
+    assert not any(i in whole for i in ("online_completion_rate", "elderly_success_rate", "processing_time_ratio",
+                                        "ontime_completion_rate")), note
+    _assert_same_as_full(db, tmp_path)
+
+
+def test_a_resubmission_changing_the_scored_periods_values_recomputes_its_uncertainty_summary(
+    months_split: dict[str, Any], tmp_path: Path
+) -> None:
+    """Cases of the scored quarter re-submitted as handled at the counter: the summary's inputs digest reads the
+    values of the periods it scores, so the stored summary is not reused and the result equals a full rebuild (with
+    the values left out of the digest the stale summary stood and this failed)."""
+    db, src = _copy(months_split, tmp_path)
+    m = months_split["months"][-2]
+    n = _write_rows(
+        db,
+        "SELECT * REPLACE ('window' AS channel) FROM \"case\" WHERE channel IN ('pc', 'app') "
+        f"AND strftime(submitted_at, '%Y-%m') = '{m}' AND district_code = (SELECT min(district_code) FROM \"case\")",
+        src / f"case_{m}_counter.parquet",
+    )
+    assert n > 0
+    note = _refresh(db, src)
+    assert "incremental" in note and "unchanged" not in note.split("uncertainty: ")[1], note
+    _assert_same_as_full(db, tmp_path)
