@@ -290,19 +290,19 @@ def test_a_data_end_moved_by_late_tickets_bounds_the_windowed_formulas_and_equal
     _assert_same_as_full(db, tmp_path)
 
 
-def test_a_resubmission_changing_the_scored_periods_values_recomputes_its_uncertainty_summary(
+def test_a_resubmission_changing_census_values_of_the_scored_period_recomputes_its_uncertainty_summary(
     months_split: dict[str, Any], tmp_path: Path
 ) -> None:
-    """Cases of the scored quarter re-submitted as handled at the counter: the summary's inputs digest reads the
-    values of the periods it scores, so the stored summary is not reused and the result equals a full rebuild (with
-    the values left out of the digest the stale summary stood and this failed)."""
+    """A district's register re-submitted with fewer required materials: census indicators (interval 'none') of the
+    scored quarter change while their standard errors stay 0, so only the values in the summary's inputs digest
+    tell the stored summary is stale. The summary is recomputed and equals a full rebuild (with the values left out
+    of the digest the stale summary stood and this failed; the re-submission of cases did not, their SEs moved)."""
     db, src = _copy(months_split, tmp_path)
-    m = months_split["months"][-2]
     n = _write_rows(
         db,
-        "SELECT * REPLACE ('window' AS channel) FROM \"case\" WHERE channel IN ('pc', 'app') "
-        f"AND strftime(submitted_at, '%Y-%m') = '{m}' AND district_code = (SELECT min(district_code) FROM \"case\")",
-        src / f"case_{m}_counter.parquet",
+        "SELECT * REPLACE (0 AS materials_required_n) FROM service_item WHERE onboarded AND materials_required_n > 0 "
+        "AND district_code = (SELECT min(district_code) FROM service_item)",
+        src / "service_item_fewer_materials.parquet",
     )
     assert n > 0
     note = _refresh(db, src)
