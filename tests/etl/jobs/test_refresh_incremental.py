@@ -263,26 +263,40 @@ def test_late_ratings_of_cases_closed_months_before_equal_a_full_rebuild(
     _assert_same_as_full(db, tmp_path)
 
 
+def _later_tickets(db: Path, dest: Path, days: int) -> None:
+    """The tickets of the last 10 loaded days again, re-dated `days` later under new ids: the data end moves."""
+    shift = f"INTERVAL {days} DAY"
+    n = _write_rows(
+        db,
+        f"SELECT * REPLACE ('later{days}-' || ticket_id AS ticket_id, created_at + {shift} AS created_at, "
+        f"closed_at + {shift} AS closed_at, first_response_at + {shift} AS first_response_at) FROM hotline_ticket "
+        "WHERE created_at >= (SELECT max(created_at) FROM hotline_ticket WHERE ticket_id NOT LIKE 'later%') "
+        "- INTERVAL 10 DAY AND ticket_id NOT LIKE 'later%'",
+        dest,
+    )
+    assert n > 0
+
+
 def test_a_data_end_moved_by_late_tickets_bounds_the_windowed_formulas_and_equals_a_full_rebuild(
     months_split: dict[str, Any], tmp_path: Path
 ) -> None:
-    """Tickets of the last loaded days re-dated 50 days later move the data end into a new month: the formulas
-    that read it with an outcome window (online completion 3 days, elderly success 30, on-time completion and
-    processing time 0) recompute only the periods their window reaches, and the result equals a full rebuild (a
-    window too short for its formula — e.g. elderly success at 0 days — leaves a month stale and fails here)."""
+    """The last month's files and tickets re-dated 50 days later (the data end moves into the next month,
+    mid-month), then the new last days' tickets re-dated 40 days later (it moves three weeks on): the formulas that
+    read the data end with an outcome window (online completion 3 days, elderly success 30, on-time completion and
+    processing time 0) recompute only the periods their window reaches, and the result equals a full rebuild.
+    Elderly success with a window of 0 days kept the last month of cases stale (cases started within 30 days before
+    the first data end) and failed here."""
     db, src = _copy(months_split, tmp_path)
-    last = _last_day(db)
-    n = _write_rows(
-        db,
-        "SELECT * REPLACE ('later-' || ticket_id AS ticket_id, created_at + INTERVAL 50 DAY AS created_at, "
-        "closed_at + INTERVAL 50 DAY AS closed_at, first_response_at + INTERVAL 50 DAY AS first_response_at) "
-        "FROM hotline_ticket WHERE created_at >= (SELECT max(created_at) FROM hotline_ticket) - INTERVAL 10 DAY",
-        src / "hotline_ticket_later.parquet",
-    )
-    assert n > 0
-    note = _refresh(db, src)
+    for p in months_split["held"]:
+        shutil.copy(p, src / p.name)
+    _later_tickets(db, src / "hotline_ticket_later50.parquet", 50)
+    first_end = _last_day(db)
+    _refresh(db, src)
+    assert _last_day(db) > first_end
+    _later_tickets(db, src / "hotline_ticket_later40.parquet", 40)
+    mid, note = _last_day(db), _refresh(db, src)
     assert "incremental" in note, note
-    assert _last_day(db) > last
+    assert _last_day(db) > mid
     whole = note.split("computed whole: ", 1)[-1].split(" | ")[0]
     assert "hotline_resolution_rate (reads the data end)" in whole, note
     assert not any(i in whole for i in ("online_completion_rate", "elderly_success_rate", "processing_time_ratio",
