@@ -611,7 +611,8 @@ def since(d: IndicatorDef, start: date | None) -> IndicatorDef:
     if m is None or s.is_query or "periods" in (s.from_ or ""):
         return d
     cond = f"({m.group(1)}) >= TIMESTAMP '{start:%Y-%m-%d} 00:00:00'"
-    return d.model_copy(update={"sql": s.model_copy(update={"where": f"({s.where}) AND {cond}" if s.where else cond})})
+    where = f"({s.where}) AND {cond}" if s.where else cond
+    return d.model_copy(update={"sql": s.model_copy(update={"where": where})})
 
 
 def _plan_months(plan: Plan | None, d: IndicatorDef, grains: tuple[str, ...], months: list[str]) -> frozenset[str] | None:
@@ -657,9 +658,9 @@ def _compute(
                             monthly[d.id] = _monthly_sums(con, since(d, start), shared, last, need)
                         frames.append(_run_rolled(con, d, grain, monthly[d.id], n_grid))
                     else:
-                        start = periods["period_start"].min() if only is not None else None
-                        frames.append(_run_one(con, since(d, start), grain, n_grid, shared, last_day=last,  # type: ignore[arg-type]
-                                               periods=only))
+                        begin = periods["period_start"].min() if only is not None else None
+                        frames.append(_run_one(con, since(d, begin if isinstance(begin, date) else None), grain,
+                                               n_grid, shared, last_day=last, periods=only))
                     if only is not None:
                         con.register("periods", relations["periods"].to_arrow())
             finally:

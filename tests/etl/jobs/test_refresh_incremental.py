@@ -5,7 +5,7 @@ that supersedes rows of an old month, and after late outcomes of a maturing peri
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ import pytest
 from etl.contract.catalog import load_catalog
 from etl.jobs.refresh import refresh
 from etl.jobs.refresh_steps import RefreshContext, step_scores, step_uncertainty
-from etl.warehouse import connection as warehouse, incremental
+from etl.warehouse import connection as warehouse, incremental, indicator_values as iv
 from etl.warehouse.indicator_values import write_indicator_values
 from tests.conftest import Warehouses
 from tests.etl.jobs.test_refresh_manifest import config_for
@@ -322,3 +322,14 @@ def test_a_resubmission_changing_census_values_of_the_scored_period_recomputes_i
     note = _refresh(db, src)
     assert "incremental" in note and "unchanged" not in note.split("uncertainty: ")[1], note
     _assert_same_as_full(db, tmp_path)
+
+
+def test_a_rate_form_computed_from_a_start_reads_no_earlier_row_and_other_forms_are_left_as_they_are() -> None:
+    catalog = load_catalog()
+    rate, query = catalog.indicator("actual_online_case_rate"), catalog.indicator("first_time_completion_rate")
+    snapshot = catalog.indicator("item_coverage_rate")  # over `periods`: an item onboarded years before counts
+    start = date(2026, 9, 1)
+    cut = iv.since(rate, start)
+    assert cut.sql.where is not None and "TIMESTAMP '2026-09-01 00:00:00'" in cut.sql.where
+    assert rate.sql.where is None or rate.sql.where in cut.sql.where
+    assert iv.since(rate, None) is rate and iv.since(query, start) is query and iv.since(snapshot, start) is snapshot
