@@ -178,6 +178,11 @@ class IndicatorDef(_Strict):
     #: the value waits for outcomes (deadlines, ratings, callbacks) known only after the period: a later data end
     #: can still change a period's value (see {data_end}); every other formula uses nothing after its period
     waits_for_outcomes: bool = False
+    #: the most days after a period's end at which a later data end, or a row dated that late, can still change the
+    #: period's value (README "Indicator keys"); beyond it the period is settled and an incremental refresh keeps it.
+    #: None: no bound (a formula reading {data_end} is recomputed whole when the data end moves; one waiting for
+    #: outcomes in other rows, whenever a table it reads changes)
+    outcome_window_days: int | None = Field(default=None, ge=0, le=366)
     #: named integer parameters of the formula with the catalog's defaults (e.g. callback_working_days = 5); the SQL
     #: reads one as {param(name)}; configuration may override it per run (etl.config, [haochaping])
     params: dict[str, int] = Field(default_factory=dict)

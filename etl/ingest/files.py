@@ -5,7 +5,11 @@ checked against the warehouse plus the files of this batch already loaded, and a
 
 Rules (the contract's "every input row is accounted for"):
 - a file whose sha256 was already ingested (loaded or partial) for the same table is 'unchanged': nothing changes
-  but the log line;
+  but the log line. Its quarantined rows are not checked again (the same bytes fail the same checks, except a
+  reference to a row that has arrived since, and re-reading every partial file on every refresh would make a
+  refresh with nothing new cost a full re-validation): the log line says how many are still open and how to retry
+  them — the file's fix sheet (`govindex quarantine --resubmit <file>`), corrected or, once the referenced rows
+  have arrived, as it is, is a new file whose rows are validated again and resolve their records;
 - a file that cannot be read at all is 'rejected' whole (rows_in = 0) with a message; the batch goes on. The
   rejection is also written to `quarantine` as one record with row_number 0 (check_name the kind of rejection), so
   `govindex quarantine`, its CSV and the data-quality page list it with the rows. A rejected checksum is not
@@ -212,17 +216,18 @@ def _ingest_one(
         return _finish(con, rep, batch_id, started, "rejected", msg, state, check="cannot_read")
     previous = wh.query(
         con,
-        'SELECT "file_name", "batch_id", "status" FROM "ingest_files" WHERE "sha256" = ? '
+        'SELECT "file_id", "file_name", "batch_id", "status" FROM "ingest_files" WHERE "sha256" = ? '
         'AND "table_name" IS NOT DISTINCT FROM ? AND "status" NOT IN (\'unchanged\', \'rejected\') '
         'ORDER BY "file_id" LIMIT 1',
         [rep.sha256, rep.table],
     )
     if previous.height:
         prev = previous.row(0, named=True)
-        msg = messages.join_notes(
-            [messages.note("unchanged", file=prev["file_name"], batch=prev["batch_id"], status=prev["status"])]
-        )
-        return _finish(con, rep, batch_id, started, "unchanged", msg, state)
+        notes = [messages.note("unchanged", file=prev["file_name"], batch=prev["batch_id"], status=prev["status"])]
+        still = _open_quarantined_rows(con, int(prev["file_id"]))
+        if still:  # the same bytes are not checked again: say how to retry them (module docstring)
+            notes.append(messages.note("unchanged_open", n=still, file=prev["file_name"]))
+        return _finish(con, rep, batch_id, started, "unchanged", messages.join_notes(notes), state)
     try:
         src = readers.inspect_file(path, name, digest=(rep.sha256, rep.size))
         rep.encoding = src.encoding
@@ -289,6 +294,12 @@ INGEST_FILES_COLUMNS = (
     "rows_quarantined", "rows_duplicate", "rows_superseded", "encoding", "status", "message", "started_at",
     "finished_at", "rows_blank",
 )  # fmt: skip
+
+
+def _open_quarantined_rows(con: wh.Connection, file_id: int) -> int:
+    """Rows of an ingested file still quarantined (no later file loaded their key)."""
+    return int(wh.scalar(con, 'SELECT count(DISTINCT "row_number") FROM "quarantine" WHERE "file_id" = ? '
+                              'AND "row_number" > 0 AND "resolved_by_file_id" IS NULL', [file_id]))
 
 
 def _finish(

@@ -150,6 +150,11 @@ NOTES: dict[str, tuple[str, str]] = {
     "more_kinds": ("另有 {n} 类", "+{n} more kinds"),
     "unchanged": ("与 {file}（批次 {batch}，{status}）内容相同，无需处理",
                   "same content as {file} (batch {batch}, {status}): nothing to do"),
+    "unchanged_open": ("{file} 仍有 {n} 行被隔离，相同文件不会重新校验：请用 govindex quarantine --resubmit {file} "
+                       "导出更正表，更正后（或所缺的引用数据到达后原样）提交",
+                       "{n} row(s) of {file} are still quarantined and the same file is not checked again: write its "
+                       "fix sheet (govindex quarantine --resubmit {file}) and submit it corrected (or as it is once "
+                       "the rows it references have arrived)"),
     "original_line": ("原始行：{text}", "original line: {text}"),
 }  # fmt: skip
 

@@ -9,12 +9,19 @@ month — the month of the row's earliest date (any DATE/TIMESTAMP column). The 
   computed (`plan` returns None);
 - per indicator and grain, computed whole when: its definition changed; its formula text reads the data end (a
   `{data_end}` that moved: outcomes still maturing, open cases past their deadline — the catalog's
-  `waits_for_outcomes` indicators and every other formula whose SQL changes with the span); it reads the working-day
-  calendar while the span moved; it has a window function (`OVER (`: a row may see other periods);
-- otherwise (the catalog's rule: a formula that does not wait for outcomes uses nothing after its period) a period
-  can change only when a row it reads changed with a date on or before the period's end: the cells computed are the
-  new periods and the old periods ending on or after the earliest month of any changed row of a table the formula
-  reads (its declared `tables`, every contract table its SQL names, and the tables of a derived view it reads).
+  `waits_for_outcomes` indicators and every other formula whose SQL changes with the span) and the catalog declares
+  no `outcome_window_days`; it waits for outcomes, declares no window, is not a rate form over one table (its
+  outcome may be another row — a rating, a follow-up — dated any time after the period) and a table it reads
+  changed; it reads the working-day calendar while the span moved; it has a window function (`OVER (`: a row may see
+  other periods);
+- otherwise (the catalog's rule: a formula that does not wait for outcomes uses nothing after its period; one that
+  waits in its own row, a rate form over one table, counts each row in the period of its own date, which is on or
+  after the row's earliest) a period can change only when a row it reads changed with a date on or before the
+  period's end, plus its outcome window W (`outcome_window_days`, 0 when none): the cells computed are the new
+  periods, the old periods ending on or after the earliest month of any changed row of a table the formula reads
+  (its declared `tables`, every contract table its SQL names, and the tables of a derived view it reads) less W days,
+  and, when the data end moved and the formula reads it, the old periods ending on or after the earlier data end
+  less W + 1 days (a period that ended more than W days before the data end has every outcome it will have).
 
 A table's month digests are re-read only when its ingest log (`ingest_files`: count, last file id) moved.
 """
@@ -24,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -189,24 +196,52 @@ def plan(catalog: Catalog, old: dict[str, Any] | None, new: dict[str, Any]) -> t
         ends = dict(zip(p1["period"].to_list(), p1["period_end"].to_list()))
         fresh = set(p1["period"]) - set(p0["period"])
         for d in catalog:
-            why = _whole(d, g, old, new, span0, span1)
+            why = _whole(d, g, old, new, span0, span1, changed)
             if why:
                 if why not in whole:
                     whole.append(why)
                 continue
-            since = [changed[t] for t in reads(d) if t in changed]
-            first = min(since) if since else None
+            first = _first_end(d, g, changed, span0, span1)
             out[(d.id, g)] = frozenset(fresh | {p for p, e in ends.items() if first is not None and e >= first})
     return out, whole
 
 
+def _before(day: date, days: int) -> date:
+    return day - timedelta(days=days) if day > date.min + timedelta(days=days) else date.min
+
+
+def _first_end(d: IndicatorDef, grain: str, changed: dict[str, date], span0: tuple[date, date],
+               span1: tuple[date, date]) -> date | None:
+    """The earliest period end a change can reach for an indicator `_whole` lets be bounded (None: no old period)."""
+    reach = d.outcome_window_days or 0
+    bounds = [_before(changed[t], reach) for t in reads(d) if t in changed]
+    if span0[1] != span1[1] and _reads_data_end(d, grain, span0, span1):
+        bounds.append(_before(min(span0[1], span1[1]), reach + 1))
+    return min(bounds) if bounds else None
+
+
+def _reads_data_end(d: IndicatorDef, grain: str, span0: tuple[date, date], span1: tuple[date, date]) -> bool:
+    return iv.formula_sql(d, grain, span0[1]) != iv.formula_sql(d, grain, span1[1])
+
+
+def own_row_outcomes(d: IndicatorDef) -> bool:
+    """A rate form over one table: each row counts in the period of its own date, so a waiting formula's outcomes
+    are in the row it counts (a ticket closed later is the same ticket's row, dated by its earliest date)."""
+    s = d.sql
+    return (not s.is_query and len(reads(d)) == 1 and not re.search(r"\bjoin\b|,", s.from_ or "", re.I)
+            and not any(re.search(r"\bselect\b", t or "", re.I) for t in s.texts()))
+
+
 def _whole(d: IndicatorDef, grain: str, old: dict[str, Any], new: dict[str, Any],
-           span0: tuple[date, date], span1: tuple[date, date]) -> str | None:
+           span0: tuple[date, date], span1: tuple[date, date], changed: dict[str, date]) -> str | None:
     """Why an indicator must be computed whole at a grain (None: its periods can be bounded)."""
     if old["defs"].get(d.id) != new["defs"].get(d.id):
         return f"{d.id} (definition changed)"
-    if iv.formula_sql(d, grain, span0[1]) != iv.formula_sql(d, grain, span1[1]):
+    bounded = d.outcome_window_days is not None
+    if not bounded and _reads_data_end(d, grain, span0, span1):
         return f"{d.id} (reads the data end)"
+    if d.waits_for_outcomes and not bounded and not own_row_outcomes(d) and reads(d) & set(changed):
+        return f"{d.id} (waits for outcomes in later rows)"
     text = _text(d)
     if re.search(rf"\b{iv.WORKDAYS}\b", text) and span0 != span1:
         return f"{d.id} (working-day calendar over a moved span)"

@@ -598,6 +598,23 @@ def month_in(month: str, grain: str) -> str:
     return month[:4] if grain == "year" else f"{month[:4]}Q{(int(month[5:7]) + 2) // 3}"
 
 
+_PERIOD_OF = re.compile(r"\s*\{period\((.+)\)\}\s*")
+
+
+def since(d: IndicatorDef, start: date | None) -> IndicatorDef:
+    """`d` reading no row dated before `start` (None: `d` itself). A rate form's groups are the periods of its own
+    rows' `{period(expr)}`, so a computation of periods starting on or after `start` never reads an earlier row; the
+    filter on `expr` is on the table scan, where DuckDB skips the row groups before it (an incremental refresh then
+    reads the new months, not the whole table). Query forms and snapshot forms (over `periods`) are left as they are."""
+    s = d.sql
+    m = _PERIOD_OF.fullmatch(s.period or "") if start is not None else None
+    if m is None or s.is_query or "periods" in (s.from_ or ""):
+        return d
+    cond = f"({m.group(1)}) >= TIMESTAMP '{start:%Y-%m-%d} 00:00:00'"
+    where = f"({s.where}) AND {cond}" if s.where else cond
+    return d.model_copy(update={"sql": s.model_copy(update={"where": where})})
+
+
 def _plan_months(plan: Plan | None, d: IndicatorDef, grains: tuple[str, ...], months: list[str]) -> frozenset[str] | None:
     """The months whose monthly sums a rolled-up indicator needs under `plan` (None: every month)."""
     if plan is None or any((d.id, g) not in plan for g in grains):
@@ -637,10 +654,13 @@ def _compute(
                     elif rolls_up(d) and n_grid:
                         if d.id not in monthly:
                             need = _plan_months(plan, d, grains, all_months)
-                            monthly[d.id] = _monthly_sums(con, d, shared, last, need)
+                            start = date.fromisoformat(min(need) + "-01") if need else None
+                            monthly[d.id] = _monthly_sums(con, since(d, start), shared, last, need)
                         frames.append(_run_rolled(con, d, grain, monthly[d.id], n_grid))
                     else:
-                        frames.append(_run_one(con, d, grain, n_grid, shared, last_day=last, periods=only))
+                        begin = periods["period_start"].min() if only is not None else None
+                        frames.append(_run_one(con, since(d, begin if isinstance(begin, date) else None), grain,
+                                               n_grid, shared, last_day=last, periods=only))
                     if only is not None:
                         con.register("periods", relations["periods"].to_arrow())
             finally:

@@ -93,3 +93,18 @@ def test_formula_looking_cells_are_neutralised() -> None:
     assert neutralise("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
     assert neutralise("@SUM(A1)") == "'@SUM(A1)" and neutralise("+86 21") == "'+86 21"
     assert neutralise("-1") == "-1" and neutralise("-2.5e3") == "-2.5e3" and neutralise("办事") == "办事"
+
+
+def test_an_unchanged_file_says_its_open_quarantined_rows_are_not_checked_again_and_how_to_retry(
+    warehouse: tuple[Path, Path],
+) -> None:
+    """Dropping the same file again does not re-validate its quarantined rows (issue 16.2: skipped by checksum); the
+    clerk is told how many are still open and which command writes the sheet that retries them."""
+    src, db = warehouse
+    again = {f.name: f for f in ingest_folder(src, db, now=corpus.LOAD_TIME).files}
+    rating = again["rating_1.csv"]
+    assert rating.status == "unchanged"
+    assert "6 row(s) of rating_1.csv are still quarantined" in rating.message, rating.message
+    assert "govindex quarantine --resubmit rating_1.csv" in rating.message
+    assert "仍有 6 行被隔离" in rating.message
+    assert again["district.csv"].status == "unchanged" and "quarantined" not in again["district.csv"].message

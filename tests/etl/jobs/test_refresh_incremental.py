@@ -5,7 +5,7 @@ that supersedes rows of an old month, and after late outcomes of a maturing peri
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ import pytest
 from etl.contract.catalog import load_catalog
 from etl.jobs.refresh import refresh
 from etl.jobs.refresh_steps import RefreshContext, step_scores, step_uncertainty
-from etl.warehouse import connection as warehouse, incremental
+from etl.warehouse import connection as warehouse, incremental, indicator_values as iv
 from etl.warehouse.indicator_values import write_indicator_values
 from tests.conftest import Warehouses
 from tests.etl.jobs.test_refresh_manifest import config_for
@@ -193,3 +193,143 @@ def test_the_plan_bounds_periods_by_the_earliest_changed_month_and_computes_data
     assert p is not None and p[(plain.id, "month")] == {f"2025-0{i}" for i in range(1, 7)}
     assert incremental.plan(sub, None, new)[0] is None
     assert incremental.plan(sub, old, {**new, "units": "other"})[0] is None
+
+
+def test_an_outcome_window_bounds_the_maturing_periods_and_outcomes_in_other_rows_are_computed_whole() -> None:
+    """`outcome_window_days` W (catalog): a moved data end reaches the periods ending within W + 1 days of the earlier
+    data end, a changed row those ending within W days before its month. A formula waiting for outcomes in other rows
+    (a rating of a case closed months before) without a window is computed whole whenever a table it reads changed,
+    even when the data end stays; one waiting in its own row (a rate form over one table) is bounded as any other."""
+    catalog = load_catalog()
+    ids = ("online_completion_rate", "elderly_success_rate", "rating_coverage_rate", "hotline_resolution_rate")
+    defs = tuple(catalog.indicator(i) for i in ids)
+    online, elderly, coverage, hotline = defs
+    assert (online.outcome_window_days, elderly.outcome_window_days, coverage.outcome_window_days) == (3, 30, None)
+    sub = type(catalog)(catalog.nodes, defs, catalog.source)
+    tabs = {"case": {"mark": "1:1", "months": {"2025-01": "1:1", "2025-04": "2:2"}},
+            "rating": {"mark": "1:1", "months": {"2025-01": "1:1"}},
+            "hotline_ticket": {"mark": "1:1", "months": {"2025-01": "1:1", "2025-04": "1:1"}}}  # fmt: skip
+    old = {"version": incremental.VERSION, "code": "c", "grains": ["month"], "units": "u",
+           "defs": {d.id: d.id for d in defs}, "span": ["2025-01-01", "2025-05-31"], "tables": tabs}  # fmt: skip
+    # only the data end moved (a month of files for other tables): W days back from the earlier data end, less a day
+    p, whole = incremental.plan(sub, old, {**old, "span": ["2025-01-01", "2025-06-30"]})
+    assert p is not None
+    assert p[(online.id, "month")] == {"2025-05", "2025-06"}  # ends on or after 05-27
+    assert p[(elderly.id, "month")] == {"2025-04", "2025-05", "2025-06"}  # ends on or after 04-30
+    assert (coverage.id, "month") not in p and (hotline.id, "month") not in p  # read the data end, no window
+    # the data end stays, cases of April changed: W days before April for the windowed ones; the ratings of cases
+    # closed before April may be among them → rating coverage whole; the hotline did not change → nothing
+    cases = {**tabs, "case": {"mark": "2:2", "months": {"2025-01": "1:1", "2025-04": "3:3"}}}
+    p, whole = incremental.plan(sub, old, {**old, "tables": cases})
+    assert p is not None
+    assert p[(online.id, "month")] == {"2025-03", "2025-04", "2025-05"}  # ends on or after 03-29
+    assert p[(elderly.id, "month")] == {"2025-03", "2025-04", "2025-05"}  # ends on or after 03-02
+    assert (coverage.id, "month") not in p and any(coverage.id in w and "later rows" in w for w in whole)
+    assert p[(hotline.id, "month")] == frozenset()
+    # a ticket of April changed, the data end stays: its own row, its own period on
+    tickets = {**tabs, "hotline_ticket": {"mark": "2:2", "months": {"2025-01": "1:1", "2025-04": "2:2"}}}
+    p, _ = incremental.plan(sub, old, {**old, "tables": tickets})
+    assert p is not None and p[(hotline.id, "month")] == {"2025-04", "2025-05"}
+    assert p[(coverage.id, "month")] == frozenset()  # reads no hotline table
+
+
+def _last_day(db: Path) -> str:
+    with warehouse.connection(db, read_only=True) as con:
+        return str(warehouse.scalar(con, "SELECT last_day FROM data_coverage"))
+
+
+def test_late_ratings_of_cases_closed_months_before_equal_a_full_rebuild(
+    months_split: dict[str, Any], tmp_path: Path
+) -> None:
+    """Ratings given on the last day of the data for cases closed two months before: the data end stays, the rating
+    table changes only in its last month, yet rating coverage of the cases' month changes (it waits for outcomes in
+    other rows). Before the fix that month kept its stored value."""
+    db, src = _copy(months_split, tmp_path)
+    m, last = months_split["months"][-3], _last_day(db)
+    n = _write_rows(
+        db,
+        "SELECT r.* REPLACE ('late-' || c.case_id AS rating_id, c.case_id AS case_id, 'app' AS channel, "
+        f"TIMESTAMP '{last} 10:00:00' AS rated_at, CAST(NULL AS TIMESTAMP) AS invited_at, "
+        "CAST(NULL AS VARCHAR) AS invite_channel) "
+        "FROM (SELECT * FROM rating WHERE channel = 'app' ORDER BY rating_id LIMIT 1) r CROSS JOIN "
+        f"(SELECT case_id FROM \"case\" WHERE status = 'closed' AND strftime(closed_at, '%Y-%m') = '{m}' "
+        "AND case_id NOT IN (SELECT case_id FROM rating) ORDER BY case_id LIMIT 80) c",
+        src / "rating_late.parquet",
+    )
+    assert n > 0
+    note = _refresh(db, src)
+    assert "incremental" in note and "rating_coverage_rate (waits for outcomes in later rows)" in note, note
+    assert _last_day(db) == last
+    _assert_same_as_full(db, tmp_path)
+
+
+def _later_tickets(db: Path, dest: Path, days: int) -> None:
+    """The tickets of the last 10 loaded days again, re-dated `days` later under new ids: the data end moves."""
+    shift = f"INTERVAL {days} DAY"
+    n = _write_rows(
+        db,
+        f"SELECT * REPLACE ('later{days}-' || ticket_id AS ticket_id, created_at + {shift} AS created_at, "
+        f"closed_at + {shift} AS closed_at, first_response_at + {shift} AS first_response_at) FROM hotline_ticket "
+        "WHERE created_at >= (SELECT max(created_at) FROM hotline_ticket WHERE ticket_id NOT LIKE 'later%') "
+        "- INTERVAL 10 DAY AND ticket_id NOT LIKE 'later%'",
+        dest,
+    )
+    assert n > 0
+
+
+def test_a_data_end_moved_by_late_tickets_bounds_the_windowed_formulas_and_equals_a_full_rebuild(
+    months_split: dict[str, Any], tmp_path: Path
+) -> None:
+    """The last month's files and tickets re-dated 50 days later (the data end moves into the next month,
+    mid-month), then the new last days' tickets re-dated 40 days later (it moves three weeks on): the formulas that
+    read the data end with an outcome window (online completion 3 days, elderly success 30, on-time completion and
+    processing time 0) recompute only the periods their window reaches, and the result equals a full rebuild.
+    Elderly success with a window of 0 days kept the last month of cases stale (cases started within 30 days before
+    the first data end) and failed here."""
+    db, src = _copy(months_split, tmp_path)
+    for p in months_split["held"]:
+        shutil.copy(p, src / p.name)
+    _later_tickets(db, src / "hotline_ticket_later50.parquet", 50)
+    first_end = _last_day(db)
+    _refresh(db, src)
+    assert _last_day(db) > first_end
+    _later_tickets(db, src / "hotline_ticket_later40.parquet", 40)
+    mid, note = _last_day(db), _refresh(db, src)
+    assert "incremental" in note, note
+    assert _last_day(db) > mid
+    whole = note.split("computed whole: ", 1)[-1].split(" | ")[0]
+    assert "hotline_resolution_rate (reads the data end)" in whole, note
+    assert not any(i in whole for i in ("online_completion_rate", "elderly_success_rate", "processing_time_ratio",
+                                        "ontime_completion_rate")), note
+    _assert_same_as_full(db, tmp_path)
+
+
+def test_a_resubmission_changing_census_values_of_the_scored_period_recomputes_its_uncertainty_summary(
+    months_split: dict[str, Any], tmp_path: Path
+) -> None:
+    """A district's register re-submitted with fewer required materials: census indicators (interval 'none') of the
+    scored quarter change while their standard errors stay 0, so only the values in the summary's inputs digest
+    tell the stored summary is stale. The summary is recomputed and equals a full rebuild (with the values left out
+    of the digest the stale summary stood and this failed; the re-submission of cases did not, their SEs moved)."""
+    db, src = _copy(months_split, tmp_path)
+    n = _write_rows(
+        db,
+        "SELECT * REPLACE (0 AS materials_required_n) FROM service_item WHERE onboarded AND materials_required_n > 0 "
+        "AND district_code = (SELECT min(district_code) FROM service_item)",
+        src / "service_item_fewer_materials.parquet",
+    )
+    assert n > 0
+    note = _refresh(db, src)
+    assert "incremental" in note and "unchanged" not in note.split("uncertainty: ")[1], note
+    _assert_same_as_full(db, tmp_path)
+
+
+def test_a_rate_form_computed_from_a_start_reads_no_earlier_row_and_other_forms_are_left_as_they_are() -> None:
+    catalog = load_catalog()
+    rate, query = catalog.indicator("actual_online_case_rate"), catalog.indicator("first_time_completion_rate")
+    snapshot = catalog.indicator("item_coverage_rate")  # over `periods`: an item onboarded years before counts
+    start = date(2026, 9, 1)
+    cut = iv.since(rate, start)
+    assert cut.sql.where is not None and "TIMESTAMP '2026-09-01 00:00:00'" in cut.sql.where
+    assert rate.sql.where is None or rate.sql.where in cut.sql.where
+    assert iv.since(rate, None) is rate and iv.since(query, start) is query and iv.since(snapshot, start) is snapshot
