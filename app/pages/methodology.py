@@ -1,5 +1,9 @@
-"""Methodology (方法说明): the framework sunburst with effective weights, every indicator's definition, the profile,
-and the method rules generated from the profile's spec (app.views.methodology), with the downloadable 技术报告."""
+"""Methodology (方法说明): the framework tree with effective weights, every indicator's definition, the profile, and
+the method rules generated from the profile's spec (app.views.methodology), with the downloadable 技术报告.
+
+The tree is HTML, not a chart: it was a plotly sunburst, which only the full plotly.js bundle (4.8 MB) draws, and
+loading it was most of this page's first visit (issue 16 goal 4). As text every node's label and weight are
+readable without hovering, and the page draws no chart at all."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from app.ui import components as c
-from app.ui import figures, ids
+from app.ui import ids
 from app.views import frames as views
 from app.views.methodology import (formula_text, snapshot_audit, method_text, redundancy_lines, reliability_lines,
                                    reliability_rows)
@@ -56,8 +60,7 @@ def render(profile_name: str | None, lang: str):
     report = f"/download/methodology.html?profile={profile.name}&lang={lang}"
     return html.Div(
         [
-            c.card(None, c.graph(f"{PREFIX}-sunburst", figures.sunburst_figure(views.sunburst_frame(ctx, weights, lang),
-                                                                              lang))),
+            _tree_card(views.framework_tree(ctx, weights, lang), lang),
             c.card(
                 t("method.profile", lang),
                 html.H3(profile.title_en if lang == "en" else profile.title_zh, id=f"{PREFIX}-profile-title"),
@@ -80,6 +83,44 @@ def render(profile_name: str | None, lang: str):
             _audit_card(profile, lang),
         ],
         className="grid-2",
+    )
+
+
+def _tree_card(root: views.TreeNode, lang: str) -> html.Section:
+    """The framework as nested lists: the root, then the sides side by side, each node with a bar as long as its
+    share of its parent and its effective weight (share of the overall score); children without weight are named
+    in one line under their parent."""
+    return c.card(
+        t("method.tree", lang),
+        html.P(t("method.tree.lead", lang), className="note"),
+        _tree_row(root, lang),
+        html.Ul([_tree_branch(k, lang) for k in root.children if k.weight > 0], className="fw-tree fw-sides"),
+        className="span-2", id=f"{PREFIX}-tree",
+    )
+
+
+def _tree_branch(node: views.TreeNode, lang: str) -> html.Li:
+    weighted = [k for k in node.children if k.weight > 0]
+    unweighted = [k.label for k in node.children if k.weight <= 0]
+    return html.Li(
+        [
+            _tree_row(node, lang),
+            html.Ul([_tree_branch(k, lang) for k in weighted], className="fw-tree") if weighted else None,
+            html.P(t("method.tree.unweighted", lang, items=t("read.sep", lang).join(unweighted)),
+                   className="note fw-unweighted") if unweighted else None,
+        ],
+        id=f"{PREFIX}-node-{node.code}",
+    )
+
+
+def _tree_row(node: views.TreeNode, lang: str) -> html.Div:
+    return html.Div(
+        [
+            html.Span(node.label, className="fw-label"),
+            html.Span(html.Span(style={"width": f"{node.share * 100:.1f}%"}), className="fw-bar"),
+            html.Span(fmt_pct(node.weight, lang, 1), className="fw-weight"),
+        ],
+        className="fw-row", title=t("method.tree.of_parent", lang, code=node.code, share=fmt_pct(node.share, lang, 0)),
     )
 
 

@@ -175,3 +175,29 @@ def test_reliability_and_double_counting_are_flagged_on_the_page_data_and_in_the
     html_zh = methodology_report_html(fw, prof, catalog, Coverage(), "zh", audit=audit)
     assert "指标信度" in html_zh and "按年度汇总后可靠" in html_zh and "重复计分检查" in html_zh
     assert "数据中没有抽样误差" in methodology_report_html(fw, prof, catalog, Coverage(), "zh")
+
+
+def test_the_framework_tree_gives_every_node_its_effective_weight_and_share_of_its_parent(ctx) -> None:
+    """The methodology page's tree (HTML since the sunburst needed the full plotly.js): the same effective weights as
+    the scoring engine's, every node once, the children's shares of a parent summing to one."""
+    from app.views.frames import framework_tree
+
+    profile = ctx.profile(None)
+    tree = framework_tree(ctx, profile.resolved_weights(ctx.framework), "en")
+    seen = {}
+
+    def walk(node) -> None:
+        assert node.code not in seen
+        seen[node.code] = node
+        if node.children:
+            assert sum(k.share for k in node.children) == pytest.approx(1.0), node.code
+            assert sum(k.weight for k in node.children) == pytest.approx(node.weight), node.code
+        for k in node.children:
+            walk(k)
+
+    walk(tree)
+    assert (tree.code, tree.weight, tree.share) == (ctx.framework.root, 1.0, 1.0)
+    assert set(seen) == set(ctx.framework.codes)
+    eff = profile.effective_weights(ctx.framework)
+    assert {c: seen[c].weight for c in eff} == pytest.approx(eff)
+    assert any(w == 0 for w in eff.values()) and any(w > 0 for w in eff.values())
