@@ -67,7 +67,7 @@ def test_the_methodology_page_paints_without_the_full_plotly_bundle(page, server
     bundles: list[str] = []
     page.on("request", lambda r: bundles.append(r.url) if re.search(r"plotly[^/]*\.js", r.url) else None)
     page.goto(server_url + "/methodology?lang=en")
-    page.wait_for_selector("#method-tree .fw-row")
+    page.wait_for_selector("#method-profile-title", timeout=60_000)  # the page's body has come
     settle(page)
     assert not [u for u in bundles if re.search(r"/plotly\.min\.js($|\?)", u)], bundles
     assert page.locator("#method-body .dash-graph").count() == 0
