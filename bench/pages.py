@@ -47,7 +47,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "weights history": ("/weights/history", "#hist-versions > *"),
     "sensitivity": ("/sensitivity", "main h1"),
     "data quality": ("/data-quality", "#dq-coverage .main-svg"),
-    # its framework tree: HTML since h42 (no chart); a plotly sunburst before (kept so --against an older checkout works)
+    # its framework tree: HTML now (no chart); a plotly sunburst before (kept so --against an older checkout works)
     "methodology": ("/methodology", "#method-tree .fw-row, #method-sunburst .main-svg"),
     "editions": ("/editions", "#editions-list > *"),
     "ledger": ("/ledger", "#ledger-list > *"),
