@@ -1,7 +1,7 @@
 """Benchmark every page's first visit in a browser (issue 16 goal 4, issue 14: the overview's cold first paint).
 
 Run: `OPENBLAS_NUM_THREADS=1 .venv/bin/python -m bench.pages [--db WAREHOUSE] [--repeat 3] [--json OUT]
-[--against OTHER_CHECKOUT]`. Without --db a demo warehouse (24 months, as `make serve`) is built with the CLI in a
+[--against OTHER_CHECKOUT] [--only 'methodology,data quality']`. Without --db a demo warehouse (24 months, as `make serve`) is built with the CLI in a
 temporary folder. With --against (e.g. /work/main) that checkout's server is measured in the same command, rounds
 alternating, and each row gains its time and the ratio now/against: on a loaded machine only such a ratio means much.
 
@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
 from bench import ROOT, BenchRow, budget_row
@@ -46,7 +47,8 @@ PAGES: dict[str, tuple[str, str]] = {
     "weights history": ("/weights/history", "#hist-versions > *"),
     "sensitivity": ("/sensitivity", "main h1"),
     "data quality": ("/data-quality", "#dq-coverage .main-svg"),
-    "methodology": ("/methodology", "#method-sunburst .main-svg"),
+    # its framework tree: HTML now (no chart); a plotly sunburst before (kept so --against an older checkout works)
+    "methodology": ("/methodology", "#method-tree .fw-row, #method-sunburst .main-svg"),
     "editions": ("/editions", "#editions-list > *"),
     "ledger": ("/ledger", "#ledger-list > *"),
     "targets": ("/targets", "#targets-list > *"),
@@ -132,8 +134,10 @@ def visit(browser, url: str, selector: str, timeout_ms: float = 60_000) -> float
         ctx.close()
 
 
-def _one_round(browser, db: Path, weights: Path, root: Path, samples: dict[str, list[float]]) -> None:
-    """One server started afresh for the cold overview and the shell, another for every page's first visit."""
+def _one_round(browser, db: Path, weights: Path, root: Path, samples: dict[str, list[float]],
+               only: Sequence[str] | None = None) -> None:
+    """One server started afresh for the cold overview and the shell, another for every page's first visit (or the
+    pages named in `only`)."""
     server = _Server(db, weights, root)
     try:
         samples["overview, cold"].append(visit(browser, server.url + PAGES["overview"][0], PAGES["overview"][1]))
@@ -144,22 +148,26 @@ def _one_round(browser, db: Path, weights: Path, root: Path, samples: dict[str, 
     try:
         visit(browser, server.url + SHELL[0], SHELL[1])
         for name, (path, sel) in PAGES.items():
+            if only is not None and name not in only:
+                continue
             samples[f"{name}, first visit"].append(visit(browser, server.url + path, sel))
     finally:
         server.stop()
 
 
-def _samples() -> dict[str, list[float]]:
-    return {"overview, cold": [], "shell": [], **{f"{name}, first visit": [] for name in PAGES}}
+def _samples(only: Sequence[str] | None = None) -> dict[str, list[float]]:
+    return {"overview, cold": [], "shell": [],
+            **{f"{name}, first visit": [] for name in PAGES if only is None or name in only}}
 
 
-def measure(db: Path, weights: Path, repeat: int, against: Path | None = None) -> list[dict]:
+def measure(db: Path, weights: Path, repeat: int, against: Path | None = None,
+            only: Sequence[str] | None = None) -> list[dict]:
     """Median of `repeat` rounds per measure. With `against` (another checkout of govindex, e.g. main), that code's
     server is measured in the same command, rounds alternating (A B, B A, …) so both meet the same load; each row
     then carries its time and the ratio this/against."""
     from playwright.sync_api import sync_playwright
 
-    mine, theirs = _samples(), _samples()
+    mine, theirs = _samples(only), _samples(only)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
         try:
@@ -167,7 +175,7 @@ def measure(db: Path, weights: Path, repeat: int, against: Path | None = None) -
                 order = [(ROOT, mine)] if against is None else \
                     [(ROOT, mine), (against, theirs)][:: 1 if i % 2 == 0 else -1]
                 for root, samples in order:
-                    _one_round(browser, db, weights, root, samples)
+                    _one_round(browser, db, weights, root, samples, only)
         finally:
             browser.close()
     base = statistics.median(mine.pop("shell"))
@@ -227,7 +235,12 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="also write the rows as JSON")
     ap.add_argument("--against", type=Path, help="another checkout (e.g. /work/main) measured in the same command, "
                     "rounds alternating; rows gain its time and the ratio now/against")
+    ap.add_argument("--only", help="comma-separated page names of PAGES to visit (default: all), e.g. "
+                    "'methodology,data quality'")
     args = ap.parse_args()
+    only = [p.strip() for p in args.only.split(",")] if args.only else None
+    if only and (unknown := sorted(set(only) - set(PAGES))):
+        ap.error(f"unknown pages {unknown}; known: {', '.join(PAGES)}")
     if not Path("/usr/bin/chromium").exists():
         print("bench.pages needs Debian's chromium (/usr/bin/chromium)", file=sys.stderr)
         raise SystemExit(2)
@@ -236,7 +249,7 @@ def main() -> None:
         db = args.db or build_demo(folder)
         weights = folder / "weights"
         shutil.copytree(ROOT / "weights", weights, ignore=shutil.ignore_patterns("history"))
-        rows = measure(db, weights, args.repeat, args.against.resolve() if args.against else None)
+        rows = measure(db, weights, args.repeat, args.against.resolve() if args.against else None, only)
     print_rows(rows)
     if args.json:
         args.json.write_text(json.dumps(rows, ensure_ascii=False, indent=2), encoding="utf-8")

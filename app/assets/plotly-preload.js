@@ -14,7 +14,7 @@
   "use strict";
   if (window.Plotly) { return; }
   /* the pages that open with charts; the others let Graph load plotly.js if they ever draw one */
-  var charts = /^\/(district\/[^/]+|weights|data-quality|methodology|compare)?\/?$/;
+  var charts = /^\/(district\/[^/]+|weights|data-quality|compare)?\/?$/;
   if (!charts.test(window.location.pathname)) { return; }
   var meta = document.querySelector('meta[name="govindex-plotly"]');
   var prefix = "/";

@@ -274,3 +274,14 @@ def num_col(field: str, header_key: str, lang: str, decimals: int = 1, **kw: Any
         "valueFormatter": {"function": f"params.value == null ? '—' : d3.format(',.{decimals}f')(params.value)"},
         **kw,
     }
+
+
+def static_html(markup: str, **kw: Any) -> dcc.Markdown:
+    """Static markup as ONE Dash component (dcc.Markdown rendering raw HTML), for long read-only text: the Dash
+    renderer's cost grows with the number of components (a wrapper and a store subscription each), and a page of a
+    thousand html.* components spent most of its first visit there (the methodology page, issue 16 goal 4).
+    `markup` must be built by the caller with every interpolated value escaped (html.escape). Its newlines are written
+    as &#10; (the same character to HTML): on one line it stays one HTML block, which a blank line would end and let
+    Markdown read what follows."""
+    return dcc.Markdown(markup.replace("\r", "").replace("\n", "&#10;"), dangerously_allow_html=True, dedent=False,
+                        **kw)

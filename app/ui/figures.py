@@ -817,15 +817,3 @@ def coverage_figure(df: pl.DataFrame, lang: str) -> go.Figure:
     fig.update_xaxes(tickangle=-50)
     return _base(fig, title, height=max(440, 26 * len(units) + 260))
 
-
-def sunburst_figure(df: pl.DataFrame, lang: str) -> go.Figure:
-    """Framework tree sized by effective weight. Columns: code, parent ('' for the root), label, weight."""
-    if df.height == 0:
-        return empty_figure(t("error.nodata", lang))
-    fig = go.Figure(go.Sunburst(
-        ids=df["code"].to_list(), parents=df["parent"].to_list(), labels=df["label"].to_list(),
-        values=df["weight"].to_list(), branchvalues="total", insidetextorientation="radial",
-        hovertemplate="%{label}<br>" + t("col.eff_weight", lang) + " %{value:.1%}<extra></extra>",
-        maxdepth=4,
-    ))
-    return _base(fig, t("method.tree", lang), height=620, margin={"l": 0, "r": 0, "t": 48, "b": 0})

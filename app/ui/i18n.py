@@ -549,6 +549,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # -- methodology -------------------------------------------------------------------------------------------
     "method.title": ("方法说明", "Methodology"),
     "method.tree": ("指标体系与有效权重", "Framework and effective weights"),
+    "method.tree.lead": ("百分数为有效权重（占综合得分的份额），条长为占上级的份额。",
+                         "The percentage is the effective weight (share of the overall score); the bar, the share of "
+                         "its parent."),
+    "method.tree.of_parent": ("{code}：占上级 {share}", "{code}: {share} of its parent"),
+    "method.tree.unweighted": ("不计入得分（权重为 0）：{items}", "Not in the score (weight 0): {items}"),
     "method.indicators": ("指标定义", "Indicator definitions"),
     "method.profile": ("当前权重方案", "Active weight profile"),
     "method.author": ("作者", "Author"),

@@ -364,22 +364,27 @@ def effective_weights(ctx: AppContext, weights: dict[str, float], lang: str) -> 
     }).filter(pl.col("indicator").is_in(list(fw.scored_indicators)))  # context indicators take no weight
 
 
-def sunburst_frame(ctx: AppContext, weights: dict[str, float], lang: str) -> pl.DataFrame:
-    """Every node with its effective weight (share of the root), for the methodology sunburst."""
+@dataclass(frozen=True)
+class TreeNode:
+    """One node of the framework tree as the methodology page shows it."""
+
+    code: str
+    label: str
+    weight: float  # effective weight: the node's share of the overall score
+    share: float  # its share of its parent (1 for the root)
+    children: tuple[TreeNode, ...] = ()
+
+
+def framework_tree(ctx: AppContext, weights: dict[str, float], lang: str) -> TreeNode:
+    """The framework from its root, every node with its effective weight (share of the root) and its share of its
+    parent, children in the framework's order (the methodology page's tree of effective weights)."""
     fw = ctx.framework
     w = fw.weights(weights)
-    share: dict[str, float] = {fw.root: 1.0}
-    def eff(code: str) -> float:
-        if code in share:
-            return share[code]
-        parent = fw.node(code).parent
-        assert parent is not None
-        total = sum(w[k] for k in fw.children(parent))
-        share[code] = eff(parent) * (w[code] / total if total else 0.0)
-        return share[code]
-    return pl.DataFrame({
-        "code": list(fw.codes),
-        "parent": [fw.node(c).parent or "" for c in fw.codes],
-        "label": [node_label(ctx, c, lang) for c in fw.codes],
-        "weight": [eff(c) for c in fw.codes],
-    })
+
+    def node(code: str, weight: float, share: float) -> TreeNode:
+        kids = fw.children(code)
+        total = sum(w[k] for k in kids)
+        return TreeNode(code, node_label(ctx, code, lang), weight, share, tuple(
+            node(k, weight * (w[k] / total if total else 0.0), w[k] / total if total else 0.0) for k in kids))
+
+    return node(fw.root, 1.0, 1.0)

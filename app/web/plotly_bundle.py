@@ -1,11 +1,12 @@
 """Which plotly.js a page loads: the cartesian bundle (1.5 MB) where the charts are bars, scatters and heatmaps, the
-full one (4.8 MB) where a page draws a sunburst or WebGL points (issue 14: first paint; issue 16 goal 4).
+full one (4.8 MB) where a page draws WebGL points (issue 14: first paint; issue 16 goal 4).
 
 Most of a chart page's first paint is the browser parsing and compiling plotly.js. The server writes the choice
 into each page as `<meta name="govindex-plotly" content="URL">`; app/assets/plotly-preload.js starts loading that
 URL with the page, and loads the full bundle on demand when a chart needs a trace type the cartesian one lacks (a
-page reached by in-app navigation from a cartesian page). The full bundle is chosen up front for the methodology
-page (its framework sunburst) and for a warehouse with many units, whose quadrant is WebGL (app/ui/many_units.py).
+page reached by in-app navigation from a cartesian page). The full bundle is chosen up front for a warehouse with
+many units, whose quadrant is WebGL (app/ui/many_units.py). No page needs it on every visit any more: the
+methodology page's framework tree was a sunburst and is HTML now (app/pages/methodology.py).
 
 The bundles are served at versioned addresses with a one-year immutable cache, so a returning browser reads them
 from its cache without asking.
@@ -29,7 +30,7 @@ FULL_FILE = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.mi
 CARTESIAN_TRACES = frozenset({"bar", "box", "contour", "heatmap", "histogram", "histogram2d", "histogram2dcontour",
                               "image", "pie", "scatter", "scatterternary", "violin"})
 #: pages (path prefixes) that draw a trace type outside the cartesian bundle on every visit
-FULL_PAGES = ("/methodology",)
+FULL_PAGES: tuple[str, ...] = ()
 ROUTE = "/_govindex/plotly/<version>/<name>"
 CACHE = "public, max-age=31536000, immutable"
 

@@ -10,6 +10,7 @@ page's callbacks go in the first batch."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -57,3 +58,21 @@ def test_a_shared_links_profile_draws_the_page_on_that_profile(page, server_url:
     settle(page)
     assert page.locator("#method-profile-title").inner_text() not in ("", default_title)
     assert "profile=supply-led" in page.url
+
+
+def test_the_methodology_page_paints_without_the_full_plotly_bundle(page, server_url: str) -> None:
+    """Its framework tree was a sunburst, which only the full plotly.js (4.8 MB) draws: the page named that bundle and
+    loaded it on every first visit, most of the slowest first visit of the app (issue 16 goal 4). The tree is HTML
+    now: no plotly.js at all, and the tree still gives each side, dimension and indicator its effective weight."""
+    bundles: list[str] = []
+    page.on("request", lambda r: bundles.append(r.url) if re.search(r"plotly[^/]*\.js", r.url) else None)
+    page.goto(server_url + "/methodology?lang=en")
+    page.wait_for_selector("#method-profile-title", timeout=60_000)  # the page's body has come
+    settle(page)
+    assert not [u for u in bundles if re.search(r"/plotly\.min\.js($|\?)", u)], bundles
+    assert page.locator("#method-body .dash-graph").count() == 0
+    for code in ("supply", "demand", "supply_value", "demand_environment", "unprompted_satisfaction"):
+        row = page.locator(f"#method-node-{code} > .fw-row")
+        assert row.is_visible(), code
+        assert re.fullmatch(r"\d+\.\d%", row.locator(".fw-weight").inner_text()), code
+    assert page.errors == [], page.errors

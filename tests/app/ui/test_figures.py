@@ -93,9 +93,6 @@ def test_sparkline_text() -> None:
 def test_other_figures_build() -> None:
     cov = pl.DataFrame({"name": ["A", "A"], "label": ["x", "y"], "denominator": [30.0, None], "value": [0.5, None]})
     assert figures.coverage_figure(cov, "zh").data[0].text[0][0] == "30"
-    sb = pl.DataFrame({"code": ["r", "a", "b"], "parent": ["", "r", "r"], "label": ["R", "A", "B"],
-                       "weight": [1.0, 0.4, 0.6]})
-    assert figures.sunburst_figure(sb, "en").data[0].branchvalues == "total"
     dims = pl.DataFrame({"label": ["x"], "this": [50.0], "median": [40.0], "best": [90.0]})
     assert len(figures.dimension_compare_figure(dims, "zh").data) == 3
 

@@ -175,3 +175,71 @@ def test_reliability_and_double_counting_are_flagged_on_the_page_data_and_in_the
     html_zh = methodology_report_html(fw, prof, catalog, Coverage(), "zh", audit=audit)
     assert "指标信度" in html_zh and "按年度汇总后可靠" in html_zh and "重复计分检查" in html_zh
     assert "数据中没有抽样误差" in methodology_report_html(fw, prof, catalog, Coverage(), "zh")
+
+
+def test_the_framework_tree_gives_every_node_its_effective_weight_and_share_of_its_parent(ctx) -> None:
+    """The methodology page's tree (HTML since the sunburst needed the full plotly.js): the same effective weights as
+    the scoring engine's, every node once, the children's shares of a parent summing to one."""
+    from app.views.frames import framework_tree
+
+    profile = ctx.profile(None)
+    tree = framework_tree(ctx, profile.resolved_weights(ctx.framework), "en")
+    seen = {}
+
+    def walk(node) -> None:
+        assert node.code not in seen
+        seen[node.code] = node
+        if node.children:
+            assert sum(k.share for k in node.children) == pytest.approx(1.0), node.code
+            assert sum(k.weight for k in node.children) == pytest.approx(node.weight), node.code
+        for k in node.children:
+            walk(k)
+
+    walk(tree)
+    assert (tree.code, tree.weight, tree.share) == (ctx.framework.root, 1.0, 1.0)
+    assert set(seen) == set(ctx.framework.codes)
+    eff = profile.effective_weights(ctx.framework)
+    assert {c: seen[c].weight for c in eff} == pytest.approx(eff)
+    assert any(w == 0 for w in eff.values()) and any(w > 0 for w in eff.values())
+
+
+def _components(node) -> list[dict]:
+    """Every Dash component in a layout's or a callback answer's JSON."""
+    if isinstance(node, dict):
+        own = [node] if "namespace" in node and "type" in node else []
+        return own + [c for v in node.values() for c in _components(v)]
+    if isinstance(node, list):
+        return [c for v in node for c in _components(v)]
+    return []
+
+
+@pytest.mark.slow
+def test_the_methodology_page_is_few_components_and_its_static_html_escapes_every_value(fixture_db: Path,
+                                                                                      weights_dir: Path) -> None:
+    """The page was some 1,900 html.* components (every definition, the reliability table, the tree row by row) and
+    the Dash renderer spent most of its first visit on them (issue 16 goal 4); the read-only parts are now static
+    HTML, one component each, built with every value escaped and on one line (a blank line would end the HTML)."""
+    from html import escape
+
+    from app.server import create_app
+    from app.views.methodology import formula_text
+
+    client = create_app(app_config(fixture_db, weights_dir, rank_samples=0),
+                        auth=AuthSettings(mode="demo")).server.test_client()
+    client.get("/", headers={"Accept": "text/html"})
+    shell = _components(client.get("/_dash-layout", headers={"Referer": "http://localhost/no-such-page"}).get_json())
+    layout = _components(client.get("/_dash-layout", headers={"Referer": "http://localhost/methodology"}).get_json())
+    r = _dash_call(client, "method-body.children", [{"id": "profile-select", "property": "value", "value": None}],
+                   [{"id": "method-lang", "property": "data", "value": "zh"}])
+    assert r.status_code == 200
+    body = _components(r.get_json())
+    added = len(layout) - len(shell) + len(body)
+    assert added < 150, f"the methodology page adds {added} components to the shell's {len(shell)}"
+    markup = [str(c["props"]["children"]) for c in layout + body if c["type"] == "Markdown"]
+    assert markup and all("\n" not in m for m in markup)
+    text = "".join(markup)
+    catalog = load_catalog()
+    assert "<" in "".join(formula_text(d) for d in catalog)  # the formulas hold what must be escaped
+    for d in catalog:
+        assert escape(formula_text(d)).replace("\n", "&#10;") in text, d.id
+    assert "method-node-supply" in text and "method-def-unprompted_satisfaction" in text

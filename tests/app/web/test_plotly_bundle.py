@@ -33,9 +33,7 @@ def test_the_preload_script_knows_the_same_cartesian_trace_types() -> None:
 def test_which_pages_get_the_full_bundle() -> None:
     assert not pb.wants_full("/", 16, 40)
     assert not pb.wants_full("/district/310115", 16, 40)
-    assert pb.wants_full("/methodology", 16, 40)
-    assert pb.wants_full("/methodology/", 16, 40)
-    assert not pb.wants_full("/methodologyx", 16, 40)
+    assert not pb.wants_full("/methodology", 16, 40)  # its framework tree is HTML, no longer a sunburst
     assert pb.wants_full("/", 2844, 40)  # WebGL quadrant at many units
 
 
@@ -51,7 +49,7 @@ def test_pages_name_their_bundle_and_the_bundles_are_served_with_a_long_cache(fi
     method = meta.search(client.get("/methodology").get_data(as_text=True))
     assert home and method
     assert home.group(1).endswith("/plotly-cartesian.min.js") and home.group(2).endswith("/plotly.min.js")
-    assert method.group(1).endswith("/plotly.min.js")
+    assert method.group(1).endswith("/plotly-cartesian.min.js")
     for url in (home.group(1), home.group(2)):
         resp = client.get(url)
         assert resp.status_code == 200
