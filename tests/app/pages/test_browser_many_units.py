@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from app.ui import national_map
 from tests.app.conftest import ARTIFACTS, ROOT
-from tests.app.many_units_warehouse import SHARED_NAME, build
-from tests.app.pages.browser_steps import settle
+from tests.app.many_units_warehouse import SHARED_NAME, build, unit_table
+from tests.app.pages.browser_steps import choose, click_shape, settle
 from tests.conftest import serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -92,8 +93,7 @@ def _map_title(page) -> str:
 
 
 def test_the_national_map_draws_the_provinces(page, many_url: str) -> None:
-    """Issue 14/20.3: at national scale the map is the 31 provinces (31 names at most, not 2,844); the drill-down
-    into a province (drop-down or click) is covered by tests/app/ui/test_national_map.py at the figure level."""
+    """Issue 14/20.3: at national scale the map is the 31 provinces (31 names at most, not 2,844)."""
     page.goto(many_url + "/")
     page.wait_for_selector("#overview-map .main-svg", timeout=90_000)
     settle(page)
@@ -105,4 +105,41 @@ def test_the_national_map_draws_the_provinces(page, many_url: str) -> None:
     assert "中位数" in page.inner_text(".map-method")  # the synthetic warehouse has no province level
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "overview-national-map.png"), full_page=True)
+    assert page.errors == [], page.errors
+
+
+_MAP_CODES = """() => document.getElementById('overview-map').querySelector('.js-plotly-plot').data
+  .filter(t => t.customdata).flatMap(t => t.customdata)"""
+
+
+def _drilled_into(page, province: str, name: str) -> None:
+    """The map shows `province`'s county-level units (those of the warehouse), its title and drop-down name it."""
+    page.wait_for_function(f"() => (document.querySelector('#overview-map .gtitle') || {{}}).textContent"
+                           f"?.startsWith('{name}')", timeout=30_000, polling=250)
+    settle(page)
+    codes = sorted(page.evaluate(_MAP_CODES))
+    # the warehouse's codes are GB/T 2260-shaped, not all real: those of the province with a shipped boundary
+    units = sorted(c for c in unit_table(N)["district_code"].to_list()
+                   if c.startswith(province[:2]) and national_map.counties(province).has(c))
+    assert codes == units and len(units) >= 5  # the province's counties with a boundary, none of another
+    assert page.evaluate("() => document.getElementById('overview-map').querySelector('.js-plotly-plot').data"
+                         ".filter(t => t.fill === 'toself').length") >= 1  # the shapes are drawn
+    assert name in page.inner_text(".map-controls")
+
+
+def test_the_national_map_drills_into_a_province_chosen_or_clicked(page, many_url: str) -> None:
+    """Issue 20.3: choosing a province in the map's drop-down (typing part of its name) draws its county-level
+    units; back to the whole country, a click inside a province's shape (not on its name) does too."""
+    page.goto(many_url + "/")
+    page.wait_for_selector("#overview-map .main-svg", timeout=90_000)
+    settle(page)
+    choose(page, "overview-map-province", "河北")
+    _drilled_into(page, "130000", "河北省")
+    choose(page, "overview-map-province", "全国")
+    page.wait_for_function("() => (document.querySelector('#overview-map .gtitle') || {}).textContent"
+                           "?.includes('各省')", timeout=30_000, polling=250)
+    settle(page)
+    assert click_shape(page, "overview-map", "650000") > 30  # well away from the name's click target
+    _drilled_into(page, "650000", "新疆")
+    assert page.url.rstrip("/") == many_url  # a province opens no page: it drills down
     assert page.errors == [], page.errors
