@@ -76,9 +76,16 @@ def unit_names(settings: AuthSettings) -> dict[str, tuple[str, str]]:
     return units.name_pairs() if units is not None else {}
 
 
-def _first(names: Mapping[str, tuple[str, str]], default: str) -> str:
-    """The demo official's unit: `default` (徐汇区 in the Shanghai demo) when it is a unit, else the first unit."""
-    return default if default in names or not names else next(iter(names))
+def _first(names: Mapping[str, tuple[str, str]], default: str, units: Units | None = None) -> str:
+    """The demo official's unit: `default` (徐汇区) when it is a unit, else the first unit with none under it in
+    `units` (a county-level unit of a cut-down national demo, not its first province), else the first unit."""
+    if default in names or not names:
+        return default
+    if units is not None:
+        leaf = next((code for code in names if code in units and not units.children(code)), None)
+        if leaf is not None:
+            return leaf
+    return next(iter(names))
 
 
 def _dash_body_ok(body: Any) -> bool:
@@ -177,7 +184,7 @@ def auth_bar(ident: Identity | None, sess: Session | None, mode: str,
 <input type="hidden" name="csrf_token" value="{token}">
 <label for="demo-role">角色 Role</label><select id="demo-role" name="role">{_role_options(ident.role)}</select>
 <label for="demo-district">区 District</label><select id="demo-district" name="district">
-{unit_picker.options(ident.district_code or _first(names, DEMO_DISTRICT), names, units)}</select>
+{unit_picker.options(ident.district_code or _first(names, DEMO_DISTRICT, units), names, units)}</select>
 {unit_picker.search_field(names, units)}
 <button type="submit">切换 Switch</button></form>
 <span class="auth-who" data-role="{_e(ident.role)}">{_e(zh)} · {_e(en)}{where}</span></div>"""
@@ -429,8 +436,8 @@ class Auth:
             district = found[0]
         try:
             names = unit_names(self.settings)
-            role, district = check_role(role, district or (_first(names, DEMO_DISTRICT) if tied else None),
-                                        tuple(names) or None, self.settings.code_pattern)
+            default = _first(names, DEMO_DISTRICT, units_of(self.settings)) if tied else None
+            role, district = check_role(role, district or default, tuple(names) or None, self.settings.code_pattern)
         except UserError as e:
             return error_page(400, "无效的角色或区。", str(e))
         sess: Session = g.govindex_session

@@ -68,3 +68,16 @@ def click_shape(page, graph: str, code: str) -> float:
     page.mouse.move(x, y)
     page.mouse.click(x, y)
     return float(far)
+
+
+def click_point(page, graph: str, code: str) -> None:
+    """Click the point (a name's or a unit's marker) whose customdata is `code` on the plotly graph `graph`."""
+    page.locator(f"#{graph}").scroll_into_view_if_needed()
+    x, y = page.evaluate("""([graph, code]) => {
+      const gd = document.getElementById(graph).querySelector('.js-plotly-plot');
+      const tr = gd.data.find(t => t.customdata && t.customdata.includes(code)), i = tr.customdata.indexOf(code);
+      const fx = gd._fullLayout.xaxis, fy = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
+      return [box.left + fx._offset + fx.l2p(tr.x[i]), box.top + fy._offset + fy.l2p(tr.y[i])];
+    }""", [graph, code])
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)

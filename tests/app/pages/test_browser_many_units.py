@@ -13,7 +13,7 @@ import pytest
 from app.ui import national_map
 from tests.app.conftest import ARTIFACTS, ROOT
 from tests.app.many_units_warehouse import SHARED_NAME, build, unit_table
-from tests.app.pages.browser_steps import choose, click_shape, settle
+from tests.app.pages.browser_steps import choose, click_point, click_shape, settle
 from tests.conftest import serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -108,23 +108,33 @@ def test_the_national_map_draws_the_provinces(page, many_url: str) -> None:
     assert page.errors == [], page.errors
 
 
-_MAP_CODES = """() => document.getElementById('overview-map').querySelector('.js-plotly-plot').data
-  .filter(t => t.customdata).flatMap(t => t.customdata)"""
+def _title(page, graph: str) -> str:
+    return str(page.evaluate(f"() => (document.querySelector('#{graph} .gtitle') || {{}}).textContent || ''"))
 
 
-def _drilled_into(page, province: str, name: str) -> None:
-    """The map shows `province`'s county-level units (those of the warehouse), its title and drop-down name it."""
-    page.wait_for_function(f"() => (document.querySelector('#overview-map .gtitle') || {{}}).textContent"
-                           f"?.startsWith('{name}')", timeout=30_000, polling=250)
+def _wait_title(page, graph: str, text: str) -> None:
+    page.wait_for_function(f"() => ((document.querySelector('#{graph} .gtitle') || {{}}).textContent || '')"
+                           f".includes('{text}')", timeout=30_000, polling=250)
     settle(page)
-    codes = sorted(page.evaluate(_MAP_CODES))
+
+
+def _plot(graph: str, expr: str) -> str:
+    return f"() => document.getElementById('{graph}').querySelector('.js-plotly-plot').data{expr}"
+
+
+def _drilled_into(page, graph: str, province: str, name: str) -> list[str]:
+    """The map `graph` shows `province`'s county-level units (those of the warehouse), its title and drop-down
+    (`<graph>-province`) name it; returns the units' codes."""
+    _wait_title(page, graph, name)
+    assert _title(page, graph).startswith(name)
+    codes = sorted(page.evaluate(_plot(graph, ".filter(t => t.customdata).flatMap(t => t.customdata)")))
     # the warehouse's codes are GB/T 2260-shaped, not all real: those of the province with a shipped boundary
     units = sorted(c for c in unit_table(N)["district_code"].to_list()
                    if c.startswith(province[:2]) and national_map.counties(province).has(c))
     assert codes == units and len(units) >= 5  # the province's counties with a boundary, none of another
-    assert page.evaluate("() => document.getElementById('overview-map').querySelector('.js-plotly-plot').data"
-                         ".filter(t => t.fill === 'toself').length") >= 1  # the shapes are drawn
-    assert name in page.inner_text(".map-controls")
+    assert page.evaluate(_plot(graph, ".filter(t => t.fill === 'toself').length")) >= 1  # the shapes are drawn
+    assert name in page.inner_text(f"#{graph}-province")
+    return codes
 
 
 def test_the_national_map_drills_into_a_province_chosen_or_clicked(page, many_url: str) -> None:
@@ -134,12 +144,32 @@ def test_the_national_map_drills_into_a_province_chosen_or_clicked(page, many_ur
     page.wait_for_selector("#overview-map .main-svg", timeout=90_000)
     settle(page)
     choose(page, "overview-map-province", "河北")
-    _drilled_into(page, "130000", "河北省")
+    _drilled_into(page, "overview-map", "130000", "河北省")
     choose(page, "overview-map-province", "全国")
-    page.wait_for_function("() => (document.querySelector('#overview-map .gtitle') || {}).textContent"
-                           "?.includes('各省')", timeout=30_000, polling=250)
-    settle(page)
+    _wait_title(page, "overview-map", "各省")
     assert click_shape(page, "overview-map", "650000") > 30  # well away from the name's click target
-    _drilled_into(page, "650000", "新疆")
+    _drilled_into(page, "overview-map", "650000", "新疆")
     assert page.url.rstrip("/") == many_url  # a province opens no page: it drills down
+    assert page.errors == [], page.errors
+
+
+def test_the_compare_page_has_the_national_map(page, many_url: str) -> None:
+    """Issue 20.3: the comparison's map at national scale is the overview's (app.ui.national_map): the provinces, a
+    click inside one draws its counties, a click on a county adds it to the comparison, and back on the whole
+    country the province of a chosen unit is outlined."""
+    page.goto(many_url + "/compare")
+    page.wait_for_selector("#compare-map .main-svg", timeout=90_000)
+    settle(page)
+    assert "各省" in _title(page, "compare-map")
+    assert page.evaluate(_plot("compare-map", ".filter(t => t.fill === 'toself').length")) == 31
+    click_shape(page, "compare-map", "650000")
+    county = _drilled_into(page, "compare-map", "650000", "新疆")[0]
+    click_point(page, "compare-map", county)
+    page.wait_for_function(f"() => window.location.search.includes('{county}')", timeout=30_000, polling=250)
+    assert county in page.inner_text("#compare-units")
+    choose(page, "compare-map-province", "全国")
+    _wait_title(page, "compare-map", "各省")
+    outlined = page.evaluate(_plot("compare-map", ".filter(t => t.fill === 'toself' && t.line.width === 3)"
+                                                  ".map(t => t.name)"))
+    assert outlined == ["650000"]
     assert page.errors == [], page.errors
