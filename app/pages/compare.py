@@ -61,6 +61,7 @@ def layout(units: str | None = None, lang: str | None = None, period: str | None
         value=period if period in periods else default, clearable=False, searchable=False, className="period-select",
     )
     unknown = [u for u in chosen if u not in codes]
+    province = national_map.start(codes, national_map.official_unit())  # an official's: their province
     return html.Div(
         [
             dcc.Store(id=LANG, data=lang),
@@ -76,7 +77,7 @@ def layout(units: str | None = None, lang: str | None = None, period: str | None
                                             options=[{"label": t("map.by_score", lang), "value": "score"},
                                                      {"label": t("map.by_rank", lang), "value": "rank"}])],
                             className="map-controls no-print"),
-                   national_map.extent(codes, lang, MAP_PROVINCE),
+                   national_map.extent(codes, lang, MAP_PROVINCE, province),
                    dcc.Loading(html.Div(id=MAP_CARD), type="dot", delay_show=300)),
             dcc.Loading(html.Div(id=BODY), type="dot", delay_show=300),
         ],

@@ -133,8 +133,11 @@ def _map_card(ctx, ov: views.Overview, tbl, lang: str) -> html.Section:
     """The districts' map; at national scale the provinces, with a drop-down (and a click) to drill into one. The
     drop-down is always in the layout (hidden when there is nothing to choose) so the map's click callback always
     has its outputs."""
-    return c.card(None, national_map.extent([str(u) for u in tbl["unit_code"]], lang, MAP_PROVINCE),
-                  html.Div(national_map.page_map(ctx, ov, lang, MAP, table=tbl), id=MAP_BOX))
+    codes = [str(u) for u in tbl["unit_code"]]
+    own = national_map.official_unit()  # an official's map opens on their province, their unit outlined
+    province = national_map.start(codes, own)
+    return c.card(None, national_map.extent(codes, lang, MAP_PROVINCE, province),
+                  html.Div(national_map.page_map(ctx, ov, lang, MAP, province, table=tbl, own=own), id=MAP_BOX))
 
 
 @callback(Output(MAP_BOX, "children"), Input(MAP_PROVINCE, "value"), State(ids.PROFILE_SELECT, "value"),
@@ -148,7 +151,7 @@ def drill(province: str | None, profile: str | None, period: str | None, lang: s
         return dash.no_update
     if not national_map.is_national(ov.table):
         return dash.no_update
-    return national_map.page_map(ctx, ov, lang, MAP, province)
+    return national_map.page_map(ctx, ov, lang, MAP, province, own=national_map.official_unit())
 
 
 def _readings(ov: views.Overview, lang: str) -> html.Div:

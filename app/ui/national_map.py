@@ -25,6 +25,8 @@ from app.ui.i18n import t
 from app.ui.map import (DATA, SHIPPED_SOURCE, Boundaries, clickable_graph, clicked_unit, map_card, map_figure,
                         many_map_figure, read_boundaries)
 from app.views.units import province_scores
+from app.web import security
+from etl.stores.roles import Permission
 
 if TYPE_CHECKING:
     from app.state import AppContext
@@ -161,15 +163,33 @@ def extent(codes: Sequence[str], lang: str, select_id: str, province: str | None
 
 
 def page_map(ctx: AppContext, ov: Overview, lang: str, graph_id: str, province: str | None = None,
-             by: str = "score", highlight: Collection[str] = (), table: pl.DataFrame | None = None) -> list[Any]:
+             by: str = "score", highlight: Collection[str] = (), table: pl.DataFrame | None = None,
+             own: Collection[str] = ()) -> list[Any]:
     """The map of the overview `ov` (`table`: its table with the units' parents, when the page has it): at national
     scale the provinces or, `province` chosen (the drop-down's value), its county-level units; else the districts'
-    map. Coloured `by` score or rank, the `highlight`ed units outlined."""
+    map. Coloured `by` score or rank, the `highlight`ed units outlined, and at national scale the official's `own`
+    unit (`official_unit`) too."""
     table = ov.table if table is None else table
     if is_national(table):
         rolled = province_scores(ctx, ov.profile, ov.period)
-        return body(table, rolled, lang, graph_id, choice(province), by, highlight)
+        return body(table, rolled, lang, graph_id, choice(province), by, {*highlight, *own})
     return map_card(ctx.config, table, lang, graph_id, by, highlight)
+
+
+def official_unit() -> tuple[str, ...]:
+    """The unit of the official signed in (a role tied to one unit: a county's or a province's), () for everyone
+    else: the national map opens on its province and outlines it."""
+    ident = security.current_identity()
+    if ident is None or not ident.district_code or ident.may(Permission.ALL_DISTRICTS):
+        return ()
+    return (ident.district_code,)
+
+
+def start(codes: Sequence[str], own: Collection[str]) -> str | None:
+    """The province the national map opens on: the official's (`own`: `official_unit`) when it has units among
+    `codes` and a boundary, else None (the whole country)."""
+    shown = {province_of(code) for code in codes}
+    return next((province_of(u) for u in own if province_of(u) in shown and provinces().has(province_of(u))), None)
 
 
 def clicked(click: Mapping[str, Any] | None, shapes: Sequence[str | None] | None) -> tuple[str | None, str | None]:

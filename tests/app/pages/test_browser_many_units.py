@@ -13,7 +13,7 @@ import pytest
 from app.ui import national_map
 from tests.app.conftest import ARTIFACTS, ROOT
 from tests.app.many_units_warehouse import SHARED_NAME, build, unit_table
-from tests.app.pages.browser_steps import choose, click_point, click_shape, settle
+from tests.app.pages.browser_steps import choose, click_point, click_shape, settle, switch_role
 from tests.conftest import serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -172,4 +172,24 @@ def test_the_compare_page_has_the_national_map(page, many_url: str) -> None:
     outlined = page.evaluate(_plot("compare-map", ".filter(t => t.fill === 'toself' && t.line.width === 3)"
                                                   ".map(t => t.name)"))
     assert outlined == ["650000"]
+    assert page.errors == [], page.errors
+
+
+def test_a_county_officials_map_opens_on_their_province_with_their_unit_outlined(page, many_url: str) -> None:
+    """Issue 20.3: an official sees their unit and what is under it: the national map opens on their province,
+    their county outlined, on the overview and on the comparison."""
+    own = next(c for c in unit_table(N)["district_code"].to_list()
+               if c.startswith("13") and national_map.counties("130000").has(c))
+    switch_role(page, many_url, "district_official", own)
+    page.goto(many_url + "/")
+    page.wait_for_selector("#overview-map .main-svg", timeout=90_000)
+    _drilled_into(page, "overview-map", "130000", "河北省")
+    at = page.evaluate(_plot("overview-map", f".find(t => t.name === 'units').customdata.indexOf('{own}')"))
+    centre = page.evaluate(_plot("overview-map", f".filter(t => t.name === 'units').map(t => [t.x[{at}], t.y[{at}]])"))
+    ring = page.evaluate(_plot("overview-map", ".filter(t => t.marker && t.marker.line && t.marker.line.width === 2)"
+                                               ".map(t => [t.x[0], t.y[0], t.x.length])"))
+    assert ring == [[*centre[0], 1]]  # one unit outlined: the official's
+    page.goto(many_url + "/compare")
+    page.wait_for_selector("#compare-map .main-svg", timeout=90_000)
+    _drilled_into(page, "compare-map", "130000", "河北省")
     assert page.errors == [], page.errors

@@ -57,8 +57,8 @@ def test_search_by_code_by_name_and_by_part_and_the_page_of_matches_groups_by_pa
 
 
 def test_the_demo_official_is_a_county_level_unit_when_the_shanghai_default_is_not_there() -> None:
-    """A cut-down national demo (`govindex demo --national --provinces 2`) has no 徐汇区: the demo banner offers, and a
-    switch to district official without a unit gets, its first county-level unit, not its first province."""
+    """A cut-down national demo (`govindex demo --national --provinces 2`) has no 徐汇区: the demo banner offers,
+    and a switch to district official without a unit gets, its first county-level unit, not its first province."""
     from app.web import auth
     from app.web.security import Identity
 
