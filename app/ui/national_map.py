@@ -7,6 +7,10 @@ that province. A county-level unit belongs to the province of its GB/T 2260 code
 scores are the warehouse's province level scored from its own rolled-up values (etl.stores.levels), not a mean of
 the counties' scores; a warehouse without a province level in its unit table gets the median of each province's
 county scores instead, and the card says so.
+
+The overview and the comparison share the card (`extent`, `page_map`, `clicked`): a click inside a province's shape
+drills down as its drop-down does (app.ui.map.clicked_unit), and an official's map opens on their province with
+their unit outlined.
 """
 
 from __future__ import annotations
@@ -187,7 +191,9 @@ def official_unit() -> tuple[str, ...]:
 
 def start(codes: Sequence[str], own: Collection[str]) -> str | None:
     """The province the national map opens on: the official's (`own`: `official_unit`) when it has units among
-    `codes` and a boundary, else None (the whole country)."""
+    `codes` and a boundary, else None (the whole country; any map but the national one)."""
+    if not is_national_codes(codes):
+        return None
     shown = {province_of(code) for code in codes}
     return next((province_of(u) for u in own if province_of(u) in shown and provinces().has(province_of(u))), None)
 

@@ -104,3 +104,10 @@ def test_a_click_inside_a_shape_names_its_unit_as_a_click_on_its_name_does() -> 
     labels = shapes.index(None)  # the names' trace, the colour bar: no unit of their own
     assert district_map.clicked_unit({"points": [{"curveNumber": labels}]}, shapes) is None
     assert district_map.clicked_unit(None, shapes) is None and district_map.clicked_unit(inside, None) is None
+
+
+def test_an_officials_map_opens_on_their_province_only_at_national_scale() -> None:
+    codes = [str(r["district_code"]) for r in _counties()]
+    assert nm.start(codes, ("130102",)) == "130000" and nm.start(codes, ("130000",)) == "130000"
+    assert nm.start(codes, ()) is None
+    assert nm.start(["310101", "310104"], ("310104",)) is None  # Shanghai's districts: no province to open
