@@ -176,14 +176,15 @@ def auth_bar(ident: Identity | None, sess: Session | None, mode: str,
     highlight = (f'<link rel="stylesheet" href="/auth/highlight.css?d={_e(ident.district_code)}">'
                  if ident.district_code else "")
     token = _e(sess.csrf) if sess else ""
-    if mode == "demo":
+    if mode == "demo":  # at national scale an official's unit is a county or a province, not a 区 (district)
+        unit_label = "单位 Unit" if unit_picker.is_large(names, units) else "区 District"
         return f"""{highlight}<div class="auth-bar demo" role="region" aria-label="演示模式 demo mode">
 <strong class="demo-label">演示模式 · Demo mode</strong>
 <span class="auth-note">无需登录，仅限本机；可切换角色查看不同权限 · no sign-in, this computer only; switch role to try each</span>
 <form method="post" action="/auth/demo-role" class="auth-inline">
 <input type="hidden" name="csrf_token" value="{token}">
 <label for="demo-role">角色 Role</label><select id="demo-role" name="role">{_role_options(ident.role)}</select>
-<label for="demo-district">区 District</label><select id="demo-district" name="district">
+<label for="demo-district">{_e(unit_label)}</label><select id="demo-district" name="district">
 {unit_picker.options(ident.district_code or _first(names, DEMO_DISTRICT, units), names, units)}</select>
 {unit_picker.search_field(names, units)}
 <button type="submit">切换 Switch</button></form>

@@ -70,3 +70,15 @@ def test_the_demo_official_is_a_county_level_unit_when_the_shanghai_default_is_n
     first = auth._first(names, auth.DEMO_DISTRICT, small)
     assert first == "110101" and not small.children(first) and small.ancestors(first) == ("110000",)
     assert auth._first(NATIONAL.name_pairs(), auth.DEMO_DISTRICT, NATIONAL) == auth.DEMO_DISTRICT  # 徐汇区 is there
+
+
+def test_the_demo_banner_names_the_unit_list_by_scale() -> None:
+    """At national scale an official's unit is a county or a province: the list is 单位 Unit, not 区 District."""
+    from app.web import auth
+    from app.web.security import Identity
+
+    ident = Identity("demo", "admin", None, "demo")
+    national = auth.auth_bar(ident, None, "demo", NATIONAL.name_pairs(), NATIONAL)
+    assert '<label for="demo-district">单位 Unit</label>' in national and "区 District" not in national
+    shanghai = auth.auth_bar(ident, None, "demo", SHANGHAI.name_pairs(), SHANGHAI)
+    assert '<label for="demo-district">区 District</label>' in shanghai
