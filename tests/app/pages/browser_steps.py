@@ -29,6 +29,10 @@ def choose(page, select_id: str, text: str) -> None:
     """Choose in a drop-down as a person does: click it, type part of an option's label, press Enter."""
     page.locator(f"#{select_id}").scroll_into_view_if_needed()
     page.click(f"#{select_id}")
+    # the menu opens and puts the keyboard in its search box a frame later (app/assets/dropdown-search.js): text
+    # typed before that (an input method's, which sends no key events) would go nowhere
+    page.wait_for_function("() => (document.activeElement || {}).classList?.contains('dash-dropdown-search')",
+                           timeout=10_000)
     page.keyboard.type(text)
     page.keyboard.press("Enter")
 
