@@ -16,6 +16,7 @@ from app.ui import components as c
 from app.ui import figures, ids
 from app.ui import ledger_model as loop_model
 from app.ui import map as district_map
+from app.ui import national_map
 from app.ui.i18n import fmt_num, fmt_period_marked, norm_lang, t
 from app.views import frames as views
 from app.views.compare import MAX_UNITS, Comparison, compare, parse_units
@@ -32,6 +33,7 @@ PERIOD = f"{PREFIX}-period"
 MAP = f"{PREFIX}-map"
 MAP_BY = f"{PREFIX}-map-by"
 MAP_CARD = f"{PREFIX}-map-card"
+MAP_PROVINCE = f"{PREFIX}-map-province"  # the national map's extent: the whole country or one province
 
 
 def layout(units: str | None = None, lang: str | None = None, period: str | None = None, **_query: str) -> html.Div:
@@ -59,6 +61,7 @@ def layout(units: str | None = None, lang: str | None = None, period: str | None
         value=period if period in periods else default, clearable=False, searchable=False, className="period-select",
     )
     unknown = [u for u in chosen if u not in codes]
+    province = national_map.start(codes, national_map.official_unit())  # an official's: their province
     return html.Div(
         [
             dcc.Store(id=LANG, data=lang),
@@ -74,6 +77,7 @@ def layout(units: str | None = None, lang: str | None = None, period: str | None
                                             options=[{"label": t("map.by_score", lang), "value": "score"},
                                                      {"label": t("map.by_rank", lang), "value": "rank"}])],
                             className="map-controls no-print"),
+                   national_map.extent(codes, lang, MAP_PROVINCE, province),
                    dcc.Loading(html.Div(id=MAP_CARD), type="dot", delay_show=300)),
             dcc.Loading(html.Div(id=BODY), type="dot", delay_show=300),
         ],
@@ -127,30 +131,34 @@ def render(profile: str | None, units: list[str] | None, period: str | None, lan
 
 
 @callback(Output(MAP_CARD, "children"), Input(ids.PROFILE_SELECT, "value"), Input(PERIOD, "value"),
-          Input(MAP_BY, "value"), Input(UNITS, "value"), State(LANG, "data"))
-def render_map(profile: str | None, period: str | None, by: str | None, units: list[str] | None, lang: str):
-    """Every district coloured by score or rank; the chosen ones outlined. Clicking one adds it to the comparison."""
+          Input(MAP_BY, "value"), Input(UNITS, "value"), Input(MAP_PROVINCE, "value"), State(LANG, "data"))
+def render_map(profile: str | None, period: str | None, by: str | None, units: list[str] | None,
+               province: str | None, lang: str):
+    """Every district coloured by score or rank, the chosen ones outlined; at national scale the provinces or the
+    chosen province's county-level units (app.ui.national_map, as on the overview). Clicking a district adds it to
+    the comparison; clicking a province draws its units."""
     ctx = get_context()
     try:
         ov = views.overview(ctx, profile, lang, period)
     except (DataUnavailable, LookupError) as e:
         return c.error_box(lang, t("error.nodata", lang) + f" ({e})")
-    return district_map.map_card(ctx.config, ov.table, lang, MAP, by or "score", parse_units(units))
+    return national_map.page_map(ctx, ov, lang, MAP, province, by or "score", parse_units(units))
 
 
-@callback(Output(UNITS, "value"), Input(MAP, "clickData"), State(UNITS, "value"), prevent_initial_call=True)
-def add_from_map(click: dict | None, units: list[str] | None):
-    """A click on the map adds that district to the comparison (a second click on a chosen one removes it)."""
-    try:
-        code = click["points"][0]["customdata"]  # type: ignore[index]
-    except (TypeError, KeyError, IndexError):
-        return dash.no_update
+@callback(Output(UNITS, "value"), Output(MAP_PROVINCE, "value"), Input(MAP, "clickData"),
+          State(district_map.shapes_id(MAP), "data"), State(UNITS, "value"), prevent_initial_call=True)
+def add_from_map(click: dict | None, shapes: list[str | None] | None, units: list[str] | None):
+    """A click on the map adds that district to the comparison (a second click on a chosen one removes it); a click
+    on a province of the national map draws its county-level units instead."""
+    province, code = national_map.clicked(click, shapes)
+    if province:
+        return dash.no_update, province
     chosen = parse_units(units)
     if not code:
-        return dash.no_update
+        return dash.no_update, dash.no_update
     if code in chosen:
-        return [u for u in chosen if u != code]
-    return (chosen + [code])[:MAX_UNITS]
+        return [u for u in chosen if u != code], dash.no_update
+    return (chosen + [code])[:MAX_UNITS], dash.no_update
 
 
 def _head(cmp: Comparison, first: list[str], lang: str) -> html.Thead:

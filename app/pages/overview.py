@@ -11,7 +11,6 @@ from app.ui import map as district_map
 from app.ui import national_map
 from app.ui import overview_figures
 from app.views import frames as views
-from app.views.units import province_scores
 from app.ui.editions import trend_card
 from app.ui.exports import export_meta, overview_xlsx
 from app.ui.i18n import fmt_num, fmt_pct, fmt_period_marked, norm_lang, t
@@ -134,12 +133,11 @@ def _map_card(ctx, ov: views.Overview, tbl, lang: str) -> html.Section:
     """The districts' map; at national scale the provinces, with a drop-down (and a click) to drill into one. The
     drop-down is always in the layout (hidden when there is nothing to choose) so the map's click callback always
     has its outputs."""
-    if many_units.is_many(tbl.height) and national_map.is_national(tbl):
-        rolled = province_scores(ctx, ov.profile, ov.period)
-        return c.card(None, national_map.controls(tbl, rolled, lang, MAP_PROVINCE),
-                      html.Div(national_map.body(tbl, rolled, lang, MAP), id=MAP_BOX))
-    return c.card(None, html.Div(c.dropdown(lang, id=MAP_PROVINCE, options=[], value=None), hidden=True),
-                  html.Div(district_map.map_card(ctx.config, tbl, lang, MAP), id=MAP_BOX))
+    codes = [str(u) for u in tbl["unit_code"]]
+    own = national_map.official_unit()  # an official's map opens on their province, their unit outlined
+    province = national_map.start(codes, own)
+    return c.card(None, national_map.extent(codes, lang, MAP_PROVINCE, province),
+                  html.Div(national_map.page_map(ctx, ov, lang, MAP, province, table=tbl, own=own), id=MAP_BOX))
 
 
 @callback(Output(MAP_BOX, "children"), Input(MAP_PROVINCE, "value"), State(ids.PROFILE_SELECT, "value"),
@@ -153,8 +151,7 @@ def drill(province: str | None, profile: str | None, period: str | None, lang: s
         return dash.no_update
     if not national_map.is_national(ov.table):
         return dash.no_update
-    rolled = province_scores(ctx, ov.profile, ov.period)
-    return national_map.body(ov.table, rolled, lang, MAP, national_map.choice(province))
+    return national_map.page_map(ctx, ov, lang, MAP, province, own=national_map.official_unit())
 
 
 def _readings(ov: views.Overview, lang: str) -> html.Div:
@@ -217,20 +214,18 @@ def filter_units(query: str | None, parent: str | None, peer: str | None, source
 
 
 @callback(Output(ids.URL, "href", allow_duplicate=True), Output(MAP_PROVINCE, "value"), Input(MAP, "clickData"),
-          Input(QUADRANT, "clickData"), State(LANG, "data"), prevent_initial_call=True)
-def open_district(map_click: dict | None, quad_click: dict | None, lang: str):
-    """Clicking a tile or a quadrant point opens that district's profile; clicking a province on the national map
-    draws its county-level units."""
+          Input(QUADRANT, "clickData"), State(district_map.shapes_id(MAP), "data"), State(LANG, "data"),
+          prevent_initial_call=True)
+def open_district(map_click: dict | None, quad_click: dict | None, shapes: list[str | None] | None, lang: str):
+    """Clicking a district (its shape, name or tile) or a quadrant point opens that district's profile; clicking a
+    province on the national map draws its county-level units."""
     trig = dash.ctx.triggered_id
-    click = map_click if trig == MAP else quad_click
-    try:
-        code = click["points"][0]["customdata"]  # type: ignore[index]
-    except (TypeError, KeyError, IndexError):
-        return dash.no_update, dash.no_update
+    province, code = national_map.clicked(map_click, shapes) if trig == MAP else (None, district_map.clicked_unit(
+        quad_click, None))
+    if province:
+        return dash.no_update, province
     if not code:
         return dash.no_update, dash.no_update
-    if trig == MAP and national_map.is_province(code):
-        return dash.no_update, code
     return c.href(f"/district/{code}", lang), dash.no_update
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 import polars as pl
-from dash import html
+from dash import dcc, html
 
 from app.ui import components as c
 from app.ui import figures, many_units
@@ -341,12 +341,45 @@ def map_card(config: Config, table: pl.DataFrame, lang: str, graph_id: str, by: 
             notes.append(html.P(t("map.source", lang, source=b.source(lang)), className="note map-source"))
             if missing:
                 notes.append(html.P(t("many.map_partial", lang, n=f"{len(missing):,}"), className="note"))
-        return [c.graph(graph_id, fig), *notes]
+        return [*clickable_graph(graph_id, fig), *notes]
     notes.append(html.P(t("map.source", lang, source=b.source(lang)), className="note map-source"))
     if missing:
         notes.append(html.P(t("map.tiles_note", lang, names="、".join(missing) if lang == "zh" else ", ".join(missing)),
                             className="note"))
-    return [c.graph(graph_id, fig), *notes]
+    return [*clickable_graph(graph_id, fig), *notes]
+
+
+# -- clicks --------------------------------------------------------------------------------------------------------
+def shapes_id(graph_id: str) -> str:
+    """The id of the store beside a map graph that names the unit of each of its traces (`clickable_graph`)."""
+    return f"{graph_id}-shapes"
+
+
+def shape_codes(fig: go.Figure) -> list[str | None]:
+    """Each trace's unit code when the trace is one unit's shape (map_figure names it by its code), else None."""
+    return [str(tr.name) if getattr(tr, "fill", None) == "toself" and tr.name else None for tr in fig.data]
+
+
+def clickable_graph(graph_id: str, fig: go.Figure) -> list[Any]:
+    """A map graph with the store `clicked_unit` reads: a click inside a unit's shape (not on its name's marker)
+    reaches the server with its trace's number only, no customdata (plotly's fill hover has no point)."""
+    return [c.graph(graph_id, fig), dcc.Store(id=shapes_id(graph_id), data=shape_codes(fig))]
+
+
+def clicked_unit(click: Mapping[str, Any] | None, shapes: Sequence[str | None] | None) -> str | None:
+    """The unit a map click is on: the point's customdata (a name's marker, a tile, a county's centre), else the
+    unit whose shape the click is inside (`shapes`: the graph's `shape_codes`, by trace number)."""
+    try:
+        point = click["points"][0]  # type: ignore[index]
+    except (TypeError, KeyError, IndexError):
+        return None
+    code = point.get("customdata") if isinstance(point, Mapping) else None
+    if code:
+        return str(code)
+    k = point.get("curveNumber") if isinstance(point, Mapping) else None
+    if isinstance(k, int) and shapes and 0 <= k < len(shapes):
+        return shapes[k]
+    return None
 
 
 # -- many units ----------------------------------------------------------------------------------------------------

@@ -76,9 +76,16 @@ def unit_names(settings: AuthSettings) -> dict[str, tuple[str, str]]:
     return units.name_pairs() if units is not None else {}
 
 
-def _first(names: Mapping[str, tuple[str, str]], default: str) -> str:
-    """The demo official's unit: `default` (徐汇区 in the Shanghai demo) when it is a unit, else the first unit."""
-    return default if default in names or not names else next(iter(names))
+def _first(names: Mapping[str, tuple[str, str]], default: str, units: Units | None = None) -> str:
+    """The demo official's unit: `default` (徐汇区) when it is a unit, else the first unit with none under it in
+    `units` (a county-level unit of a cut-down national demo, not its first province), else the first unit."""
+    if default in names or not names:
+        return default
+    if units is not None:
+        leaf = next((code for code in names if code in units and not units.children(code)), None)
+        if leaf is not None:
+            return leaf
+    return next(iter(names))
 
 
 def _dash_body_ok(body: Any) -> bool:
@@ -169,15 +176,16 @@ def auth_bar(ident: Identity | None, sess: Session | None, mode: str,
     highlight = (f'<link rel="stylesheet" href="/auth/highlight.css?d={_e(ident.district_code)}">'
                  if ident.district_code else "")
     token = _e(sess.csrf) if sess else ""
-    if mode == "demo":
+    if mode == "demo":  # at national scale an official's unit is a county or a province, not a 区 (district)
+        unit_label = "单位 Unit" if unit_picker.is_large(names, units) else "区 District"
         return f"""{highlight}<div class="auth-bar demo" role="region" aria-label="演示模式 demo mode">
 <strong class="demo-label">演示模式 · Demo mode</strong>
 <span class="auth-note">无需登录，仅限本机；可切换角色查看不同权限 · no sign-in, this computer only; switch role to try each</span>
 <form method="post" action="/auth/demo-role" class="auth-inline">
 <input type="hidden" name="csrf_token" value="{token}">
 <label for="demo-role">角色 Role</label><select id="demo-role" name="role">{_role_options(ident.role)}</select>
-<label for="demo-district">区 District</label><select id="demo-district" name="district">
-{unit_picker.options(ident.district_code or _first(names, DEMO_DISTRICT), names, units)}</select>
+<label for="demo-district">{_e(unit_label)}</label><select id="demo-district" name="district">
+{unit_picker.options(ident.district_code or _first(names, DEMO_DISTRICT, units), names, units)}</select>
 {unit_picker.search_field(names, units)}
 <button type="submit">切换 Switch</button></form>
 <span class="auth-who" data-role="{_e(ident.role)}">{_e(zh)} · {_e(en)}{where}</span></div>"""
@@ -429,8 +437,8 @@ class Auth:
             district = found[0]
         try:
             names = unit_names(self.settings)
-            role, district = check_role(role, district or (_first(names, DEMO_DISTRICT) if tied else None),
-                                        tuple(names) or None, self.settings.code_pattern)
+            default = _first(names, DEMO_DISTRICT, units_of(self.settings)) if tied else None
+            role, district = check_role(role, district or default, tuple(names) or None, self.settings.code_pattern)
         except UserError as e:
             return error_page(400, "无效的角色或区。", str(e))
         sess: Session = g.govindex_session

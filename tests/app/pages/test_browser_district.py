@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from tests.app.pages.browser_steps import click_shape
 from tests.app.pages.browser_steps import settle as _settle
 from tests.app.conftest import ARTIFACTS
 from tests.app.pages.test_browser_roles import _switch_role
@@ -209,4 +210,6 @@ def test_a_real_map_coloured_by_score_or_rank(page, server_url: str) -> None:
     page.locator("#overview-map").scroll_into_view_if_needed()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.locator("#overview-map").screenshot(path=str(ARTIFACTS / "map-after-zh.png"))
+    click_shape(page, "overview-map", DISTRICT)  # inside the district's shape, away from its name: its page opens
+    page.wait_for_function(f"() => location.pathname.endsWith('/district/{DISTRICT}')", timeout=30_000)
     assert page.errors == [], page.errors

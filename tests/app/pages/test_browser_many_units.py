@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from app.ui import national_map
 from tests.app.conftest import ARTIFACTS, ROOT
-from tests.app.many_units_warehouse import SHARED_NAME, build
-from tests.app.pages.browser_steps import settle
+from tests.app.many_units_warehouse import SHARED_NAME, build, unit_table
+from tests.app.pages.browser_steps import choose, click_point, click_shape, settle, switch_role
 from tests.conftest import serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -94,8 +95,7 @@ def _map_title(page) -> str:
 
 
 def test_the_national_map_draws_the_provinces(page, many_url: str) -> None:
-    """Issue 14/20.3: at national scale the map is the 31 provinces (31 names at most, not 2,844); the drill-down
-    into a province (drop-down or click) is covered by tests/app/ui/test_national_map.py at the figure level."""
+    """Issue 14/20.3: at national scale the map is the 31 provinces (31 names at most, not 2,844)."""
     page.goto(many_url + "/")
     page.wait_for_selector("#overview-map .main-svg", timeout=90_000)
     settle(page)
@@ -139,4 +139,91 @@ def test_alerts_at_many_units_are_a_virtualised_grid_with_filters(page, many_url
         page.screenshot(path=str(ARTIFACTS / "alerts-many.png"), full_page=True)
     shown = page.locator("#alerts-grid .ag-center-cols-container [col-id=parent]").all_inner_texts()
     assert shown and set(shown) == {"110000"}
+    assert page.errors == [], page.errors
+
+
+def _title(page, graph: str) -> str:
+    return str(page.evaluate(f"() => (document.querySelector('#{graph} .gtitle') || {{}}).textContent || ''"))
+
+
+def _wait_title(page, graph: str, text: str) -> None:
+    page.wait_for_function(f"() => ((document.querySelector('#{graph} .gtitle') || {{}}).textContent || '')"
+                           f".includes('{text}')", timeout=30_000, polling=250)
+    settle(page)
+
+
+def _plot(graph: str, expr: str) -> str:
+    return f"() => document.getElementById('{graph}').querySelector('.js-plotly-plot').data{expr}"
+
+
+def _drilled_into(page, graph: str, province: str, name: str) -> list[str]:
+    """The map `graph` shows `province`'s county-level units (those of the warehouse), its title and drop-down
+    (`<graph>-province`) name it; returns the units' codes."""
+    _wait_title(page, graph, name)
+    assert _title(page, graph).startswith(name)
+    codes = sorted(page.evaluate(_plot(graph, ".filter(t => t.customdata).flatMap(t => t.customdata)")))
+    # the warehouse's codes are GB/T 2260-shaped, not all real: those of the province with a shipped boundary
+    units = sorted(c for c in unit_table(N)["district_code"].to_list()
+                   if c.startswith(province[:2]) and national_map.counties(province).has(c))
+    assert codes == units and len(units) >= 5  # the province's counties with a boundary, none of another
+    assert page.evaluate(_plot(graph, ".filter(t => t.fill === 'toself').length")) >= 1  # the shapes are drawn
+    assert name in page.inner_text(f"#{graph}-province")
+    return codes
+
+
+def test_the_national_map_drills_into_a_province_chosen_or_clicked(page, many_url: str) -> None:
+    """Issue 20.3: choosing a province in the map's drop-down (typing part of its name) draws its county-level
+    units; back to the whole country, a click inside a province's shape (not on its name) does too."""
+    page.goto(many_url + "/")
+    page.wait_for_selector("#overview-map .main-svg", timeout=90_000)
+    settle(page)
+    choose(page, "overview-map-province", "河北")
+    _drilled_into(page, "overview-map", "130000", "河北省")
+    choose(page, "overview-map-province", "全国")
+    _wait_title(page, "overview-map", "各省")
+    assert click_shape(page, "overview-map", "650000") > 30  # well away from the name's click target
+    _drilled_into(page, "overview-map", "650000", "新疆")
+    assert page.url.rstrip("/") == many_url  # a province opens no page: it drills down
+    assert page.errors == [], page.errors
+
+
+def test_the_compare_page_has_the_national_map(page, many_url: str) -> None:
+    """Issue 20.3: the comparison's map at national scale is the overview's (app.ui.national_map): the provinces, a
+    click inside one draws its counties, a click on a county adds it to the comparison, and back on the whole
+    country the province of a chosen unit is outlined."""
+    page.goto(many_url + "/compare")
+    page.wait_for_selector("#compare-map .main-svg", timeout=90_000)
+    settle(page)
+    assert "各省" in _title(page, "compare-map")
+    assert page.evaluate(_plot("compare-map", ".filter(t => t.fill === 'toself').length")) == 31
+    click_shape(page, "compare-map", "650000")
+    county = _drilled_into(page, "compare-map", "650000", "新疆")[0]
+    click_point(page, "compare-map", county)
+    page.wait_for_function(f"() => window.location.search.includes('{county}')", timeout=30_000, polling=250)
+    assert county in page.inner_text("#compare-units")
+    choose(page, "compare-map-province", "全国")
+    _wait_title(page, "compare-map", "各省")
+    outlined = page.evaluate(_plot("compare-map", ".filter(t => t.fill === 'toself' && t.line.width === 3)"
+                                                  ".map(t => t.name)"))
+    assert outlined == ["650000"]
+    assert page.errors == [], page.errors
+
+
+def test_a_county_officials_map_opens_on_their_province_with_their_unit_outlined(page, many_url: str) -> None:
+    """Issue 20.3: an official sees their unit and what is under it: the national map opens on their province,
+    their county outlined, on the overview and on the comparison."""
+    own = next(c for c in unit_table(N)["district_code"].to_list()
+               if c.startswith("13") and national_map.counties("130000").has(c))
+    switch_role(page, many_url, "district_official", own)
+    page.goto(many_url + "/")
+    page.wait_for_selector("#overview-map .main-svg", timeout=90_000)
+    _drilled_into(page, "overview-map", "130000", "河北省")
+    at = page.evaluate(_plot("overview-map", f".find(t => t.name === 'units').customdata.indexOf('{own}')"))
+    centre = page.evaluate(_plot("overview-map", f".filter(t => t.name === 'units').map(t => [t.x[{at}], t.y[{at}]])"))
+    ring = page.evaluate(_plot("overview-map", ".filter(t => t.marker && t.marker.line && t.marker.line.width === 2)"
+                                               ".map(t => [t.x[0], t.y[0], t.x.length])"))
+    assert ring == [[*centre[0], 1]]  # one unit outlined: the official's
+    page.goto(many_url + "/compare")
+    page.wait_for_selector("#compare-map .main-svg", timeout=90_000)
+    _drilled_into(page, "compare-map", "130000", "河北省")
     assert page.errors == [], page.errors

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import polars as pl
 
+from app.ui import map as district_map
 from app.ui import map_build
 from app.ui import national_map as nm
 from etl.demo.national import PROVINCES, national_rows
@@ -84,3 +85,29 @@ def test_a_province_drills_into_its_county_level_units() -> None:
     assert len(xinjiang) == 106 and not NO_BOUNDARY & set(xinjiang)  # 108 units, 2 without a boundary
     assert nm.choice("all") is None and nm.choice("130000") == "130000"
     assert not nm.is_province("130102") and not nm.is_province("990000")
+
+
+def test_a_click_inside_a_shape_names_its_unit_as_a_click_on_its_name_does() -> None:
+    """Issue 20.3: plotly reports a click inside a filled shape (not on its name's marker) with the trace's number
+    and no customdata; the store beside the map names each trace's unit, so the click still drills down."""
+    table = _table(_counties())
+    body = nm.body(table, None, "zh", "overview-map")
+    graph, store = body[0], body[1]
+    shapes = store.data
+    assert store.id == "overview-map-shapes" and len(shapes) == len(graph.figure.data)
+    k = shapes.index("650000")
+    assert graph.figure.data[k].fill == "toself" and graph.figure.data[k].name == "650000"
+    inside = {"points": [{"curveNumber": k, "xPixel": 240, "yPixel": 215}]}  # as the browser sends it
+    assert district_map.clicked_unit(inside, shapes) == "650000"
+    on_name = {"points": [{"curveNumber": len(shapes) - 2, "pointNumber": 3, "customdata": "130000"}]}
+    assert district_map.clicked_unit(on_name, shapes) == "130000"
+    labels = shapes.index(None)  # the names' trace, the colour bar: no unit of their own
+    assert district_map.clicked_unit({"points": [{"curveNumber": labels}]}, shapes) is None
+    assert district_map.clicked_unit(None, shapes) is None and district_map.clicked_unit(inside, None) is None
+
+
+def test_an_officials_map_opens_on_their_province_only_at_national_scale() -> None:
+    codes = [str(r["district_code"]) for r in _counties()]
+    assert nm.start(codes, ("130102",)) == "130000" and nm.start(codes, ("130000",)) == "130000"
+    assert nm.start(codes, ()) is None
+    assert nm.start(["310101", "310104"], ("310104",)) is None  # Shanghai's districts: no province to open

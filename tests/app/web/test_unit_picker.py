@@ -54,3 +54,31 @@ def test_search_by_code_by_name_and_by_part_and_the_page_of_matches_groups_by_pa
     assert len(many) > unit_picker.MAX_MATCHES
     assert unit_picker.matches_body("县", many, "r", "t", names, NATIONAL).count("<form") == unit_picker.MAX_MATCHES
     assert "No unit" in unit_picker.matches_body("火星", [], "r", "t", names, NATIONAL)
+
+
+def test_the_demo_official_is_a_county_level_unit_when_the_shanghai_default_is_not_there() -> None:
+    """A cut-down national demo (`govindex demo --national --provinces 2`) has no 徐汇区: the demo banner offers,
+    and a switch to district official without a unit gets, its first county-level unit, not its first province."""
+    from app.web import auth
+    from app.web.security import Identity
+
+    small = Units.from_frame(unit_table(national_rows(np.random.default_rng(7), provinces=2, counties=3)))
+    names = small.name_pairs()
+    assert next(iter(names)) == "110000" and auth.DEMO_DISTRICT not in names
+    bar = auth.auth_bar(Identity("demo", "admin", None, "demo"), None, "demo", names, small)
+    assert 'value="110101" selected' in bar  # the role switcher's unit: 东城区, a county-level unit of Beijing
+    first = auth._first(names, auth.DEMO_DISTRICT, small)
+    assert first == "110101" and not small.children(first) and small.ancestors(first) == ("110000",)
+    assert auth._first(NATIONAL.name_pairs(), auth.DEMO_DISTRICT, NATIONAL) == auth.DEMO_DISTRICT  # 徐汇区 is there
+
+
+def test_the_demo_banner_names_the_unit_list_by_scale() -> None:
+    """At national scale an official's unit is a county or a province: the list is 单位 Unit, not 区 District."""
+    from app.web import auth
+    from app.web.security import Identity
+
+    ident = Identity("demo", "admin", None, "demo")
+    national = auth.auth_bar(ident, None, "demo", NATIONAL.name_pairs(), NATIONAL)
+    assert '<label for="demo-district">单位 Unit</label>' in national and "区 District" not in national
+    shanghai = auth.auth_bar(ident, None, "demo", SHANGHAI.name_pairs(), SHANGHAI)
+    assert '<label for="demo-district">区 District</label>' in shanghai
