@@ -82,3 +82,16 @@ def test_a_file_sent_with_a_strong_etag_gets_a_weak_one_and_still_revalidates(ap
 def test_prefill_compresses_the_pages_scripts_before_any_visitor(app) -> None:
     done = compress.prefill(app)
     assert done >= 8  # React, Dash's renderer and components, the assets, plotly.js, AG Grid
+
+
+def test_assets_at_their_versioned_address_are_cached_for_a_year(app) -> None:
+    """Before: `no-cache` on every asset, so a returning browser asked again for each on every page load."""
+    from app.web.static_cache import CACHE
+
+    client = app.server.test_client()
+    page = client.get("/").get_data(as_text=True)
+    assets = re.findall(r'(?:src|href)="(/assets/[^"]+\?m=[^"]+)"', page)
+    assert any(a.endswith(".css") or ".css?" in a for a in assets) and any(".js?" in a for a in assets)
+    for url in assets:
+        assert client.get(url).headers["Cache-Control"] == CACHE, url
+    assert client.get("/assets/style.css").headers.get("Cache-Control") != CACHE  # no version: revalidated
