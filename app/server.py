@@ -23,6 +23,7 @@ from app.web.plotly_bundle import install_plotly_bundles
 from app.web.grid_loader import install_grid_loader
 from app.web import compress
 from app.web.static_cache import install_static_cache
+from app.web.early_fetch import install_early_fetch
 from app.web.health import install_access_log, install_health
 from app.ui.i18n import norm_lang, t
 from app.views.methodology import snapshot_audit
@@ -65,6 +66,7 @@ def create_app(config: Config, *, auth: AuthSettings | None = None) -> dash.Dash
     install_grid_loader(app)  # AG Grid's script only where a grid is drawn
     compress.install_compression(app)  # gzip for scripts, styles and JSON
     install_static_cache(app)  # the assets at their versioned addresses: cached for a year
+    install_early_fetch(app)  # the first layout requested with the page, not after its scripts
     install_health(app.server, get_context)
     if config.logging.access_log:
         install_access_log(app.server)
