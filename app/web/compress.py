@@ -82,6 +82,15 @@ def install_compression(app: Any) -> _Cache:
     server: Flask = app.server if hasattr(app, "server") else app
     cache = _Cache(CACHE_ENTRIES)
 
+    @server.before_request
+    def _weak_validators() -> None:
+        """If-None-Match compares weakly (RFC 9110 13.1.2), but Dash's component route compares the header with its
+        strong tag as a string: with the `W/` taken off, a browser revalidating a gzipped script gets 304, not the
+        whole body again."""
+        inm = request.environ.get("HTTP_IF_NONE_MATCH")
+        if inm and "W/" in inm:
+            request.environ["HTTP_IF_NONE_MATCH"] = inm.replace("W/", "")
+
     @server.after_request
     def _compress(resp: Response) -> Response:
         if resp.mimetype not in MIMETYPES:

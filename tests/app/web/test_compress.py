@@ -95,3 +95,15 @@ def test_assets_at_their_versioned_address_are_cached_for_a_year(app) -> None:
     for url in assets:
         assert client.get(url).headers["Cache-Control"] == CACHE, url
     assert client.get("/assets/style.css").headers.get("Cache-Control") != CACHE  # no version: revalidated
+
+
+def test_a_gzipped_component_script_revalidates_to_304(app) -> None:
+    """Dash's unversioned chunks (dcc's async-graph.js) carry a strong ETag that Dash compares as a string; the gzipped
+    body's weak one must still revalidate."""
+    client = app.server.test_client()
+    url = "/_dash-component-suites/dash/dcc/async-graph.js"
+    first = client.get(url, headers=GZ)
+    assert first.status_code == 200 and first.headers["Content-Encoding"] == "gzip"
+    etag = first.headers["ETag"]
+    assert etag.startswith('W/"')
+    assert client.get(url, headers={**GZ, "If-None-Match": etag}).status_code == 304
