@@ -6,7 +6,8 @@
  * its first mount and then draws the real AgGrid with the same props. The stand-in stays the component Dash
  * renders from then on (the real library's other exports, getApi and the like, are copied beside it), so a grid is
  * never unmounted and drawn afresh when the script arrives. Until then it keeps the grid's place with an empty box
- * of the grid's size (class govindex-grid-pending).
+ * of the grid's size (class govindex-grid-pending). On a page that opens with a grid (data-early on the meta tag) the
+ * script starts loading at once.
  */
 (function () {
   "use strict";
@@ -66,4 +67,8 @@
 
   if (real) { adopt(real); } else { ns.AgGrid = Lazy; window.dash_ag_grid = ns; }
   ns.AgGrid = Lazy;
+  /* a page that opens with a grid: load it now, alongside the page's layout and callbacks */
+  if (!Real && meta.getAttribute("data-early")) {
+    load().catch(function (e) { if (window.console) { window.console.error(e); } });
+  }
 })();

@@ -6,6 +6,10 @@ drew a grid or not. The server takes that tag out of the page and names the scri
 address in `<meta name="govindex-aggrid">`; app/assets/aggrid-lazy.js stands in for the library's `AgGrid`
 component and loads the script the first time a grid is on screen, then draws the real grid with the same props.
 
+The pages that open with a grid (EARLY_PAGES: in their first layout, or filled by their first callbacks) start
+loading it with the page instead (`data-early` on the meta tag), in parallel with everything else rather than after
+the page's layout has arrived and mounted the grid.
+
 If Dash ever writes the tag differently, nothing is taken out and the library loads eagerly as before (the stand-in
 then draws the real grid at once); tests/app/web/test_grid_loader.py fails so the change is noticed.
 """
@@ -15,7 +19,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import flask
+
 META = "govindex-aggrid"
+#: pages (path prefixes) that open with a grid: the grid script starts loading with the page
+EARLY_PAGES = ("/data-quality", "/weights/history")
 #: Dash's tag for dash-ag-grid's main script when it serves it itself (serve_locally), fingerprint in the name
 _TAG = re.compile(r'<script src="(?P<src>[^"]*/_dash-component-suites/dash_ag_grid/dash_ag_grid[^"/]*\.js)"></script>'
                   r'\s*')
@@ -29,6 +37,10 @@ def defer_grid_script(scripts: str) -> tuple[str, str | None]:
     return scripts[:found.start()] + scripts[found.end():], found.group("src")
 
 
+def opens_with_grid(pathname: str) -> bool:
+    return any(pathname == p or pathname.startswith(p + "/") for p in EARLY_PAGES)
+
+
 def install_grid_loader(app: Any) -> None:
     """Every page Dash serves: the grid library's tag out of its scripts, its address in a meta tag."""
     interpolate = app.interpolate_index
@@ -37,7 +49,8 @@ def install_grid_loader(app: Any) -> None:
         scripts, src = defer_grid_script(str(kwargs.get("scripts", "")))
         if src is not None:
             kwargs["scripts"] = scripts
-            kwargs["metas"] = kwargs.get("metas", "") + f'<meta name="{META}" content="{src}">'
+            early = ' data-early="1"' if flask.has_request_context() and opens_with_grid(flask.request.path) else ""
+            kwargs["metas"] = kwargs.get("metas", "") + f'<meta name="{META}" content="{src}"{early}>'
         return str(interpolate(**kwargs))
 
     app.interpolate_index = without_grid

@@ -15,7 +15,7 @@ from tests.app.conftest import app_config
 from tests.app.pages.browser_steps import settle
 
 TAG = re.compile(r'<script src="[^"]*/dash_ag_grid/[^"]*"')
-META = re.compile(r'<meta name="govindex-aggrid" content="([^"]+)">')
+META = re.compile(r'<meta name="govindex-aggrid" content="([^"]+)"( data-early="1")?>')
 
 
 def test_the_grid_tag_is_taken_out_and_its_address_kept() -> None:
@@ -40,9 +40,30 @@ def test_pages_name_the_grid_script_instead_of_loading_it(fixture_db: Path, weig
         meta = META.search(page)
         assert meta, path
         assert page.index('/assets/aggrid-lazy.js') < page.index("dash_renderer"), "the stand-in precedes the renderer"
+        assert bool(meta.group(2)) == (path == "/data-quality"), f"{path}: starts loading the grid with the page?"
     resp = client.get(meta.group(1))  # the address Dash registered: it serves the script
     assert resp.status_code == 200 and resp.mimetype in ("application/javascript", "text/javascript")
     assert b"window.dash_ag_grid=" in resp.get_data()
+
+
+def test_every_page_whose_first_layout_has_a_grid_loads_it_early(fixture_db: Path, weights_dir: Path) -> None:
+    """A page added with a grid in its layout and not in EARLY_PAGES would wait for its layout before loading it."""
+    import dash
+
+    from app.server import create_app
+    from app.web.auth_config import AuthSettings
+
+    client = create_app(app_config(fixture_db, weights_dir, rank_samples=0), auth=AuthSettings(mode="demo")) \
+        .server.test_client()
+    client.get("/")
+    with_grid = []
+    for page in dash.page_registry.values():
+        path = page["path"] if "<" not in page["path"] else page["path"].split("<")[0] + "310115"
+        layout = client.get("/_dash-layout", headers={"Referer": "http://localhost" + path}).get_data(as_text=True)
+        if '"AgGrid"' in layout:
+            with_grid.append(path)
+    assert "/data-quality" in with_grid
+    assert [p for p in with_grid if not grid_loader.opens_with_grid(p)] == []
 
 
 @pytest.mark.browser
