@@ -20,6 +20,10 @@ from app.web.auth_config import AuthConfigError, AuthSettings, demo_settings, is
 from app.web import initial_page
 from app.web.downloads import install_downloads
 from app.web.plotly_bundle import install_plotly_bundles
+from app.web.grid_loader import install_grid_loader
+from app.web import compress
+from app.web.static_cache import install_static_cache
+from app.web.early_fetch import install_early_fetch
 from app.web.health import install_access_log, install_health
 from app.ui.i18n import norm_lang, t
 from app.views.methodology import snapshot_audit
@@ -59,6 +63,10 @@ def create_app(config: Config, *, auth: AuthSettings | None = None) -> dash.Dash
     install_auth(app, auth)
     install_downloads(app)
     install_plotly_bundles(app, lambda: many_units.unit_count(get_context().snapshot()), many_units.MANY)
+    install_grid_loader(app)  # AG Grid's script only where a grid is drawn
+    compress.install_compression(app)  # gzip for scripts, styles and JSON
+    install_static_cache(app)  # the assets at their versioned addresses: cached for a year
+    install_early_fetch(app)  # the first layout requested with the page, not after its scripts
     install_health(app.server, get_context)
     if config.logging.access_log:
         install_access_log(app.server)
@@ -203,6 +211,10 @@ def run(config: Config, *, debug: bool = False, threads: int = 8, auth: AuthSett
         auth = resolve_auth(config)
     app = create_app(config, auth=auth)
     warm(get_context())
+    try:  # the first visitor's scripts gzipped before the server listens
+        compress.prefill(app)
+    except Exception as e:  # never fatal: they are then compressed at their first request
+        log.warning("could not compress the page scripts ahead: %s", e)
     if debug:
         # Dash's dev tools and reloader, but never Werkzeug's interactive console: it sits in front of sign-in
         app.run(host=host, port=port, debug=True, use_debugger=False)

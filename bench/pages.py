@@ -74,6 +74,7 @@ READY = """(sel) => {
     if (!document.querySelector(sel)) return false;
     if (window.__govindexInflight) return false;  // a callback still on its way: its answer may change the page
     if (document.querySelector('._dash-loading, [data-dash-is-loading="true"]')) return false;
+    if (document.querySelector('.govindex-grid-pending')) return false;  // a grid whose script is still loading
     for (const g of document.querySelectorAll('.dash-graph')) {
         if (g.offsetParent !== null && !g.querySelector('.main-svg')) return false;  // a visible chart not drawn
     }
