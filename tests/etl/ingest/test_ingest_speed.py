@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -13,6 +14,7 @@ import pytest
 from etl.contract import tables
 from etl.ingest import files as ingest
 from etl.warehouse import connection as warehouse
+from tests.conftest import Warehouses
 
 
 def _best(f: Callable[[], object], runs: int = 5) -> float:
@@ -78,3 +80,29 @@ def test_the_key_check_costs_about_one_hash_of_the_keys(con: warehouse.Connectio
     floor = _best(lambda: frame.select("case_id", "seq").hash_rows().n_unique())
     ours = _best(check)
     assert ours < 2.5 * floor, (ours, floor)
+
+
+def test_referenced_keys_are_looked_up_once_per_batch(
+    warehouses: Warehouses, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The district codes every monthly file names are checked against the warehouse once per batch, not once per
+    file and column (a key found stays found: references are to primary keys, which a batch never removes); codes
+    not found are asked again, so a file's unknown code is still quarantined."""
+    source = warehouses.demo_sources(months=3, scale=0.05)
+    asked: list[tuple[str, int]] = []
+    real = warehouse.missing_values
+
+    def spy(con: warehouse.Connection, table: str, column: str, values: pl.Series) -> pl.Series:
+        asked.append((table, values.len()))
+        return real(con, table, column, values)
+
+    monkeypatch.setattr(warehouse, "missing_values", spy)
+    report = ingest.ingest_folder(source, tmp_path / "w.duckdb")
+    naming = [f for f in report.files if f.status in ("loaded", "partial") and f.table and any(
+        c.references == "district.district_code" for c in tables.TABLES[f.table].columns)]  # fmt: skip
+    districts = [n for t, n in asked if t == "district"]
+    assert len(naming) >= 6 and report.rows_loaded > 0
+    assert len(districts) <= len(naming) // 2, (len(districts), len(naming))
+    with warehouse.connection(tmp_path / "w.duckdb", read_only=True) as con:
+        codes = warehouse.row_count(con, "district")
+    assert sum(districts) <= 2 * codes + 20, (sum(districts), codes)
