@@ -280,13 +280,13 @@ def step_scores(ctx: RefreshContext) -> ScoresResult:
     unchanged: list[str] = []
     left_out: list[tuple[str, str]] = []
     published: list[tuple[str, str]] = []
-    # Every run of a grain scores the same indicator values (this step writes only score runs): read them once per
-    # grain, when the first run needs them, and share them across profiles and their published versions.
+    # Every run of a grain scores the same indicator values (this step writes only score runs): read and pivot them
+    # once per grain, when the first run needs them, and share them across profiles and their published versions.
     inputs: dict[str, ScoreInputs] = {}
 
     def shared(grain: str) -> ScoreInputs:
         if grain not in inputs:
-            inputs[grain] = read_score_inputs(ctx.connection, grain)
+            inputs[grain] = read_score_inputs(ctx.connection, grain, fw)
         return inputs[grain]
 
     for name in _profiles(ctx, needed=True):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from etl.warehouse.snapshot import data_snapshot_id
 from indicators.audit import GrainAudit, grain_audit
 from indicators.framework import Framework
 from indicators.reliability import DEFAULT_THRESHOLD as DEFAULT_RELIABILITY
-from indicators.model import score
+from indicators.model import Panel, panel_from_long, score
 from indicators.periods import completeness, default_period
 from indicators.profile import WeightProfile
 
@@ -76,11 +76,26 @@ class ScoreInputs:
     values: pl.DataFrame
     snapshot: str
     months: tuple[str, ...]
+    #: the values pivoted for `framework_hash` (panel_from_long: a third of a run's time at 2,844 units), or None
+    panel: Panel | None = None
+    framework_hash: str | None = None
+
+    def panel_for(self, framework: Framework) -> Panel | pl.DataFrame:
+        """A private copy of the shared panel (scoring must not see another run's changes) when it was pivoted for
+        this framework, else the long values (pivoted by score itself)."""
+        if self.panel is None or self.framework_hash != framework.fingerprint():
+            return self.values
+        se = None if self.panel.se is None else self.panel.se.copy()
+        return replace(self.panel, values=self.panel.values.copy(), se=se)
 
 
-def read_score_inputs(con: warehouse.Connection, grain: str) -> ScoreInputs:
-    """The inputs of every score run at `grain` over the warehouse as it is now (ScoreStoreError as read_values)."""
-    return ScoreInputs(grain, read_values(con, grain), data_snapshot_id(con), covered_months_in(con))
+def read_score_inputs(con: warehouse.Connection, grain: str, framework: Framework | None = None) -> ScoreInputs:
+    """The inputs of every score run at `grain` over the warehouse as it is now (ScoreStoreError as read_values);
+    with `framework`, the values pivoted once for it too."""
+    values = read_values(con, grain)
+    panel = panel_from_long(framework, values) if framework is not None else None
+    return ScoreInputs(grain, values, data_snapshot_id(con), covered_months_in(con), panel,
+                       framework.fingerprint() if framework is not None else None)
 
 
 def score_and_store(
@@ -107,7 +122,7 @@ def score_and_store(
         # Process data
         spec = profile.model_spec(framework)
         periods = sorted(data["period"].unique().to_list())
-        result = score(framework, data, spec, complete=completeness(periods, read.months))
+        result = score(framework, read.panel_for(framework), spec, complete=completeness(periods, read.months))
         run_id = f"{created:%Y%m%dT%H%M%S}-" + hashlib.sha256(
             f"{profile.content_hash()}{framework.fingerprint()}{spec.fingerprint()}{snapshot}{grain}{created}".encode()
         ).hexdigest()[:8]

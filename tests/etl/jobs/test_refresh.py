@@ -439,9 +439,10 @@ def test_the_scores_step_reads_the_values_once_per_grain_and_scores_as_a_run_of_
     golden: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 20: the scores step read the whole indicator_values grain again for every profile (3 profiles x 2 grains
-    = 6 reads; at 2,844 units most of the step). It reads each grain once and shares it; the numbers stored are
-    those of a run that reads its own values (score_and_store alone)."""
+    = 6 reads) and pivoted it again (a third of a run at 2,844 units). It reads and pivots each grain once and
+    shares it; the numbers stored are those of a run that reads its own values (score_and_store alone)."""
     from etl.stores import scores as scores_store
+    from indicators import model
 
     db = fresh_copy(golden, tmp_path)
     with warehouse.connection(db) as con:  # nothing stored yet: every profile is scored at every grain
@@ -455,14 +456,20 @@ def test_the_scores_step_reads_the_values_once_per_grain_and_scores_as_a_run_of_
         return real_read(con, grain)
 
     monkeypatch.setattr(scores_store, "read_values", counted)
+    pivots: list[int] = []  # the long values pivoted into a panel, by the step or by score() itself
+    for module in (scores_store, model):
+        real = module.panel_from_long
+        monkeypatch.setattr(module, "panel_from_long",
+                            lambda *a, _real=real, **k: pivots.append(1) or _real(*a, **k))  # type: ignore[func-returns-value]
     cfg = config_for(db, weights_dir=str(tmp_path / "weights"))
     rec = refresh(cfg, "cli", None, steps=[step_scores])
     assert rec.status == "succeeded", rec.error
     runs = warehouse.query(db, "SELECT run_id, profile_name, grain, data_snapshot_id FROM score_runs ORDER BY 1")
     assert runs.height >= 2 * 2 and set(runs["grain"]) == {"quarter", "year"}  # several profiles, both grains
     assert sorted(reads) == ["quarter", "year"], reads
+    assert len(pivots) == 2  # and pivoted once per grain
 
-    monkeypatch.setattr(scores_store, "read_values", real_read)
+    monkeypatch.undo()
     fw = load_catalog().framework()
     for run in runs.iter_rows(named=True):
         alone = scores_store.score_and_store(db, fw, load_profile(run["profile_name"]), run["grain"])
