@@ -285,17 +285,21 @@ def score(
     complete: Sequence[str] | None = None,
 ) -> ScoreResult:
     """Score a panel. `groups` maps unit code → group label (for group_mean imputation). `complete` names the
-    periods the data cover completely (None: every period); the others are partial and never fitted on."""
+    periods the data cover completely (None: every period); the others are partial and never fitted on. `data`: a
+    long frame, a matrix, or a Panel (used as it is: `units` and `periods` do not apply)."""
     spec = spec or ModelSpec()
     try:
         spec.validate_for(framework)
     except ValueError as e:
         raise ScoringError(str(e)) from None
-    panel = (
-        panel_from_long(framework, data, units, periods)
-        if isinstance(data, pl.DataFrame)
-        else panel_from_matrix(framework, data, units, periods)
-    )
+    if isinstance(data, Panel):  # already pivoted (panel_from_long): one pivot shared by several specs' runs
+        panel = data
+    else:
+        panel = (
+            panel_from_long(framework, data, units, periods)
+            if isinstance(data, pl.DataFrame)
+            else panel_from_matrix(framework, data, units, periods)
+        )
     codes = framework.indicators
     X = panel.values
     n_p, n_u, n_i = X.shape

@@ -19,7 +19,7 @@ from etl.ingest.accounting import IngestReport
 from etl.ingest.files import ingest_files, ingest_folder
 from etl.jobs.uncertainty_summary import UncertaintyRun, write_uncertainty_summary
 from etl.stores.profiles import SHIPPED_DIR, list_profiles, load_profile, load_published
-from etl.stores.scores import data_snapshot_id, score_and_store
+from etl.stores.scores import ScoreInputs, data_snapshot_id, read_score_inputs, score_and_store
 from etl.warehouse import connection as warehouse, incremental
 from etl.warehouse.indicator_values import Compute, write_indicator_values
 from indicators.errors import ScoringError
@@ -280,6 +280,15 @@ def step_scores(ctx: RefreshContext) -> ScoresResult:
     unchanged: list[str] = []
     left_out: list[tuple[str, str]] = []
     published: list[tuple[str, str]] = []
+    # Every run of a grain scores the same indicator values (this step writes only score runs): read and pivot them
+    # once per grain, when the first run needs them, and share them across profiles and their published versions.
+    inputs: dict[str, ScoreInputs] = {}
+
+    def shared(grain: str) -> ScoreInputs:
+        if grain not in inputs:
+            inputs[grain] = read_score_inputs(ctx.connection, grain, fw)
+        return inputs[grain]
+
     for name in _profiles(ctx, needed=True):
         try:
             profile = load_profile(name, ctx.config.paths.weights_path)
@@ -301,7 +310,7 @@ def step_scores(ctx: RefreshContext) -> ScoresResult:
                 unchanged.append(name)
             else:
                 try:
-                    run = score_and_store(ctx.connection, fw, profile, grain)
+                    run = score_and_store(ctx.connection, fw, profile, grain, inputs=shared(grain))
                 except ScoringError as e:  # e.g. no complete period yet to fit a min-max profile on: say so, go on
                     left_out.append((name, f"{grain}: {e}"))
                     continue
@@ -309,7 +318,7 @@ def step_scores(ctx: RefreshContext) -> ScoresResult:
                 existing.add(key)
             if pub is not None and (pub.content_hash(), fw.fingerprint(), grain) not in existing:
                 try:
-                    run = score_and_store(ctx.connection, fw, pub, grain)
+                    run = score_and_store(ctx.connection, fw, pub, grain, inputs=shared(grain))
                 except ScoringError as e:
                     left_out.append((f"{name} (published)", f"{grain}: {e}"))
                     continue

@@ -92,18 +92,28 @@ def _spark_sql(spark: SparkSession, d: IndicatorDef, grain: str, sql: str) -> Da
         ) from None
 
 
+#: the grain written into the grid query's text on Spark; the real one replaces its `grain` column (indicator_frame)
+_TEXT_GRAIN = "month"
+
+
 def indicator_frame(spark: SparkSession, d: IndicatorDef, grain: str, last_day: date | None) -> DataFrame:
     """One indicator's grid at one grain as a (lazy) Spark DataFrame with the columns of iv.COLUMNS.
 
     The formula becomes a temp view of its own first: sqlglot lifts a formula's CTEs to the top for Spark, where
-    they would collide with the grid query's (a formula may well call one of its CTEs `g` or `f`)."""
+    they would collide with the grid query's (a formula may well call one of its CTEs `g` or `f`). The grid query's
+    text is the same at every grain (the view has one name per indicator, the grain column is set after), so it is
+    translated once per indicator, not once per grain (to_spark is memoised): the view is replaced at the next grain
+    only after this grain's queries were analysed (compute_on_spark), and an analysed DataFrame keeps its plan."""
+    from pyspark.sql import functions as F  # local: pyspark is the optional extra govindex[spark]
+
     formula = iv.formula_sql(d, grain, last_day)
     f = _spark_sql(spark, d, grain, formula)
     cols = [c.lower() for c in f.columns]
     iv._check_columns(d, cols)
-    view = f"_iv_formula_{grain}_{d.id}"
+    view = f"_iv_formula_{d.id}"
     f.createOrReplaceTempView(view)
-    return _spark_sql(spark, d, grain, iv._indicator_query(d, grain, f"SELECT * FROM {view}", cols))
+    grid = _spark_sql(spark, d, grain, iv._indicator_query(d, _TEXT_GRAIN, f"SELECT * FROM {view}", cols))
+    return grid.withColumn("grain", F.lit(grain))
 
 
 def _collect(frame: DataFrame) -> pl.DataFrame:

@@ -22,6 +22,7 @@ A formula that sqlglot cannot parse or translate raises SparkTranslationError na
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
@@ -127,8 +128,15 @@ REWRITES = {
 }
 
 
+@lru_cache(maxsize=4096)
 def to_spark(sql: str) -> str:
-    """The Spark SQL of one DuckDB statement (the catalog's dialect)."""
+    """The Spark SQL of one DuckDB statement (the catalog's dialect).
+
+    Memoised on the exact text (the translation is a pure function of it): sqlglot takes a tenth of a second to
+    most of a second per indicator query on a busy machine, and a run asks again for the same texts (the grid query
+    of one indicator at every grain, see indicator_values_spark.indicator_frame), as does every later run in the same
+    process (a scheduler's, a bench's) while the catalog and the data's span stay the same. A changed formula is a
+    new text, so nothing stale is served; a text that fails to translate is not cached (it raises every time)."""
     try:
         statements = sqlglot.parse(sql, read=READ)
     except sqlglot.errors.ParseError as e:

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from polars.testing import assert_frame_equal
 
 from etl.contract import tables
+from etl.contract.catalog import load_catalog
 from etl.warehouse import connection as warehouse, ddl
 from etl.config import Config, load_config
 from etl.jobs.inbox import plan_inbox
@@ -431,6 +433,52 @@ def test_a_refresh_also_stores_the_published_version_leaders_see(golden: dict[st
     assert {published.content_hash(), load_profile("equal", weights).content_hash()} <= stored
     note = next(s["note"] for s in rec.steps if s["name"] == "scores")
     assert f"equal@v{agreed.version}" in note
+
+
+def test_the_scores_step_reads_the_values_once_per_grain_and_scores_as_a_run_of_its_own(
+    golden: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 20: the scores step read the whole indicator_values grain again for every profile (3 profiles x 2 grains
+    = 6 reads) and pivoted it again (a third of a run at 2,844 units). It reads and pivots each grain once and
+    shares it; the numbers stored are those of a run that reads its own values (score_and_store alone)."""
+    from etl.stores import scores as scores_store
+    from indicators import model
+
+    db = fresh_copy(golden, tmp_path)
+    with warehouse.connection(db) as con:  # nothing stored yet: every profile is scored at every grain
+        con.execute("DROP TABLE IF EXISTS scores")
+        con.execute("DROP TABLE IF EXISTS score_runs")
+    reads: list[str] = []
+    real_read = scores_store.read_values
+
+    def counted(con: Any, grain: str) -> Any:
+        reads.append(grain)
+        return real_read(con, grain)
+
+    monkeypatch.setattr(scores_store, "read_values", counted)
+    pivots: list[int] = []  # the long values pivoted into a panel, by the step or by score() itself
+    for module in (scores_store, model):
+        real = module.panel_from_long
+        monkeypatch.setattr(module, "panel_from_long",
+                            lambda *a, _real=real, **k: pivots.append(1) or _real(*a, **k))  # type: ignore[func-returns-value]
+    cfg = config_for(db, weights_dir=str(tmp_path / "weights"))
+    rec = refresh(cfg, "cli", None, steps=[step_scores])
+    assert rec.status == "succeeded", rec.error
+    runs = warehouse.query(db, "SELECT run_id, profile_name, grain, data_snapshot_id FROM score_runs ORDER BY 1")
+    assert runs.height >= 2 * 2 and set(runs["grain"]) == {"quarter", "year"}  # several profiles, both grains
+    assert sorted(reads) == ["quarter", "year"], reads
+    assert len(pivots) == 2  # and pivoted once per grain
+
+    monkeypatch.undo()
+    fw = load_catalog().framework()
+    for run in runs.iter_rows(named=True):
+        alone = scores_store.score_and_store(db, fw, load_profile(run["profile_name"]), run["grain"])
+        stored = [warehouse.query(db, "SELECT * EXCLUDE (run_id) FROM scores WHERE run_id = ? "
+                                      "ORDER BY period, unit_code, node", [rid]) for rid in (run["run_id"], alone.run_id)]
+        assert stored[0].height > 0
+        assert_frame_equal(stored[0], stored[1])
+        again = warehouse.query(db, "SELECT data_snapshot_id FROM score_runs WHERE run_id = ?", [alone.run_id])
+        assert again.item() == run["data_snapshot_id"]
 
 
 # --- issue 17: a refresh that skipped a step it needed, or produced nothing, is not a success ---------------------

@@ -28,6 +28,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::FutureWarnin
 pytest.importorskip("pyspark")
 pytest.importorskip("sqlglot")
 
+from etl.warehouse import indicator_values_spark  # noqa: E402
 from etl.warehouse.indicator_values_spark import SparkEngine  # noqa: E402
 from etl.warehouse.spark_sql import to_spark  # noqa: E402
 
@@ -75,14 +76,22 @@ def on_both(demo_db: Path, spark: Any, tmp_path_factory: pytest.TempPathFactory)
     copy = folder / "warehouse.duckdb"
     shutil.copy2(demo_db, copy)
     engine = SparkEngine(spark, folder / "parquet")
-    returned = write_indicator_values(copy, catalog, compute=engine)
+    asked: list[str] = []  # every text the engine has translated, repeats included
+
+    def recorded(sql: str) -> str:
+        asked.append(sql)
+        return to_spark(sql)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(indicator_values_spark, "to_spark", recorded)
+        returned = write_indicator_values(copy, catalog, compute=engine)
     with warehouse.connection(copy, read_only=True) as con:
         stored = con.sql(f"SELECT * FROM {TABLE}").pl()
         coverage = con.sql(f"SELECT * FROM {COVERAGE_TABLE}").fetchall()
     with warehouse.connection(demo_db, read_only=True) as con:
         duck_coverage = con.sql(f"SELECT * FROM {COVERAGE_TABLE}").fetchall()
     return {"catalog": catalog, "duckdb": duck, "returned": returned, "stored": stored, "engine": engine,
-            "coverage": (duck_coverage, coverage)}
+            "coverage": (duck_coverage, coverage), "asked": asked}
 
 
 def test_every_indicator_agrees_cell_for_cell_with_duckdb(on_both: dict[str, Any]) -> None:
@@ -115,6 +124,17 @@ def test_the_run_exports_every_table_the_catalog_reads(on_both: dict[str, Any]) 
     assert run.queries == 3 * len(list(catalog))  # one per indicator per grain
     case = next(t for t in run.exported if t.name == "case")
     assert case.partitioned_by == "_month" and case.rows > 0 and case.bytes > 0
+
+
+def test_the_grid_query_of_an_indicator_is_one_text_at_every_grain(on_both: dict[str, Any]) -> None:
+    """Issue 20: sqlglot took ~0.4 s per grid query on a busy machine, and each indicator's differed per grain only
+    in its grain literal and view name. It is one text now (the grain column set on the DataFrame), translated once
+    per indicator and served from to_spark's memo at the other grains; the conformance test above checks the cells."""
+    n = len(list(on_both["catalog"]))
+    grids = [sql for sql in on_both["asked"] if "FROM _iv_formula_" in sql]
+    assert len(grids) == 3 * n  # asked at every grain …
+    assert len(set(grids)) == n  # … but the same text at each: one translation per indicator
+    assert set(on_both["stored"]["grain"].unique()) == {"month", "quarter", "year"}
 
 
 def test_cell_differences_sees_a_changed_value_a_missing_row_and_a_changed_reason() -> None:

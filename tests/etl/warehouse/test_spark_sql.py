@@ -6,6 +6,7 @@ Running the translations on Spark, and comparing every cell with DuckDB, is test
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date
 
 import pytest
@@ -89,3 +90,27 @@ def test_sql_that_does_not_parse_names_the_problem() -> None:
         to_spark("SELECT FROM WHERE (")
     with pytest.raises(SparkTranslationError, match="one SQL statement"):
         to_spark("SELECT 1; SELECT 2")
+
+
+def test_a_text_is_translated_once_then_served_from_the_memo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 20: sqlglot's parse and write cost ~0.1-0.5 s per indicator query; the same text (the grid query at
+    every grain, every later run in a scheduler's process) is translated once. A failure is not remembered."""
+    import etl.warehouse.spark_sql as spark_sql
+
+    parsed: list[str] = []
+    real_parse = spark_sql.sqlglot.parse
+
+    def counted(sql: str, **kw: object) -> object:
+        parsed.append(sql)
+        return real_parse(sql, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(spark_sql.sqlglot, "parse", counted)
+    text = f"SELECT epoch(b - a) / 2.5 AS memo_{uuid.uuid4().hex} FROM t"  # a text no other test asked for
+    first = to_spark(text)
+    assert to_spark(text) == first and to_spark(text) == first
+    assert parsed.count(text) == 1
+    bad = "SELECT FROM WHERE ( memo_probe"
+    for _ in range(2):
+        with pytest.raises(SparkTranslationError):
+            to_spark(bad)
+    assert parsed.count(bad) == 2
