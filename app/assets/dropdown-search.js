@@ -1,17 +1,43 @@
 /* govindex: a drop-down opened with a value already chosen puts the keyboard in its search box, so that clicking it
  * and typing part of a name ("河北", with or without an input method) searches, as it does when nothing is chosen.
- * Dash 4's dcc.Dropdown focuses the chosen option instead, where typed text goes nowhere (issue 20.3: the national
- * map's province drop-down stayed on 全国). Moving between options with the arrow keys is left as it is.
+ * Dash 4's dcc.Dropdown focuses the chosen option instead (sometimes after its search box), where typed text goes
+ * nowhere (issue 20.3: the national map's province drop-down stayed on 全国). Focus moved by the person — arrow keys
+ * or a pointer within the open menu — is left where they put it.
  */
 (function () {
   "use strict";
+  var lastInput = 0;  /* when the person last pressed a key or a pointer: their own focus moves follow it at once */
+  function mark() { lastInput = Date.now(); }
+  document.addEventListener("keydown", mark, true);
+  document.addEventListener("pointerdown", function (e) {
+    /* the click that opens a drop-down is not a move within its menu */
+    if (e.target && e.target.closest && e.target.closest(".dash-dropdown-content")) { mark(); }
+  }, true);
+
+  function toSearch(menu) {
+    var active = document.activeElement;
+    if (active && active !== document.body && !menu.contains(active) && !(active.closest && active.closest(".dash-dropdown"))) {
+      return;  /* the keyboard is in another field */
+    }
+    var search = menu.querySelector("input.dash-dropdown-search");
+    if (search && active !== search) { search.focus(); }
+  }
+
   document.addEventListener("focusin", function (e) {
     var target = e.target;
     if (!target || !target.closest) { return; }
     var menu = target.closest(".dash-dropdown-content");
     if (!menu || target.classList.contains("dash-dropdown-search")) { return; }
-    if (e.relatedTarget && menu.contains(e.relatedTarget)) { return; }  /* within the open menu: arrow keys */
-    var search = menu.querySelector("input.dash-dropdown-search");
-    if (search) { search.focus(); }
+    if (Date.now() - lastInput < 400) { return; }  /* the person moved it: arrow keys or a pointer in the menu */
+    toSearch(menu);
   }, true);
+
+  /* and when a menu opens with nothing of it focused yet (Dash focuses later, or not at all on a busy page) */
+  var open = null;
+  new MutationObserver(function () {
+    var menu = document.querySelector(".dash-dropdown-content");
+    if (menu === open) { return; }
+    open = menu;
+    if (menu) { window.requestAnimationFrame(function () { toSearch(menu); }); }
+  }).observe(document.body, {childList: true, subtree: true});
 }());
