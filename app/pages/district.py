@@ -13,7 +13,7 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from app.ui import components as c
-from app.ui import district_table, figures, ids, ledger_panel, many_units, unit_levels
+from app.ui import district_table, figures, ids, ledger_panel, many_units, markup, unit_levels
 from app.web import security
 from app.views import frames as views
 from app.ui.exports import export_meta, scorecard_xlsx
@@ -169,7 +169,8 @@ def render(profile: str | None, code: str | None, lang: str, period: str | None 
             className="grid-2",
         ),
         c.card(t("district.indicators", lang), html.P(t("district.gap_note", lang), className="note gap-note"),
-               district_table.indicator_table(dp, lang, INDICATORS), className="indicator-card"),
+               markup.static_tree(district_table.indicator_table(dp, lang, INDICATORS), id=f"{INDICATORS}-box"),
+               className="indicator-card"),
         ledger_panel.targets_card(dp, lang),  # status against target per indicator, 立项整改 per gap row
         trend_card(edition_views.trend_view(ctx, ctx.profile(profile).name, lang, unit=code), lang, unit=code),
         c.card(t("district.quarantine", lang), _quarantine(dp, lang), id=f"{PREFIX}-quarantine-card"),
@@ -223,8 +224,9 @@ def _quarantine(dp: views.DistrictProfile, lang: str):
         r["reason"] = bilingual_part(r["reason"], lang)
         body.append(html.Tr([html.Td("—" if r[name] is None else str(r[name]), className=RAW.get(name))
                              for name, _ in cols]))
-    table = html.Table([html.Thead(html.Tr([html.Th(t(key, lang)) for _, key in cols])), html.Tbody(body)],
-                       id=f"{PREFIX}-quarantine", className="data-table quarantine-table")
+    table = markup.static_tree(html.Table([html.Thead(html.Tr([html.Th(t(key, lang)) for _, key in cols])),
+                                           html.Tbody(body)], id=f"{PREFIX}-quarantine",
+                                          className="data-table quarantine-table"))
     more = (html.P(t("district.quarantine_more", lang, shown=len(rows), total=q.height), className="note")
             if q.height > len(rows) else None)
     return html.Div([table, more])

@@ -11,6 +11,7 @@ from dash import dcc, html
 from app.state import get_context
 from app.ui import components as c
 from app.ui import ledger_model as model
+from app.ui import markup
 from app.ui.i18n import fmt_num, fmt_pct, fmt_signed, t
 
 P = "ledger-new"
@@ -48,7 +49,7 @@ def targets_card(dp, lang: str) -> html.Section:
     table = html.Table([html.Thead(html.Tr([html.Th(t(k, lang)) for k in heads] + [html.Th("")])),
                         html.Tbody(rows)], className="loop-table", id="district-targets")
     return c.card(t("targets.district_card", lang), html.P(t("targets.district_note", lang), className="note"),
-                  table, _dialog(dp.code, lang), id="district-targets-card")
+                  markup.static_unless_controls(table), _dialog(dp.code, lang), id="district-targets-card")
 
 
 def _dialog(code: str, lang: str) -> html.Div:

@@ -1,0 +1,72 @@
+"""A tree of html.* components as ONE static component (issue 16 goal 4: pages' first visit under 1.5 s).
+
+The Dash renderer's cost grows with the number of components (a React wrapper and a store subscription each): the
+district page's indicator table alone was some 1,700 of them. A read-only tree (no id a callback reads or writes
+inside it, no dcc.* component) is better sent as markup: `static_tree` writes it as HTML, every text and attribute
+escaped, and hands it to `components.static_html` (one dcc.Markdown). The builders keep returning html.* trees, so
+what they build stays testable as components; only the page decides to send it as markup.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from dash import dcc, html
+from dash.development.base_component import Component
+
+from app.ui import components as c
+
+#: Dash prop → HTML attribute where the names differ
+_ATTR = {"className": "class", "htmlFor": "for", "colSpan": "colspan", "rowSpan": "rowspan", "tabIndex": "tabindex"}
+#: html.* props that are Dash's own, not HTML attributes
+_DASH_ONLY = {"children", "n_clicks", "n_clicks_timestamp", "disable_n_clicks", "key", "loading_state", "setProps"}
+#: elements without a closing tag
+_VOID = {"br", "hr", "img", "input", "col", "wbr"}
+
+
+def _css(style: dict[str, Any]) -> str:
+    """{'minWidth': '70px'} → 'min-width:70px'."""
+    return ";".join("".join(f"-{ch.lower()}" if ch.isupper() else ch for ch in k) + f":{v}" for k, v in style.items())
+
+
+def to_html(node: object) -> str:
+    """The markup of an html.* component tree (strings and numbers as escaped text, None as nothing). Raises
+    TypeError for anything else and for controls (a dcc.* component, a button, a pattern-matching id need the
+    renderer: such a tree cannot be static). A plain string id is kept: the caller makes sure no callback uses it."""
+    if node is None:
+        return ""
+    if isinstance(node, (str, int, float)):
+        return escape(str(node), quote=False)
+    if isinstance(node, (list, tuple)):
+        return "".join(to_html(n) for n in node)
+    if not isinstance(node, Component) or node._namespace != html.Div._namespace:
+        raise TypeError(f"not an html.* component: {type(node).__name__}")
+    if isinstance(node, html.Button) or isinstance(getattr(node, "id", None), dict):
+        raise TypeError(f"a control (callbacks read it): {type(node).__name__} {getattr(node, 'id', None)!r}")
+    tag = type(node).__name__.lower()
+    attrs = []
+    for prop, value in node.to_plotly_json()["props"].items():
+        if prop in _DASH_ONLY or value is None or value is False:
+            continue
+        name = _ATTR.get(prop, prop)
+        if prop == "style":
+            value = _css(value)
+        attrs.append(f" {name}" if value is True else f' {name}="{escape(str(value), quote=True)}"')
+    if tag in _VOID:  # written <br/>: the Markdown component's HTML reader drops a whole block with a bare <br>
+        return f"<{tag}{''.join(attrs)}/>"
+    return f"<{tag}{''.join(attrs)}>{to_html(getattr(node, 'children', None))}</{tag}>"
+
+
+def static_tree(node: Component, **kw: Any) -> dcc.Markdown:
+    """`node` (an html.* tree) as one component: the same elements, ids and classes in the page, one React node."""
+    return c.static_html(to_html(node), **kw)
+
+
+def static_unless_controls(node: Component, **kw: Any) -> Component:
+    """`node` as static markup when it holds no control (a button, a dcc.* component, a pattern-matching id), else
+    the component tree itself (e.g. the targets table with its 立项整改 buttons)."""
+    try:
+        return static_tree(node, **kw)
+    except TypeError:
+        return node

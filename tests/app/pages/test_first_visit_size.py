@@ -1,0 +1,84 @@
+"""The first visit's size in Dash components (issue 16 goal 4: every page's first visit under 1.5 s): the Dash
+renderer's cost grows with the number of components, so read-only tables go as static HTML (app/ui/markup.py)."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from dash import html
+
+from app.ui import markup
+from app.web.auth import AuthSettings
+from tests.app.conftest import app_config
+from tests.app.views.test_methodology import ORIGIN, _components, _dash_call
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+class _Tags(HTMLParser):
+    """(tag, attributes, text) of every element, in order, as a browser's parser reads the markup."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[str, dict, str]] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        self.seen.append((tag, dict(attrs), ""))
+
+    def handle_data(self, data) -> None:
+        tag, attrs, text = self.seen[-1]
+        self.seen[-1] = (tag, attrs, text + data)
+
+
+def test_a_component_tree_reads_back_as_the_same_elements_attributes_and_text() -> None:
+    tree = html.Table([html.Tbody(html.Tr([
+        html.Td(["4 < 5 & 6", html.Br(), html.Span("区间", className="ci")], title='say "x"\nnext', hidden=True,
+                className="num"),
+        html.Td(None, style={"minWidth": "70px"}, colSpan=2)], **{"data-indicator": "a&b"}))], id="t")
+    tags = _Tags()
+    tags.feed(markup.to_html(tree))
+    assert tags.seen == [("table", {"id": "t"}, ""), ("tbody", {}, ""), ("tr", {"data-indicator": "a&b"}, ""),
+                         ("td", {"hidden": None, "title": 'say "x"\nnext', "class": "num"}, "4 < 5 & 6"),
+                         ("br", {}, ""), ("span", {"class": "ci"}, "区间"),
+                         ("td", {"style": "min-width:70px", "colspan": "2"}, "")]
+    assert "<br/>" in markup.to_html(tree)  # a bare <br> makes dcc.Markdown drop the whole block (seen in Chromium)
+    from dash import dcc
+    with pytest.raises(TypeError):
+        markup.to_html(html.Div(dcc.Input(id="x")))  # a control needs the renderer: never silently static
+
+
+@pytest.mark.slow
+def test_the_district_page_is_few_components(fixture_db: Path, weights_dir: Path) -> None:
+    """Its indicator table alone was some 1,000 html.* components (66 rows × 14 cells and their spans): now static
+    HTML, the rows still there with their data-indicator."""
+    from app.server import create_app
+
+    client = create_app(app_config(fixture_db, weights_dir, rank_samples=0),
+                        auth=AuthSettings(mode="demo")).server.test_client()
+    client.get("/", headers={"Accept": "text/html"})
+    r = _dash_call(client, "district-body.children",
+                   [{"id": "profile-select", "property": "value", "value": None},
+                    {"id": "district-period", "property": "value", "value": None}],
+                   [{"id": "district-code", "property": "data", "value": "310115"},
+                    {"id": "district-lang", "property": "data", "value": "zh"},
+                    {"id": "district-parent", "property": "data", "value": None}])
+    assert r.status_code == 200, r.text[:500]
+    body = _components(r.get_json())
+    assert len(body) < 400, f"the district page's body is {len(body)} components"
+    text = "".join(str(c["props"]["children"]) for c in body if c["type"] == "Markdown")
+    assert 'id="district-indicators"' in text and text.count("data-indicator=") >= 20
+
+
+def test_a_table_with_controls_stays_components() -> None:
+    """The targets table with its 立项整改 buttons (pattern-matching ids a callback reads) is never made static."""
+    from app.ui.ledger_panel import open_button
+
+    with_button = html.Table(html.Tbody(html.Tr(html.Td(open_button("x", "zh")))))
+    assert markup.static_unless_controls(with_button) is with_button
+    for control in (html.Button("b", id="b"), html.Div(id={"type": "t", "i": 1})):
+        with pytest.raises(TypeError):
+            markup.to_html(html.Div(control))
+    plain = markup.static_unless_controls(html.Table(html.Tbody(html.Tr(html.Td("x")))))
+    assert plain.to_plotly_json()["type"] == "Markdown"
