@@ -333,7 +333,9 @@ def compare_options(_v: int, current: str | None, lang: str):
           Input(COMPARE, "value"), State(LANG, "data"), State(ids.PROFILE_SELECT, "value"))
 def compare(current: dict | None, others: list | None, lang: str, profile_name: str | None = None):
     ctx = get_context()
-    if not current:
+    if not current or not others:
+        # nothing chosen to compare with: no bump chart of one column (16 lines of text to lay out on every first
+        # visit, issue 16 goal 4), the invitation to choose instead
         return figures.empty_figure(t("weights.compare_with", lang)), None
     try:
         # the live weights re-aggregated under the selected profile's methods: the ranking shown beside it

@@ -12,7 +12,8 @@ from dash import html
 from app.ui import markup
 from app.web.auth import AuthSettings
 from tests.app.conftest import app_config
-from tests.app.views.test_methodology import ORIGIN, _components, _dash_call
+from tests.app.views.test_methodology import _components, _dash_call
+from tests.app.web.test_roles import _call
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -82,3 +83,31 @@ def test_a_table_with_controls_stays_components() -> None:
             markup.to_html(html.Div(control))
     plain = markup.static_unless_controls(html.Table(html.Tbody(html.Tr(html.Td("x")))))
     assert plain.to_plotly_json()["type"] == "Markdown"
+
+
+@pytest.mark.slow
+def test_the_weights_page_draws_no_comparison_before_one_is_chosen(fixture_db: Path, weights_dir: Path) -> None:
+    """On the first visit nothing is chosen to compare with: the chart invites a choice (no trace to lay out) instead
+    of a one-column bump chart of every unit; choosing a profile draws the comparison."""
+    from app.server import create_app
+    from app.state import get_context
+
+    client = create_app(app_config(fixture_db, weights_dir, rank_samples=0),
+                        auth=AuthSettings(mode="demo")).server.test_client()
+    client.get("/", headers={"Accept": "text/html"})
+    ctx = get_context()
+    w = ctx.profile(None).resolved_weights(ctx.framework)
+    other = next(n for n in ctx.profile_names() if n != ctx.profile(None).name)
+
+    def call(others):
+        r = _call(client, [("weights-compare-fig", "figure"), ("weights-compare-table", "children")],
+                  [("weights-current", "data", w), ("weights-compare", "value", others)],
+                  [("weights-lang", "data", "zh"), ("profile-select", "value", None)])
+        assert r.status_code == 200, r.text[:300]
+        return r.get_json()["response"]
+
+    first = call(None)
+    assert first["weights-compare-fig"]["figure"].get("data", []) == []
+    assert first["weights-compare-table"]["children"] is None
+    chosen = call([other])
+    assert len(chosen["weights-compare-fig"]["figure"]["data"]) >= 2 and chosen["weights-compare-table"]["children"]
