@@ -300,8 +300,11 @@ def apply_derived(_a: int, _b: int, ahp_values, ahp_ids, points, budget_ids, sli
     """Put AHP or budget weights into the sliders of the scope's children (the blend slider for the sides); those
     whose sliders are not drawn yet (a closed group) wait in PENDING, which the live ranking reads too."""
     ctx = get_context()
-    if not scope:
-        return dash.no_update, dash.no_update, dash.no_update
+    # Dash calls this when the AHP box draws its buttons (n_clicks 0): that is no click. Applying then wrote an equal
+    # AHP result over the profile's weights and a derivation nobody made, and ran the ranking a second time.
+    clicks = {AHP_APPLY: _a, BUDGET_APPLY: _b}.get(dash.ctx.triggered_id)
+    if not scope or not clicks:
+        raise dash.exceptions.PreventUpdate  # (no_update would not do for the pattern-matching output)
     kids = list(ctx.framework.weighted_children(scope))
     try:
         if dash.ctx.triggered_id == AHP_APPLY:

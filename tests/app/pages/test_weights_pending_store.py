@@ -90,3 +90,40 @@ def test_the_controls_render_empties_the_pending_store(role_app) -> None:  # noq
     body = r.get_json()["response"]
     assert body[page.PENDING]["data"] == {}
     assert body[page.CONTROLS]["children"]
+
+
+def test_drawing_the_ahp_buttons_applies_nothing(role_app) -> None:  # noqa: F811
+    """Dash fires the apply callback when the AHP box draws its buttons (n_clicks 0, both changed): no click, so no
+    weights written over the profile's, no derivation recorded and no second ranking run on the first visit (seen in
+    the browser: the first visit's ranking request followed an AHP 'apply' of the all-ones matrix). A real click
+    still applies."""
+    page = sys.modules["pages.weights"]
+    client = _client(role_app, "assessor")
+    kids = ["demand_value", "demand_institution", "demand_technology", "demand_environment"]
+    ahp_ids = [{"type": "ahp", "i": i, "j": j} for i in range(4) for j in range(i + 1, 4)]
+    sliders = [{"type": page.SLIDER, "node": k} for k in kids]
+
+    deps = client.get("/_dash-dependencies").get_json()
+    out = next(d["output"] for d in deps if page.DERIVED in d["output"] and "wslider" in d["output"])
+
+    def many(ids: list[dict], prop: str, values: list) -> list[dict]:
+        return [{"id": i, "property": prop, "value": v} for i, v in zip(ids, values, strict=True)]
+
+    def apply(n_ahp: int, changed: str):
+        payload = {"output": out, "outputs": [many(sliders, "value", [None] * 4), {"id": page.DERIVED, "property": "data"},
+                                              {"id": page.PENDING, "property": "data"}],
+                   "inputs": [{"id": page.AHP_APPLY, "property": "n_clicks", "value": n_ahp},
+                              {"id": page.BUDGET_APPLY, "property": "n_clicks", "value": 0}],
+                   "state": [many(ahp_ids, "value", [3] * len(ahp_ids)), many(ahp_ids, "id", ahp_ids), [], [],
+                             many(sliders, "value", [0.1, 0.2, 0.3, 0.4]), many(sliders, "id", sliders),
+                             {"id": page.SCOPE, "property": "value", "value": "demand"},
+                             {"id": page.DERIVED, "property": "data", "value": []},
+                             {"id": page.PENDING, "property": "data", "value": {}}],
+                   "changedPropIds": changed}
+        return client.post("/_dash-update-component", json=payload, headers={"Origin": "http://localhost"})
+
+    drawn = apply(0, [f"{page.AHP_APPLY}.n_clicks", f"{page.BUDGET_APPLY}.n_clicks"])
+    assert drawn.status_code == 204, drawn.get_data(as_text=True)[:300]  # nothing to update
+    clicked = apply(1, [f"{page.AHP_APPLY}.n_clicks"])
+    assert clicked.status_code == 200, clicked.get_data(as_text=True)[:300]
+    assert clicked.get_json()["response"][page.DERIVED]["data"][0]["method"] == "ahp"
