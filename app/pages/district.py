@@ -3,7 +3,9 @@ median and best, the improvement priorities (weight × gap × feasibility, app/v
 sorted by priority with its gap in words, the district's own data issues (or why the viewer may not see them), export.
 
 The indicator rows are one component (`indicator_table`) built row by row by `indicator_row`, so a row can gain
-controls (e.g. "open a rectification item from this gap") without touching the rest of the page."""
+controls (e.g. "open a rectification item from this gap") without touching the rest of the page. The page sends
+that table, the targets table (unless it has buttons) and the rejected rows as static HTML (app/ui/markup.py): as
+html.* components they were some 1,800 of them, most of the first visit's rendering (issue 16 goal 4)."""
 
 from __future__ import annotations
 

@@ -52,8 +52,8 @@ def test_a_component_tree_reads_back_as_the_same_elements_attributes_and_text() 
 
 @pytest.mark.slow
 def test_the_district_page_is_few_components(fixture_db: Path, weights_dir: Path) -> None:
-    """Its indicator table alone was some 1,000 html.* components (66 rows × 14 cells and their spans): now static
-    HTML, the rows still there with their data-indicator."""
+    """Its body was some 1,600-1,900 html.* components (the indicator table's rows × 14 cells and their spans, the
+    targets table): now static HTML, the rows still there with their data-indicator."""
     from app.server import create_app
 
     client = create_app(app_config(fixture_db, weights_dir, rank_samples=0),
