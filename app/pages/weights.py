@@ -315,8 +315,8 @@ def apply_derived(_a: int, _b: int, ahp_values, ahp_ids, points, budget_ids, sli
             res = reweight.budget_from_points([b["node"] for b in budget_ids], points)
             d = Derivation(method="budget", node=scope, codes=kids, weights=res["weights"],
                            inputs={"points": res["points"]})
-    except WeightingError:
-        return dash.no_update, dash.no_update, dash.no_update
+    except WeightingError:  # e.g. no budget points allocated: nothing to apply
+        raise dash.exceptions.PreventUpdate from None
     new = [round(res["weights"][s["node"]], 4) if s["node"] in res["weights"] else v
            for s, v in zip(slider_ids, slider_values, strict=True)]
     drawn = {s["node"] for s in slider_ids}

@@ -102,6 +102,7 @@ def test_drawing_the_ahp_buttons_applies_nothing(role_app) -> None:  # noqa: F81
     kids = ["demand_value", "demand_institution", "demand_technology", "demand_environment"]
     ahp_ids = [{"type": "ahp", "i": i, "j": j} for i in range(4) for j in range(i + 1, 4)]
     sliders = [{"type": page.SLIDER, "node": k} for k in kids]
+    budget_ids = [{"type": "budget", "node": k} for k in kids]
 
     deps = client.get("/_dash-dependencies").get_json()
     out = next(d["output"] for d in deps if page.DERIVED in d["output"] and "wslider" in d["output"])
@@ -109,12 +110,13 @@ def test_drawing_the_ahp_buttons_applies_nothing(role_app) -> None:  # noqa: F81
     def many(ids: list[dict], prop: str, values: list) -> list[dict]:
         return [{"id": i, "property": prop, "value": v} for i, v in zip(ids, values, strict=True)]
 
-    def apply(n_ahp: int, changed: str):
+    def apply(n_ahp: int, changed: list[str], n_budget: int = 0, budget: list | None = None):
         payload = {"output": out, "outputs": [many(sliders, "value", [None] * 4), {"id": page.DERIVED, "property": "data"},
                                               {"id": page.PENDING, "property": "data"}],
                    "inputs": [{"id": page.AHP_APPLY, "property": "n_clicks", "value": n_ahp},
-                              {"id": page.BUDGET_APPLY, "property": "n_clicks", "value": 0}],
-                   "state": [many(ahp_ids, "value", [3] * len(ahp_ids)), many(ahp_ids, "id", ahp_ids), [], [],
+                              {"id": page.BUDGET_APPLY, "property": "n_clicks", "value": n_budget}],
+                   "state": [many(ahp_ids, "value", [3] * len(ahp_ids)), many(ahp_ids, "id", ahp_ids),
+                             many(budget_ids, "value", budget or [0] * 4), many(budget_ids, "id", budget_ids),
                              many(sliders, "value", [0.1, 0.2, 0.3, 0.4]), many(sliders, "id", sliders),
                              {"id": page.SCOPE, "property": "value", "value": "demand"},
                              {"id": page.DERIVED, "property": "data", "value": []},
@@ -127,3 +129,6 @@ def test_drawing_the_ahp_buttons_applies_nothing(role_app) -> None:  # noqa: F81
     clicked = apply(1, [f"{page.AHP_APPLY}.n_clicks"])
     assert clicked.status_code == 200, clicked.get_data(as_text=True)[:300]
     assert clicked.get_json()["response"][page.DERIVED]["data"][0]["method"] == "ahp"
+    # the budget button with no points allocated: nothing to apply (it was an HTTP 500: no_update for the sliders)
+    empty = apply(0, [f"{page.BUDGET_APPLY}.n_clicks"], n_budget=1, budget=[0, 0, 0, 0])
+    assert empty.status_code == 204, empty.get_data(as_text=True)[:300]
