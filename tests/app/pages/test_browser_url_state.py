@@ -92,46 +92,43 @@ def test_a_nav_link_followed_at_once_carries_the_new_state(page, server_url: str
     assert page.errors == [], page.errors
 
 
+def _lands_with(page, pattern: str, view: dict[str, str | None]) -> None:
+    """After a click: the address reaches `pattern` with the shared keys of `view` (None: absent), then settles."""
+    _wait_url(page, pattern)
+    assert {k: _query(page).get(k) for k in view} == view, page.url
+    _settle(page)
+
+
 def test_links_in_pages_carry_the_view(page, server_url: str) -> None:
     """District links in the ranking, the quadrant chart's points, the comparison's headers, the language switch and
     the not-found page's way back: all keep the profile, period and language of the address."""
     page.goto(server_url + "/?lang=en")
     _settle(page)
     profile, period = _equal_profile(page), _other_period(page)
-    view = {"lang": "en", "profile": profile, "period": period}
+    view: dict[str, str | None] = {"lang": "en", "profile": profile, "period": period}
+    shared = f"lang=en&profile={profile}&period={period}"
     _settle(page)
     # a district's name in the ranking (drawn with the language only)
     page.locator("#overview-ranking-list a").first.click()
-    _wait_url(page, r"/district/\d+")
-    assert {k: _query(page).get(k) for k in view} == view, page.url
+    _lands_with(page, r"/district/\d+", view)
     # the way back by the browser, then a point of the quadrant chart (the address set by a server callback)
     page.go_back()
-    _wait_url(page, r"/\?")
-    _settle(page)
+    _lands_with(page, r"/\?", view)
     click_point(page, "overview-quadrant", "310115")
-    _wait_url(page, r"/district/310115")
-    assert {k: _query(page).get(k) for k in view} == view, page.url
-    _settle(page)
+    _lands_with(page, r"/district/310115", view)
     # the comparison's column headers link to each district
-    page.goto(server_url + f"/compare?units=310101,310115&lang=en&profile={profile}&period={period}")
+    page.goto(server_url + f"/compare?units=310101,310115&{shared}")
     _settle(page)
     page.locator("th a[href*='/district/310101']").first.click()
-    _wait_url(page, r"/district/310101")
-    assert {k: _query(page).get(k) for k in view} == view, page.url
-    _settle(page)
+    _lands_with(page, r"/district/310101", view)
     # the language switch keeps the profile and period, and the page it names
     page.click(f"#{ids.LANG_LINK}")
-    _wait_url(page, r"/district/310101(?!.*lang=en)")
-    got = _query(page)
-    assert "lang" not in got and got.get("profile") == profile and got.get("period") == period, page.url
-    _settle(page)
+    _lands_with(page, r"/district/310101(?!.*lang=en)", {**view, "lang": None})
     # the not-found page's buttons
-    page.goto(server_url + f"/no-such-page?lang=en&profile={profile}&period={period}")
+    page.goto(server_url + f"/no-such-page?{shared}")
     _settle(page)
     page.locator("#not-found a.button").first.click()
-    _wait_url(page, r"/\?")
-    assert {k: _query(page).get(k) for k in view} == view, page.url
-    _settle(page)
+    _lands_with(page, r"/\?", view)
     assert page.errors == [], page.errors
 
 
