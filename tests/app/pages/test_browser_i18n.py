@@ -127,7 +127,7 @@ def test_period_profile_and_language_stay_in_the_url(page, server_url: str) -> N
     page.select_option("#demo-role", "leader")
     page.click(".auth-bar button[type=submit]")
     page.wait_for_load_state("networkidle")
-    assert "lang=en" in page.url and "profile=equal" in page.url, page.url
+    assert "lang=en" in page.url and "profile=equal" in page.url and f"period={period}" in page.url, page.url
     assert page.errors == [], page.errors
 
 
