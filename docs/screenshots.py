@@ -24,7 +24,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--
 SHOTS = {
     "overview": ("/", None),
     "district": ("/district/310115", None),
-    "compare": ("/compare?units=310101,310104", None),
+    "compare": ("/compare?units=310101,310104,310115", None),
     "map": ("/", "#overview-map"),
 }
 
