@@ -85,7 +85,7 @@ def _shell() -> html.Div:
             dcc.Store(id=ids.PROFILES_VERSION, data=0),
             dcc.Store(id=ids.URL_STATE),
             dcc.Store(id=ids.SNAPSHOT_VERSION, data=0),
-            components.header(ctx, search),
+            components.header(ctx, search, pathname),
             html.Main(container, className="page"),
             html.Footer(id=ids.FOOTER, className="footer no-print"),
         ],

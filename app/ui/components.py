@@ -102,28 +102,33 @@ def shared_href(path: str, search: str | None, **updates: str | None) -> str:
 
 
 # -- shell ---------------------------------------------------------------------------------------------------------
-def header(ctx: AppContext, search: str | None = None) -> html.Header:
-    """The shell's header; the profile picker already on the profile a shared link names (`search`: the address's
-    query, when the first layout response knows it), so no callback has to set it before the page can draw."""
+def header(ctx: AppContext, search: str | None = None, pathname: str | None = None) -> html.Header:
+    """The shell's header, drawn for the address when the first layout response knows it (`pathname`, `search`):
+    the profile picker already on the profile a shared link names, so no callback has to set it before the page can
+    draw, and the navigation, the language switch and the words already in the address's language and carrying its
+    view (app/server.py redraws them when the address changes; app/assets/url-state.js keeps them current between)."""
     wanted = query_param(search, "profile")
     chosen = wanted if wanted and wanted in ctx.profile_names() else ctx.default_profile_name()
+    lang = lang_from_search(search)
+    here = pathname or "/"
     return html.Header(
         [
             html.Div(
                 [
-                    dcc.Link(html.Span(t("app.title", "zh"), id=ids.APP_TITLE), href="/", className="brand"),
-                    html.Nav(nav_links("/", "zh"), id=ids.NAV, className="nav"),
+                    dcc.Link(html.Span(t("app.title", lang), id=ids.APP_TITLE), href=href("/", lang),
+                             className="brand"),
+                    html.Nav(nav_links(here, lang, search), id=ids.NAV, className="nav"),
                 ],
                 className="header-left",
             ),
             html.Div(
                 [
-                    html.Label(t("profile.label", "zh"), id=ids.PROFILE_LABEL, htmlFor=ids.PROFILE_SELECT,
+                    html.Label(t("profile.label", lang), id=ids.PROFILE_LABEL, htmlFor=ids.PROFILE_SELECT,
                                className="profile-label"),
                     dcc.Dropdown(
                         id=ids.PROFILE_SELECT,
-                        labels=dropdown_labels("zh"),
-                        options=profile_options(ctx, "zh"),
+                        labels=dropdown_labels(lang),
+                        options=profile_options(ctx, lang),
                         value=chosen,
                         clearable=False,
                         searchable=False,
@@ -131,7 +136,8 @@ def header(ctx: AppContext, search: str | None = None) -> html.Header:
                         persistence_type="local",
                         className="profile-select",
                     ),
-                    dcc.Link(t("lang.switch", "zh"), id=ids.LANG_LINK, href="/?lang=en", className="lang-link"),
+                    dcc.Link(t("lang.switch", lang), id=ids.LANG_LINK,
+                             href=with_query(here, search, lang="zh" if lang == "en" else "en"), className="lang-link"),
                     bell.bell(),  # the alerts bell; app/server.py fills in the unread count
                 ],
                 className="header-right",
