@@ -121,7 +121,9 @@ def test_period_profile_and_language_stay_in_the_url(page, server_url: str) -> N
     other.goto(shared)
     _settle(other)
     assert "Composite ranking" in other.inner_text("body")
-    assert "Equal" in other.inner_text("#profile-select")
+    # the picker's label is drawn by the renderer after the network is quiet: wait for it rather than read it once
+    other.wait_for_function("() => (document.querySelector('#profile-select') || {}).innerText?.includes('Equal')",
+                            timeout=15_000)
     other.close()
     # switching role (demo mode) keeps the query
     page.select_option("#demo-role", "leader")
