@@ -198,17 +198,6 @@ def warm(ctx: AppContext) -> None:
         log.warning("could not warm the data audit: %s", e)
 
 
-def prefill(app: dash.Dash, auth: AuthSettings) -> int:
-    """The first visitor's scripts gzipped before the server listens (app.web.compress.prefill), asked for under a
-    Host the server answers to: with the test client's default `localhost` a served app (whose allowed hosts carry
-    the port) refused the request, and nothing was compressed ahead. Returns how many files were."""
-    try:
-        return compress.prefill(app, host=auth.allowed_hosts[0] if auth.allowed_hosts else "localhost")
-    except Exception as e:  # never fatal: they are then compressed at their first request
-        log.warning("could not compress the page scripts ahead: %s", e)
-        return 0
-
-
 def run(config: Config, *, debug: bool = False, threads: int = 8, auth: AuthSettings | None = None) -> None:
     """Serve the app on `config.server`: waitress (threads) normally, the Dash dev server only with `debug`
     (loopback only).
@@ -224,7 +213,10 @@ def run(config: Config, *, debug: bool = False, threads: int = 8, auth: AuthSett
         auth = resolve_auth(config)
     app = create_app(config, auth=auth)
     warm(get_context())
-    prefill(app, auth)
+    try:  # the first visitor's scripts gzipped before the server listens
+        compress.prefill(app)
+    except Exception as e:  # never fatal: they are then compressed at their first request
+        log.warning("could not compress the page scripts ahead: %s", e)
     if debug:
         # Dash's dev tools and reloader, but never Werkzeug's interactive console: it sits in front of sign-in
         app.run(host=host, port=port, debug=True, use_debugger=False)

@@ -122,24 +122,21 @@ def install_compression(app: Any) -> _Cache:
 _SRC = re.compile(r'(?:src|href|content|data-full)="(/[^"]+\.(?:js|css)(?:\?[^"]*)?)"')
 
 
-def prefill(app: Any, page: str = "/no-such-page", host: str = "localhost") -> int:
+def prefill(app: Any, page: str = "/no-such-page") -> int:
     """Compress, before the server listens, the scripts and styles a page names (its tags and the meta tags that
     name the plotly.js and AG Grid scripts it loads later): they are fetched through the app's own Flask test
-    client from the loopback address, as a browser would, naming `host` (one the server answers to: a served app
-    refuses any other Host, the test client's default `localhost` without the port included). Returns how many were
-    compressed. When the page cannot be had without signing in, nothing is (the files are then compressed at their
-    first request)."""
+    client from the loopback address, as a browser would. Returns how many were compressed. When the page cannot
+    be had without signing in, nothing is (the files are then compressed at their first request)."""
     server: Flask = app.server if hasattr(app, "server") else app
     client = server.test_client()
     env = {"REMOTE_ADDR": "127.0.0.1"}
     gz = {"Accept-Encoding": "gzip"}
-    base = f"http://{host}"
-    index = client.get(page, headers=gz, environ_base=env, base_url=base)
+    index = client.get(page, headers=gz, environ_base=env)
     if index.status_code not in (200, 404) or index.mimetype != "text/html":
         return 0
     done = 0
     for url in dict.fromkeys(_SRC.findall(index.get_data(as_text=True))):
-        resp = client.get(url, headers=gz, environ_base=env, base_url=base)
+        resp = client.get(url, headers=gz, environ_base=env)
         done += resp.headers.get("Content-Encoding") == "gzip"
         resp.close()
     return done

@@ -107,16 +107,3 @@ def test_a_gzipped_component_script_revalidates_to_304(app) -> None:
     etag = first.headers["ETag"]
     assert etag.startswith('W/"')
     assert client.get(url, headers={**GZ, "If-None-Match": etag}).status_code == 304
-
-
-def test_a_served_app_prefills_under_a_host_it_answers_to(fixture_db: Path, weights_dir: Path) -> None:
-    """Served, the app answers only the Host names of its address and port (app.web.auth_config.allowed_hosts_for);
-    before, prefill asked as the test client's `localhost`, was refused (421), and compressed nothing ahead: the first
-    visitor waited for gzip of every script (issue 14: the overview's cold first paint)."""
-    from app.server import create_app, prefill
-    from app.web.auth_config import resolve_auth
-
-    config = app_config(fixture_db, weights_dir, rank_samples=0, port=8123)
-    auth = resolve_auth(config)
-    assert auth.allowed_hosts and all(h.endswith(":8123") for h in auth.allowed_hosts)
-    assert prefill(create_app(config, auth=auth), auth) >= 8
