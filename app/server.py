@@ -21,6 +21,7 @@ from app.web import initial_page
 from app.web.downloads import install_downloads
 from app.web.plotly_bundle import install_plotly_bundles
 from app.web.grid_loader import install_grid_loader
+from app.web.unused_scripts import install_unused_scripts
 from app.web import compress
 from app.web.static_cache import install_static_cache
 from app.web.early_fetch import install_early_fetch
@@ -64,6 +65,7 @@ def create_app(config: Config, *, auth: AuthSettings | None = None) -> dash.Dash
     install_downloads(app)
     install_plotly_bundles(app, lambda: many_units.unit_count(get_context().snapshot()), many_units.MANY)
     install_grid_loader(app)  # AG Grid's script only where a grid is drawn
+    install_unused_scripts(app)  # no dash_table bundle, and of @babel/polyfill only the regenerator runtime
     compress.install_compression(app)  # gzip for scripts, styles and JSON
     install_static_cache(app)  # the assets at their versioned addresses: cached for a year
     install_early_fetch(app)  # the first layout requested with the page, not after its scripts

@@ -31,9 +31,17 @@ MAP_PROVINCE = f"{PREFIX}-map-province"  # the national map's extent: the whole 
 QUADRANT = f"{PREFIX}-quadrant"
 EXPORT = f"{PREFIX}-export"
 DOWNLOAD = f"{PREFIX}-download"
+DRAWN = f"{PREFIX}-drawn"  # the profile and period the body shows
+WANTED = f"{PREFIX}-wanted"  # the profile and period the pickers ask for, when they differ from it
 
 
-def layout(lang: str | None = None, period: str | None = None, **_query: str) -> html.Div:
+def layout(lang: str | None = None, period: str | None = None, profile: str | None = None,
+           **_query: str) -> html.Div:
+    """The page with its body already drawn (issue 14: the cold first paint): the body is computed here, for the
+    profile the header's picker opens on (components.header) and the period the picker below opens on, so the page
+    paints from the first layout response (app/web/initial_page.py), with no callback round trip after the scripts.
+    `render` redraws it when the profile or period changes, or when the picker's profile is not the one drawn (a
+    page reached in-app from a link that does not name the profile)."""
     lang = norm_lang(lang)
     ctx = get_context()
     periods: list[str] = []
@@ -45,14 +53,20 @@ def layout(lang: str | None = None, period: str | None = None, **_query: str) ->
         partial = partial_periods(periods, ctx.snapshot().complete_months)
     except (DataUnavailable, LookupError):
         pass
+    period = period if period in periods else default
     selector = c.dropdown(lang,
         id=PERIOD, options=[{"label": fmt_period_marked(p, lang, partial), "value": p} for p in reversed(periods)],
-        value=period if period in periods else default, clearable=False,
+        value=period, clearable=False,
         searchable=False, className="period-select",
     )
+    # the profile the header's picker opens on (components.header): the link's, when it names a known one
+    profile = profile if profile and profile in ctx.profile_names() else ctx.default_profile_name()
+    drawn = {"profile": profile, "period": period}
     return html.Div(
         [
             dcc.Store(id=LANG, data=lang),
+            dcc.Store(id=DRAWN, data=drawn),  # what the body below shows
+            dcc.Store(id=WANTED),  # set (client side) when the pickers ask for something else
             dcc.Download(id=DOWNLOAD),
             c.page_title(
                 t("overview.title", lang), t("overview.lead", lang),
@@ -61,14 +75,35 @@ def layout(lang: str | None = None, period: str | None = None, **_query: str) ->
                                      title=t("export.overview", lang)),
                          c.print_button(PREFIX, lang, "print.summary")],
             ),
-            dcc.Loading(html.Div(id=BODY, className="overview-body"), type="dot", delay_show=300),
+            dcc.Loading(html.Div(_body(profile, period, lang), id=BODY, className="overview-body"), type="dot",
+                        delay_show=300),
         ],
         className="overview print-page",
     )
 
 
-@callback(Output(BODY, "children"), Input(ids.PROFILE_SELECT, "value"), Input(PERIOD, "value"), State(LANG, "data"))
-def render(profile: str | None, period: str | None, lang: str):
+# The body is in the layout; the pickers' values at load (or when the page is inserted in-app) are compared in the
+# browser with what it shows, and only a difference asks the server (no callback request before the first paint).
+dash.clientside_callback(
+    """function(profile, period, drawn){
+        const C = window.dash_clientside;
+        if(drawn && drawn.profile === profile && drawn.period === period){ return C.no_update; }
+        return {profile: profile, period: period};
+    }""",
+    Output(WANTED, "data"), Input(ids.PROFILE_SELECT, "value"), Input(PERIOD, "value"), State(DRAWN, "data"),
+)
+
+
+@callback(Output(BODY, "children"), Output(DRAWN, "data"), Input(WANTED, "data"), State(LANG, "data"),
+          prevent_initial_call=True)
+def render(wanted: dict | None, lang: str):
+    """The body for the profile and period the pickers ask for, and a note of what it shows."""
+    wanted = wanted or {}
+    profile, period = wanted.get("profile"), wanted.get("period")
+    return _body(profile, period, lang), {"profile": profile, "period": period}
+
+
+def _body(profile: str | None, period: str | None, lang: str) -> list | html.Div:
     ctx = get_context()
     try:
         ov = views.overview(ctx, profile, lang, period)

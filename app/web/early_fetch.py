@@ -7,13 +7,27 @@ into it) only then, and the browser waited for it. `<link rel="preload" as="fetc
 both while the scripts load; the renderer's own `fetch` of the same address (same-origin credentials, which
 `crossorigin="anonymous"` matches) then takes the answer that is already there. The request carries the page's
 address in its Referer as the renderer's does, so the layout is the same.
+
+The code-split parts of Dash's core components that draw the page's first screen are preloaded the same way
+(`as="script"`, as webpack inserts them: no crossorigin): the drop-down's (the header's profile picker, on every
+page) and, on the pages that open with charts, the graph's. Webpack asks for them only once React renders the first
+Dropdown or Graph, after every script has run and the layout has arrived, one more round trip in front of the
+first paint.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import flask
+
 ENDPOINTS = ("_dash-layout", "_dash-dependencies")
+#: webpack chunks of dash's core components (their unfingerprinted names, as webpack asks for them)
+CHUNKS = "_dash-component-suites/dash/dcc/"
+DROPDOWN, GRAPH = "async-dropdown.js", "async-graph.js"
+#: the pages that open with charts (as app/assets/plotly-preload.js, which starts plotly.js on the same ones)
+CHART_PAGES = re.compile(r"^/(district/[^/]+|weights|data-quality|compare)?/?$")
 
 
 def preload_links(prefix: str) -> str:
@@ -21,12 +35,21 @@ def preload_links(prefix: str) -> str:
     return "".join(f'<link rel="preload" as="fetch" crossorigin="anonymous" href="{base}{e}">' for e in ENDPOINTS)
 
 
+def chunk_links(prefix: str, pathname: str) -> str:
+    """Preloads of the core components' chunks the page at `pathname` draws on its first screen."""
+    base = (prefix if prefix.endswith("/") else prefix + "/") + CHUNKS
+    chunks = (DROPDOWN, GRAPH) if CHART_PAGES.match(pathname) else (DROPDOWN,)
+    return "".join(f'<link rel="preload" as="script" href="{base}{c}">' for c in chunks)
+
+
 def install_early_fetch(app: Any) -> None:
     interpolate = app.interpolate_index
-    links = preload_links(app.config.requests_pathname_prefix or "/")
+    prefix = app.config.requests_pathname_prefix or "/"
+    links = preload_links(prefix)
 
     def with_preloads(**kwargs: Any) -> str:
-        kwargs["metas"] = kwargs.get("metas", "") + links
+        path = flask.request.path if flask.has_request_context() else "/"
+        kwargs["metas"] = kwargs.get("metas", "") + links + chunk_links(prefix, path)
         return str(interpolate(**kwargs))
 
     app.interpolate_index = with_preloads

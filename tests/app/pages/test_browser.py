@@ -116,6 +116,9 @@ def test_language_switch_changes_labels(page, server_url) -> None:
     assert page.inner_text(".nav").startswith("总览")
     page.click("#lang-link")
     page.wait_for_function("() => document.querySelector('.nav').innerText.startsWith('Overview')")
+    # the page comes drawn in the router's one answer (its body is in its layout), which may follow the nav's text
+    page.wait_for_function("() => (document.querySelector('#overview-body') || {}).innerText?.includes('Composite')",
+                           timeout=20_000)
     page.wait_for_selector("#overview-ranking-list li", timeout=20_000)
     assert "lang=en" in page.url
     assert "Composite ranking" in page.inner_text("body")

@@ -6,11 +6,11 @@ import re
 
 from tests.app.web.test_roles import _call, _client, role_app  # noqa: F401 - role_app is a fixture
 
-OUT = [("overview-body", "children")]
+OUT = [("overview-body", "children"), ("overview-drawn", "data")]
 
 
 def _render(client, lang: str) -> str:
-    r = _call(client, OUT, [("profile-select", "value", "user-centred"), ("overview-period", "value", None)],
+    r = _call(client, OUT, [("overview-wanted", "data", {"profile": "user-centred", "period": None})],
               [("overview-lang", "data", lang)])
     assert r.status_code == 200, r.get_data(as_text=True)
     return r.get_data(as_text=True)

@@ -35,3 +35,35 @@ def test_the_layout_is_asked_for_once_and_before_the_scripts_have_run(page, serv
     assert timing["layout"][0] < timing["dcl"] and timing["deps"][0] < timing["dcl"], timing
     assert warnings == [], warnings
     assert page.errors == [], page.errors
+
+
+def test_the_chunks_of_the_first_screen_are_preloaded_where_drawn() -> None:
+    assert early_fetch.chunk_links("/", "/") == (
+        '<link rel="preload" as="script" href="/_dash-component-suites/dash/dcc/async-dropdown.js">'
+        '<link rel="preload" as="script" href="/_dash-component-suites/dash/dcc/async-graph.js">')
+    assert "async-graph" in early_fetch.chunk_links("/app", "/district/310115")
+    assert "async-graph" not in early_fetch.chunk_links("/", "/methodology")  # no chart on its first screen
+    assert 'href="/app/_dash-component-suites/dash/dcc/async-dropdown.js"' in early_fetch.chunk_links("/app", "/ledger")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", ["/", "/methodology"])
+def test_the_chunks_come_with_the_page_once_and_before_the_scripts_have_run(page, server_url: str, path: str) -> None:
+    """Before: webpack asked for the drop-down's and the graph's code once React drew the first of each, after
+    DOMContentLoaded; now the page's head asks for them, webpack takes those answers (one request each), and
+    Chromium does not warn of a preload left unused."""
+    warnings: list[str] = []
+    page.on("console", lambda m: warnings.append(m.text) if "preload" in m.text else None)
+    page.goto(server_url + path)
+    settle(page, pause=3.5)  # Chromium warns of an unused preload a few seconds after the load event
+    timing = page.evaluate("""() => {
+        const nav = performance.getEntriesByType('navigation')[0];
+        const of = (name) => performance.getEntriesByType('resource')
+            .filter(e => new URL(e.name).pathname.endsWith('/dcc/' + name)).map(e => e.startTime);
+        return {dcl: nav.domContentLoadedEventStart, dropdown: of('async-dropdown.js'), graph: of('async-graph.js')};
+    }""")
+    assert len(timing["dropdown"]) == 1 and timing["dropdown"][0] < timing["dcl"], timing
+    if path == "/":
+        assert len(timing["graph"]) == 1 and timing["graph"][0] < timing["dcl"], timing
+    assert warnings == [], warnings
+    assert page.errors == [], page.errors

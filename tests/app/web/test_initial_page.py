@@ -72,3 +72,24 @@ def test_without_a_same_origin_referrer_the_router_fills_the_page_as_before(fixt
         content = _find(layout, "_pages_content")
         assert content is not None and not content["props"].get("children"), referrer
         assert "pathname" not in _find(layout, "_pages_location")["props"]
+
+
+def test_the_overviews_first_layout_carries_its_ranking_and_charts(fixture_db: Path, weights_dir: Path) -> None:
+    """Issue 14 (the cold first paint): the overview's body — the ranking, its charts — came from a callback sent
+    only once every script had run, one more round trip (and the figures' serialisation) after the scripts. Now it
+    is in the first layout response, drawn on the profile the header's picker opens on and the period the period
+    picker opens on, and the store that says what it shows holds the same."""
+    from app.state import get_context
+
+    app = create_app(app_config(fixture_db, weights_dir, rank_samples=0), auth=AuthSettings(mode="demo"))
+    client = app.server.test_client()
+    other = next(p for p in get_context().profile_names() if p != get_context().default_profile_name())
+    for query, profile in (("", get_context().default_profile_name()), (f"?profile={other}", other)):
+        layout = _layout(client, f"http://localhost/{query}")
+        body = _find(layout, "overview-body")
+        assert body is not None and _find(body, "overview-ranking-list") is not None, query
+        assert _find(body, "overview-ranking")["props"]["figure"]["data"], query  # the chart with its data
+        period = _find(layout, "overview-period")["props"]["value"]
+        assert period is not None
+        assert _find(layout, "overview-drawn")["props"]["data"] == {"profile": profile, "period": period}
+        assert _find(layout, "profile-select")["props"]["value"] == profile  # the header's picker says the same
