@@ -38,14 +38,17 @@ _NOT_PER_CASE = re.compile(r"\b(?:from|select|join|over)\b|\{|;", re.IGNORECASE)
 _FROM_SOURCE = re.compile(r"\bFROM\s+case_event\b", re.IGNORECASE)
 
 
-def _strip_comments(sql: str) -> str:
-    """`sql` with `-- …` comments blanked (string literals left alone), same length, so offsets still hold."""
+def _blank(sql: str) -> str:
+    """`sql` with `-- …` comments and the insides of quoted strings and names blanked, same length (offsets hold):
+    what is left is code, where parentheses and keywords can be counted."""
     out, i, quote = list(sql), 0, None
     while i < len(sql):
         ch = sql[i]
         if quote:
             if ch == quote:
                 quote = None
+            else:
+                out[i] = " "
         elif ch in "'\"":
             quote = ch
         elif sql.startswith("--", i):
@@ -59,28 +62,19 @@ def _strip_comments(sql: str) -> str:
 
 
 def _close(code: str, start: int) -> int | None:
-    """The offset of the parenthesis closing the one before `start` (comments blanked in `code`), None if none."""
-    depth, quote = 1, None
+    """The offset of the parenthesis closing the one before `start` in blanked code, None if none."""
+    depth = 1
     for i in range(start, len(code)):
-        ch = code[i]
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i
+        depth += {"(": 1, ")": -1}.get(code[i], 0)
+        if depth == 0:
+            return i
     return None
 
 
 def per_case_bodies(sql: str) -> list[str]:
     """The per-case expressions of one SQL text, exactly as written (comments included): the bodies of its common
     table expressions that select case_id and aggregates over case_event alone, grouped by case_id."""
-    code = _strip_comments(sql)
+    code = _blank(sql)
     out = []
     for m in _CTE_OPEN.finditer(code):
         end = _close(code, m.end())
