@@ -101,6 +101,10 @@ _JOB_TABLES: tuple[TableDef, ...] = (
     TableDef("indicator_values_state", _cols("state VARCHAR NOT NULL"), "etl.warehouse.incremental",
              "what indicator_values was computed from (code, definitions, units, span, per-table month digests; one "
              "JSON row), so the next refresh computes only the cells a change can reach"),
+    TableDef("case_history", _cols("case_id VARCHAR NOT NULL, first_at TIMESTAMP NOT NULL, last_at TIMESTAMP NOT NULL"),
+             "etl.warehouse.case_history",
+             "per case of case_event: its first and last event (which cases a change of case_event reaches); beside "
+             "it the case_history_<digest> tables, one row per case of a formula's per-case aggregate"),
     TableDef("score_runs", _cols(
         "run_id VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, profile_name VARCHAR NOT NULL,"
         " profile_hash VARCHAR NOT NULL, framework_hash VARCHAR NOT NULL, spec_json VARCHAR NOT NULL,"
@@ -165,3 +169,16 @@ def create(con: Any, *names: str) -> None:
     for name in names:
         con.sql(create_statement(name))
 
+
+
+#: Tables whose columns are those of a catalog formula's own SELECT (etl.warehouse.case_history), by name prefix.
+DERIVED_PREFIXES: Mapping[str, str] = {
+    "case_history_": "one row per case: a formula's per-case aggregate over case_event, kept up to date by the refresh",
+}
+
+
+def create_as(con: Any, name: str, select: str) -> None:
+    """Create (or replace) the derived table `name` (a DERIVED_PREFIXES prefix) as the rows of `select`."""
+    if not any(name.startswith(p) for p in DERIVED_PREFIXES):
+        raise DDLError(f"table {name!r} is not a derived table of the warehouse DDL registry (etl.warehouse.ddl)")
+    con.sql(f"CREATE OR REPLACE TABLE {quote(name)} AS {select}")

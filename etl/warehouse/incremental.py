@@ -38,7 +38,7 @@ from typing import Any
 import polars as pl
 
 from etl.contract import tables
-from etl.warehouse import connection as warehouse, ddl, derived, workdays
+from etl.warehouse import case_history, connection as warehouse, ddl, derived, workdays
 from etl.warehouse import indicator_values as iv
 from indicators.catalog import Catalog, IndicatorDef
 
@@ -52,7 +52,7 @@ DERIVED_TABLES = {derived.RATING_PROMPT: ("rating", "case", "centre_staffing")}
 
 def _code_digest() -> str:
     h = hashlib.sha256()
-    for mod in (iv, derived, workdays):
+    for mod in (iv, derived, workdays, case_history):
         h.update(Path(str(mod.__file__)).read_bytes())
     h.update(Path(__file__).read_bytes())
     return h.hexdigest()
@@ -281,15 +281,22 @@ def write_values(
     old = read_state(con)
     new = current_state(con, cat, tuple(grains), span, old)
     p, whole = plan(cat, old, new)
+    per_case = case_history.tables_of(cat)
+    new["case_history"] = sorted(per_case.values())
+    since = changed_from(old, new).get(case_history.SOURCE) if old is not None and p is not None else None
+    rebuild = p is None or old is None or old.get("case_history") != new["case_history"] or since == date.min
+    with warehouse.transaction(con):
+        history = case_history.update(con, per_case, since, rebuild=rebuild)
     if p is None:
-        frame = iv.compute_indicator_values(con, cat, grains, span=span)
+        frame = iv.compute_indicator_values(con, cat, grains, span=span, per_case=per_case)
         note = "computed whole: " + "; ".join(whole)
     else:
-        computed = iv.compute_indicator_values(con, cat, grains, span=span, plan=p)
+        computed = iv.compute_indicator_values(con, cat, grains, span=span, plan=p, per_case=per_case)
         frame = merge(con.sql(f"SELECT * FROM {iv.TABLE}").pl(), computed, p, cat, tuple(grains))
         cells = sum(len(v) for v in p.values())
         note = (f"incremental: {cells} (indicator, grain, period) cells bounded, {computed.height} rows computed, "
                 f"{frame.height - computed.height} kept" + (f"; computed whole: {', '.join(whole)}" if whole else ""))
+    note += f"; {history}"
     with warehouse.transaction(con):
         iv.store_values(con, frame, span)
         write_state(con, new)

@@ -26,7 +26,7 @@ import duckdb
 import polars as pl
 
 from etl.contract import tables
-from etl.warehouse import connection as warehouse, ddl, derived
+from etl.warehouse import case_history, connection as warehouse, ddl, derived
 from etl.warehouse.units import scored_units
 from etl.warehouse.workdays import workdays_frame
 from etl.errors import EtlError
@@ -250,11 +250,13 @@ class SharedJoin:
             self.active = False
 
 
-def _pick_formula(con: warehouse.Connection, d: IndicatorDef, formula: str, shared: SharedJoin | None) -> str:
-    """The rewritten formula when it binds, the catalog's own otherwise."""
-    if shared is None:
-        return formula
-    fast = shared.rewrite(formula)
+def _pick_formula(con: warehouse.Connection, d: IndicatorDef, formula: str, shared: SharedJoin | None,
+                  per_case: Mapping[str, str] | None = None) -> str:
+    """The rewritten formula (the shared join, the per-case history tables) when it binds, the catalog's own
+    otherwise."""
+    fast = shared.rewrite(formula) if shared is not None else formula
+    if per_case:
+        fast = case_history.rewrite(fast, per_case)
     if fast == formula:
         return formula
     try:
@@ -407,9 +409,10 @@ def _run_one(
     *,
     last_day: date | None,
     periods: frozenset[str] | None = None,
+    per_case: Mapping[str, str] | None = None,
 ) -> pl.DataFrame:
-    formula = formula_sql(d, grain, last_day)
-    return _run_grid(con, d, grain, _only_periods(_pick_formula(con, d, formula, shared), periods), n_grid)
+    formula = _pick_formula(con, d, formula_sql(d, grain, last_day), shared, per_case)
+    return _run_grid(con, d, grain, _only_periods(formula, periods), n_grid)
 
 
 # Aggregates whose value over a quarter is not the sum of their monthly values (count(DISTINCT …) included).
@@ -518,6 +521,7 @@ def compute_indicator_values(
     span: tuple[date, date] | None = None,
     params: Mapping[str, int] | None = None,
     plan: Plan | None = None,
+    per_case: Mapping[str, str] | None = None,
 ) -> pl.DataFrame:
     """Every indicator for every district (table `district`) × period × grain, periods spanning the data's months.
 
@@ -525,16 +529,17 @@ def compute_indicator_values(
     `span` (first day, last day) overrides the data span: the periods and {data_end} (midnight after the last day).
     `params` overrides the catalog's formula parameters by name (configuration: callback_working_days, …).
     `plan` (incremental refresh, etl.warehouse.incremental) computes only the periods it names per (indicator,
-    grain); pairs it does not name are computed whole.
+    grain); pairs it does not name are computed whole. `per_case` (etl.warehouse.case_history: per-case expression
+    → its table, up to date) lets the formulas read the per-case history instead of aggregating case_event again.
     """
     catalog = with_params(catalog, params)
     for g in grains:
         if g not in GRAINS:
             raise IndicatorSQLError(f"unknown grain {g!r}; allowed: {', '.join(GRAINS)}")
     if isinstance(con_or_db_path, duckdb.DuckDBPyConnection):
-        return _compute(con_or_db_path, catalog, tuple(grains), span, plan)
+        return _compute(con_or_db_path, catalog, tuple(grains), span, plan, per_case)
     with warehouse.connection(con_or_db_path, read_only=True) as con:
-        return _compute(con, catalog, tuple(grains), span, plan)
+        return _compute(con, catalog, tuple(grains), span, plan, per_case)
 
 
 def units_frame(con: warehouse.Connection) -> pl.DataFrame:
@@ -625,6 +630,7 @@ def _plan_months(plan: Plan | None, d: IndicatorDef, grains: tuple[str, ...], mo
 def _compute(
     con: warehouse.Connection, catalog: Catalog, grains: tuple[str, ...], span: tuple[date, date] | None,
     plan: Plan | None = None,
+    per_case: Mapping[str, str] | None = None,
 ) -> pl.DataFrame:
     units = units_frame(con)
     first, last = span if span is not None else data_span(con)
@@ -660,7 +666,7 @@ def _compute(
                     else:
                         begin = periods["period_start"].min() if only is not None else None
                         frames.append(_run_one(con, since(d, begin if isinstance(begin, date) else None), grain,
-                                               n_grid, shared, last_day=last, periods=only))
+                                               n_grid, shared, last_day=last, periods=only, per_case=per_case))
                     if only is not None:
                         con.register("periods", relations["periods"].to_arrow())
             finally:

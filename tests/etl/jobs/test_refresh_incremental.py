@@ -15,7 +15,7 @@ import pytest
 from etl.contract.catalog import load_catalog
 from etl.jobs.refresh import refresh
 from etl.jobs.refresh_steps import RefreshContext, step_scores, step_uncertainty
-from etl.warehouse import connection as warehouse, incremental, indicator_values as iv
+from etl.warehouse import case_history, connection as warehouse, incremental, indicator_values as iv
 from etl.warehouse.indicator_values import write_indicator_values
 from tests.conftest import Warehouses
 from tests.etl.jobs.test_refresh_manifest import config_for
@@ -97,7 +97,19 @@ def _tables(db: Path) -> dict[str, pl.DataFrame]:
     return {"indicator_values": values, "data_coverage": coverage, "scores": scores, "uncertainty_ranks": ranks}
 
 
+def _assert_history_as_built(db: Path) -> None:
+    """The per-case history tables the refresh kept up to date hold what their expressions give over case_event now."""
+    per_case = case_history.tables_of(load_catalog())
+    assert per_case
+    with warehouse.connection(db, read_only=True) as con:
+        for body, name in [(f"SELECT case_id, min(event_at), max(event_at) FROM case_event GROUP BY case_id",
+                            case_history.SPINE), *per_case.items()]:
+            got, want = (con.sql(f"SELECT * FROM ({q}) ORDER BY ALL").fetchall() for q in (f"FROM {name}", body))
+            assert got == want and got, f"{name}: {len(got)} rows, built again {len(want)}"
+
+
 def _assert_same_as_full(db: Path, tmp_path: Path) -> None:
+    _assert_history_as_built(db)
     got, want = _tables(db), _tables(_reference(db, tmp_path))
     for name in want:
         a, b = got[name], want[name]
@@ -148,6 +160,32 @@ def test_a_resubmission_superseding_rows_of_an_old_month_equals_a_full_rebuild(
     assert "incremental" in note, note
     with warehouse.connection(db, read_only=True) as con:
         assert warehouse.scalar(con, "SELECT sum(rows_superseded) FROM ingest_files WHERE file_name LIKE '%_fix%'")
+    _assert_same_as_full(db, tmp_path)
+
+
+def test_a_resubmission_of_old_case_steps_recomputes_only_those_cases_and_equals_a_full_rebuild(
+    months_split: dict[str, Any], tmp_path: Path
+) -> None:
+    """Decisions (and the deliveries after them) of the second month's cases re-submitted a month later (same case and step: they supersede): the
+    cases' outcome period moves, so first-time completion, correction rounds and net processing days of both months
+    change. The per-case history recomputes the cases with a step from the second month on, not those of the first month."""
+    db, src = _copy(months_split, tmp_path)
+    first = months_split["months"][1]
+    n = _write_rows(
+        db,
+        "SELECT e.* REPLACE (e.event_at + INTERVAL 31 DAY AS event_at) FROM case_event e JOIN (SELECT case_id, seq "
+        f"FROM case_event WHERE event = 'decided' AND strftime(event_at, '%Y-%m') = '{first}' ORDER BY case_id "
+        "LIMIT 40) d ON d.case_id = e.case_id AND e.seq >= d.seq",
+        src / f"case_event_{first}_fix.parquet",
+    )
+    assert n > 0
+    note = _refresh(db, src)
+    assert "incremental" in note and "per-case history: " in note, note
+    with warehouse.connection(db, read_only=True) as con:
+        assert warehouse.scalar(con, "SELECT sum(rows_superseded) FROM ingest_files WHERE file_name LIKE '%_fix%'")
+        cases = int(warehouse.scalar(con, "SELECT count(DISTINCT case_id) FROM case_event"))
+    recomputed = int(note.split("per-case history: ")[1].split(" case")[0])
+    assert 0 < recomputed < cases, note
     _assert_same_as_full(db, tmp_path)
 
 
