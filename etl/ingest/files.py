@@ -39,6 +39,7 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -186,7 +187,7 @@ def _ingest(
         with wh.deferred_checkpoints(con):
             for group in _groups(sorted(items, key=load_order_key)):
                 report.files += _ingest_group(
-                    con, group, batch_id, load_time, schema_cache, chunk_rows, state, present, checksums
+                    con, group, _Batch(batch_id, load_time, schema_cache, chunk_rows, state, present, checksums)
                 )
         status = "ok" if report.processed else "failed"
         wh.execute(
@@ -227,17 +228,19 @@ def _groups(items: Sequence[tuple[Path, str]]) -> Iterator[list[tuple[Path, str]
         yield group
 
 
-def _ingest_group(
-    con: wh.Connection,
-    group: Sequence[tuple[Path, str]],
-    batch_id: int,
-    load_time: dt.datetime,
-    schema_cache: dict[str, schemas.TableSchema],
-    chunk_rows: int,
-    state: OpenRecords,
-    present: PresentKeys,
-    checksums: Mapping[str, tuple[str, int]] | None,
-) -> list[FileReport]:
+class _Batch(NamedTuple):
+    """What every file of a batch is ingested with (_ingest_one's arguments but the file's own)."""
+
+    batch_id: int
+    load_time: dt.datetime
+    schema_cache: dict[str, schemas.TableSchema]
+    chunk_rows: int
+    state: OpenRecords
+    present: PresentKeys
+    checksums: Mapping[str, tuple[str, int]] | None
+
+
+def _ingest_group(con: wh.Connection, group: Sequence[tuple[Path, str]], b: _Batch) -> list[FileReport]:
     """Ingest a group of files in ONE transaction, each file's rows with its log line (module docstring: rows,
     quarantine records and the ingest_files line of a file are committed together or not at all).
 
@@ -250,9 +253,9 @@ def _ingest_group(
     the batch (no file is ever half-loaded)."""
 
     def one(path: Path, name: str, grouped: bool) -> FileReport:
-        known = checksums.get(str(path.resolve())) if checksums else None
-        return _ingest_one(con, path, name, batch_id, load_time, schema_cache, chunk_rows, state, known, present,
-                           grouped=grouped)  # fmt: skip
+        known = b.checksums.get(str(path.resolve())) if b.checksums else None
+        return _ingest_one(con, path, name, b.batch_id, b.load_time, b.schema_cache, b.chunk_rows, b.state, known,
+                           b.present, grouped=grouped)  # fmt: skip
 
     if len(group) == 1:
         return [one(*group[0], grouped=False)]
@@ -261,8 +264,8 @@ def _ingest_group(
         done = [one(path, name, grouped=True) for path, name in group]
     except _GroupFailure:
         con.sql("ROLLBACK")
-        state.reset(con)  # what the rolled-back files added to the batch's caches is gone from the warehouse
-        present.found.clear()
+        b.state.reset(con)  # what the rolled-back files added to the batch's caches is gone from the warehouse
+        b.present.found.clear()
         return [one(path, name, grouped=False) for path, name in group]
     except BaseException:
         con.sql("ROLLBACK")
