@@ -109,10 +109,17 @@ def _read_xlsx(path: Path, usecols: list[str]) -> pd.DataFrame:
     return fastexcel.read_excel(path).load_sheet(0, use_columns=usecols).to_pandas()
 
 
+def _table_files(source: Path, table: str, ext: str) -> list[Path]:
+    """The files `table*.ext` of that table: `case*.parquet` also matches the case_event files, which are not."""
+    from etl.contract import tables
+
+    return [f for f in sorted(source.glob(f"{table}*.{ext}")) if tables.table_for_file(f.name) == table]
+
+
 def _frames(source: Path, table: str, usecols: list[str]) -> pd.DataFrame:
-    parts = [pd.read_parquet(f, columns=usecols) for f in sorted(source.glob(f"{table}*.parquet"))]
-    parts += [_read_csv(f, usecols) for f in sorted(source.glob(f"{table}*.csv"))]
-    parts += [_read_xlsx(f, usecols) for f in sorted(source.glob(f"{table}*.xlsx"))]
+    parts = [pd.read_parquet(f, columns=usecols) for f in _table_files(source, table, "parquet")]
+    parts += [_read_csv(f, usecols) for f in _table_files(source, table, "csv")]
+    parts += [_read_xlsx(f, usecols) for f in _table_files(source, table, "xlsx")]
     return pd.concat(parts, ignore_index=True)
 
 
