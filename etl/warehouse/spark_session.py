@@ -36,6 +36,7 @@ def session_conf(cfg: SparkConfig) -> dict[str, str]:
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.ansi.enabled": "false",
         "spark.sql.shuffle.partitions": str(cfg.shuffle_partitions),
+        "spark.sql.autoBroadcastJoinThreshold": cfg.broadcast_threshold,
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
     }

@@ -6,7 +6,6 @@ here. One SparkSession serves the test session (tests/conftest.py `spark`); the 
 
 from __future__ import annotations
 
-import math
 import shutil
 from datetime import date
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 
 from etl.contract.catalog import load_catalog
 from etl.warehouse import connection as warehouse
+from etl.warehouse.engine_agreement import KEYS, NUMBERS, TEXTS, cell_differences
 from etl.warehouse.indicator_values import (
     COLUMNS, COVERAGE_TABLE, TABLE, IndicatorSQLError, compute_indicator_values, write_indicator_values,
 )
@@ -31,35 +31,6 @@ pytest.importorskip("sqlglot")
 from etl.warehouse import indicator_values_spark  # noqa: E402
 from etl.warehouse.indicator_values_spark import SparkEngine  # noqa: E402
 from etl.warehouse.spark_sql import to_spark  # noqa: E402
-
-KEYS = ("unit_code", "period", "grain", "indicator_id")
-NUMBERS = ("value", "numerator", "denominator", "n", "ci_low", "ci_high", "se")
-TEXTS = ("interval_method", "missing_reason")
-
-
-def _same(a: float | None, b: float | None) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    if math.isnan(a) or math.isnan(b):
-        return math.isnan(a) and math.isnan(b)
-    # floating point only: sums in another order. A design-based SE of a share at 100% is 0 in exact arithmetic; its
-    # sums of squares cancel to ±1e-7 on the 0–100 scale in either engine (values print with at most 3 decimals)
-    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6)
-
-
-def cell_differences(expected: pl.DataFrame, got: pl.DataFrame) -> list[str]:
-    """Every cell where `got` differs from `expected` (keys missing on either side included), as readable lines."""
-    out: list[str] = []
-    e, g = expected.select(COLUMNS), got.select(COLUMNS)
-    joined = e.join(g, on=list(KEYS), how="full", suffix="_spark", coalesce=True, nulls_equal=True)
-    for row in joined.iter_rows(named=True):
-        where = "/".join(str(row[k]) for k in KEYS)
-        for c in (*NUMBERS, *TEXTS):
-            a, b = row[c], row[f"{c}_spark"]
-            ok = _same(a, b) if c in NUMBERS else a == b
-            if not ok:
-                out.append(f"{where} {c}: duckdb {a!r}, spark {b!r}")
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -218,3 +189,34 @@ def test_every_query_reads_the_tables_and_rating_prompt_from_the_cache_which_is_
         # (units, periods) are local
         assert "InMemoryRelation" in names and "LogicalRelation" not in names, names
     assert spark.sparkContext._jsc.getPersistentRDDs().size() == persistent  # released: the session outlives a run
+
+
+def test_a_large_cached_table_is_not_broadcast_at_the_engine_default(spark: Any) -> None:
+    # Issue 20, scale 5: Spark estimates a cached table's join side by its compressed in-memory size scaled to the
+    # columns used, far below the hash table a broadcast builds; at its default threshold (10 MB) it broadcast ~2M
+    # cases, four queries at once, and the 1-2 GB driver ran out of memory. The same shape at test size: a 400k-row
+    # side of a LEFT JOIN (only it can be the build side), estimated at a few MB, must be shuffled, not broadcast;
+    # the grid's tiny relations are still broadcast.
+    from pyspark import StorageLevel
+
+    from etl.config import SparkConfig
+    from etl.warehouse.spark_session import session_conf
+
+    threshold = session_conf(SparkConfig())["spark.sql.autoBroadcastJoinThreshold"]
+    assert spark.conf.get("spark.sql.autoBroadcastJoinThreshold") in (threshold, "1048576")
+    big = spark.range(400_000).selectExpr("id AS case_id", "xxhash64(id) AS centre_id", "xxhash64(id, 1) AS closed_at",
+                                          "xxhash64(id, 2) AS started_at").persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        assert big.count() == 400_000  # materialised: the estimate is now the cache's own size
+        estimate = int(str(big.select("case_id", "centre_id")._jdf.queryExecution().optimizedPlan().stats()
+                           .sizeInBytes()))
+        assert 1 << 20 < estimate < 10 << 20, estimate  # between the engine's threshold and Spark's default
+        small = spark.range(0, 400_000, 400).selectExpr("id AS rating_id", "id AS case_id")
+        joined = small.join(big.select("case_id", "centre_id"), on="case_id", how="left")
+        plan = joined._jdf.queryExecution().executedPlan().toString()
+        assert "BroadcastHashJoin" not in plan and "SortMergeJoin" in plan, plan
+        assert joined.count() == 1000
+        tiny = spark.range(16).selectExpr("id AS case_id")
+        assert "BroadcastHashJoin" in small.join(tiny, on="case_id")._jdf.queryExecution().executedPlan().toString()
+    finally:
+        big.unpersist()
