@@ -6,6 +6,7 @@ here. One SparkSession serves the test session (tests/conftest.py `spark`); the 
 
 from __future__ import annotations
 
+import math
 import shutil
 from datetime import date
 from pathlib import Path
@@ -221,3 +222,24 @@ def test_a_large_cached_table_is_not_broadcast_at_the_engine_default(spark: Any)
         assert "BroadcastHashJoin" in small.join(tiny, on="case_id")._jdf.queryExecution().executedPlan().toString()
     finally:
         big.unpersist()
+
+
+@pytest.mark.parametrize("indicator", ["cross_district_case_share", "hotline_service_complaint_rate"])
+@pytest.mark.parametrize("numerator,denominator", [(0, 0), (0, None), (3, 0)])
+def test_an_interval_over_no_observations_is_null_on_both_engines(
+    spark: Any, indicator: str, numerator: int, denominator: int | None
+) -> None:
+    # The quick bench's "921 cells differ": a Wilson (or Poisson) interval over a denominator of 0 was NaN or inf on
+    # DuckDB (IEEE division) and NULL on Spark (x / 0 without ANSI mode); now NULL on both, like the value
+    from etl.warehouse.indicator_values import _interval_sql
+
+    d = next(d for d in load_catalog() if d.id == indicator)
+    x = _interval_sql(d, {"numerator", "denominator"})
+    den = "CAST(NULL AS DOUBLE)" if denominator is None else f"CAST({denominator} AS DOUBLE)"
+    sql = (f"SELECT {x['_v']} AS v, {x['_lo']} AS lo, {x['_hi']} AS hi, {x['_se']} AS se "
+           f"FROM (SELECT CAST({numerator} AS DOUBLE) AS numerator, {den} AS denominator) f")
+    assert duckdb.sql(sql).fetchall() == [(None, None, None, None)]
+    assert tuple(spark.sql(to_spark(sql)).collect()[0]) == (None, None, None, None)
+    ok = sql.replace(f"{den} AS denominator", "CAST(10 AS DOUBLE) AS denominator")
+    lo, hi, se = duckdb.sql(ok).fetchall()[0][1:]
+    assert lo is not None and hi is not None and se is not None and not math.isnan(se)
