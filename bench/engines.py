@@ -33,9 +33,10 @@ def _differences(a: Any, b: Any) -> int:
     return len(cell_differences(a, b))
 
 
-#: the Spark driver's heap for the bench: at 1g (the [spark] default) the scale-5 run failed after 20 min at load ~20
-#: ("Not enough memory to build and broadcast the table": the run's cached tables and four queries' broadcasts share
-#: one local-mode heap)
+#: the Spark driver's heap for the bench (local mode: the driver is the executor too), headroom for the cached tables
+#: at scale 25. The scale-5 failure at 1g and 2g ("Not enough memory to build and broadcast the table": ~240k ratings
+#: broadcast by four queries at once) was Spark's 10m broadcast threshold, now [spark] broadcast_threshold = 1m
+#: (docs/scale.md)
 BENCH_DRIVER_MEMORY = "2g"
 
 
