@@ -16,7 +16,6 @@ Run: OPENBLAS_NUM_THREADS=1 .venv/bin/python -m bench.engines [--quick] [--scale
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import tempfile
 import time
@@ -28,22 +27,16 @@ from bench import data as bench_data
 
 
 def _differences(a: Any, b: Any) -> int:
-    """Cells (of value, numerator, denominator, n, ci_low, ci_high, se, missing_reason) that differ beyond 1e-9."""
-    keys = ["unit_code", "period", "grain", "indicator_id"]
-    joined = a.join(b, on=keys, how="full", suffix="_b", coalesce=True, nulls_equal=True)
-    bad = 0
-    for row in joined.iter_rows(named=True):
-        for c in ("value", "numerator", "denominator", "n", "ci_low", "ci_high", "se"):
-            x, y = row[c], row[f"{c}_b"]
-            if (x is None) != (y is None) or (x is not None and not math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9)):
-                bad += 1
-        bad += row["missing_reason"] != row["missing_reason_b"]
-    return bad
+    """Cells that differ beyond floating point, by the conformance test's rule (etl.warehouse.engine_agreement)."""
+    from etl.warehouse.engine_agreement import cell_differences  # local: polars only when the bench runs
+
+    return len(cell_differences(a, b))
 
 
-#: the Spark driver's heap for the bench: at 1g (the [spark] default) the scale-5 run failed after 20 min at load ~20
-#: ("Not enough memory to build and broadcast the table": the run's cached tables and four queries' broadcasts share
-#: one local-mode heap)
+#: the Spark driver's heap for the bench (local mode: the driver is the executor too), headroom for the cached tables
+#: at scale 25. The scale-5 failure at 1g and 2g ("Not enough memory to build and broadcast the table": ~240k ratings
+#: broadcast by four queries at once) was Spark's 10m broadcast threshold, now [spark] broadcast_threshold = 1m
+#: (docs/scale.md)
 BENCH_DRIVER_MEMORY = "2g"
 
 

@@ -259,6 +259,12 @@ class SparkConfig(_Strict):
                                     description="spark.sql.shuffle.partitions (small for one machine, ~2-3× cores)")
     parallel_queries: int = Field(default=4, ge=1, le=256,
                                   description="indicator queries submitted to Spark at once (small jobs overlap)")
+    broadcast_threshold: str = Field(
+        default="1m", pattern=r"^(-1|[0-9]+[kmg]?)$",
+        description="spark.sql.autoBroadcastJoinThreshold: a join side Spark estimates below it is copied whole to "
+        "every task (-1: never). At Spark's 10m, demo scale 5 broadcast the ~240k ratings (estimated at 5-9 MB, the "
+        "cached size scaled to the columns used; several times that as a hash table), four queries at once, and ran "
+        "out of memory; 1m still broadcasts the grid's units and periods, the calendar and the service catalogue")
     parquet_dir: Path | None = Field(
         default=None, description="folder of the Parquet export Spark reads; default: <db>.parquet beside the db"
     )

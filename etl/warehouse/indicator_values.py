@@ -323,6 +323,8 @@ def _interval_sql(d: IndicatorDef, cols: set[str]) -> dict[str, str]:
         if d.unit in ("%", "0-100") and "ci_low" not in cols:  # a share or an index cannot leave 0–100
             lo, hi = (f"CASE WHEN ({b}) IS NOT NULL THEN {f}({b}, {e}) END"
                       for b, f, e in ((lo, "greatest", "0.0"), (hi, "least", "100.0")))
+    if m in ("wilson", "poisson"):  # over no observations NULL like the value, not x / 0: NaN on DuckDB, NULL on Spark
+        lo, hi, se = (f"CASE WHEN {ok} THEN {x} END" for x in (lo, hi, se))
     out.update(_se=se, _lo=lo, _hi=hi)
     return out
 

@@ -1,8 +1,9 @@
 """The SparkSession the Spark engine runs on, built from the [spark] configuration (pyspark: `govindex[spark]`).
 
 Semantics are pinned to DuckDB's, which the catalog's SQL is written for: the session time zone is UTC (warehouse
-timestamps carry no zone, so none is applied), ANSI mode is off (x / 0 is NULL, as in DuckDB, not an error), and the
-Parquet timestamps are read as written. The driver binds to `spark.local_ip` (127.0.0.1 by default), never to a public
+timestamps carry no zone, so none is applied), ANSI mode is off (x / 0 is NULL, not an error; DuckDB's is NaN or ±inf
+in double, so the stage's shared SQL guards its divisions: indicator_values._interval_sql), and the Parquet timestamps
+are read as written. The driver binds to `spark.local_ip` (127.0.0.1 by default), never to a public
 address, and the web UI is off.
 """
 
@@ -36,6 +37,7 @@ def session_conf(cfg: SparkConfig) -> dict[str, str]:
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.ansi.enabled": "false",
         "spark.sql.shuffle.partitions": str(cfg.shuffle_partitions),
+        "spark.sql.autoBroadcastJoinThreshold": cfg.broadcast_threshold,
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
     }

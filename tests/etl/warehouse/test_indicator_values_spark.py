@@ -18,6 +18,7 @@ import pytest
 
 from etl.contract.catalog import load_catalog
 from etl.warehouse import connection as warehouse
+from etl.warehouse.engine_agreement import KEYS, NUMBERS, TEXTS, cell_differences
 from etl.warehouse.indicator_values import (
     COLUMNS, COVERAGE_TABLE, TABLE, IndicatorSQLError, compute_indicator_values, write_indicator_values,
 )
@@ -31,35 +32,6 @@ pytest.importorskip("sqlglot")
 from etl.warehouse import indicator_values_spark  # noqa: E402
 from etl.warehouse.indicator_values_spark import SparkEngine  # noqa: E402
 from etl.warehouse.spark_sql import to_spark  # noqa: E402
-
-KEYS = ("unit_code", "period", "grain", "indicator_id")
-NUMBERS = ("value", "numerator", "denominator", "n", "ci_low", "ci_high", "se")
-TEXTS = ("interval_method", "missing_reason")
-
-
-def _same(a: float | None, b: float | None) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    if math.isnan(a) or math.isnan(b):
-        return math.isnan(a) and math.isnan(b)
-    # floating point only: sums in another order. A design-based SE of a share at 100% is 0 in exact arithmetic; its
-    # sums of squares cancel to ±1e-7 on the 0–100 scale in either engine (values print with at most 3 decimals)
-    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6)
-
-
-def cell_differences(expected: pl.DataFrame, got: pl.DataFrame) -> list[str]:
-    """Every cell where `got` differs from `expected` (keys missing on either side included), as readable lines."""
-    out: list[str] = []
-    e, g = expected.select(COLUMNS), got.select(COLUMNS)
-    joined = e.join(g, on=list(KEYS), how="full", suffix="_spark", coalesce=True, nulls_equal=True)
-    for row in joined.iter_rows(named=True):
-        where = "/".join(str(row[k]) for k in KEYS)
-        for c in (*NUMBERS, *TEXTS):
-            a, b = row[c], row[f"{c}_spark"]
-            ok = _same(a, b) if c in NUMBERS else a == b
-            if not ok:
-                out.append(f"{where} {c}: duckdb {a!r}, spark {b!r}")
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -218,3 +190,56 @@ def test_every_query_reads_the_tables_and_rating_prompt_from_the_cache_which_is_
         # (units, periods) are local
         assert "InMemoryRelation" in names and "LogicalRelation" not in names, names
     assert spark.sparkContext._jsc.getPersistentRDDs().size() == persistent  # released: the session outlives a run
+
+
+def test_a_large_cached_table_is_not_broadcast_at_the_engine_default(spark: Any) -> None:
+    # Issue 20, scale 5: Spark estimates a cached table's join side by its in-memory size scaled to the columns
+    # used; at its default threshold (10 MB) it broadcast the ~240k ratings (rating ⋈ case, rating_prompt: 4.5 to
+    # 8.8 MB estimated, several times that as a hash table built in the driver), four queries at once beside the
+    # cached tables, and the 1-2 GB driver ran out of memory. The same shape at test size: a 400k-row side of a LEFT
+    # JOIN (only it can be the build side), estimated at a few MB, is shuffled, not broadcast; tiny relations (the
+    # grid's units and periods) still are.
+    from pyspark import StorageLevel
+
+    from etl.config import SparkConfig
+    from etl.warehouse.spark_session import session_conf
+
+    threshold = session_conf(SparkConfig())["spark.sql.autoBroadcastJoinThreshold"]
+    assert spark.conf.get("spark.sql.autoBroadcastJoinThreshold") in (threshold, "1048576")
+    big = spark.range(400_000).selectExpr("id AS case_id", "xxhash64(id) AS centre_id", "xxhash64(id, 1) AS closed_at",
+                                          "xxhash64(id, 2) AS started_at").persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        assert big.count() == 400_000  # materialised: the estimate is now the cache's own size
+        estimate = int(str(big.select("case_id", "centre_id")._jdf.queryExecution().optimizedPlan().stats()
+                           .sizeInBytes()))
+        assert 1 << 20 < estimate < 10 << 20, estimate  # between the engine's threshold and Spark's default
+        small = spark.range(0, 400_000, 400).selectExpr("id AS rating_id", "id AS case_id")
+        joined = small.join(big.select("case_id", "centre_id"), on="case_id", how="left")
+        plan = joined._jdf.queryExecution().executedPlan().toString()
+        assert "BroadcastHashJoin" not in plan and "SortMergeJoin" in plan, plan
+        assert joined.count() == 1000
+        tiny = spark.range(16).selectExpr("id AS case_id")
+        assert "BroadcastHashJoin" in small.join(tiny, on="case_id")._jdf.queryExecution().executedPlan().toString()
+    finally:
+        big.unpersist()
+
+
+@pytest.mark.parametrize("indicator", ["cross_district_case_share", "hotline_service_complaint_rate"])
+@pytest.mark.parametrize("numerator,denominator", [(0, 0), (0, None), (3, 0)])
+def test_an_interval_over_no_observations_is_null_on_both_engines(
+    spark: Any, indicator: str, numerator: int, denominator: int | None
+) -> None:
+    # The quick bench's "921 cells differ": a Wilson (or Poisson) interval over a denominator of 0 was NaN or inf on
+    # DuckDB (IEEE division) and NULL on Spark (x / 0 without ANSI mode); now NULL on both, like the value
+    from etl.warehouse.indicator_values import _interval_sql
+
+    d = next(d for d in load_catalog() if d.id == indicator)
+    x = _interval_sql(d, {"numerator", "denominator"})
+    den = "CAST(NULL AS DOUBLE)" if denominator is None else f"CAST({denominator} AS DOUBLE)"
+    sql = (f"SELECT {x['_v']} AS v, {x['_lo']} AS lo, {x['_hi']} AS hi, {x['_se']} AS se "
+           f"FROM (SELECT CAST({numerator} AS DOUBLE) AS numerator, {den} AS denominator) f")
+    assert duckdb.sql(sql).fetchall() == [(None, None, None, None)]
+    assert tuple(spark.sql(to_spark(sql)).collect()[0]) == (None, None, None, None)
+    ok = sql.replace(f"{den} AS denominator", "CAST(10 AS DOUBLE) AS denominator")
+    lo, hi, se = duckdb.sql(ok).fetchall()[0][1:]
+    assert lo is not None and hi is not None and se is not None and not math.isnan(se)
