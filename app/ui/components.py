@@ -288,6 +288,7 @@ def static_html(markup: str, **kw: Any) -> dcc.Markdown:
     thousand html.* components spent most of its first visit there (the methodology page, issue 16 goal 4).
     `markup` must be built by the caller with every interpolated value escaped (html.escape). Its newlines are written
     as &#10; (the same character to HTML): on one line it stays one HTML block, which a blank line would end and let
-    Markdown read what follows."""
-    return dcc.Markdown(markup.replace("\r", "").replace("\n", "&#10;"), dangerously_allow_html=True, dedent=False,
-                        **kw)
+    Markdown read what follows. Braces are written &#123; &#125;: dcc.Markdown reads `{...}` in raw HTML as an
+    expression, so a rejected value such as `{"ticket_id":"T1"}` blanked the district's whole table of rejected rows."""
+    return dcc.Markdown(markup.replace("\r", "").replace("\n", "&#10;").replace("{", "&#123;").replace("}", "&#125;"),
+                        dangerously_allow_html=True, dedent=False, **kw)

@@ -50,6 +50,16 @@ def test_a_component_tree_reads_back_as_the_same_elements_attributes_and_text() 
         markup.to_html(html.Div(dcc.Input(id="x")))  # a control needs the renderer: never silently static
 
 
+def test_static_markup_carries_braces_as_entities() -> None:
+    """dcc.Markdown reads `{...}` in raw HTML as an expression: a rejected value `{"ticket_id":"T1"}` blanked the whole
+    table it was in (the district page's rejected rows, seen in Chromium). Braces go as entities, read back the same."""
+    md = markup.static_tree(html.Table(html.Tbody(html.Tr(html.Td('{"ticket_id":"T1"} {{a}}')))), id="q")
+    assert "{" not in md.children and "}" not in md.children
+    tags = _Tags()
+    tags.feed(md.children)
+    assert tags.seen[-1] == ("td", {}, '{"ticket_id":"T1"} {{a}}')
+
+
 @pytest.mark.slow
 def test_the_district_page_is_few_components(fixture_db: Path, weights_dir: Path) -> None:
     """Its body was some 1,600-1,900 html.* components (the indicator table's rows × 14 cells and their spans, the
