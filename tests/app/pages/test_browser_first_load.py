@@ -81,8 +81,8 @@ def test_the_methodology_page_paints_without_the_full_plotly_bundle(page, server
 def test_the_overview_paints_from_its_first_layout_and_redraws_for_its_pickers(page, server_url: str) -> None:
     """Issue 14 (the overview's cold first paint): its body came from a callback sent once every script had run;
     now it is in the first layout, and no callback asks for it on a first visit. A profile chosen in the picker
-    still redraws it, and so does coming back in-app through a link that does not name the chosen profile (the
-    page is then drawn on the default, and the browser sees the picker says otherwise)."""
+    still redraws it, and coming back in-app shows the chosen profile (the links carry it; where the address and
+    the drawn page disagree, the browser-side check asks for the body again)."""
     sent: list[str] = []
     page.on("request", lambda r: sent.append(o) if (o := _outputs(r)) is not None else None)
     page.goto(server_url + "/?lang=en")
@@ -97,10 +97,10 @@ def test_the_overview_paints_from_its_first_layout_and_redraws_for_its_pickers(p
                            timeout=30_000)
     assert [o for o in sent if "overview-body" in o]
     settle(page)
-    page.locator("#overview-ranking-list a.rank-name").first.click()  # its link names the language only
+    page.locator("#overview-ranking-list a.rank-name").first.click()  # drawn naming the language only
     page.wait_for_selector("#district-summary", timeout=60_000)
     settle(page)
-    assert "profile=" not in page.url
+    assert "profile=equal" in page.url  # followed carrying the address's view (app/assets/url-state.js)
     page.locator(".nav a").first.click()  # back to the overview
     page.wait_for_function("() => (document.querySelector('#overview-body .kpis') || {}).innerText?.includes('Equal')",
                            timeout=30_000)
