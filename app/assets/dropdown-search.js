@@ -6,9 +6,12 @@
  */
 (function () {
   "use strict";
-  var lastInput = 0;  /* when the person last pressed a key or a pointer: their own focus moves follow it at once */
+  var lastInput = 0;  /* when the person last moved focus (a navigation key or a pointer): their moves follow it */
   function mark() { lastInput = Date.now(); }
-  document.addEventListener("keydown", mark, true);
+  /* only keys that move focus: typed letters and digits go to the search box and move nothing themselves (a focus
+     move right after one is Dash's, e.g. when the filtered list re-renders, and must not keep the keyboard) */
+  var MOVES = {ArrowUp: 1, ArrowDown: 1, ArrowLeft: 1, ArrowRight: 1, Tab: 1, Home: 1, End: 1, PageUp: 1, PageDown: 1};
+  document.addEventListener("keydown", function (e) { if (MOVES[e.key]) { mark(); } }, true);
   document.addEventListener("pointerdown", function (e) {
     /* the click that opens a drop-down is not a move within its menu */
     if (e.target && e.target.closest && e.target.closest(".dash-dropdown-content")) { mark(); }
@@ -30,6 +33,18 @@
     if (!menu || target.classList.contains("dash-dropdown-search")) { return; }
     if (Date.now() - lastInput < 400) { return; }  /* the person moved it: arrow keys or a pointer in the menu */
     toSearch(menu);
+  }, true);
+
+  /* focus dropped to the page (the focused search box or option re-rendered away) while the menu is still open */
+  document.addEventListener("focusout", function (e) {
+    var target = e.target;
+    if (e.relatedTarget || !target || !target.closest) { return; }
+    var menu = target.closest(".dash-dropdown-content");
+    if (!menu) { return; }
+    window.requestAnimationFrame(function () {
+      var now = document.querySelector(".dash-dropdown-content");
+      if (now && (document.activeElement === document.body || !document.activeElement)) { toSearch(now); }
+    });
   }, true);
 
   /* and when a menu opens with nothing of it focused yet (Dash focuses later, or not at all on a busy page) */
