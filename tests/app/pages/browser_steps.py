@@ -34,6 +34,11 @@ def choose(page, select_id: str, text: str) -> None:
     page.wait_for_function("() => (document.activeElement || {}).classList?.contains('dash-dropdown-search')",
                            timeout=10_000)
     page.keyboard.type(text)
+    # Enter takes the first option the search has left: wait for the menu to have filtered (as a person sees it)
+    page.wait_for_function("""(text) => {
+        const first = document.querySelector('.dash-dropdown-content [role=option]');
+        return !!first && first.innerText.toLowerCase().includes(text.toLowerCase());
+    }""", arg=text, timeout=10_000)
     page.keyboard.press("Enter")
 
 

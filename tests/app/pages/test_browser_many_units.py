@@ -65,9 +65,7 @@ def test_overview_at_many_units_searches_filters_and_draws_no_thousand_labels(pa
     # filter by parent: Beijing's 92 units only (the search cleared)
     page.fill("#units-search", "")
     page.press("#units-search", "Enter")
-    page.click("#units-parent")
-    page.keyboard.type("110000")
-    page.keyboard.press("Enter")
+    choose(page, "units-parent", "110000")
     page.wait_for_function("() => (document.querySelector('#units-note') || {}).innerText.includes('92')",
                            timeout=20_000)
     shown = page.locator("#units-grid .ag-center-cols-container [col-id=unit_code]").all_inner_texts()
@@ -129,9 +127,7 @@ def test_alerts_at_many_units_are_a_virtualised_grid_with_filters(page, many_url
     assert 0 < page.locator("#alerts-grid .ag-center-cols-container .ag-row").count() < 200
     assert page.locator("tr").count() < 50 and page.locator("button").count() < 60
     assert f"{N:,}" in page.inner_text("#alerts-many-note")
-    page.click("#alerts-parent")
-    page.keyboard.type("110000")  # Beijing's 92 county-level units
-    page.keyboard.press("Enter")
+    choose(page, "alerts-parent", "110000")  # Beijing's 92 county-level units
     try:
         page.wait_for_function("() => (document.querySelector('#alerts-many-note') || {}).innerText.includes('92')",
                                timeout=20_000, polling=250)
