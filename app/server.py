@@ -171,7 +171,9 @@ def _register_shell_callbacks(app: dash.Dash) -> None:
 
     # Printing is a browser job: a clientside callback keeps it instant and server-free.
     app.clientside_callback(
-        "function(n){ if(n){ window.print(); } return window.dash_clientside.no_update; }",
+        # the charts not drawn yet (below the first screen, app/assets/graph-lazy.js) are drawn before the print
+        "function(n){ if(n){ const c = window.govindexCharts; (c ? c.drawAll() : Promise.resolve())"
+        ".then(() => window.print()); } return window.dash_clientside.no_update; }",
         Output(ids.print_button(MATCH), "title"),
         Input(ids.print_button(MATCH), "n_clicks"),
         prevent_initial_call=True,

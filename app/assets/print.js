@@ -29,11 +29,11 @@
   }
   function fit() {
     /* tables of a print page: every row, in the page's flow (AG Grid's print layout), columns fitted to the width */
-    grids = [];
+    /* again for the same print (a chart drawn late, app/assets/graph-lazy.js): what is fitted already is left */
     all(".print-page div[id]").forEach(function (el) {
       if (!el.querySelector(":scope > .ag-root-wrapper, :scope > div > .ag-root-wrapper")) { return; }
       var api = gridApi(el);
-      if (!api) { return; }
+      if (!api || grids.some(function (g) { return g[2] === el; })) { return; }
       grids.push([api, api.getGridOption("domLayout"), el]);
       api.setGridOption("domLayout", "print");
       api.sizeColumnsToFit();
@@ -44,8 +44,8 @@
       if (needed > el.clientWidth + 2) { el.style.zoom = String(el.clientWidth / needed); }
     });
     if (!window.Plotly || !window.Plotly.relayout) { return; }
-    saved = [];
     all(".js-plotly-plot").forEach(function (gd) {
+      if (saved.some(function (x) { return x[0] === gd; })) { return; }
       var width = Math.floor(contentWidth(gd));
       var drawn = gd._fullLayout ? gd._fullLayout.width : gd.clientWidth;
       if (!width || !gd.layout) { return; }

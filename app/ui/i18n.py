@@ -1071,6 +1071,11 @@ MESSAGES.update({
     "levels.card_n": ("下辖 {n} 个单位", "{n} units"),
 })
 
+# charts below the first screen: the placeholder until drawn (app/assets/graph-lazy.js)
+MESSAGES.update({
+    "chart.loading": ("图表加载中…", "Loading chart…"),
+})
+
 
 
 def norm_lang(value: object) -> str:

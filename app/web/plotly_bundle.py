@@ -15,6 +15,7 @@ from its cache without asking.
 from __future__ import annotations
 
 import functools
+import html
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,8 @@ from typing import Any
 
 import flask
 import plotly
+
+from app.ui.i18n import t
 
 STATIC = Path(__file__).resolve().parent / "static"
 CARTESIAN_FILE = STATIC / "plotly-cartesian.min.js"
@@ -80,6 +83,9 @@ def install_plotly_bundles(app: Any, n_units: Callable[[], int], many: int) -> N
         full = wants_full(path, units, many)
         meta = (f'<meta name="govindex-plotly" content="{bundle_url(full, prefix)}" '
                 f'data-full="{bundle_url(True, prefix)}">')
+        # the label of a chart's placeholder until it is drawn (app/assets/graph-lazy.js picks the page's language)
+        meta += (f'<meta name="govindex-chart-loading" content="{html.escape(t("chart.loading", "zh"))}" '
+                 f'data-en="{html.escape(t("chart.loading", "en"))}">')
         kwargs["metas"] = kwargs.get("metas", "") + meta
         return str(interpolate(**kwargs))
 
