@@ -32,8 +32,11 @@ SHOTS = {
 def settle(page) -> None:
     page.wait_for_load_state("networkidle")
     page.wait_for_function("() => !document.querySelector('._dash-loading')", timeout=60_000)
-    # every chart drawn (until then its card shows the loading spinner)
-    page.wait_for_function("() => [...document.querySelectorAll('.dash-graph.graph')].every(g => "
+    # every chart drawn (until then its card shows the loading spinner), those below the first screen too (drawn
+    # when they come near, app/assets/graph-lazy.js: drawn now, as for a print)
+    page.evaluate("() => window.govindexCharts && window.govindexCharts.drawAll()")
+    page.wait_for_function("() => !document.querySelector('.govindex-graph-pending') && "
+                           "[...document.querySelectorAll('.dash-graph.graph')].every(g => "
                            "g.querySelector('.main-svg'))", timeout=60_000)
     time.sleep(1.0)
 

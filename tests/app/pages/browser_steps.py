@@ -90,3 +90,18 @@ def click_point(page, graph: str, code: str) -> None:
     }""", [graph, code])
     page.mouse.move(x, y)
     page.mouse.click(x, y)
+
+
+def draw_chart(page, graph: str, timeout: float = 60_000) -> None:
+    """Scroll chart `graph` (its id) into view, as a person does, and wait until plotly has drawn it: a chart below
+    the first screen is drawn only when it comes near (app/assets/graph-lazy.js)."""
+    page.wait_for_selector(f"#{graph}", state="attached", timeout=timeout)
+    page.locator(f"#{graph}").scroll_into_view_if_needed()
+    page.wait_for_selector(f"#{graph} .main-svg", timeout=timeout)
+
+
+def draw_all_charts(page, timeout: float = 60_000) -> None:
+    """Every chart of the page drawn without scrolling (what the print does first), e.g. before a full-page
+    screenshot."""
+    page.wait_for_function("() => !!window.govindexCharts", timeout=timeout)
+    page.evaluate("() => window.govindexCharts.drawAll()")

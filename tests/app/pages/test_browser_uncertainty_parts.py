@@ -6,6 +6,8 @@ import time
 
 import pytest
 
+from tests.app.pages.browser_steps import draw_chart
+
 pytestmark = pytest.mark.browser
 
 ERRORS = """() => { const p = document.querySelector('#iv-parts-graph .js-plotly-plot');
@@ -16,6 +18,7 @@ def test_the_overview_says_what_its_intervals_contain_and_switches_the_part(page
     page.goto(server_url + "/")
     page.wait_for_selector("#iv-parts-switch", timeout=60_000)
     assert "默认的排名区间同时包含数据抽样误差" in page.inner_text("#iv-parts-note")
+    draw_chart(page, "iv-parts-graph")  # below the first screen: drawn when scrolled to
     page.wait_for_function(ERRORS, timeout=30_000)
     shown = {"both": page.evaluate(ERRORS)}
     for i, part in ((1, "method"), (2, "data")):
