@@ -53,7 +53,8 @@ PAGES: dict[str, tuple[str, str]] = {
     "weights": ("/weights", "#weights-ranking-list li"),
     "weights history": ("/weights/history", "#hist-versions > *"),
     "sensitivity": ("/sensitivity", "main h1"),
-    "data quality": ("/data-quality", "#dq-coverage .main-svg"),
+    # its own content on the first screen (its coverage chart is further down: drawn when scrolled to)
+    "data quality": ("/data-quality", "#dq-body > *"),
     # its framework tree: HTML now (no chart); a plotly sunburst before (kept so --against an older checkout works)
     "methodology": ("/methodology", "#method-tree .fw-row, #method-sunburst .main-svg"),
     "editions": ("/editions", "#editions-list > *"),
