@@ -133,12 +133,14 @@ class _Server:
         self.proc = subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()", "serve", "--port",
                                       str(port), "--db", str(db), "--weights-dir", str(weights), "--no-scheduler"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=root, env=env)
-        for _ in range(600):  # /healthz answers once the server listens; it does not warm the page caches
-            try:
+        deadline = time.monotonic() + 240  # a loaded machine takes minutes to import and open the warehouse
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:  # /healthz answers once the server listens; it does not warm the page caches
                 urllib.request.urlopen(self.url + "/healthz", timeout=2).read()
                 return
             except OSError:
                 time.sleep(0.1)
+        self.proc.kill()
         raise RuntimeError("the server did not start")
 
     def stop(self) -> None:
