@@ -143,13 +143,13 @@
 
   function forPrint() {
     /* drawn at once for the print; the ones that were not there when print.js fitted the charts to the paper are
-       fitted when they have drawn (print.js leaves the ones it fitted already) */
-    var had = waiting.length;
+       fitted to it when they have drawn (print.js leaves the ones it fitted already as they are) */
+    var late = document.querySelectorAll("." + PENDING);
+    var printed = false;  /* a chart still to draw that the print shows (the print's CSS hides some cards) */
+    for (var i = 0; i < late.length; i++) { if (late[i].offsetParent !== null) { printed = true; } }
     var p = drawAll();
-    if (had && window.govindexPrintLayout) {
-      p.then(function () {
-        if (printing) { window.govindexPrintLayout(); }
-      });
+    if (printed) {
+      p.then(function () { if (printing && window.govindexPrintFitNew) { window.govindexPrintFitNew(); } });
     }
   }
   var printing = false;

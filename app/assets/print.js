@@ -29,11 +29,11 @@
   }
   function fit() {
     /* tables of a print page: every row, in the page's flow (AG Grid's print layout), columns fitted to the width */
-    /* again for the same print (a chart drawn late, app/assets/graph-lazy.js): what is fitted already is left */
+    grids = [];
     all(".print-page div[id]").forEach(function (el) {
       if (!el.querySelector(":scope > .ag-root-wrapper, :scope > div > .ag-root-wrapper")) { return; }
       var api = gridApi(el);
-      if (!api || grids.some(function (g) { return g[2] === el; })) { return; }
+      if (!api) { return; }
       grids.push([api, api.getGridOption("domLayout"), el]);
       api.setGridOption("domLayout", "print");
       api.sizeColumnsToFit();
@@ -44,8 +44,12 @@
       if (needed > el.clientWidth + 2) { el.style.zoom = String(el.clientWidth / needed); }
     });
     if (!window.Plotly || !window.Plotly.relayout) { return; }
+    saved = [];
+    fitCharts();
+  }
+  function fitCharts() {
     all(".js-plotly-plot").forEach(function (gd) {
-      if (saved.some(function (x) { return x[0] === gd; })) { return; }
+      if (saved.some(function (x) { return x[0] === gd; })) { return; }  /* fitted already for this print */
       var width = Math.floor(contentWidth(gd));
       var drawn = gd._fullLayout ? gd._fullLayout.width : gd.clientWidth;
       if (!width || !gd.layout) { return; }
@@ -75,4 +79,13 @@
     if (mq.addEventListener) { mq.addEventListener("change", onChange); } else if (mq.addListener) { mq.addListener(onChange); }
   }
   window.govindexPrintLayout = toPrint;  /* for the print button and tests */
+  /* the charts drawn after the print began (below the first screen, app/assets/graph-lazy.js): fitted as the others,
+     which are left as they are */
+  window.govindexPrintFitNew = function () {
+    if (!window.Plotly || !window.Plotly.relayout) { return; }
+    var root = document.documentElement;
+    var before = root.style.width;
+    root.style.width = PAPER;
+    try { fitCharts(); } finally { root.style.width = before; }
+  };
 })();

@@ -103,5 +103,5 @@ def draw_chart(page, graph: str, timeout: float = 60_000) -> None:
 def draw_all_charts(page, timeout: float = 60_000) -> None:
     """Every chart of the page drawn without scrolling (what the print does first), e.g. before a full-page
     screenshot."""
-    page.wait_for_function("() => !!window.govindexCharts", timeout=timeout)
-    page.evaluate("() => window.govindexCharts.drawAll()")
+    page.wait_for_function("() => document.readyState === 'complete' || !!window.govindexCharts", timeout=timeout)
+    page.evaluate("() => window.govindexCharts ? window.govindexCharts.drawAll() : null")

@@ -14,6 +14,7 @@ import openpyxl
 import pytest
 
 from tests.app.conftest import ARTIFACTS
+from tests.app.pages.browser_steps import draw_all_charts
 
 pytestmark = pytest.mark.browser
 
@@ -31,6 +32,7 @@ def _open(page, url: str, selector: str) -> None:
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(url)
     page.wait_for_function(READY, arg=selector, timeout=60_000)
+    draw_all_charts(page)  # those below the first screen too (drawn when scrolled to, or printed)
     time.sleep(0.5)
 
 
@@ -42,6 +44,7 @@ def pdf_pages(pdf: bytes) -> int:
 def _print(page, name: str) -> bytes:
     """Switch to print media (assets/print.js lays the page out for paper), save the A4 PDF and a screenshot."""
     page.emulate_media(media="print")
+    draw_all_charts(page)  # as the print does: any chart not drawn yet is drawn, then fitted to the paper
     time.sleep(1.0)  # the charts are redrawn and the tables re-laid out
     pdf = page.pdf(format="A4", print_background=True)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -196,7 +199,9 @@ def test_every_chart_card_shows_a_spinner_until_plotly_has_drawn(page, server_ur
     page.goto(server_url + "/", wait_until="commit")  # the load event waits for plotly, which never comes here
     page.wait_for_selector("#overview-ranking-list li", timeout=60_000)
     time.sleep(0.5)
-    cards = page.evaluate("""() => Array.from(document.querySelectorAll('.dash-graph.graph')).map(g =>
+    # a chart below the first screen keeps a placeholder with the same spinner until it comes near (graph-lazy.js)
+    cards = page.evaluate("""() => Array.from(document.querySelectorAll('.dash-graph.graph, .govindex-graph-pending'))
+        .map(g =>
         [g.id, getComputedStyle(g).backgroundImage, g.getBoundingClientRect().height])""")
     assert len(cards) >= 4
     for gid, background, height in cards:
