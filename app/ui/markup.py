@@ -3,7 +3,7 @@
 The Dash renderer's cost grows with the number of components (a React wrapper and a store subscription each): the
 district page's indicator table alone was some 1,700 of them. A read-only tree (no id a callback reads or writes
 inside it, no dcc.* component) is better sent as markup: `static_tree` writes it as HTML, every text and attribute
-escaped, and hands it to `components.static_html` (one dcc.Markdown). The builders keep returning html.* trees, so
+escaped, and hands it to `components.static_html` (one StaticHtml, app/ui/static_html.py). The builders keep returning html.* trees, so
 what they build stays testable as components; only the page decides to send it as markup.
 """
 
@@ -12,10 +12,11 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from dash import dcc, html
+from dash import html
 from dash.development.base_component import Component
 
 from app.ui import components as c
+from app.ui.static_html import StaticHtml
 
 #: Dash prop → HTML attribute where the names differ
 _ATTR = {"className": "class", "htmlFor": "for", "colSpan": "colspan", "rowSpan": "rowspan", "tabIndex": "tabindex"}
@@ -58,7 +59,7 @@ def to_html(node: object) -> str:
     return f"<{tag}{''.join(attrs)}>{to_html(getattr(node, 'children', None))}</{tag}>"
 
 
-def static_tree(node: Component, **kw: Any) -> dcc.Markdown:
+def static_tree(node: Component, **kw: Any) -> StaticHtml:
     """`node` (an html.* tree) as one component: the same elements, ids and classes in the page, one React node."""
     return c.static_html(to_html(node), **kw)
 

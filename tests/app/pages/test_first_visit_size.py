@@ -78,7 +78,7 @@ def test_the_district_page_is_few_components(fixture_db: Path, weights_dir: Path
     assert r.status_code == 200, r.text[:500]
     body = _components(r.get_json())
     assert len(body) < 400, f"the district page's body is {len(body)} components"
-    text = "".join(str(c["props"]["children"]) for c in body if c["type"] == "Markdown")
+    text = "".join(str(c["props"]["children"]) for c in body if c["type"] == "StaticHtml")
     assert 'id="district-indicators"' in text and text.count("data-indicator=") >= 20
 
 
@@ -92,7 +92,7 @@ def test_a_table_with_controls_stays_components() -> None:
         with pytest.raises(TypeError):
             markup.to_html(html.Div(control))
     plain = markup.static_unless_controls(html.Table(html.Tbody(html.Tr(html.Td("x")))))
-    assert plain.to_plotly_json()["type"] == "Markdown"
+    assert plain.to_plotly_json()["type"] == "StaticHtml"
 
 
 @pytest.mark.slow
