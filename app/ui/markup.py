@@ -9,6 +9,8 @@ what they build stays testable as components; only the page decides to send it a
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
@@ -71,3 +73,39 @@ def static_unless_controls(node: Component, **kw: Any) -> Component:
         return static_tree(node, **kw)
     except TypeError:
         return node
+
+
+#: the decimals of a components.num_col column, read from its d3 format (',.0f')
+_D3_DECIMALS = re.compile(r"',\.(\d+)f'")
+
+
+def _cell_text(value: object, column: Mapping[str, Any]) -> str:
+    """A cell as the grid showed it: a numeric column's value with thousands separators and its decimals (the
+    exact count, never 万: accounting rows must add up on screen), a missing value as '—'."""
+    if value is None or value != value:  # None or NaN
+        return "—"
+    formatter = column.get("valueFormatter")
+    found = _D3_DECIMALS.search(formatter.get("function", "")) if isinstance(formatter, Mapping) else None
+    if found and isinstance(value, (int, float)):
+        return f"{value:,.{int(found.group(1))}f}"
+    return str(value)
+
+
+def _cell(row: Mapping[str, Any], column: Mapping[str, Any], numeric: bool) -> html.Td:
+    """One cell, named by its field (data-field); a long text (cut short on screen) or the column's tooltip field
+    whole in its title."""
+    text = _cell_text(row.get(column["field"]), column)
+    tip = row.get(column["tooltipField"]) if "tooltipField" in column else (text if len(text) > 40 else None)
+    return html.Td(text, className="num" if numeric else None, title=None if tip is None else str(tip),
+                   **{"data-field": column["field"]})  # type: ignore[arg-type]  # a data-* attribute by keyword
+
+
+def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Mapping[str, Any]], **kw: Any) -> html.Table:
+    """Rows under AG Grid column definitions (components.col / num_col: field, headerName, rightAligned) as a plain
+    html.Table of class data-table: a short read-only table needs neither the grid's 1.3 MB script nor its
+    rendering. `kw` (id, className) goes to the table."""
+    numeric = [c.get("type") == "rightAligned" for c in columns]
+    head = html.Thead(html.Tr([html.Th(c.get("headerName", c["field"]), className="num" if n else None)
+                               for c, n in zip(columns, numeric, strict=True)]))
+    body = html.Tbody([html.Tr([_cell(r, c, n) for c, n in zip(columns, numeric, strict=True)]) for r in rows])
+    return html.Table([head, body], **{"className": "data-table", **kw})
