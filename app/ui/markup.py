@@ -92,20 +92,17 @@ def _cell_text(value: object, column: Mapping[str, Any]) -> str:
 
 
 def _cell(row: Mapping[str, Any], column: Mapping[str, Any], numeric: bool) -> html.Td:
-    """One cell, named by its field (data-field); a long text (cut short on screen) or the column's tooltip field
-    whole in its title."""
-    text = _cell_text(row.get(column["field"]), column)
-    tip = row.get(column["tooltipField"]) if "tooltipField" in column else (text if len(text) > 40 else None)
-    return html.Td(text, className="num" if numeric else None, title=None if tip is None else str(tip),
-                   **{"data-field": column["field"]})  # type: ignore[arg-type]  # a data-* attribute by keyword
+    return html.Td(_cell_text(row.get(column["field"]), column), className="num" if numeric else None)
 
 
 def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Mapping[str, Any]], **kw: Any) -> html.Table:
     """Rows under AG Grid column definitions (components.col / num_col: field, headerName, rightAligned) as a plain
     html.Table of class data-table: a short read-only table needs neither the grid's 1.3 MB script nor its
-    rendering. `kw` (id, className) goes to the table."""
+    rendering. Each header names its field (data-field); long texts wrap (style.css .table-scroll) rather than being
+    cut short, so no cell carries its text twice. `kw` (id, className) goes to the table."""
     numeric = [c.get("type") == "rightAligned" for c in columns]
-    head = html.Thead(html.Tr([html.Th(c.get("headerName", c["field"]), className="num" if n else None)
+    head = html.Thead(html.Tr([html.Th(c.get("headerName", c["field"]), className="num" if n else None,
+                                       **{"data-field": c["field"]})  # type: ignore[arg-type]  # data-* by keyword
                                for c, n in zip(columns, numeric, strict=True)]))
     body = html.Tbody([html.Tr([_cell(r, c, n) for c, n in zip(columns, numeric, strict=True)]) for r in rows])
     return html.Table([head, body], **{"className": "data-table", **kw})

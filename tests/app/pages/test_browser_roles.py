@@ -76,8 +76,9 @@ def _check_quarantine(page, role: str, lang: str, demo_env) -> None:
     assert all_rows > 0, "the demo data should quarantine some rows"
     total = _count_total(page)
     page.wait_for_selector("#dq-quarantine-grid td", timeout=20_000)  # a static table: the demo has few rows
-    cells = page.eval_on_selector_all("#dq-quarantine-grid td[data-field=district]",
-                                      "els => els.map(e => e.innerText.trim())")
+    cells = page.eval_on_selector("#dq-quarantine-grid table", "t => { const i = [...t.tHead.rows[0].cells]"
+                                  ".findIndex(c => c.dataset.field === 'district');"
+                                  " return [...t.tBodies[0].rows].map(r => r.cells[i].innerText.trim()); }")
     if role != "district_official":
         assert total == all_rows
         return
