@@ -230,7 +230,7 @@ def _table(table_id: str, rows: list[dict], cols: list[dict], lang: str, **grid:
     as a grid with `grid`'s options (height, page_size)."""
     if len(rows) > STATIC_ROWS:
         return c.grid(table_id, rows, cols, lang, **grid)  # type: ignore[arg-type]  # height, page_size
-    return markup.static_tree(markup.table(rows, cols), id=table_id, className="table-scroll")
+    return c.static_html(markup.table(rows, cols), id=table_id, className="table-scroll")
 
 
 def _quarantine_columns(lang: str) -> list[dict]:

@@ -132,8 +132,8 @@ def test_short_tables_read_as_the_grid_showed_them() -> None:
     cols = [c.col("file", "col.file", "zh"), c.num_col("rows", "col.rows_loaded", "zh", 0),
             c.num_col("share", "col.rows_loaded", "zh", 2), c.col("orig", "col.original", "zh", tooltipField="orig")]
     tags = _Tags()
-    tags.feed(markup.to_html(markup.table([{"file": "a<b>.csv", "rows": 1234567, "share": None, "orig": "x" * 50}],
-                                          cols, id="t")))
+    tags.feed(markup.table([{"file": "a<b>.csv", "rows": 1234567, "share": None, "orig": "x" * 50}], cols,
+                           table_id="t"))
     cells = [(tag, a.get("class"), a.get("data-field"), text) for tag, a, text in tags.seen if tag in ("th", "td")]
     assert [x[3] for x in cells[:4]] == [t(k, "zh") for k in ("col.file", "col.rows_loaded", "col.rows_loaded",
                                                                 "col.original")]
