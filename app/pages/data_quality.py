@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 import time
 
 import dash
@@ -10,15 +9,13 @@ import polars as pl
 from dash import Input, Output, State, callback, dcc, html
 
 from app.ui import components as c
-from app.ui import figures, ids, markup
+from app.ui import coverage, ids, markup
 from app.web import security
-from app.views import frames as views
-from app.ui.i18n import (check_label, fmt_datetime, fmt_int, fmt_period, norm_lang, status_label, t, table_label,
+from app.ui.i18n import (check_label, fmt_datetime, fmt_int, norm_lang, status_label, t, table_label,
                          trigger_label)
 from etl.ingest.quarantine import filter_quarantine
 from etl.jobs.refresh import RefreshBusy
 from etl.warehouse.snapshot import DataUnavailable, Snapshot, load_runs
-from app.views.scoring import Prepared
 from app.state import get_context
 
 dash.register_page(__name__, path="/data-quality", name="数据质量 Data quality",
@@ -282,9 +279,7 @@ def _coverage_card(lang: str) -> html.Section | html.Div:
         prep = ctx.prepared(profile)
     except (DataUnavailable, LookupError) as e:
         return c.error_box(lang, t("error.nodata", lang) + f" ({e})")
-    # The heatmap and the summary depend only on the snapshot, the methods and the language: built once, shared.
-    title, fig, summary = ctx.memo(("dq-coverage", ctx.snapshot().key, profile.methods.fingerprint(), lang),
-                                   lambda: _coverage_parts(prep, lang))
+    title, fig, summary = coverage.parts(ctx, profile, prep, lang)
     cols = [c.col("indicator", "col.indicator", lang, minWidth=220, pinned="left"),
             c.num_col("covered", "col.units_covered", lang, 0), c.num_col("missing", "dq.missing", lang, 0),
             c.num_col("min_sample", "col.min_sample", lang, 0), c.num_col("median_sample", "col.median_sample", lang, 0)]
@@ -294,25 +289,3 @@ def _coverage_card(lang: str) -> html.Section | html.Div:
         c.graph(f"{PREFIX}-coverage", fig),
         _table(f"{PREFIX}-coverage-grid", summary, cols, lang, height=420),
     )
-
-
-def _coverage_parts(prep: Prepared, lang: str) -> tuple[str, dict, list[dict]]:
-    """(card title, coverage heatmap as a figure dict, per-indicator summary rows) for the latest period."""
-    ctx = get_context()
-    p = prep.period_index(None)
-    names = ctx.snapshot().district_names(lang)
-    recs, summary = [], []
-    for j, ind in enumerate(prep.indicators):
-        label = views.node_label(ctx, ind, lang)
-        vals, dens = prep.result.raw[p, :, j], prep.denominators[p, :, j]
-        for u, unit in enumerate(prep.units):
-            v, d = vals[u], dens[u]
-            recs.append({"name": names.get(unit, unit), "label": label, "value": None if v != v else float(v),
-                         "denominator": None if d != d else float(d)})
-        present = [d for d, v in zip(dens, vals, strict=True) if v == v and d == d]
-        summary.append({"indicator": label, "covered": int(sum(1 for v in vals if v == v)), "units": len(prep.units),
-                        "missing": int(sum(1 for v in vals if v != v)),
-                        "min_sample": min(present) if present else None,
-                        "median_sample": statistics.median(present) if present else None})
-    fig = figures.coverage_figure(pl.DataFrame(recs), lang).to_plotly_json()
-    return f"{t('dq.coverage', lang)} · {fmt_period(prep.periods[p], lang)}", fig, summary
