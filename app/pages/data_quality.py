@@ -32,6 +32,7 @@ QUARANTINE_PAGE = 5000  # rows sent to the browser at once; the CSV has all of t
 #: up to this many rows a table goes as static HTML (one component, no AG Grid script: issue 16 goal 4); longer ones
 #: (years of refreshes, a big quarantine) are a grid a person can sort, filter and page
 STATIC_ROWS = 200
+RAW = "raw-data"  # the clerk's data as it was sent (a column code, a value, the original row): not our words
 
 
 def layout(lang: str | None = None, **_query: str) -> html.Div:
@@ -233,9 +234,10 @@ def _table(table_id: str, rows: list[dict], cols: list[dict], lang: str, **grid:
 def _quarantine_columns(lang: str) -> list[dict]:
     return [c.col("table_name", "col.table", lang, maxWidth=140), c.col("district", "col.district", lang, maxWidth=120),
             c.col("source_file", "col.file", lang), c.num_col("row_number", "col.row_number", lang, 0, maxWidth=100),
-            c.col("column_name", "col.column", lang, maxWidth=140), c.col("value", "col.value", lang, maxWidth=160),
+            c.col("column_name", "col.column", lang, maxWidth=140, cellClass=RAW),
+            c.col("value", "col.value", lang, maxWidth=160, cellClass=RAW),
             c.col("check", "col.check_kind", lang, maxWidth=160), c.col("reason", "col.reason", lang, minWidth=240),
-            c.col("original_row", "col.original", lang, minWidth=260, tooltipField="original_row")]
+            c.col("original_row", "col.original", lang, minWidth=260, tooltipField="original_row", cellClass=RAW)]
 
 
 @callback(Output(Q_BOX, "children"), Output(Q_COUNT, "children"), Input(F_TABLE, "value"), Input(F_DISTRICT, "value"),

@@ -103,12 +103,14 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Mapping[str, Any]
     markup of a plain <table class="data-table">: a short read-only table needs neither the grid's 1.3 MB script nor
     its rendering. Written as text, every value escaped (as to_html would, some ten times faster than building the
     html.* tree first: a data-quality layout of a thousand cells). Each header names its field (data-field); long
-    texts wrap (style.css .table-scroll) rather than being cut short, so no cell carries its text twice."""
+    texts wrap (style.css .table-scroll) rather than being cut short, so no cell carries its text twice. A column's
+    cellClass (AG Grid's own key, e.g. raw-data for the clerk's data as sent) is its cells' class here too."""
     numeric = [c.get("type") == "rightAligned" for c in columns]
     head = "".join(f"<th{_attrs(class_='num' if n else None, data_field=c['field'])}>"
                    f"{escape(str(c.get('headerName', c['field'])), quote=False)}</th>"
                    for c, n in zip(columns, numeric, strict=True))
-    cells = [("<td class=\"num\">" if n else "<td>", c["field"], c) for c, n in zip(columns, numeric, strict=True)]
+    cells = [(f"<td{_attrs(class_=' '.join(x for x in ('num' if n else '', c.get('cellClass') or '') if x) or None)}>",
+              c["field"], c) for c, n in zip(columns, numeric, strict=True)]
     body = "".join("<tr>" + "".join(f"{td}{escape(_cell_text(r.get(field), c), quote=False)}</td>"
                                     for td, field, c in cells) + "</tr>" for r in rows)
     return (f"<table{_attrs(id=table_id, class_=class_name)}><thead><tr>{head}</tr></thead>"

@@ -130,7 +130,7 @@ def test_short_tables_read_as_the_grid_showed_them() -> None:
     from app.ui.i18n import t
 
     cols = [c.col("file", "col.file", "zh"), c.num_col("rows", "col.rows_loaded", "zh", 0),
-            c.num_col("share", "col.rows_loaded", "zh", 2), c.col("orig", "col.original", "zh", tooltipField="orig")]
+            c.num_col("share", "col.rows_loaded", "zh", 2), c.col("orig", "col.original", "zh", tooltipField="orig", cellClass="raw-data")]
     tags = _Tags()
     tags.feed(markup.table([{"file": "a<b>.csv", "rows": 1234567, "share": None, "orig": "x" * 50}], cols,
                            table_id="t"))
@@ -139,7 +139,7 @@ def test_short_tables_read_as_the_grid_showed_them() -> None:
                                                                 "col.original")]
     assert [x[1:3] for x in cells[:4]] == [(None, "file"), ("num", "rows"), ("num", "share"), (None, "orig")]
     assert cells[4:] == [("td", None, None, "a<b>.csv"), ("td", "num", None, "1,234,567"), ("td", "num", None, "—"),
-                         ("td", None, None, "x" * 50)]
+                         ("td", "raw-data", None, "x" * 50)]
 
 
 @pytest.mark.slow
