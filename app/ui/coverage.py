@@ -17,12 +17,12 @@ from app.views.scoring import Prepared
 
 if TYPE_CHECKING:
     from app.state import AppContext
-    from indicators.profile import Profile
+    from indicators.profile import WeightProfile
 
 log = logging.getLogger("govindex.app")
 
 
-def parts(ctx: AppContext, profile: Profile, prep: Prepared, lang: str) -> tuple[str, dict, list[dict]]:
+def parts(ctx: AppContext, profile: WeightProfile, prep: Prepared, lang: str) -> tuple[str, dict, list[dict]]:
     """(card title, coverage heatmap as a figure dict, per-indicator summary rows): they depend only on the
     snapshot, the methods and the language, so they are built once and shared."""
     return ctx.memo(("dq-coverage", ctx.snapshot().key, profile.methods.fingerprint(), lang),
