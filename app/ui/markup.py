@@ -3,8 +3,9 @@
 The Dash renderer's cost grows with the number of components (a React wrapper and a store subscription each): the
 district page's indicator table alone was some 1,700 of them. A read-only tree (no id a callback reads or writes
 inside it, no dcc.* component) is better sent as markup: `static_tree` writes it as HTML, every text and attribute
-escaped, and hands it to `components.static_html` (one StaticHtml, app/ui/static_html.py). The builders keep returning html.* trees, so
-what they build stays testable as components; only the page decides to send it as markup.
+escaped, and hands it to `components.static_html` (one StaticHtml, app/ui/static_html.py). The builders keep
+returning html.* trees, so what they build stays testable as components; only the page decides to send it as markup.
+`table` writes a short table under AG Grid column definitions as such markup directly.
 """
 
 from __future__ import annotations
@@ -101,17 +102,18 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Mapping[str, Any]
           class_name: str = "data-table") -> str:
     """Rows under AG Grid column definitions (components.col / num_col: field, headerName, rightAligned) as the
     markup of a plain <table class="data-table">: a short read-only table needs neither the grid's 1.3 MB script nor
-    its rendering. Written as text, every value escaped (as to_html would, some ten times faster than building the
-    html.* tree first: a data-quality layout of a thousand cells). Each header names its field (data-field); long
+    its rendering. Written as text, every value escaped as to_html would, without building an html.* tree of a
+    thousand cells first (the data-quality layout). Each header names its field (data-field); long
     texts wrap (style.css .table-scroll) rather than being cut short, so no cell carries its text twice. A column's
     cellClass (AG Grid's own key, e.g. raw-data for the clerk's data as sent) is its cells' class here too."""
-    numeric = [c.get("type") == "rightAligned" for c in columns]
-    head = "".join(f"<th{_attrs(class_='num' if n else None, data_field=c['field'])}>"
-                   f"{escape(str(c.get('headerName', c['field'])), quote=False)}</th>"
-                   for c, n in zip(columns, numeric, strict=True))
-    cells = [(f"<td{_attrs(class_=' '.join(x for x in ('num' if n else '', c.get('cellClass') or '') if x) or None)}>",
-              c["field"], c) for c, n in zip(columns, numeric, strict=True)]
-    body = "".join("<tr>" + "".join(f"{td}{escape(_cell_text(r.get(field), c), quote=False)}</td>"
-                                    for td, field, c in cells) + "</tr>" for r in rows)
+    numeric = [col.get("type") == "rightAligned" for col in columns]
+    head = "".join(f"<th{_attrs(class_='num' if n else None, data_field=col['field'])}>"
+                   f"{escape(str(col.get('headerName', col['field'])), quote=False)}</th>"
+                   for col, n in zip(columns, numeric, strict=True))
+    classes = [" ".join(x for x in ("num" if n else "", col.get("cellClass") or "") if x) or None
+               for col, n in zip(columns, numeric, strict=True)]
+    cells = [(f"<td{_attrs(class_=k)}>", col["field"], col) for col, k in zip(columns, classes, strict=True)]
+    body = "".join("<tr>" + "".join(f"{td}{escape(_cell_text(r.get(field), col), quote=False)}</td>"
+                                    for td, field, col in cells) + "</tr>" for r in rows)
     return (f"<table{_attrs(id=table_id, class_=class_name)}><thead><tr>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table>")

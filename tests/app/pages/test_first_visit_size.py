@@ -130,7 +130,8 @@ def test_short_tables_read_as_the_grid_showed_them() -> None:
     from app.ui.i18n import t
 
     cols = [c.col("file", "col.file", "zh"), c.num_col("rows", "col.rows_loaded", "zh", 0),
-            c.num_col("share", "col.rows_loaded", "zh", 2), c.col("orig", "col.original", "zh", tooltipField="orig", cellClass="raw-data")]
+            c.num_col("share", "col.rows_loaded", "zh", 2),
+            c.col("orig", "col.original", "zh", tooltipField="orig", cellClass="raw-data")]
     tags = _Tags()
     tags.feed(markup.table([{"file": "a<b>.csv", "rows": 1234567, "share": None, "orig": "x" * 50}], cols,
                            table_id="t"))
