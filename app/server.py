@@ -14,7 +14,7 @@ from dash import MATCH, Input, Output, State, dcc, html
 from waitress import serve
 from werkzeug.wrappers import Response as WResponse
 
-from app.ui import bell, components, ids, ledger_model, many_units, overview_figures
+from app.ui import bell, components, coverage, ids, ledger_model, many_units, overview_figures
 from app.web.auth import install_auth
 from app.web.auth_config import AuthConfigError, AuthSettings, demo_settings, is_loopback, resolve_auth
 from app.web import initial_page
@@ -191,9 +191,11 @@ def _district_index() -> WResponse:
 
 def warm(ctx: AppContext) -> None:
     """Fill what a first visitor would otherwise wait for, before the server listens: the default profile's model
-    and rank intervals (AppContext.warm) and the default overview's charts (app.ui.overview_figures.warm)."""
+    and rank intervals (AppContext.warm), the default overview's charts (app.ui.overview_figures.warm) and the
+    data-quality page's coverage heatmap (app.ui.coverage.warm)."""
     ctx.warm()
     overview_figures.warm(ctx)
+    coverage.warm(ctx)  # the data-quality page's heatmap
     try:  # the methodology page's data audit (reliability by grain, redundant pairs) for the default profile
         snapshot_audit(ctx, ctx.profile(None).methods.reliability_threshold)
     except Exception as e:  # an empty or broken warehouse is shown on the pages, not fatal at start-up

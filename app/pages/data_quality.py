@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 import time
 
 import dash
@@ -10,15 +9,13 @@ import polars as pl
 from dash import Input, Output, State, callback, dcc, html
 
 from app.ui import components as c
-from app.ui import figures, ids
+from app.ui import coverage, ids, markup
 from app.web import security
-from app.views import frames as views
-from app.ui.i18n import (check_label, fmt_datetime, fmt_int, fmt_period, norm_lang, status_label, t, table_label,
+from app.ui.i18n import (check_label, fmt_datetime, fmt_int, norm_lang, status_label, t, table_label,
                          trigger_label)
 from etl.ingest.quarantine import filter_quarantine
 from etl.jobs.refresh import RefreshBusy
 from etl.warehouse.snapshot import DataUnavailable, Snapshot, load_runs
-from app.views.scoring import Prepared
 from app.state import get_context
 
 dash.register_page(__name__, path="/data-quality", name="数据质量 Data quality",
@@ -27,11 +24,15 @@ dash.register_page(__name__, path="/data-quality", name="数据质量 Data quali
 PREFIX = "dq"
 LANG = f"{PREFIX}-lang"
 F_TABLE, F_DISTRICT, F_REASON = f"{PREFIX}-filter-table", f"{PREFIX}-filter-district", f"{PREFIX}-filter-reason"
-Q_GRID, Q_COUNT = f"{PREFIX}-quarantine-grid", f"{PREFIX}-quarantine-count"
+Q_BOX, Q_GRID, Q_COUNT = f"{PREFIX}-quarantine", f"{PREFIX}-quarantine-grid", f"{PREFIX}-quarantine-count"
 CSV_BUTTON, CSV_DOWNLOAD = f"{PREFIX}-csv", f"{PREFIX}-csv-download"
 REFRESH_BUTTON, REFRESH_MSG, REFRESH_POLL = f"{PREFIX}-refresh", f"{PREFIX}-refresh-msg", f"{PREFIX}-refresh-poll"
 REFRESH_T0, BODY = f"{PREFIX}-refresh-t0", f"{PREFIX}-body"
 QUARANTINE_PAGE = 5000  # rows sent to the browser at once; the CSV has all of them
+#: up to this many rows a table goes as static HTML (one component, no AG Grid script: issue 16 goal 4); longer ones
+#: (years of refreshes, a big quarantine) are a grid a person can sort, filter and page
+STATIC_ROWS = 200
+RAW = "raw-data"  # the clerk's data as it was sent (a column code, a value, the original row): not our words
 
 
 def layout(lang: str | None = None, **_query: str) -> html.Div:
@@ -77,7 +78,7 @@ def _body(lang: str) -> list:
                 className="filters no-print",
             ),
             html.P(id=Q_COUNT, className="note"),
-            c.grid(Q_GRID, [], _quarantine_columns(lang), lang, height=420, page_size=50),
+            html.Div(id=Q_BOX),
         ),
         _coverage_card(lang),
     ]
@@ -110,7 +111,7 @@ def _refresh_card(runs_path, snap: Snapshot, lang: str) -> html.Section:
                 c.num_col("rows", "col.rows_loaded", lang, 0), c.num_col("quarantined", "col.rows_quarantined", lang, 0),
                 c.col("snapshot", "footer.snapshot", lang), c.col("error", "col.error", lang, minWidth=200)]
         last_when, last_status, note = last["finished_at"] or last["started_at"], last["status"], None
-        history = c.grid(f"{PREFIX}-runs", rows, cols, lang, height="auto" if len(rows) <= 10 else 360)
+        history = _table(f"{PREFIX}-runs", rows, cols, lang, height="auto" if len(rows) <= 10 else 360)
     else:
         b = snap.batches
         note = t("dq.no_runs", lang)
@@ -131,7 +132,7 @@ def _refresh_card(runs_path, snap: Snapshot, lang: str) -> html.Section:
                 c.col("status", "col.status", lang), c.col("started", "col.started", lang),
                 c.col("finished", "col.finished", lang), c.num_col("files", "col.file", lang, 0),
                 c.num_col("rows", "col.rows_loaded", lang, 0), c.num_col("quarantined", "col.rows_quarantined", lang, 0)]
-        history = c.grid(f"{PREFIX}-runs", rows, cols, lang, height="auto")
+        history = _table(f"{PREFIX}-runs", rows, cols, lang, height="auto")
     tone = "bad" if str(last_status).lower() == "failed" else ""
     return c.card(
         t("dq.last_refresh", lang),
@@ -218,19 +219,28 @@ def _files_grid(snap: Snapshot, lang: str):
             c.num_col("duplicate", "col.rows_duplicate", lang, 0), c.col("balanced", "col.balanced", lang, maxWidth=90),
             c.col("status", "col.status", lang, maxWidth=110), c.col("encoding", "col.encoding", lang, maxWidth=110),
             c.col("loaded_at", "col.loaded_at", lang), c.col("message", "col.note", lang, minWidth=200)]
-    return c.grid(f"{PREFIX}-files", rows, cols, lang, height=min(80 + 42 * max(len(rows), 1), 460),
+    return _table(f"{PREFIX}-files", rows, cols, lang, height=min(80 + 42 * max(len(rows), 1), 460),
                   page_size=50 if len(rows) > 50 else None)
+
+
+def _table(table_id: str, rows: list[dict], cols: list[dict], lang: str, **grid: object):
+    """A short table as static HTML in a box that scrolls (the id on the box: what tests and people find), a long one
+    as a grid with `grid`'s options (height, page_size)."""
+    if len(rows) > STATIC_ROWS:
+        return c.grid(table_id, rows, cols, lang, **grid)  # type: ignore[arg-type]  # height, page_size
+    return c.static_html(markup.table(rows, cols), id=table_id, className="table-scroll")
 
 
 def _quarantine_columns(lang: str) -> list[dict]:
     return [c.col("table_name", "col.table", lang, maxWidth=140), c.col("district", "col.district", lang, maxWidth=120),
             c.col("source_file", "col.file", lang), c.num_col("row_number", "col.row_number", lang, 0, maxWidth=100),
-            c.col("column_name", "col.column", lang, maxWidth=140), c.col("value", "col.value", lang, maxWidth=160),
+            c.col("column_name", "col.column", lang, maxWidth=140, cellClass=RAW),
+            c.col("value", "col.value", lang, maxWidth=160, cellClass=RAW),
             c.col("check", "col.check_kind", lang, maxWidth=160), c.col("reason", "col.reason", lang, minWidth=240),
-            c.col("original_row", "col.original", lang, minWidth=260, tooltipField="original_row")]
+            c.col("original_row", "col.original", lang, minWidth=260, tooltipField="original_row", cellClass=RAW)]
 
 
-@callback(Output(Q_GRID, "rowData"), Output(Q_COUNT, "children"), Input(F_TABLE, "value"), Input(F_DISTRICT, "value"),
+@callback(Output(Q_BOX, "children"), Output(Q_COUNT, "children"), Input(F_TABLE, "value"), Input(F_DISTRICT, "value"),
           Input(F_REASON, "value"), State(LANG, "data"))
 def quarantine_rows(tables: list | None, districts: list | None, checks: list | None, lang: str):
     snap = get_context().snapshot()
@@ -246,7 +256,8 @@ def quarantine_rows(tables: list | None, districts: list | None, checks: list | 
         r["check"] = check_label(r.get("check_name"), lang)
     total = q.height if (tables or districts or checks) or visible.height != snap.quarantine.height \
         else snap.quarantine_total
-    return rows, t("dq.rows_shown", lang, shown=fmt_int(len(rows), lang), total=fmt_int(total, lang))
+    shown_table = _table(Q_GRID, rows, _quarantine_columns(lang), lang, height=420, page_size=50)
+    return shown_table, t("dq.rows_shown", lang, shown=fmt_int(len(rows), lang), total=fmt_int(total, lang))
 
 
 @callback(Output(CSV_DOWNLOAD, "data"), Input(CSV_BUTTON, "n_clicks"), State(F_TABLE, "value"),
@@ -270,9 +281,7 @@ def _coverage_card(lang: str) -> html.Section | html.Div:
         prep = ctx.prepared(profile)
     except (DataUnavailable, LookupError) as e:
         return c.error_box(lang, t("error.nodata", lang) + f" ({e})")
-    # The heatmap and the summary depend only on the snapshot, the methods and the language: built once, shared.
-    title, fig, summary = ctx.memo(("dq-coverage", ctx.snapshot().key, profile.methods.fingerprint(), lang),
-                                   lambda: _coverage_parts(prep, lang))
+    title, fig, summary = coverage.parts(ctx, profile, prep, lang)
     cols = [c.col("indicator", "col.indicator", lang, minWidth=220, pinned="left"),
             c.num_col("covered", "col.units_covered", lang, 0), c.num_col("missing", "dq.missing", lang, 0),
             c.num_col("min_sample", "col.min_sample", lang, 0), c.num_col("median_sample", "col.median_sample", lang, 0)]
@@ -280,27 +289,5 @@ def _coverage_card(lang: str) -> html.Section | html.Div:
         title,
         html.P(t("dq.coverage_note", lang), className="note"),
         c.graph(f"{PREFIX}-coverage", fig),
-        c.grid(f"{PREFIX}-coverage-grid", summary, cols, lang, height=420),
+        _table(f"{PREFIX}-coverage-grid", summary, cols, lang, height=420),
     )
-
-
-def _coverage_parts(prep: Prepared, lang: str) -> tuple[str, dict, list[dict]]:
-    """(card title, coverage heatmap as a figure dict, per-indicator summary rows) for the latest period."""
-    ctx = get_context()
-    p = prep.period_index(None)
-    names = ctx.snapshot().district_names(lang)
-    recs, summary = [], []
-    for j, ind in enumerate(prep.indicators):
-        label = views.node_label(ctx, ind, lang)
-        vals, dens = prep.result.raw[p, :, j], prep.denominators[p, :, j]
-        for u, unit in enumerate(prep.units):
-            v, d = vals[u], dens[u]
-            recs.append({"name": names.get(unit, unit), "label": label, "value": None if v != v else float(v),
-                         "denominator": None if d != d else float(d)})
-        present = [d for d, v in zip(dens, vals, strict=True) if v == v and d == d]
-        summary.append({"indicator": label, "covered": int(sum(1 for v in vals if v == v)), "units": len(prep.units),
-                        "missing": int(sum(1 for v in vals if v != v)),
-                        "min_sample": min(present) if present else None,
-                        "median_sample": statistics.median(present) if present else None})
-    fig = figures.coverage_figure(pl.DataFrame(recs), lang).to_plotly_json()
-    return f"{t('dq.coverage', lang)} · {fmt_period(prep.periods[p], lang)}", fig, summary

@@ -12,6 +12,7 @@ from dash import dcc, html
 from app.ui import bell, ids
 from app.ui.figures import CONFIG
 from app.ui.i18n import MESSAGES, fmt_datetime, norm_lang, t
+from app.ui.static_html import StaticHtml
 
 if TYPE_CHECKING:
     from app.state import AppContext
@@ -282,13 +283,13 @@ def num_col(field: str, header_key: str, lang: str, decimals: int = 1, **kw: Any
     }
 
 
-def static_html(markup: str, **kw: Any) -> dcc.Markdown:
-    """Static markup as ONE Dash component (dcc.Markdown rendering raw HTML), for long read-only text: the Dash
-    renderer's cost grows with the number of components (a wrapper and a store subscription each), and a page of a
-    thousand html.* components spent most of its first visit there (the methodology page, issue 16 goal 4).
-    `markup` must be built by the caller with every interpolated value escaped (html.escape). Its newlines are written
-    as &#10; (the same character to HTML): on one line it stays one HTML block, which a blank line would end and let
-    Markdown read what follows. Braces are written &#123; &#125;: dcc.Markdown reads `{...}` in raw HTML as an
-    expression, so a rejected value such as `{"ticket_id":"T1"}` blanked the district's whole table of rejected rows."""
-    return dcc.Markdown(markup.replace("\r", "").replace("\n", "&#10;").replace("{", "&#123;").replace("}", "&#125;"),
-                        dangerously_allow_html=True, dedent=False, **kw)
+def static_html(markup: str, **kw: Any) -> StaticHtml:
+    """Static markup as ONE Dash component (app/ui/static_html.py: the browser parses it), for long read-only text
+    and tables: the Dash renderer's cost grows with the number of components (a wrapper and a store subscription
+    each), and a page of a thousand html.* components spent most of its first visit there (the methodology page,
+    issue 16 goal 4). `markup` must be built by the caller with every interpolated value escaped (html.escape).
+    Newlines go as &#10; and braces as &#123; &#125; (the same characters to the browser's parser): they were needed
+    when dcc.Markdown carried the markup (a blank line ended the HTML block; `{...}` was read as an expression and
+    blanked the district's table of rejected rows) and keep the markup safe to hand to it again."""
+    return StaticHtml(markup.replace("\r", "").replace("\n", "&#10;").replace("{", "&#123;").replace("}", "&#125;"),
+                      **kw)

@@ -23,7 +23,7 @@ import flask
 
 META = "govindex-aggrid"
 #: pages (path prefixes) that open with a grid: the grid script starts loading with the page
-EARLY_PAGES = ("/data-quality", "/weights/history")
+EARLY_PAGES = ("/weights/history",)  # the data-quality page's tables are static HTML unless long (its callbacks)
 #: Dash's tag for dash-ag-grid's main script when it serves it itself (serve_locally), fingerprint in the name
 _TAG = re.compile(r'<script src="(?P<src>[^"]*/_dash-component-suites/dash_ag_grid/dash_ag_grid[^"/]*\.js)"></script>'
                   r'\s*')

@@ -213,3 +213,15 @@ def test_a_real_map_coloured_by_score_or_rank(page, server_url: str) -> None:
     click_shape(page, "overview-map", DISTRICT)  # inside the district's shape, away from its name: its page opens
     page.wait_for_function(f"() => location.pathname.endsWith('/district/{DISTRICT}')", timeout=30_000)
     assert page.errors == [], page.errors
+
+
+def test_the_static_tables_are_read_by_the_browser_not_a_markdown_script(page, server_url: str) -> None:
+    """Issue 16 goal 4: the district page's tables (static markup, app/ui/static_html.py) go into the page as HTML the
+    browser parses; dcc.Markdown loaded a 325 kB script and parsed the 150 kB of tables in JavaScript first."""
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "markdown" in r.url else None)
+    _open(page, f"{server_url}/district/{DISTRICT}")
+    assert page.locator("#district-indicators tbody tr[data-indicator]").count() >= 20
+    assert page.evaluate("!!(window.govindex && window.govindex.StaticHtml)")
+    assert asked == [], asked
+    assert page.errors == [], page.errors

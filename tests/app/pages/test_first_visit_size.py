@@ -78,7 +78,7 @@ def test_the_district_page_is_few_components(fixture_db: Path, weights_dir: Path
     assert r.status_code == 200, r.text[:500]
     body = _components(r.get_json())
     assert len(body) < 400, f"the district page's body is {len(body)} components"
-    text = "".join(str(c["props"]["children"]) for c in body if c["type"] == "Markdown")
+    text = "".join(str(c["props"]["children"]) for c in body if c["type"] == "StaticHtml")
     assert 'id="district-indicators"' in text and text.count("data-indicator=") >= 20
 
 
@@ -92,7 +92,7 @@ def test_a_table_with_controls_stays_components() -> None:
         with pytest.raises(TypeError):
             markup.to_html(html.Div(control))
     plain = markup.static_unless_controls(html.Table(html.Tbody(html.Tr(html.Td("x")))))
-    assert plain.to_plotly_json()["type"] == "Markdown"
+    assert plain.to_plotly_json()["type"] == "StaticHtml"
 
 
 @pytest.mark.slow
@@ -121,3 +121,61 @@ def test_the_weights_page_draws_no_comparison_before_one_is_chosen(fixture_db: P
     assert first["weights-compare-table"]["children"] is None
     chosen = call([other])
     assert len(chosen["weights-compare-fig"]["figure"]["data"]) >= 2 and chosen["weights-compare-table"]["children"]
+
+
+def test_short_tables_read_as_the_grid_showed_them() -> None:
+    """markup.table takes the grid's column definitions: headers (naming their field), numbers with separators and
+    the column's decimals (exact counts, never 万), '—' for a missing value."""
+    from app.ui import components as c
+    from app.ui.i18n import t
+
+    cols = [c.col("file", "col.file", "zh"), c.num_col("rows", "col.rows_loaded", "zh", 0),
+            c.num_col("share", "col.rows_loaded", "zh", 2),
+            c.col("orig", "col.original", "zh", tooltipField="orig", cellClass="raw-data")]
+    tags = _Tags()
+    tags.feed(markup.table([{"file": "a<b>.csv", "rows": 1234567, "share": None, "orig": "x" * 50}], cols,
+                           table_id="t"))
+    cells = [(tag, a.get("class"), a.get("data-field"), text) for tag, a, text in tags.seen if tag in ("th", "td")]
+    assert [x[3] for x in cells[:4]] == [t(k, "zh") for k in ("col.file", "col.rows_loaded", "col.rows_loaded",
+                                                                "col.original")]
+    assert [x[1:3] for x in cells[:4]] == [(None, "file"), ("num", "rows"), ("num", "share"), (None, "orig")]
+    assert cells[4:] == [("td", None, None, "a<b>.csv"), ("td", "num", None, "1,234,567"), ("td", "num", None, "—"),
+                         ("td", "raw-data", None, "x" * 50)]
+
+
+@pytest.mark.slow
+def test_the_data_quality_page_opens_without_a_grid(fixture_db: Path, weights_dir: Path, monkeypatch) -> None:
+    """Its refresh history, file accounting and coverage summary were four AG Grids (the 1.3 MB grid script and its
+    0.9 MB chunk parsed on every first visit, some 3,400 elements): short tables now go as static HTML in the first
+    layout, the run history and the file accounting included; the quarantine's answer too while it is short, a grid
+    (sort, filter, pages) once it is long."""
+    import sys
+
+    from app.server import create_app
+
+    client = create_app(app_config(fixture_db, weights_dir, rank_samples=0),
+                        auth=AuthSettings(mode="demo")).server.test_client()
+    client.get("/", headers={"Accept": "text/html"})
+    layout = client.get("/_dash-layout", headers={"Referer": "http://localhost/data-quality"}).get_json()
+    parts = _components(layout)
+    assert not [p for p in parts if p["type"] == "AgGrid"]
+    static = {p["props"].get("id"): p["props"]["children"] for p in parts if p["type"] == "StaticHtml"}
+    assert {"dq-runs", "dq-files", "dq-coverage-grid"} <= set(static)
+    assert static["dq-files"].count("<tr>") > 1 and 'data-field="balanced"' in static["dq-files"]
+    assert len(static["dq-files"]) < 400 * static["dq-files"].count("<tr>")  # a row's cells, each once
+    assert len(parts) < 120, len(parts)
+
+    def quarantine() -> dict:
+        r = _call(client, [("dq-quarantine", "children"), ("dq-quarantine-count", "children")],
+                  [("dq-filter-table", "value", None), ("dq-filter-district", "value", None),
+                   ("dq-filter-reason", "value", None)], [("dq-lang", "data", "zh")])
+        assert r.status_code == 200, r.text[:300]
+        return r.get_json()["response"]["dq-quarantine"]["children"]
+
+    few = quarantine()
+    assert few["type"] == "StaticHtml" and few["props"]["id"] == "dq-quarantine-grid"
+    rows = few["props"]["children"].count("<tr>") - 1
+    assert rows > 1
+    monkeypatch.setattr(sys.modules["pages.data_quality"], "STATIC_ROWS", rows - 1)
+    many = quarantine()
+    assert many["type"] == "AgGrid" and len(many["props"]["rowData"]) == rows
