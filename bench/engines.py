@@ -68,13 +68,16 @@ def measure(scale: float, months: int, driver_memory: str = BENCH_DRIVER_MEMORY)
         spark.stop()
     return {"scale": scale, "months": months, "rows_in": rows_in, "cells": duck.height,
             "duckdb_s": t_duck, "spark_s": t_spark, "spark_start_s": t_start, "parquet_mb": export_bytes / 1e6,
-            "queries": engine.run.queries, "differ": _differences(duck, on_spark), "load": os.getloadavg()}
+            "queries": engine.run.queries, "differ": _differences(duck, on_spark), "load": os.getloadavg(),
+            "driver_memory": driver_memory,
+            "cached": [t.name for t in engine.run.exported if t.bytes <= engine.cache_limit]}
 
 
 def _row(m: dict[str, Any]) -> BenchRow:
     ratio = m["spark_s"] / m["duckdb_s"] if m["duckdb_s"] else float("nan")
     note = (f"{m['rows_in']:,} rows in, {m['cells']:,} cells; DuckDB {m['duckdb_s']:.1f} s, Spark local "
-            f"{m['spark_s']:.1f} s ({m['queries']} queries; JVM start {m['spark_start_s']:.1f} s apart); Parquet "
+            f"{m['spark_s']:.1f} s ({m['queries']} queries, driver {m['driver_memory']}; JVM start "
+            f"{m['spark_start_s']:.1f} s apart); Parquet "
             f"{m['parquet_mb']:.1f} MB; {m['differ']} cell(s) differ; load average "
             f"{'/'.join(f'{x:.1f}' for x in m['load'])}; use " + ("DuckDB" if ratio > 1 else "Spark")
             + " on one machine at this scale")
