@@ -70,7 +70,7 @@ def measure(scale: float, months: int, driver_memory: str = BENCH_DRIVER_MEMORY)
             "duckdb_s": t_duck, "spark_s": t_spark, "spark_start_s": t_start, "parquet_mb": export_bytes / 1e6,
             "queries": engine.run.queries, "differ": _differences(duck, on_spark), "load": os.getloadavg(),
             "driver_memory": driver_memory,
-            "cached": [t.name for t in engine.run.exported if t.bytes <= engine.cache_limit]}
+            "parquet": {t.name: (t.bytes / 1e6, t.bytes <= engine.cache_limit) for t in engine.run.exported}}
 
 
 def _row(m: dict[str, Any]) -> BenchRow:
@@ -103,7 +103,9 @@ def main() -> None:
     for scale, months in plan:
         m = measure(scale, months, args.driver_memory)
         r = _row(m)
-        print(f"scale {scale:g}: {r.note}; Spark/DuckDB = {r.ratio:.1f}x")
+        print(f"scale {scale:g}: {r.note}; Spark/DuckDB = {r.ratio:.1f}x", flush=True)
+        print("  Parquet MB (* cached): " + ", ".join(f"{name} {mb:.1f}{'*' if kept else ''}"
+                                                    for name, (mb, kept) in m["parquet"].items()), flush=True)
 
 
 if __name__ == "__main__":
