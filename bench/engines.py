@@ -33,10 +33,9 @@ def _differences(a: Any, b: Any) -> int:
     return len(cell_differences(a, b))
 
 
-#: the Spark driver's heap for the bench (local mode: the driver is the executor too), headroom for the cached tables
-#: at scale 25. The scale-5 failure at 1g and 2g ("Not enough memory to build and broadcast the table": ~240k ratings
-#: broadcast by four queries at once) was Spark's 10m broadcast threshold, now [spark] broadcast_threshold = 1m
-#: (docs/scale.md)
+#: the Spark driver's heap for the bench (local mode: the driver is the executor too). The scale-5 failures were
+#: Spark's 10m broadcast threshold (now [spark] broadcast_threshold = 1m) and the cache of every table in this heap
+#: (now only tables under indicator_values_spark.CACHE_LIMIT_BYTES of Parquet): scale 5 finishes at 2g (docs/scale.md)
 BENCH_DRIVER_MEMORY = "2g"
 
 
