@@ -39,16 +39,24 @@ class SparkRun:
     rows: int = 0
 
 
-def register_tables(spark: SparkSession, exported: Iterable[ExportedTable], cached: list[DataFrame] | None = None
-                    ) -> None:
+#: a table whose Parquet export is larger than this is read from Parquet by every query, not cached: Spark's
+#: in-memory form is several times the Parquet's (scale 5: `case` 340 MB and `case_event` 671 MB as cached), and in
+#: local mode the cache shares the one driver heap with the running tasks (scale 5 died with "Java heap space" at 1g)
+CACHE_LIMIT_BYTES = 32 << 20
+
+
+def register_tables(spark: SparkSession, exported: Iterable[ExportedTable], cached: list[DataFrame] | None = None,
+                    cache_limit: int = CACHE_LIMIT_BYTES) -> None:
     """Each exported table as a Spark temp view of its own name, without the partition column. With `cached` (a
-    list the caller unpersists after the run), each view is persisted and the DataFrame appended: every formula of
-    every grain then reads the table from Spark's columnar cache (memory, spilling to local disk), not from Parquet."""
+    list the caller unpersists after the run), each view of at most `cache_limit` bytes of Parquet is persisted and
+    the DataFrame appended: every formula of every grain then reads the table from Spark's columnar cache (memory,
+    spilling to local disk), not from Parquet. A larger table is scanned from Parquet by each query, only the
+    columns it uses."""
     for t in exported:
         df = spark.read.parquet(str(t.path))
         if PARTITION_COLUMN in df.columns:
             df = df.drop(PARTITION_COLUMN)
-        if cached is not None:
+        if cached is not None and t.bytes <= cache_limit:
             df = _persisted(df, cached)
         df.createOrReplaceTempView(t.name)
 
@@ -135,13 +143,15 @@ def compute_on_spark(
     parallel: int = 4,
     absent: frozenset[str] | set[str] = frozenset(),
     cache: bool = True,
+    cache_limit: int = CACHE_LIMIT_BYTES,
 ) -> pl.DataFrame:
     """Every indicator × unit × period × grain from Parquet tables already exported, on `spark` (`parallel` queries
-    at a time). `cache`: the tables and derived relations are read once into Spark's cache (register_tables)."""
+    at a time). `cache`: the tables of at most `cache_limit` bytes of Parquet and the derived relations are read
+    once into Spark's cache (register_tables)."""
     cached: list[DataFrame] = []
     try:
         return _compute(spark, exported, units, catalog, grains, span, run, parallel, absent,
-                        cached if cache else None)
+                        cached if cache else None, cache_limit)
     finally:
         for df in cached:  # the session outlives the run (a scheduler's process): give its memory back
             df.unpersist()
@@ -150,10 +160,10 @@ def compute_on_spark(
 def _compute(
     spark: SparkSession, exported: list[ExportedTable], units: pl.DataFrame, catalog: Catalog,
     grains: tuple[str, ...], span: tuple[date | None, date | None], run: SparkRun | None, parallel: int,
-    absent: frozenset[str] | set[str], cached: list[DataFrame] | None,
+    absent: frozenset[str] | set[str], cached: list[DataFrame] | None, cache_limit: int,
 ) -> pl.DataFrame:
     first, last = span
-    register_tables(spark, exported, cached)
+    register_tables(spark, exported, cached, cache_limit)
     register_derived(spark, cached)
     planned: list[tuple[str, IndicatorDef, int, DataFrame]] = []
     skipped: list[pl.DataFrame] = []
@@ -203,6 +213,7 @@ class SparkEngine:
     parallel: int = 4
     run: SparkRun = field(default_factory=SparkRun)
     cache: bool = True
+    cache_limit: int = CACHE_LIMIT_BYTES
 
     def __call__(
         self, con: warehouse.Connection, catalog: Catalog, grains: tuple[str, ...] | list[str], *,
@@ -216,4 +227,5 @@ class SparkEngine:
         self.run = SparkRun(exported=export_tables(con, dest, extra=[*(t for d in catalog for t in d.tables),
                                                                           *derived.SOURCE_TABLES]))
         return compute_on_spark(self.spark, self.run.exported, iv.units_frame(con), catalog, tuple(grains),
-                                first_last, self.run, self.parallel, absent=iv.absent_tables(con), cache=self.cache)
+                                first_last, self.run, self.parallel, absent=iv.absent_tables(con), cache=self.cache,
+                                cache_limit=self.cache_limit)
