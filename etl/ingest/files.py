@@ -265,7 +265,7 @@ def _ingest_group(con: wh.Connection, group: Sequence[tuple[Path, str]], b: _Bat
     except _GroupFailure:
         con.sql("ROLLBACK")
         b.state.reset(con)  # what the rolled-back files added to the batch's caches is gone from the warehouse
-        b.present.found.clear()
+        b.present.clear()
         return [one(path, name, grouped=False) for path, name in group]
     except BaseException:
         con.sql("ROLLBACK")
@@ -393,26 +393,39 @@ class PresentKeys:
     Every reference is to a primary key, and a batch never takes a key out of the warehouse (a superseded row is
     replaced by one with the same key), so a key once found stays found for the rest of the batch. A look-up runs
     inside the file's transaction before its rows are written, so what it finds is committed by earlier files (a
-    file rolled back later cannot leave a key here that it wrote itself). Up to MAX_CACHED keys per column are kept
-    (case ids: a new month's are new, keeping them would only grow the set)."""
+    file rolled back later cannot leave a key here that it wrote itself). A column whose found keys outgrow
+    MAX_CACHED is not cached at all from then on (case ids: a new month's are new, so the cache would never hit, and
+    filtering every file's values through it cost a hash table of all its keys per file)."""
 
     MAX_CACHED = 100_000
 
     def __init__(self, con: wh.Connection) -> None:
         self.con = con
         self.found: dict[tuple[str, str], pl.Series] = {}
+        self.uncached: set[tuple[str, str]] = set()
 
     def missing(self, ref_table: str, ref_col: str, values: pl.Series) -> pl.Series:
         """The distinct `values` not in ref_table.ref_col (schemas.MissingLookup)."""
-        known = self.found.get((ref_table, ref_col))
+        col = (ref_table, ref_col)
+        known = self.found.get(col)
         todo = values if known is None else values.filter(~values.is_in(known.implode()))
         if todo.len() == 0:
             return values.clear()
         absent = wh.missing_values(self.con, ref_table, ref_col, todo)
-        if known is None or known.len() < self.MAX_CACHED:
+        if col not in self.uncached:
             new = todo.filter(~todo.is_in(absent.implode())).unique()
-            self.found[(ref_table, ref_col)] = new if known is None else pl.concat([known, new])
+            grown = new if known is None else pl.concat([known, new])
+            if grown.len() > self.MAX_CACHED:
+                self.found.pop(col, None)
+                self.uncached.add(col)
+            else:
+                self.found[col] = grown
         return absent
+
+    def clear(self) -> None:
+        """Forget every key (after a rolled-back group: what it found may have been its own rows)."""
+        self.found.clear()
+        self.uncached.clear()
 
 
 def _zero(rep: FileReport) -> None:

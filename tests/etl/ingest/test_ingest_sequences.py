@@ -232,3 +232,36 @@ def test_a_file_of_new_keys_is_not_joined_with_the_warehouse_table(tmp_path: Pat
     new.head(1).with_columns(pl.lit("3").alias("visits_actual")).write_csv(tmp_path / "fix" / "case_3.csv")
     assert ingest.ingest_folder(tmp_path / "fix", db, now=NOW).files[0].rows_superseded == 1
     assert joins
+
+
+def test_steps_already_in_case_order_are_paired_without_a_sort(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file written in (case, step) order, with no loaded step of its cases, is paired as it is (no sort: a
+    monthly case_event export is sorted already); shuffled, the same rows are sorted and give the same pairs."""
+    t0 = ingest.dt.datetime(2025, 3, 1)
+    rows = [("C1", 1, "received"), ("C1", 2, "decided"), ("C1", 3, "delivered"), ("C2", 1, "accepted"),
+            ("C3", 1, "received"), ("C3", 2, "accepted"), ("C3", 3, "decided")]  # fmt: skip
+    stage = pl.DataFrame({
+        "case_id": [r[0] for r in rows], "seq": [r[1] for r in rows], "event": [r[2] for r in rows],
+        "event_at": [t0 + ingest.dt.timedelta(hours=10 - i) for i in range(len(rows))],
+        "_row": list(range(2, len(rows) + 2)),
+    })  # fmt: skip
+    sorts: list[int] = []
+    real_sort = pl.LazyFrame.sort
+
+    def counting_sort(self: pl.LazyFrame, *args: object, **kwargs: object) -> pl.LazyFrame:
+        sorts.append(1)
+        return real_sort(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pl.LazyFrame, "sort", counting_sort)
+    table = tables.TABLES["case_event"]
+    key = ["g", "o1", "o2", "r1", "r2"]
+    with warehouse.connection(tmp_path / "w.duckdb") as con:
+        with warehouse.registered(con, "_stage", stage):
+            in_order = sequences.broken_pairs(con, table, "_stage", stage)
+        assert sorts == []
+        shuffled = stage.sample(fraction=1.0, shuffle=True, seed=3)
+        with warehouse.registered(con, "_stage", shuffled):
+            resorted = sequences.broken_pairs(con, table, "_stage", shuffled)
+        assert sorts == [1]
+    assert in_order.height >= 3  # received → decided, the time going back, C2's first step
+    assert in_order.sort(key, nulls_last=True).equals(resorted.sort(key, nulls_last=True))

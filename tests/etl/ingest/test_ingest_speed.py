@@ -106,3 +106,29 @@ def test_referenced_keys_are_looked_up_once_per_batch(
     with warehouse.connection(tmp_path / "w.duckdb", read_only=True) as con:
         codes = warehouse.row_count(con, "district")
     assert sum(districts) <= 2 * codes + 20, (sum(districts), codes)
+
+
+def test_a_column_of_ever_new_keys_is_no_longer_filtered_through_the_cache(
+    con: warehouse.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keys found stay cached up to MAX_CACHED per column; a column whose found keys outgrow it (case ids: each month's
+    are new, so the cache never hits) is dropped from the cache and not cached again, so later files are not filtered
+    through a large set that cannot help. The answers stay exact either way."""
+    monkeypatch.setattr(ingest.PresentKeys, "MAX_CACHED", 4)
+    con.sql("CREATE TABLE ref_t (k VARCHAR)")
+    con.sql("INSERT INTO ref_t SELECT printf('K%02d', i) FROM range(20) AS r(i)")
+    present = ingest.PresentKeys(con)
+    filtered: list[int] = []
+    real_is_in = pl.Series.is_in
+
+    def spy(self: pl.Series, other: object, **kwargs: object) -> pl.Series:
+        filtered.append(self.len())
+        return real_is_in(self, other, **kwargs)  # type: ignore[arg-type]
+
+    assert present.missing("ref_t", "k", pl.Series(["K00", "K01", "X1"])).to_list() == ["X1"]
+    assert present.found[("ref_t", "k")].sort().to_list() == ["K00", "K01"]
+    assert present.missing("ref_t", "k", pl.Series(["K01", "K02", "K03", "K04"])).to_list() == []  # 5 found: over 4
+    assert ("ref_t", "k") not in present.found
+    monkeypatch.setattr(pl.Series, "is_in", spy)
+    assert present.missing("ref_t", "k", pl.Series(["K05", "K06", "X2"])).to_list() == ["X2"]
+    assert filtered == [] and ("ref_t", "k") not in present.found
