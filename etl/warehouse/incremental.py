@@ -38,7 +38,7 @@ from typing import Any
 import polars as pl
 
 from etl.contract import tables
-from etl.warehouse import case_history, connection as warehouse, ddl, derived, workdays
+from etl.warehouse import case_history, connection as warehouse, ddl, derived, period_scan, workdays
 from etl.warehouse import indicator_values as iv
 from indicators.catalog import Catalog, IndicatorDef
 
@@ -52,7 +52,7 @@ DERIVED_TABLES = {derived.RATING_PROMPT: ("rating", "case", "centre_staffing")}
 
 def _code_digest() -> str:
     h = hashlib.sha256()
-    for mod in (iv, derived, workdays, case_history):
+    for mod in (iv, derived, workdays, case_history, period_scan):
         h.update(Path(str(mod.__file__)).read_bytes())
     h.update(Path(__file__).read_bytes())
     return h.hexdigest()
