@@ -225,10 +225,19 @@ def _reads_data_end(d: IndicatorDef, grain: str, span0: tuple[date, date], span1
 
 
 def own_row_outcomes(d: IndicatorDef) -> bool:
-    """A rate form over one table: each row counts in the period of its own date, so a waiting formula's outcomes
-    are in the row it counts (a ticket closed later is the same ticket's row, dated by its earliest date)."""
+    """A rate form over one table, or a query that is one SELECT over one table grouped by its rows' periods: each
+    row counts in the period of its own date, so a waiting formula's outcomes are in the row it counts (a ticket
+    closed later is the same ticket's row, dated by its earliest date)."""
     s = d.sql
-    return (not s.is_query and len(reads(d)) == 1 and not re.search(r"\bjoin\b|,", s.from_ or "", re.I)
+    if len(reads(d)) != 1:
+        return False
+    if s.is_query:
+        text = case_history._blank(s.query or "")
+        return (len(re.findall(r"\bselect\b", text, re.I)) == 1 and not re.search(r"\bjoin\b|\bover\s*\(", text, re.I)
+                and re.search(r'\bfrom\s+"?\w+"?\s+(?:where|group)\b', text, re.I) is not None
+                and re.search(r"\bgroup\s+by\s+1\s*,\s*2\s*$", text.strip(), re.I) is not None
+                and re.search(r"\{period\(\w+\)\}\s+as\s+period\b", s.query or "", re.I) is not None)
+    return (not re.search(r"\bjoin\b|,", s.from_ or "", re.I)
             and not any(re.search(r"\bselect\b", t or "", re.I) for t in s.texts()))
 
 
