@@ -93,11 +93,12 @@ def month_digests(con: warehouse.Connection, table: str) -> dict[str, str]:
         return {}
     every = ", ".join(warehouse.quote(c) for c, _ in cols)
     dates = [f"CAST({warehouse.quote(c)} AS DATE)" for c, t in cols if t.upper().startswith(("DATE", "TIMESTAMP"))]
-    month = f"coalesce(strftime(least({', '.join(dates)}), '%Y-%m'), '{NO_DATE}')" if dates else f"'{NO_DATE}'"
+    # grouped by the month's first day, labelled here: a strftime per row took two thirds of the time
+    month = f"date_trunc('month', least({', '.join(dates)}))" if dates else "NULL"
     rows = con.sql(
         f"SELECT {month} AS m, count(*) || ':' || sum(hash({every})::HUGEINT) FROM {warehouse.quote(table)} GROUP BY 1"
     ).fetchall()
-    return {str(m): str(v) for m, v in rows}
+    return {NO_DATE if m is None else f"{m:%Y-%m}": str(v) for m, v in rows}
 
 
 def current_state(
