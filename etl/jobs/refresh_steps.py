@@ -19,6 +19,7 @@ from etl.warehouse import connection as warehouse
 # The steps import what they run when they run (the ingest's pandera, the scores, scipy in the uncertainty step): a
 # refresh with nothing new, which runs no step, starts without them (tests/etl/jobs/test_refresh_imports.py).
 if TYPE_CHECKING:
+    # local: imported when the step runs (a refresh with nothing new runs none; see the module's imports)
     from etl.config import Config
     from etl.ingest.accounting import IngestReport
     from etl.jobs.uncertainty_summary import UncertaintyRun
@@ -164,6 +165,7 @@ Step = Callable[[RefreshContext], "StepResult | str | None"]
 
 def step_ingest(ctx: RefreshContext) -> IngestResult:
     """Load the raw files of ctx.source into the snapshot (per-file accounting lands in ingest_files)."""
+    # local: imported when the step runs (a refresh with nothing new runs none; see the module's imports)
     from etl.ingest.files import ingest_files, ingest_folder
 
     if ctx.source is None:
@@ -204,6 +206,7 @@ def step_indicator_values(ctx: RefreshContext) -> IndicatorValuesResult:
     No value at all means the refresh produced nothing a page or a score could show: that fails the run (so a
     scheduler sees a non-zero exit) instead of swapping in an empty snapshot.
     """
+    # local: imported when the step runs (a refresh with nothing new runs none; see the module's imports)
     from etl.contract.catalog import load_catalog
     from etl.warehouse import incremental
     from etl.warehouse.indicator_values import write_indicator_values
@@ -230,6 +233,7 @@ def indicator_engine(config: Config) -> Compute | None:
     if config.engine.indicators != "spark":
         return None
     # local: pyspark is the optional extra govindex[spark]; a DuckDB refresh never loads it
+    # local: imported when the step runs (a refresh with nothing new runs none; see the module's imports)
     from etl.warehouse.indicator_values_spark import SparkEngine
     from etl.warehouse.spark_session import spark_session
 
@@ -258,6 +262,7 @@ def _values_unchanged(ctx: RefreshContext) -> bool:
 
 def _profiles(ctx: RefreshContext, *, needed: bool) -> list[str]:
     """The profiles to score. None at all is a failed run when scoring needs them (`needed`), else a skipped step."""
+    # local: imported when the step runs (a refresh with nothing new runs none; see the module's imports)
     from etl.stores.profiles import SHIPPED_DIR, list_profiles
 
     names = list_profiles(ctx.config.paths.weights_path)
@@ -278,6 +283,7 @@ def step_scores(ctx: RefreshContext) -> ScoresResult:
     profile while no period is complete yet), is left out and named in the step's note (one assessor's stale profile
     must not stop the daily refresh); any other failure fails the refresh.
     """
+    # local: imported when the step runs (a refresh with nothing new runs none; see the module's imports)
     from etl.contract.catalog import load_catalog
     from etl.stores.profiles import load_profile, load_published
     from etl.stores.scores import read_score_inputs, score_and_store
@@ -342,6 +348,7 @@ def step_scores(ctx: RefreshContext) -> ScoresResult:
 
 def _existing_score_runs(con: warehouse.Connection) -> set[tuple[str, str, str]]:
     """(profile_hash, framework_hash, grain) of the stored score runs over the snapshot's current data."""
+    # local: imported when the step runs (a refresh with nothing new runs none; see the module's imports)
     from etl.stores.scores import data_snapshot_id
 
     if "score_runs" not in warehouse.table_names(con):
@@ -356,6 +363,7 @@ def _existing_score_runs(con: warehouse.Connection) -> set[tuple[str, str, str]]
 
 def step_uncertainty(ctx: RefreshContext) -> UncertaintyResult:
     """The default uncertainty summary (Monte Carlo rank intervals per scored profile), a modest sample count."""
+    # local: imported when the step runs (a refresh with nothing new runs none; see the module's imports)
     from etl.jobs.uncertainty_summary import write_uncertainty_summary
 
     n = ctx.config.refresh.uncertainty_samples

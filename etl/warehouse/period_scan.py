@@ -150,7 +150,8 @@ def narrowed(con: warehouse.Connection, formula: str, period_of: Callable[[str],
         named = rf'"{re.escape(table)}"' if table == "case" else rf"\b{re.escape(table)}\b"
         if len(refs) != 1 or len(re.findall(named, out)) != 1:
             continue  # named more than once (a subquery, a self-join): which reference is this scan is not known
-        column = next((c for c, ty in cols.items() if _probe(con, table, period_of(warehouse.quote(c)), quoted) in terms), None)
+        named_in = [c for c in cols if any(re.search(rf"\b{re.escape(c)}\b", t) for t in terms)]  # probe only those
+        column = next((c for c in named_in if _probe(con, table, period_of(warehouse.quote(c)), quoted) in terms), None)
         if column is None:
             continue
         ref = refs[0]
