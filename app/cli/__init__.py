@@ -52,7 +52,7 @@ class _Group(click.Group):
                                        f"folder's permissions, or choose another path) · 无权写入 {where}") from None
 
 
-class _LazyCommands(dict[str, "click.Command | str"]):
+class _LazyCommands(dict[str, Any]):  # values: a command, or the name of the module defining it
     """Command name → command, each module imported when its command is first asked for: `govindex refresh` then
     imports refresh's module alone, not every command's (the pages, the scoring, scipy), so a refresh with nothing
     new starts in a fraction of a second. Listing them all (`--help`) imports every module, as before."""
