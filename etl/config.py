@@ -20,7 +20,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from etl.contract.tables import LOCAL_TZ, UNIT_CODE_PATTERN
-from etl.cron import parse_cron
 
 DEFAULT_CONFIG_FILE = "govindex.toml"
 CONFIG_ENV = "GOVINDEX_CONFIG"
@@ -102,6 +101,8 @@ class ScheduleConfig(_Strict):
     @field_validator("cron")
     @classmethod
     def _valid_cron(cls, v: str) -> str:
+        from etl.cron import parse_cron  # local: apscheduler is for the scheduler, not every command's start
+
         parse_cron(v, "UTC")
         return v
 

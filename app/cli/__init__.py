@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import warnings
+from typing import Any
 
 import click
 
@@ -51,6 +52,28 @@ class _Group(click.Group):
                                        f"folder's permissions, or choose another path) · 无权写入 {where}") from None
 
 
+class _LazyCommands(dict[str, Any]):  # values: a command, or the name of the module defining it
+    """Command name → command, each module imported when its command is first asked for: `govindex refresh` then
+    imports refresh's module alone, not every command's (the pages, the scoring, scipy), so a refresh with nothing
+    new starts in a fraction of a second. Listing them all (`--help`) imports every module, as before."""
+
+    def __getitem__(self, name: str) -> click.Command:
+        value = super().__getitem__(name)
+        if isinstance(value, str):
+            value = getattr(importlib.import_module(f"app.cli.{value}"), name)
+            super().__setitem__(name, value)
+        return value
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self[name] if name in self else default
+
+    def values(self) -> Any:  # type: ignore[override]
+        return [self[n] for n in self]
+
+    def items(self) -> Any:  # type: ignore[override]
+        return [(n, self[n]) for n in self]
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="govindex")
 def main() -> None:
@@ -61,5 +84,4 @@ def main() -> None:
     configure_early_logging()  # before the sub-command's local imports, whose warnings then follow [logging]
 
 
-for _module, _attr in COMMANDS:
-    main.add_command(getattr(importlib.import_module(f"app.cli.{_module}"), _attr))
+main.commands = _LazyCommands({_attr: _module for _module, _attr in COMMANDS})

@@ -48,6 +48,7 @@ from etl.ingest import cast, messages, mojibake, readers, sequences
 from etl.contract import schemas, tables
 from etl.warehouse import connection as wh, ddl
 from etl.ingest.accounting import FileReport, IngestReport
+from etl.ingest.listing import discover  # noqa: F401  (re-exported: callers import it from here)
 from etl.ingest.rejects import (
     QUARANTINE_SCHEMA, Ctx, failure_records, resolve_earlier, resolve_named, row_failures, structural_records,
     summarise, write_quarantine,
@@ -88,25 +89,6 @@ def local_now() -> dt.datetime:
 
 def _naive_local(t: dt.datetime) -> dt.datetime:
     return t.astimezone(LOCAL_TZ).replace(tzinfo=None) if t.tzinfo is not None else t
-
-
-def discover(source: Path) -> tuple[list[tuple[Path, str]], list[str]]:
-    """Source files under a folder (recursively, hidden entries skipped) as (path, display name), and ignored names."""
-    if not source.exists():
-        raise SourceNotFoundError(f"source folder {source} does not exist")
-    if source.is_file():
-        return [(source, source.name)], []
-    found: list[tuple[Path, str]] = []
-    ignored: list[str] = []
-    for p in sorted(source.rglob("*")):
-        rel = p.relative_to(source)
-        if any(part.startswith(".") for part in rel.parts) or not p.is_file():
-            continue
-        if p.suffix.lower() in readers.FORMATS:
-            found.append((p, rel.as_posix()))
-        else:
-            ignored.append(rel.as_posix())
-    return found, ignored
 
 
 def load_order_key(item: tuple[Path, str]) -> tuple[int, str]:

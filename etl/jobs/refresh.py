@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from etl.config import Config
 from etl.jobs import inbox as inbox_mod
-from etl.jobs import alerts as alerts_job, refresh_manifest, snapshots
+from etl.jobs import refresh_manifest, snapshots
 from etl.jobs.locks import FileLock, LockHeld
 from etl.jobs.refresh_steps import (
     DEFAULT_STEPS, SCORE_GRAIN, IndicatorValuesResult, IngestResult, RefreshContext, RefreshError, ScoresResult, Step,
@@ -334,6 +334,8 @@ def _run_locked(
     )
     log.info("refresh run #%d succeeded in %.1f s: snapshot %s (%s)", run.id, record.duration_s or 0.0,
              ctx.snapshot_id, "; ".join(f"{e['name']} {e['status']}" for e in step_log))
+    from etl.jobs import alerts as alerts_job  # local: a refresh with nothing new sends none
+
     alerts_job.after_refresh(config, record)  # alerts for the people concerned (never fails the refresh)
     return record
 

@@ -22,18 +22,19 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
+from importlib import metadata, util
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import indicators
 from etl.contract import tables
-from etl.contract.catalog import default_catalog_dir
-from etl.ingest import readers
-from etl.ingest.files import discover
+from etl.ingest.listing import discover
 from etl.jobs import snapshots
-from etl.stores.profiles import SHIPPED_DIR
 from etl.warehouse import connection as warehouse
-from etl.warehouse import indicator_values
+from weights import SHIPPED_DIR
+
+# Nothing here imports the ingest's readers and checks, the catalog's models or the indicator stage: a refresh with
+# nothing new reads files' bytes and the live warehouse's log, no more (tests/etl/jobs/test_refresh_imports.py).
 
 if TYPE_CHECKING:
     from etl.config import Config
@@ -72,7 +73,10 @@ def _version() -> str:
 def inputs_digest(config: Config) -> str:
     """sha256 over the catalog, the formulas' module, the weight profiles, the [refresh] settings and the version."""
     h = hashlib.sha256()
-    parts = (default_catalog_dir(), Path(indicator_values.__file__), Path(config.paths.weights_path), SHIPPED_DIR)
+    catalog_dir = Path(indicators.__file__).resolve().parent / "catalog"  # etl.contract.catalog.default_catalog_dir
+    formulas = util.find_spec("etl.warehouse.indicator_values")  # its file, without importing the indicator stage
+    assert formulas is not None and formulas.origin is not None
+    parts = (catalog_dir, Path(formulas.origin), Path(config.paths.weights_path), SHIPPED_DIR)
     for i, part in enumerate(parts):  # contents only: the same files in a moved folder are the same inputs
         h.update(f"[{i}]".encode())
         _hash_tree(h, part)
@@ -123,6 +127,8 @@ class Manifest:
             if cached and list(cached[:3]) == [st.st_size, st.st_mtime_ns, st.st_ctime_ns]:
                 out[key] = (str(cached[3]), int(st.st_size))
                 continue
+            from etl.ingest import readers  # local: only a file not seen before is read
+
             digest, size = readers.checksum(path)
             self.files[key] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, digest]
             out[key] = (digest, size)
@@ -163,10 +169,10 @@ def live_state(db: Path) -> LiveState:
             con, 'SELECT "snapshot_id" FROM "snapshot_info" WHERE "finished_at" IS NOT NULL ORDER BY "started_at" DESC LIMIT 1'
         )
         mark = warehouse.scalar(con, "SELECT count(*) || ':' || coalesce(max(file_id), 0) FROM ingest_files")
-        rows = warehouse.query(
-            con, "SELECT DISTINCT sha256, table_name FROM ingest_files WHERE status IN ('loaded', 'partial')"
-        )
-    return LiveState(None if sid is None else str(sid), str(mark), frozenset((r[0], r[1]) for r in rows.iter_rows()))
+        rows = con.sql(  # tuples, not a frame: no pyarrow (nor numpy) to import for a refresh with nothing new
+            "SELECT DISTINCT sha256, table_name FROM ingest_files WHERE status IN ('loaded', 'partial')"
+        ).fetchall()
+    return LiveState(None if sid is None else str(sid), str(mark), frozenset((r[0], r[1]) for r in rows))
 
 
 def check(db: Path, manifest: Manifest, source: Path | None, inbox_empty: bool, inputs: str) -> Verdict:

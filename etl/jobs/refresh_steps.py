@@ -14,19 +14,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, Union
 
-from etl.contract.catalog import load_catalog
-from etl.ingest.accounting import IngestReport
-from etl.ingest.files import ingest_files, ingest_folder
-from etl.jobs.uncertainty_summary import UncertaintyRun, write_uncertainty_summary
-from etl.stores.profiles import SHIPPED_DIR, list_profiles, load_profile, load_published
-from etl.stores.scores import ScoreInputs, data_snapshot_id, read_score_inputs, score_and_store
-from etl.warehouse import connection as warehouse, incremental
-from etl.warehouse.indicator_values import Compute, write_indicator_values
-from indicators.errors import ScoringError
-from indicators.profile import ProfileError
+from etl.warehouse import connection as warehouse
 
+# The steps import what they run when they run (the ingest's pandera, the scores, scipy in the uncertainty step): a
+# refresh with nothing new, which runs no step, starts without them (tests/etl/jobs/test_refresh_imports.py).
 if TYPE_CHECKING:
+    # local: imported when the step runs (a refresh with nothing new runs none; see the module's imports)
     from etl.config import Config
+    from etl.ingest.accounting import IngestReport
+    from etl.jobs.uncertainty_summary import UncertaintyRun
+    from etl.stores.scores import ScoreInputs
+    from etl.warehouse.indicator_values import Compute
 
 SCORE_GRAIN = "quarter"  # the grain the app reads scores at (quarterly monitoring)
 
@@ -167,6 +165,9 @@ Step = Callable[[RefreshContext], "StepResult | str | None"]
 
 def step_ingest(ctx: RefreshContext) -> IngestResult:
     """Load the raw files of ctx.source into the snapshot (per-file accounting lands in ingest_files)."""
+    # local: imported when the step runs (a refresh with nothing new runs none; see the module's imports)
+    from etl.ingest.files import ingest_files, ingest_folder
+
     if ctx.source is None:
         raise StepSkipped("no new files")
     if ctx.inbox_files is not None:  # the staged inbox: exactly the planned files, by name
@@ -205,6 +206,11 @@ def step_indicator_values(ctx: RefreshContext) -> IndicatorValuesResult:
     No value at all means the refresh produced nothing a page or a score could show: that fails the run (so a
     scheduler sees a non-zero exit) instead of swapping in an empty snapshot.
     """
+    # local: imported when the step runs (a refresh with nothing new runs none; see the module's imports)
+    from etl.contract.catalog import load_catalog
+    from etl.warehouse import incremental
+    from etl.warehouse.indicator_values import write_indicator_values
+
     before = _values_digest(ctx.connection)
     engine, detail = indicator_engine(ctx.config), ""
     if engine is None:  # DuckDB: only the cells the new data can reach (etl.warehouse.incremental)
@@ -227,6 +233,7 @@ def indicator_engine(config: Config) -> Compute | None:
     if config.engine.indicators != "spark":
         return None
     # local: pyspark is the optional extra govindex[spark]; a DuckDB refresh never loads it
+    # local: imported when the step runs (a refresh with nothing new runs none; see the module's imports)
     from etl.warehouse.indicator_values_spark import SparkEngine
     from etl.warehouse.spark_session import spark_session
 
@@ -255,6 +262,9 @@ def _values_unchanged(ctx: RefreshContext) -> bool:
 
 def _profiles(ctx: RefreshContext, *, needed: bool) -> list[str]:
     """The profiles to score. None at all is a failed run when scoring needs them (`needed`), else a skipped step."""
+    # local: imported when the step runs (a refresh with nothing new runs none; see the module's imports)
+    from etl.stores.profiles import SHIPPED_DIR, list_profiles
+
     names = list_profiles(ctx.config.paths.weights_path)
     if not names:
         message = f"no weight profiles in {ctx.config.paths.weights_path} nor among the shipped ones ({SHIPPED_DIR})"
@@ -273,6 +283,13 @@ def step_scores(ctx: RefreshContext) -> ScoresResult:
     profile while no period is complete yet), is left out and named in the step's note (one assessor's stale profile
     must not stop the daily refresh); any other failure fails the refresh.
     """
+    # local: imported when the step runs (a refresh with nothing new runs none; see the module's imports)
+    from etl.contract.catalog import load_catalog
+    from etl.stores.profiles import load_profile, load_published
+    from etl.stores.scores import read_score_inputs, score_and_store
+    from indicators.errors import ScoringError
+    from indicators.profile import ProfileError
+
     fw = load_catalog().framework()
     # Only when this refresh left the indicator values exactly as they were can an earlier run stand for this one.
     existing = _existing_score_runs(ctx.connection) if _values_unchanged(ctx) else set()
@@ -331,6 +348,9 @@ def step_scores(ctx: RefreshContext) -> ScoresResult:
 
 def _existing_score_runs(con: warehouse.Connection) -> set[tuple[str, str, str]]:
     """(profile_hash, framework_hash, grain) of the stored score runs over the snapshot's current data."""
+    # local: imported when the step runs (a refresh with nothing new runs none; see the module's imports)
+    from etl.stores.scores import data_snapshot_id
+
     if "score_runs" not in warehouse.table_names(con):
         return set()
     rows = warehouse.query(
@@ -343,6 +363,9 @@ def _existing_score_runs(con: warehouse.Connection) -> set[tuple[str, str, str]]
 
 def step_uncertainty(ctx: RefreshContext) -> UncertaintyResult:
     """The default uncertainty summary (Monte Carlo rank intervals per scored profile), a modest sample count."""
+    # local: imported when the step runs (a refresh with nothing new runs none; see the module's imports)
+    from etl.jobs.uncertainty_summary import write_uncertainty_summary
+
     n = ctx.config.refresh.uncertainty_samples
     if n <= 0:
         raise StepSkipped("uncertainty_samples = 0")

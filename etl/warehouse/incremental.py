@@ -38,7 +38,7 @@ from typing import Any
 import polars as pl
 
 from etl.contract import tables
-from etl.warehouse import case_history, connection as warehouse, ddl, derived, workdays
+from etl.warehouse import case_history, connection as warehouse, ddl, derived, period_scan, workdays
 from etl.warehouse import indicator_values as iv
 from indicators.catalog import Catalog, IndicatorDef
 
@@ -52,7 +52,7 @@ DERIVED_TABLES = {derived.RATING_PROMPT: ("rating", "case", "centre_staffing")}
 
 def _code_digest() -> str:
     h = hashlib.sha256()
-    for mod in (iv, derived, workdays, case_history):
+    for mod in (iv, derived, workdays, case_history, period_scan):
         h.update(Path(str(mod.__file__)).read_bytes())
     h.update(Path(__file__).read_bytes())
     return h.hexdigest()
@@ -93,11 +93,12 @@ def month_digests(con: warehouse.Connection, table: str) -> dict[str, str]:
         return {}
     every = ", ".join(warehouse.quote(c) for c, _ in cols)
     dates = [f"CAST({warehouse.quote(c)} AS DATE)" for c, t in cols if t.upper().startswith(("DATE", "TIMESTAMP"))]
-    month = f"coalesce(strftime(least({', '.join(dates)}), '%Y-%m'), '{NO_DATE}')" if dates else f"'{NO_DATE}'"
+    # grouped by the month's first day, labelled here: a strftime per row took two thirds of the time
+    month = f"date_trunc('month', least({', '.join(dates)}))" if dates else "NULL"
     rows = con.sql(
         f"SELECT {month} AS m, count(*) || ':' || sum(hash({every})::HUGEINT) FROM {warehouse.quote(table)} GROUP BY 1"
     ).fetchall()
-    return {str(m): str(v) for m, v in rows}
+    return {NO_DATE if m is None else f"{m:%Y-%m}": str(v) for m, v in rows}
 
 
 def current_state(
@@ -225,10 +226,19 @@ def _reads_data_end(d: IndicatorDef, grain: str, span0: tuple[date, date], span1
 
 
 def own_row_outcomes(d: IndicatorDef) -> bool:
-    """A rate form over one table: each row counts in the period of its own date, so a waiting formula's outcomes
-    are in the row it counts (a ticket closed later is the same ticket's row, dated by its earliest date)."""
+    """A rate form over one table, or a query that is one SELECT over one table grouped by its rows' periods: each
+    row counts in the period of its own date, so a waiting formula's outcomes are in the row it counts (a ticket
+    closed later is the same ticket's row, dated by its earliest date)."""
     s = d.sql
-    return (not s.is_query and len(reads(d)) == 1 and not re.search(r"\bjoin\b|,", s.from_ or "", re.I)
+    if len(reads(d)) != 1:
+        return False
+    if s.is_query:
+        text = case_history._blank(s.query or "")
+        return (len(re.findall(r"\bselect\b", text, re.I)) == 1 and not re.search(r"\bjoin\b|\bover\s*\(", text, re.I)
+                and re.search(r'\bfrom\s+"?\w+"?\s+(?:where|group)\b', text, re.I) is not None
+                and re.search(r"\bgroup\s+by\s+1\s*,\s*2\s*$", text.strip(), re.I) is not None
+                and re.search(r"\{period\(\w+\)\}\s+as\s+period\b", s.query or "", re.I) is not None)
+    return (not re.search(r"\bjoin\b|,", s.from_ or "", re.I)
             and not any(re.search(r"\bselect\b", t or "", re.I) for t in s.texts()))
 
 

@@ -26,7 +26,7 @@ import duckdb
 import polars as pl
 
 from etl.contract import tables
-from etl.warehouse import case_history, connection as warehouse, ddl, derived
+from etl.warehouse import case_history, connection as warehouse, ddl, derived, period_scan
 from etl.warehouse.units import scored_units
 from etl.warehouse.workdays import workdays_frame
 from etl.errors import EtlError
@@ -414,7 +414,18 @@ def _run_one(
     per_case: Mapping[str, str] | None = None,
 ) -> pl.DataFrame:
     formula = _pick_formula(con, d, formula_sql(d, grain, last_day), shared, per_case)
+    if periods:  # an incremental refresh: tables read from the first period on, where the plan shows it is the same
+        start = min(period_start(p) for p in periods)
+        formula = period_scan.narrowed(con, formula, lambda c: period_sql(c, grain), sorted(periods), start)
     return _run_grid(con, d, grain, _only_periods(formula, periods), n_grid)
+
+
+def period_start(label: str) -> date:
+    """The first day of a period label: 'YYYY-MM', 'YYYYQn' or 'YYYY'."""
+    if "Q" in label:
+        y, q = label.split("Q")
+        return date(int(y), 3 * int(q) - 2, 1)
+    return date(int(label[:4]), int(label[5:7]) if len(label) > 4 else 1, 1)
 
 
 # Aggregates whose value over a quarter is not the sum of their monthly values (count(DISTINCT …) included).

@@ -371,3 +371,21 @@ def test_a_rate_form_computed_from_a_start_reads_no_earlier_row_and_other_forms_
     assert cut.sql.where is not None and "TIMESTAMP '2026-09-01 00:00:00'" in cut.sql.where
     assert rate.sql.where is None or rate.sql.where in cut.sql.where
     assert iv.since(rate, None) is rate and iv.since(query, start) is query and iv.since(snapshot, start) is snapshot
+
+
+def test_a_query_of_one_select_over_one_table_counts_its_outcomes_in_its_own_rows() -> None:
+    """hotline_reopened_rate (a query, waits for outcomes, no window) counts each ticket in the period of its own
+    creation: a changed ticket of April reaches April on, as the rate forms over one table do — it was computed whole
+    ('waits for outcomes in later rows') before. First response hours reads every ticket in a subquery (whether any
+    sign-for time is recorded at all): still whole."""
+    catalog = load_catalog()
+    reopened, first_response = catalog.indicator("hotline_reopened_rate"), catalog.indicator("hotline_first_response_hours")
+    assert incremental.own_row_outcomes(reopened) and not incremental.own_row_outcomes(first_response)
+    sub = type(catalog)(catalog.nodes, (reopened, first_response), catalog.source)
+    tabs = {"hotline_ticket": {"mark": "1:1", "months": {"2025-01": "1:1", "2025-04": "1:1"}}}
+    old = {"version": incremental.VERSION, "code": "c", "grains": ["month"], "units": "u",
+           "defs": {d.id: d.id for d in sub}, "span": ["2025-01-01", "2025-05-31"], "tables": tabs}  # fmt: skip
+    new = {**old, "tables": {"hotline_ticket": {"mark": "2:2", "months": {"2025-01": "1:1", "2025-04": "2:2"}}}}
+    p, whole = incremental.plan(sub, old, new)
+    assert p is not None and p[(reopened.id, "month")] == {"2025-04", "2025-05"}
+    assert (first_response.id, "month") not in p and any(first_response.id in w for w in whole)
