@@ -13,8 +13,9 @@
 (function () {
   "use strict";
   if (window.Plotly) { return; }
-  /* the pages that open with charts; the others let Graph load plotly.js if they ever draw one */
-  var charts = /^\/(district\/[^/]+|weights|data-quality|compare)?\/?$/;
+  /* the pages with a chart on their first screen (app/web/early_fetch.py CHART_PAGES, the same pattern); the others
+     let Graph load plotly.js when they draw one (below the first screen: app/assets/graph-lazy.js) */
+  var charts = /^\/(district\/(?!all\/?$)[^/]+|weights|compare)?\/?$/;
   if (!charts.test(window.location.pathname)) { return; }
   var meta = document.querySelector('meta[name="govindex-plotly"]');
   var prefix = "/";

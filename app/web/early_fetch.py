@@ -26,8 +26,11 @@ ENDPOINTS = ("_dash-layout", "_dash-dependencies")
 #: webpack chunks of dash's core components (their unfingerprinted names, as webpack asks for them)
 CHUNKS = "_dash-component-suites/dash/dcc/"
 DROPDOWN, GRAPH = "async-dropdown.js", "async-graph.js"
-#: the pages that open with charts (as app/assets/plotly-preload.js, which starts plotly.js on the same ones)
-CHART_PAGES = re.compile(r"^/(district/[^/]+|weights|data-quality|compare)?/?$")
+#: the pages with a chart on their first screen (as app/assets/plotly-preload.js, which starts plotly.js on the same
+#: ones; tests/app/web/test_early_fetch.py holds the two patterns equal). Not the district index (/district/all: no
+#: chart) nor the data-quality page (its heatmap is far below the first screen and drawn when scrolled to, by
+#: app/assets/graph-lazy.js): loading plotly.js there would only compete with the first paint.
+CHART_PAGES = re.compile(r"^/(district/(?!all/?$)[^/]+|weights|compare)?/?$")
 
 
 def preload_links(prefix: str) -> str:

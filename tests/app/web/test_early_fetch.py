@@ -5,6 +5,9 @@ Before the change the renderer asked for `/_dash-layout` and `/_dash-dependencie
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from app.web import early_fetch
@@ -43,6 +46,9 @@ def test_the_chunks_of_the_first_screen_are_preloaded_where_drawn() -> None:
         '<link rel="preload" as="script" href="/_dash-component-suites/dash/dcc/async-graph.js">')
     assert "async-graph" in early_fetch.chunk_links("/app", "/district/310115")
     assert "async-graph" not in early_fetch.chunk_links("/", "/methodology")  # no chart on its first screen
+    assert "async-graph" not in early_fetch.chunk_links("/", "/district/all")  # the district index: no chart
+    assert "async-graph" not in early_fetch.chunk_links("/", "/data-quality")  # its heatmap: far below, drawn late
+    assert "async-graph" in early_fetch.chunk_links("/", "/district/all-but-a-code/")  # a unit code is a district
     assert 'href="/app/_dash-component-suites/dash/dcc/async-dropdown.js"' in early_fetch.chunk_links("/app", "/ledger")
 
 
@@ -67,3 +73,13 @@ def test_the_chunks_come_with_the_page_once_and_before_the_scripts_have_run(page
         assert len(timing["graph"]) == 1 and timing["graph"][0] < timing["dcl"], timing
     assert warnings == [], warnings
     assert page.errors == [], page.errors
+
+
+def test_plotly_is_started_early_on_the_same_pages_the_chunks_are_preloaded_for() -> None:
+    """app/assets/plotly-preload.js starts plotly.js on the pages whose first screen draws a chart: its pattern is
+    early_fetch.CHART_PAGES's (before, both also matched /district/all, which draws no chart, and /data-quality,
+    whose only chart is far below the first screen)."""
+    js = (Path(early_fetch.__file__).parents[1] / "assets" / "plotly-preload.js").read_text(encoding="utf-8")
+    found = re.search(r"var charts = /(.*)/;", js)
+    assert found, "the preload script names its pages in `var charts = /…/;`"
+    assert found.group(1).replace("\\/", "/") == early_fetch.CHART_PAGES.pattern
