@@ -37,6 +37,8 @@ CODE = f"{PREFIX}-code"
 PARENT = f"{PREFIX}-parent"
 CHOOSER = f"{PREFIX}-chooser"
 PERIOD = f"{PREFIX}-period"
+DRAWN = f"{PREFIX}-drawn"  # the profile and period the body shows
+WANTED = f"{PREFIX}-wanted"  # the profile and period the pickers ask for, when they differ from it
 COMPARE = f"{PREFIX}-compare"
 INDICATORS = f"{PREFIX}-indicators"
 # The clerk's own data as sent (not words of the app): marked so the language checks leave them alone.
@@ -47,7 +49,13 @@ EXPORT = f"{PREFIX}-export"
 DOWNLOAD = f"{PREFIX}-download"
 
 
-def layout(code: str | None = None, lang: str | None = None, period: str | None = None, **_query: str) -> html.Div:
+def layout(code: str | None = None, lang: str | None = None, period: str | None = None, profile: str | None = None,
+           **_query: str) -> html.Div:
+    """The page with its body already drawn (issue 16 goal 4, as the overview): the body is computed here for the
+    profile the header's picker opens on (components.header: the link's, else the default) and the period the picker
+    opens on, so the page paints from the first layout response (app/web/initial_page.py) with no callback round trip
+    after the scripts. `render` redraws it when the profile or period changes, or when the picker's profile is not
+    the one drawn."""
     lang = norm_lang(lang)
     ctx = get_context()
     names = ctx.snapshot().district_names(lang)
@@ -69,9 +77,12 @@ def layout(code: str | None = None, lang: str | None = None, period: str | None 
         value=code if known else None, placeholder=t("district.choose", lang), clearable=False,
         className="district-select",
     )
+    period = period if period in periods else default
+    profile = profile if profile and profile in ctx.profile_names() else ctx.default_profile_name()
+    drawn = {"profile": profile, "period": period}
     period_picker = c.dropdown(lang,
         id=PERIOD, options=[{"label": fmt_period_marked(p, lang, partial), "value": p} for p in reversed(periods)],
-        value=period if period in periods else default, clearable=False, searchable=False, className="period-select",
+        value=period, clearable=False, searchable=False, className="period-select",
     )
     title = names.get(code or "", code or "") if known or parent else t("district.title", lang)
     compare_href = c.with_query("/compare", None, units=code, lang=lang, period=period) if known else None
@@ -80,6 +91,8 @@ def layout(code: str | None = None, lang: str | None = None, period: str | None 
             dcc.Store(id=LANG, data=lang),
             dcc.Store(id=CODE, data=code if known else None),
             dcc.Store(id=PARENT, data=parent),  # a parent unit: roll-up and drill-down (app.ui.unit_levels)
+            dcc.Store(id=DRAWN, data=drawn),  # what the body below shows
+            dcc.Store(id=WANTED),  # set (client side) when the pickers ask for something else
             dcc.Download(id=DOWNLOAD),
             c.page_title(
                 f"{t('district.title', lang)} · {title}" if known or parent else title,
@@ -94,7 +107,8 @@ def layout(code: str | None = None, lang: str | None = None, period: str | None 
                                      disabled=not known),
                          c.print_button(PREFIX, lang, "print.scorecard")],
             ),
-            dcc.Loading(html.Div(id=BODY), type="dot", delay_show=300),
+            dcc.Loading(html.Div(_body(profile, code if known else None, lang, period, parent), id=BODY), type="dot",
+                        delay_show=300),
         ],
         className="district print-page a4",
     )
@@ -122,9 +136,29 @@ dash.clientside_callback(
 )
 
 
-@callback(Output(BODY, "children"), Input(ids.PROFILE_SELECT, "value"), State(CODE, "data"), State(LANG, "data"),
-          Input(PERIOD, "value"), State(PARENT, "data"))
-def render(profile: str | None, code: str | None, lang: str, period: str | None = None, parent: str | None = None):
+# The body is in the layout; the pickers' values at load (or when the page is inserted in-app) are compared in the
+# browser with what it shows, and only a difference asks the server (no callback request before the first paint).
+dash.clientside_callback(
+    """function(profile, period, drawn){
+        const C = window.dash_clientside;
+        if(drawn && drawn.profile === profile && drawn.period === period){ return C.no_update; }
+        return {profile: profile, period: period};
+    }""",
+    Output(WANTED, "data"), Input(ids.PROFILE_SELECT, "value"), Input(PERIOD, "value"), State(DRAWN, "data"),
+)
+
+
+@callback(Output(BODY, "children"), Output(DRAWN, "data"), Input(WANTED, "data"), State(CODE, "data"),
+          State(LANG, "data"), State(PARENT, "data"), prevent_initial_call=True)
+def render(wanted: dict | None, code: str | None, lang: str, parent: str | None = None):
+    """The body for the profile and period the pickers ask for, and a note of what it shows."""
+    wanted = wanted or {}
+    profile, period = wanted.get("profile"), wanted.get("period")
+    return _body(profile, code, lang, period, parent), {"profile": profile, "period": period}
+
+
+def _body(profile: str | None, code: str | None, lang: str, period: str | None = None, parent: str | None = None):
+    """The district's body (or a parent unit's roll-up, or the index of every district when no code is given)."""
     ctx = get_context()
     if parent:
         try:

@@ -105,3 +105,30 @@ def test_the_overview_paints_from_its_first_layout_and_redraws_for_its_pickers(p
     page.wait_for_function("() => (document.querySelector('#overview-body .kpis') || {}).innerText?.includes('Equal')",
                            timeout=30_000)
     assert page.errors == [], page.errors
+
+
+def test_the_district_page_paints_from_its_first_layout_and_redraws_for_its_pickers(page, server_url: str) -> None:
+    """Issue 16 goal 4: the district page's body (and the district index's cards) came from a callback sent once every
+    script had run, one more round trip before the first paint; now they are in the first layout and no callback asks
+    for them on a first visit. Another period or profile in the pickers still redraws the body."""
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(o) if (o := _outputs(r)) is not None else None)
+    page.goto(server_url + "/district/310115?lang=en")
+    page.wait_for_selector("#district-summary", timeout=60_000)
+    settle(page)
+    assert not [o for o in sent if "district-body" in o], sent
+    kpis = page.locator("#district-body .kpis")
+    before = kpis.inner_text()
+    page.click("#district-period")
+    page.locator(".dash-dropdown-content [role=option][aria-selected=false]").last.click()  # another period
+    page.wait_for_function("(b) => document.querySelector('#district-body .kpis').innerText !== b", arg=before,
+                           timeout=30_000)
+    assert [o for o in sent if "district-body" in o]
+    settle(page)
+    sent.clear()
+    page.goto(server_url + "/district/all?lang=en")
+    page.wait_for_selector("#district-body .district-card", timeout=60_000)
+    settle(page)
+    assert not [o for o in sent if "district-body" in o], sent
+    assert page.locator("#district-body .district-card").count() == 16
+    assert page.errors == [], page.errors

@@ -12,7 +12,7 @@ from dash import html
 from app.ui import markup
 from app.web.auth import AuthSettings
 from tests.app.conftest import app_config
-from tests.app.views.test_methodology import _components, _dash_call
+from tests.app.views.test_methodology import _components
 from tests.app.web.test_roles import _call
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -69,12 +69,9 @@ def test_the_district_page_is_few_components(fixture_db: Path, weights_dir: Path
     client = create_app(app_config(fixture_db, weights_dir, rank_samples=0),
                         auth=AuthSettings(mode="demo")).server.test_client()
     client.get("/", headers={"Accept": "text/html"})
-    r = _dash_call(client, "district-body.children",
-                   [{"id": "profile-select", "property": "value", "value": None},
-                    {"id": "district-period", "property": "value", "value": None}],
-                   [{"id": "district-code", "property": "data", "value": "310115"},
-                    {"id": "district-lang", "property": "data", "value": "zh"},
-                    {"id": "district-parent", "property": "data", "value": None}])
+    r = _call(client, [("district-body", "children"), ("district-drawn", "data")],
+              [("district-wanted", "data", {"profile": None, "period": None})],
+              [("district-code", "data", "310115"), ("district-lang", "data", "zh"), ("district-parent", "data", None)])
     assert r.status_code == 200, r.text[:500]
     body = _components(r.get_json())
     assert len(body) < 400, f"the district page's body is {len(body)} components"

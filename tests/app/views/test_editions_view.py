@@ -76,7 +76,7 @@ def test_pages_say_which_edition_they_show(app_env) -> None:
     try:
         body = str(_page("overview").render({"profile": "user-centred", "period": None}, "zh"))
         assert "overview-edition" in body and ed.edition_id in body and "editions-trend" in body
-        body = str(_page("district").render("user-centred", "310101", "zh"))
+        body = str(_page("district")._body("user-centred", "310101", "zh"))
         assert "district-edition" in body and "editions-trend-table" in body
     finally:
         req.pop()

@@ -214,12 +214,19 @@ def test_district_page_shows_quarantined_rows_only_to_those_who_may_see_them(rol
         for role in ("_other", "district_official", "leader"):
             client = _client(role_app, role)
             client.get("/_dash-dependencies")
-            r = _call(client, [("district-body", "children")], [("profile-select", "value", "user-centred"),
-                                                                 ("district-period", "value", None)],
+            r = _call(client, [("district-body", "children"), ("district-drawn", "data")],
+                      [("district-wanted", "data", {"profile": "user-centred", "period": None})],
                       [("district-code", "data", "310115"), ("district-lang", "data", "en"),
                        ("district-parent", "data", None)])
             assert r.status_code == 200
             body = r.get_data(as_text=True)
+            # the body drawn into the first layout (app/web/initial_page.py) obeys the same rule as the callback
+            r = client.get("/_dash-layout", headers={"Referer": "http://localhost/district/310115?lang=en"})
+            assert r.status_code == 200
+            layout = r.get_data(as_text=True)
+            assert "district-summary" in layout, "the layout carries the district's body"
+            assert ("case_310115.csv" in layout, "may see only your own district" in layout) == \
+                ("case_310115.csv" in body, "may see only your own district" in body), role
             r = _call(client, [("district-download", "data")], [("district-export", "n_clicks", 1)],
                       [("profile-select", "value", "user-centred"), ("district-code", "data", "310115"),
                        ("district-lang", "data", "en"), ("district-period", "value", None)])
