@@ -84,14 +84,7 @@ def layout(lang: str | None = None, period: str | None = None, profile: str | No
 
 # The body is in the layout; the pickers' values at load (or when the page is inserted in-app) are compared in the
 # browser with what it shows, and only a difference asks the server (no callback request before the first paint).
-dash.clientside_callback(
-    """function(profile, period, drawn){
-        const C = window.dash_clientside;
-        if(drawn && drawn.profile === profile && drawn.period === period){ return C.no_update; }
-        return {profile: profile, period: period};
-    }""",
-    Output(WANTED, "data"), Input(ids.PROFILE_SELECT, "value"), Input(PERIOD, "value"), State(DRAWN, "data"),
-)
+c.drawn_check(WANTED, PERIOD, DRAWN)
 
 
 @callback(Output(BODY, "children"), Output(DRAWN, "data"), Input(WANTED, "data"), State(LANG, "data"),

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode
 
 import dash_ag_grid as dag
-from dash import dcc, html
+from dash import Input, Output, State, clientside_callback, dcc, html
 
 from app.ui import bell, ids
 from app.ui.figures import CONFIG
@@ -293,3 +293,19 @@ def static_html(markup: str, **kw: Any) -> StaticHtml:
     blanked the district's table of rejected rows) and keep the markup safe to hand to it again."""
     return StaticHtml(markup.replace("\r", "").replace("\n", "&#10;").replace("{", "&#123;").replace("}", "&#125;"),
                       **kw)
+
+
+#: the browser-side check of a page whose body is drawn in its first layout (app/web/initial_page.py): the pickers'
+#: profile and period against the ones drawn; only a difference sets the page's "wanted" store, whose callback redraws
+_DRAWN_CHECK = """function(profile, period, drawn){
+    const C = window.dash_clientside;
+    if(drawn && drawn.profile === profile && drawn.period === period){ return C.no_update; }
+    return {profile: profile, period: period};
+}"""
+
+
+def drawn_check(wanted: str, period: str, drawn: str) -> None:
+    """Register the check for one page: `wanted` (a dcc.Store) is set from the header's profile picker and the
+    page's `period` picker when they differ from the `drawn` store (no callback request on a first visit)."""
+    clientside_callback(_DRAWN_CHECK, Output(wanted, "data"), Input(ids.PROFILE_SELECT, "value"),
+                        Input(period, "value"), State(drawn, "data"))
