@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from indicators.nanreduce import nanmin_max
 from indicators.registry import MethodError, Registry
 
 
@@ -100,14 +101,6 @@ class Normaliser(ABC):
         """Map direction-adjusted values with the fitted parameters (each method defines it)."""
 
 
-def _nanmin_max(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    present = ~np.isnan(X)
-    mn = np.where(present, X, np.inf).min(axis=0)
-    mx = np.where(present, X, -np.inf).max(axis=0)
-    empty = ~present.any(axis=0)
-    return np.where(empty, np.nan, mn), np.where(empty, np.nan, mx)
-
-
 class MinMaxNormaliser(Normaliser):
     """COINr n_minmax: (x - min) / (max - min) * (u - l) + l; a constant column maps to (l + u) / 2.
 
@@ -126,7 +119,7 @@ class MinMaxNormaliser(Normaliser):
         return (float(self.l), float(self.u)) if self.clip else None
 
     def _fit(self, X: np.ndarray) -> None:
-        self.min_, self.max_ = _nanmin_max(X)
+        self.min_, self.max_ = nanmin_max(X)
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
         rng = self.max_ - self.min_
@@ -263,7 +256,7 @@ class DistanceToTargetNormaliser(Normaliser):
             raise ValueError(f"distance to target needs a target for every indicator; column(s) "
                              f"{np.flatnonzero(np.isnan(t)).tolist()} have none")
         self.target_ = t * self.directions_
-        self.min_, _ = _nanmin_max(X)
+        self.min_, _ = nanmin_max(X)
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
         den = self.target_ - self.min_
@@ -290,7 +283,7 @@ class DistanceToBestNormaliser(Normaliser):
         return (0.0, float(self.scale)) if self.clip else None
 
     def _fit(self, X: np.ndarray) -> None:
-        self.min_, self.max_ = _nanmin_max(X)
+        self.min_, self.max_ = nanmin_max(X)
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
         rng = self.max_ - self.min_

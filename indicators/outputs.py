@@ -23,15 +23,14 @@ Definitions (documented for assessors):
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
 from indicators.errors import ScoringError
+from indicators.nanreduce import nanmax, nanmin
 from indicators.ranking import rank_desc
 
 from indicators.framework import Framework
@@ -69,22 +68,13 @@ def band_index(result: ScoreResult, values: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(values), -1, idx)
 
 
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """Silence numpy's all-NaN-slice warnings (a node missing for every unit in a period)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        yield
-
-
 def scores_frame(r: ScoreResult) -> pl.DataFrame:
     fw = r.framework
     n_p, n_u, n_n = r.values.shape
     n_i = len(fw.indicators)
     V = r.values
     ranks = rank_desc(V, axis=1)
-    with np.errstate(all="ignore"), _quiet():
-        best = np.nanmax(V, axis=1, keepdims=True)
+    best = nanmax(V, axis=1, keepdims=True)  # NaN, quietly, for a node no unit has in a period
     gap_best = best - V
     target = np.array([np.nan if fw.node(c).target is None else fw.node(c).target for c in r.order], dtype=float)
     direction = np.array([fw.node(c).direction for c in r.order], dtype=float)
@@ -274,12 +264,10 @@ def improvement_priorities(r: ScoreResult, unit: str, period: str | None, step: 
     row = T[p, u]
     if step == "range":
         fitted = T[r.fit_rows].reshape(-1, n_i)
-        with np.errstate(all="ignore"), _quiet():
-            rng = np.nanmax(fitted, axis=0) - np.nanmin(fitted, axis=0)
+        rng = nanmax(fitted, axis=0) - nanmin(fitted, axis=0)
         new = row + size * rng * d
     else:
-        with np.errstate(all="ignore"), _quiet():
-            new = np.nanmax(T[p] * d, axis=0) * d
+        new = nanmax(T[p] * d, axis=0) * d
     batch = np.repeat(row[None], n_i, axis=0)
     batch[np.arange(n_i), np.arange(n_i)] = new
     N = r.normaliser.transform(batch)

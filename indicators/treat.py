@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from indicators.nanreduce import nanmax, nanmin
 from indicators.registry import Registry
 
 
@@ -109,7 +110,7 @@ def winsorise(
 
 def log_ct(x: np.ndarray) -> np.ndarray:
     """COINr log_CT: log(x - min + 0.01 (max - min))."""
-    mn, mx = np.nanmin(x), np.nanmax(x)
+    mn, mx = nanmin(x), nanmax(x)
     with np.errstate(all="ignore"):
         return np.log(x - mn + 0.01 * (mx - mn))  # type: ignore[no-any-return]
 

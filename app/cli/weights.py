@@ -21,6 +21,7 @@ from etl.stores.profiles import (
     load_profile, load_profile_version, load_profiles, profile_versions, publish_profile, save_profile,
 )
 from indicators.framework import Framework
+from indicators.nanreduce import nanmin_max
 from indicators.profile import Derivation, ProfileError, WeightProfile
 from indicators.weighting.report import effective_weights_report
 
@@ -191,7 +192,7 @@ def _derive(method: str, fw: Any, node: str, matrix: str | None, allocations: st
         raise click.ClickException(f"the data lack indicator(s) under {node!r}: {', '.join(missing)}")
     x = np.array(values, dtype=float)[:, [codes.index(c) for c in wanted]]
     if not normalised:  # min-max to [0, 1] with the framework's directions, so 'more' always means 'better'
-        lo, hi = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
+        lo, hi = nanmin_max(x)
         span = np.where(hi > lo, hi - lo, 1.0)
         x = (x - lo) / span
         dirs = np.array([fw.node(c).direction for c in wanted])

@@ -25,13 +25,13 @@ goalposts); it is reported beside the priority as `composite_gain`, with the ran
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 
 import numpy as np
 import polars as pl
 
 from indicators.model import ScoreResult
+from indicators.nanreduce import nanmax
 
 
 def improvement_priority(weight: np.ndarray, gap: np.ndarray, feasibility: np.ndarray) -> np.ndarray:
@@ -74,9 +74,7 @@ def priority_frame(result: ScoreResult, weights: Mapping[str, float], unit: str,
     u = result.units.index(unit)
     scores = np.asarray(result.values[period, :, :n_i], dtype=float)  # units × indicators, 0–100
     own = scores[u]
-    with warnings.catch_warnings():  # an indicator no unit has: NaN, no warning
-        warnings.simplefilter("ignore", RuntimeWarning)
-        best = np.nanmax(scores, axis=0)
+    best = nanmax(scores, axis=0)  # an indicator no unit has: NaN, no warning
     goal = target_scores(result)
     goal = np.where(np.isfinite(goal), goal, best)
     gap = np.clip(goal - own, 0.0, None)

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from indicators.aggregate import AGGREGATORS, AVAILABILITY_TOL
 from indicators.framework import Framework
+from indicators.nanreduce import nanmin_max
 from indicators.model import panel_from_long, panel_from_matrix, score
 from indicators.normalise import NORMALISERS
 from indicators.registry import MethodError
@@ -631,7 +632,7 @@ def positive_scale(X: np.ndarray) -> np.ndarray:
     """
     lo_s, hi_s = POSITIVE_RANGE
     with np.errstate(all="ignore"):
-        lo, hi = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
+        lo, hi = nanmin_max(X)
         span = hi - lo
         out = lo_s + (hi_s - lo_s) * (X - lo) / np.where(span > 0, span, 1.0)
     out[:, ~(span > 0)] = (lo_s + hi_s) / 2
