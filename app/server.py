@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-
+import importlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,13 @@ from etl.config import Config, ServerConfig
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("govindex.app")
+
+#: Modules plotly's JSON encoder looks up in sys.modules on every callback response (plotly.io._json,
+#: _plotly_utils.utils: get_module(..., should_load=False)). One first imported by a background job while the
+#: server runs ("refresh now" imports pandas through pandera) is seen half-initialised by a request thread that
+#: encodes at that moment: "module 'pandas' has no attribute 'NaT'", an HTTP 500. Imported whole before the server
+#: listens, they can never be seen half-done.
+PROBED_BY_THE_ENCODER = ("numpy", "pandas")
 
 
 def create_app(config: Config, *, auth: AuthSettings | None = None) -> dash.Dash:
@@ -202,6 +209,15 @@ def warm(ctx: AppContext) -> None:
         log.warning("could not warm the data audit: %s", e)
 
 
+def import_probed_modules() -> None:
+    """Import PROBED_BY_THE_ENCODER before serving (one not installed is left out: plotly then finds none)."""
+    for name in PROBED_BY_THE_ENCODER:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+
+
 def run(config: Config, *, debug: bool = False, threads: int = 8, auth: AuthSettings | None = None) -> None:
     """Serve the app on `config.server`: waitress (threads) normally, the Dash dev server only with `debug`
     (loopback only).
@@ -217,6 +233,7 @@ def run(config: Config, *, debug: bool = False, threads: int = 8, auth: AuthSett
         auth = resolve_auth(config)
     app = create_app(config, auth=auth)
     warm(get_context())
+    import_probed_modules()
     try:  # the first visitor's scripts gzipped before the server listens
         compress.prefill(app)
     except Exception as e:  # never fatal: they are then compressed at their first request
