@@ -35,11 +35,19 @@ def _differences(a: Any, b: Any) -> int:
 
 #: the Spark driver's heap for the bench (local mode: the driver is the executor too). The scale-5 failures were
 #: Spark's 10m broadcast threshold (now [spark] broadcast_threshold = 1m) and the cache of every table in this heap
-#: (now only tables under indicator_values_spark.CACHE_LIMIT_BYTES of Parquet): scale 5 finishes at 2g (docs/scale.md)
+#: (now only tables under indicator_values_spark.CACHE_LIMIT_BYTES of Parquet): scale 5 finishes at 2g. Scale 25
+#: (52.5M rows, 581 MB of Parquet) ran out of a 2g heap (java.lang.OutOfMemoryError in a task) and finishes at 8g
+#: (the JVM's resident size peaked at 9.2 GB): docs/scale.md sizes the heap for `--engine spark` users from this.
 BENCH_DRIVER_MEMORY = "2g"
+LARGE_SCALE_DRIVER_MEMORY = "8g"
 
 
-def measure(scale: float, months: int, driver_memory: str = BENCH_DRIVER_MEMORY) -> dict[str, Any]:
+def driver_memory_for(scale: float) -> str:
+    """The bench's driver heap at a demo scale: 2g up to scale 5 (10.8M rows), 8g above (scale 25 failed at 2g)."""
+    return BENCH_DRIVER_MEMORY if scale <= 5 else LARGE_SCALE_DRIVER_MEMORY
+
+
+def measure(scale: float, months: int, driver_memory: str | None = None) -> dict[str, Any]:
     """Ingest the demo at `scale` (once: bench.data.ingested), then time the indicator stage on both engines."""
     # local: heavy imports (duckdb, pyspark) only when the bench runs
     from etl.config import SparkConfig
@@ -49,6 +57,7 @@ def measure(scale: float, months: int, driver_memory: str = BENCH_DRIVER_MEMORY)
     from etl.warehouse.indicator_values_spark import SparkEngine
     from etl.warehouse.spark_session import spark_session
 
+    driver_memory = driver_memory or driver_memory_for(scale)
     db, rows_in = bench_data.ingested(scale, months)
     catalog = load_catalog()
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,7 +104,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--scale", type=float, action="append", help="demo scale(s) instead of 5 and 25")
     parser.add_argument("--months", type=int, default=24)
-    parser.add_argument("--driver-memory", default=BENCH_DRIVER_MEMORY, help="Spark driver heap (spark.driver.memory)")
+    parser.add_argument("--driver-memory", default=None,
+                        help=f"Spark driver heap (spark.driver.memory); default {BENCH_DRIVER_MEMORY} up to scale 5, "
+                        f"{LARGE_SCALE_DRIVER_MEMORY} above")
     args = parser.parse_args()
     plan = [(s, args.months) for s in args.scale] if args.scale else (
         [(0.2, 6)] if args.quick else [(5.0, 24), (25.0, 24)])

@@ -37,3 +37,12 @@ def test_the_bench_and_the_conformance_test_share_one_tolerance() -> None:
     assert _differences(a, a.with_columns(pl.lit(None, pl.Float64).alias("n"))) == 2
     assert len(cell_differences(a, a.head(1))) == len(NUMBERS) + len(TEXTS) - 1  # value is NULL on both sides
     assert _differences(a, a.with_columns(pl.lit("no_cases").alias("missing_reason"))) == 2
+
+
+def test_the_bench_sizes_the_spark_heap_by_scale() -> None:
+    """Scale 25 ran out of a 2g driver heap (OutOfMemoryError in a task) and finished at 8g: the full run's second
+    row must not start with the heap that is known to fail (docs/scale.md)."""
+    from bench.engines import driver_memory_for
+
+    assert driver_memory_for(5) == "2g"
+    assert driver_memory_for(25) == "8g"
