@@ -69,6 +69,7 @@ def _page(ctx: AppContext, lang: str, profile: str, parts: list, ranked: tuple |
     compare_fig, compare_table = compare(current, None, lang, profile)  # nothing chosen yet: the invitation
     scopes = [a for a in ctx.framework.aggregates if 2 <= len(ctx.framework.weighted_children(a)) <= 15
               and a != ctx.framework.root]
+    scope = "demand" if "demand" in scopes else (scopes[0] if scopes else None)
     return html.Div(
         [
             dcc.Store(id=LANG, data=lang),
@@ -105,9 +106,8 @@ def _page(ctx: AppContext, lang: str, profile: str, parts: list, ranked: tuple |
                                   c.dropdown(lang, id=SCOPE,
                                              options=[{"label": views.node_label(ctx, s, lang), "value": s}
                                                       for s in scopes],
-                                             value="demand" if "demand" in scopes else (scopes[0] if scopes else None),
-                                             clearable=False)]),
-                        html.Div(id=AHP_BOX),
+                                             value=scope, clearable=False)]),
+                        html.Div(ahp_editor(scope, lang), id=AHP_BOX),
                     ),
                     c.card(
                         t("weights.compare", lang),
@@ -277,8 +277,11 @@ def live(blend: float | None, values: list, pending: dict | None, slider_ids: li
 
 
 # -- AHP and budget ------------------------------------------------------------------------------------------------
-@callback(Output(AHP_BOX, "children"), Input(SCOPE, "value"), State(LANG, "data"))
+@callback(Output(AHP_BOX, "children"), Input(SCOPE, "value"), State(LANG, "data"), prevent_initial_call=True)
 def ahp_editor(scope: str | None, lang: str):
+    """The AHP matrix and the budget for the scope's children, drawn with their first results (the consistency
+    ratio, the mirrored cells, the points' total: what `ahp_live` and `budget_total` give for them), so the first
+    layout, which holds the first scope's, needs no callback to complete it."""
     ctx = get_context()
     if not scope:
         return None
@@ -286,6 +289,10 @@ def ahp_editor(scope: str | None, lang: str):
     labels = [views.node_label(ctx, k, lang) for k in kids]
     opts = [{"label": reweight.saaty_label(v), "value": v} for v in reweight.SAATY]
     head = html.Tr([html.Th("")] + [html.Th(lab) for lab in labels])
+    upper = [{"type": "ahp", "i": i, "j": j} for i in range(len(kids)) for j in range(i + 1, len(kids))]
+    low_ids = [{"type": "ahp-low", "i": i, "j": j} for i in range(len(kids)) for j in range(i + 1)]
+    cr, low = ahp_live([1] * len(upper), upper, low_ids, scope, lang)  # every judgement 1 (equal) at first
+    low_text = {(d["i"], d["j"]): text for d, text in zip(low_ids, low, strict=True)}
     rows = []
     for i, lab in enumerate(labels):
         cells: list[html.Th | html.Td] = [html.Th(lab)]
@@ -294,21 +301,22 @@ def ahp_editor(scope: str | None, lang: str):
                 cells.append(html.Td(c.dropdown(lang, id={"type": "ahp", "i": i, "j": j}, options=opts, value=1,
                                                 clearable=False, searchable=False, style={"minWidth": "70px"})))
             else:
-                cells.append(html.Td("1" if i == j else "", id={"type": "ahp-low", "i": i, "j": j}))
+                cells.append(html.Td(low_text[(i, j)], id={"type": "ahp-low", "i": i, "j": j}))
         rows.append(html.Tr(cells))
+    points = [round(100 / len(kids)) for _ in kids]
     budget = [html.Div([html.Span(lab, className="wlabel"),
                         dcc.Input(id={"type": "budget", "node": k}, type="number", min=0, max=100, step=1,
-                                  value=round(100 / len(kids)))], className="weight-row")
-              for k, lab in zip(kids, labels, strict=True)]
+                                  value=v)], className="weight-row")
+              for k, lab, v in zip(kids, labels, points, strict=True)]
     return [
         html.P(t("weights.ahp_note", lang), className="note"),
         html.Div(html.Table([html.Thead(head), html.Tbody(rows)], className="ahp-table"), style={"overflowX": "auto"}),
-        html.P(id=AHP_CR),
+        html.P(cr, id=AHP_CR),
         html.Button(t("weights.ahp_apply", lang), id=AHP_APPLY, className="button", n_clicks=0),
         html.H3(t("weights.budget", lang)),
         html.P(t("weights.budget_note", lang), className="note"),
         *budget,
-        html.P(id=BUDGET_TOTAL, className="note"),
+        html.P(budget_total(points, lang), id=BUDGET_TOTAL, className="note"),
         html.Button(t("weights.budget_apply", lang), id=BUDGET_APPLY, className="button", n_clicks=0),
     ]
 
@@ -319,7 +327,8 @@ def _cells(values: list, cell_ids: list) -> list[tuple[int, int, float | None]]:
 
 @callback(Output(AHP_CR, "children"), Output({"type": "ahp-low", "i": ALL, "j": ALL}, "children"),
           Input({"type": "ahp", "i": ALL, "j": ALL}, "value"), State({"type": "ahp", "i": ALL, "j": ALL}, "id"),
-          State({"type": "ahp-low", "i": ALL, "j": ALL}, "id"), State(SCOPE, "value"), State(LANG, "data"))
+          State({"type": "ahp-low", "i": ALL, "j": ALL}, "id"), State(SCOPE, "value"), State(LANG, "data"),
+          prevent_initial_call=True)  # the AHP box is drawn with its first result (ahp_editor)
 def ahp_live(values: list, cell_ids: list, low_ids: list, scope: str | None, lang: str):
     ctx = get_context()
     if not scope:
@@ -334,7 +343,8 @@ def ahp_live(values: list, cell_ids: list, low_ids: list, scope: str | None, lan
                       "cr-bad", id=f"{P}-cr-value"), f" — {verdict}. ", html.Span(ws, className="note")], low
 
 
-@callback(Output(BUDGET_TOTAL, "children"), Input({"type": "budget", "node": ALL}, "value"), State(LANG, "data"))
+@callback(Output(BUDGET_TOTAL, "children"), Input({"type": "budget", "node": ALL}, "value"), State(LANG, "data"),
+          prevent_initial_call=True)  # the AHP box is drawn with its first total (ahp_editor)
 def budget_total(points: list, lang: str):
     return t("weights.budget_total", lang, n=f"{sum(float(p or 0) for p in points):g}")
 

@@ -137,15 +137,23 @@ def test_the_district_page_paints_from_its_first_layout_and_redraws_for_its_pick
 def test_the_weights_page_paints_from_its_first_layout_and_redraws_for_its_controls(page, server_url: str) -> None:
     """Issue 16 goal 4: the weights page's sliders, its ranking and the comparison's invitation came from three
     callbacks in a row after the scripts (the controls, the ranking they fed, then the comparison); now they are in
-    the first layout and none of them is asked for on a first visit. A slider and the profile picker still redraw,
+    the first layout, as is the AHP box (with its consistency ratio and the budget's total), and none of them is
+    asked for on a first visit. An AHP judgement, a slider and the profile picker still redraw,
     and the picker's remembered profile (browser storage) redraws the controls drawn for the default one."""
     sent: list[str] = []
     page.on("request", lambda r: sent.append(o) if (o := _outputs(r)) is not None else None)
     page.goto(server_url + "/weights?lang=en")
     page.wait_for_selector("#weights-ranking-list li", timeout=60_000)
     settle(page)
-    own = ("weights-controls", "weights-ranking-list", "weights-compare-fig", "weights-compare.options")
+    own = ("weights-controls", "weights-ranking-list", "weights-compare-fig", "weights-compare.options",
+           "weights-ahp", "weights-budget-total")
     assert not [o for o in sent if any(k in o for k in own)], sent
+    cr = page.locator("#weights-cr-value").inner_text()  # the AHP box came drawn with its first result
+    assert cr and page.locator("#weights-budget-total").inner_text()
+    page.locator('[id=\'{"i":0,"j":1,"type":"ahp"}\']').click()  # a judgement: the consistency is recomputed
+    page.locator(".dash-dropdown-content [role=option]").last.click()
+    page.wait_for_function("(b) => document.querySelector('#weights-cr-value').innerText !== b", arg=cr,
+                           timeout=30_000)
     blend = page.locator("#weights-blend [role=slider]")
     assert blend.get_attribute("aria-valuenow") == "0.6"  # the default profile's (user-centred) blend
     shares = page.eval_on_selector_all(".weight-row .wshare", "els => els.map(e => e.innerText)")
