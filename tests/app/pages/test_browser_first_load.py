@@ -21,8 +21,9 @@ pytestmark = pytest.mark.browser
 #: every page the app has (dash.page_registry), and the not-found page
 PATHS = ["/", "/district/310115", "/district/all", "/compare", "/weights", "/weights/history", "/sensitivity",
          "/data-quality", "/methodology", "/editions", "/ledger", "/targets", "/alerts", "/no-such-page"]
-#: most callback requests a first load may send: the weights page's 10 (header, bell, its controls, ranking,
-#: comparisons and the charts they feed) is the most of any page now; main sent 13 there
+#: most callback requests a first load may send: the weights page sent 10 (header, bell, its controls, ranking,
+#: comparisons and the charts they feed; 13 before that), the most of any page, until its controls, ranking and AHP
+#: box came with its first layout (issue 16 goal 4)
 MAX_CALLBACKS = 10
 
 
