@@ -14,7 +14,7 @@ from app.views import reweight, frames as views
 from app.web import security
 from app.ui.i18n import fmt_num, norm_lang, t
 from etl.warehouse.snapshot import DataUnavailable
-from app.state import get_context
+from app.state import AppContext, get_context
 from etl.stores.audit_trail import AuditError
 from etl.stores.profiles import save_profile
 from indicators.profile import SLUG_PATTERN, Derivation, ProfileError, WeightProfile
@@ -37,17 +37,45 @@ SLIDER, SHARE = "wslider", "wshare"
 # The indicator sliders of a dimension are drawn when its group is first opened (first paint: ~40 sliders fewer on
 # arrival); weights set for indicators whose sliders are not drawn yet (AHP, budget) wait in PENDING.
 GROUP, GROUP_BODY, PENDING = "wgroup", "wgroup-body", f"{P}-pending"
+DRAWN = f"{P}-drawn"  # the profile the controls (and the ranking drawn with them) show
+WANTED = f"{P}-wanted"  # the profile the picker asks for, when it differs from the one drawn
 
 
-def layout(lang: str | None = None, **_query: str) -> html.Div:
+def layout(lang: str | None = None, profile: str | None = None, **_query: str) -> html.Div:
+    """The page with its controls, its ranking and the comparison's invitation already drawn (issue 16 goal 4, as the
+    overview and the district page): for the profile the header's picker opens on (components.header: the link's,
+    else the default), as this request's role sees it (a leader the published version), so a first visit paints from
+    the first layout response with no callback round trip after the scripts (there were three in a row: the
+    controls, then the ranking they fed, then the comparison and the sliders' shares). `redraw_controls` redraws
+    them when the picker's profile (its remembered one, in browser storage) is not the one drawn, or on reset."""
     lang = norm_lang(lang)
     ctx = get_context()
+    profile = profile if profile and profile in ctx.profile_names() else ctx.default_profile_name()
+    try:
+        blend, dims, values = _control_values(ctx, ctx.profile(profile).resolved_weights(ctx.framework))
+        # the ranking exactly as `live` computes it for these controls on their first call
+        ranked = live(blend, values, {}, [{"type": SLIDER, "node": d} for d in dims], profile, lang)
+    except (DataUnavailable, LookupError):
+        dims, ranked = [], None  # the controls say why (an error box); the ranking stays empty
+    shares = dict(zip(dims, ranked[3], strict=True)) if ranked else {}
+    parts, _pending = controls(profile, 0, lang, shares)
+    return _page(ctx, lang, profile, parts, ranked)
+
+
+def _page(ctx: AppContext, lang: str, profile: str, parts: list, ranked: tuple | None) -> html.Div:
+    """The page around the drawn controls `parts` and `live`'s outputs `ranked` (None: no ranking to draw)."""
+    items, rank_fig, eff_fig, _shares, timing, current, invalid, hidden = ranked or ([], None, None, [], None, None,
+                                                                                     None, True)
+    compare_fig, compare_table = compare(current, None, lang, profile)  # nothing chosen yet: the invitation
     scopes = [a for a in ctx.framework.aggregates if 2 <= len(ctx.framework.weighted_children(a)) <= 15
               and a != ctx.framework.root]
+    scope = "demand" if "demand" in scopes else (scopes[0] if scopes else None)
     return html.Div(
         [
             dcc.Store(id=LANG, data=lang),
-            dcc.Store(id=CURRENT),
+            dcc.Store(id=CURRENT, data=current),
+            dcc.Store(id=DRAWN, data={"profile": profile}),  # what the controls and the ranking below show
+            dcc.Store(id=WANTED),  # set (client side) when the picker asks for another profile
             dcc.Store(id=DERIVED, data=[]),
             dcc.Store(id=PENDING, data={}),  # always in the layout: the callbacks that write it must find it
             c.page_title(t("weights.title", lang), None,
@@ -57,15 +85,15 @@ def layout(lang: str | None = None, **_query: str) -> html.Div:
                                               n_clicks=0)]),
             html.Div(
                 [
-                    c.card(t("weights.dimensions", lang), html.Div(id=CONTROLS)),
+                    c.card(t("weights.dimensions", lang), html.Div(parts, id=CONTROLS)),
                     html.Div([
                         c.card(t("weights.ranking", lang),
                                html.P(t("weights.whatif", lang), id="weights-whatif", className="note whatif"),
-                               html.P(id=TIMING, className="timing"),
-                               html.P(id=INVALID, className="status-bad invalid-weights", role="alert",
-                                      hidden=True),
-                               html.Ol(id=LIST, className="rank-list"), c.graph(RANK_FIG)),
-                        c.card(None, c.graph(EFF_FIG)),
+                               html.P(timing, id=TIMING, className="timing"),
+                               html.P(invalid, id=INVALID, className="status-bad invalid-weights", role="alert",
+                                      hidden=hidden),
+                               html.Ol(items, id=LIST, className="rank-list"), c.graph(RANK_FIG, rank_fig)),
+                        c.card(None, c.graph(EFF_FIG, eff_fig)),
                     ]),
                 ],
                 className="weights-layout",
@@ -78,15 +106,15 @@ def layout(lang: str | None = None, **_query: str) -> html.Div:
                                   c.dropdown(lang, id=SCOPE,
                                              options=[{"label": views.node_label(ctx, s, lang), "value": s}
                                                       for s in scopes],
-                                             value="demand" if "demand" in scopes else (scopes[0] if scopes else None),
-                                             clearable=False)]),
-                        html.Div(id=AHP_BOX),
+                                             value=scope, clearable=False)]),
+                        html.Div(ahp_editor(scope, lang), id=AHP_BOX),
                     ),
                     c.card(
                         t("weights.compare", lang),
-                        c.dropdown(lang, id=COMPARE, multi=True, placeholder=t("weights.compare_with", lang)),
-                        c.graph(COMPARE_FIG),
-                        html.Div(id=COMPARE_TABLE),
+                        c.dropdown(lang, id=COMPARE, multi=True, placeholder=t("weights.compare_with", lang),
+                                   options=_compare_options(profile, lang)),
+                        c.graph(COMPARE_FIG, compare_fig),
+                        html.Div(compare_table, id=COMPARE_TABLE),
                     ),
                 ],
                 className="grid-2",
@@ -114,30 +142,52 @@ def layout(lang: str | None = None, **_query: str) -> html.Div:
     )
 
 
-def _slider(code: str, value: float, label: str, lang: str) -> html.Div:
+def _slider(code: str, value: float, label: str, lang: str, share: str = "") -> html.Div:
     return html.Div(
         [
             html.Span(label, className="wlabel"),
             dcc.Slider(id={"type": SLIDER, "node": code}, min=0, max=1, step=0.05, value=round(value, 4),
                        marks=None, updatemode="drag", tooltip={"always_visible": False}),
-            html.Span("", id={"type": SHARE, "node": code}, className="wshare"),
+            html.Span(share, id={"type": SHARE, "node": code}, className="wshare"),
         ],
         className="weight-row",
     )
 
 
-@callback(Output(CONTROLS, "children"), Output(PENDING, "data"), Input(ids.PROFILE_SELECT, "value"),
-          Input(RESET, "n_clicks"), State(LANG, "data"))
-def controls(profile_name: str | None, _reset: int, lang: str):
-    """The controls, set from the profile (re-rendered on profile switch and on reset), with nothing pending (the
-    PENDING store is emptied with them, so the live ranking waits for them as for the sliders)."""
+def _control_values(ctx: AppContext, w: dict[str, float]) -> tuple[float, list[str], list[float]]:
+    """(the blend slider's value, the dimension sliders' nodes, their values) as the controls draw them for the
+    weights `w`: rounded as the sliders hold them, so the ranking drawn with the layout is the one `live` computes
+    when they are first read."""
+    dims, _groups = reweight.slider_nodes(ctx)
+    blend = round(w.get("demand", 0.5), 4) if reweight.blend_nodes_present(ctx) else 0.5
+    return blend, dims, [round(w[d], 4) for d in dims]
+
+
+# The controls are in the layout; the picker's value at load (its remembered profile, or the one a page inserted
+# in-app opens on) is compared in the browser with the one drawn, and only a difference asks the server.
+c.drawn_check(WANTED, None, DRAWN)
+
+
+@callback(Output(CONTROLS, "children"), Output(PENDING, "data"), Output(DRAWN, "data"), Input(WANTED, "data"),
+          Input(RESET, "n_clicks"), State(ids.PROFILE_SELECT, "value"), State(LANG, "data"), prevent_initial_call=True)
+def redraw_controls(_wanted: dict | None, reset: int, profile_name: str | None, lang: str):
+    """The controls for the picker's profile (when it is not the one drawn, and on reset), and a note of it. The
+    picker's value, not the wanted store's: the reset button (or a page inserted in-app) fires this without it."""
+    parts, pending = controls(profile_name, reset, lang)
+    return parts, pending, {"profile": profile_name}
+
+
+def controls(profile_name: str | None, _reset: int, lang: str, shares: dict[str, str] | None = None):
+    """The controls, set from the profile, with nothing pending (the PENDING store is emptied with them, so the live
+    ranking waits for them as for the sliders); `shares` fills the dimension sliders' shares (the first layout's,
+    which no `live` call fills)."""
     ctx = get_context()
     try:
         profile = ctx.profile(profile_name)
     except LookupError as e:
         return c.error_box(lang, str(e)), {}
     w = profile.resolved_weights(ctx.framework)
-    dims, groups = reweight.slider_nodes(ctx)
+    blend, dims, values = _control_values(ctx, w)
     parts: list = []
     notes = reweight.profile_notes(ctx, profile, lang)
     if notes:  # an older profile naming a context or retired indicator loads; say what is not used
@@ -145,13 +195,14 @@ def controls(profile_name: str | None, _reset: int, lang: str):
     if reweight.blend_nodes_present(ctx):
         parts.append(html.Div([
             html.Label(t("weights.blend", lang), htmlFor=BLEND, className="wlabel"),
-            dcc.Slider(id=BLEND, min=0, max=1, step=0.05, value=round(w.get("demand", 0.5), 4), updatemode="drag",
+            dcc.Slider(id=BLEND, min=0, max=1, step=0.05, value=blend, updatemode="drag",
                        marks={0: t("weights.blend_marks_supply", lang), 0.5: "50%",
                               1: t("weights.blend_marks_demand", lang)}),
         ], className="blend"))
     else:
         parts.append(dcc.Slider(id=BLEND, min=0, max=1, value=0.5, disabled=True, className="hidden"))
-    parts += [_slider(d, w[d], views.node_label(ctx, d, lang), lang) for d in dims]
+    parts += [_slider(d, v, views.node_label(ctx, d, lang), lang, (shares or {}).get(d, ""))
+              for d, v in zip(dims, values, strict=True)]
     for d in dims:
         parts.append(html.Details(
             [html.Summary(views.node_label(ctx, d, lang), id={"type": GROUP, "node": d}, n_clicks=0),
@@ -192,6 +243,7 @@ def zero_weight_nodes(blend: float | None, codes: list, values: list, profile_na
     Output(INVALID, "children"), Output(INVALID, "hidden"),
     Input(BLEND, "value"), Input({"type": SLIDER, "node": ALL}, "value"), Input(PENDING, "data"),
     State({"type": SLIDER, "node": ALL}, "id"), State(ids.PROFILE_SELECT, "value"), State(LANG, "data"),
+    prevent_initial_call=True,  # the first layout holds its first result; a redraw of the controls fires it
 )
 def live(blend: float | None, values: list, pending: dict | None, slider_ids: list, profile_name: str | None,
          lang: str):
@@ -225,8 +277,11 @@ def live(blend: float | None, values: list, pending: dict | None, slider_ids: li
 
 
 # -- AHP and budget ------------------------------------------------------------------------------------------------
-@callback(Output(AHP_BOX, "children"), Input(SCOPE, "value"), State(LANG, "data"))
+@callback(Output(AHP_BOX, "children"), Input(SCOPE, "value"), State(LANG, "data"), prevent_initial_call=True)
 def ahp_editor(scope: str | None, lang: str):
+    """The AHP matrix and the budget for the scope's children, drawn with their first results (the consistency
+    ratio, the mirrored cells, the points' total: what `ahp_live` and `budget_total` give for them), so the first
+    layout, which holds the first scope's, needs no callback to complete it."""
     ctx = get_context()
     if not scope:
         return None
@@ -234,6 +289,10 @@ def ahp_editor(scope: str | None, lang: str):
     labels = [views.node_label(ctx, k, lang) for k in kids]
     opts = [{"label": reweight.saaty_label(v), "value": v} for v in reweight.SAATY]
     head = html.Tr([html.Th("")] + [html.Th(lab) for lab in labels])
+    upper = [{"type": "ahp", "i": i, "j": j} for i in range(len(kids)) for j in range(i + 1, len(kids))]
+    low_ids = [{"type": "ahp-low", "i": i, "j": j} for i in range(len(kids)) for j in range(i + 1)]
+    cr, low = ahp_live([1] * len(upper), upper, low_ids, scope, lang)  # every judgement 1 (equal) at first
+    low_text = {(d["i"], d["j"]): text for d, text in zip(low_ids, low, strict=True)}
     rows = []
     for i, lab in enumerate(labels):
         cells: list[html.Th | html.Td] = [html.Th(lab)]
@@ -242,21 +301,22 @@ def ahp_editor(scope: str | None, lang: str):
                 cells.append(html.Td(c.dropdown(lang, id={"type": "ahp", "i": i, "j": j}, options=opts, value=1,
                                                 clearable=False, searchable=False, style={"minWidth": "70px"})))
             else:
-                cells.append(html.Td("1" if i == j else "", id={"type": "ahp-low", "i": i, "j": j}))
+                cells.append(html.Td(low_text[(i, j)], id={"type": "ahp-low", "i": i, "j": j}))
         rows.append(html.Tr(cells))
+    points = [round(100 / len(kids)) for _ in kids]
     budget = [html.Div([html.Span(lab, className="wlabel"),
                         dcc.Input(id={"type": "budget", "node": k}, type="number", min=0, max=100, step=1,
-                                  value=round(100 / len(kids)))], className="weight-row")
-              for k, lab in zip(kids, labels, strict=True)]
+                                  value=v)], className="weight-row")
+              for k, lab, v in zip(kids, labels, points, strict=True)]
     return [
         html.P(t("weights.ahp_note", lang), className="note"),
         html.Div(html.Table([html.Thead(head), html.Tbody(rows)], className="ahp-table"), style={"overflowX": "auto"}),
-        html.P(id=AHP_CR),
+        html.P(cr, id=AHP_CR),
         html.Button(t("weights.ahp_apply", lang), id=AHP_APPLY, className="button", n_clicks=0),
         html.H3(t("weights.budget", lang)),
         html.P(t("weights.budget_note", lang), className="note"),
         *budget,
-        html.P(id=BUDGET_TOTAL, className="note"),
+        html.P(budget_total(points, lang), id=BUDGET_TOTAL, className="note"),
         html.Button(t("weights.budget_apply", lang), id=BUDGET_APPLY, className="button", n_clicks=0),
     ]
 
@@ -267,7 +327,8 @@ def _cells(values: list, cell_ids: list) -> list[tuple[int, int, float | None]]:
 
 @callback(Output(AHP_CR, "children"), Output({"type": "ahp-low", "i": ALL, "j": ALL}, "children"),
           Input({"type": "ahp", "i": ALL, "j": ALL}, "value"), State({"type": "ahp", "i": ALL, "j": ALL}, "id"),
-          State({"type": "ahp-low", "i": ALL, "j": ALL}, "id"), State(SCOPE, "value"), State(LANG, "data"))
+          State({"type": "ahp-low", "i": ALL, "j": ALL}, "id"), State(SCOPE, "value"), State(LANG, "data"),
+          prevent_initial_call=True)  # the AHP box is drawn with its first result (ahp_editor)
 def ahp_live(values: list, cell_ids: list, low_ids: list, scope: str | None, lang: str):
     ctx = get_context()
     if not scope:
@@ -282,7 +343,8 @@ def ahp_live(values: list, cell_ids: list, low_ids: list, scope: str | None, lan
                       "cr-bad", id=f"{P}-cr-value"), f" — {verdict}. ", html.Span(ws, className="note")], low
 
 
-@callback(Output(BUDGET_TOTAL, "children"), Input({"type": "budget", "node": ALL}, "value"), State(LANG, "data"))
+@callback(Output(BUDGET_TOTAL, "children"), Input({"type": "budget", "node": ALL}, "value"), State(LANG, "data"),
+          prevent_initial_call=True)  # the AHP box is drawn with its first total (ahp_editor)
 def budget_total(points: list, lang: str):
     return t("weights.budget_total", lang, n=f"{sum(float(p or 0) for p in points):g}")
 
@@ -325,15 +387,21 @@ def apply_derived(_a: int, _b: int, ahp_values, ahp_ids, points, budget_ids, sli
 
 
 # -- compare and save ----------------------------------------------------------------------------------------------
-@callback(Output(COMPARE, "options"), Input(ids.PROFILES_VERSION, "data"), Input(ids.PROFILE_SELECT, "value"),
-          State(LANG, "data"))
-def compare_options(_v: int, current: str | None, lang: str):
+@callback(Output(COMPARE, "options"), Input(ids.PROFILES_VERSION, "data"), Input(DRAWN, "data"),
+          State(LANG, "data"), prevent_initial_call=True)
+def compare_options(_v: int, drawn: dict | None, lang: str):
+    """The profiles to compare with: every one but the profile drawn (redrawn with the controls, and when a profile
+    is saved); the first layout holds the first list."""
+    return _compare_options((drawn or {}).get("profile"), lang)
+
+
+def _compare_options(current: str | None, lang: str) -> list[dict]:
     return [{"label": title, "value": name} for name, title in get_context().profile_titles(lang).items()
             if name != current]
 
 
 @callback(Output(COMPARE_FIG, "figure"), Output(COMPARE_TABLE, "children"), Input(CURRENT, "data"),
-          Input(COMPARE, "value"), State(LANG, "data"), State(ids.PROFILE_SELECT, "value"))
+          Input(COMPARE, "value"), State(LANG, "data"), State(ids.PROFILE_SELECT, "value"), prevent_initial_call=True)
 def compare(current: dict | None, others: list | None, lang: str, profile_name: str | None = None):
     ctx = get_context()
     if not current or not others:

@@ -296,16 +296,20 @@ def static_html(markup: str, **kw: Any) -> StaticHtml:
 
 
 #: the browser-side check of a page whose body is drawn in its first layout (app/web/initial_page.py): the pickers'
-#: profile and period against the ones drawn; only a difference sets the page's "wanted" store, whose callback redraws
-_DRAWN_CHECK = """function(profile, period, drawn){
+#: profile (and period, on pages that have one) against the ones drawn; only a difference sets the page's "wanted"
+#: store, whose callback redraws. The last argument is the drawn store (a State); a page without a period picker
+#: passes none, and its drawn store names no period.
+_DRAWN_CHECK = """function(profile, ...rest){
     const C = window.dash_clientside;
-    if(drawn && drawn.profile === profile && drawn.period === period){ return C.no_update; }
+    const drawn = rest.pop(), period = rest.length ? rest[0] : null;
+    if(drawn && drawn.profile === profile && (drawn.period ?? null) === (period ?? null)){ return C.no_update; }
     return {profile: profile, period: period};
 }"""
 
 
-def drawn_check(wanted: str, period: str, drawn: str) -> None:
+def drawn_check(wanted: str, period: str | None, drawn: str) -> None:
     """Register the check for one page: `wanted` (a dcc.Store) is set from the header's profile picker and the
-    page's `period` picker when they differ from the `drawn` store (no callback request on a first visit)."""
-    clientside_callback(_DRAWN_CHECK, Output(wanted, "data"), Input(ids.PROFILE_SELECT, "value"),
-                        Input(period, "value"), State(drawn, "data"))
+    page's `period` picker (None: a page without one, as the weights page) when they differ from the `drawn` store
+    (no callback request on a first visit)."""
+    pickers = [Input(ids.PROFILE_SELECT, "value")] + ([Input(period, "value")] if period else [])
+    clientside_callback(_DRAWN_CHECK, Output(wanted, "data"), *pickers, State(drawn, "data"))

@@ -10,7 +10,8 @@ address in its Referer as the renderer's does, so the layout is the same.
 
 The code-split parts of Dash's core components that draw the page's first screen are preloaded the same way
 (`as="script"`, as webpack inserts them: no crossorigin): the drop-down's (the header's profile picker, on every
-page) and, on the pages that open with charts, the graph's. Webpack asks for them only once React renders the first
+page), on the pages that open with charts, the graph's, and on the weights page the slider's (its controls are drawn
+in its first layout, issue 16 goal 4). Webpack asks for them only once React renders the first
 Dropdown or Graph, after every script has run and the layout has arrived, one more round trip in front of the
 first paint.
 """
@@ -25,12 +26,14 @@ import flask
 ENDPOINTS = ("_dash-layout", "_dash-dependencies")
 #: webpack chunks of dash's core components (their unfingerprinted names, as webpack asks for them)
 CHUNKS = "_dash-component-suites/dash/dcc/"
-DROPDOWN, GRAPH = "async-dropdown.js", "async-graph.js"
+DROPDOWN, GRAPH, SLIDER = "async-dropdown.js", "async-graph.js", "async-slider.js"
 #: the pages with a chart on their first screen (as app/assets/plotly-preload.js, which starts plotly.js on the same
 #: ones; tests/app/web/test_early_fetch.py holds the two patterns equal). Not the district index (/district/all: no
 #: chart) nor the data-quality page (its heatmap is far below the first screen and drawn when scrolled to, by
 #: app/assets/graph-lazy.js): loading plotly.js there would only compete with the first paint.
 CHART_PAGES = re.compile(r"^/(district/(?!all/?$)[^/]+|weights|compare)?/?$")
+#: the pages with sliders on their first screen: the weights page (not its history page)
+SLIDER_PAGES = re.compile(r"^/weights/?$")
 
 
 def preload_links(prefix: str) -> str:
@@ -41,7 +44,8 @@ def preload_links(prefix: str) -> str:
 def chunk_links(prefix: str, pathname: str) -> str:
     """Preloads of the core components' chunks the page at `pathname` draws on its first screen."""
     base = (prefix if prefix.endswith("/") else prefix + "/") + CHUNKS
-    chunks = (DROPDOWN, GRAPH) if CHART_PAGES.match(pathname) else (DROPDOWN,)
+    chunks = (DROPDOWN, *((GRAPH,) if CHART_PAGES.match(pathname) else ()),
+              *((SLIDER,) if SLIDER_PAGES.match(pathname) else ()))
     return "".join(f'<link rel="preload" as="script" href="{base}{c}">' for c in chunks)
 
 

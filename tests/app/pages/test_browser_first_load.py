@@ -21,8 +21,9 @@ pytestmark = pytest.mark.browser
 #: every page the app has (dash.page_registry), and the not-found page
 PATHS = ["/", "/district/310115", "/district/all", "/compare", "/weights", "/weights/history", "/sensitivity",
          "/data-quality", "/methodology", "/editions", "/ledger", "/targets", "/alerts", "/no-such-page"]
-#: most callback requests a first load may send: the weights page's 10 (header, bell, its controls, ranking,
-#: comparisons and the charts they feed) is the most of any page now; main sent 13 there
+#: most callback requests a first load may send: the weights page sent 10 (header, bell, its controls, ranking,
+#: comparisons and the charts they feed; 13 before that), the most of any page, until its controls, ranking and AHP
+#: box came with its first layout (issue 16 goal 4)
 MAX_CALLBACKS = 10
 
 
@@ -132,3 +133,56 @@ def test_the_district_page_paints_from_its_first_layout_and_redraws_for_its_pick
     assert not [o for o in sent if "district-body" in o], sent
     assert page.locator("#district-body .district-card").count() == 16
     assert page.errors == [], page.errors
+
+
+def test_the_weights_page_paints_from_its_first_layout_and_redraws_for_its_controls(page, server_url: str) -> None:
+    """Issue 16 goal 4: the weights page's sliders, its ranking and the comparison's invitation came from three
+    callbacks in a row after the scripts (the controls, the ranking they fed, then the comparison); now they are in
+    the first layout, as is the AHP box (with its consistency ratio and the budget's total), and none of them is
+    asked for on a first visit. An AHP judgement, a slider and the profile picker still redraw,
+    and the picker's remembered profile (browser storage) redraws the controls drawn for the default one."""
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(o) if (o := _outputs(r)) is not None else None)
+    page.goto(server_url + "/weights?lang=en")
+    page.wait_for_selector("#weights-ranking-list li", timeout=60_000)
+    settle(page)
+    own = ("weights-controls", "weights-ranking-list", "weights-compare-fig", "weights-compare.options",
+           "weights-ahp", "weights-budget-total")
+    assert not [o for o in sent if any(k in o for k in own)], sent
+    cr = page.locator("#weights-cr-value").inner_text()  # the AHP box came drawn with its first result
+    assert cr and page.locator("#weights-budget-total").inner_text()
+    page.locator('[id=\'{"i":0,"j":1,"type":"ahp"}\']').click()  # a judgement: the consistency is recomputed
+    page.locator(".dash-dropdown-content [role=option]").last.click()
+    page.wait_for_function("(b) => document.querySelector('#weights-cr-value').innerText !== b", arg=cr,
+                           timeout=30_000)
+    blend = page.locator("#weights-blend [role=slider]")
+    assert blend.get_attribute("aria-valuenow") == "0.6"  # the default profile's (user-centred) blend
+    shares = page.eval_on_selector_all(".weight-row .wshare", "els => els.map(e => e.innerText)")
+    assert shares and all(shares), shares  # the dimension sliders' shares came drawn too
+    before = _weights_ranking(page)
+    blend.focus()
+    for _ in range(12):  # 0.60 → 0.00: supply-only evaluation ranks the demo's districts differently
+        page.keyboard.press("ArrowLeft")
+    page.wait_for_function("(b) => JSON.stringify([...document.querySelectorAll('#weights-ranking-list li')]"
+                           ".map(e => e.dataset.unit)) !== b", arg=json.dumps(before), timeout=30_000)
+    assert [o for o in sent if "weights-ranking-list" in o]
+    settle(page)
+    page.click("#profile-select")
+    page.get_by_text("Equal weights", exact=False).first.click()
+    page.wait_for_function("() => document.querySelector('#weights-blend [role=slider]')"
+                           ".getAttribute('aria-valuenow') === '0.5'", timeout=30_000)
+    assert [o for o in sent if "weights-controls" in o]
+    settle(page)
+    equal = _weights_ranking(page)
+    sent.clear()
+    page.goto(server_url + "/weights?lang=en")  # no profile named: the picker opens on the one it remembers
+    page.wait_for_function("() => (document.querySelector('#weights-blend [role=slider]') || {})"
+                           ".getAttribute?.('aria-valuenow') === '0.5'", timeout=60_000)
+    settle(page)
+    assert [o for o in sent if "weights-controls" in o], sent
+    assert _weights_ranking(page) == equal
+    assert page.errors == [], page.errors
+
+
+def _weights_ranking(page) -> list[str]:
+    return page.eval_on_selector_all("#weights-ranking-list li", "els => els.map(e => e.dataset.unit)")

@@ -83,9 +83,9 @@ def test_the_controls_render_empties_the_pending_store(role_app) -> None:  # noq
 
     # as the browser calls it when the reset button is pressed
     client = _client(role_app, "district_official")
-    r = _call(client, [(page.CONTROLS, "children"), (page.PENDING, "data")],
-              [("profile-select", "value", None), (page.RESET, "n_clicks", 1)], [(page.LANG, "data", "zh")],
-              changed=f"{page.RESET}.n_clicks")
+    r = _call(client, [(page.CONTROLS, "children"), (page.PENDING, "data"), (page.DRAWN, "data")],
+              [(page.WANTED, "data", None), (page.RESET, "n_clicks", 1)],
+              [("profile-select", "value", None), (page.LANG, "data", "zh")], changed=f"{page.RESET}.n_clicks")
     assert r.status_code == 200, r.get_data(as_text=True)[:400]
     body = r.get_json()["response"]
     assert body[page.PENDING]["data"] == {}

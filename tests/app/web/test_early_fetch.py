@@ -50,10 +50,15 @@ def test_the_chunks_of_the_first_screen_are_preloaded_where_drawn() -> None:
     assert "async-graph" not in early_fetch.chunk_links("/", "/data-quality")  # its heatmap: far below, drawn late
     assert "async-graph" in early_fetch.chunk_links("/", "/district/all-but-a-code/")  # a unit code is a district
     assert 'href="/app/_dash-component-suites/dash/dcc/async-dropdown.js"' in early_fetch.chunk_links("/app", "/ledger")
+    # the weights page's sliders are in its first layout (issue 16 goal 4); no other page draws one
+    assert "async-slider" in early_fetch.chunk_links("/", "/weights") and "async-graph" in early_fetch.chunk_links(
+        "/", "/weights")
+    assert not [p for p in ("/", "/weights/history", "/district/310115", "/sensitivity")
+                if "async-slider" in early_fetch.chunk_links("/", p)]
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("path", ["/", "/methodology"])
+@pytest.mark.parametrize("path", ["/", "/methodology", "/weights"])
 def test_the_chunks_come_with_the_page_once_and_before_the_scripts_have_run(page, server_url: str, path: str) -> None:
     """Before: webpack asked for the drop-down's and the graph's code once React drew the first of each, after
     DOMContentLoaded; now the page's head asks for them, webpack takes those answers (one request each), and
@@ -66,11 +71,14 @@ def test_the_chunks_come_with_the_page_once_and_before_the_scripts_have_run(page
         const nav = performance.getEntriesByType('navigation')[0];
         const of = (name) => performance.getEntriesByType('resource')
             .filter(e => new URL(e.name).pathname.endsWith('/dcc/' + name)).map(e => e.startTime);
-        return {dcl: nav.domContentLoadedEventStart, dropdown: of('async-dropdown.js'), graph: of('async-graph.js')};
+        return {dcl: nav.domContentLoadedEventStart, dropdown: of('async-dropdown.js'), graph: of('async-graph.js'),
+                slider: of('async-slider.js')};
     }""")
     assert len(timing["dropdown"]) == 1 and timing["dropdown"][0] < timing["dcl"], timing
-    if path == "/":
+    if path in ("/", "/weights"):
         assert len(timing["graph"]) == 1 and timing["graph"][0] < timing["dcl"], timing
+    if path == "/weights":
+        assert len(timing["slider"]) == 1 and timing["slider"][0] < timing["dcl"], timing
     assert warnings == [], warnings
     assert page.errors == [], page.errors
 

@@ -165,6 +165,79 @@ def test_leaders_see_the_published_version_editors_the_current(role_app, weights
     assert seen == {"leader": base.version, "district_official": base.version, "assessor": newer.version}
 
 
+def _all_props(tree: object) -> list[dict]:
+    """The props of every component in a Dash layout or callback response (JSON)."""
+    out, stack = [], [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            if isinstance(node.get("props"), dict) and "type" in node:
+                out.append(node["props"])
+            stack.extend(node.values())
+    return out
+
+
+def _props(tree: object, component_id: object) -> dict | None:
+    """The props of the component with id `component_id` in a Dash layout or callback response (JSON), or None."""
+    return next((p for p in _all_props(tree) if p.get("id") == component_id), None)
+
+
+def test_the_weights_pages_first_layout_is_what_its_callbacks_give_each_role(role_app, weights_dir: Path) -> None:
+    """Issue 16 goal 4: the weights page's controls and ranking are drawn into its first layout, so they must follow
+    the role rules exactly as the callbacks that redraw them: a leader (and a district official) the published
+    version of a profile, an assessor the current one, and the save button only for those who may edit weights."""
+    from etl.stores.profiles import load_profile, publish_profile, save_profile
+
+    base = load_profile("user-centred", weights_dir)
+    publish_profile("user-centred", base.version, "chief", "the reviewed weights", weights_dir)
+    save_profile(base.with_weights({"supply": 0.9, "demand": 0.1}), weights_dir, who="ana")
+    blends = {}
+    for role in ("leader", "district_official", "assessor"):
+        client = _client(role_app, role)
+        r = client.get("/_dash-layout", headers={"Referer": "http://localhost/weights?lang=en"})
+        assert r.status_code == 200
+        layout = r.get_json()
+        blend, current = _props(layout, "weights-blend"), _props(layout, "weights-current")
+        assert blend is not None and current is not None, "the layout carries the controls and the ranking"
+        assert _props(layout, "weights-save")["disabled"] == (role not in EDITORS), role
+        drawn_units = [li["props"]["data-unit"] for li in _props(layout, "weights-ranking-list")["children"]]
+        # the controls as the reset button redraws them for this role, then the ranking `live` computes for them
+        r = _call(client, [("weights-controls", "children"), ("weights-pending", "data"), ("weights-drawn", "data")],
+                  [("weights-wanted", "data", None), ("weights-reset", "n_clicks", 1)],
+                  [("profile-select", "value", "user-centred"), ("weights-lang", "data", "en")],
+                  changed="weights-reset.n_clicks")
+        assert r.status_code == 200, r.get_data(as_text=True)[:300]
+        controls = r.get_json()["response"]["weights-controls"]["children"]
+        assert _props(controls, "weights-blend")["value"] == blend["value"], role
+        sliders = [p for p in _all_props(controls) if isinstance(p.get("id"), dict) and p["id"]["type"] == "wslider"]
+        assert sliders and all(_props(layout, p["id"])["value"] == p["value"] for p in sliders), role
+        out = next(d["output"] for d in client.get("/_dash-dependencies").get_json()
+                   if d["output"].startswith("..weights-ranking-list.children"))
+        names = ["weights-ranking-list.children", "weights-ranking-fig.figure", "weights-effective-fig.figure", None,
+                 "weights-timing.children", "weights-current.data", "weights-invalid.children",
+                 "weights-invalid.hidden"]
+        outputs = [{"id": n.split(".")[0], "property": n.split(".")[1]} if n else
+                   [{"id": {"type": "wshare", "node": p["id"]["node"]}, "property": "children"} for p in sliders]
+                   for n in names]
+        r = client.post("/_dash-update-component", headers=ORIGIN, json={
+            "output": out, "outputs": outputs,
+            "inputs": [{"id": "weights-blend", "property": "value", "value": blend["value"]},
+                       [{"id": p["id"], "property": "value", "value": p["value"]} for p in sliders],
+                       {"id": "weights-pending", "property": "data", "value": {}}],
+            "state": [[{"id": p["id"], "property": "id", "value": p["id"]} for p in sliders],
+                      {"id": "profile-select", "property": "value", "value": "user-centred"},
+                      {"id": "weights-lang", "property": "data", "value": "en"}],
+            "changedPropIds": ["weights-pending.data"]})
+        assert r.status_code == 200, r.get_data(as_text=True)[:300]
+        response = r.get_json()["response"]
+        assert response["weights-current"]["data"] == current["data"], role
+        assert [li["props"]["data-unit"] for li in response["weights-ranking-list"]["children"]] == drawn_units, role
+        blends[role] = blend["value"]
+    assert blends["district_official"] == blends["leader"] != 0.1 and blends["assessor"] == 0.1, blends
+
+
 def test_district_officials_get_only_their_quarantined_rows(role_app, tmp_path: Path) -> None:
     for role, expect in (("district_official", 2), ("leader", 2)):
         client = _client(role_app, role)
