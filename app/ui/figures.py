@@ -536,8 +536,9 @@ def priorities_figure(df: pl.DataFrame, lang: str) -> FigureDict:
         bar["hovertemplate"] = "%{hovertext}: %{x:.2f}<br>%{customdata}<extra></extra>"
     ticks = [short_label(n, 200) for n in names]  # one line a bar: a row of the A4 print holds no more
     top = max([v for v in value if v is not None] + [0.0])
-    axes = {"yaxis": {"tickmode": "array", "tickvals": y, "ticktext": ticks, "tickfont": {"size": 10}},  # fits print
-            "xaxis": {"title": {"text": t("col.priority", lang)}, "range": [0, top * 1.25 if top > 0 else 1]}}  # text
+    axes: dict[str, FigureDict] = {
+        "yaxis": {"tickmode": "array", "tickvals": y, "ticktext": ticks, "tickfont": {"size": 10}},  # fits a print row
+        "xaxis": {"title": {"text": t("col.priority", lang)}, "range": [0, top * 1.25 if top > 0 else 1]}}  # room: text
     return _plain_figure([bar], axes, t("district.priorities", lang), height=max(260, 30 * d.height + 80))
 
 
@@ -548,7 +549,7 @@ def district_trend_figure(df: pl.DataFrame, lang: str, n_units: int | None = Non
         return cast(FigureDict, empty_figure(t("error.nodata", lang)).to_plotly_json())
     x = [fmt_period(p, lang) for p in df["period"].to_list()]
     score, rank = df["score"].to_list(), df["rank"].to_list()
-    data = [
+    data: list[FigureDict] = [
         {"cliponaxis": False, "hovertemplate": "%{x}: %{y:.1f}<extra></extra>", "marker": {"color": LIGHT_BLUE},
          "name": t("district.trend_score", lang), "text": _fmt_list(score, lang), "textposition": "outside",
          "x": x, "y": score, "type": "bar"},
@@ -561,11 +562,11 @@ def district_trend_figure(df: pl.DataFrame, lang: str, n_units: int | None = Non
     top = n_units or (max(known) if known else 1)
     # the rank's axis on the right over the score's, the plot narrowed to leave it room (as make_subplots'
     # secondary_y lays it out, without building a subplot grid)
-    axes = {"xaxis": {"domain": [0.0, 0.94]},
-            "yaxis": {"title": {"text": t("district.trend_score", lang)}, "range": [0, 110]},
-            "yaxis2": {"anchor": "x", "overlaying": "y", "side": "right",
-                       "title": {"text": t("district.trend_rank", lang)}, "range": [top + 1.5, 0.5], "showgrid": False,
-                       "dtick": max(1, round(top / 8))}}
+    axes: dict[str, FigureDict] = {
+        "xaxis": {"domain": [0.0, 0.94]},
+        "yaxis": {"title": {"text": t("district.trend_score", lang)}, "range": [0, 110]},
+        "yaxis2": {"anchor": "x", "overlaying": "y", "side": "right", "title": {"text": t("district.trend_rank", lang)},
+                   "range": [top + 1.5, 0.5], "showgrid": False, "dtick": max(1, round(top / 8))}}
     return _plain_figure(data, axes, t("district.trend", lang), height=320,
                          legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"})
 

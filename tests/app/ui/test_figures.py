@@ -303,3 +303,22 @@ def test_the_apps_template_is_plotlys_trimmed_to_every_trace_type_the_app_draws(
                      if name in classes)
         drawn.update(set(re.findall(r'"type": "([a-z0-9]+)"', source)) & trace_types)  # the plain-dict traces
     assert {"bar", "scatter", "heatmap"} <= drawn and drawn <= set(figures.TEMPLATE_TRACES), drawn
+
+
+def test_the_district_figures_are_plain_dicts_plotly_accepts_unchanged() -> None:
+    """The district page's charts skip plotly's object model (built on every visit); plotly must take them
+    verbatim, the trend's rank still on a second axis on the right, reversed (1 at the top)."""
+    trend = pl.DataFrame({"period": ["2026Q1", "2026Q2"], "score": [50.0, None], "rank": [3, None]})
+    pri = pl.DataFrame({"label": ["a", "b"], "priority": [0.5, 0.2], "weight": [0.1, 0.2], "gap_points": [3.0, None],
+                        "feasibility": [0.5, 0.6], "composite_gain": [0.3, 0.2]})
+    dims = pl.DataFrame({"label": ["a", "b"], "this": [50.0, None], "median": [40.0, 50.0], "best": [80.0, 90.0]})
+    for lang in ("zh", "en"):
+        for fig in (figures.district_trend_figure(trend, lang, 16), figures.priorities_figure(pri, lang),
+                    figures.priorities_figure(pri.select("label", "priority"), lang),
+                    figures.dimension_compare_figure(dims, lang), figures.priorities_figure(pri.head(0), lang)):
+            assert isinstance(fig, dict)
+            assert go.Figure(fig).to_plotly_json() == fig  # every property valid, nothing added or dropped
+            assert fig["layout"]["template"] == figures.TEMPLATE
+    t_ = figures.district_trend_figure(trend, "zh", 16)
+    assert t_["data"][1]["yaxis"] == "y2" and t_["layout"]["yaxis2"]["overlaying"] == "y"
+    assert t_["layout"]["yaxis2"]["side"] == "right" and t_["layout"]["yaxis2"]["range"] == [17.5, 0.5]
