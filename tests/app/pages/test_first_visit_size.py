@@ -176,3 +176,44 @@ def test_the_data_quality_page_opens_without_a_grid(fixture_db: Path, weights_di
     monkeypatch.setattr(sys.modules["pages.data_quality"], "STATIC_ROWS", rows - 1)
     many = quarantine()
     assert many["type"] == "AgGrid" and len(many["props"]["rowData"]) == rows
+
+
+@pytest.mark.slow
+def test_the_district_pages_charts_come_as_plain_figures_with_the_apps_trimmed_template(
+        fixture_db: Path, weights_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16 goal 4: the district page's three charts are on its first screen and were 0.03–0.05 s each to build
+    on every visit (plotly's validated object model, `make_subplots` for the trend's second axis), and each carried
+    plotly's full template (~7 KB: 3-D scenes, polar, geo, two dozen trace types) for plotly.js to merge three times.
+    The first layout now builds no plotly figure object and each chart carries the app's trimmed template."""
+    import json
+
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    from app.server import create_app
+    from app.ui import figures
+
+    client = create_app(app_config(fixture_db, weights_dir, rank_samples=0),
+                        auth=AuthSettings(mode="demo")).server.test_client()
+    client.get("/", headers={"Accept": "text/html"})
+    built: list[int] = []
+    init = go.Figure.__init__
+
+    def counting(self, *args, **kwargs):  # every plotly figure object built while the layout is made
+        built.append(1)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(go.Figure, "__init__", counting)
+    r = client.get("/_dash-layout", headers={"Referer": "http://localhost/district/310115"})
+    assert r.status_code == 200 and b"district-summary" in r.data
+    graphs = {c["props"]["id"]: c["props"]["figure"] for c in _components(r.get_json()) if c["type"] == "Graph"}
+    assert set(graphs) == {"district-priorities", "district-trend", "district-dims"}
+    assert not built, f"{len(built)} plotly figure objects built for the district page's first layout"
+    full = json.dumps(pio.templates["plotly"].to_plotly_json())
+    trimmed = json.loads(json.dumps(figures.TEMPLATE))
+    for name, fig in graphs.items():
+        assert fig["data"], name  # drawn, not the "no data" figure
+        assert fig["layout"]["template"] == trimmed, name
+        assert len(json.dumps(fig["layout"]["template"])) < len(full) / 2, name
+    assert graphs["district-trend"]["data"][1]["yaxis"] == "y2"  # the rank on its own axis, still on the right
+    assert graphs["district-trend"]["layout"]["yaxis2"]["side"] == "right"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import plotly.graph_objects as go
 import polars as pl
@@ -94,7 +96,7 @@ def test_other_figures_build() -> None:
     cov = pl.DataFrame({"name": ["A", "A"], "label": ["x", "y"], "denominator": [30.0, None], "value": [0.5, None]})
     assert figures.coverage_figure(cov, "zh").data[0].text[0][0] == "30"
     dims = pl.DataFrame({"label": ["x"], "this": [50.0], "median": [40.0], "best": [90.0]})
-    assert len(figures.dimension_compare_figure(dims, "zh").data) == 3
+    assert len(figures.dimension_compare_figure(dims, "zh")["data"]) == 3
 
 
 def test_live_figures_are_plain_dicts_plotly_accepts_unchanged() -> None:
@@ -228,14 +230,14 @@ def test_long_english_labels_keep_the_district_charts_plot_area() -> None:
     assert figures.wrap_label("实际办件网办率", 170) == "实际办件网办率"
     pri = pl.DataFrame({"label": [label, "Mobile availability"], "priority": [3.7, 1.2],
                         "composite_gain": [3.7, 1.2]})
-    fig = figures.priorities_figure(pri, "en")
+    fig = go.Figure(figures.priorities_figure(pri, "en"))
     assert fig.layout.xaxis.range[1] >= 3.7 * 1.2  # the '3.70' beside the longest bar is not cut
     ticks = list(fig.layout.yaxis.ticktext)
     assert ticks[-1] == figures.short_label(label, 200) and "<br>" not in ticks[-1]  # one line (top bar: the last)
     assert list(fig.data[0].hovertext) == [label, "Mobile availability"][::-1]  # the full name in the hover
     dims = pl.DataFrame({"label": ["Supply · technology adaptation"], "this": [40.0], "median": [50.0],
                          "best": [70.0]})
-    fig = figures.dimension_compare_figure(dims, "en")
+    fig = go.Figure(figures.dimension_compare_figure(dims, "en"))
     assert list(fig.layout.xaxis.ticktext) == ["Supply · technology…"]  # one line, cut at a word
     assert list(fig.data[0].hovertext) == ["Supply · technology adaptation"]  # the whole name in the hover
     # the legend hangs from the figure's top edge under the title, so a second row grows down into the margin
@@ -256,7 +258,7 @@ def test_print_labels_keep_to_their_lines_and_say_they_are_cut() -> None:
     assert figures.short_label("Mobile availability", 160) == "Mobile availability"
     assert figures.short_label("Supercalifragilisticexpialidocious", 60).endswith("…")
     pri = pl.DataFrame({"label": [long, long + " (case-weighted)"], "priority": [2.0, 1.0]})
-    fig = figures.priorities_figure(pri, "en")
+    fig = go.Figure(figures.priorities_figure(pri, "en"))
     assert len(set(fig.data[0].y)) == 2 and len(set(fig.layout.yaxis.ticktext)) == 1  # two bars, cut alike
 
 
@@ -269,3 +271,54 @@ def test_quadrant_leaves_out_a_district_without_a_side_score() -> None:
     assert len(drawn) == df.height - 1
     nothing = figures.quadrant_figure(df.with_columns(pl.lit(None, dtype=pl.Float64).alias("demand")), "zh")
     assert isinstance(nothing, go.Figure)
+
+
+def test_the_apps_template_is_plotlys_trimmed_to_every_trace_type_the_app_draws() -> None:
+    """Every figure carries its template in its JSON: the app's is plotly's own without the parts no chart of the
+    app reads (3-D, polar, ternary, geo, trace types it never draws), so the charts look the same for a fraction
+    of the bytes. A trace type the app starts to draw must be added, or it would lose the template's styling."""
+    import inspect
+    import json
+    import re
+
+    import plotly.io as pio
+    from plotly.basedatatypes import BaseTraceType
+
+    import app.ui as ui_package
+
+    full = pio.templates["plotly"].to_plotly_json()
+    kept = figures.TEMPLATE
+    assert all(full["layout"][k] == v for k, v in kept["layout"].items())
+    assert all(full["data"][k] == v for k, v in kept["data"].items())
+    assert {"xaxis", "yaxis", "hovermode", "autotypenumbers", "colorway", "colorscale"} <= set(kept["layout"])
+    assert len(json.dumps(kept)) < len(json.dumps(full)) / 2
+    assert pio.templates.default == "govindex" and go.Figure().to_plotly_json()["layout"]["template"] == kept
+    classes = {name: cls for name in dir(go)
+               if isinstance(cls := getattr(go, name), type) and issubclass(cls, BaseTraceType)}
+    trace_types = {cls().type for cls in classes.values()}
+    drawn: set[str] = set()
+    for path in Path(inspect.getfile(ui_package)).parent.glob("*.py"):  # every module that builds figures
+        source = path.read_text(encoding="utf-8")
+        drawn.update(classes[name]().type for name in re.findall(r"\bgo\.([A-Z][A-Za-z0-9]*)\(", source)
+                     if name in classes)
+        drawn.update(set(re.findall(r'"type": "([a-z0-9]+)"', source)) & trace_types)  # the plain-dict traces
+    assert {"bar", "scatter", "heatmap"} <= drawn and drawn <= set(figures.TEMPLATE_TRACES), drawn
+
+
+def test_the_district_figures_are_plain_dicts_plotly_accepts_unchanged() -> None:
+    """The district page's charts skip plotly's object model (built on every visit); plotly must take them
+    verbatim, the trend's rank still on a second axis on the right, reversed (1 at the top)."""
+    trend = pl.DataFrame({"period": ["2026Q1", "2026Q2"], "score": [50.0, None], "rank": [3, None]})
+    pri = pl.DataFrame({"label": ["a", "b"], "priority": [0.5, 0.2], "weight": [0.1, 0.2], "gap_points": [3.0, None],
+                        "feasibility": [0.5, 0.6], "composite_gain": [0.3, 0.2]})
+    dims = pl.DataFrame({"label": ["a", "b"], "this": [50.0, None], "median": [40.0, 50.0], "best": [80.0, 90.0]})
+    for lang in ("zh", "en"):
+        for fig in (figures.district_trend_figure(trend, lang, 16), figures.priorities_figure(pri, lang),
+                    figures.priorities_figure(pri.select("label", "priority"), lang),
+                    figures.dimension_compare_figure(dims, lang), figures.priorities_figure(pri.head(0), lang)):
+            assert isinstance(fig, dict)
+            assert go.Figure(fig).to_plotly_json() == fig  # every property valid, nothing added or dropped
+            assert fig["layout"]["template"] == figures.TEMPLATE
+    t_ = figures.district_trend_figure(trend, "zh", 16)
+    assert t_["data"][1]["yaxis"] == "y2" and t_["layout"]["yaxis2"]["overlaying"] == "y"
+    assert t_["layout"]["yaxis2"]["side"] == "right" and t_["layout"]["yaxis2"]["range"] == [17.5, 0.5]

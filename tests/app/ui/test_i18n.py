@@ -72,7 +72,7 @@ def test_every_period_formatter_writes_chinese_quarter_numerals(label: str) -> N
     assert i18n.fmt_period_marked(label, "zh", {}) == "2026年第三季度"
     assert i18n.fmt_period_marked(label, "zh", {label: ("2026-07",)}).startswith("2026年第三季度 · ")
     fig = district_trend_figure(pl.DataFrame({"period": [label], "score": [50.0], "rank": [3]}), "zh", 16)
-    assert list(fig.data[0].x) == ["2026年第三季度"]
+    assert fig["data"][0]["x"] == ["2026年第三季度"]
     assert period_words("2026Q3")[0] == "2026年第三季度"
     assert [fmt_period(f"2026Q{q}", "zh")[5:] for q in range(1, 5)] == ["第一季度", "第二季度", "第三季度", "第四季度"]
     assert fmt_period("2026Q5", "zh") == "2026Q5"  # not a quarter: shown as given, never 第五季度
