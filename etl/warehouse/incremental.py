@@ -411,8 +411,10 @@ def write_values(
         frame = iv.compute_indicator_values(con, cat, grains, span=span, per_case=per_case)
         note = "computed whole: " + "; ".join(whole)
     else:
-        computed = iv.compute_indicator_values(con, cat, grains, span=span, plan=p, per_case=per_case)
-        frame = merge(con.sql(f"SELECT * FROM {iv.TABLE}").pl(), computed, p, cat, tuple(grains))
+        stored = con.sql(f"SELECT * FROM {iv.TABLE}").pl()
+        computed = iv.compute_indicator_values(con, cat, grains, span=span, plan=p, per_case=per_case,
+                                               stored_months=stored.filter(pl.col("grain") == "month"))
+        frame = merge(stored, computed, p, cat, tuple(grains))
         cells = sum(len(v) for v in p.values())
         note = (f"incremental: {cells} (indicator, grain, period) cells bounded, {computed.height} rows computed, "
                 f"{frame.height - computed.height} kept" + (f"; computed whole: {', '.join(whole)}" if whole else ""))

@@ -412,6 +412,16 @@ def test_a_query_of_one_select_over_one_table_counts_its_outcomes_in_its_own_row
     assert (first_response.id, "month") not in p and any(first_response.id in w for w in whole)
 
 
+def _assert_looked_up(db: Path, src: Path, indicator: str, file_part: str, tmp_path: Path) -> None:
+    """Refreshed with the re-submitted file (its rows superseding), `indicator` is not computed whole and the result
+    equals a full rebuild."""
+    note = _refresh(db, src)
+    assert "incremental" in note and indicator not in note.split(" | ")[0], note
+    with warehouse.connection(db, read_only=True) as con:
+        assert warehouse.scalar(con, f"SELECT sum(rows_superseded) FROM ingest_files WHERE file_name LIKE '%{file_part}%'")
+    _assert_same_as_full(db, tmp_path)
+
+
 def test_late_follow_ups_of_old_bad_ratings_recompute_the_ratings_periods_and_equal_a_full_rebuild(
     months_split: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -429,11 +439,7 @@ def test_late_follow_ups_of_old_bad_ratings_recompute_the_ratings_periods_and_eq
         src / "bad_rating_followup_late.parquet",
     )
     assert n > 0
-    note = _refresh(db, src)
-    assert "incremental" in note and "bad_rating_c" not in note.split(" | ")[0], note
-    with warehouse.connection(db, read_only=True) as con:
-        assert warehouse.scalar(con, "SELECT sum(rows_superseded) FROM ingest_files WHERE file_name LIKE '%_late%'")
-    _assert_same_as_full(db, tmp_path)
+    _assert_looked_up(db, src, "bad_rating_c", "_late", tmp_path)
 
 
 def test_a_rating_moved_to_another_case_recomputes_the_old_cases_period_and_equals_a_full_rebuild(
@@ -454,11 +460,7 @@ def test_a_rating_moved_to_another_case_recomputes_the_old_cases_period_and_equa
         src / "rating_moved.parquet",
     )
     assert n > 0
-    note = _refresh(db, src)
-    assert "incremental" in note and "rating_coverage_rate" not in note.split(" | ")[0], note
-    with warehouse.connection(db, read_only=True) as con:
-        assert warehouse.scalar(con, "SELECT sum(rows_superseded) FROM ingest_files WHERE file_name LIKE '%moved%'")
-    _assert_same_as_full(db, tmp_path)
+    _assert_looked_up(db, src, "rating_coverage_rate", "moved", tmp_path)
 
 
 def test_the_lookup_back_reads_the_changed_months_and_the_superseded_rows() -> None:
@@ -486,3 +488,36 @@ def test_the_lookup_back_reads_the_changed_months_and_the_superseded_rows() -> N
     look = incremental.lookup_back(con, old, state("4:8"))
     assert look(d, "month", "rating", "case_id") == {"2025-02", "2025-03", "2025-04"}  # not January (r1 unchanged)
     assert look(d, "quarter", "rating", "case_id") == {"2025Q1", "2025Q2"}
+
+
+def test_a_new_month_sums_the_years_stored_months_and_reads_only_itself(
+    months_split: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rolled-up indicator (a rate form summed from months) gets its quarter and year from the months' sums: with
+    one new month, the year's other months are kept at month grain, so their sums are the stored month rows; the raw
+    tables are read for the new month only (before, for every month of its year), and the result equals a full
+    rebuild. An indicator whose sums are not integer counts, or carry the delta moments, reads its months as before."""
+    db, src = _copy(months_split, tmp_path)
+    for p in months_split["held"]:
+        shutil.copy(p, src / p.name)
+    new = months_split["months"][-1]
+    read: dict[str, frozenset[str] | None] = {}
+    monthly_sums = iv._monthly_sums
+
+    def spy(con: Any, d: Any, shared: Any, last_day: Any, months: frozenset[str] | None = None) -> pl.DataFrame:
+        out = monthly_sums(con, d, shared, last_day, months)
+        if set(out.columns) == {"unit_code", "period", "numerator", "denominator"} and all(
+                out.schema[c].is_integer() for c in ("numerator", "denominator")):
+            read[d.id] = months
+        return out
+
+    monkeypatch.setattr(iv, "_monthly_sums", spy)
+    note = _refresh(db, src)
+    assert "incremental" in note, note
+    assert len(read) > 5 and all(m is not None and new in m for m in read.values()), read
+    # the new month, and the one before for those whose outcome window reaches back into it: not the year's others
+    year = [m for m in months_split["months"] if m[:4] == new[:4]]
+    assert len(year) > 2, year
+    assert {i: m for i, m in read.items() if m is None or not m <= set(year[-2:])} == {}, note
+    monkeypatch.undo()
+    _assert_same_as_full(db, tmp_path)
