@@ -180,6 +180,7 @@ class IndicatorDef(_Strict):
     waits_for_outcomes: bool = False
     #: the most days after a period's end at which a later data end, or a row dated that late, can still change the
     #: period's value (README "Indicator keys"); beyond it the period is settled and an incremental refresh keeps it.
+    #: The rows of `later_rows` tables are not bound by it: they are looked up by their key.
     #: None: no bound (a formula reading {data_end} is recomputed whole when the data end moves; one waiting for
     #: outcomes in other rows, whenever a table it reads changes)
     outcome_window_days: int | None = Field(default=None, ge=0, le=366)

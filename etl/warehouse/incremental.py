@@ -303,6 +303,9 @@ def _whole(d: IndicatorDef, grain: str, old: dict[str, Any], new: dict[str, Any]
     """Why an indicator must be computed whole at a grain (None: its periods can be bounded)."""
     if old["defs"].get(d.id) != new["defs"].get(d.id):
         return f"{d.id} (definition changed)"
+    later = later_rows(d)
+    if any(t in later and later[t] is None for t in changed):  # before the window: it does not bound these rows
+        return f"{d.id} (waits for outcomes in later rows)"
     bounded = d.outcome_window_days is not None
     if not bounded and _reads_data_end(d, grain, span0, span1):
         return f"{d.id} (reads the data end)"

@@ -238,13 +238,14 @@ def test_the_plan_bounds_periods_by_the_earliest_changed_month_and_computes_data
 def test_an_outcome_window_bounds_the_maturing_periods_and_outcomes_in_other_rows_are_computed_whole() -> None:
     """`outcome_window_days` W (catalog): a moved data end reaches the periods ending within W + 1 days of the earlier
     data end, a changed row those ending within W days before its month. A formula waiting for outcomes in other rows
-    (a rating of a case closed months before) without a window is computed whole whenever a table it reads changed,
-    even when the data end stays; one waiting in its own row (a rate form over one table) is bounded as any other."""
+    (a rating of a case closed months before) is computed whole whenever such a table changed, even when the data end
+    stays, unless its `later_rows` lead there by a key (then the lookup says which periods) — whatever its window;
+    one waiting in its own row (a rate form over one table) is bounded as any other."""
     catalog = load_catalog()
     ids = ("online_completion_rate", "elderly_success_rate", "rating_coverage_rate", "hotline_resolution_rate")
     defs = tuple(catalog.indicator(i) for i in ids)
     online, elderly, coverage, hotline = defs
-    assert (online.outcome_window_days, elderly.outcome_window_days, coverage.outcome_window_days) == (3, 30, None)
+    assert (online.outcome_window_days, elderly.outcome_window_days, coverage.outcome_window_days) == (3, 30, 7)
     sub = type(catalog)(catalog.nodes, defs, catalog.source)
     tabs = {"case": {"mark": "1:1", "months": {"2025-01": "1:1", "2025-04": "2:2"}},
             "rating": {"mark": "1:1", "months": {"2025-01": "1:1"}},
@@ -256,15 +257,16 @@ def test_an_outcome_window_bounds_the_maturing_periods_and_outcomes_in_other_row
     assert p is not None
     assert p[(online.id, "month")] == {"2025-05", "2025-06"}  # ends on or after 05-27
     assert p[(elderly.id, "month")] == {"2025-04", "2025-05", "2025-06"}  # ends on or after 04-30
-    assert (coverage.id, "month") not in p and (hotline.id, "month") not in p  # read the data end, no window
-    # the data end stays, cases of April changed: W days before April for the windowed ones; rating coverage counts
-    # cases in the period they closed in, on or after their earliest date: April on; the hotline did not change
+    assert p[(coverage.id, "month")] == {"2025-05", "2025-06"}  # ends on or after 05-23
+    assert (hotline.id, "month") not in p  # reads the data end, no window
+    # the data end stays, cases of April changed: W days before April for the windowed ones (rating coverage counts
+    # cases in the period they closed in, on or after their earliest date); the hotline did not change
     cases = {**tabs, "case": {"mark": "2:2", "months": {"2025-01": "1:1", "2025-04": "3:3"}}}
     p, whole = incremental.plan(sub, old, {**old, "tables": cases})
     assert p is not None
     assert p[(online.id, "month")] == {"2025-03", "2025-04", "2025-05"}  # ends on or after 03-29
     assert p[(elderly.id, "month")] == {"2025-03", "2025-04", "2025-05"}  # ends on or after 03-02
-    assert p[(coverage.id, "month")] == {"2025-04", "2025-05"}
+    assert p[(coverage.id, "month")] == {"2025-03", "2025-04", "2025-05"}  # ends on or after 03-25
     assert p[(hotline.id, "month")] == frozenset()
     # ratings of May changed: the ratings may be of cases closed in any earlier month, and it is the lookup that
     # says which (here: January's); without one, rating coverage is computed whole
