@@ -660,7 +660,9 @@ def _rolled_monthly(
         start = date.fromisoformat(min(months) + "-01") if months else None
         return _monthly_sums(con, since(d, start), shared, last_day, months)
 
-    recomputed = None if plan is None or need is None or stored is None else plan.get((d.id, "month"))
+    if plan is None or need is None or stored is None:
+        return sums(need)
+    recomputed = plan.get((d.id, "month"))
     if recomputed is None or not (need - recomputed):
         return sums(need)
     fresh = sums(need & recomputed)
