@@ -180,9 +180,17 @@ class IndicatorDef(_Strict):
     waits_for_outcomes: bool = False
     #: the most days after a period's end at which a later data end, or a row dated that late, can still change the
     #: period's value (README "Indicator keys"); beyond it the period is settled and an incremental refresh keeps it.
+    #: The rows of `later_rows` tables are not bound by it: they are looked up by their key.
     #: None: no bound (a formula reading {data_end} is recomputed whole when the data end moves; one waiting for
     #: outcomes in other rows, whenever a table it reads changes)
     outcome_window_days: int | None = Field(default=None, ge=0, le=366)
+    #: the tables whose rows can be dated after the period they count in (a rating of a case closed months before, a
+    #: follow-up of a bad rating), each as "table.key" when its rows reach the row that makes the period (the table
+    #: behind `{period(alias.column)}`) by a key column of the same name in both, or as "table" when no key does
+    #: (a change there recomputes the formula whole). An incremental refresh recomputes, for a changed keyed table,
+    #: the periods of the rows its changed rows name (README "Indicator keys"); every other table the formula reads
+    #: holds nothing dated after the period. Empty: outcomes in later rows are not declared (recomputed whole)
+    later_rows: tuple[str, ...] = ()
     #: named integer parameters of the formula with the catalog's defaults (e.g. callback_working_days = 5); the SQL
     #: reads one as {param(name)}; configuration may override it per run (etl.config, [haochaping])
     params: dict[str, int] = Field(default_factory=dict)
@@ -209,6 +217,15 @@ class IndicatorDef(_Strict):
                 "interval half-width, in the indicator's unit, at which the value is still shown) and 'interval'"
             )
         return data
+
+    @model_validator(mode="after")
+    def _later_rows(self) -> IndicatorDef:
+        for entry in self.later_rows:
+            if not re.fullmatch(r"\w+(?:\.\w+)?", entry):
+                raise ValueError(f"later_rows: {entry!r} is not 'table' or 'table.key'")
+        if self.later_rows and not self.waits_for_outcomes:
+            raise ValueError("later_rows declares outcomes in later rows: set waits_for_outcomes = true")
+        return self
 
     @model_validator(mode="after")
     def _role(self) -> IndicatorDef:

@@ -23,6 +23,13 @@ month — the month of the row's earliest date (any DATE/TIMESTAMP column). The 
   and, when the data end moved and the formula reads it, the old periods ending on or after the earlier data end
   less W + 1 days (a period that ended more than W days before the data end has every outcome it will have).
 
+A formula waiting for outcomes in later rows that declares them (the catalog's `later_rows`: "table.key", or "table"
+when no key reaches the row that makes the period) is bounded too: a change to a keyless one computes it whole; a
+change to a keyed one reaches the periods of the rows the changed rows name — the rows of the changed table in its
+changed months, and its rows superseded since the last refresh (their old key, from `superseded`), looked up by the
+key in the table behind the formula's `{period(alias.column)}` (a late rating: the period its case closed in);
+a change to any other table it reads is bounded as above (the catalog: it holds nothing dated after the period).
+
 A table's month digests are re-read only when its ingest log (`ingest_files`: count, last file id) moved.
 """
 
@@ -31,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -85,20 +93,29 @@ def _ingest_marks(con: warehouse.Connection) -> dict[str, str]:
 
 def month_digests(con: warehouse.Connection, table: str) -> dict[str, str]:
     """Rows of a raw table by the month of their earliest date: month → 'count:hash sum'."""
-    cols = con.sql(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
-        params=[table],
-    ).fetchall()
+    cols = _columns(con, table)
     if not cols:
         return {}
     every = ", ".join(warehouse.quote(c) for c, _ in cols)
-    dates = [f"CAST({warehouse.quote(c)} AS DATE)" for c, t in cols if t.upper().startswith(("DATE", "TIMESTAMP"))]
     # grouped by the month's first day, labelled here: a strftime per row took two thirds of the time
-    month = f"date_trunc('month', least({', '.join(dates)}))" if dates else "NULL"
+    month = _month_of(cols)
     rows = con.sql(
         f"SELECT {month} AS m, count(*) || ':' || sum(hash({every})::HUGEINT) FROM {warehouse.quote(table)} GROUP BY 1"
     ).fetchall()
     return {NO_DATE if m is None else f"{m:%Y-%m}": str(v) for m, v in rows}
+
+
+def _columns(con: warehouse.Connection, table: str) -> list[tuple[str, str]]:
+    return [(str(c), str(t)) for c, t in con.sql(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+        params=[table],
+    ).fetchall()]
+
+
+def _month_of(cols: list[tuple[str, str]]) -> str:
+    """SQL: the first day of the month of a row's earliest date (NULL: no date), the month its digest is kept under."""
+    dates = [f"CAST({warehouse.quote(c)} AS DATE)" for c, t in cols if t.upper().startswith(("DATE", "TIMESTAMP"))]
+    return f"date_trunc('month', least({', '.join(dates)}))" if dates else "NULL"
 
 
 def current_state(
@@ -175,9 +192,40 @@ def changed_from(old: dict[str, Any], new: dict[str, Any]) -> dict[str, date]:
     return out
 
 
-def plan(catalog: Catalog, old: dict[str, Any] | None, new: dict[str, Any]) -> tuple[iv.Plan | None, list[str]]:
+#: (indicator, grain, changed table, key) → the periods the table's changed rows reach through the key (None: that
+#: cannot be told, the indicator is computed whole); `lookup_back` over a warehouse
+Lookup = Callable[[IndicatorDef, str, str, str], "frozenset[str] | None"]
+
+
+def later_rows(d: IndicatorDef) -> dict[str, str | None]:
+    """The catalog's `later_rows`: table → the key reaching the row that makes the period (None: no key does)."""
+    out: dict[str, str | None] = {}
+    for entry in d.later_rows:
+        table, _, key = entry.partition(".")
+        out[table] = key or None
+    return out
+
+
+_PERIOD_COLUMN = re.compile(r"\s*\{period\(\s*(\w+)\.(\w+)\s*\)\}\s*")
+
+
+def anchor(d: IndicatorDef) -> tuple[str, str] | None:
+    """The raw table and date column that make a rate form's period (`{period(alias.column)}`, the alias's table in
+    its FROM, outside any subquery); None for a query form or when that is not plain."""
+    s = d.sql
+    m = _PERIOD_COLUMN.fullmatch(s.period or "") if not s.is_query else None
+    if m is None:
+        return None
+    alias, column = m.groups()
+    refs = re.findall(rf'(?:^|\bjoin\s+)"?(\w+)"?\s+(?:as\s+)?{re.escape(alias)}\b', (s.from_ or "").strip(), re.I)
+    return (refs[0], column) if len(refs) == 1 and refs[0] in tables.TABLES else None
+
+
+def plan(catalog: Catalog, old: dict[str, Any] | None, new: dict[str, Any],
+         lookup: Lookup | None = None) -> tuple[iv.Plan | None, list[str]]:
     """The periods to compute per (indicator, grain), or None for everything; and the indicators computed whole
-    (with why), for the refresh's note."""
+    (with why), for the refresh's note. `lookup` finds the periods a changed table of `later_rows` reaches; without
+    it such an indicator is computed whole."""
     if old is None:
         return None, ["no record of what the stored values were computed from"]
     for key in ("version", "code", "grains", "units"):
@@ -202,8 +250,16 @@ def plan(catalog: Catalog, old: dict[str, Any] | None, new: dict[str, Any]) -> t
                 if why not in whole:
                     whole.append(why)
                 continue
-            first = _first_end(d, g, changed, span0, span1)
-            out[(d.id, g)] = frozenset(fresh | {p for p, e in ends.items() if first is not None and e >= first})
+            keyed = {t: k for t, k in later_rows(d).items() if k is not None and t in changed}
+            reached = [lookup(d, g, t, k) for t, k in keyed.items()] if lookup is not None else [None]
+            if keyed and any(r is None for r in reached):
+                why = f"{d.id} (waits for outcomes in later rows)"
+                if why not in whole:
+                    whole.append(why)
+                continue
+            first = _first_end(d, g, {t: v for t, v in changed.items() if t not in keyed}, span0, span1)
+            cells = fresh | {p for p, e in ends.items() if first is not None and e >= first}
+            out[(d.id, g)] = frozenset(cells.union(*(r & ends.keys() for r in reached if r is not None)))
     return out, whole
 
 
@@ -247,10 +303,14 @@ def _whole(d: IndicatorDef, grain: str, old: dict[str, Any], new: dict[str, Any]
     """Why an indicator must be computed whole at a grain (None: its periods can be bounded)."""
     if old["defs"].get(d.id) != new["defs"].get(d.id):
         return f"{d.id} (definition changed)"
+    later = later_rows(d)
+    if any(t in later and later[t] is None for t in changed):  # before the window: it does not bound these rows
+        return f"{d.id} (waits for outcomes in later rows)"
     bounded = d.outcome_window_days is not None
     if not bounded and _reads_data_end(d, grain, span0, span1):
         return f"{d.id} (reads the data end)"
-    if d.waits_for_outcomes and not bounded and not own_row_outcomes(d) and reads(d) & set(changed):
+    if (d.waits_for_outcomes and not bounded and not own_row_outcomes(d) and reads(d) & set(changed)
+            and not _declared(d, changed)):
         return f"{d.id} (waits for outcomes in later rows)"
     text = _text(d)
     if re.search(rf"\b{iv.WORKDAYS}\b", text) and span0 != span1:
@@ -258,6 +318,59 @@ def _whole(d: IndicatorDef, grain: str, old: dict[str, Any], new: dict[str, Any]
     if _WINDOW.search(text):
         return f"{d.id} (window function)"
     return None
+
+
+def _declared(d: IndicatorDef, changed: dict[str, date]) -> bool:
+    """Its outcomes in later rows are declared (`later_rows`, with the table that makes its period known) and no
+    changed table of them is reached by no key: the periods they change can be looked up (`plan`)."""
+    later = later_rows(d)
+    return bool(later) and anchor(d) is not None and all(later[t] is not None for t in changed if t in later)
+
+
+def lookup_back(con: warehouse.Connection, old: dict[str, Any], new: dict[str, Any]) -> Lookup:
+    """`plan`'s lookup over the warehouse: the periods of the rows (of the table behind the indicator's period) that
+    the changed rows of a `later_rows` table name by its key. Changed rows: those of the table in the months whose
+    digest moved from `old` to `new`, and the old rows superseded since `old` (their key from `superseded`: the row
+    is gone, the period it counted in changes too). Months are found once per (table, key, anchor)."""
+    cache: dict[tuple[str, str, str, str], frozenset[str] | None] = {}
+
+    def look(d: IndicatorDef, grain: str, table: str, key: str) -> frozenset[str] | None:
+        a = anchor(d)
+        if a is None:
+            return None
+        k = (table, key, *a)
+        if k not in cache:
+            cache[k] = _anchor_months(con, old, new, table, key, *a)
+        months = cache[k]
+        return None if months is None else frozenset(iv.month_in(m, grain) for m in months)
+
+    return look
+
+
+def _anchor_months(con: warehouse.Connection, old: dict[str, Any], new: dict[str, Any], table: str, key: str,
+                   anchor_table: str, column: str) -> frozenset[str] | None:
+    """The months ('YYYY-MM') of `column` of the `anchor_table` rows whose `key` a changed row of `table` holds."""
+    a, b = old["tables"].get(table), new["tables"].get(table)
+    cols, anchor_cols = dict(_columns(con, table)), dict(_columns(con, anchor_table))
+    if a is None or b is None or key not in cols or key not in anchor_cols or column not in anchor_cols:
+        return None
+    diff = {m for m in set(a["months"]) | set(b["months"]) if a["months"].get(m) != b["months"].get(m)}
+    q = warehouse.quote
+    month = _month_of(list(cols.items()))
+    dated = ", ".join(f"DATE '{m}-01'" for m in sorted(diff - {NO_DATE}))
+    where = " OR ".join([f"{month} IN ({dated})"] * bool(dated) + [f"{month} IS NULL"] * (NO_DATE in diff))
+    keys = [f"SELECT {q(key)} FROM {q(table)} WHERE {where}"] if where else []
+    if "superseded" in warehouse.table_names(con):
+        since = int(str(a.get("mark", "0:0")).split(":")[1])
+        keys.append(f"SELECT CAST(json_extract_string(old_row, '$.{key}') AS {cols[key]}) FROM superseded "
+                    f"WHERE table_name = '{table}' AND superseded_by_file_id > {since}")
+    if not keys:
+        return frozenset()
+    rows = con.sql(
+        f"SELECT DISTINCT strftime(CAST({q(column)} AS TIMESTAMP), '%Y-%m') FROM {q(anchor_table)} "
+        f"WHERE {q(column)} IS NOT NULL AND {q(key)} IN ({' UNION ALL '.join(keys)})"
+    ).fetchall()
+    return frozenset(str(r[0]) for r in rows)
 
 
 def merge(old_values: pl.DataFrame, computed: pl.DataFrame, p: iv.Plan, catalog: Catalog,
@@ -290,7 +403,7 @@ def write_values(
     span = (first, last) if first is not None and last is not None else None
     old = read_state(con)
     new = current_state(con, cat, tuple(grains), span, old)
-    p, whole = plan(cat, old, new)
+    p, whole = plan(cat, old, new, lookup_back(con, old, new) if old is not None else None)
     per_case = case_history.tables_of(cat)
     new["case_history"] = sorted(per_case.values())
     since = changed_from(old, new).get(case_history.SOURCE) if old is not None and p is not None else None
@@ -301,8 +414,10 @@ def write_values(
         frame = iv.compute_indicator_values(con, cat, grains, span=span, per_case=per_case)
         note = "computed whole: " + "; ".join(whole)
     else:
-        computed = iv.compute_indicator_values(con, cat, grains, span=span, plan=p, per_case=per_case)
-        frame = merge(con.sql(f"SELECT * FROM {iv.TABLE}").pl(), computed, p, cat, tuple(grains))
+        stored = con.sql(f"SELECT * FROM {iv.TABLE}").pl()
+        computed = iv.compute_indicator_values(con, cat, grains, span=span, plan=p, per_case=per_case,
+                                               stored_months=stored.filter(pl.col("grain") == "month"))
+        frame = merge(stored, computed, p, cat, tuple(grains))
         cells = sum(len(v) for v in p.values())
         note = (f"incremental: {cells} (indicator, grain, period) cells bounded, {computed.height} rows computed, "
                 f"{frame.height - computed.height} kept" + (f"; computed whole: {', '.join(whole)}" if whole else ""))

@@ -535,6 +535,7 @@ def compute_indicator_values(
     params: Mapping[str, int] | None = None,
     plan: Plan | None = None,
     per_case: Mapping[str, str] | None = None,
+    stored_months: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every indicator for every district (table `district`) × period × grain, periods spanning the data's months.
 
@@ -544,15 +545,17 @@ def compute_indicator_values(
     `plan` (incremental refresh, etl.warehouse.incremental) computes only the periods it names per (indicator,
     grain); pairs it does not name are computed whole. `per_case` (etl.warehouse.case_history: per-case expression
     → its table, up to date) lets the formulas read the per-case history instead of aggregating case_event again.
+    `stored_months` (with `plan`: the stored month-grain rows, current where the plan keeps them) gives a rolled-up
+    indicator's quarters and years the sums of the months the plan does not recompute (`_rolled_monthly`).
     """
     catalog = with_params(catalog, params)
     for g in grains:
         if g not in GRAINS:
             raise IndicatorSQLError(f"unknown grain {g!r}; allowed: {', '.join(GRAINS)}")
     if isinstance(con_or_db_path, duckdb.DuckDBPyConnection):
-        return _compute(con_or_db_path, catalog, tuple(grains), span, plan, per_case)
+        return _compute(con_or_db_path, catalog, tuple(grains), span, plan, per_case, stored_months)
     with warehouse.connection(con_or_db_path, read_only=True) as con:
-        return _compute(con, catalog, tuple(grains), span, plan, per_case)
+        return _compute(con, catalog, tuple(grains), span, plan, per_case, stored_months)
 
 
 def units_frame(con: warehouse.Connection) -> pl.DataFrame:
@@ -640,10 +643,43 @@ def _plan_months(plan: Plan | None, d: IndicatorDef, grains: tuple[str, ...], mo
     return frozenset(m for m in months if any(month_in(m, g) in plan[(d.id, g)] for g in grains))
 
 
+_INTEGER = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.Int128, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
+
+
+def _rolled_monthly(
+    con: warehouse.Connection, d: IndicatorDef, shared: SharedJoin | None, last_day: date | None,
+    need: frozenset[str] | None, plan: Plan | None, stored: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """The monthly sums a rolled-up indicator's quarters and years are summed from: the months `need`ed (None: all).
+    Under a plan, a needed month the plan does not recompute at month grain has its stored month row current (the
+    plan kept it), whose numerator and denominator are those sums: they are read from `stored` (the stored month
+    rows) instead of from the raw tables, so a new month's year reads that month, not the year's every month. Only
+    for integer sums without the delta moments (not stored): a sum of counts is exact in a double whatever the
+    order, the same as a full rebuild's."""
+    def sums(months: frozenset[str] | None) -> pl.DataFrame:
+        start = date.fromisoformat(min(months) + "-01") if months else None
+        return _monthly_sums(con, since(d, start), shared, last_day, months)
+
+    if plan is None or need is None or stored is None:
+        return sums(need)
+    recomputed = plan.get((d.id, "month"))
+    if recomputed is None or not (need - recomputed):
+        return sums(need)
+    fresh = sums(need & recomputed)
+    if set(fresh.columns) != {"unit_code", "period", "numerator", "denominator"} or not all(
+            fresh.schema[c] in _INTEGER for c in ("numerator", "denominator")):
+        return sums(need)
+    kept = (stored.filter((pl.col("indicator_id") == d.id) & pl.col("period").is_in(sorted(need - recomputed))
+                          & (pl.col("numerator").is_not_null() | pl.col("denominator").is_not_null()))
+            .select(fresh.columns))
+    return pl.concat([fresh, kept.cast(fresh.schema)])  # type: ignore[arg-type]  # an integral double: exact
+
+
 def _compute(
     con: warehouse.Connection, catalog: Catalog, grains: tuple[str, ...], span: tuple[date, date] | None,
     plan: Plan | None = None,
     per_case: Mapping[str, str] | None = None,
+    stored_months: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     units = units_frame(con)
     first, last = span if span is not None else data_span(con)
@@ -673,8 +709,7 @@ def _compute(
                     elif rolls_up(d) and n_grid:
                         if d.id not in monthly:
                             need = _plan_months(plan, d, grains, all_months)
-                            start = date.fromisoformat(min(need) + "-01") if need else None
-                            monthly[d.id] = _monthly_sums(con, since(d, start), shared, last, need)
+                            monthly[d.id] = _rolled_monthly(con, d, shared, last, need, plan, stored_months)
                         frames.append(_run_rolled(con, d, grain, monthly[d.id], n_grid))
                     else:
                         begin = periods["period_start"].min() if only is not None else None

@@ -4,18 +4,20 @@ that supersedes rows of an old month, and after late outcomes of a maturing peri
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import polars as pl
 import pytest
 
 from etl.contract.catalog import load_catalog
 from etl.jobs.refresh import refresh
 from etl.jobs.refresh_steps import RefreshContext, step_scores, step_uncertainty
-from etl.warehouse import case_history, connection as warehouse, incremental, indicator_values as iv
+from etl.warehouse import case_history, connection as warehouse, ddl, incremental, indicator_values as iv
 from etl.warehouse.indicator_values import write_indicator_values
 from tests.conftest import Warehouses
 from tests.etl.jobs.test_refresh_manifest import config_for
@@ -236,13 +238,14 @@ def test_the_plan_bounds_periods_by_the_earliest_changed_month_and_computes_data
 def test_an_outcome_window_bounds_the_maturing_periods_and_outcomes_in_other_rows_are_computed_whole() -> None:
     """`outcome_window_days` W (catalog): a moved data end reaches the periods ending within W + 1 days of the earlier
     data end, a changed row those ending within W days before its month. A formula waiting for outcomes in other rows
-    (a rating of a case closed months before) without a window is computed whole whenever a table it reads changed,
-    even when the data end stays; one waiting in its own row (a rate form over one table) is bounded as any other."""
+    (a rating of a case closed months before) is computed whole whenever such a table changed, even when the data end
+    stays, unless its `later_rows` lead there by a key (then the lookup says which periods) — whatever its window;
+    one waiting in its own row (a rate form over one table) is bounded as any other."""
     catalog = load_catalog()
     ids = ("online_completion_rate", "elderly_success_rate", "rating_coverage_rate", "hotline_resolution_rate")
     defs = tuple(catalog.indicator(i) for i in ids)
     online, elderly, coverage, hotline = defs
-    assert (online.outcome_window_days, elderly.outcome_window_days, coverage.outcome_window_days) == (3, 30, None)
+    assert (online.outcome_window_days, elderly.outcome_window_days, coverage.outcome_window_days) == (3, 30, 7)
     sub = type(catalog)(catalog.nodes, defs, catalog.source)
     tabs = {"case": {"mark": "1:1", "months": {"2025-01": "1:1", "2025-04": "2:2"}},
             "rating": {"mark": "1:1", "months": {"2025-01": "1:1"}},
@@ -254,16 +257,36 @@ def test_an_outcome_window_bounds_the_maturing_periods_and_outcomes_in_other_row
     assert p is not None
     assert p[(online.id, "month")] == {"2025-05", "2025-06"}  # ends on or after 05-27
     assert p[(elderly.id, "month")] == {"2025-04", "2025-05", "2025-06"}  # ends on or after 04-30
-    assert (coverage.id, "month") not in p and (hotline.id, "month") not in p  # read the data end, no window
-    # the data end stays, cases of April changed: W days before April for the windowed ones; the ratings of cases
-    # closed before April may be among them → rating coverage whole; the hotline did not change → nothing
+    assert p[(coverage.id, "month")] == {"2025-05", "2025-06"}  # ends on or after 05-23
+    assert (hotline.id, "month") not in p  # reads the data end, no window
+    # the data end stays, cases of April changed: W days before April for the windowed ones (rating coverage counts
+    # cases in the period they closed in, on or after their earliest date); the hotline did not change
     cases = {**tabs, "case": {"mark": "2:2", "months": {"2025-01": "1:1", "2025-04": "3:3"}}}
     p, whole = incremental.plan(sub, old, {**old, "tables": cases})
     assert p is not None
     assert p[(online.id, "month")] == {"2025-03", "2025-04", "2025-05"}  # ends on or after 03-29
     assert p[(elderly.id, "month")] == {"2025-03", "2025-04", "2025-05"}  # ends on or after 03-02
-    assert (coverage.id, "month") not in p and any(coverage.id in w and "later rows" in w for w in whole)
+    assert p[(coverage.id, "month")] == {"2025-03", "2025-04", "2025-05"}  # ends on or after 03-25
     assert p[(hotline.id, "month")] == frozenset()
+    # ratings of May changed: the ratings may be of cases closed in any earlier month, and it is the lookup that
+    # says which (here: January's); without one, rating coverage is computed whole
+    ratings = {**tabs, "rating": {"mark": "2:2", "months": {"2025-01": "1:1", "2025-05": "1:1"}}}
+    p, whole = incremental.plan(sub, old, {**old, "tables": ratings})
+    assert p is not None and (coverage.id, "month") not in p and any(coverage.id in w for w in whole)
+    asked: list[tuple[str, str, str]] = []
+
+    def lookup(d: Any, grain: str, table: str, key: str) -> frozenset[str]:
+        asked.append((d.id, table, key))
+        return frozenset({"2025-01"})
+
+    p, whole = incremental.plan(sub, old, {**old, "tables": ratings}, lookup)
+    assert p is not None and p[(coverage.id, "month")] == {"2025-01"} and not whole
+    assert asked == [(coverage.id, "rating", "case_id")]
+    # the staff on shift changed: no key leads from a shift to the cases whose ratings it prompted → whole
+    staff = {**tabs, "centre_staffing": {"mark": "2:2", "months": {"2025-05": "1:1"}}}
+    p, whole = incremental.plan(sub, {**old, "tables": {**tabs, "centre_staffing": {"mark": "1:1", "months": {}}}},
+                                {**old, "tables": staff}, lookup)
+    assert p is not None and (coverage.id, "month") not in p and any(coverage.id in w for w in whole)
     # a ticket of April changed, the data end stays: its own row, its own period on
     tickets = {**tabs, "hotline_ticket": {"mark": "2:2", "months": {"2025-01": "1:1", "2025-04": "2:2"}}}
     p, _ = incremental.plan(sub, old, {**old, "tables": tickets})
@@ -296,7 +319,7 @@ def test_late_ratings_of_cases_closed_months_before_equal_a_full_rebuild(
     )
     assert n > 0
     note = _refresh(db, src)
-    assert "incremental" in note and "rating_coverage_rate (waits for outcomes in later rows)" in note, note
+    assert "incremental" in note and "rating_coverage_rate" not in note, note  # looked up, not computed whole
     assert _last_day(db) == last
     _assert_same_as_full(db, tmp_path)
 
@@ -389,3 +412,114 @@ def test_a_query_of_one_select_over_one_table_counts_its_outcomes_in_its_own_row
     p, whole = incremental.plan(sub, old, new)
     assert p is not None and p[(reopened.id, "month")] == {"2025-04", "2025-05"}
     assert (first_response.id, "month") not in p and any(first_response.id in w for w in whole)
+
+
+def _assert_looked_up(db: Path, src: Path, indicator: str, file_part: str, tmp_path: Path) -> None:
+    """Refreshed with the re-submitted file (its rows superseding), `indicator` is not computed whole and the result
+    equals a full rebuild."""
+    note = _refresh(db, src)
+    assert "incremental" in note and indicator not in note.split(" | ")[0], note
+    with warehouse.connection(db, read_only=True) as con:
+        assert warehouse.scalar(con, f"SELECT sum(rows_superseded) FROM ingest_files WHERE file_name LIKE '%{file_part}%'")
+    _assert_same_as_full(db, tmp_path)
+
+
+def test_late_follow_ups_of_old_bad_ratings_recompute_the_ratings_periods_and_equal_a_full_rebuild(
+    months_split: dict[str, Any], tmp_path: Path
+) -> None:
+    """Follow-ups of the first month's bad ratings re-submitted on the last day of the data (an appeal upheld, a
+    callback made late): the follow-up table changes in its last month, and the old rows are superseded. The bad-rating
+    rates of the first month change (an upheld appeal leaves the denominator): the lookup from the follow-ups to their
+    ratings recomputes that month, not the rates whole (they were before), and the result equals a full rebuild."""
+    db, src = _copy(months_split, tmp_path)
+    m, last = months_split["months"][0], _last_day(db)
+    n = _write_rows(
+        db,
+        f"SELECT f.* REPLACE (TIMESTAMP '{last} 09:00:00' AS callback_at, TIMESTAMP '{last} 18:00:00' AS due_at, "
+        "CAST(NULL AS TIMESTAMP) AS rectified_at, true AS appeal_upheld) FROM bad_rating_followup f "
+        f"JOIN rating r USING (rating_id) WHERE strftime(r.rated_at, '%Y-%m') = '{m}' ORDER BY rating_id LIMIT 30",
+        src / "bad_rating_followup_late.parquet",
+    )
+    assert n > 0
+    _assert_looked_up(db, src, "bad_rating_c", "_late", tmp_path)
+
+
+def test_a_rating_moved_to_another_case_recomputes_the_old_cases_period_and_equals_a_full_rebuild(
+    months_split: dict[str, Any], tmp_path: Path
+) -> None:
+    """Ratings of cases closed in the first month re-submitted (same rating, same date) for unrated cases closed in
+    the third: rating coverage of both months changes. The rating's new row names the new case only; the old case
+    is named by the superseded row, which the lookup reads too (without it the first month kept its old value)."""
+    db, src = _copy(months_split, tmp_path)
+    first, third = months_split["months"][0], months_split["months"][2]
+    n = _write_rows(
+        db,
+        "WITH old AS (SELECT r.*, row_number() OVER (ORDER BY r.rating_id) AS i FROM rating r JOIN \"case\" c "
+        f"USING (case_id) WHERE strftime(c.closed_at, '%Y-%m') = '{first}' ORDER BY r.rating_id LIMIT 60), "
+        "free AS (SELECT case_id, row_number() OVER (ORDER BY case_id) AS i FROM \"case\" WHERE status = 'closed' "
+        f"AND strftime(closed_at, '%Y-%m') = '{third}' AND case_id NOT IN (SELECT case_id FROM rating)) "
+        "SELECT old.* EXCLUDE (i) REPLACE (free.case_id AS case_id) FROM old JOIN free USING (i)",
+        src / "rating_moved.parquet",
+    )
+    assert n > 0
+    _assert_looked_up(db, src, "rating_coverage_rate", "moved", tmp_path)
+
+
+def test_the_lookup_back_reads_the_changed_months_and_the_superseded_rows() -> None:
+    """The periods a changed rating reaches are those of the cases it names: a new rating's case (its month changed)
+    and the case a superseded rating named before (gone from the table, kept in `superseded`). A rating of an
+    unchanged month reaches nothing."""
+    con = duckdb.connect()
+    ddl.create(con, "superseded")
+    con.sql("CREATE TABLE \"case\" (case_id VARCHAR, closed_at TIMESTAMP)")
+    con.sql("INSERT INTO \"case\" VALUES ('a', '2025-01-10'), ('b', '2025-02-10'), ('c', '2025-03-10'), "
+            "('d', '2025-04-10')")
+    con.sql("CREATE TABLE rating (rating_id VARCHAR, case_id VARCHAR, rated_at TIMESTAMP)")
+    con.sql("INSERT INTO rating VALUES ('r1', 'a', '2025-05-01'), ('r2', 'b', '2025-06-01')")
+
+    def state(mark: str) -> dict[str, Any]:
+        return {"tables": {"rating": {"mark": mark, "months": incremental.month_digests(con, "rating")}}}
+
+    old = state("2:7")
+    # r2 re-submitted by file 8 for case c (same date), the old row superseded; a new rating r3 of case d in July
+    con.sql("DELETE FROM rating WHERE rating_id = 'r2'")
+    con.sql("INSERT INTO rating VALUES ('r2', 'c', '2025-06-01'), ('r3', 'd', '2025-07-01')")
+    con.execute("INSERT INTO superseded VALUES ('rating', '[\"r2\"]', ?, 8, 'rating_fix.csv', 1, now())",
+                [json.dumps({"rating_id": "r2", "case_id": "b", "rated_at": "2025-06-01 00:00:00"})])
+    d = load_catalog().indicator("rating_coverage_rate")
+    look = incremental.lookup_back(con, old, state("4:8"))
+    assert look(d, "month", "rating", "case_id") == {"2025-02", "2025-03", "2025-04"}  # not January (r1 unchanged)
+    assert look(d, "quarter", "rating", "case_id") == {"2025Q1", "2025Q2"}
+
+
+def test_a_new_month_sums_the_years_stored_months_and_reads_only_itself(
+    months_split: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rolled-up indicator (a rate form summed from months) gets its quarter and year from the months' sums: with
+    one new month, the year's other months are kept at month grain, so their sums are the stored month rows; the raw
+    tables are read for the new month only (before, for every month of its year), and the result equals a full
+    rebuild. An indicator whose sums are not integer counts, or carry the delta moments, reads its months as before."""
+    db, src = _copy(months_split, tmp_path)
+    for p in months_split["held"]:
+        shutil.copy(p, src / p.name)
+    new = months_split["months"][-1]
+    read: dict[str, frozenset[str] | None] = {}
+    monthly_sums = iv._monthly_sums
+
+    def spy(con: Any, d: Any, shared: Any, last_day: Any, months: frozenset[str] | None = None) -> pl.DataFrame:
+        out = monthly_sums(con, d, shared, last_day, months)
+        if set(out.columns) == {"unit_code", "period", "numerator", "denominator"} and all(
+                out.schema[c].is_integer() for c in ("numerator", "denominator")):
+            read[d.id] = months
+        return out
+
+    monkeypatch.setattr(iv, "_monthly_sums", spy)
+    note = _refresh(db, src)
+    assert "incremental" in note, note
+    assert len(read) > 5 and all(m is not None and new in m for m in read.values()), read
+    # the new month, and the one before for those whose outcome window reaches back into it: not the year's others
+    year = [m for m in months_split["months"] if m[:4] == new[:4]]
+    assert len(year) > 2, year
+    assert {i: m for i, m in read.items() if m is None or not m <= set(year[-2:])} == {}, note
+    monkeypatch.undo()
+    _assert_same_as_full(db, tmp_path)
