@@ -64,11 +64,32 @@ def _start_server(db: Path, weights: Path, port: int, log: Path) -> subprocess.P
     raise RuntimeError("the server did not start within 120 s")
 
 
+#: values of the live callback's plain (non-pattern) inputs and states, as a first visit to the weights page holds
+#: them; a dependency not named here is sent as None, what an empty store holds (e.g. weights-pending)
+PAGE_VALUES: dict[tuple[str, str], object] = {
+    ("weights-blend", "value"): 0.5,
+    ("profile-select", "value"): "user-centred",
+    ("weights-lang", "data"): "zh",
+}
+
+
+def _dependency(dep: dict, codes: list[str], sliders: dict[str, float]) -> object:
+    """One input or state entry of a Dash request from the callback map's {"id", "property"} (a pattern id is its
+    JSON text): a pattern (ALL over the sliders' nodes) as one entry per slider, a plain one with its page value."""
+    cid, prop = dep["id"], dep["property"]
+    if cid.startswith("{"):
+        pattern = json.loads(cid)
+        ids = [{**{k: v for k, v in pattern.items() if k != "node"}, "node": c} for c in codes]
+        return [{"id": i, "property": prop, "value": i if prop == "id" else sliders[i["node"]]} for i in ids]
+    return {"id": cid, "property": prop, "value": PAGE_VALUES.get((cid, prop))}
+
+
 def reweight_payload(db: Path, weights: Path, rng: random.Random) -> tuple[dict, list[str]]:
     """The live callback's request body as the weights page sends it when the blend slider moves.
 
-    Its outputs are read from the callback the app registers (not written out here), so a change to the page's
-    callback cannot leave the benchmark posting a stale request that fails every time."""
+    Its outputs, inputs and states are read from the callback the app registers (not written out here), so a change
+    to the page's callback cannot leave the benchmark posting a stale request that fails every time (an input added
+    to the callback once made every reweight request of the load bench an error)."""
     import dash
 
     from app.server import create_app
@@ -82,10 +103,11 @@ def reweight_payload(db: Path, weights: Path, rng: random.Random) -> tuple[dict,
     dims, groups = reweight.slider_nodes(ctx)
     codes = list(dims) + [i for d in dims for i in groups[d]]
     base = ctx.profile("user-centred").resolved_weights(ctx.framework)
-    ids = [{"node": c, "type": "wslider"} for c in codes]
+    sliders = {c: round(base[c], 4) for c in codes}
     key = next(k for k in dash._callback.GLOBAL_CALLBACK_MAP if k.startswith("..weights-ranking-list.children..."))
+    callback = dash._callback.GLOBAL_CALLBACK_MAP[key]
     outputs: list = []
-    for out in dash._callback.GLOBAL_CALLBACK_MAP[key]["output"]:
+    for out in callback["output"]:
         if isinstance(out.component_id, dict):  # a pattern output: one entry per matching slider share
             outputs.append([{"id": {"node": c, "type": out.component_id["type"]}, "property": out.component_property}
                             for c in codes])
@@ -94,14 +116,16 @@ def reweight_payload(db: Path, weights: Path, rng: random.Random) -> tuple[dict,
     body = {
         "output": key,
         "outputs": outputs,
-        "inputs": [{"id": "weights-blend", "property": "value", "value": 0.5},
-                   [{"id": i, "property": "value", "value": round(base[i["node"]], 4)} for i in ids]],
-        "state": [[{"id": i, "property": "id", "value": i} for i in ids],
-                  {"id": "profile-select", "property": "value", "value": "user-centred"},
-                  {"id": "weights-lang", "property": "data", "value": "zh"}],
+        "inputs": [_dependency(d, codes, sliders) for d in callback["inputs"]],
+        "state": [_dependency(d, codes, sliders) for d in callback["state"]],
         "changedPropIds": ["weights-blend.value"],
     }
     return body, codes
+
+
+def blend_input(body: dict) -> dict:
+    """The request's weights-blend input (the value each simulated press changes)."""
+    return next(i for i in body["inputs"] if isinstance(i, dict) and i["id"] == "weights-blend")
 
 
 def content_payload(path: str) -> dict:
@@ -177,7 +201,7 @@ class User(threading.Thread):
                 method, path, payload = "POST", "/_dash-update-component", content_payload(self.rng.choice(PAGES))
             else:
                 payload = json.loads(json.dumps(self.body))
-                payload["inputs"][0]["value"] = round(self.rng.uniform(0, 1) / 0.05) * 0.05
+                blend_input(payload)["value"] = round(self.rng.uniform(0, 1) / 0.05) * 0.05
                 method, path = "POST", "/_dash-update-component"
             self._timed(kind, method, path, payload)
             n += 1
@@ -210,6 +234,11 @@ def main(argv: list[str] | None = None, summary: dict[str, float] | None = None)
         port = _free_port()
         proc = _start_server(db, weights, port, tmp / "server.log")
         try:
+            probe = User(-1, port, time.monotonic(), 1, 0.0, body, defaultdict(list), threading.Lock())
+            probe._request(probe.conn, "GET", "/", None)  # its session cookie
+            status = probe._request(probe.conn, "POST", "/_dash-update-component", body)
+            if status != 200:  # a stale request would make every reweight an error, not a latency
+                raise RuntimeError(f"the weights page's live callback answered HTTP {status} to the bench's request")
             results: dict[str, list[float]] = defaultdict(list)
             lock = threading.Lock()
             until = time.monotonic() + args.seconds
