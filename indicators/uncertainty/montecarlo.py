@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "BATCHABLE", "PAIRWISE_MAX_UNITS", "CompiledTree", "Evaluation", "MonteCarloError", "MonteCarloResult",
     "PowerMean", "RankError", "RankSummary", "RankTally", "auto_chunk", "effective_weights_batch", "evaluate",
+    "evaluate_draws",
     "failures_table", "pairwise_table", "p_rank_table", "power_mean", "rank_quantile", "rank_table", "ranks_desc",
     "ranks_desc_sorted", "run_monte_carlo", "score_quantiles", "summarise", "summary_from_tally",
 ]
@@ -323,6 +324,55 @@ def evaluate(
         values.append(out)
     nodes = {s.code: v for s, v in zip(tree.steps, values, strict=True)} if keep_nodes else None
     return Evaluation(values[-1], domain_step, nodes)
+
+
+def evaluate_draws(
+    tree: CompiledTree,
+    Xs: np.ndarray,
+    which: np.ndarray,
+    W: np.ndarray,
+    methods: Sequence[PowerMean],
+    thresholds: Sequence[float] | None = None,
+) -> Evaluation:
+    """evaluate() for samples that each score one of several data sets: Xs (D x U x I), which (S,) its index.
+
+    The data factor spreads a pass's samples over every pre-drawn data set (64 by default) x every method choice:
+    called once per data set, evaluate's per-call work (the effective weights, its checks) was repeated for groups of
+    a few samples, 12,800 calls in a 100,000-sample run. Here the effective weights are computed once for all the
+    samples, and each data set costs one small matrix product (evaluate's one-power-mean path, same arithmetic);
+    a data set with missing or out-of-domain values, and samples whose effective weights are not finite, go through
+    evaluate as before.
+    """
+    W = np.asarray(W, dtype=float)
+    which = np.asarray(which)
+    S, U = W.shape[0], Xs.shape[1]
+    root = np.empty((S, U))
+    domain_step = np.full(S, -1, dtype=int)
+    m = methods[0]
+    fast = len({(k.p, k.shift) for k in methods}) == 1 and not any(t > 0 for t in (thresholds or ()))
+    if fast:  # every draw transformed and checked at once; the loop below only multiplies
+        txs, bad = _transform(Xs, m)
+        draw_ok = np.isfinite(Xs).all(axis=(1, 2)) & ~bad.any(axis=(1, 2))
+        w_eff = np.ascontiguousarray(effective_weights_batch(tree, W))
+        fast_row = np.isfinite(w_eff).all(axis=1) & draw_ok[which]
+    else:
+        fast_row = np.zeros(S, dtype=bool)
+    order = np.argsort(which, kind="stable")
+    draws, starts = np.unique(which[order], return_index=True)
+    for d, rows in zip(draws.tolist(), np.split(order, starts[1:]), strict=True):
+        quick = fast_row[rows]
+        if quick.all():
+            root[rows] = w_eff[rows] @ txs[d].T
+            continue
+        if quick.any():
+            root[rows[quick]] = w_eff[rows[quick]] @ txs[d].T
+        rest = rows[~quick]
+        ev = evaluate(tree, Xs[d], W[rest], methods, thresholds)
+        root[rest] = ev.root
+        domain_step[rest] = ev.domain_step
+    if fast and m.p != 1.0 and fast_row.any():
+        root[fast_row] = _inverse(root[fast_row], m)
+    return Evaluation(root, domain_step, None)
 
 
 # -- the run ------------------------------------------------------------------------------------------------------
