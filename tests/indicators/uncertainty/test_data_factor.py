@@ -129,11 +129,16 @@ def test_profiles_differing_in_weights_share_the_draws_and_their_preparation(mon
             assert np.array_equal(problem.data_tensors[key], t)
 
 
+@pytest.mark.parametrize("gather", [True, False])
 @pytest.mark.parametrize("method", [("amean", {}), ("gmean", {})])
-def test_evaluate_draws_equals_evaluate_per_draw_on_either_path(method: tuple[str, dict]) -> None:
+def test_evaluate_draws_equals_evaluate_per_draw_on_either_path(method: tuple[str, dict], gather: bool,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """Draws with missing values or a value outside the geometric mean's domain, and a sample whose weights leave a
-    branch empty, take evaluate's general path inside evaluate_draws; the others its one-product path. Each
-    sample must score (and fail) exactly as evaluate scores it on its own draw."""
+    branch empty, take evaluate's general path inside evaluate_draws (gathered per sample in one call, or per draw
+    past the memory budget); the others its one-product path. Each sample must score (and fail) exactly as
+    evaluate scores it on its own draw."""
+    if not gather:
+        monkeypatch.setattr(montecarlo, "_GATHER_BYTES", 0)
     fw = two_sided()
     tree = CompiledTree.build(fw)
     rng = np.random.default_rng(4)
@@ -151,6 +156,10 @@ def test_evaluate_draws_equals_evaluate_per_draw_on_either_path(method: tuple[st
         assert ev.domain_step[s] == ref.domain_step[0]
     if method[0] == "gmean":
         assert (ev.domain_step[which == 2] >= 0).all()
+    only_general = evaluate_draws(tree, Xs, np.array([1, 2, 1]), W[:3], methods)  # no sample on the product path
+    for s, d in enumerate((1, 2, 1)):
+        np.testing.assert_allclose(only_general.root[s], evaluate(tree, Xs[d], W[s : s + 1], methods).root[0],
+                                   rtol=1e-13, atol=1e-13)
 
 
 def test_samples_on_drawn_data_are_evaluated_per_method_combination_not_per_draw(
