@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "BATCHABLE", "PAIRWISE_MAX_UNITS", "CompiledTree", "Evaluation", "MonteCarloError", "MonteCarloResult",
     "PowerMean", "RankError", "RankSummary", "RankTally", "auto_chunk", "effective_weights_batch", "evaluate",
+    "evaluate_draws",
     "failures_table", "pairwise_table", "p_rank_table", "power_mean", "rank_quantile", "rank_table", "ranks_desc",
     "ranks_desc_sorted", "run_monte_carlo", "score_quantiles", "summarise", "summary_from_tally",
 ]
@@ -224,6 +225,11 @@ def effective_weights_batch(tree: CompiledTree, W: np.ndarray) -> np.ndarray:
     return out.T
 
 
+def _block(w: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """sum_k w[s, k] a[u, k] (one data set, a: U x k) or a[s, u, k] (per-sample data sets): S x U."""
+    return w @ a.T if a.ndim == 2 else np.einsum("sk,suk->su", w, a)
+
+
 @dataclass(frozen=True)
 class Evaluation:
     """Composite (root) values per sample and unit, failures per sample, and optionally every node's values."""
@@ -240,20 +246,26 @@ def evaluate(
     methods: Sequence[PowerMean],
     thresholds: Sequence[float] | None = None,
     keep_nodes: bool = False,
+    which: np.ndarray | None = None,
 ) -> Evaluation:
-    """Every sample's composite: X (U x I, normalised), W (S x n_slots, relative weights, >= 0)."""
+    """Every sample's composite: X (U x I, normalised), W (S x n_slots, relative weights, >= 0).
+
+    With `which` (S,), X is a stack of data sets (D x U x I) and sample s scores X[which[s]] (the data factor): the
+    indicator blocks are then gathered per sample (S x U x k) and contracted with einsum instead of one product, so
+    every draw's samples go through one call (evaluate_draws keeps that gather within a memory budget).
+    """
     X = np.asarray(X, dtype=float)
     W = np.asarray(W, dtype=float)
     if W.ndim == 1:
         W = W[None, :]
-    if X.shape[1] != len(tree.framework.indicators) or W.shape[1] != tree.n_slots:
-        raise MonteCarloError(f"shapes: X {X.shape}, W {W.shape}; expected (U, {len(tree.framework.indicators)}) "
-                              f"and (S, {tree.n_slots})")
+    if X.shape[-1] != len(tree.framework.indicators) or W.shape[1] != tree.n_slots or X.ndim != 2 + (which is not None):
+        raise MonteCarloError(f"shapes: X {X.shape}, W {W.shape}; expected ({'D, ' if which is not None else ''}U, "
+                              f"{len(tree.framework.indicators)}) and (S, {tree.n_slots})")
     if len(methods) != len(tree.steps):
         raise MonteCarloError(f"{len(methods)} methods for {len(tree.steps)} aggregate nodes")
-    S, U = W.shape[0], X.shape[0]
+    S, U = W.shape[0], X.shape[-2]
     present_x = np.isfinite(X)
-    if (not keep_nodes and len({(m.p, m.shift) for m in methods}) == 1 and present_x.all()
+    if (which is None and not keep_nodes and len({(m.p, m.shift) for m in methods}) == 1 and present_x.all()
             and not any(t > 0 for t in (thresholds or ()))):
         # One power mean at every node over complete data: T(composite) = sum_i w_eff_i T(x_i) with the effective
         # (path-product) weights, since each parent applies T to a child's T^-1(...) (arithmetic: T = identity, so
@@ -276,23 +288,25 @@ def evaluate(
         n_avail = np.zeros((S, U)) if thr > 0 else None
         n_weighted = np.zeros(S) if thr > 0 else None
         if step.ind_cols.size:
-            xk = X[:, step.ind_cols]
-            pk = present_x[:, step.ind_cols]
+            xk = X[..., step.ind_cols]
+            pk = present_x[..., step.ind_cols]
             tk, badk = _transform(np.where(pk, xk, 1.0 - m.shift if m.p != 1.0 else 0.0), m)
             badk = badk & pk
             # An out-of-domain value (log 0 = -inf, 1/0 = inf, log of a negative = NaN) is never put into the
             # product: with weight 0 it takes no part (0 x inf would be NaN), with a positive weight the sample fails.
             tk = np.where(pk & ~badk, tk, 0.0)
             wk = W[:, step.ind_slots]
-            pkf = pk.T.astype(float)
-            num += wk @ tk.T
-            den += wk @ pkf
+            pkf = pk.astype(float)
+            if which is not None:  # per-sample data sets: gather this step's block, S x U x k
+                tk, pkf, badk = tk[which], pkf[which], badk[which]
+            num += _block(wk, tk)
+            den += _block(wk, pkf)
             if badk.any() or n_avail is not None:
                 wnz = (wk != 0).astype(float)
                 if badk.any():  # a present, weighted child outside the domain fails the sample
-                    bad_any |= (wnz @ badk.T.astype(float) > 0).any(axis=1)
+                    bad_any |= (_block(wnz, badk.astype(float)) > 0).any(axis=1)
                 if n_avail is not None and n_weighted is not None:
-                    n_avail += wnz @ pkf
+                    n_avail += _block(wnz, pkf)
                     n_weighted += wnz.sum(axis=1)
         for kid, slot in zip(step.agg_kids, step.agg_slots, strict=True):
             v = values[kid]
@@ -323,6 +337,68 @@ def evaluate(
         values.append(out)
     nodes = {s.code: v for s, v in zip(tree.steps, values, strict=True)} if keep_nodes else None
     return Evaluation(values[-1], domain_step, nodes)
+
+
+def _by_draw(which: np.ndarray, rows: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """`rows` grouped by their data set: (draw, its rows), in draw order (none for no rows)."""
+    if not rows.size:
+        return []
+    order = rows[np.argsort(which[rows], kind="stable")]
+    draws, starts = np.unique(which[order], return_index=True)
+    return list(zip(draws.tolist(), np.split(order, starts[1:]), strict=True))
+
+
+_GATHER_BYTES = 8 << 20  # evaluate_draws' per-sample gather of one indicator block: within the caches' reach
+
+
+def evaluate_draws(
+    tree: CompiledTree,
+    Xs: np.ndarray,
+    which: np.ndarray,
+    W: np.ndarray,
+    methods: Sequence[PowerMean],
+    thresholds: Sequence[float] | None = None,
+) -> Evaluation:
+    """evaluate() for samples that each score one of several data sets: Xs (D x U x I), which (S,) its index.
+
+    The data factor spreads a pass's samples over every pre-drawn data set (64 by default) x every method choice:
+    called once per data set, evaluate's per-call work (the effective weights, its checks) was repeated for groups of
+    a few samples, 12,800 calls in a 100,000-sample run. Here the effective weights are computed once for all the
+    samples, and each data set costs one small matrix product (evaluate's one-power-mean path, same arithmetic).
+    Samples on a data set with missing or out-of-domain values, or whose effective weights are not finite, take
+    evaluate's general path: all of them in one call with `which` (per-sample gather) while that fits _GATHER_BYTES,
+    else one call per data set.
+    """
+    W = np.asarray(W, dtype=float)
+    which = np.asarray(which)
+    S, U = W.shape[0], Xs.shape[1]
+    root = np.empty((S, U))
+    domain_step = np.full(S, -1, dtype=int)
+    m = methods[0]
+    fast = len({(k.p, k.shift) for k in methods}) == 1 and not any(t > 0 for t in (thresholds or ()))
+    if fast:  # every draw transformed and checked at once; the loop over draws below only multiplies
+        txs, bad = _transform(Xs, m)
+        draw_ok = np.isfinite(Xs).all(axis=(1, 2)) & ~bad.any(axis=(1, 2))
+        w_eff = np.ascontiguousarray(effective_weights_batch(tree, W))
+        fast_row = np.isfinite(w_eff).all(axis=1) & draw_ok[which]
+    else:
+        fast_row = np.zeros(S, dtype=bool)
+    for d, rows in _by_draw(which, np.flatnonzero(fast_row)):
+        root[rows] = w_eff[rows] @ txs[d].T
+    # The other samples (a draw with missing values, e.g. imputation off): one general evaluate over all their
+    # draws, its per-sample gather (samples x U x the widest indicator block) bounded by _GATHER_BYTES, else per draw.
+    slow = np.flatnonzero(~fast_row)
+    widest = max((st.ind_cols.size for st in tree.steps), default=0)
+    if slow.size and slow.size * U * widest * 8 <= _GATHER_BYTES:
+        ev = evaluate(tree, Xs, W[slow], methods, thresholds, which=which[slow])
+        root[slow], domain_step[slow] = ev.root, ev.domain_step
+    else:
+        for d, rows in _by_draw(which, slow):
+            ev = evaluate(tree, Xs[d], W[rows], methods, thresholds)
+            root[rows], domain_step[rows] = ev.root, ev.domain_step
+    if fast and m.p != 1.0 and fast_row.any():
+        root[fast_row] = _inverse(root[fast_row], m)
+    return Evaluation(root, domain_step, None)
 
 
 # -- the run ------------------------------------------------------------------------------------------------------

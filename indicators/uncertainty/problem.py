@@ -39,7 +39,7 @@ from indicators.normalise import NORMALISERS
 from indicators.registry import MethodError
 from indicators.spec import MethodSpec, ModelSpec
 from indicators.uncertainty.factors import DEMAND, SUPPLY, Factor, Settings, apply_drops, make_factor
-from indicators.uncertainty.montecarlo import CompiledTree, MonteCarloError, PowerMean, evaluate, power_mean
+from indicators.uncertainty.montecarlo import CompiledTree, MonteCarloError, PowerMean, evaluate, evaluate_draws, power_mean
 
 
 
@@ -379,28 +379,30 @@ class Problem:
         S, U = W.shape[0], len(self.units)
         scores = np.empty((S, U)) if out is None else out  # every row is written below or failed (set to NaN)
         reasons = np.full(S, -1, dtype=int)
-        # one integer code per discrete combination: loop over the combinations present, never over samples
+        # one integer code per discrete combination: loop over the combinations present, never over samples. The
+        # data draw is not part of the code: the samples of one method combination on drawn data are evaluated
+        # together (evaluate_draws), not one call per draw.
         n_agg = len(self.agg_sets) + 1
-        n_data = (next(iter(self.data_tensors.values())).shape[0] if self.data_tensors else 0) + 1
         d_arr: np.ndarray = np.full(S, -1) if data is None else np.asarray(data)
-        code = (((norm + 1) * 2 + imp.astype(int)) * n_agg + (agg + 1)) * n_data + (d_arr + 1)
+        drawn = d_arr >= 0
+        code = ((((norm + 1) * 2 + imp.astype(int)) * n_agg + (agg + 1)) * 2 + drawn).astype(np.intp)
         present = np.flatnonzero(np.bincount(code))
         for code_c in present:
-            c, d_i = divmod(int(code_c), n_data)
-            d_i -= 1
+            c, on_draws = divmod(int(code_c), 2)
             n_i, i_i, a_i = c // n_agg // 2 - 1, (c // n_agg) % 2, c % n_agg - 1
             # one combination (weights-only runs): take every row as a view, no gather/scatter copies
-            rows = np.flatnonzero(code == c * n_data + d_i + 1) if present.size > 1 else slice(None)
+            rows = np.flatnonzero(code == code_c) if present.size > 1 else slice(None)
             tkey = (int(n_i), bool(i_i))
             if tkey in self.tensor_errors:
                 reasons[rows] = self._reason(self.tensor_errors[tkey])
                 continue
             methods = self.agg_sets[int(a_i)]
-            if d_i >= 0:
-                X = self.data_positive.get((*tkey, int(a_i)), self.data_tensors[tkey])[d_i]
+            if on_draws:
+                Xs = self.data_positive.get((*tkey, int(a_i)), self.data_tensors[tkey])
+                ev = evaluate_draws(self.tree, Xs, d_arr[rows], W[rows], methods, self.thresholds)
             else:
                 X = self.positive.get((*tkey, int(a_i)), self.tensors[tkey])
-            ev = evaluate(self.tree, X, W[rows], methods, self.thresholds)
+                ev = evaluate(self.tree, X, W[rows], methods, self.thresholds)
             scores[rows] = ev.root
             dom = ev.domain_step >= 0
             bad = ~dom & (~np.isfinite(ev.root).any(axis=1) if unranked else ~np.isfinite(ev.root).all(axis=1))
