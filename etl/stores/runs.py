@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import polars as pl
 import psutil
@@ -69,7 +69,8 @@ CREATE INDEX IF NOT EXISTS inbox_files_sha ON inbox_files (sha256);
 
 #: version → the script that brings a run history to it from the version before (0: an empty or unversioned file;
 #: the release before versions wrote exactly version 1's tables, so for it the script changes nothing).
-MIGRATIONS: dict[int, str] = {1: _SCHEMA}
+#: 2: `pid_boot_start`, the writing process's start in seconds since boot (see `_alive`).
+MIGRATIONS: dict[int, str] = {1: _SCHEMA, 2: "ALTER TABLE runs ADD COLUMN pid_boot_start REAL;"}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 # Column order and types of list_runs(), also used for the empty frame.
@@ -161,22 +162,40 @@ def _ts(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
-def _process_start(pid: int) -> float | None:
+class ProcessStart(NamedTuple):
+    """When a process started: `epoch` as psutil reports it (boot time + time since boot) and `since_boot`."""
+
+    epoch: float
+    since_boot: float
+
+
+def _process_start(pid: int) -> ProcessStart | None:
     try:
-        return psutil.Process(pid).create_time()
+        epoch = psutil.Process(pid).create_time()
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
+    # psutil adds the kernel's boot time (/proc/stat btime) to the start in clock ticks since boot. btime is
+    # wall-clock time minus the time since boot, so it moves whenever the wall clock is stepped (NTP, a VM restored
+    # from a snapshot) and can flip between two whole seconds as the clock is corrected. Read back to back, the
+    # difference is the start since boot, which no clock change moves.
+    return ProcessStart(epoch, epoch - psutil.boot_time())
 
 
-def _alive(pid: int, pid_started: float | None, host: str) -> bool:
-    """Whether the process that wrote a 'running' row still exists (same pid AND same start time, same host)."""
+def _alive(pid: int, pid_started: float | None, pid_boot_start: float | None, host: str) -> bool:
+    """Whether the process that wrote a 'running' row still exists (same pid AND same start, same host).
+
+    The start is compared as time since boot (to well under a second; the kernel counts it in clock ticks):
+    comparing wall-clock starts marks a live refresh 'interrupted' when the boot time steps by a second, as the
+    scheduler test saw once. Rows written before `pid_boot_start` existed keep the wall-clock comparison."""
     if host != socket.gethostname():
         return True  # another machine's run: we cannot tell, so never mark it interrupted
     started = _process_start(pid)
     if started is None:
         return False
-    # A reused pid has a different start time.
-    return pid_started is None or abs(started - pid_started) < 1.0
+    # A reused pid has a different start.
+    if pid_boot_start is not None:
+        return abs(started.since_boot - pid_boot_start) < 0.5
+    return pid_started is None or abs(started.epoch - pid_started) < 1.0
 
 
 class RunStore:
@@ -201,11 +220,13 @@ class RunStore:
             raise RunStoreError(f"unknown trigger {trigger!r} (allowed: {', '.join(TRIGGERS)})")
         self.reconcile()
         pid = os.getpid()
+        started = _process_start(pid)
         with self._connect() as con:
             cur = con.execute(
-                "INSERT INTO runs (trigger, status, started_at, pid, pid_started, host, db_path, source)"
-                " VALUES (?, 'running', ?, ?, ?, ?, ?, ?)",
-                (trigger, _now().isoformat(), pid, _process_start(pid), socket.gethostname(), str(db_path), source),
+                "INSERT INTO runs (trigger, status, started_at, pid, pid_started, pid_boot_start, host, db_path, source)"
+                " VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?)",
+                (trigger, _now().isoformat(), pid, started and started.epoch, started and started.since_boot,
+                 socket.gethostname(), str(db_path), source),
             )
             run_id = int(cur.lastrowid or 0)
         return self.get(run_id)
@@ -234,8 +255,9 @@ class RunStore:
     def reconcile(self) -> int:
         """Mark runs left 'running' by processes that no longer exist as 'interrupted'; return how many."""
         with self._connect() as con:
-            rows = con.execute("SELECT id, pid, pid_started, host FROM runs WHERE status = 'running'").fetchall()
-            dead = [r["id"] for r in rows if not _alive(r["pid"], r["pid_started"], r["host"])]
+            rows = con.execute(
+                "SELECT id, pid, pid_started, pid_boot_start, host FROM runs WHERE status = 'running'").fetchall()
+            dead = [r["id"] for r in rows if not _alive(r["pid"], r["pid_started"], r["pid_boot_start"], r["host"])]
             for run_id in dead:
                 con.execute(
                     "UPDATE runs SET status = 'interrupted', finished_at = ?,"
@@ -325,6 +347,7 @@ def migrate(con: sqlite3.Connection, path: str | os.PathLike[str] = "run history
 def _record(row: sqlite3.Row) -> RunRecord:
     d = dict(row)
     d.pop("pid_started", None)
+    d.pop("pid_boot_start", None)
     d["started_at"] = _ts(d["started_at"])
     d["finished_at"] = _ts(d["finished_at"])
     d["steps"] = json.loads(d["steps"] or "[]")

@@ -32,7 +32,7 @@ def test_a_previous_release_run_history_is_stamped_and_keeps_its_runs(tmp_path: 
     con.close()
     assert _user_version(path) == 0
     store = RunStore(path)
-    assert store.migrated == [1] and _user_version(path) == runs.SCHEMA_VERSION
+    assert store.migrated == [1, 2] and _user_version(path) == runs.SCHEMA_VERSION
     assert store.get(1).host == "old-host"
     assert RunStore(path).migrated == []  # the next open has nothing to do
 
