@@ -663,7 +663,11 @@ def _rolled_monthly(
     if plan is None or need is None or stored is None:
         return sums(need)
     recomputed = plan.get((d.id, "month"))
-    if recomputed is None or not (need - recomputed):
+    if recomputed is None:
+        return sums(need)
+    # a month outside the grid (before the data start or after its end, in a grid year) has no stored row to keep
+    recomputed = recomputed | (need - set(stored["period"].unique().to_list()))
+    if not (need - recomputed):
         return sums(need)
     fresh = sums(need & recomputed)
     if set(fresh.columns) != {"unit_code", "period", "numerator", "denominator"} or not all(
@@ -687,7 +691,12 @@ def _compute(
     monthly: dict[str, pl.DataFrame] = {}  # rolled-up indicators: raw tables scanned once, not once per grain
     absent = absent_tables(con)
     shared = SharedJoin(con, catalog) if units.height and first is not None else None
-    all_months = periods_frame(first, last, "month")["period"].to_list()
+    # The months a rolled-up quarter or year sums: every month of the grid's years, not only the span's. A row dated
+    # after the data end (a case closed after the last event) or before its start counts in its year, as it does in a
+    # full computation, which sums every month; a plan narrows the months to these, so it must name them too.
+    years = periods_frame(first, last, "year")
+    all_months = (periods_frame(years["period_start"].min(), years["period_end"].max(), "month")["period"].to_list()
+                  if years.height else [])
     derived.create_views(con)
     try:
         for grain in grains:

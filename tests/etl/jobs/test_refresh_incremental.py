@@ -517,9 +517,36 @@ def test_a_new_month_sums_the_years_stored_months_and_reads_only_itself(
     note = _refresh(db, src)
     assert "incremental" in note, note
     assert len(read) > 5 and all(m is not None and new in m for m in read.values()), read
-    # the new month, and the one before for those whose outcome window reaches back into it: not the year's others
+    # the new month, and the one before for those whose outcome window reaches back into it, and the year's months
+    # outside the data span (rows dated there count in the year; they have no stored month row): not its others
     year = [m for m in months_split["months"] if m[:4] == new[:4]]
     assert len(year) > 2, year
-    assert {i: m for i, m in read.items() if m is None or not m <= set(year[-2:])} == {}, note
+    outside = {f"{new[:4]}-{k:02d}" for k in range(1, 13)} - set(year)
+    assert {i: m for i, m in read.items() if m is None or not m <= set(year[-2:]) | outside} == {}, note
     monkeypatch.undo()
+    _assert_same_as_full(db, tmp_path)
+
+
+def test_rows_dated_after_the_data_end_count_in_the_rolled_up_quarter_and_year_as_in_a_full_rebuild(
+    months_split: dict[str, Any], tmp_path: Path
+) -> None:
+    """Cases of the last month closed 5 to 25 days after the data end (the span reads when a case started, not when it
+    closed): a full rebuild counts them in the year of their closing month through the rolled-up month sums of
+    realised one-visit, though that month is past the grid; the incremental refresh summed only the grid's months
+    and left them out of the year."""
+    db, src = _copy(months_split, tmp_path)
+    last = _last_day(db)
+    n = _write_rows(
+        db,
+        "SELECT * REPLACE ('after-' || case_id AS case_id, closed_at + INTERVAL 25 DAY AS closed_at) FROM \"case\" "
+        f"WHERE status = 'closed' AND closed_at >= DATE '{last}' - INTERVAL 20 DAY "
+        f"AND year(closed_at + INTERVAL 25 DAY) = year(DATE '{last}') ORDER BY case_id LIMIT 50",
+        src / f"case_{last[:7]}_after_end.parquet",
+    )
+    assert n > 0
+    note = _refresh(db, src)
+    assert "incremental" in note and "realised_one_visit_rate" not in note.split(" | ")[0], note
+    with warehouse.connection(db, read_only=True) as con:
+        after = warehouse.scalar(con, f"SELECT count(*) FROM \"case\" WHERE closed_at > DATE '{last}' + 1")
+    assert after == n and _last_day(db) == last
     _assert_same_as_full(db, tmp_path)
