@@ -506,10 +506,11 @@ def test_a_new_month_sums_the_years_stored_months_and_reads_only_itself(
     read: dict[str, frozenset[str] | None] = {}
     monthly_sums = iv._monthly_sums
 
-    def spy(con: Any, d: Any, shared: Any, last_day: Any, months: frozenset[str] | None = None) -> pl.DataFrame:
-        out = monthly_sums(con, d, shared, last_day, months)
+    def spy(con: Any, d: Any, shared: Any, last_day: Any, months: frozenset[str] | None = None,
+            per_case: Any = None) -> pl.DataFrame:
+        out = monthly_sums(con, d, shared, last_day, months, per_case)
         if set(out.columns) == {"unit_code", "period", "numerator", "denominator"} and all(
-                out.schema[c].is_integer() for c in ("numerator", "denominator")):
+                iv.integral(out.schema[c]) for c in ("numerator", "denominator")):
             read[d.id] = months
         return out
 
@@ -517,6 +518,8 @@ def test_a_new_month_sums_the_years_stored_months_and_reads_only_itself(
     note = _refresh(db, src)
     assert "incremental" in note, note
     assert len(read) > 5 and all(m is not None and new in m for m in read.values()), read
+    # queries the catalog declares additive are summed from their months too (before: run over the whole year)
+    assert {"first_time_completion_rate", "correction_rounds_rate", "kiosk_session_failure_rate"} <= set(read), read
     # the new month, and the one before for those whose outcome window reaches back into it, and the year's months
     # outside the data span (rows dated there count in the year; they have no stored month row): not its others
     year = [m for m in months_split["months"] if m[:4] == new[:4]]
