@@ -553,3 +553,25 @@ def test_rows_dated_after_the_data_end_count_in_the_rolled_up_quarter_and_year_a
         after = warehouse.scalar(con, f"SELECT count(*) FROM \"case\" WHERE closed_at > DATE '{last}' + 1")
     assert after == n and _last_day(db) == last
     _assert_same_as_full(db, tmp_path)
+
+
+def test_month_digests_hash_the_keys_and_count_the_superseded_rows_of_each_month() -> None:
+    """A month's digest reads the rows' keys and dates, not every value (hashing every column was most of the digests'
+    cost): a value changed outside the ingest leaves it (before, every column was hashed and it moved). The ingest
+    changes a row under its key only by superseding it, so a superseded row (same key, same month) changes the
+    digest of its old row's month and of no other; a new row changes its own month's."""
+    con = duckdb.connect()
+    ddl.create(con, "superseded")
+    con.sql("CREATE TABLE rating (rating_id VARCHAR, case_id VARCHAR, rated_at TIMESTAMP, level INTEGER)")
+    con.sql("INSERT INTO rating VALUES ('r1', 'a', '2025-01-10', 5), ('r2', 'b', '2025-02-10', 4)")
+    before = incremental.month_digests(con, "rating")
+    assert set(before) == {"2025-01", "2025-02"}
+    con.sql("UPDATE rating SET level = 1 WHERE rating_id = 'r1'")
+    assert incremental.month_digests(con, "rating") == before
+    con.execute("INSERT INTO superseded VALUES ('rating', '[\"r1\"]', ?, 8, 'rating_fix.csv', 1, now())",
+                [json.dumps({"rating_id": "r1", "case_id": "a", "rated_at": "2025-01-10 00:00:00", "level": 5})])
+    fixed = incremental.month_digests(con, "rating")
+    assert fixed["2025-01"] != before["2025-01"] and fixed["2025-02"] == before["2025-02"]
+    con.sql("INSERT INTO rating VALUES ('r3', 'c', '2025-02-20', 3)")
+    added = incremental.month_digests(con, "rating")
+    assert added["2025-01"] == fixed["2025-01"] and added["2025-02"] != fixed["2025-02"]
