@@ -712,9 +712,8 @@ def _compute(
     # The months a rolled-up quarter or year sums: every month of the grid's years, not only the span's. A row dated
     # after the data end (a case closed after the last event) or before its start counts in its year, as it does in a
     # full computation, which sums every month; a plan narrows the months to these, so it must name them too.
-    years = periods_frame(first, last, "year")
-    all_months = (periods_frame(years["period_start"].min(), years["period_end"].max(), "month")["period"].to_list()
-                  if years.height else [])
+    all_months = (periods_frame(date(first.year, 1, 1), date(last.year, 12, 31), "month")["period"].to_list()
+                  if first is not None and last is not None else [])
     derived.create_views(con)
     try:
         for grain in grains:
