@@ -191,6 +191,13 @@ class IndicatorDef(_Strict):
     #: the periods of the rows its changed rows name (README "Indicator keys"); every other table the formula reads
     #: holds nothing dated after the period. Empty: outcomes in later rows are not declared (recomputed whole)
     later_rows: tuple[str, ...] = ()
+    #: a query form whose numerator and denominator are sums over records (count(*), sum(x)) and that returns nothing
+    #: else (value = scale × numerator / denominator): each record counts in one unit and in the one period of its
+    #: `{period(...)}`, so a quarter's or a year's sums are its months' and a parent unit's its children's. The engine
+    #: then sums the months instead of running the query at each grain (an incremental refresh reads the new month,
+    #: not the year; a test checks the sums equal the query run at quarter and year grain). Rate forms are detected
+    #: (etl.warehouse.indicator_values.rolls_up)
+    additive: bool = False
     #: named integer parameters of the formula with the catalog's defaults (e.g. callback_working_days = 5); the SQL
     #: reads one as {param(name)}; configuration may override it per run (etl.config, [haochaping])
     params: dict[str, int] = Field(default_factory=dict)
@@ -225,6 +232,15 @@ class IndicatorDef(_Strict):
                 raise ValueError(f"later_rows: {entry!r} is not 'table' or 'table.key'")
         if self.later_rows and not self.waits_for_outcomes:
             raise ValueError("later_rows declares outcomes in later rows: set waits_for_outcomes = true")
+        return self
+
+    @model_validator(mode="after")
+    def _additive(self) -> IndicatorDef:
+        if self.additive and not self.sql.is_query:
+            raise ValueError("additive applies to a query form (sql.query); a rate form's sums are detected")
+        if self.additive and re.search(r"\bperiods\b", self.sql.query or ""):
+            raise ValueError("additive: a query over `periods` (a snapshot at each period's end) is not the sum of "
+                             "its months; leave additive out")
         return self
 
     @model_validator(mode="after")

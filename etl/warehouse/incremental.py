@@ -3,7 +3,8 @@ reach, keep every other row of the snapshot's `indicator_values` as it is.
 
 Beside the values, `indicator_values_state` (one JSON row) records what they were computed from: the code of the
 indicator stage, each indicator's definition, the units, the data span, and per raw table a digest of its rows by
-month — the month of the row's earliest date (any DATE/TIMESTAMP column). The next refresh compares:
+month — the month of the row's earliest date (any DATE/TIMESTAMP column): their keys and the rows superseded from it
+(`month_digests`). The next refresh compares:
 
 - anything global differs (code, grains, units, an old period missing from the new grid, no state) → everything is
   computed (`plan` returns None);
@@ -92,17 +93,34 @@ def _ingest_marks(con: warehouse.Connection) -> dict[str, str]:
 
 
 def month_digests(con: warehouse.Connection, table: str) -> dict[str, str]:
-    """Rows of a raw table by the month of their earliest date: month → 'count:hash sum'."""
+    """Rows of a raw table by the month of their earliest date: month → 'count:hash sum[:superseded count]'.
+
+    The hash is of the primary key only (of every column for a table the contract gives no key): rows enter a raw
+    table only through the ingest (whose log is the `mark` the state keeps), which adds rows under new keys and
+    replaces a row under its key only by superseding it, the old row moved to `superseded`. So the rows of a month
+    changed exactly when its count, its keys' hash sum, or the number of superseded rows whose old row is dated in
+    it changed (a row re-dated into another month changes both months' keys). Hashing the keys, not every column,
+    takes about 0.5–0.8 of the time on case_event and case."""
     cols = _columns(con, table)
     if not cols:
         return {}
-    every = ", ".join(warehouse.quote(c) for c, _ in cols)
+    spec = tables.TABLES.get(table)
+    key = list(spec.primary_key) if spec is not None and set(spec.primary_key) <= {c for c, _ in cols} else []
+    hashed = ", ".join(warehouse.quote(c) for c in key) if key else ", ".join(warehouse.quote(c) for c, _ in cols)
     # grouped by the month's first day, labelled here: a strftime per row took two thirds of the time
     month = _month_of(cols)
     rows = con.sql(
-        f"SELECT {month} AS m, count(*) || ':' || sum(hash({every})::HUGEINT) FROM {warehouse.quote(table)} GROUP BY 1"
+        f"SELECT {month} AS m, count(*) || ':' || sum(hash({hashed})::HUGEINT) FROM {warehouse.quote(table)} GROUP BY 1"
     ).fetchall()
-    return {NO_DATE if m is None else f"{m:%Y-%m}": str(v) for m, v in rows}
+    out = {NO_DATE if m is None else f"{m:%Y-%m}": str(v) for m, v in rows}
+    if key and "superseded" in warehouse.table_names(con):
+        old_month = _month_of([(f"TRY_CAST(json_extract_string(old_row, '$.{c}') AS TIMESTAMP)", t) for c, t in cols],
+                              quoted=True)
+        for m, n in con.sql(f"SELECT {old_month} AS m, count(*) FROM superseded WHERE table_name = ? GROUP BY 1",
+                            params=[table]).fetchall():
+            label = NO_DATE if m is None else f"{m:%Y-%m}"
+            out[label] = f"{out.get(label, '0:0')}:{n}"
+    return out
 
 
 def _columns(con: warehouse.Connection, table: str) -> list[tuple[str, str]]:
@@ -112,9 +130,11 @@ def _columns(con: warehouse.Connection, table: str) -> list[tuple[str, str]]:
     ).fetchall()]
 
 
-def _month_of(cols: list[tuple[str, str]]) -> str:
-    """SQL: the first day of the month of a row's earliest date (NULL: no date), the month its digest is kept under."""
-    dates = [f"CAST({warehouse.quote(c)} AS DATE)" for c, t in cols if t.upper().startswith(("DATE", "TIMESTAMP"))]
+def _month_of(cols: list[tuple[str, str]], quoted: bool = False) -> str:
+    """SQL: the first day of the month of a row's earliest date (NULL: no date), the month its digest is kept under.
+    `cols`: (column, type); `quoted`: each column is an SQL expression already (not a name to quote)."""
+    dates = [f"CAST({c if quoted else warehouse.quote(c)} AS DATE)" for c, t in cols
+             if t.upper().startswith(("DATE", "TIMESTAMP"))]
     return f"date_trunc('month', least({', '.join(dates)}))" if dates else "NULL"
 
 

@@ -437,10 +437,13 @@ _NON_ADDITIVE = re.compile(
 
 
 def rolls_up(d: IndicatorDef) -> bool:
-    """Rate form over event dates only: numerator and denominator are sums over rows, so a quarter's are the sum of
-    its months'. (Snapshot formulas over `periods`, full queries — medians, weighted means, gaps — and rate forms
-    with a non-additive aggregate such as count(DISTINCT …) or avg(…) are not: they run at each grain.)"""
+    """Rate form over event dates only, or a query the catalog declares `additive`: numerator and denominator are
+    sums over rows, so a quarter's are the sum of its months'. (Snapshot formulas over `periods`, other queries —
+    medians, weighted means, gaps — and rate forms with a non-additive aggregate such as count(DISTINCT …) or avg(…)
+    are not: they run at each grain.)"""
     s = d.sql
+    if s.is_query:
+        return d.additive
     additive = not any(_NON_ADDITIVE.search(t or "") for t in (s.numerator, s.denominator))
     return additive and not s.is_query and "periods" not in (s.from_ or "") and "{period(" in (s.period or "")
 
@@ -452,13 +455,24 @@ _MONTH_TO_YEAR = "substr(period, 1, 4)"
 
 def _monthly_sums(
     con: warehouse.Connection, d: IndicatorDef, shared: SharedJoin | None, last_day: date | None,
-    months: frozenset[str] | None = None,
+    months: frozenset[str] | None = None, per_case: Mapping[str, str] | None = None,
 ) -> pl.DataFrame:
     """One scan of the raw tables: the formula's (unit_code, period, numerator, denominator) at month grain (only
     the `months` given, when given: an incremental refresh)."""
     formula = formula_sql(d, "month", last_day)
-    _check_columns(d, _columns_of(con, d, formula))
-    formula = _only_periods(_pick_formula(con, d, formula, shared), months)
+    cols_of = _columns_of(con, d, formula)
+    _check_columns(d, cols_of)
+    extra = set(cols_of) - {"unit_code", "period", "numerator", "denominator"}
+    if d.sql.is_query and extra:
+        raise IndicatorSQLError(
+            f"indicator {d.id!r} is declared additive, so its query must return only unit_code, period, numerator "
+            f"and denominator (its months are summed); it also returns {sorted(extra)}"
+        )
+    formula = _pick_formula(con, d, formula, shared, per_case)
+    if months and d.sql.is_query:  # a rate form reads from the first month on already (`since`)
+        formula = period_scan.narrowed(con, formula, lambda c: period_sql(c, "month"), sorted(months),
+                                       period_start(min(months)))
+    formula = _only_periods(formula, months)
     cols = ", ".join(_rolled_columns(con, d, formula))
     try:
         return con.sql(f"SELECT unit_code, period, {cols} FROM ({formula})").pl()
@@ -643,12 +657,16 @@ def _plan_months(plan: Plan | None, d: IndicatorDef, grains: tuple[str, ...], mo
     return frozenset(m for m in months if any(month_in(m, g) in plan[(d.id, g)] for g in grains))
 
 
-_INTEGER = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.Int128, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
+def integral(dtype: pl.DataType) -> bool:
+    """A column type of whole numbers: an integer, or a decimal of scale 0 (DuckDB's sum of BIGINTs is a HUGEINT,
+    which arrives in polars as Decimal(38, 0))."""
+    return dtype.is_integer() or (isinstance(dtype, pl.Decimal) and dtype.scale == 0)
 
 
 def _rolled_monthly(
     con: warehouse.Connection, d: IndicatorDef, shared: SharedJoin | None, last_day: date | None,
     need: frozenset[str] | None, plan: Plan | None, stored: pl.DataFrame | None,
+    per_case: Mapping[str, str] | None = None,
 ) -> pl.DataFrame:
     """The monthly sums a rolled-up indicator's quarters and years are summed from: the months `need`ed (None: all).
     Under a plan, a needed month the plan does not recompute at month grain has its stored month row current (the
@@ -658,16 +676,20 @@ def _rolled_monthly(
     order, the same as a full rebuild's."""
     def sums(months: frozenset[str] | None) -> pl.DataFrame:
         start = date.fromisoformat(min(months) + "-01") if months else None
-        return _monthly_sums(con, since(d, start), shared, last_day, months)
+        return _monthly_sums(con, since(d, start), shared, last_day, months, per_case)
 
     if plan is None or need is None or stored is None:
         return sums(need)
     recomputed = plan.get((d.id, "month"))
-    if recomputed is None or not (need - recomputed):
+    if recomputed is None:
+        return sums(need)
+    # a month outside the grid (before the data start or after its end, in a grid year) has no stored row to keep
+    recomputed = recomputed | (need - set(stored["period"].unique().to_list()))
+    if not (need - recomputed):
         return sums(need)
     fresh = sums(need & recomputed)
     if set(fresh.columns) != {"unit_code", "period", "numerator", "denominator"} or not all(
-            fresh.schema[c] in _INTEGER for c in ("numerator", "denominator")):
+            integral(fresh.schema[c]) for c in ("numerator", "denominator")):
         return sums(need)
     kept = (stored.filter((pl.col("indicator_id") == d.id) & pl.col("period").is_in(sorted(need - recomputed))
                           & (pl.col("numerator").is_not_null() | pl.col("denominator").is_not_null()))
@@ -687,7 +709,11 @@ def _compute(
     monthly: dict[str, pl.DataFrame] = {}  # rolled-up indicators: raw tables scanned once, not once per grain
     absent = absent_tables(con)
     shared = SharedJoin(con, catalog) if units.height and first is not None else None
-    all_months = periods_frame(first, last, "month")["period"].to_list()
+    # The months a rolled-up quarter or year sums: every month of the grid's years, not only the span's. A row dated
+    # after the data end (a case closed after the last event) or before its start counts in its year, as it does in a
+    # full computation, which sums every month; a plan narrows the months to these, so it must name them too.
+    all_months = (periods_frame(date(first.year, 1, 1), date(last.year, 12, 31), "month")["period"].to_list()
+                  if first is not None and last is not None else [])
     derived.create_views(con)
     try:
         for grain in grains:
@@ -709,7 +735,7 @@ def _compute(
                     elif rolls_up(d) and n_grid:
                         if d.id not in monthly:
                             need = _plan_months(plan, d, grains, all_months)
-                            monthly[d.id] = _rolled_monthly(con, d, shared, last, need, plan, stored_months)
+                            monthly[d.id] = _rolled_monthly(con, d, shared, last, need, plan, stored_months, per_case)
                         frames.append(_run_rolled(con, d, grain, monthly[d.id], n_grid))
                     else:
                         begin = periods["period_start"].min() if only is not None else None

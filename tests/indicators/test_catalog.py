@@ -180,6 +180,21 @@ def test_both_sql_forms_at_once_rejected(raw: tuple[dict, dict]) -> None:
         Catalog.from_dicts(fw, ind)
 
 
+def test_additive_is_declared_only_for_a_query_not_over_periods(raw: tuple[dict, dict]) -> None:
+    """`additive` lets the engine sum a query's months: a rate form's sums are detected (the key would be a second,
+    possibly contradicting, source), and a query over `periods` (items on the register at each period's end) is not
+    the sum of its months."""
+    fw, ind = copy.deepcopy(raw)
+    by_id = {e["id"]: e for e in ind["indicator"]}
+    by_id["actual_online_case_rate"]["additive"] = True
+    with pytest.raises(CatalogError, match=r"actual_online_case_rate.*additive applies to a query form"):
+        Catalog.from_dicts(fw, ind)
+    fw, ind = copy.deepcopy(raw)
+    next(e for e in ind["indicator"] if e["id"] == "max_one_visit_rate")["additive"] = True
+    with pytest.raises(CatalogError, match=r"max_one_visit_rate.*over `periods`.*not the sum of its months"):
+        Catalog.from_dicts(fw, ind)
+
+
 def test_unknown_placeholder_rejected(raw: tuple[dict, dict]) -> None:
     fw, ind = copy.deepcopy(raw)
     ind["indicator"][0]["sql"]["where"] = "s.high_freq AND {periodend}"

@@ -506,10 +506,11 @@ def test_a_new_month_sums_the_years_stored_months_and_reads_only_itself(
     read: dict[str, frozenset[str] | None] = {}
     monthly_sums = iv._monthly_sums
 
-    def spy(con: Any, d: Any, shared: Any, last_day: Any, months: frozenset[str] | None = None) -> pl.DataFrame:
-        out = monthly_sums(con, d, shared, last_day, months)
+    def spy(con: Any, d: Any, shared: Any, last_day: Any, months: frozenset[str] | None = None,
+            per_case: Any = None) -> pl.DataFrame:
+        out = monthly_sums(con, d, shared, last_day, months, per_case)
         if set(out.columns) == {"unit_code", "period", "numerator", "denominator"} and all(
-                out.schema[c].is_integer() for c in ("numerator", "denominator")):
+                iv.integral(out.schema[c]) for c in ("numerator", "denominator")):
             read[d.id] = months
         return out
 
@@ -517,9 +518,60 @@ def test_a_new_month_sums_the_years_stored_months_and_reads_only_itself(
     note = _refresh(db, src)
     assert "incremental" in note, note
     assert len(read) > 5 and all(m is not None and new in m for m in read.values()), read
-    # the new month, and the one before for those whose outcome window reaches back into it: not the year's others
+    # queries the catalog declares additive are summed from their months too (before: run over the whole year)
+    assert {"first_time_completion_rate", "correction_rounds_rate", "kiosk_session_failure_rate"} <= set(read), read
+    # the new month, and the one before for those whose outcome window reaches back into it, and the year's months
+    # outside the data span (rows dated there count in the year; they have no stored month row): not its others
     year = [m for m in months_split["months"] if m[:4] == new[:4]]
     assert len(year) > 2, year
-    assert {i: m for i, m in read.items() if m is None or not m <= set(year[-2:])} == {}, note
+    outside = {f"{new[:4]}-{k:02d}" for k in range(1, 13)} - set(year)
+    assert {i: m for i, m in read.items() if m is None or not m <= set(year[-2:]) | outside} == {}, note
     monkeypatch.undo()
     _assert_same_as_full(db, tmp_path)
+
+
+def test_rows_dated_after_the_data_end_count_in_the_rolled_up_quarter_and_year_as_in_a_full_rebuild(
+    months_split: dict[str, Any], tmp_path: Path
+) -> None:
+    """Cases of the last month closed 5 to 25 days after the data end (the span reads when a case started, not when it
+    closed): a full rebuild counts them in the year of their closing month through the rolled-up month sums of
+    realised one-visit, though that month is past the grid; the incremental refresh summed only the grid's months
+    and left them out of the year."""
+    db, src = _copy(months_split, tmp_path)
+    last = _last_day(db)
+    n = _write_rows(
+        db,
+        "SELECT * REPLACE ('after-' || case_id AS case_id, closed_at + INTERVAL 25 DAY AS closed_at) FROM \"case\" "
+        f"WHERE status = 'closed' AND closed_at >= DATE '{last}' - INTERVAL 20 DAY "
+        f"AND year(closed_at + INTERVAL 25 DAY) = year(DATE '{last}') ORDER BY case_id LIMIT 50",
+        src / f"case_{last[:7]}_after_end.parquet",
+    )
+    assert n > 0
+    note = _refresh(db, src)
+    assert "incremental" in note and "realised_one_visit_rate" not in note.split(" | ")[0], note
+    with warehouse.connection(db, read_only=True) as con:
+        after = warehouse.scalar(con, f"SELECT count(*) FROM \"case\" WHERE closed_at > DATE '{last}' + 1")
+    assert after == n and _last_day(db) == last
+    _assert_same_as_full(db, tmp_path)
+
+
+def test_month_digests_hash_the_keys_and_count_the_superseded_rows_of_each_month() -> None:
+    """A month's digest reads the rows' keys and dates, not every value (hashing every column was most of the digests'
+    cost): a value changed outside the ingest leaves it (before, every column was hashed and it moved). The ingest
+    changes a row under its key only by superseding it, so a superseded row (same key, same month) changes the
+    digest of its old row's month and of no other; a new row changes its own month's."""
+    con = duckdb.connect()
+    ddl.create(con, "superseded")
+    con.sql("CREATE TABLE rating (rating_id VARCHAR, case_id VARCHAR, rated_at TIMESTAMP, level INTEGER)")
+    con.sql("INSERT INTO rating VALUES ('r1', 'a', '2025-01-10', 5), ('r2', 'b', '2025-02-10', 4)")
+    before = incremental.month_digests(con, "rating")
+    assert set(before) == {"2025-01", "2025-02"}
+    con.sql("UPDATE rating SET level = 1 WHERE rating_id = 'r1'")
+    assert incremental.month_digests(con, "rating") == before
+    con.execute("INSERT INTO superseded VALUES ('rating', '[\"r1\"]', ?, 8, 'rating_fix.csv', 1, now())",
+                [json.dumps({"rating_id": "r1", "case_id": "a", "rated_at": "2025-01-10 00:00:00", "level": 5})])
+    fixed = incremental.month_digests(con, "rating")
+    assert fixed["2025-01"] != before["2025-01"] and fixed["2025-02"] == before["2025-02"]
+    con.sql("INSERT INTO rating VALUES ('r3', 'c', '2025-02-20', 3)")
+    added = incremental.month_digests(con, "rating")
+    assert added["2025-01"] == fixed["2025-01"] and added["2025-02"] != fixed["2025-02"]
