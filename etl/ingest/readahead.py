@@ -53,6 +53,28 @@ class _Failed(NamedTuple):
 
 
 _END = object()
+# The worker reads up to this many files beyond the one being loaded, and starts a chunk only while fewer rows than
+# half a chunk wait to be loaded: small files (a month of tickets) flow several ahead, a large one (the 8M-row rating
+# export at scale 25) one chunk ahead, so memory grows by at most one and a half chunks.
+AHEAD_FILES = 4
+
+
+class Budget:
+    """Rows read ahead and not yet taken by the ingest, shared by the batch's files (the worker waits on it)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.waiting = 0
+        self.cond = threading.Condition()
+
+    def give_back(self, rows: int) -> None:
+        with self.cond:
+            self.waiting -= rows
+            self.cond.notify_all()
+
+
+def _rows(p: Prepared) -> int:
+    return p.chunk.frame.height + 1  # an empty chunk counts too
 
 
 class FileRead:
@@ -60,12 +82,13 @@ class FileRead:
     worker did not (not read ahead, or skipped as already ingested), on the caller's thread when first asked for."""
 
     def __init__(self, path: Path, name: str, known: tuple[str, int] | None, ts: schemas.TableSchema | None,
-                 chunk_rows: int, done: set[tuple[str, str | None]] | None = None) -> None:  # fmt: skip
+                 chunk_rows: int, done: set[tuple[str, str | None]] | None = None,
+                 budget: Budget | None = None) -> None:  # fmt: skip
         self.path, self.name, self.known, self.ts, self.chunk_rows = path, name, known, ts, chunk_rows
         self.table = tables.table_for_file(path.name)
         self._done = done
         self._items: queue.Queue[Any] = queue.Queue()  # digest, source, chunks..., _END (or _Failed), in order
-        self._room = threading.Semaphore(1)  # one chunk read ahead of the one being loaded
+        self._budget = budget or Budget(chunk_rows // 2 + 1)
         self._cancelled = False
         self._ahead = done is not None  # run() is (or will be) called on the worker
         self._digest: tuple[str, int] | None = None
@@ -97,14 +120,21 @@ class FileRead:
         chunks: Iterator[readers.Chunk] = iter(())
         try:  # every way out puts _END or _Failed: the caller waits for one of them
             chunks = readers.iter_chunks(src, self.chunk_rows)
+            budget = self._budget
             while True:
-                self._room.acquire()
+                with budget.cond:
+                    budget.cond.wait_for(lambda: self._cancelled or budget.waiting < budget.limit)
                 if self._cancelled:
                     break
                 chunk = next(chunks, None)
                 if chunk is None:
                     break
-                self._items.put(prepare(chunk, table, self.ts))
+                p = prepare(chunk, table, self.ts)
+                with budget.cond:  # under the lock: a chunk is either counted and queued, or dropped on cancel
+                    if self._cancelled:
+                        break
+                    budget.waiting += _rows(p)
+                    self._items.put(p)
             self._items.put(_END)
         except BaseException as e:  # noqa: BLE001
             self._items.put(_Failed(e))
@@ -114,9 +144,20 @@ class FileRead:
                 close()
 
     def cancel(self) -> None:
-        """The caller will take nothing more: the worker stops before its next chunk."""
-        self._cancelled = True
-        self._room.release()
+        """The caller will take nothing more: the worker stops before its next chunk, and the chunks it queued are
+        dropped (their rows given back to the budget, or the worker would wait for them for ever)."""
+        with self._budget.cond:
+            self._cancelled = True
+            dropped = 0
+            while True:
+                try:
+                    item = self._items.get_nowait()
+                except queue.Empty:
+                    break
+                if isinstance(item, Prepared):
+                    dropped += _rows(item)
+            self._budget.waiting -= dropped
+            self._budget.cond.notify_all()
 
     # ------------------------------------------------------------------------------------------- caller side
     def _take(self) -> Any:
@@ -159,7 +200,7 @@ class FileRead:
             got = self._take()
             if got is _END:
                 return
-            self._room.release()  # the worker reads the next chunk while this one is loaded
+            self._budget.give_back(_rows(got))  # the worker may read on while this one is loaded
             yield got
 
     def close(self) -> None:
@@ -171,20 +212,21 @@ class FileRead:
 class Readahead:
     """The batch's files in load order, each read ahead on one worker thread while the one before it is loaded.
 
-    `take(path, name)` returns the file's FileRead and schedules the next file of the order (the worker starts it
-    once it has handed over the last chunk of the one before). The first file, and a file taken again (a group
+    `take(path, name)` returns the file's FileRead and schedules the next AHEAD_FILES files of the order (the worker
+    reads them one after the other, as far as the row budget lets it). The first file, and a file taken again (a group
     replayed file by file after a failure), are read on the caller's thread, as before."""
 
     def __init__(self, items: Sequence[tuple[Path, str]], chunk_rows: int, schema_for: Any,
                  checksums: Mapping[str, tuple[str, int]] | None, done: set[tuple[str, str | None]]) -> None:  # fmt: skip
         self.items = list(items)
-        self._next = {item: nxt for item, nxt in zip(self.items, self.items[1:])}
+        self._at = {item: i for i, item in enumerate(self.items)}
         self.chunk_rows = chunk_rows
         self.schema_for = schema_for  # table name -> its TableSchema (built on the caller's thread)
         self.checksums = checksums
         self.done = done  # (sha256, table) of files ingested (loaded or partial): not read ahead
         self._pending: dict[tuple[Path, str], FileRead] = {}
         self._scheduled: set[tuple[Path, str]] = set()
+        self._budget = Budget(chunk_rows // 2 + 1)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="govindex-readahead")
 
     def _known(self, path: Path) -> tuple[str, int] | None:
@@ -194,7 +236,8 @@ class Readahead:
         path, name = item
         table = tables.table_for_file(path.name)
         ts = self.schema_for(table) if table in tables.TABLES else None
-        return FileRead(path, name, self._known(path), ts, self.chunk_rows, self.done if ahead else None)
+        return FileRead(path, name, self._known(path), ts, self.chunk_rows, self.done if ahead else None,
+                        self._budget if ahead else None)
 
     def _schedule(self, item: tuple[Path, str]) -> None:
         if item in self._scheduled:
@@ -210,9 +253,10 @@ class Readahead:
         self._scheduled.add(item)
         if read is None:  # the first file, or one taken again: read on the caller's thread
             read = self._read(item, ahead=False)
-        nxt = self._next.get(item)
-        if nxt is not None:
-            self._schedule(nxt)
+        at = self._at.get(item)
+        if at is not None:
+            for nxt in self.items[at + 1 : at + 1 + AHEAD_FILES]:
+                self._schedule(nxt)
         return read
 
     def close(self) -> None:
