@@ -44,7 +44,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from etl.ingest import cast, messages, mojibake, readers, sequences
+from etl.ingest import messages, mojibake, readahead, readers, sequences
 from etl.contract import schemas, tables
 from etl.warehouse import connection as wh, ddl
 from etl.ingest.accounting import FileReport, IngestReport
@@ -166,11 +166,17 @@ def _ingest(
             for t in tables.TABLES if code_pattern is not None}
         state = OpenRecords.read(con)
         present = PresentKeys(con)
-        with wh.deferred_checkpoints(con):
-            for group in _groups(sorted(items, key=load_order_key)):
-                report.files += _ingest_group(
-                    con, group, _Batch(batch_id, load_time, schema_cache, chunk_rows, state, present, checksums)
-                )
+        ordered = sorted(items, key=load_order_key)
+        ahead = readahead.Readahead(ordered, chunk_rows, lambda t: _schema(schema_cache, t, load_time), checksums,
+                                    _ingested(con))  # fmt: skip
+        try:
+            with wh.deferred_checkpoints(con):
+                for group in _groups(ordered):
+                    report.files += _ingest_group(
+                        con, group, _Batch(batch_id, load_time, schema_cache, chunk_rows, state, present, ahead)
+                    )
+        finally:
+            ahead.close()
         status = "ok" if report.processed else "failed"
         wh.execute(
             con,
@@ -181,6 +187,22 @@ def _ingest(
         )  # fmt: skip
         con.sql("CHECKPOINT")
         return report
+
+
+def _schema(cache: dict[str, schemas.TableSchema], table: str, load_time: dt.datetime) -> schemas.TableSchema:
+    """The table's schema for this batch (built once; `cache` may hold the deployer's code_pattern ones)."""
+    ts = cache.get(table)
+    if ts is None:
+        ts = cache[table] = schemas.build_schema(tables.TABLES[table], load_time=load_time, unique_key=False)
+    return ts
+
+
+def _ingested(con: wh.Connection) -> set[tuple[str, str | None]]:
+    """(sha256, table) of the files whose bytes were ingested (loaded or partial): what `_ingest_one` finds as
+    'unchanged'. The read-ahead does not read them (readahead.Readahead.done); the batch adds its own."""
+    rows = con.sql('SELECT DISTINCT "sha256", "table_name" FROM "ingest_files" '
+                   "WHERE \"status\" NOT IN ('unchanged', 'rejected') AND \"sha256\" IS NOT NULL").fetchall()
+    return {(r[0], r[1]) for r in rows}
 
 
 class _GroupFailure(Exception):
@@ -219,7 +241,7 @@ class _Batch(NamedTuple):
     chunk_rows: int
     state: OpenRecords
     present: PresentKeys
-    checksums: Mapping[str, tuple[str, int]] | None
+    ahead: readahead.Readahead  # the files' digests and chunks, read one file ahead on a worker thread
 
 
 def _ingest_group(con: wh.Connection, group: Sequence[tuple[Path, str]], b: _Batch) -> list[FileReport]:
@@ -235,9 +257,15 @@ def _ingest_group(con: wh.Connection, group: Sequence[tuple[Path, str]], b: _Bat
     the batch (no file is ever half-loaded)."""
 
     def one(path: Path, name: str, grouped: bool) -> FileReport:
-        known = b.checksums.get(str(path.resolve())) if b.checksums else None
-        return _ingest_one(con, path, name, b.batch_id, b.load_time, b.schema_cache, b.chunk_rows, b.state, known,
-                           b.present, grouped=grouped)  # fmt: skip
+        read = b.ahead.take(path, name)
+        try:
+            rep = _ingest_one(con, path, name, b.batch_id, b.load_time, b.schema_cache, b.chunk_rows, b.state,
+                              read.known, b.present, grouped=grouped, read=read)  # fmt: skip
+        finally:
+            read.close()
+        if rep.status in ("loaded", "partial"):
+            b.ahead.done.add((rep.sha256, rep.table))
+        return rep
 
     if len(group) == 1:
         return [one(*group[0], grouped=False)]
@@ -268,14 +296,19 @@ def _ingest_one(
     known: tuple[str, int] | None = None,
     present: PresentKeys | None = None,
     grouped: bool = False,
+    read: readahead.FileRead | None = None,
 ) -> FileReport:
     """One file, in its own transaction; or, `grouped`, inside the group's (_ingest_group), where a failure while
-    loading raises _GroupFailure for the group to be replayed file by file."""
+    loading raises _GroupFailure for the group to be replayed file by file. `read`: the file's digest and chunks
+    (read ahead on the worker thread, readahead.Readahead); read here when not given."""
+    if read is None:
+        ts = _schema(schema_cache, t, load_time) if (t := tables.table_for_file(path.name)) in tables.TABLES else None
+        read = readahead.FileRead(path, name, known, ts, chunk_rows)
     started = local_now()
     file_id = int(wh.scalar(con, 'SELECT coalesce(max("file_id"), 0) + 1 FROM "ingest_files"'))
     rep = FileReport(path=str(path.resolve()), name=name, table=tables.table_for_file(path.name), file_id=file_id)
     try:
-        rep.sha256, rep.size = known if known is not None else readers.checksum(path)
+        rep.sha256, rep.size = read.digest()
     except OSError as e:
         msg = messages.file_message("cannot_read", file=name, detail=e.strerror or type(e).__name__)
         return _finish(con, rep, batch_id, started, "rejected", msg, state, check="cannot_read")
@@ -294,11 +327,12 @@ def _ingest_one(
             notes.append(messages.note("unchanged_open", n=still, file=prev["file_name"]))
         return _finish(con, rep, batch_id, started, "unchanged", messages.join_notes(notes), state)
     try:
-        src = readers.inspect_file(path, name, digest=(rep.sha256, rep.size))
+        src = read.source()
         rep.encoding = src.encoding
         if grouped:
             try:
-                _load(con, src, rep, batch_id, load_time, schema_cache, chunk_rows, state, present or PresentKeys(con))
+                _load(con, src, rep, batch_id, load_time, schema_cache, chunk_rows, state, present or PresentKeys(con),
+                      read.chunks())
             except Exception as e:
                 raise _GroupFailure(name) from e
             except BaseException as e:
@@ -308,7 +342,8 @@ def _ingest_one(
         else:
             con.sql("BEGIN TRANSACTION")
             try:
-                _load(con, src, rep, batch_id, load_time, schema_cache, chunk_rows, state, present or PresentKeys(con))
+                _load(con, src, rep, batch_id, load_time, schema_cache, chunk_rows, state, present or PresentKeys(con),
+                      read.chunks())
             except BaseException:
                 con.sql("ROLLBACK")
                 raise
@@ -481,11 +516,12 @@ def _load(
     chunk_rows: int,
     state: OpenRecords,
     present: PresentKeys,
+    prepared: Iterable[readahead.Prepared] | None = None,
 ) -> None:
+    """Load one file's rows (`prepared`: its chunks cast and cell-checked, e.g. on the read-ahead thread; read and
+    checked here when not given)."""
     table = tables.TABLES[src.table]
-    ts = schema_cache.get(src.table)
-    if ts is None:
-        ts = schema_cache[src.table] = schemas.build_schema(table, load_time=load_time, unique_key=False)
+    ts = _schema(schema_cache, src.table, load_time)
     stage = Stage(con, table)  # the typed rows that passed every check, chunk by chunk
     notes: list[tuple[str, str]] = []
     failures_seen: list[pl.DataFrame] = []
@@ -493,7 +529,7 @@ def _load(
     absent_noted = False
     ctx = Ctx(rep.file_id, batch_id, src.table, src.name, None)
 
-    for chunk in readers.iter_chunks(src, chunk_rows):
+    for chunk, typed, checks in prepared if prepared is not None else readahead.prepared_chunks(src, chunk_rows, ts):
         if ctx.sheet is None and chunk.sheet is not None:
             ctx = ctx._replace(sheet=chunk.sheet)
             if chunk.header_row != 1:
@@ -508,8 +544,7 @@ def _load(
             write_quarantine(con, q)
             failures_seen.append(q.select("row_number", "column_name", "check_name", "value"))
             rep.rows_quarantined += len({s.row for s in chunk.structural})
-        typed = cast.cast_frame(chunk.frame, table)
-        fails = row_failures(chunk.frame, typed, ts, table, present.missing)
+        fails = row_failures(chunk.frame, typed, ts, table, present.missing, checks)
         if fails.height:
             q = failure_records(fails, chunk.frame, ctx)
             write_quarantine(con, q)

@@ -32,18 +32,20 @@ class Ctx(NamedTuple):
 
 
 
-def row_failures(
-    raw: pl.DataFrame,
-    typed: cast.CastResult,
-    ts: schemas.TableSchema,
-    table: tables.Table,
-    lookup: schemas.MissingLookup,
-) -> pl.DataFrame:
-    """Mojibake, cast, schema and reference failures of a chunk: _row, column, check, value, detail.
+class CellChecks(NamedTuple):
+    """The checks of a chunk that need nothing but the chunk (no warehouse): mojibake, cast and schema failures
+    (row_failures' columns), so they can run on the read-ahead thread (etl.ingest.readahead) while the warehouse
+    loads the file before."""
 
-    A cell that failed to cast is not also called empty; a garbled cell is not also checked against the contract
-    (its value is unreadable, so "not an allowed value" would only repeat the same problem).
-    """
+    garbled: pl.DataFrame
+    cast: pl.DataFrame
+    schema: pl.DataFrame
+
+
+def cell_checks(raw: pl.DataFrame, typed: cast.CastResult, ts: schemas.TableSchema, table: tables.Table) -> CellChecks:
+    """Mojibake, cast and schema failures of a chunk (row_failures without the reference checks).
+
+    A cell that failed to cast is not also called empty."""
     garbled = mojibake.failures(raw, table)
     cast_f = typed.failures.select(
         readers.ROW, "column", pl.lit("dtype").alias("check"), "value", pl.col("dtype").alias("detail")
@@ -53,6 +55,24 @@ def row_failures(
         schema_f = schema_f.join(
             cast_f.select(readers.ROW, "column", pl.lit(True).alias("_cast")), on=[readers.ROW, "column"], how="left"
         ).filter(~((pl.col("check") == "not_nullable") & pl.col("_cast").fill_null(False))).drop("_cast")
+    return CellChecks(garbled, cast_f, schema_f)
+
+
+def row_failures(
+    raw: pl.DataFrame,
+    typed: cast.CastResult,
+    ts: schemas.TableSchema,
+    table: tables.Table,
+    lookup: schemas.MissingLookup,
+    checks: CellChecks | None = None,
+) -> pl.DataFrame:
+    """Mojibake, cast, schema and reference failures of a chunk: _row, column, check, value, detail. `checks`: the
+    chunk's cell_checks when they were run already (on the read-ahead thread).
+
+    A cell that failed to cast is not also called empty; a garbled cell is not also checked against the contract
+    (its value is unreadable, so "not an allowed value" would only repeat the same problem).
+    """
+    garbled, cast_f, schema_f = checks if checks is not None else cell_checks(raw, typed, ts, table)
     ref_f = schemas.reference_failures(typed.frame, table, lookup)
     rest = pl.concat([cast_f.cast(schemas.FAILURE_SCHEMA), schema_f, ref_f])  # type: ignore[arg-type]
     if garbled.height:
