@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
+from app.cli.columns import pad
 from app.cli.options import config_options, load
 from etl.stores.users import ROLES, UserError, add_user, check_name, check_role, load_users, remove_user
 from etl.warehouse.units import units_at
@@ -98,6 +99,6 @@ def list_cmd(users_file: str | None, config_file: str | None, db_path: str | Non
     if not users:
         click.echo(f"no users in {path} (without users the app runs only as a demo on 127.0.0.1)")
         return
-    click.echo(f"{'name':<24} {'role':<18} {'district':<9} created")
+    click.echo(f"{pad('name', 24)} {'role':<18} {'district':<9} created")
     for u in users.values():
-        click.echo(f"{u.name:<24} {u.role:<18} {u.district_code or '-':<9} {u.created}")
+        click.echo(f"{pad(u.name, 24)} {u.role:<18} {u.district_code or '-':<9} {u.created}")

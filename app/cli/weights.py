@@ -25,6 +25,7 @@ from indicators.nanreduce import nanmin_max
 from indicators.profile import Derivation, ProfileError, WeightProfile
 from indicators.weighting.report import effective_weights_report
 
+from app.cli.columns import clip, pad
 from app.cli.options import config_option, load
 from app.views.history import profile_history
 
@@ -91,12 +92,12 @@ def list_cmd(weights_dir: str | None, config_file: str | None) -> None:
     if not profiles:
         click.echo(f"no profiles in {folder}")
         return
-    click.echo(f"{'name':<20} {'ver':>3} {'supply/demand':<13} {'method':<8} {'author':<24} title")
+    click.echo(f"{pad('name', 20)} {'ver':>3} {'supply/demand':<13} {'method':<8} {pad('author', 24)} title")
     for name, p in profiles.items():
         blend = f"{p.blend.supply:.2f}/{p.blend.demand:.2f}" if p.blend else "-"
         kept = len(profile_versions(name, folder))
         ver = f"{p.version}" + (f" ({kept} kept)" if kept > 1 else "")
-        click.echo(f"{name:<20} {ver:>3} {blend:<13} {p.method:<8} {p.author[:24]:<24} {p.title_zh} / {p.title_en}")
+        click.echo(f"{pad(name, 20)} {ver:>3} {blend:<13} {p.method:<8} {pad(clip(p.author, 24), 24)} {p.title_zh} / {p.title_en}")
 
 
 @weights.command("show")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from app.cli.columns import cell_width
 from etl.stores.profiles import SHIPPED_DIR, load_profile, profile_versions
 
 BIN = Path(sys.executable).parent / "govindex"
@@ -47,6 +48,22 @@ def env(tmp_path: Path) -> dict[str, str]:
 def test_list_shows_the_shipped_profiles(env: dict[str, str]) -> None:
     out = run("list", "--weights-dir", env["dir"]).stdout
     assert "user-centred" in out and "0.40/0.60" in out and "supply-led" in out and "0.80/0.20" in out
+
+
+def test_list_keeps_its_columns_with_chinese_authors(env: dict[str, str]) -> None:
+    """A Chinese author takes two terminal cells per character: the title column still starts at one place."""
+    m = Path(env["tmp"]) / "m.csv"
+    m.write_text("code,supply,demand\nsupply,1,1/3\ndemand,3,1\n", encoding="utf-8")
+    for name, author in (("panel-zh", "上海市第三方评估中心课题组（2025年）"), ("panel-mix", "评估中心 panel")):
+        run("derive", "--method", "ahp", "--matrix", str(m), "--name", name, "--author", author,
+            "--rationale-zh", "专家打分", "--weights-dir", env["dir"], "--imeta", env["imeta"], "--date", "2025-07-01")
+    lines = run("list", "--weights-dir", env["dir"]).stdout.splitlines()
+    titles = {"name": "title", **{n: load_profile(n, env["dir"]).title_zh for n in ("panel-zh", "panel-mix", "equal")}}
+    rows = {ln.split(" ", 1)[0]: ln for ln in lines if ln.split(" ", 1)[0] in titles}
+    assert len(rows) == 4, lines
+    starts = {cell_width(ln[: ln.index(titles[n], len(n))]) for n, ln in rows.items()}  # cells before the title
+    assert len(starts) == 1, rows
+    assert "上海市第三方评估中心" in rows["panel-zh"] and "…" in rows["panel-zh"]  # clipped to its column, and says so
 
 
 @pytest.mark.slow
