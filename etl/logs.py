@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import warnings
 from datetime import datetime, timezone
 from typing import Any
 
@@ -46,6 +47,10 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(cfg: LoggingConfig) -> None:
     """Set the root logger's level and one stderr handler in the configured format (calling it again replaces it);
     Python warnings are logged through it (logger "py.warnings") instead of printed as bare text."""
+    if getattr(warnings.showwarning, "__module__", None) != "logging":
+        # captureWarnings(True) does nothing once it has run, even after something (a library's
+        # warnings.catch_warnings(), a test harness) put the printer back: release it first, then take it again
+        logging.captureWarnings(False)
     logging.captureWarnings(True)
     root = logging.getLogger()
     for h in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:

@@ -60,3 +60,22 @@ def test_python_warnings_are_json_lines_too(restore_root: None, capsys: pytest.C
     objs = [json.loads(line) for line in lines]  # every line JSON
     assert any(o["logger"] == "py.warnings" and o["level"] == "WARNING" and "unsupported version" in o["message"]
                for o in objs)
+
+
+def test_warnings_are_logged_again_after_something_restored_the_printer(
+    restore_root: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """configure_logging routes warnings to the log even when they were routed once and something (a library's
+    `warnings.catch_warnings()`, pytest between tests) has since put back the printer it replaced: logging's own
+    captureWarnings(True) is then a no-op, and the warnings came out as bare text again."""
+    import warnings
+
+    cfg = load_config(env={"GOVINDEX_LOG_FORMAT": "json", "GOVINDEX_LOG_LEVEL": "info"})
+    with warnings.catch_warnings():  # routed, then restored on leaving the block
+        configure_logging(cfg.logging)
+    configure_logging(cfg.logging)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn("第二次配置 configured twice", UserWarning, stacklevel=1)
+    objs = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert any(o["logger"] == "py.warnings" and "configured twice" in o["message"] for o in objs), objs
